@@ -1,0 +1,112 @@
+"""Expected rejections. Each has a stable `code` that is part of the public API."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class LedgerError(Exception):
+    """An expected rejection the client can act on; `code` is part of the public API."""
+
+    code: ClassVar[str] = "ledger_error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def to_record(self) -> dict[str, Any]:
+        """What is stored so that a retried refusal is refused the same way."""
+        return {"code": self.code, "detail": self.detail, **self.extra}
+
+
+class InvalidInput(LedgerError):
+    """A field's value breaks a rule the type system cannot express."""
+
+    code = "validation_error"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}", field=field)
+
+
+class NotFound(LedgerError):
+    """The thing named by an id does not exist."""
+
+    code = "not_found"
+
+    def __init__(self, what: str, identifier: object) -> None:
+        super().__init__(f"{what} {identifier} not found", what=what)
+
+
+class IdempotencyConflict(LedgerError):
+    """An event_id is reused with different content: reject, never guess."""
+
+    code = "idempotency_conflict"
+
+
+class InsufficientPoints(LedgerError):
+    """A household, volunteer or merchant account never goes below zero."""
+
+    code = "insufficient_points"
+
+
+class AlreadyReversed(LedgerError):
+    """An entry is reversed at most once."""
+
+    code = "already_reversed"
+
+
+class NotReversible(LedgerError):
+    """A reversal is itself final; correct it with an adjustment."""
+
+    code = "not_reversible"
+
+
+class UsernameTaken(LedgerError):
+    code = "username_taken"
+
+
+class Duplicate(LedgerError):
+    """Registry names and addresses are unique where people would confuse them."""
+
+    code = "duplicate"
+
+
+class InvalidCredentials(LedgerError):
+    code = "invalid_credentials"
+
+
+class Forbidden(LedgerError):
+    """The caller's role may not do this."""
+
+    code = "forbidden"
+
+
+class OutOfScope(LedgerError):
+    """The caller's role allows this, but not for that compound or household."""
+
+    code = "out_of_scope"
+
+
+class CodeMalformed(LedgerError):
+    """The scanned text is not a code this system printed."""
+
+    code = "code_malformed"
+
+
+class CodeForged(LedgerError):
+    """The code's signature does not match any of our keys."""
+
+    code = "code_forged"
+
+
+class CodeRevoked(LedgerError):
+    """The code was valid but its card has been re-issued since."""
+
+    code = "code_revoked"
+
+
+class CodeWrongKind(LedgerError):
+    """A genuine code of another kind (a household card where a point was expected)."""
+
+    code = "code_wrong_kind"

@@ -1,0 +1,1 @@
+"""Piccolo adapter: the only package that imports piccolo."""

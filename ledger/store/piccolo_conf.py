@@ -1,0 +1,13 @@
+"""Piccolo's engine, from GREENLEDGER_DATABASE_URL only (an SQLite path or a postgresql:// URL)."""
+
+import os
+
+from piccolo.conf.apps import AppRegistry
+
+from ledger.store.engine import engine_from_url
+
+DEFAULT_DATABASE_URL = "greenledger.sqlite"
+
+DB = engine_from_url(os.environ.get("GREENLEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL)
+
+APP_REGISTRY = AppRegistry(apps=["ledger.store.piccolo_app"])
