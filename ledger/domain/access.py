@@ -25,6 +25,7 @@ class Principal:
     household_id: int | None = None
     volunteer_id: int | None = None
     compound_ids: frozenset[int] = field(default_factory=frozenset)
+    account_ids: frozenset[int] = field(default_factory=frozenset)
 
     def covers_compound(self, compound_id: int) -> bool:
         """Admins reach everything; inspectors, clerks and coordinators only their compounds."""

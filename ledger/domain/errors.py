@@ -110,3 +110,22 @@ class CodeWrongKind(LedgerError):
     """A genuine code of another kind (a household card where a point was expected)."""
 
     code = "code_wrong_kind"
+
+
+def refusal_from_record(record: dict[str, Any]) -> LedgerError:
+    """Rebuild a stored refusal so that a retried request is refused exactly as before."""
+    extra = {key: value for key, value in record.items() if key not in ("code", "detail")}
+    cls = _error_classes().get(record["code"], LedgerError)
+    error = cls.__new__(cls)
+    LedgerError.__init__(error, record["detail"], **extra)
+    return error
+
+
+def _error_classes() -> dict[str, type[LedgerError]]:
+    found: dict[str, type[LedgerError]] = {}
+    pending: list[type[LedgerError]] = [LedgerError]
+    while pending:
+        cls = pending.pop()
+        found[cls.code] = cls
+        pending.extend(cls.__subclasses__())
+    return found

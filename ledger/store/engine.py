@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from pathlib import Path
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
+DEFAULT_DATABASE_URL = "var/greenledger.sqlite"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POOL_SIZE_MAX = 10
 # Deadlocks and serialisation failures are retried a bounded number of times, then surface.
@@ -54,8 +56,13 @@ def engine_from_url(url: str) -> Engine[Any]:
     """`postgresql://...` selects PostgreSQL; anything else is an SQLite file path."""
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresEngine(config={"dsn": url})
-    path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
+    path = sqlite_path(url)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     return HardenedSQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+
+
+def sqlite_path(url: str) -> str:
+    return url.removeprefix("sqlite:///").removeprefix("sqlite://")
 
 
 def current_engine() -> Engine[Any]:

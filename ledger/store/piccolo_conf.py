@@ -4,9 +4,7 @@ import os
 
 from piccolo.conf.apps import AppRegistry
 
-from ledger.store.engine import engine_from_url
-
-DEFAULT_DATABASE_URL = "greenledger.sqlite"
+from ledger.store.engine import DEFAULT_DATABASE_URL, engine_from_url
 
 DB = engine_from_url(os.environ.get("GREENLEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL)
 

@@ -1,0 +1,92 @@
+"""The composition root: settings in, a Litestar app out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template import TemplateConfig
+from redis.asyncio import Redis
+
+from api.controllers.auth import AuthController
+from api.controllers.codes import CodeController, open_code
+from api.controllers.health import health
+from api.controllers.ledger import LedgerController
+from api.controllers.registry import RegistryController
+from api.deps import provide_principal, provide_services
+from api.errors import EXCEPTION_HANDLERS
+from api.security import make_jwt_auth
+from api.settings import Settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+REQUEST_BODY_BYTES_MAX = 2 * 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    _point_piccolo_at(settings)
+    jwt_auth = make_jwt_auth(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        from ledger.services.container import Services  # after Piccolo knows the database
+
+        services = Services.build(settings.keyring(), settings.base_url)
+        await services.db.start()
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        app.state.services, app.state.redis, app.state.jwt_auth = services, redis, jwt_auth
+        stop = asyncio.Event()
+        sealer = asyncio.create_task(services.sealer.run(stop)) if settings.run_sealer else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if sealer is not None:
+                await sealer
+            if redis is not None:
+                await redis.aclose()
+            await services.db.close()
+
+    return Litestar(
+        route_handlers=[
+            AuthController,
+            RegistryController,
+            LedgerController,
+            CodeController,
+            open_code,
+            health,
+        ],
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_app_init=[jwt_auth.on_app_init],
+        lifespan=[lifespan],
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="Green Account Ledger (绿账)",
+            version="1",
+            description="Points for garbage sorting and volunteer hours, on an append-only ledger.",
+            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin(), SwaggerRenderPlugin()],
+        ),
+        request_max_body_size=REQUEST_BODY_BYTES_MAX,
+        response_cache_config=ResponseCacheConfig(),
+        logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="debug"),
+    )
+
+
+def _point_piccolo_at(settings: Settings) -> None:
+    """Piccolo finds its engine through piccolo_conf, which reads this variable once."""
+    os.environ.setdefault("PICCOLO_CONF", "ledger.store.piccolo_conf")
+    os.environ["GREENLEDGER_DATABASE_URL"] = settings.database_url

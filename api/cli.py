@@ -1,0 +1,186 @@
+"""`greenledger`: serve, migrate, seed-demo, user add, load, verify."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from api.settings import ConfigError, Settings
+from ledger.domain.access import Role
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        result: int = args.run(settings, args)
+        return result
+    except ConfigError as error:
+        print(f"greenledger: configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="greenledger", description="Green Account Ledger (绿账): points for sorting and volunteering."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the web pages and the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL only for >1)")
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(run=lambda s, a: _run(s, _migrate))
+
+    seed = commands.add_parser("seed-demo", help="build a demo subdistrict (only into an empty database)")
+    seed.add_argument("--households", type=int, default=10_000)
+    seed.set_defaults(run=lambda s, a: _run(s, _seed_demo, a.households))
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(required=True, metavar="ACTION")
+    add = user.add_parser("add", help="add a user (the first admin is made this way)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=[role.value for role in Role])
+    add.add_argument("--password", required=True)
+    add.add_argument("--household", type=int, help="the household of a resident")
+    add.add_argument("--volunteer", type=int, help="the volunteer record of a volunteer")
+    add.add_argument("--compound", type=int, action="append", default=[], help="a compound in scope (repeat)")
+    add.set_defaults(run=_user_add)
+
+    load = commands.add_parser("load", help="bulk-load households, points or posts from a CSV file")
+    load.add_argument("kind", choices=["households", "points", "posts"])
+    load.add_argument("file", type=Path)
+    load.set_defaults(run=lambda s, a: _run(s, _load, a.kind, a.file))
+
+    verify = commands.add_parser("verify", help="prove balances and the hash chain; exit 1 on failure")
+    verify.add_argument("--seal", action="store_true", help="seal pending entries first")
+    verify.set_defaults(run=lambda s, a: _run(s, _verify, a.seal))
+    return parser
+
+
+def _run(settings: Settings, command: Callable[..., Awaitable[int]], *args: Any) -> int:
+    return asyncio.run(_with_services(settings, command, *args))
+
+
+async def _with_services(settings: Settings, command: Callable[..., Awaitable[int]], *args: Any) -> int:
+    from api.app import _point_piccolo_at
+
+    _point_piccolo_at(settings)
+    if command is _migrate:
+        return await _migrate()
+    from ledger.services.container import Services
+
+    services = Services.build(settings.keyring(), settings.base_url)
+    await services.db.start()
+    try:
+        return await command(services, *args)
+    finally:
+        await services.db.close()
+
+
+async def _migrate() -> int:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards("all")
+    if not result.success:
+        print(f"greenledger: migration failed: {result.message}", file=sys.stderr)
+        return 1
+    print("database schema is up to date")
+    return 0
+
+
+async def _seed_demo(services: Any, households: int) -> int:
+    from ledger.services.demo import seed_demo
+
+    summary = await seed_demo(services, households=households, password=DEMO_PASSWORD)
+    print(summary)
+    return 0
+
+
+def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    async def add(services: Any) -> int:
+        from ledger.domain.access import SYSTEM
+
+        result = await services.users.create(
+            SYSTEM,
+            f"cli-user-add:{uuid.uuid4()}",
+            args.name,
+            args.password,
+            Role(args.role),
+            household_id=args.household,
+            volunteer_id=args.volunteer,
+            compound_ids=tuple(args.compound),
+        )
+        print(f"user {result['username']} ({result['role']}) has id {result['id']}")
+        return 0
+
+    return _run_refusals(settings, add)
+
+
+async def _load(services: Any, kind: str, file: Path) -> int:
+    from ledger.services.bulk_load import BulkLoadRejected, load_csv
+
+    try:
+        loaded = await load_csv(services, kind, file)
+    except BulkLoadRejected as rejected:
+        print(f"{file}: nothing was loaded; fix these rows and run again:", file=sys.stderr)
+        for problem in rejected.problems:
+            print(f"  line {problem.line}: {problem.message}", file=sys.stderr)
+        return 1
+    print(f"{file}: loaded {loaded} {kind}")
+    return 0
+
+
+async def _verify(services: Any, seal_first: bool) -> int:
+    if seal_first:
+        await services.sealer.seal_all()
+    report = await services.verifier.verify()
+    for check in report["checks"]:
+        print(f"{'ok  ' if check['ok'] else 'FAIL'} {check['name']}: {check['detail']}")
+    print(
+        f"{report['entries']} entries, sealed through {report['sealed_through']}, "
+        f"{report['pending_seal']} waiting for the sealer"
+    )
+    return 0 if report["ok"] else 1
+
+
+def _run_refusals(settings: Settings, command: Callable[..., Awaitable[int]]) -> int:
+    from ledger.domain.errors import LedgerError
+
+    try:
+        return _run(settings, command)
+    except LedgerError as refusal:
+        print(f"greenledger: {refusal.code}: {refusal.detail}", file=sys.stderr)
+        return 1
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.workers > 1 and not settings.is_postgres:
+        raise ConfigError("SQLite serves with one worker; use PostgreSQL for --workers > 1")
+    print(f"serving on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/schema/swagger)")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

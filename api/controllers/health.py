@@ -1,0 +1,31 @@
+"""Liveness of the database and Redis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from redis.exceptions import RedisError
+
+from api.schemas import Health
+from ledger.store.tables import Community
+
+
+@get("/health", operation_id="Health", tags=["health"], opt={"public": True})
+async def health(request: Request[Any, Any, Any]) -> Health:
+    """`redis` is "absent" when none is configured (the embedded default)."""
+    try:
+        await Community.raw("SELECT 1")
+        database = "ok"
+    except (OSError, ConnectionError):
+        database = "down"
+    redis = request.app.state.redis
+    if redis is None:
+        redis_state = "absent"
+    else:
+        try:
+            await redis.ping()
+            redis_state = "ok"
+        except (OSError, RedisError):
+            redis_state = "down"
+    return Health(database=database, redis=redis_state)  # type: ignore[arg-type]

@@ -1,0 +1,77 @@
+"""Account reads, adjustments, reversals and verification."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import JSONBody, PathParameter, QueryParameter
+
+from api.schemas import (
+    ID_MAX,
+    AccountReply,
+    Adjustment,
+    EntryPage,
+    EntryReply,
+    Reversal,
+    ReversalReply,
+    VerifyReply,
+)
+from api.security import ADMIN_ONLY, ANY_ROLE
+from ledger.domain.access import Principal
+from ledger.services.container import Services
+
+AccountId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+EntryId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
+Cursor = Annotated[str | None, QueryParameter(max_length=100, description="From next_cursor.")]
+
+
+class LedgerController(Controller):
+    path = "/api/v1"
+    tags = ["ledger"]
+
+    @get("/accounts/{account_id:int}", operation_id="GetAccount", guards=ANY_ROLE)
+    async def account(
+        self, account_id: AccountId, principal: Principal, services: Services
+    ) -> AccountReply:
+        """Balance and what expires when: the owner's members, an admin, or a clerk."""
+        result = await services.accounts.account(principal, account_id)
+        return msgspec.convert(result, AccountReply)
+
+    @get("/accounts/{account_id:int}/entries", operation_id="ListAccountEntries", guards=ANY_ROLE)
+    async def entries(
+        self,
+        account_id: AccountId,
+        principal: Principal,
+        services: Services,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> EntryPage:
+        """Entries newest first, with the balance after each; the owner's members or an admin."""
+        result = await services.accounts.entries(principal, account_id, cursor, limit)
+        return msgspec.convert(result, EntryPage)
+
+    @post("/adjustments", operation_id="Adjust", guards=ADMIN_ONLY)
+    async def adjust(
+        self, data: JSONBody[Adjustment], principal: Principal, services: Services
+    ) -> EntryReply:
+        """Credit (+) from issuance or debit (−) to it by hand, with a reason."""
+        result = await services.accounts.adjust(
+            principal, data.event_id, data.account_id, data.amount_points, data.reason
+        )
+        return msgspec.convert(result, EntryReply)
+
+    @post("/entries/{entry_id:int}/reverse", operation_id="ReverseEntry", guards=ADMIN_ONLY)
+    async def reverse(
+        self, entry_id: EntryId, data: JSONBody[Reversal], principal: Principal, services: Services
+    ) -> ReversalReply:
+        """Undo an entry once (409 `already_reversed`, `insufficient_points`)."""
+        result = await services.accounts.reverse(principal, data.event_id, entry_id, data.reason)
+        return msgspec.convert(result, ReversalReply)
+
+    @get("/ledger/verify", operation_id="VerifyLedger", guards=ADMIN_ONLY)
+    async def verify(self, services: Services) -> VerifyReply:
+        """Re-prove every balance from the entries and the hash chain over sealed entries."""
+        return msgspec.convert(await services.verifier.verify(), VerifyReply)

@@ -1,0 +1,22 @@
+"""Dependencies handed to handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+
+from ledger.domain.access import Principal
+from ledger.services.container import Services
+
+
+def provide_services(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = request.user
+    assert isinstance(principal, Principal), "guards run before handlers that need a principal"
+    return principal

@@ -1,0 +1,101 @@
+"""Every error leaves as `{"code", "detail", ...}` with one status per code."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from ledger.domain.errors import LedgerError
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CODE: dict[str, int] = {
+    "validation_error": 400,
+    "not_found": 404,
+    "idempotency_conflict": 409,
+    "insufficient_points": 409,
+    "already_reversed": 409,
+    "not_reversible": 409,
+    "username_taken": 409,
+    "duplicate": 409,
+    "invalid_credentials": 401,
+    "forbidden": 403,
+    "out_of_scope": 403,
+    "code_malformed": 422,
+    "code_forged": 422,
+    "code_revoked": 422,
+    "code_wrong_kind": 422,
+}
+
+_CODE_BY_HTTP_STATUS = {
+    400: "validation_error",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, "detail": detail, **extra}
+
+
+def ledger_error_handler(_: Request[Any, Any, Any], exc: LedgerError) -> Response[Any]:
+    status = STATUS_BY_CODE.get(exc.code, 400)
+    return Response(error_body(exc.code, exc.detail, **exc.extra), status_code=status)
+
+
+def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    problems = [p for p in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(p, dict)]
+    fields = [_field_of(problem) for problem in problems]
+    detail = "; ".join(
+        f"{field}: {problem.get('message')}" for field, problem in zip(fields, problems, strict=True)
+    ) or str(exc.detail)
+    body = error_body("validation_error", detail, field=fields[0] if fields else None)
+    body["errors"] = problems
+    return Response(body, status_code=400)
+
+
+def _field_of(problem: dict[str, Any]) -> str:
+    """msgspec names body fields inside its message (`at $.name`, "field `name`")."""
+    message = str(problem.get("message", ""))
+    if (match := _BODY_PATH.search(message)) is not None:
+        return match.group(1)
+    if (match := _MISSING_FIELD.search(message)) is not None:
+        return match.group(1)
+    return str(problem.get("key"))
+
+
+_BODY_PATH = re.compile(r"at `\$\.([A-Za-z0-9_.\[\]]+)`")
+_MISSING_FIELD = re.compile(r"(?:missing required field|unknown field) `([^`]+)`")
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    code = _CODE_BY_HTTP_STATUS.get(exc.status_code, f"http_{exc.status_code}")
+    return Response(
+        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response(
+        error_body("internal_error", "the server failed; nothing was changed by this request"),
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    LedgerError: ledger_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}

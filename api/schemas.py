@@ -1,0 +1,258 @@
+"""Request and response bodies. Field names are the domain's words."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from ledger.domain.access import Role
+from ledger.domain.entries import AMOUNT_POINTS_MAX
+from ledger.domain.idempotency import EVENT_ID_PATTERN
+
+ID_MAX = 2**53
+EventId = Annotated[
+    str,
+    Meta(
+        pattern=EVENT_ID_PATTERN,
+        min_length=1,
+        max_length=64,
+        description="Client-made id of this write; repeating it with the same body replays the reply.",
+        examples=["7f1c9a52-3a44-4bcb-9d0e-2f1b0c6f9a11"],
+    ),
+]
+Id = Annotated[int, Meta(ge=1, le=ID_MAX)]
+Name = Annotated[str, Meta(min_length=1, max_length=100, examples=["信义坊"])]
+AddressPart = Annotated[str, Meta(min_length=1, max_length=20)]
+Points = Annotated[int, Meta(ge=1, le=AMOUNT_POINTS_MAX)]
+SignedPoints = Annotated[int, Meta(ge=-AMOUNT_POINTS_MAX, le=AMOUNT_POINTS_MAX, examples=[20, -5])]
+Reason = Annotated[str, Meta(min_length=1, max_length=500, examples=["补录纸质积分本 2026-11"])]
+Window = Annotated[str, Meta(pattern=r"^\d\d:\d\d-\d\d:\d\d$", examples=["07:00-09:00"])]
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True):
+    """Unknown fields are refused, so a typo never silently drops a value."""
+
+
+class TokenRequest(Body):
+    username: Annotated[str, Meta(min_length=1, max_length=64, examples=["admin"])]
+    password: Annotated[str, Meta(min_length=1, max_length=128)]
+
+
+class TokenReply(msgspec.Struct):
+    access_token: str
+    token_type: str
+    role: str
+    expires_in: int
+
+
+class Me(msgspec.Struct):
+    user_id: int
+    username: str
+    role: str
+    household_id: int | None
+    volunteer_id: int | None
+    household_account_id: int | None
+    volunteer_account_id: int | None
+    compound_ids: list[int]
+
+
+class NewUser(Body):
+    event_id: EventId
+    username: Annotated[str, Meta(min_length=1, max_length=64)]
+    password: Annotated[str, Meta(min_length=8, max_length=128)]
+    role: Role
+    household_id: Id | None = None
+    volunteer_id: Id | None = None
+    compound_ids: Annotated[list[Id], Meta(max_length=100)] = msgspec.field(default_factory=list)
+
+
+class UserReply(msgspec.Struct):
+    id: int
+    username: str
+    role: str
+
+
+class NewCommunity(Body):
+    event_id: EventId
+    name: Name
+
+
+class CommunityReply(msgspec.Struct):
+    id: int
+    name: str
+
+
+class NewCompound(Body):
+    event_id: EventId
+    community_id: Id
+    name: Name
+
+
+class CompoundReply(msgspec.Struct):
+    id: int
+    community_id: int
+    name: str
+
+
+class NewHousehold(Body):
+    event_id: EventId
+    compound_id: Id
+    building: AddressPart
+    unit: AddressPart
+    room: AddressPart
+
+
+class HouseholdReply(msgspec.Struct):
+    id: int
+    account_id: int
+    card_token: str
+
+
+class EventOnly(Body):
+    event_id: EventId
+
+
+class CardReply(msgspec.Struct):
+    card_token: str
+
+
+class NewPoint(Body):
+    event_id: EventId
+    compound_id: Id
+    name: Name
+    windows: Annotated[list[Window], Meta(max_length=12)] = msgspec.field(default_factory=list)
+
+
+class NewPost(Body):
+    event_id: EventId
+    compound_id: Id
+    name: Name
+
+
+class CodeReply(msgspec.Struct):
+    id: int
+    token: str
+
+
+class NewMerchant(Body):
+    event_id: EventId
+    community_id: Id
+    name: Name
+
+
+class NewVolunteer(Body):
+    event_id: EventId
+    community_id: Id
+    name: Name
+
+
+class AccountHolderReply(msgspec.Struct):
+    id: int
+    community_id: int
+    name: str
+    account_id: int
+
+
+class NewReward(Body):
+    event_id: EventId
+    community_id: Id
+    name: Name
+    cost_points: Points
+    stock: Annotated[int, Meta(ge=0, le=10_000_000)]
+    monthly_limit_per_household: Annotated[int, Meta(ge=1, le=1_000)] | None = None
+
+
+class RewardReply(msgspec.Struct):
+    id: int
+    community_id: int
+    name: str
+    cost_points: int
+    stock: int
+    monthly_limit_per_household: int | None
+    active: bool
+
+
+class Page(msgspec.Struct):
+    items: list[dict[str, object]]
+    next_cursor: str | None
+
+
+class Adjustment(Body):
+    event_id: EventId
+    account_id: Id
+    amount_points: SignedPoints
+    reason: Reason
+
+
+class EntryReply(msgspec.Struct):
+    entry_id: int
+    balance_points: int
+
+
+class Reversal(Body):
+    event_id: EventId
+    reason: Reason
+
+
+class ReversalReply(msgspec.Struct):
+    entry_id: int
+    reverses_entry_id: int
+
+
+class Expiring(msgspec.Struct):
+    points: int
+    expires_on: str
+
+
+class AccountReply(msgspec.Struct):
+    id: int
+    kind: str
+    community_id: int
+    balance_points: int
+    expiring: list[Expiring]
+
+
+class AccountEntry(msgspec.Struct):
+    id: int
+    kind: str
+    amount_points: int
+    direction: Literal["credit", "debit"]
+    balance_after_points: int
+    counter_account_id: int
+    created_at: str
+    actor: str
+    event_id: str | None
+    reverses_entry_id: int | None
+    rule_version: int | None
+    memo: str
+
+
+class EntryPage(msgspec.Struct):
+    items: list[AccountEntry]
+    next_cursor: str | None
+
+
+class CheckResult(msgspec.Struct):
+    name: str
+    ok: bool
+    detail: str
+
+
+class VerifyReply(msgspec.Struct):
+    ok: bool
+    entries: int
+    sealed_through: int
+    pending_seal: int
+    checks: list[CheckResult]
+
+
+class Health(msgspec.Struct):
+    database: Literal["ok", "down"]
+    redis: Literal["ok", "absent", "down"]
+
+
+class ErrorBody(msgspec.Struct):
+    code: str
+    detail: str

@@ -1,0 +1,126 @@
+"""Configuration, read once from the environment; bad values stop start-up with one line."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.domain.scan_codes import Keyring
+from ledger.store.engine import DEFAULT_DATABASE_URL, sqlite_path
+
+PREFIX = "GREENLEDGER_"
+SECRET_KEY_LENGTH_MIN = 32
+TOKEN_TTL_SECONDS_DEFAULT = 12 * 3600
+
+
+class ConfigError(Exception):
+    """A configuration value that cannot work; the message is the one line shown."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    base_url: str
+    redis_url: str | None = None
+    qr_keys: tuple[tuple[str, str], ...] = ()
+    token_ttl_seconds: int = TOKEN_TTL_SECONDS_DEFAULT
+    run_sealer: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        database_url = env.get(PREFIX + "DATABASE_URL") or DEFAULT_DATABASE_URL
+        _check_database_url(database_url)
+        return cls(
+            database_url=database_url,
+            secret_key=_secret_key(env, database_url),
+            base_url=_base_url(env.get(PREFIX + "BASE_URL") or "http://127.0.0.1:8000"),
+            redis_url=_redis_url(env.get(PREFIX + "REDIS_URL") or None),
+            qr_keys=_qr_keys(env.get(PREFIX + "QR_KEYS") or ""),
+            token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", TOKEN_TTL_SECONDS_DEFAULT),
+        )
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    def keyring(self) -> Keyring:
+        """QR signing keys: GREENLEDGER_QR_KEYS if set, else one derived from the secret key."""
+        if self.qr_keys:
+            keys = {kid: secret.encode() for kid, secret in self.qr_keys}
+            return Keyring(current_key_id=self.qr_keys[0][0], keys=keys)
+        return Keyring(current_key_id="a", keys={"a": self.derived_key("qr:a")})
+
+    def derived_key(self, purpose: str) -> bytes:
+        """Independent keys for JWTs and QR codes from the one secret."""
+        return hmac.new(self.secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def _check_database_url(url: str) -> None:
+    if "://" in url and not url.startswith(("postgresql://", "postgres://", "sqlite://")):
+        raise ConfigError(
+            f"{PREFIX}DATABASE_URL must be an SQLite file path or a postgresql:// URL, got {url!r}"
+        )
+
+
+def _secret_key(env: Mapping[str, str], database_url: str) -> str:
+    key = env.get(PREFIX + "SECRET_KEY")
+    if key:
+        if len(key) < SECRET_KEY_LENGTH_MIN:
+            raise ConfigError(f"{PREFIX}SECRET_KEY must be at least {SECRET_KEY_LENGTH_MIN} characters")
+        return key
+    if database_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{PREFIX}SECRET_KEY is required when the database is PostgreSQL")
+    return _demo_secret(Path(sqlite_path(database_url)).with_suffix(".secret"))
+
+
+def _demo_secret(path: Path) -> str:
+    """Demo mode keeps a generated key beside the SQLite file, so codes survive restarts."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def _base_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")) or " " in url:
+        raise ConfigError(f"{PREFIX}BASE_URL must be an http:// or https:// URL, got {url!r}")
+    return url.rstrip("/")
+
+
+def _redis_url(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"{PREFIX}REDIS_URL must be a redis:// URL, got {url!r}")
+    return url
+
+
+def _qr_keys(text: str) -> tuple[tuple[str, str], ...]:
+    """`kid:secret,kid2:secret2`; the first signs, all verify (for rotation)."""
+    keys: list[tuple[str, str]] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        kid, _, secret = item.partition(":")
+        if not kid.isalnum() or len(secret) < SECRET_KEY_LENGTH_MIN:
+            raise ConfigError(
+                f"{PREFIX}QR_KEYS entries are KEYID:SECRET with an alphanumeric key id "
+                f"and a secret of {SECRET_KEY_LENGTH_MIN}+ characters"
+            )
+        keys.append((kid, secret))
+    return tuple(keys)
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(PREFIX + name)
+    if text is None or text == "":
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{PREFIX}{name} must be a positive whole number, got {text!r}")
+    return int(text)

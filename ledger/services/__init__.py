@@ -1,0 +1,1 @@
+"""Use cases. Each public method owns one transaction; nothing here imports a web framework."""

@@ -1,0 +1,165 @@
+"""Adjustments, reversals and account reads."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.domain.access import Principal, Role
+from ledger.domain.accounts import OWNED_KINDS, AccountKind, issuance_stripe
+from ledger.domain.entries import EntryKind, Transfer, check_amount, reversal_of
+from ledger.domain.errors import AlreadyReversed, Forbidden, InvalidInput, NotFound
+from ledger.ports import Clock
+from ledger.services.runner import Result, Runner
+from ledger.store import ledger as store
+from ledger.store.engine import Database
+
+PAGE_LIMIT_DEFAULT = 50
+PAGE_LIMIT_MAX = 500
+REASON_LENGTH_MAX = 500
+
+
+@dataclass(frozen=True)
+class Accounts:
+    db: Database
+    clock: Clock
+    runner: Runner
+
+    async def adjust(
+        self, actor: Principal, event_id: str, account_id: int, amount_points: int, reason: str
+    ) -> Result:
+        """Credit (amount > 0) from issuance or debit (amount < 0) back to it, with a reason."""
+        check_amount(abs(amount_points))
+        reason = _check_reason(reason)
+
+        async def action() -> Result:
+            account = await _owned_account(account_id)
+            issuance = await store.community_account(
+                account.community_id, AccountKind.ISSUANCE, issuance_stripe(event_id)
+            )
+            source, target = (issuance, account_id) if amount_points > 0 else (account_id, issuance)
+            transfer = Transfer(source, target, abs(amount_points), EntryKind.ADJUSTMENT, reason)
+            posted = await store.post(
+                transfer, event_id=event_id, actor=actor.username, now=self.clock.now()
+            )
+            balance = posted.credit_balance_after if amount_points > 0 else posted.debit_balance_after
+            return {"entry_id": posted.entry_id, "balance_points": balance}
+
+        inputs = {"account_id": account_id, "amount_points": amount_points, "reason": reason}
+        return await self.runner.once("adjustment", event_id, actor, inputs, action)
+
+    async def reverse(self, actor: Principal, event_id: str, entry_id: int, reason: str) -> Result:
+        """Undo an entry once, by the opposite transfer linked to it."""
+        reason = _check_reason(reason)
+
+        async def action() -> Result:
+            original = await store.find_entry(entry_id)
+            if original is None:
+                raise NotFound("entry", entry_id)
+            if (existing := await store.reversal_of_entry(entry_id)) is not None:
+                raise AlreadyReversed(
+                    f"entry {entry_id} was already reversed by entry {existing}",
+                    reversal_entry_id=existing,
+                )
+            posted = await store.post(
+                reversal_of(original, reason),
+                event_id=event_id,
+                actor=actor.username,
+                now=self.clock.now(),
+            )
+            return {"entry_id": posted.entry_id, "reverses_entry_id": entry_id}
+
+        inputs = {"entry_id": entry_id, "reason": reason}
+        return await self.runner.once("reversal", event_id, actor, inputs, action)
+
+    async def account(self, viewer: Principal, account_id: int) -> Result:
+        """Balance of an account its viewer may see (a clerk sees any balance, no history)."""
+        _check_access(viewer, account_id, history=False)
+        account = await store.find_account(account_id)
+        if account is None:
+            raise NotFound("account", account_id)
+        return {
+            "id": account.account_id,
+            "kind": account.kind.value,
+            "community_id": account.community_id,
+            "balance_points": account.balance_points,
+            # Lots and expiry dates arrive with expiry (the spending issue); no lot expires yet.
+            "expiring": [],
+        }
+
+    async def entries(
+        self, viewer: Principal, account_id: int, cursor: str | None, limit: int
+    ) -> Result:
+        """An account's entries, newest first, from its members or an admin."""
+        _check_access(viewer, account_id, history=True)
+        if not 1 <= limit <= PAGE_LIMIT_MAX:
+            raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
+        if await store.find_account(account_id) is None:
+            raise NotFound("account", account_id)
+        rows = await store.account_entries(account_id, decode_cursor(cursor), limit + 1)
+        items = [_entry_view(row, account_id) for row in rows[:limit]]
+        more = len(rows) > limit
+        return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """Cursors are opaque to clients; a damaged one is a 400 naming the field."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix != "id" or not number.isdigit() or len(number) > 18:
+            raise ValueError(text)
+        return int(number)
+    except ValueError as error:
+        raise InvalidInput("cursor", "not a cursor this server issued") from error
+
+
+def _check_reason(reason: str) -> str:
+    text = reason.strip()
+    if not text or len(text) > REASON_LENGTH_MAX:
+        raise InvalidInput("reason", f"a reason of 1-{REASON_LENGTH_MAX} characters is required")
+    return text
+
+
+def _check_access(viewer: Principal, account_id: int, *, history: bool) -> None:
+    if viewer.role is Role.ADMIN or account_id in viewer.account_ids:
+        return
+    if viewer.role is Role.CLERK and not history:
+        return
+    raise Forbidden("this account belongs to someone else")
+
+
+async def _owned_account(account_id: int) -> store.AccountRow:
+    account = await store.find_account(account_id)
+    if account is None:
+        raise NotFound("account", account_id)
+    if account.kind not in OWNED_KINDS:
+        raise InvalidInput(
+            "account_id", "adjustments apply to household, volunteer or merchant accounts"
+        )
+    return account
+
+
+def _entry_view(row: dict[str, Any], account_id: int) -> dict[str, Any]:
+    credit = row["credit_account_id"] == account_id
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "amount_points": row["amount_points"],
+        "direction": "credit" if credit else "debit",
+        "balance_after_points": row["credit_balance_after" if credit else "debit_balance_after"],
+        "counter_account_id": row["debit_account_id" if credit else "credit_account_id"],
+        "created_at": row["created_at"].isoformat(),
+        "actor": row["actor"],
+        "event_id": row["event_id"],
+        "reverses_entry_id": row["reverses_entry_id"],
+        "rule_version": row["rule_version"],
+        "memo": row["memo"],
+    }

@@ -1,0 +1,87 @@
+"""Signed codes for household cards, collection points and duty posts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from piccolo.table import Table
+
+from ledger.domain.errors import CodeRevoked, NotFound
+from ledger.domain.registry import household_label
+from ledger.domain.scan_codes import CodeKind, Keyring, ScanCode, read, sign
+from ledger.store import registry as store
+
+TABLE_BY_KIND: dict[CodeKind, type[Table]] = {
+    CodeKind.HOUSEHOLD: store.Household,
+    CodeKind.POINT: store.CollectionPoint,
+    CodeKind.POST: store.DutyPost,
+}
+
+
+@dataclass(frozen=True)
+class Codes:
+    keyring: Keyring
+    base_url: str
+
+    def token(self, kind: CodeKind, subject_id: int, card_serial: int) -> str:
+        return sign(ScanCode(kind, subject_id, card_serial), self.keyring)
+
+    def url(self, token: str) -> str:
+        """What the QR code encodes: a page any phone camera opens."""
+        return f"{self.base_url.rstrip('/')}/q/{token}"
+
+    async def token_for(self, kind: CodeKind, subject_id: int) -> tuple[str, dict[str, Any]]:
+        row = await store.get(TABLE_BY_KIND[kind], subject_id)
+        if row is None:
+            raise NotFound(kind.value, subject_id)
+        return self.token(kind, subject_id, row["card_serial"]), row
+
+    async def resolve(self, token: str, expected: CodeKind | None = None) -> tuple[ScanCode, dict[str, Any]]:
+        """A genuine code of the expected kind, for a card that has not been re-issued."""
+        code = read(token, self.keyring, expected)
+        row = await store.get(TABLE_BY_KIND[code.kind], code.subject_id)
+        if row is None:
+            raise NotFound(code.kind.value, code.subject_id)
+        if row["card_serial"] != code.card_serial:
+            raise CodeRevoked(f"this {code.kind.value} card was re-issued; the old one is void")
+        return code, row
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One sticker: the code's URL and the Chinese text printed under it."""
+
+    url: str
+    title: str
+    subtitle: str
+
+
+async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> list[Label]:
+    """Every current code of one kind in a compound, labelled for sticker paper."""
+    compound = await store.get(store.Compound, compound_id)
+    if compound is None:
+        raise NotFound("compound", compound_id)
+    rows = await store.all_in_compound(TABLE_BY_KIND[kind], compound_id)
+    return [
+        Label(
+            url=codes.url(codes.token(kind, row["id"], row["card_serial"])),
+            title=compound["name"],
+            subtitle=_subtitle(kind, row),
+        )
+        for row in rows
+    ]
+
+
+async def label_for(codes: Codes, kind: CodeKind, subject_id: int) -> Label:
+    token, row = await codes.token_for(kind, subject_id)
+    compound = await store.get(store.Compound, row["compound"])
+    assert compound is not None, "foreign key"
+    return Label(url=codes.url(token), title=compound["name"], subtitle=_subtitle(kind, row))
+
+
+def _subtitle(kind: CodeKind, row: dict[str, Any]) -> str:
+    if kind is CodeKind.HOUSEHOLD:
+        return household_label(row["building"], row["unit"], row["room"])
+    suffix = "投放点" if kind is CodeKind.POINT else "志愿岗"
+    return f"{row['name']} · {suffix}"

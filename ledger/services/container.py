@@ -1,0 +1,47 @@
+"""Every service, wired once; the web app and the CLI share this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger.domain.scan_codes import Keyring
+from ledger.ports import Clock, SystemClock
+from ledger.services.accounts import Accounts
+from ledger.services.codes import Codes
+from ledger.services.registry import Registry
+from ledger.services.runner import Runner
+from ledger.services.sealer import Sealer
+from ledger.services.users import Users
+from ledger.services.verify import Verifier
+from ledger.store.engine import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    db: Database
+    clock: Clock
+    runner: Runner
+    codes: Codes
+    registry: Registry
+    accounts: Accounts
+    users: Users
+    sealer: Sealer
+    verifier: Verifier
+
+    @classmethod
+    def build(cls, keyring: Keyring, base_url: str, clock: Clock | None = None) -> Services:
+        clock = clock or SystemClock()
+        db = Database()
+        runner = Runner(db, clock)
+        codes = Codes(keyring, base_url)
+        return cls(
+            db=db,
+            clock=clock,
+            runner=runner,
+            codes=codes,
+            registry=Registry(clock, runner, codes),
+            accounts=Accounts(db, clock, runner),
+            users=Users(clock, runner),
+            sealer=Sealer(db, clock),
+            verifier=Verifier(db),
+        )

@@ -1,0 +1,266 @@
+"""Creating and listing what the ledger is about: communities down to households."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from piccolo.table import Table
+
+from ledger.domain.access import Principal
+from ledger.domain.accounts import AccountKind
+from ledger.domain.entries import check_amount
+from ledger.domain.errors import Duplicate, InvalidInput, NotFound
+from ledger.domain.registry import check_address_part, check_name, parse_windows
+from ledger.domain.scan_codes import CodeKind
+from ledger.ports import Clock
+from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
+from ledger.services.codes import Codes
+from ledger.services.runner import Result, Runner
+from ledger.store import ledger as accounts_store
+from ledger.store import registry as store
+
+
+@dataclass(frozen=True)
+class Registry:
+    clock: Clock
+    runner: Runner
+    codes: Codes
+
+    async def create_community(self, actor: Principal, event_id: str, name: str) -> Result:
+        name = check_name(name)
+
+        async def action() -> Result:
+            if await store.exists(store.Community, name=name):
+                raise Duplicate(f"a community named {name} exists")
+            now = self.clock.now()
+            community_id = await store.insert(store.Community, name=name, created_at=now)
+            await accounts_store.open_community_accounts(community_id, now)
+            return {"id": community_id, "name": name}
+
+        return await self.runner.once("community", event_id, actor, {"name": name}, action)
+
+    async def create_compound(
+        self, actor: Principal, event_id: str, community_id: int, name: str
+    ) -> Result:
+        name = check_name(name)
+
+        async def action() -> Result:
+            await _require(store.Community, community_id, "community")
+            if await store.exists(store.Compound, community=community_id, name=name):
+                raise Duplicate(f"community {community_id} already has a compound named {name}")
+            compound_id = await store.insert(
+                store.Compound, community=community_id, name=name, created_at=self.clock.now()
+            )
+            return {"id": compound_id, "community_id": community_id, "name": name}
+
+        inputs = {"community_id": community_id, "name": name}
+        return await self.runner.once("compound", event_id, actor, inputs, action)
+
+    async def create_household(
+        self, actor: Principal, event_id: str, compound_id: int, building: str, unit: str, room: str
+    ) -> Result:
+        address = {
+            "building": check_address_part(building, "building"),
+            "unit": check_address_part(unit, "unit"),
+            "room": check_address_part(room, "room"),
+        }
+
+        async def action() -> Result:
+            return await self.add_household(compound_id, **address)
+
+        inputs = {"compound_id": compound_id, **address}
+        return await self.runner.once("household", event_id, actor, inputs, action)
+
+    async def add_household(self, compound_id: int, building: str, unit: str, room: str) -> Result:
+        """In the caller's transaction: the household, its account, its first card."""
+        community_id = await _community_of(compound_id)
+        if await store.exists(
+            store.Household, compound=compound_id, building=building, unit=unit, room=room
+        ):
+            raise Duplicate(f"{building}-{unit}-{room} is already registered in this compound")
+        now = self.clock.now()
+        account_id = await accounts_store.open_account(community_id, AccountKind.HOUSEHOLD, now)
+        household_id = await store.insert(
+            store.Household,
+            compound=compound_id,
+            building=building,
+            unit=unit,
+            room=room,
+            account=account_id,
+            card_serial=1,
+            created_at=now,
+        )
+        token = self.codes.token(CodeKind.HOUSEHOLD, household_id, 1)
+        return {"id": household_id, "account_id": account_id, "card_token": token}
+
+    async def reissue_card(self, actor: Principal, event_id: str, household_id: int) -> Result:
+        """A lost card: the household keeps its account; every older card is refused."""
+
+        async def action() -> Result:
+            serial = await store.bump_card_serial(store.Household, household_id)
+            if serial is None:
+                raise NotFound("household", household_id)
+            return {"card_token": self.codes.token(CodeKind.HOUSEHOLD, household_id, serial)}
+
+        inputs = {"household_id": household_id}
+        return await self.runner.once("card_reissue", event_id, actor, inputs, action)
+
+    async def create_point(
+        self, actor: Principal, event_id: str, compound_id: int, name: str, windows: list[str]
+    ) -> Result:
+        name = check_name(name)
+        window_text = ",".join(str(window) for window in parse_windows(windows))
+
+        async def action() -> Result:
+            return await self.add_point(compound_id, name, window_text)
+
+        inputs = {"compound_id": compound_id, "name": name, "windows": window_text}
+        return await self.runner.once("point", event_id, actor, inputs, action)
+
+    async def add_point(self, compound_id: int, name: str, window_text: str) -> Result:
+        await _require(store.Compound, compound_id, "compound")
+        if await store.exists(store.CollectionPoint, compound=compound_id, name=name):
+            raise Duplicate(f"compound {compound_id} already has a point named {name}")
+        point_id = await store.insert(
+            store.CollectionPoint,
+            compound=compound_id,
+            name=name,
+            windows=window_text,
+            card_serial=1,
+            created_at=self.clock.now(),
+        )
+        return {"id": point_id, "token": self.codes.token(CodeKind.POINT, point_id, 1)}
+
+    async def create_post(self, actor: Principal, event_id: str, compound_id: int, name: str) -> Result:
+        name = check_name(name)
+
+        async def action() -> Result:
+            return await self.add_post(compound_id, name)
+
+        inputs = {"compound_id": compound_id, "name": name}
+        return await self.runner.once("post", event_id, actor, inputs, action)
+
+    async def add_post(self, compound_id: int, name: str) -> Result:
+        await _require(store.Compound, compound_id, "compound")
+        if await store.exists(store.DutyPost, compound=compound_id, name=name):
+            raise Duplicate(f"compound {compound_id} already has a post named {name}")
+        post_id = await store.insert(
+            store.DutyPost, compound=compound_id, name=name, card_serial=1, created_at=self.clock.now()
+        )
+        return {"id": post_id, "token": self.codes.token(CodeKind.POST, post_id, 1)}
+
+    async def create_merchant(
+        self, actor: Principal, event_id: str, community_id: int, name: str
+    ) -> Result:
+        return await self._create_account_holder(
+            actor, event_id, "merchant", store.Merchant, AccountKind.MERCHANT, community_id, name
+        )
+
+    async def create_volunteer(
+        self, actor: Principal, event_id: str, community_id: int, name: str
+    ) -> Result:
+        return await self._create_account_holder(
+            actor, event_id, "volunteer", store.Volunteer, AccountKind.VOLUNTEER, community_id, name
+        )
+
+    async def _create_account_holder(
+        self,
+        actor: Principal,
+        event_id: str,
+        operation: str,
+        table: type[Table],
+        kind: AccountKind,
+        community_id: int,
+        name: str,
+    ) -> Result:
+        name = check_name(name)
+
+        async def action() -> Result:
+            await _require(store.Community, community_id, "community")
+            now = self.clock.now()
+            account_id = await accounts_store.open_account(community_id, kind, now)
+            row_id = await store.insert(
+                table, community=community_id, name=name, account=account_id, created_at=now
+            )
+            return {"id": row_id, "community_id": community_id, "name": name, "account_id": account_id}
+
+        inputs = {"community_id": community_id, "name": name}
+        return await self.runner.once(operation, event_id, actor, inputs, action)
+
+    async def create_reward(
+        self,
+        actor: Principal,
+        event_id: str,
+        community_id: int,
+        name: str,
+        cost_points: int,
+        stock: int,
+        monthly_limit_per_household: int | None,
+    ) -> Result:
+        name = check_name(name)
+        check_amount(cost_points)
+        if stock < 0:
+            raise InvalidInput("stock", "must not be negative")
+        if monthly_limit_per_household is not None and monthly_limit_per_household < 1:
+            raise InvalidInput("monthly_limit_per_household", "must be at least 1 when given")
+        fields = {
+            "community_id": community_id,
+            "name": name,
+            "cost_points": cost_points,
+            "stock": stock,
+            "monthly_limit_per_household": monthly_limit_per_household,
+        }
+
+        async def action() -> Result:
+            await _require(store.Community, community_id, "community")
+            reward_id = await store.insert(
+                store.Reward,
+                community=community_id,
+                name=name,
+                cost_points=cost_points,
+                stock=stock,
+                monthly_limit_per_household=monthly_limit_per_household,
+                active=True,
+                created_at=self.clock.now(),
+            )
+            return {"id": reward_id, **fields, "active": True}
+
+        return await self.runner.once("reward", event_id, actor, fields, action)
+
+    async def page(
+        self, resource: str, cursor: str | None, limit: int, filters: dict[str, int]
+    ) -> Result:
+        """One page of a registry list, in id order."""
+        if not 1 <= limit <= PAGE_LIMIT_MAX:
+            raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
+        rows = await store.page(store.LISTABLE[resource], decode_cursor(cursor), limit + 1, filters)
+        items = [self._view(resource, row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
+
+    def _view(self, resource: str, row: dict[str, Any]) -> dict[str, Any]:
+        view = {_public_name(key): value for key, value in row.items() if key != "card_serial"}
+        view.pop("created_at", None)
+        if resource == "points":
+            view["windows"] = [text for text in row["windows"].split(",") if text]
+        kind = {"households": CodeKind.HOUSEHOLD, "points": CodeKind.POINT, "posts": CodeKind.POST}
+        if resource in kind:
+            view["token"] = self.codes.token(kind[resource], row["id"], row["card_serial"])
+        return view
+
+
+def _public_name(column: str) -> str:
+    return f"{column}_id" if column in ("community", "compound", "account") else column
+
+
+async def _require(table: type[Table], row_id: int, what: str) -> None:
+    if await store.get(table, row_id) is None:
+        raise NotFound(what, row_id)
+
+
+async def _community_of(compound_id: int) -> int:
+    community_id = await store.community_of_compound(compound_id)
+    if community_id is None:
+        raise NotFound("compound", compound_id)
+    return community_id

@@ -1,0 +1,118 @@
+"""Run a write exactly once per event_id, with bounded retries of transient failures."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.domain.access import Principal
+from ledger.domain.errors import IdempotencyConflict, LedgerError, refusal_from_record
+from ledger.domain.idempotency import check_event_id, fingerprint
+from ledger.ports import Clock
+from ledger.store import idempotency
+from ledger.store.engine import TRANSIENT_RETRIES, Database, is_transient, is_unique_violation
+
+log = logging.getLogger(__name__)
+
+Result = dict[str, Any]
+
+
+class _StoredByAnother(Exception):
+    """Another transaction committed this event_id first; replay its outcome."""
+
+
+@dataclass(frozen=True)
+class Runner:
+    db: Database
+    clock: Clock
+
+    async def once(
+        self,
+        operation: str,
+        event_id: str,
+        actor: Principal,
+        inputs: Mapping[str, object],
+        action: Callable[[], Awaitable[Result]],
+    ) -> Result:
+        """The effect and the record of its outcome commit together, or neither does.
+
+        A refusal is recorded too (in its own transaction, after the rollback), so a retried
+        refused request stays refused even if the state that refused it has changed since.
+        """
+        check_event_id(event_id)
+        key = fingerprint(operation, actor.username, inputs)
+        for attempt in range(1, TRANSIENT_RETRIES + 1):
+            try:
+                return await self._attempt(operation, event_id, key, action)
+            except _StoredByAnother:
+                continue
+            except IdempotencyConflict:
+                raise
+            except LedgerError as refusal:
+                return await self._record_refusal(operation, event_id, key, refusal)
+            except Exception as error:
+                # A unique index lost a race (two reversals of one entry, two users with one
+                # name): the retry's own checks now see the winner and refuse cleanly.
+                if attempt < TRANSIENT_RETRIES and (is_transient(error) or is_unique_violation(error)):
+                    log.info("retrying %s %s after %r", operation, event_id, error)
+                    continue
+                raise
+        return await self._replay_existing(event_id, key)
+
+    async def _attempt(
+        self,
+        operation: str,
+        event_id: str,
+        key: str,
+        action: Callable[[], Awaitable[Result]],
+    ) -> Result:
+        async with self.db.write():
+            prior = await idempotency.find(event_id)
+            if prior is not None:
+                return _replay(prior, key)
+            result = await action()
+            stored = await idempotency.claim(
+                event_id,
+                operation=operation,
+                fingerprint=key,
+                outcome=idempotency.OUTCOME_OK,
+                result=result,
+                now=self.clock.now(),
+            )
+            if not stored:
+                raise _StoredByAnother
+        return result
+
+    async def _record_refusal(
+        self, operation: str, event_id: str, key: str, refusal: LedgerError
+    ) -> Result:
+        async with self.db.write():
+            stored = await idempotency.claim(
+                event_id,
+                operation=operation,
+                fingerprint=key,
+                outcome=refusal.code,
+                result=refusal.to_record(),
+                now=self.clock.now(),
+            )
+        if not stored:
+            return await self._replay_existing(event_id, key)
+        raise refusal
+
+    async def _replay_existing(self, event_id: str, key: str) -> Result:
+        prior = await idempotency.find(event_id)
+        assert prior is not None, "an event reported as stored by another must be found"
+        return _replay(prior, key)
+
+
+def _replay(prior: idempotency.StoredOutcome, key: str) -> Result:
+    if prior.fingerprint != key:
+        raise IdempotencyConflict(
+            "this event_id was already used for a different request",
+            operation=prior.operation,
+        )
+    if prior.outcome != idempotency.OUTCOME_OK:
+        raise refusal_from_record(prior.result)
+    return prior.result

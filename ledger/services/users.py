@@ -1,0 +1,156 @@
+"""People who sign in: roles, compound scopes, password hashes."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ledger.domain.access import Principal, Role
+from ledger.domain.errors import Duplicate, InvalidCredentials, InvalidInput, NotFound, UsernameTaken
+from ledger.ports import Clock
+from ledger.services.runner import Result, Runner
+from ledger.store import registry as registry_store
+from ledger.store.tables import AppUser, Household, UserCompound, Volunteer
+
+USERNAME_LENGTH_MAX = 64
+PASSWORD_LENGTH_MIN = 8
+PASSWORD_LENGTH_MAX = 128
+# A known hash to verify against when the user does not exist, so that timing does not tell
+# an attacker which usernames are real.
+_HASHER = PasswordHasher()
+_DUMMY_HASH = _HASHER.hash("not a real password")
+
+
+@dataclass(frozen=True)
+class Users:
+    clock: Clock
+    runner: Runner
+
+    async def create(
+        self,
+        actor: Principal,
+        event_id: str,
+        username: str,
+        password: str,
+        role: Role,
+        household_id: int | None = None,
+        volunteer_id: int | None = None,
+        compound_ids: tuple[int, ...] = (),
+    ) -> Result:
+        username, compounds = _check_user(username, password, role, household_id, compound_ids)
+        # Hash outside the transaction: argon2 is deliberately slow and holds no lock.
+        password_hash = await asyncio.to_thread(_HASHER.hash, password)
+        inputs = {
+            "username": username,
+            "role": role.value,
+            "household_id": household_id,
+            "volunteer_id": volunteer_id,
+            "compound_ids": sorted(compounds),
+        }
+
+        async def action() -> Result:
+            return await self.add(username, password_hash, role, household_id, volunteer_id, compounds)
+
+        # The password is not part of the fingerprint: a retry with the same event_id is the
+        # same request even though each hash differs.
+        return await self.runner.once("user", event_id, actor, inputs, action)
+
+    async def add(
+        self,
+        username: str,
+        password_hash: str,
+        role: Role,
+        household_id: int | None,
+        volunteer_id: int | None,
+        compound_ids: frozenset[int],
+    ) -> Result:
+        """In the caller's transaction."""
+        if await AppUser.exists().where(AppUser.username == username):
+            raise UsernameTaken(f"username {username} is taken")
+        if household_id is not None and await registry_store.get(Household, household_id) is None:
+            raise NotFound("household", household_id)
+        if volunteer_id is not None and await registry_store.get(Volunteer, volunteer_id) is None:
+            raise NotFound("volunteer", volunteer_id)
+        for compound_id in compound_ids:
+            if await registry_store.get(registry_store.Compound, compound_id) is None:
+                raise NotFound("compound", compound_id)
+        user_id = await registry_store.insert(
+            AppUser,
+            username=username,
+            password_hash=password_hash,
+            role=role.value,
+            household=household_id,
+            volunteer=volunteer_id,
+            active=True,
+            created_at=self.clock.now(),
+        )
+        if compound_ids:
+            await UserCompound.insert(
+                *(UserCompound(user=user_id, compound=c) for c in sorted(compound_ids))
+            )
+        return {"id": user_id, "username": username, "role": role.value}
+
+    async def authenticate(self, username: str, password: str) -> Principal:
+        row = await AppUser.select().where(AppUser.username == username).first()
+        stored_hash = row["password_hash"] if row and row["active"] else _DUMMY_HASH
+        try:
+            await asyncio.to_thread(_HASHER.verify, stored_hash, password)
+        except (VerificationError, InvalidHashError) as error:
+            raise InvalidCredentials("wrong username or password") from error
+        if row is None or not row["active"]:
+            raise InvalidCredentials("wrong username or password")
+        return await principal_of(row)
+
+    async def principal(self, user_id: int) -> Principal:
+        row = await AppUser.select().where(AppUser.id == user_id).first()
+        if row is None:
+            raise NotFound("user", user_id)
+        return await principal_of(row)
+
+
+async def principal_of(row: dict[str, Any]) -> Principal:
+    """Everything access checks need, so that a request never re-reads the user."""
+    scopes = await UserCompound.select(UserCompound.compound).where(UserCompound.user == row["id"])
+    account_ids: set[int] = set()
+    if row["household"] is not None:
+        household = await registry_store.get(Household, row["household"])
+        assert household is not None, "a user's household exists (foreign key)"
+        account_ids.add(household["account"])
+    if row["volunteer"] is not None:
+        volunteer = await registry_store.get(Volunteer, row["volunteer"])
+        assert volunteer is not None, "a user's volunteer exists (foreign key)"
+        account_ids.add(volunteer["account"])
+    return Principal(
+        user_id=row["id"],
+        username=row["username"],
+        role=Role(row["role"]),
+        household_id=row["household"],
+        volunteer_id=row["volunteer"],
+        compound_ids=frozenset(scope["compound"] for scope in scopes),
+        account_ids=frozenset(account_ids),
+    )
+
+
+def _check_user(
+    username: str,
+    password: str,
+    role: Role,
+    household_id: int | None,
+    compound_ids: tuple[int, ...],
+) -> tuple[str, frozenset[int]]:
+    name = username.strip()
+    if not name or len(name) > USERNAME_LENGTH_MAX or any(ch.isspace() for ch in name):
+        raise InvalidInput("username", f"must be 1-{USERNAME_LENGTH_MAX} characters, no spaces")
+    if not PASSWORD_LENGTH_MIN <= len(password) <= PASSWORD_LENGTH_MAX:
+        raise InvalidInput(
+            "password", f"must be {PASSWORD_LENGTH_MIN}-{PASSWORD_LENGTH_MAX} characters"
+        )
+    if role is Role.RESIDENT and household_id is None:
+        raise InvalidInput("household_id", "a resident belongs to a household")
+    if len(set(compound_ids)) != len(compound_ids):
+        raise Duplicate("compound_ids lists a compound twice")
+    return name, frozenset(compound_ids)

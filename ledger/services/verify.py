@@ -1,0 +1,119 @@
+"""Prove every balance from the entries, and every sealed entry from the hash chain."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.domain.chain import GENESIS_HASH, seal_hash
+from ledger.store import audit
+from ledger.store.engine import Database
+from ledger.store.seals import sealable
+
+CHAIN_BATCH = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Verifier:
+    db: Database
+
+    async def verify(self) -> dict[str, Any]:
+        """All checks run; each failure names the first broken account or entry."""
+        async with self.db.read():
+            counts = await audit.counts()
+            checks = [await check() for check in self._checks()]
+        sealed_through = counts["sealed"]
+        return {
+            "ok": all(check.ok for check in checks),
+            "entries": counts["entries"],
+            "sealed_through": sealed_through,
+            "pending_seal": counts["pending"],
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+        }
+
+    def _checks(self) -> list[Callable[[], Awaitable[Check]]]:
+        return [
+            _conservation,
+            _balances_match_entries,
+            _no_forbidden_negative,
+            _reversal_links,
+            _hash_chain,
+        ]
+
+
+async def _conservation() -> Check:
+    total = await audit.balance_sum()
+    if total != 0:
+        return Check("conservation", False, f"balances sum to {total}, not 0")
+    orphan = await audit.first_orphan_leg()
+    if orphan is not None:
+        return Check("conservation", False, f"entry {orphan['id']} names a missing account")
+    return Check("conservation", True, "all balances sum to 0")
+
+
+async def _balances_match_entries() -> Check:
+    drifted = await audit.first_drifted_account()
+    if drifted is None:
+        return Check("balances_match_entries", True, "every balance equals the fold of its entries")
+    return Check(
+        "balances_match_entries",
+        False,
+        f"account {drifted['id']} stores {drifted['balance_points']} "
+        f"but its entries sum to {drifted['folded']}",
+    )
+
+
+async def _no_forbidden_negative() -> Check:
+    negative = await audit.first_negative_account()
+    if negative is None:
+        return Check("no_forbidden_negative", True, "no household, volunteer or merchant below 0")
+    return Check(
+        "no_forbidden_negative",
+        False,
+        f"{negative['kind']} account {negative['id']} is at {negative['balance_points']}",
+    )
+
+
+async def _reversal_links() -> Check:
+    bad = await audit.first_bad_reversal()
+    if bad is None:
+        return Check("reversal_links", True, "every reversal undoes exactly one entry")
+    return Check(
+        "reversal_links",
+        False,
+        f"entry {bad['id']} does not correctly reverse entry {bad['reverses_entry_id']}",
+    )
+
+
+async def _hash_chain() -> Check:
+    previous, seal_no = GENESIS_HASH, 0
+    while rows := await audit.sealed_entries_after(seal_no, CHAIN_BATCH):
+        for row in rows:
+            problem = _chain_problem(row, seal_no + 1, previous)
+            if problem is not None:
+                return Check("hash_chain", False, problem)
+            seal_no, previous = row["seal_no"], row["seal_hash"]
+    unaccounted = await audit.first_unaccounted_entry()
+    if unaccounted is not None:
+        return Check(
+            "hash_chain", False, f"entry {unaccounted['id']} is neither sealed nor pending"
+        )
+    return Check("hash_chain", True, f"{seal_no} seals intact")
+
+
+def _chain_problem(row: dict[str, Any], expected_seal_no: int, previous: str) -> str | None:
+    if row["seal_no"] != expected_seal_no:
+        return f"seal {expected_seal_no} is missing (next is {row['seal_no']})"
+    if row["id"] is None:
+        return f"entry {row['sealed_entry_id']} (seal {row['seal_no']}) is missing"
+    if seal_hash(previous, row["seal_no"], sealable(row)) != row["seal_hash"]:
+        return f"entry {row['id']} (seal {row['seal_no']}) was changed after it was sealed"
+    return None

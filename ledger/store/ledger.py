@@ -1,0 +1,176 @@
+"""Accounts and entries. Entries are only ever appended; there is no update or delete here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ledger.domain.accounts import COMMUNITY_KINDS, ISSUANCE_STRIPES, AccountKind
+from ledger.domain.entries import EntryKind, PostedEntry, Transfer
+from ledger.domain.errors import InsufficientPoints, InvalidInput, NotFound
+from ledger.store.tables import Account, Entry, UnsealedEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    entry_id: int
+    community_id: int
+    debit_balance_after: int
+    credit_balance_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    account_id: int
+    community_id: int
+    kind: AccountKind
+    balance_points: int
+
+
+async def open_account(community_id: int, kind: AccountKind, now: datetime) -> int:
+    rows = await Account.insert(
+        Account(community=community_id, kind=kind.value, stripe=0, created_at=now)
+    ).returning(Account.id)
+    return int(rows[0]["id"])
+
+
+async def open_community_accounts(community_id: int, now: datetime) -> None:
+    """Issuance in ISSUANCE_STRIPES stripes, and one of each sink."""
+    accounts = [
+        Account(community=community_id, kind=kind.value, stripe=stripe, created_at=now)
+        for kind in COMMUNITY_KINDS
+        for stripe in range(ISSUANCE_STRIPES if kind is AccountKind.ISSUANCE else 1)
+    ]
+    await Account.insert(*accounts)
+
+
+async def community_account(community_id: int, kind: AccountKind, stripe: int = 0) -> int:
+    row = await (
+        Account.select(Account.id)
+        .where(Account.community == community_id, Account.kind == kind.value)
+        .where(Account.stripe == stripe)
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"{kind} account of community", community_id)
+    return int(row["id"])
+
+
+async def find_account(account_id: int) -> AccountRow | None:
+    row = await (
+        Account.select(Account.id, Account.community, Account.kind, Account.balance_points)
+        .where(Account.id == account_id)
+        .first()
+    )
+    if row is None:
+        return None
+    return AccountRow(
+        account_id=row["id"],
+        community_id=row["community"],
+        kind=AccountKind(row["kind"]),
+        balance_points=row["balance_points"],
+    )
+
+
+async def post(transfer: Transfer, *, event_id: str | None, actor: str, now: datetime) -> Posted:
+    """Move the points and append the entry, in the caller's transaction.
+
+    The debit is one conditional UPDATE, so no interleaving can overdraw an account that must
+    stay non-negative; a CHECK (a trigger on SQLite) backs it. Both rows are updated in account
+    id order so that two opposite transfers cannot deadlock.
+    """
+    balances: dict[int, tuple[int, int]] = {}
+    for account_id in sorted((transfer.debit_account_id, transfer.credit_account_id)):
+        if account_id == transfer.debit_account_id:
+            balances[account_id] = await _debit(account_id, transfer.amount_points)
+        else:
+            balances[account_id] = await _credit(account_id, transfer.amount_points)
+    debit_after, community_id = balances[transfer.debit_account_id]
+    credit_after, credit_community_id = balances[transfer.credit_account_id]
+    if community_id != credit_community_id:
+        raise InvalidInput("account_id", "points never move between communities")
+    rows = await Entry.insert(
+        Entry(
+            community_id=community_id,
+            debit_account_id=transfer.debit_account_id,
+            credit_account_id=transfer.credit_account_id,
+            amount_points=transfer.amount_points,
+            kind=transfer.kind.value,
+            debit_balance_after=debit_after,
+            credit_balance_after=credit_after,
+            event_id=event_id,
+            reverses_entry_id=transfer.reverses_entry_id,
+            rule_version=transfer.rule_version,
+            actor=actor,
+            memo=transfer.memo,
+            created_at=now,
+        )
+    ).returning(Entry.id)
+    entry_id = int(rows[0]["id"])
+    await UnsealedEntry.insert(UnsealedEntry(entry_id=entry_id))
+    return Posted(entry_id, community_id, debit_after, credit_after)
+
+
+async def _debit(account_id: int, amount_points: int) -> tuple[int, int]:
+    rows = await Account.raw(
+        "UPDATE account SET balance_points = balance_points - {} "
+        "WHERE id = {} AND (balance_points >= {} OR kind = 'issuance') "
+        "RETURNING balance_points, community",
+        amount_points,
+        account_id,
+        amount_points,
+    )
+    if not rows:
+        account = await find_account(account_id)
+        if account is None:
+            raise NotFound("account", account_id)
+        raise InsufficientPoints(
+            f"account {account_id} has {account.balance_points} points, "
+            f"{amount_points} needed",
+            balance_points=account.balance_points,
+        )
+    return int(rows[0]["balance_points"]), int(rows[0]["community"])
+
+
+async def _credit(account_id: int, amount_points: int) -> tuple[int, int]:
+    rows = await Account.raw(
+        "UPDATE account SET balance_points = balance_points + {} WHERE id = {} "
+        "RETURNING balance_points, community",
+        amount_points,
+        account_id,
+    )
+    if not rows:
+        raise NotFound("account", account_id)
+    return int(rows[0]["balance_points"]), int(rows[0]["community"])
+
+
+async def find_entry(entry_id: int) -> PostedEntry | None:
+    row = await Entry.select().where(Entry.id == entry_id).first()
+    if row is None:
+        return None
+    return PostedEntry(
+        entry_id=row["id"],
+        debit_account_id=row["debit_account_id"],
+        credit_account_id=row["credit_account_id"],
+        amount_points=row["amount_points"],
+        kind=EntryKind(row["kind"]),
+        reverses_entry_id=row["reverses_entry_id"],
+    )
+
+
+async def reversal_of_entry(entry_id: int) -> int | None:
+    row = await Entry.select(Entry.id).where(Entry.reverses_entry_id == entry_id).first()
+    return None if row is None else int(row["id"])
+
+
+async def account_entries(account_id: int, before_id: int | None, limit: int) -> list[dict[str, Any]]:
+    """Newest first; two index range scans, one per side of the entry."""
+    clauses = []
+    for column in (Entry.debit_account_id, Entry.credit_account_id):
+        query = Entry.select().where(column == account_id)
+        if before_id is not None:
+            query = query.where(Entry.id < before_id)
+        clauses.append(await query.order_by(Entry.id, ascending=False).limit(limit))
+    merged = sorted(clauses[0] + clauses[1], key=lambda row: row["id"], reverse=True)
+    return list(merged[:limit])

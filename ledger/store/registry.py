@@ -1,0 +1,105 @@
+"""Registry rows: communities, compounds, households, points, posts, merchants, volunteers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.table import Table
+
+from ledger.store.tables import (
+    CollectionPoint,
+    Community,
+    Compound,
+    DutyPost,
+    Household,
+    Merchant,
+    Reward,
+    Volunteer,
+)
+
+LISTABLE: dict[str, type[Table]] = {
+    "communities": Community,
+    "compounds": Compound,
+    "households": Household,
+    "points": CollectionPoint,
+    "posts": DutyPost,
+    "merchants": Merchant,
+    "volunteers": Volunteer,
+    "rewards": Reward,
+}
+
+
+async def insert(table: type[Table], **values: Any) -> int:
+    rows = await table.insert(table(**values)).returning(table._meta.primary_key)
+    return int(rows[0]["id"])
+
+
+async def get(table: type[Table], row_id: int) -> dict[str, Any] | None:
+    row: dict[str, Any] | None = await table.select().where(table._meta.primary_key == row_id).first()
+    return row
+
+
+async def page(
+    table: type[Table], after_id: int | None, limit: int, filters: dict[str, int]
+) -> list[dict[str, Any]]:
+    query = table.select()
+    for column_name, value in filters.items():
+        query = query.where(table._meta.get_column_by_name(column_name) == value)
+    if after_id is not None:
+        query = query.where(table._meta.primary_key > after_id)
+    rows: list[dict[str, Any]] = await query.order_by(table._meta.primary_key).limit(limit)
+    return rows
+
+
+async def exists(table: type[Table], **values: Any) -> bool:
+    query = table.exists()
+    for column_name, value in values.items():
+        query = query.where(table._meta.get_column_by_name(column_name) == value)
+    return bool(await query)
+
+
+async def bump_card_serial(table: type[Table], row_id: int) -> int | None:
+    """Re-issue a card: the new serial makes every older code for it invalid."""
+    rows = await table.raw(
+        f"UPDATE {table._meta.tablename} SET card_serial = card_serial + 1 "  # noqa: S608
+        "WHERE id = {} RETURNING card_serial",
+        row_id,
+    )
+    return int(rows[0]["card_serial"]) if rows else None
+
+
+async def compound_of(kind_table: type[Table], row_id: int) -> int | None:
+    row = await kind_table.select(kind_table._meta.get_column_by_name("compound")).where(
+        kind_table._meta.primary_key == row_id
+    ).first()
+    return None if row is None else int(row["compound"])
+
+
+async def community_of_compound(compound_id: int) -> int | None:
+    row = await Compound.select(Compound.community).where(Compound.id == compound_id).first()
+    return None if row is None else int(row["community"])
+
+
+async def household_by_account(account_id: int) -> int | None:
+    row = await Household.select(Household.id).where(Household.account == account_id).first()
+    return None if row is None else int(row["id"])
+
+
+__all__ = [
+    "LISTABLE",
+    "CollectionPoint",
+    "Community",
+    "Compound",
+    "DutyPost",
+    "Household",
+    "Merchant",
+    "Reward",
+    "Volunteer",
+]
+
+
+async def all_in_compound(table: type[Table], compound_id: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await table.select().where(
+        table._meta.get_column_by_name("compound") == compound_id
+    ).order_by(table._meta.primary_key)
+    return rows

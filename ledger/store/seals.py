@@ -1,0 +1,77 @@
+"""The sealer's reads and appends, and the raw material of `verify`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ledger.domain.chain import GENESIS_HASH, SealableEntry
+from ledger.store.engine import is_sqlite
+from ledger.store.tables import Entry, EntrySeal, UnsealedEntry
+
+# Any constant works; it names the one lock under which seals are appended, across machines.
+SEALER_LOCK_KEY = 0x6C65_6467_6572
+
+
+async def try_lock_sealer() -> bool:
+    """Within the caller's transaction. SQLite has one writer at a time already."""
+    if is_sqlite():
+        return True
+    rows = await Entry.raw("SELECT pg_try_advisory_xact_lock({}) AS locked", SEALER_LOCK_KEY)
+    return bool(rows[0]["locked"])
+
+
+async def pending(limit: int) -> list[int]:
+    rows = await UnsealedEntry.select(UnsealedEntry.entry_id).order_by(
+        UnsealedEntry.entry_id
+    ).limit(limit)
+    return [int(row["entry_id"]) for row in rows]
+
+
+async def head() -> tuple[int, str]:
+    """The last seal number and hash (0 and the genesis hash before the first)."""
+    row = await EntrySeal.select(EntrySeal.seal_no, EntrySeal.hash).order_by(
+        EntrySeal.seal_no, ascending=False
+    ).first()
+    return (0, GENESIS_HASH) if row is None else (int(row["seal_no"]), str(row["hash"]))
+
+
+async def entries_by_id(entry_ids: list[int]) -> list[SealableEntry]:
+    rows = await Entry.select().where(Entry.id.is_in(entry_ids)).order_by(Entry.id)
+    return [sealable(row) for row in rows]
+
+
+async def append(seals: list[tuple[int, int, str]], now: datetime) -> None:
+    await EntrySeal.insert(
+        *(
+            EntrySeal(seal_no=seal_no, entry_id=entry_id, hash=digest, sealed_at=now)
+            for seal_no, entry_id, digest in seals
+        )
+    )
+    await UnsealedEntry.delete().where(UnsealedEntry.entry_id.is_in([s[1] for s in seals]))
+
+
+async def seals_after(seal_no: int, limit: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await (
+        EntrySeal.select().where(EntrySeal.seal_no > seal_no).order_by(EntrySeal.seal_no).limit(limit)
+    )
+    return rows
+
+
+def sealable(row: dict[str, Any]) -> SealableEntry:
+    return SealableEntry(
+        entry_id=row["id"],
+        community_id=row["community_id"],
+        debit_account_id=row["debit_account_id"],
+        credit_account_id=row["credit_account_id"],
+        amount_points=row["amount_points"],
+        kind=row["kind"],
+        debit_balance_after=row["debit_balance_after"],
+        credit_balance_after=row["credit_balance_after"],
+        event_id=row["event_id"],
+        reverses_entry_id=row["reverses_entry_id"],
+        rule_version=row["rule_version"],
+        actor=row["actor"],
+        memo=row["memo"],
+        created_at=row["created_at"],
+    )
