@@ -13,7 +13,7 @@ from typing import Any
 from api.settings import ConfigError, Settings
 from ledger.domain.access import Role
 
-DEMO_PASSWORD = "demo-pass-2026"
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (printed by `make run`; demo data only)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,31 +30,40 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="greenledger", description="Green Account Ledger (绿账): points for sorting and volunteering."
+        prog="greenledger",
+        description="Green Account Ledger (绿账): points for sorting and volunteering.",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="serve the web pages and the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL only for >1)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (PostgreSQL only for >1)"
+    )
     serve.set_defaults(run=_serve)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(run=lambda s, a: _run(s, _migrate))
 
-    seed = commands.add_parser("seed-demo", help="build a demo subdistrict (only into an empty database)")
+    seed = commands.add_parser(
+        "seed-demo", help="build a demo subdistrict (only into an empty database)"
+    )
     seed.add_argument("--households", type=int, default=10_000)
     seed.set_defaults(run=lambda s, a: _run(s, _seed_demo, a.households))
 
-    user = commands.add_parser("user", help="manage users").add_subparsers(required=True, metavar="ACTION")
+    user = commands.add_parser("user", help="manage users").add_subparsers(
+        required=True, metavar="ACTION"
+    )
     add = user.add_parser("add", help="add a user (the first admin is made this way)")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=[role.value for role in Role])
     add.add_argument("--password", required=True)
     add.add_argument("--household", type=int, help="the household of a resident")
     add.add_argument("--volunteer", type=int, help="the volunteer record of a volunteer")
-    add.add_argument("--compound", type=int, action="append", default=[], help="a compound in scope (repeat)")
+    add.add_argument(
+        "--compound", type=int, action="append", default=[], help="a compound in scope (repeat)"
+    )
     add.set_defaults(run=_user_add)
 
     load = commands.add_parser("load", help="bulk-load households, points or posts from a CSV file")
@@ -62,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("file", type=Path)
     load.set_defaults(run=lambda s, a: _run(s, _load, a.kind, a.file))
 
-    verify = commands.add_parser("verify", help="prove balances and the hash chain; exit 1 on failure")
+    verify = commands.add_parser(
+        "verify", help="prove balances and the hash chain; exit 1 on failure"
+    )
     verify.add_argument("--seal", action="store_true", help="seal pending entries first")
     verify.set_defaults(run=lambda s, a: _run(s, _verify, a.seal))
     return parser
@@ -72,7 +83,9 @@ def _run(settings: Settings, command: Callable[..., Awaitable[int]], *args: Any)
     return asyncio.run(_with_services(settings, command, *args))
 
 
-async def _with_services(settings: Settings, command: Callable[..., Awaitable[int]], *args: Any) -> int:
+async def _with_services(
+    settings: Settings, command: Callable[..., Awaitable[int]], *args: Any
+) -> int:
     from api.app import _point_piccolo_at
 
     _point_piccolo_at(settings)
@@ -169,7 +182,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.workers > 1 and not settings.is_postgres:
         raise ConfigError("SQLite serves with one worker; use PostgreSQL for --workers > 1")
-    print(f"serving on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/schema/swagger)")
+    print(
+        f"serving on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/schema/swagger)"
+    )
     uvicorn.run(
         "api.app:create_app",
         factory=True,

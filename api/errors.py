@@ -54,10 +54,13 @@ def ledger_error_handler(_: Request[Any, Any, Any], exc: LedgerError) -> Respons
 
 
 def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    problems = [p for p in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(p, dict)]
+    problems = [
+        p for p in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(p, dict)
+    ]
     fields = [_field_of(problem) for problem in problems]
     detail = "; ".join(
-        f"{field}: {problem.get('message')}" for field, problem in zip(fields, problems, strict=True)
+        f"{field}: {problem.get('message')}"
+        for field, problem in zip(fields, problems, strict=True)
     ) or str(exc.detail)
     body = error_body("validation_error", detail, field=fields[0] if fields else None)
     body["errors"] = problems

@@ -18,7 +18,7 @@ EventId = Annotated[
         pattern=EVENT_ID_PATTERN,
         min_length=1,
         max_length=64,
-        description="Client-made id of this write; repeating it with the same body replays the reply.",
+        description="Client-made id of this write; the same id and body replays the first reply.",
         examples=["7f1c9a52-3a44-4bcb-9d0e-2f1b0c6f9a11"],
     ),
 ]

@@ -73,7 +73,9 @@ def _secret_key(env: Mapping[str, str], database_url: str) -> str:
     key = env.get(PREFIX + "SECRET_KEY")
     if key:
         if len(key) < SECRET_KEY_LENGTH_MIN:
-            raise ConfigError(f"{PREFIX}SECRET_KEY must be at least {SECRET_KEY_LENGTH_MIN} characters")
+            raise ConfigError(
+                f"{PREFIX}SECRET_KEY must be at least {SECRET_KEY_LENGTH_MIN} characters"
+            )
         return key
     if database_url.startswith(("postgresql://", "postgres://")):
         raise ConfigError(f"{PREFIX}SECRET_KEY is required when the database is PostgreSQL")

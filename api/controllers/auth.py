@@ -31,7 +31,7 @@ class AuthController(Controller):
         )
         return TokenReply(
             access_token=token,
-            token_type="bearer",
+            token_type="bearer",  # noqa: S106
             role=principal.role.value,
             expires_in=int(auth.default_token_expiration.total_seconds()),
         )
@@ -61,7 +61,7 @@ class AuthController(Controller):
     async def create_user(
         self, data: JSONBody[NewUser], principal: Principal, services: Services
     ) -> UserReply:
-        """Create a user with a role and, for staff, the compounds they serve (409 `username_taken`)."""
+        """A user with a role and, for staff, the compounds they serve (409 `username_taken`)."""
         result = await services.users.create(
             principal,
             data.event_id,

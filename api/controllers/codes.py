@@ -36,7 +36,9 @@ class CodeController(Controller):
         subject_id, _, extension = image.partition(".")
         label = await label_for(services.codes, kind, int(subject_id))
         if extension == "png":
-            return Response(await asyncio.to_thread(qr_images.png, label.url), media_type="image/png")
+            return Response(
+                await asyncio.to_thread(qr_images.png, label.url), media_type="image/png"
+            )
         return Response(
             await asyncio.to_thread(qr_images.svg, label.url), media_type="image/svg+xml"
         )
@@ -47,7 +49,11 @@ class CodeController(Controller):
         labels = await sheet_labels(services.codes, kind, compound_id)
         stickers = await asyncio.to_thread(
             lambda: [
-                {"svg": qr_images.svg_inline(label.url), "title": label.title, "subtitle": label.subtitle}
+                {
+                    "svg": qr_images.svg_inline(label.url),
+                    "title": label.title,
+                    "subtitle": label.subtitle,
+                }
                 for label in labels
             ]
         )
@@ -61,7 +67,13 @@ class CodeController(Controller):
         )
 
 
-@get("/q/{token:str}", operation_id="OpenCode", media_type="text/html", tags=["qr"], opt={"public": True})
+@get(
+    "/q/{token:str}",
+    operation_id="OpenCode",
+    media_type="text/html",
+    tags=["qr"],
+    opt={"public": True},
+)
 async def open_code(token: str, services: Services) -> Template:
     """What a phone camera opens: says what the code is, or why it is refused."""
     if len(token) > 100:
@@ -70,7 +82,11 @@ async def open_code(token: str, services: Services) -> Template:
     try:
         code, _ = await services.codes.resolve(token)
         label = await label_for(services.codes, code.kind, code.subject_id)
-        context = {"heading": KIND_NAMES[code.kind], "title": label.title, "subtitle": label.subtitle}
+        context = {
+            "heading": KIND_NAMES[code.kind],
+            "title": label.title,
+            "subtitle": label.subtitle,
+        }
     except LedgerError as refusal:
         context = {"heading": "无效的二维码", "error": _refusal_text(refusal)}
     return Template(template_name="code.html", context=context)

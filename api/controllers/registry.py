@@ -64,7 +64,7 @@ class RegistryController(Controller):
     async def create_household(
         self, data: JSONBody[NewHousehold], principal: Principal, services: Services
     ) -> HouseholdReply:
-        """A household, its green account and its first card (409 `duplicate` for a known address)."""
+        """A household, its green account and its first card (409 `duplicate`: known address)."""
         result = await services.registry.create_household(
             principal, data.event_id, data.compound_id, data.building, data.unit, data.room
         )
@@ -139,54 +139,88 @@ class RegistryController(Controller):
         return msgspec.convert(result, RewardReply)
 
     @get("/communities", operation_id="ListCommunities")
-    async def communities(self, services: Services, limit: Limit = 50, cursor: Cursor = None) -> Page:
+    async def communities(
+        self, services: Services, limit: Limit = 50, cursor: Cursor = None
+    ) -> Page:
         return await _page(services, "communities", cursor, limit, {})
 
     @get("/compounds", operation_id="ListCompounds")
     async def compounds(
-        self, services: Services, limit: Limit = 50, cursor: Cursor = None, community_id: ParentId = None
+        self,
+        services: Services,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        community_id: ParentId = None,
     ) -> Page:
         return await _page(services, "compounds", cursor, limit, {"community": community_id})
 
     @get("/households", operation_id="ListHouseholds")
     async def households(
-        self, services: Services, limit: Limit = 50, cursor: Cursor = None, compound_id: ParentId = None
+        self,
+        services: Services,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        compound_id: ParentId = None,
     ) -> Page:
         return await _page(services, "households", cursor, limit, {"compound": compound_id})
 
     @get("/points", operation_id="ListCollectionPoints")
     async def points(
-        self, services: Services, limit: Limit = 50, cursor: Cursor = None, compound_id: ParentId = None
+        self,
+        services: Services,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        compound_id: ParentId = None,
     ) -> Page:
         return await _page(services, "points", cursor, limit, {"compound": compound_id})
 
     @get("/posts", operation_id="ListDutyPosts")
     async def posts(
-        self, services: Services, limit: Limit = 50, cursor: Cursor = None, compound_id: ParentId = None
+        self,
+        services: Services,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        compound_id: ParentId = None,
     ) -> Page:
         return await _page(services, "posts", cursor, limit, {"compound": compound_id})
 
     @get("/merchants", operation_id="ListMerchants")
     async def merchants(
-        self, services: Services, limit: Limit = 50, cursor: Cursor = None, community_id: ParentId = None
+        self,
+        services: Services,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        community_id: ParentId = None,
     ) -> Page:
         return await _page(services, "merchants", cursor, limit, {"community": community_id})
 
     @get("/volunteers", operation_id="ListVolunteers")
     async def volunteers(
-        self, services: Services, limit: Limit = 50, cursor: Cursor = None, community_id: ParentId = None
+        self,
+        services: Services,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        community_id: ParentId = None,
     ) -> Page:
         return await _page(services, "volunteers", cursor, limit, {"community": community_id})
 
     @get("/rewards", operation_id="ListRewards")
     async def rewards(
-        self, services: Services, limit: Limit = 50, cursor: Cursor = None, community_id: ParentId = None
+        self,
+        services: Services,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        community_id: ParentId = None,
     ) -> Page:
         return await _page(services, "rewards", cursor, limit, {"community": community_id})
 
 
 async def _page(
-    services: Services, resource: str, cursor: str | None, limit: int, filters: dict[str, int | None]
+    services: Services,
+    resource: str,
+    cursor: str | None,
+    limit: int,
+    filters: dict[str, int | None],
 ) -> Page:
     given = {column: value for column, value in filters.items() if value is not None}
     result = await services.registry.page(resource, cursor, limit, given)

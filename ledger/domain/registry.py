@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ledger.domain.errors import InvalidInput
 
@@ -29,7 +30,7 @@ class Window:
 def parse_windows(texts: list[str], field: str = "windows") -> tuple[Window, ...]:
     """Parse "07:00-09:00" windows; they must be non-empty and must not overlap."""
     windows = sorted(_parse_window(text, field) for text in texts)
-    for earlier, later in zip(windows, windows[1:], strict=False):
+    for earlier, later in pairwise(windows):
         if later.start_minute < earlier.end_minute:
             raise InvalidInput(field, f"windows {earlier} and {later} overlap")
     return tuple(windows)

@@ -43,7 +43,9 @@ class Accounts:
             posted = await store.post(
                 transfer, event_id=event_id, actor=actor.username, now=self.clock.now()
             )
-            balance = posted.credit_balance_after if amount_points > 0 else posted.debit_balance_after
+            balance = (
+                posted.credit_balance_after if amount_points > 0 else posted.debit_balance_after
+            )
             return {"entry_id": posted.entry_id, "balance_points": balance}
 
         inputs = {"account_id": account_id, "amount_points": amount_points, "reason": reason}

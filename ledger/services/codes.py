@@ -37,7 +37,9 @@ class Codes:
             raise NotFound(kind.value, subject_id)
         return self.token(kind, subject_id, row["card_serial"]), row
 
-    async def resolve(self, token: str, expected: CodeKind | None = None) -> tuple[ScanCode, dict[str, Any]]:
+    async def resolve(
+        self, token: str, expected: CodeKind | None = None
+    ) -> tuple[ScanCode, dict[str, Any]]:
         """A genuine code of the expected kind, for a card that has not been re-issued."""
         code = read(token, self.keyring, expected)
         row = await store.get(TABLE_BY_KIND[code.kind], code.subject_id)

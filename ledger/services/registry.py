@@ -132,7 +132,9 @@ class Registry:
         )
         return {"id": point_id, "token": self.codes.token(CodeKind.POINT, point_id, 1)}
 
-    async def create_post(self, actor: Principal, event_id: str, compound_id: int, name: str) -> Result:
+    async def create_post(
+        self, actor: Principal, event_id: str, compound_id: int, name: str
+    ) -> Result:
         name = check_name(name)
 
         async def action() -> Result:
@@ -146,7 +148,11 @@ class Registry:
         if await store.exists(store.DutyPost, compound=compound_id, name=name):
             raise Duplicate(f"compound {compound_id} already has a post named {name}")
         post_id = await store.insert(
-            store.DutyPost, compound=compound_id, name=name, card_serial=1, created_at=self.clock.now()
+            store.DutyPost,
+            compound=compound_id,
+            name=name,
+            card_serial=1,
+            created_at=self.clock.now(),
         )
         return {"id": post_id, "token": self.codes.token(CodeKind.POST, post_id, 1)}
 
@@ -183,7 +189,12 @@ class Registry:
             row_id = await store.insert(
                 table, community=community_id, name=name, account=account_id, created_at=now
             )
-            return {"id": row_id, "community_id": community_id, "name": name, "account_id": account_id}
+            return {
+                "id": row_id,
+                "community_id": community_id,
+                "name": name,
+                "account_id": account_id,
+            }
 
         inputs = {"community_id": community_id, "name": name}
         return await self.runner.once(operation, event_id, actor, inputs, action)

@@ -55,7 +55,9 @@ class Runner:
             except Exception as error:
                 # A unique index lost a race (two reversals of one entry, two users with one
                 # name): the retry's own checks now see the winner and refuse cleanly.
-                if attempt < TRANSIENT_RETRIES and (is_transient(error) or is_unique_violation(error)):
+                if attempt < TRANSIENT_RETRIES and (
+                    is_transient(error) or is_unique_violation(error)
+                ):
                     log.info("retrying %s %s after %r", operation, event_id, error)
                     continue
                 raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -58,7 +59,5 @@ class Sealer:
                 log.exception("sealing failed; retrying")
                 sealed = 0
             if sealed == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
-                except TimeoutError:
-                    pass

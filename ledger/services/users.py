@@ -10,7 +10,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ledger.domain.access import Principal, Role
-from ledger.domain.errors import Duplicate, InvalidCredentials, InvalidInput, NotFound, UsernameTaken
+from ledger.domain.errors import (
+    Duplicate,
+    InvalidCredentials,
+    InvalidInput,
+    NotFound,
+    UsernameTaken,
+)
 from ledger.ports import Clock
 from ledger.services.runner import Result, Runner
 from ledger.store import registry as registry_store
@@ -53,7 +59,9 @@ class Users:
         }
 
         async def action() -> Result:
-            return await self.add(username, password_hash, role, household_id, volunteer_id, compounds)
+            return await self.add(
+                username, password_hash, role, household_id, volunteer_id, compounds
+            )
 
         # The password is not part of the fingerprint: a retry with the same event_id is the
         # same request even though each hash differs.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from pathlib import Path
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -27,7 +27,7 @@ class SafeSQLiteTransaction(SQLiteTransaction):
 
     async def begin(self) -> None:
         try:
-            await super().begin()
+            await super().begin()  # type: ignore[no-untyped-call]
         except BaseException:
             await self.connection.close()
             raise

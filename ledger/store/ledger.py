@@ -126,8 +126,7 @@ async def _debit(account_id: int, amount_points: int) -> tuple[int, int]:
         if account is None:
             raise NotFound("account", account_id)
         raise InsufficientPoints(
-            f"account {account_id} has {account.balance_points} points, "
-            f"{amount_points} needed",
+            f"account {account_id} has {account.balance_points} points, {amount_points} needed",
             balance_points=account.balance_points,
         )
     return int(rows[0]["balance_points"]), int(rows[0]["community"])
@@ -164,7 +163,9 @@ async def reversal_of_entry(entry_id: int) -> int | None:
     return None if row is None else int(row["id"])
 
 
-async def account_entries(account_id: int, before_id: int | None, limit: int) -> list[dict[str, Any]]:
+async def account_entries(
+    account_id: int, before_id: int | None, limit: int
+) -> list[dict[str, Any]]:
     """Newest first; two index range scans, one per side of the entry."""
     clauses = []
     for column in (Entry.debit_account_id, Entry.credit_account_id):

@@ -35,7 +35,9 @@ async def insert(table: type[Table], **values: Any) -> int:
 
 
 async def get(table: type[Table], row_id: int) -> dict[str, Any] | None:
-    row: dict[str, Any] | None = await table.select().where(table._meta.primary_key == row_id).first()
+    row: dict[str, Any] | None = (
+        await table.select().where(table._meta.primary_key == row_id).first()
+    )
     return row
 
 
@@ -69,9 +71,11 @@ async def bump_card_serial(table: type[Table], row_id: int) -> int | None:
 
 
 async def compound_of(kind_table: type[Table], row_id: int) -> int | None:
-    row = await kind_table.select(kind_table._meta.get_column_by_name("compound")).where(
-        kind_table._meta.primary_key == row_id
-    ).first()
+    row = (
+        await kind_table.select(kind_table._meta.get_column_by_name("compound"))
+        .where(kind_table._meta.primary_key == row_id)
+        .first()
+    )
     return None if row is None else int(row["compound"])
 
 
@@ -99,7 +103,9 @@ __all__ = [
 
 
 async def all_in_compound(table: type[Table], compound_id: int) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await table.select().where(
-        table._meta.get_column_by_name("compound") == compound_id
-    ).order_by(table._meta.primary_key)
+    rows: list[dict[str, Any]] = (
+        await table.select()
+        .where(table._meta.get_column_by_name("compound") == compound_id)
+        .order_by(table._meta.primary_key)
+    )
     return rows

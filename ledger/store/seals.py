@@ -22,17 +22,21 @@ async def try_lock_sealer() -> bool:
 
 
 async def pending(limit: int) -> list[int]:
-    rows = await UnsealedEntry.select(UnsealedEntry.entry_id).order_by(
-        UnsealedEntry.entry_id
-    ).limit(limit)
+    rows = (
+        await UnsealedEntry.select(UnsealedEntry.entry_id)
+        .order_by(UnsealedEntry.entry_id)
+        .limit(limit)
+    )
     return [int(row["entry_id"]) for row in rows]
 
 
 async def head() -> tuple[int, str]:
     """The last seal number and hash (0 and the genesis hash before the first)."""
-    row = await EntrySeal.select(EntrySeal.seal_no, EntrySeal.hash).order_by(
-        EntrySeal.seal_no, ascending=False
-    ).first()
+    row = (
+        await EntrySeal.select(EntrySeal.seal_no, EntrySeal.hash)
+        .order_by(EntrySeal.seal_no, ascending=False)
+        .first()
+    )
     return (0, GENESIS_HASH) if row is None else (int(row["seal_no"]), str(row["hash"]))
 
 
@@ -53,7 +57,10 @@ async def append(seals: list[tuple[int, int, str]], now: datetime) -> None:
 
 async def seals_after(seal_no: int, limit: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = await (
-        EntrySeal.select().where(EntrySeal.seal_no > seal_no).order_by(EntrySeal.seal_no).limit(limit)
+        EntrySeal.select()
+        .where(EntrySeal.seal_no > seal_no)
+        .order_by(EntrySeal.seal_no)
+        .limit(limit)
     )
     return rows
 

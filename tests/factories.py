@@ -1,0 +1,93 @@
+"""Plain helper functions with keyword defaults: a small world to test in."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ledger.domain.access import SYSTEM, Principal, Role
+from ledger.services.container import Services
+
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+_events = itertools.count(1)
+
+
+def event_id(prefix: str = "evt") -> str:
+    return f"{prefix}-{next(_events)}"
+
+
+class FrozenClock:
+    """A clock the test moves by hand; starts at 2026-11-25 10:00 Asia/Shanghai."""
+
+    def __init__(self, moment: datetime | None = None) -> None:
+        self.moment = moment or datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+@dataclass(frozen=True)
+class World:
+    community_id: int
+    compound_id: int
+    household_id: int
+    account_id: int
+    card_token: str
+
+
+async def make_world(
+    services: Services, *, community: str = "卖鱼桥社区", compound: str = "信义坊"
+) -> World:
+    """One community, one compound, one household."""
+    community_id = (await services.registry.create_community(SYSTEM, event_id(), community))["id"]
+    compound_id = (
+        await services.registry.create_compound(SYSTEM, event_id(), community_id, compound)
+    )["id"]
+    household = await make_household(services, compound_id)
+    return World(
+        community_id, compound_id, household["id"], household["account_id"], household["card_token"]
+    )
+
+
+async def make_household(
+    services: Services,
+    compound_id: int,
+    *,
+    building: str = "3",
+    unit: str = "2",
+    room: str | None = None,
+) -> dict[str, Any]:
+    room = room or str(100 + next(_events))
+    return await services.registry.create_household(
+        SYSTEM, event_id(), compound_id, building, unit, room
+    )
+
+
+async def credit(
+    services: Services, account_id: int, amount_points: int, *, key: str | None = None
+) -> dict[str, Any]:
+    return await services.accounts.adjust(
+        SYSTEM, key or event_id("credit"), account_id, amount_points, "test credit"
+    )
+
+
+def principal(role: Role = Role.ADMIN, **fields: Any) -> Principal:
+    values: dict[str, Any] = {"user_id": 99, "username": f"test-{role.value}", "role": role}
+    return Principal(**(values | fields))
+
+
+__all__ = [
+    "SYSTEM",
+    "FrozenClock",
+    "World",
+    "credit",
+    "event_id",
+    "make_household",
+    "make_world",
+    "principal",
+]
