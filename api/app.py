@@ -20,6 +20,8 @@ from redis.asyncio import Redis
 
 from api.controllers.auth import AuthController
 from api.controllers.codes import CodeController, open_code
+from api.controllers.coordination import CoordinationController
+from api.controllers.earning import EarningController
 from api.controllers.health import health
 from api.controllers.ledger import LedgerController
 from api.controllers.registry import RegistryController
@@ -34,7 +36,7 @@ REQUEST_BODY_BYTES_MAX = 2 * 1024 * 1024
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    _point_piccolo_at(settings)
+    point_store_at(settings)
     jwt_auth = make_jwt_auth(settings)
 
     @contextlib.asynccontextmanager
@@ -62,6 +64,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             RegistryController,
             LedgerController,
+            EarningController,
+            CoordinationController,
             CodeController,
             open_code,
             health,
@@ -86,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
 
-def _point_piccolo_at(settings: Settings) -> None:
+def point_store_at(settings: Settings) -> None:
     """Piccolo finds its engine through piccolo_conf, which reads this variable once."""
     os.environ.setdefault("PICCOLO_CONF", "ledger.store.piccolo_conf")
     os.environ["GREENLEDGER_DATABASE_URL"] = settings.database_url

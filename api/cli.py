@@ -86,9 +86,9 @@ def _run(settings: Settings, command: Callable[..., Awaitable[int]], *args: Any)
 async def _with_services(
     settings: Settings, command: Callable[..., Awaitable[int]], *args: Any
 ) -> int:
-    from api.app import _point_piccolo_at
+    from api.app import point_store_at
 
-    _point_piccolo_at(settings)
+    point_store_at(settings)
     if command is _migrate:
         return await _migrate()
     from ledger.services.container import Services
@@ -102,11 +102,11 @@ async def _with_services(
 
 
 async def _migrate() -> int:
-    from piccolo.apps.migrations.commands.forwards import run_forwards
+    from ledger.store.migrate import migrate
 
-    result = await run_forwards("all")
-    if not result.success:
-        print(f"greenledger: migration failed: {result.message}", file=sys.stderr)
+    success, message = await migrate()
+    if not success:
+        print(f"greenledger: migration failed: {message}", file=sys.stderr)
         return 1
     print("database schema is up to date")
     return 0

@@ -30,6 +30,12 @@ STATUS_BY_CODE: dict[str, int] = {
     "code_forged": 422,
     "code_revoked": 422,
     "code_wrong_kind": 422,
+    "outside_window": 422,
+    "shift_open": 409,
+    "no_open_shift": 409,
+    "already_decided": 409,
+    "appeal_not_allowed": 409,
+    "rule_not_allowed": 422,
 }
 
 _CODE_BY_HTTP_STATUS = {

@@ -256,3 +256,169 @@ class Health(msgspec.Struct):
 class ErrorBody(msgspec.Struct):
     code: str
     detail: str
+
+
+# --- earning -------------------------------------------------------------------------------
+
+Token = Annotated[str, Meta(min_length=1, max_length=100, examples=["1h.7ps.1.a.h_Pt9TBBZ0MxpUIA"])]
+ReasonCode = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
+
+
+class RulesIn(Body):
+    event_id: EventId
+    effective_from: Annotated[str, Meta(examples=["2026-12-01T00:00:00+08:00"])]
+    rules: dict[str, object]
+
+
+class RulesReply(msgspec.Struct):
+    community_id: int
+    version: int
+    effective_from: str
+    rules: dict[str, object]
+
+
+class InspectionIn(Body):
+    event_id: EventId
+    household_token: Token
+    point_token: Token
+    stream: Literal["kitchen", "recyclable", "hazardous", "other"]
+    grade: Literal["good", "fair", "poor"]
+    reasons: Annotated[list[ReasonCode], Meta(max_length=10)] = msgspec.field(default_factory=list)
+    photo_ref: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
+class InspectionReply(msgspec.Struct):
+    inspection_id: int
+    entry_id: int | None
+    points_awarded: int
+    balance_points: int
+    scored: bool
+    capped: bool
+    message: str
+
+
+class DropoffIn(Body):
+    event_id: EventId
+    point_token: Token
+
+
+class DropoffReply(msgspec.Struct):
+    dropoff_id: int
+    points_awarded: int
+    balance_points: int
+    repeat: bool
+
+
+class WeighinIn(Body):
+    event_id: EventId
+    household_token: Token
+    material: Literal["paper", "plastic", "metal", "glass", "textile"]
+    grams: Annotated[int, Meta(ge=1, le=10_000_000)]
+
+
+class WeighinReply(msgspec.Struct):
+    weighin_id: int
+    entry_id: int | None
+    points_awarded: int
+    balance_points: int
+
+
+class ShiftScanIn(Body):
+    event_id: EventId
+    post_token: Token
+
+
+class CheckInReply(msgspec.Struct):
+    shift_id: int
+    started_at: str
+
+
+class CheckOutReply(msgspec.Struct):
+    shift_id: int
+    minutes: int
+    status: str
+
+
+class ShiftDecision(msgspec.Struct):
+    shift_id: int
+    status: str
+    entry_id: int | None
+    points_awarded: int
+
+
+class BulkDecisionIn(Body):
+    event_id: EventId
+    shift_ids: Annotated[list[Id], Meta(min_length=1, max_length=500)]
+    outcome: Literal["approve", "decline"]
+
+
+class BulkDecisionReply(msgspec.Struct):
+    results: list[ShiftDecision]
+
+
+class BackfillIn(Body):
+    event_id: EventId
+    volunteer_id: Id
+    compound_id: Id
+    day: Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-11-20"])]
+    minutes: Annotated[int, Meta(ge=1, le=1440)]
+    note: Annotated[str, Meta(min_length=1, max_length=500)]
+
+
+class BackfillReply(msgspec.Struct):
+    shift_id: int
+    minutes: int
+    points_awarded: int
+    entry_id: int | None
+
+
+class HoursReply(msgspec.Struct):
+    volunteer_id: int
+    name: str
+    approved_minutes: int
+    backfilled_minutes: int
+    pending_minutes: int
+    total_hours: int
+    star_level: int
+    next_star_hours: int | None
+
+
+class AppealIn(Body):
+    event_id: EventId
+    reason: Reason
+
+
+class AppealReply(msgspec.Struct):
+    appeal_id: int
+    status: str
+
+
+class AppealDecisionIn(Body):
+    event_id: EventId
+    outcome: Literal["upheld", "rejected"]
+    new_grade: Literal["good", "fair", "poor"] | None = None
+
+
+class AppealDecisionReply(msgspec.Struct):
+    appeal_id: int
+    status: str
+    decided_by: str
+    decided_at: str
+    new_grade: str | None = None
+    points_awarded: int | None = None
+    credit_entry_id: int | None = None
+    reversal_entry_id: int | None = None
+
+
+class BatchIn(Body):
+    events: Annotated[list[dict[str, object]], Meta(min_length=1, max_length=1000)]
+
+
+class BatchResult(msgspec.Struct):
+    event_id: str | None
+    status: int
+    body: dict[str, object]
+
+
+class BatchReply(msgspec.Struct):
+    results: list[BatchResult]

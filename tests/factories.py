@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from argon2 import PasswordHasher
+
 from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.services.container import Services
 
@@ -76,6 +78,33 @@ async def credit(
     )
 
 
+_PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("password-123")
+
+
+async def make_user(
+    services: Services,
+    role: Role,
+    *,
+    household_id: int | None = None,
+    volunteer_id: int | None = None,
+    compound_ids: frozenset[int] = frozenset(),
+) -> Principal:
+    """A real user row (entries and records point at it), signed in as a Principal.
+
+    The password is `password-123`, hashed with cheap argon2 parameters to keep tests fast.
+    """
+    async with services.db.write():
+        created = await services.users.add(
+            f"{role.value}-{next(_events)}",
+            _PASSWORD_HASH,
+            role,
+            household_id,
+            volunteer_id,
+            compound_ids,
+        )
+    return await services.users.principal(created["id"])
+
+
 def principal(role: Role = Role.ADMIN, **fields: Any) -> Principal:
     values: dict[str, Any] = {"user_id": 99, "username": f"test-{role.value}", "role": role}
     return Principal(**(values | fields))
@@ -88,6 +117,7 @@ __all__ = [
     "credit",
     "event_id",
     "make_household",
+    "make_user",
     "make_world",
     "principal",
 ]

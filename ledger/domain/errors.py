@@ -112,6 +112,40 @@ class CodeWrongKind(LedgerError):
     code = "code_wrong_kind"
 
 
+class OutsideWindow(LedgerError):
+    """Drop-offs count only inside a collection point's opening windows."""
+
+    code = "outside_window"
+
+
+class ShiftOpen(LedgerError):
+    """A volunteer has one open shift at a time."""
+
+    code = "shift_open"
+
+
+class NoOpenShift(LedgerError):
+    code = "no_open_shift"
+
+
+class AlreadyDecided(LedgerError):
+    """A shift or an appeal is decided once."""
+
+    code = "already_decided"
+
+
+class AppealClosed(LedgerError):
+    """A grade may be appealed once, within the rule's number of days."""
+
+    code = "appeal_not_allowed"
+
+
+class RuleNotAllowed(LedgerError):
+    """Rules change going forward only: the past keeps the rules it was earned under."""
+
+    code = "rule_not_allowed"
+
+
 def refusal_from_record(record: dict[str, Any]) -> LedgerError:
     """Rebuild a stored refusal so that a retried request is refused exactly as before."""
     extra = {key: value for key, value in record.items() if key not in ("code", "detail")}

@@ -13,6 +13,7 @@ from ledger.domain.errors import AlreadyReversed, Forbidden, InvalidInput, NotFo
 from ledger.ports import Clock
 from ledger.services.runner import Result, Runner
 from ledger.store import ledger as store
+from ledger.store import registry as registry_store
 from ledger.store.engine import Database
 
 PAGE_LIMIT_DEFAULT = 50
@@ -103,6 +104,30 @@ class Accounts:
         items = [_entry_view(row, account_id) for row in rows[:limit]]
         more = len(rows) > limit
         return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
+
+
+async def scoped_page(
+    table: registry_store.TableClass,
+    viewer: Principal,
+    filters: dict[str, Any],
+    cursor: str | None,
+    limit: int,
+) -> Result:
+    """A page of records in the viewer's compounds (all of them for an admin)."""
+    if not 1 <= limit <= PAGE_LIMIT_MAX:
+        raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
+    scope = None if viewer.role is Role.ADMIN else viewer.compound_ids
+    rows = await registry_store.page(table, decode_cursor(cursor), limit + 1, filters, scope)
+    items = [_jsonable(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value.isoformat() if hasattr(value, "isoformat") else value
+        for key, value in row.items()
+    }
 
 
 def encode_cursor(last_id: int) -> str:

@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from piccolo.table import Table
-
 from ledger.domain.errors import CodeRevoked, NotFound
 from ledger.domain.registry import household_label
 from ledger.domain.scan_codes import CodeKind, Keyring, ScanCode, read, sign
 from ledger.store import registry as store
 
-TABLE_BY_KIND: dict[CodeKind, type[Table]] = {
+TABLE_BY_KIND: dict[CodeKind, store.TableClass] = {
     CodeKind.HOUSEHOLD: store.Household,
     CodeKind.POINT: store.CollectionPoint,
     CodeKind.POST: store.DutyPost,

@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from ledger.domain.scan_codes import Keyring
 from ledger.ports import Clock, SystemClock
 from ledger.services.accounts import Accounts
+from ledger.services.appeals import Appeals
 from ledger.services.codes import Codes
 from ledger.services.registry import Registry
+from ledger.services.rules import Rules
 from ledger.services.runner import Runner
+from ledger.services.scans import Scans
 from ledger.services.sealer import Sealer
+from ledger.services.shifts import Shifts
 from ledger.services.users import Users
 from ledger.services.verify import Verifier
 from ledger.store.engine import Database
@@ -27,6 +31,10 @@ class Services:
     users: Users
     sealer: Sealer
     verifier: Verifier
+    rules: Rules
+    scans: Scans
+    shifts: Shifts
+    appeals: Appeals
 
     @classmethod
     def build(cls, keyring: Keyring, base_url: str, clock: Clock | None = None) -> Services:
@@ -44,4 +52,8 @@ class Services:
             users=Users(clock, runner),
             sealer=Sealer(db, clock),
             verifier=Verifier(db),
+            rules=Rules(clock, runner),
+            scans=Scans(clock, runner, codes),
+            shifts=Shifts(db, clock, runner, codes),
+            appeals=Appeals(clock, runner),
         )

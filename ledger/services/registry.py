@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from piccolo.table import Table
-
 from ledger.domain.access import Principal
 from ledger.domain.accounts import AccountKind
 from ledger.domain.entries import check_amount
 from ledger.domain.errors import Duplicate, InvalidInput, NotFound
 from ledger.domain.registry import check_address_part, check_name, parse_windows
+from ledger.domain.rules import DEFAULT_RULES
 from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
 from ledger.services.codes import Codes
+from ledger.services.rules import add_version
 from ledger.services.runner import Result, Runner
 from ledger.store import ledger as accounts_store
 from ledger.store import registry as store
@@ -36,6 +36,7 @@ class Registry:
             now = self.clock.now()
             community_id = await store.insert(store.Community, name=name, created_at=now)
             await accounts_store.open_community_accounts(community_id, now)
+            await add_version(community_id, DEFAULT_RULES, now, actor.username, now)
             return {"id": community_id, "name": name}
 
         return await self.runner.once("community", event_id, actor, {"name": name}, action)
@@ -175,7 +176,7 @@ class Registry:
         actor: Principal,
         event_id: str,
         operation: str,
-        table: type[Table],
+        table: store.TableClass,
         kind: AccountKind,
         community_id: int,
         name: str,
@@ -265,7 +266,7 @@ def _public_name(column: str) -> str:
     return f"{column}_id" if column in ("community", "compound", "account") else column
 
 
-async def _require(table: type[Table], row_id: int, what: str) -> None:
+async def _require(table: store.TableClass, row_id: int, what: str) -> None:
     if await store.get(table, row_id) is None:
         raise NotFound(what, row_id)
 

@@ -17,7 +17,10 @@ from ledger.store.tables import (
     Volunteer,
 )
 
-LISTABLE: dict[str, type[Table]] = {
+# The services name tables through this alias and never import Piccolo themselves.
+TableClass = type[Table]
+
+LISTABLE: dict[str, TableClass] = {
     "communities": Community,
     "compounds": Compound,
     "households": Household,
@@ -42,11 +45,18 @@ async def get(table: type[Table], row_id: int) -> dict[str, Any] | None:
 
 
 async def page(
-    table: type[Table], after_id: int | None, limit: int, filters: dict[str, int]
+    table: type[Table],
+    after_id: int | None,
+    limit: int,
+    filters: dict[str, Any],
+    compound_ids: frozenset[int] | None = None,
 ) -> list[dict[str, Any]]:
+    """Rows in id order after a cursor; `compound_ids` limits to a caller's scope."""
     query = table.select()
     for column_name, value in filters.items():
         query = query.where(table._meta.get_column_by_name(column_name) == value)
+    if compound_ids is not None:
+        query = query.where(table._meta.get_column_by_name("compound").is_in(sorted(compound_ids)))
     if after_id is not None:
         query = query.where(table._meta.primary_key > after_id)
     rows: list[dict[str, Any]] = await query.order_by(table._meta.primary_key).limit(limit)

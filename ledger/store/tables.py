@@ -6,6 +6,7 @@ from piccolo.columns import (
     BigInt,
     BigSerial,
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     OnDelete,
@@ -160,6 +161,111 @@ class IdempotencyRecord(Table, tablename="idempotency_record"):
     created_at = Timestamptz()
 
 
+class EarningRule(Table, tablename="earning_rule"):
+    """A community's earning rules from `effective_from` on; versions only ever grow."""
+
+    id = BigSerial(primary_key=True)
+    community = ForeignKey(Community, on_delete=OnDelete.restrict, index=True)
+    version = Integer()
+    effective_from = Timestamptz()
+    rules = Text()
+    actor = Varchar(length=64)
+    created_at = Timestamptz()
+
+
+class Inspection(Table, tablename="inspection"):
+    """Every grade is kept (accuracy counts them all); only scored ones can earn."""
+
+    id = BigSerial(primary_key=True)
+    community_id = BigInt()
+    compound = ForeignKey(Compound, on_delete=OnDelete.restrict, index=True)
+    household = ForeignKey(Household, on_delete=OnDelete.restrict)
+    point = ForeignKey(CollectionPoint, on_delete=OnDelete.restrict)
+    inspector = ForeignKey(AppUser, on_delete=OnDelete.restrict)
+    stream = Varchar(length=16)
+    grade = Varchar(length=8)
+    final_grade = Varchar(length=8)
+    reasons = Text(default="")
+    photo_ref = Varchar(length=200, default="")
+    local_day = Date()
+    scored = Boolean(default=False)
+    points_awarded = BigInt(default=0)
+    entry_id = BigInt(null=True, default=None)
+    rule_version = Integer()
+    created_at = Timestamptz()
+
+
+class Dropoff(Table, tablename="dropoff"):
+    """A resident's self-reported participation, once per window and day."""
+
+    id = BigSerial(primary_key=True)
+    community_id = BigInt()
+    compound = ForeignKey(Compound, on_delete=OnDelete.restrict, index=True)
+    household = ForeignKey(Household, on_delete=OnDelete.restrict)
+    point = ForeignKey(CollectionPoint, on_delete=OnDelete.restrict)
+    resident = ForeignKey(AppUser, on_delete=OnDelete.restrict)
+    local_day = Date()
+    window_start_minute = SmallInt()
+    points_awarded = BigInt(default=0)
+    entry_id = BigInt(null=True, default=None)
+    rule_version = Integer()
+    created_at = Timestamptz()
+
+
+class Weighin(Table, tablename="weighin"):
+    id = BigSerial(primary_key=True)
+    community_id = BigInt()
+    compound = ForeignKey(Compound, on_delete=OnDelete.restrict, index=True)
+    household = ForeignKey(Household, on_delete=OnDelete.restrict, index=True)
+    clerk = ForeignKey(AppUser, on_delete=OnDelete.restrict)
+    material = Varchar(length=16)
+    grams = BigInt()
+    points_awarded = BigInt(default=0)
+    entry_id = BigInt(null=True, default=None)
+    rule_version = Integer()
+    created_at = Timestamptz()
+
+
+class Shift(Table, tablename="shift"):
+    """Volunteer time, kept forever; `kind` is regular (scanned) or backfill (entered)."""
+
+    id = BigSerial(primary_key=True)
+    community_id = BigInt()
+    compound = ForeignKey(Compound, on_delete=OnDelete.restrict, index=True)
+    post = ForeignKey(DutyPost, on_delete=OnDelete.restrict, null=True, default=None)
+    volunteer = ForeignKey(Volunteer, on_delete=OnDelete.restrict, index=True)
+    kind = Varchar(length=16, default="regular")
+    status = Varchar(length=16)
+    started_at = Timestamptz()
+    ended_at = Timestamptz(null=True, default=None)
+    local_day = Date()
+    minutes = Integer(default=0)
+    flagged = Boolean(default=False)
+    note = Text(default="")
+    decided_by = ForeignKey(AppUser, on_delete=OnDelete.restrict, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    points_awarded = BigInt(default=0)
+    entry_id = BigInt(null=True, default=None)
+    rule_version = Integer(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class Appeal(Table, tablename="appeal"):
+    id = BigSerial(primary_key=True)
+    inspection = ForeignKey(Inspection, on_delete=OnDelete.restrict, unique=True)
+    household = ForeignKey(Household, on_delete=OnDelete.restrict, index=True)
+    compound = ForeignKey(Compound, on_delete=OnDelete.restrict, index=True)
+    reason = Text()
+    status = Varchar(length=16)
+    new_grade = Varchar(length=8, null=True, default=None)
+    opened_by = ForeignKey(AppUser, on_delete=OnDelete.restrict)
+    decided_by = ForeignKey(AppUser, on_delete=OnDelete.restrict, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    reversal_entry_id = BigInt(null=True, default=None)
+    credit_entry_id = BigInt(null=True, default=None)
+    created_at = Timestamptz()
+
+
 TABLES: list[type[Table]] = [
     Community,
     Account,
@@ -176,4 +282,10 @@ TABLES: list[type[Table]] = [
     EntrySeal,
     UnsealedEntry,
     IdempotencyRecord,
+    EarningRule,
+    Inspection,
+    Dropoff,
+    Weighin,
+    Shift,
+    Appeal,
 ]

@@ -1,0 +1,240 @@
+"""Coordinators and admins: rules, shift approval, back-filled hours, appeals, certificates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get, post, put
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.response import Template
+from litestar.status_codes import HTTP_200_OK
+
+from api.schemas import (
+    ID_MAX,
+    AppealDecisionIn,
+    AppealDecisionReply,
+    AppealIn,
+    AppealReply,
+    BackfillIn,
+    BackfillReply,
+    BulkDecisionIn,
+    BulkDecisionReply,
+    EventOnly,
+    HoursReply,
+    Page,
+    RulesIn,
+    RulesReply,
+    ShiftDecision,
+)
+from api.security import ADMIN_ONLY, requires
+from ledger.domain.access import Principal, Role
+from ledger.domain.certificates import certificate_number
+from ledger.domain.errors import InvalidInput
+from ledger.domain.localtime import local_day
+from ledger.domain.rules import Grade
+from ledger.services.container import Services
+
+PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
+
+
+class CoordinationController(Controller):
+    path = "/api/v1"
+    tags = ["coordination"]
+
+    @put("/communities/{community_id:int}/rules", operation_id="SetRules", guards=ADMIN_ONLY)
+    async def set_rules(
+        self,
+        community_id: PathId,
+        data: JSONBody[RulesIn],
+        principal: Principal,
+        services: Services,
+    ) -> RulesReply:
+        """A new rules version from `effective_from` on; errors name the field (`rules.…`)."""
+        effective_from = _datetime(data.effective_from, "effective_from")
+        result = await services.rules.set(
+            principal, data.event_id, community_id, effective_from, dict(data.rules)
+        )
+        return msgspec.convert(result, RulesReply)
+
+    @get("/communities/{community_id:int}/rules", operation_id="GetRules", guards=ADMIN_ONLY)
+    async def rules(self, community_id: PathId, services: Services) -> RulesReply:
+        return msgspec.convert(await services.rules.current(community_id), RulesReply)
+
+    @post(
+        "/shifts/{shift_id:int}/approve",
+        operation_id="ApproveShift",
+        guards=COORDINATORS,
+        status_code=HTTP_200_OK,
+    )
+    async def approve(
+        self, shift_id: PathId, data: JSONBody[EventOnly], principal: Principal, services: Services
+    ) -> ShiftDecision:
+        """Approve a pending shift: points per approved hour go to the volunteer's account."""
+        result = await services.shifts.decide(principal, data.event_id, [shift_id], approve=True)
+        return msgspec.convert(result["results"][0], ShiftDecision)
+
+    @post(
+        "/shifts/{shift_id:int}/decline",
+        operation_id="DeclineShift",
+        guards=COORDINATORS,
+        status_code=HTTP_200_OK,
+    )
+    async def decline(
+        self, shift_id: PathId, data: JSONBody[EventOnly], principal: Principal, services: Services
+    ) -> ShiftDecision:
+        result = await services.shifts.decide(principal, data.event_id, [shift_id], approve=False)
+        return msgspec.convert(result["results"][0], ShiftDecision)
+
+    @post(
+        "/shifts:decide", operation_id="DecideShifts", guards=COORDINATORS, status_code=HTTP_200_OK
+    )
+    async def decide_many(
+        self, data: JSONBody[BulkDecisionIn], principal: Principal, services: Services
+    ) -> BulkDecisionReply:
+        """Approve or decline many pending shifts at once: all of them, or none (409 names the
+        first that is not pending)."""
+        approve = data.outcome == "approve"
+        result = await services.shifts.decide(
+            principal, data.event_id, list(data.shift_ids), approve
+        )
+        return msgspec.convert(result, BulkDecisionReply)
+
+    @post("/shifts:backfill", operation_id="BackfillHours", guards=COORDINATORS)
+    async def backfill(
+        self, data: JSONBody[BackfillIn], principal: Principal, services: Services
+    ) -> BackfillReply:
+        """Hours entered by hand, kept as their own class; points only if the rule says so."""
+        day = _date(data.day, "day")
+        result = await services.shifts.backfill(
+            principal,
+            data.event_id,
+            data.volunteer_id,
+            data.compound_id,
+            day,
+            data.minutes,
+            data.note,
+        )
+        return msgspec.convert(result, BackfillReply)
+
+    @get("/shifts", operation_id="ListShifts", guards=COORDINATORS)
+    async def shifts(
+        self,
+        principal: Principal,
+        services: Services,
+        status: Annotated[
+            str, QueryParameter(pattern=r"^(open|pending|approved|declined)$")
+        ] = "pending",
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=100)] = None,
+    ) -> Page:
+        """Shifts in the caller's compounds, oldest first; flagged ones were left open."""
+        result = await services.shifts.page(principal, status, cursor, limit)
+        return Page(items=result["items"], next_cursor=result["next_cursor"])
+
+    @get(
+        "/volunteers/{volunteer_id:int}/hours",
+        operation_id="VolunteerHours",
+        guards=[requires(Role.VOLUNTEER, Role.COORDINATOR, Role.ADMIN)],
+    )
+    async def hours(
+        self, volunteer_id: PathId, principal: Principal, services: Services
+    ) -> HoursReply:
+        """Hours kept forever (scanned and back-filled), pending hours, star level."""
+        return msgspec.convert(await services.shifts.hours(principal, volunteer_id), HoursReply)
+
+    @get(
+        "/volunteers/{volunteer_id:int}/certificate",
+        operation_id="VolunteerCertificate",
+        guards=[requires(Role.VOLUNTEER, Role.COORDINATOR, Role.ADMIN)],
+        media_type="text/html",
+    )
+    async def certificate(
+        self, volunteer_id: PathId, principal: Principal, services: Services
+    ) -> Template:
+        """A printable certificate with a number that signs the hours and the date."""
+        hours = await services.shifts.hours(principal, volunteer_id)
+        return Template(
+            template_name="certificate.html", context=await _certificate(services, hours)
+        )
+
+    @post(
+        "/inspections/{inspection_id:int}/appeal",
+        operation_id="AppealGrade",
+        guards=[requires(Role.RESIDENT)],
+    )
+    async def appeal(
+        self,
+        inspection_id: PathId,
+        data: JSONBody[AppealIn],
+        principal: Principal,
+        services: Services,
+    ) -> AppealReply:
+        """A household member contests a grade, once, within 7 days (rule)."""
+        result = await services.appeals.open(principal, data.event_id, inspection_id, data.reason)
+        return msgspec.convert(result, AppealReply)
+
+    @post(
+        "/appeals/{appeal_id:int}/decide",
+        operation_id="DecideAppeal",
+        guards=COORDINATORS,
+        status_code=HTTP_200_OK,
+    )
+    async def decide_appeal(
+        self,
+        appeal_id: PathId,
+        data: JSONBody[AppealDecisionIn],
+        principal: Principal,
+        services: Services,
+    ) -> AppealDecisionReply:
+        """Upheld: the old credit is reversed, the new grade credited; rejected: nothing moves."""
+        grade = Grade(data.new_grade) if data.new_grade else None
+        result = await services.appeals.decide(
+            principal, data.event_id, appeal_id, data.outcome == "upheld", grade
+        )
+        return msgspec.convert(result, AppealDecisionReply)
+
+    @get("/appeals", operation_id="ListAppeals", guards=COORDINATORS)
+    async def appeals(
+        self,
+        principal: Principal,
+        services: Services,
+        status: Annotated[str, QueryParameter(pattern=r"^(open|upheld|rejected)$")] = "open",
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=100)] = None,
+    ) -> Page:
+        result = await services.appeals.page(principal, status, cursor, limit)
+        return Page(items=result["items"], next_cursor=result["next_cursor"])
+
+
+async def _certificate(services: Services, hours: dict[str, Any]) -> dict[str, Any]:
+    today = local_day(services.clock.now())
+    served = hours["approved_minutes"] + hours["backfilled_minutes"]
+    key = services.codes.keyring.keys[services.codes.keyring.current_key_id]
+    return {
+        "name": hours["name"],
+        "community": "湖墅街道",
+        "hours": served // 60,
+        "minutes": served % 60,
+        "approved_hours": hours["approved_minutes"] // 60,
+        "backfilled_hours": hours["backfilled_minutes"] // 60,
+        "star_level": hours["star_level"],
+        "number": certificate_number(hours["volunteer_id"], served, today, key),
+        "issued_on": today.isoformat(),
+    }
+
+
+def _datetime(text: str, field: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidInput(field, "must be an ISO 8601 time with offset") from error
+
+
+def _date(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidInput(field, "must be a date like 2026-11-20") from error

@@ -1,0 +1,194 @@
+"""Scans that earn points, one at a time or in offline batches."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar import Controller, post
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from api.errors import STATUS_BY_CODE, error_body
+from api.schemas import (
+    BatchIn,
+    BatchReply,
+    BatchResult,
+    CheckInReply,
+    CheckOutReply,
+    DropoffIn,
+    DropoffReply,
+    InspectionIn,
+    InspectionReply,
+    ShiftScanIn,
+    WeighinIn,
+    WeighinReply,
+)
+from api.security import requires
+from ledger.domain.access import Principal, Role
+from ledger.domain.errors import LedgerError
+from ledger.domain.rules import Grade, Material, Stream
+from ledger.services.container import Services
+
+Handler = Callable[[Services, Principal, Any], Awaitable[Any]]
+
+
+async def _inspect(services: Services, principal: Principal, data: InspectionIn) -> InspectionReply:
+    result = await services.scans.inspect(
+        principal,
+        data.event_id,
+        data.household_token,
+        data.point_token,
+        Stream(data.stream),
+        Grade(data.grade),
+        list(data.reasons),
+        data.photo_ref,
+    )
+    return msgspec.convert(result, InspectionReply)
+
+
+async def _dropoff(services: Services, principal: Principal, data: DropoffIn) -> DropoffReply:
+    result = await services.scans.dropoff(principal, data.event_id, data.point_token)
+    return msgspec.convert(result, DropoffReply)
+
+
+async def _weighin(services: Services, principal: Principal, data: WeighinIn) -> WeighinReply:
+    result = await services.scans.weighin(
+        principal, data.event_id, data.household_token, Material(data.material), data.grams
+    )
+    return msgspec.convert(result, WeighinReply)
+
+
+async def _check_in(services: Services, principal: Principal, data: ShiftScanIn) -> CheckInReply:
+    result = await services.shifts.check_in(principal, data.event_id, data.post_token)
+    return msgspec.convert(result, CheckInReply)
+
+
+async def _check_out(services: Services, principal: Principal, data: ShiftScanIn) -> CheckOutReply:
+    result = await services.shifts.check_out(principal, data.event_id, data.post_token)
+    return msgspec.convert(result, CheckOutReply)
+
+
+@dataclass(frozen=True)
+class EventType:
+    body: type[msgspec.Struct]
+    handle: Handler
+    status: int
+    roles: frozenset[Role]
+
+
+EVENT_TYPES: dict[str, EventType] = {
+    "inspection": EventType(InspectionIn, _inspect, HTTP_201_CREATED, frozenset({Role.INSPECTOR})),
+    "dropoff": EventType(DropoffIn, _dropoff, HTTP_201_CREATED, frozenset({Role.RESIDENT})),
+    "weighin": EventType(WeighinIn, _weighin, HTTP_201_CREATED, frozenset({Role.CLERK})),
+    "check_in": EventType(ShiftScanIn, _check_in, HTTP_201_CREATED, frozenset({Role.VOLUNTEER})),
+    "check_out": EventType(ShiftScanIn, _check_out, HTTP_200_OK, frozenset({Role.VOLUNTEER})),
+}
+BATCH_ROLES = (Role.INSPECTOR, Role.CLERK, Role.VOLUNTEER, Role.RESIDENT)
+
+
+class EarningController(Controller):
+    path = "/api/v1"
+    tags = ["earning"]
+
+    @post("/inspections", operation_id="GradeDropoff", guards=[requires(Role.INSPECTOR)])
+    async def inspections(
+        self, data: JSONBody[InspectionIn], principal: Principal, services: Services
+    ) -> InspectionReply:
+        """An inspector grades a household's sorting (403 `out_of_scope` outside their compounds
+        or in their own building). Beyond the daily cap the grade is recorded and earns 0."""
+        reply: InspectionReply = await _inspect(services, principal, data)
+        return reply
+
+    @post("/dropoffs", operation_id="RecordDropoff", guards=[requires(Role.RESIDENT)])
+    async def dropoffs(
+        self, data: JSONBody[DropoffIn], principal: Principal, services: Services
+    ) -> DropoffReply:
+        """A resident scans a point inside its windows (422 `outside_window`); once per window."""
+        reply: DropoffReply = await _dropoff(services, principal, data)
+        return reply
+
+    @post("/weighins", operation_id="RecordWeighin", guards=[requires(Role.CLERK)])
+    async def weighins(
+        self, data: JSONBody[WeighinIn], principal: Principal, services: Services
+    ) -> WeighinReply:
+        """A clerk weighs recyclables: points per kg by material, rounded down."""
+        reply: WeighinReply = await _weighin(services, principal, data)
+        return reply
+
+    @post("/shifts/check-in", operation_id="CheckIn", guards=[requires(Role.VOLUNTEER)])
+    async def check_in(
+        self, data: JSONBody[ShiftScanIn], principal: Principal, services: Services
+    ) -> CheckInReply:
+        """Start a shift at a duty post, at server time (409 `shift_open`)."""
+        reply: CheckInReply = await _check_in(services, principal, data)
+        return reply
+
+    @post(
+        "/shifts/check-out",
+        operation_id="CheckOut",
+        guards=[requires(Role.VOLUNTEER)],
+        status_code=HTTP_200_OK,
+    )
+    async def check_out(
+        self, data: JSONBody[ShiftScanIn], principal: Principal, services: Services
+    ) -> CheckOutReply:
+        """End the open shift at the same post (409 `no_open_shift`); it waits for approval."""
+        reply: CheckOutReply = await _check_out(services, principal, data)
+        return reply
+
+    @post(
+        "/events:batch",
+        operation_id="SubmitBatch",
+        guards=[requires(*BATCH_ROLES)],
+        status_code=HTTP_200_OK,
+    )
+    async def batch(
+        self, data: JSONBody[BatchIn], principal: Principal, services: Services
+    ) -> BatchReply:
+        """Up to 1,000 events captured offline, each processed on its own, in order. Safe to
+        resend whole: every event replays by its event_id."""
+        results = [await _run_one(services, principal, event) for event in data.events]
+        return BatchReply(results=results)
+
+
+async def _run_one(services: Services, principal: Principal, event: dict[str, Any]) -> BatchResult:
+    fields = dict(event)
+    kind = fields.pop("type", None)
+    event_id = fields.get("event_id") if isinstance(fields.get("event_id"), str) else None
+    event_type = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if event_type is None:
+        names = ", ".join(EVENT_TYPES)
+        return _failure(event_id, 400, "validation_error", f"type: must be one of {names}", "type")
+    if principal.role not in event_type.roles:
+        return _failure(event_id, 403, "forbidden", f"your role may not submit {kind} events")
+    try:
+        body = msgspec.convert(fields, event_type.body)
+    except msgspec.ValidationError as error:
+        return _failure(event_id, 400, "validation_error", str(error), _field(str(error)))
+    try:
+        reply = await event_type.handle(services, principal, body)
+    except LedgerError as refusal:
+        status = STATUS_BY_CODE.get(refusal.code, 400)
+        return BatchResult(
+            event_id, status, error_body(refusal.code, refusal.detail, **refusal.extra)
+        )
+    return BatchResult(event_id, event_type.status, msgspec.to_builtins(reply))
+
+
+def _failure(
+    event_id: str | None, status: int, code: str, detail: str, field: str | None = None
+) -> BatchResult:
+    body = error_body(code, detail) | ({"field": field} if field else {})
+    return BatchResult(event_id=event_id, status=status, body=body)
+
+
+def _field(message: str) -> str | None:
+    marker = "at `$."
+    if marker in message:
+        return message.split(marker, 1)[1].split("`", 1)[0]
+    if "field `" in message:
+        return message.split("field `", 1)[1].split("`", 1)[0]
+    return None

@@ -1,0 +1,125 @@
+"""Earning rules: data, per community, versioned. Defaults are DESIGN.md's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ledger.domain.errors import InvalidInput
+
+
+class Grade(StrEnum):
+    GOOD = "good"
+    FAIR = "fair"
+    POOR = "poor"
+
+
+class Stream(StrEnum):
+    KITCHEN = "kitchen"
+    RECYCLABLE = "recyclable"
+    HAZARDOUS = "hazardous"
+    OTHER = "other"
+
+
+class Material(StrEnum):
+    PAPER = "paper"
+    PLASTIC = "plastic"
+    METAL = "metal"
+    GLASS = "glass"
+    TEXTILE = "textile"
+
+
+POINTS_RULE_MAX = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class EarningRules:
+    """Every number a community may change. Entries record the version that produced them."""
+
+    grade_points: Mapping[str, int] = field(
+        default_factory=lambda: {"good": 10, "fair": 5, "poor": 0}
+    )
+    grading_daily_cap_points: int = 30
+    dropoff_points: int = 0
+    weighin_points_per_kg: Mapping[str, int] = field(
+        default_factory=lambda: {
+            "paper": 100,
+            "plastic": 100,
+            "metal": 100,
+            "textile": 10,
+            "glass": 5,
+        }
+    )
+    weighin_grams_max: int = 50_000
+    shift_points_per_hour: int = 10
+    shift_minutes_unit: int = 15
+    shift_daily_minutes_max: int = 8 * 60
+    shift_auto_close_minutes: int = 12 * 60
+    backfill_points_per_hour: int = 0
+    appeal_days: int = 7
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["grade_points"] = dict(self.grade_points)
+        data["weighin_points_per_kg"] = dict(self.weighin_points_per_kg)
+        return data
+
+
+DEFAULT_RULES = EarningRules()
+_BOUNDS: dict[str, tuple[int, int]] = {
+    "grading_daily_cap_points": (0, POINTS_RULE_MAX),
+    "dropoff_points": (0, POINTS_RULE_MAX),
+    "weighin_grams_max": (1, 1_000_000),
+    "shift_points_per_hour": (0, POINTS_RULE_MAX),
+    "shift_minutes_unit": (1, 60),
+    "shift_daily_minutes_max": (15, 24 * 60),
+    "shift_auto_close_minutes": (60, 24 * 60),
+    "backfill_points_per_hour": (0, POINTS_RULE_MAX),
+    "appeal_days": (0, 90),
+}
+
+
+def parse_rules(data: Mapping[str, Any]) -> EarningRules:
+    """Validate a rules document: unknown keys, missing grades or materials, bad numbers are
+    refused with the field named (`rules.grade_points.good`). Omitted keys keep the default."""
+    unknown = set(data) - set(DEFAULT_RULES.to_json())
+    if unknown:
+        raise InvalidInput(f"rules.{sorted(unknown)[0]}", "is not a rule")
+    values: dict[str, Any] = {}
+    for name, (low, high) in _BOUNDS.items():
+        if name in data:
+            values[name] = _bounded(data[name], low, high, f"rules.{name}")
+    if "grade_points" in data:
+        values["grade_points"] = _table(data["grade_points"], Grade, "rules.grade_points")
+    if "weighin_points_per_kg" in data:
+        values["weighin_points_per_kg"] = _table(
+            data["weighin_points_per_kg"], Material, "rules.weighin_points_per_kg"
+        )
+    rules = EarningRules(**values)
+    if rules.shift_daily_minutes_max % rules.shift_minutes_unit:
+        raise InvalidInput(
+            "rules.shift_daily_minutes_max", "must be a multiple of shift_minutes_unit"
+        )
+    return rules
+
+
+def _table(value: Any, keys: type[StrEnum], field_name: str) -> dict[str, int]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(field_name, "must be an object")
+    expected = {member.value for member in keys}
+    for key in set(value) - expected:
+        raise InvalidInput(f"{field_name}.{key}", "is not known")
+    for key in sorted(expected - set(value)):
+        raise InvalidInput(f"{field_name}.{key}", "is missing")
+    return {
+        key: _bounded(value[key], 0, POINTS_RULE_MAX, f"{field_name}.{key}")
+        for key in sorted(value)
+    }
+
+
+def _bounded(value: Any, low: int, high: int, field_name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(field_name, f"must be a whole number from {low} to {high}")
+    return value

@@ -1,0 +1,187 @@
+"""A household contests a grade; a coordinator decides, and both sides are recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ledger.domain.access import Principal
+from ledger.domain.earning import award_for_grade
+from ledger.domain.entries import EntryKind, reversal_of
+from ledger.domain.errors import (
+    AlreadyDecided,
+    AppealClosed,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OutOfScope,
+)
+from ledger.domain.rules import Grade
+from ledger.ports import Clock
+from ledger.services.accounts import scoped_page
+from ledger.services.credits import credit_from_issuance
+from ledger.services.rules import rules_version
+from ledger.services.runner import Result, Runner
+from ledger.store import earning as store
+from ledger.store import ledger as ledger_store
+from ledger.store import registry as registry_store
+from ledger.store.tables import Appeal, Household, Inspection
+
+REASON_LENGTH_MAX = 500
+
+
+@dataclass(frozen=True)
+class Appeals:
+    clock: Clock
+    runner: Runner
+
+    async def open(
+        self, actor: Principal, event_id: str, inspection_id: int, reason: str
+    ) -> Result:
+        """Once per grade, by a member of the graded household, within the rule's days."""
+        text = reason.strip()
+        if not 1 <= len(text) <= REASON_LENGTH_MAX:
+            raise InvalidInput("reason", f"say why, in 1-{REASON_LENGTH_MAX} characters")
+        inputs = {"inspection_id": inspection_id, "reason": text}
+
+        async def action() -> Result:
+            inspection = await _inspection(inspection_id)
+            if actor.household_id != inspection["household"]:
+                raise Forbidden("only a member of the graded household may appeal")
+            now = self.clock.now()
+            rule = await rules_version(inspection["community_id"], inspection["rule_version"])
+            if now - inspection["created_at"] > timedelta(days=rule.rules.appeal_days):
+                raise AppealClosed(f"grades can be appealed within {rule.rules.appeal_days} days")
+            if await Appeal.exists().where(Appeal.inspection == inspection_id):
+                raise AppealClosed("this grade has already been appealed")
+            appeal_id = await registry_store.insert(
+                Appeal,
+                inspection=inspection_id,
+                household=inspection["household"],
+                compound=inspection["compound"],
+                reason=text,
+                status="open",
+                opened_by=actor.user_id,
+                created_at=now,
+            )
+            return {"appeal_id": appeal_id, "status": "open"}
+
+        return await self.runner.once("appeal", event_id, actor, inputs, action)
+
+    async def page(self, viewer: Principal, status: str, cursor: str | None, limit: int) -> Result:
+        return await scoped_page(Appeal, viewer, {"status": status}, cursor, limit)
+
+    async def decide(
+        self, actor: Principal, event_id: str, appeal_id: int, upheld: bool, new_grade: Grade | None
+    ) -> Result:
+        """Upheld: the old credit is reversed and the new grade credited, both linked."""
+        if upheld and new_grade is None:
+            raise InvalidInput("new_grade", "an upheld appeal needs the corrected grade")
+        inputs = {
+            "appeal_id": appeal_id,
+            "upheld": upheld,
+            "new_grade": new_grade and new_grade.value,
+        }
+
+        async def action() -> Result:
+            appeal = await registry_store.get(Appeal, appeal_id)
+            if appeal is None:
+                raise NotFound("appeal", appeal_id)
+            if not actor.covers_compound(appeal["compound"]):
+                raise OutOfScope("this appeal is in a compound you do not coordinate")
+            if appeal["status"] != "open":
+                raise AlreadyDecided(f"appeal {appeal_id} is already {appeal['status']}")
+            now = self.clock.now()
+            if not upheld:
+                return await _close(actor, appeal_id, "rejected", now, {})
+            assert new_grade is not None
+            inspection = await _inspection(appeal["inspection"])
+            entries = await _regrade(actor, event_id, inspection, new_grade, now)
+            return await _close(
+                actor, appeal_id, "upheld", now, entries | {"new_grade": new_grade.value}
+            )
+
+        return await self.runner.once("appeal_decision", event_id, actor, inputs, action)
+
+
+async def _regrade(
+    actor: Principal, event_id: str, inspection: dict[str, Any], new_grade: Grade, now: datetime
+) -> dict[str, Any]:
+    """Credit the new grade (within that day's cap), then reverse the old credit."""
+    household = await registry_store.get(Household, inspection["household"])
+    assert household is not None, "foreign key"
+    await store.lock_account(household["account"])
+    rule = await rules_version(inspection["community_id"], inspection["rule_version"])
+    _, points_that_day = await store.grading_today(
+        inspection["household"], inspection["local_day"], inspection["stream"]
+    )
+    others = points_that_day - int(inspection["points_awarded"])
+    award = award_for_grade(
+        new_grade, rule.rules, already_scored=not inspection["scored"], points_today=others
+    )
+    credit_entry = None
+    if award.points > 0:
+        posted = await credit_from_issuance(
+            community_id=inspection["community_id"],
+            account_id=household["account"],
+            amount_points=award.points,
+            kind=EntryKind.INSPECTION,
+            event_id=event_id,
+            actor=actor.username,
+            now=now,
+            memo=f"appeal of inspection {inspection['id']}: {new_grade.value}",
+            rule_version=rule.version,
+        )
+        credit_entry = posted.entry_id
+    reversal_entry = await _reverse_original(inspection, actor, event_id, now)
+    await store.update_row(
+        Inspection,
+        inspection["id"],
+        {"final_grade": new_grade.value, "points_awarded": award.points},
+    )
+    return {
+        "credit_entry_id": credit_entry,
+        "reversal_entry_id": reversal_entry,
+        "points_awarded": award.points,
+    }
+
+
+async def _reverse_original(
+    inspection: dict[str, Any], actor: Principal, event_id: str, now: datetime
+) -> int | None:
+    if inspection["entry_id"] is None:
+        return None
+    original = await ledger_store.find_entry(inspection["entry_id"])
+    assert original is not None, "an inspection's entry exists"
+    if await ledger_store.reversal_of_entry(original.entry_id) is not None:
+        return None
+    memo = f"appeal upheld for inspection {inspection['id']}"
+    posted = await ledger_store.post(
+        reversal_of(original, memo), event_id=event_id, actor=actor.username, now=now
+    )
+    return posted.entry_id
+
+
+async def _close(
+    actor: Principal, appeal_id: int, status: str, now: datetime, extra: dict[str, Any]
+) -> Result:
+    values = {"status": status, "decided_by": actor.user_id, "decided_at": now}
+    values |= {
+        k: extra[k] for k in ("new_grade", "reversal_entry_id", "credit_entry_id") if k in extra
+    }
+    await store.update_row(Appeal, appeal_id, values)
+    return {
+        "appeal_id": appeal_id,
+        "status": status,
+        "decided_by": actor.username,
+        "decided_at": now.isoformat(),
+        **extra,
+    }
+
+
+async def _inspection(inspection_id: int) -> dict[str, Any]:
+    inspection = await registry_store.get(Inspection, inspection_id)
+    if inspection is None:
+        raise NotFound("inspection", inspection_id)
+    return inspection

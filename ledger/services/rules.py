@@ -1,0 +1,117 @@
+"""Earning rules per community: set going forward, read as of a moment."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ledger.domain.access import Principal
+from ledger.domain.errors import NotFound, RuleNotAllowed
+from ledger.domain.rules import DEFAULT_RULES, EarningRules, parse_rules
+from ledger.ports import Clock
+from ledger.services.runner import Result, Runner
+from ledger.store import earning as store
+from ledger.store import registry as registry_store
+from ledger.store.tables import Community, EarningRule
+
+# A little slack for clock skew between the admin's device and the server.
+PAST_EFFECTIVE_SECONDS_MAX = 60
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    version: int
+    rules: EarningRules
+
+
+@dataclass(frozen=True)
+class Rules:
+    clock: Clock
+    runner: Runner
+
+    async def set(
+        self,
+        actor: Principal,
+        event_id: str,
+        community_id: int,
+        effective_from: datetime,
+        document: dict[str, Any],
+    ) -> Result:
+        """A new version from `effective_from` on, never earlier: the past keeps its rules."""
+        rules = parse_rules(document)
+        if effective_from.tzinfo is None:
+            raise RuleNotAllowed(
+                "effective_from needs a UTC offset, e.g. 2026-12-01T00:00:00+08:00"
+            )
+        inputs = {
+            "community_id": community_id,
+            "effective_from": effective_from.isoformat(),
+            "rules": rules.to_json(),
+        }
+
+        async def action() -> Result:
+            if await registry_store.get(Community, community_id) is None:
+                raise NotFound("community", community_id)
+            now = self.clock.now()
+            if (now - effective_from).total_seconds() > PAST_EFFECTIVE_SECONDS_MAX:
+                raise RuleNotAllowed(
+                    "effective_from is in the past; rules change going forward only"
+                )
+            return await add_version(community_id, rules, effective_from, actor.username, now)
+
+        return await self.runner.once("rules", event_id, actor, inputs, action)
+
+    async def current(self, community_id: int) -> Result:
+        row = await store.latest_rule(community_id)
+        if row is None:
+            raise NotFound("rules of community", community_id)
+        return _view(row)
+
+
+async def add_version(
+    community_id: int, rules: EarningRules, effective_from: datetime, actor: str, now: datetime
+) -> Result:
+    """In the caller's transaction: the next version number of this community."""
+    latest = await store.latest_rule(community_id)
+    version = 1 if latest is None else int(latest["version"]) + 1
+    await registry_store.insert(
+        EarningRule,
+        community=community_id,
+        version=version,
+        effective_from=effective_from,
+        rules=json.dumps(rules.to_json(), sort_keys=True),
+        actor=actor,
+        created_at=now,
+    )
+    return {
+        "community_id": community_id,
+        "version": version,
+        "effective_from": effective_from.isoformat(),
+        "rules": rules.to_json(),
+    }
+
+
+async def rules_at(community_id: int, moment: datetime) -> RuleSet:
+    """The rules in force for an event at `moment` (built-in defaults as version 0 if none)."""
+    row = await store.rule_at(community_id, moment)
+    return RuleSet(0, DEFAULT_RULES) if row is None else _rule_set(row)
+
+
+async def rules_version(community_id: int, version: int) -> RuleSet:
+    row = await store.rule_version(community_id, version)
+    return RuleSet(0, DEFAULT_RULES) if row is None else _rule_set(row)
+
+
+def _rule_set(row: dict[str, Any]) -> RuleSet:
+    return RuleSet(int(row["version"]), parse_rules(json.loads(row["rules"])))
+
+
+def _view(row: dict[str, Any]) -> Result:
+    return {
+        "community_id": row["community"],
+        "version": row["version"],
+        "effective_from": row["effective_from"].isoformat(),
+        "rules": json.loads(row["rules"]),
+    }

@@ -1,0 +1,348 @@
+"""Earning at a collection point: inspections, drop-offs and weigh-ins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ledger.domain.access import Principal
+from ledger.domain.earning import award_for_grade, points_for_weighin
+from ledger.domain.entries import EntryKind
+from ledger.domain.errors import Forbidden, InvalidInput, NotFound, OutOfScope, OutsideWindow
+from ledger.domain.localtime import local_day, minute_of_day
+from ledger.domain.registry import Window, parse_windows
+from ledger.domain.rules import Grade, Material, Stream
+from ledger.domain.scan_codes import CodeKind
+from ledger.ports import Clock
+from ledger.services.codes import Codes
+from ledger.services.credits import credit_from_issuance
+from ledger.services.rules import rules_at
+from ledger.services.runner import Result, Runner
+from ledger.store import earning as store
+from ledger.store import ledger as ledger_store
+from ledger.store import registry as registry_store
+from ledger.store.tables import Dropoff, Household, Inspection, Weighin
+
+REASONS_MAX = 10
+REASON_CODE_LENGTH_MAX = 32
+PHOTO_REF_LENGTH_MAX = 200
+WHOLE_DAY = Window(0, 24 * 60)
+
+
+@dataclass(frozen=True)
+class Scans:
+    clock: Clock
+    runner: Runner
+    codes: Codes
+
+    async def inspect(
+        self,
+        actor: Principal,
+        event_id: str,
+        household_token: str,
+        point_token: str,
+        stream: Stream,
+        grade: Grade,
+        reasons: list[str],
+        photo_ref: str | None,
+    ) -> Result:
+        """Grade a drop-off; the first grade per stream and day scores, up to the cap."""
+        reasons = _check_reasons(reasons)
+        photo = _check_photo_ref(photo_ref)
+        inputs = {
+            "household_token": household_token,
+            "point_token": point_token,
+            "stream": stream.value,
+            "grade": grade.value,
+            "reasons": reasons,
+            "photo_ref": photo,
+        }
+
+        async def action() -> Result:
+            household, point = await self._scanned(actor, household_token, point_token)
+            now = self.clock.now()
+            return await _grade(
+                actor, event_id, household, point, stream, grade, reasons, photo, now
+            )
+
+        return await self.runner.once("inspection", event_id, actor, inputs, action)
+
+    async def _scanned(
+        self, actor: Principal, household_token: str, point_token: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD)
+        _, point = await self.codes.resolve(point_token, CodeKind.POINT)
+        for compound_id in (household["compound"], point["compound"]):
+            if not actor.covers_compound(compound_id):
+                raise OutOfScope("this compound is not one you are assigned to")
+        if actor.household_id is not None:
+            own = await registry_store.get(Household, actor.household_id)
+            if own is not None and (own["compound"], own["building"]) == (
+                household["compound"],
+                household["building"],
+            ):
+                raise OutOfScope("inspectors never grade their own building")
+        return household, point
+
+    async def dropoff(self, actor: Principal, event_id: str, point_token: str) -> Result:
+        """A resident's scan at a point inside its windows: once per window and day."""
+        if actor.household_id is None:
+            raise Forbidden("only a member of a household can record a drop-off")
+        household_id = actor.household_id
+
+        async def action() -> Result:
+            _, point = await self.codes.resolve(point_token, CodeKind.POINT)
+            household = await registry_store.get(Household, household_id)
+            if household is None:
+                raise NotFound("household", household_id)
+            if await _community(point["compound"]) != await _community(household["compound"]):
+                raise OutOfScope("this collection point belongs to another community")
+            return await _drop(actor, event_id, household, point, self.clock.now())
+
+        return await self.runner.once(
+            "dropoff", event_id, actor, {"point_token": point_token}, action
+        )
+
+    async def weighin(
+        self, actor: Principal, event_id: str, household_token: str, material: Material, grams: int
+    ) -> Result:
+        """Recyclables weighed by a clerk: points per kg by material, rounded down."""
+        inputs = {"household_token": household_token, "material": material.value, "grams": grams}
+
+        async def action() -> Result:
+            _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD)
+            if not actor.covers_compound(household["compound"]):
+                raise OutOfScope("this compound is not one you serve")
+            return await _weigh(actor, event_id, household, material, grams, self.clock.now())
+
+        return await self.runner.once("weighin", event_id, actor, inputs, action)
+
+
+async def _grade(
+    actor: Principal,
+    event_id: str,
+    household: dict[str, Any],
+    point: dict[str, Any],
+    stream: Stream,
+    grade: Grade,
+    reasons: list[str],
+    photo: str,
+    now: datetime,
+) -> Result:
+    community_id = await _community(household["compound"])
+    rule = await rules_at(community_id, now)
+    day = local_day(now)
+    await store.lock_account(household["account"])
+    already, points_today = await store.grading_today(household["id"], day, stream.value)
+    award = award_for_grade(grade, rule.rules, already_scored=already, points_today=points_today)
+    entry_id, balance = await _credit(
+        community_id,
+        household["account"],
+        award.points,
+        EntryKind.INSPECTION,
+        event_id,
+        actor,
+        now,
+        f"{stream.value} {grade.value}",
+        rule.version,
+    )
+    inspection_id = await registry_store.insert(
+        Inspection,
+        community_id=community_id,
+        compound=household["compound"],
+        household=household["id"],
+        point=point["id"],
+        inspector=actor.user_id,
+        stream=stream.value,
+        grade=grade.value,
+        final_grade=grade.value,
+        reasons=",".join(reasons),
+        photo_ref=photo,
+        local_day=day,
+        scored=award.scored,
+        points_awarded=award.points,
+        entry_id=entry_id,
+        rule_version=rule.version,
+        created_at=now,
+    )
+    return {
+        "inspection_id": inspection_id,
+        "entry_id": entry_id,
+        "points_awarded": award.points,
+        "balance_points": balance,
+        "scored": award.scored,
+        "capped": award.capped,
+        "message": award.explanation(),
+    }
+
+
+async def _drop(
+    actor: Principal, event_id: str, household: dict[str, Any], point: dict[str, Any], now: datetime
+) -> Result:
+    window = _open_window(point["windows"], now)
+    day = local_day(now)
+    existing = (
+        await Dropoff.select(Dropoff.id)
+        .where(
+            Dropoff.household == household["id"],
+            Dropoff.local_day == day,
+            Dropoff.window_start_minute == window.start_minute,
+        )
+        .first()
+    )
+    if existing is not None:
+        balance = await _balance(household["account"])
+        return {
+            "dropoff_id": existing["id"],
+            "points_awarded": 0,
+            "balance_points": balance,
+            "repeat": True,
+        }
+    community_id = await _community(household["compound"])
+    rule = await rules_at(community_id, now)
+    entry_id, balance = await _credit(
+        community_id,
+        household["account"],
+        rule.rules.dropoff_points,
+        EntryKind.DROPOFF,
+        event_id,
+        actor,
+        now,
+        f"drop-off {window}",
+        rule.version,
+    )
+    dropoff_id = await registry_store.insert(
+        Dropoff,
+        community_id=community_id,
+        compound=household["compound"],
+        household=household["id"],
+        point=point["id"],
+        resident=actor.user_id,
+        local_day=day,
+        window_start_minute=window.start_minute,
+        points_awarded=rule.rules.dropoff_points,
+        entry_id=entry_id,
+        rule_version=rule.version,
+        created_at=now,
+    )
+    return {
+        "dropoff_id": dropoff_id,
+        "points_awarded": rule.rules.dropoff_points,
+        "balance_points": balance,
+        "repeat": False,
+    }
+
+
+async def _weigh(
+    actor: Principal,
+    event_id: str,
+    household: dict[str, Any],
+    material: Material,
+    grams: int,
+    now: datetime,
+) -> Result:
+    community_id = await _community(household["compound"])
+    rule = await rules_at(community_id, now)
+    points = points_for_weighin(material, grams, rule.rules)
+    entry_id, balance = await _credit(
+        community_id,
+        household["account"],
+        points,
+        EntryKind.WEIGHIN,
+        event_id,
+        actor,
+        now,
+        f"{material.value} {grams} g",
+        rule.version,
+    )
+    weighin_id = await registry_store.insert(
+        Weighin,
+        community_id=community_id,
+        compound=household["compound"],
+        household=household["id"],
+        clerk=actor.user_id,
+        material=material.value,
+        grams=grams,
+        points_awarded=points,
+        entry_id=entry_id,
+        rule_version=rule.version,
+        created_at=now,
+    )
+    return {
+        "weighin_id": weighin_id,
+        "entry_id": entry_id,
+        "points_awarded": points,
+        "balance_points": balance,
+    }
+
+
+async def _credit(
+    community_id: int,
+    account_id: int,
+    points: int,
+    kind: EntryKind,
+    event_id: str,
+    actor: Principal,
+    now: datetime,
+    memo: str,
+    rule_version: int,
+) -> tuple[int | None, int]:
+    """Credit if there is anything to credit; returns the entry id and the balance after."""
+    if points <= 0:
+        return None, await _balance(account_id)
+    posted = await credit_from_issuance(
+        community_id=community_id,
+        account_id=account_id,
+        amount_points=points,
+        kind=kind,
+        event_id=event_id,
+        actor=actor.username,
+        now=now,
+        memo=memo,
+        rule_version=rule_version,
+    )
+    return posted.entry_id, posted.credit_balance_after
+
+
+async def _balance(account_id: int) -> int:
+    account = await ledger_store.find_account(account_id)
+    assert account is not None, "a household's account exists (foreign key)"
+    return account.balance_points
+
+
+async def _community(compound_id: int) -> int:
+    community_id = await registry_store.community_of_compound(compound_id)
+    assert community_id is not None, "a compound's community exists (foreign key)"
+    return community_id
+
+
+def _open_window(window_text: str, now: datetime) -> Window:
+    windows = parse_windows([text for text in window_text.split(",") if text]) or (WHOLE_DAY,)
+    minute = minute_of_day(now)
+    for window in windows:
+        if window.contains(minute):
+            return window
+    listed = ", ".join(str(window) for window in windows)
+    raise OutsideWindow(f"this point takes drop-offs {listed} (Beijing time)", windows=listed)
+
+
+def _check_reasons(reasons: list[str]) -> list[str]:
+    if len(reasons) > REASONS_MAX:
+        raise InvalidInput("reasons", f"at most {REASONS_MAX} reason codes")
+    for reason in reasons:
+        if (
+            not reason
+            or len(reason) > REASON_CODE_LENGTH_MAX
+            or not reason.replace("_", "").isalnum()
+        ):
+            raise InvalidInput("reasons", "reason codes are short words like wrong_bin")
+    return sorted(set(reasons))
+
+
+def _check_photo_ref(photo_ref: str | None) -> str:
+    if photo_ref is None:
+        return ""
+    if not 1 <= len(photo_ref) <= PHOTO_REF_LENGTH_MAX:
+        raise InvalidInput("photo_ref", f"must be 1-{PHOTO_REF_LENGTH_MAX} characters")
+    return photo_ref

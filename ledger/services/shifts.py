@@ -1,0 +1,333 @@
+"""Volunteer time: check-in and check-out at a post, approval, back-filled hours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ledger.domain.access import Principal, Role
+from ledger.domain.earning import (
+    minutes_within_daily_max,
+    next_star_hours,
+    points_for_minutes,
+    shift_minutes,
+    star_level,
+)
+from ledger.domain.entries import EntryKind
+from ledger.domain.errors import (
+    AlreadyDecided,
+    Forbidden,
+    InvalidInput,
+    NoOpenShift,
+    NotFound,
+    OutOfScope,
+    ShiftOpen,
+)
+from ledger.domain.localtime import day_start, local_day
+from ledger.domain.rules import DEFAULT_RULES
+from ledger.domain.scan_codes import CodeKind
+from ledger.ports import Clock
+from ledger.services.accounts import scoped_page
+from ledger.services.codes import Codes
+from ledger.services.credits import credit_from_issuance
+from ledger.services.rules import rules_at, rules_version
+from ledger.services.runner import Result, Runner
+from ledger.store import earning as store
+from ledger.store import registry as registry_store
+from ledger.store.engine import Database
+from ledger.store.tables import Shift, Volunteer
+
+BULK_SHIFTS_MAX = 500
+STALE_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Shifts:
+    db: Database
+    clock: Clock
+    runner: Runner
+    codes: Codes
+
+    async def check_in(self, actor: Principal, event_id: str, post_token: str) -> Result:
+        """Server time only; one open shift at a time (409 `shift_open`)."""
+        volunteer_id = _volunteer_of(actor)
+
+        async def action() -> Result:
+            _, post = await self.codes.resolve(post_token, CodeKind.POST)
+            volunteer = await _volunteer(volunteer_id)
+            now = self.clock.now()
+            current = await store.open_shift(volunteer_id)
+            if current is not None and not await _close_if_stale(current, now):
+                raise ShiftOpen(
+                    f"shift {current['id']} is still open; check out first", shift_id=current["id"]
+                )
+            shift_id = await registry_store.insert(
+                Shift,
+                community_id=volunteer["community"],
+                compound=post["compound"],
+                post=post["id"],
+                volunteer=volunteer_id,
+                kind="regular",
+                status="open",
+                started_at=now,
+                local_day=local_day(now),
+                created_at=now,
+            )
+            return {"shift_id": shift_id, "started_at": now.isoformat()}
+
+        return await self.runner.once(
+            "check_in", event_id, actor, {"post_token": post_token}, action
+        )
+
+    async def check_out(self, actor: Principal, event_id: str, post_token: str) -> Result:
+        """Close the open shift at the same post: minutes rounded down to 15, capped per day."""
+        volunteer_id = _volunteer_of(actor)
+
+        async def action() -> Result:
+            _, post = await self.codes.resolve(post_token, CodeKind.POST)
+            now = self.clock.now()
+            shift = await store.open_shift(volunteer_id)
+            if shift is None or await _close_if_stale(shift, now):
+                raise NoOpenShift("there is no open shift to check out of")
+            if shift["post"] != post["id"]:
+                raise NoOpenShift(
+                    "your open shift is at another post; check out there", post_id=shift["post"]
+                )
+            return await _close(shift, now)
+
+        return await self.runner.once(
+            "check_out", event_id, actor, {"post_token": post_token}, action
+        )
+
+    async def decide(
+        self, actor: Principal, event_id: str, shift_ids: list[int], approve: bool
+    ) -> Result:
+        """Approve (credit points per rule) or decline pending shifts, one or many, all or none."""
+        if not 1 <= len(shift_ids) <= BULK_SHIFTS_MAX or len(set(shift_ids)) != len(shift_ids):
+            raise InvalidInput("shift_ids", f"1-{BULK_SHIFTS_MAX} distinct shift ids")
+        inputs = {"shift_ids": shift_ids, "approve": approve}
+
+        async def action() -> Result:
+            now = self.clock.now()
+            results = [await _decide(actor, event_id, i, approve, now) for i in shift_ids]
+            return {"results": results}
+
+        return await self.runner.once("shift_decision", event_id, actor, inputs, action)
+
+    async def backfill(
+        self,
+        actor: Principal,
+        event_id: str,
+        volunteer_id: int,
+        compound_id: int,
+        day: date,
+        minutes: int,
+        note: str,
+    ) -> Result:
+        """Hours entered by a coordinator: their own class, points only if the rule says so."""
+        if not 1 <= minutes <= 24 * 60:
+            raise InvalidInput("minutes", "must be between 1 and 1440")
+        if not note.strip():
+            raise InvalidInput("note", "say where the hours come from")
+        inputs = {
+            "volunteer_id": volunteer_id,
+            "compound_id": compound_id,
+            "day": day.isoformat(),
+            "minutes": minutes,
+            "note": note.strip(),
+        }
+
+        async def action() -> Result:
+            if not actor.covers_compound(compound_id):
+                raise OutOfScope("this compound is not one you coordinate")
+            volunteer = await _volunteer(volunteer_id)
+            now = self.clock.now()
+            if day > local_day(now):
+                raise InvalidInput("day", "back-filled hours cannot be in the future")
+            rule = await rules_at(volunteer["community"], now)
+            points = points_for_minutes(minutes, rule.rules.backfill_points_per_hour)
+            shift_id = await registry_store.insert(
+                Shift,
+                community_id=volunteer["community"],
+                compound=compound_id,
+                post=None,
+                volunteer=volunteer_id,
+                kind="backfill",
+                status="approved",
+                started_at=day_start(day),
+                ended_at=day_start(day),
+                local_day=day,
+                minutes=minutes,
+                note=note.strip(),
+                decided_by=actor.user_id,
+                decided_at=now,
+                rule_version=rule.version,
+                created_at=now,
+            )
+            entry_id = await _credit_shift(
+                shift_id, volunteer, points, event_id, actor, now, rule.version
+            )
+            return {
+                "shift_id": shift_id,
+                "minutes": minutes,
+                "points_awarded": points,
+                "entry_id": entry_id,
+            }
+
+        return await self.runner.once("backfill", event_id, actor, inputs, action)
+
+    async def close_stale(self) -> int:
+        """Close shifts left open past the rule's limit (default 12 h), flagged, earning nothing."""
+        now = self.clock.now()
+        cutoff = now - timedelta(minutes=DEFAULT_RULES.shift_auto_close_minutes)
+        closed = 0
+        async with self.db.write():
+            for shift in await store.stale_open_shifts(cutoff, STALE_BATCH):
+                closed += await _close_if_stale(shift, now)
+        return closed
+
+    async def page(self, viewer: Principal, status: str, cursor: str | None, limit: int) -> Result:
+        return await scoped_page(Shift, viewer, {"status": status}, cursor, limit)
+
+    async def hours(self, viewer: Principal, volunteer_id: int) -> Result:
+        """Hours kept forever, by class and status, with the star level."""
+        staff = viewer.role in (Role.ADMIN, Role.COORDINATOR)
+        if viewer.volunteer_id != volunteer_id and not staff:
+            raise Forbidden("these are another volunteer's hours")
+        volunteer = await _volunteer(volunteer_id)
+        rows = await Shift.select(Shift.kind, Shift.status, Shift.minutes).where(
+            Shift.volunteer == volunteer_id
+        )
+        totals = {"approved": 0, "backfilled": 0, "pending": 0}
+        for row in rows:
+            if row["status"] == "approved":
+                totals["backfilled" if row["kind"] == "backfill" else "approved"] += row["minutes"]
+            elif row["status"] == "pending":
+                totals["pending"] += row["minutes"]
+        served = totals["approved"] + totals["backfilled"]
+        return {
+            "volunteer_id": volunteer_id,
+            "name": volunteer["name"],
+            "approved_minutes": totals["approved"],
+            "backfilled_minutes": totals["backfilled"],
+            "pending_minutes": totals["pending"],
+            "total_hours": served // 60,
+            "star_level": star_level(served),
+            "next_star_hours": next_star_hours(served),
+        }
+
+
+async def _close(shift: dict[str, Any], now: datetime) -> Result:
+    rule = await rules_at(shift["community_id"], shift["started_at"])
+    elapsed = int((now - shift["started_at"]).total_seconds())
+    counted = await store.shift_minutes_on(shift["volunteer"], shift["local_day"], shift["id"])
+    minutes = minutes_within_daily_max(shift_minutes(elapsed, rule.rules), counted, rule.rules)
+    status = "pending" if minutes > 0 else "declined"
+    note = "" if minutes > 0 else "shorter than the minimum unit, or the day's maximum was reached"
+    await store.update_row(
+        Shift,
+        shift["id"],
+        {
+            "status": status,
+            "ended_at": now,
+            "minutes": minutes,
+            "rule_version": rule.version,
+            "note": note,
+        },
+    )
+    return {"shift_id": shift["id"], "minutes": minutes, "status": status}
+
+
+async def _close_if_stale(shift: dict[str, Any], now: datetime) -> bool:
+    """A shift open past the limit is closed at the limit and flagged, with no minutes counted:
+    nobody knows when the volunteer left. It waits for a coordinator, who may back-fill the
+    real hours."""
+    rule = await rules_at(shift["community_id"], shift["started_at"])
+    limit = shift["started_at"] + timedelta(minutes=rule.rules.shift_auto_close_minutes)
+    if now < limit:
+        return False
+    await store.update_row(
+        Shift,
+        shift["id"],
+        {
+            "status": "pending",
+            "ended_at": limit,
+            "minutes": 0,
+            "flagged": True,
+            "note": "left open; closed automatically",
+            "rule_version": rule.version,
+        },
+    )
+    return True
+
+
+async def _decide(
+    actor: Principal, event_id: str, shift_id: int, approve: bool, now: datetime
+) -> dict[str, Any]:
+    shift = await registry_store.get(Shift, shift_id)
+    if shift is None:
+        raise NotFound("shift", shift_id)
+    if not actor.covers_compound(shift["compound"]):
+        raise OutOfScope(f"shift {shift_id} is in a compound you do not coordinate")
+    if shift["status"] != "pending":
+        raise AlreadyDecided(f"shift {shift_id} is {shift['status']}", shift_id=shift_id)
+    points, entry_id = 0, None
+    if approve:
+        rule = await rules_version(shift["community_id"], shift["rule_version"] or 0)
+        points = points_for_minutes(shift["minutes"], rule.rules.shift_points_per_hour)
+        volunteer = await _volunteer(shift["volunteer"])
+        entry_id = await _credit_shift(
+            shift_id, volunteer, points, event_id, actor, now, rule.version
+        )
+    status = "approved" if approve else "declined"
+    await store.update_row(
+        Shift,
+        shift_id,
+        {
+            "status": status,
+            "decided_by": actor.user_id,
+            "decided_at": now,
+            "points_awarded": points,
+            "entry_id": entry_id,
+        },
+    )
+    return {"shift_id": shift_id, "status": status, "entry_id": entry_id, "points_awarded": points}
+
+
+async def _credit_shift(
+    shift_id: int,
+    volunteer: dict[str, Any],
+    points: int,
+    event_id: str,
+    actor: Principal,
+    now: datetime,
+    rule_version: int,
+) -> int | None:
+    if points <= 0:
+        return None
+    posted = await credit_from_issuance(
+        community_id=volunteer["community"],
+        account_id=volunteer["account"],
+        amount_points=points,
+        kind=EntryKind.SHIFT,
+        event_id=event_id,
+        actor=actor.username,
+        now=now,
+        memo=f"shift {shift_id}",
+        rule_version=rule_version,
+    )
+    return posted.entry_id
+
+
+def _volunteer_of(actor: Principal) -> int:
+    if actor.volunteer_id is None:
+        raise Forbidden("only a registered volunteer can check in and out")
+    return actor.volunteer_id
+
+
+async def _volunteer(volunteer_id: int) -> dict[str, Any]:
+    volunteer = await registry_store.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise NotFound("volunteer", volunteer_id)
+    return volunteer

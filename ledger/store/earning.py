@@ -1,0 +1,93 @@
+"""Rule versions and the records of earning events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from ledger.store.engine import is_sqlite
+from ledger.store.tables import Account, EarningRule, Inspection, Shift
+
+
+async def rule_at(community_id: int, moment: datetime) -> dict[str, Any] | None:
+    """The newest version in force at `moment`."""
+    row: dict[str, Any] | None = await (
+        EarningRule.select(EarningRule.version, EarningRule.rules)
+        .where(EarningRule.community == community_id, EarningRule.effective_from <= moment)
+        .order_by(EarningRule.version, ascending=False)
+        .first()
+    )
+    return row
+
+
+async def rule_version(community_id: int, version: int) -> dict[str, Any] | None:
+    row: dict[str, Any] | None = await (
+        EarningRule.select(EarningRule.version, EarningRule.rules)
+        .where(EarningRule.community == community_id, EarningRule.version == version)
+        .first()
+    )
+    return row
+
+
+async def latest_rule(community_id: int) -> dict[str, Any] | None:
+    row: dict[str, Any] | None = await (
+        EarningRule.select()
+        .where(EarningRule.community == community_id)
+        .order_by(EarningRule.version, ascending=False)
+        .first()
+    )
+    return row
+
+
+async def lock_account(account_id: int) -> None:
+    """Serialise read-then-write decisions about one account (caps) until commit.
+
+    SQLite already has a single writer (BEGIN IMMEDIATE); PostgreSQL takes the row lock.
+    """
+    if not is_sqlite():
+        await Account.raw("SELECT id FROM account WHERE id = {} FOR UPDATE", account_id)
+
+
+async def grading_today(household_id: int, day: date, stream: str) -> tuple[bool, int]:
+    """Whether this stream already scored today, and the grading points earned today."""
+    rows = await Inspection.select(
+        Inspection.stream, Inspection.scored, Inspection.points_awarded
+    ).where(Inspection.household == household_id, Inspection.local_day == day)
+    scored = any(row["scored"] and row["stream"] == stream for row in rows)
+    return scored, sum(int(row["points_awarded"]) for row in rows)
+
+
+async def shift_minutes_on(volunteer_id: int, day: date, exclude_shift_id: int) -> int:
+    """Minutes already counted for a volunteer on a local day (regular shifts, not declined)."""
+    rows = await Shift.select(Shift.minutes).where(
+        Shift.volunteer == volunteer_id,
+        Shift.local_day == day,
+        Shift.kind == "regular",
+        Shift.status.is_in(["pending", "approved"]),
+        Shift.id != exclude_shift_id,
+    )
+    return sum(int(row["minutes"]) for row in rows)
+
+
+async def open_shift(volunteer_id: int) -> dict[str, Any] | None:
+    row: dict[str, Any] | None = await (
+        Shift.select().where(Shift.volunteer == volunteer_id, Shift.status == "open").first()
+    )
+    return row
+
+
+async def stale_open_shifts(started_before: datetime, limit: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await (
+        Shift.select()
+        .where(Shift.status == "open", Shift.started_at < started_before)
+        .order_by(Shift.id)
+        .limit(limit)
+    )
+    return rows
+
+
+async def update_row(table: type[Any], row_id: int, values: dict[str, Any]) -> None:
+    """Records of events (not entries) change state: a shift closes, an appeal is decided."""
+    await table.update({table._meta.get_column_by_name(k): v for k, v in values.items()}).where(
+        table._meta.primary_key == row_id
+    )
