@@ -25,6 +25,7 @@ from api.controllers.earning import EarningController
 from api.controllers.health import health
 from api.controllers.ledger import LedgerController
 from api.controllers.registry import RegistryController
+from api.controllers.spending import SpendingController
 from api.deps import provide_principal, provide_services
 from api.errors import EXCEPTION_HANDLERS
 from api.security import make_jwt_auth
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LedgerController,
             EarningController,
             CoordinationController,
+            SpendingController,
             CodeController,
             open_code,
             health,

@@ -7,6 +7,7 @@ import asyncio
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,15 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("kind", choices=["households", "points", "posts"])
     load.add_argument("file", type=Path)
     load.set_defaults(run=lambda s, a: _run(s, _load, a.kind, a.file))
+
+    expire = commands.add_parser("expire", help="write expiry entries for lots past their date")
+    expire.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="expire lots whose last valid day is before this date (default: today)",
+    )
+    expire.set_defaults(run=lambda s, a: _run(s, _expire, a.as_of))
 
     verify = commands.add_parser(
         "verify", help="prove balances and the hash chain; exit 1 on failure"
@@ -151,6 +161,15 @@ async def _load(services: Any, kind: str, file: Path) -> int:
             print(f"  line {problem.line}: {problem.message}", file=sys.stderr)
         return 1
     print(f"{file}: loaded {loaded} {kind}")
+    return 0
+
+
+async def _expire(services: Any, as_of: date | None) -> int:
+    summary = await services.expiry.run(as_of)
+    print(
+        f"expired {summary['expired_points']} points in {summary['accounts']} accounts "
+        f"(lots valid until before {summary['as_of']})"
+    )
     return 0
 
 

@@ -36,6 +36,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "already_decided": 409,
     "appeal_not_allowed": 409,
     "rule_not_allowed": 422,
+    "reward_inactive": 409,
+    "out_of_stock": 409,
+    "limit_reached": 409,
+    "nothing_to_settle": 409,
 }
 
 _CODE_BY_HTTP_STATUS = {

@@ -155,6 +155,10 @@ class AccountHolderReply(msgspec.Struct):
     account_id: int
 
 
+Weekday = Annotated[int, Meta(ge=1, le=7)]
+Day = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-12-01"])]
+
+
 class NewReward(Body):
     event_id: EventId
     community_id: Id
@@ -162,6 +166,9 @@ class NewReward(Body):
     cost_points: Points
     stock: Annotated[int, Meta(ge=0, le=10_000_000)]
     monthly_limit_per_household: Annotated[int, Meta(ge=1, le=1_000)] | None = None
+    active_from: Day | None = None
+    active_until: Day | None = None
+    exchange_weekdays: Annotated[list[Weekday], Meta(max_length=7)] | None = None
 
 
 class RewardReply(msgspec.Struct):
@@ -172,6 +179,9 @@ class RewardReply(msgspec.Struct):
     stock: int
     monthly_limit_per_household: int | None
     active: bool
+    active_from: str | None = None
+    active_until: str | None = None
+    exchange_weekdays: list[int] = msgspec.field(default_factory=list)
 
 
 class Page(msgspec.Struct):
@@ -422,3 +432,103 @@ class BatchResult(msgspec.Struct):
 
 class BatchReply(msgspec.Struct):
     results: list[BatchResult]
+
+
+# --- spending ------------------------------------------------------------------------------
+
+
+class RewardChangeIn(Body):
+    event_id: EventId
+    name: Name | None = None
+    cost_points: Points | None = None
+    monthly_limit_per_household: Annotated[int, Meta(ge=1, le=1_000)] | None = None
+    active_from: Day | None = None
+    active_until: Day | None = None
+    exchange_weekdays: Annotated[list[Weekday], Meta(max_length=7)] | None = None
+
+
+class RestockIn(Body):
+    event_id: EventId
+    quantity: Annotated[int, Meta(ge=1, le=10_000_000)]
+
+
+class RewardHistoryItem(msgspec.Struct):
+    change: str
+    details: dict[str, object]
+    actor: str
+    at: str
+
+
+class RedemptionIn(Body):
+    event_id: EventId
+    reward_id: Id
+    quantity: Annotated[int, Meta(ge=1, le=100)] = 1
+    household_token: Token | None = None
+    household_id: Id | None = None
+
+
+class RedemptionReply(msgspec.Struct):
+    redemption_id: int
+    entry_id: int
+    points: int
+    balance_points: int
+
+
+class RefundIn(Body):
+    event_id: EventId
+    reason: Reason
+
+
+class PaymentIn(Body):
+    event_id: EventId
+    household_token: Token
+    merchant_id: Id
+    amount_points: Points
+
+
+class PaymentReply(msgspec.Struct):
+    payment_id: int
+    entry_id: int
+    balance_points: int
+
+
+class SettlementReply(msgspec.Struct):
+    merchant_id: int
+    entry_id: int
+    settled_points: int
+    settled_at: str
+
+
+class StatementLine(msgspec.Struct):
+    entry_id: int
+    at: str
+    kind: str
+    points: int
+    memo: str
+    actor: str
+
+
+class Statement(msgspec.Struct):
+    merchant_id: int
+    merchant: str
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    opening_balance_points: int = 0
+    received_points: int = 0
+    settled_points: int = 0
+    closing_balance_points: int = 0
+    lines: list[StatementLine] = msgspec.field(default_factory=list)
+
+
+class ExpiringAccount(msgspec.Struct):
+    account_id: int
+    kind: str
+    community_id: int
+    household_id: int | None
+    points: int
+    first_expires_on: str
+
+
+class ExpiringPage(msgspec.Struct):
+    items: list[ExpiringAccount]
+    next_cursor: str | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import msgspec
@@ -31,6 +32,7 @@ from api.schemas import (
 )
 from api.security import ADMIN_ONLY
 from ledger.domain.access import Principal
+from ledger.domain.errors import InvalidInput
 from ledger.services.container import Services
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
@@ -135,6 +137,9 @@ class RegistryController(Controller):
             data.cost_points,
             data.stock,
             data.monthly_limit_per_household,
+            active_from=_day(data.active_from, "active_from"),
+            active_until=_day(data.active_until, "active_until"),
+            exchange_weekdays=data.exchange_weekdays,
         )
         return msgspec.convert(result, RewardReply)
 
@@ -225,3 +230,12 @@ async def _page(
     given = {column: value for column, value in filters.items() if value is not None}
     result = await services.registry.page(resource, cursor, limit, given)
     return Page(items=result["items"], next_cursor=result["next_cursor"])
+
+
+def _day(text: str | None, field: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidInput(field, "must be a date like 2026-12-01") from error

@@ -13,6 +13,7 @@ from ledger.domain.errors import AlreadyReversed, Forbidden, InvalidInput, NotFo
 from ledger.ports import Clock
 from ledger.services.runner import Result, Runner
 from ledger.store import ledger as store
+from ledger.store import lots
 from ledger.store import registry as registry_store
 from ledger.store.engine import Database
 
@@ -87,8 +88,7 @@ class Accounts:
             "kind": account.kind.value,
             "community_id": account.community_id,
             "balance_points": account.balance_points,
-            # Lots and expiry dates arrive with expiry (the spending issue); no lot expires yet.
-            "expiring": [],
+            "expiring": await lots.expiring_summary(account_id),
         }
 
     async def entries(

@@ -8,13 +8,16 @@ from ledger.domain.scan_codes import Keyring
 from ledger.ports import Clock, SystemClock
 from ledger.services.accounts import Accounts
 from ledger.services.appeals import Appeals
+from ledger.services.catalog import Catalog
 from ledger.services.codes import Codes
+from ledger.services.expiry import Expiry
 from ledger.services.registry import Registry
 from ledger.services.rules import Rules
 from ledger.services.runner import Runner
 from ledger.services.scans import Scans
 from ledger.services.sealer import Sealer
 from ledger.services.shifts import Shifts
+from ledger.services.spending import Spending
 from ledger.services.users import Users
 from ledger.services.verify import Verifier
 from ledger.store.engine import Database
@@ -35,6 +38,9 @@ class Services:
     scans: Scans
     shifts: Shifts
     appeals: Appeals
+    catalog: Catalog
+    spending: Spending
+    expiry: Expiry
 
     @classmethod
     def build(cls, keyring: Keyring, base_url: str, clock: Clock | None = None) -> Services:
@@ -56,4 +62,7 @@ class Services:
             scans=Scans(clock, runner, codes),
             shifts=Shifts(db, clock, runner, codes),
             appeals=Appeals(clock, runner),
+            catalog=Catalog(clock, runner),
+            spending=Spending(clock, runner, codes),
+            expiry=Expiry(db, clock),
         )

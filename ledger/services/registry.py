@@ -7,13 +7,13 @@ from typing import Any
 
 from ledger.domain.access import Principal
 from ledger.domain.accounts import AccountKind
-from ledger.domain.entries import check_amount
 from ledger.domain.errors import Duplicate, InvalidInput, NotFound
 from ledger.domain.registry import check_address_part, check_name, parse_windows
 from ledger.domain.rules import DEFAULT_RULES
 from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
+from ledger.services.catalog import Catalog
 from ledger.services.codes import Codes
 from ledger.services.rules import add_version
 from ledger.services.runner import Result, Runner
@@ -209,36 +209,17 @@ class Registry:
         cost_points: int,
         stock: int,
         monthly_limit_per_household: int | None,
+        **terms: Any,
     ) -> Result:
-        name = check_name(name)
-        check_amount(cost_points)
-        if stock < 0:
-            raise InvalidInput("stock", "must not be negative")
-        if monthly_limit_per_household is not None and monthly_limit_per_household < 1:
-            raise InvalidInput("monthly_limit_per_household", "must be at least 1 when given")
+        """Kept for callers of the registry; the catalogue owns rewards."""
         fields = {
-            "community_id": community_id,
             "name": name,
             "cost_points": cost_points,
             "stock": stock,
             "monthly_limit_per_household": monthly_limit_per_household,
+            **terms,
         }
-
-        async def action() -> Result:
-            await _require(store.Community, community_id, "community")
-            reward_id = await store.insert(
-                store.Reward,
-                community=community_id,
-                name=name,
-                cost_points=cost_points,
-                stock=stock,
-                monthly_limit_per_household=monthly_limit_per_household,
-                active=True,
-                created_at=self.clock.now(),
-            )
-            return {"id": reward_id, **fields, "active": True}
-
-        return await self.runner.once("reward", event_id, actor, fields, action)
+        return await Catalog(self.clock, self.runner).create(actor, event_id, community_id, fields)
 
     async def page(
         self, resource: str, cursor: str | None, limit: int, filters: dict[str, int]

@@ -44,6 +44,7 @@ class Verifier:
             _conservation,
             _balances_match_entries,
             _no_forbidden_negative,
+            _lots_match_balances,
             _reversal_links,
             _hash_chain,
         ]
@@ -79,6 +80,18 @@ async def _no_forbidden_negative() -> Check:
         "no_forbidden_negative",
         False,
         f"{negative['kind']} account {negative['id']} is at {negative['balance_points']}",
+    )
+
+
+async def _lots_match_balances() -> Check:
+    mismatch = await audit.first_lot_mismatch()
+    if mismatch is None:
+        return Check("lots_match_balances", True, "every account's lots sum to its balance")
+    return Check(
+        "lots_match_balances",
+        False,
+        f"account {mismatch['id']} has {mismatch['balance_points']} points "
+        f"but its lots hold {mismatch['remaining']}",
     )
 
 

@@ -42,6 +42,18 @@ async def first_orphan_leg() -> dict[str, Any] | None:
     return dict(rows[0]) if rows else None
 
 
+async def first_lot_mismatch() -> dict[str, Any] | None:
+    """A household or volunteer account whose lots' remainders do not sum to its balance."""
+    rows = await Account.raw(
+        "SELECT a.id, a.balance_points, COALESCE(l.remaining, 0) AS remaining FROM account a "
+        "LEFT JOIN (SELECT account_id, SUM(remaining_points) AS remaining FROM lot "
+        "GROUP BY account_id) l ON l.account_id = a.id "
+        "WHERE a.kind IN ('household', 'volunteer') "
+        "AND a.balance_points <> COALESCE(l.remaining, 0) ORDER BY a.id LIMIT 1"
+    )
+    return dict(rows[0]) if rows else None
+
+
 async def first_negative_account() -> dict[str, Any] | None:
     rows = await Account.raw(
         "SELECT id, kind, balance_points FROM account "

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from ledger.domain.accounts import COMMUNITY_KINDS, ISSUANCE_STRIPES, AccountKind
 from ledger.domain.entries import EntryKind, PostedEntry, Transfer
 from ledger.domain.errors import InsufficientPoints, InvalidInput, NotFound
+from ledger.domain.localtime import local_day
+from ledger.domain.lots import LOT_KINDS, expires_on
+from ledger.store import lots
 from ledger.store.tables import Account, Entry, UnsealedEntry
 
 
@@ -73,21 +76,29 @@ async def find_account(account_id: int) -> AccountRow | None:
     )
 
 
-async def post(transfer: Transfer, *, event_id: str | None, actor: str, now: datetime) -> Posted:
-    """Move the points and append the entry, in the caller's transaction.
+async def post(
+    transfer: Transfer,
+    *,
+    event_id: str | None,
+    actor: str,
+    now: datetime,
+    expires: date | None = None,
+) -> Posted:
+    """Move the points, append the entry and keep the lots, in the caller's transaction.
 
     The debit is one conditional UPDATE, so no interleaving can overdraw an account that must
     stay non-negative; a CHECK (a trigger on SQLite) backs it. Both rows are updated in account
-    id order so that two opposite transfers cannot deadlock.
+    id order so that two opposite transfers cannot deadlock, and before any lot is read.
     """
-    balances: dict[int, tuple[int, int]] = {}
+    sides: dict[int, _Side] = {}
     for account_id in sorted((transfer.debit_account_id, transfer.credit_account_id)):
         if account_id == transfer.debit_account_id:
-            balances[account_id] = await _debit(account_id, transfer.amount_points)
+            sides[account_id] = await _debit(account_id, transfer.amount_points)
         else:
-            balances[account_id] = await _credit(account_id, transfer.amount_points)
-    debit_after, community_id = balances[transfer.debit_account_id]
-    credit_after, credit_community_id = balances[transfer.credit_account_id]
+            sides[account_id] = await _credit(account_id, transfer.amount_points)
+    debit, credit = sides[transfer.debit_account_id], sides[transfer.credit_account_id]
+    debit_after, community_id = debit.balance_points, debit.community_id
+    credit_after, credit_community_id = credit.balance_points, credit.community_id
     if community_id != credit_community_id:
         raise InvalidInput("account_id", "points never move between communities")
     rows = await Entry.insert(
@@ -109,14 +120,45 @@ async def post(transfer: Transfer, *, event_id: str | None, actor: str, now: dat
     ).returning(Entry.id)
     entry_id = int(rows[0]["id"])
     await UnsealedEntry.insert(UnsealedEntry(entry_id=entry_id))
+    await _keep_lots(transfer, entry_id, debit.kind, credit.kind, expires or lot_expiry(now), now)
     return Posted(entry_id, community_id, debit_after, credit_after)
 
 
-async def _debit(account_id: int, amount_points: int) -> tuple[int, int]:
+def lot_expiry(now: datetime) -> date:
+    return expires_on(local_day(now))
+
+
+async def _keep_lots(
+    transfer: Transfer,
+    entry_id: int,
+    debit_kind: AccountKind,
+    credit_kind: AccountKind,
+    expires: date,
+    now: datetime,
+) -> None:
+    """A debit takes from lots; a credit opens one, unless it reverses a debit, which gives the
+    taken lots back (their expiry unchanged)."""
+    amount = transfer.amount_points
+    if debit_kind in LOT_KINDS:
+        await lots.take(transfer.debit_account_id, entry_id, amount, transfer.reverses_entry_id)
+    if credit_kind in LOT_KINDS:
+        original = transfer.reverses_entry_id
+        if original is None or not await lots.give_back(original, entry_id, amount):
+            await lots.open_lot(transfer.credit_account_id, entry_id, amount, expires, now)
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    balance_points: int
+    community_id: int
+    kind: AccountKind
+
+
+async def _debit(account_id: int, amount_points: int) -> _Side:
     rows = await Account.raw(
         "UPDATE account SET balance_points = balance_points - {} "
         "WHERE id = {} AND (balance_points >= {} OR kind = 'issuance') "
-        "RETURNING balance_points, community",
+        "RETURNING balance_points, community, kind",
         amount_points,
         account_id,
         amount_points,
@@ -129,19 +171,23 @@ async def _debit(account_id: int, amount_points: int) -> tuple[int, int]:
             f"account {account_id} has {account.balance_points} points, {amount_points} needed",
             balance_points=account.balance_points,
         )
-    return int(rows[0]["balance_points"]), int(rows[0]["community"])
+    return _side(rows[0])
 
 
-async def _credit(account_id: int, amount_points: int) -> tuple[int, int]:
+async def _credit(account_id: int, amount_points: int) -> _Side:
     rows = await Account.raw(
         "UPDATE account SET balance_points = balance_points + {} WHERE id = {} "
-        "RETURNING balance_points, community",
+        "RETURNING balance_points, community, kind",
         amount_points,
         account_id,
     )
     if not rows:
         raise NotFound("account", account_id)
-    return int(rows[0]["balance_points"]), int(rows[0]["community"])
+    return _side(rows[0])
+
+
+def _side(row: dict[str, Any]) -> _Side:
+    return _Side(int(row["balance_points"]), int(row["community"]), AccountKind(row["kind"]))
 
 
 async def find_entry(entry_id: int) -> PostedEntry | None:

@@ -95,6 +95,9 @@ class Reward(Table, tablename="reward"):
     monthly_limit_per_household = Integer(null=True, default=None)
     active = Boolean(default=True)
     created_at = Timestamptz()
+    active_from = Date(null=True, default=None)
+    active_until = Date(null=True, default=None)
+    exchange_weekdays = Varchar(length=20, default="")
 
 
 class AppUser(Table, tablename="app_user"):
@@ -266,6 +269,64 @@ class Appeal(Table, tablename="appeal"):
     created_at = Timestamptz()
 
 
+class Lot(Table, tablename="lot"):
+    """Points of one credit and what is left of them; spending takes the oldest first."""
+
+    id = BigSerial(primary_key=True)
+    account_id = BigInt()
+    entry_id = BigInt()
+    points = BigInt()
+    remaining_points = BigInt()
+    expires_on = Date()
+    created_at = Timestamptz()
+
+
+class LotUse(Table, tablename="lot_use"):
+    """Which lots a debit took from (positive), or a reversed debit gave back (negative)."""
+
+    id = BigSerial(primary_key=True)
+    entry_id = BigInt(index=True)
+    lot_id = BigInt()
+    points = BigInt()
+
+
+class RewardChange(Table, tablename="reward_change"):
+    """The catalogue's history: every create, change, restock and retirement, with who."""
+
+    id = BigSerial(primary_key=True)
+    reward = ForeignKey(Reward, on_delete=OnDelete.restrict, index=True)
+    change = Varchar(length=16)
+    details = Text()
+    actor = Varchar(length=64)
+    created_at = Timestamptz()
+
+
+class Redemption(Table, tablename="redemption"):
+    id = BigSerial(primary_key=True)
+    community_id = BigInt()
+    household = ForeignKey(Household, on_delete=OnDelete.restrict)
+    reward = ForeignKey(Reward, on_delete=OnDelete.restrict)
+    quantity = Integer()
+    points = BigInt()
+    local_month = Varchar(length=7)
+    status = Varchar(length=16, default="done")
+    entry_id = BigInt()
+    refund_entry_id = BigInt(null=True, default=None)
+    actor = Varchar(length=64)
+    created_at = Timestamptz()
+
+
+class Payment(Table, tablename="payment"):
+    id = BigSerial(primary_key=True)
+    community_id = BigInt()
+    household = ForeignKey(Household, on_delete=OnDelete.restrict)
+    merchant = ForeignKey(Merchant, on_delete=OnDelete.restrict, index=True)
+    points = BigInt()
+    entry_id = BigInt()
+    actor = Varchar(length=64)
+    created_at = Timestamptz()
+
+
 TABLES: list[type[Table]] = [
     Community,
     Account,
@@ -288,4 +349,9 @@ TABLES: list[type[Table]] = [
     Weighin,
     Shift,
     Appeal,
+    Lot,
+    LotUse,
+    RewardChange,
+    Redemption,
+    Payment,
 ]

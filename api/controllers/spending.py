@@ -1,0 +1,243 @@
+"""Spending: the rewards catalogue, redemptions, refunds, payments, settlement, expiry lists."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from api.schemas import (
+    ID_MAX,
+    EventOnly,
+    ExpiringAccount,
+    ExpiringPage,
+    PaymentIn,
+    PaymentReply,
+    RedemptionIn,
+    RedemptionReply,
+    RefundIn,
+    RestockIn,
+    RewardChangeIn,
+    RewardHistoryItem,
+    RewardReply,
+    SettlementReply,
+    Statement,
+)
+from api.security import ADMIN_ONLY, requires
+from ledger.domain.access import Principal, Role
+from ledger.domain.errors import InvalidInput
+from ledger.services.accounts import decode_cursor, encode_cursor
+from ledger.services.container import Services
+
+PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+DayQuery = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+FormatQuery = Annotated[str | None, QueryParameter(pattern=r"^(json|csv)$")]
+STAFF_AT_COUNTER = [requires(Role.CLERK, Role.ADMIN)]
+
+
+class SpendingController(Controller):
+    path = "/api/v1"
+    tags = ["spending"]
+
+    @patch("/rewards/{reward_id:int}", operation_id="ChangeReward", guards=ADMIN_ONLY)
+    async def change_reward(
+        self,
+        reward_id: PathId,
+        data: JSONBody[RewardChangeIn],
+        principal: Principal,
+        services: Services,
+    ) -> RewardReply:
+        """Change a reward's terms going forward; the change is kept in its history."""
+        fields = msgspec.to_builtins(data)
+        fields.pop("event_id")
+        for key in ("active_from", "active_until"):
+            fields[key] = _day(fields.get(key), key)
+        result = await services.catalog.change(principal, data.event_id, reward_id, fields)
+        return msgspec.convert(result, RewardReply)
+
+    @post(
+        "/rewards/{reward_id:int}/restock",
+        operation_id="RestockReward",
+        guards=ADMIN_ONLY,
+        status_code=HTTP_200_OK,
+    )
+    async def restock(
+        self, reward_id: PathId, data: JSONBody[RestockIn], principal: Principal, services: Services
+    ) -> RewardReply:
+        result = await services.catalog.restock(principal, data.event_id, reward_id, data.quantity)
+        return msgspec.convert(result, RewardReply)
+
+    @post(
+        "/rewards/{reward_id:int}/retire",
+        operation_id="RetireReward",
+        guards=ADMIN_ONLY,
+        status_code=HTTP_200_OK,
+    )
+    async def retire(
+        self, reward_id: PathId, data: JSONBody[EventOnly], principal: Principal, services: Services
+    ) -> RewardReply:
+        """No longer redeemable; the reward and its history stay."""
+        result = await services.catalog.retire(principal, data.event_id, reward_id)
+        return msgspec.convert(result, RewardReply)
+
+    @get("/rewards/{reward_id:int}/history", operation_id="RewardHistory", guards=ADMIN_ONLY)
+    async def reward_history(
+        self, reward_id: PathId, services: Services
+    ) -> list[RewardHistoryItem]:
+        return msgspec.convert(await services.catalog.history(reward_id), list[RewardHistoryItem])
+
+    @post("/redemptions", operation_id="Redeem", guards=[requires(Role.CLERK, Role.RESIDENT)])
+    async def redeem(
+        self, data: JSONBody[RedemptionIn], principal: Principal, services: Services
+    ) -> RedemptionReply:
+        """A clerk scans the card (`household_token`), or a resident names their own
+        `household_id`. 409 `insufficient_points`, `out_of_stock`, `limit_reached`,
+        `reward_inactive`; all or nothing."""
+        if (data.household_token is None) == (data.household_id is None):
+            raise InvalidInput("household_token", "give household_token or household_id, not both")
+        reference: str | int = data.household_token or data.household_id  # type: ignore[assignment]
+        result = await services.spending.redeem(
+            principal, data.event_id, reference, data.reward_id, data.quantity
+        )
+        return msgspec.convert(result, RedemptionReply)
+
+    @post(
+        "/redemptions/{redemption_id:int}/refund",
+        operation_id="RefundRedemption",
+        guards=STAFF_AT_COUNTER,
+    )
+    async def refund(
+        self,
+        redemption_id: PathId,
+        data: JSONBody[RefundIn],
+        principal: Principal,
+        services: Services,
+    ) -> RedemptionReply:
+        """Points and stock go back, once (409 `already_reversed`)."""
+        result = await services.spending.refund(
+            principal, data.event_id, redemption_id, data.reason
+        )
+        return msgspec.convert(result, RedemptionReply)
+
+    @post("/payments", operation_id="PayMerchant", guards=[requires(Role.CLERK)])
+    async def pay(
+        self, data: JSONBody[PaymentIn], principal: Principal, services: Services
+    ) -> PaymentReply:
+        """A household pays a partner merchant any amount up to its balance."""
+        result = await services.spending.pay(
+            principal, data.event_id, data.household_token, data.merchant_id, data.amount_points
+        )
+        return msgspec.convert(result, PaymentReply)
+
+    @post(
+        "/merchants/{merchant_id:int}/settlements", operation_id="SettleMerchant", guards=ADMIN_ONLY
+    )
+    async def settle(
+        self,
+        merchant_id: PathId,
+        data: JSONBody[EventOnly],
+        principal: Principal,
+        services: Services,
+    ) -> SettlementReply:
+        """Move all the merchant's points to the settled sink (409 `nothing_to_settle`)."""
+        result = await services.spending.settle(principal, data.event_id, merchant_id)
+        return msgspec.convert(result, SettlementReply)
+
+    @get(
+        "/merchants/{merchant_id:int}/statement",
+        operation_id="MerchantStatement",
+        guards=ADMIN_ONLY,
+    )
+    async def statement(
+        self,
+        merchant_id: PathId,
+        request: Request[Any, Any, Any],
+        services: Services,
+        from_: Annotated[str, QueryParameter(query="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
+        to: DayQuery,
+        format: FormatQuery = None,
+    ) -> Response[Any]:
+        """Payments received and settlements for local days `from`..`to`; `?format=csv` or
+        `Accept: text/csv` for a spreadsheet."""
+        first, last = _day(from_, "from"), _day(to, "to")
+        assert first is not None
+        assert last is not None
+        result = await services.spending.statement(merchant_id, first, last)
+        if _wants_csv(request, format):
+            return Response(_statement_csv(result), media_type="text/csv; charset=utf-8")
+        return Response(msgspec.convert(result, Statement))
+
+    @get("/accounts:expiring", operation_id="ListExpiringAccounts", guards=ADMIN_ONLY)
+    async def expiring(
+        self,
+        services: Services,
+        within_days: Annotated[int, QueryParameter(ge=1, le=366)] = 30,
+        community_id: Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=100)] = None,
+    ) -> ExpiringPage:
+        """Accounts with points that expire within N days, for reminders."""
+        rows = await services.expiry.expiring(
+            community_id, within_days, decode_cursor(cursor) or 0, limit + 1
+        )
+        items = msgspec.convert(rows[:limit], list[ExpiringAccount])
+        more = len(rows) > limit
+        return ExpiringPage(
+            items=items, next_cursor=encode_cursor(items[-1].account_id) if more else None
+        )
+
+
+def _wants_csv(request: Request[Any, Any, Any], format: str | None) -> bool:
+    return format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
+
+
+def _statement_csv(statement: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            "merchant",
+            "from",
+            "to",
+            "opening_balance_points",
+            "received_points",
+            "settled_points",
+            "closing_balance_points",
+        ]
+    )
+    writer.writerow(
+        [
+            statement[key]
+            for key in (
+                "merchant",
+                "from",
+                "to",
+                "opening_balance_points",
+                "received_points",
+                "settled_points",
+                "closing_balance_points",
+            )
+        ]
+    )
+    writer.writerow([])
+    writer.writerow(["entry_id", "at", "kind", "points", "memo", "actor"])
+    for line in statement["lines"]:
+        writer.writerow(
+            [line[key] for key in ("entry_id", "at", "kind", "points", "memo", "actor")]
+        )
+    return "\ufeff" + buffer.getvalue()
+
+
+def _day(text: str | None, field: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidInput(field, "must be a date like 2026-12-01") from error

@@ -1,0 +1,107 @@
+"""Points expire by lots: a job writes expiry entries; reminders list what expires soon."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from ledger.domain.accounts import AccountKind
+from ledger.domain.entries import EntryKind, Transfer
+from ledger.domain.errors import InvalidInput
+from ledger.domain.localtime import local_day
+from ledger.ports import Clock
+from ledger.store import earning as earning_store
+from ledger.store import ledger as ledger_store
+from ledger.store import lots
+from ledger.store.engine import Database
+from ledger.store.tables import Lot
+
+ACCOUNTS_PER_BATCH = 200
+WITHIN_DAYS_MAX = 366
+
+
+@dataclass(frozen=True)
+class Expiry:
+    db: Database
+    clock: Clock
+
+    async def run(self, as_of: date | None = None) -> dict[str, Any]:
+        """Expire every lot whose last valid day is before `as_of` (default: today, local).
+
+        One short transaction per account, after taking its row lock, so it runs beside live
+        traffic; a lot already taken by spending or by an earlier run is not taken again, which
+        also makes a second run a no-op.
+        """
+        as_of = as_of or local_day(self.clock.now())
+        accounts = points = 0
+        after = 0
+        while batch := await lots.accounts_with_due_lots(as_of, after, ACCOUNTS_PER_BATCH):
+            for account_id in batch:
+                expired = await self._expire_account(account_id, as_of)
+                accounts += expired > 0
+                points += expired
+            after = batch[-1]
+        return {"as_of": as_of.isoformat(), "accounts": accounts, "expired_points": points}
+
+    async def _expire_account(self, account_id: int, as_of: date) -> int:
+        async with self.db.write():
+            await earning_store.lock_account(account_id)
+            due = await lots.due(account_id, as_of)
+            total = sum(lot["points"] for lot in due)
+            if total == 0:
+                return 0
+            account = await ledger_store.find_account(account_id)
+            assert account is not None, "a lot's account exists"
+            sink = await ledger_store.community_account(account.community_id, AccountKind.EXPIRED)
+            transfer = Transfer(
+                account_id, sink, total, EntryKind.EXPIRY, f"expired before {as_of}"
+            )
+            await ledger_store.post(
+                transfer,
+                event_id=f"expiry:{account_id}:{as_of}",
+                actor="system",
+                now=self.clock.now(),
+            )
+        return total
+
+    async def expiring(
+        self, community_id: int | None, within_days: int, after_account_id: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Accounts with points whose last valid day falls within the next `within_days` days."""
+        if not 1 <= within_days <= WITHIN_DAYS_MAX:
+            raise InvalidInput("within_days", f"must be between 1 and {WITHIN_DAYS_MAX}")
+        today = local_day(self.clock.now())
+        horizon = today + timedelta(days=within_days)
+        return await expiring_accounts(community_id, today, horizon, after_account_id, limit)
+
+
+async def expiring_accounts(
+    community_id: int | None, today: date, horizon: date, after_account_id: int, limit: int
+) -> list[dict[str, Any]]:
+    community_filter = "" if community_id is None else " AND a.community = {}"
+    args: list[Any] = [today, horizon, after_account_id]
+    if community_id is not None:
+        args.append(community_id)
+    rows = await Lot.raw(
+        "SELECT l.account_id, a.kind, a.community AS community_id, h.id AS household_id, "
+        "MIN(l.expires_on) AS first_expires_on, SUM(l.remaining_points) AS points "
+        "FROM lot l JOIN account a ON a.id = l.account_id "
+        "LEFT JOIN household h ON h.account = l.account_id "
+        "WHERE l.remaining_points > 0 AND l.expires_on >= {} AND l.expires_on <= {} "
+        "AND l.account_id > {}" + community_filter + " "
+        "GROUP BY l.account_id, a.kind, a.community, h.id ORDER BY l.account_id LIMIT "
+        + str(limit),
+        *args,
+    )
+    return [
+        {
+            "account_id": row["account_id"],
+            "kind": row["kind"],
+            "community_id": row["community_id"],
+            "household_id": row["household_id"],
+            "points": int(row["points"]),
+            "first_expires_on": str(row["first_expires_on"]),
+        }
+        for row in rows
+    ]

@@ -1,0 +1,271 @@
+"""Spending: redemptions (and refunds), merchant payments, settlement and statements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ledger.domain.access import Principal, Role
+from ledger.domain.accounts import AccountKind
+from ledger.domain.entries import EntryKind, Transfer, check_amount, reversal_of
+from ledger.domain.errors import AlreadyReversed, Forbidden, InvalidInput, NotFound, OutOfScope
+from ledger.domain.localtime import day_bounds, local_day
+from ledger.domain.rewards import NothingToSettle, OutOfStock, redemption_points
+from ledger.domain.scan_codes import CodeKind
+from ledger.ports import Clock
+from ledger.services.catalog import terms_of
+from ledger.services.codes import Codes
+from ledger.services.runner import Result, Runner
+from ledger.store import earning as earning_store
+from ledger.store import ledger as ledger_store
+from ledger.store import registry as registry_store
+from ledger.store import spending as store
+from ledger.store.tables import Household, Merchant, Payment, Redemption, Reward
+
+
+@dataclass(frozen=True)
+class Spending:
+    clock: Clock
+    runner: Runner
+    codes: Codes
+
+    async def redeem(
+        self,
+        actor: Principal,
+        event_id: str,
+        household_ref: str | int,
+        reward_id: int,
+        quantity: int,
+    ) -> Result:
+        """Balance, stock and the monthly limit are checked and changed together, or not at all."""
+        inputs = {"household": household_ref, "reward_id": reward_id, "quantity": quantity}
+
+        async def action() -> Result:
+            household = await self._household(actor, household_ref)
+            reward = await registry_store.get(Reward, reward_id)
+            community_id = await _community(household["compound"])
+            if reward is None or reward["community"] != community_id:
+                raise NotFound("reward", reward_id)
+            now = self.clock.now()
+            today = local_day(now)
+            await earning_store.lock_account(household["account"])
+            month = today.strftime("%Y-%m")
+            before = await store.redeemed_this_month(household["id"], reward_id, month)
+            points = redemption_points(terms_of(reward), quantity, today, before)
+            if not await store.take_stock(reward_id, quantity):
+                raise OutOfStock(f"only {reward['stock']} left", stock=reward["stock"])
+            sink = await ledger_store.community_account(community_id, AccountKind.REDEEMED)
+            memo = f"{reward['name']} × {quantity}"
+            transfer = Transfer(household["account"], sink, points, EntryKind.REDEMPTION, memo)
+            posted = await ledger_store.post(
+                transfer, event_id=event_id, actor=actor.username, now=now
+            )
+            redemption_id = await registry_store.insert(
+                Redemption,
+                community_id=community_id,
+                household=household["id"],
+                reward=reward_id,
+                quantity=quantity,
+                points=points,
+                local_month=month,
+                status="done",
+                entry_id=posted.entry_id,
+                actor=actor.username,
+                created_at=now,
+            )
+            return {
+                "redemption_id": redemption_id,
+                "entry_id": posted.entry_id,
+                "points": points,
+                "balance_points": posted.debit_balance_after,
+            }
+
+        return await self.runner.once("redemption", event_id, actor, inputs, action)
+
+    async def refund(
+        self, actor: Principal, event_id: str, redemption_id: int, reason: str
+    ) -> Result:
+        """Points and stock go back, once."""
+        text = reason.strip()
+        if not text:
+            raise InvalidInput("reason", "say why the redemption is refunded")
+
+        async def action() -> Result:
+            redemption = await registry_store.get(Redemption, redemption_id)
+            if redemption is None:
+                raise NotFound("redemption", redemption_id)
+            household = await registry_store.get(Household, redemption["household"])
+            assert household is not None, "foreign key"
+            if not actor.covers_compound(household["compound"]):
+                raise OutOfScope("this household is not in a compound you serve")
+            if redemption["status"] != "done":
+                raise AlreadyReversed(f"redemption {redemption_id} was already refunded")
+            original = await ledger_store.find_entry(redemption["entry_id"])
+            assert original is not None, "a redemption's entry exists"
+            now = self.clock.now()
+            posted = await ledger_store.post(
+                reversal_of(original, f"refund: {text}"),
+                event_id=event_id,
+                actor=actor.username,
+                now=now,
+            )
+            await store.return_stock(redemption["reward"], redemption["quantity"])
+            await earning_store.update_row(
+                Redemption,
+                redemption_id,
+                {"status": "refunded", "refund_entry_id": posted.entry_id},
+            )
+            return {
+                "redemption_id": redemption_id,
+                "entry_id": posted.entry_id,
+                "points": redemption["points"],
+                "balance_points": posted.credit_balance_after,
+            }
+
+        inputs = {"redemption_id": redemption_id, "reason": text}
+        return await self.runner.once("refund", event_id, actor, inputs, action)
+
+    async def pay(
+        self,
+        actor: Principal,
+        event_id: str,
+        household_token: str,
+        merchant_id: int,
+        amount_points: int,
+    ) -> Result:
+        """A household pays a partner merchant in points, up to its balance."""
+        check_amount(amount_points)
+        inputs = {
+            "household": household_token,
+            "merchant_id": merchant_id,
+            "amount_points": amount_points,
+        }
+
+        async def action() -> Result:
+            household = await self._household(actor, household_token)
+            merchant = await registry_store.get(Merchant, merchant_id)
+            community_id = await _community(household["compound"])
+            if merchant is None or merchant["community"] != community_id:
+                raise NotFound("merchant", merchant_id)
+            now = self.clock.now()
+            transfer = Transfer(
+                household["account"],
+                merchant["account"],
+                amount_points,
+                EntryKind.PAYMENT,
+                merchant["name"],
+            )
+            posted = await ledger_store.post(
+                transfer, event_id=event_id, actor=actor.username, now=now
+            )
+            payment_id = await registry_store.insert(
+                Payment,
+                community_id=community_id,
+                household=household["id"],
+                merchant=merchant_id,
+                points=amount_points,
+                entry_id=posted.entry_id,
+                actor=actor.username,
+                created_at=now,
+            )
+            return {
+                "payment_id": payment_id,
+                "entry_id": posted.entry_id,
+                "balance_points": posted.debit_balance_after,
+            }
+
+        return await self.runner.once("payment", event_id, actor, inputs, action)
+
+    async def settle(self, actor: Principal, event_id: str, merchant_id: int) -> Result:
+        """Move everything a merchant holds to the settled sink (the subdistrict pays out)."""
+
+        async def action() -> Result:
+            merchant = await registry_store.get(Merchant, merchant_id)
+            if merchant is None:
+                raise NotFound("merchant", merchant_id)
+            account = await ledger_store.find_account(merchant["account"])
+            assert account is not None, "a merchant's account exists"
+            if account.balance_points == 0:
+                raise NothingToSettle(f"merchant {merchant_id} holds no points")
+            sink = await ledger_store.community_account(merchant["community"], AccountKind.SETTLED)
+            transfer = Transfer(
+                merchant["account"],
+                sink,
+                account.balance_points,
+                EntryKind.SETTLEMENT,
+                f"settlement of {merchant['name']}",
+            )
+            now = self.clock.now()
+            posted = await ledger_store.post(
+                transfer, event_id=event_id, actor=actor.username, now=now
+            )
+            return {
+                "merchant_id": merchant_id,
+                "entry_id": posted.entry_id,
+                "settled_points": account.balance_points,
+                "settled_at": now.isoformat(),
+            }
+
+        return await self.runner.once(
+            "settlement", event_id, actor, {"merchant_id": merchant_id}, action
+        )
+
+    async def statement(self, merchant_id: int, first_day: date, last_day: date) -> Result:
+        """Payments received and settlements, with opening and closing balances, for local days."""
+        if last_day < first_day or (last_day - first_day).days > 366:
+            raise InvalidInput("to", "must be on or after `from`, within a year")
+        merchant = await registry_store.get(Merchant, merchant_id)
+        if merchant is None:
+            raise NotFound("merchant", merchant_id)
+        start, end = day_bounds(first_day)[0], day_bounds(last_day)[1]
+        rows = await store.account_entries_between(merchant["account"], start, end)
+        lines = [_statement_line(row, merchant["account"]) for row in rows]
+        opening = await store.balance_before(merchant["account"], start)
+        received = sum(
+            line["points"] for line in lines if line["kind"] != "settlement" and line["points"] > 0
+        )
+        settled = -sum(line["points"] for line in lines if line["kind"] == "settlement")
+        return {
+            "merchant_id": merchant_id,
+            "merchant": merchant["name"],
+            "from": first_day.isoformat(),
+            "to": last_day.isoformat(),
+            "opening_balance_points": opening,
+            "received_points": received,
+            "settled_points": settled,
+            "closing_balance_points": opening + sum(line["points"] for line in lines),
+            "lines": lines,
+        }
+
+    async def _household(self, actor: Principal, reference: str | int) -> dict[str, Any]:
+        """A clerk scans the card; a resident names their own household."""
+        if isinstance(reference, int):
+            if actor.role is not Role.ADMIN and actor.household_id != reference:
+                raise Forbidden("a resident redeems for their own household only")
+            household = await registry_store.get(Household, reference)
+            if household is None:
+                raise NotFound("household", reference)
+            return household
+        _, household = await self.codes.resolve(reference, CodeKind.HOUSEHOLD)
+        if not actor.covers_compound(household["compound"]):
+            raise OutOfScope("this household is not in a compound you serve")
+        return household
+
+
+def _statement_line(row: dict[str, Any], account_id: int) -> dict[str, Any]:
+    credit = row["credit_account_id"] == account_id
+    return {
+        "entry_id": row["id"],
+        "at": row["created_at"].isoformat(),
+        "kind": row["kind"],
+        "points": row["amount_points"] if credit else -row["amount_points"],
+        "memo": row["memo"],
+        "actor": row["actor"],
+    }
+
+
+async def _community(compound_id: int) -> int:
+    community_id = await registry_store.community_of_compound(compound_id)
+    assert community_id is not None, "a compound's community exists"
+    return community_id
