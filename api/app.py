@@ -23,6 +23,7 @@ from api.controllers.codes import CodeController, open_code
 from api.controllers.coordination import CoordinationController
 from api.controllers.earning import EarningController
 from api.controllers.health import health
+from api.controllers.leaderboards import LeaderboardController
 from api.controllers.ledger import LedgerController
 from api.controllers.registry import RegistryController
 from api.controllers.spending import SpendingController
@@ -44,18 +45,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         from ledger.services.container import Services  # after Piccolo knows the database
 
-        services = Services.build(settings.keyring(), settings.base_url)
-        await services.db.start()
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        services = Services.build(
+            settings.keyring(), settings.base_url, redis=redis, redis_prefix=settings.redis_prefix
+        )
+        await services.db.start()
         app.state.services, app.state.redis, app.state.jwt_auth = services, redis, jwt_auth
         stop = asyncio.Event()
-        sealer = asyncio.create_task(services.sealer.run(stop)) if settings.run_sealer else None
+        tasks = []
+        if settings.run_sealer:
+            tasks.append(asyncio.create_task(services.sealer.run(stop)))
+            if services.projector is not None:
+                tasks.append(asyncio.create_task(services.projector.run(stop)))
         try:
             yield
         finally:
             stop.set()
-            if sealer is not None:
-                await sealer
+            await asyncio.gather(*tasks)
             if redis is not None:
                 await redis.aclose()
             await services.db.close()
@@ -68,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EarningController,
             CoordinationController,
             SpendingController,
+            LeaderboardController,
             CodeController,
             open_code,
             health,

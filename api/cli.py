@@ -81,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     expire.set_defaults(run=lambda s, a: _run(s, _expire, a.as_of))
 
+    rebuild = commands.add_parser(
+        "rebuild-projections", help="rebuild the Redis boards from the ledger"
+    )
+    rebuild.set_defaults(run=lambda s, a: _run(s, _rebuild))
+    check = commands.add_parser("check-projections", help="compare the Redis boards with SQL")
+    check.add_argument(
+        "--day", type=date.fromisoformat, default=None, help="a day in the periods to check"
+    )
+    check.set_defaults(run=lambda s, a: _run(s, _check, a.day))
+
     verify = commands.add_parser(
         "verify", help="prove balances and the hash chain; exit 1 on failure"
     )
@@ -101,14 +111,21 @@ async def _with_services(
     point_store_at(settings)
     if command is _migrate:
         return await _migrate()
+    from redis.asyncio import Redis
+
     from ledger.services.container import Services
 
-    services = Services.build(settings.keyring(), settings.base_url)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    services = Services.build(
+        settings.keyring(), settings.base_url, redis=redis, redis_prefix=settings.redis_prefix
+    )
     await services.db.start()
     try:
         return await command(services, *args)
     finally:
         await services.db.close()
+        if redis is not None:
+            await redis.aclose()
 
 
 async def _migrate() -> int:
@@ -171,6 +188,34 @@ async def _expire(services: Any, as_of: date | None) -> int:
         f"(lots valid until before {summary['as_of']})"
     )
     return 0
+
+
+async def _rebuild(services: Any) -> int:
+    if services.projector is None:
+        print(
+            "greenledger: no GREENLEDGER_REDIS_URL; boards are answered from SQL", file=sys.stderr
+        )
+        return 2
+    await services.sealer.seal_all()
+    facts = await services.projector.rebuild()
+    print(f"rebuilt the boards from {facts} facts")
+    return 0
+
+
+async def _check(services: Any, day: date | None) -> int:
+    from ledger.domain.localtime import local_day
+    from ledger.services.boards import differences
+
+    if services.projector is None:
+        print("greenledger: no GREENLEDGER_REDIS_URL; nothing to compare", file=sys.stderr)
+        return 2
+    await services.sealer.seal_all()
+    await services.projector.catch_up()
+    problems = await differences(services.projector.boards, day or local_day(services.clock.now()))
+    for problem in problems:
+        print(f"DIFF {problem}")
+    print("boards in Redis equal SQL" if not problems else f"{len(problems)} boards differ")
+    return 1 if problems else 0
 
 
 async def _verify(services: Any, seal_first: bool) -> int:

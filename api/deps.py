@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from ledger.domain.access import Principal
 from ledger.services.container import Services
@@ -20,3 +21,8 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     principal = request.user
     assert isinstance(principal, Principal), "guards run before handlers that need a principal"
     return principal
+
+
+# Explicit markers: Litestar 2.23+ deprecates inferring dependencies from parameter names.
+ServicesDep = NamedDependency[Services]
+PrincipalDep = NamedDependency[Principal]

@@ -347,6 +347,7 @@ class CheckOutReply(msgspec.Struct):
     shift_id: int
     minutes: int
     status: str
+    flagged: bool = False  # left open too long: closed automatically, no minutes counted
 
 
 class ShiftDecision(msgspec.Struct):
@@ -421,7 +422,8 @@ class AppealDecisionReply(msgspec.Struct):
 
 
 class BatchIn(Body):
-    events: Annotated[list[dict[str, object]], Meta(min_length=1, max_length=1000)]
+    # Items are checked one by one (an item that is not an object fails on its own).
+    events: Annotated[list[object], Meta(min_length=1, max_length=1000)]
 
 
 class BatchResult(msgspec.Struct):
@@ -532,3 +534,33 @@ class ExpiringAccount(msgspec.Struct):
 class ExpiringPage(msgspec.Struct):
     items: list[ExpiringAccount]
     next_cursor: str | None
+
+
+# --- boards --------------------------------------------------------------------------------
+
+
+class BoardItem(msgspec.Struct):
+    rank: int
+    id: str
+    label: str
+    value: int | str
+    numerator: int | None = None
+    denominator: int | None = None
+
+
+class BoardReply(msgspec.Struct):
+    board: str
+    period: str
+    bucket: str
+    scope_id: int
+    source: str
+    items: list[BoardItem]
+
+
+class RedBlackReply(msgspec.Struct):
+    community_id: int
+    half_month: str
+    min_graded: int
+    source: str
+    red: list[BoardItem]
+    black: list[BoardItem]

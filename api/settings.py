@@ -31,6 +31,7 @@ class Settings:
     qr_keys: tuple[tuple[str, str], ...] = ()
     token_ttl_seconds: int = TOKEN_TTL_SECONDS_DEFAULT
     run_sealer: bool = True
+    redis_prefix: str = "gl"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +45,7 @@ class Settings:
             redis_url=_redis_url(env.get(PREFIX + "REDIS_URL") or None),
             qr_keys=_qr_keys(env.get(PREFIX + "QR_KEYS") or ""),
             token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", TOKEN_TTL_SECONDS_DEFAULT),
+            redis_prefix=_redis_prefix(env.get(PREFIX + "REDIS_PREFIX") or "gl"),
         )
 
     @property
@@ -103,6 +105,12 @@ def _redis_url(url: str | None) -> str | None:
     if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"{PREFIX}REDIS_URL must be a redis:// URL, got {url!r}")
     return url
+
+
+def _redis_prefix(prefix: str) -> str:
+    if not prefix.replace("_", "").replace("-", "").isalnum() or len(prefix) > 32:
+        raise ConfigError(f"{PREFIX}REDIS_PREFIX must be up to 32 letters, digits, _ or -")
+    return prefix
 
 
 def _qr_keys(text: str) -> tuple[tuple[str, str], ...]:

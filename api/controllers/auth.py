@@ -9,10 +9,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
+from api.deps import PrincipalDep, ServicesDep
 from api.schemas import Me, NewUser, TokenReply, TokenRequest, UserReply
 from api.security import ADMIN_ONLY, ANY_ROLE, principal_claims
-from ledger.domain.access import Principal
-from ledger.services.container import Services
 
 
 class AuthController(Controller):
@@ -21,7 +20,7 @@ class AuthController(Controller):
 
     @post("/auth/token", operation_id="SignIn", status_code=HTTP_200_OK, opt={"public": True})
     async def sign_in(
-        self, data: JSONBody[TokenRequest], services: Services, request: Request[Any, Any, Any]
+        self, data: JSONBody[TokenRequest], services: ServicesDep, request: Request[Any, Any, Any]
     ) -> TokenReply:
         """Exchange a username and password for a bearer token (401 `invalid_credentials`)."""
         principal = await services.users.authenticate(data.username, data.password)
@@ -37,7 +36,7 @@ class AuthController(Controller):
         )
 
     @get("/me", operation_id="WhoAmI", guards=ANY_ROLE)
-    async def me(self, principal: Principal, services: Services) -> Me:
+    async def me(self, principal: PrincipalDep, services: ServicesDep) -> Me:
         """The signed-in user, with the accounts they may read."""
         household_account = volunteer_account = None
         for account_id in principal.account_ids:
@@ -59,7 +58,7 @@ class AuthController(Controller):
 
     @post("/users", operation_id="CreateUser", guards=ADMIN_ONLY)
     async def create_user(
-        self, data: JSONBody[NewUser], principal: Principal, services: Services
+        self, data: JSONBody[NewUser], principal: PrincipalDep, services: ServicesDep
     ) -> UserReply:
         """A user with a role and, for staff, the compounds they serve (409 `username_taken`)."""
         result = await services.users.create(

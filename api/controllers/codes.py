@@ -7,16 +7,16 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get
 from litestar.exceptions import NotFoundException
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Template
 
 from api import qr_images
+from api.deps import ServicesDep
 from api.schemas import ID_MAX
 from api.security import ADMIN_ONLY
 from ledger.domain.errors import LedgerError
 from ledger.domain.scan_codes import CodeKind
 from ledger.services.codes import label_for, sheet_labels
-from ledger.services.container import Services
 
 KIND_NAMES = {CodeKind.HOUSEHOLD: "住户卡", CodeKind.POINT: "投放点", CodeKind.POST: "志愿岗"}
 ImageName = Annotated[
@@ -31,7 +31,9 @@ class CodeController(Controller):
     guards = ADMIN_ONLY
 
     @get("/{kind:str}/{image:str}", operation_id="GetQrImage", media_type="image/svg+xml")
-    async def image(self, kind: CodeKind, image: ImageName, services: Services) -> Response[bytes]:
+    async def image(
+        self, kind: FromPath[CodeKind], image: ImageName, services: ServicesDep
+    ) -> Response[bytes]:
         """The QR image of `<BASE_URL>/q/<token>` for a household card, point or post."""
         subject_id, _, extension = image.partition(".")
         label = await label_for(services.codes, kind, int(subject_id))
@@ -44,7 +46,9 @@ class CodeController(Controller):
         )
 
     @get("/sheet", operation_id="GetQrSheet", media_type="text/html")
-    async def sheet(self, compound_id: CompoundId, kind: CodeKind, services: Services) -> Template:
+    async def sheet(
+        self, compound_id: CompoundId, kind: FromQuery[CodeKind], services: ServicesDep
+    ) -> Template:
         """A printable A4 page of labelled codes for one compound, in Chinese."""
         labels = await sheet_labels(services.codes, kind, compound_id)
         stickers = await asyncio.to_thread(
@@ -74,7 +78,9 @@ class CodeController(Controller):
     tags=["qr"],
     opt={"public": True},
 )
-async def open_code(token: str, services: Services) -> Template:
+async def open_code(
+    token: Annotated[str, PathParameter(max_length=200)], services: ServicesDep
+) -> Template:
     """What a phone camera opens: says what the code is, or why it is refused."""
     if len(token) > 100:
         raise NotFoundException("no such code")

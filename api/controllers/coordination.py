@@ -11,6 +11,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK
 
+from api.deps import PrincipalDep, ServicesDep
 from api.schemas import (
     ID_MAX,
     AppealDecisionIn,
@@ -29,12 +30,11 @@ from api.schemas import (
     ShiftDecision,
 )
 from api.security import ADMIN_ONLY, requires
-from ledger.domain.access import Principal, Role
+from ledger.domain.access import Role
 from ledger.domain.certificates import certificate_number
 from ledger.domain.errors import InvalidInput
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade
-from ledger.services.container import Services
 
 PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
@@ -49,8 +49,8 @@ class CoordinationController(Controller):
         self,
         community_id: PathId,
         data: JSONBody[RulesIn],
-        principal: Principal,
-        services: Services,
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> RulesReply:
         """A new rules version from `effective_from` on; errors name the field (`rules.…`)."""
         effective_from = _datetime(data.effective_from, "effective_from")
@@ -60,7 +60,7 @@ class CoordinationController(Controller):
         return msgspec.convert(result, RulesReply)
 
     @get("/communities/{community_id:int}/rules", operation_id="GetRules", guards=ADMIN_ONLY)
-    async def rules(self, community_id: PathId, services: Services) -> RulesReply:
+    async def rules(self, community_id: PathId, services: ServicesDep) -> RulesReply:
         return msgspec.convert(await services.rules.current(community_id), RulesReply)
 
     @post(
@@ -70,7 +70,11 @@ class CoordinationController(Controller):
         status_code=HTTP_200_OK,
     )
     async def approve(
-        self, shift_id: PathId, data: JSONBody[EventOnly], principal: Principal, services: Services
+        self,
+        shift_id: PathId,
+        data: JSONBody[EventOnly],
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> ShiftDecision:
         """Approve a pending shift: points per approved hour go to the volunteer's account."""
         result = await services.shifts.decide(principal, data.event_id, [shift_id], approve=True)
@@ -83,7 +87,11 @@ class CoordinationController(Controller):
         status_code=HTTP_200_OK,
     )
     async def decline(
-        self, shift_id: PathId, data: JSONBody[EventOnly], principal: Principal, services: Services
+        self,
+        shift_id: PathId,
+        data: JSONBody[EventOnly],
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> ShiftDecision:
         result = await services.shifts.decide(principal, data.event_id, [shift_id], approve=False)
         return msgspec.convert(result["results"][0], ShiftDecision)
@@ -92,7 +100,7 @@ class CoordinationController(Controller):
         "/shifts:decide", operation_id="DecideShifts", guards=COORDINATORS, status_code=HTTP_200_OK
     )
     async def decide_many(
-        self, data: JSONBody[BulkDecisionIn], principal: Principal, services: Services
+        self, data: JSONBody[BulkDecisionIn], principal: PrincipalDep, services: ServicesDep
     ) -> BulkDecisionReply:
         """Approve or decline many pending shifts at once: all of them, or none (409 names the
         first that is not pending)."""
@@ -104,7 +112,7 @@ class CoordinationController(Controller):
 
     @post("/shifts:backfill", operation_id="BackfillHours", guards=COORDINATORS)
     async def backfill(
-        self, data: JSONBody[BackfillIn], principal: Principal, services: Services
+        self, data: JSONBody[BackfillIn], principal: PrincipalDep, services: ServicesDep
     ) -> BackfillReply:
         """Hours entered by hand, kept as their own class; points only if the rule says so."""
         day = _date(data.day, "day")
@@ -122,8 +130,8 @@ class CoordinationController(Controller):
     @get("/shifts", operation_id="ListShifts", guards=COORDINATORS)
     async def shifts(
         self,
-        principal: Principal,
-        services: Services,
+        principal: PrincipalDep,
+        services: ServicesDep,
         status: Annotated[
             str, QueryParameter(pattern=r"^(open|pending|approved|declined)$")
         ] = "pending",
@@ -140,7 +148,7 @@ class CoordinationController(Controller):
         guards=[requires(Role.VOLUNTEER, Role.COORDINATOR, Role.ADMIN)],
     )
     async def hours(
-        self, volunteer_id: PathId, principal: Principal, services: Services
+        self, volunteer_id: PathId, principal: PrincipalDep, services: ServicesDep
     ) -> HoursReply:
         """Hours kept forever (scanned and back-filled), pending hours, star level."""
         return msgspec.convert(await services.shifts.hours(principal, volunteer_id), HoursReply)
@@ -152,7 +160,7 @@ class CoordinationController(Controller):
         media_type="text/html",
     )
     async def certificate(
-        self, volunteer_id: PathId, principal: Principal, services: Services
+        self, volunteer_id: PathId, principal: PrincipalDep, services: ServicesDep
     ) -> Template:
         """A printable certificate with a number that signs the hours and the date."""
         hours = await services.shifts.hours(principal, volunteer_id)
@@ -169,8 +177,8 @@ class CoordinationController(Controller):
         self,
         inspection_id: PathId,
         data: JSONBody[AppealIn],
-        principal: Principal,
-        services: Services,
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> AppealReply:
         """A household member contests a grade, once, within 7 days (rule)."""
         result = await services.appeals.open(principal, data.event_id, inspection_id, data.reason)
@@ -186,8 +194,8 @@ class CoordinationController(Controller):
         self,
         appeal_id: PathId,
         data: JSONBody[AppealDecisionIn],
-        principal: Principal,
-        services: Services,
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> AppealDecisionReply:
         """Upheld: the old credit is reversed, the new grade credited; rejected: nothing moves."""
         grade = Grade(data.new_grade) if data.new_grade else None
@@ -199,8 +207,8 @@ class CoordinationController(Controller):
     @get("/appeals", operation_id="ListAppeals", guards=COORDINATORS)
     async def appeals(
         self,
-        principal: Principal,
-        services: Services,
+        principal: PrincipalDep,
+        services: ServicesDep,
         status: Annotated[str, QueryParameter(pattern=r"^(open|upheld|rejected)$")] = "open",
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=100)] = None,
@@ -209,7 +217,7 @@ class CoordinationController(Controller):
         return Page(items=result["items"], next_cursor=result["next_cursor"])
 
 
-async def _certificate(services: Services, hours: dict[str, Any]) -> dict[str, Any]:
+async def _certificate(services: ServicesDep, hours: dict[str, Any]) -> dict[str, Any]:
     today = local_day(services.clock.now())
     served = hours["approved_minutes"] + hours["backfilled_minutes"]
     key = services.codes.keyring.keys[services.codes.keyring.current_key_id]

@@ -11,6 +11,7 @@ from litestar import Controller, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from api.deps import PrincipalDep, ServicesDep
 from api.errors import STATUS_BY_CODE, error_body
 from api.schemas import (
     BatchIn,
@@ -95,7 +96,7 @@ class EarningController(Controller):
 
     @post("/inspections", operation_id="GradeDropoff", guards=[requires(Role.INSPECTOR)])
     async def inspections(
-        self, data: JSONBody[InspectionIn], principal: Principal, services: Services
+        self, data: JSONBody[InspectionIn], principal: PrincipalDep, services: ServicesDep
     ) -> InspectionReply:
         """An inspector grades a household's sorting (403 `out_of_scope` outside their compounds
         or in their own building). Beyond the daily cap the grade is recorded and earns 0."""
@@ -104,7 +105,7 @@ class EarningController(Controller):
 
     @post("/dropoffs", operation_id="RecordDropoff", guards=[requires(Role.RESIDENT)])
     async def dropoffs(
-        self, data: JSONBody[DropoffIn], principal: Principal, services: Services
+        self, data: JSONBody[DropoffIn], principal: PrincipalDep, services: ServicesDep
     ) -> DropoffReply:
         """A resident scans a point inside its windows (422 `outside_window`); once per window."""
         reply: DropoffReply = await _dropoff(services, principal, data)
@@ -112,7 +113,7 @@ class EarningController(Controller):
 
     @post("/weighins", operation_id="RecordWeighin", guards=[requires(Role.CLERK)])
     async def weighins(
-        self, data: JSONBody[WeighinIn], principal: Principal, services: Services
+        self, data: JSONBody[WeighinIn], principal: PrincipalDep, services: ServicesDep
     ) -> WeighinReply:
         """A clerk weighs recyclables: points per kg by material, rounded down."""
         reply: WeighinReply = await _weighin(services, principal, data)
@@ -120,7 +121,7 @@ class EarningController(Controller):
 
     @post("/shifts/check-in", operation_id="CheckIn", guards=[requires(Role.VOLUNTEER)])
     async def check_in(
-        self, data: JSONBody[ShiftScanIn], principal: Principal, services: Services
+        self, data: JSONBody[ShiftScanIn], principal: PrincipalDep, services: ServicesDep
     ) -> CheckInReply:
         """Start a shift at a duty post, at server time (409 `shift_open`)."""
         reply: CheckInReply = await _check_in(services, principal, data)
@@ -133,7 +134,7 @@ class EarningController(Controller):
         status_code=HTTP_200_OK,
     )
     async def check_out(
-        self, data: JSONBody[ShiftScanIn], principal: Principal, services: Services
+        self, data: JSONBody[ShiftScanIn], principal: PrincipalDep, services: ServicesDep
     ) -> CheckOutReply:
         """End the open shift at the same post (409 `no_open_shift`); it waits for approval."""
         reply: CheckOutReply = await _check_out(services, principal, data)
@@ -146,7 +147,7 @@ class EarningController(Controller):
         status_code=HTTP_200_OK,
     )
     async def batch(
-        self, data: JSONBody[BatchIn], principal: Principal, services: Services
+        self, data: JSONBody[BatchIn], principal: PrincipalDep, services: ServicesDep
     ) -> BatchReply:
         """Up to 1,000 events captured offline, each processed on its own, in order. Safe to
         resend whole: every event replays by its event_id."""
@@ -154,7 +155,9 @@ class EarningController(Controller):
         return BatchReply(results=results)
 
 
-async def _run_one(services: Services, principal: Principal, event: dict[str, Any]) -> BatchResult:
+async def _run_one(services: Services, principal: Principal, event: object) -> BatchResult:
+    if not isinstance(event, dict):
+        return _failure(None, 400, "validation_error", "an event must be a JSON object", "type")
     fields = dict(event)
     kind = fields.pop("type", None)
     event_id = fields.get("event_id") if isinstance(fields.get("event_id"), str) else None

@@ -8,6 +8,7 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
+from api.deps import PrincipalDep, ServicesDep
 from api.schemas import (
     ID_MAX,
     AccountReply,
@@ -19,8 +20,6 @@ from api.schemas import (
     VerifyReply,
 )
 from api.security import ADMIN_ONLY, ANY_ROLE
-from ledger.domain.access import Principal
-from ledger.services.container import Services
 
 AccountId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 EntryId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
@@ -34,7 +33,7 @@ class LedgerController(Controller):
 
     @get("/accounts/{account_id:int}", operation_id="GetAccount", guards=ANY_ROLE)
     async def account(
-        self, account_id: AccountId, principal: Principal, services: Services
+        self, account_id: AccountId, principal: PrincipalDep, services: ServicesDep
     ) -> AccountReply:
         """Balance and what expires when: the owner's members, an admin, or a clerk."""
         result = await services.accounts.account(principal, account_id)
@@ -44,8 +43,8 @@ class LedgerController(Controller):
     async def entries(
         self,
         account_id: AccountId,
-        principal: Principal,
-        services: Services,
+        principal: PrincipalDep,
+        services: ServicesDep,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> EntryPage:
@@ -55,7 +54,7 @@ class LedgerController(Controller):
 
     @post("/adjustments", operation_id="Adjust", guards=ADMIN_ONLY)
     async def adjust(
-        self, data: JSONBody[Adjustment], principal: Principal, services: Services
+        self, data: JSONBody[Adjustment], principal: PrincipalDep, services: ServicesDep
     ) -> EntryReply:
         """Credit (+) from issuance or debit (−) to it by hand, with a reason."""
         result = await services.accounts.adjust(
@@ -65,13 +64,17 @@ class LedgerController(Controller):
 
     @post("/entries/{entry_id:int}/reverse", operation_id="ReverseEntry", guards=ADMIN_ONLY)
     async def reverse(
-        self, entry_id: EntryId, data: JSONBody[Reversal], principal: Principal, services: Services
+        self,
+        entry_id: EntryId,
+        data: JSONBody[Reversal],
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> ReversalReply:
         """Undo an entry once (409 `already_reversed`, `insufficient_points`)."""
         result = await services.accounts.reverse(principal, data.event_id, entry_id, data.reason)
         return msgspec.convert(result, ReversalReply)
 
     @get("/ledger/verify", operation_id="VerifyLedger", guards=ADMIN_ONLY)
-    async def verify(self, services: Services) -> VerifyReply:
+    async def verify(self, services: ServicesDep) -> VerifyReply:
         """Re-prove every balance from the entries and the hash chain over sealed entries."""
         return msgspec.convert(await services.verifier.verify(), VerifyReply)

@@ -10,6 +10,7 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from api.deps import PrincipalDep, ServicesDep
 from api.schemas import (
     ID_MAX,
     AccountHolderReply,
@@ -31,9 +32,7 @@ from api.schemas import (
     RewardReply,
 )
 from api.security import ADMIN_ONLY
-from ledger.domain.access import Principal
 from ledger.domain.errors import InvalidInput
-from ledger.services.container import Services
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
 Cursor = Annotated[str | None, QueryParameter(max_length=100, description="From next_cursor.")]
@@ -48,14 +47,14 @@ class RegistryController(Controller):
 
     @post("/communities", operation_id="CreateCommunity")
     async def create_community(
-        self, data: JSONBody[NewCommunity], principal: Principal, services: Services
+        self, data: JSONBody[NewCommunity], principal: PrincipalDep, services: ServicesDep
     ) -> CommunityReply:
         result = await services.registry.create_community(principal, data.event_id, data.name)
         return msgspec.convert(result, CommunityReply)
 
     @post("/compounds", operation_id="CreateCompound")
     async def create_compound(
-        self, data: JSONBody[NewCompound], principal: Principal, services: Services
+        self, data: JSONBody[NewCompound], principal: PrincipalDep, services: ServicesDep
     ) -> CompoundReply:
         result = await services.registry.create_compound(
             principal, data.event_id, data.community_id, data.name
@@ -64,7 +63,7 @@ class RegistryController(Controller):
 
     @post("/households", operation_id="CreateHousehold")
     async def create_household(
-        self, data: JSONBody[NewHousehold], principal: Principal, services: Services
+        self, data: JSONBody[NewHousehold], principal: PrincipalDep, services: ServicesDep
     ) -> HouseholdReply:
         """A household, its green account and its first card (409 `duplicate`: known address)."""
         result = await services.registry.create_household(
@@ -81,8 +80,8 @@ class RegistryController(Controller):
         self,
         household_id: HouseholdId,
         data: JSONBody[EventOnly],
-        principal: Principal,
-        services: Services,
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> CardReply:
         """A new card for a lost one: the account stays, every older card is refused."""
         result = await services.registry.reissue_card(principal, data.event_id, household_id)
@@ -90,7 +89,7 @@ class RegistryController(Controller):
 
     @post("/points", operation_id="CreateCollectionPoint")
     async def create_point(
-        self, data: JSONBody[NewPoint], principal: Principal, services: Services
+        self, data: JSONBody[NewPoint], principal: PrincipalDep, services: ServicesDep
     ) -> CodeReply:
         """A collection point with its opening windows (local time, Asia/Shanghai)."""
         result = await services.registry.create_point(
@@ -100,7 +99,7 @@ class RegistryController(Controller):
 
     @post("/posts", operation_id="CreateDutyPost")
     async def create_post(
-        self, data: JSONBody[NewPost], principal: Principal, services: Services
+        self, data: JSONBody[NewPost], principal: PrincipalDep, services: ServicesDep
     ) -> CodeReply:
         result = await services.registry.create_post(
             principal, data.event_id, data.compound_id, data.name
@@ -109,7 +108,7 @@ class RegistryController(Controller):
 
     @post("/merchants", operation_id="CreateMerchant")
     async def create_merchant(
-        self, data: JSONBody[NewMerchant], principal: Principal, services: Services
+        self, data: JSONBody[NewMerchant], principal: PrincipalDep, services: ServicesDep
     ) -> AccountHolderReply:
         result = await services.registry.create_merchant(
             principal, data.event_id, data.community_id, data.name
@@ -118,7 +117,7 @@ class RegistryController(Controller):
 
     @post("/volunteers", operation_id="CreateVolunteer")
     async def create_volunteer(
-        self, data: JSONBody[NewVolunteer], principal: Principal, services: Services
+        self, data: JSONBody[NewVolunteer], principal: PrincipalDep, services: ServicesDep
     ) -> AccountHolderReply:
         result = await services.registry.create_volunteer(
             principal, data.event_id, data.community_id, data.name
@@ -127,7 +126,7 @@ class RegistryController(Controller):
 
     @post("/rewards", operation_id="CreateReward")
     async def create_reward(
-        self, data: JSONBody[NewReward], principal: Principal, services: Services
+        self, data: JSONBody[NewReward], principal: PrincipalDep, services: ServicesDep
     ) -> RewardReply:
         result = await services.registry.create_reward(
             principal,
@@ -145,14 +144,14 @@ class RegistryController(Controller):
 
     @get("/communities", operation_id="ListCommunities")
     async def communities(
-        self, services: Services, limit: Limit = 50, cursor: Cursor = None
+        self, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
     ) -> Page:
         return await _page(services, "communities", cursor, limit, {})
 
     @get("/compounds", operation_id="ListCompounds")
     async def compounds(
         self,
-        services: Services,
+        services: ServicesDep,
         limit: Limit = 50,
         cursor: Cursor = None,
         community_id: ParentId = None,
@@ -162,7 +161,7 @@ class RegistryController(Controller):
     @get("/households", operation_id="ListHouseholds")
     async def households(
         self,
-        services: Services,
+        services: ServicesDep,
         limit: Limit = 50,
         cursor: Cursor = None,
         compound_id: ParentId = None,
@@ -172,7 +171,7 @@ class RegistryController(Controller):
     @get("/points", operation_id="ListCollectionPoints")
     async def points(
         self,
-        services: Services,
+        services: ServicesDep,
         limit: Limit = 50,
         cursor: Cursor = None,
         compound_id: ParentId = None,
@@ -182,7 +181,7 @@ class RegistryController(Controller):
     @get("/posts", operation_id="ListDutyPosts")
     async def posts(
         self,
-        services: Services,
+        services: ServicesDep,
         limit: Limit = 50,
         cursor: Cursor = None,
         compound_id: ParentId = None,
@@ -192,7 +191,7 @@ class RegistryController(Controller):
     @get("/merchants", operation_id="ListMerchants")
     async def merchants(
         self,
-        services: Services,
+        services: ServicesDep,
         limit: Limit = 50,
         cursor: Cursor = None,
         community_id: ParentId = None,
@@ -202,7 +201,7 @@ class RegistryController(Controller):
     @get("/volunteers", operation_id="ListVolunteers")
     async def volunteers(
         self,
-        services: Services,
+        services: ServicesDep,
         limit: Limit = 50,
         cursor: Cursor = None,
         community_id: ParentId = None,
@@ -212,7 +211,7 @@ class RegistryController(Controller):
     @get("/rewards", operation_id="ListRewards")
     async def rewards(
         self,
-        services: Services,
+        services: ServicesDep,
         limit: Limit = 50,
         cursor: Cursor = None,
         community_id: ParentId = None,
@@ -221,7 +220,7 @@ class RegistryController(Controller):
 
 
 async def _page(
-    services: Services,
+    services: ServicesDep,
     resource: str,
     cursor: str | None,
     limit: int,

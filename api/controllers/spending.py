@@ -12,6 +12,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from api.deps import PrincipalDep, ServicesDep
 from api.schemas import (
     ID_MAX,
     EventOnly,
@@ -30,10 +31,9 @@ from api.schemas import (
     Statement,
 )
 from api.security import ADMIN_ONLY, requires
-from ledger.domain.access import Principal, Role
+from ledger.domain.access import Role
 from ledger.domain.errors import InvalidInput
 from ledger.services.accounts import decode_cursor, encode_cursor
-from ledger.services.container import Services
 
 PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 DayQuery = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
@@ -50,8 +50,8 @@ class SpendingController(Controller):
         self,
         reward_id: PathId,
         data: JSONBody[RewardChangeIn],
-        principal: Principal,
-        services: Services,
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> RewardReply:
         """Change a reward's terms going forward; the change is kept in its history."""
         fields = msgspec.to_builtins(data)
@@ -68,7 +68,11 @@ class SpendingController(Controller):
         status_code=HTTP_200_OK,
     )
     async def restock(
-        self, reward_id: PathId, data: JSONBody[RestockIn], principal: Principal, services: Services
+        self,
+        reward_id: PathId,
+        data: JSONBody[RestockIn],
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> RewardReply:
         result = await services.catalog.restock(principal, data.event_id, reward_id, data.quantity)
         return msgspec.convert(result, RewardReply)
@@ -80,7 +84,11 @@ class SpendingController(Controller):
         status_code=HTTP_200_OK,
     )
     async def retire(
-        self, reward_id: PathId, data: JSONBody[EventOnly], principal: Principal, services: Services
+        self,
+        reward_id: PathId,
+        data: JSONBody[EventOnly],
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> RewardReply:
         """No longer redeemable; the reward and its history stay."""
         result = await services.catalog.retire(principal, data.event_id, reward_id)
@@ -88,13 +96,13 @@ class SpendingController(Controller):
 
     @get("/rewards/{reward_id:int}/history", operation_id="RewardHistory", guards=ADMIN_ONLY)
     async def reward_history(
-        self, reward_id: PathId, services: Services
+        self, reward_id: PathId, services: ServicesDep
     ) -> list[RewardHistoryItem]:
         return msgspec.convert(await services.catalog.history(reward_id), list[RewardHistoryItem])
 
     @post("/redemptions", operation_id="Redeem", guards=[requires(Role.CLERK, Role.RESIDENT)])
     async def redeem(
-        self, data: JSONBody[RedemptionIn], principal: Principal, services: Services
+        self, data: JSONBody[RedemptionIn], principal: PrincipalDep, services: ServicesDep
     ) -> RedemptionReply:
         """A clerk scans the card (`household_token`), or a resident names their own
         `household_id`. 409 `insufficient_points`, `out_of_stock`, `limit_reached`,
@@ -116,8 +124,8 @@ class SpendingController(Controller):
         self,
         redemption_id: PathId,
         data: JSONBody[RefundIn],
-        principal: Principal,
-        services: Services,
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> RedemptionReply:
         """Points and stock go back, once (409 `already_reversed`)."""
         result = await services.spending.refund(
@@ -127,7 +135,7 @@ class SpendingController(Controller):
 
     @post("/payments", operation_id="PayMerchant", guards=[requires(Role.CLERK)])
     async def pay(
-        self, data: JSONBody[PaymentIn], principal: Principal, services: Services
+        self, data: JSONBody[PaymentIn], principal: PrincipalDep, services: ServicesDep
     ) -> PaymentReply:
         """A household pays a partner merchant any amount up to its balance."""
         result = await services.spending.pay(
@@ -142,8 +150,8 @@ class SpendingController(Controller):
         self,
         merchant_id: PathId,
         data: JSONBody[EventOnly],
-        principal: Principal,
-        services: Services,
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> SettlementReply:
         """Move all the merchant's points to the settled sink (409 `nothing_to_settle`)."""
         result = await services.spending.settle(principal, data.event_id, merchant_id)
@@ -158,8 +166,8 @@ class SpendingController(Controller):
         self,
         merchant_id: PathId,
         request: Request[Any, Any, Any],
-        services: Services,
-        from_: Annotated[str, QueryParameter(query="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
+        services: ServicesDep,
+        from_: Annotated[str, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
         to: DayQuery,
         format: FormatQuery = None,
     ) -> Response[Any]:
@@ -176,7 +184,7 @@ class SpendingController(Controller):
     @get("/accounts:expiring", operation_id="ListExpiringAccounts", guards=ADMIN_ONLY)
     async def expiring(
         self,
-        services: Services,
+        services: ServicesDep,
         within_days: Annotated[int, QueryParameter(ge=1, le=366)] = 30,
         community_id: Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,

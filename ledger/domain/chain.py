@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,8 +30,9 @@ class SealableEntry:
     created_at: datetime
 
     def canonical(self) -> str:
-        """One text per entry; a change to any field changes it."""
-        fields = (
+        """One text per entry; a change to any field changes it (JSON keeps null apart from
+        an empty string, and escapes any separator a memo could contain)."""
+        fields = [
             self.entry_id,
             self.community_id,
             self.debit_account_id,
@@ -39,14 +41,14 @@ class SealableEntry:
             self.kind,
             self.debit_balance_after,
             self.credit_balance_after,
-            self.event_id or "",
-            "" if self.reverses_entry_id is None else self.reverses_entry_id,
-            "" if self.rule_version is None else self.rule_version,
+            self.event_id,
+            self.reverses_entry_id,
+            self.rule_version,
             self.actor,
             self.memo,
             _utc_micros(self.created_at),
-        )
-        return "\x1f".join(str(field) for field in fields)
+        ]
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
 def seal_hash(previous_hash: str, seal_no: int, entry: SealableEntry) -> str:

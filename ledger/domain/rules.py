@@ -32,6 +32,8 @@ class Material(StrEnum):
 
 
 POINTS_RULE_MAX = 10_000
+# The shortest time after which any community's rules close a shift left open.
+SHIFT_AUTO_CLOSE_MINUTES_MIN = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,7 @@ _BOUNDS: dict[str, tuple[int, int]] = {
     "shift_points_per_hour": (0, POINTS_RULE_MAX),
     "shift_minutes_unit": (1, 60),
     "shift_daily_minutes_max": (15, 24 * 60),
-    "shift_auto_close_minutes": (60, 24 * 60),
+    "shift_auto_close_minutes": (SHIFT_AUTO_CLOSE_MINUTES_MIN, 24 * 60),
     "backfill_points_per_hour": (0, POINTS_RULE_MAX),
     "appeal_days": (0, 90),
 }

@@ -24,6 +24,7 @@ from ledger.services.credits import credit_from_issuance
 from ledger.services.rules import rules_version
 from ledger.services.runner import Result, Runner
 from ledger.store import earning as store
+from ledger.store import facts
 from ledger.store import ledger as ledger_store
 from ledger.store import registry as registry_store
 from ledger.store.tables import Appeal, Household, Inspection
@@ -85,6 +86,7 @@ class Appeals:
         }
 
         async def action() -> Result:
+            await store.lock_row(Appeal, appeal_id)
             appeal = await registry_store.get(Appeal, appeal_id)
             if appeal is None:
                 raise NotFound("appeal", appeal_id)
@@ -140,6 +142,12 @@ async def _regrade(
         inspection["id"],
         {"final_grade": new_grade.value, "points_awarded": award.points},
     )
+    good_change = int(new_grade is Grade.GOOD) - int(inspection["final_grade"] == Grade.GOOD.value)
+    if good_change:
+        payload = {"compound": inspection["compound"], "graded": 0, "good": good_change}
+        await facts.record(
+            inspection["community_id"], "grade", payload, inspection["local_day"], now
+        )
     return {
         "credit_entry_id": credit_entry,
         "reversal_entry_id": reversal_entry,

@@ -67,7 +67,12 @@ class Catalog:
             raise InvalidInput("body", "name at least one field to change")
 
         async def action() -> Result:
-            await _reward(reward_id)
+            row = await _reward(reward_id)
+            # A change of one date must still fit the other one already stored.
+            check_dates(
+                values.get("active_from", row["active_from"]),
+                values.get("active_until", row["active_until"]),
+            )
             await Reward.update(
                 {Reward._meta.get_column_by_name(k): v for k, v in _row(values).items()}
             ).where(Reward.id == reward_id)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 from ledger.domain.scan_codes import Keyring
 from ledger.ports import Clock, SystemClock
+from ledger.projections.boards import RedisBoards
 from ledger.services.accounts import Accounts
 from ledger.services.appeals import Appeals
+from ledger.services.boards import Boards
 from ledger.services.catalog import Catalog
 from ledger.services.codes import Codes
 from ledger.services.expiry import Expiry
+from ledger.services.projection import Projector
 from ledger.services.registry import Registry
 from ledger.services.rules import Rules
 from ledger.services.runner import Runner
@@ -41,10 +46,20 @@ class Services:
     catalog: Catalog
     spending: Spending
     expiry: Expiry
+    boards: Boards
+    projector: Projector | None
 
     @classmethod
-    def build(cls, keyring: Keyring, base_url: str, clock: Clock | None = None) -> Services:
+    def build(
+        cls,
+        keyring: Keyring,
+        base_url: str,
+        clock: Clock | None = None,
+        redis: Redis | None = None,
+        redis_prefix: str = "gl",
+    ) -> Services:
         clock = clock or SystemClock()
+        redis_boards = RedisBoards(redis, redis_prefix) if redis is not None else None
         db = Database()
         runner = Runner(db, clock)
         codes = Codes(keyring, base_url)
@@ -65,4 +80,6 @@ class Services:
             catalog=Catalog(clock, runner),
             spending=Spending(clock, runner, codes),
             expiry=Expiry(db, clock),
+            boards=Boards(redis_boards),
+            projector=Projector(redis_boards) if redis_boards is not None else None,
         )

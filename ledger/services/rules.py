@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.domain.access import Principal
-from ledger.domain.errors import NotFound, RuleNotAllowed
+from ledger.domain.errors import InvalidInput, NotFound, RuleNotAllowed
 from ledger.domain.rules import DEFAULT_RULES, EarningRules, parse_rules
 from ledger.ports import Clock
 from ledger.services.runner import Result, Runner
@@ -42,8 +42,8 @@ class Rules:
         """A new version from `effective_from` on, never earlier: the past keeps its rules."""
         rules = parse_rules(document)
         if effective_from.tzinfo is None:
-            raise RuleNotAllowed(
-                "effective_from needs a UTC offset, e.g. 2026-12-01T00:00:00+08:00"
+            raise InvalidInput(
+                "effective_from", "needs a UTC offset, e.g. 2026-12-01T00:00:00+08:00"
             )
         inputs = {
             "community_id": community_id,

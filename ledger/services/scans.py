@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from ledger.domain.access import Principal
@@ -20,6 +20,7 @@ from ledger.services.credits import credit_from_issuance
 from ledger.services.rules import rules_at
 from ledger.services.runner import Result, Runner
 from ledger.store import earning as store
+from ledger.store import facts
 from ledger.store import ledger as ledger_store
 from ledger.store import registry as registry_store
 from ledger.store.tables import Dropoff, Household, Inspection, Weighin
@@ -166,6 +167,15 @@ async def _grade(
         rule_version=rule.version,
         created_at=now,
     )
+    good = int(grade is Grade.GOOD)
+    await facts.record(
+        community_id,
+        "grade",
+        {"compound": household["compound"], "graded": 1, "good": good},
+        day,
+        now,
+    )
+    await _participated(community_id, household, day, now)
     return {
         "inspection_id": inspection_id,
         "entry_id": entry_id,
@@ -226,6 +236,7 @@ async def _drop(
         rule_version=rule.version,
         created_at=now,
     )
+    await _participated(community_id, household, day, now)
     return {
         "dropoff_id": dropoff_id,
         "points_awarded": rule.rules.dropoff_points,
@@ -275,6 +286,13 @@ async def _weigh(
         "points_awarded": points,
         "balance_points": balance,
     }
+
+
+async def _participated(
+    community_id: int, household: dict[str, Any], day: date, now: datetime
+) -> None:
+    payload = {"compound": household["compound"], "household": household["id"]}
+    await facts.record(community_id, "participation", payload, day, now)
 
 
 async def _credit(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ledger.domain.chain import seal_hash
 from ledger.ports import Clock
+from ledger.store import facts
 from ledger.store import seals as store
 from ledger.store.engine import Database
 
@@ -23,18 +24,20 @@ class Sealer:
     db: Database
     clock: Clock
 
-    async def seal_pending(self) -> int:
-        """Seal up to SEAL_BATCH committed entries; returns how many (0 if another sealer runs).
+    async def seal_pending(self) -> tuple[int, int]:
+        """Seal up to SEAL_BATCH committed entries and number as many board facts; returns how
+        many of each ((0, 0) if another sealer holds the lock).
 
         Seal numbers are gap-free and follow commit visibility, not entry ids: ids commit out
         of order, so only the seal order is safe for anything that follows "applied through N".
         """
         async with self.db.write():
             if not await store.try_lock_sealer():
-                return 0
+                return 0, 0
+            sequenced = await facts.sequence_pending(SEAL_BATCH)
             entry_ids = await store.pending(SEAL_BATCH)
             if not entry_ids:
-                return 0
+                return 0, sequenced
             seal_no, previous = await store.head()
             seals: list[tuple[int, int, str]] = []
             for entry in await store.entries_by_id(entry_ids):
@@ -42,22 +45,23 @@ class Sealer:
                 previous = seal_hash(previous, seal_no, entry)
                 seals.append((seal_no, entry.entry_id, previous))
             await store.append(seals, self.clock.now())
-        return len(seals)
+        return len(seals), sequenced
 
     async def seal_all(self) -> int:
+        """Seal and number everything committed so far; returns the entries sealed."""
         total = 0
-        while sealed := await self.seal_pending():
-            total += sealed
+        while any(done := await self.seal_pending()):
+            total += done[0]
         return total
 
     async def run(self, stop: asyncio.Event) -> None:
         """Background loop for the server's lifespan; a failure is logged and retried."""
         while not stop.is_set():
             try:
-                sealed = await self.seal_pending()
+                busy = any(await self.seal_pending())
             except Exception:
                 log.exception("sealing failed; retrying")
-                sealed = 0
-            if sealed == 0:
+                busy = False
+            if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), IDLE_SECONDS)

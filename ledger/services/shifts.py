@@ -25,7 +25,7 @@ from ledger.domain.errors import (
     ShiftOpen,
 )
 from ledger.domain.localtime import day_start, local_day
-from ledger.domain.rules import DEFAULT_RULES
+from ledger.domain.rules import SHIFT_AUTO_CLOSE_MINUTES_MIN
 from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.accounts import scoped_page
@@ -34,6 +34,7 @@ from ledger.services.credits import credit_from_issuance
 from ledger.services.rules import rules_at, rules_version
 from ledger.services.runner import Result, Runner
 from ledger.store import earning as store
+from ledger.store import facts
 from ledger.store import registry as registry_store
 from ledger.store.engine import Database
 from ledger.store.tables import Shift, Volunteer
@@ -88,8 +89,17 @@ class Shifts:
             _, post = await self.codes.resolve(post_token, CodeKind.POST)
             now = self.clock.now()
             shift = await store.open_shift(volunteer_id)
-            if shift is None or await _close_if_stale(shift, now):
+            if shift is None:
                 raise NoOpenShift("there is no open shift to check out of")
+            if await _close_if_stale(shift, now):
+                # Say so, and keep the automatic close: a refusal would roll it back.
+                return {
+                    "shift_id": shift["id"],
+                    "minutes": 0,
+                    "status": "pending",
+                    "flagged": True,
+                    "note": "left open too long; closed automatically for a coordinator to review",
+                }
             if shift["post"] != post["id"]:
                 raise NoOpenShift(
                     "your open shift is at another post; check out there", post_id=shift["post"]
@@ -165,6 +175,7 @@ class Shifts:
                 rule_version=rule.version,
                 created_at=now,
             )
+            await _hours_fact(volunteer["community"], volunteer_id, minutes, day, now)
             entry_id = await _credit_shift(
                 shift_id, volunteer, points, event_id, actor, now, rule.version
             )
@@ -178,14 +189,20 @@ class Shifts:
         return await self.runner.once("backfill", event_id, actor, inputs, action)
 
     async def close_stale(self) -> int:
-        """Close shifts left open past the rule's limit (default 12 h), flagged, earning nothing."""
+        """Close shifts left open past their community's limit (default 12 h), flagged, earning
+        nothing. Candidates are those open longer than the shortest limit any rule allows; each
+        is closed only if its own rule says so."""
         now = self.clock.now()
-        cutoff = now - timedelta(minutes=DEFAULT_RULES.shift_auto_close_minutes)
-        closed = 0
-        async with self.db.write():
-            for shift in await store.stale_open_shifts(cutoff, STALE_BATCH):
-                closed += await _close_if_stale(shift, now)
-        return closed
+        cutoff = now - timedelta(minutes=SHIFT_AUTO_CLOSE_MINUTES_MIN)
+        closed, after_id = 0, 0
+        while True:
+            async with self.db.write():
+                batch = await store.stale_open_shifts(cutoff, STALE_BATCH, after_id)
+                for shift in batch:
+                    closed += await _close_if_stale(shift, now)
+            if len(batch) < STALE_BATCH:
+                return closed
+            after_id = batch[-1]["id"]
 
     async def page(self, viewer: Principal, status: str, cursor: str | None, limit: int) -> Result:
         return await scoped_page(Shift, viewer, {"status": status}, cursor, limit)
@@ -265,6 +282,7 @@ async def _close_if_stale(shift: dict[str, Any], now: datetime) -> bool:
 async def _decide(
     actor: Principal, event_id: str, shift_id: int, approve: bool, now: datetime
 ) -> dict[str, Any]:
+    await store.lock_row(Shift, shift_id)
     shift = await registry_store.get(Shift, shift_id)
     if shift is None:
         raise NotFound("shift", shift_id)
@@ -281,6 +299,10 @@ async def _decide(
             shift_id, volunteer, points, event_id, actor, now, rule.version
         )
     status = "approved" if approve else "declined"
+    if approve:
+        await _hours_fact(
+            shift["community_id"], shift["volunteer"], shift["minutes"], shift["local_day"], now
+        )
     await store.update_row(
         Shift,
         shift_id,
@@ -318,6 +340,14 @@ async def _credit_shift(
         rule_version=rule_version,
     )
     return posted.entry_id
+
+
+async def _hours_fact(
+    community_id: int, volunteer_id: int, minutes: int, day: date, now: datetime
+) -> None:
+    if minutes > 0:
+        payload = {"volunteer": volunteer_id, "minutes": minutes}
+        await facts.record(community_id, "hours", payload, day, now)
 
 
 def _volunteer_of(actor: Principal) -> int:

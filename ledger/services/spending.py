@@ -99,10 +99,23 @@ class Spending:
             assert household is not None, "foreign key"
             if not actor.covers_compound(household["compound"]):
                 raise OutOfScope("this household is not in a compound you serve")
+            # Same lock order as a redemption (household, reward, then the sink), so refunds and
+            # redemptions do not deadlock; a concurrent refund of this one is seen once it commits.
+            await earning_store.lock_account(household["account"])
+            redemption = await registry_store.get(Redemption, redemption_id)
+            assert redemption is not None, "redemptions are never deleted"
             if redemption["status"] != "done":
                 raise AlreadyReversed(f"redemption {redemption_id} was already refunded")
+            # The entry may have been reversed directly (POST /entries/{id}/reverse).
+            existing = await ledger_store.reversal_of_entry(redemption["entry_id"])
+            if existing is not None:
+                raise AlreadyReversed(
+                    f"redemption {redemption_id}'s entry was already reversed by entry {existing}",
+                    reversal_entry_id=existing,
+                )
             original = await ledger_store.find_entry(redemption["entry_id"])
             assert original is not None, "a redemption's entry exists"
+            await store.return_stock(redemption["reward"], redemption["quantity"])
             now = self.clock.now()
             posted = await ledger_store.post(
                 reversal_of(original, f"refund: {text}"),
@@ -110,7 +123,6 @@ class Spending:
                 actor=actor.username,
                 now=now,
             )
-            await store.return_stock(redemption["reward"], redemption["quantity"])
             await earning_store.update_row(
                 Redemption,
                 redemption_id,

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.store.engine import is_sqlite
-from ledger.store.tables import Account, EarningRule, Inspection, Shift
+from ledger.store.tables import Account, Appeal, EarningRule, Inspection, Shift
 
 
 async def rule_at(community_id: int, moment: datetime) -> dict[str, Any] | None:
@@ -48,6 +48,19 @@ async def lock_account(account_id: int) -> None:
         await Account.raw("SELECT id FROM account WHERE id = {} FOR UPDATE", account_id)
 
 
+_LOCK_ROW = {
+    Shift: "SELECT id FROM shift WHERE id = {} FOR UPDATE",
+    Appeal: "SELECT id FROM appeal WHERE id = {} FOR UPDATE",
+}
+
+
+async def lock_row(table: type[Shift] | type[Appeal], row_id: int) -> None:
+    """Hold one record (a shift, an appeal) until commit, so that it is decided only once:
+    a concurrent decision waits here, then reads the state the first one left."""
+    if not is_sqlite():
+        await table.raw(_LOCK_ROW[table], row_id)
+
+
 async def grading_today(household_id: int, day: date, stream: str) -> tuple[bool, int]:
     """Whether this stream already scored today, and the grading points earned today."""
     rows = await Inspection.select(
@@ -76,10 +89,13 @@ async def open_shift(volunteer_id: int) -> dict[str, Any] | None:
     return row
 
 
-async def stale_open_shifts(started_before: datetime, limit: int) -> list[dict[str, Any]]:
+async def stale_open_shifts(
+    started_before: datetime, limit: int, after_id: int = 0
+) -> list[dict[str, Any]]:
+    """Open shifts started before a moment, by id, from after `after_id` (for paging)."""
     rows: list[dict[str, Any]] = await (
         Shift.select()
-        .where(Shift.status == "open", Shift.started_at < started_before)
+        .where(Shift.status == "open", Shift.started_at < started_before, Shift.id > after_id)
         .order_by(Shift.id)
         .limit(limit)
     )

@@ -11,7 +11,7 @@ from ledger.domain.entries import EntryKind, PostedEntry, Transfer
 from ledger.domain.errors import InsufficientPoints, InvalidInput, NotFound
 from ledger.domain.localtime import local_day
 from ledger.domain.lots import LOT_KINDS, expires_on
-from ledger.store import lots
+from ledger.store import facts, lots
 from ledger.store.tables import Account, Entry, UnsealedEntry
 
 
@@ -121,6 +121,7 @@ async def post(
     entry_id = int(rows[0]["id"])
     await UnsealedEntry.insert(UnsealedEntry(entry_id=entry_id))
     await _keep_lots(transfer, entry_id, debit.kind, credit.kind, expires or lot_expiry(now), now)
+    await _points_fact(transfer, community_id, debit.kind, credit.kind, now)
     return Posted(entry_id, community_id, debit_after, credit_after)
 
 
@@ -145,6 +146,25 @@ async def _keep_lots(
         original = transfer.reverses_entry_id
         if original is None or not await lots.give_back(original, entry_id, amount):
             await lots.open_lot(transfer.credit_account_id, entry_id, amount, expires, now)
+
+
+async def _points_fact(
+    transfer: Transfer,
+    community_id: int,
+    debit_kind: AccountKind,
+    credit_kind: AccountKind,
+    now: datetime,
+) -> None:
+    """Net points issued to a household (credits from issuance, less what goes back) feed the
+    household and building boards."""
+    kinds = (debit_kind, credit_kind)
+    if kinds == (AccountKind.ISSUANCE, AccountKind.HOUSEHOLD):
+        payload = {"account": transfer.credit_account_id, "delta": transfer.amount_points}
+    elif kinds == (AccountKind.HOUSEHOLD, AccountKind.ISSUANCE):
+        payload = {"account": transfer.debit_account_id, "delta": -transfer.amount_points}
+    else:
+        return
+    await facts.record(community_id, "points", payload, local_day(now), now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -327,6 +327,19 @@ class Payment(Table, tablename="payment"):
     created_at = Timestamptz()
 
 
+class BoardFact(Table, tablename="board_fact"):
+    """What a board counts, written with the change; `seq` is set by the sequencer (the sealer)
+    in commit order, gap-free, and the projector follows it."""
+
+    id = BigSerial(primary_key=True)
+    seq = BigInt(null=True, default=None, unique=True)
+    community_id = BigInt()
+    kind = Varchar(length=16)
+    payload = Text()
+    local_day = Date()
+    created_at = Timestamptz()
+
+
 TABLES: list[type[Table]] = [
     Community,
     Account,
@@ -354,4 +367,5 @@ TABLES: list[type[Table]] = [
     RewardChange,
     Redemption,
     Payment,
+    BoardFact,
 ]

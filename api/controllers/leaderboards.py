@@ -1,0 +1,78 @@
+"""Public leaderboards and the red/black list: no names, no full addresses."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get
+from litestar.params import QueryParameter
+
+from api.deps import ServicesDep
+from api.schemas import ID_MAX, BoardReply, RedBlackReply
+from ledger.domain.errors import InvalidInput
+from ledger.domain.leaderboard import Board, Period, half_month_day
+from ledger.domain.localtime import local_day
+
+ScopeId = Annotated[
+    int,
+    QueryParameter(
+        ge=1, le=ID_MAX, description="compound for households and buildings, else community"
+    ),
+]
+Day = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=r"^\d{4}-\d{2}-\d{2}$", description="a day in the period (default today)"
+    ),
+]
+
+
+class LeaderboardController(Controller):
+    path = "/api/v1/leaderboards"
+    tags = ["leaderboards"]
+    opt = {"public": True}
+
+    @get("/", operation_id="Leaderboard")
+    async def leaderboard(
+        self,
+        services: ServicesDep,
+        board: Annotated[Board, QueryParameter()],
+        scope_id: ScopeId,
+        period: Annotated[Period, QueryParameter()] = Period.MONTH,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 10,
+        day: Day = None,
+    ) -> BoardReply:
+        """households and buildings rank within a compound (`scope_id` = compound); compounds
+        and volunteers within a community. Ties share a rank and are listed by id."""
+        when = _day(day) or local_day(services.clock.now())
+        result = await services.boards.leaderboard(board, period, scope_id, limit, when)
+        return msgspec.convert(result, BoardReply)
+
+    @get("/redblack", operation_id="RedBlackList")
+    async def redblack(
+        self,
+        services: ServicesDep,
+        community_id: Annotated[int, QueryParameter(ge=1, le=ID_MAX)],
+        half_month: Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}-[12]$")] = None,
+    ) -> RedBlackReply:
+        """红黑榜: top and bottom 5 compounds by accuracy in a half-month (`2026-11-2`)."""
+        when = _half_month(half_month) if half_month else local_day(services.clock.now())
+        return msgspec.convert(await services.boards.redblack(community_id, when), RedBlackReply)
+
+
+def _half_month(text: str) -> date:
+    try:
+        return half_month_day(text)
+    except ValueError as error:
+        raise InvalidInput("half_month", "must look like 2026-11-1 or 2026-11-2") from error
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidInput("day", "must be a date like 2026-11-25") from error

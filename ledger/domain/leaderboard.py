@@ -1,0 +1,213 @@
+"""Boards: periods, what each fact adds where, and the ranking rule. Pure.
+
+A fact is something a board counts, recorded in the same transaction as the change:
+  points        {"account": id, "delta": ±points}        net points issued to a household
+  grade         {"compound": id, "good": 0|1, "graded": ±1} an inspection (or an appeal's regrade)
+  participation {"compound": id, "household": id}         a household took part that day
+  hours         {"volunteer": id, "minutes": ±n}           approved volunteer time
+Each carries the local `day` it counts on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from fractions import Fraction
+
+
+class Period(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    HALF_MONTH = "half_month"
+    MONTH = "month"
+    YEAR = "year"
+    ALL = "all"
+
+
+class Board(StrEnum):
+    HOUSEHOLDS = "households"
+    BUILDINGS = "buildings"
+    COMPOUNDS_ACCURACY = "compounds_accuracy"
+    COMPOUNDS_PARTICIPATION = "compounds_participation"
+    VOLUNTEERS_HOURS = "volunteers_hours"
+
+
+# A compound needs this many grades in a half-month to be put on the red or black list.
+REDBLACK_MIN_GRADED = 20
+REDBLACK_SIZE = 5
+
+
+def bucket(period: Period, day: date) -> str:
+    """The name of the period that contains `day`: 2026-11-25, 2026-W48, 2026-11-2, …"""
+    if period is Period.DAY:
+        return day.isoformat()
+    if period is Period.WEEK:
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    if period is Period.HALF_MONTH:
+        return f"{day:%Y-%m}-{1 if day.day <= 15 else 2}"
+    if period is Period.MONTH:
+        return f"{day:%Y-%m}"
+    if period is Period.YEAR:
+        return f"{day:%Y}"
+    return "all"
+
+
+def bounds(period: Period, day: date) -> tuple[date | None, date | None]:
+    """First day and the day after the last of the period containing `day` (None: unbounded)."""
+    if period is Period.DAY:
+        return day, day + timedelta(days=1)
+    if period is Period.WEEK:
+        start = day - timedelta(days=day.isoweekday() - 1)
+        return start, start + timedelta(days=7)
+    if period is Period.HALF_MONTH:
+        if day.day <= 15:
+            return day.replace(day=1), day.replace(day=16)
+        return day.replace(day=16), _next_month(day)
+    if period is Period.MONTH:
+        return day.replace(day=1), _next_month(day)
+    if period is Period.YEAR:
+        return date(day.year, 1, 1), date(day.year + 1, 1, 1)
+    return None, None
+
+
+def half_month_day(text: str) -> date:
+    """`2026-11-1` → 2026-11-01, `2026-11-2` → 2026-11-16 (a day inside that half-month)."""
+    year, month, half = (int(part) for part in text.split("-"))
+    if half not in (1, 2):
+        raise ValueError(text)
+    return date(year, month, 1 if half == 1 else 16)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Redis key names, namespaced and hash-tagged by community for Redis Cluster."""
+
+    prefix: str
+    community_id: int
+
+    @property
+    def tag(self) -> str:
+        return f"{self.prefix}:{{c{self.community_id}}}"
+
+    def applied_through(self) -> str:
+        return f"{self.tag}:applied"
+
+    def households(self, compound_id: int, period: Period, name: str) -> str:
+        return f"{self.tag}:hh:{compound_id}:{period.value}:{name}"
+
+    def buildings(self, compound_id: int, period: Period, name: str) -> str:
+        return f"{self.tag}:bld:{compound_id}:{period.value}:{name}"
+
+    def grades(self, period: Period, name: str) -> str:
+        return f"{self.tag}:grades:{period.value}:{name}"
+
+    def participation(self, compound_id: int, period: Period, name: str) -> str:
+        return f"{self.tag}:part:{compound_id}:{period.value}:{name}"
+
+    def volunteers(self, period: Period, name: str) -> str:
+        return f"{self.tag}:vol:{period.value}:{name}"
+
+    def pattern(self) -> str:
+        return f"{self.tag}:*"
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    rank: int
+    subject_id: str
+    value: Fraction
+
+
+def ranking(scores: dict[str, Fraction], limit: int) -> list[Ranked]:
+    """Highest value first; ties share a rank (1, 2, 2, 4) and are listed by id, numerically,
+    so the order is total and the same from Redis and from SQL."""
+    ordered = sorted(scores.items(), key=lambda item: (-item[1], _id_key(item[0])))
+    ranked: list[Ranked] = []
+    for position, (subject_id, value) in enumerate(ordered[:limit], start=1):
+        tied = ranked and ranked[-1].value == value
+        ranked.append(Ranked(ranked[-1].rank if tied else position, subject_id, value))
+    return ranked
+
+
+def ratio(part: int, whole: int) -> Fraction:
+    return Fraction(part, whole) if whole else Fraction(0)
+
+
+def percent_text(value: Fraction) -> str:
+    """One decimal, rounded half up, from the exact fraction."""
+    tenths = (value * 1000 + Fraction(1, 2)) // 1
+    return f"{tenths // 10}.{tenths % 10}%"
+
+
+def mask_name(name: str) -> str:
+    """Public boards never show names: 朱秀娟 → 朱**."""
+    return name[:1] + "*" * max(len(name) - 1, 1)
+
+
+def _id_key(subject_id: str) -> tuple[int, str]:
+    return (int(subject_id), "") if subject_id.isdigit() else (0, subject_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One Redis change a fact makes: z (ZINCRBY), h (HINCRBY) or s (SADD)."""
+
+    command: str
+    key: str
+    member: str
+    amount: int
+    seq: int
+
+
+def points_ops(
+    keys: Keys, seq: int, day: date, compound_id: int, household_id: int, building: str, delta: int
+) -> list[Op]:
+    ops: list[Op] = []
+    for period in Period:
+        name = bucket(period, day)
+        ops.append(
+            Op("z", keys.households(compound_id, period, name), str(household_id), delta, seq)
+        )
+        ops.append(Op("z", keys.buildings(compound_id, period, name), building, delta, seq))
+    return ops
+
+
+def grade_ops(
+    keys: Keys, seq: int, day: date, compound_id: int, graded: int, good: int
+) -> list[Op]:
+    ops: list[Op] = []
+    for period in Period:
+        key = keys.grades(period, bucket(period, day))
+        if graded:
+            ops.append(Op("h", key, f"{compound_id}:graded", graded, seq))
+        if good:
+            ops.append(Op("h", key, f"{compound_id}:good", good, seq))
+    return ops
+
+
+def participation_ops(
+    keys: Keys, seq: int, day: date, compound_id: int, household_id: int
+) -> list[Op]:
+    return [
+        Op(
+            "s",
+            keys.participation(compound_id, period, bucket(period, day)),
+            str(household_id),
+            1,
+            seq,
+        )
+        for period in Period
+    ]
+
+
+def hours_ops(keys: Keys, seq: int, day: date, volunteer_id: int, minutes: int) -> list[Op]:
+    return [
+        Op("z", keys.volunteers(period, bucket(period, day)), str(volunteer_id), minutes, seq)
+        for period in Period
+    ]

@@ -1,0 +1,102 @@
+"""Board projections in Redis, applied exactly once per fact.
+
+Each community's keys share one hash tag, so one Lua script can apply a batch of its ops and
+advance its `applied` watermark atomically, even on Redis Cluster. The script skips ops whose
+fact sequence number is at or below the watermark: a batch replayed after a crash, or by a
+second projector, changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from redis.asyncio import Redis
+
+from ledger.domain.leaderboard import Keys, Op
+
+_APPLY = """
+local applied = tonumber(redis.call('GET', KEYS[1]) or '0')
+local top = math.max(applied, tonumber(ARGV[1]))
+for i = 2, #ARGV, 5 do
+  local seq = tonumber(ARGV[i + 4])
+  if seq > applied then
+    local key = KEYS[tonumber(ARGV[i + 1])]
+    if ARGV[i] == 'z' then
+      redis.call('ZINCRBY', key, ARGV[i + 3], ARGV[i + 2])
+    elseif ARGV[i] == 'h' then
+      redis.call('HINCRBY', key, ARGV[i + 2], ARGV[i + 3])
+    else
+      redis.call('SADD', key, ARGV[i + 2])
+    end
+    if seq > top then top = seq end
+  end
+end
+redis.call('SET', KEYS[1], top)
+return top
+"""
+CURSOR_SUFFIX = "projector:cursor"
+
+
+class RedisBoards:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._apply = redis.register_script(_APPLY)
+
+    def keys(self, community_id: int) -> Keys:
+        return Keys(self.prefix, community_id)
+
+    async def apply(self, community_id: int, ops: list[Op], through_seq: int) -> int:
+        """Apply one community's ops atomically; the watermark ends at least at `through_seq`."""
+        watermark = self.keys(community_id).applied_through()
+        index: dict[str, int] = {}
+        argv: list[Any] = [through_seq]
+        for op in ops:
+            position = index.setdefault(op.key, len(index) + 2)
+            argv += [op.command, position, op.member, op.amount, op.seq]
+        return int(await self._apply(keys=[watermark, *index], args=argv))
+
+    async def cursor(self) -> int:
+        """Where the projector resumes: a hint only; the watermarks make replays harmless."""
+        value = await self.redis.get(f"{self.prefix}:{CURSOR_SUFFIX}")
+        return int(value) if value is not None else 0
+
+    async def set_cursor(self, seq: int) -> None:
+        await self.redis.set(f"{self.prefix}:{CURSOR_SUFFIX}", seq)
+
+    async def watermark(self, community_id: int) -> int:
+        value = await self.redis.get(self.keys(community_id).applied_through())
+        return int(value) if value is not None else 0
+
+    async def sorted_set(self, key: str) -> dict[str, int]:
+        rows: list[Any] = await self.redis.zrange(key, 0, -1, withscores=True)
+        return {_text(member): int(score) for member, score in rows}
+
+    async def hash(self, key: str) -> dict[str, int]:
+        rows: dict[Any, Any] = await self.redis.hgetall(key)
+        return {_text(field): int(value) for field, value in rows.items()}
+
+    async def set_size(self, key: str) -> int:
+        return int(await self.redis.scard(key))
+
+    async def clear(self) -> int:
+        """Delete every projection key under the prefix (for a rebuild)."""
+        removed = 0
+        async for key in self.redis.scan_iter(match=f"{self.prefix}:*", count=1000):
+            removed += int(await self.redis.delete(key))
+        return removed
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())
+
+
+def group_by_community(items: list[tuple[int, list[Op]]]) -> dict[int, list[Op]]:
+    grouped: dict[int, list[Op]] = defaultdict(list)
+    for community_id, ops in items:
+        grouped[community_id].extend(ops)
+    return grouped
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,236 @@
+"""Leaderboards and the red/black list, from Redis when it is there, else from SQL, the same."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from ledger.domain.errors import InvalidInput, NotFound
+from ledger.domain.leaderboard import (
+    REDBLACK_MIN_GRADED,
+    REDBLACK_SIZE,
+    Board,
+    Keys,
+    Period,
+    bounds,
+    bucket,
+    mask_name,
+    percent_text,
+    ranking,
+    ratio,
+)
+from ledger.domain.registry import public_household_label
+from ledger.projections.boards import RedisBoards
+from ledger.store import boards as store
+from ledger.store import registry as registry_store
+from ledger.store.tables import Community, Compound
+
+log = logging.getLogger(__name__)
+LIMIT_MAX = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """Raw numbers for one board and period: values plus what labels need."""
+
+    values: dict[str, Fraction]
+    counts: dict[str, tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Boards:
+    redis: RedisBoards | None
+
+    async def leaderboard(
+        self, board: Board, period: Period, scope_id: int, limit: int, day: date
+    ) -> dict[str, Any]:
+        """Top `limit` of a board for the period containing `day`; ties share a rank."""
+        if not 1 <= limit <= LIMIT_MAX:
+            raise InvalidInput("limit", f"must be between 1 and {LIMIT_MAX}")
+        community_id = await self._scope(board, scope_id)
+        scores, source = await self.scores(board, period, scope_id, community_id, day)
+        ranked = ranking(scores.values, limit)
+        labels = await _labels(board, [r.subject_id for r in ranked], community_id)
+        items = [_item(board, r.rank, r.subject_id, r.value, labels, scores.counts) for r in ranked]
+        return {
+            "board": board.value,
+            "period": period.value,
+            "bucket": bucket(period, day),
+            "scope_id": scope_id,
+            "source": source,
+            "items": items,
+        }
+
+    async def scores(
+        self, board: Board, period: Period, scope_id: int, community_id: int, day: date
+    ) -> tuple[Scores, str]:
+        if self.redis is not None:
+            try:
+                return await _from_redis(
+                    self.redis, board, period, scope_id, community_id, day
+                ), "redis"
+            except (RedisError, OSError) as error:
+                log.warning("answering %s from SQL, Redis unavailable: %s", board, error)
+        return await _from_sql(board, period, scope_id, community_id, day), "sql"
+
+    async def redblack(self, community_id: int, half_month: date) -> dict[str, Any]:
+        """Top and bottom compounds by accuracy in a half-month, among those graded enough."""
+        if await registry_store.get(Community, community_id) is None:
+            raise NotFound("community", community_id)
+        board = Board.COMPOUNDS_ACCURACY
+        scores, source = await self.scores(
+            board, Period.HALF_MONTH, community_id, community_id, half_month
+        )
+        eligible = {
+            cid: v
+            for cid, v in scores.values.items()
+            if scores.counts[cid][1] >= REDBLACK_MIN_GRADED
+        }
+        red = ranking(eligible, REDBLACK_SIZE)
+        rest = {cid: -v for cid, v in eligible.items() if cid not in {r.subject_id for r in red}}
+        black = ranking(rest, REDBLACK_SIZE)
+        labels = await _labels(board, list(eligible), community_id)
+        return {
+            "community_id": community_id,
+            "half_month": bucket(Period.HALF_MONTH, half_month),
+            "min_graded": REDBLACK_MIN_GRADED,
+            "source": source,
+            "red": [
+                _item(board, r.rank, r.subject_id, r.value, labels, scores.counts) for r in red
+            ],
+            "black": [
+                _item(board, r.rank, r.subject_id, -r.value, labels, scores.counts) for r in black
+            ],
+        }
+
+    async def _scope(self, board: Board, scope_id: int) -> int:
+        """The community a board's scope belongs to (compound boards are scoped by compound)."""
+        if board in (Board.HOUSEHOLDS, Board.BUILDINGS):
+            compound = await registry_store.get(Compound, scope_id)
+            if compound is None:
+                raise NotFound("compound", scope_id)
+            return int(compound["community"])
+        if await registry_store.get(Community, scope_id) is None:
+            raise NotFound("community", scope_id)
+        return scope_id
+
+
+async def _from_sql(
+    board: Board, period: Period, scope_id: int, community_id: int, day: date
+) -> Scores:
+    first, end = bounds(period, day)
+    if board in (Board.HOUSEHOLDS, Board.BUILDINGS):
+        points = await store.net_points(scope_id, board is Board.BUILDINGS, first, end)
+        return Scores({k: Fraction(v) for k, v in points.items()}, {})
+    if board is Board.VOLUNTEERS_HOURS:
+        minutes = await store.volunteer_minutes(community_id, first, end)
+        return Scores({k: Fraction(v) for k, v in minutes.items()}, {})
+    if board is Board.COMPOUNDS_ACCURACY:
+        graded = await store.grades(community_id, first, end)
+        return _accuracy({str(c): (good, total) for c, (total, good) in graded.items()})
+    taking_part = await store.participants(community_id, first, end)
+    return await _participation(community_id, {str(c): n for c, n in taking_part.items()})
+
+
+async def _from_redis(
+    redis: RedisBoards, board: Board, period: Period, scope_id: int, community_id: int, day: date
+) -> Scores:
+    keys, name = Keys(redis.prefix, community_id), bucket(period, day)
+    if board in (Board.HOUSEHOLDS, Board.BUILDINGS):
+        key = (keys.households if board is Board.HOUSEHOLDS else keys.buildings)(
+            scope_id, period, name
+        )
+        return Scores({k: Fraction(v) for k, v in (await redis.sorted_set(key)).items()}, {})
+    if board is Board.VOLUNTEERS_HOURS:
+        minutes = await redis.sorted_set(keys.volunteers(period, name))
+        return Scores({k: Fraction(v) for k, v in minutes.items() if v > 0}, {})
+    if board is Board.COMPOUNDS_ACCURACY:
+        fields = await redis.hash(keys.grades(period, name))
+        compounds = {f.split(":")[0] for f in fields}
+        return _accuracy(
+            {c: (fields.get(f"{c}:good", 0), fields.get(f"{c}:graded", 0)) for c in compounds}
+        )
+    registered = await store.compounds_of(community_id)
+    sizes = {str(c): await redis.set_size(keys.participation(c, period, name)) for c in registered}
+    return await _participation(community_id, {c: n for c, n in sizes.items() if n > 0})
+
+
+def _accuracy(counts: dict[str, tuple[int, int]]) -> Scores:
+    """Compounds with at least one grade: share of good grades."""
+    present = {c: (good, graded) for c, (good, graded) in counts.items() if graded > 0}
+    return Scores({c: ratio(good, graded) for c, (good, graded) in present.items()}, present)
+
+
+async def _participation(community_id: int, taking_part: dict[str, int]) -> Scores:
+    registered = await store.compounds_of(community_id)
+    counts = {c: (n, registered[int(c)]["households"]) for c, n in taking_part.items()}
+    return Scores({c: ratio(n, total) for c, (n, total) in counts.items()}, counts)
+
+
+async def _labels(board: Board, subject_ids: list[str], community_id: int) -> dict[str, str]:
+    """Public labels: never a person's name or a full address."""
+    if board is Board.HOUSEHOLDS:
+        rows = await store.households_by_id([int(s) for s in subject_ids])
+        return {
+            str(i): public_household_label(r["building"], r["unit"], r["room"])
+            for i, r in rows.items()
+        }
+    if board is Board.BUILDINGS:
+        return {s: f"{s}幢" for s in subject_ids}
+    if board is Board.VOLUNTEERS_HOURS:
+        names = await store.volunteer_names([int(s) for s in subject_ids])
+        return {str(i): mask_name(name) for i, name in names.items()}
+    compounds = await store.compounds_of(community_id)
+    return {str(c): row["name"] for c, row in compounds.items()}
+
+
+def _item(
+    board: Board,
+    rank: int,
+    subject_id: str,
+    value: Fraction,
+    labels: dict[str, str],
+    counts: dict[str, tuple[int, int]],
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "rank": rank,
+        "id": subject_id,
+        "label": labels.get(subject_id, subject_id),
+    }
+    if board in (Board.COMPOUNDS_ACCURACY, Board.COMPOUNDS_PARTICIPATION):
+        part, whole = counts[subject_id]
+        item |= {"value": percent_text(value), "numerator": part, "denominator": whole}
+    else:
+        item["value"] = int(value)
+    return item
+
+
+async def differences(redis: RedisBoards, day: date) -> list[str]:
+    """Every board and period containing `day`, Redis against SQL: one line per difference."""
+    problems: list[str] = []
+    for community_id in await store.community_ids():
+        compounds = list(await store.compounds_of(community_id))
+        for board in Board:
+            scopes = compounds if board in (Board.HOUSEHOLDS, Board.BUILDINGS) else [community_id]
+            for scope_id, period in ((s, p) for s in scopes for p in Period):
+                cached = await _from_redis(redis, board, period, scope_id, community_id, day)
+                truth = await _from_sql(board, period, scope_id, community_id, day)
+                if cached.values != truth.values:
+                    problems.append(_difference(board, period, scope_id, day, cached, truth))
+    return problems
+
+
+def _difference(
+    board: Board, period: Period, scope_id: int, day: date, cached: Scores, truth: Scores
+) -> str:
+    members = sorted(set(cached.values) | set(truth.values))
+    first = next(m for m in members if cached.values.get(m) != truth.values.get(m))
+    return (
+        f"{board.value} {bucket(period, day)} scope {scope_id}: {first} is "
+        f"{cached.values.get(first)} in Redis, {truth.values.get(first)} in SQL"
+    )

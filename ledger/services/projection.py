@@ -1,0 +1,96 @@
+"""The projector: board facts, in sequence order, into Redis exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from ledger.domain.leaderboard import (
+    Keys,
+    Op,
+    grade_ops,
+    hours_ops,
+    participation_ops,
+    points_ops,
+)
+from ledger.projections.boards import RedisBoards, group_by_community
+from ledger.store import boards as board_store
+from ledger.store import facts
+
+log = logging.getLogger(__name__)
+
+FACT_BATCH = 1_000
+IDLE_SECONDS = 0.5
+
+
+@dataclass
+class Projector:
+    boards: RedisBoards
+    _households: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    async def catch_up(self) -> int:
+        """Apply every sequenced fact past the cursor; returns how many facts were read."""
+        total = 0
+        cursor = await self.boards.cursor()
+        while batch := await facts.after(cursor, FACT_BATCH):
+            through = batch[-1]["seq"]
+            grouped = group_by_community([(f["community_id"], await self._ops(f)) for f in batch])
+            for community_id in {f["community_id"] for f in batch}:
+                await self.boards.apply(community_id, grouped.get(community_id, []), through)
+            await self.boards.set_cursor(through)
+            cursor, total = through, total + len(batch)
+        return total
+
+    async def rebuild(self) -> int:
+        """Forget everything in Redis under the prefix and replay all facts from the first."""
+        await self.boards.clear()
+        return await self.catch_up()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Background loop: when Redis is down it waits, then catches up by itself."""
+        while not stop.is_set():
+            try:
+                applied = await self.catch_up()
+            except (RedisError, OSError) as error:
+                log.warning("projection paused, Redis unavailable: %s", error)
+                applied = 0
+            if applied == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
+
+    async def _ops(self, fact: dict[str, Any]) -> list[Op]:
+        keys = Keys(self.boards.prefix, fact["community_id"])
+        payload, seq, day = fact["payload"], fact["seq"], fact["day"]
+        if fact["kind"] == "points":
+            household = await self._household(payload["account"])
+            return points_ops(
+                keys,
+                seq,
+                day,
+                household["compound"],
+                household["id"],
+                household["building"],
+                payload["delta"],
+            )
+        if fact["kind"] == "grade":
+            return grade_ops(
+                keys, seq, day, payload["compound"], payload["graded"], payload["good"]
+            )
+        if fact["kind"] == "participation":
+            return participation_ops(keys, seq, day, payload["compound"], payload["household"])
+        if fact["kind"] == "hours":
+            return hours_ops(keys, seq, day, payload["volunteer"], payload["minutes"])
+        raise AssertionError(f"unknown fact kind {fact['kind']}")
+
+    async def _household(self, account_id: int) -> dict[str, Any]:
+        """Where a household account sits never changes, so it is cached for the process."""
+        if account_id not in self._households:
+            row = await board_store.household_of_account(account_id)
+            assert row is not None, "a points fact names a household account"
+            self._households[account_id] = row
+        return self._households[account_id]

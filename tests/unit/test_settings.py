@@ -1,0 +1,131 @@
+"""Configuration from the environment: defaults, demo mode, and one-line refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api import cli
+from api.settings import PREFIX, ConfigError, Settings
+
+GOOD_SECRET = "s" * 32
+PG_URL = "postgresql://postgres@127.0.0.1:5432/greenledger"
+
+
+def env(**values: str) -> dict[str, str]:
+    return {PREFIX + name: value for name, value in values.items()}
+
+
+def test_defaults_are_sqlite_in_var_with_a_demo_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({})
+    assert settings.database_url == "var/greenledger.sqlite"
+    assert not settings.is_postgres
+    assert settings.base_url == "http://127.0.0.1:8000"
+    assert settings.redis_url is None
+    assert settings.qr_keys == ()
+    assert settings.token_ttl_seconds == 12 * 3600
+    secret_file = tmp_path / "var" / "greenledger.secret"
+    assert secret_file.read_text().strip() == settings.secret_key
+    assert len(settings.secret_key) >= 32
+
+
+def test_the_demo_secret_is_created_beside_the_sqlite_file_and_reused(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "ledger.sqlite"
+    first = Settings.from_env(env(DATABASE_URL=str(database)))
+    secret_file = tmp_path / "data" / "ledger.secret"
+    assert secret_file.exists()
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    second = Settings.from_env(env(DATABASE_URL=str(database)))
+    assert second.secret_key == first.secret_key
+    assert second.keyring() == first.keyring()
+
+
+def test_another_sqlite_file_gets_another_demo_secret(tmp_path: Path) -> None:
+    first = Settings.from_env(env(DATABASE_URL=str(tmp_path / "a.sqlite")))
+    second = Settings.from_env(env(DATABASE_URL=f"sqlite:///{tmp_path / 'b.sqlite'}"))
+    assert first.secret_key != second.secret_key
+    assert (tmp_path / "b.secret").exists()
+
+
+def test_a_given_secret_is_used_and_nothing_is_written(tmp_path: Path) -> None:
+    database = tmp_path / "ledger.sqlite"
+    settings = Settings.from_env(env(DATABASE_URL=str(database), SECRET_KEY=GOOD_SECRET))
+    assert settings.secret_key == GOOD_SECRET
+    assert not (tmp_path / "ledger.secret").exists()
+
+
+def test_postgres_with_a_secret_and_all_options(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        env(
+            DATABASE_URL=PG_URL,
+            SECRET_KEY=GOOD_SECRET,
+            BASE_URL="https://green.example.cn/",
+            REDIS_URL="redis://127.0.0.1:6379/0",
+            QR_KEYS=f"b:{'n' * 32}, a:{'o' * 32}",
+            TOKEN_TTL_SECONDS="60",
+        )
+    )
+    assert settings.is_postgres
+    assert settings.base_url == "https://green.example.cn"
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.token_ttl_seconds == 60
+    keyring = settings.keyring()
+    assert keyring.current_key_id == "b"
+    assert set(keyring.keys) == {"a", "b"}
+
+
+def test_the_derived_keys_differ_by_purpose() -> None:
+    settings = Settings(database_url="x.sqlite", secret_key=GOOD_SECRET, base_url="http://x")
+    assert settings.derived_key("jwt") != settings.derived_key("qr:a")
+    assert settings.keyring().keys["a"] == settings.derived_key("qr:a")
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        pytest.param({"DATABASE_URL": PG_URL}, "SECRET_KEY", id="postgres without secret"),
+        pytest.param({"SECRET_KEY": "short"}, "SECRET_KEY", id="short secret"),
+        pytest.param({"BASE_URL": "ftp://example.cn"}, "BASE_URL", id="base url scheme"),
+        pytest.param({"BASE_URL": "example.cn"}, "BASE_URL", id="base url without scheme"),
+        pytest.param({"BASE_URL": "http://a b"}, "BASE_URL", id="base url with space"),
+        pytest.param({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL", id="redis url"),
+        pytest.param({"QR_KEYS": "a:short"}, "QR_KEYS", id="short qr key"),
+        pytest.param({"QR_KEYS": f"a-1:{'k' * 32}"}, "QR_KEYS", id="qr key id"),
+        pytest.param({"QR_KEYS": "k" * 40}, "QR_KEYS", id="qr key without id"),
+        pytest.param({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL", id="mysql"),
+        pytest.param({"TOKEN_TTL_SECONDS": "0"}, "TOKEN_TTL_SECONDS", id="ttl zero"),
+        pytest.param({"TOKEN_TTL_SECONDS": "1h"}, "TOKEN_TTL_SECONDS", id="ttl text"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_variable(
+    values: dict[str, str], variable: str, tmp_path: Path
+) -> None:
+    given = env(DATABASE_URL=str(tmp_path / "ledger.sqlite"), SECRET_KEY=GOOD_SECRET)
+    given.update(env(**values))
+    if variable == "SECRET_KEY" and "SECRET_KEY" not in values:
+        del given[PREFIX + "SECRET_KEY"]
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env(given)
+    message = str(refused.value)
+    assert PREFIX + variable in message
+    assert "\n" not in message
+
+
+def test_the_cli_reports_a_bad_setting_in_one_line_with_exit_code_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(PREFIX + "DATABASE_URL", str(tmp_path / "ledger.sqlite"))
+    monkeypatch.setenv(PREFIX + "SECRET_KEY", GOOD_SECRET)
+    monkeypatch.setenv(PREFIX + "BASE_URL", "ftp://example.cn")
+    assert cli.main(["verify"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1
+    assert "configuration error" in lines[0]
+    assert PREFIX + "BASE_URL" in lines[0]
+    assert not (tmp_path / "ledger.sqlite").exists()
