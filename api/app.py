@@ -26,6 +26,7 @@ from api.controllers.health import health
 from api.controllers.leaderboards import LeaderboardController
 from api.controllers.ledger import LedgerController
 from api.controllers.registry import RegistryController
+from api.controllers.reports import ReportController
 from api.controllers.spending import SpendingController
 from api.deps import provide_principal, provide_services
 from api.errors import EXCEPTION_HANDLERS
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CoordinationController,
             SpendingController,
             LeaderboardController,
+            ReportController,
             CodeController,
             open_code,
             health,

@@ -539,7 +539,7 @@ class ExpiringPage(msgspec.Struct):
 # --- boards --------------------------------------------------------------------------------
 
 
-class BoardItem(msgspec.Struct):
+class BoardItem(msgspec.Struct, omit_defaults=True):
     rank: int
     id: str
     label: str
@@ -564,3 +564,39 @@ class RedBlackReply(msgspec.Struct):
     source: str
     red: list[BoardItem]
     black: list[BoardItem]
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+class CompoundReportRow(msgspec.Struct):
+    compound_id: int
+    compound: str
+    households: int
+    participating_households: int
+    participation_rate: str
+    grades: int
+    good_grades: int
+    accuracy_rate: str
+    points_issued: int
+    points_redeemed: int
+    points_reversed: int
+    points_paid_to_merchants: int
+    points_expired: int
+    points_outstanding: int
+    volunteer_minutes: int
+
+
+class RewardStock(msgspec.Struct):
+    id: int
+    name: str
+    stock: int
+    cost_points: int
+
+
+class CompoundReport(msgspec.Struct):
+    community_id: int
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    rows: list[CompoundReportRow] = msgspec.field(default_factory=list)
+    reward_stock: list[RewardStock] = msgspec.field(default_factory=list)

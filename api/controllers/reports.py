@@ -1,0 +1,84 @@
+"""Reports per compound and period, as JSON, CSV and SVG charts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.params import PathParameter, QueryParameter
+
+from api import charts
+from api.deps import ServicesDep
+from api.schemas import ID_MAX, CompoundReport
+from api.security import ADMIN_ONLY
+from ledger.domain.errors import InvalidInput
+from ledger.services import reports
+
+CommunityId = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
+From = Annotated[str, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")]
+To = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+Format = Annotated[str | None, QueryParameter(pattern=r"^(json|csv)$")]
+
+
+class ReportController(Controller):
+    path = "/api/v1/reports"
+    tags = ["reports"]
+    guards = ADMIN_ONLY
+
+    @get("/compounds", operation_id="CompoundReport")
+    async def compounds(
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        community_id: CommunityId,
+        from_: From,
+        to: To,
+        format: Format = None,
+    ) -> Response[Any]:
+        """Per compound for local days from..to: households, participation, grades, accuracy,
+        points issued / redeemed / expired / outstanding, volunteer minutes; reward stock.
+        `?format=csv` or `Accept: text/csv` for a spreadsheet."""
+        report = await reports.compound_report(community_id, _day(from_, "from"), _day(to, "to"))
+        if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
+            return Response(_csv(report["rows"]), media_type="text/csv; charset=utf-8")
+        return Response(msgspec.convert(report, CompoundReport))
+
+    @get("/charts/{chart:str}", operation_id="ReportChart", media_type="image/svg+xml")
+    async def chart(
+        self,
+        services: ServicesDep,
+        chart: Annotated[str, PathParameter(pattern=r"^(trends|compounds)\.svg$")],
+        community_id: CommunityId,
+        from_: From,
+        to: To,
+    ) -> Response[str]:
+        """`trends`: accuracy and participation per day; `compounds`: compounds side by side."""
+        first, last = _day(from_, "from"), _day(to, "to")
+        if chart == "trends.svg":
+            trend = await reports.trends(community_id, first, last)
+            series = {"正确率": trend["accuracy"], "参与率": trend["participation"]}
+            svg = charts.trend_svg("正确率与参与率（按日）", trend["days"], series)
+        else:
+            report = await reports.compound_report(community_id, first, last)
+            svg = charts.compounds_svg("各小区正确率与参与率", report["rows"])
+        return Response(svg, media_type="image/svg+xml")
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return "\ufeff" + buffer.getvalue()  # a BOM so that Excel opens Chinese names correctly
+
+
+def _day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidInput(field, "must be a date like 2026-11-01") from error
