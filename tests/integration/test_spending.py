@@ -3,10 +3,14 @@ statements and expiry by lots (issue 4). Runs on both engines."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from piccolo.engine.sqlite import SQLiteEngine
+
+from api.cli import main
 
 from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.accounts import AccountKind
@@ -23,8 +27,11 @@ from ledger.domain.rewards import LimitReached, NothingToSettle, OutOfStock
 from ledger.services.container import Services
 from ledger.store import ledger as ledger_store
 from ledger.store import spending as spending_store
+from ledger.store.engine import current_engine
 from ledger.store.tables import Entry, Lot, Redemption, Reward
+from tests.conftest import DATABASE_URL
 from tests.factories import (
+    TEST_SECRET_KEY,
     FrozenClock,
     World,
     credit,
@@ -676,3 +683,42 @@ async def test_verify_checks_that_lots_match_balances(services: Services) -> Non
     assert f"account {neighbour['account_id']} " in failed[0]["detail"]
     assert "30 points" in failed[0]["detail"]
     assert "lots hold 29" in failed[0]["detail"]
+
+
+async def test_the_expire_command_writes_expiry_entries_once(
+    services: Services,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`greenledger expire --as-of DATE` on this test's database, through `api.cli.main`.
+
+    The CLI builds its own Services in its own event loop (asyncio.run, here in a thread), so
+    the test's pool (PostgreSQL) is closed while it runs and reopened afterwards.
+    """
+    world = await make_world(services)
+    neighbour = await make_household(services, world.compound_id)
+    clock.moment = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+    await credit(services, world.account_id, 40)
+    await credit(services, neighbour["account_id"], 2)
+    clock.moment = datetime(2027, 6, 1, 2, 0, tzinfo=UTC)
+    await credit(services, world.account_id, 5)
+    engine = current_engine()
+    url = engine.path if isinstance(engine, SQLiteEngine) else DATABASE_URL
+    monkeypatch.setenv("GREENLEDGER_DATABASE_URL", url)
+    monkeypatch.setenv("GREENLEDGER_SECRET_KEY", TEST_SECRET_KEY)
+    await services.db.close()
+    try:
+        first = await asyncio.to_thread(main, ["expire", "--as-of", "2028-01-01"])
+        first_out = capsys.readouterr().out
+        again = await asyncio.to_thread(main, ["expire", "--as-of", "2028-01-01"])
+        again_out = capsys.readouterr().out
+    finally:
+        await services.db.start()
+    assert (first, again) == (0, 0)
+    assert "expired 42 points in 2 accounts" in first_out
+    assert "expired 0 points in 0 accounts" in again_out
+    assert await balance(services, world.account_id) == 5
+    assert await balance(services, neighbour["account_id"]) == 0
+    assert await sink(services, world, AccountKind.EXPIRED) == 42
+    await verified(services)
