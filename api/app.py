@@ -29,7 +29,7 @@ from api.controllers.registry import RegistryController
 from api.controllers.reports import ReportController
 from api.controllers.spending import SpendingController
 from api.deps import provide_principal, provide_services
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from api.security import make_jwt_auth
 from api.settings import Settings
 
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await redis.aclose()
             await services.db.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             AuthController,
             RegistryController,
@@ -99,6 +99,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         response_cache_config=ResponseCacheConfig(),
         logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="debug"),
     )
+    document_errors(app)
+    return app
+
+
+def document_errors(app: Litestar) -> None:
+    """Every JSON endpoint documents the one error shape it sends ({code, detail, …}), in place
+    of Litestar's default 400 body, which this API never sends."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if route.path.startswith("/api/") and not handler.responses:
+                handler.responses = ERROR_RESPONSES
 
 
 def point_store_at(settings: Settings) -> None:

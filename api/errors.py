@@ -6,8 +6,10 @@ import logging
 import re
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from ledger.domain.errors import LedgerError
@@ -111,4 +113,27 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,
+}
+
+
+class ErrorReply(msgspec.Struct):
+    """Every error: a stable snake_case `code`, a human `detail`, and for bad input the `field`."""
+
+    code: str
+    detail: str
+    field: str | None = None
+
+
+ERROR_RESPONSES: dict[int, ResponseSpec] = {
+    status: ResponseSpec(
+        data_container=ErrorReply, description=description, generate_examples=False
+    )
+    for status, description in (
+        (400, "bad input (`validation_error`); `field` names the field"),
+        (401, "no valid bearer token (`unauthorized`, `invalid_credentials`)"),
+        (403, "outside the caller's role or scope (`forbidden`, `out_of_scope`)"),
+        (404, "no such thing (`not_found`)"),
+        (409, "refused by the ledger: `idempotency_conflict`, `insufficient_points`, …"),
+        (422, "a code that cannot be used (`code_forged`, `code_revoked`, …), `outside_window`"),
+    )
 }

@@ -423,7 +423,32 @@ class AppealDecisionReply(msgspec.Struct):
 
 class BatchIn(Body):
     # Items are checked one by one (an item that is not an object fails on its own).
-    events: Annotated[list[object], Meta(min_length=1, max_length=1000)]
+    events: Annotated[
+        list[object],
+        Meta(
+            min_length=1,
+            max_length=1000,
+            examples=[
+                [
+                    {
+                        "type": "inspection",
+                        "event_id": "d3b0-0001",
+                        "household_token": "1h.1.1.a.x",
+                        "point_token": "1p.1.1.a.y",
+                        "stream": "kitchen",
+                        "grade": "good",
+                    },
+                    {
+                        "type": "weighin",
+                        "event_id": "d3b0-0002",
+                        "household_token": "1h.1.1.a.x",
+                        "material": "paper",
+                        "grams": 2500,
+                    },
+                ]
+            ],
+        ),
+    ]
 
 
 class BatchResult(msgspec.Struct):

@@ -50,7 +50,7 @@ class CodeController(Controller):
         self, compound_id: CompoundId, kind: FromQuery[CodeKind], services: ServicesDep
     ) -> Template:
         """A printable A4 page of labelled codes for one compound, in Chinese."""
-        labels = await sheet_labels(services.codes, kind, compound_id)
+        compound, labels = await sheet_labels(services.codes, kind, compound_id)
         stickers = await asyncio.to_thread(
             lambda: [
                 {
@@ -65,7 +65,7 @@ class CodeController(Controller):
             template_name="qr_sheet.html",
             context={
                 "labels": stickers,
-                "compound": labels[0].title if labels else f"小区 {compound_id}",
+                "compound": compound,
                 "kind_name": KIND_NAMES[kind],
             },
         )

@@ -8,14 +8,14 @@ from litestar import Request, get
 from redis.exceptions import RedisError
 
 from api.schemas import Health
-from ledger.store.tables import Community
+from ledger.store.engine import ping
 
 
 @get("/health", operation_id="Health", tags=["health"], opt={"public": True})
 async def health(request: Request[Any, Any, Any]) -> Health:
     """`redis` is "absent" when none is configured (the embedded default)."""
     try:
-        await Community.raw("SELECT 1")
+        await ping()
         database = "ok"
     except (OSError, ConnectionError):
         database = "down"

@@ -149,7 +149,10 @@ class RuleNotAllowed(LedgerError):
 def refusal_from_record(record: dict[str, Any]) -> LedgerError:
     """Rebuild a stored refusal so that a retried request is refused exactly as before."""
     extra = {key: value for key, value in record.items() if key not in ("code", "detail")}
-    cls = _error_classes().get(record["code"], LedgerError)
+    code = record["code"]
+    cls = _error_classes().get(code)
+    if cls is None:  # a code retired since: keep it as it was sent the first time
+        cls = type("StoredRefusal", (LedgerError,), {"code": code})
     error = cls.__new__(cls)
     LedgerError.__init__(error, record["detail"], **extra)
     return error

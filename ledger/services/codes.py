@@ -57,13 +57,13 @@ class Label:
     subtitle: str
 
 
-async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> list[Label]:
+async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> tuple[str, list[Label]]:
     """Every current code of one kind in a compound, labelled for sticker paper."""
     compound = await store.get(store.Compound, compound_id)
     if compound is None:
         raise NotFound("compound", compound_id)
     rows = await store.all_in_compound(TABLE_BY_KIND[kind], compound_id)
-    return [
+    return compound["name"], [
         Label(
             url=codes.url(codes.token(kind, row["id"], row["card_serial"])),
             title=compound["name"],

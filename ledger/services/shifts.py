@@ -89,6 +89,9 @@ class Shifts:
             _, post = await self.codes.resolve(post_token, CodeKind.POST)
             now = self.clock.now()
             shift = await store.open_shift(volunteer_id)
+            if shift is not None:  # lock it, then read it again: two check-outs close it once
+                await store.lock_row(Shift, shift["id"])
+                shift = await store.open_shift(volunteer_id)
             if shift is None:
                 raise NoOpenShift("there is no open shift to check out of")
             if await _close_if_stale(shift, now):

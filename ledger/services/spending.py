@@ -92,6 +92,7 @@ class Spending:
             raise InvalidInput("reason", "say why the redemption is refunded")
 
         async def action() -> Result:
+            await earning_store.lock_row(Redemption, redemption_id)
             redemption = await registry_store.get(Redemption, redemption_id)
             if redemption is None:
                 raise NotFound("redemption", redemption_id)
@@ -196,6 +197,8 @@ class Spending:
             merchant = await registry_store.get(Merchant, merchant_id)
             if merchant is None:
                 raise NotFound("merchant", merchant_id)
+            # Read the balance under the row lock: a concurrent settlement is then seen as done.
+            await earning_store.lock_account(merchant["account"])
             account = await ledger_store.find_account(merchant["account"])
             assert account is not None, "a merchant's account exists"
             if account.balance_points == 0:

@@ -6,14 +6,16 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.store.engine import is_sqlite
-from ledger.store.tables import Account, Appeal, EarningRule, Inspection, Shift
+from ledger.store.tables import Account, EarningRule, Inspection, Shift
 
 
 async def rule_at(community_id: int, moment: datetime) -> dict[str, Any] | None:
-    """The newest version in force at `moment`."""
+    """The version in force at `moment`: the latest start not after it (a later version wins
+    a tie). A version scheduled ahead takes over on its date, whatever was set meanwhile."""
     row: dict[str, Any] | None = await (
         EarningRule.select(EarningRule.version, EarningRule.rules)
         .where(EarningRule.community == community_id, EarningRule.effective_from <= moment)
+        .order_by(EarningRule.effective_from, ascending=False)
         .order_by(EarningRule.version, ascending=False)
         .first()
     )
@@ -48,17 +50,20 @@ async def lock_account(account_id: int) -> None:
         await Account.raw("SELECT id FROM account WHERE id = {} FOR UPDATE", account_id)
 
 
-_LOCK_ROW = {
-    Shift: "SELECT id FROM shift WHERE id = {} FOR UPDATE",
-    Appeal: "SELECT id FROM appeal WHERE id = {} FOR UPDATE",
-}
-
-
-async def lock_row(table: type[Shift] | type[Appeal], row_id: int) -> None:
-    """Hold one record (a shift, an appeal) until commit, so that it is decided only once:
-    a concurrent decision waits here, then reads the state the first one left."""
+async def lock_row(table: type[Any], row_id: int) -> None:
+    """Hold a record (a shift, an appeal, a redemption) until commit, so that two requests
+    deciding it at once are decided one after the other, the second seeing the first."""
     if not is_sqlite():
-        await table.raw(_LOCK_ROW[table], row_id)
+        await table.raw(
+            f"SELECT id FROM {table._meta.tablename} WHERE id = {{}} FOR UPDATE",  # noqa: S608
+            row_id,
+        )
+
+
+async def lock_accounts(*account_ids: int) -> None:
+    """Lock several accounts in id order (the order `post` updates them), so no deadlock."""
+    for account_id in sorted(set(account_ids)):
+        await lock_account(account_id)
 
 
 async def grading_today(household_id: int, day: date, stream: str) -> tuple[bool, int]:

@@ -128,3 +128,8 @@ def is_unique_violation(error: BaseException) -> bool:
     if isinstance(error, asyncpg.exceptions.UniqueViolationError):
         return True
     return isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error)
+
+
+async def ping() -> None:
+    """One round trip to the database; raises when it is unreachable."""
+    await current_engine().run_ddl("SELECT 1")

@@ -123,11 +123,6 @@ async def test_the_document_declares_bearer_authentication(api: Api) -> None:
     assert any(scheme.get("scheme", "").lower() == "bearer" for scheme in schemes.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /api/v1/events:batch has no example in its request body (API.md: every JSON "
-    "endpoint appears in the OpenAPI document with examples)",
-)
 async def test_every_json_request_body_has_an_example(api: Api) -> None:
     client, _ = api
     document = await openapi(client)
@@ -141,11 +136,6 @@ async def test_every_json_request_body_has_an_example(api: Api) -> None:
     assert missing == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the documented 400 body is Litestar's default {status_code, detail, extra}; the API "
-    "sends {code, detail, field, errors} (api/errors.py)",
-)
 async def test_the_documented_400_body_is_the_one_the_api_sends(api: Api) -> None:
     client, _ = api
     document = await openapi(client)

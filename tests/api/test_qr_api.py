@@ -196,11 +196,6 @@ async def test_labels_are_html_escaped(api: Api) -> None:
     assert "&lt;b&gt;小区&lt;/b&gt;" in page.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/controllers/codes.py titles an empty sheet '小区 <id>': the compound's name comes "
-    "from the first label, and an empty compound has none",
-)
 async def test_an_empty_sheet_still_names_the_compound(api: Api) -> None:
     client, admin = api
     world = await make_world(client, admin)

@@ -171,13 +171,6 @@ async def test_two_concurrent_reversals_of_one_entry_exactly_one_succeeds(
     await _assert_verified(services)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: the losing reversal is refused as insufficient_points, not already_reversed, "
-    "when the winner spent the points the loser needed (Accounts.reverse checks for an "
-    "existing reversal before it waits for the account rows)",
-)
 async def test_losing_reversal_of_a_whole_balance_credit_is_already_reversed(
     services: Services,
 ) -> None:

@@ -5,7 +5,7 @@ The clock is frozen and moved by hand; every time below is Hangzhou wall-clock t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -197,7 +197,7 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
     )
     me = volunteer.member
 
-    async def shift(start: Any, end: Any, post: str) -> dict[str, Any]:
+    async def shift(start: datetime, end: datetime, post: str) -> dict[str, Any]:
         clock.moment = start
         opened = await services.shifts.check_in(me, event_id(), post)
         assert opened["started_at"] == start.isoformat()
