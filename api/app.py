@@ -18,6 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 from redis.asyncio import Redis
 
+from api.controllers.audit import audit
 from api.controllers.auth import AuthController
 from api.controllers.codes import CodeController, open_code
 from api.controllers.coordination import CoordinationController
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SpendingController,
             LeaderboardController,
             ReportController,
+            audit,
             CodeController,
             open_code,
             health,

@@ -625,3 +625,19 @@ class CompoundReport(msgspec.Struct):
     to: str = ""
     rows: list[CompoundReportRow] = msgspec.field(default_factory=list)
     reward_stock: list[RewardStock] = msgspec.field(default_factory=list)
+
+
+class AuditItem(msgspec.Struct):
+    event_id: str
+    at: str
+    actor: str
+    role: str
+    operation: str
+    inputs: dict[str, object]
+    outcome: str
+    result: dict[str, object]
+
+
+class AuditPage(msgspec.Struct):
+    items: list[AuditItem]
+    next_cursor: str | None

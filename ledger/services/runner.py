@@ -45,13 +45,13 @@ class Runner:
         key = fingerprint(operation, actor.username, inputs)
         for attempt in range(1, TRANSIENT_RETRIES + 1):
             try:
-                return await self._attempt(operation, event_id, key, action)
+                return await self._attempt(operation, event_id, key, action, actor, inputs)
             except _StoredByAnother:
                 continue
             except IdempotencyConflict:
                 raise
             except LedgerError as refusal:
-                return await self._record_refusal(operation, event_id, key, refusal)
+                return await self._record_refusal(operation, event_id, key, refusal, actor, inputs)
             except Exception as error:
                 # A unique index lost a race (two reversals of one entry, two users with one
                 # name): the retry's own checks now see the winner and refuse cleanly.
@@ -69,6 +69,8 @@ class Runner:
         event_id: str,
         key: str,
         action: Callable[[], Awaitable[Result]],
+        actor: Principal,
+        inputs: Mapping[str, object],
     ) -> Result:
         async with self.db.write():
             prior = await idempotency.find(event_id)
@@ -82,13 +84,22 @@ class Runner:
                 outcome=idempotency.OUTCOME_OK,
                 result=result,
                 now=self.clock.now(),
+                actor=actor.username,
+                role=actor.role.value,
+                inputs=inputs,
             )
             if not stored:
                 raise _StoredByAnother
         return result
 
     async def _record_refusal(
-        self, operation: str, event_id: str, key: str, refusal: LedgerError
+        self,
+        operation: str,
+        event_id: str,
+        key: str,
+        refusal: LedgerError,
+        actor: Principal,
+        inputs: Mapping[str, object],
     ) -> Result:
         async with self.db.write():
             stored = await idempotency.claim(
@@ -98,6 +109,9 @@ class Runner:
                 outcome=refusal.code,
                 result=refusal.to_record(),
                 now=self.clock.now(),
+                actor=actor.username,
+                role=actor.role.value,
+                inputs=inputs,
             )
         if not stored:
             return await self._replay_existing(event_id, key)

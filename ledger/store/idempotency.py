@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,8 +41,13 @@ async def claim(
     outcome: str,
     result: dict[str, Any],
     now: datetime,
+    actor: str = "",
+    role: str = "",
+    inputs: Mapping[str, object] | None = None,
 ) -> bool:
-    """Store the outcome unless another transaction stored one first (then False)."""
+    """Store the outcome unless another transaction stored one first (then False).
+
+    With who asked and what, this record is also the audit log of every write."""
     rows = await (
         IdempotencyRecord.insert(
             IdempotencyRecord(
@@ -51,9 +57,33 @@ async def claim(
                 outcome=outcome,
                 result=json.dumps(result, ensure_ascii=False, sort_keys=True),
                 created_at=now,
+                actor=actor,
+                role=role,
+                inputs=json.dumps(inputs or {}, ensure_ascii=False, sort_keys=True, default=str),
             )
         )
         .on_conflict(target=IdempotencyRecord.event_id, action="DO NOTHING")
         .returning(IdempotencyRecord.event_id)
     )
     return bool(rows)
+
+
+async def audit_page(
+    roles: list[str], actor: str | None, before: tuple[datetime, str] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Newest first: who did what, when, with which inputs, and how it ended."""
+    query = IdempotencyRecord.select().where(IdempotencyRecord.role.is_in(roles))
+    if actor:
+        query = query.where(IdempotencyRecord.actor == actor)
+    if before is not None:
+        moment, event_id = before
+        query = query.where(
+            (IdempotencyRecord.created_at < moment)
+            | ((IdempotencyRecord.created_at == moment) & (IdempotencyRecord.event_id < event_id))
+        )
+    rows: list[dict[str, Any]] = (
+        await query.order_by(IdempotencyRecord.created_at, ascending=False)
+        .order_by(IdempotencyRecord.event_id, ascending=False)
+        .limit(limit)
+    )
+    return rows

@@ -162,6 +162,9 @@ class IdempotencyRecord(Table, tablename="idempotency_record"):
     outcome = Varchar(length=40)
     result = Text()
     created_at = Timestamptz()
+    actor = Varchar(length=64, default="")
+    role = Varchar(length=16, default="")
+    inputs = Text(default="{}")
 
 
 class EarningRule(Table, tablename="earning_rule"):

@@ -1,0 +1,65 @@
+"""The audit log: every admin and coordinator write, with who, when, what and why.
+
+It is the idempotency record itself: every write stores one row with its actor, its inputs
+(reasons included) and its outcome in the transaction that made it, so nothing can change the
+ledger without leaving its line here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from ledger.domain.access import Role
+from ledger.domain.errors import InvalidInput
+from ledger.services.accounts import PAGE_LIMIT_MAX
+from ledger.store import idempotency as store
+
+AUDITED_ROLES = (Role.ADMIN, Role.COORDINATOR)
+
+
+async def audit_log(
+    role: Role | None, actor: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    if not 1 <= limit <= PAGE_LIMIT_MAX:
+        raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
+    roles = [role.value] if role else [r.value for r in AUDITED_ROLES]
+    rows = await store.audit_page(roles, actor, _decode(cursor), limit + 1)
+    items = [_item(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    last = rows[limit - 1] if more else None
+    return {"items": items, "next_cursor": _encode(last) if last else None}
+
+
+def _item(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": row["event_id"],
+        "at": row["created_at"].isoformat(),
+        "actor": row["actor"],
+        "role": row["role"],
+        "operation": row["operation"],
+        "inputs": json.loads(row["inputs"]),
+        "outcome": row["outcome"],
+        "result": json.loads(row["result"]),
+    }
+
+
+def _encode(row: dict[str, Any]) -> str:
+    text = f"{row['created_at'].isoformat()}|{row['event_id']}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, _, event_id = text.partition("|")
+        parsed = datetime.fromisoformat(moment)
+        if not event_id or parsed.tzinfo is None:
+            raise ValueError(text)
+        return parsed, event_id
+    except ValueError as error:
+        raise InvalidInput("cursor", "not a cursor this server issued") from error
