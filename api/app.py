@@ -31,6 +31,7 @@ from api.controllers.reports import ReportController
 from api.controllers.spending import SpendingController
 from api.deps import provide_principal, provide_services
 from api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
+from api.limits import RateLimitMiddleware
 from api.security import make_jwt_auth
 from api.settings import Settings
 
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[RateLimitMiddleware(settings.rate_limit_per_minute)],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),

@@ -42,6 +42,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "out_of_stock": 409,
     "limit_reached": 409,
     "nothing_to_settle": 409,
+    "rate_limited": 429,
+    "sign_in_locked": 429,
 }
 
 _CODE_BY_HTTP_STATUS = {

@@ -32,6 +32,7 @@ class Settings:
     token_ttl_seconds: int = TOKEN_TTL_SECONDS_DEFAULT
     run_sealer: bool = True
     redis_prefix: str = "gl"
+    rate_limit_per_minute: int = 600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +47,7 @@ class Settings:
             qr_keys=_qr_keys(env.get(PREFIX + "QR_KEYS") or ""),
             token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", TOKEN_TTL_SECONDS_DEFAULT),
             redis_prefix=_redis_prefix(env.get(PREFIX + "REDIS_PREFIX") or "gl"),
+            rate_limit_per_minute=_whole(env, "RATE_LIMIT_PER_MINUTE", 600),
         )
 
     @property
@@ -125,6 +127,16 @@ def _qr_keys(text: str) -> tuple[tuple[str, str], ...]:
             )
         keys.append((kid, secret))
     return tuple(keys)
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number, 0 allowed (0 turns the limit off, e.g. for a benchmark)."""
+    text = env.get(PREFIX + name)
+    if text is None or text == "":
+        return default
+    if not text.isdigit():
+        raise ConfigError(f"{PREFIX}{name} must be a whole number, got {text!r}")
+    return int(text)
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

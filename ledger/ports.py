@@ -15,3 +15,15 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class Limiter(Protocol):
+    """Counts hits per key in fixed windows; shared by all workers when backed by Redis."""
+
+    async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """Count one hit; returns the hits in this window and the seconds until it ends."""
+        ...
+
+    async def count(self, key: str) -> int: ...
+
+    async def reset(self, key: str) -> None: ...

@@ -141,6 +141,7 @@ def settings() -> Settings:
         secret_key=TEST_SECRET_KEY,
         base_url="http://testserver",
         run_sealer=False,
+        rate_limit_per_minute=0,  # on in tests/api/test_limits_api.py, which is about it
     )
 
 

@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from ledger.domain.scan_codes import Keyring
-from ledger.ports import Clock, SystemClock
+from ledger.ports import Clock, Limiter, SystemClock
 from ledger.projections.boards import RedisBoards
+from ledger.projections.limits import RedisLimiter
 from ledger.services.accounts import Accounts
 from ledger.services.appeals import Appeals
 from ledger.services.boards import Boards
 from ledger.services.catalog import Catalog
 from ledger.services.codes import Codes
 from ledger.services.expiry import Expiry
+from ledger.services.limits import MemoryLimiter
 from ledger.services.projection import Projector
 from ledger.services.registry import Registry
 from ledger.services.rules import Rules
@@ -47,6 +49,7 @@ class Services:
     spending: Spending
     expiry: Expiry
     boards: Boards
+    limiter: Limiter
     projector: Projector | None
 
     @classmethod
@@ -60,6 +63,7 @@ class Services:
     ) -> Services:
         clock = clock or SystemClock()
         redis_boards = RedisBoards(redis, redis_prefix) if redis is not None else None
+        limiter: Limiter = RedisLimiter(redis, redis_prefix) if redis else MemoryLimiter()
         db = Database()
         runner = Runner(db, clock)
         codes = Codes(keyring, base_url)
@@ -70,7 +74,7 @@ class Services:
             codes=codes,
             registry=Registry(clock, runner, codes),
             accounts=Accounts(db, clock, runner),
-            users=Users(clock, runner),
+            users=Users(clock, runner, limiter),
             sealer=Sealer(db, clock),
             verifier=Verifier(db),
             rules=Rules(clock, runner),
@@ -81,5 +85,6 @@ class Services:
             spending=Spending(clock, runner, codes),
             expiry=Expiry(db, clock),
             boards=Boards(redis_boards),
+            limiter=limiter,
             projector=Projector(redis_boards) if redis_boards is not None else None,
         )

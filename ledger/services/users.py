@@ -17,7 +17,8 @@ from ledger.domain.errors import (
     NotFound,
     UsernameTaken,
 )
-from ledger.ports import Clock
+from ledger.ports import Clock, Limiter
+from ledger.services.limits import SIGN_IN_FAILURES_MAX, SIGN_IN_LOCK_SECONDS, SignInLocked
 from ledger.services.runner import Result, Runner
 from ledger.store import registry as registry_store
 from ledger.store.tables import AppUser, Household, UserCompound, Volunteer
@@ -35,6 +36,7 @@ _DUMMY_HASH = _HASHER.hash("not a real password")
 class Users:
     clock: Clock
     runner: Runner
+    limiter: Limiter
 
     async def create(
         self,
@@ -103,14 +105,23 @@ class Users:
         return {"id": user_id, "username": username, "role": role.value}
 
     async def authenticate(self, username: str, password: str) -> Principal:
+        """Wrong passwords are counted per username: after SIGN_IN_FAILURES_MAX the name is
+        locked for SIGN_IN_LOCK_SECONDS, whoever tries (argon2 already slows each guess)."""
+        failures_key = f"signin:{username[:USERNAME_LENGTH_MAX]}"
+        if await self.limiter.count(failures_key) >= SIGN_IN_FAILURES_MAX:
+            raise SignInLocked(
+                f"too many wrong passwords; try again in {SIGN_IN_LOCK_SECONDS // 60} minutes"
+            )
         row = await AppUser.select().where(AppUser.username == username).first()
         stored_hash = row["password_hash"] if row and row["active"] else _DUMMY_HASH
         try:
             await asyncio.to_thread(_HASHER.verify, stored_hash, password)
+            if row is None or not row["active"]:
+                raise VerificationError("no such user")
         except (VerificationError, InvalidHashError) as error:
+            await self.limiter.hit(failures_key, SIGN_IN_LOCK_SECONDS)
             raise InvalidCredentials("wrong username or password") from error
-        if row is None or not row["active"]:
-            raise InvalidCredentials("wrong username or password")
+        await self.limiter.reset(failures_key)
         return await principal_of(row)
 
     async def principal(self, user_id: int) -> Principal:
