@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -110,8 +111,21 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     )
 
 
+def unreadable_body_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A body that is not UTF-8, nested past any sense, or holding a value the database
+    cannot store, is bad input: 400, and nothing was written."""
+    detail = {
+        UnicodeDecodeError: "the body is not valid UTF-8",
+        RecursionError: "the body is nested too deeply",
+    }.get(type(exc), "a value in the body cannot be stored")
+    return Response(error_body("validation_error", detail, field="body"), status_code=400)
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     LedgerError: ledger_error_handler,
+    UnicodeDecodeError: unreadable_body_handler,
+    RecursionError: unreadable_body_handler,
+    asyncpg.exceptions.DataError: unreadable_body_handler,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,

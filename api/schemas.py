@@ -23,11 +23,15 @@ EventId = Annotated[
     ),
 ]
 Id = Annotated[int, Meta(ge=1, le=ID_MAX)]
-Name = Annotated[str, Meta(min_length=1, max_length=100, examples=["信义坊"])]
-AddressPart = Annotated[str, Meta(min_length=1, max_length=20)]
+# Free text never carries control characters (PostgreSQL cannot even store NUL).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=PRINTABLE, examples=["信义坊"])]
+AddressPart = Annotated[str, Meta(min_length=1, max_length=20, pattern=PRINTABLE)]
 Points = Annotated[int, Meta(ge=1, le=AMOUNT_POINTS_MAX)]
 SignedPoints = Annotated[int, Meta(ge=-AMOUNT_POINTS_MAX, le=AMOUNT_POINTS_MAX, examples=[20, -5])]
-Reason = Annotated[str, Meta(min_length=1, max_length=500, examples=["补录纸质积分本 2026-11"])]
+Reason = Annotated[
+    str, Meta(min_length=1, max_length=500, pattern=PRINTABLE, examples=["补录纸质积分本 2026-11"])
+]
 Window = Annotated[str, Meta(pattern=r"^\d\d:\d\d-\d\d:\d\d$", examples=["07:00-09:00"])]
 
 
@@ -36,7 +40,9 @@ class Body(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TokenRequest(Body):
-    username: Annotated[str, Meta(min_length=1, max_length=64, examples=["admin"])]
+    username: Annotated[
+        str, Meta(min_length=1, max_length=64, pattern=PRINTABLE, examples=["admin"])
+    ]
     password: Annotated[str, Meta(min_length=1, max_length=128)]
 
 
@@ -60,7 +66,7 @@ class Me(msgspec.Struct):
 
 class NewUser(Body):
     event_id: EventId
-    username: Annotated[str, Meta(min_length=1, max_length=64)]
+    username: Annotated[str, Meta(min_length=1, max_length=64, pattern=PRINTABLE)]
     password: Annotated[str, Meta(min_length=8, max_length=128)]
     role: Role
     household_id: Id | None = None
@@ -294,7 +300,7 @@ class InspectionIn(Body):
     stream: Literal["kitchen", "recyclable", "hazardous", "other"]
     grade: Literal["good", "fair", "poor"]
     reasons: Annotated[list[ReasonCode], Meta(max_length=10)] = msgspec.field(default_factory=list)
-    photo_ref: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    photo_ref: Annotated[str, Meta(min_length=1, max_length=200, pattern=PRINTABLE)] | None = None
 
 
 class InspectionReply(msgspec.Struct):
@@ -373,7 +379,7 @@ class BackfillIn(Body):
     compound_id: Id
     day: Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-11-20"])]
     minutes: Annotated[int, Meta(ge=1, le=1440)]
-    note: Annotated[str, Meta(min_length=1, max_length=500)]
+    note: Annotated[str, Meta(min_length=1, max_length=500, pattern=PRINTABLE)]
 
 
 class BackfillReply(msgspec.Struct):

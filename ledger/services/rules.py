@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ledger.domain.access import Principal
@@ -18,6 +18,7 @@ from ledger.store.tables import Community, EarningRule
 
 # A little slack for clock skew between the admin's device and the server.
 PAST_EFFECTIVE_SECONDS_MAX = 60
+FUTURE_EFFECTIVE_DAYS_MAX = 2 * 366
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,10 @@ class Rules:
             if (now - effective_from).total_seconds() > PAST_EFFECTIVE_SECONDS_MAX:
                 raise RuleNotAllowed(
                     "effective_from is in the past; rules change going forward only"
+                )
+            if effective_from - now > timedelta(days=FUTURE_EFFECTIVE_DAYS_MAX):
+                raise InvalidInput(
+                    "effective_from", f"must be within {FUTURE_EFFECTIVE_DAYS_MAX} days from now"
                 )
             return await add_version(community_id, rules, effective_from, actor.username, now)
 
