@@ -91,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=lambda s, a: _run(s, _check, a.day))
 
+    partition = commands.add_parser(
+        "partition-entries", help="PostgreSQL: split the entries into monthly partitions"
+    )
+    partition.add_argument("--from-month", type=_month, required=True, help="YYYY-MM")
+    partition.add_argument("--months", type=int, default=24)
+    partition.set_defaults(run=lambda s, a: _run(s, _partition, a.from_month, a.months))
+
     verify = commands.add_parser(
         "verify", help="prove balances and the hash chain; exit 1 on failure"
     )
@@ -216,6 +223,24 @@ async def _check(services: Any, day: date | None) -> int:
         print(f"DIFF {problem}")
     print("boards in Redis equal SQL" if not problems else f"{len(problems)} boards differ")
     return 1 if problems else 0
+
+
+def _month(text: str) -> date:
+    return date.fromisoformat(f"{text}-01")
+
+
+async def _partition(services: Any, first: date, months: int) -> int:
+    from ledger.store.partitioning import partition_entries_by_month
+
+    try:
+        made = await partition_entries_by_month(first, months)
+    except ValueError as error:
+        print(f"greenledger: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"entries are in {made} monthly partitions" if made else "entries are already partitioned"
+    )
+    return 0
 
 
 async def _verify(services: Any, seal_first: bool) -> int:

@@ -12,7 +12,7 @@ from ledger.domain.errors import InsufficientPoints, InvalidInput, NotFound
 from ledger.domain.localtime import local_day
 from ledger.domain.lots import LOT_KINDS, expires_on
 from ledger.store import facts, lots
-from ledger.store.tables import Account, Entry, UnsealedEntry
+from ledger.store.tables import Account, Entry, EntryReversal, UnsealedEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +120,10 @@ async def post(
     ).returning(Entry.id)
     entry_id = int(rows[0]["id"])
     await UnsealedEntry.insert(UnsealedEntry(entry_id=entry_id))
+    if transfer.reverses_entry_id is not None:
+        await EntryReversal.insert(
+            EntryReversal(reverses_entry_id=transfer.reverses_entry_id, entry_id=entry_id)
+        )
     await _keep_lots(transfer, entry_id, debit.kind, credit.kind, expires or lot_expiry(now), now)
     await _points_fact(transfer, community_id, debit.kind, credit.kind, now)
     return Posted(entry_id, community_id, debit_after, credit_after)

@@ -138,6 +138,15 @@ class Entry(Table, tablename="entry"):
     created_at = Timestamptz()
 
 
+class EntryReversal(Table, tablename="entry_reversal"):
+    """One row per reversed entry: the guard that an entry is reversed at most once, kept in
+    its own small table so that it still holds when `entry` is partitioned by month (a unique
+    index on a partitioned table must contain the partition key)."""
+
+    reverses_entry_id = BigInt(primary_key=True)
+    entry_id = BigInt()
+
+
 class EntrySeal(Table, tablename="entry_seal"):
     """The sealer's gap-free order over committed entries, with the hash chain."""
 
@@ -357,6 +366,7 @@ TABLES: list[type[Table]] = [
     UserCompound,
     Entry,
     EntrySeal,
+    EntryReversal,
     UnsealedEntry,
     IdempotencyRecord,
     EarningRule,
