@@ -60,10 +60,15 @@ def check_amount(amount_points: int) -> None:
         raise InvalidInput("amount_points", f"must be between 1 and {AMOUNT_POINTS_MAX}")
 
 
-def reversal_of(entry: PostedEntry, memo: str) -> Transfer:
+def reversal_of(entry: PostedEntry, memo: str, *, allow_redemption: bool = False) -> Transfer:
     """Undo an entry by the opposite transfer; the original stays in the history."""
     if entry.kind is EntryKind.REVERSAL:
         raise NotReversible(f"entry {entry.entry_id} is a reversal; correct it with an adjustment")
+    if entry.kind is EntryKind.REDEMPTION and not allow_redemption:
+        raise NotReversible(
+            f"entry {entry.entry_id} is a redemption: refund it (POST /api/v1/redemptions/"
+            "{id}/refund), which also returns the stock"
+        )
     return Transfer(
         debit_account_id=entry.credit_account_id,
         credit_account_id=entry.debit_account_id,

@@ -119,7 +119,7 @@ class Spending:
             await store.return_stock(redemption["reward"], redemption["quantity"])
             now = self.clock.now()
             posted = await ledger_store.post(
-                reversal_of(original, f"refund: {text}"),
+                reversal_of(original, f"refund: {text}", allow_redemption=True),
                 event_id=event_id,
                 actor=actor.username,
                 now=now,
@@ -237,9 +237,8 @@ class Spending:
         rows = await store.account_entries_between(merchant["account"], start, end)
         lines = [_statement_line(row, merchant["account"]) for row in rows]
         opening = await store.balance_before(merchant["account"], start)
-        received = sum(
-            line["points"] for line in lines if line["kind"] != "settlement" and line["points"] > 0
-        )
+        # Net of everything but settlements: payments, less any payment reversed since.
+        received = sum(line["points"] for line in lines if line["kind"] != "settlement")
         settled = -sum(line["points"] for line in lines if line["kind"] == "settlement")
         return {
             "merchant_id": merchant_id,

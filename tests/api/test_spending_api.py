@@ -164,13 +164,14 @@ async def test_catalogue_refusals(api: Api) -> None:
 
     assert_error(await patch({"cost_points": 1}, headers=clerk), 403, "forbidden")
     assert_error(await patch({"cost_points": 1}, reward_id=999_999), 404, "not_found")
-    for body, field in [
+    refusals: list[tuple[dict[str, Any], str]] = [
         ({"stock": 3}, "stock"),
         ({"cost_points": 0}, "cost_points"),
         ({"active_from": "2026-13-01"}, "active_from"),
         ({"exchange_weekdays": [8]}, "exchange_weekdays"),
         ({"active_from": "2027-02-01", "active_until": "2027-01-01"}, "active_until"),
-    ]:
+    ]
+    for body, field in refusals:
         body_error = assert_error(await patch(body), 400, "validation_error")
         assert field in body_error["detail"], (body, body_error)
     assert_error(await patch({}), 400, "validation_error")

@@ -11,7 +11,6 @@ import pytest
 from piccolo.engine.sqlite import SQLiteEngine
 
 from api.cli import main
-
 from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.accounts import AccountKind
 from ledger.domain.errors import (
@@ -21,6 +20,7 @@ from ledger.domain.errors import (
     InvalidInput,
     LedgerError,
     NotFound,
+    NotReversible,
     OutOfScope,
 )
 from ledger.domain.rewards import LimitReached, NothingToSettle, OutOfStock
@@ -411,24 +411,6 @@ async def test_refund_refusals(services: Services) -> None:
     assert await balance(services, world.account_id) == 70
 
 
-async def test_a_refund_after_the_entry_was_reversed_directly_is_already_reversed(
-    services: Services,
-) -> None:
-    """Found while testing: this ended in a raw UNIQUE violation (HTTP 500), or in
-    insufficient_points when the redeemed sink was empty."""
-    world = await make_world(services)
-    await credit(services, world.account_id, 100)
-    soap = await reward(services, world)
-    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
-    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
-    reversal = await services.accounts.reverse(SYSTEM, event_id(), done["entry_id"], "by hand")
-    with pytest.raises(AlreadyReversed) as refused:
-        await services.spending.refund(SYSTEM, event_id(), done["redemption_id"], "again")
-    assert refused.value.extra == {"reversal_entry_id": reversal["entry_id"]}
-    assert await balance(services, world.account_id) == 70
-    await verified(services)
-
-
 async def test_refunded_points_keep_their_lots_expiry(
     services: Services, clock: FrozenClock
 ) -> None:
@@ -722,3 +704,38 @@ async def test_the_expire_command_writes_expiry_entries_once(
     assert await balance(services, neighbour["account_id"]) == 0
     assert await sink(services, world, AccountKind.EXPIRED) == 42
     await verified(services)
+
+
+async def test_a_statement_adds_up_when_a_payment_was_reversed(services: Services) -> None:
+    world = await make_world(services)
+    await credit(services, world.account_id, 100)
+    shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
+    paid = await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 40)
+    await services.accounts.reverse(SYSTEM, event_id(), paid["entry_id"], "收错了")
+    statement = await services.spending.statement(shop["id"], date(2026, 11, 1), date(2026, 11, 30))
+    assert statement["closing_balance_points"] == 0
+    assert (
+        statement["opening_balance_points"]
+        + statement["received_points"]
+        - statement["settled_points"]
+        == statement["closing_balance_points"]
+    )
+
+
+async def test_a_redemption_entry_is_undone_by_its_refund_not_a_bare_reversal(
+    services: Services,
+) -> None:
+    """A bare reversal would return the points but not the stock; it is refused, naming the
+    refund, and the refund does both."""
+    world = await make_world(services)
+    await credit(services, world.account_id, 100)
+    soap = await reward(services, world, stock=5, limit=1)
+    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+    with pytest.raises(NotReversible, match="refund"):
+        await services.accounts.reverse(SYSTEM, event_id(), done["entry_id"], "退货")
+    assert await stock(soap["id"]) == 4
+    await services.spending.refund(SYSTEM, event_id(), done["redemption_id"], "退货")
+    assert await balance(services, world.account_id) == 100
+    assert await stock(soap["id"]) == 5
+    row = await Redemption.select(Redemption.status).where(Redemption.id == done["redemption_id"])
+    assert row == [{"status": "refunded"}]

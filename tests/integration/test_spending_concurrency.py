@@ -310,3 +310,31 @@ async def test_refunds_beside_redemptions_on_one_household_settle_cleanly(
     assert await _stock(reward_id) == 1_000 - 30
     assert await _balance(services, world.account_id) == 3_000 - 30 * 30
     await _assert_verified(services)
+
+
+async def test_settlements_beside_payments_settle_each_point_once(services: Services) -> None:
+    world = await make_world(services)
+    await credit(services, world.account_id, 1_000)
+    shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
+    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 100)
+    requests: list[Awaitable[dict[str, Any]]] = []
+    for _ in range(10):
+        requests.append(services.spending.settle(SYSTEM, event_id("settle"), shop["id"]))
+        requests.append(
+            services.spending.pay(SYSTEM, event_id("p"), world.card_token, shop["id"], 7)
+        )
+
+    outcomes, seconds = await _race(requests)
+    settled = [o for o in outcomes if isinstance(o, dict) and "settled_points" in o]
+    tally = Counter(
+        ("settle " if n % 2 == 0 else "pay ") + ("ok" if isinstance(o, dict) else o.code)
+        for n, o in enumerate(outcomes)
+    )
+    print(f"\n10 settlements beside 10 payments: {dict(sorted(tally.items()))} in {seconds:.2f} s")
+    assert set(tally) <= {"settle ok", "settle nothing_to_settle", "pay ok"}
+    assert tally["pay ok"] == 10
+    left = await _balance(services, shop["account_id"])
+    assert sum(s["settled_points"] for s in settled) + left == 100 + 70
+    settled_sink = await ledger_store.community_account(world.community_id, AccountKind.SETTLED)
+    assert await _balance(services, settled_sink) == 170 - left
+    await _assert_verified(services)
