@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_UP := $(shell $(PYTHON) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null && echo yes)
 
-.PHONY: run test lint typecheck test-sqlite test-postgres clean
+.PHONY: run test lint typecheck test-sqlite test-postgres test-browser messages clean bench bench-profile
 
 $(VENV)/.runtime: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,5 +43,51 @@ else
 	GREENLEDGER_TEST_DB=postgres $(BIN)/pytest tests/integration tests/api
 endif
 
+# The pages in headless Chromium (apt-get install chromium fonts-noto-cjk); screenshots/.
+test-browser: $(VENV)/.dev
+	$(BIN)/pytest -m browser tests/browser
+
+# After changing page text: refresh the catalogs, then translate what is new in
+# api/locales/zh_CN/LC_MESSAGES/messages.po (tests/api/test_pages_i18n.py checks it).
+# Nothing is compiled: the app reads the .po files at start-up.
+messages: $(VENV)/.dev
+	$(BIN)/pybabel extract -F babel.cfg -o api/locales/messages.pot --no-location --sort-output \
+		--project=greenledger --version=1 .
+	$(BIN)/pybabel update -i api/locales/messages.pot -d api/locales --no-fuzzy-matching
+
+# Issue 7: every measurement side by side in one run (~10-15 min); the table goes to
+# docs/BENCHMARKS.md and docs/benchmarks.json. Needs PostgreSQL and Redis on 127.0.0.1; uses
+# only bench_* databases and Redis db 14. BENCH_ARGS=--quick for a short smoke run.
+PEERS := .venv-peers
+TOOLS := .venv-tools
+
+bench: $(VENV)/.runtime $(PEERS)/.installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# django-hordak for the peer comparison (../shared/peers/), in its own virtualenv.
+$(PEERS)/.installed:
+	$(PYTHON) -m venv $(PEERS)
+	echo '*' > $(PEERS)/.gitignore
+	$(PEERS)/bin/pip install --quiet 'django-hordak==2.0.0' 'django==5.0.14' 'psycopg2-binary==2.9.13'
+	touch $@
+
+# A py-spy profile of the ledger-service phase (docs/BENCHMARKS.md, "Profile").
+bench-profile: $(VENV)/.runtime $(TOOLS)/.installed
+	$(BIN)/python -m bench.profile --py-spy $(TOOLS)/bin/py-spy
+
+$(TOOLS)/.installed:
+	$(PYTHON) -m venv $(TOOLS)
+	echo '*' > $(TOOLS)/.gitignore
+	$(TOOLS)/bin/pip install --quiet 'py-spy==0.4.3'
+	touch $@
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache
+
+# Faults (Redis killed, PostgreSQL restarted, an API worker killed, the sealer's connection cut)
+# under a retrying load, and the exact-count races through two API processes: on a PostgreSQL
+# cluster and a Redis that tests/chaos starts and stops itself (never the shared 5432/6379).
+# Needs initdb/pg_ctl and redis-server; a few minutes. Figures under "chaos figures".
+.PHONY: chaos
+chaos: $(VENV)/.dev
+	GREENLEDGER_CHAOS=1 $(BIN)/pytest --confcutdir=tests/chaos -v tests/chaos

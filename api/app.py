@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from api.controllers.audit import audit
 from api.controllers.auth import AuthController
-from api.controllers.codes import CodeController, open_code
+from api.controllers.codes import CodeController
 from api.controllers.coordination import CoordinationController
 from api.controllers.earning import EarningController
 from api.controllers.health import health
@@ -32,6 +32,7 @@ from api.controllers.spending import SpendingController
 from api.deps import provide_principal, provide_services
 from api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from api.limits import RateLimitMiddleware
+from api.pages import configure_templates, page_handlers, page_middleware
 from api.security import make_jwt_auth
 from api.settings import Settings
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         await services.db.start()
         app.state.services, app.state.redis, app.state.jwt_auth = services, redis, jwt_auth
+        app.state.settings = settings
         stop = asyncio.Event()
         tasks = []
         if settings.run_sealer:
@@ -81,18 +83,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReportController,
             audit,
             CodeController,
-            open_code,
             health,
+            *page_handlers(settings),
         ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[RateLimitMiddleware(settings.rate_limit_per_minute)],
+        middleware=[
+            RateLimitMiddleware(settings.rate_limit_per_minute),
+            *page_middleware(settings),
+        ],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure_templates
+        ),
         openapi_config=OpenAPIConfig(
             title="Green Account Ledger (绿账)",
             version="1",

@@ -151,5 +151,6 @@ ERROR_RESPONSES: dict[int, ResponseSpec] = {
         (404, "no such thing (`not_found`)"),
         (409, "refused by the ledger: `idempotency_conflict`, `insufficient_points`, …"),
         (422, "a code that cannot be used (`code_forged`, `code_revoked`, …), `outside_window`"),
+        (429, "too many requests (`rate_limited`) or wrong passwords (`sign_in_locked`)"),
     )
 }

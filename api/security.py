@@ -8,10 +8,14 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.security.jwt import JWTAuth, Token
+from litestar.openapi.spec import Components
+from litestar.security.jwt import JWTAuth, JWTCookieAuth, Token
 
 from api.settings import Settings
 from ledger.domain.access import Principal, Role
+
+# The pages' browser carries the same JWT as API clients, in this HttpOnly, SameSite=Lax cookie.
+AUTH_COOKIE = "gl_token"
 
 # Anchored: Litestar's excludes are regexes matched anywhere in the path (notes/STACK.md P6).
 PUBLIC_PATHS = [
@@ -53,13 +57,26 @@ async def principal_from_token(token: Token, _: ASGIConnection[Any, Any, Any, An
         raise NotAuthorizedException("the token's claims are not valid") from error
 
 
-def make_jwt_auth(settings: Settings) -> JWTAuth[Principal, Token]:
-    return JWTAuth[Principal, Token](
+class BearerOrCookieAuth(JWTCookieAuth[Principal, Token]):
+    """`Authorization: Bearer` first (API clients), else the sign-in cookie (the pages).
+    The OpenAPI document keeps describing the bearer header."""
+
+    @property
+    def openapi_components(self) -> Components:
+        components: Components = JWTAuth.openapi_components.fget(self)  # type: ignore[attr-defined]
+        return components
+
+
+def make_jwt_auth(settings: Settings) -> JWTCookieAuth[Principal, Token]:
+    return BearerOrCookieAuth(
         retrieve_user_handler=principal_from_token,
         token_secret=settings.derived_key("jwt").hex(),
         default_token_expiration=timedelta(seconds=settings.token_ttl_seconds),
         exclude=PUBLIC_PATHS,
         exclude_opt_key="public",
+        key=AUTH_COOKIE,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
     )
 
 

@@ -12,6 +12,7 @@ from litestar.response import Template
 
 from api import qr_images
 from api.deps import ServicesDep
+from api.openapi_docs import also_answers
 from api.schemas import ID_MAX
 from api.security import ADMIN_ONLY
 from ledger.domain.errors import LedgerError
@@ -30,7 +31,12 @@ class CodeController(Controller):
     tags = ["qr"]
     guards = ADMIN_ONLY
 
-    @get("/{kind:str}/{image:str}", operation_id="GetQrImage", media_type="image/svg+xml")
+    @get(
+        "/{kind:str}/{image:str}",
+        operation_id="GetQrImage",
+        media_type="image/svg+xml",
+        operation_class=also_answers("image/png"),
+    )
     async def image(
         self, kind: FromPath[CodeKind], image: ImageName, services: ServicesDep
     ) -> Response[bytes]:

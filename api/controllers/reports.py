@@ -13,6 +13,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from api import charts
 from api.deps import ServicesDep
+from api.openapi_docs import also_answers
 from api.schemas import ID_MAX, CompoundReport
 from api.security import ADMIN_ONLY
 from ledger.domain.errors import InvalidInput
@@ -29,7 +30,7 @@ class ReportController(Controller):
     tags = ["reports"]
     guards = ADMIN_ONLY
 
-    @get("/compounds", operation_id="CompoundReport")
+    @get("/compounds", operation_id="CompoundReport", operation_class=also_answers("text/csv"))
     async def compounds(
         self,
         request: Request[Any, Any, Any],

@@ -13,6 +13,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from api.deps import PrincipalDep, ServicesDep
+from api.openapi_docs import also_answers
 from api.schemas import (
     ID_MAX,
     EventOnly,
@@ -161,6 +162,7 @@ class SpendingController(Controller):
         "/merchants/{merchant_id:int}/statement",
         operation_id="MerchantStatement",
         guards=ADMIN_ONLY,
+        operation_class=also_answers("text/csv"),
     )
     async def statement(
         self,

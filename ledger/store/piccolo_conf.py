@@ -8,4 +8,11 @@ from ledger.store.engine import DEFAULT_DATABASE_URL, engine_from_url
 
 DB = engine_from_url(os.environ.get("GREENLEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL)
 
-APP_REGISTRY = AppRegistry(apps=["ledger.store.piccolo_app"])
+# piccolo-admin's users and sessions (the /admin registry UI) migrate with the ledger.
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "ledger.store.piccolo_app",
+        "piccolo.apps.user.piccolo_app",
+        "piccolo_api.session_auth.piccolo_app",
+    ]
+)

@@ -1,0 +1,85 @@
+"""Server-rendered pages for every role: Chinese first, mobile first, little JavaScript.
+
+The pages call the same service methods as the JSON API; they decode a form, call one
+method and render its answer. The README (Pages) has the map of pages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Router
+from litestar.handlers.asgi_handlers import ASGIRouteHandler
+from litestar.middleware import DefineMiddleware
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+
+from api.pages.admin import admin_mount
+from api.pages.auth import login, login_form, logout, start
+from api.pages.counter import COUNTER_HANDLERS
+from api.pages.i18n import PreferencesMiddleware, configure_jinja
+from api.pages.messages import JINJA_FILTERS
+from api.pages.people import PEOPLE_HANDLERS
+from api.pages.scan import SCAN_HANDLERS
+from api.pages.staff import STAFF_HANDLERS
+from api.pages.web import (
+    PAGE_EXCEPTION_HANDLERS,
+    CSRFGate,
+    SecurityHeadersMiddleware,
+    csrf_config,
+)
+from api.settings import Settings
+
+STATIC = Path(__file__).resolve().parents[1] / "static"
+STATIC_MAX_AGE_SECONDS = 3600
+
+
+def page_handlers(settings: Settings) -> list[Router | ASGIRouteHandler]:
+    """Every page, the static files, and piccolo-admin at /admin."""
+    return [_page_router(), _static_router(), admin_mount(settings)]
+
+
+def _page_router() -> Router:
+    """Every page, with errors rendered as pages (a 401 becomes the sign-in form)."""
+    return Router(
+        path="/",
+        route_handlers=[
+            start,
+            login_form,
+            login,
+            logout,
+            *SCAN_HANDLERS,
+            *COUNTER_HANDLERS,
+            *PEOPLE_HANDLERS,
+            *STAFF_HANDLERS,
+        ],
+        exception_handlers=PAGE_EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
+
+
+def _static_router() -> Router:
+    return create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        opt={"public": True},
+        include_in_schema=False,
+        cache_control=None,
+    )
+
+
+def page_middleware(settings: Settings) -> list[DefineMiddleware | PreferencesMiddleware]:
+    """Language and text size, then security headers, then CSRF (after authentication)."""
+    return [
+        PreferencesMiddleware(),
+        SecurityHeadersMiddleware(),
+        DefineMiddleware(CSRFGate, config=csrf_config(settings)),
+    ]
+
+
+def configure_templates(engine: JinjaTemplateEngine) -> None:
+    configure_jinja(engine)
+    engine.engine.filters.update(JINJA_FILTERS)
+
+
+__all__ = ["configure_templates", "page_handlers", "page_middleware"]

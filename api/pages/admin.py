@@ -1,0 +1,71 @@
+"""piccolo-admin at /admin, for subdistrict staff only (notes/PAGES.md §1).
+
+Two locks: Litestar's sign-in cookie with the admin role (the same guard as the staff pages),
+then piccolo-admin's own session, which the pages' sign-in opens for an admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import asgi
+from litestar.handlers.asgi_handlers import ASGIRouteHandler
+from litestar.types import Receive, Scope, Send
+
+from api.pages.web import PAGE_EXCEPTION_HANDLERS
+from api.security import ADMIN_ONLY
+from api.settings import Settings
+
+
+def admin_mount(settings: Settings) -> ASGIRouteHandler:
+    production = settings.base_url.startswith("https://")
+    host = urlsplit(settings.base_url).hostname or "127.0.0.1"
+    built: list[Any] = []
+
+    def admin_app() -> Any:
+        """Built on first use: piccolo-admin takes about a second to build its models."""
+        if not built:
+            from ledger.store.admin import admin_app as build  # FastAPI: imported when used
+
+            built.append(build(production=production, allowed_hosts=[host] if production else []))
+        return built[0]
+
+    @asgi(
+        "/admin",
+        is_mount=True,
+        copy_scope=True,
+        guards=ADMIN_ONLY,
+        exception_handlers=PAGE_EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
+    async def admin(scope: Scope, receive: Receive, send: Send) -> None:
+        # The SPA loads "./assets/…" relative to its URL, so "/admin" must become "/admin/".
+        if scope["type"] == "http" and scope.get("raw_path", b"").rstrip(b"?") == b"/admin":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 308,
+                    "headers": [(b"location", b"/admin/")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await admin_app()(scope, receive, send)
+
+    return admin
+
+
+ADMIN_SESSION_COOKIE = "id"  # piccolo-admin's session cookie name
+
+
+def admin_session_cookie(token: str, settings: Settings) -> dict[str, Any]:
+    return {
+        "key": ADMIN_SESSION_COOKIE,
+        "value": token,
+        "httponly": True,
+        "samesite": "lax",
+        "path": "/",
+        "secure": settings.base_url.startswith("https://"),
+        "max_age": 7 * 24 * 3600,
+    }

@@ -1,0 +1,85 @@
+"""Sign-in and sign-out for the pages: the API's JWT, carried in an HttpOnly cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import QueryParameter
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from api.deps import ServicesDep
+from api.errors import STATUS_BY_CODE
+from api.pages.admin import ADMIN_SESSION_COOKIE, admin_session_cookie
+from api.pages.messages import refusal_text
+from api.pages.web import (
+    HOME_BY_ROLE,
+    auth_cookie,
+    expired_auth_cookie,
+    render,
+    safe_next,
+    viewer,
+)
+from api.security import principal_claims
+from ledger.domain.access import Role
+from ledger.domain.errors import LedgerError
+
+NextPath = Annotated[str | None, QueryParameter(max_length=500)]
+FIELD_LENGTH_MAX = 128
+SIGN_IN_REFUSALS = frozenset({"invalid_credentials", "sign_in_locked", "rate_limited"})
+
+
+@get("/", opt={"public": True}, include_in_schema=False)
+async def start(request: Request[Any, Any, Any]) -> Redirect:
+    """The site's front door: each role's own home page, or the sign-in form."""
+    principal = await viewer(request)
+    target = HOME_BY_ROLE[principal.role] if principal else "/login"
+    return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+
+
+@get("/login", opt={"public": True}, include_in_schema=False)
+async def login_form(request: Request[Any, Any, Any], next: NextPath = None) -> Template:
+    return render("login.html", next=safe_next(next), me=await viewer(request))
+
+
+@post("/login", opt={"public": True}, include_in_schema=False, status_code=HTTP_303_SEE_OTHER)
+async def login(request: Request[Any, Any, Any], services: ServicesDep) -> Response[Any]:
+    """The same check as `POST /api/v1/auth/token`; the token goes into the cookie."""
+    form = await request.form()
+    username = str(form.get("username", ""))[:FIELD_LENGTH_MAX].strip()
+    password = str(form.get("password", ""))[:FIELD_LENGTH_MAX]
+    target = safe_next(str(form.get("next", "")))
+    try:
+        principal = await services.users.authenticate(username, password)
+    except LedgerError as refusal:
+        if refusal.code not in SIGN_IN_REFUSALS:
+            raise
+        status = STATUS_BY_CODE.get(refusal.code, 401)
+        error = refusal_text(refusal)
+        return render("login.html", status, next=target, username=username, error=error)
+    auth = request.app.state.jwt_auth
+    token = auth.create_token(
+        identifier=str(principal.user_id), token_extras=principal_claims(principal)
+    )
+    settings = request.app.state.settings
+    redirect = Redirect(target or HOME_BY_ROLE[principal.role], status_code=HTTP_303_SEE_OTHER)
+    redirect.set_cookie(auth_cookie(token, settings))
+    if principal.role is Role.ADMIN:
+        from ledger.store.admin import open_session
+
+        session = await open_session(principal.username)
+        redirect.set_cookie(**admin_session_cookie(session, settings))
+    return redirect
+
+
+@post("/logout", opt={"public": True}, include_in_schema=False, status_code=HTTP_303_SEE_OTHER)
+async def logout(request: Request[Any, Any, Any]) -> Redirect:
+    redirect = Redirect("/login", status_code=HTTP_303_SEE_OTHER)
+    redirect.set_cookie(expired_auth_cookie())
+    if admin_session := request.cookies.get(ADMIN_SESSION_COOKIE):
+        from ledger.store.admin import close_session
+
+        await close_session(admin_session)
+        redirect.delete_cookie(ADMIN_SESSION_COOKIE, path="/")
+    return redirect

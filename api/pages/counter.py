@@ -1,0 +1,163 @@
+"""The exchange counter: a clerk scans a household card, then a reward or a payment, confirms,
+and prints or shows the receipt. Same `Spending.redeem` / `Spending.pay` as the API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from api.deps import PrincipalDep, ServicesDep
+from api.pages import forms
+from api.pages.scan import LIST_MAX, CodeToken, check_length, subject_of
+from api.pages.web import new_event_id, render
+from api.schemas import ID_MAX
+from api.security import requires
+from ledger.domain.access import Principal, Role
+from ledger.domain.errors import NotFound
+from ledger.domain.scan_codes import CodeKind
+from ledger.services.container import Services
+
+CLERKS = [requires(Role.CLERK)]
+QUANTITY_MAX = 20
+AMOUNT_MAX = 1_000_000
+RewardId = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
+Quantity = Annotated[int, QueryParameter(ge=1, le=QUANTITY_MAX)]
+Amount = Annotated[int, QueryParameter(ge=1, le=AMOUNT_MAX)]
+
+
+@get("/counter", guards=CLERKS, include_in_schema=False)
+async def counter_home(principal: PrincipalDep) -> Response[Any]:
+    return render("counter_home.html", me=principal)
+
+
+async def _household(services: Services, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    check_length(token)
+    code, row = await services.codes.resolve(token, CodeKind.HOUSEHOLD)
+    return row, await subject_of(code.kind, row)
+
+
+async def _listed(
+    services: Services, resource: str, community_id: int, item_id: int
+) -> dict[str, Any]:
+    listed = await services.registry.page(resource, None, LIST_MAX, {"community": community_id})
+    for item in listed["items"]:
+        if item["id"] == item_id:
+            return dict(item)
+    raise NotFound(resource.rstrip("s"), item_id)
+
+
+async def _balance(services: Services, principal: Principal, row: dict[str, Any]) -> int:
+    account = await services.accounts.account(principal, row["account"])
+    return int(account["balance_points"])
+
+
+@get("/scan/{token:str}/redeem", guards=CLERKS, include_in_schema=False)
+async def confirm_redemption(
+    token: CodeToken,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    reward_id: RewardId,
+    quantity: Quantity = 1,
+) -> Response[Any]:
+    """Nothing happens yet: the clerk and the resident check the reward and the points."""
+    row, subject = await _household(services, token)
+    reward = await _listed(services, "rewards", subject["community_id"], reward_id)
+    return render(
+        "confirm.html",
+        me=principal,
+        token=token,
+        subject=subject,
+        what="redeem",
+        reward=reward,
+        quantity=quantity,
+        balance=await _balance(services, principal, row),
+        event_id=new_event_id(),
+    )
+
+
+@post("/scan/{token:str}/redeem", guards=CLERKS, include_in_schema=False, status_code=HTTP_200_OK)
+async def redeem(
+    token: CodeToken,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """The receipt; sending the form again replays it (same event_id) instead of paying twice."""
+    _, subject = await _household(services, token)
+    form = await forms.read(request)
+    reward_id = forms.integer(form, "reward_id")
+    quantity = forms.integer(form, "quantity", 1, QUANTITY_MAX)
+    result = await services.spending.redeem(
+        principal, forms.required(form, "event_id", 64), token, reward_id, quantity
+    )
+    reward = await _listed(services, "rewards", subject["community_id"], reward_id)
+    return render(
+        "receipt.html",
+        me=principal,
+        subject=subject,
+        what="redeem",
+        reward=reward,
+        quantity=quantity,
+        result=result,
+    )
+
+
+@get("/scan/{token:str}/pay", guards=CLERKS, include_in_schema=False)
+async def confirm_payment(
+    token: CodeToken,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    merchant_id: RewardId,
+    amount: Amount,
+) -> Response[Any]:
+    row, subject = await _household(services, token)
+    merchant = await _listed(services, "merchants", subject["community_id"], merchant_id)
+    return render(
+        "confirm.html",
+        me=principal,
+        token=token,
+        subject=subject,
+        what="pay",
+        merchant=merchant,
+        amount=amount,
+        balance=await _balance(services, principal, row),
+        event_id=new_event_id(),
+    )
+
+
+@post("/scan/{token:str}/pay", guards=CLERKS, include_in_schema=False, status_code=HTTP_200_OK)
+async def pay(
+    token: CodeToken,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    _, subject = await _household(services, token)
+    form = await forms.read(request)
+    merchant_id = forms.integer(form, "merchant_id")
+    amount = forms.integer(form, "amount", 1, AMOUNT_MAX)
+    result = await services.spending.pay(
+        principal, forms.required(form, "event_id", 64), token, merchant_id, amount
+    )
+    merchant = await _listed(services, "merchants", subject["community_id"], merchant_id)
+    return render(
+        "receipt.html",
+        me=principal,
+        subject=subject,
+        what="pay",
+        merchant=merchant,
+        amount=amount,
+        result=result,
+    )
+
+
+COUNTER_HANDLERS = [
+    counter_home,
+    confirm_redemption,
+    redeem,
+    confirm_payment,
+    pay,
+]

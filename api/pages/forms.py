@@ -1,0 +1,65 @@
+"""Reading HTML forms: every field checked, a bad one refused as `validation_error` naming it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import FormMultiDict
+
+from api.schemas import ID_MAX
+from ledger.domain.errors import InvalidInput
+
+TEXT_LENGTH_MAX = 500
+MANY_MAX = 500
+
+
+async def read(request: Request[Any, Any, Any]) -> FormMultiDict:
+    return await request.form()
+
+
+def text(form: FormMultiDict, name: str, length_max: int = TEXT_LENGTH_MAX) -> str:
+    value = form.get(name, "")
+    if not isinstance(value, str) or len(value) > length_max:
+        raise InvalidInput(name, f"text of at most {length_max} characters")
+    return value.strip()
+
+
+def required(form: FormMultiDict, name: str, length_max: int = TEXT_LENGTH_MAX) -> str:
+    value = text(form, name, length_max)
+    if not value:
+        raise InvalidInput(name, "is required")
+    return value
+
+
+def integer(form: FormMultiDict, name: str, low: int = 1, high: int = ID_MAX) -> int:
+    return whole_number(text(form, name, 20), name, low, high)
+
+
+def whole_number(value: str | None, name: str, low: int = 1, high: int = ID_MAX) -> int:
+    if value is None or not value.strip().isdigit() or not low <= int(value) <= high:
+        raise InvalidInput(name, f"a whole number from {low} to {high}")
+    return int(value)
+
+
+def choice(form: FormMultiDict, name: str, choices: Iterable[str]) -> str:
+    value = text(form, name, 64)
+    if value not in set(choices):
+        raise InvalidInput(name, "not one of the choices")
+    return value
+
+
+def many(form: FormMultiDict, name: str, choices: Iterable[str]) -> list[str]:
+    allowed = set(choices)
+    values = [v for v in form.getall(name, []) if isinstance(v, str)]
+    if len(values) > MANY_MAX or any(v not in allowed for v in values):
+        raise InvalidInput(name, "not among the choices")
+    return values
+
+
+def id_list(form: FormMultiDict, name: str) -> list[int]:
+    values = [v for v in form.getall(name, []) if isinstance(v, str)]
+    if len(values) > MANY_MAX:
+        raise InvalidInput(name, f"at most {MANY_MAX}")
+    return [whole_number(v, name) for v in values]

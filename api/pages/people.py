@@ -1,0 +1,140 @@
+"""Home pages of residents, volunteers and inspectors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import PathParameter
+from litestar.status_codes import HTTP_200_OK
+
+from api import qr_images
+from api.deps import PrincipalDep, ServicesDep
+from api.pages import forms
+from api.pages.messages import address
+from api.pages.web import new_event_id, render
+from api.schemas import ID_MAX
+from api.security import requires
+from ledger.domain.access import Principal, Role
+from ledger.domain.errors import Forbidden
+from ledger.domain.leaderboard import Board, Period
+from ledger.domain.localtime import local_day
+from ledger.domain.scan_codes import CodeKind
+from ledger.services import views
+from ledger.services.container import Services
+
+InspectionId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+RESIDENTS = [requires(Role.RESIDENT)]
+ENTRIES_SHOWN = 10
+GRADES_SHOWN = 5
+EXPIRY_GROUPS_SHOWN = 3
+RANKED_MAX = 100
+APPEAL_REASON_LENGTH_MAX = 500
+
+
+def _household_id(principal: Principal) -> int:
+    if principal.household_id is None:
+        raise Forbidden("this resident has no household")
+    return principal.household_id
+
+
+@get("/home", guards=RESIDENTS, include_in_schema=False)
+async def resident_home(principal: PrincipalDep, services: ServicesDep) -> Response[Any]:
+    """Balance, what expires first, recent entries and grades, rank, and the card to show."""
+    household = await views.household(_household_id(principal))
+    account = await services.accounts.account(principal, household["account"])
+    entries = await services.accounts.entries(principal, household["account"], None, ENTRIES_SHOWN)
+    token, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, household["id"])
+    card_svg = await asyncio.to_thread(qr_images.svg_inline, services.codes.url(token))
+    return render(
+        "home.html",
+        me=principal,
+        household=household,
+        address=address(household["building"], household["unit"], household["room"]),
+        balance=account["balance_points"],
+        expiring=account["expiring"][:EXPIRY_GROUPS_SHOWN],
+        entries=entries["items"],
+        grades=await views.recent_grades(household["id"], GRADES_SHOWN),
+        rank=await _rank(services, household),
+        card_svg=card_svg,
+    )
+
+
+async def _rank(services: Services, household: dict[str, Any]) -> dict[str, Any] | None:
+    """This month's place among the compound's households (the public board's answer)."""
+    board = await services.boards.leaderboard(
+        Board.HOUSEHOLDS,
+        Period.MONTH,
+        household["compound"],
+        RANKED_MAX,
+        local_day(services.clock.now()),
+    )
+    for item in board["items"]:
+        if item["id"] == str(household["id"]):
+            return {"rank": item["rank"], "points": item["value"], "of": len(board["items"])}
+    return None
+
+
+@get("/home/appeal/{inspection_id:int}", guards=RESIDENTS, include_in_schema=False)
+async def appeal_form(inspection_id: InspectionId, principal: PrincipalDep) -> Response[Any]:
+    grades = await views.recent_grades(_household_id(principal), 50)
+    graded = next((g for g in grades if g["id"] == inspection_id), None)
+    return render(
+        "appeal.html",
+        me=principal,
+        inspection_id=inspection_id,
+        graded=graded,
+        event_id=new_event_id(),
+    )
+
+
+@post(
+    "/home/appeal/{inspection_id:int}",
+    guards=RESIDENTS,
+    include_in_schema=False,
+    status_code=HTTP_200_OK,
+)
+async def appeal(
+    inspection_id: InspectionId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """The same `Appeals.open` as `POST /api/v1/inspections/{id}/appeal`."""
+    form = await forms.read(request)
+    result = await services.appeals.open(
+        principal,
+        forms.required(form, "event_id", 64),
+        inspection_id,
+        forms.required(form, "reason", APPEAL_REASON_LENGTH_MAX),
+    )
+    return render("done.html", me=principal, what="appeal", result=result, back="/home")
+
+
+@get("/volunteer", guards=[requires(Role.VOLUNTEER)], include_in_schema=False)
+async def volunteer_home(principal: PrincipalDep, services: ServicesDep) -> Response[Any]:
+    """Hours kept forever, the star level, what waits for approval, the certificate."""
+    if principal.volunteer_id is None:
+        raise Forbidden("this user is not a registered volunteer")
+    hours = await services.shifts.hours(principal, principal.volunteer_id)
+    balances = [await services.accounts.account(principal, a) for a in principal.account_ids]
+    return render(
+        "volunteer.html",
+        me=principal,
+        hours=hours,
+        points=sum(b["balance_points"] for b in balances if b["kind"] == "volunteer"),
+        shifts=await views.recent_shifts(principal.volunteer_id, ENTRIES_SHOWN),
+        open_shift=await views.open_shift(principal.volunteer_id),
+        certificate=f"/api/v1/volunteers/{principal.volunteer_id}/certificate",
+    )
+
+
+@get("/inspector", guards=[requires(Role.INSPECTOR)], include_in_schema=False)
+async def inspector_home(principal: PrincipalDep, request: Request[Any, Any, Any]) -> Response[Any]:
+    """Scan a card with the phone's camera, or type its code; queued grades sync from here."""
+    names = await views.compound_names(sorted(principal.compound_ids))
+    return render("inspector.html", me=principal, compounds=list(names.values()))
+
+
+PEOPLE_HANDLERS = [resident_home, appeal_form, appeal, volunteer_home, inspector_home]

@@ -1,0 +1,237 @@
+"""What a scanned code opens (`/q/<token>`), by who is looking, and the actions it offers.
+
+`/q/<token>` is public: anyone may see what a code is. The actions live under
+`/scan/<token>/…`, behind the sign-in cookie and the same role guards as the API, and call
+the same service methods.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import PathParameter, QueryParameter
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
+
+from api.deps import PrincipalDep, ServicesDep
+from api.pages import forms
+from api.pages.messages import REASON_CODES, address, code_refusal_text, refusal_text
+from api.pages.web import login_url, new_event_id, render, viewer
+from api.security import requires
+from ledger.domain.access import Principal, Role
+from ledger.domain.errors import LedgerError, OutOfScope
+from ledger.domain.rules import Grade, Stream
+from ledger.domain.scan_codes import CodeKind
+from ledger.services import views
+from ledger.services.container import Services
+
+CodeToken = Annotated[str, PathParameter(max_length=200)]
+TOKEN_LENGTH_MAX = 100
+POINT_COOKIE = "gl_point"
+LIST_MAX = 100
+
+
+def check_length(token: str) -> None:
+    if len(token) > TOKEN_LENGTH_MAX:
+        raise NotFoundException("no such code")
+
+
+@get("/q/{token:str}", opt={"public": True}, include_in_schema=False)
+async def open_code(
+    token: CodeToken, request: Request[Any, Any, Any], services: ServicesDep
+) -> Response[Any]:
+    """Says what the code is; a signed-in person gets what their role does with it."""
+    check_length(token)
+    me = await viewer(request)
+    try:
+        code, row = await services.codes.resolve(token)
+    except LedgerError as refusal:
+        return render("code.html", me=me, token=token, error=code_refusal_text(refusal))
+    subject = await subject_of(code.kind, row)
+    common = {
+        "me": me,
+        "token": token,
+        "kind": code.kind.value,
+        "subject": subject,
+        "chosen_point": request.cookies.get(POINT_COOKIE),
+    }
+    if me is None:
+        return render("code.html", **common, sign_in=login_url(f"/q/{token}"))
+    return await _for_role(services, me, code.kind, row, common)
+
+
+async def _for_role(
+    services: Services, me: Principal, kind: CodeKind, row: dict[str, Any], common: dict[str, Any]
+) -> Response[Any]:
+    if kind is CodeKind.HOUSEHOLD and me.role is Role.RESIDENT and me.household_id == row["id"]:
+        return Redirect("/home", status_code=HTTP_303_SEE_OTHER)
+    if kind is CodeKind.HOUSEHOLD and me.role is Role.INSPECTOR:
+        return await _grading(services, me, row, common)
+    if kind is CodeKind.HOUSEHOLD and me.role is Role.CLERK:
+        return await _counter(services, me, row, common)
+    if kind is CodeKind.POINT and me.role is Role.RESIDENT:
+        return render("dropoff.html", **common, event_id=new_event_id())
+    if kind is CodeKind.POINT and me.role is Role.INSPECTOR:
+        page = render("point_inspector.html", **common)
+        page.set_cookie(POINT_COOKIE, common["token"], httponly=True, samesite="lax", path="/")
+        return page
+    if kind is CodeKind.POST and me.role is Role.VOLUNTEER and me.volunteer_id is not None:
+        shift = await views.open_shift(me.volunteer_id)
+        return render("post.html", **common, shift=shift, event_id=new_event_id())
+    return render("code.html", **common)
+
+
+async def subject_of(kind: CodeKind, row: dict[str, Any]) -> dict[str, Any]:
+    """What the page calls the scanned thing: an address, or a point's or post's name."""
+    if kind is CodeKind.HOUSEHOLD:
+        household = await views.household(row["id"])
+        return {
+            "compound": household["compound_name"],
+            "name": address(row["building"], row["unit"], row["room"]),
+            "compound_id": row["compound"],
+            "community_id": household["community_id"],
+        }
+    names = await views.compound_names([row["compound"]])
+    return {
+        "compound": names.get(row["compound"], ""),
+        "name": row["name"],
+        "compound_id": row["compound"],
+        "windows": [w for w in row.get("windows", "").split(",") if w],
+    }
+
+
+async def _grading(
+    services: Services, me: Principal, row: dict[str, Any], common: dict[str, Any]
+) -> Response[Any]:
+    if not me.covers_compound(row["compound"]):
+        error = refusal_text(OutOfScope("outside the inspector's compounds"))
+        return render("code.html", **common, error=error)
+    points = await services.registry.page("points", None, LIST_MAX, {"compound": row["compound"]})
+    return render(
+        "grade.html",
+        **common,
+        points=points["items"],
+        streams=[s.value for s in Stream],
+        grades=[g.value for g in Grade],
+        reasons=REASON_CODES,
+        previous=await views.recent_grades(row["id"], 3),
+        event_id=new_event_id(),
+    )
+
+
+async def _counter(
+    services: Services, me: Principal, row: dict[str, Any], common: dict[str, Any]
+) -> Response[Any]:
+    if not me.covers_compound(row["compound"]):
+        error = refusal_text(OutOfScope("outside the clerk's compounds"))
+        return render("code.html", **common, error=error)
+    account = await services.accounts.account(me, row["account"])
+    community = {"community": common["subject"]["community_id"]}
+    rewards = await services.registry.page("rewards", None, LIST_MAX, community)
+    merchants = await services.registry.page("merchants", None, LIST_MAX, community)
+    return render(
+        "counter.html",
+        **common,
+        balance=account["balance_points"],
+        rewards=[r for r in rewards["items"] if r["active"]],
+        merchants=merchants["items"],
+    )
+
+
+@post(
+    "/scan/{token:str}/dropoff",
+    guards=[requires(Role.RESIDENT)],
+    include_in_schema=False,
+    status_code=HTTP_200_OK,
+)
+async def dropoff(
+    token: CodeToken,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """One tap at a collection point: the same `Scans.dropoff` as `POST /api/v1/dropoffs`."""
+    check_length(token)
+    form = await forms.read(request)
+    result = await services.scans.dropoff(principal, forms.required(form, "event_id", 64), token)
+    return render("done.html", me=principal, what="dropoff", result=result)
+
+
+@post(
+    "/scan/{token:str}/grade",
+    guards=[requires(Role.INSPECTOR)],
+    include_in_schema=False,
+    status_code=HTTP_200_OK,
+)
+async def grade(
+    token: CodeToken,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """The grading form without JavaScript; with it, grades go through the offline queue."""
+    check_length(token)
+    form = await forms.read(request)
+    result = await services.scans.inspect(
+        principal,
+        forms.required(form, "event_id", 64),
+        token,
+        forms.required(form, "point_token", TOKEN_LENGTH_MAX),
+        Stream(forms.choice(form, "stream", [s.value for s in Stream])),
+        Grade(forms.choice(form, "grade", [g.value for g in Grade])),
+        forms.many(form, "reasons", REASON_CODES),
+        None,
+    )
+    return render("done.html", me=principal, what="grade", result=result, back=f"/q/{token}")
+
+
+@post(
+    "/scan/{token:str}/check-in",
+    guards=[requires(Role.VOLUNTEER)],
+    include_in_schema=False,
+    status_code=HTTP_200_OK,
+)
+async def check_in(
+    token: CodeToken,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    check_length(token)
+    form = await forms.read(request)
+    result = await services.shifts.check_in(principal, forms.required(form, "event_id", 64), token)
+    return render("done.html", me=principal, what="check_in", result=result)
+
+
+@post(
+    "/scan/{token:str}/check-out",
+    guards=[requires(Role.VOLUNTEER)],
+    include_in_schema=False,
+    status_code=HTTP_200_OK,
+)
+async def check_out(
+    token: CodeToken,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    check_length(token)
+    form = await forms.read(request)
+    result = await services.shifts.check_out(principal, forms.required(form, "event_id", 64), token)
+    return render("done.html", me=principal, what="check_out", result=result)
+
+
+@get("/open", opt={"public": True}, include_in_schema=False)
+async def open_typed_code(
+    code: Annotated[str, QueryParameter(min_length=1, max_length=TOKEN_LENGTH_MAX + 100)],
+) -> Redirect:
+    """A code typed by hand (no camera, a scuffed sticker): the same page as scanning it.
+    A whole URL is accepted too; only what follows `/q/` is kept."""
+    token = code.strip().rsplit("/q/", 1)[-1].strip("/")
+    return Redirect(f"/q/{quote(token, safe='')}", status_code=HTTP_303_SEE_OTHER)
+
+
+SCAN_HANDLERS = [open_code, open_typed_code, dropoff, grade, check_in, check_out]

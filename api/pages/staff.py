@@ -1,0 +1,172 @@
+"""Coordinators (shifts, appeals) and subdistrict staff (reports, boards, QR sheets, verify)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import PathParameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from api import charts
+from api.deps import PrincipalDep, ServicesDep
+from api.pages import forms
+from api.pages.i18n import _
+from api.pages.web import new_event_id, render
+from api.schemas import ID_MAX
+from api.security import ADMIN_ONLY, requires
+from ledger.domain.access import Role
+from ledger.domain.errors import InvalidInput
+from ledger.domain.localtime import local_day
+from ledger.domain.rules import Grade
+from ledger.domain.scan_codes import CodeKind
+from ledger.services import reports, views
+
+PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+OptionalId = Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)]
+DayText = Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
+LIST_MAX = 100
+REPORT_DAYS_DEFAULT = 30
+
+
+@get("/coordinator", guards=COORDINATORS, include_in_schema=False)
+async def coordinator_home(principal: PrincipalDep, services: ServicesDep) -> Response[Any]:
+    """Pending shifts to approve in bulk, open appeals to decide, in the caller's compounds."""
+    shifts = await services.shifts.page(principal, "pending", None, LIST_MAX)
+    appeals = await services.appeals.page(principal, "open", None, LIST_MAX)
+    return render(
+        "coordinator.html",
+        me=principal,
+        shifts=await views.shift_details(shifts["items"]),
+        more_shifts=shifts["next_cursor"] is not None,
+        appeals=await views.appeal_details(appeals["items"]),
+        grades=[g.value for g in Grade],
+        event_id=new_event_id(),
+        appeal_event_ids={a["id"]: new_event_id() for a in appeals["items"]},
+    )
+
+
+@post("/coordinator/shifts", guards=COORDINATORS, include_in_schema=False, status_code=HTTP_200_OK)
+async def decide_shifts(
+    request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
+) -> Response[Any]:
+    """The same all-or-nothing `Shifts.decide` as `POST /api/v1/shifts:decide`."""
+    form = await forms.read(request)
+    shift_ids = forms.id_list(form, "shift_ids")
+    if not shift_ids:
+        raise InvalidInput("shift_ids", "tick at least one shift")
+    outcome = forms.choice(form, "outcome", ["approve", "decline"])
+    result = await services.shifts.decide(
+        principal, forms.required(form, "event_id", 64), shift_ids, outcome == "approve"
+    )
+    return render("done.html", me=principal, what="shifts", result=result, back="/coordinator")
+
+
+@post(
+    "/coordinator/appeals/{appeal_id:int}",
+    guards=COORDINATORS,
+    include_in_schema=False,
+    status_code=HTTP_200_OK,
+)
+async def decide_appeal(
+    appeal_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """The same `Appeals.decide` as `POST /api/v1/appeals/{id}/decide`."""
+    form = await forms.read(request)
+    outcome = forms.choice(form, "outcome", ["upheld", "rejected"])
+    new_grade = None
+    if outcome == "upheld":
+        new_grade = Grade(forms.choice(form, "new_grade", [g.value for g in Grade]))
+    result = await services.appeals.decide(
+        principal, forms.required(form, "event_id", 64), appeal_id, outcome == "upheld", new_grade
+    )
+    return render(
+        "done.html", me=principal, what="appeal_decision", result=result, back="/coordinator"
+    )
+
+
+def _period(first_text: str | None, last_text: str | None, today: date) -> tuple[date, date]:
+    try:
+        last = date.fromisoformat(last_text) if last_text else today
+        first = (
+            date.fromisoformat(first_text)
+            if first_text
+            else last - timedelta(days=REPORT_DAYS_DEFAULT - 1)
+        )
+    except ValueError as error:
+        raise InvalidInput("from", "dates look like 2026-11-01") from error
+    return first, last
+
+
+@get("/staff", guards=ADMIN_ONLY, include_in_schema=False)
+async def staff_home(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    community_id: OptionalId = None,
+    from_: Annotated[
+        str | None, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    ] = None,
+    to: DayText = None,
+) -> Response[Any]:
+    """The report for a community and period, with its charts, the red/black list and the
+    compounds' QR sheets."""
+    communities = (await services.registry.page("communities", None, LIST_MAX, {}))["items"]
+    chosen = community_id or (communities[0]["id"] if communities else None)
+    today = local_day(services.clock.now())
+    first, last = _period(from_, to, today)
+    context: dict[str, Any] = {
+        "me": principal,
+        "communities": communities,
+        "community_id": chosen,
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "kinds": [k.value for k in CodeKind],
+    }
+    if chosen is not None:
+        context["report"] = await reports.compound_report(chosen, first, last)
+        context["redblack"] = await services.boards.redblack(chosen, today)
+    return render("staff.html", **context)
+
+
+@get("/staff/charts/{chart:str}", guards=ADMIN_ONLY, include_in_schema=False)
+async def staff_chart(
+    chart: Annotated[str, PathParameter(pattern=r"^(trends|compounds)\.svg$")],
+    services: ServicesDep,
+    community_id: Annotated[int, QueryParameter(ge=1, le=ID_MAX)],
+    from_: Annotated[str, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
+    to: Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+) -> Response[str]:
+    """The report's charts with titles in the page's language (api/charts.py draws them)."""
+    first, last = _period(from_, to, local_day(services.clock.now()))
+    if chart == "trends.svg":
+        trend = await reports.trends(community_id, first, last)
+        series = {_("Accuracy"): trend["accuracy"], _("Participation"): trend["participation"]}
+        title = _("Accuracy and participation by day, in percent")
+        svg = await asyncio.to_thread(charts.trend_svg, title, trend["days"], series)
+    else:
+        report = await reports.compound_report(community_id, first, last)
+        title = _("Compounds: accuracy and participation, in percent")
+        svg = await asyncio.to_thread(charts.compounds_svg, title, report["rows"])
+    return Response(svg, media_type="image/svg+xml")
+
+
+@get("/staff/verify", guards=ADMIN_ONLY, include_in_schema=False)
+async def staff_verify(principal: PrincipalDep, services: ServicesDep) -> Response[Any]:
+    """The same proof as `greenledger verify`: balances from entries, and the hash chain."""
+    return render("verify.html", me=principal, report=await services.verifier.verify())
+
+
+STAFF_HANDLERS = [
+    coordinator_home,
+    decide_shifts,
+    decide_appeal,
+    staff_home,
+    staff_chart,
+    staff_verify,
+]

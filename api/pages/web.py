@@ -1,0 +1,204 @@
+"""What every page shares: the sign-in cookie, CSRF, security headers, errors as pages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from litestar import Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, Headers, MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.middleware import ASGIMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.response import Redirect, Template
+from litestar.security.jwt import Token
+from litestar.status_codes import HTTP_303_SEE_OTHER
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import STATUS_BY_CODE
+from api.pages.i18n import _
+from api.pages.messages import refusal_text
+from api.security import AUTH_COOKIE, principal_from_token
+from api.settings import Settings
+from ledger.domain.access import Principal, Role
+from ledger.domain.errors import LedgerError
+
+CSRF_COOKIE = "gl_csrf"
+CSRF_HEADER = "x-csrftoken"
+HOME_BY_ROLE = {
+    Role.RESIDENT: "/home",
+    Role.INSPECTOR: "/inspector",
+    Role.CLERK: "/counter",
+    Role.VOLUNTEER: "/volunteer",
+    Role.COORDINATOR: "/coordinator",
+    Role.ADMIN: "/staff",
+}
+# No external source anywhere: the pages work on a closed network and leak nothing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
+
+
+def new_event_id() -> str:
+    """Rendered into each form: a re-sent form replays instead of acting twice."""
+    return str(uuid.uuid4())
+
+
+def csrf_config(settings: Settings) -> CSRFConfig:
+    return CSRFConfig(
+        secret=settings.derived_key("csrf").hex(),
+        cookie_name=CSRF_COOKIE,
+        header_name=CSRF_HEADER,
+        cookie_httponly=True,
+        cookie_secure=settings.base_url.startswith("https://"),
+        cookie_samesite="lax",
+        exclude=["^/admin"],  # piccolo-admin has its own CSRF cookie and header
+    )
+
+
+class CSRFGate:
+    """Litestar's CSRF check, for every request a browser's cookie could authorise.
+
+    An API call with an `Authorization` header, or without the sign-in cookie, cannot be
+    forged by another site, so `/api/` requests like that pass untouched; the same `/api/`
+    request riding on the cookie (the inspector page's offline sync) must carry the header.
+    """
+
+    def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
+        self.app = app
+        self.csrf = CSRFMiddleware(app, config)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and scope["path"].startswith("/api/"):
+            headers = Headers.from_scope(scope)
+            cookies = ASGIConnection(scope).cookies
+            if "authorization" in headers or AUTH_COOKIE not in cookies:
+                await self.app(scope, receive, send)
+                return
+        await self.csrf(scope, receive, send)
+
+
+class SecurityHeadersMiddleware(ASGIMiddleware):
+    """nosniff and a referrer policy everywhere; CSP, no framing and no caching on pages."""
+
+    scopes = (ScopeType.HTTP,)
+    exclude_path_pattern = (r"^/admin",)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        is_api = scope["path"].startswith("/api/")
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "same-origin"
+                if not is_api and headers.get("content-type", "").startswith("text/html"):
+                    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+                    headers["X-Frame-Options"] = "DENY"
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await next_app(scope, receive, send_wrapper)
+
+
+def auth_cookie(token: str, settings: Settings) -> Cookie:
+    return Cookie(
+        key=AUTH_COOKIE,
+        value=token,
+        max_age=settings.token_ttl_seconds,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
+    )
+
+
+def expired_auth_cookie() -> Cookie:
+    return Cookie(key=AUTH_COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax")
+
+
+async def viewer(request: Request[Any, Any, Any]) -> Principal | None:
+    """Who is looking at a public page, from the sign-in cookie; None when nobody valid is."""
+    encoded = request.cookies.get(AUTH_COOKIE, "").split(" ")[-1]
+    if not encoded:
+        return None
+    auth = request.app.state.jwt_auth
+    try:
+        token = Token.decode(
+            encoded_token=encoded, secret=auth.token_secret, algorithm=auth.algorithm
+        )
+        return await principal_from_token(token, request)
+    except NotAuthorizedException:
+        return None
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never `//evil.example` or `https://…`."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
+def login_url(next_path: str) -> str:
+    return "/login?next=" + quote(next_path, safe="/")
+
+
+def render(name: str, status_code: int = 200, **context: Any) -> Template:
+    return Template(template_name=f"pages/{name}", context=context, status_code=status_code)
+
+
+def _to_login(request: Request[Any, Any, Any], _: NotAuthorizedException) -> Response[Any]:
+    # raw_path: a mount (/admin) sees its own path rewritten to "/".
+    target = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    if request.method != "GET":
+        target = request.headers.get("referer", "/")
+        target = safe_next(urlsplit(target).path) or "/"
+    redirect = Redirect(login_url(target), status_code=HTTP_303_SEE_OTHER)
+    if AUTH_COOKIE in request.cookies:
+        redirect.set_cookie(expired_auth_cookie())
+    return redirect
+
+
+def _forbidden(request: Request[Any, Any, Any], exc: PermissionDeniedException) -> Template:
+    if "CSRF" in str(exc.detail):
+        message = _("This form has expired. Go back, reload the page and try again.")
+    else:
+        message = _("This page is not for your role.")
+    return render("error.html", 403, message=message, back=_back(request))
+
+
+def _refused(request: Request[Any, Any, Any], exc: LedgerError) -> Template:
+    status = STATUS_BY_CODE.get(exc.code, 400)
+    return render("error.html", status, message=refusal_text(exc), back=_back(request))
+
+
+def _invalid(request: Request[Any, Any, Any], exc: ValidationException) -> Template:
+    return render(
+        "error.html", 400, message=_("Something in the form was not valid."), back=_back(request)
+    )
+
+
+def _back(request: Request[Any, Any, Any]) -> str:
+    referer = request.headers.get("referer")
+    return safe_next(urlsplit(referer).path if referer else None) or "/"
+
+
+PAGE_EXCEPTION_HANDLERS: dict[Any, Any] = {
+    NotAuthorizedException: _to_login,
+    PermissionDeniedException: _forbidden,
+    LedgerError: _refused,
+    ValidationException: _invalid,
+}

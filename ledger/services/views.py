@@ -1,0 +1,62 @@
+"""What the web pages show beside the services' answers: read-only, no rules decided here.
+
+Access is the caller's business (pages pass the signed-in person's own ids, or check
+`Principal.covers_compound` first, as the services do).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.domain.errors import NotFound
+from ledger.store import views as store
+
+RECENT_MAX = 50
+
+
+async def household(household_id: int) -> dict[str, Any]:
+    row = await store.household(household_id)
+    if row is None:
+        raise NotFound("household", household_id)
+    return row
+
+
+async def recent_grades(household_id: int, limit: int = 10) -> list[dict[str, Any]]:
+    """Latest grades, each with its appeal (if any)."""
+    rows = await store.inspections_of(household_id, min(limit, RECENT_MAX))
+    appeals = await store.appeals_of_inspections([int(row["id"]) for row in rows])
+    return [row | {"appeal": appeals.get(int(row["id"]))} for row in rows]
+
+
+async def appeal_details(appeals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Appeals with the grade they contest and the household's address."""
+    inspections = await store.inspections_by_id([int(a["inspection"]) for a in appeals])
+    return [a | {"graded": inspections.get(int(a["inspection"]))} for a in appeals]
+
+
+async def shift_details(shifts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Shifts with the volunteer's and the post's names."""
+    volunteers = await store.names("volunteer", [int(s["volunteer"]) for s in shifts])
+    posts = await store.names("post", [int(s["post"]) for s in shifts if s.get("post")])
+    compounds = await store.names("compound", [int(s["compound"]) for s in shifts])
+    return [
+        s
+        | {
+            "volunteer_name": volunteers.get(int(s["volunteer"]), ""),
+            "post_name": posts.get(int(s["post"]), "") if s.get("post") else "",
+            "compound_name": compounds.get(int(s["compound"]), ""),
+        }
+        for s in shifts
+    ]
+
+
+async def recent_shifts(volunteer_id: int, limit: int = 10) -> list[dict[str, Any]]:
+    return await store.shifts_of(volunteer_id, min(limit, RECENT_MAX))
+
+
+async def open_shift(volunteer_id: int) -> dict[str, Any] | None:
+    return await store.open_shift(volunteer_id)
+
+
+async def compound_names(compound_ids: list[int]) -> dict[int, str]:
+    return await store.names("compound", compound_ids)

@@ -1,0 +1,123 @@
+"""Reads for the web pages: what a page shows next to a service's answer. Nothing here decides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.store.tables import (
+    Appeal,
+    CollectionPoint,
+    Compound,
+    DutyPost,
+    Household,
+    Inspection,
+    Shift,
+    Volunteer,
+)
+
+
+async def household(household_id: int) -> dict[str, Any] | None:
+    """The household with its compound's name and community."""
+    row: dict[str, Any] | None = await (
+        Household.select(
+            *Household.all_columns(),
+            Household.compound.name.as_alias("compound_name"),
+            Household.compound.community.as_alias("community_id"),
+        )
+        .where(Household.id == household_id)
+        .first()
+    )
+    return row
+
+
+async def inspections_of(household_id: int, limit: int) -> list[dict[str, Any]]:
+    """A household's latest grades, newest first, with the point's name."""
+    rows: list[dict[str, Any]] = await (
+        Inspection.select(
+            Inspection.id,
+            Inspection.stream,
+            Inspection.grade,
+            Inspection.final_grade,
+            Inspection.reasons,
+            Inspection.points_awarded,
+            Inspection.scored,
+            Inspection.local_day,
+            Inspection.created_at,
+            Inspection.point.name.as_alias("point_name"),
+        )
+        .where(Inspection.household == household_id)
+        .order_by(Inspection.id, ascending=False)
+        .limit(limit)
+    )
+    return rows
+
+
+async def appeals_of_inspections(inspection_ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not inspection_ids:
+        return {}
+    rows = await Appeal.select(Appeal.id, Appeal.inspection, Appeal.status).where(
+        Appeal.inspection.is_in(inspection_ids)
+    )
+    return {int(row["inspection"]): row for row in rows}
+
+
+async def inspections_by_id(inspection_ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not inspection_ids:
+        return {}
+    rows = await Inspection.select(
+        Inspection.id,
+        Inspection.stream,
+        Inspection.grade,
+        Inspection.final_grade,
+        Inspection.reasons,
+        Inspection.points_awarded,
+        Inspection.local_day,
+        Inspection.household.building.as_alias("building"),
+        Inspection.household.unit.as_alias("unit"),
+        Inspection.household.room.as_alias("room"),
+        Inspection.compound.name.as_alias("compound_name"),
+    ).where(Inspection.id.is_in(inspection_ids))
+    return {int(row["id"]): row for row in rows}
+
+
+async def shifts_of(volunteer_id: int, limit: int) -> list[dict[str, Any]]:
+    """A volunteer's latest shifts, newest first, with the post's name."""
+    rows: list[dict[str, Any]] = await (
+        Shift.select(
+            Shift.id,
+            Shift.kind,
+            Shift.status,
+            Shift.started_at,
+            Shift.ended_at,
+            Shift.minutes,
+            Shift.flagged,
+            Shift.post.name.as_alias("post_name"),
+        )
+        .where(Shift.volunteer == volunteer_id)
+        .order_by(Shift.id, ascending=False)
+        .limit(limit)
+    )
+    return rows
+
+
+async def open_shift(volunteer_id: int) -> dict[str, Any] | None:
+    row: dict[str, Any] | None = await (
+        Shift.select(Shift.id, Shift.post, Shift.started_at, Shift.post.name.as_alias("post_name"))
+        .where(Shift.volunteer == volunteer_id, Shift.status == "open")
+        .first()
+    )
+    return row
+
+
+async def names(table_name: str, ids: list[int]) -> dict[int, str]:
+    """Names of volunteers, posts, points or compounds by id."""
+    table: Any = {
+        "volunteer": Volunteer,
+        "post": DutyPost,
+        "point": CollectionPoint,
+        "compound": Compound,
+    }[table_name]
+    if not ids:
+        return {}
+    rows = await table.select(table.id, table.name).where(table.id.is_in(sorted(set(ids))))
+    return {int(row["id"]): str(row["name"]) for row in rows}
