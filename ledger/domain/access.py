@@ -28,8 +28,13 @@ class Principal:
     account_ids: frozenset[int] = field(default_factory=frozenset)
 
     def covers_compound(self, compound_id: int) -> bool:
-        """Admins reach everything; inspectors, clerks and coordinators only their compounds."""
-        return self.role is Role.ADMIN or compound_id in self.compound_ids
+        """Admins reach everything; inspectors, clerks and coordinators only their compounds;
+        no other role serves a compound, whatever scopes it was given by mistake."""
+        if self.role is Role.ADMIN:
+            return True
+        return self.role in SCOPED_ROLES and compound_id in self.compound_ids
 
+
+SCOPED_ROLES = frozenset({Role.INSPECTOR, Role.CLERK, Role.COORDINATOR})
 
 SYSTEM = Principal(user_id=0, username="system", role=Role.ADMIN)

@@ -9,7 +9,7 @@ from typing import Any
 from ledger.domain.access import Principal, Role
 from ledger.domain.accounts import OWNED_KINDS, AccountKind, issuance_stripe
 from ledger.domain.entries import EntryKind, Transfer, check_amount, reversal_of
-from ledger.domain.errors import AlreadyReversed, Forbidden, InvalidInput, NotFound
+from ledger.domain.errors import AlreadyReversed, Forbidden, InvalidInput, NotFound, OutOfScope
 from ledger.ports import Clock
 from ledger.services.runner import Result, Runner
 from ledger.store import earning as earning_store
@@ -81,8 +81,12 @@ class Accounts:
         return await self.runner.once("reversal", event_id, actor, inputs, action)
 
     async def account(self, viewer: Principal, account_id: int) -> Result:
-        """Balance of an account its viewer may see (a clerk sees any balance, no history)."""
+        """Balance of an account its viewer may see (a clerk: households they serve, no history)."""
         _check_access(viewer, account_id, history=False)
+        if viewer.role is Role.CLERK and account_id not in viewer.account_ids:
+            compound_id = await registry_store.compound_of_account(account_id)
+            if compound_id is None or not viewer.covers_compound(compound_id):
+                raise OutOfScope("this household is not in a compound you serve")
         account = await store.find_account(account_id)
         if account is None:
             raise NotFound("account", account_id)

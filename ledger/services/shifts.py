@@ -57,6 +57,11 @@ class Shifts:
         async def action() -> Result:
             _, post = await self.codes.resolve(post_token, CodeKind.POST)
             volunteer = await _volunteer(volunteer_id)
+            if (
+                await registry_store.community_of_compound(post["compound"])
+                != volunteer["community"]
+            ):
+                raise OutOfScope("this duty post belongs to another community")
             now = self.clock.now()
             current = await store.open_shift(volunteer_id)
             if current is not None and not await _close_if_stale(current, now):
@@ -155,6 +160,8 @@ class Shifts:
             if not actor.covers_compound(compound_id):
                 raise OutOfScope("this compound is not one you coordinate")
             volunteer = await _volunteer(volunteer_id)
+            if await registry_store.community_of_compound(compound_id) != volunteer["community"]:
+                raise OutOfScope("this volunteer belongs to another community")
             now = self.clock.now()
             if day > local_day(now):
                 raise InvalidInput("day", "back-filled hours cannot be in the future")
@@ -212,10 +219,11 @@ class Shifts:
 
     async def hours(self, viewer: Principal, volunteer_id: int) -> Result:
         """Hours kept forever, by class and status, with the star level."""
-        staff = viewer.role in (Role.ADMIN, Role.COORDINATOR)
-        if viewer.volunteer_id != volunteer_id and not staff:
-            raise Forbidden("these are another volunteer's hours")
         volunteer = await _volunteer(volunteer_id)
+        if viewer.role is Role.VOLUNTEER and viewer.volunteer_id != volunteer_id:
+            raise Forbidden("these are another volunteer's hours")
+        if viewer.volunteer_id != volunteer_id and not await _coordinates(viewer, volunteer):
+            raise OutOfScope("this volunteer serves in a community you do not coordinate")
         rows = await Shift.select(Shift.kind, Shift.status, Shift.minutes).where(
             Shift.volunteer == volunteer_id
         )
@@ -351,6 +359,18 @@ async def _hours_fact(
     if minutes > 0:
         payload = {"volunteer": volunteer_id, "minutes": minutes}
         await facts.record(community_id, "hours", payload, day, now)
+
+
+async def _coordinates(viewer: Principal, volunteer: dict[str, Any]) -> bool:
+    """Admins see every volunteer; a coordinator those of the communities they serve."""
+    if viewer.role is Role.ADMIN:
+        return True
+    if viewer.role is not Role.COORDINATOR:
+        return False
+    for compound_id in viewer.compound_ids:
+        if await registry_store.community_of_compound(compound_id) == volunteer["community"]:
+            return True
+    return False
 
 
 def _volunteer_of(actor: Principal) -> int:

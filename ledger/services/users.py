@@ -9,7 +9,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ledger.domain.access import Principal, Role
+from ledger.domain.access import SCOPED_ROLES, Principal, Role
 from ledger.domain.errors import (
     Duplicate,
     InvalidCredentials,
@@ -170,6 +170,10 @@ def _check_user(
         )
     if role is Role.RESIDENT and household_id is None:
         raise InvalidInput("household_id", "a resident belongs to a household")
+    if compound_ids and role not in SCOPED_ROLES:
+        raise InvalidInput(
+            "compound_ids", "only inspectors, clerks and coordinators serve compounds"
+        )
     if len(set(compound_ids)) != len(compound_ids):
         raise Duplicate("compound_ids lists a compound twice")
     return name, frozenset(compound_ids)
