@@ -74,8 +74,16 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows([{key: _cell(value) for key, value in row.items()} for row in rows])
     return "\ufeff" + buffer.getvalue()  # a BOM so that Excel opens Chinese names correctly
+
+
+def _cell(value: Any) -> Any:
+    """A text that a spreadsheet would run as a formula (a compound named `=HYPERLINK(…)`)
+    is kept as text with a leading apostrophe; numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value
 
 
 def _day(text: str, field: str) -> date:

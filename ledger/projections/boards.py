@@ -4,6 +4,11 @@ Each community's keys share one hash tag, so one Lua script can apply a batch of
 advance its `applied` watermark atomically, even on Redis Cluster. The script skips ops whose
 fact sequence number is at or below the watermark: a batch replayed after a crash, or by a
 second projector, changes nothing.
+
+The script also refuses a batch when the watermark is below the `floor` the projector expects
+(the cursor the batch follows): Redis restarted empty, or came back from an older snapshot,
+while the projector was between batches. Applying the batch would move the watermark past
+facts Redis no longer has; the projector looks and replays from the watermark instead.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ from ledger.domain.leaderboard import Keys, Op
 
 _APPLY = """
 local applied = tonumber(redis.call('GET', KEYS[1]) or '0')
+if applied < tonumber(ARGV[2]) then
+  return -1 - applied
+end
 local top = math.max(applied, tonumber(ARGV[1]))
-for i = 2, #ARGV, 5 do
+for i = 3, #ARGV, 5 do
   local seq = tonumber(ARGV[i + 4])
   if seq > applied then
     local key = KEYS[tonumber(ARGV[i + 1])]
@@ -47,11 +55,16 @@ class RedisBoards:
     def keys(self, community_id: int) -> Keys:
         return Keys(self.prefix, community_id)
 
-    async def apply(self, community_id: int, ops: list[Op], through_seq: int) -> int:
-        """Apply one community's ops atomically; the watermark ends at least at `through_seq`."""
+    async def apply(
+        self, community_id: int, ops: list[Op], through_seq: int, floor: int = 0
+    ) -> int:
+        """Apply one community's ops atomically; the watermark ends at least at `through_seq`.
+
+        Returns the new watermark, or, without changing anything, `-1 - watermark` when the
+        watermark is below `floor`."""
         watermark = self.keys(community_id).applied_through()
         index: dict[str, int] = {}
-        argv: list[Any] = [through_seq]
+        argv: list[Any] = [through_seq, floor]
         for op in ops:
             position = index.setdefault(op.key, len(index) + 2)
             argv += [op.command, position, op.member, op.amount, op.seq]
@@ -81,9 +94,10 @@ class RedisBoards:
         return int(await self.redis.scard(key))
 
     async def clear(self) -> int:
-        """Delete every projection key under the prefix (for a rebuild)."""
-        removed = 0
-        async for key in self.redis.scan_iter(match=f"{self.prefix}:*", count=1000):
+        """Delete every board key under the prefix and the cursor (for a rebuild); other keys
+        under the prefix (rate limits, sign-in lockouts) are not the boards' to delete."""
+        removed = int(await self.redis.delete(f"{self.prefix}:{CURSOR_SUFFIX}"))
+        async for key in self.redis.scan_iter(match=f"{self.prefix}:{{c*}}:*", count=1000):
             removed += int(await self.redis.delete(key))
         return removed
 

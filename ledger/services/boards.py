@@ -27,11 +27,15 @@ from ledger.domain.leaderboard import (
 from ledger.domain.registry import public_household_label
 from ledger.projections.boards import RedisBoards
 from ledger.store import boards as store
+from ledger.store import facts
 from ledger.store import registry as registry_store
 from ledger.store.tables import Community, Compound
 
 log = logging.getLogger(__name__)
 LIMIT_MAX = 100
+# Redis answers only while its projection is at most this many facts behind (one batch of the
+# projector); further behind, SQL answers.
+LAG_FACTS_MAX = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +75,18 @@ class Boards:
     ) -> tuple[Scores, str]:
         if self.redis is not None:
             try:
-                return await _from_redis(
-                    self.redis, board, period, scope_id, community_id, day
-                ), "redis"
+                if await self._caught_up(self.redis):
+                    return await _from_redis(
+                        self.redis, board, period, scope_id, community_id, day
+                    ), "redis"
             except (RedisError, OSError) as error:
                 log.warning("answering %s from SQL, Redis unavailable: %s", board, error)
         return await _from_sql(board, period, scope_id, community_id, day), "sql"
+
+    async def _caught_up(self, redis: RedisBoards) -> bool:
+        """Whether Redis is close enough behind the facts to answer: not, for example, while
+        it replays everything after coming back empty (a restart without persistence)."""
+        return await facts.head() - await redis.cursor() <= LAG_FACTS_MAX
 
     async def redblack(self, community_id: int, half_month: date) -> dict[str, Any]:
         """Top and bottom compounds by accuracy in a half-month, among those graded enough."""
@@ -220,7 +230,7 @@ async def differences(redis: RedisBoards, day: date) -> list[str]:
             for scope_id, period in ((s, p) for s in scopes for p in Period):
                 cached = await _from_redis(redis, board, period, scope_id, community_id, day)
                 truth = await _from_sql(board, period, scope_id, community_id, day)
-                if cached.values != truth.values:
+                if cached != truth:
                     problems.append(_difference(board, period, scope_id, day, cached, truth))
     return problems
 
@@ -229,8 +239,15 @@ def _difference(
     board: Board, period: Period, scope_id: int, day: date, cached: Scores, truth: Scores
 ) -> str:
     members = sorted(set(cached.values) | set(truth.values))
-    first = next(m for m in members if cached.values.get(m) != truth.values.get(m))
+
+    def shown(scores: Scores, member: str) -> str:
+        """The value, or for a share the counts it comes from (3/4 and 6/8 are not equal)."""
+        if member in scores.counts:
+            return "{}/{}".format(*scores.counts[member])
+        return str(scores.values.get(member))
+
+    first = next(m for m in members if shown(cached, m) != shown(truth, m))
     return (
         f"{board.value} {bucket(period, day)} scope {scope_id}: {first} is "
-        f"{cached.values.get(first)} in Redis, {truth.values.get(first)} in SQL"
+        f"{shown(cached, first)} in Redis, {shown(truth, first)} in SQL"
     )

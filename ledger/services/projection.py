@@ -40,11 +40,32 @@ class Projector:
         while batch := await facts.after(cursor, FACT_BATCH):
             through = batch[-1]["seq"]
             grouped = group_by_community([(f["community_id"], await self._ops(f)) for f in batch])
-            for community_id in {f["community_id"] for f in batch}:
-                await self.boards.apply(community_id, grouped.get(community_id, []), through)
-            await self.boards.set_cursor(through)
-            cursor, total = through, total + len(batch)
+            replay_from = through
+            for community_id in sorted({f["community_id"] for f in batch}):
+                ops = grouped.get(community_id, [])
+                applied = await self._apply(community_id, ops, cursor, through)
+                replay_from = min(replay_from, applied)
+            total += len(batch)
+            if replay_from < cursor:
+                log.warning("Redis lost board facts after %d; replaying them", replay_from)
+            await self.boards.set_cursor(replay_from)
+            cursor = replay_from
         return total
+
+    async def _apply(self, community_id: int, ops: list[Op], cursor: int, through: int) -> int:
+        """Apply a batch that follows `cursor`; returns `through`, or, if Redis no longer has
+        facts of this community up to `cursor`, the watermark to replay from.
+
+        A watermark below the cursor is normal for a community without facts for a while; it
+        is a loss only if the community has facts between the watermark and the cursor."""
+        applied = await self.boards.apply(community_id, ops, through, floor=cursor)
+        if applied >= 0:
+            return through
+        watermark = -1 - applied
+        if await facts.any_between(community_id, watermark, cursor):
+            return watermark
+        applied = await self.boards.apply(community_id, ops, through, floor=watermark)
+        return through if applied >= 0 else -1 - applied
 
     async def rebuild(self) -> int:
         """Forget everything in Redis under the prefix and replay all facts from the first."""
@@ -58,6 +79,11 @@ class Projector:
                 applied = await self.catch_up()
             except (RedisError, OSError) as error:
                 log.warning("projection paused, Redis unavailable: %s", error)
+                applied = 0
+            except Exception:
+                # The database can fail too (a restart, a lock timeout): retry, as the sealer
+                # does, rather than end the task and leave the boards behind until a restart.
+                log.exception("projection failed; retrying")
                 applied = 0
             if applied == 0:
                 with contextlib.suppress(TimeoutError):

@@ -17,10 +17,7 @@ REPORT_DAYS_MAX = 366
 
 async def compound_report(community_id: int, first: date, last: date) -> dict[str, Any]:
     """One row per compound for local days first..last (both included)."""
-    if last < first or (last - first).days >= REPORT_DAYS_MAX:
-        raise InvalidInput("to", f"must be on or after `from`, within {REPORT_DAYS_MAX} days")
-    if await registry_store.get(Community, community_id) is None:
-        raise NotFound("community", community_id)
+    await _check(community_id, first, last)
     end = last + timedelta(days=1)
     compounds = await board_store.compounds_of(community_id)
     graded = await board_store.grades(community_id, first, end)
@@ -54,6 +51,7 @@ async def compound_report(community_id: int, first: date, last: date) -> dict[st
 
 async def trends(community_id: int, first: date, last: date) -> dict[str, Any]:
     """Accuracy and participation per local day across the community."""
+    await _check(community_id, first, last)
     end = last + timedelta(days=1)
     households = sum(
         c["households"] for c in (await board_store.compounds_of(community_id)).values()
@@ -72,6 +70,13 @@ async def trends(community_id: int, first: date, last: date) -> dict[str, Any]:
         "accuracy": [float(ratio(*grades.get(d, (0, 0)))) for d in days],
         "participation": [float(ratio(taking_part.get(d, 0), households)) for d in days],
     }
+
+
+async def _check(community_id: int, first: date, last: date) -> None:
+    if last < first or (last - first).days >= REPORT_DAYS_MAX:
+        raise InvalidInput("to", f"must be on or after `from`, within {REPORT_DAYS_MAX} days")
+    if await registry_store.get(Community, community_id) is None:
+        raise NotFound("community", community_id)
 
 
 def _row(

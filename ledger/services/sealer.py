@@ -58,7 +58,10 @@ class Sealer:
         """Background loop for the server's lifespan; a failure is logged and retried."""
         while not stop.is_set():
             try:
-                busy = any(await self.seal_pending())
+                # A task of its own per pass: when the database goes away mid-transaction,
+                # Piccolo leaves the dead transaction in the context (its rollback raises), and
+                # every later pass in this task would fail "nested transactions" for ever.
+                busy = any(await asyncio.create_task(self.seal_pending()))
             except Exception:
                 log.exception("sealing failed; retrying")
                 busy = False

@@ -67,6 +67,17 @@ async def after(seq: int, limit: int) -> list[dict[str, Any]]:
     ]
 
 
+async def any_between(community_id: int, after_seq: int, through_seq: int) -> bool:
+    """Whether the community has a fact numbered in (after_seq, through_seq]."""
+    rows = await BoardFact.raw(
+        "SELECT id FROM board_fact WHERE seq > {} AND seq <= {} AND community_id = {} LIMIT 1",
+        after_seq,
+        through_seq,
+        community_id,
+    )
+    return bool(rows)
+
+
 async def head() -> int:
     rows = await BoardFact.raw("SELECT COALESCE(MAX(seq), 0) AS head FROM board_fact")
     return int(rows[0]["head"])
