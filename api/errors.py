@@ -106,7 +106,11 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return Response(
-        error_body("internal_error", "the server failed; nothing was changed by this request"),
+        error_body(
+            "internal_error",
+            "the server failed; the outcome is unknown: send the same request again with the "
+            "same event_id, which applies it at most once",
+        ),
         status_code=HTTP_500_INTERNAL_SERVER_ERROR,
     )
 

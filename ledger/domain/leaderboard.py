@@ -98,6 +98,10 @@ class Keys:
     def applied_through(self) -> str:
         return f"{self.tag}:applied"
 
+    def rebuild_lease(self) -> str:
+        """Held while a rebuild owns the community; same hash tag, outside the board keys."""
+        return f"{self.prefix}-lease:{{c{self.community_id}}}"
+
     def households(self, compound_id: int, period: Period, name: str) -> str:
         return f"{self.tag}:hh:{compound_id}:{period.value}:{name}"
 

@@ -20,13 +20,20 @@ from redis.asyncio import Redis
 
 from ledger.domain.leaderboard import Keys, Op
 
+# Returned when a rebuild holds the community: the caller stops without moving its cursor.
+LEASED = -(2**52)
+LEASE_SECONDS = 600
 _APPLY = """
+local lease = redis.call('GET', KEYS[2])
+if lease and lease ~= ARGV[3] then
+  return LEASED
+end
 local applied = tonumber(redis.call('GET', KEYS[1]) or '0')
 if applied < tonumber(ARGV[2]) then
   return -1 - applied
 end
 local top = math.max(applied, tonumber(ARGV[1]))
-for i = 3, #ARGV, 5 do
+for i = 4, #ARGV, 5 do
   local seq = tonumber(ARGV[i + 4])
   if seq > applied then
     local key = KEYS[tonumber(ARGV[i + 1])]
@@ -42,7 +49,7 @@ for i = 3, #ARGV, 5 do
 end
 redis.call('SET', KEYS[1], top)
 return top
-"""
+""".replace("LEASED", str(LEASED))
 CURSOR_SUFFIX = "projector:cursor"
 
 
@@ -56,19 +63,33 @@ class RedisBoards:
         return Keys(self.prefix, community_id)
 
     async def apply(
-        self, community_id: int, ops: list[Op], through_seq: int, floor: int = 0
+        self, community_id: int, ops: list[Op], through_seq: int, floor: int = 0, lease: str = ""
     ) -> int:
         """Apply one community's ops atomically; the watermark ends at least at `through_seq`.
 
-        Returns the new watermark, or, without changing anything, `-1 - watermark` when the
-        watermark is below `floor`."""
-        watermark = self.keys(community_id).applied_through()
+        Returns the new watermark; without changing anything, `-1 - watermark` when the
+        watermark is below `floor`, or LEASED while a rebuild (other than `lease`) owns it."""
+        keys = self.keys(community_id)
         index: dict[str, int] = {}
-        argv: list[Any] = [through_seq, floor]
+        argv: list[Any] = [through_seq, floor, lease]
         for op in ops:
-            position = index.setdefault(op.key, len(index) + 2)
+            position = index.setdefault(op.key, len(index) + 3)
             argv += [op.command, position, op.member, op.amount, op.seq]
-        return int(await self._apply(keys=[watermark, *index], args=argv))
+        return int(
+            await self._apply(
+                keys=[keys.applied_through(), keys.rebuild_lease(), *index], args=argv
+            )
+        )
+
+    async def take_leases(self, community_ids: list[int], lease: str) -> None:
+        """From now on only `lease` may apply to these communities (until released or expired)."""
+        for community_id in community_ids:
+            key = self.keys(community_id).rebuild_lease()
+            await self.redis.set(key, lease, ex=LEASE_SECONDS)
+
+    async def release_leases(self, community_ids: list[int]) -> None:
+        for community_id in community_ids:
+            await self.redis.delete(self.keys(community_id).rebuild_lease())
 
     async def cursor(self) -> int:
         """Where the projector resumes: a hint only; the watermarks make replays harmless."""

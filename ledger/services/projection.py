@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from ledger.domain.leaderboard import (
     participation_ops,
     points_ops,
 )
-from ledger.projections.boards import RedisBoards, group_by_community
+from ledger.projections.boards import LEASED, RedisBoards, group_by_community
 from ledger.store import boards as board_store
 from ledger.store import facts
 
@@ -28,15 +29,25 @@ FACT_BATCH = 1_000
 IDLE_SECONDS = 0.5
 
 
+class _Leased(Exception):
+    """A rebuild owns a community: this projector stops and leaves the cursor where it was."""
+
+
 @dataclass
 class Projector:
     boards: RedisBoards
+    lease: str = ""
     _households: dict[int, dict[str, Any]] = field(default_factory=dict)
 
-    async def catch_up(self) -> int:
+    async def catch_up(self, start: int | None = None) -> int:
         """Apply every sequenced fact past the cursor; returns how many facts were read."""
+        try:
+            return await self._catch_up(await self.boards.cursor() if start is None else start)
+        except _Leased:
+            return 0
+
+    async def _catch_up(self, cursor: int) -> int:
         total = 0
-        cursor = await self.boards.cursor()
         while batch := await facts.after(cursor, FACT_BATCH):
             through = batch[-1]["seq"]
             grouped = group_by_community([(f["community_id"], await self._ops(f)) for f in batch])
@@ -58,19 +69,30 @@ class Projector:
 
         A watermark below the cursor is normal for a community without facts for a while; it
         is a loss only if the community has facts between the watermark and the cursor."""
-        applied = await self.boards.apply(community_id, ops, through, floor=cursor)
+        applied = await self.boards.apply(community_id, ops, through, cursor, self.lease)
+        if applied == LEASED:
+            raise _Leased
         if applied >= 0:
             return through
         watermark = -1 - applied
         if await facts.any_between(community_id, watermark, cursor):
             return watermark
-        applied = await self.boards.apply(community_id, ops, through, floor=watermark)
+        applied = await self.boards.apply(community_id, ops, through, watermark, self.lease)
+        if applied == LEASED:
+            raise _Leased
         return through if applied >= 0 else -1 - applied
 
     async def rebuild(self) -> int:
-        """Forget everything in Redis under the prefix and replay all facts from the first."""
-        await self.boards.clear()
-        return await self.catch_up()
+        """Forget the boards and replay all facts from the first, safely beside running
+        projectors: a lease per community makes their applies refuse until it is done."""
+        lease = uuid.uuid4().hex
+        communities = await board_store.community_ids()
+        await self.boards.take_leases(communities, lease)
+        try:
+            await self.boards.clear()
+            return await Projector(self.boards, lease=lease).catch_up(start=0)
+        finally:
+            await self.boards.release_leases(communities)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Background loop: when Redis is down it waits, then catches up by itself."""

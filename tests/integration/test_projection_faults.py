@@ -494,13 +494,6 @@ async def test_a_community_quiet_for_many_batches_is_not_taken_for_lost_state(
     await assert_exact(app, busy)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `greenledger rebuild-projections` while the server's projector runs: clear() "
-    "deletes keys one by one; the running projector replays from fact 1 as soon as the cursor "
-    "and a watermark are gone, on top of keys not yet deleted, and clear() then deletes what it "
-    "rebuilt while the new watermark stays, so the rebuild skips everything (Projector.rebuild)",
-)
 async def test_a_rebuild_while_another_projector_runs_ends_exact(
     services: Services,
     clock: FrozenClock,
