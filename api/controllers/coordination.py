@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -11,6 +10,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK
 
+from api.dates import parse_day, parse_moment
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import (
     ID_MAX,
@@ -32,7 +32,6 @@ from api.schemas import (
 from api.security import ADMIN_ONLY, requires
 from ledger.domain.access import Role
 from ledger.domain.certificates import certificate_number
-from ledger.domain.errors import InvalidInput
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade
 
@@ -53,7 +52,7 @@ class CoordinationController(Controller):
         services: ServicesDep,
     ) -> RulesReply:
         """A new rules version from `effective_from` on; errors name the field (`rules.…`)."""
-        effective_from = _datetime(data.effective_from, "effective_from")
+        effective_from = parse_moment(data.effective_from, "effective_from")
         result = await services.rules.set(
             principal, data.event_id, community_id, effective_from, dict(data.rules)
         )
@@ -115,7 +114,7 @@ class CoordinationController(Controller):
         self, data: JSONBody[BackfillIn], principal: PrincipalDep, services: ServicesDep
     ) -> BackfillReply:
         """Hours entered by hand, kept as their own class; points only if the rule says so."""
-        day = _date(data.day, "day")
+        day = parse_day(data.day, "day")
         result = await services.shifts.backfill(
             principal,
             data.event_id,
@@ -232,17 +231,3 @@ async def _certificate(services: ServicesDep, hours: dict[str, Any]) -> dict[str
         "number": certificate_number(hours["volunteer_id"], served, today, key),
         "issued_on": today.isoformat(),
     }
-
-
-def _datetime(text: str, field: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError as error:
-        raise InvalidInput(field, "must be an ISO 8601 time with offset") from error
-
-
-def _date(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise InvalidInput(field, "must be a date like 2026-11-20") from error

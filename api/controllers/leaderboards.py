@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
+from api.dates import parse_optional_day
 from api.deps import ServicesDep
 from api.schemas import ID_MAX, BoardReply, RedBlackReply
 from ledger.domain.errors import InvalidInput
@@ -46,7 +47,7 @@ class LeaderboardController(Controller):
     ) -> BoardReply:
         """households and buildings rank within a compound (`scope_id` = compound); compounds
         and volunteers within a community. Ties share a rank and are listed by id."""
-        when = _day(day) or local_day(services.clock.now())
+        when = parse_optional_day(day, "day") or local_day(services.clock.now())
         result = await services.boards.leaderboard(board, period, scope_id, limit, when)
         return msgspec.convert(result, BoardReply)
 
@@ -67,12 +68,3 @@ def _half_month(text: str) -> date:
         return half_month_day(text)
     except ValueError as error:
         raise InvalidInput("half_month", "must look like 2026-11-1 or 2026-11-2") from error
-
-
-def _day(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise InvalidInput("day", "must be a date like 2026-11-25") from error

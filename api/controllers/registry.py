@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import msgspec
@@ -10,6 +9,7 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from api.dates import parse_optional_day
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import (
     ID_MAX,
@@ -32,7 +32,6 @@ from api.schemas import (
     RewardReply,
 )
 from api.security import ADMIN_ONLY
-from ledger.domain.errors import InvalidInput
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
 Cursor = Annotated[str | None, QueryParameter(max_length=100, description="From next_cursor.")]
@@ -136,8 +135,8 @@ class RegistryController(Controller):
             data.cost_points,
             data.stock,
             data.monthly_limit_per_household,
-            active_from=_day(data.active_from, "active_from"),
-            active_until=_day(data.active_until, "active_until"),
+            active_from=parse_optional_day(data.active_from, "active_from"),
+            active_until=parse_optional_day(data.active_until, "active_until"),
             exchange_weekdays=data.exchange_weekdays,
         )
         return msgspec.convert(result, RewardReply)
@@ -229,12 +228,3 @@ async def _page(
     given = {column: value for column, value in filters.items() if value is not None}
     result = await services.registry.page(resource, cursor, limit, given)
     return Page(items=result["items"], next_cursor=result["next_cursor"])
-
-
-def _day(text: str | None, field: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise InvalidInput(field, "must be a date like 2026-12-01") from error

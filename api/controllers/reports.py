@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 from typing import Annotated, Any
 
 import msgspec
@@ -12,11 +11,11 @@ from litestar import Controller, Request, Response, get
 from litestar.params import PathParameter, QueryParameter
 
 from api import charts
+from api.dates import parse_day
 from api.deps import ServicesDep
 from api.openapi_docs import also_answers
 from api.schemas import ID_MAX, CompoundReport
 from api.security import ADMIN_ONLY
-from ledger.domain.errors import InvalidInput
 from ledger.services import reports
 
 CommunityId = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
@@ -43,7 +42,9 @@ class ReportController(Controller):
         """Per compound for local days from..to: households, participation, grades, accuracy,
         points issued / redeemed / expired / outstanding, volunteer minutes; reward stock.
         `?format=csv` or `Accept: text/csv` for a spreadsheet."""
-        report = await reports.compound_report(community_id, _day(from_, "from"), _day(to, "to"))
+        report = await reports.compound_report(
+            community_id, parse_day(from_, "from"), parse_day(to, "to")
+        )
         if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
             return Response(_csv(report["rows"]), media_type="text/csv; charset=utf-8")
         return Response(msgspec.convert(report, CompoundReport))
@@ -58,7 +59,7 @@ class ReportController(Controller):
         to: To,
     ) -> Response[str]:
         """`trends`: accuracy and participation per day; `compounds`: compounds side by side."""
-        first, last = _day(from_, "from"), _day(to, "to")
+        first, last = parse_day(from_, "from"), parse_day(to, "to")
         if chart == "trends.svg":
             trend = await reports.trends(community_id, first, last)
             series = {"正确率": trend["accuracy"], "参与率": trend["participation"]}
@@ -84,10 +85,3 @@ def _cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
         return "'" + value
     return value
-
-
-def _day(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise InvalidInput(field, "must be a date like 2026-11-01") from error

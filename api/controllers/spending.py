@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 from typing import Annotated, Any
 
 import msgspec
@@ -12,6 +11,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from api.dates import parse_day, parse_optional_day
 from api.deps import PrincipalDep, ServicesDep
 from api.openapi_docs import also_answers
 from api.schemas import (
@@ -58,7 +58,7 @@ class SpendingController(Controller):
         fields = msgspec.to_builtins(data)
         fields.pop("event_id")
         for key in ("active_from", "active_until"):
-            fields[key] = _day(fields.get(key), key)
+            fields[key] = parse_optional_day(fields.get(key), key)
         result = await services.catalog.change(principal, data.event_id, reward_id, fields)
         return msgspec.convert(result, RewardReply)
 
@@ -175,9 +175,7 @@ class SpendingController(Controller):
     ) -> Response[Any]:
         """Payments received and settlements for local days `from`..`to`; `?format=csv` or
         `Accept: text/csv` for a spreadsheet."""
-        first, last = _day(from_, "from"), _day(to, "to")
-        assert first is not None
-        assert last is not None
+        first, last = parse_day(from_, "from"), parse_day(to, "to")
         result = await services.spending.statement(merchant_id, first, last)
         if _wants_csv(request, format):
             return Response(_statement_csv(result), media_type="text/csv; charset=utf-8")
@@ -242,12 +240,3 @@ def _statement_csv(statement: dict[str, Any]) -> str:
             [line[key] for key in ("entry_id", "at", "kind", "points", "memo", "actor")]
         )
     return "\ufeff" + buffer.getvalue()
-
-
-def _day(text: str | None, field: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise InvalidInput(field, "must be a date like 2026-12-01") from error

@@ -1,0 +1,25 @@
+"""Dates and times in query strings and bodies: a bad one is a 400 naming its field."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from ledger.domain.errors import InvalidInput
+
+
+def parse_day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidInput(field, "must be a date like 2026-11-25") from error
+
+
+def parse_optional_day(text: str | None, field: str) -> date | None:
+    return None if text is None else parse_day(text, field)
+
+
+def parse_moment(text: str, field: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidInput(field, "must be an ISO 8601 time with offset") from error
