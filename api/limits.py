@@ -11,6 +11,8 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.exceptions import RedisError
 
+from ledger.domain.access import Principal
+
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 SIGN_IN_PER_ADDRESS_PER_MINUTE = 30
@@ -38,8 +40,12 @@ class RateLimitMiddleware(ASGIMiddleware):
         checks = [(f"addr:{address}", self.per_minute)]
         if path == "/api/v1/auth/token":
             checks.append((f"signin-addr:{address}", SIGN_IN_PER_ADDRESS_PER_MINUTE))
-        token = _bearer(scope)
-        if token:
+        # Authentication runs first (outermost), so a signed-in caller is counted per user,
+        # however many tokens they hold; a bearer token is counted on its own otherwise.
+        principal = scope.get("user")
+        if isinstance(principal, Principal):
+            checks.append((f"user:{principal.user_id}", self.per_minute))
+        elif token := _bearer(scope):
             checks.append((f"token:{hashlib.sha256(token).hexdigest()[:24]}", self.per_minute))
         try:
             for key, limit in checks:
