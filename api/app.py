@@ -35,6 +35,7 @@ from api.limits import RateLimitMiddleware
 from api.pages import configure_templates, page_handlers, page_middleware
 from api.security import make_jwt_auth
 from api.settings import Settings
+from api.strict_json import strict_json_body
 
 TEMPLATES = Path(__file__).parent / "templates"
 REQUEST_BODY_BYTES_MAX = 2 * 1024 * 1024
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=strict_json_body,
         middleware=[
             RateLimitMiddleware(settings.rate_limit_per_minute),
             *page_middleware(settings),
