@@ -31,7 +31,7 @@ from api.controllers.reports import ReportController
 from api.controllers.spending import SpendingController
 from api.deps import provide_principal, provide_services
 from api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
-from api.limits import RateLimitMiddleware
+from api.limits import RateLimitMiddleware, address_limits_first
 from api.pages import configure_templates, page_handlers, page_middleware
 from api.security import make_jwt_auth
 from api.settings import Settings
@@ -94,10 +94,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=strict_json_body,
         middleware=[
-            RateLimitMiddleware(settings.rate_limit_per_minute),
+            RateLimitMiddleware(settings.rate_limit_per_minute, "caller"),
             *page_middleware(settings),
         ],
-        on_app_init=[jwt_auth.on_app_init],
+        on_app_init=[jwt_auth.on_app_init, address_limits_first(settings.rate_limit_per_minute)],
         lifespan=[lifespan],
         template_config=TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure_templates

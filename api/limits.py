@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
@@ -21,12 +22,17 @@ EXEMPT = ("/health", "/static/", "/schema")
 
 class RateLimitMiddleware(ASGIMiddleware):
     """429 `rate_limited` with Retry-After past the limit. If Redis fails, requests pass: a
-    limiter must never take the service down with it."""
+    limiter must never take the service down with it.
+
+    Two stages: `address` runs before authentication (so bad tokens and sign-in attempts are
+    counted too), `caller` after it (so a signed-in caller is counted per user)."""
 
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, stage: str = "caller") -> None:
+        assert stage in ("address", "caller")
         self.per_minute = per_minute
+        self.stage = stage
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path = scope["path"]
@@ -36,16 +42,11 @@ class RateLimitMiddleware(ASGIMiddleware):
 
     async def _check(self, scope: Scope, path: str) -> None:
         limiter = scope["app"].state.services.limiter
-        address = (scope.get("client") or ("unknown", 0))[0]
-        checks = [(f"addr:{address}", self.per_minute)]
-        if path == "/api/v1/auth/token":
-            checks.append((f"signin-addr:{address}", SIGN_IN_PER_ADDRESS_PER_MINUTE))
-        # Authentication runs first (outermost), so a signed-in caller is counted per user,
-        # however many tokens they hold; a bearer token is counted on its own otherwise.
+        checks = self._address_checks(scope, path) if self.stage == "address" else []
         principal = scope.get("user")
-        if isinstance(principal, Principal):
+        if self.stage == "caller" and isinstance(principal, Principal):
             checks.append((f"user:{principal.user_id}", self.per_minute))
-        elif token := _bearer(scope):
+        elif self.stage == "caller" and (token := _bearer(scope)):
             checks.append((f"token:{hashlib.sha256(token).hexdigest()[:24]}", self.per_minute))
         try:
             for key, limit in checks:
@@ -57,6 +58,23 @@ class RateLimitMiddleware(ASGIMiddleware):
                     )
         except (RedisError, OSError) as error:
             log.warning("rate limits off while Redis is unavailable: %s", error)
+
+    def _address_checks(self, scope: Scope, path: str) -> list[tuple[str, int]]:
+        address = (scope.get("client") or ("unknown", 0))[0]
+        checks = [(f"addr:{address}", self.per_minute)]
+        if path == "/api/v1/auth/token":
+            checks.append((f"signin-addr:{address}", SIGN_IN_PER_ADDRESS_PER_MINUTE))
+        return checks
+
+
+def address_limits_first(per_minute: int) -> Any:
+    """An on_app_init hook: the address stage goes in front of the authentication middleware."""
+
+    def hook(app_config: Any) -> Any:
+        app_config.middleware.insert(0, RateLimitMiddleware(per_minute, "address"))
+        return app_config
+
+    return hook
 
 
 def _bearer(scope: Scope) -> bytes | None:

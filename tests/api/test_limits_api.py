@@ -96,3 +96,15 @@ async def test_a_good_password_clears_earlier_failures(api: Any) -> None:
         "/api/v1/auth/token", json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
     )
     assert again.status_code == 200
+
+
+async def test_requests_with_bad_tokens_are_counted_too(
+    admin_user: None, settings: Settings
+) -> None:
+    """The address limit runs before authentication: forged tokens cannot probe for free."""
+    limited = dataclasses.replace(settings, rate_limit_per_minute=4)
+    async with AsyncTestClient(app=create_app(limited)) as client:
+        forged = {"Authorization": "Bearer not.a.token"}
+        statuses = [(await client.get("/api/v1/me", headers=forged)).status_code for _ in range(6)]
+    print(f"forged tokens, limit 4: {statuses}")
+    assert statuses == [401, 401, 401, 401, 429, 429]
