@@ -86,10 +86,11 @@ async def measure(
             return 0, f"credit: {result}"
         return 1, None
 
+    blocks = await _blocks(args.db)
     tally, wall = await run_timed(
         credit, concurrency=1, warmup_s=0.3, duration_s=60, max_ops=len(on_board)
     )
-    out["credit"] = tally.summary(wall)
+    out["credit"] = tally.summary(wall) | _per_op(blocks, await _blocks(args.db), tally.issued)
     started = time.perf_counter()
     await services.sealer.seal_all()
     await services.projector.catch_up()
@@ -103,10 +104,11 @@ async def measure(
             return 0, f"balance: {result['balance_points']} but lots hold {lots}"
         return 1, None
 
+    blocks = await _blocks(args.db)
     tally, wall = await run_timed(
         balance, concurrency=1, warmup_s=0.3, duration_s=args.read_seconds, max_timed=args.reads
     )
-    out["balance"] = tally.summary(wall)
+    out["balance"] = tally.summary(wall) | _per_op(blocks, await _blocks(args.db), tally.issued)
     today = local_day(services.clock.now())
     expected: list[Any] = []
 
@@ -136,6 +138,34 @@ async def measure(
     )
     out["board_sql"] = tally.summary(wall)
     return out
+
+
+async def _blocks(database: str) -> dict[str, int]:
+    """Buffer hits and reads (reads missed shared_buffers) and WAL bytes so far: the first two
+    per database; WAL is cluster-wide, so other work on the server adds to it."""
+    import asyncpg
+
+    await asyncio.sleep(1.5)  # backends flush their counters about once a second
+    db = await asyncpg.connect(pg_url(database))
+    try:
+        row = await db.fetchrow(
+            "SELECT blks_hit, blks_read, pg_current_wal_lsn() - '0/0'::pg_lsn AS wal"
+            " FROM pg_stat_database WHERE datname = current_database()"
+        )
+    finally:
+        await db.close()
+    return {"hit": int(row["blks_hit"]), "read": int(row["blks_read"]), "wal": int(row["wal"])}
+
+
+def _per_op(before: dict[str, int], after: dict[str, int], operations: int) -> dict[str, Any]:
+    """Shared-buffer hits and misses and WAL bytes per operation (statistics lag ~0.5 s)."""
+    if operations <= 0:
+        return {}
+    return {
+        "buffer_hits_per_op": round((after["hit"] - before["hit"]) / operations, 1),
+        "buffer_reads_per_op": round((after["read"] - before["read"]) / operations, 2),
+        "wal_bytes_per_op": round((after["wal"] - before["wal"]) / operations),
+    }
 
 
 def _check_board(result: dict[str, Any], source: str, expected: list[Any]) -> Outcome:

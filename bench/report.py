@@ -439,6 +439,7 @@ def markdown(data: dict[str, Any]) -> str:
             )
             + " | |"
         )
+        lines += _growth_io_rows(stages)
         if "verify" in growth:
             verified = growth["verify"]
             lines.append(
@@ -499,6 +500,26 @@ def statements_line(r: dict[str, Any]) -> list[str]:
         f"**The floor no longer matches the ledger** ({len(floor)} vs {len(ours)} round trips); "
         f"the ledger now sends: {', '.join(ours)}. Update bench/floor.py.",
     ]
+
+
+def _growth_io_rows(stages: list[dict[str, Any]]) -> list[str]:
+    """Shared-buffer hits and misses per operation, and WAL bytes per credit, by size."""
+    if not all("buffer_reads_per_op" in stage["credit"] for stage in stages):
+        return []
+    lines = [
+        "",
+        "| entries | credit: buffer hits / misses | credit: WAL bytes (cluster-wide) | balance "
+        "read: buffer hits / misses |",
+        "| --- | --- | --- | --- |",
+    ]
+    for stage in stages:
+        credit, balance = stage["credit"], stage["balance"]
+        lines.append(
+            f"| {stage['entries']:,} | {credit['buffer_hits_per_op']:.0f} / "
+            f"{credit['buffer_reads_per_op']:.1f} | {credit['wal_bytes_per_op']:,} | "
+            f"{balance['buffer_hits_per_op']:.0f} / {balance['buffer_reads_per_op']:.1f} |"
+        )
+    return lines
 
 
 def _growth_check_failure(name: str, growth: dict[str, Any]) -> str:
