@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Response, get
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Template
 
@@ -15,7 +14,6 @@ from api.deps import ServicesDep
 from api.openapi_docs import also_answers
 from api.schemas import ID_MAX
 from api.security import ADMIN_ONLY
-from ledger.domain.errors import LedgerError
 from ledger.domain.scan_codes import CodeKind
 from ledger.services.codes import label_for, sheet_labels
 
@@ -75,39 +73,3 @@ class CodeController(Controller):
                 "kind_name": KIND_NAMES[kind],
             },
         )
-
-
-@get(
-    "/q/{token:str}",
-    operation_id="OpenCode",
-    media_type="text/html",
-    tags=["qr"],
-    opt={"public": True},
-)
-async def open_code(
-    token: Annotated[str, PathParameter(max_length=200)], services: ServicesDep
-) -> Template:
-    """What a phone camera opens: says what the code is, or why it is refused."""
-    if len(token) > 100:
-        raise NotFoundException("no such code")
-    context: dict[str, Any]
-    try:
-        code, _ = await services.codes.resolve(token)
-        label = await label_for(services.codes, code.kind, code.subject_id)
-        context = {
-            "heading": KIND_NAMES[code.kind],
-            "title": label.title,
-            "subtitle": label.subtitle,
-        }
-    except LedgerError as refusal:
-        context = {"heading": "无效的二维码", "error": _refusal_text(refusal)}
-    return Template(template_name="code.html", context=context)
-
-
-def _refusal_text(refusal: LedgerError) -> str:
-    return {
-        "code_revoked": "这张卡已补办，旧卡作废。请使用新卡。",
-        "code_forged": "二维码校验失败，不是本系统发放的二维码。",
-        "code_malformed": "无法识别的二维码。",
-        "not_found": "二维码对应的对象不存在。",
-    }.get(refusal.code, "二维码无法使用。")

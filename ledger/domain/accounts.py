@@ -32,11 +32,6 @@ COMMUNITY_KINDS = (
 ISSUANCE_STRIPES = 16
 
 
-def may_go_negative(kind: AccountKind) -> bool:
-    """Only issuance is a mirror of points outstanding and so runs below zero."""
-    return kind is AccountKind.ISSUANCE
-
-
 def issuance_stripe(event_id: str) -> int:
     """Spread credits over the issuance stripes deterministically by event."""
     return zlib.crc32(event_id.encode()) % ISSUANCE_STRIPES

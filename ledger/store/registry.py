@@ -80,23 +80,9 @@ async def bump_card_serial(table: type[Table], row_id: int) -> int | None:
     return int(rows[0]["card_serial"]) if rows else None
 
 
-async def compound_of(kind_table: type[Table], row_id: int) -> int | None:
-    row = (
-        await kind_table.select(kind_table._meta.get_column_by_name("compound"))
-        .where(kind_table._meta.primary_key == row_id)
-        .first()
-    )
-    return None if row is None else int(row["compound"])
-
-
 async def community_of_compound(compound_id: int) -> int | None:
     row = await Compound.select(Compound.community).where(Compound.id == compound_id).first()
     return None if row is None else int(row["community"])
-
-
-async def household_by_account(account_id: int) -> int | None:
-    row = await Household.select(Household.id).where(Household.account == account_id).first()
-    return None if row is None else int(row["id"])
 
 
 __all__ = [

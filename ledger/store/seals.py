@@ -55,16 +55,6 @@ async def append(seals: list[tuple[int, int, str]], now: datetime) -> None:
     await UnsealedEntry.delete().where(UnsealedEntry.entry_id.is_in([s[1] for s in seals]))
 
 
-async def seals_after(seal_no: int, limit: int) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await (
-        EntrySeal.select()
-        .where(EntrySeal.seal_no > seal_no)
-        .order_by(EntrySeal.seal_no)
-        .limit(limit)
-    )
-    return rows
-
-
 def sealable(row: dict[str, Any]) -> SealableEntry:
     return SealableEntry(
         entry_id=row["id"],

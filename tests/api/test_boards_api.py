@@ -58,7 +58,7 @@ from tests.api.conftest import (
     make_user,
     sign_in,
 )
-from tests.conftest import DATABASE_URL, REDIS_UP, REDIS_URL
+from tests.conftest import DATABASE_URL, REDIS_UP, REDIS_URL, REQUIRE_SERVICES
 from tests.factories import TEST_SECRET_KEY, FrozenClock, event_id
 from tests.factories import make_user as make_principal
 
@@ -290,6 +290,10 @@ async def town(request: pytest.FixtureRequest, known: Known) -> AsyncIterator[To
     """The app over the module's database, without Redis and then with it (projected)."""
     source = request.param
     if source == "redis" and not REDIS_UP:
+        if REQUIRE_SERVICES:
+            pytest.fail(
+                "Redis is required (GREENLEDGER_REQUIRE_SERVICES=1) but 127.0.0.1:6379 is down"
+            )
         pytest.skip("no Redis on 127.0.0.1:6379")
     prefix = f"glapi{uuid.uuid4().hex[:10]}"
     redis_url = REDIS_URL if source == "redis" else None
