@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.authentication import AuthenticationResult
 from litestar.openapi.spec import Components
-from litestar.security.jwt import JWTAuth, JWTCookieAuth, Token
+from litestar.security.jwt import (
+    JWTAuth,
+    JWTCookieAuth,
+    JWTCookieAuthenticationMiddleware,
+    Token,
+)
 
 from api.settings import Settings
 from ledger.domain.access import Principal, Role
@@ -57,14 +67,88 @@ async def principal_from_token(token: Token, _: ASGIConnection[Any, Any, Any, An
         raise NotAuthorizedException("the token's claims are not valid") from error
 
 
+VERIFIED_TOKENS_MAX = 4096
+
+
+class VerifiedTokens:
+    """Tokens this process has verified, with what they decoded to, until they expire.
+
+    A token's signature, claims and the Principal built from them are a pure function of its
+    text (principal_from_token reads no database, and nothing revokes a token before its
+    `exp`), so a token seen valid once stays valid, with the same Principal, until `exp`; then
+    it is dropped and decoded again, which refuses it. Keyed by the whole token text: a token
+    differing in any byte is verified from scratch. Bounded: the oldest entry goes first.
+    """
+
+    def __init__(
+        self, size_max: int = VERIFIED_TOKENS_MAX, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.size_max = size_max
+        self.clock = clock
+        self._entries: dict[str, tuple[float, AuthenticationResult]] = {}
+
+    def get(self, encoded: str) -> AuthenticationResult | None:
+        entry = self._entries.get(encoded)
+        if entry is None:
+            return None
+        if self.clock() >= entry[0]:  # PyJWT refuses a token at or after its `exp`
+            self._entries.pop(encoded, None)
+            return None
+        return entry[1]
+
+    def principal(self, encoded: str, margin: float = 0.0) -> Principal | None:
+        """The Principal of a verified token still valid `margin` seconds from now."""
+        entry = self._entries.get(encoded)
+        if entry is None or self.clock() + margin >= entry[0]:
+            return None
+        user = entry[1].user
+        return user if isinstance(user, Principal) else None
+
+    def put(self, encoded: str, result: AuthenticationResult) -> None:
+        token = result.auth
+        if not isinstance(token, Token):
+            return
+        while len(self._entries) >= self.size_max:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[encoded] = (token.exp.timestamp(), result)
+
+
+class CachingJWTCookieMiddleware(JWTCookieAuthenticationMiddleware):
+    """Litestar's JWT middleware, answering tokens it has verified before from VerifiedTokens."""
+
+    def __init__(self, *, verified: VerifiedTokens, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.verified = verified
+
+    async def authenticate_token(
+        self, encoded_token: str, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        known = self.verified.get(encoded_token)
+        if known is not None:
+            return known
+        result = await super().authenticate_token(encoded_token, connection)
+        self.verified.put(encoded_token, result)
+        return result
+
+
+@dataclass
 class BearerOrCookieAuth(JWTCookieAuth[Principal, Token]):
     """`Authorization: Bearer` first (API clients), else the sign-in cookie (the pages).
     The OpenAPI document keeps describing the bearer header."""
+
+    verified: VerifiedTokens = field(default_factory=VerifiedTokens)
 
     @property
     def openapi_components(self) -> Components:
         components: Components = JWTAuth.openapi_components.fget(self)  # type: ignore[attr-defined]
         return components
+
+    @property
+    def middleware(self) -> DefineMiddleware:
+        define = super().middleware
+        return DefineMiddleware(
+            CachingJWTCookieMiddleware, *define.args, verified=self.verified, **define.kwargs
+        )
 
 
 def make_jwt_auth(settings: Settings) -> JWTCookieAuth[Principal, Token]:
@@ -84,7 +168,8 @@ def requires(*roles: Role) -> Any:
     """A guard admitting only the given roles."""
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        # async: Litestar runs a plain-function guard in its thread pool, a thread hop per request
         principal = connection.user
         if not isinstance(principal, Principal):
             raise NotAuthorizedException("sign in first")

@@ -10,6 +10,7 @@ Each carries the local `day` it counts on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -125,13 +126,14 @@ class Keys:
 class Ranked:
     rank: int
     subject_id: str
-    value: Fraction
+    value: Fraction | int
 
 
-def ranking(scores: dict[str, Fraction], limit: int) -> list[Ranked]:
+def ranking(scores: Mapping[str, Fraction | int], limit: int) -> list[Ranked]:
     """Highest value first; ties share a rank (1, 2, 2, 4) and are listed by id, numerically,
-    so the order is total and the same from Redis and from SQL."""
-    ordered = sorted(scores.items(), key=lambda item: (-item[1], _id_key(item[0])))
+    so the order is total and the same from Redis and from SQL (ids equal as numbers, 7 and
+    07, by their text). Points are plain integers; shares are exact fractions."""
+    ordered = sorted(scores.items(), key=lambda item: (-item[1], _id_key(item[0]), item[0]))
     ranked: list[Ranked] = []
     for position, (subject_id, value) in enumerate(ordered[:limit], start=1):
         tied = ranked and ranked[-1].value == value
@@ -143,7 +145,7 @@ def ratio(part: int, whole: int) -> Fraction:
     return Fraction(part, whole) if whole else Fraction(0)
 
 
-def percent_text(value: Fraction) -> str:
+def percent_text(value: Fraction | int) -> str:
     """One decimal, rounded half up, from the exact fraction."""
     tenths = (value * 1000 + Fraction(1, 2)) // 1
     return f"{tenths // 10}.{tenths % 10}%"

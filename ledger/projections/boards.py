@@ -17,6 +17,7 @@ from collections import defaultdict
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from ledger.domain.leaderboard import Keys, Op
 
@@ -52,12 +53,51 @@ return top
 """.replace("LEASED", str(LEASED))
 CURSOR_SUFFIX = "projector:cursor"
 
+# The top of one sorted set for a board page, without sending the whole set: the first `limit`
+# members by score (down to ARGV[2]: '-inf', or '(0' for positive scores only), and when the
+# page is full, the members tied at its last score, since ranking() breaks ties by numeric id,
+# not by Redis's text order. Of a large tie, only the `need` smallest plain decimal ids are
+# sent (numeric order of decimal ids without leading zeros is length, then text; Redis gives
+# the tie in text order); any other member name and the whole tie is sent, for Python to order.
+_TOP = """
+local limit = tonumber(ARGV[1])
+local top = redis.call(
+  'ZREVRANGEBYSCORE', KEYS[1], '+inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, limit)
+if #top < 2 * limit then return {top, {}} end
+local cut = top[#top]
+local above = 0
+for i = 2, #top, 2 do if top[i] ~= cut then above = above + 1 end end
+local tied = redis.call('ZRANGEBYSCORE', KEYS[1], cut, cut)
+local need = limit - above
+if #tied <= need then return {top, tied} end
+local by_length, lengths = {}, {}
+for _, member in ipairs(tied) do
+  if not (member == '0' or string.find(member, '^[1-9]%d*$')) then return {top, tied} end
+  local n = #member
+  if by_length[n] == nil then
+    by_length[n] = {}
+    lengths[#lengths + 1] = n
+  end
+  table.insert(by_length[n], member)
+end
+table.sort(lengths)
+local chosen = {}
+for _, n in ipairs(lengths) do
+  for _, member in ipairs(by_length[n]) do
+    if #chosen == need then return {top, chosen} end
+    chosen[#chosen + 1] = member
+  end
+end
+return {top, chosen}
+"""
+
 
 class RedisBoards:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
         self._apply = redis.register_script(_APPLY)
+        self._top = redis.register_script(_TOP)
 
     def keys(self, community_id: int) -> Keys:
         return Keys(self.prefix, community_id)
@@ -102,6 +142,32 @@ class RedisBoards:
     async def watermark(self, community_id: int) -> int:
         value = await self.redis.get(self.keys(community_id).applied_through())
         return int(value) if value is not None else 0
+
+    async def cursor_and_top(
+        self, key: str, limit: int, positive_only: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        """The projector's cursor and, in one round trip, every member of the sorted set that
+        can be among its top `limit` (see _TOP): ranking() of these equals ranking() of all."""
+        minimum = "(0" if positive_only else "-inf"
+        for attempt in (1, 2):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.get(f"{self.prefix}:{CURSOR_SUFFIX}")
+            pipe.evalsha(self._top.sha, 1, key, limit, minimum)
+            cursor, answer = await pipe.execute(raise_on_error=False)
+            if isinstance(answer, NoScriptError) and attempt == 1:
+                await self.redis.script_load(_TOP)  # Redis restarted or its scripts were flushed
+                continue
+            for result in (cursor, answer):
+                if isinstance(result, Exception):
+                    raise result
+            break
+        top, tied = answer
+        scores = {_text(top[i]): int(float(top[i + 1])) for i in range(0, len(top), 2)}
+        if tied:
+            cut = int(float(top[-1]))
+            scores = {m: v for m, v in scores.items() if v != cut}
+            scores |= {_text(member): cut for member in tied}
+        return (int(cursor) if cursor is not None else 0), scores
 
     async def sorted_set(self, key: str) -> dict[str, int]:
         rows: list[Any] = await self.redis.zrange(key, 0, -1, withscores=True)

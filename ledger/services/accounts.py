@@ -14,7 +14,7 @@ from ledger.ports import Clock
 from ledger.services.runner import Result, Runner
 from ledger.store import earning as earning_store
 from ledger.store import ledger as store
-from ledger.store import lots
+from ledger.store import reads
 from ledger.store import registry as registry_store
 from ledger.store.engine import Database
 
@@ -81,21 +81,30 @@ class Accounts:
         return await self.runner.once("reversal", event_id, actor, inputs, action)
 
     async def account(self, viewer: Principal, account_id: int) -> Result:
-        """Balance of an account its viewer may see (a clerk: households they serve, no history)."""
+        """Balance of an account its viewer may see (a clerk: households they serve, no history).
+
+        One statement reads the account, its household's compound (the clerk's scope) and its
+        open lots by expiry; the checks and their order are those of three separate reads: a
+        clerk outside the household's compound is refused before a missing account is named."""
         _check_access(viewer, account_id, history=False)
+        rows = await reads.account_with_expiring(account_id)
         if viewer.role is Role.CLERK and account_id not in viewer.account_ids:
-            compound_id = await registry_store.compound_of_account(account_id)
-            if compound_id is None or not viewer.covers_compound(compound_id):
+            compound_id = rows[0]["compound_id"] if rows else None
+            if compound_id is None or not viewer.covers_compound(int(compound_id)):
                 raise OutOfScope("this household is not in a compound you serve")
-        account = await store.find_account(account_id)
-        if account is None:
+        if not rows:
             raise NotFound("account", account_id)
+        first = rows[0]
         return {
-            "id": account.account_id,
-            "kind": account.kind.value,
-            "community_id": account.community_id,
-            "balance_points": account.balance_points,
-            "expiring": await lots.expiring_summary(account_id),
+            "id": first["id"],
+            "kind": AccountKind(first["kind"]).value,
+            "community_id": first["community"],
+            "balance_points": first["balance_points"],
+            "expiring": [
+                {"points": int(row["points"]), "expires_on": str(row["expires_on"])}
+                for row in rows
+                if row["points"] is not None
+            ],
         }
 
     async def entries(

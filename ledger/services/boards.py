@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from typing import Any
@@ -17,6 +17,7 @@ from ledger.domain.leaderboard import (
     Board,
     Keys,
     Period,
+    Ranked,
     bounds,
     bucket,
     mask_name,
@@ -27,28 +28,37 @@ from ledger.domain.leaderboard import (
 from ledger.domain.registry import public_household_label
 from ledger.projections.boards import RedisBoards
 from ledger.store import boards as store
-from ledger.store import facts
+from ledger.store import facts, reads
 from ledger.store import registry as registry_store
-from ledger.store.tables import Community, Compound
+from ledger.store.tables import Community
 
 log = logging.getLogger(__name__)
 LIMIT_MAX = 100
 # Redis answers only while its projection is at most this many facts behind (one batch of the
 # projector); further behind, SQL answers.
 LAG_FACTS_MAX = 1_000
+# Boards kept as sorted sets: their pages come from Redis without reading the whole set.
+SORTED_SET_BOARDS = frozenset({Board.HOUSEHOLDS, Board.BUILDINGS, Board.VOLUNTEERS_HOURS})
+SCOPES_KEPT_MAX = 100_000
 
 
 @dataclass(frozen=True, slots=True)
 class Scores:
     """Raw numbers for one board and period: values plus what labels need."""
 
-    values: dict[str, Fraction]
+    values: dict[str, Fraction | int]
     counts: dict[str, tuple[int, int]]
 
 
 @dataclass(frozen=True)
 class Boards:
     redis: RedisBoards | None
+    # compound → community, and communities seen: neither can change once created (no API
+    # moves or deletes them; piccolo-admin refuses `community` edits and every delete), so
+    # what one lookup found stays true for the life of the process. Misses are not kept.
+    _communities: dict[tuple[bool, int], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     async def leaderboard(
         self, board: Board, period: Period, scope_id: int, limit: int, day: date
@@ -57,10 +67,25 @@ class Boards:
         if not 1 <= limit <= LIMIT_MAX:
             raise InvalidInput("limit", f"must be between 1 and {LIMIT_MAX}")
         community_id = await self._scope(board, scope_id)
-        scores, source = await self.scores(board, period, scope_id, community_id, day)
-        ranked = ranking(scores.values, limit)
-        labels = await _labels(board, [r.subject_id for r in ranked], community_id)
-        items = [_item(board, r.rank, r.subject_id, r.value, labels, scores.counts) for r in ranked]
+        top: tuple[list[Ranked], dict[str, str]] | None = None
+        if self.redis is not None and board in SORTED_SET_BOARDS:
+            try:
+                top = await _top_from_redis(
+                    self.redis, board, period, scope_id, community_id, day, limit
+                )
+            except (RedisError, OSError) as error:
+                log.warning("answering %s from SQL, Redis unavailable: %s", board, error)
+        counts: dict[str, tuple[int, int]] = {}
+        if top is not None:
+            (ranked, labels), source = top, "redis"
+        else:
+            if self.redis is not None and board in SORTED_SET_BOARDS:
+                scores, source = await _from_sql(board, period, scope_id, community_id, day), "sql"
+            else:
+                scores, source = await self.scores(board, period, scope_id, community_id, day)
+            ranked, counts = ranking(scores.values, limit), scores.counts
+            labels = await _labels(board, [r.subject_id for r in ranked], community_id)
+        items = [_item(board, r.rank, r.subject_id, r.value, labels, counts) for r in ranked]
         return {
             "board": board.value,
             "period": period.value,
@@ -120,14 +145,22 @@ class Boards:
 
     async def _scope(self, board: Board, scope_id: int) -> int:
         """The community a board's scope belongs to (compound boards are scoped by compound)."""
-        if board in (Board.HOUSEHOLDS, Board.BUILDINGS):
-            compound = await registry_store.get(Compound, scope_id)
-            if compound is None:
+        by_compound = board in (Board.HOUSEHOLDS, Board.BUILDINGS)
+        known = self._communities.get((by_compound, scope_id))
+        if known is not None:
+            return known
+        if by_compound:
+            community_id = await reads.community_of_compound(scope_id)
+            if community_id is None:
                 raise NotFound("compound", scope_id)
-            return int(compound["community"])
-        if await registry_store.get(Community, scope_id) is None:
-            raise NotFound("community", scope_id)
-        return scope_id
+        else:
+            if await registry_store.get(Community, scope_id) is None:
+                raise NotFound("community", scope_id)
+            community_id = scope_id
+        if len(self._communities) >= SCOPES_KEPT_MAX:
+            self._communities.clear()
+        self._communities[(by_compound, scope_id)] = community_id
+        return community_id
 
 
 async def _from_sql(
@@ -136,10 +169,10 @@ async def _from_sql(
     first, end = bounds(period, day)
     if board in (Board.HOUSEHOLDS, Board.BUILDINGS):
         points = await store.net_points(scope_id, board is Board.BUILDINGS, first, end)
-        return Scores({k: Fraction(v) for k, v in points.items()}, {})
+        return Scores(dict(points), {})
     if board is Board.VOLUNTEERS_HOURS:
         minutes = await store.volunteer_minutes(community_id, first, end)
-        return Scores({k: Fraction(v) for k, v in minutes.items()}, {})
+        return Scores(dict(minutes), {})
     if board is Board.COMPOUNDS_ACCURACY:
         graded = await store.grades(community_id, first, end)
         return _accuracy({str(c): (good, total) for c, (total, good) in graded.items()})
@@ -155,10 +188,10 @@ async def _from_redis(
         key = (keys.households if board is Board.HOUSEHOLDS else keys.buildings)(
             scope_id, period, name
         )
-        return Scores({k: Fraction(v) for k, v in (await redis.sorted_set(key)).items()}, {})
+        return Scores(dict(await redis.sorted_set(key)), {})
     if board is Board.VOLUNTEERS_HOURS:
         minutes = await redis.sorted_set(keys.volunteers(period, name))
-        return Scores({k: Fraction(v) for k, v in minutes.items() if v > 0}, {})
+        return Scores({k: v for k, v in minutes.items() if v > 0}, {})
     if board is Board.COMPOUNDS_ACCURACY:
         fields = await redis.hash(keys.grades(period, name))
         compounds = {f.split(":")[0] for f in fields}
@@ -168,6 +201,48 @@ async def _from_redis(
     registered = await store.compounds_of(community_id)
     sizes = {str(c): await redis.set_size(keys.participation(c, period, name)) for c in registered}
     return await _participation(community_id, {c: n for c, n in sizes.items() if n > 0})
+
+
+async def _top_from_redis(
+    redis: RedisBoards,
+    board: Board,
+    period: Period,
+    scope_id: int,
+    community_id: int,
+    day: date,
+    limit: int,
+) -> tuple[list[Ranked], dict[str, str]] | None:
+    """A points or hours board's page from its sorted set, with its labels: one Redis round
+    trip (the cursor and the top members) and one SQL statement (the facts' head and the
+    labels). None when Redis is too far behind the facts to answer (SQL answers instead)."""
+    keys, name = Keys(redis.prefix, community_id), bucket(period, day)
+    if board is Board.VOLUNTEERS_HOURS:
+        key = keys.volunteers(period, name)
+    else:
+        key = (keys.households if board is Board.HOUSEHOLDS else keys.buildings)(
+            scope_id, period, name
+        )
+    cursor, candidates = await redis.cursor_and_top(
+        key, limit, positive_only=board is Board.VOLUNTEERS_HOURS
+    )
+    ranked = ranking(candidates, limit)
+    ids = [r.subject_id for r in ranked]
+    labels: dict[str, str]
+    if board is Board.HOUSEHOLDS:
+        head, rows = await reads.head_and_households([int(s) for s in ids])
+        labels = {
+            str(i): public_household_label(r["building"], r["unit"], r["room"])
+            for i, r in rows.items()
+        }
+    elif board is Board.VOLUNTEERS_HOURS:
+        head, names = await reads.head_and_volunteers([int(s) for s in ids])
+        labels = {str(i): mask_name(n) for i, n in names.items()}
+    else:
+        head, _ = await reads.head_and_households([])
+        labels = {s: f"{s}幢" for s in ids}
+    if head - cursor > LAG_FACTS_MAX:
+        return None
+    return ranked, labels
 
 
 def _accuracy(counts: dict[str, tuple[int, int]]) -> Scores:
@@ -203,7 +278,7 @@ def _item(
     board: Board,
     rank: int,
     subject_id: str,
-    value: Fraction,
+    value: Fraction | int,
     labels: dict[str, str],
     counts: dict[str, tuple[int, int]],
 ) -> dict[str, Any]:
