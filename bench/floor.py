@@ -3,8 +3,10 @@
     python -m bench.floor --db bench_floor --fixture var/bench/fixture.json
 
 Statement for statement what `Scans.inspect` sends on PostgreSQL (captured from the asyncpg
-connection; docs/BENCHMARKS.md lists them): one pooled connection per credit, BEGIN, the 17
-statements below in the ledger's order, COMMIT, and the pool's reset on release - 20 round trips.
+connection; docs/BENCHMARKS.md lists them): one pooled connection per credit, BEGIN, the 15
+statements below in the ledger's order (the issuance stripe's id read once per stripe and
+remembered, as the ledger does), COMMIT - 17 round trips; the pool, like the ledger's, does not
+reset connections on release.
 Values come from the previous statements' results exactly as in the ledger, so the same rows
 are locked in the same order. Only the decisions are taken for granted: the token's HMAC, the
 scope check and `award_for_grade` (the fixture's pairs always earn 10 points). Every credit is
@@ -48,31 +50,29 @@ LOCAL = ZoneInfo("Asia/Shanghai")
 
 SQL = {
     "idempotency_find": (
-        "SELECT event_id, operation, fingerprint, outcome, result, created_at "
-        "FROM idempotency_record WHERE event_id = $1 LIMIT 1"
+        "SELECT operation, fingerprint, outcome, result FROM idempotency_record WHERE event_id = $1"
     ),
     "household": (
-        "SELECT id, compound, building, unit, room, account, card_serial, created_at "
-        "FROM household WHERE id = $1 LIMIT 1"
+        "SELECT t.*, c.community AS community_id FROM household t "
+        "JOIN compound c ON c.id = t.compound WHERE t.id = $1"
     ),
     "point": (
-        "SELECT id, compound, name, windows, card_serial, created_at "
-        "FROM collection_point WHERE id = $1 LIMIT 1"
+        "SELECT t.*, c.community AS community_id FROM collection_point t "
+        "JOIN compound c ON c.id = t.compound WHERE t.id = $1"
     ),
-    "community": "SELECT community FROM compound WHERE id = $1 LIMIT 1",
     "rule": (
         "SELECT version, rules FROM earning_rule WHERE community = $1 AND effective_from <= $2 "
-        "ORDER BY version DESC LIMIT 1"
+        "ORDER BY effective_from DESC, version DESC LIMIT 1"
     ),
     "lock": "SELECT id FROM account WHERE id = $1 FOR UPDATE",
     "today": (
         "SELECT stream, scored, points_awarded FROM inspection "
         "WHERE household = $1 AND local_day = $2"
     ),
-    "stripe": ("SELECT id FROM account WHERE community = $1 AND kind = $2 AND stripe = $3 LIMIT 1"),
+    "stripe": "SELECT id FROM account WHERE community = $1 AND kind = $2 AND stripe = $3",
     "debit": (
         "UPDATE account SET balance_points = balance_points - $1 "
-        "WHERE id = $2 AND (balance_points >= $3 OR kind = 'issuance') "
+        "WHERE id = $2 AND (balance_points >= $1 OR kind = 'issuance') "
         "RETURNING balance_points, community, kind"
     ),
     "credit": (
@@ -80,30 +80,36 @@ SQL = {
         "RETURNING balance_points, community, kind"
     ),
     "entry": (
-        "INSERT INTO entry (id, community_id, debit_account_id, credit_account_id, "
-        "amount_points, kind, debit_balance_after, credit_balance_after, event_id, "
-        "reverses_entry_id, rule_version, actor, memo, created_at) "
-        "VALUES (DEFAULT, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
+        "INSERT INTO entry (community_id, debit_account_id, credit_account_id, amount_points, "
+        "kind, debit_balance_after, credit_balance_after, event_id, reverses_entry_id, "
+        "rule_version, actor, memo, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
     ),
-    "unsealed": "INSERT INTO entry_unsealed (entry_id) VALUES ($1) RETURNING entry_id",
+    "unsealed": "INSERT INTO entry_unsealed (entry_id) VALUES ($1)",
     "lot": (
-        "INSERT INTO lot (id, account_id, entry_id, points, remaining_points, expires_on, "
-        "created_at) VALUES (DEFAULT, $1, $2, $3, $4, $5, $6) RETURNING id"
+        "INSERT INTO lot (account_id, entry_id, points, remaining_points, expires_on, "
+        "created_at) VALUES ($1, $2, $3, $3, $4, $5)"
     ),
     "fact": (
-        "INSERT INTO board_fact (id, seq, community_id, kind, payload, local_day, created_at) "
-        "VALUES (DEFAULT, $1, $2, $3, $4, $5, $6) RETURNING id"
+        "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "
+        "VALUES ($1, $2, $3, $4, $5)"
+    ),
+    "facts": (
+        "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "
+        "VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)"
     ),
     "inspection": (
-        "INSERT INTO inspection (id, community_id, compound, household, point, inspector, "
-        "stream, grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded, "
-        "entry_id, rule_version, created_at) VALUES (DEFAULT, $1, $2, $3, $4, $5, $6, $7, $8, "
-        "$9, $10, $11, $12, $13, $14, $15, $16) RETURNING id"
+        "INSERT INTO inspection (community_id, compound, household, point, inspector, stream, "
+        "grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded, entry_id, "
+        "rule_version, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+        "RETURNING id"
     ),
     "idempotency_claim": (
-        "INSERT INTO idempotency_record (event_id, operation, fingerprint, outcome, result, "
-        "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING "
-        "RETURNING event_id"
+        "INSERT INTO idempotency_record "
+        "(event_id, operation, fingerprint, outcome, result, created_at, actor, role, inputs) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
     ),
 }
 # The same 18 statements inside one server-side function: one round trip per credit (and no
@@ -165,9 +171,10 @@ BEGIN
 END $$
 """
 
-# 18 statements (the fact INSERT runs three times) + BEGIN + COMMIT + the pool's reset on release.
-STATEMENTS_PER_CREDIT = len(SQL) + 2
-ROUND_TRIPS = STATEMENTS_PER_CREDIT + 3
+# 15 statements per credit (every one in SQL but the stripe's id, remembered after its first
+# read) + BEGIN + COMMIT; no reset on release.
+STATEMENTS_PER_CREDIT = len(SQL) - 1
+ROUND_TRIPS = STATEMENTS_PER_CREDIT + 2
 
 
 class Floor:
@@ -177,6 +184,7 @@ class Floor:
         self.points = fixture["points"]
         self.inspector = fixture["inspector"]
         self.run = uuid.uuid4().hex[:8]
+        self.stripes: dict[tuple[int, int], int] = {}
 
     async def credit(self, index: int) -> Outcome:
         (household_id, _, compound_id, _), round_, expected = slot(self.households, index)
@@ -192,7 +200,7 @@ class Floor:
             point = (await db.fetch(SQL["point"], point_id))[0]
             if household["card_serial"] != 1 or point["card_serial"] != 1:
                 return 0, "card: serial changed"
-            community = (await db.fetch(SQL["community"], household["compound"]))[0]["community"]
+            community = household["community_id"]
             rule = await db.fetch(SQL["rule"], community, now)
             if not rule:
                 return 0, "rule: none in force"
@@ -202,12 +210,15 @@ class Floor:
             if any(row["scored"] and row["stream"] == stream for row in today):
                 return 0, "cap: this pair already scored today"
             stripe_no = _stripe(event_id)
-            stripe = (await db.fetch(SQL["stripe"], community, "issuance", stripe_no))[0]["id"]
+            stripe = self.stripes.get((community, stripe_no))
+            if stripe is None:
+                rows = await db.fetch(SQL["stripe"], community, "issuance", stripe_no)
+                stripe = self.stripes[(community, stripe_no)] = rows[0]["id"]
             points = GRADE_POINTS_GOOD
             sides = {}
             for account_id in sorted((stripe, account)):
                 if account_id == stripe:
-                    rows = await db.fetch(SQL["debit"], points, stripe, points)
+                    rows = await db.fetch(SQL["debit"], points, stripe)
                 else:
                     rows = await db.fetch(SQL["credit"], points, account)
                 if not rows:
@@ -235,9 +246,9 @@ class Floor:
                 )
             )[0]["id"]
             await db.fetch(SQL["unsealed"], entry_id)
-            await db.fetch(SQL["lot"], account, entry_id, points, points, _expiry(day), now)
+            await db.fetch(SQL["lot"], account, entry_id, points, _expiry(day), now)
             points_fact = {"account": account, "delta": points}
-            await db.fetch(SQL["fact"], None, community, "points", _json(points_fact), day, now)
+            await db.fetch(SQL["fact"], community, "points", _json(points_fact), day, now)
             inspection_id = (
                 await db.fetch(
                     SQL["inspection"],
@@ -247,7 +258,6 @@ class Floor:
                     point_id,
                     self.inspector["id"],
                     stream,
-                    "good",
                     "good",
                     "",
                     "",
@@ -260,10 +270,11 @@ class Floor:
                 )
             )[0]["id"]
             grade_fact = {"compound": household["compound"], "graded": 1, "good": 1}
-            await db.fetch(SQL["fact"], None, community, "grade", _json(grade_fact), day, now)
             taking_part = {"compound": household["compound"], "household": household_id}
             await db.fetch(
-                SQL["fact"], None, community, "participation", _json(taking_part), day, now
+                SQL["facts"],
+                *(community, "grade", _json(grade_fact), day, now),
+                *(community, "participation", _json(taking_part), day, now),
             )
             result = {
                 "inspection_id": inspection_id,
@@ -283,6 +294,9 @@ class Floor:
                 "ok",
                 _json(result),
                 now,
+                self.inspector["username"],
+                "inspector",
+                _json({"stream": stream, "grade": "good"}),
             )
             if not claimed:
                 return 0, "claim: the event id was taken"
@@ -310,6 +324,10 @@ class Floor:
         if rows[0]["balance"] != expected:
             return 0, f"balance: {rows[0]['balance']} after the credit, expected {expected}"
         return 1, None
+
+
+async def _keep(connection: asyncpg.Connection) -> None:
+    """No `RESET ALL` on release, as in the ledger's pool (ledger/store/engine.py)."""
 
 
 def _json(value: dict[str, Any]) -> str:
@@ -351,7 +369,7 @@ async def consistency(db: asyncpg.Connection, credited: int) -> dict[str, Any]:
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     fixture = json.loads(args.fixture.read_text())
-    pool = await asyncpg.create_pool(pg_url(args.db), min_size=1, max_size=10)
+    pool = await asyncpg.create_pool(pg_url(args.db), min_size=1, max_size=10, reset=_keep)
     assert pool is not None
     households = fixture["households"]
     half = len(households) // 2

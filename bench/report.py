@@ -338,9 +338,10 @@ def markdown(data: dict[str, Any]) -> str:
             f"{checked} |"
         )
 
+    trips = (r.get("floor") or {}).get("round_trips_per_credit", "its")
     row(
         "1",
-        "Floor: the credit's 18 statements via asyncpg",
+        f"Floor: the credit's SQL via asyncpg ({trips} round trips)",
         "8 concurrent",
         r.get("floor"),
         " credits/s",
@@ -538,7 +539,7 @@ def cpu_table(data: dict[str, Any]) -> list[str]:
     rows: list[tuple[str, float | None, float | None, str]] = []
     floor = r.get("floor") or {}
     for name, result in (
-        ("1 floor (21 round trips)", floor),
+        (f"1 floor ({floor.get('round_trips_per_credit', '?')} round trips)", floor),
         ("1b floor (1 round trip)", floor.get("one_round_trip") or {}),
         ("2 ledger service", r.get("service") or {}),
     ):

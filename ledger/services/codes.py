@@ -38,9 +38,10 @@ class Codes:
     async def resolve(
         self, token: str, expected: CodeKind | None = None
     ) -> tuple[ScanCode, dict[str, Any]]:
-        """A genuine code of the expected kind, for a card that has not been re-issued."""
+        """A genuine code of the expected kind, for a card that has not been re-issued; the row
+        comes with its compound's `community_id`."""
         code = read(token, self.keyring, expected)
-        row = await store.get(TABLE_BY_KIND[code.kind], code.subject_id)
+        row = await store.scanned(TABLE_BY_KIND[code.kind], code.subject_id)
         if row is None:
             raise NotFound(code.kind.value, code.subject_id)
         if row["card_serial"] != code.card_serial:

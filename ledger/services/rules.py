@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -110,7 +111,13 @@ async def rules_version(community_id: int, version: int) -> RuleSet:
 
 
 def _rule_set(row: dict[str, Any]) -> RuleSet:
-    return RuleSet(int(row["version"]), parse_rules(json.loads(row["rules"])))
+    return _parsed(int(row["version"]), row["rules"])
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(version: int, document: str) -> RuleSet:
+    """A version's text never changes once written, so it is parsed once per process."""
+    return RuleSet(version, parse_rules(json.loads(document)))
 
 
 def _view(row: dict[str, Any]) -> Result:

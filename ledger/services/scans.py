@@ -23,7 +23,7 @@ from ledger.store import earning as store
 from ledger.store import facts
 from ledger.store import ledger as ledger_store
 from ledger.store import registry as registry_store
-from ledger.store.tables import Dropoff, Household, Inspection, Weighin
+from ledger.store.tables import Dropoff, Household, Weighin
 
 REASONS_MAX = 10
 REASON_CODE_LENGTH_MAX = 32
@@ -131,7 +131,7 @@ async def _grade(
     photo: str,
     now: datetime,
 ) -> Result:
-    community_id = await _community(household["compound"])
+    community_id = int(household["community_id"])
     rule = await rules_at(community_id, now)
     day = local_day(now)
     await store.lock_account(household["account"])
@@ -148,8 +148,7 @@ async def _grade(
         f"{stream.value} {grade.value}",
         rule.version,
     )
-    inspection_id = await registry_store.insert(
-        Inspection,
+    inspection_id = await store.insert_inspection(
         community_id=community_id,
         compound=household["compound"],
         household=household["id"],
@@ -157,7 +156,6 @@ async def _grade(
         inspector=actor.user_id,
         stream=stream.value,
         grade=grade.value,
-        final_grade=grade.value,
         reasons=",".join(reasons),
         photo_ref=photo,
         local_day=day,
@@ -168,14 +166,16 @@ async def _grade(
         created_at=now,
     )
     good = int(grade is Grade.GOOD)
-    await facts.record(
+    compound = household["compound"]
+    await facts.record_many(
         community_id,
-        "grade",
-        {"compound": household["compound"], "graded": 1, "good": good},
+        [
+            ("grade", {"compound": compound, "graded": 1, "good": good}),
+            ("participation", _participation(household)),
+        ],
         day,
         now,
     )
-    await _participated(community_id, household, day, now)
     return {
         "inspection_id": inspection_id,
         "entry_id": entry_id,
@@ -291,8 +291,11 @@ async def _weigh(
 async def _participated(
     community_id: int, household: dict[str, Any], day: date, now: datetime
 ) -> None:
-    payload = {"compound": household["compound"], "household": household["id"]}
-    await facts.record(community_id, "participation", payload, day, now)
+    await facts.record(community_id, "participation", _participation(household), day, now)
+
+
+def _participation(household: dict[str, Any]) -> dict[str, int]:
+    return {"compound": household["compound"], "household": household["id"]}
 
 
 async def _credit(

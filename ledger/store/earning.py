@@ -5,21 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from ledger.store import sql
 from ledger.store.engine import is_sqlite
-from ledger.store.tables import Account, EarningRule, Inspection, Shift
+from ledger.store.tables import EarningRule, Shift
 
 
 async def rule_at(community_id: int, moment: datetime) -> dict[str, Any] | None:
     """The version in force at `moment`: the latest start not after it (a later version wins
     a tie). A version scheduled ahead takes over on its date, whatever was set meanwhile."""
-    row: dict[str, Any] | None = await (
-        EarningRule.select(EarningRule.version, EarningRule.rules)
-        .where(EarningRule.community == community_id, EarningRule.effective_from <= moment)
-        .order_by(EarningRule.effective_from, ascending=False)
-        .order_by(EarningRule.version, ascending=False)
-        .first()
+    row = await sql.fetch_one(
+        "SELECT version, rules FROM earning_rule WHERE community = $1 AND effective_from <= $2 "
+        "ORDER BY effective_from DESC, version DESC LIMIT 1",
+        community_id,
+        moment,
     )
-    return row
+    return None if row is None else dict(row)
 
 
 async def rule_version(community_id: int, version: int) -> dict[str, Any] | None:
@@ -47,7 +47,7 @@ async def lock_account(account_id: int) -> None:
     SQLite already has a single writer (BEGIN IMMEDIATE); PostgreSQL takes the row lock.
     """
     if not is_sqlite():
-        await Account.raw("SELECT id FROM account WHERE id = {} FOR UPDATE", account_id)
+        await sql.fetch("SELECT id FROM account WHERE id = $1 FOR UPDATE", account_id)
 
 
 async def lock_row(table: type[Any], row_id: int) -> None:
@@ -68,11 +68,59 @@ async def lock_accounts(*account_ids: int) -> None:
 
 async def grading_today(household_id: int, day: date, stream: str) -> tuple[bool, int]:
     """Whether this stream already scored today, and the grading points earned today."""
-    rows = await Inspection.select(
-        Inspection.stream, Inspection.scored, Inspection.points_awarded
-    ).where(Inspection.household == household_id, Inspection.local_day == day)
+    rows = await sql.fetch(
+        "SELECT stream, scored, points_awarded FROM inspection "
+        "WHERE household = $1 AND local_day = $2",
+        household_id,
+        day,
+    )
     scored = any(row["scored"] and row["stream"] == stream for row in rows)
     return scored, sum(int(row["points_awarded"]) for row in rows)
+
+
+async def insert_inspection(
+    *,
+    community_id: int,
+    compound: int,
+    household: int,
+    point: int,
+    inspector: int | None,
+    stream: str,
+    grade: str,
+    reasons: str,
+    photo_ref: str,
+    local_day: date,
+    scored: bool,
+    points_awarded: int,
+    entry_id: int | None,
+    rule_version: int,
+    created_at: datetime,
+) -> int:
+    """A grade as given (`final_grade` starts equal to it; an upheld appeal changes it)."""
+    row = await sql.fetch_one(
+        "INSERT INTO inspection (community_id, compound, household, point, inspector, stream, "
+        "grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded, entry_id, "
+        "rule_version, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+        "RETURNING id",
+        community_id,
+        compound,
+        household,
+        point,
+        inspector,
+        stream,
+        grade,
+        reasons,
+        photo_ref,
+        local_day,
+        scored,
+        points_awarded,
+        entry_id,
+        rule_version,
+        created_at,
+    )
+    assert row is not None, "INSERT … RETURNING returns the row"
+    return int(row["id"])
 
 
 async def shift_minutes_on(volunteer_id: int, day: date, exclude_shift_id: int) -> int:

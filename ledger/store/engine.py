@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,8 @@ from piccolo.engine import engine_finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+
+from ledger.store import caches
 
 DEFAULT_DATABASE_URL = "var/greenledger.sqlite"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -31,6 +34,69 @@ class SafeSQLiteTransaction(SQLiteTransaction):
         except BaseException:
             await self.connection.close()
             raise
+
+
+class KeptConnectionTransaction(SafeSQLiteTransaction):
+    """A write transaction on the process's kept SQLite writer connection.
+
+    Opening a connection per transaction costs a thread, three PRAGMAs and a close, more than a
+    whole credit's statements. The connection outlives the transaction; if finishing the
+    transaction fails, the connection is dropped (closing it rolls back) and the next write
+    opens a fresh one.
+    """
+
+    def __init__(self, engine: SQLiteEngine, writer: SQLiteWriter) -> None:
+        super().__init__(
+            engine=engine, transaction_type=TransactionType.immediate, allow_nested=False
+        )
+        self.writer = writer
+
+    async def get_connection(self) -> Any:
+        return await self.writer.connection()
+
+    async def begin(self) -> None:
+        try:
+            await self.connection.execute(f"BEGIN {self.transaction_type.value}")
+        except BaseException:
+            await self.writer.drop()
+            raise
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        try:
+            if exception is not None:
+                if not self._rolled_back:
+                    await self.rollback()  # type: ignore[no-untyped-call]
+            elif not self._committed and not self._rolled_back:
+                await self.commit()  # type: ignore[no-untyped-call]
+        except BaseException:
+            await self.writer.drop()
+            raise
+        finally:
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class SQLiteWriter:
+    """The one connection this process writes through (writes are serialised in-process)."""
+
+    def __init__(self, engine: SQLiteEngine) -> None:
+        self.engine = engine
+        self._connection: Any = None
+        self._path = ""
+
+    async def connection(self) -> Any:
+        if self._connection is not None and self._path != self.engine.path:
+            await self.drop()  # the engine was pointed at another file (tests do)
+        if self._connection is None:
+            self._connection = await self.engine.get_connection()
+            self._path = self.engine.path
+        return self._connection
+
+    async def drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
 
 
 class HardenedSQLiteEngine(SQLiteEngine):
@@ -65,7 +131,9 @@ def sqlite_path(url: str) -> str:
     return url.removeprefix("sqlite:///").removeprefix("sqlite://")
 
 
+@functools.cache
 def current_engine() -> Engine[Any]:
+    """One engine per process (piccolo_conf builds it once); looked up once."""
     engine = engine_finder()
     assert engine is not None, "piccolo_conf.py defines DB"
     return engine
@@ -79,26 +147,40 @@ class Database:
     """Owns the pool and serialises writers where the engine needs it (SQLite)."""
 
     def __init__(self) -> None:
+        caches.forget_all()
         self.engine = current_engine()
         self.sqlite = isinstance(self.engine, SQLiteEngine)
         # SQLite has one writer at a time anyway; queueing writers in-process is ~10x faster
         # than letting them fight over the file lock (notes/STACK.md §5.6).
         self._write_lock = asyncio.Lock()
+        # Kept between SQLite writes once started; closed by close() (its thread is not a daemon).
+        self._writer: SQLiteWriter | None = None
 
     async def start(self) -> None:
         if isinstance(self.engine, PostgresEngine):
-            await self.engine.start_connection_pool(max_size=POOL_SIZE_MAX)
+            await self.engine.start_connection_pool(max_size=POOL_SIZE_MAX, reset=_keep_session)
+        elif isinstance(self.engine, SQLiteEngine):
+            self._writer = SQLiteWriter(self.engine)
 
     async def close(self) -> None:
         if isinstance(self.engine, PostgresEngine):
             await self.engine.close_connection_pool()
+        elif self._writer is not None:
+            async with self._write_lock:
+                await self._writer.drop()
+                self._writer = None
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[None]:
         """One write transaction; nesting is a bug, so it is refused."""
         if self.sqlite:
-            async with self._write_lock, self.engine.transaction(allow_nested=False):
-                yield
+            async with self._write_lock:
+                if self._writer is None:
+                    async with self.engine.transaction(allow_nested=False):
+                        yield
+                else:
+                    async with KeptConnectionTransaction(self.engine, self._writer):  # type: ignore[arg-type]
+                        yield
         else:
             async with self.engine.transaction(allow_nested=False):
                 yield
@@ -112,6 +194,14 @@ class Database:
         else:
             async with self.engine.transaction():
                 yield
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Release without asyncpg's `RESET ALL; SELECT pg_advisory_unlock_all(); ...` round trip.
+
+    asyncpg still rolls back any transaction left open before calling this. Nothing here sets
+    session state: the sealer's advisory lock is transaction-scoped, no code LISTENs or SETs.
+    """
 
 
 def is_transient(error: BaseException) -> bool:

@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from ledger.store import sql
 from ledger.store.tables import BoardFact
 
 
@@ -13,14 +14,23 @@ async def record(
     community_id: int, kind: str, payload: dict[str, int], day: date, now: datetime
 ) -> None:
     """In the caller's transaction, so a fact exists exactly when its change committed."""
-    await BoardFact.insert(
-        BoardFact(
-            community_id=community_id,
-            kind=kind,
-            payload=json.dumps(payload, sort_keys=True),
-            local_day=day,
-            created_at=now,
-        )
+    await record_many(community_id, [(kind, payload)], day, now)
+
+
+async def record_many(
+    community_id: int, facts: list[tuple[str, dict[str, int]]], day: date, now: datetime
+) -> None:
+    """Several facts of one change in one statement, in the order given."""
+    rows = ", ".join(
+        f"(${i + 1}, ${i + 2}, ${i + 3}, ${i + 4}, ${i + 5})" for i in range(0, 5 * len(facts), 5)
+    )
+    values: list[object] = []
+    for kind, payload in facts:
+        values += [community_id, kind, json.dumps(payload, sort_keys=True), day, now]
+    await sql.fetch(
+        "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "  # noqa: S608
+        f"VALUES {rows}",
+        *values,
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ledger.store import sql
 from ledger.store.tables import IdempotencyRecord
 
 OUTCOME_OK = "ok"
@@ -22,7 +23,11 @@ class StoredOutcome:
 
 
 async def find(event_id: str) -> StoredOutcome | None:
-    row = await IdempotencyRecord.select().where(IdempotencyRecord.event_id == event_id).first()
+    row = await sql.fetch_one(
+        "SELECT operation, fingerprint, outcome, result FROM idempotency_record "
+        "WHERE event_id = $1",
+        event_id,
+    )
     if row is None:
         return None
     return StoredOutcome(
@@ -48,22 +53,20 @@ async def claim(
     """Store the outcome unless another transaction stored one first (then False).
 
     With who asked and what, this record is also the audit log of every write."""
-    rows = await (
-        IdempotencyRecord.insert(
-            IdempotencyRecord(
-                event_id=event_id,
-                operation=operation,
-                fingerprint=fingerprint,
-                outcome=outcome,
-                result=json.dumps(result, ensure_ascii=False, sort_keys=True),
-                created_at=now,
-                actor=actor,
-                role=role,
-                inputs=json.dumps(inputs or {}, ensure_ascii=False, sort_keys=True, default=str),
-            )
-        )
-        .on_conflict(target=IdempotencyRecord.event_id, action="DO NOTHING")
-        .returning(IdempotencyRecord.event_id)
+    rows = await sql.fetch(
+        "INSERT INTO idempotency_record "
+        "(event_id, operation, fingerprint, outcome, result, created_at, actor, role, inputs) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        event_id,
+        operation,
+        fingerprint,
+        outcome,
+        json.dumps(result, ensure_ascii=False, sort_keys=True),
+        now,
+        actor,
+        role,
+        json.dumps(inputs or {}, ensure_ascii=False, sort_keys=True, default=str),
     )
     return bool(rows)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -11,8 +12,8 @@ from ledger.domain.entries import EntryKind, PostedEntry, Transfer
 from ledger.domain.errors import InsufficientPoints, InvalidInput, NotFound
 from ledger.domain.localtime import local_day
 from ledger.domain.lots import LOT_KINDS, expires_on
-from ledger.store import facts, lots
-from ledger.store.tables import Account, Entry, EntryReversal, UnsealedEntry
+from ledger.store import caches, facts, lots, sql
+from ledger.store.tables import Account, Entry, EntryReversal
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +50,23 @@ async def open_community_accounts(community_id: int, now: datetime) -> None:
 
 
 async def community_account(community_id: int, kind: AccountKind, stripe: int = 0) -> int:
-    row = await (
-        Account.select(Account.id)
-        .where(Account.community == community_id, Account.kind == kind.value)
-        .where(Account.stripe == stripe)
-        .first()
-    )
-    if row is None:
-        raise NotFound(f"{kind} account of community", community_id)
-    return int(row["id"])
+    """A community's own account. Which row that is never changes (accounts are never moved
+    or deleted), so each process remembers it after the first read."""
+    key = (community_id, kind.value, stripe)
+    account_id = _COMMUNITY_ACCOUNTS.get(key)
+    if account_id is None:
+        row = await sql.fetch_one(
+            "SELECT id FROM account WHERE community = $1 AND kind = $2 AND stripe = $3",
+            *key,
+        )
+        if row is None:
+            raise NotFound(f"{kind} account of community", community_id)
+        account_id = _COMMUNITY_ACCOUNTS[key] = int(row["id"])
+    return account_id
+
+
+_COMMUNITY_ACCOUNTS: dict[tuple[int, str, int], int] = {}
+caches.register(_COMMUNITY_ACCOUNTS.clear)
 
 
 async def find_account(account_id: int) -> AccountRow | None:
@@ -101,25 +110,25 @@ async def post(
     credit_after, credit_community_id = credit.balance_points, credit.community_id
     if community_id != credit_community_id:
         raise InvalidInput("account_id", "points never move between communities")
-    rows = await Entry.insert(
-        Entry(
-            community_id=community_id,
-            debit_account_id=transfer.debit_account_id,
-            credit_account_id=transfer.credit_account_id,
-            amount_points=transfer.amount_points,
-            kind=transfer.kind.value,
-            debit_balance_after=debit_after,
-            credit_balance_after=credit_after,
-            event_id=event_id,
-            reverses_entry_id=transfer.reverses_entry_id,
-            rule_version=transfer.rule_version,
-            actor=actor,
-            memo=transfer.memo,
-            created_at=now,
-        )
-    ).returning(Entry.id)
-    entry_id = int(rows[0]["id"])
-    await UnsealedEntry.insert(UnsealedEntry(entry_id=entry_id))
+    entry = await sql.fetch_one(
+        _INSERT_ENTRY,
+        community_id,
+        transfer.debit_account_id,
+        transfer.credit_account_id,
+        transfer.amount_points,
+        transfer.kind.value,
+        debit_after,
+        credit_after,
+        event_id,
+        transfer.reverses_entry_id,
+        transfer.rule_version,
+        actor,
+        transfer.memo,
+        now,
+    )
+    assert entry is not None, "INSERT … RETURNING returns the row"
+    entry_id = int(entry["id"])
+    await sql.fetch("INSERT INTO entry_unsealed (entry_id) VALUES ($1)", entry_id)
     if transfer.reverses_entry_id is not None:
         await EntryReversal.insert(
             EntryReversal(reverses_entry_id=transfer.reverses_entry_id, entry_id=entry_id)
@@ -127,6 +136,14 @@ async def post(
     await _keep_lots(transfer, entry_id, debit.kind, credit.kind, expires or lot_expiry(now), now)
     await _points_fact(transfer, community_id, debit.kind, credit.kind, now)
     return Posted(entry_id, community_id, debit_after, credit_after)
+
+
+_INSERT_ENTRY = (
+    "INSERT INTO entry (community_id, debit_account_id, credit_account_id, amount_points, kind, "
+    "debit_balance_after, credit_balance_after, event_id, reverses_entry_id, rule_version, "
+    "actor, memo, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+    "RETURNING id"
+)
 
 
 def lot_expiry(now: datetime) -> date:
@@ -179,13 +196,12 @@ class _Side:
 
 
 async def _debit(account_id: int, amount_points: int) -> _Side:
-    rows = await Account.raw(
-        "UPDATE account SET balance_points = balance_points - {} "
-        "WHERE id = {} AND (balance_points >= {} OR kind = 'issuance') "
+    rows = await sql.fetch(
+        "UPDATE account SET balance_points = balance_points - $1 "
+        "WHERE id = $2 AND (balance_points >= $1 OR kind = 'issuance') "
         "RETURNING balance_points, community, kind",
         amount_points,
         account_id,
-        amount_points,
     )
     if not rows:
         account = await find_account(account_id)
@@ -199,8 +215,8 @@ async def _debit(account_id: int, amount_points: int) -> _Side:
 
 
 async def _credit(account_id: int, amount_points: int) -> _Side:
-    rows = await Account.raw(
-        "UPDATE account SET balance_points = balance_points + {} WHERE id = {} "
+    rows = await sql.fetch(
+        "UPDATE account SET balance_points = balance_points + $1 WHERE id = $2 "
         "RETURNING balance_points, community, kind",
         amount_points,
         account_id,
@@ -210,7 +226,7 @@ async def _credit(account_id: int, amount_points: int) -> _Side:
     return _side(rows[0])
 
 
-def _side(row: dict[str, Any]) -> _Side:
+def _side(row: Mapping[str, Any]) -> _Side:
     return _Side(int(row["balance_points"]), int(row["community"]), AccountKind(row["kind"]))
 
 

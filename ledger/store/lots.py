@@ -9,21 +9,21 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from ledger.domain.lots import OpenLot, consumption
+from ledger.store import sql
 from ledger.store.tables import Lot, LotUse
 
 
 async def open_lot(
     account_id: int, entry_id: int, points: int, expires: date, now: datetime
 ) -> None:
-    await Lot.insert(
-        Lot(
-            account_id=account_id,
-            entry_id=entry_id,
-            points=points,
-            remaining_points=points,
-            expires_on=expires,
-            created_at=now,
-        )
+    await sql.fetch(
+        "INSERT INTO lot (account_id, entry_id, points, remaining_points, expires_on, created_at) "
+        "VALUES ($1, $2, $3, $3, $4, $5)",
+        account_id,
+        entry_id,
+        points,
+        expires,
+        now,
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from piccolo.table import Table
 
+from ledger.store import sql
 from ledger.store.tables import (
     CollectionPoint,
     Community,
@@ -78,6 +79,21 @@ async def bump_card_serial(table: type[Table], row_id: int) -> int | None:
         row_id,
     )
     return int(rows[0]["card_serial"]) if rows else None
+
+
+_SCANNED_SQL = {
+    table: (
+        f"SELECT t.*, c.community AS community_id FROM {table} t "  # noqa: S608 (constant names)
+        "JOIN compound c ON c.id = t.compound WHERE t.id = $1"
+    )
+    for table in ("household", "collection_point", "duty_post")
+}
+
+
+async def scanned(table: type[Table], row_id: int) -> dict[str, Any] | None:
+    """The row a code names, with its compound's community: one round trip on a scan's path."""
+    row = await sql.fetch_one(_SCANNED_SQL[table._meta.tablename], row_id)
+    return None if row is None else dict(row)
 
 
 async def community_of_compound(compound_id: int) -> int | None:
