@@ -121,9 +121,3 @@ async def all_in_compound(table: type[Table], compound_id: int) -> list[dict[str
         .order_by(table._meta.primary_key)
     )
     return rows
-
-
-async def compound_of_account(account_id: int) -> int | None:
-    """The compound of a household account (None for any other account)."""
-    row = await Household.select(Household.compound).where(Household.account == account_id).first()
-    return None if row is None else int(row["compound"])
