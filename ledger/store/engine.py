@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 from piccolo.engine import engine_finder
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
 from ledger.store import caches
@@ -99,6 +99,39 @@ class SQLiteWriter:
                 await connection.close()
 
 
+class SafePostgresTransaction(PostgresTransaction):
+    """Stock Piccolo skips giving the connection back (and leaves the task inside the
+    transaction) when ROLLBACK or COMMIT fails, as both do on a dead connection: each death
+    would cost the pool a slot for good. Here the connection always goes back (asyncpg replaces
+    a closed one) and the task always leaves the transaction. If the work already failed, that
+    error is what the caller sees, not the ROLLBACK's on a connection that no longer exists."""
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent is not None:
+            return exception is None
+        try:
+            if exception is not None:
+                if not self._rolled_back:
+                    with contextlib.suppress(Exception):
+                        await self.rollback()  # type: ignore[no-untyped-call]
+            elif not self._committed and not self._rolled_back:
+                await self.commit()  # type: ignore[no-untyped-call]
+        finally:
+            try:
+                if self.engine.pool:
+                    await self.engine.pool.release(self.connection)
+                else:
+                    await self.connection.close()
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class HardenedPostgresEngine(PostgresEngine):
+    def transaction(self, allow_nested: bool = True) -> SafePostgresTransaction:
+        return SafePostgresTransaction(engine=self, allow_nested=allow_nested)
+
+
 class HardenedSQLiteEngine(SQLiteEngine):
     """WAL, a busy timeout and BEGIN IMMEDIATE: the settings under which SQLite takes writes."""
 
@@ -121,7 +154,7 @@ class HardenedSQLiteEngine(SQLiteEngine):
 def engine_from_url(url: str) -> Engine[Any]:
     """`postgresql://...` selects PostgreSQL; anything else is an SQLite file path."""
     if url.startswith(("postgresql://", "postgres://")):
-        return PostgresEngine(config={"dsn": url})
+        return HardenedPostgresEngine(config={"dsn": url})
     path = sqlite_path(url)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return HardenedSQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
