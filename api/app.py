@@ -26,6 +26,7 @@ from api.controllers.earning import EarningController
 from api.controllers.health import health
 from api.controllers.leaderboards import LeaderboardController
 from api.controllers.ledger import LedgerController
+from api.controllers.photos import PhotoController
 from api.controllers.registry import RegistryController
 from api.controllers.reports import ReportController
 from api.controllers.spending import SpendingController
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RegistryController,
             LedgerController,
             EarningController,
+            PhotoController,
             CoordinationController,
             SpendingController,
             LeaderboardController,

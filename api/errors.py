@@ -14,6 +14,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from ledger.domain.errors import LedgerError
+from ledger.domain.photos import PhotoTooLarge, UnsupportedPhoto
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "nothing_to_settle": 409,
     "rate_limited": 429,
     "sign_in_locked": 429,
+    PhotoTooLarge.code: 413,
+    UnsupportedPhoto.code: 415,
 }
 
 _CODE_BY_HTTP_STATUS = {
@@ -96,11 +99,21 @@ _BODY_PATH = re.compile(r"at `\$\.([A-Za-z0-9_.\[\]]+)`")
 _MISSING_FIELD = re.compile(r"(?:missing required field|unknown field) `([^`]+)`")
 
 
-def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     code = _CODE_BY_HTTP_STATUS.get(exc.status_code, f"http_{exc.status_code}")
-    return Response(
-        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-    )
+    detail = str(exc.detail)
+    if exc.status_code == 413:
+        detail = body_too_large_detail(request)
+    return Response(error_body(code, detail), status_code=exc.status_code, headers=exc.headers)
+
+
+def body_too_large_detail(request: Request[Any, Any, Any]) -> str:
+    """Names the limit of the endpoint that refused the body (photos have their own)."""
+    handler = request.scope.get("route_handler")
+    limit = handler.resolve_request_max_body_size() if handler is not None else None
+    if not limit:
+        return "the request body is too large"
+    return f"the request body is larger than this endpoint's limit of {limit:,} bytes"
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -157,4 +170,21 @@ ERROR_RESPONSES: dict[int, ResponseSpec] = {
         (422, "a code that cannot be used (`code_forged`, `code_revoked`, …), `outside_window`"),
         (429, "too many requests (`rate_limited`) or wrong passwords (`sign_in_locked`)"),
     )
+}
+
+PHOTO_ERROR_RESPONSES: dict[int, ResponseSpec] = {
+    **ERROR_RESPONSES,
+    **{
+        status: ResponseSpec(
+            data_container=ErrorReply, description=description, generate_examples=False
+        )
+        for status, description in (
+            (413, "the photo is larger than 2 MiB (`body_too_large`; the limit is in `detail`)"),
+            (
+                415,
+                "not a JPEG, PNG or WebP image, or not the declared type "
+                "(`unsupported_media_type`)",
+            ),
+        )
+    },
 }

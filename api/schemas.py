@@ -300,7 +300,19 @@ class InspectionIn(Body):
     stream: Literal["kitchen", "recyclable", "hazardous", "other"]
     grade: Literal["good", "fair", "poor"]
     reasons: Annotated[list[ReasonCode], Meta(max_length=10)] = msgspec.field(default_factory=list)
-    photo_ref: Annotated[str, Meta(min_length=1, max_length=200, pattern=PRINTABLE)] | None = None
+    photo_ref: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=200,
+                pattern=PRINTABLE,
+                description="A stored photo's ref (`sha256:…`, from POST /api/v1/photos), which "
+                "must exist; any other text is kept as given.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class InspectionReply(msgspec.Struct):
@@ -647,3 +659,17 @@ class AuditItem(msgspec.Struct):
 class AuditPage(msgspec.Struct):
     items: list[AuditItem]
     next_cursor: str | None
+
+
+class PhotoReply(msgspec.Struct):
+    """A stored photo: its ref is the SHA-256 of its bytes, so the same photo has one ref."""
+
+    photo_ref: Annotated[
+        str,
+        Meta(
+            pattern=r"^sha256:[0-9a-f]{64}$",
+            examples=["sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+        ),
+    ]
+    size_bytes: int
+    content_type: Literal["image/jpeg", "image/png", "image/webp"]

@@ -17,6 +17,7 @@ from ledger.services.catalog import Catalog
 from ledger.services.codes import Codes
 from ledger.services.expiry import Expiry
 from ledger.services.limits import MemoryLimiter
+from ledger.services.photos import Photos
 from ledger.services.projection import Projector
 from ledger.services.registry import Registry
 from ledger.services.rules import Rules
@@ -51,6 +52,7 @@ class Services:
     boards: Boards
     limiter: Limiter
     projector: Projector | None
+    photos: Photos
 
     @classmethod
     def build(
@@ -87,4 +89,5 @@ class Services:
             boards=Boards(redis_boards),
             limiter=limiter,
             projector=Projector(redis_boards) if redis_boards is not None else None,
+            photos=Photos(db, clock),
         )

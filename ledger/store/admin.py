@@ -29,6 +29,7 @@ from ledger.store.tables import (
     DutyPost,
     Household,
     Merchant,
+    Photo,
     Reward,
     Volunteer,
 )
@@ -49,7 +50,9 @@ EDITABLE: tuple[type[Table], ...] = (
 FIXED_COLUMNS = frozenset(
     {"id", "account", "card_serial", "community", "compound", "created_at", "stock", "active"}
 )
-HIDDEN: tuple[type[Table], ...] = (AppUser,)  # password hashes; users are managed by the API
+# AppUser: password hashes, and users are managed by the API. Photo: image bytes, which the
+# admin's grid cannot show (they are read through GET /api/v1/photos/{ref}).
+HIDDEN: tuple[type[Table], ...] = (AppUser, Photo)
 
 
 def _refuse(piccolo_crud: Any, request: Request) -> None:

@@ -6,6 +6,7 @@ from piccolo.columns import (
     BigInt,
     BigSerial,
     Boolean,
+    Bytea,
     Date,
     ForeignKey,
     Integer,
@@ -382,3 +383,21 @@ TABLES: list[type[Table]] = [
     Payment,
     BoardFact,
 ]
+
+
+class Photo(Table, tablename="photo"):
+    """An inspection photo, named by the SHA-256 of its bytes; append-only (see the migration).
+
+    Kept in the database so that every API worker reads it and backups cover it."""
+
+    id = BigSerial(primary_key=True)
+    photo_ref = Varchar(length=80, unique=True)  # `ref` would shadow Piccolo's Table.ref()
+    content_type = Varchar(length=32)
+    size_bytes = BigInt()
+    data = Bytea()
+    community_id = BigInt(null=True, default=None)
+    uploaded_by = Varchar(length=64)
+    uploaded_at = Timestamptz()
+
+
+TABLES.append(Photo)

@@ -18,6 +18,7 @@ route outside /api/ that is not listed in NOT_API with who may use it.
 from __future__ import annotations
 
 import dataclasses
+import io
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from httpx import Response
 from litestar import Litestar
 from litestar.routes import ASGIRoute, HTTPRoute
 from litestar.testing import AsyncTestClient
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from api.app import create_app
 from api.settings import Settings
@@ -102,6 +105,10 @@ TABLE: dict[str, dict[str, str]] = {
     "CheckOut": {V: "200 200 200 409"},  # after a check-in at the same post, when allowed
     "SubmitBatch": {I: "200", K: "200", V: "200", R: "200"},  # items: see the batch test
     "AppealGrade": {R: OWN_ONLY.format(201)},
+    # photos: any place; reading a photo of a grade of the place's household, uploaded by an
+    # inspector of every compound (the caller inspector is not its uploader)
+    "UploadPhoto": {I: "201", C: "201", A: "201"},
+    "GetPhoto": {A: "200", C: "200 200 200 403s", R: OWN_ONLY.format(200)},
     # coordination
     "ListShifts": {C: "200", A: "200"},
     "ApproveShift": {C: IN_COMPOUND.format(200, 200), A: "200"},
@@ -208,6 +215,8 @@ class Call:
     json: dict[str, Any] | None = None
     params: dict[str, Any] | None = None
     after: Callable[[Response], Awaitable[None]] | None = None
+    content: bytes | None = None  # a raw body (a photo) instead of JSON
+    content_type: str | None = None
 
 
 @dataclass
@@ -510,6 +519,49 @@ async def _appeal(ask: Ask) -> Call:
     return write(f"/api/v1/inspections/{inspection_id}/appeal", reason="评错了")
 
 
+def _photo_bytes() -> bytes:
+    """A PNG no other cell has sent (a unique text chunk), so each upload is a new photo."""
+    info = PngInfo()
+    info.add_text("cell", unique("cell"))
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2), (20, 120, 60)).save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+_PHOTO_REFS: dict[int, str] = {}  # household id → the ref of the photo of its latest grade
+
+
+@builds("UploadPhoto")
+async def _upload_photo(ask: Ask) -> Call:
+    return Call("POST", "/api/v1/photos", content=_photo_bytes(), content_type="image/png")
+
+
+@builds("GetPhoto")
+async def _get_photo(ask: Ask) -> Call:
+    async def graded_photo(site: Site) -> int:
+        client, inspector = ask.estate.client, ask.estate.inspector_everywhere
+        uploaded = await client.post(
+            "/api/v1/photos",
+            content=_photo_bytes(),
+            headers={**inspector, "content-type": "image/png"},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        ref = uploaded.json()["photo_ref"]
+        body = {
+            "household_token": site.card_token,
+            "point_token": site.point_token,
+            "stream": "kitchen",
+            "grade": "fair",
+            "photo_ref": ref,
+        }
+        await created(client, inspector, "/api/v1/inspections", body)
+        _PHOTO_REFS[site.household_id] = ref
+        return site.household_id
+
+    household_id = await ask.thing("photo", graded_photo)
+    return Call("GET", f"/api/v1/photos/{_PHOTO_REFS[household_id]}")
+
+
 @builds("DecideAppeal")
 async def _decide_appeal(ask: Ask) -> Call:
     appeal_id = await ask.thing("appeal", ask.estate.open_appeal)
@@ -670,6 +722,11 @@ def who(role: Role | None) -> str:
 
 
 async def send(estate: Estate, call: Call, headers: Headers) -> Response:
+    if call.content is not None:
+        raw = {**headers, "content-type": call.content_type or "application/octet-stream"}
+        return await estate.client.request(
+            call.method, call.path, content=call.content, params=call.params, headers=raw
+        )
     return await estate.client.request(
         call.method, call.path, json=call.json, params=call.params, headers=headers
     )
