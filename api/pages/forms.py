@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import FormMultiDict
+from litestar.datastructures import FormMultiDict, UploadFile
 
 from api.schemas import ID_MAX
 from ledger.domain.errors import InvalidInput
@@ -63,3 +63,18 @@ def id_list(form: FormMultiDict, name: str) -> list[int]:
     if len(values) > MANY_MAX:
         raise InvalidInput(name, f"at most {MANY_MAX}")
     return [whole_number(v, name) for v in values]
+
+
+async def upload(form: FormMultiDict, name: str) -> tuple[bytes, str] | None:
+    """A file field's bytes and declared type; None when no file was chosen (browsers send an
+    empty part, which arrives as an empty string or an empty file)."""
+    value = form.get(name)
+    if not isinstance(value, UploadFile):
+        if value not in (None, ""):
+            raise InvalidInput(name, "send a file (the form must be multipart/form-data)")
+        return None
+    data = await value.read()
+    await value.close()
+    if not data and not value.filename:
+        return None
+    return data, value.content_type

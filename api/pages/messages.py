@@ -39,6 +39,8 @@ def refusal_text(error: LedgerError) -> str:
         "reward_inactive": _("This reward cannot be redeemed today."),
         "out_of_stock": _("This reward is out of stock."),
         "limit_reached": _("This household has reached this month's limit for this reward."),
+        "body_too_large": _("The photo is too large: at most 2 MiB. Choose a smaller one."),
+        "unsupported_media_type": _("The photo must be a JPEG, PNG or WebP image."),
     }
     return texts.get(error.code, _("This cannot be done."))
 

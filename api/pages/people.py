@@ -47,6 +47,7 @@ async def resident_home(principal: PrincipalDep, services: ServicesDep) -> Respo
     entries = await services.accounts.entries(principal, household["account"], None, ENTRIES_SHOWN)
     token, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, household["id"])
     card_svg = await asyncio.to_thread(qr_images.svg_inline, services.codes.url(token))
+    grades = await views.recent_grades(household["id"], GRADES_SHOWN)
     return render(
         "home.html",
         me=principal,
@@ -55,7 +56,8 @@ async def resident_home(principal: PrincipalDep, services: ServicesDep) -> Respo
         balance=account["balance_points"],
         expiring=account["expiring"][:EXPIRY_GROUPS_SHOWN],
         entries=entries["items"],
-        grades=await views.recent_grades(household["id"], GRADES_SHOWN),
+        grades=grades,
+        photos=await services.photos.refs_of_inspections([int(g["id"]) for g in grades]),
         rank=await _rank(services, household),
         card_svg=card_svg,
     )

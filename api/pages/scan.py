@@ -23,6 +23,7 @@ from api.pages.web import login_url, new_event_id, render, viewer
 from api.security import requires
 from ledger.domain.access import Principal, Role
 from ledger.domain.errors import LedgerError, OutOfScope
+from ledger.domain.photos import PHOTO_BYTES_MAX
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind
 from ledger.services import views
@@ -32,6 +33,8 @@ CodeToken = Annotated[str, PathParameter(max_length=200)]
 TOKEN_LENGTH_MAX = 100
 POINT_COOKIE = "gl_point"
 LIST_MAX = 100
+# The no-JavaScript grading form carries its photo as is: a 2 MiB photo and the form around it.
+GRADE_FORM_BYTES_MAX = PHOTO_BYTES_MAX + 64 * 1024
 
 
 def check_length(token: str) -> None:
@@ -165,6 +168,7 @@ async def dropoff(
     guards=[requires(Role.INSPECTOR)],
     include_in_schema=False,
     status_code=HTTP_200_OK,
+    request_max_body_size=GRADE_FORM_BYTES_MAX,
 )
 async def grade(
     token: CodeToken,
@@ -172,18 +176,22 @@ async def grade(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response[Any]:
-    """The grading form without JavaScript; with it, grades go through the offline queue."""
+    """The grading form without JavaScript (multipart, with an optional photo file); with
+    it, grades and their photos go through the offline queue."""
     check_length(token)
     form = await forms.read(request)
+    event_id = forms.required(form, "event_id", 64)
+    point_token = forms.required(form, "point_token", TOKEN_LENGTH_MAX)
+    stream = Stream(forms.choice(form, "stream", [s.value for s in Stream]))
+    grade = Grade(forms.choice(form, "grade", [g.value for g in Grade]))
+    reasons = forms.many(form, "reasons", REASON_CODES)
+    photo = await forms.upload(form, "photo")
+    photo_ref = None
+    if photo is not None:
+        data, content_type = photo
+        photo_ref = (await services.photos.store(principal, data, content_type)).ref
     result = await services.scans.inspect(
-        principal,
-        forms.required(form, "event_id", 64),
-        token,
-        forms.required(form, "point_token", TOKEN_LENGTH_MAX),
-        Stream(forms.choice(form, "stream", [s.value for s in Stream])),
-        Grade(forms.choice(form, "grade", [g.value for g in Grade])),
-        forms.many(form, "reasons", REASON_CODES),
-        None,
+        principal, event_id, token, point_token, stream, grade, reasons, photo_ref
     )
     return render("done.html", me=principal, what="grade", result=result, back=f"/q/{token}")
 

@@ -16,6 +16,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
@@ -191,6 +192,12 @@ def _invalid(request: Request[Any, Any, Any], exc: ValidationException) -> Templ
     )
 
 
+def _too_large(request: Request[Any, Any, Any], exc: RequestEntityTooLarge) -> Template:
+    """A form (the grading form's photo, sent without JavaScript) above its page's limit."""
+    message = _("The photo is too large: at most 2 MiB. Choose a smaller one.")
+    return render("error.html", 413, message=message, back=_back(request))
+
+
 def _back(request: Request[Any, Any, Any]) -> str:
     referer = request.headers.get("referer")
     return safe_next(urlsplit(referer).path if referer else None) or "/"
@@ -201,4 +208,5 @@ PAGE_EXCEPTION_HANDLERS: dict[Any, Any] = {
     PermissionDeniedException: _forbidden,
     LedgerError: _refused,
     ValidationException: _invalid,
+    RequestEntityTooLarge: _too_large,
 }

@@ -2,12 +2,19 @@
 // POST /api/v1/events:batch when the network is there. The server replays a known event_id
 // instead of crediting it again, so resending is always safe; only a definite answer (a
 // result for that event_id) takes an item off the queue.
+//
+// A grade's photo is shrunk on the phone (a canvas, at most 1280 px on the long side, JPEG)
+// and kept with it as a data: URL. Before its batch is sent, the photo goes to
+// POST /api/v1/photos; the returned ref becomes the event's photo_ref and is kept with the
+// grade, so a resend names the same photo (the upload is idempotent by content anyway).
 (function () {
   "use strict";
   var KEY = "greenledger.outbox.v1";
   var LOG_KEY = "greenledger.outbox.log.v1";
   var LOG_MAX = 20;
   var BATCH_MAX = 100;
+  var PHOTO_SIDE_MAX = 1280;
+  var PHOTO_QUALITY = 0.7;
   var box = document.getElementById("outbox");
   if (!box) return;
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
@@ -29,7 +36,86 @@
   function log(line, kind) {
     var entries = read(LOG_KEY);
     entries.unshift({ line: line, kind: kind, at: new Date().toLocaleTimeString() });
-    write(LOG_KEY, entries.slice(0, LOG_MAX));
+    try { write(LOG_KEY, entries.slice(0, LOG_MAX)); } catch (e) { render(); }  // storage full
+  }
+
+  // --- photos ---------------------------------------------------------------------------------
+  function decodedImage(file) {  // createImageBitmap needs no URL (the CSP allows no blob:)
+    function viaDataUrl() {
+      return new Promise(function (resolve, reject) {
+        var reader = new FileReader();
+        reader.onerror = reject;
+        reader.onload = function () {
+          var image = new Image();
+          image.onload = function () { resolve(image); };
+          image.onerror = reject;
+          image.src = reader.result;
+        };
+        reader.readAsDataURL(file);
+      });
+    }
+    if (window.createImageBitmap) return createImageBitmap(file).catch(viaDataUrl);
+    return viaDataUrl();
+  }
+
+  function shrink(file) {  // → a data:image/jpeg URL, at most PHOTO_SIDE_MAX px on the long side
+    return decodedImage(file).then(function (image) {
+      var width = image.naturalWidth || image.width, height = image.naturalHeight || image.height;
+      var scale = Math.min(1, PHOTO_SIDE_MAX / Math.max(width, height, 1));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(width * scale));
+      canvas.height = Math.max(1, Math.round(height * scale));
+      var context = canvas.getContext("2d");
+      context.fillStyle = "#fff";  // JPEG has no transparency
+      context.fillRect(0, 0, canvas.width, canvas.height);
+      context.drawImage(image, 0, 0, canvas.width, canvas.height);
+      if (image.close) image.close();
+      return canvas.toDataURL("image/jpeg", PHOTO_QUALITY);
+    });
+  }
+
+  function blobOf(dataUrl) {  // fetch(data:) would need connect-src data:, which the CSP refuses
+    var comma = dataUrl.indexOf(",");
+    var type = dataUrl.slice(5, comma).split(";")[0];
+    var bytes = atob(dataUrl.slice(comma + 1));
+    var array = new Uint8Array(bytes.length);
+    for (var i = 0; i < bytes.length; i++) array[i] = bytes.charCodeAt(i);
+    return new Blob([array], { type: type });
+  }
+
+  function update(eventId, change) {  // change one queued item, as stored
+    write(KEY, queue().map(function (item) {
+      if (item.event.event_id === eventId) change(item);
+      return item;
+    }));
+  }
+
+  // Upload the photos of these items; false when the network (or the sign-in) is not there.
+  async function uploadPhotos(items) {
+    for (var i = 0; i < items.length; i++) {
+      var item = items[i];
+      if (!item.photo || item.event.photo_ref) continue;
+      var response;
+      try {
+        response = await fetch("/api/v1/photos", {
+          method: "POST", credentials: "same-origin",
+          headers: { "content-type": "image/jpeg", "x-csrftoken": csrf },
+          body: blobOf(item.photo)
+        });
+      } catch (e) { return false; }
+      if (response.status === 401) { log(text("SignIn"), "error"); return false; }
+      if (response.status >= 500 || response.status === 429) return false;
+      if (response.ok) {
+        var ref = (await response.json()).photo_ref;
+        update(item.event.event_id, function (kept) { kept.event.photo_ref = ref; delete kept.photo; });
+      } else {  // refused for good (too big, not an image): the grade still counts without it
+        var body = {};
+        try { body = await response.json(); } catch (e) { body = {}; }
+        log(text("PhotoRefused") + ": " + item.label + " (" + (body.code || response.status) + ")", "error");
+        update(item.event.event_id, function (kept) { delete kept.photo; });
+      }
+    }
+    return true;
   }
 
   function render() {
@@ -52,6 +138,7 @@
     flushing = true;
     try {
       while (queue().length) {
+        if (!(await uploadPhotos(queue().slice(0, BATCH_MAX)))) break;
         var batch = queue().slice(0, BATCH_MAX);
         var response;
         try {
@@ -86,7 +173,25 @@
 
   var form = document.getElementById("grade-form");
   if (form) {
-    form.addEventListener("submit", function (event) {
+    var photoInput = document.getElementById("photo");
+    var preview = document.getElementById("photo-preview");
+    var shrunk = null;  // the chosen photo, being shrunk: a promise of its data: URL
+    var clearPhoto = function () {
+      shrunk = null;
+      if (photoInput) photoInput.value = "";
+      if (preview) { preview.hidden = true; preview.removeAttribute("src"); }
+    };
+    if (photoInput) {
+      photoInput.addEventListener("change", function () {
+        var file = photoInput.files && photoInput.files[0];
+        if (!file) { clearPhoto(); return; }
+        var mine = shrunk = shrink(file);
+        mine.then(function (url) {
+          if (shrunk === mine && preview) { preview.src = url; preview.hidden = false; }
+        }, function () {});
+      });
+    }
+    form.addEventListener("submit", async function (event) {
       event.preventDefault();
       var button = event.submitter;
       var data = new FormData(form);
@@ -102,9 +207,26 @@
           reasons: data.getAll("reasons")
         }
       };
-      write(KEY, queue().concat([item]));
-      if (!navigator.onLine) log(item.label + " · " + text("Queued"), "queued");
+      var pending = shrunk || (photoInput && photoInput.files && photoInput.files[0]
+        ? shrink(photoInput.files[0]) : null);
       form.querySelectorAll('input[name="reasons"]').forEach(function (box) { box.checked = false; });
+      clearPhoto();
+      var photo = null;
+      if (pending) {
+        try { photo = await pending; } catch (e) { log(text("PhotoUnreadable"), "error"); }
+      }
+      if (photo) {
+        try {
+          write(KEY, queue().concat([Object.assign({}, item, {
+            photo: photo, label: item.label + " · " + text("WithPhoto")
+          })]));
+        } catch (e) {  // localStorage is full: never lose the grade for its photo
+          photo = null;
+          log(text("PhotoNotKept"), "error");
+        }
+      }
+      if (!photo) write(KEY, queue().concat([item]));
+      if (!navigator.onLine) log(item.label + " · " + text("Queued"), "queued");
       flush();
     });
   }
