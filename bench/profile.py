@@ -107,7 +107,7 @@ def _short(frame: str) -> str:
     """`compile_string (piccolo/querystring.py:123)` without the line number and site path."""
     name, _, where = frame.partition(" (")
     where = where.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    for marker in ("site-packages/", f"{ROOT}/", "lib/python3.11/"):
         if marker in where:
             where = where.split(marker, 1)[1]
     return f"{name} ({where})"
