@@ -37,7 +37,6 @@ Handler = Callable[[Services, Principal, Any], Awaitable[Any]]
 
 
 async def _inspect(services: Services, principal: Principal, data: InspectionIn) -> InspectionReply:
-    await services.photos.check_inspection_ref(data.photo_ref)
     result = await services.scans.inspect(
         principal,
         data.event_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ledger.domain.access import Principal, Role
-from ledger.domain.errors import Forbidden, InvalidInput, NotFound, OutOfScope
+from ledger.domain.errors import Forbidden, NotFound, OutOfScope
 from ledger.domain.photos import CheckedPhoto, check_photo, check_ref, is_photo_ref
 from ledger.ports import Clock
 from ledger.store import photos as store
@@ -75,18 +75,6 @@ class Photos:
         if data is None:  # append-only: a photo found a moment ago is still there
             raise NotFound("photo", ref)
         return PhotoFile(ref=meta.ref, content_type=meta.content_type, data=data)
-
-    async def check_inspection_ref(self, photo_ref: str | None) -> None:
-        """A grade's `photo_ref` in this system's form (`sha256:…`) must name a stored photo;
-        any other text is kept as given (a reference to a photo kept elsewhere)."""
-        if photo_ref is None or not is_photo_ref(photo_ref):
-            return
-        check_ref(photo_ref, "photo_ref")
-        if not await store.exists(photo_ref):
-            raise InvalidInput(
-                "photo_ref",
-                "no photo with this ref is stored: upload it (POST /api/v1/photos) first",
-            )
 
     async def refs_of_inspections(self, inspection_ids: list[int]) -> dict[int, str]:
         """Stored photos of these inspections, by inspection id (for pages listing grades)."""

@@ -11,6 +11,7 @@ from ledger.domain.earning import award_for_grade, points_for_weighin
 from ledger.domain.entries import EntryKind
 from ledger.domain.errors import Forbidden, InvalidInput, NotFound, OutOfScope, OutsideWindow
 from ledger.domain.localtime import local_day, minute_of_day
+from ledger.domain.photos import check_ref, is_photo_ref
 from ledger.domain.registry import Window, parse_windows
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.domain.scan_codes import CodeKind
@@ -22,6 +23,7 @@ from ledger.services.runner import Result, Runner
 from ledger.store import earning as store
 from ledger.store import facts
 from ledger.store import ledger as ledger_store
+from ledger.store import photos as photo_store
 from ledger.store import registry as registry_store
 from ledger.store.tables import Dropoff, Household, Weighin
 
@@ -50,7 +52,7 @@ class Scans:
     ) -> Result:
         """Grade a drop-off; the first grade per stream and day scores, up to the cap."""
         reasons = _check_reasons(reasons)
-        photo = _check_photo_ref(photo_ref)
+        photo = await _check_photo_ref(photo_ref)
         inputs = {
             "household_token": household_token,
             "point_token": point_token,
@@ -361,9 +363,19 @@ def _check_reasons(reasons: list[str]) -> list[str]:
     return sorted(set(reasons))
 
 
-def _check_photo_ref(photo_ref: str | None) -> str:
+async def _check_photo_ref(photo_ref: str | None) -> str:
+    """A ref in this system's form (`sha256:…`) must name a stored photo, checked before the
+    event is recorded so the same event succeeds once the photo is uploaded; any other text is
+    kept as given (a photo kept elsewhere)."""
     if photo_ref is None:
         return ""
     if not 1 <= len(photo_ref) <= PHOTO_REF_LENGTH_MAX:
         raise InvalidInput("photo_ref", f"must be 1-{PHOTO_REF_LENGTH_MAX} characters")
+    if is_photo_ref(photo_ref):
+        check_ref(photo_ref, "photo_ref")
+        if not await photo_store.exists(photo_ref):
+            raise InvalidInput(
+                "photo_ref",
+                "no photo with this ref is stored: upload it (POST /api/v1/photos) first",
+            )
     return photo_ref
