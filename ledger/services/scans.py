@@ -96,10 +96,10 @@ class Scans:
 
         async def action() -> Result:
             _, point = await self.codes.resolve(point_token, CodeKind.POINT)
-            household = await registry_store.get(Household, household_id)
+            household = await registry_store.scanned(Household, household_id)
             if household is None:
                 raise NotFound("household", household_id)
-            if await _community(point["compound"]) != await _community(household["compound"]):
+            if point["community_id"] != household["community_id"]:
                 raise OutOfScope("this collection point belongs to another community")
             return await _drop(actor, event_id, household, point, self.clock.now())
 
@@ -211,7 +211,7 @@ async def _drop(
             "balance_points": balance,
             "repeat": True,
         }
-    community_id = await _community(household["compound"])
+    community_id = int(household["community_id"])
     rule = await rules_at(community_id, now)
     entry_id, balance = await _credit(
         community_id,
@@ -255,7 +255,7 @@ async def _weigh(
     grams: int,
     now: datetime,
 ) -> Result:
-    community_id = await _community(household["compound"])
+    community_id = int(household["community_id"])
     rule = await rules_at(community_id, now)
     points = points_for_weighin(material, grams, rule.rules)
     entry_id, balance = await _credit(
@@ -332,12 +332,6 @@ async def _balance(account_id: int) -> int:
     account = await ledger_store.find_account(account_id)
     assert account is not None, "a household's account exists (foreign key)"
     return account.balance_points
-
-
-async def _community(compound_id: int) -> int:
-    community_id = await registry_store.community_of_compound(compound_id)
-    assert community_id is not None, "a compound's community exists (foreign key)"
-    return community_id
 
 
 def _open_window(window_text: str, now: datetime) -> Window:

@@ -57,10 +57,7 @@ class Shifts:
         async def action() -> Result:
             _, post = await self.codes.resolve(post_token, CodeKind.POST)
             volunteer = await _volunteer(volunteer_id)
-            if (
-                await registry_store.community_of_compound(post["compound"])
-                != volunteer["community"]
-            ):
+            if post["community_id"] != volunteer["community"]:
                 raise OutOfScope("this duty post belongs to another community")
             now = self.clock.now()
             current = await store.open_shift(volunteer_id)
