@@ -245,8 +245,13 @@ _SHAPE = re.compile(
 
 def statement_shape(sql: str) -> str:
     """`SELECT household`, `INSERT INTO entry`, `UPDATE account`, `SELECT account FOR UPDATE`:
-    enough to compare the floor's statement list with what the ledger sends today."""
+    enough to compare the floor's statement list with what the ledger sends today. A statement
+    with writes in its WITH list shows them after its own: `INSERT INTO inspection + INSERT INTO
+    lot, INSERT INTO board_fact`."""
     text = " ".join(sql.split())
+    if text.upper().startswith("WITH "):
+        parts, main = _with_parts(text)
+        return f"{statement_shape(main)} + {', '.join(statement_shape(p) for p in parts)}"
     if text.upper().startswith("SELECT PG_ADVISORY_UNLOCK_ALL"):
         return "RESET (pool release)"
     match = _SHAPE.match(text)
@@ -260,6 +265,23 @@ def statement_shape(sql: str) -> str:
         return shape + (" FOR UPDATE" if text.upper().endswith("FOR UPDATE") else "")
     table = text[len(match["verb"]) :].split()[0].strip('"')
     return f"{verb} {table}"
+
+
+def _with_parts(text: str) -> tuple[list[str], str]:
+    """The bodies of `WITH a AS (…), b AS (…) main` and main (parentheses balanced)."""
+    parts, position = [], len("WITH ")
+    while True:
+        start = text.index("(", position)
+        depth, end = 0, start
+        for end in range(start, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        parts.append(text[start + 1 : end])
+        rest = text[end + 1 :].lstrip()
+        if not rest.startswith(","):
+            return parts, rest
+        position = end + 1
 
 
 class CaptureStatements:

@@ -3,10 +3,11 @@
     python -m bench.floor --db bench_floor --fixture var/bench/fixture.json
 
 Statement for statement what `Scans.inspect` sends on PostgreSQL (captured from the asyncpg
-connection; docs/BENCHMARKS.md lists them): one pooled connection per credit, BEGIN, the 15
-statements below in the ledger's order (the issuance stripe's id read once per stripe and
-remembered, as the ledger does), COMMIT - 17 round trips; the pool, like the ledger's, does not
-reset connections on release.
+connection; docs/BENCHMARKS.md lists them): one pooled connection per credit, BEGIN, 9
+statements in the ledger's order and with its texts (the move of the points and the writes that
+ride on an INSERT are built by the ledger's own `MOVE_*` and `sql.carrying`; the issuance
+stripe's id read once per stripe and remembered, as the ledger does), COMMIT - 11 round trips;
+the pool, like the ledger's, does not reset connections on release.
 Values come from the previous statements' results exactly as in the ledger, so the same rows
 are locked in the same order. Only the decisions are taken for granted: the token's HMAC, the
 scope check and `award_for_grade` (the fixture's pairs always earn 10 points). Every credit is
@@ -44,6 +45,8 @@ from bench.common import (
     slot,
     write_result,
 )
+from ledger.store.ledger import MOVE_CREDIT_FIRST, MOVE_DEBIT_FIRST
+from ledger.store.sql import carrying
 
 ISSUANCE_STRIPES = 16
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -70,21 +73,6 @@ SQL = {
         "WHERE household = $1 AND local_day = $2"
     ),
     "stripe": "SELECT id FROM account WHERE community = $1 AND kind = $2 AND stripe = $3",
-    "debit": (
-        "UPDATE account SET balance_points = balance_points - $1 "
-        "WHERE id = $2 AND (balance_points >= $1 OR kind = 'issuance') "
-        "RETURNING balance_points, community, kind"
-    ),
-    "credit": (
-        "UPDATE account SET balance_points = balance_points + $1 WHERE id = $2 "
-        "RETURNING balance_points, community, kind"
-    ),
-    "entry": (
-        "INSERT INTO entry (community_id, debit_account_id, credit_account_id, amount_points, "
-        "kind, debit_balance_after, credit_balance_after, event_id, reverses_entry_id, "
-        "rule_version, actor, memo, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
-    ),
     "unsealed": "INSERT INTO entry_unsealed (entry_id) VALUES ($1)",
     "lot": (
         "INSERT INTO lot (account_id, entry_id, points, remaining_points, expires_on, "
@@ -112,8 +100,9 @@ SQL = {
         "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
     ),
 }
-# The same 18 statements inside one server-side function: one round trip per credit (and no
-# BEGIN/COMMIT/reset). Not the ledger's design - a measurement of what round trips cost.
+# The credit's statements (the move as its three steps) inside one server-side function: one
+# round trip per credit (and no BEGIN/COMMIT/reset). Not the ledger's design - a measurement of
+# what round trips cost.
 ONE_TRIP_FUNCTION = """
 CREATE OR REPLACE FUNCTION bench_graded_credit(
     p_event text, p_household bigint, p_point bigint, p_stream text, p_inspector bigint,
@@ -171,9 +160,9 @@ BEGIN
 END $$
 """
 
-# 15 statements per credit (every one in SQL but the stripe's id, remembered after its first
-# read) + BEGIN + COMMIT; no reset on release.
-STATEMENTS_PER_CREDIT = len(SQL) - 1
+# 9 statements per credit (6 reads, the move, the inspection carrying the unsealed mark, the lot
+# and the points fact, the claim carrying the grade facts) + BEGIN + COMMIT; no reset on release.
+STATEMENTS_PER_CREDIT = 9
 ROUND_TRIPS = STATEMENTS_PER_CREDIT + 2
 
 
@@ -215,67 +204,38 @@ class Floor:
                 rows = await db.fetch(SQL["stripe"], community, "issuance", stripe_no)
                 stripe = self.stripes[(community, stripe_no)] = rows[0]["id"]
             points = GRADE_POINTS_GOOD
-            sides = {}
-            for account_id in sorted((stripe, account)):
-                if account_id == stripe:
-                    rows = await db.fetch(SQL["debit"], points, stripe)
-                else:
-                    rows = await db.fetch(SQL["credit"], points, account)
-                if not rows:
-                    return 0, f"update: account {account_id} not updated"
-                sides[account_id] = rows[0]
-            balance = sides[account]["balance_points"]
+            moved = await db.fetch(
+                MOVE_DEBIT_FIRST if stripe < account else MOVE_CREDIT_FIRST,
+                stripe,
+                account,
+                points,
+                "inspection",
+                event_id,
+                None,
+                rule[0]["version"],
+                self.inspector["username"],
+                f"{stream} good",
+                now,
+            )
+            balance, entry_id = moved[0]["credit_after"], moved[0]["entry_id"]
+            if entry_id is None:
+                return 0, "move: the entry was not written"
             if balance != expected:
                 return 0, f"balance: {balance} after the credit, expected {expected}"
-            entry_id = (
-                await db.fetch(
-                    SQL["entry"],
-                    community,
-                    stripe,
-                    account,
-                    points,
-                    "inspection",
-                    sides[stripe]["balance_points"],
-                    balance,
-                    event_id,
-                    None,
-                    rule[0]["version"],
-                    self.inspector["username"],
-                    f"{stream} good",
-                    now,
-                )
-            )[0]["id"]
-            await db.fetch(SQL["unsealed"], entry_id)
-            await db.fetch(SQL["lot"], account, entry_id, points, _expiry(day), now)
             points_fact = {"account": account, "delta": points}
-            await db.fetch(SQL["fact"], community, "points", _json(points_fact), day, now)
             inspection_id = (
                 await db.fetch(
-                    SQL["inspection"],
-                    community,
-                    household["compound"],
-                    household_id,
-                    point_id,
-                    self.inspector["id"],
-                    stream,
-                    "good",
-                    "",
-                    "",
-                    day,
-                    True,
-                    points,
+                    carrying((SQL["unsealed"], SQL["lot"], SQL["fact"]), SQL["inspection"]),
+                    *(community, household["compound"], household_id, point_id),
+                    *(self.inspector["id"], stream, "good", "", "", day, True, points),
+                    *(entry_id, rule[0]["version"], now),
                     entry_id,
-                    rule[0]["version"],
-                    now,
+                    *(account, entry_id, points, _expiry(day), now),
+                    *(community, "points", _json(points_fact), day, now),
                 )
             )[0]["id"]
             grade_fact = {"compound": household["compound"], "graded": 1, "good": 1}
             taking_part = {"compound": household["compound"], "household": household_id}
-            await db.fetch(
-                SQL["facts"],
-                *(community, "grade", _json(grade_fact), day, now),
-                *(community, "participation", _json(taking_part), day, now),
-            )
             result = {
                 "inspection_id": inspection_id,
                 "entry_id": entry_id,
@@ -287,7 +247,7 @@ class Floor:
             }
             fingerprint = hashlib.sha256(event_id.encode()).hexdigest()
             claimed = await db.fetch(
-                SQL["idempotency_claim"],
+                carrying((SQL["facts"],), SQL["idempotency_claim"]),
                 event_id,
                 "inspection",
                 fingerprint,
@@ -297,6 +257,8 @@ class Floor:
                 self.inspector["username"],
                 "inspector",
                 _json({"stream": stream, "grade": "good"}),
+                *(community, "grade", _json(grade_fact), day, now),
+                *(community, "participation", _json(taking_part), day, now),
             )
             if not claimed:
                 return 0, "claim: the event id was taken"

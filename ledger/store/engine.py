@@ -16,7 +16,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 
-from ledger.store import caches
+from ledger.store import caches, sql
 
 DEFAULT_DATABASE_URL = "var/greenledger.sqlite"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -131,6 +131,16 @@ class HardenedPostgresEngine(PostgresEngine):
     def transaction(self, allow_nested: bool = True) -> SafePostgresTransaction:
         return SafePostgresTransaction(engine=self, allow_nested=allow_nested)
 
+    # A Piccolo query sees every write the transaction made before it: the waiting ones
+    # (`sql.later`) are sent first.
+    async def run_querystring(self, querystring: Any, in_pool: bool = True) -> Any:
+        await sql.flush()
+        return await super().run_querystring(querystring, in_pool)
+
+    async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
+        await sql.flush()
+        return await super().run_ddl(ddl, in_pool)
+
 
 class HardenedSQLiteEngine(SQLiteEngine):
     """WAL, a busy timeout and BEGIN IMMEDIATE: the settings under which SQLite takes writes."""
@@ -216,7 +226,9 @@ class Database:
                         yield
         else:
             async with self.engine.transaction(allow_nested=False):
-                yield
+                with sql.writes_wait():
+                    yield
+                    await sql.flush()
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[None]:

@@ -27,7 +27,7 @@ async def record_many(
     values: list[object] = []
     for kind, payload in facts:
         values += [community_id, kind, json.dumps(payload, sort_keys=True), day, now]
-    await sql.fetch(
+    await sql.later(
         "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "  # noqa: S608
         f"VALUES {rows}",
         *values,

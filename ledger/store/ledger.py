@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from ledger.domain.accounts import COMMUNITY_KINDS, ISSUANCE_STRIPES, AccountKind
 from ledger.domain.entries import EntryKind, PostedEntry, Transfer
@@ -13,6 +13,7 @@ from ledger.domain.errors import InsufficientPoints, InvalidInput, NotFound
 from ledger.domain.localtime import local_day
 from ledger.domain.lots import LOT_KINDS, expires_on
 from ledger.store import caches, facts, lots, sql
+from ledger.store.engine import is_sqlite
 from ledger.store.tables import Account, Entry, EntryReversal
 
 
@@ -99,26 +100,8 @@ async def post(
     stay non-negative; a CHECK (a trigger on SQLite) backs it. Both rows are updated in account
     id order so that two opposite transfers cannot deadlock, and before any lot is read.
     """
-    sides: dict[int, _Side] = {}
-    for account_id in sorted((transfer.debit_account_id, transfer.credit_account_id)):
-        if account_id == transfer.debit_account_id:
-            sides[account_id] = await _debit(account_id, transfer.amount_points)
-        else:
-            sides[account_id] = await _credit(account_id, transfer.amount_points)
-    debit, credit = sides[transfer.debit_account_id], sides[transfer.credit_account_id]
-    debit_after, community_id = debit.balance_points, debit.community_id
-    credit_after, credit_community_id = credit.balance_points, credit.community_id
-    if community_id != credit_community_id:
-        raise InvalidInput("account_id", "points never move between communities")
-    entry = await sql.fetch_one(
-        _INSERT_ENTRY,
-        community_id,
-        transfer.debit_account_id,
-        transfer.credit_account_id,
-        transfer.amount_points,
+    entry = (
         transfer.kind.value,
-        debit_after,
-        credit_after,
         event_id,
         transfer.reverses_entry_id,
         transfer.rule_version,
@@ -126,16 +109,72 @@ async def post(
         transfer.memo,
         now,
     )
-    assert entry is not None, "INSERT … RETURNING returns the row"
-    entry_id = int(entry["id"])
-    await sql.fetch("INSERT INTO entry_unsealed (entry_id) VALUES ($1)", entry_id)
+    move = _move_stepwise if is_sqlite() else _move_at_once
+    debit, credit, entry_id = await move(transfer, entry)
+    await sql.later("INSERT INTO entry_unsealed (entry_id) VALUES ($1)", entry_id)
     if transfer.reverses_entry_id is not None:
         await EntryReversal.insert(
             EntryReversal(reverses_entry_id=transfer.reverses_entry_id, entry_id=entry_id)
         )
     await _keep_lots(transfer, entry_id, debit.kind, credit.kind, expires or lot_expiry(now), now)
-    await _points_fact(transfer, community_id, debit.kind, credit.kind, now)
-    return Posted(entry_id, community_id, debit_after, credit_after)
+    await _points_fact(transfer, debit.community_id, debit.kind, credit.kind, now)
+    return Posted(entry_id, debit.community_id, debit.balance_points, credit.balance_points)
+
+
+async def _move_stepwise(transfer: Transfer, entry: tuple[Any, ...]) -> tuple[_Side, _Side, int]:
+    """SQLite: a statement is a function call, so one per step."""
+    sides: dict[int, _Side] = {}
+    for account_id in sorted((transfer.debit_account_id, transfer.credit_account_id)):
+        if account_id == transfer.debit_account_id:
+            sides[account_id] = await _debit(account_id, transfer.amount_points)
+        else:
+            sides[account_id] = await _credit(account_id, transfer.amount_points)
+    debit, credit = sides[transfer.debit_account_id], sides[transfer.credit_account_id]
+    _same_community(debit, credit)
+    row = await sql.fetch_one(
+        _INSERT_ENTRY,
+        debit.community_id,
+        transfer.debit_account_id,
+        transfer.credit_account_id,
+        transfer.amount_points,
+        entry[0],
+        debit.balance_points,
+        credit.balance_points,
+        *entry[1:],
+    )
+    assert row is not None, "INSERT … RETURNING returns the row"
+    return debit, credit, int(row["id"])
+
+
+async def _move_at_once(transfer: Transfer, entry: tuple[Any, ...]) -> tuple[_Side, _Side, int]:
+    """PostgreSQL: both UPDATEs and the entry in one statement (one round trip), the rows
+    locked in account id order as in `_move_stepwise`; a refused step stops the later ones."""
+    debit_first = transfer.debit_account_id < transfer.credit_account_id
+    row = await sql.fetch_one(
+        MOVE_DEBIT_FIRST if debit_first else MOVE_CREDIT_FIRST,
+        transfer.debit_account_id,
+        transfer.credit_account_id,
+        transfer.amount_points,
+        *entry,
+    )
+    assert row is not None, "the statement always returns one row"
+    if row["debit_after"] is None and (debit_first or row["credit_after"] is not None):
+        await _refused_debit(transfer.debit_account_id, transfer.amount_points)
+    if row["credit_after"] is None:
+        raise NotFound("account", transfer.credit_account_id)
+    debit = _Side(
+        int(row["debit_after"]), int(row["debit_community"]), AccountKind(row["debit_kind"])
+    )
+    credit = _Side(
+        int(row["credit_after"]), int(row["credit_community"]), AccountKind(row["credit_kind"])
+    )
+    _same_community(debit, credit)
+    return debit, credit, int(row["entry_id"])
+
+
+def _same_community(debit: _Side, credit: _Side) -> None:
+    if debit.community_id != credit.community_id:
+        raise InvalidInput("account_id", "points never move between communities")
 
 
 _INSERT_ENTRY = (
@@ -143,6 +182,36 @@ _INSERT_ENTRY = (
     "debit_balance_after, credit_balance_after, event_id, reverses_entry_id, rule_version, "
     "actor, memo, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
     "RETURNING id"
+)
+_DEBIT = (
+    "UPDATE account SET balance_points = balance_points - $3 "
+    "WHERE id = $1 AND (balance_points >= $3 OR kind = 'issuance') {after} "
+    "RETURNING balance_points, community, kind"
+)
+_CREDIT = (
+    "UPDATE account SET balance_points = balance_points + $3 WHERE id = $2 {after} "
+    "RETURNING balance_points, community, kind"
+)
+_ENTRY_AND_ROW = (
+    "e AS (INSERT INTO entry (community_id, debit_account_id, credit_account_id, amount_points, "
+    "kind, debit_balance_after, credit_balance_after, event_id, reverses_entry_id, "
+    "rule_version, actor, memo, created_at) SELECT d.community, $1, $2, $3, $4::varchar, "
+    "d.balance_points, c.balance_points, $5::varchar, $6::bigint, $7::integer, $8::varchar, "
+    "$9::text, $10::timestamptz FROM d, c WHERE d.community = c.community RETURNING id) "
+    "SELECT d.balance_points AS debit_after, d.community AS debit_community, "
+    "d.kind AS debit_kind, c.balance_points AS credit_after, c.community AS credit_community, "
+    "c.kind AS credit_kind, (SELECT id FROM e) AS entry_id "
+    "FROM (SELECT 1) AS one LEFT JOIN d ON TRUE LEFT JOIN c ON TRUE"
+)
+# The second UPDATE reads the first one's row, so it runs after it (and not at all when the
+# first found nothing to change): the lock order is the text's order.
+MOVE_DEBIT_FIRST = (
+    f"WITH d AS ({_DEBIT.format(after='')}), "  # noqa: S608 (constants only)
+    f"c AS ({_CREDIT.format(after='AND EXISTS (SELECT 1 FROM d)')}), {_ENTRY_AND_ROW}"
+)
+MOVE_CREDIT_FIRST = (
+    f"WITH c AS ({_CREDIT.format(after='')}), "  # noqa: S608 (constants only)
+    f"d AS ({_DEBIT.format(after='AND EXISTS (SELECT 1 FROM c)')}), {_ENTRY_AND_ROW}"
 )
 
 
@@ -204,14 +273,18 @@ async def _debit(account_id: int, amount_points: int) -> _Side:
         account_id,
     )
     if not rows:
-        account = await find_account(account_id)
-        if account is None:
-            raise NotFound("account", account_id)
-        raise InsufficientPoints(
-            f"account {account_id} has {account.balance_points} points, {amount_points} needed",
-            balance_points=account.balance_points,
-        )
+        await _refused_debit(account_id, amount_points)
     return _side(rows[0])
+
+
+async def _refused_debit(account_id: int, amount_points: int) -> NoReturn:
+    account = await find_account(account_id)
+    if account is None:
+        raise NotFound("account", account_id)
+    raise InsufficientPoints(
+        f"account {account_id} has {account.balance_points} points, {amount_points} needed",
+        balance_points=account.balance_points,
+    )
 
 
 async def _credit(account_id: int, amount_points: int) -> _Side:

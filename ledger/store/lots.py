@@ -16,7 +16,7 @@ from ledger.store.tables import Lot, LotUse
 async def open_lot(
     account_id: int, entry_id: int, points: int, expires: date, now: datetime
 ) -> None:
-    await sql.fetch(
+    await sql.later(
         "INSERT INTO lot (account_id, entry_id, points, remaining_points, expires_on, created_at) "
         "VALUES ($1, $2, $3, $3, $4, $5)",
         account_id,

@@ -10,13 +10,21 @@ back identically through Piccolo and the other way round.
 
 Only plain, portable SQL belongs here: no casts, no engine-specific functions. Anything that
 must differ between the engines stays with Piccolo or in the module that owns it.
+
+Writes whose rows nobody reads back (`later`) wait, inside a PostgreSQL write transaction, and
+ride on the transaction's next INSERT as `WITH w0 AS (…), w1 AS (…) INSERT …`, or go as one
+such statement before anything else is sent and before COMMIT: one round trip for several
+(docs/decisions/2026-12-04-writes-ride-together.md). On SQLite, where a statement is a function
+call and not a round trip, they are sent at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
@@ -28,8 +36,72 @@ Row = Mapping[str, Any]
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
+Write = tuple[str, tuple[Any, ...]]
+_waiting: ContextVar[list[Write] | None] = ContextVar("greenledger_waiting_writes", default=None)
+
+
+@contextlib.contextmanager
+def writes_wait() -> Iterator[None]:
+    """Inside one PostgreSQL write transaction: `later` writes wait (`flush` before COMMIT)."""
+    token = _waiting.set([])
+    try:
+        yield
+    finally:
+        _waiting.reset(token)
+
+
+async def later(sql: str, *args: Any) -> None:
+    """An INSERT/UPDATE whose rows the caller does not need: sent with the next statement."""
+    waiting = _waiting.get()
+    if waiting is None:
+        await fetch(sql, *args)
+    else:
+        waiting.append((sql, args))
+
+
+async def flush() -> None:
+    """Send the waiting writes now (one statement), e.g. before COMMIT."""
+    waiting = _waiting.get()
+    if waiting:
+        await fetch("SELECT 1")
+
+
 async def fetch(sql: str, *args: Any) -> Sequence[Row]:
-    """All rows; inside the caller's transaction when there is one."""
+    """All rows; inside the caller's transaction when there is one. Waiting writes go first:
+    in the same statement when this one is an INSERT (it reads no table they change), else as
+    one statement of their own."""
+    waiting = _waiting.get()
+    if waiting:
+        writes = tuple(waiting)
+        waiting.clear()
+        texts = tuple(text for text, _ in writes)
+        values = [value for _, arguments in writes for value in arguments]
+        if sql.startswith("INSERT "):
+            return await _send(carrying(texts, sql), *args, *values)
+        await _send(carrying(texts, "SELECT 1"), *values)
+    return await _send(sql, *args)
+
+
+@functools.lru_cache(maxsize=128)
+def carrying(writes: tuple[str, ...], main: str) -> str:
+    """`WITH w0 AS (write), … main`: main keeps $1…$n, each write's numbers follow on."""
+    offset = _parameters(main)
+    parts = []
+    for index, text in enumerate(writes):
+        parts.append(f"w{index} AS ({_shifted(text, offset)})")
+        offset += _parameters(text)
+    return f"WITH {', '.join(parts)} {main}"
+
+
+def _shifted(sql: str, by: int) -> str:
+    return _PLACEHOLDER.sub(lambda number: f"${int(number[1]) + by}", sql)
+
+
+def _parameters(sql: str) -> int:
+    return max((int(number) for number in _PLACEHOLDER.findall(sql)), default=0)
+
+
+async def _send(sql: str, *args: Any) -> Sequence[Row]:
     engine = Entry._meta.db
     transaction = engine.current_transaction.get()
     if isinstance(engine, PostgresEngine):

@@ -1,0 +1,51 @@
+"""What one graded credit sends to PostgreSQL: each statement is a round trip, and round trips
+are most of a credit's cost (docs/BENCHMARKS.md). This pins the list, so a change that adds one
+shows here and not only in the next benchmark."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.common import CaptureStatements
+from ledger.domain.accounts import issuance_stripe
+from ledger.domain.rules import Grade, Stream
+from ledger.services.container import Services
+from tests.integration.earning_helpers import grade, make_site
+
+pytestmark = pytest.mark.postgres
+
+GRADED_CREDIT = [
+    "BEGIN",
+    "SELECT idempotency_record",
+    "SELECT household",
+    "SELECT collection_point",
+    "SELECT earning_rule",
+    "SELECT account FOR UPDATE",
+    "SELECT inspection",
+    "SELECT e + UPDATE account, UPDATE account, INSERT INTO entry",
+    "INSERT INTO inspection + INSERT INTO entry_unsealed, INSERT INTO lot, INSERT INTO board_fact",
+    "INSERT INTO idempotency_record + INSERT INTO board_fact",
+    "COMMIT",
+]
+
+
+async def test_a_graded_credit_is_eleven_round_trips(services: Services) -> None:
+    site = await make_site(services)
+    # The first credit on a stripe reads the stripe's account id once per process.
+    first, second = _two_events_on_one_stripe()
+    await grade(services, site, Stream.KITCHEN, Grade.GOOD, key=first)
+    with CaptureStatements() as capture:
+        reply = await grade(services, site, Stream.RECYCLABLE, Grade.GOOD, key=second)
+    assert reply["scored"]
+    assert reply["entry_id"] is not None
+    assert capture.shapes() == GRADED_CREDIT
+
+
+def _two_events_on_one_stripe() -> tuple[str, str]:
+    first = "grade-first"
+    second = next(
+        key
+        for key in (f"grade-{n}" for n in range(1_000))
+        if issuance_stripe(key) == issuance_stripe(first) and key != first
+    )
+    return first, second
