@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,10 @@ import asyncpg
 from piccolo.engine import engine_finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from ledger.store import caches, sql
+from ledger.store.inline_sqlite import InlineConnection
 
 DEFAULT_DATABASE_URL = "var/greenledger.sqlite"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -55,11 +57,24 @@ class KeptConnectionTransaction(SafeSQLiteTransaction):
         return await self.writer.connection()
 
     async def begin(self) -> None:
-        try:
-            await self.connection.execute(f"BEGIN {self.transaction_type.value}")
-        except BaseException:
-            await self.writer.drop()
-            raise
+        """BEGIN IMMEDIATE takes the write lock; while another process holds it, wait here
+        (the loop goes on serving), up to the busy timeout."""
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+        pause = 0.002
+        while True:
+            try:
+                await self.connection.execute(f"BEGIN {self.transaction_type.value}")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" in str(error) and time.monotonic() < deadline:
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 0.1)
+                    continue
+                await self.writer.drop()
+                raise
+            except BaseException:
+                await self.writer.drop()
+                raise
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         try:
@@ -88,7 +103,10 @@ class SQLiteWriter:
         if self._connection is not None and self._path != self.engine.path:
             await self.drop()  # the engine was pointed at another file (tests do)
         if self._connection is None:
-            self._connection = await self.engine.get_connection()
+            self._connection = InlineConnection.open(
+                **self.engine.connection_kwargs, check_same_thread=False
+            )
+            self._connection.row_factory = dict_factory
             self._path = self.engine.path
         return self._connection
 
