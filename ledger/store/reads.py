@@ -16,15 +16,15 @@ from ledger.store.sql import Row
 
 # One row per expiry date with points left (one row of NULLs when none is left), each with the
 # account's columns and its household's compound (NULL for any other account); no row when
-# the account does not exist. The lot subquery is answered from the partial index
-# `lot_account_open` (migration 2026-11-25T13:30), index only once the visibility map is set.
+# the account does not exist. The points left per expiry date come from `lot_total` (kept with
+# every lot change, docs/decisions/2026-12-04-lot-totals.md): a few rows however long the
+# account's history, found by its unique index (account_id, expires_on).
 _ACCOUNT = (
     "SELECT a.id, a.community, a.kind, a.balance_points, "
     "(SELECT h.compound FROM household h WHERE h.account = a.id) AS compound_id, "
     "l.expires_on, l.points "
     "FROM account a LEFT JOIN ("
-    "SELECT expires_on, SUM(remaining_points) AS points FROM lot "
-    "WHERE account_id = $1 AND remaining_points > 0 GROUP BY expires_on"
+    "SELECT expires_on, points FROM lot_total WHERE account_id = $1 AND points > 0"
     ") l ON 1 = 1 WHERE a.id = $1 ORDER BY l.expires_on"
 )
 

@@ -59,6 +59,16 @@ async def later(sql: str, *args: Any) -> None:
         waiting.append((sql, args))
 
 
+def waiting_arguments(sql: str) -> list[tuple[Any, ...]]:
+    """The arguments of every waiting write with this text (none outside a waiting scope).
+
+    One statement cannot change a row twice (an upsert raises "ON CONFLICT DO UPDATE command
+    cannot affect row a second time"), so a caller about to queue an upsert whose row may
+    already have one waiting checks here and flushes first."""
+    waiting = _waiting.get()
+    return [arguments for text, arguments in waiting or () if text == sql]
+
+
 async def flush() -> None:
     """Send the waiting writes now (one statement), e.g. before COMMIT."""
     waiting = _waiting.get()

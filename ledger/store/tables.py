@@ -294,6 +294,17 @@ class Lot(Table, tablename="lot"):
     created_at = Timestamptz()
 
 
+class LotTotal(Table, tablename="lot_total"):
+    """What is left of one account's lots with one expiry date: the sum of their
+    `remaining_points`, kept in the same transaction as every change to them (one row per
+    account and expiry date: the unique index `lot_total_account_expiry`)."""
+
+    id = BigSerial(primary_key=True)
+    account_id = BigInt()
+    expires_on = Date()
+    points = BigInt()
+
+
 class LotUse(Table, tablename="lot_use"):
     """Which lots a debit took from (positive), or a reversed debit gave back (negative)."""
 
@@ -377,6 +388,7 @@ TABLES: list[type[Table]] = [
     Shift,
     Appeal,
     Lot,
+    LotTotal,
     LotUse,
     RewardChange,
     Redemption,

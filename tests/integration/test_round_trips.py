@@ -23,7 +23,8 @@ GRADED_CREDIT = [
     "SELECT account FOR UPDATE",
     "SELECT inspection",
     "SELECT e + UPDATE account, UPDATE account, INSERT INTO entry",
-    "INSERT INTO inspection + INSERT INTO entry_unsealed, INSERT INTO lot, INSERT INTO board_fact",
+    "INSERT INTO inspection + INSERT INTO entry_unsealed, INSERT INTO lot, INSERT INTO lot_total, "
+    "INSERT INTO board_fact",
     "INSERT INTO idempotency_record + INSERT INTO board_fact",
     "COMMIT",
 ]
