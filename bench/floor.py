@@ -46,6 +46,7 @@ from bench.common import (
     write_result,
 )
 from ledger.store.ledger import MOVE_CREDIT_FIRST, MOVE_DEBIT_FIRST
+from ledger.store.lots import ADD_TO_TOTAL
 from ledger.store.sql import carrying
 
 ISSUANCE_STRIPES = 16
@@ -78,6 +79,7 @@ SQL = {
         "INSERT INTO lot (account_id, entry_id, points, remaining_points, expires_on, "
         "created_at) VALUES ($1, $2, $3, $3, $4, $5)"
     ),
+    "lot_total": ADD_TO_TOTAL,
     "fact": (
         "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "
         "VALUES ($1, $2, $3, $4, $5)"
@@ -138,6 +140,9 @@ BEGIN
     INSERT INTO lot (account_id, entry_id, points, remaining_points, expires_on, created_at)
     VALUES (h.account, v_entry, p_points, p_points,
         make_date(extract(year FROM p_day)::int + 1, 12, 31), p_now);
+    INSERT INTO lot_total (account_id, expires_on, points)
+    VALUES (h.account, make_date(extract(year FROM p_day)::int + 1, 12, 31), p_points)
+    ON CONFLICT (account_id, expires_on) DO UPDATE SET points = lot_total.points + excluded.points;
     INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) VALUES
         (v_community, 'points', json_build_object('account', h.account, 'delta', p_points),
          p_day, p_now);
@@ -160,8 +165,9 @@ BEGIN
 END $$
 """
 
-# 9 statements per credit (6 reads, the move, the inspection carrying the unsealed mark, the lot
-# and the points fact, the claim carrying the grade facts) + BEGIN + COMMIT; no reset on release.
+# 9 statements per credit (6 reads, the move, the inspection carrying the unsealed mark, the lot,
+# its lot_total and the points fact, the claim carrying the grade facts) + BEGIN + COMMIT; no
+# reset on release.
 STATEMENTS_PER_CREDIT = 9
 ROUND_TRIPS = STATEMENTS_PER_CREDIT + 2
 
@@ -225,12 +231,16 @@ class Floor:
             points_fact = {"account": account, "delta": points}
             inspection_id = (
                 await db.fetch(
-                    carrying((SQL["unsealed"], SQL["lot"], SQL["fact"]), SQL["inspection"]),
+                    carrying(
+                        (SQL["unsealed"], SQL["lot"], SQL["lot_total"], SQL["fact"]),
+                        SQL["inspection"],
+                    ),
                     *(community, household["compound"], household_id, point_id),
                     *(self.inspector["id"], stream, "good", "", "", day, True, points),
                     *(entry_id, rule[0]["version"], now),
                     entry_id,
                     *(account, entry_id, points, _expiry(day), now),
+                    *(account, _expiry(day), points),
                     *(community, "points", _json(points_fact), day, now),
                 )
             )[0]["id"]
@@ -316,6 +326,7 @@ async def consistency(db: asyncpg.Connection, credited: int) -> dict[str, Any]:
         " (SELECT COALESCE(SUM(balance_points), 0) FROM account WHERE kind = 'household')"
         "   AS household_points,"
         " (SELECT COALESCE(SUM(remaining_points), 0) FROM lot) AS lot_points,"
+        " (SELECT COALESCE(SUM(points), 0) FROM lot_total) AS lot_total_points,"
         " (SELECT COUNT(*) FROM idempotency_record) AS claims,"
         " (SELECT COUNT(*) FROM board_fact) AS facts"
     )
@@ -323,6 +334,7 @@ async def consistency(db: asyncpg.Connection, credited: int) -> dict[str, Any]:
         "one_entry_per_credit": row["entries"] == credited,
         "conservation_sum_zero": row["balance_sum"] == 0,
         "lots_match_balances": row["lot_points"] == row["household_points"],
+        "lot_totals_match_lots": row["lot_total_points"] == row["lot_points"],
         "one_claim_per_credit": row["claims"] == credited,
         "three_facts_per_credit": row["facts"] == 3 * credited,
     }

@@ -8,7 +8,7 @@ only live credits, and Redis needs no back-fill). Each one also gets:
 
 * its lot: open (remaining 10) while it has not expired, else 0 - and per household and stage
   one `expiry` entry moves the expired points to the community's expired account, so lots sum
-  to balances as `verify` demands;
+  to balances as `verify` demands; the stage's open lots are added to `lot_total` at the end;
 * its inspection row (same household, local day, a stream) - the table `grading_today` reads;
 * its idempotency record, keyed by a UUID-like text like a real client's event id.
 
@@ -69,6 +69,16 @@ FROM entry
 CROSS JOIN LATERAL (SELECT make_date(extract(year FROM created_at
     AT TIME ZONE 'Asia/Shanghai')::int + 1, 12, 31) AS expires_on) x
 WHERE id BETWEEN $1 AND $2 AND memo = 'history'
+"""
+
+# The stage's lots into lot_total (the balance read's points per expiry date), as the ledger
+# keeps it with every lot: added to the totals of earlier stages and of live credits.
+LOT_TOTALS = """
+INSERT INTO lot_total (account_id, expires_on, points)
+SELECT account_id, expires_on, SUM(remaining_points) FROM lot
+WHERE entry_id BETWEEN $1 AND $2
+GROUP BY account_id, expires_on HAVING SUM(remaining_points) > 0
+ON CONFLICT (account_id, expires_on) DO UPDATE SET points = lot_total.points + excluded.points
 """
 
 INSPECTIONS = """
@@ -179,8 +189,8 @@ async def grow_to(
     """Add history until the entry table holds about `target_entries` rows.
 
     The credits go in first; their lots, inspections and claims then load side by side on
-    separate connections (two cores); the secondary indexes are re-created; the expiries and
-    the balance moves come last.
+    separate connections (two cores); the secondary indexes are re-created; the lots' totals,
+    the expiries and the balance moves come last.
     """
     started = time.perf_counter()
     async with pool.acquire() as db:
@@ -212,12 +222,13 @@ async def grow_to(
     step = time.perf_counter()
     await asyncio.gather(*(_create_index(pool, definition) for _, definition in indexes))
     timings["indexes_s"] = time.perf_counter() - step
+    timings["lot_totals_s"] = await _run(pool, LOT_TOTALS, first_id, last_id)
     timings["expiries_s"] = await _run(pool, EXPIRIES, first_id, last_id)
     async with pool.acquire() as db:
         final_id = await db.fetchval("SELECT COALESCE(MAX(id), 0) FROM entry")
     timings["balances_s"] = await _run(pool, BALANCES, first_id, final_id)
     step = time.perf_counter()
-    tables = ("entry", "lot", "inspection", "idempotency_record", "account")
+    tables = ("entry", "lot", "lot_total", "inspection", "idempotency_record", "account")
     await asyncio.gather(*(_vacuum(pool, table) for table in tables))
     timings["vacuum_analyze_s"] = time.perf_counter() - step
     async with pool.acquire() as db:

@@ -45,6 +45,7 @@ class Verifier:
             _balances_match_entries,
             _no_forbidden_negative,
             _lots_match_balances,
+            _lot_totals_match_lots,
             _reversal_links,
             _hash_chain,
         ]
@@ -93,6 +94,21 @@ async def _lots_match_balances() -> Check:
         f"account {mismatch['id']} has {mismatch['balance_points']} points "
         f"but its lots hold {mismatch['remaining']}",
     )
+
+
+async def _lot_totals_match_lots() -> Check:
+    mismatch = await audit.first_lot_total_mismatch()
+    if mismatch is None:
+        return Check("lot_totals_match_lots", True, "every lot total equals the lots it sums")
+    where = f"account {mismatch['account_id']}, expiring {mismatch['expires_on']}"
+    if not int(mismatch["has_total"]):
+        detail = f"{where}: its lots hold {int(mismatch['remaining'])} points but it has no total"
+    else:
+        detail = (
+            f"{where}: the total says {int(mismatch['total'])} "
+            f"but its lots hold {int(mismatch['remaining'])}"
+        )
+    return Check("lot_totals_match_lots", False, detail)
 
 
 async def _reversal_links() -> Check:

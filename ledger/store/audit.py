@@ -54,6 +54,22 @@ async def first_lot_mismatch() -> dict[str, Any] | None:
     return dict(rows[0]) if rows else None
 
 
+async def first_lot_total_mismatch() -> dict[str, Any] | None:
+    """The first (account, expiry date) whose `lot_total` differs from the sum of its lots'
+    remainders, or that has points left in lots but no `lot_total` row (`has_total` 0)."""
+    rows = await Account.raw(
+        "SELECT account_id, expires_on, SUM(total) AS total, SUM(remaining) AS remaining, "
+        "SUM(has_total) AS has_total FROM ("
+        "  SELECT account_id, expires_on, points AS total, 0 AS remaining, 1 AS has_total"
+        "  FROM lot_total"
+        "  UNION ALL SELECT account_id, expires_on, 0, remaining_points, 0 FROM lot"
+        ") t GROUP BY account_id, expires_on "
+        "HAVING SUM(total) <> SUM(remaining) OR (SUM(remaining) > 0 AND SUM(has_total) = 0) "
+        "ORDER BY account_id, expires_on LIMIT 1"
+    )
+    return dict(rows[0]) if rows else None
+
+
 async def first_negative_account() -> dict[str, Any] | None:
     rows = await Account.raw(
         "SELECT id, kind, balance_points FROM account "

@@ -6,9 +6,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ledger.domain.access import SYSTEM
 from ledger.services.container import Services
 from ledger.store import lots
 from ledger.store.tables import Lot, LotTotal
+from migrations.ledger_2026_12_04t06_10_00_000000 import COMMON as MIGRATION
+from tests.factories import FrozenClock, credit, event_id, make_household, make_world
+from tests.integration.test_spending import reward, verified
+
+BACK_FILL = next(statement for statement in MIGRATION if statement.startswith("INSERT"))
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
@@ -70,3 +76,138 @@ async def test_two_lots_of_one_expiry_in_one_transaction(services: Services) -> 
         await lots.open_lot(8, 202, 1, expires, NOW)
     assert await _totals() == {(7, "2027-12-31"): 11, (8, "2027-12-31"): 1}
     assert await _lot_sums() == await _totals()
+
+
+# -- kept by the ledger ------------------------------------------------------------------------
+
+
+async def _old_expiring(account_id: int) -> list[dict[str, object]]:
+    """The account read's expiring list as it was computed before lot_total: summed lots."""
+    rows = await Lot.raw(
+        "SELECT expires_on, SUM(remaining_points) AS points FROM lot "
+        "WHERE account_id = {} AND remaining_points > 0 GROUP BY expires_on ORDER BY expires_on",
+        account_id,
+    )
+    return [{"points": int(row["points"]), "expires_on": str(row["expires_on"])} for row in rows]
+
+
+async def _agree(services: Services, *account_ids: int) -> None:
+    """lot_total equals the lots, the account read and expiring_summary show what summing the
+    lots showed, and verify says so."""
+    assert await _totals() == await _lot_sums()
+    for account_id in account_ids:
+        expected = await _old_expiring(account_id)
+        view = await services.accounts.account(SYSTEM, account_id)
+        assert view["expiring"] == expected
+        assert await lots.expiring_summary(account_id) == expected
+    report = await verified(services)
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["lot_totals_match_lots"] == {
+        "name": "lot_totals_match_lots",
+        "ok": True,
+        "detail": "every lot total equals the lots it sums",
+    }
+
+
+async def test_credits_spends_reversals_and_expiry_keep_the_totals(
+    services: Services, clock: FrozenClock
+) -> None:
+    world = await make_world(services)
+    neighbour = await make_household(services, world.compound_id)
+    clock.moment = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
+    await credit(services, world.account_id, 100)  # valid through 2026-12-31
+    await credit(services, world.account_id, 40)
+    await credit(services, neighbour["account_id"], 15)
+    clock.moment = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+    await credit(services, world.account_id, 50)  # valid through 2027-12-31
+    wrong = await credit(services, world.account_id, 7)
+    await _agree(services, world.account_id, neighbour["account_id"])
+
+    # Spending takes the soonest to expire first, across several lots.
+    soap = await reward(services, world, cost_points=60)
+    shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
+    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 25)
+    await _agree(services, world.account_id)
+    assert (await services.accounts.account(SYSTEM, world.account_id))["expiring"] == [
+        {"points": 55, "expires_on": "2026-12-31"},
+        {"points": 57, "expires_on": "2027-12-31"},
+    ]
+
+    # A refund gives the taken lots back, each to its own expiry date.
+    await services.spending.refund(SYSTEM, event_id(), done["redemption_id"], "退货")
+    await _agree(services, world.account_id)
+    # Reversing a credit takes back that credit's own lot.
+    await services.accounts.reverse(SYSTEM, event_id(), wrong["entry_id"], "wrong household")
+    await _agree(services, world.account_id)
+    assert (await services.accounts.account(SYSTEM, world.account_id))["expiring"] == [
+        {"points": 115, "expires_on": "2026-12-31"},
+        {"points": 50, "expires_on": "2027-12-31"},
+    ]
+
+    # Expiry empties the 2026 totals and leaves the rest.
+    clock.moment = datetime(2027, 1, 15, 2, 0, tzinfo=UTC)
+    await credit(services, world.account_id, 20)  # valid through 2028-12-31
+    expired = await services.expiry.run(date(2027, 1, 1))
+    assert expired["expired_points"] == 115 + 15
+    await _agree(services, world.account_id, neighbour["account_id"])
+    assert (await services.accounts.account(SYSTEM, world.account_id))["expiring"] == [
+        {"points": 50, "expires_on": "2027-12-31"},
+        {"points": 20, "expires_on": "2028-12-31"},
+    ]
+    assert (await services.accounts.account(SYSTEM, neighbour["account_id"]))["expiring"] == []
+    emptied = await LotTotal.select(LotTotal.points).where(
+        LotTotal.account_id == world.account_id, LotTotal.expires_on == date(2026, 12, 31)
+    )
+    assert [row["points"] for row in emptied] == [0]
+
+
+async def test_an_account_without_lots_reads_as_before(services: Services) -> None:
+    world = await make_world(services)
+    view = await services.accounts.account(SYSTEM, world.account_id)
+    assert view["expiring"] == [] == await _old_expiring(world.account_id)
+    assert await lots.expiring_summary(world.account_id) == []
+
+
+# -- proved by verify --------------------------------------------------------------------------
+
+
+async def test_verify_flags_a_total_changed_behind_the_ledgers_back(services: Services) -> None:
+    world = await make_world(services)
+    await credit(services, world.account_id, 30)
+    await _agree(services, world.account_id)
+    await LotTotal.raw(
+        "UPDATE lot_total SET points = points + 1 WHERE account_id = {}", world.account_id
+    )
+    report = await services.verifier.verify()
+    assert not report["ok"]
+    failed = [check for check in report["checks"] if not check["ok"]]
+    assert [check["name"] for check in failed] == ["lot_totals_match_lots"]
+    expires = (await _old_expiring(world.account_id))[0]["expires_on"]
+    assert failed[0]["detail"] == (
+        f"account {world.account_id}, expiring {expires}: the total says 31 but its lots hold 30"
+    )
+
+
+async def test_verify_flags_open_lots_without_a_total(services: Services) -> None:
+    world = await make_world(services)
+    await credit(services, world.account_id, 30)
+    await LotTotal.raw("DELETE FROM lot_total WHERE account_id = {}", world.account_id)
+    report = await services.verifier.verify()
+    failed = [check for check in report["checks"] if not check["ok"]]
+    assert [check["name"] for check in failed] == ["lot_totals_match_lots"]
+    assert failed[0]["detail"].endswith("its lots hold 30 points but it has no total")
+
+
+async def test_the_migrations_back_fill_rebuilds_the_totals(services: Services) -> None:
+    world = await make_world(services)
+    neighbour = await make_household(services, world.compound_id)
+    await credit(services, world.account_id, 30)
+    await credit(services, neighbour["account_id"], 12)
+    soap = await reward(services, world, cost_points=30)
+    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+    kept = await _totals()
+    await LotTotal.raw("DELETE FROM lot_total")
+    await LotTotal.raw(BACK_FILL)
+    assert await _totals() == kept == {(neighbour["account_id"], next(iter(kept))[1]): 12}
+    await _agree(services, world.account_id, neighbour["account_id"])

@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 from bench.common import CaptureStatements
+from bench.floor import SQL as FLOOR_SQL
 from ledger.domain.accounts import issuance_stripe
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
+from ledger.store.sql import carrying
 from tests.integration.earning_helpers import grade, make_site
 
 pytestmark = pytest.mark.postgres
@@ -40,6 +42,10 @@ async def test_a_graded_credit_is_eleven_round_trips(services: Services) -> None
     assert reply["scored"]
     assert reply["entry_id"] is not None
     assert capture.shapes() == GRADED_CREDIT
+    # The floor (bench/floor.py) sends the same carried INSERT, text for text.
+    carried = ("unsealed", "lot", "lot_total", "fact")
+    floor_text = carrying(tuple(FLOOR_SQL[name] for name in carried), FLOOR_SQL["inspection"])
+    assert floor_text in capture.statements
 
 
 def _two_events_on_one_stripe() -> tuple[str, str]:
