@@ -32,6 +32,7 @@ from ledger.domain.access import Principal, Role
 from ledger.domain.errors import LedgerError
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.services.container import Services
+from ledger.services.grading_batch import Grading
 
 Handler = Callable[[Services, Principal, Any], Awaitable[Any]]
 
@@ -150,12 +151,30 @@ class EarningController(Controller):
         self, data: JSONBody[BatchIn], principal: PrincipalDep, services: ServicesDep
     ) -> BatchReply:
         """Up to 1,000 events captured offline, each processed on its own, in order. Safe to
-        resend whole: every event replays by its event_id."""
-        results = [await _run_one(services, principal, event) for event in data.events]
-        return BatchReply(results=results)
+        resend whole: every event replays by its event_id. Consecutive gradings go to the
+        ledger together (one transaction on PostgreSQL), with the outcome each would have had
+        alone."""
+        results: list[BatchResult | None] = []
+        gradings: list[tuple[int, Grading]] = []
+        for event in data.events:
+            parsed = _parse(principal, event)
+            if isinstance(parsed, BatchResult):
+                results.append(parsed)
+            elif isinstance(parsed, Grading):
+                gradings.append((len(results), parsed))
+                results.append(None)
+            else:
+                await _grade_together(services, principal, gradings, results)
+                results.append(await _run_one(services, principal, *parsed))
+        await _grade_together(services, principal, gradings, results)
+        return BatchReply(results=[result for result in results if result is not None])
 
 
-async def _run_one(services: Services, principal: Principal, event: object) -> BatchResult:
+Parsed = BatchResult | Grading | tuple[str | None, "EventType", msgspec.Struct]
+
+
+def _parse(principal: Principal, event: object) -> Parsed:
+    """A failure reply, a grading, or another event ready to run."""
     if not isinstance(event, dict):
         return _failure(None, 400, "validation_error", "an event must be a JSON object", "type")
     fields = dict(event)
@@ -171,14 +190,57 @@ async def _run_one(services: Services, principal: Principal, event: object) -> B
         body = msgspec.convert(fields, event_type.body)
     except msgspec.ValidationError as error:
         return _failure(event_id, 400, "validation_error", str(error), _field(str(error)))
+    if isinstance(body, InspectionIn):
+        return Grading(
+            event_id=body.event_id,
+            household_token=body.household_token,
+            point_token=body.point_token,
+            stream=Stream(body.stream),
+            grade=Grade(body.grade),
+            reasons=list(body.reasons),
+            photo_ref=body.photo_ref,
+        )
+    return event_id, event_type, body
+
+
+async def _grade_together(
+    services: Services,
+    principal: Principal,
+    gradings: list[tuple[int, Grading]],
+    results: list[BatchResult | None],
+) -> None:
+    """The waiting gradings, in one go; their replies go to their places. Empties the list."""
+    if not gradings:
+        return
+    outcomes = await services.gradings.inspect_many(principal, [g for _, g in gradings])
+    for (position, grading), outcome in zip(gradings, outcomes, strict=True):
+        if isinstance(outcome, LedgerError):
+            results[position] = _refused(grading.event_id, outcome)
+        else:
+            reply = msgspec.convert(outcome, InspectionReply)
+            results[position] = BatchResult(
+                grading.event_id, HTTP_201_CREATED, msgspec.to_builtins(reply)
+            )
+    gradings.clear()
+
+
+async def _run_one(
+    services: Services,
+    principal: Principal,
+    event_id: str | None,
+    event_type: EventType,
+    body: msgspec.Struct,
+) -> BatchResult:
     try:
         reply = await event_type.handle(services, principal, body)
     except LedgerError as refusal:
-        status = STATUS_BY_CODE.get(refusal.code, 400)
-        return BatchResult(
-            event_id, status, error_body(refusal.code, refusal.detail, **refusal.extra)
-        )
+        return _refused(event_id, refusal)
     return BatchResult(event_id, event_type.status, msgspec.to_builtins(reply))
+
+
+def _refused(event_id: str | None, refusal: LedgerError) -> BatchResult:
+    status = STATUS_BY_CODE.get(refusal.code, 400)
+    return BatchResult(event_id, status, error_body(refusal.code, refusal.detail, **refusal.extra))
 
 
 def _failure(

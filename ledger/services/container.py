@@ -16,6 +16,7 @@ from ledger.services.boards import Boards
 from ledger.services.catalog import Catalog
 from ledger.services.codes import Codes
 from ledger.services.expiry import Expiry
+from ledger.services.grading_batch import GradingBatches
 from ledger.services.limits import MemoryLimiter
 from ledger.services.photos import Photos
 from ledger.services.projection import Projector
@@ -44,6 +45,7 @@ class Services:
     verifier: Verifier
     rules: Rules
     scans: Scans
+    gradings: GradingBatches
     shifts: Shifts
     appeals: Appeals
     catalog: Catalog
@@ -69,6 +71,7 @@ class Services:
         db = Database()
         runner = Runner(db, clock)
         codes = Codes(keyring, base_url)
+        scans = Scans(clock, runner, codes)
         return cls(
             db=db,
             clock=clock,
@@ -80,7 +83,8 @@ class Services:
             sealer=Sealer(db, clock),
             verifier=Verifier(db),
             rules=Rules(clock, runner),
-            scans=Scans(clock, runner, codes),
+            scans=scans,
+            gradings=GradingBatches(scans),
             shifts=Shifts(db, clock, runner, codes),
             appeals=Appeals(clock, runner),
             catalog=Catalog(clock, runner),

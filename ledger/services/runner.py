@@ -75,7 +75,7 @@ class Runner:
         async with self.db.write():
             prior = await idempotency.find(event_id)
             if prior is not None:
-                return _replay(prior, key)
+                return replay(prior, key)
             result = await action()
             stored = await idempotency.claim(
                 event_id,
@@ -120,10 +120,10 @@ class Runner:
     async def _replay_existing(self, event_id: str, key: str) -> Result:
         prior = await idempotency.find(event_id)
         assert prior is not None, "an event reported as stored by another must be found"
-        return _replay(prior, key)
+        return replay(prior, key)
 
 
-def _replay(prior: idempotency.StoredOutcome, key: str) -> Result:
+def replay(prior: idempotency.StoredOutcome, key: str) -> Result:
     if prior.fingerprint != key:
         raise IdempotencyConflict(
             "this event_id was already used for a different request",

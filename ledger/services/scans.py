@@ -51,8 +51,8 @@ class Scans:
         photo_ref: str | None,
     ) -> Result:
         """Grade a drop-off; the first grade per stream and day scores, up to the cap."""
-        reasons = _check_reasons(reasons)
-        photo = await _check_photo_ref(photo_ref)
+        reasons = check_reasons(reasons)
+        photo = await check_photo_ref(photo_ref)
         inputs = {
             "household_token": household_token,
             "point_token": point_token,
@@ -173,7 +173,7 @@ async def _grade(
         community_id,
         [
             ("grade", {"compound": compound, "graded": 1, "good": good}),
-            ("participation", _participation(household)),
+            ("participation", participation(household)),
         ],
         day,
         now,
@@ -293,10 +293,10 @@ async def _weigh(
 async def _participated(
     community_id: int, household: dict[str, Any], day: date, now: datetime
 ) -> None:
-    await facts.record(community_id, "participation", _participation(household), day, now)
+    await facts.record(community_id, "participation", participation(household), day, now)
 
 
-def _participation(household: dict[str, Any]) -> dict[str, int]:
+def participation(household: dict[str, Any]) -> dict[str, int]:
     return {"compound": household["compound"], "household": household["id"]}
 
 
@@ -344,7 +344,7 @@ def _open_window(window_text: str, now: datetime) -> Window:
     raise OutsideWindow(f"this point takes drop-offs {listed} (Beijing time)", windows=listed)
 
 
-def _check_reasons(reasons: list[str]) -> list[str]:
+def check_reasons(reasons: list[str]) -> list[str]:
     if len(reasons) > REASONS_MAX:
         raise InvalidInput("reasons", f"at most {REASONS_MAX} reason codes")
     for reason in reasons:
@@ -357,7 +357,7 @@ def _check_reasons(reasons: list[str]) -> list[str]:
     return sorted(set(reasons))
 
 
-async def _check_photo_ref(photo_ref: str | None) -> str:
+async def check_photo_ref(photo_ref: str | None) -> str:
     """A ref in this system's form (`sha256:…`) must name a stored photo, checked before the
     event is recorded so the same event succeeds once the photo is uploaded; any other text is
     kept as given (a photo kept elsewhere)."""

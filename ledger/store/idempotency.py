@@ -38,6 +38,60 @@ async def find(event_id: str) -> StoredOutcome | None:
     )
 
 
+async def find_many(event_ids: list[str]) -> dict[str, StoredOutcome]:
+    """The stored outcomes among these event ids (PostgreSQL: one statement)."""
+    rows = await sql.fetch(
+        "SELECT event_id, operation, fingerprint, outcome, result FROM idempotency_record "
+        "WHERE event_id = ANY($1::varchar[])",
+        sorted(set(event_ids)),
+    )
+    return {
+        row["event_id"]: StoredOutcome(
+            operation=row["operation"],
+            fingerprint=row["fingerprint"],
+            outcome=row["outcome"],
+            result=json.loads(row["result"]),
+        )
+        for row in rows
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    event_id: str
+    operation: str
+    fingerprint: str
+    outcome: str
+    result: dict[str, Any]
+    inputs: Mapping[str, object]
+
+
+async def claim_many(claims: list[Claim], *, now: datetime, actor: str, role: str) -> set[str]:
+    """`claim` for many events of one actor (PostgreSQL: one statement): the event ids stored;
+    one missing means another transaction stored it first."""
+    if not claims:
+        return set()
+    rows = await sql.fetch(
+        "INSERT INTO idempotency_record "
+        "(event_id, operation, fingerprint, outcome, result, created_at, actor, role, inputs) "
+        "SELECT c.event_id, c.operation, c.fingerprint, c.outcome, c.result, $6::timestamptz, "
+        "$7::varchar, $8::varchar, c.inputs "
+        "FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::text[], "
+        "$9::text[]) AS c(event_id, operation, fingerprint, outcome, result, inputs) "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        [c.event_id for c in claims],
+        [c.operation for c in claims],
+        [c.fingerprint for c in claims],
+        [c.outcome for c in claims],
+        [json.dumps(c.result, ensure_ascii=False, sort_keys=True) for c in claims],
+        now,
+        actor,
+        role,
+        [json.dumps(c.inputs, ensure_ascii=False, sort_keys=True, default=str) for c in claims],
+    )
+    return {row["event_id"] for row in rows}
+
+
 async def claim(
     event_id: str,
     *,

@@ -1,0 +1,463 @@
+"""Many graded drop-offs of one inspector at once: the offline batch's fast path.
+
+Every event gets exactly the outcome `Scans.inspect` would give it when the events are sent one
+after the other in the batch's order: the same checks and refusals in the same order, the same
+replays of stored outcomes, the same points, rows and facts. What differs is how the work
+travels: on PostgreSQL the batch is one transaction at one instant, with one statement per
+table (`store/batch_writes.py`) instead of eleven round trips per event, so the events of a
+batch cost little more than their rows. Equivalence is tested event by event against
+`Scans.inspect` (tests/integration/test_grading_batch.py).
+
+Should the transaction fail for a reason that is not an event's own (another request claimed
+one of its event ids first, a deadlock, a lost connection), the batch is rolled back and every
+event goes through `Scans.inspect` on its own, which retries and replays as it always does. On
+SQLite the events go through `Scans.inspect` one by one (there a statement is a function call).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ledger.domain.access import Principal
+from ledger.domain.accounts import AccountKind, issuance_stripe
+from ledger.domain.earning import award_for_grade
+from ledger.domain.entries import EntryKind
+from ledger.domain.errors import (
+    CodeRevoked,
+    IdempotencyConflict,
+    LedgerError,
+    NotFound,
+    OutOfScope,
+)
+from ledger.domain.idempotency import check_event_id, fingerprint
+from ledger.domain.localtime import local_day
+from ledger.domain.rules import Grade, Stream
+from ledger.domain.scan_codes import CodeKind, ScanCode, read
+from ledger.services.rules import RuleSet, rules_at
+from ledger.services.runner import Result, replay
+from ledger.services.scans import Scans, check_photo_ref, check_reasons, participation
+from ledger.store import batch_writes as store
+from ledger.store import idempotency
+from ledger.store import ledger as ledger_store
+from ledger.store import registry as registry_store
+from ledger.store.engine import is_sqlite, is_transient, is_unique_violation
+from ledger.store.ledger import lot_expiry
+from ledger.store.lots import open_many
+from ledger.store.tables import Household
+
+log = logging.getLogger(__name__)
+OPERATION = "inspection"
+Outcome = Result | LedgerError
+
+
+@dataclass(frozen=True, slots=True)
+class Grading:
+    """One `inspection` event of a batch, as `Scans.inspect` takes it."""
+
+    event_id: str
+    household_token: str
+    point_token: str
+    stream: Stream
+    grade: Grade
+    reasons: list[str]
+    photo_ref: str | None
+
+
+@dataclass(frozen=True)
+class GradingBatches:
+    scans: Scans
+
+    async def inspect_many(self, actor: Principal, gradings: Sequence[Grading]) -> list[Outcome]:
+        """The outcome of each grading, in order: a result or the refusal."""
+        if is_sqlite() or len(gradings) < 2:
+            return [await self._one(actor, grading) for grading in gradings]
+        checked = [await _check(actor, grading) for grading in gradings]
+        try:
+            return await _Batch(self.scans, actor, checked).run()
+        except _Race as race:
+            log.info("batch of %d gradings goes one by one: %s", len(gradings), race)
+        except Exception as error:
+            if not (is_transient(error) or is_unique_violation(error)):
+                raise
+            log.info("batch of %d gradings goes one by one after %r", len(gradings), error)
+        return [await self._one(actor, grading) for grading in gradings]
+
+    async def _one(self, actor: Principal, grading: Grading) -> Outcome:
+        try:
+            return await self.scans.inspect(
+                actor,
+                grading.event_id,
+                grading.household_token,
+                grading.point_token,
+                grading.stream,
+                grading.grade,
+                grading.reasons,
+                grading.photo_ref,
+            )
+        except LedgerError as refusal:
+            return refusal
+
+
+class _Race(Exception):
+    """Another transaction stored one of the batch's event ids first."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A grading whose input passed the checks `inspect` makes before its transaction."""
+
+    grading: Grading
+    reasons: list[str]
+    photo: str
+    inputs: dict[str, object]
+    key: str
+
+
+async def _check(actor: Principal, grading: Grading) -> _Checked | LedgerError:
+    """What `Scans.inspect` refuses before it records anything (nothing is stored for these)."""
+    try:
+        reasons = check_reasons(grading.reasons)
+        photo = await check_photo_ref(grading.photo_ref)
+        check_event_id(grading.event_id)
+    except LedgerError as refusal:
+        return refusal
+    inputs: dict[str, object] = {
+        "household_token": grading.household_token,
+        "point_token": grading.point_token,
+        "stream": grading.stream.value,
+        "grade": grading.grade.value,
+        "reasons": reasons,
+        "photo_ref": photo,
+    }
+    return _Checked(grading, reasons, photo, inputs, fingerprint(OPERATION, actor.username, inputs))
+
+
+@dataclass
+class _Household:
+    """A household's account as the batch goes: its balance and today's grades so far."""
+
+    balance: int
+    today: list[tuple[str, bool, int]] = field(default_factory=list)
+
+    def already_scored(self, stream: str) -> bool:
+        return any(scored and graded == stream for graded, scored, _ in self.today)
+
+    def points_today(self) -> int:
+        return sum(points for _, _, points in self.today)
+
+
+class _Batch:
+    def __init__(self, scans: Scans, actor: Principal, checked: list[_Checked | LedgerError]):
+        self.scans, self.actor, self.checked = scans, actor, checked
+        self.now = scans.clock.now()
+        self.day = local_day(self.now)
+        self.outcomes: list[Outcome | _Repeat | None] = [
+            item if isinstance(item, LedgerError) else None for item in checked
+        ]
+        self.claims: list[idempotency.Claim] = []
+        self.entries: list[store.NewEntry] = []
+        self.inspections: list[store.NewInspection] = []
+        self.lots: list[tuple[int, int, int, date, datetime]] = []
+        self.facts: list[tuple[int, str, str, date, datetime]] = []
+        self.deltas: dict[int, int] = {}
+
+    async def run(self) -> list[Outcome]:
+        async with self.scans.runner.db.write():
+            fresh = await self._replays()
+            codes = self._codes(fresh)
+            graded = await self._scanned(fresh, codes)
+            await self._grade(graded)
+            await self._write()
+        decided = [o for o in self.outcomes if o is not None and not isinstance(o, _Repeat)]
+        assert len(decided) == len(self.outcomes), "every grading has its outcome"
+        return decided
+
+    async def _replays(self) -> list[int]:
+        """Stored and repeated event ids replay; the rest (first sight) are returned."""
+        event_ids = [item.grading.event_id for item in self.checked if isinstance(item, _Checked)]
+        prior = await idempotency.find_many(event_ids)
+        first_seen: dict[str, int] = {}
+        fresh = []
+        for index, item in enumerate(self.checked):
+            if not isinstance(item, _Checked):
+                continue
+            event_id = item.grading.event_id
+            if event_id in prior:
+                self.outcomes[index] = _replayed(prior[event_id], item.key)
+            elif event_id in first_seen:
+                self.outcomes[index] = _Repeat(first_seen[event_id])
+            else:
+                first_seen[event_id] = index
+                fresh.append(index)
+        return fresh
+
+    def _codes(self, fresh: list[int]) -> dict[int, tuple[ScanCode, ScanCode]]:
+        keyring = self.scans.codes.keyring
+        codes = {}
+        for index in fresh:
+            grading = self._checked(index).grading
+            try:
+                household = read(grading.household_token, keyring, CodeKind.HOUSEHOLD)
+                point = read(grading.point_token, keyring, CodeKind.POINT)
+            except LedgerError as refusal:
+                self._refuse(index, refusal)
+                continue
+            codes[index] = (household, point)
+        return codes
+
+    async def _scanned(
+        self, fresh: list[int], codes: dict[int, tuple[ScanCode, ScanCode]]
+    ) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
+        """The rows the codes name, checked as `Scans._scanned` checks them, in its order."""
+        households = await store.scanned("household", [c[0].subject_id for c in codes.values()])
+        points = await store.scanned("collection_point", [c[1].subject_id for c in codes.values()])
+        own = await self._own_household()
+        graded = []
+        for index in fresh:
+            if index not in codes:
+                continue
+            try:
+                household = _current(households, codes[index][0])
+                point = _current(points, codes[index][1])
+                self._in_scope(household, point, own)
+            except LedgerError as refusal:
+                self._refuse(index, refusal)
+                continue
+            graded.append((index, household, point))
+        return graded
+
+    async def _own_household(self) -> dict[str, Any] | None:
+        if self.actor.household_id is None:
+            return None
+        return await registry_store.get(Household, self.actor.household_id)
+
+    def _in_scope(
+        self, household: dict[str, Any], point: dict[str, Any], own: dict[str, Any] | None
+    ) -> None:
+        for compound_id in (household["compound"], point["compound"]):
+            if not self.actor.covers_compound(compound_id):
+                raise OutOfScope("this compound is not one you are assigned to")
+        if own is not None and (own["compound"], own["building"]) == (
+            household["compound"],
+            household["building"],
+        ):
+            raise OutOfScope("inspectors never grade their own building")
+
+    async def _grade(self, graded: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> None:
+        """Lock, read today's grades, then decide and credit each grading in order."""
+        if not graded:
+            return
+        communities = {int(household["community_id"]) for _, household, _ in graded}
+        rules = {community: await rules_at(community, self.now) for community in communities}
+        stripes = {index: await self._stripe(index, household) for index, household, _ in graded}
+        balances = await store.lock_balances([int(h["account"]) for _, h, _ in graded])
+        balances |= await store.lock_balances([s for s in stripes.values() if s is not None])
+        state = {int(h["id"]): _Household(balances[int(h["account"])]) for _, h, _ in graded}
+        for row in await store.grading_today(list(state), self.day):
+            state[int(row["household"])].today.append(
+                (row["stream"], bool(row["scored"]), int(row["points_awarded"]))
+            )
+        entry_ids = iter(await store.next_ids("entry", len(graded)))
+        inspection_ids = iter(await store.next_ids("inspection", len(graded)))
+        for index, household, point in graded:
+            rule = rules[int(household["community_id"])]
+            try:
+                self._credit(index, household, rule, state, balances, stripes[index], entry_ids)
+            except LedgerError as refusal:
+                self._refuse(index, refusal)
+                continue
+            self._inspection(index, household, point, rule, next(inspection_ids))
+
+    async def _stripe(self, index: int, household: dict[str, Any]) -> int | None:
+        """The issuance stripe a credit of this event would come from (None: the community has
+        no such account, which refuses the event only if it earns points, as in `inspect`)."""
+        event_id = self._checked(index).grading.event_id
+        try:
+            return await ledger_store.community_account(
+                int(household["community_id"]), AccountKind.ISSUANCE, issuance_stripe(event_id)
+            )
+        except NotFound:
+            return None
+
+    def _credit(
+        self,
+        index: int,
+        household: dict[str, Any],
+        rule: RuleSet,
+        state: dict[int, _Household],
+        balances: dict[int, int],
+        stripe: int | None,
+        entry_ids: Iterator[int],
+    ) -> None:
+        item = self._checked(index)
+        grading = item.grading
+        books = state[int(household["id"])]
+        award = award_for_grade(
+            grading.grade,
+            rule.rules,
+            already_scored=books.already_scored(grading.stream.value),
+            points_today=books.points_today(),
+        )
+        community_id = int(household["community_id"])
+        if award.points > 0 and stripe is None:
+            raise NotFound("issuance account of community", community_id)
+        books.today.append((grading.stream.value, award.scored, award.points))
+        account = int(household["account"])
+        entry_id = None
+        if award.points > 0:
+            assert stripe is not None, "checked above"
+            entry_id = next(entry_ids)
+            balances[stripe] -= award.points
+            books.balance += award.points
+            self.deltas[stripe] = self.deltas.get(stripe, 0) - award.points
+            self.deltas[account] = self.deltas.get(account, 0) + award.points
+            self.entries.append(
+                store.NewEntry(
+                    entry_id=entry_id,
+                    community_id=community_id,
+                    debit_account_id=stripe,
+                    credit_account_id=account,
+                    amount_points=award.points,
+                    kind=EntryKind.INSPECTION.value,
+                    debit_balance_after=balances[stripe],
+                    credit_balance_after=books.balance,
+                    event_id=grading.event_id,
+                    rule_version=rule.version,
+                    actor=self.actor.username,
+                    memo=f"{grading.stream.value} {grading.grade.value}",
+                    created_at=self.now,
+                )
+            )
+            self.lots.append((account, entry_id, award.points, lot_expiry(self.now), self.now))
+            self._fact(community_id, "points", {"account": account, "delta": award.points})
+        self.outcomes[index] = {
+            "inspection_id": None,  # filled by _inspection
+            "entry_id": entry_id,
+            "points_awarded": award.points,
+            "balance_points": books.balance,
+            "scored": award.scored,
+            "capped": award.capped,
+            "message": award.explanation(),
+        }
+
+    def _inspection(
+        self,
+        index: int,
+        household: dict[str, Any],
+        point: dict[str, Any],
+        rule: RuleSet,
+        inspection_id: int,
+    ) -> None:
+        item = self._checked(index)
+        result = self.outcomes[index]
+        assert isinstance(result, dict), "decided by _credit"
+        result["inspection_id"] = inspection_id
+        community_id = int(household["community_id"])
+        self.inspections.append(
+            store.NewInspection(
+                inspection_id=inspection_id,
+                community_id=community_id,
+                compound=household["compound"],
+                household=household["id"],
+                point=point["id"],
+                inspector=self.actor.user_id,
+                stream=item.grading.stream.value,
+                grade=item.grading.grade.value,
+                reasons=",".join(item.reasons),
+                photo_ref=item.photo,
+                local_day=self.day,
+                scored=bool(result["scored"]),
+                points_awarded=int(result["points_awarded"]),
+                entry_id=result["entry_id"],
+                rule_version=rule.version,
+                created_at=self.now,
+            )
+        )
+        good = int(item.grading.grade is Grade.GOOD)
+        grade_fact = {"compound": household["compound"], "graded": 1, "good": good}
+        self._fact(community_id, "grade", grade_fact)
+        self._fact(community_id, "participation", participation(household))
+        self._claim(index, idempotency.OUTCOME_OK, result)
+
+    def _fact(self, community_id: int, kind: str, payload: dict[str, int]) -> None:
+        self.facts.append(
+            (community_id, kind, json.dumps(payload, sort_keys=True), self.day, self.now)
+        )
+
+    def _refuse(self, index: int, refusal: LedgerError) -> None:
+        """Recorded as `Runner.once` records a refusal, so a resend stays refused."""
+        self.outcomes[index] = refusal
+        self._claim(index, refusal.code, refusal.to_record())
+
+    def _claim(self, index: int, outcome: str, result: dict[str, Any]) -> None:
+        item = self._checked(index)
+        self.claims.append(
+            idempotency.Claim(
+                event_id=item.grading.event_id,
+                operation=OPERATION,
+                fingerprint=item.key,
+                outcome=outcome,
+                result=result,
+                inputs=item.inputs,
+            )
+        )
+
+    async def _write(self) -> None:
+        """One statement per table, all riding on the claims' INSERT; then the repeats."""
+        await store.move_points(self.deltas)
+        await store.append_entries(self.entries)
+        await open_many(self.lots)
+        await store.record_facts(self.facts)
+        await store.append_inspections(self.inspections)
+        stored = await idempotency.claim_many(
+            self.claims, now=self.now, actor=self.actor.username, role=self.actor.role.value
+        )
+        if len(stored) != len(self.claims):
+            raise _Race("another request stored one of these event ids first")
+        self._repeats()
+
+    def _repeats(self) -> None:
+        """An event id sent twice in one batch: the second replays the first's stored outcome
+        (or is refused as a different request under the same id)."""
+        for index, outcome in enumerate(self.outcomes):
+            if isinstance(outcome, _Repeat):
+                first = outcome.first
+                if self._checked(first).key != self._checked(index).key:
+                    self.outcomes[index] = IdempotencyConflict(
+                        "this event_id was already used for a different request",
+                        operation=OPERATION,
+                    )
+                else:
+                    self.outcomes[index] = self.outcomes[first]
+
+    def _checked(self, index: int) -> _Checked:
+        item = self.checked[index]
+        assert isinstance(item, _Checked), "only checked gradings get this far"
+        return item
+
+
+@dataclass(frozen=True, slots=True)
+class _Repeat:
+    first: int
+
+
+def _replayed(prior: idempotency.StoredOutcome, key: str) -> Outcome:
+    try:
+        return replay(prior, key)
+    except LedgerError as refusal:
+        return refusal
+
+
+def _current(rows: dict[int, dict[str, Any]], code: ScanCode) -> dict[str, Any]:
+    """`Codes.resolve` after the HMAC: the row exists and the card was not re-issued."""
+    row = rows.get(code.subject_id)
+    if row is None:
+        raise NotFound(code.kind.value, code.subject_id)
+    if row["card_serial"] != code.card_serial:
+        raise CodeRevoked(f"this {code.kind.value} card was re-issued; the old one is void")
+    return row

@@ -1,0 +1,270 @@
+"""A batch of gradings gives every event the outcome `Scans.inspect` gives it one by one.
+
+Two identical worlds (communities) live in one database. The same random scenario — fresh and
+repeated event ids, stored successes and refusals replayed, bad and foreign codes, a re-issued
+card, another compound, the inspector's own building, the first-grade-per-stream rule and the
+daily cap, input the API refuses — runs through `GradingBatches.inspect_many` in world A and
+through `Scans.inspect` one event at a time in world B. Outcomes must match event by event, and
+so must balances, inspection rows, lots, board facts and the ledger's own `verify`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from ledger.domain.access import SYSTEM, Principal, Role
+from ledger.domain.errors import LedgerError
+from ledger.domain.rules import Grade, Stream
+from ledger.services import grading_batch
+from ledger.services.container import Services
+from ledger.services.grading_batch import Grading
+from ledger.store import idempotency
+from ledger.store.tables import Account, BoardFact, Entry, Inspection, Lot
+from tests.conftest import ENGINE
+from tests.factories import event_id, make_household, make_user
+
+WINDOWS = ["00:00-24:00"]
+HOUSEHOLDS = 5
+
+
+@dataclass(frozen=True)
+class World:
+    name: str
+    community_id: int
+    households: list[dict[str, Any]]  # buildings 1, 1, 2, 2, 3; the inspector lives in 1
+    stranger: dict[str, Any]  # in a compound the inspector does not cover
+    revoked_token: str  # households[4]'s card before it was re-issued
+    point: dict[str, Any]
+    far_point: dict[str, Any]
+    inspector: Principal
+
+
+async def _world(services: Services, name: str) -> World:
+    """`name` prefixes the world's event ids (ASCII, as event ids are)."""
+    community_name = {"a": "甲社区", "b": "乙社区"}[name]
+    community = (await services.registry.create_community(SYSTEM, event_id(), community_name))["id"]
+    compound = (await services.registry.create_compound(SYSTEM, event_id(), community, "信义坊"))[
+        "id"
+    ]
+    other = (await services.registry.create_compound(SYSTEM, event_id(), community, "外面"))["id"]
+    households = [
+        await make_household(services, compound, building=building)
+        for building in ("1", "1", "2", "2", "3")
+    ]
+    revoked = households[4]["card_token"]
+    reissued = await services.registry.reissue_card(SYSTEM, event_id(), households[4]["id"])
+    households[4] = households[4] | {"card_token": reissued["card_token"]}
+    # A cap that binds: a second good grade in a day is cut (8 + 8 > 12).
+    rules = {"grade_points": {"good": 8, "fair": 3, "poor": 0}, "grading_daily_cap_points": 12}
+    await services.rules.set(SYSTEM, event_id(), community, services.clock.now(), rules)
+    point = await services.registry.create_point(SYSTEM, event_id(), compound, "1号点", WINDOWS)
+    far = await services.registry.create_point(SYSTEM, event_id(), other, "2号点", WINDOWS)
+    neighbour = await make_household(services, compound, building="1")
+    inspector = await make_user(
+        services,
+        Role.INSPECTOR,
+        household_id=neighbour["id"],
+        compound_ids=frozenset({compound}),
+    )
+    stranger = await make_household(services, other)
+    return World(name, community, households, stranger, revoked, point, far, inspector)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event of the scenario, in terms both worlds can make concrete."""
+
+    key: str
+    target: str  # "0".."4", "stranger", "revoked", "garbage"
+    point: str  # "point", "far", "garbage"
+    stream: Stream
+    grade: Grade
+    reasons: tuple[str, ...]
+
+
+def _scenario(seed: int, length: int) -> list[Step]:
+    rng = random.Random(seed)
+    steps: list[Step] = []
+    for n in range(length):
+        roll = rng.random()
+        if steps and roll < 0.12 and n not in (7, 9):
+            steps.append(rng.choice(steps))  # the same event again
+            continue
+        target = rng.choices(
+            [*map(str, range(HOUSEHOLDS)), "stranger", "revoked", "garbage"],
+            [6, 6, 6, 6, 6, 1, 1, 1],
+        )[0]
+        point = rng.choices(["point", "far", "garbage"], [12, 1, 1])[0]
+        grade = rng.choice(list(Grade))
+        reasons: tuple[str, ...] = () if grade is Grade.GOOD else ("wrong_bin",)
+        if n == 7 or rng.random() < 0.03:
+            reasons = ("not a code!",)  # refused before anything is recorded
+        if n == 9:
+            target = "revoked"
+        key = f"e{n}"
+        if steps and roll < 0.16 and n not in (7, 9):
+            key = rng.choice(steps).key  # an old id with new content
+        steps.append(Step(key, target, point, rng.choice(list(Stream)), grade, reasons))
+    return steps
+
+
+def _grading(world: World, step: Step) -> Grading:
+    if step.target == "stranger":
+        card = world.stranger["card_token"]
+    elif step.target == "revoked":
+        card = world.revoked_token
+    elif step.target == "garbage":
+        card = "1h.zz.1.a.not-a-signature"
+    else:
+        card = world.households[int(step.target)]["card_token"]
+    points = {"point": world.point["token"], "far": world.far_point["token"]}
+    return Grading(
+        event_id=f"{world.name}-{step.key}",
+        household_token=card,
+        point_token=points.get(step.point, "1p.zz.1.a.nope"),
+        stream=step.stream,
+        grade=step.grade,
+        reasons=list(step.reasons),
+        photo_ref=None,
+    )
+
+
+async def _one_by_one(services: Services, world: World, steps: list[Step]) -> list[Any]:
+    outcomes: list[Any] = []
+    for step in steps:
+        g = _grading(world, step)
+        try:
+            outcomes.append(
+                await services.scans.inspect(
+                    world.inspector,
+                    g.event_id,
+                    g.household_token,
+                    g.point_token,
+                    g.stream,
+                    g.grade,
+                    g.reasons,
+                    g.photo_ref,
+                )
+            )
+        except LedgerError as refusal:
+            outcomes.append(refusal)
+    return outcomes
+
+
+def _shape(outcome: Any) -> Any:
+    """An outcome without what differs between worlds (ids)."""
+    if isinstance(outcome, LedgerError):
+        return ("refused", outcome.code, re.sub(r"\d+", "#", outcome.detail))
+    return {k: v for k, v in outcome.items() if k not in ("inspection_id", "entry_id")} | {
+        "has_entry": outcome["entry_id"] is not None
+    }
+
+
+async def _state(world: World) -> dict[str, Any]:
+    households = []
+    for household in world.households:
+        account = await Account.select(Account.balance_points).where(
+            Account.id == household["account_id"]
+        )
+        rows = (
+            await Inspection.select(
+                Inspection.stream, Inspection.grade, Inspection.scored, Inspection.points_awarded
+            )
+            .where(Inspection.household == household["id"])
+            .order_by(Inspection.id)
+        )
+        lots = await Lot.select(Lot.points, Lot.remaining_points).where(
+            Lot.account_id == household["account_id"]
+        )
+        entries = (
+            await Entry.select(
+                Entry.amount_points, Entry.credit_balance_after, Entry.memo, Entry.kind
+            )
+            .where(Entry.credit_account_id == household["account_id"])
+            .order_by(Entry.id)
+        )
+        households.append((account[0]["balance_points"], rows, sorted(map(str, lots)), entries))
+    facts = await BoardFact.select(BoardFact.kind, BoardFact.payload).where(
+        BoardFact.community_id == world.community_id
+    )
+    kinds = sorted(fact["kind"] for fact in facts)
+    return {"households": households, "fact_kinds": kinds, "stripes": await _stripes(world)}
+
+
+async def _stripes(world: World) -> int:
+    """Each issuance stripe's entries carry its running balance; the stripes' total."""
+    total = 0
+    stripes = await Account.select(Account.id, Account.balance_points).where(
+        (Account.community == world.community_id) & (Account.kind == "issuance")
+    )
+    for stripe in stripes:
+        running = 0
+        for entry in (
+            await Entry.select(Entry.amount_points, Entry.debit_balance_after)
+            .where(Entry.debit_account_id == stripe["id"])
+            .order_by(Entry.id)
+        ):
+            running -= entry["amount_points"]
+            assert entry["debit_balance_after"] == running
+        assert running == stripe["balance_points"]
+        total += running
+    return total
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_a_batch_has_every_event_s_outcome_of_one_by_one(
+    services: Services, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = await _world(services, "a"), await _world(services, "b")
+    steps = _scenario(seed, 60)
+    earlier, batch = steps[:15], steps[5:]  # the batch resends some of what was sent before
+    assert await _one_by_one(services, a, earlier) is not None
+    await _one_by_one(services, b, earlier)
+    if ENGINE == "postgres":
+
+        async def no_fallback(*_: object) -> None:
+            raise AssertionError("the batch went one by one")
+
+        monkeypatch.setattr(grading_batch.GradingBatches, "_one", no_fallback)
+    together = await services.gradings.inspect_many(a.inspector, [_grading(a, s) for s in batch])
+    monkeypatch.undo()
+    alone = await _one_by_one(services, b, batch)
+    assert [_shape(o) for o in together] == [_shape(o) for o in alone]
+    assert await _state(a) == await _state(b)
+    _covers_the_cases([_shape(o) for o in together])
+    await services.sealer.seal_pending()
+    report = await services.verifier.verify()
+    assert report["ok"], report
+
+
+async def test_a_batch_that_loses_a_race_for_an_event_id_goes_one_by_one(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = await _world(services, "a"), await _world(services, "b")
+    steps = _scenario(7, 20)
+    real_claim_many = idempotency.claim_many
+
+    async def lost_one(claims: list[idempotency.Claim], **kw: Any) -> set[str]:
+        return set(list(await real_claim_many(claims, **kw))[1:])
+
+    monkeypatch.setattr(idempotency, "claim_many", lost_one)
+    together = await services.gradings.inspect_many(a.inspector, [_grading(a, s) for s in steps])
+    monkeypatch.undo()
+    alone = await _one_by_one(services, b, steps)
+    assert [_shape(o) for o in together] == [_shape(o) for o in alone]
+    assert await _state(a) == await _state(b)
+
+
+def _covers_the_cases(shapes: list[Any]) -> None:
+    """The scenario reaches what it is meant to: credits, unscored repeats, and refusals."""
+    messages = {shape["message"] for shape in shapes if isinstance(shape, dict)}
+    assert "credited" in messages
+    assert any(message.startswith("already graded") for message in messages)
+    assert any("cap" in message for message in messages)
+    codes = {shape[1] for shape in shapes if isinstance(shape, tuple)}
+    assert {"out_of_scope", "validation_error", "code_revoked"} <= codes, codes
