@@ -50,6 +50,7 @@ class Projector:
         total = 0
         while batch := await facts.after(cursor, FACT_BATCH):
             through = batch[-1]["seq"]
+            await self._learn_households(batch)
             grouped = group_by_community([(f["community_id"], await self._ops(f)) for f in batch])
             replay_from = through
             for community_id in sorted({f["community_id"] for f in batch}):
@@ -135,10 +136,19 @@ class Projector:
             return hours_ops(keys, seq, day, payload["volunteer"], payload["minutes"])
         raise AssertionError(f"unknown fact kind {fact['kind']}")
 
+    async def _learn_households(self, batch: list[dict[str, Any]]) -> None:
+        """Where a household account sits never changes, so it is cached for the process; the
+        accounts a batch of facts names for the first time are read in one query."""
+        unknown = [
+            f["payload"]["account"]
+            for f in batch
+            if f["kind"] == "points" and f["payload"]["account"] not in self._households
+        ]
+        self._households |= await board_store.households_of_accounts(unknown)
+
     async def _household(self, account_id: int) -> dict[str, Any]:
-        """Where a household account sits never changes, so it is cached for the process."""
         if account_id not in self._households:
-            row = await board_store.household_of_account(account_id)
-            assert row is not None, "a points fact names a household account"
-            self._households[account_id] = row
-        return self._households[account_id]
+            await self._learn_households([{"kind": "points", "payload": {"account": account_id}}])
+        row = self._households.get(account_id)
+        assert row is not None, "a points fact names a household account"
+        return row

@@ -100,13 +100,16 @@ async def households_by_id(ids: list[int]) -> dict[int, dict[str, Any]]:
     return {int(row["id"]): row for row in rows}
 
 
-async def household_of_account(account_id: int) -> dict[str, Any] | None:
-    row: dict[str, Any] | None = (
-        await Household.select(Household.id, Household.compound, Household.building)
-        .where(Household.account == account_id)
-        .first()
-    )
-    return row
+async def households_of_accounts(account_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Where each household account sits (id, compound, building), by account id."""
+    if not account_ids:
+        return {}
+    rows = await Household.select(
+        Household.account, Household.id, Household.compound, Household.building
+    ).where(Household.account.is_in(sorted(set(account_ids))))
+    return {
+        int(row["account"]): {k: row[k] for k in ("id", "compound", "building")} for row in rows
+    }
 
 
 async def volunteer_names(ids: list[int]) -> dict[int, str]:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.domain.chain import GENESIS_HASH, SealableEntry
+from ledger.store import sql
 from ledger.store.engine import is_sqlite
 from ledger.store.tables import Entry, EntrySeal, UnsealedEntry
 
@@ -46,6 +47,21 @@ async def entries_by_id(entry_ids: list[int]) -> list[SealableEntry]:
 
 
 async def append(seals: list[tuple[int, int, str]], now: datetime) -> None:
+    """The seals, and the entries off the queue. On PostgreSQL two constant statements for
+    the whole batch (building a 2,000-row INSERT with Piccolo cost more than the hashing)."""
+    if not is_sqlite():
+        seal_nos, entry_ids, digests = (list(column) for column in zip(*seals, strict=True))
+        await sql.later(
+            "INSERT INTO entry_seal (seal_no, entry_id, hash, sealed_at) "
+            "SELECT s.seal_no, s.entry_id, s.hash, $4::timestamptz "
+            "FROM unnest($1::bigint[], $2::bigint[], $3::varchar[]) AS s(seal_no, entry_id, hash)",
+            seal_nos,
+            entry_ids,
+            digests,
+            now,
+        )
+        await sql.later("DELETE FROM entry_unsealed WHERE entry_id = ANY($1::bigint[])", entry_ids)
+        return
     await EntrySeal.insert(
         *(
             EntrySeal(seal_no=seal_no, entry_id=entry_id, hash=digest, sealed_at=now)
