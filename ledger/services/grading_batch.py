@@ -25,6 +25,7 @@ from typing import Any
 
 from ledger.domain.access import Principal
 from ledger.domain.accounts import AccountKind, issuance_stripe
+from ledger.domain.chain import SealableEntry
 from ledger.domain.earning import award_for_grade
 from ledger.domain.entries import EntryKind
 from ledger.domain.errors import (
@@ -160,7 +161,7 @@ class _Batch:
             item if isinstance(item, LedgerError) else None for item in checked
         ]
         self.claims: list[idempotency.Claim] = []
-        self.entries: list[store.NewEntry] = []
+        self.entries: list[SealableEntry] = []
         self.inspections: list[store.NewInspection] = []
         self.lots: list[tuple[int, int, int, date, datetime]] = []
         self.facts: list[tuple[int, str, str, date, datetime]] = []
@@ -317,7 +318,7 @@ class _Batch:
             self.deltas[stripe] = self.deltas.get(stripe, 0) - award.points
             self.deltas[account] = self.deltas.get(account, 0) + award.points
             self.entries.append(
-                store.NewEntry(
+                SealableEntry(
                     entry_id=entry_id,
                     community_id=community_id,
                     debit_account_id=stripe,
@@ -327,6 +328,7 @@ class _Batch:
                     debit_balance_after=balances[stripe],
                     credit_balance_after=books.balance,
                     event_id=grading.event_id,
+                    reverses_entry_id=None,
                     rule_version=rule.version,
                     actor=self.actor.username,
                     memo=f"{grading.stream.value} {grading.grade.value}",

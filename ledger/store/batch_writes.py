@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ledger.domain.chain import SealableEntry
 from ledger.store import sql
 
 _SCANNED = {
@@ -65,23 +66,6 @@ async def next_ids(table: str, count: int) -> list[int]:
 
 
 @dataclass(frozen=True, slots=True)
-class NewEntry:
-    entry_id: int
-    community_id: int
-    debit_account_id: int
-    credit_account_id: int
-    amount_points: int
-    kind: str
-    debit_balance_after: int
-    credit_balance_after: int
-    event_id: str
-    rule_version: int
-    actor: str
-    memo: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class NewInspection:
     inspection_id: int
     community_id: int
@@ -113,8 +97,8 @@ async def move_points(deltas: dict[int, int]) -> None:
         )
 
 
-async def append_entries(entries: Sequence[NewEntry]) -> None:
-    """The entries and their sealer queue rows."""
+async def append_entries(entries: Sequence[SealableEntry]) -> None:
+    """The entries (every stored field, as a seal commits to them) and their sealer queue rows."""
     if not entries:
         return
     columns = list(zip(*((*_entry_values(e),) for e in entries), strict=True))
@@ -123,12 +107,12 @@ async def append_entries(entries: Sequence[NewEntry]) -> None:
         "amount_points, kind, debit_balance_after, credit_balance_after, event_id, "
         "reverses_entry_id, rule_version, actor, memo, created_at) "
         "SELECT e.id, e.community_id, e.debit, e.credit, e.amount, e.kind, e.debit_after, "
-        "e.credit_after, e.event_id, NULL::bigint, e.rule_version, e.actor, e.memo, e.created_at "
+        "e.credit_after, e.event_id, e.reverses, e.rule_version, e.actor, e.memo, e.created_at "
         "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], "
-        "$6::varchar[], $7::bigint[], $8::bigint[], $9::varchar[], $10::integer[], "
-        "$11::varchar[], $12::text[], $13::timestamptz[]) WITH ORDINALITY AS e(id, community_id, "
-        "debit, credit, amount, kind, debit_after, credit_after, event_id, rule_version, actor, "
-        "memo, created_at, n) ORDER BY e.n",
+        "$6::varchar[], $7::bigint[], $8::bigint[], $9::varchar[], $10::bigint[], "
+        "$11::integer[], $12::varchar[], $13::text[], $14::timestamptz[]) WITH ORDINALITY AS "
+        "e(id, community_id, debit, credit, amount, kind, debit_after, credit_after, event_id, "
+        "reverses, rule_version, actor, memo, created_at, n) ORDER BY e.n",
         *(list(column) for column in columns),
     )
     await sql.later(
@@ -137,7 +121,7 @@ async def append_entries(entries: Sequence[NewEntry]) -> None:
     )
 
 
-def _entry_values(entry: NewEntry) -> tuple[Any, ...]:
+def _entry_values(entry: SealableEntry) -> tuple[Any, ...]:
     return (
         entry.entry_id,
         entry.community_id,
@@ -148,6 +132,7 @@ def _entry_values(entry: NewEntry) -> tuple[Any, ...]:
         entry.debit_balance_after,
         entry.credit_balance_after,
         entry.event_id,
+        entry.reverses_entry_id,
         entry.rule_version,
         entry.actor,
         entry.memo,
