@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ledger.domain.errors import InvalidInput
@@ -22,6 +23,14 @@ class GradeAward:
         if self.capped:
             return "the household reached today's grading cap: recorded, points cut to the cap"
         return "credited"
+
+
+def day_so_far(grades: Iterable[tuple[str, bool, int]], stream: str) -> tuple[bool, int]:
+    """From a household's grades of one day, (stream, scored, points awarded) each: whether
+    this stream already scored, and the grading points earned (what `award_for_grade` takes)."""
+    done = list(grades)
+    already = any(scored and graded == stream for graded, scored, _ in done)
+    return already, sum(points for _, _, points in done)
 
 
 def award_for_grade(

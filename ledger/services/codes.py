@@ -41,12 +41,18 @@ class Codes:
         """A genuine code of the expected kind, for a card that has not been re-issued; the row
         comes with its compound's `community_id`."""
         code = read(token, self.keyring, expected)
-        row = await store.scanned(TABLE_BY_KIND[code.kind], code.subject_id)
-        if row is None:
-            raise NotFound(code.kind.value, code.subject_id)
-        if row["card_serial"] != code.card_serial:
-            raise CodeRevoked(f"this {code.kind.value} card was re-issued; the old one is void")
-        return code, row
+        return code, current_row(
+            code, await store.scanned(TABLE_BY_KIND[code.kind], code.subject_id)
+        )
+
+
+def current_row(code: ScanCode, row: dict[str, Any] | None) -> dict[str, Any]:
+    """The row a genuine code names, if it exists and its card was not re-issued."""
+    if row is None:
+        raise NotFound(code.kind.value, code.subject_id)
+    if row["card_serial"] != code.card_serial:
+        raise CodeRevoked(f"this {code.kind.value} card was re-issued; the old one is void")
+    return row
 
 
 @dataclass(frozen=True, slots=True)

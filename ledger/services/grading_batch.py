@@ -26,22 +26,29 @@ from typing import Any
 from ledger.domain.access import Principal
 from ledger.domain.accounts import AccountKind, issuance_stripe
 from ledger.domain.chain import SealableEntry
-from ledger.domain.earning import award_for_grade
+from ledger.domain.earning import award_for_grade, day_so_far
 from ledger.domain.entries import EntryKind
 from ledger.domain.errors import (
-    CodeRevoked,
     IdempotencyConflict,
     LedgerError,
     NotFound,
-    OutOfScope,
 )
 from ledger.domain.idempotency import check_event_id, fingerprint
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind, ScanCode, read
+from ledger.services.codes import current_row
 from ledger.services.rules import RuleSet, rules_at
 from ledger.services.runner import Result, replay
-from ledger.services.scans import Scans, check_photo_ref, check_reasons, participation
+from ledger.services.scans import (
+    Scans,
+    check_compounds,
+    check_not_own_building,
+    check_photo_ref,
+    check_reasons,
+    inspection_inputs,
+    participation,
+)
 from ledger.store import batch_writes as store
 from ledger.store import idempotency
 from ledger.store import ledger as ledger_store
@@ -127,14 +134,14 @@ async def _check(actor: Principal, grading: Grading) -> _Checked | LedgerError:
         check_event_id(grading.event_id)
     except LedgerError as refusal:
         return refusal
-    inputs: dict[str, object] = {
-        "household_token": grading.household_token,
-        "point_token": grading.point_token,
-        "stream": grading.stream.value,
-        "grade": grading.grade.value,
-        "reasons": reasons,
-        "photo_ref": photo,
-    }
+    inputs = inspection_inputs(
+        grading.household_token,
+        grading.point_token,
+        grading.stream,
+        grading.grade,
+        reasons,
+        photo,
+    )
     return _Checked(grading, reasons, photo, inputs, fingerprint(OPERATION, actor.username, inputs))
 
 
@@ -144,12 +151,6 @@ class _Household:
 
     balance: int
     today: list[tuple[str, bool, int]] = field(default_factory=list)
-
-    def already_scored(self, stream: str) -> bool:
-        return any(scored and graded == stream for graded, scored, _ in self.today)
-
-    def points_today(self) -> int:
-        return sum(points for _, _, points in self.today)
 
 
 class _Batch:
@@ -223,9 +224,11 @@ class _Batch:
             if index not in codes:
                 continue
             try:
-                household = _current(households, codes[index][0])
-                point = _current(points, codes[index][1])
-                self._in_scope(household, point, own)
+                household_code, point_code = codes[index]
+                household = current_row(household_code, households.get(household_code.subject_id))
+                point = current_row(point_code, points.get(point_code.subject_id))
+                check_compounds(self.actor, household, point)
+                check_not_own_building(own, household)
             except LedgerError as refusal:
                 self._refuse(index, refusal)
                 continue
@@ -236,18 +239,6 @@ class _Batch:
         if self.actor.household_id is None:
             return None
         return await registry_store.get(Household, self.actor.household_id)
-
-    def _in_scope(
-        self, household: dict[str, Any], point: dict[str, Any], own: dict[str, Any] | None
-    ) -> None:
-        for compound_id in (household["compound"], point["compound"]):
-            if not self.actor.covers_compound(compound_id):
-                raise OutOfScope("this compound is not one you are assigned to")
-        if own is not None and (own["compound"], own["building"]) == (
-            household["compound"],
-            household["building"],
-        ):
-            raise OutOfScope("inspectors never grade their own building")
 
     async def _grade(self, graded: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> None:
         """Lock, read today's grades, then decide and credit each grading in order."""
@@ -298,11 +289,9 @@ class _Batch:
         item = self._checked(index)
         grading = item.grading
         books = state[int(household["id"])]
+        already, points_today = day_so_far(books.today, grading.stream.value)
         award = award_for_grade(
-            grading.grade,
-            rule.rules,
-            already_scored=books.already_scored(grading.stream.value),
-            points_today=books.points_today(),
+            grading.grade, rule.rules, already_scored=already, points_today=points_today
         )
         community_id = int(household["community_id"])
         if award.points > 0 and stripe is None:
@@ -453,13 +442,3 @@ def _replayed(prior: idempotency.StoredOutcome, key: str) -> Outcome:
         return replay(prior, key)
     except LedgerError as refusal:
         return refusal
-
-
-def _current(rows: dict[int, dict[str, Any]], code: ScanCode) -> dict[str, Any]:
-    """`Codes.resolve` after the HMAC: the row exists and the card was not re-issued."""
-    row = rows.get(code.subject_id)
-    if row is None:
-        raise NotFound(code.kind.value, code.subject_id)
-    if row["card_serial"] != code.card_serial:
-        raise CodeRevoked(f"this {code.kind.value} card was re-issued; the old one is void")
-    return row

@@ -51,7 +51,7 @@ class Projector:
         while batch := await facts.after(cursor, FACT_BATCH):
             through = batch[-1]["seq"]
             await self._learn_households(batch)
-            grouped = group_by_community([(f["community_id"], await self._ops(f)) for f in batch])
+            grouped = group_by_community([(f["community_id"], self._ops(f)) for f in batch])
             replay_from = through
             for community_id in sorted({f["community_id"] for f in batch}):
                 ops = grouped.get(community_id, [])
@@ -112,11 +112,11 @@ class Projector:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
 
-    async def _ops(self, fact: dict[str, Any]) -> list[Op]:
+    def _ops(self, fact: dict[str, Any]) -> list[Op]:
         keys = Keys(self.boards.prefix, fact["community_id"])
         payload, seq, day = fact["payload"], fact["seq"], fact["day"]
         if fact["kind"] == "points":
-            household = await self._household(payload["account"])
+            household = self._household(payload["account"])
             return points_ops(
                 keys,
                 seq,
@@ -146,9 +146,8 @@ class Projector:
         ]
         self._households |= await board_store.households_of_accounts(unknown)
 
-    async def _household(self, account_id: int) -> dict[str, Any]:
-        if account_id not in self._households:
-            await self._learn_households([{"kind": "points", "payload": {"account": account_id}}])
+    def _household(self, account_id: int) -> dict[str, Any]:
+        """Learnt for the batch by `_learn_households` before its ops are made."""
         row = self._households.get(account_id)
         assert row is not None, "a points fact names a household account"
         return row

@@ -53,14 +53,7 @@ class Scans:
         """Grade a drop-off; the first grade per stream and day scores, up to the cap."""
         reasons = check_reasons(reasons)
         photo = await check_photo_ref(photo_ref)
-        inputs = {
-            "household_token": household_token,
-            "point_token": point_token,
-            "stream": stream.value,
-            "grade": grade.value,
-            "reasons": reasons,
-            "photo_ref": photo,
-        }
+        inputs = inspection_inputs(household_token, point_token, stream, grade, reasons, photo)
 
         async def action() -> Result:
             household, point = await self._scanned(actor, household_token, point_token)
@@ -76,16 +69,10 @@ class Scans:
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD)
         _, point = await self.codes.resolve(point_token, CodeKind.POINT)
-        for compound_id in (household["compound"], point["compound"]):
-            if not actor.covers_compound(compound_id):
-                raise OutOfScope("this compound is not one you are assigned to")
+        check_compounds(actor, household, point)
         if actor.household_id is not None:
             own = await registry_store.get(Household, actor.household_id)
-            if own is not None and (own["compound"], own["building"]) == (
-                household["compound"],
-                household["building"],
-            ):
-                raise OutOfScope("inspectors never grade their own building")
+            check_not_own_building(own, household)
         return household, point
 
     async def dropoff(self, actor: Principal, event_id: str, point_token: str) -> Result:
@@ -294,6 +281,40 @@ async def _participated(
     community_id: int, household: dict[str, Any], day: date, now: datetime
 ) -> None:
     await facts.record(community_id, "participation", participation(household), day, now)
+
+
+def inspection_inputs(
+    household_token: str,
+    point_token: str,
+    stream: Stream,
+    grade: Grade,
+    reasons: list[str],
+    photo: str,
+) -> dict[str, object]:
+    """What a grading's fingerprint covers: a resend must match it exactly, alone or in a batch."""
+    return {
+        "household_token": household_token,
+        "point_token": point_token,
+        "stream": stream.value,
+        "grade": grade.value,
+        "reasons": reasons,
+        "photo_ref": photo,
+    }
+
+
+def check_compounds(actor: Principal, household: dict[str, Any], point: dict[str, Any]) -> None:
+    for compound_id in (household["compound"], point["compound"]):
+        if not actor.covers_compound(compound_id):
+            raise OutOfScope("this compound is not one you are assigned to")
+
+
+def check_not_own_building(own: dict[str, Any] | None, household: dict[str, Any]) -> None:
+    """`own`: the inspector's own household, if any."""
+    if own is not None and (own["compound"], own["building"]) == (
+        household["compound"],
+        household["building"],
+    ):
+        raise OutOfScope("inspectors never grade their own building")
 
 
 def participation(household: dict[str, Any]) -> dict[str, int]:

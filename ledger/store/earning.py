@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from ledger.domain.earning import day_so_far
 from ledger.store import sql
 from ledger.store.engine import is_sqlite
 from ledger.store.tables import EarningRule, Shift
@@ -74,8 +75,9 @@ async def grading_today(household_id: int, day: date, stream: str) -> tuple[bool
         household_id,
         day,
     )
-    scored = any(row["scored"] and row["stream"] == stream for row in rows)
-    return scored, sum(int(row["points_awarded"]) for row in rows)
+    return day_so_far(
+        ((row["stream"], bool(row["scored"]), int(row["points_awarded"])) for row in rows), stream
+    )
 
 
 async def insert_inspection(

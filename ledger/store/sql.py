@@ -71,25 +71,33 @@ def waiting_arguments(sql: str) -> list[tuple[Any, ...]]:
 
 async def flush() -> None:
     """Send the waiting writes now (one statement), e.g. before COMMIT."""
-    waiting = _waiting.get()
-    if waiting:
-        await fetch("SELECT 1")
+    taken = _take_waiting()
+    if taken is not None:
+        texts, values = taken
+        await _send(carrying(texts, "SELECT 1"), *values)
 
 
 async def fetch(sql: str, *args: Any) -> Sequence[Row]:
     """All rows; inside the caller's transaction when there is one. Waiting writes go first:
     in the same statement when this one is an INSERT (it reads no table they change), else as
     one statement of their own."""
-    waiting = _waiting.get()
-    if waiting:
-        writes = tuple(waiting)
-        waiting.clear()
-        texts = tuple(text for text, _ in writes)
-        values = [value for _, arguments in writes for value in arguments]
-        if sql.startswith("INSERT "):
+    if sql.startswith("INSERT "):
+        taken = _take_waiting()
+        if taken is not None:
+            texts, values = taken
             return await _send(carrying(texts, sql), *args, *values)
-        await _send(carrying(texts, "SELECT 1"), *values)
+    await flush()
     return await _send(sql, *args)
+
+
+def _take_waiting() -> tuple[tuple[str, ...], list[Any]] | None:
+    """The waiting writes' texts and their arguments in one list, and none left waiting."""
+    waiting = _waiting.get()
+    if not waiting:
+        return None
+    writes = tuple(waiting)
+    waiting.clear()
+    return tuple(text for text, _ in writes), [value for _, args in writes for value in args]
 
 
 @functools.lru_cache(maxsize=128)

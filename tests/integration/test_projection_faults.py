@@ -463,7 +463,7 @@ async def test_replaying_from_the_first_fact_with_the_watermarks_kept_changes_no
 
     # A batch applied again by hand, ops and all, is skipped by the watermark too.
     batch = await facts.after(0, 1000)
-    ops = [op for fact in batch for op in await app.projector._ops(fact)]
+    ops = [op for fact in batch for op in app.projector._ops(fact)]
     assert await boards.apply(site.community_id, ops, batch[-1]["seq"]) == batch[-1]["seq"]
     assert await dump(boards) == before
     await assert_exact(app, site)

@@ -4,6 +4,8 @@ shows here and not only in the next benchmark."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from bench.common import CaptureStatements
@@ -11,10 +13,14 @@ from bench.floor import SQL as FLOOR_SQL
 from ledger.domain.accounts import issuance_stripe
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
+from ledger.store import facts
 from ledger.store.sql import carrying
 from tests.integration.earning_helpers import grade, make_site
 
 pytestmark = pytest.mark.postgres
+
+NOW = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
+DAY = date(2026, 12, 4)
 
 GRADED_CREDIT = [
     "BEGIN",
@@ -56,3 +62,17 @@ def _two_events_on_one_stripe() -> tuple[str, str]:
         if issuance_stripe(key) == issuance_stripe(first) and key != first
     )
     return first, second
+
+
+async def test_writes_left_waiting_go_before_commit_in_one_statement(services: Services) -> None:
+    site = await make_site(services)
+    community = site.world.community_id
+    with CaptureStatements() as capture:
+        async with services.db.write():
+            await facts.record(community, "points", {"account": 1, "delta": 1}, DAY, NOW)
+            await facts.record_many(community, [("grade", {"graded": 1})] * 2, DAY, NOW)
+    assert capture.shapes() == [
+        "BEGIN",
+        "SELECT ? + INSERT INTO board_fact, INSERT INTO board_fact",
+        "COMMIT",
+    ]
