@@ -349,6 +349,9 @@ class WeighinReply(msgspec.Struct):
     entry_id: int | None
     points_awarded: int
     balance_points: int
+    # Defaults: a stored outcome of a weigh-in recorded before the daily cap replays as it was.
+    capped: bool = False  # the household's daily weigh-in cap cut the points
+    message: str = "credited"
 
 
 class ShiftScanIn(Body):

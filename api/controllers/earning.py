@@ -116,7 +116,9 @@ class EarningController(Controller):
     async def weighins(
         self, data: JSONBody[WeighinIn], principal: PrincipalDep, services: ServicesDep
     ) -> WeighinReply:
-        """A clerk weighs recyclables: points per kg by material, rounded down."""
+        """A clerk weighs recyclables: points per kg by material, rounded down (403
+        `out_of_scope` outside their compounds or in their own building). Beyond the household's
+        daily weigh-in cap the weigh-in is recorded and earns 0."""
         reply: WeighinReply = await _weighin(services, principal, data)
         return reply
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ledger.domain.errors import InvalidInput
+from ledger.domain.errors import InvalidInput, TooManyMinutes
 from ledger.domain.rules import EarningRules, Grade, Material
 
 STAR_LEVEL_HOURS = (100, 300, 600, 1_000, 1_500)
@@ -44,11 +44,32 @@ def award_for_grade(
     return GradeAward(points=min(points, room), scored=True, capped=points > room)
 
 
+@dataclass(frozen=True, slots=True)
+class WeighinAward:
+    points: int
+    capped: bool  # the daily cap cut the points
+
+    def explanation(self) -> str:
+        if self.capped:
+            return "the household reached today's weigh-in cap: recorded, points cut to the cap"
+        return "credited"
+
+
 def points_for_weighin(material: Material, grams: int, rules: EarningRules) -> int:
     """Points per kg by material; grams are whole, points round down."""
     if not 1 <= grams <= rules.weighin_grams_max:
         raise InvalidInput("grams", f"must be between 1 and {rules.weighin_grams_max}")
     return grams * rules.weighin_points_per_kg[material.value] // 1000
+
+
+def award_for_weighin(
+    material: Material, grams: int, rules: EarningRules, *, points_today: int
+) -> WeighinAward:
+    """Weigh-in points of a household's local day stay within `weighin_daily_cap_points`;
+    beyond it a weigh-in is still recorded, earning 0 (as a capped grading)."""
+    points = points_for_weighin(material, grams, rules)
+    room = max(rules.weighin_daily_cap_points - points_today, 0)
+    return WeighinAward(points=min(points, room), capped=points > room)
 
 
 def shift_minutes(elapsed_seconds: int, rules: EarningRules) -> int:
@@ -60,6 +81,18 @@ def shift_minutes(elapsed_seconds: int, rules: EarningRules) -> int:
 def minutes_within_daily_max(minutes: int, minutes_today: int, rules: EarningRules) -> int:
     """At most `shift_daily_minutes_max` a person a local day."""
     return max(min(minutes, rules.shift_daily_minutes_max - minutes_today), 0)
+
+
+def check_minutes_for_day(minutes: int, minutes_today: int, rules: EarningRules) -> None:
+    """Approved and back-filled minutes of a volunteer's local day never exceed
+    `shift_daily_minutes_max`; `minutes_today` are those already approved or back-filled."""
+    room = max(rules.shift_daily_minutes_max - minutes_today, 0)
+    if minutes > room:
+        raise TooManyMinutes(
+            f"{minutes} minutes would pass the daily maximum of "
+            f"{rules.shift_daily_minutes_max}: {room} minutes are left on that day",
+            minutes_left=room,
+        )
 
 
 def points_for_minutes(minutes: int, points_per_hour: int) -> int:

@@ -88,6 +88,19 @@ class OutOfScope(LedgerError):
     code = "out_of_scope"
 
 
+class OwnRecord(LedgerError):
+    """Staff never approve or back-fill their own volunteer hours."""
+
+    code = "own_record"
+
+
+class TooManyMinutes(LedgerError):
+    """A volunteer's approved and back-filled minutes of one local day stay within the rules'
+    daily maximum."""
+
+    code = "too_many_minutes"
+
+
 class CodeMalformed(LedgerError):
     """The scanned text is not a code this system printed."""
 

@@ -54,7 +54,8 @@ class EarningRules:
             "glass": 5,
         }
     )
-    weighin_grams_max: int = 50_000
+    weighin_grams_max: int = 30_000
+    weighin_daily_cap_points: int = 300
     shift_points_per_hour: int = 10
     shift_minutes_unit: int = 15
     shift_daily_minutes_max: int = 8 * 60
@@ -74,6 +75,7 @@ _BOUNDS: dict[str, tuple[int, int]] = {
     "grading_daily_cap_points": (0, POINTS_RULE_MAX),
     "dropoff_points": (0, POINTS_RULE_MAX),
     "weighin_grams_max": (1, 1_000_000),
+    "weighin_daily_cap_points": (0, POINTS_RULE_MAX),
     "shift_points_per_hour": (0, POINTS_RULE_MAX),
     "shift_minutes_unit": (1, 60),
     "shift_daily_minutes_max": (15, 24 * 60),

@@ -130,7 +130,7 @@ async def _check(actor: Principal, grading: Grading) -> _Checked | LedgerError:
     """What `Scans.inspect` refuses before it records anything (nothing is stored for these)."""
     try:
         reasons = check_reasons(grading.reasons)
-        photo = await check_photo_ref(grading.photo_ref)
+        photo = await check_photo_ref(actor, grading.photo_ref)
         check_event_id(grading.event_id)
     except LedgerError as refusal:
         return refusal

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.domain.access import Principal
-from ledger.domain.earning import award_for_grade, points_for_weighin
+from ledger.domain.earning import award_for_grade, award_for_weighin
 from ledger.domain.entries import EntryKind
 from ledger.domain.errors import Forbidden, InvalidInput, NotFound, OutOfScope, OutsideWindow
 from ledger.domain.localtime import local_day, minute_of_day
@@ -52,7 +52,7 @@ class Scans:
     ) -> Result:
         """Grade a drop-off; the first grade per stream and day scores, up to the cap."""
         reasons = check_reasons(reasons)
-        photo = await check_photo_ref(photo_ref)
+        photo = await check_photo_ref(actor, photo_ref)
         inputs = inspection_inputs(household_token, point_token, stream, grade, reasons, photo)
 
         async def action() -> Result:
@@ -70,9 +70,7 @@ class Scans:
         _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD)
         _, point = await self.codes.resolve(point_token, CodeKind.POINT)
         check_compounds(actor, household, point)
-        if actor.household_id is not None:
-            own = await registry_store.get(Household, actor.household_id)
-            check_not_own_building(own, household)
+        await _not_own_building(actor, household)
         return household, point
 
     async def dropoff(self, actor: Principal, event_id: str, point_token: str) -> Result:
@@ -97,13 +95,15 @@ class Scans:
     async def weighin(
         self, actor: Principal, event_id: str, household_token: str, material: Material, grams: int
     ) -> Result:
-        """Recyclables weighed by a clerk: points per kg by material, rounded down."""
+        """Recyclables weighed by a clerk: points per kg by material, rounded down, up to the
+        household's daily weigh-in cap. Never for the clerk's own building."""
         inputs = {"household_token": household_token, "material": material.value, "grams": grams}
 
         async def action() -> Result:
             _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD)
             if not actor.covers_compound(household["compound"]):
                 raise OutOfScope("this compound is not one you serve")
+            await _not_own_building(actor, household)
             return await _weigh(actor, event_id, household, material, grams, self.clock.now())
 
         return await self.runner.once("weighin", event_id, actor, inputs, action)
@@ -244,11 +244,13 @@ async def _weigh(
 ) -> Result:
     community_id = int(household["community_id"])
     rule = await rules_at(community_id, now)
-    points = points_for_weighin(material, grams, rule.rules)
+    await store.lock_account(household["account"])  # the cap: read and credit one at a time
+    points_today = await store.weighin_points_on(household["id"], local_day(now))
+    award = award_for_weighin(material, grams, rule.rules, points_today=points_today)
     entry_id, balance = await _credit(
         community_id,
         household["account"],
-        points,
+        award.points,
         EntryKind.WEIGHIN,
         event_id,
         actor,
@@ -264,7 +266,7 @@ async def _weigh(
         clerk=actor.user_id,
         material=material.value,
         grams=grams,
-        points_awarded=points,
+        points_awarded=award.points,
         entry_id=entry_id,
         rule_version=rule.version,
         created_at=now,
@@ -272,8 +274,10 @@ async def _weigh(
     return {
         "weighin_id": weighin_id,
         "entry_id": entry_id,
-        "points_awarded": points,
+        "points_awarded": award.points,
         "balance_points": balance,
+        "capped": award.capped,
+        "message": award.explanation(),
     }
 
 
@@ -308,13 +312,20 @@ def check_compounds(actor: Principal, household: dict[str, Any], point: dict[str
             raise OutOfScope("this compound is not one you are assigned to")
 
 
+async def _not_own_building(actor: Principal, household: dict[str, Any]) -> None:
+    if actor.household_id is not None:
+        own = await registry_store.get(Household, actor.household_id)
+        check_not_own_building(own, household)
+
+
 def check_not_own_building(own: dict[str, Any] | None, household: dict[str, Any]) -> None:
-    """`own`: the inspector's own household, if any."""
+    """`own`: the staff member's own household, if any. Nobody grades or weighs for their own
+    building (their own home and their neighbours')."""
     if own is not None and (own["compound"], own["building"]) == (
         household["compound"],
         household["building"],
     ):
-        raise OutOfScope("inspectors never grade their own building")
+        raise OutOfScope("staff never grade or weigh for their own building")
 
 
 def participation(household: dict[str, Any]) -> dict[str, int]:
@@ -378,19 +389,21 @@ def check_reasons(reasons: list[str]) -> list[str]:
     return sorted(set(reasons))
 
 
-async def check_photo_ref(photo_ref: str | None) -> str:
-    """A ref in this system's form (`sha256:…`) must name a stored photo, checked before the
-    event is recorded so the same event succeeds once the photo is uploaded; any other text is
-    kept as given (a photo kept elsewhere)."""
+async def check_photo_ref(actor: Principal, photo_ref: str | None) -> str:
+    """A ref in this system's form (`sha256:…`) must name a photo this same user uploaded,
+    checked before the event is recorded so the same event succeeds once the photo is uploaded;
+    any other text is kept as given (a photo kept elsewhere). Another user's photo is refused
+    exactly as an unknown one, so a grade never exposes another compound's photo to a
+    household, and the refusal does not tell whether the ref exists."""
     if photo_ref is None:
         return ""
     if not 1 <= len(photo_ref) <= PHOTO_REF_LENGTH_MAX:
         raise InvalidInput("photo_ref", f"must be 1-{PHOTO_REF_LENGTH_MAX} characters")
     if is_photo_ref(photo_ref):
         check_ref(photo_ref, "photo_ref")
-        if not await photo_store.exists(photo_ref):
+        if not await photo_store.uploaded_by(photo_ref, actor.username):
             raise InvalidInput(
                 "photo_ref",
-                "no photo with this ref is stored: upload it (POST /api/v1/photos) first",
+                "no photo with this ref is stored from you: upload it (POST /api/v1/photos) first",
             )
     return photo_ref

@@ -8,6 +8,7 @@ from typing import Any
 
 from ledger.domain.access import Principal, Role
 from ledger.domain.earning import (
+    check_minutes_for_day,
     minutes_within_daily_max,
     next_star_hours,
     points_for_minutes,
@@ -22,10 +23,11 @@ from ledger.domain.errors import (
     NoOpenShift,
     NotFound,
     OutOfScope,
+    OwnRecord,
     ShiftOpen,
 )
 from ledger.domain.localtime import day_start, local_day
-from ledger.domain.rules import SHIFT_AUTO_CLOSE_MINUTES_MIN
+from ledger.domain.rules import SHIFT_AUTO_CLOSE_MINUTES_MIN, EarningRules
 from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.accounts import scoped_page
@@ -140,7 +142,9 @@ class Shifts:
         minutes: int,
         note: str,
     ) -> Result:
-        """Hours entered by a coordinator: their own class, points only if the rule says so."""
+        """Hours entered by a coordinator: their own class, points only if the rule says so.
+        Never one's own (403 `own_record`); the day's approved and back-filled minutes stay
+        within the rules' daily maximum (422 `too_many_minutes`)."""
         if not 1 <= minutes <= 24 * 60:
             raise InvalidInput("minutes", "must be between 1 and 1440")
         if not note.strip():
@@ -154,6 +158,7 @@ class Shifts:
         }
 
         async def action() -> Result:
+            _not_own(actor, volunteer_id)
             if not actor.covers_compound(compound_id):
                 raise OutOfScope("this compound is not one you coordinate")
             volunteer = await _volunteer(volunteer_id)
@@ -163,6 +168,7 @@ class Shifts:
             if day > local_day(now):
                 raise InvalidInput("day", "back-filled hours cannot be in the future")
             rule = await rules_at(volunteer["community"], now)
+            await _within_daily_max(volunteer, day, minutes, rule.rules)
             points = points_for_minutes(minutes, rule.rules.backfill_points_per_hour)
             shift_id = await registry_store.insert(
                 Shift,
@@ -300,9 +306,11 @@ async def _decide(
         raise AlreadyDecided(f"shift {shift_id} is {shift['status']}", shift_id=shift_id)
     points, entry_id = 0, None
     if approve:
+        _not_own(actor, shift["volunteer"])
         rule = await rules_version(shift["community_id"], shift["rule_version"] or 0)
         points = points_for_minutes(shift["minutes"], rule.rules.shift_points_per_hour)
         volunteer = await _volunteer(shift["volunteer"])
+        await _within_daily_max(volunteer, shift["local_day"], shift["minutes"], rule.rules)
         entry_id = await _credit_shift(
             shift_id, volunteer, points, event_id, actor, now, rule.version
         )
@@ -323,6 +331,21 @@ async def _decide(
         },
     )
     return {"shift_id": shift_id, "status": status, "entry_id": entry_id, "points_awarded": points}
+
+
+def _not_own(actor: Principal, volunteer_id: int) -> None:
+    if actor.volunteer_id == volunteer_id:
+        raise OwnRecord("staff never approve or back-fill their own volunteer hours")
+
+
+async def _within_daily_max(
+    volunteer: dict[str, Any], day: date, minutes: int, rules: EarningRules
+) -> None:
+    """Lock the volunteer's account first, so two approvals or back-fills of one day are
+    decided one after the other, the second counting the first's minutes."""
+    await store.lock_account(volunteer["account"])
+    served = await store.served_minutes_on(volunteer["id"], day)
+    check_minutes_for_day(minutes, served, rules)
 
 
 async def _credit_shift(

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.domain.earning import day_so_far
+from ledger.domain.localtime import day_bounds
 from ledger.store import sql
 from ledger.store.engine import is_sqlite
 from ledger.store.tables import EarningRule, Shift
@@ -80,6 +81,20 @@ async def grading_today(household_id: int, day: date, stream: str) -> tuple[bool
     )
 
 
+async def weighin_points_on(household_id: int, day: date) -> int:
+    """The weigh-in points a household earned on a local day (what the daily cap bounds)."""
+    start, end = day_bounds(day)
+    row = await sql.fetch_one(
+        "SELECT COALESCE(SUM(points_awarded), 0) AS points FROM weighin "
+        "WHERE household = $1 AND created_at >= $2 AND created_at < $3",
+        household_id,
+        start,
+        end,
+    )
+    assert row is not None, "an aggregate returns one row"
+    return int(row["points"])
+
+
 async def insert_inspection(
     *,
     community_id: int,
@@ -135,6 +150,18 @@ async def shift_minutes_on(volunteer_id: int, day: date, exclude_shift_id: int) 
         Shift.id != exclude_shift_id,
     )
     return sum(int(row["minutes"]) for row in rows)
+
+
+async def served_minutes_on(volunteer_id: int, day: date) -> int:
+    """Approved minutes of a volunteer's local day, scanned and back-filled alike."""
+    row = await sql.fetch_one(
+        "SELECT COALESCE(SUM(minutes), 0) AS minutes FROM shift "
+        "WHERE volunteer = $1 AND local_day = $2 AND status = 'approved'",
+        volunteer_id,
+        day,
+    )
+    assert row is not None, "an aggregate returns one row"
+    return int(row["minutes"])
 
 
 async def open_shift(volunteer_id: int) -> dict[str, Any] | None:

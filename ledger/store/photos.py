@@ -72,6 +72,11 @@ async def exists(ref: str) -> bool:
     return bool(await Photo.exists().where(Photo.photo_ref == ref))
 
 
+async def uploaded_by(ref: str, username: str) -> bool:
+    """Whether the photo is stored and was uploaded by this user."""
+    return bool(await Photo.exists().where(Photo.photo_ref == ref, Photo.uploaded_by == username))
+
+
 async def data(ref: str) -> bytes | None:
     row = await Photo.select(Photo.data).where(Photo.photo_ref == ref).first()
     return None if row is None else bytes(row["data"])

@@ -19,12 +19,15 @@ from ledger.domain.errors import (
     NotFound,
     OutOfScope,
     OutsideWindow,
+    OwnRecord,
     ShiftOpen,
+    TooManyMinutes,
 )
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.domain.scan_codes import CodeKind, Keyring, ScanCode, sign
 from ledger.services.container import Services
 from tests.factories import FrozenClock, event_id, make_household, make_user, make_world
+from ledger.store.tables import Weighin
 from tests.integration.earning_helpers import (
     balance,
     dropoffs,
@@ -351,18 +354,90 @@ async def test_a_signed_code_for_nothing_is_not_found(
 async def test_absurd_weights_are_refused(services: Services, clock: FrozenClock) -> None:
     site = await make_site(services)
     card = site.world.card_token
-    heaviest = await services.scans.weighin(site.clerk, event_id(), card, Material.METAL, 50_000)
-    assert heaviest["points_awarded"] == 5_000
-    for grams in (50_001, 0, -5, 10_000_000):
+    heaviest = await services.scans.weighin(site.clerk, event_id(), card, Material.METAL, 30_000)
+    assert (heaviest["points_awarded"], heaviest["capped"]) == (300, True)  # 3,000, cut to 300
+    for grams in (30_001, 50_000, 0, -5, 10_000_000):
         with pytest.raises(InvalidInput) as refused:
             await services.scans.weighin(site.clerk, event_id(), card, Material.PAPER, grams)
         assert refused.value.extra["field"] == "grams"
-    assert await balance(services, site.world.account_id) == 5_000
+    assert await balance(services, site.world.account_id) == 300
+    assert len(await weighins(site.world.household_id)) == 1
     await services.rules.set(
         SYSTEM, event_id(), site.world.community_id, clock.now(), {"weighin_grams_max": 20_000}
     )
     with pytest.raises(InvalidInput):
         await services.scans.weighin(site.clerk, event_id(), card, Material.PAPER, 20_001)
+
+
+async def test_weighin_points_stop_at_the_households_daily_cap(
+    services: Services, clock: FrozenClock
+) -> None:
+    """The review's finding: a clerk credited 10,000 points in two requests. Now a household
+    earns at most 300 weigh-in points a local day; later weigh-ins are recorded with 0."""
+    clock.moment = hangzhou(25, 23, 0)
+    site = await make_site(services)
+    card = site.world.card_token
+    other = await make_household(services, site.world.compound_id, building="5")
+
+    async def weigh(grams: int, token: str = card) -> dict[str, object]:
+        return await services.scans.weighin(site.clerk, event_id(), token, Material.METAL, grams)
+
+    assert (await weigh(2_500))[("points_awarded")] == 250
+    cut = await weigh(2_000)
+    assert (cut["points_awarded"], cut["capped"], cut["balance_points"]) == (50, True, 300)
+    assert "cap" in str(cut["message"])
+    clock.moment = hangzhou(25, 23, 59, 59)
+    over = await weigh(30_000)
+    assert (over["points_awarded"], over["capped"], over["entry_id"]) == (0, True, None)
+    assert (await weigh(1_000, other["card_token"]))["points_awarded"] == 100  # per household
+    clock.moment = hangzhou(26, 0, 0)  # a new local day
+    fresh = await weigh(1_000)
+    assert (fresh["points_awarded"], fresh["capped"], fresh["balance_points"]) == (100, False, 400)
+
+    rows = await weighins(site.world.household_id)
+    assert [(row["grams"], row["points_awarded"]) for row in rows] == [
+        (2_500, 250),
+        (2_000, 50),
+        (30_000, 0),
+        (1_000, 100),
+    ]
+    assert [e["amount_points"] for e in await entries(services, site.world.account_id)] == [
+        250,
+        50,
+        100,
+    ]
+    await services.rules.set(
+        SYSTEM, event_id(), site.world.community_id, clock.now(), {"weighin_daily_cap_points": 150}
+    )
+    assert (await weigh(1_000))["points_awarded"] == 50  # a lower cap counts the day so far
+    assert (await services.verifier.verify())["ok"]
+
+
+async def test_a_clerk_never_weighs_for_their_own_building(
+    services: Services, clock: FrozenClock
+) -> None:
+    site = await make_site(services)  # the household lives in building 3
+    compounds = frozenset({site.world.compound_id})
+    home = await make_household(services, site.world.compound_id, building="3", room="601")
+    clerk = await make_user(services, Role.CLERK, household_id=home["id"], compound_ids=compounds)
+    for card in (home["card_token"], site.world.card_token):  # their home, their neighbour
+        with pytest.raises(OutOfScope) as refused:
+            await services.scans.weighin(clerk, event_id(), card, Material.METAL, 1_000)
+        assert "own building" in refused.value.detail
+    assert await weighins(home["id"]) == []
+    assert await balance(services, home["account_id"]) == 0
+    across = await make_household(services, site.world.compound_id, building="5", room="101")
+    weighed = await services.scans.weighin(
+        clerk, event_id(), across["card_token"], Material.METAL, 1_000
+    )
+    assert weighed["points_awarded"] == 100
+
+
+async def weighins(household_id: int) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = await (
+        Weighin.select().where(Weighin.household == household_id).order_by(Weighin.id)
+    )
+    return rows
 
 
 async def test_the_same_event_id_with_another_grade_is_a_conflict(
@@ -521,3 +596,109 @@ async def test_back_filled_hours_are_checked(services: Services, clock: FrozenCl
                 note,
             )
     assert await shifts(volunteer.id) == []
+
+
+async def test_back_filled_and_approved_minutes_stay_within_the_daily_maximum(
+    services: Services, clock: FrozenClock
+) -> None:
+    """The review's finding: 72 h back-filled in one day. Now approved plus back-filled minutes
+    of a volunteer's local day never pass `shift_daily_minutes_max` (8 h by default)."""
+    clock.moment = hangzhou(25, 8)
+    site = await make_site(services)
+    post = await make_post(services, site, "东门岗")
+    volunteer = await make_volunteer(services, site)
+    today = clock.now().date()
+
+    async def backfill(minutes: int, day: object = today) -> dict[str, object]:
+        return await services.shifts.backfill(
+            site.coordinator, event_id(), volunteer.id, site.world.compound_id, day, minutes, "册"
+        )
+
+    with pytest.raises(TooManyMinutes) as refused:
+        await backfill(1440)
+    assert refused.value.extra["minutes_left"] == 480
+    assert (await backfill(300))["minutes"] == 300
+    with pytest.raises(TooManyMinutes) as refused:
+        await backfill(181)
+    assert refused.value.extra["minutes_left"] == 180
+    assert (await backfill(180))["minutes"] == 180  # exactly 8 h
+    with pytest.raises(TooManyMinutes):
+        await backfill(1)
+    assert (await backfill(480, today - timedelta(days=1)))["minutes"] == 480  # another day
+
+    # A scanned shift of the same day cannot be approved on top of the 8 h back-filled.
+    await services.shifts.check_in(volunteer.member, event_id(), post)
+    clock.advance(hours=1)
+    closed = await services.shifts.check_out(volunteer.member, event_id(), post)
+    assert (closed["minutes"], closed["status"]) == (60, "pending")
+    with pytest.raises(TooManyMinutes):
+        await services.shifts.decide(site.coordinator, event_id(), [closed["shift_id"]], True)
+    assert (await shifts(volunteer.id))[-1]["status"] == "pending"
+    declined = await services.shifts.decide(
+        site.coordinator, event_id(), [closed["shift_id"]], False
+    )
+    assert declined["results"][0]["status"] == "declined"
+    hours = await services.shifts.hours(volunteer.member, volunteer.id)
+    assert (hours["approved_minutes"], hours["backfilled_minutes"]) == (0, 300 + 180 + 480)
+
+
+async def test_approvals_in_one_request_count_each_other(
+    services: Services, clock: FrozenClock
+) -> None:
+    clock.moment = hangzhou(25, 8)
+    site = await make_site(services)
+    post = await make_post(services, site, "东门岗")
+    volunteer = await make_volunteer(services, site)
+    await services.shifts.backfill(
+        site.coordinator,
+        event_id(),
+        volunteer.id,
+        site.world.compound_id,
+        clock.now().date(),
+        300,
+        "册",
+    )
+    pending = []
+    for _ in range(2):  # two scanned shifts of 2 h: 300 + 120 fits, 300 + 240 does not
+        await services.shifts.check_in(volunteer.member, event_id(), post)
+        clock.advance(hours=2)
+        pending.append((await services.shifts.check_out(volunteer.member, event_id(), post)))
+    ids = [closed["shift_id"] for closed in pending]
+    with pytest.raises(TooManyMinutes):
+        await services.shifts.decide(site.coordinator, event_id(), ids, True)
+    assert [row["status"] for row in await shifts(volunteer.id)][1:] == ["pending"] * 2
+    assert await balance(services, volunteer.account_id) == 0  # all or none
+    approved = await services.shifts.decide(site.coordinator, event_id(), ids[:1], True)
+    assert approved["results"][0]["points_awarded"] == 20
+
+
+async def test_staff_never_approve_or_back_fill_their_own_hours(
+    services: Services, clock: FrozenClock
+) -> None:
+    clock.moment = hangzhou(25, 8)
+    site = await make_site(services)
+    post = await make_post(services, site, "东门岗")
+    volunteer = await make_volunteer(services, site)
+    compounds = frozenset({site.world.compound_id})
+    himself = await make_user(
+        services, Role.COORDINATOR, volunteer_id=volunteer.id, compound_ids=compounds
+    )
+    with pytest.raises(OwnRecord):
+        await services.shifts.backfill(
+            himself, event_id(), volunteer.id, site.world.compound_id, clock.now().date(), 60, "册"
+        )
+    await services.shifts.check_in(volunteer.member, event_id(), post)
+    clock.advance(hours=2)
+    closed = await services.shifts.check_out(volunteer.member, event_id(), post)
+    with pytest.raises(OwnRecord):
+        await services.shifts.decide(himself, event_id(), [closed["shift_id"]], True)
+    admin = await make_user(services, Role.ADMIN, volunteer_id=volunteer.id)
+    with pytest.raises(OwnRecord):
+        await services.shifts.decide(admin, event_id(), [closed["shift_id"]], True)
+    assert [row["status"] for row in await shifts(volunteer.id)] == ["pending"]
+    assert await balance(services, volunteer.account_id) == 0
+    # Another coordinator approves it.
+    approved = await services.shifts.decide(
+        site.coordinator, event_id(), [closed["shift_id"]], True
+    )
+    assert approved["results"][0]["status"] == "approved"

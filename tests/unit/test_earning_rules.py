@@ -10,6 +10,8 @@ import pytest
 
 from ledger.domain.earning import (
     award_for_grade,
+    award_for_weighin,
+    check_minutes_for_day,
     minutes_within_daily_max,
     next_star_hours,
     points_for_minutes,
@@ -17,7 +19,7 @@ from ledger.domain.earning import (
     shift_minutes,
     star_level,
 )
-from ledger.domain.errors import InvalidInput
+from ledger.domain.errors import InvalidInput, TooManyMinutes
 from ledger.domain.localtime import day_bounds, local_day, minute_of_day
 from ledger.domain.rules import DEFAULT_RULES, EarningRules, Grade, Material, parse_rules
 
@@ -98,8 +100,47 @@ def test_weighed_points_per_kg_round_down(material: Material, grams: int, points
     assert points_for_weighin(material, grams, RULES) == points
 
 
-def test_the_heaviest_allowed_weighin_counts() -> None:
-    assert points_for_weighin(Material.PAPER, RULES.weighin_grams_max, RULES) == 5000
+def test_the_heaviest_allowed_weighin_is_30_kg_and_counts() -> None:
+    assert RULES.weighin_grams_max == 30_000
+    assert points_for_weighin(Material.PAPER, 30_000, RULES) == 3000
+    with pytest.raises(InvalidInput) as caught:
+        points_for_weighin(Material.METAL, 30_001, RULES)
+    assert caught.value.extra["field"] == "grams"
+
+
+@pytest.mark.parametrize(
+    ("grams", "points_today", "points", "capped"),
+    [
+        (1000, 0, 100, False),
+        (3000, 0, 300, False),  # exactly the cap
+        (3010, 0, 300, True),  # one point over: cut to the cap
+        (1000, 250, 50, True),  # cut to what is left
+        (1000, 200, 100, False),  # reaches the cap exactly
+        (1000, 300, 0, True),  # at the cap: recorded, earns nothing
+        (1000, 450, 0, True),  # past it (a lower cap in a later version)
+        (9, 300, 0, False),  # earns nothing anyway: the cap cut nothing
+    ],
+)
+def test_weighin_points_of_a_day_stop_at_the_cap(
+    grams: int, points_today: int, points: int, capped: bool
+) -> None:
+    assert RULES.weighin_daily_cap_points == 300
+    award = award_for_weighin(Material.PAPER, grams, RULES, points_today=points_today)
+    assert (award.points, award.capped) == (points, capped)
+    assert ("cap" in award.explanation()) is capped
+
+
+def test_the_weighin_cap_is_a_rule_and_zero_allows_none() -> None:
+    rules = parse_rules({"weighin_daily_cap_points": 0})
+    assert award_for_weighin(Material.METAL, 5000, rules, points_today=0).points == 0
+    rules = parse_rules({"weighin_daily_cap_points": 1000})
+    assert award_for_weighin(Material.METAL, 30_000, rules, points_today=900).points == 100
+
+
+def test_the_weighin_cap_refuses_bad_weights_first() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        award_for_weighin(Material.PAPER, 0, RULES, points_today=300)
+    assert caught.value.extra["field"] == "grams"
 
 
 @pytest.mark.parametrize("grams", [0, -1, DEFAULT_RULES.weighin_grams_max + 1, 10_000_000])
@@ -117,6 +158,23 @@ def test_the_weight_limit_is_a_rule() -> None:
 
 
 # --- volunteer minutes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("minutes", "served", "left"),
+    [(481, 0, 480), (1, 480, 0), (241, 240, 240), (60, 600, 0)],
+)
+def test_approved_and_back_filled_minutes_never_pass_the_daily_maximum(
+    minutes: int, served: int, left: int
+) -> None:
+    with pytest.raises(TooManyMinutes) as caught:
+        check_minutes_for_day(minutes, served, RULES)
+    assert caught.value.extra["minutes_left"] == left
+
+
+@pytest.mark.parametrize(("minutes", "served"), [(480, 0), (240, 240), (0, 480), (1, 479)])
+def test_minutes_up_to_the_daily_maximum_pass(minutes: int, served: int) -> None:
+    check_minutes_for_day(minutes, served, RULES)
 
 
 @pytest.mark.parametrize(
@@ -194,6 +252,9 @@ def test_an_empty_document_is_the_defaults() -> None:
     assert DEFAULT_RULES.grade_points == {"good": 10, "fair": 5, "poor": 0}
     assert DEFAULT_RULES.grading_daily_cap_points == 30
     assert DEFAULT_RULES.dropoff_points == 0
+    assert DEFAULT_RULES.weighin_grams_max == 30_000
+    assert DEFAULT_RULES.weighin_daily_cap_points == 300
+    assert DEFAULT_RULES.shift_daily_minutes_max == 480
     assert dict(DEFAULT_RULES.weighin_points_per_kg) == {
         "paper": 100,
         "plastic": 100,
@@ -239,6 +300,9 @@ def _field_of(document: dict[str, object]) -> str:
         ({"dropoff_points": 10_001}, "rules.dropoff_points"),
         ({"shift_points_per_hour": True}, "rules.shift_points_per_hour"),
         ({"weighin_grams_max": 0}, "rules.weighin_grams_max"),
+        ({"weighin_daily_cap_points": -1}, "rules.weighin_daily_cap_points"),
+        ({"weighin_daily_cap_points": 10_001}, "rules.weighin_daily_cap_points"),
+        ({"weighin_daily_cap_points": "300"}, "rules.weighin_daily_cap_points"),
         ({"appeal_days": -7}, "rules.appeal_days"),
         ({"bonus_points": 5}, "rules.bonus_points"),
         ({"Grade_Points": {}}, "rules.Grade_Points"),
