@@ -26,8 +26,8 @@ from ledger.domain.errors import (
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.domain.scan_codes import CodeKind, Keyring, ScanCode, sign
 from ledger.services.container import Services
-from tests.factories import FrozenClock, event_id, make_household, make_user, make_world
 from ledger.store.tables import Weighin
+from tests.factories import FrozenClock, event_id, make_household, make_user, make_world
 from tests.integration.earning_helpers import (
     balance,
     dropoffs,
@@ -662,7 +662,7 @@ async def test_approvals_in_one_request_count_each_other(
     for _ in range(2):  # two scanned shifts of 2 h: 300 + 120 fits, 300 + 240 does not
         await services.shifts.check_in(volunteer.member, event_id(), post)
         clock.advance(hours=2)
-        pending.append((await services.shifts.check_out(volunteer.member, event_id(), post)))
+        pending.append(await services.shifts.check_out(volunteer.member, event_id(), post))
     ids = [closed["shift_id"] for closed in pending]
     with pytest.raises(TooManyMinutes):
         await services.shifts.decide(site.coordinator, event_id(), ids, True)

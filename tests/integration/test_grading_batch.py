@@ -3,9 +3,10 @@
 Two identical worlds (communities) live in one database. The same random scenario — fresh and
 repeated event ids, stored successes and refusals replayed, bad and foreign codes, a re-issued
 card, another compound, the inspector's own building, the first-grade-per-stream rule and the
-daily cap, input the API refuses — runs through `GradingBatches.inspect_many` in world A and
-through `Scans.inspect` one event at a time in world B. Outcomes must match event by event, and
-so must balances, inspection rows, lots, board facts and the ledger's own `verify`.
+daily cap, input the API refuses, photos the inspector uploaded, another user's and unknown
+ones — runs through `GradingBatches.inspect_many` in world A and through `Scans.inspect` one
+event at a time in world B. Outcomes must match event by event, and so must balances,
+inspection rows, lots, board facts and the ledger's own `verify`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.errors import LedgerError
+from ledger.domain.photos import ref_of
 from ledger.domain.rules import Grade, Stream
 from ledger.services import grading_batch
 from ledger.services.container import Services
@@ -45,6 +47,7 @@ class World:
     point: dict[str, Any]
     far_point: dict[str, Any]
     inspector: Principal
+    photo_refs: dict[str, str]  # "own" (the inspector's upload), "foreign", "unknown"
 
 
 async def _world(services: Services, name: str) -> World:
@@ -75,7 +78,18 @@ async def _world(services: Services, name: str) -> World:
         compound_ids=frozenset({compound}),
     )
     stranger = await make_household(services, other)
-    return World(name, community, households, stranger, revoked, point, far, inspector)
+    colleague = await make_user(services, Role.INSPECTOR, compound_ids=frozenset({other}))
+    photo_refs = {
+        "own": (await services.photos.store(inspector, _png(f"{name} own"), None)).ref,
+        "foreign": (await services.photos.store(colleague, _png(f"{name} foreign"), None)).ref,
+        "unknown": ref_of(_png(f"{name} never uploaded")),
+    }
+    return World(name, community, households, stranger, revoked, point, far, inspector, photo_refs)
+
+
+def _png(text: str) -> bytes:
+    """Bytes the photo check takes for a PNG (it reads the signature), unique per text."""
+    return b"\x89PNG\r\n\x1a\n" + text.encode()
 
 
 @dataclass(frozen=True)
@@ -88,10 +102,12 @@ class Step:
     stream: Stream
     grade: Grade
     reasons: tuple[str, ...]
+    photo: str = "none"  # a key of World.photo_refs, or "none"
 
 
 def _scenario(seed: int, length: int) -> list[Step]:
     rng = random.Random(seed)
+    photos = random.Random(-seed)  # its own generator: the rest of the scenario stays as it was
     steps: list[Step] = []
     for n in range(length):
         roll = rng.random()
@@ -112,7 +128,8 @@ def _scenario(seed: int, length: int) -> list[Step]:
         key = f"e{n}"
         if steps and roll < 0.16 and n not in (7, 9):
             key = rng.choice(steps).key  # an old id with new content
-        steps.append(Step(key, target, point, rng.choice(list(Stream)), grade, reasons))
+        photo = photos.choices(["none", "own", "foreign", "unknown"], [80, 10, 5, 5])[0]
+        steps.append(Step(key, target, point, rng.choice(list(Stream)), grade, reasons, photo))
     return steps
 
 
@@ -133,7 +150,7 @@ def _grading(world: World, step: Step) -> Grading:
         stream=step.stream,
         grade=step.grade,
         reasons=list(step.reasons),
-        photo_ref=None,
+        photo_ref=world.photo_refs.get(step.photo),
     )
 
 
@@ -270,3 +287,5 @@ def _covers_the_cases(shapes: list[Any]) -> None:
     assert any("cap" in message for message in messages)
     codes = {shape[1] for shape in shapes if isinstance(shape, tuple)}
     assert {"out_of_scope", "validation_error", "code_revoked"} <= codes, codes
+    details = {shape[2] for shape in shapes if isinstance(shape, tuple)}
+    assert any(detail.startswith("photo_ref:") for detail in details), details
