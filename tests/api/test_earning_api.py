@@ -253,7 +253,8 @@ async def test_weighins_over_http(town: Town) -> None:
     assert response.status_code == 201, response.text
     assert response.json()["points_awarded"] == 155
     assert response.json()["balance_points"] == 155
-    for grams in (50_001, 0):
+    assert response.json()["capped"] is False
+    for grams in (30_001, 50_000, 0):
         bad = assert_error(
             await town.post_json(
                 "/api/v1/weighins", town.clerk, body | {"event_id": new_event_id(), "grams": grams}
@@ -271,6 +272,76 @@ async def test_weighins_over_http(town: Town) -> None:
     )
     assert bad["field"] == "material"
     assert await town.balance(town.world.account_id) == 155
+
+
+async def test_a_clerk_mints_no_more_than_the_daily_weighin_cap_and_never_at_home(
+    town: Town,
+) -> None:
+    """Issue 12, item 1: a clerk living in the building credited it 10,000 points in two
+    requests. Now: 403 for their own building, and 300 weigh-in points a household a day."""
+    home = await created(
+        town.client,
+        town.admin,
+        "/api/v1/households",
+        {"compound_id": town.world.compound_id, "building": "3", "unit": "1", "room": "502"},
+    )
+    scope: dict[str, Any] = {"compound_ids": [town.world.compound_id]}
+    clerk_at_home = await make_user(
+        town.client, town.admin, Role.CLERK, household_id=home["id"], **scope
+    )
+
+    def metal(card: str, grams: int = 30_000) -> dict[str, Any]:
+        return {
+            "event_id": new_event_id(),
+            "household_token": card,
+            "material": "metal",
+            "grams": grams,
+        }
+
+    for card in (home["card_token"], town.world.card_token):  # their home, a neighbour
+        refused = await town.post_json("/api/v1/weighins", clerk_at_home, metal(card))
+        assert_error(refused, 403, "out_of_scope")
+    assert await town.balance(home["account_id"]) == 0
+
+    first = await town.post_json("/api/v1/weighins", town.clerk, metal(home["card_token"]))
+    assert first.status_code == 201, first.text
+    assert (first.json()["points_awarded"], first.json()["capped"]) == (300, True)
+    second = await town.post_json("/api/v1/weighins", town.clerk, metal(home["card_token"]))
+    assert second.status_code == 201, second.text
+    reply = second.json()
+    assert (reply["points_awarded"], reply["entry_id"], reply["capped"]) == (0, None, True)
+    assert reply["balance_points"] == 300
+    batch = {"events": [{"type": "weighin", **metal(home["card_token"], 1_000)}]}
+    sent = await town.post_json("/api/v1/events:batch", town.clerk, batch)
+    (item,) = sent.json()["results"]
+    assert (item["status"], item["body"]["points_awarded"], item["body"]["capped"]) == (
+        201,
+        0,
+        True,
+    )
+    assert await town.balance(home["account_id"]) == 300
+    town.clock.advance(days=1)
+    next_day = await town.post_json("/api/v1/weighins", town.clerk, metal(home["card_token"], 500))
+    assert (next_day.json()["points_awarded"], next_day.json()["capped"]) == (50, False)
+
+
+async def test_the_weighin_cap_and_weight_limit_are_rules(town: Town) -> None:
+    current = await town.client.get(
+        f"/api/v1/communities/{town.world.community_id}/rules", headers=town.admin
+    )
+    rules = current.json()["rules"]
+    assert (rules["weighin_daily_cap_points"], rules["weighin_grams_max"]) == (300, 30_000)
+    changed = await put_rules(town, {"weighin_daily_cap_points": 120, "weighin_grams_max": 2_000})
+    assert changed.status_code == 200, changed.text
+    body = {"household_token": town.world.card_token, "material": "paper"}
+    weighed = await town.post_json(
+        "/api/v1/weighins", town.clerk, body | {"event_id": new_event_id(), "grams": 2_000}
+    )
+    assert (weighed.json()["points_awarded"], weighed.json()["capped"]) == (120, True)
+    too_heavy = await town.post_json(
+        "/api/v1/weighins", town.clerk, body | {"event_id": new_event_id(), "grams": 2_001}
+    )
+    assert assert_error(too_heavy, 400, "validation_error")["field"] == "grams"
 
 
 # --- shifts ----------------------------------------------------------------------------------
@@ -355,6 +426,52 @@ async def test_check_in_and_out_over_http(town: Town) -> None:
         403,
         "forbidden",
     )
+
+
+async def test_nobody_approves_or_back_fills_their_own_hours_or_more_than_8_h_a_day(
+    town: Town,
+) -> None:
+    """Issue 12, item 6: a coordinator back-filled 72 h of their own in one day."""
+    town.clock.moment = hangzhou(25, 8)
+    scope: dict[str, Any] = {"compound_ids": [town.world.compound_id]}
+    volunteer_id = town.volunteer["id"]
+    coordinating_volunteer = await make_user(
+        town.client, town.admin, Role.COORDINATOR, volunteer_id=volunteer_id, **scope
+    )
+
+    def hours(minutes: int, day: str = "2026-11-25") -> dict[str, Any]:
+        return {
+            "event_id": new_event_id(),
+            "volunteer_id": volunteer_id,
+            "compound_id": town.world.compound_id,
+            "day": day,
+            "minutes": minutes,
+            "note": "签到表",
+        }
+
+    own = await town.post_json("/api/v1/shifts:backfill", coordinating_volunteer, hours(60))
+    assert_error(own, 403, "own_record")
+    pending = await shift(town, 120)
+    approve_own = await town.post_json(
+        f"/api/v1/shifts/{pending}/approve", coordinating_volunteer, {"event_id": new_event_id()}
+    )
+    assert_error(approve_own, 403, "own_record")
+
+    too_many = await town.post_json("/api/v1/shifts:backfill", town.coordinator, hours(1440))
+    assert assert_error(too_many, 422, "too_many_minutes")["minutes_left"] == 480
+    filled = await town.post_json("/api/v1/shifts:backfill", town.coordinator, hours(420))
+    assert filled.status_code == 201, filled.text
+    over = await town.post_json(
+        f"/api/v1/shifts/{pending}/approve", town.coordinator, {"event_id": new_event_id()}
+    )
+    assert assert_error(over, 422, "too_many_minutes")["minutes_left"] == 60
+    another_day = await town.post_json(
+        "/api/v1/shifts:backfill", town.coordinator, hours(480, "2026-11-24")
+    )
+    assert another_day.status_code == 201, another_day.text
+    served = await town.client.get(f"/api/v1/volunteers/{volunteer_id}/hours", headers=town.admin)
+    assert served.status_code == 200, served.text
+    assert (served.json()["approved_minutes"], served.json()["backfilled_minutes"]) == (0, 900)
 
 
 async def test_shifts_are_approved_one_at_a_time_or_in_bulk(town: Town) -> None:
@@ -566,6 +683,9 @@ async def test_rules_are_set_over_http_and_change_future_points(town: Town) -> N
         ({"grade_points": {"good": True, "fair": 5, "poor": 0}}, "rules.grade_points.good"),
         ({"bonus": 1}, "rules.bonus"),
         ({"grading_daily_cap_points": "30"}, "rules.grading_daily_cap_points"),
+        ({"weighin_daily_cap_points": -1}, "rules.weighin_daily_cap_points"),
+        ({"weighin_daily_cap_points": 1.5}, "rules.weighin_daily_cap_points"),
+        ({"weighin_grams_max": 0}, "rules.weighin_grams_max"),
         ({"weighin_points_per_kg": {"paper": 1}}, "rules.weighin_points_per_kg.glass"),
         (
             {"shift_minutes_unit": 15, "shift_daily_minutes_max": 470},

@@ -295,6 +295,65 @@ async def test_a_grade_naming_an_unknown_photo_is_refused_and_nothing_is_written
     assert await _balance(estate, own) == before + accepted.json()["points_awarded"]
 
 
+async def test_a_grade_names_only_a_photo_its_inspector_uploaded(estate: Estate) -> None:
+    """Issue 12, item 7: naming another compound's photo in a grade showed it to the graded
+    household. Another user's photo is refused exactly as an unknown one (nothing leaks)."""
+    far = estate.sites["other_community"]
+    foreign = jpeg(11)  # uploaded by an inspector of community 1 only
+    assert (await upload(estate.client, estate.callers[Role.INSPECTOR], foreign)).status_code == 201
+    unknown = jpeg(12)  # never uploaded
+    before = await _balance(estate, far)
+    audit_before = (await estate.client.get("/api/v1/audit", headers=estate.admin)).json()
+
+    async def refusals(photo: bytes) -> list[Any]:
+        """The refusal of a grade naming the photo: alone, and in a batch of two gradings
+        (the batch path on PostgreSQL)."""
+        alone = await grade_with_photo(estate, far, ref_of(photo))
+        assert alone.status_code == 400, alone.text
+        events = [
+            {
+                "type": "inspection",
+                "event_id": new_event_id(),
+                "household_token": far.card_token,
+                "point_token": far.point_token,
+                "stream": stream,
+                "grade": "poor",
+                "photo_ref": ref_of(photo),
+            }
+            for stream in ("kitchen", "other")
+        ]
+        sent = await estate.client.post(
+            "/api/v1/events:batch", json={"events": events}, headers=estate.inspector_everywhere
+        )
+        assert sent.status_code == 200, sent.text
+        return [alone.json(), *(item["body"] for item in sent.json()["results"])]
+
+    refused = await refusals(foreign)
+    assert refused == await refusals(unknown)
+    assert all(body["code"] == "validation_error" for body in refused)
+    assert all(body["field"] == "photo_ref" for body in refused)
+    assert await _balance(estate, far) == before
+    audit_after = (await estate.client.get("/api/v1/audit", headers=estate.admin)).json()
+    assert audit_after == audit_before, "nothing recorded"
+    path = f"/api/v1/photos/{ref_of(foreign)}"
+    assert (await estate.client.get(path, headers=far.resident)).status_code == 403
+
+    # The photo's own uploader names it freely.
+    own = estate.sites["own"]
+    body = {
+        "event_id": new_event_id(),
+        "household_token": own.card_token,
+        "point_token": own.point_token,
+        "stream": "kitchen",
+        "grade": "poor",
+        "photo_ref": ref_of(foreign),
+    }
+    graded = await estate.client.post(
+        "/api/v1/inspections", json=body, headers=estate.callers[Role.INSPECTOR]
+    )
+    assert graded.status_code == 201, graded.text
+
+
 async def test_a_grade_with_a_photo_kept_elsewhere_keeps_its_text(estate: Estate) -> None:
     """Only refs in this system's own form must exist; other text is kept as before."""
     graded = await grade_with_photo(estate, estate.sites["own"], "camera-roll/IMG_0042.jpg")

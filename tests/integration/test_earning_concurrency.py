@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from ledger.domain.access import SYSTEM, Role
-from ledger.domain.errors import AlreadyDecided, ShiftOpen
-from ledger.domain.rules import Grade, Stream
+from ledger.domain.errors import AlreadyDecided, ShiftOpen, TooManyMinutes
+from ledger.domain.rules import Grade, Material, Stream
 from ledger.services.container import Services
-from ledger.store.tables import Appeal
+from ledger.store.tables import Appeal, Weighin
 from tests.factories import FrozenClock, event_id, make_user
 from tests.integration.earning_helpers import (
     balance,
@@ -77,6 +77,67 @@ async def test_grading_at_several_points_at_once_never_beats_the_daily_cap(
     history = await entries(services, site.world.account_id)
     assert sum(entry["amount_points"] for entry in history) == 30 * ROUNDS
     assert (await services.verifier.verify())["ok"]
+
+
+async def test_concurrent_weighins_never_beat_the_households_daily_cap(
+    services: Services, clock: FrozenClock
+) -> None:
+    """Eight clerks weigh for one household at once, 70 points each: 300 a day in total (the
+    household's account row lock orders the reads of the day's points), every weigh-in kept."""
+    site = await make_site(services)
+    compounds = frozenset({site.world.compound_id})
+    clerks = [await make_user(services, Role.CLERK, compound_ids=compounds) for _ in range(8)]
+    for day in range(ROUNDS):
+        clock.moment = hangzhou(25 + day, 10)
+        results = await asyncio.gather(
+            *(
+                services.scans.weighin(
+                    clerk, event_id(), site.world.card_token, Material.PAPER, 700
+                )
+                for clerk in clerks
+            )
+        )
+        awarded = sorted(result["points_awarded"] for result in results)
+        assert awarded == [0] * 3 + [20] + [70] * 4, awarded
+        assert await balance(services, site.world.account_id) == 300 * (day + 1)
+    rows = await Weighin.select(Weighin.points_awarded).where(
+        Weighin.household == site.world.household_id
+    )
+    assert len(rows) == 8 * ROUNDS
+    assert sum(row["points_awarded"] for row in rows) == 300 * ROUNDS
+    history = await entries(services, site.world.account_id)
+    assert sum(entry["amount_points"] for entry in history) == 300 * ROUNDS
+    assert (await services.verifier.verify())["ok"]
+
+
+async def test_concurrent_back_fills_never_pass_the_daily_maximum(
+    services: Services, clock: FrozenClock
+) -> None:
+    site = await make_site(services)
+    compounds = frozenset({site.world.compound_id})
+    volunteer = await make_volunteer(services, site)
+    coordinators = [
+        await make_user(services, Role.COORDINATOR, compound_ids=compounds) for _ in range(6)
+    ]
+    outcomes = await asyncio.gather(
+        *(
+            services.shifts.backfill(
+                coordinator,
+                event_id(),
+                volunteer.id,
+                site.world.compound_id,
+                clock.now().date(),
+                180,
+                "册",
+            )
+            for coordinator in coordinators
+        ),
+        return_exceptions=True,
+    )
+    filled = [o for o in outcomes if isinstance(o, dict)]
+    refused = [o for o in outcomes if isinstance(o, TooManyMinutes)]
+    assert (len(filled), len(refused)) == (2, 4), outcomes
+    assert sum(row["minutes"] for row in await shifts(volunteer.id)) == 360
 
 
 async def test_eight_copies_of_one_inspection_make_one_record_and_one_entry(
