@@ -35,6 +35,8 @@ def refusal_text(error: LedgerError) -> str:
         "shift_open": _("You are already checked in. Check out first."),
         "no_open_shift": _("You are not checked in here."),
         "already_decided": _("This has already been decided."),
+        "own_record": _("Nobody approves or enters their own volunteer hours."),
+        "too_many_minutes": _("This would pass the day's maximum of volunteer hours."),
         "appeal_not_allowed": _("This grade can no longer be appealed."),
         "reward_inactive": _("This reward cannot be redeemed today."),
         "out_of_stock": _("This reward is out of stock."),
