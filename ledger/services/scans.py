@@ -404,6 +404,6 @@ async def check_photo_ref(actor: Principal, photo_ref: str | None) -> str:
         if not await photo_store.uploaded_by(photo_ref, actor.username):
             raise InvalidInput(
                 "photo_ref",
-                "no photo with this ref is stored from you: upload it (POST /api/v1/photos) first",
+                "you have uploaded no photo with this ref: upload it (POST /api/v1/photos) first",
             )
     return photo_ref
