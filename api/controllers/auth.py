@@ -1,17 +1,28 @@
-"""Sign-in, the caller's identity, and new users."""
+"""Sign-in, the caller's identity, and users: new ones, role changes, deactivation, unlocks."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
-from litestar.params import JSONBody
+from litestar import Controller, Request, get, patch, post
+from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK
 
 from api.deps import PrincipalDep, ServicesDep
-from api.schemas import Me, NewUser, TokenReply, TokenRequest, UserReply
-from api.security import ADMIN_ONLY, ANY_ROLE, principal_claims
+from api.schemas import (
+    ID_MAX,
+    Me,
+    NewUser,
+    TokenReply,
+    TokenRequest,
+    UserChange,
+    UserReply,
+    UserState,
+)
+from api.security import ADMIN_ONLY, ANY_ROLE, client_address, issue_token
+
+PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 
 
 class AuthController(Controller):
@@ -22,16 +33,17 @@ class AuthController(Controller):
     async def sign_in(
         self, data: JSONBody[TokenRequest], services: ServicesDep, request: Request[Any, Any, Any]
     ) -> TokenReply:
-        """Exchange a username and password for a bearer token (401 `invalid_credentials`)."""
-        principal = await services.users.authenticate(data.username, data.password)
-        auth = request.app.state.jwt_auth
-        token = auth.create_token(
-            identifier=str(principal.user_id), token_extras=principal_claims(principal)
+        """Exchange a username and password for a bearer token (401 `invalid_credentials`;
+        429 `sign_in_locked` after repeated wrong passwords from this address, or very many
+        for this username from everywhere)."""
+        signed_in = await services.users.sign_in(
+            data.username, data.password, client_address(request)
         )
+        auth = request.app.state.jwt_auth
         return TokenReply(
-            access_token=token,
+            access_token=issue_token(request, signed_in),
             token_type="bearer",  # noqa: S106
-            role=principal.role.value,
+            role=signed_in.principal.role.value,
             expires_in=int(auth.default_token_expiration.total_seconds()),
         )
 
@@ -72,3 +84,35 @@ class AuthController(Controller):
             compound_ids=tuple(data.compound_ids),
         )
         return msgspec.convert(result, UserReply)
+
+    @patch("/users/{user_id:int}", operation_id="ChangeUser", guards=ADMIN_ONLY)
+    async def change_user(
+        self, user_id: PathId, data: JSONBody[UserChange], services: ServicesDep
+    ) -> UserState:
+        """A new role and/or compound scope; the user's tokens stop working (sign in again)."""
+        compounds = tuple(data.compound_ids) if data.compound_ids is not None else None
+        result = await services.users.change(user_id, data.role, compounds)
+        return msgspec.convert(result, UserState)
+
+    @post(
+        "/users/{user_id:int}:deactivate",
+        operation_id="DeactivateUser",
+        guards=ADMIN_ONLY,
+        status_code=HTTP_200_OK,
+    )
+    async def deactivate_user(
+        self, user_id: PathId, principal: PrincipalDep, services: ServicesDep
+    ) -> UserState:
+        """The user cannot sign in any more and every token they hold stops working."""
+        result = await services.users.deactivate(principal, user_id)
+        return msgspec.convert(result, UserState)
+
+    @post(
+        "/users/{user_id:int}:unlock",
+        operation_id="UnlockUser",
+        guards=ADMIN_ONLY,
+        status_code=HTTP_200_OK,
+    )
+    async def unlock_user(self, user_id: PathId, services: ServicesDep) -> UserState:
+        """Lift the sign-in locks that wrong passwords put on this user's name."""
+        return msgspec.convert(await services.users.unlock(user_id), UserState)
