@@ -83,6 +83,7 @@ class UserReply(msgspec.Struct):
 class UserChange(Body):
     """Only what is given changes; compound_ids replaces the whole scope."""
 
+    event_id: EventId
     role: Role | None = None
     compound_ids: Annotated[list[Id], Meta(max_length=100)] | None = None
 

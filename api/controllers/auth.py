@@ -6,12 +6,14 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
+from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK
 
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import (
     ID_MAX,
+    EventOnly,
     Me,
     NewUser,
     TokenReply,
@@ -22,7 +24,9 @@ from api.schemas import (
 )
 from api.security import ADMIN_ONLY, ANY_ROLE, client_address, issue_token
 
-PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+UserPath = Annotated[
+    str, PathParameter(max_length=40, description="a user id, then `:deactivate` or `:unlock`")
+]
 
 
 class AuthController(Controller):
@@ -85,34 +89,46 @@ class AuthController(Controller):
         )
         return msgspec.convert(result, UserReply)
 
-    @patch("/users/{user_id:int}", operation_id="ChangeUser", guards=ADMIN_ONLY)
+    @patch("/users/{user:str}", operation_id="ChangeUser", guards=ADMIN_ONLY)
     async def change_user(
-        self, user_id: PathId, data: JSONBody[UserChange], services: ServicesDep
+        self,
+        user: UserPath,
+        data: JSONBody[UserChange],
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> UserState:
-        """A new role and/or compound scope; the user's tokens stop working (sign in again)."""
+        """A new role and/or compound scope; the user's tokens stop working (sign in again).
+        The same role and compounds again change nothing."""
         compounds = tuple(data.compound_ids) if data.compound_ids is not None else None
-        result = await services.users.change(user_id, data.role, compounds)
+        result = await services.users.change(
+            principal, data.event_id, _user_id(user), data.role, compounds
+        )
         return msgspec.convert(result, UserState)
 
     @post(
-        "/users/{user_id:int}:deactivate",
-        operation_id="DeactivateUser",
-        guards=ADMIN_ONLY,
-        status_code=HTTP_200_OK,
+        "/users/{user:str}", operation_id="UserAction", guards=ADMIN_ONLY, status_code=HTTP_200_OK
     )
-    async def deactivate_user(
-        self, user_id: PathId, principal: PrincipalDep, services: ServicesDep
+    async def user_action(
+        self,
+        user: UserPath,
+        data: JSONBody[EventOnly],
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> UserState:
-        """The user cannot sign in any more and every token they hold stops working."""
-        result = await services.users.deactivate(principal, user_id)
+        """`{id}:deactivate`: the user cannot sign in any more and every token they hold stops
+        working. `{id}:unlock`: lift the sign-in locks wrong passwords put on their name."""
+        user_id, _, action = user.partition(":")
+        if action == "deactivate":
+            result = await services.users.deactivate(principal, data.event_id, _user_id(user_id))
+        elif action == "unlock":
+            result = await services.users.unlock(_user_id(user_id))
+        else:
+            raise NotFoundException(f"no such action on a user: {action or '(none)'}")
         return msgspec.convert(result, UserState)
 
-    @post(
-        "/users/{user_id:int}:unlock",
-        operation_id="UnlockUser",
-        guards=ADMIN_ONLY,
-        status_code=HTTP_200_OK,
-    )
-    async def unlock_user(self, user_id: PathId, services: ServicesDep) -> UserState:
-        """Lift the sign-in locks that wrong passwords put on this user's name."""
-        return msgspec.convert(await services.users.unlock(user_id), UserState)
+
+def _user_id(text: str) -> int:
+    """The id in `/users/{id}` (the path is a string so that `{id}:action` can share it)."""
+    if not text.isdigit() or not 1 <= int(text) <= ID_MAX:
+        raise NotFoundException(f"no user {text!r}")
+    return int(text)

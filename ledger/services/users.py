@@ -151,27 +151,38 @@ class Users:
     async def unlock_name(self, username: str) -> None:
         await self.limiter.sign_in_unlock(username[:USERNAME_LENGTH_MAX])
 
-    async def deactivate(self, actor: Principal, user_id: int) -> Result:
+    async def deactivate(self, actor: Principal, event_id: str, user_id: int) -> Result:
         """The user cannot sign in any more and every token they hold stops counting.
         Deactivating an inactive user changes nothing."""
         if actor.user_id == user_id:
             raise InvalidInput("id", "an admin cannot deactivate their own account")
-        async with self.runner.db.write():
+
+        async def action() -> Result:
             row = await _user_row(user_id)
             if row["active"]:
                 await AppUser.update({AppUser.active: False}).where(AppUser.id == user_id)
                 await sessions_store.revoke_all(user_id)
+            return await self.reply(user_id)
+
+        inputs = {"user_id": user_id}
+        result = await self.runner.once("user-deactivate", event_id, actor, inputs, action)
         await self.sessions.published(user_id)
-        return await self.reply(user_id)
+        return result
 
     async def change(
-        self, user_id: int, role: Role | None, compound_ids: tuple[int, ...] | None
+        self,
+        actor: Principal,
+        event_id: str,
+        user_id: int,
+        role: Role | None,
+        compound_ids: tuple[int, ...] | None,
     ) -> Result:
         """A new role or compound scope; the user's tokens (which carry the old ones) stop
         counting. The same role and compounds again change nothing and revoke nothing."""
         if compound_ids is not None and len(set(compound_ids)) != len(compound_ids):
             raise Duplicate("compound_ids lists a compound twice")
-        async with self.runner.db.write():
+
+        async def action() -> Result:
             row = await _user_row(user_id)
             old_compounds = await _compounds_of(user_id)
             new_role = role or Role(row["role"])
@@ -180,8 +191,16 @@ class Users:
             if new_role.value != row["role"] or compounds != old_compounds:
                 await self._store_change(user_id, new_role, compounds)
                 await sessions_store.revoke_all(user_id)
+            return await self.reply(user_id)
+
+        inputs = {
+            "user_id": user_id,
+            "role": role.value if role else None,
+            "compound_ids": sorted(compound_ids) if compound_ids is not None else None,
+        }
+        result = await self.runner.once("user-change", event_id, actor, inputs, action)
         await self.sessions.published(user_id)
-        return await self.reply(user_id)
+        return result
 
     async def _store_change(self, user_id: int, role: Role, compounds: frozenset[int]) -> None:
         for compound_id in compounds:
