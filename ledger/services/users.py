@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from redis.exceptions import RedisError
 
 from ledger.domain.access import SCOPED_ROLES, Principal, Role
 from ledger.domain.errors import (
@@ -18,13 +20,20 @@ from ledger.domain.errors import (
     UsernameTaken,
 )
 from ledger.ports import Clock, Limiter
-from ledger.services.limits import SIGN_IN_POLICIES, SignInLocked
+from ledger.services.limits import (
+    SIGN_IN_POLICIES,
+    MemoryLimiter,
+    SignInAttempt,
+    SignInLocked,
+    SignInPolicy,
+)
 from ledger.services.runner import Result, Runner
 from ledger.services.sessions import Sessions
 from ledger.store import registry as registry_store
 from ledger.store import sessions as sessions_store
 from ledger.store.tables import AppUser, Household, UserCompound, Volunteer
 
+log = logging.getLogger(__name__)
 USERNAME_LENGTH_MAX = 64
 PASSWORD_LENGTH_MIN = 8
 PASSWORD_LENGTH_MAX = 128
@@ -48,6 +57,9 @@ class Users:
     runner: Runner
     limiter: Limiter
     sessions: Sessions
+    # Counts this process's guesses while the shared limiter (Redis) fails: locks then hold per
+    # worker instead of not at all, and sign-in keeps working.
+    local_limiter: MemoryLimiter = field(default_factory=MemoryLimiter)
 
     async def create(
         self,
@@ -121,9 +133,7 @@ class Users:
         count; past the policy's limits the guess is refused unchecked (SignInLocked)."""
         name = username[:USERNAME_LENGTH_MAX]
         policy = SIGN_IN_POLICIES["password"]
-        attempt = await self.limiter.sign_in_attempt(
-            name, address, policy, self.clock.now().timestamp()
-        )
+        attempt = await self._attempt(name, address, policy)
         if not attempt.allowed:
             raise SignInLocked(
                 f"too many wrong passwords; try again in {_wait_text(attempt.retry_after)}"
@@ -136,8 +146,20 @@ class Users:
                 raise VerificationError("no such user")
         except (VerificationError, InvalidHashError) as error:
             raise InvalidCredentials("wrong username or password") from error
-        await self.limiter.sign_in_succeeded(name, address)
+        await self.local_limiter.sign_in_succeeded(name, address)
+        try:
+            await self.limiter.sign_in_succeeded(name, address)
+        except (RedisError, OSError) as error:
+            log.warning("sign-in count not cleared while Redis fails: %s", error)
         return SignedIn(await principal_of(row), row["token_version"])
+
+    async def _attempt(self, name: str, address: str, policy: SignInPolicy) -> SignInAttempt:
+        now = self.clock.now().timestamp()
+        try:
+            return await self.limiter.sign_in_attempt(name, address, policy, now)
+        except (RedisError, OSError) as error:
+            log.warning("sign-in locks per worker while Redis fails: %s", error)
+            return await self.local_limiter.sign_in_attempt(name, address, policy, now)
 
     async def authenticate(self, username: str, password: str, address: str = "local") -> Principal:
         return (await self.sign_in(username, password, address)).principal

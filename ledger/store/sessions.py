@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from piccolo.apps.user.tables import BaseUser
+from piccolo_api.session_auth.tables import SessionsBase
+
 from ledger.store.tables import AppUser, SignedOutSession
 
 
@@ -20,10 +23,19 @@ async def token_state(user_id: int, now: datetime) -> tuple[int, dict[str, datet
 
 
 async def revoke_all(user_id: int) -> None:
-    """In the caller's transaction: every token issued so far stops counting."""
+    """In the caller's transaction: every token issued so far stops counting, and so does
+    every registry-UI session the pages' sign-in opened for this user (ledger/store/admin.py)."""
     await AppUser.update({AppUser.token_version: AppUser.token_version + 1}).where(
         AppUser.id == user_id
     )
+    user = await AppUser.select(AppUser.username).where(AppUser.id == user_id).first()
+    if user is None:
+        return
+    admin_ids = await BaseUser.select(BaseUser.id).where(BaseUser.username == user["username"])
+    if admin_ids:
+        await SessionsBase.delete().where(
+            SessionsBase.user_id.is_in([row["id"] for row in admin_ids])
+        )
 
 
 async def sign_out(user_id: int, sid: str, expires_at: datetime, now: datetime) -> None:

@@ -232,3 +232,25 @@ async def test_only_a_well_formed_bearer_header_skips_the_csrf_check(api: Api) -
         "/api/v1/auth/token", json=body, headers={"Authorization": "Bearer a.b.c"}
     )
     assert api_client.status_code == 200, api_client.text
+
+
+async def test_deactivation_closes_the_registry_ui_sessions_too(api: Api) -> None:
+    client, admin = api
+    await created(
+        client,
+        admin,
+        "/api/v1/users",
+        {"username": "admin-2", "password": USER_PASSWORD, "role": "admin"},
+    )
+    await page_session(client, "admin-2", USER_PASSWORD)
+    registry_session = str(client.cookies["id"])
+    user_id = (await client.get("/api/v1/me")).json()["user_id"]
+    client.cookies.clear()
+    own = await page_session(client, ADMIN_USERNAME, ADMIN_PASSWORD)  # passes the page guard
+    client.cookies.delete("id")
+    client.cookies.set("id", registry_session)
+    assert (await client.get("/admin/api/tables/")).status_code == 200
+    await client.post(f"/api/v1/users/{user_id}:deactivate", json=once(), headers=admin)
+    use_cookie(client, own)
+    refused = await client.get("/admin/api/tables/", follow_redirects=False)
+    assert refused.status_code in (401, 403), refused.status_code

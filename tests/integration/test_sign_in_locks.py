@@ -148,3 +148,18 @@ def test_each_account_kind_has_its_own_ceiling() -> None:
     policy: Any = limits.SIGN_IN_POLICIES["password"]
     assert policy.ceiling_per_hour == 100
     assert [policy.delay_after(n) for n in (4, 5, 6, 7, 20)] == [0, 60, 120, 240, 3600]
+
+
+async def test_with_redis_down_each_worker_still_locks(
+    fresh_db: None, settings: Settings, clock: FrozenClock, hasher: CountingHasher
+) -> None:
+    down = Services.build(
+        settings.keyring(),
+        settings.base_url,
+        clock=clock,
+        redis=Redis.from_url("redis://127.0.0.1:1/0"),  # nothing listens there
+    )
+    await down.users.create(SYSTEM, "lock-user-2", "alice", PASSWORD, Role.ADMIN)
+    assert [await guess(down, HERE) for _ in range(5)] == ["wrong"] * 5
+    assert await guess(down, HERE, PASSWORD) == "locked"
+    assert await guess(down, THERE, PASSWORD) == "signed in"
