@@ -24,6 +24,7 @@ from litestar.security.jwt import (
 from api.settings import Settings
 from ledger.domain.access import Principal, Role
 from ledger.services.sessions import new_session_id
+from ledger.services.users import SignedIn
 
 # The pages' browser carries the same JWT as API clients, in this HttpOnly, SameSite=Lax cookie.
 AUTH_COOKIE = "gl_token"
@@ -57,7 +58,7 @@ def session_claims(token_version: int) -> dict[str, Any]:
     return {"ver": token_version, "sid": new_session_id()}
 
 
-def issue_token(connection: ASGIConnection[Any, Any, Any, Any], signed_in: Any) -> str:
+def issue_token(connection: ASGIConnection[Any, Any, Any, Any], signed_in: SignedIn) -> str:
     """A new token (a new session) for a `Users.sign_in` result."""
     auth = connection.app.state.jwt_auth
     claims = principal_claims(signed_in.principal) | session_claims(signed_in.token_version)
