@@ -59,9 +59,9 @@ async def workers(
             redis=Redis.from_url(REDIS_URL),
             redis_prefix=prefix,
         )
-        await services.db.start()
         built.append(services)
     a, b = built
+    await a.db.start()  # on PostgreSQL the engine has one pool; b queries without it
     ticks = Ticks()
     b.sessions.monotonic = ticks
     created = await a.users.create(SYSTEM, "tok-1", "clerk", PASSWORD, Role.CLERK)
@@ -69,8 +69,7 @@ async def workers(
     try:
         yield Workers(a, b, ticks, created["id"], signed_in.token_version)
     finally:
-        for services in built:
-            await services.db.close()
+        await a.db.close()
         redis = Redis.from_url(REDIS_URL)
         async for key in redis.scan_iter(match=f"{prefix}:*"):
             await redis.delete(key)
