@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
         "--compound", type=int, action="append", default=[], help="a compound in scope (repeat)"
     )
     add.set_defaults(run=_user_add)
+    unlock = user.add_parser("unlock", help="lift the sign-in locks on a username")
+    unlock.add_argument("name")
+    unlock.set_defaults(run=_user_unlock)
 
     load = commands.add_parser("load", help="bulk-load households, points or posts from a CSV file")
     load.add_argument("kind", choices=["households", "points", "posts"])
@@ -172,6 +175,15 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     return _run_refusals(settings, add)
+
+
+def _user_unlock(settings: Settings, args: argparse.Namespace) -> int:
+    async def unlock(services: Any) -> int:
+        await services.users.unlock_name(args.name)
+        print(f"user {args.name}: sign-in locks lifted")
+        return 0
+
+    return _run_refusals(settings, unlock)
 
 
 async def _load(services: Any, kind: str, file: Path) -> int:
@@ -282,8 +294,19 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="warning",
         access_log=False,
+        **proxy_options(settings),
     )
     return 0
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """Uvicorn believes X-Forwarded-For (and -Proto) only from GREENLEDGER_TRUSTED_PROXIES; by
+    default from nobody (uvicorn's own default trusts 127.0.0.1, so a header from any local
+    process, or from a proxy that passes the client's header on, would pick the address that
+    every per-address limit counts)."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
 if __name__ == "__main__":

@@ -118,7 +118,8 @@ def _defer_to_caller(scope: Scope, limiter: Any) -> bool:
     address is counted exactly as before: the request has exactly one Authorization header, a
     bearer token this process has verified (api/security.py, VerifiedTokens) that stays valid
     for DEFER_MARGIN_SECONDS more; the authentication middleware reads that same header, finds
-    the same entry a moment later and lets the request through without an await in between.
+    the same entry a moment later and lets the request through without an await in between
+    (the token's revocation state comes from the same local copy, see _known_unrevoked).
     A request with a bad, unknown or second token is counted here, before authentication."""
     if not isinstance(limiter, RedisLimiter):
         return False
@@ -130,7 +131,17 @@ def _defer_to_caller(scope: Scope, limiter: Any) -> bool:
     if verified is None:
         return False
     token = bytes(headers[0]).partition(b" ")[2].decode("latin-1")
-    return bool(token) and verified.principal(token, margin=DEFER_MARGIN_SECONDS) is not None
+    known = verified.token(token, margin=DEFER_MARGIN_SECONDS) if token else None
+    return known is not None and _known_unrevoked(scope, known)
+
+
+def _known_unrevoked(scope: Scope, token: Any) -> bool:
+    """This process's copy of the user's token state admits the token, without a wait: a
+    revoked token must be refused by authentication, so its address is counted here."""
+    state = scope["app"].state.services.sessions.known(int(token.sub))
+    return state is not None and bool(
+        state.admits(token.extras.get("ver"), token.extras.get("sid"))
+    )
 
 
 async def _hit_all(limiter: RedisLimiter, checks: list[tuple[str, int]]) -> int | None:

@@ -80,6 +80,22 @@ class UserReply(msgspec.Struct):
     role: str
 
 
+class UserChange(Body):
+    """Only what is given changes; compound_ids replaces the whole scope."""
+
+    event_id: EventId
+    role: Role | None = None
+    compound_ids: Annotated[list[Id], Meta(max_length=100)] | None = None
+
+
+class UserState(msgspec.Struct):
+    id: int
+    username: str
+    role: str
+    active: bool
+    compound_ids: list[int]
+
+
 class NewCommunity(Body):
     event_id: EventId
     name: Name

@@ -23,6 +23,8 @@ from litestar.security.jwt import (
 
 from api.settings import Settings
 from ledger.domain.access import Principal, Role
+from ledger.services.sessions import new_session_id
+from ledger.services.users import SignedIn
 
 # The pages' browser carries the same JWT as API clients, in this HttpOnly, SameSite=Lax cookie.
 AUTH_COOKIE = "gl_token"
@@ -50,6 +52,35 @@ def principal_claims(principal: Principal) -> dict[str, Any]:
     }
 
 
+def session_claims(token_version: int) -> dict[str, Any]:
+    """The user's token version when signed in and this token's own session id: what
+    revocation checks on every request (ledger/services/sessions.py)."""
+    return {"ver": token_version, "sid": new_session_id()}
+
+
+def issue_token(connection: ASGIConnection[Any, Any, Any, Any], signed_in: SignedIn) -> str:
+    """A new token (a new session) for a `Users.sign_in` result."""
+    auth = connection.app.state.jwt_auth
+    claims = principal_claims(signed_in.principal) | session_claims(signed_in.token_version)
+    token: str = auth.create_token(identifier=str(signed_in.principal.user_id), token_extras=claims)
+    return token
+
+
+def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The caller's address as the server saw it: the proxy's forwarding header only counts
+    from GREENLEDGER_TRUSTED_PROXIES (uvicorn's proxy-headers middleware, api/cli.py)."""
+    return connection.client.host if connection.client else "unknown"
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of a well-formed `Authorization: Bearer <token>`, else None."""
+    scheme, _, token = (header or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return None
+    return token
+
+
 async def principal_from_token(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The token carries everything access checks need; no database read per request."""
     claims = token.extras
@@ -74,9 +105,10 @@ class VerifiedTokens:
     """Tokens this process has verified, with what they decoded to, until they expire.
 
     A token's signature, claims and the Principal built from them are a pure function of its
-    text (principal_from_token reads no database, and nothing revokes a token before its
-    `exp`), so a token seen valid once stays valid, with the same Principal, until `exp`; then
-    it is dropped and decoded again, which refuses it. Keyed by the whole token text: a token
+    text (principal_from_token reads no database), so a token seen well-formed once decodes to
+    the same Principal until `exp`; then it is dropped and decoded again, which refuses it.
+    Whether it was revoked since is not a function of its text: the middleware asks
+    Sessions on every request, cached entry or not. Keyed by the whole token text: a token
     differing in any byte is verified from scratch. Bounded: the oldest entry goes first.
     """
 
@@ -104,6 +136,14 @@ class VerifiedTokens:
         user = entry[1].user
         return user if isinstance(user, Principal) else None
 
+    def token(self, encoded: str, margin: float = 0.0) -> Token | None:
+        """The decoded token, on the same terms as `principal`."""
+        entry = self._entries.get(encoded)
+        if entry is None or self.clock() + margin >= entry[0]:
+            return None
+        token = entry[1].auth
+        return token if isinstance(token, Token) else None
+
     def put(self, encoded: str, result: AuthenticationResult) -> None:
         token = result.auth
         if not isinstance(token, Token):
@@ -114,21 +154,48 @@ class VerifiedTokens:
 
 
 class CachingJWTCookieMiddleware(JWTCookieAuthenticationMiddleware):
-    """Litestar's JWT middleware, answering tokens it has verified before from VerifiedTokens."""
+    """Litestar's JWT middleware, answering tokens it has verified before from VerifiedTokens,
+    and refusing tokens revoked since (Sessions, asked on every request)."""
 
     def __init__(self, *, verified: VerifiedTokens, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.verified = verified
 
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        """The bearer token if there is an Authorization header (and only a well-formed one),
+        else the cookie: a request with a header never rides on the cookie, so a forged
+        request with a junk header cannot borrow the browser's session past the CSRF check."""
+        header = connection.headers.get(self.auth_header)
+        if header is not None:
+            encoded = bearer_token(header)
+        else:
+            encoded = connection.cookies.get(self.auth_cookie_key, "").split(" ")[-1] or None
+        if not encoded:
+            raise NotAuthorizedException("no valid bearer token or sign-in cookie")
+        return await self.authenticate_token(encoded_token=encoded, connection=connection)
+
     async def authenticate_token(
         self, encoded_token: str, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        known = self.verified.get(encoded_token)
-        if known is not None:
-            return known
-        result = await super().authenticate_token(encoded_token, connection)
-        self.verified.put(encoded_token, result)
+        result = self.verified.get(encoded_token)
+        if result is None:
+            result = await super().authenticate_token(encoded_token, connection)
+            self.verified.put(encoded_token, result)
+        if not await token_counts(result.auth, connection):
+            raise NotAuthorizedException("this token was revoked; sign in again")
         return result
+
+
+async def token_counts(token: Any, connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Not revoked: its user's token version and not signed out (ledger/services/sessions.py).
+    A local cache answers most requests without waiting for Redis or the database."""
+    if not isinstance(token, Token):
+        return False
+    sessions = connection.app.state.services.sessions
+    extras = token.extras
+    return bool(await sessions.admits(int(token.sub), extras.get("ver"), extras.get("sid")))
 
 
 @dataclass

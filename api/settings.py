@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -33,6 +34,8 @@ class Settings:
     run_sealer: bool = True
     redis_prefix: str = "gl"
     rate_limit_per_minute: int = 600
+    # Addresses/networks whose X-Forwarded-For is believed; empty: no forwarding header is.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -48,6 +51,7 @@ class Settings:
             token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", TOKEN_TTL_SECONDS_DEFAULT),
             redis_prefix=_redis_prefix(env.get(PREFIX + "REDIS_PREFIX") or "gl"),
             rate_limit_per_minute=_whole(env, "RATE_LIMIT_PER_MINUTE", 600),
+            trusted_proxies=_trusted_proxies(env.get(PREFIX + "TRUSTED_PROXIES") or ""),
         )
 
     @property
@@ -127,6 +131,22 @@ def _qr_keys(text: str) -> tuple[tuple[str, str], ...]:
             )
         keys.append((kid, secret))
     return tuple(keys)
+
+
+def _trusted_proxies(text: str) -> tuple[str, ...]:
+    """`127.0.0.1,10.0.0.0/8`: the proxies (addresses or networks) allowed to say, in
+    X-Forwarded-For, who their client is. Anyone else's header is ignored."""
+    proxies: list[str] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{PREFIX}TRUSTED_PROXIES entries are IP addresses or networks "
+                f"(like 127.0.0.1 or 10.0.0.0/8), got {item!r}"
+            ) from None
+        proxies.append(item)
+    return tuple(proxies)
 
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ledger.services.limits import SignInAttempt, SignInPolicy
 
 
 class Clock(Protocol):
@@ -27,3 +30,17 @@ class Limiter(Protocol):
     async def count(self, key: str) -> int: ...
 
     async def reset(self, key: str) -> None: ...
+
+    async def sign_in_attempt(
+        self, username: str, address: str, policy: SignInPolicy, now: float
+    ) -> SignInAttempt:
+        """Count one password guess before it is checked: allowed, or locked for a while."""
+        ...
+
+    async def sign_in_succeeded(self, username: str, address: str) -> None:
+        """A good password clears that address's count (and gives its guess back)."""
+        ...
+
+    async def sign_in_unlock(self, username: str) -> None:
+        """An admin lifts every lock on a username."""
+        ...

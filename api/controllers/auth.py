@@ -1,17 +1,32 @@
-"""Sign-in, the caller's identity, and new users."""
+"""Sign-in, the caller's identity, and users: new ones, role changes, deactivation, unlocks."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
-from litestar.params import JSONBody
+from litestar import Controller, Request, get, patch, post
+from litestar.exceptions import NotFoundException
+from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK
 
 from api.deps import PrincipalDep, ServicesDep
-from api.schemas import Me, NewUser, TokenReply, TokenRequest, UserReply
-from api.security import ADMIN_ONLY, ANY_ROLE, principal_claims
+from api.schemas import (
+    ID_MAX,
+    EventOnly,
+    Me,
+    NewUser,
+    TokenReply,
+    TokenRequest,
+    UserChange,
+    UserReply,
+    UserState,
+)
+from api.security import ADMIN_ONLY, ANY_ROLE, client_address, issue_token
+
+UserPath = Annotated[
+    str, PathParameter(max_length=40, description="a user id, then `:deactivate` or `:unlock`")
+]
 
 
 class AuthController(Controller):
@@ -22,16 +37,17 @@ class AuthController(Controller):
     async def sign_in(
         self, data: JSONBody[TokenRequest], services: ServicesDep, request: Request[Any, Any, Any]
     ) -> TokenReply:
-        """Exchange a username and password for a bearer token (401 `invalid_credentials`)."""
-        principal = await services.users.authenticate(data.username, data.password)
-        auth = request.app.state.jwt_auth
-        token = auth.create_token(
-            identifier=str(principal.user_id), token_extras=principal_claims(principal)
+        """Exchange a username and password for a bearer token (401 `invalid_credentials`;
+        429 `sign_in_locked` after repeated wrong passwords from this address, or very many
+        for this username from everywhere)."""
+        signed_in = await services.users.sign_in(
+            data.username, data.password, client_address(request)
         )
+        auth = request.app.state.jwt_auth
         return TokenReply(
-            access_token=token,
+            access_token=issue_token(request, signed_in),
             token_type="bearer",  # noqa: S106
-            role=principal.role.value,
+            role=signed_in.principal.role.value,
             expires_in=int(auth.default_token_expiration.total_seconds()),
         )
 
@@ -72,3 +88,47 @@ class AuthController(Controller):
             compound_ids=tuple(data.compound_ids),
         )
         return msgspec.convert(result, UserReply)
+
+    @patch("/users/{user:str}", operation_id="ChangeUser", guards=ADMIN_ONLY)
+    async def change_user(
+        self,
+        user: UserPath,
+        data: JSONBody[UserChange],
+        principal: PrincipalDep,
+        services: ServicesDep,
+    ) -> UserState:
+        """A new role and/or compound scope; the user's tokens stop working (sign in again).
+        The same role and compounds again change nothing."""
+        compounds = tuple(data.compound_ids) if data.compound_ids is not None else None
+        result = await services.users.change(
+            principal, data.event_id, _user_id(user), data.role, compounds
+        )
+        return msgspec.convert(result, UserState)
+
+    @post(
+        "/users/{user:str}", operation_id="UserAction", guards=ADMIN_ONLY, status_code=HTTP_200_OK
+    )
+    async def user_action(
+        self,
+        user: UserPath,
+        data: JSONBody[EventOnly],
+        principal: PrincipalDep,
+        services: ServicesDep,
+    ) -> UserState:
+        """`{id}:deactivate`: the user cannot sign in any more and every token they hold stops
+        working. `{id}:unlock`: lift the sign-in locks wrong passwords put on their name."""
+        user_id, _, action = user.partition(":")
+        if action == "deactivate":
+            result = await services.users.deactivate(principal, data.event_id, _user_id(user_id))
+        elif action == "unlock":
+            result = await services.users.unlock(_user_id(user_id))
+        else:
+            raise NotFoundException(f"no such action on a user: {action or '(none)'}")
+        return msgspec.convert(result, UserState)
+
+
+def _user_id(text: str) -> int:
+    """The id in `/users/{id}` (the path is a string so that `{id}:action` can share it)."""
+    if not text.isdigit() or not 1 <= int(text) <= ID_MAX:
+        raise NotFoundException(f"no user {text!r}")
+    return int(text)

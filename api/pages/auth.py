@@ -19,9 +19,10 @@ from api.pages.web import (
     expired_auth_cookie,
     render,
     safe_next,
+    signed_token,
     viewer,
 )
-from api.security import principal_claims
+from api.security import client_address, issue_token
 from ledger.domain.access import Role
 from ledger.domain.errors import LedgerError
 
@@ -51,17 +52,15 @@ async def login(request: Request[Any, Any, Any], services: ServicesDep) -> Respo
     password = str(form.get("password", ""))[:FIELD_LENGTH_MAX]
     target = safe_next(str(form.get("next", "")))
     try:
-        principal = await services.users.authenticate(username, password)
+        signed_in = await services.users.sign_in(username, password, client_address(request))
     except LedgerError as refusal:
         if refusal.code not in SIGN_IN_REFUSALS:
             raise
         status = STATUS_BY_CODE.get(refusal.code, 401)
         error = refusal_text(refusal)
         return render("login.html", status, next=target, username=username, error=error)
-    auth = request.app.state.jwt_auth
-    token = auth.create_token(
-        identifier=str(principal.user_id), token_extras=principal_claims(principal)
-    )
+    principal = signed_in.principal
+    token = issue_token(request, signed_in)
     settings = request.app.state.settings
     redirect = Redirect(target or HOME_BY_ROLE[principal.role], status_code=HTTP_303_SEE_OTHER)
     redirect.set_cookie(auth_cookie(token, settings))
@@ -74,9 +73,14 @@ async def login(request: Request[Any, Any, Any], services: ServicesDep) -> Respo
 
 
 @post("/logout", opt={"public": True}, include_in_schema=False, status_code=HTTP_303_SEE_OTHER)
-async def logout(request: Request[Any, Any, Any]) -> Redirect:
+async def logout(request: Request[Any, Any, Any], services: ServicesDep) -> Redirect:
+    """The cookie's session is revoked, not only forgotten by this browser: a copy of the
+    cookie stops working too. The user's other sessions go on."""
     redirect = Redirect("/login", status_code=HTTP_303_SEE_OTHER)
     redirect.set_cookie(expired_auth_cookie())
+    token = signed_token(request)
+    if token is not None and isinstance(token.extras.get("sid"), str):
+        await services.sessions.sign_out(int(token.sub), token.extras["sid"], token.exp)
     if admin_session := request.cookies.get(ADMIN_SESSION_COOKIE):
         from ledger.store.admin import close_session
 

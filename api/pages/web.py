@@ -27,7 +27,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import STATUS_BY_CODE
 from api.pages.i18n import _
 from api.pages.messages import refusal_text
-from api.security import AUTH_COOKIE, principal_from_token
+from api.security import AUTH_COOKIE, bearer_token, principal_from_token, token_counts
 from api.settings import Settings
 from ledger.domain.access import Principal, Role
 from ledger.domain.errors import LedgerError
@@ -70,9 +70,11 @@ def csrf_config(settings: Settings) -> CSRFConfig:
 class CSRFGate:
     """Litestar's CSRF check, for every request a browser's cookie could authorise.
 
-    An API call with an `Authorization` header, or without the sign-in cookie, cannot be
-    forged by another site, so `/api/` requests like that pass untouched; the same `/api/`
-    request riding on the cookie (the inspector page's offline sync) must carry the header.
+    An API call with a well-formed `Authorization: Bearer <token>` header, or without the
+    sign-in cookie, cannot be forged by another site, so `/api/` requests like that pass
+    untouched; the same `/api/` request riding on the cookie (the inspector page's offline
+    sync) must carry the header. Any other Authorization header gets the CSRF check (and
+    authentication never falls back to the cookie when one is present, api/security.py).
     """
 
     def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
@@ -83,7 +85,7 @@ class CSRFGate:
         if scope["type"] == ScopeType.HTTP and scope["path"].startswith("/api/"):
             headers = Headers.from_scope(scope)
             cookies = ASGIConnection(scope).cookies
-            if "authorization" in headers or AUTH_COOKIE not in cookies:
+            if bearer_token(headers.get("authorization")) or AUTH_COOKIE not in cookies:
                 await self.app(scope, receive, send)
                 return
         await self.csrf(scope, receive, send)
@@ -128,19 +130,30 @@ def expired_auth_cookie() -> Cookie:
     return Cookie(key=AUTH_COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax")
 
 
-async def viewer(request: Request[Any, Any, Any]) -> Principal | None:
-    """Who is looking at a public page, from the sign-in cookie; None when nobody valid is."""
+def signed_token(request: Request[Any, Any, Any]) -> Token | None:
+    """The sign-in cookie's token if we signed it and it has not expired (revoked or not)."""
     encoded = request.cookies.get(AUTH_COOKIE, "").split(" ")[-1]
     if not encoded:
         return None
     auth = request.app.state.jwt_auth
     try:
-        token = Token.decode(
+        return Token.decode(
             encoded_token=encoded, secret=auth.token_secret, algorithm=auth.algorithm
         )
-        return await principal_from_token(token, request)
     except NotAuthorizedException:
         return None
+
+
+async def viewer(request: Request[Any, Any, Any]) -> Principal | None:
+    """Who is looking at a public page, from the sign-in cookie; None when nobody valid is."""
+    token = signed_token(request)
+    if token is None:
+        return None
+    try:
+        principal = await principal_from_token(token, request)
+    except NotAuthorizedException:
+        return None
+    return principal if await token_counts(token, request) else None
 
 
 def safe_next(target: str | None) -> str | None:

@@ -3,7 +3,11 @@ worker process (Litestar's own limiter reads, checks and writes in three steps).
 
 from __future__ import annotations
 
+import math
+
 from redis.asyncio import Redis
+
+from ledger.services.limits import CEILING_WINDOW_SECONDS, SignInAttempt, SignInPolicy
 
 _HIT = """
 local hits = redis.call('INCR', KEYS[1])
@@ -13,12 +17,44 @@ if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) 
 return {hits, ttl}
 """
 
+# One hash per username (MemoryLimiter keeps the same fields): the guess is counted before the
+# password is checked, in one step, so simultaneous guesses cannot all pass one check.
+# Returns {0, 0} allowed, {1, seconds} address locked, {2, seconds} username ceiling reached.
+_SIGN_IN_ATTEMPT = """
+local now = tonumber(ARGV[1])
+local n_field, next_field = 'n:' .. ARGV[2], 'next:' .. ARGV[2]
+local free, first, max_delay = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local ceiling, window, memory = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local next_at = tonumber(redis.call('HGET', KEYS[1], next_field) or '0')
+if now < next_at then return {1, math.max(math.ceil(next_at - now), 1)} end
+local w = tonumber(redis.call('HGET', KEYS[1], 'w') or '0')
+local u = tonumber(redis.call('HGET', KEYS[1], 'u') or '0')
+if now >= w then w = now + window; u = 0 end
+if u >= ceiling then return {2, math.max(math.ceil(w - now), 1)} end
+local n = tonumber(redis.call('HGET', KEYS[1], n_field) or '0') + 1
+local delay = 0
+if n >= free then delay = math.min(first * 2 ^ (n - free), max_delay) end
+redis.call('HSET', KEYS[1], n_field, n, next_field, tostring(now + delay))
+redis.call('HSET', KEYS[1], 'w', tostring(w), 'u', u + 1)
+redis.call('EXPIRE', KEYS[1], math.max(memory, window))
+return {0, 0}
+"""
+_SIGN_IN_SUCCEEDED = """
+redis.call('HDEL', KEYS[1], 'n:' .. ARGV[1], 'next:' .. ARGV[1])
+if tonumber(redis.call('HGET', KEYS[1], 'u') or '0') > 0 then
+  redis.call('HINCRBY', KEYS[1], 'u', -1)
+end
+return 0
+"""
+
 
 class RedisLimiter:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
         self._hit = redis.register_script(_HIT)
+        self._sign_in_attempt = redis.register_script(_SIGN_IN_ATTEMPT)
+        self._sign_in_succeeded = redis.register_script(_SIGN_IN_SUCCEEDED)
 
     async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
         hits, ttl = await self._hit(keys=[self._key(key)], args=[window_seconds])
@@ -30,6 +66,35 @@ class RedisLimiter:
 
     async def reset(self, key: str) -> None:
         await self.redis.delete(self._key(key))
+
+    async def sign_in_attempt(
+        self, username: str, address: str, policy: SignInPolicy, now: float
+    ) -> SignInAttempt:
+        args: list[str | int] = [
+            repr(now),
+            address,
+            policy.free_failures,
+            policy.first_delay_seconds,
+            policy.delay_max_seconds,
+            policy.ceiling_per_hour,
+            CEILING_WINDOW_SECONDS,
+            policy.memory_seconds,
+        ]
+        verdict, seconds = await self._sign_in_attempt(
+            keys=[self._sign_in_key(username)], args=args
+        )
+        if int(verdict) == 0:
+            return SignInAttempt(True)
+        return SignInAttempt(False, max(math.ceil(float(seconds)), 1), by_ceiling=int(verdict) == 2)
+
+    async def sign_in_succeeded(self, username: str, address: str) -> None:
+        await self._sign_in_succeeded(keys=[self._sign_in_key(username)], args=[address])
+
+    async def sign_in_unlock(self, username: str) -> None:
+        await self.redis.delete(self._sign_in_key(username))
+
+    def _sign_in_key(self, username: str) -> str:
+        return f"{self.prefix}:signin:{username}"
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}:limit:{key}"

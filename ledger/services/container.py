@@ -25,6 +25,7 @@ from ledger.services.rules import Rules
 from ledger.services.runner import Runner
 from ledger.services.scans import Scans
 from ledger.services.sealer import Sealer
+from ledger.services.sessions import Sessions
 from ledger.services.shifts import Shifts
 from ledger.services.spending import Spending
 from ledger.services.users import Users
@@ -41,6 +42,7 @@ class Services:
     registry: Registry
     accounts: Accounts
     users: Users
+    sessions: Sessions
     sealer: Sealer
     verifier: Verifier
     rules: Rules
@@ -72,6 +74,7 @@ class Services:
         runner = Runner(db, clock)
         codes = Codes(keyring, base_url)
         scans = Scans(clock, runner, codes)
+        sessions = Sessions(db, clock, redis, redis_prefix)
         return cls(
             db=db,
             clock=clock,
@@ -79,7 +82,8 @@ class Services:
             codes=codes,
             registry=Registry(clock, runner, codes),
             accounts=Accounts(db, clock, runner),
-            users=Users(clock, runner, limiter),
+            users=Users(clock, runner, limiter, sessions),
+            sessions=sessions,
             sealer=Sealer(db, clock),
             verifier=Verifier(db),
             rules=Rules(clock, runner),

@@ -2,13 +2,55 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 from ledger.domain.errors import LedgerError
 
-SIGN_IN_FAILURES_MAX = 5
-SIGN_IN_LOCK_SECONDS = 15 * 60
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    """How many password guesses one account kind allows.
+
+    Per (username, client address): `free_failures` guesses at once, then each further guess
+    waits twice as long as the one before, from `first_delay_seconds` up to `delay_max_seconds`
+    (a good password from that address clears its count). Per username, from every address
+    together: at most `ceiling_per_hour` guesses an hour, which only slows a guesser spread over
+    many addresses and never locks the owner out from their own address for long.
+    """
+
+    free_failures: int = 5
+    first_delay_seconds: int = 60
+    delay_max_seconds: int = 3600
+    ceiling_per_hour: int = 100
+    # How long an address's count is remembered after its last guess.
+    memory_seconds: int = 24 * 3600
+
+    def delay_after(self, attempts: int) -> float:
+        """Seconds the next guess from one address waits after its `attempts`-th guess."""
+        if attempts < self.free_failures:
+            return 0.0
+        return float(
+            min(
+                self.first_delay_seconds * 2 ** (attempts - self.free_failures),
+                self.delay_max_seconds,
+            )
+        )
+
+
+CEILING_WINDOW_SECONDS = 3600
+# One policy per kind of account; a new kind (the PINs of a later issue) is one line here.
+SIGN_IN_POLICIES = {"password": SignInPolicy()}
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """The answer to asking for one guess: allowed, or locked for `retry_after` seconds."""
+
+    allowed: bool
+    retry_after: int = 0
+    by_ceiling: bool = False
 
 
 class RateLimited(LedgerError):
@@ -28,6 +70,9 @@ class MemoryLimiter:
     """The embedded default (one process, no Redis): the same windows, in memory."""
 
     _windows: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # Per username: "w"/"u" the ceiling's window end and guesses in it, "n:ADDR"/"next:ADDR"
+    # each address's guesses and when it may guess again (RedisLimiter keeps the same hash).
+    _sign_ins: dict[str, dict[str, float]] = field(default_factory=dict)
 
     async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
         now = time.monotonic()
@@ -45,3 +90,34 @@ class MemoryLimiter:
 
     async def reset(self, key: str) -> None:
         self._windows.pop(key, None)
+
+    async def sign_in_attempt(
+        self, username: str, address: str, policy: SignInPolicy, now: float
+    ) -> SignInAttempt:
+        """Count one guess before it is checked; no await inside, so one process counts atomically
+        (RedisLimiter does the same in one script)."""
+        if len(self._sign_ins) > 100_000:
+            self._sign_ins = {k: v for k, v in self._sign_ins.items() if v.get("w", 0) > now}
+        state = self._sign_ins.setdefault(username, {})
+        next_at = state.get(f"next:{address}", 0.0)
+        if now < next_at:
+            return SignInAttempt(False, max(math.ceil(next_at - now), 1))
+        if now >= state.get("w", 0.0):
+            state["w"], state["u"] = now + CEILING_WINDOW_SECONDS, 0
+        if state["u"] >= policy.ceiling_per_hour:
+            return SignInAttempt(False, max(math.ceil(state["w"] - now), 1), by_ceiling=True)
+        attempts = int(state.get(f"n:{address}", 0)) + 1
+        state[f"n:{address}"] = attempts
+        state[f"next:{address}"] = now + policy.delay_after(attempts)
+        state["u"] += 1
+        return SignInAttempt(True)
+
+    async def sign_in_succeeded(self, username: str, address: str) -> None:
+        state = self._sign_ins.get(username, {})
+        state.pop(f"n:{address}", None)
+        state.pop(f"next:{address}", None)
+        if state.get("u", 0) > 0:
+            state["u"] -= 1
+
+    async def sign_in_unlock(self, username: str) -> None:
+        self._sign_ins.pop(username, None)

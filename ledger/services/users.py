@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from redis.exceptions import RedisError
 
 from ledger.domain.access import SCOPED_ROLES, Principal, Role
 from ledger.domain.errors import (
@@ -18,11 +20,20 @@ from ledger.domain.errors import (
     UsernameTaken,
 )
 from ledger.ports import Clock, Limiter
-from ledger.services.limits import SIGN_IN_FAILURES_MAX, SIGN_IN_LOCK_SECONDS, SignInLocked
+from ledger.services.limits import (
+    SIGN_IN_POLICIES,
+    MemoryLimiter,
+    SignInAttempt,
+    SignInLocked,
+    SignInPolicy,
+)
 from ledger.services.runner import Result, Runner
+from ledger.services.sessions import Sessions
 from ledger.store import registry as registry_store
+from ledger.store import sessions as sessions_store
 from ledger.store.tables import AppUser, Household, UserCompound, Volunteer
 
+log = logging.getLogger(__name__)
 USERNAME_LENGTH_MAX = 64
 PASSWORD_LENGTH_MIN = 8
 PASSWORD_LENGTH_MAX = 128
@@ -33,10 +44,22 @@ _DUMMY_HASH = _HASHER.hash("not a real password")
 
 
 @dataclass(frozen=True)
+class SignedIn:
+    """Who signed in, and the token version their new token must carry."""
+
+    principal: Principal
+    token_version: int
+
+
+@dataclass(frozen=True)
 class Users:
     clock: Clock
     runner: Runner
     limiter: Limiter
+    sessions: Sessions
+    # Counts this process's guesses while the shared limiter (Redis) fails: locks then hold per
+    # worker instead of not at all, and sign-in keeps working.
+    local_limiter: MemoryLimiter = field(default_factory=MemoryLimiter)
 
     async def create(
         self,
@@ -104,13 +127,16 @@ class Users:
             )
         return {"id": user_id, "username": username, "role": role.value}
 
-    async def authenticate(self, username: str, password: str) -> Principal:
-        """Wrong passwords are counted per username: after SIGN_IN_FAILURES_MAX the name is
-        locked for SIGN_IN_LOCK_SECONDS, whoever tries (argon2 already slows each guess)."""
-        failures_key = f"signin:{username[:USERNAME_LENGTH_MAX]}"
-        if await self.limiter.count(failures_key) >= SIGN_IN_FAILURES_MAX:
+    async def sign_in(self, username: str, password: str, address: str) -> SignedIn:
+        """The guess is counted (per username and client address, and per username) before
+        argon2 checks it, in one atomic step, so simultaneous guesses cannot all pass one
+        count; past the policy's limits the guess is refused unchecked (SignInLocked)."""
+        name = username[:USERNAME_LENGTH_MAX]
+        policy = SIGN_IN_POLICIES["password"]
+        attempt = await self._attempt(name, address, policy)
+        if not attempt.allowed:
             raise SignInLocked(
-                f"too many wrong passwords; try again in {SIGN_IN_LOCK_SECONDS // 60} minutes"
+                f"too many wrong passwords; try again in {_wait_text(attempt.retry_after)}"
             )
         row = await AppUser.select().where(AppUser.username == username).first()
         stored_hash = row["password_hash"] if row and row["active"] else _DUMMY_HASH
@@ -119,16 +145,124 @@ class Users:
             if row is None or not row["active"]:
                 raise VerificationError("no such user")
         except (VerificationError, InvalidHashError) as error:
-            await self.limiter.hit(failures_key, SIGN_IN_LOCK_SECONDS)
             raise InvalidCredentials("wrong username or password") from error
-        await self.limiter.reset(failures_key)
-        return await principal_of(row)
+        await self.local_limiter.sign_in_succeeded(name, address)
+        try:
+            await self.limiter.sign_in_succeeded(name, address)
+        except (RedisError, OSError) as error:
+            log.warning("sign-in count not cleared while Redis fails: %s", error)
+        return SignedIn(await principal_of(row), row["token_version"])
+
+    async def _attempt(self, name: str, address: str, policy: SignInPolicy) -> SignInAttempt:
+        now = self.clock.now().timestamp()
+        try:
+            return await self.limiter.sign_in_attempt(name, address, policy, now)
+        except (RedisError, OSError) as error:
+            log.warning("sign-in locks per worker while Redis fails: %s", error)
+            return await self.local_limiter.sign_in_attempt(name, address, policy, now)
+
+    async def authenticate(self, username: str, password: str, address: str = "local") -> Principal:
+        return (await self.sign_in(username, password, address)).principal
+
+    async def unlock(self, user_id: int) -> Result:
+        """Lift every sign-in lock on a user's name (an admin, after checking who is locked out)."""
+        row = await _user_row(user_id)
+        await self.limiter.sign_in_unlock(row["username"])
+        return await self.reply(user_id)
+
+    async def unlock_name(self, username: str) -> None:
+        await self.limiter.sign_in_unlock(username[:USERNAME_LENGTH_MAX])
+
+    async def deactivate(self, actor: Principal, event_id: str, user_id: int) -> Result:
+        """The user cannot sign in any more and every token they hold stops counting.
+        Deactivating an inactive user changes nothing."""
+        if actor.user_id == user_id:
+            raise InvalidInput("id", "an admin cannot deactivate their own account")
+
+        async def action() -> Result:
+            row = await _user_row(user_id)
+            if row["active"]:
+                await AppUser.update({AppUser.active: False}).where(AppUser.id == user_id)
+                await sessions_store.revoke_all(user_id)
+            return await self.reply(user_id)
+
+        inputs = {"user_id": user_id}
+        result = await self.runner.once("user-deactivate", event_id, actor, inputs, action)
+        await self.sessions.published(user_id)
+        return result
+
+    async def change(
+        self,
+        actor: Principal,
+        event_id: str,
+        user_id: int,
+        role: Role | None,
+        compound_ids: tuple[int, ...] | None,
+    ) -> Result:
+        """A new role or compound scope; the user's tokens (which carry the old ones) stop
+        counting. The same role and compounds again change nothing and revoke nothing."""
+        if compound_ids is not None and len(set(compound_ids)) != len(compound_ids):
+            raise Duplicate("compound_ids lists a compound twice")
+
+        async def action() -> Result:
+            row = await _user_row(user_id)
+            old_compounds = await _compounds_of(user_id)
+            new_role = role or Role(row["role"])
+            compounds = frozenset(compound_ids) if compound_ids is not None else old_compounds
+            _check_scope(new_role, row["household"], compounds)
+            if new_role.value != row["role"] or compounds != old_compounds:
+                await self._store_change(user_id, new_role, compounds)
+                await sessions_store.revoke_all(user_id)
+            return await self.reply(user_id)
+
+        inputs = {
+            "user_id": user_id,
+            "role": role.value if role else None,
+            "compound_ids": sorted(compound_ids) if compound_ids is not None else None,
+        }
+        result = await self.runner.once("user-change", event_id, actor, inputs, action)
+        await self.sessions.published(user_id)
+        return result
+
+    async def _store_change(self, user_id: int, role: Role, compounds: frozenset[int]) -> None:
+        for compound_id in compounds:
+            if await registry_store.get(registry_store.Compound, compound_id) is None:
+                raise NotFound("compound", compound_id)
+        await AppUser.update({AppUser.role: role.value}).where(AppUser.id == user_id)
+        await UserCompound.delete().where(UserCompound.user == user_id)
+        if compounds:
+            await UserCompound.insert(
+                *(UserCompound(user=user_id, compound=c) for c in sorted(compounds))
+            )
+
+    async def reply(self, user_id: int) -> Result:
+        row = await _user_row(user_id)
+        return {
+            "id": row["id"],
+            "username": row["username"],
+            "role": row["role"],
+            "active": row["active"],
+            "compound_ids": sorted(await _compounds_of(user_id)),
+        }
 
     async def principal(self, user_id: int) -> Principal:
-        row = await AppUser.select().where(AppUser.id == user_id).first()
-        if row is None:
-            raise NotFound("user", user_id)
-        return await principal_of(row)
+        return await principal_of(await _user_row(user_id))
+
+
+async def _user_row(user_id: int) -> dict[str, Any]:
+    row = await AppUser.select().where(AppUser.id == user_id).first()
+    if row is None:
+        raise NotFound("user", user_id)
+    return row
+
+
+async def _compounds_of(user_id: int) -> frozenset[int]:
+    rows = await UserCompound.select(UserCompound.compound).where(UserCompound.user == user_id)
+    return frozenset(r["compound"] for r in rows)
+
+
+def _wait_text(seconds: int) -> str:
+    return f"{seconds} seconds" if seconds < 120 else f"{seconds // 60} minutes"
 
 
 async def principal_of(row: dict[str, Any]) -> Principal:
@@ -168,12 +302,16 @@ def _check_user(
         raise InvalidInput(
             "password", f"must be {PASSWORD_LENGTH_MIN}-{PASSWORD_LENGTH_MAX} characters"
         )
+    _check_scope(role, household_id, frozenset(compound_ids))
+    if len(set(compound_ids)) != len(compound_ids):
+        raise Duplicate("compound_ids lists a compound twice")
+    return name, frozenset(compound_ids)
+
+
+def _check_scope(role: Role, household_id: int | None, compound_ids: frozenset[int]) -> None:
     if role is Role.RESIDENT and household_id is None:
         raise InvalidInput("household_id", "a resident belongs to a household")
     if compound_ids and role not in SCOPED_ROLES:
         raise InvalidInput(
             "compound_ids", "only inspectors, clerks and coordinators serve compounds"
         )
-    if len(set(compound_ids)) != len(compound_ids):
-        raise Duplicate("compound_ids lists a compound twice")
-    return name, frozenset(compound_ids)

@@ -110,6 +110,17 @@ class AppUser(Table, tablename="app_user"):
     volunteer = ForeignKey(Volunteer, on_delete=OnDelete.restrict, null=True, default=None)
     active = Boolean(default=True)
     created_at = Timestamptz()
+    # Every token carries the version it was issued under; bumping it revokes them all
+    # (deactivation, a new role or compounds). See ledger/services/sessions.py.
+    token_version = Integer(default=0)
+
+
+class SignedOutSession(Table, tablename="signed_out_session"):
+    """A token's session id after its sign-out, kept until the token would have expired."""
+
+    sid = Varchar(length=32, primary_key=True)
+    user_id = BigInt(index=True)
+    expires_at = Timestamptz()
 
 
 class UserCompound(Table, tablename="user_compound"):
@@ -375,6 +386,7 @@ TABLES: list[type[Table]] = [
     Volunteer,
     Reward,
     AppUser,
+    SignedOutSession,
     UserCompound,
     Entry,
     EntrySeal,

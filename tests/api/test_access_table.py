@@ -71,6 +71,8 @@ TABLE: dict[str, dict[str, str]] = {
     "SignIn": {EVERYONE: "200", ANONYMOUS: "200"},
     "WhoAmI": {EVERYONE: "200"},
     "CreateUser": {A: "201"},
+    "ChangeUser": {A: "200"},
+    "UserAction": {A: "200"},
     # registry (admin)
     "ListCommunities": {A: "200"},
     "ListCompounds": {A: "200"},
@@ -491,6 +493,35 @@ def _credentials(ask: Ask) -> dict[str, str]:
     role = ask.role or Role.RESIDENT
     password = "admin-password-2026" if role is Role.ADMIN else "user-password-2026"
     return {"username": ask.estate.usernames[role], "password": password}
+
+
+async def _target_user(ask: Ask) -> int:
+    """A clerk of the site's own, so that no caller's token is the one revoked."""
+
+    async def user(site: Site) -> int:
+        body = {
+            "username": unique("target-"),
+            "password": "user-password-2026",
+            "role": "clerk",
+            "compound_ids": [site.compound_id],
+        }
+        return int(
+            (await created(ask.estate.client, ask.estate.admin, "/api/v1/users", body))["id"]
+        )
+
+    return await ask.thing("user", user)
+
+
+@builds("ChangeUser")
+async def _change_user(ask: Ask) -> Call:
+    user_id = await _target_user(ask)
+    body = {"event_id": new_event_id(), "role": "inspector"}
+    return Call("PATCH", f"/api/v1/users/{user_id}", json=body)
+
+
+@builds("UserAction")
+async def _deactivate_user(ask: Ask) -> Call:
+    return write(f"/api/v1/users/{await _target_user(ask)}:deactivate")
 
 
 @builds("ReissueCard")
