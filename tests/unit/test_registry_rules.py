@@ -7,10 +7,10 @@ import pytest
 from ledger.domain.errors import InvalidInput
 from ledger.domain.registry import (
     ADDRESS_PART_LENGTH_MAX,
+    Opening,
     Window,
     check_address_part,
     check_name,
-    Opening,
     household_label,
     next_opening,
     parse_windows,
