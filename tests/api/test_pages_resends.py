@@ -349,3 +349,14 @@ async def test_an_appeal_form_keeps_its_event_id(client: Client, world: World) -
     page = await client.get(first.headers["location"])
     again = await client.get(first.headers["location"])
     assert hidden(page.text, "event_id") == hidden(again.text, "event_id")
+
+
+async def test_an_error_page_never_sends_back_to_the_address_that_failed(
+    client: Client, world: World
+) -> None:
+    await sign_in_page(client, "clerk")
+    path = f"/scan/{world.demo.card_token}/redeem"
+    failed = await client.get(path, headers={"referer": f"http://testserver{path}?reward_id=x"})
+    assert failed.status_code == 400
+    assert f'href="{path}"' not in failed.text
+    assert 'href="/"' in failed.text
