@@ -94,7 +94,7 @@ async def confirm_redemption(
     )
 
 
-async def _counter_refused(request: Request[Any, Any, Any], exc: LedgerError) -> Template:
+def _counter_refused(request: Request[Any, Any, Any], exc: LedgerError) -> Template:
     """Every reason, with its numbers; the way back is the household's counter page, where
     another reward or quantity is chosen (the failed form would only fail again)."""
     token = str(request.path_params.get("token", ""))
