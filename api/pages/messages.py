@@ -56,9 +56,10 @@ def _refusal_with_numbers(record: dict[str, object]) -> str:
     if code == "limit_reached" and {"limit", "redeemed"} <= record.keys():
         return _(
             "Over the monthly limit: at most %(limit)s per household a month, "
-            "%(redeemed)s already redeemed this month.",
+            "%(redeemed)s already redeemed this month, %(quantity)s asked.",
             limit=record["limit"],
             redeemed=record["redeemed"],
+            quantity=record.get("quantity", ""),
         )
     if code == "insufficient_points" and {"balance_points", "short_points"} <= record.keys():
         return _(

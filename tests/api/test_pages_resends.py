@@ -230,7 +230,7 @@ async def test_every_refusal_is_named_with_its_numbers_and_back_goes_to_the_hous
     fields = {"reward_id": str(reward), "quantity": "20"}
     refused = await submit(client, confirm.text, f"/scan/{token}/redeem", **fields)
     assert refused.status_code == 409
-    assert "每户每月最多 3 件" in refused.text
+    assert "每户每月最多 3 件，本月已兑换 0 件，本次 20 件" in refused.text
     assert "还差 576 分" in refused.text  # 20 × 30 = 600, the balance is 24
     assert f'href="/q/{token}" id="back"' in refused.text
 
