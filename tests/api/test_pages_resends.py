@@ -360,3 +360,35 @@ async def test_an_error_page_never_sends_back_to_the_address_that_failed(
     assert failed.status_code == 400
     assert f'href="{path}"' not in failed.text
     assert 'href="/"' in failed.text
+
+
+async def test_approving_shifts_twice_or_after_back_credits_once(
+    client: Client, world: World
+) -> None:
+    """Approvals keep a per-page id: a double tap replays; after Back the page no longer
+    lists the decided shift, and the old form sent again with a new id is refused."""
+    await sign_in_page(client, "volunteer")
+    token = world.demo.post_token
+    post = await client.get(f"/q/{token}")
+    await submit(client, post.text, f"/scan/{token}/check-in")
+    world.clock.advance(minutes=60)
+    post = await client.get(f"/q/{token}")
+    await submit(client, post.text, f"/scan/{token}/check-out")
+    client.cookies.clear()
+    await sign_in_page(client, "coordinator")
+    page = await client.get("/coordinator")
+    shift_id = re.search(r'name="shift_ids" value="(\d+)"', page.text)
+    assert shift_id
+    fields = {"shift_ids": shift_id.group(1), "outcome": "approve"}
+    for _ in range(2):  # a double tap: the same page, the same event id
+        done = await submit(client, page.text, "/coordinator/shifts", **fields)
+        assert done.status_code == 200, done.text
+    back = await client.get("/coordinator")
+    assert f'value="{shift_id.group(1)}"' not in back.text
+    stale = await submit(client, page.text, "/coordinator/shifts", event_id="other", **fields)
+    assert stale.status_code == 409  # already decided: nothing credited again
+    volunteer = await bearer_of(client, "volunteer")
+    me = (await client.get("/api/v1/me", headers=volunteer)).json()
+    path = f"/api/v1/accounts/{me['volunteer_account_id']}/entries?limit=100"
+    entries = (await client.get(path, headers=await admin_headers(client))).json()["items"]
+    assert sum(1 for entry in entries if entry["kind"] == "shift") == 1
