@@ -4,21 +4,27 @@ and prints or shows the receipt. Same `Spending.redeem` / `Spending.pay` as the 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
+from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK
 
 from api.deps import PrincipalDep, ServicesDep
+from api.errors import STATUS_BY_CODE
 from api.pages import forms
+from api.pages.messages import refusal_texts
+from api.pages.once import page_event_id, with_new_event_id
 from api.pages.scan import LIST_MAX, CodeToken, check_length, subject_of
-from api.pages.web import new_event_id, render
+from api.pages.web import render
 from api.schemas import ID_MAX
 from api.security import requires
 from ledger.domain.access import Principal, Role
-from ledger.domain.errors import NotFound
+from ledger.domain.errors import LedgerError, NotFound
 from ledger.domain.scan_codes import CodeKind
 from ledger.services.container import Services
+from ledger.services.runner import DONE
 
 CLERKS = [requires(Role.CLERK)]
 QUANTITY_MAX = 20
@@ -57,14 +63,21 @@ async def _balance(services: Services, principal: Principal, row: dict[str, Any]
 @get("/scan/{token:str}/redeem", guards=CLERKS, include_in_schema=False)
 async def confirm_redemption(
     token: CodeToken,
+    request: Request[Any, Any, Any],
     principal: PrincipalDep,
     services: ServicesDep,
     reward_id: RewardId,
     quantity: Quantity = 1,
 ) -> Response[Any]:
-    """Nothing happens yet: the clerk and the resident check the reward and the points."""
+    """Nothing happens yet: the clerk and the resident check the reward and the points. The
+    choice gets its event id here, once, in this page's URL (api/pages/once.py)."""
+    event_id = page_event_id(request)
+    if event_id is None:
+        return with_new_event_id(request)
     row, subject = await _household(services, token)
     reward = await _listed(services, "rewards", subject["community_id"], reward_id)
+    balance = await _balance(services, principal, row)
+    total = int(reward["cost_points"]) * quantity
     return render(
         "confirm.html",
         me=principal,
@@ -73,12 +86,37 @@ async def confirm_redemption(
         what="redeem",
         reward=reward,
         quantity=quantity,
-        balance=await _balance(services, principal, row),
-        event_id=new_event_id(),
+        total=total,
+        balance=balance,
+        balance_after=balance - total,
+        event_id=event_id,
+        outcome=await services.runner.outcome_of(event_id, principal),
     )
 
 
-@post("/scan/{token:str}/redeem", guards=CLERKS, include_in_schema=False, status_code=HTTP_200_OK)
+def _counter_refused(request: Request[Any, Any, Any], exc: LedgerError) -> Template:
+    """Every reason, with its numbers; the way back is the household's counter page, where
+    another reward or quantity is chosen (the failed form would only fail again)."""
+    token = str(request.path_params.get("token", ""))
+    return render(
+        "counter_refused.html",
+        STATUS_BY_CODE.get(exc.code, 400),
+        me=request.user,
+        reasons=refusal_texts(exc),
+        back=f"/q/{quote(token, safe='')}",
+    )
+
+
+COUNTER_ERRORS: dict[Any, Any] = {LedgerError: _counter_refused}
+
+
+@post(
+    "/scan/{token:str}/redeem",
+    guards=CLERKS,
+    include_in_schema=False,
+    status_code=HTTP_200_OK,
+    exception_handlers=COUNTER_ERRORS,
+)
 async def redeem(
     token: CodeToken,
     request: Request[Any, Any, Any],
@@ -90,9 +128,9 @@ async def redeem(
     form = await forms.read(request)
     reward_id = forms.integer(form, "reward_id")
     quantity = forms.integer(form, "quantity", 1, QUANTITY_MAX)
-    result = await services.spending.redeem(
-        principal, forms.required(form, "event_id", 64), token, reward_id, quantity
-    )
+    event_id = forms.required(form, "event_id", 64)
+    again = await services.runner.outcome_of(event_id, principal) == DONE
+    result = await services.spending.redeem(principal, event_id, token, reward_id, quantity)
     reward = await _listed(services, "rewards", subject["community_id"], reward_id)
     return render(
         "receipt.html",
@@ -102,19 +140,26 @@ async def redeem(
         reward=reward,
         quantity=quantity,
         result=result,
+        at=result.get("redeemed_at"),
+        again=again,
     )
 
 
 @get("/scan/{token:str}/pay", guards=CLERKS, include_in_schema=False)
 async def confirm_payment(
     token: CodeToken,
+    request: Request[Any, Any, Any],
     principal: PrincipalDep,
     services: ServicesDep,
     merchant_id: RewardId,
     amount: Amount,
 ) -> Response[Any]:
+    event_id = page_event_id(request)
+    if event_id is None:
+        return with_new_event_id(request)
     row, subject = await _household(services, token)
     merchant = await _listed(services, "merchants", subject["community_id"], merchant_id)
+    balance = await _balance(services, principal, row)
     return render(
         "confirm.html",
         me=principal,
@@ -123,12 +168,21 @@ async def confirm_payment(
         what="pay",
         merchant=merchant,
         amount=amount,
-        balance=await _balance(services, principal, row),
-        event_id=new_event_id(),
+        total=amount,
+        balance=balance,
+        balance_after=balance - amount,
+        event_id=event_id,
+        outcome=await services.runner.outcome_of(event_id, principal),
     )
 
 
-@post("/scan/{token:str}/pay", guards=CLERKS, include_in_schema=False, status_code=HTTP_200_OK)
+@post(
+    "/scan/{token:str}/pay",
+    guards=CLERKS,
+    include_in_schema=False,
+    status_code=HTTP_200_OK,
+    exception_handlers=COUNTER_ERRORS,
+)
 async def pay(
     token: CodeToken,
     request: Request[Any, Any, Any],
@@ -139,9 +193,9 @@ async def pay(
     form = await forms.read(request)
     merchant_id = forms.integer(form, "merchant_id")
     amount = forms.integer(form, "amount", 1, AMOUNT_MAX)
-    result = await services.spending.pay(
-        principal, forms.required(form, "event_id", 64), token, merchant_id, amount
-    )
+    event_id = forms.required(form, "event_id", 64)
+    again = await services.runner.outcome_of(event_id, principal) == DONE
+    result = await services.spending.pay(principal, event_id, token, merchant_id, amount)
     merchant = await _listed(services, "merchants", subject["community_id"], merchant_id)
     return render(
         "receipt.html",
@@ -151,6 +205,8 @@ async def pay(
         merchant=merchant,
         amount=amount,
         result=result,
+        at=result.get("paid_at"),
+        again=again,
     )
 
 

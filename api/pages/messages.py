@@ -7,7 +7,7 @@ services' own `detail` texts are English and stay in the API.
 from __future__ import annotations
 
 from api.pages.i18n import _
-from ledger.domain.errors import LedgerError
+from ledger.domain.errors import LedgerError, refusal_from_record
 from ledger.domain.rules import Grade, Stream
 
 # Reason chips on the grading page: short codes the API accepts (`^[a-z0-9_]+$`).
@@ -45,6 +45,34 @@ def refusal_text(error: LedgerError) -> str:
         "unsupported_media_type": _("The photo must be a JPEG, PNG or WebP image."),
     }
     return texts.get(error.code, _("This cannot be done."))
+
+
+def refusal_texts(error: LedgerError) -> list[str]:
+    """Every refusal that applied (the error and its `also_refused`), each with its numbers."""
+    records = [error.to_record(), *error.extra.get("also_refused", [])]
+    return [_refusal_with_numbers(record) for record in records if isinstance(record, dict)]
+
+
+def _refusal_with_numbers(record: dict[str, object]) -> str:
+    code = record.get("code")
+    if code == "limit_reached" and {"limit", "redeemed"} <= record.keys():
+        return _(
+            "Over the monthly limit: at most %(limit)s per household a month, "
+            "%(redeemed)s already redeemed this month, %(quantity)s asked.",
+            limit=record["limit"],
+            redeemed=record["redeemed"],
+            quantity=record.get("quantity", ""),
+        )
+    if code == "insufficient_points" and {"balance_points", "short_points"} <= record.keys():
+        return _(
+            "Not enough points: %(short)s points short (balance %(balance)s, %(needed)s needed).",
+            short=record["short_points"],
+            balance=record["balance_points"],
+            needed=record.get("needed_points", ""),
+        )
+    if code == "out_of_stock" and "stock" in record:
+        return _("Not enough in stock: %(stock)s left.", stock=record["stock"])
+    return refusal_text(refusal_from_record({"detail": "", **record}))
 
 
 def code_refusal_text(error: LedgerError) -> str:

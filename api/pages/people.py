@@ -13,7 +13,8 @@ from api import qr_images
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
 from api.pages.messages import address
-from api.pages.web import new_event_id, render
+from api.pages.once import page_event_id, with_new_event_id
+from api.pages.web import render
 from api.schemas import ID_MAX
 from api.security import requires
 from ledger.domain.access import Principal, Role
@@ -79,7 +80,12 @@ async def _rank(services: Services, household: dict[str, Any]) -> dict[str, Any]
 
 
 @get("/home/appeal/{inspection_id:int}", guards=RESIDENTS, include_in_schema=False)
-async def appeal_form(inspection_id: InspectionId, principal: PrincipalDep) -> Response[Any]:
+async def appeal_form(
+    inspection_id: InspectionId, request: Request[Any, Any, Any], principal: PrincipalDep
+) -> Response[Any]:
+    event_id = page_event_id(request)
+    if event_id is None:  # one appeal per opening of the form, whatever is resent
+        return with_new_event_id(request)
     grades = await views.recent_grades(_household_id(principal), 50)
     graded = next((g for g in grades if g["id"] == inspection_id), None)
     return render(
@@ -87,7 +93,7 @@ async def appeal_form(inspection_id: InspectionId, principal: PrincipalDep) -> R
         me=principal,
         inspection_id=inspection_id,
         graded=graded,
-        event_id=new_event_id(),
+        event_id=event_id,
     )
 
 

@@ -19,11 +19,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
 from api.pages.messages import REASON_CODES, address, code_refusal_text, refusal_text
-from api.pages.web import login_url, new_event_id, render, viewer
+from api.pages.once import for_purpose, page_event_id, with_new_event_id
+from api.pages.web import login_url, render, viewer
 from api.security import requires
 from ledger.domain.access import Principal, Role
 from ledger.domain.errors import LedgerError, OutOfScope
+from ledger.domain.localtime import minute_of_day
 from ledger.domain.photos import PHOTO_BYTES_MAX
+from ledger.domain.registry import next_opening, parse_windows
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind
 from ledger.services import views
@@ -63,7 +66,21 @@ async def open_code(
     }
     if me is None:
         return render("code.html", **common, sign_in=login_url(f"/q/{token}"))
+    if _has_form(me, code.kind, row):
+        event_id = page_event_id(request)
+        if event_id is None:  # this scan's actions get their event ids once (api/pages/once.py)
+            return with_new_event_id(request)
+        common["event_id"] = event_id
     return await _for_role(services, me, code.kind, row, common)
+
+
+def _has_form(me: Principal, kind: CodeKind, row: dict[str, Any]) -> bool:
+    """The code opens a form that writes: grading, a drop-off, a check-in or -out."""
+    return (
+        (kind is CodeKind.HOUSEHOLD and me.role is Role.INSPECTOR)
+        or (kind is CodeKind.POINT and me.role is Role.RESIDENT)
+        or (kind is CodeKind.POST and me.role is Role.VOLUNTEER and me.volunteer_id is not None)
+    )
 
 
 async def _for_role(
@@ -76,14 +93,22 @@ async def _for_role(
     if kind is CodeKind.HOUSEHOLD and me.role is Role.CLERK:
         return await _counter(services, me, row, common)
     if kind is CodeKind.POINT and me.role is Role.RESIDENT:
-        return render("dropoff.html", **common, event_id=new_event_id())
+        windows = parse_windows(common["subject"]["windows"])
+        opening = next_opening(windows, minute_of_day(services.clock.now()))
+        return render("dropoff.html", **common, opening=opening)
     if kind is CodeKind.POINT and me.role is Role.INSPECTOR:
         page = render("point_inspector.html", **common)
         page.set_cookie(POINT_COOKIE, common["token"], httponly=True, samesite="lax", path="/")
         return page
     if kind is CodeKind.POST and me.role is Role.VOLUNTEER and me.volunteer_id is not None:
         shift = await views.open_shift(me.volunteer_id)
-        return render("post.html", **common, shift=shift, event_id=new_event_id())
+        return render(
+            "post.html",
+            **common,
+            shift=shift,
+            check_in_id=for_purpose(common["event_id"], "check-in"),
+            check_out_id=for_purpose(common["event_id"], "check-out"),
+        )
     return render("code.html", **common)
 
 
@@ -121,7 +146,6 @@ async def _grading(
         grades=[g.value for g in Grade],
         reasons=REASON_CODES,
         previous=await views.recent_grades(row["id"], 3),
-        event_id=new_event_id(),
     )
 
 
@@ -180,9 +204,10 @@ async def grade(
     it, grades and their photos go through the offline queue."""
     check_length(token)
     form = await forms.read(request)
-    event_id = forms.required(form, "event_id", 64)
     point_token = forms.required(form, "point_token", TOKEN_LENGTH_MAX)
     stream = Stream(forms.choice(form, "stream", [s.value for s in Stream]))
+    # One grade per stream per opening of the form: a double tap or a resend replays it.
+    event_id = for_purpose(forms.required(form, "event_id", 64), stream.value)
     grade = Grade(forms.choice(form, "grade", [g.value for g in Grade]))
     reasons = forms.many(form, "reasons", REASON_CODES)
     photo = await forms.upload(form, "photo")

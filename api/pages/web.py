@@ -212,8 +212,11 @@ def _too_large(request: Request[Any, Any, Any], exc: RequestEntityTooLarge) -> T
 
 
 def _back(request: Request[Any, Any, Any]) -> str:
+    """The page the form was on; never the failed address itself (its query is not kept, so
+    going back to it fails again: the error page's 返回 looped, issue 13 #5)."""
     referer = request.headers.get("referer")
-    return safe_next(urlsplit(referer).path if referer else None) or "/"
+    back = safe_next(urlsplit(referer).path if referer else None)
+    return "/" if back is None or back == request.url.path else back
 
 
 PAGE_EXCEPTION_HANDLERS: dict[Any, Any] = {

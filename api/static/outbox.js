@@ -1,4 +1,5 @@
-// The inspector's offline queue: grades wait in localStorage with their event_ids and go to
+// The inspector's offline queue: grades wait in localStorage with their event_ids (the card's
+// page's id and the stream: one grade per stream per scan) and go to
 // POST /api/v1/events:batch when the network is there. The server replays a known event_id
 // instead of crediting it again, so resending is always safe; only a definite answer (a
 // result for that event_id) takes an item off the queue.
@@ -172,6 +173,7 @@
   }
 
   var form = document.getElementById("grade-form");
+  var graded = {};  // event ids tapped on this page: the photo's await must not let a second in
   if (form) {
     var photoInput = document.getElementById("photo");
     var preview = document.getElementById("photo-preview");
@@ -195,11 +197,16 @@
       event.preventDefault();
       var button = event.submitter;
       var data = new FormData(form);
+      // One event per stream for this opening of the card (its id is in the page's URL): a
+      // double tap, or the same grade sent again after Back or a reload, is one grade.
+      var eventId = (data.get("event_id") || uuid4()) + ":" + data.get("stream");
+      if (graded[eventId]) { log(form.dataset.label + " · " + text("AlreadyGraded"), "queued"); return; }
+      graded[eventId] = true;
       var item = {
         label: form.dataset.label + " · " + button.textContent.trim(),
         event: {
           type: "inspection",
-          event_id: uuid4(),
+          event_id: eventId,
           household_token: form.dataset.householdToken,
           point_token: data.get("point_token"),
           stream: data.get("stream"),

@@ -159,6 +159,15 @@ class RuleNotAllowed(LedgerError):
     code = "rule_not_allowed"
 
 
+def first_of(refusals: list[LedgerError]) -> LedgerError:
+    """Several refusals at once: the first keeps its `code` (the API's contract) and names the
+    others in `also_refused`, each as `{"code", "detail", ...its numbers}`."""
+    first, *others = refusals
+    if others:
+        first.extra["also_refused"] = [other.to_record() for other in others]
+    return first
+
+
 def refusal_from_record(record: dict[str, Any]) -> LedgerError:
     """Rebuild a stored refusal so that a retried request is refused exactly as before."""
     extra = {key: value for key, value in record.items() if key not in ("code", "detail")}

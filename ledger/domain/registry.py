@@ -36,6 +36,25 @@ def parse_windows(texts: list[str], field: str = "windows") -> tuple[Window, ...
     return tuple(windows)
 
 
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """When a closed point opens next: at `start` (HH:MM, local), today or tomorrow."""
+
+    start: str
+    tomorrow: bool
+
+
+def next_opening(windows: tuple[Window, ...], minute_of_day: int) -> Opening | None:
+    """None while a window is open (or when the point has no windows: open all day); else
+    the next window's start, today's if one is left, tomorrow's first otherwise."""
+    if not windows or any(window.contains(minute_of_day) for window in windows):
+        return None
+    later = [window for window in windows if window.start_minute > minute_of_day]
+    if later:
+        return Opening(_hhmm(later[0].start_minute), tomorrow=False)
+    return Opening(_hhmm(windows[0].start_minute), tomorrow=True)
+
+
 def check_name(value: str, field: str = "name") -> str:
     """Names are trimmed, non-empty and at most NAME_LENGTH_MAX characters."""
     name = value.strip()

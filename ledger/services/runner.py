@@ -17,6 +17,7 @@ from ledger.store.engine import TRANSIENT_RETRIES, Database, is_transient, is_un
 log = logging.getLogger(__name__)
 
 Result = dict[str, Any]
+DONE = idempotency.OUTCOME_OK  # the outcome of an event that was carried out
 
 
 class _StoredByAnother(Exception):
@@ -62,6 +63,12 @@ class Runner:
                     continue
                 raise
         return await self._replay_existing(event_id, key)
+
+    async def outcome_of(self, event_id: str, actor: Principal) -> str | None:
+        """What became of this actor's event id: "ok", a refusal's code, or None (not sent
+        yet). A page says so before offering to send it again."""
+        check_event_id(event_id)
+        return await idempotency.outcome_of(event_id, actor.username)
 
     async def _attempt(
         self,

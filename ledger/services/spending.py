@@ -52,7 +52,16 @@ class Spending:
             await earning_store.lock_account(household["account"])
             month = today.strftime("%Y-%m")
             before = await store.redeemed_this_month(household["id"], reward_id, month)
-            points = redemption_points(terms_of(reward), quantity, today, before)
+            balance = await ledger_store.find_account(household["account"])
+            assert balance is not None, "a household's account exists"
+            points = redemption_points(
+                terms_of(reward),
+                quantity,
+                today,
+                before,
+                balance_points=balance.balance_points,
+                stock=reward["stock"],
+            )
             if not await store.take_stock(reward_id, quantity):
                 raise OutOfStock(f"only {reward['stock']} left", stock=reward["stock"])
             sink = await ledger_store.community_account(community_id, AccountKind.REDEEMED)
@@ -79,6 +88,7 @@ class Spending:
                 "entry_id": posted.entry_id,
                 "points": points,
                 "balance_points": posted.debit_balance_after,
+                "redeemed_at": now.isoformat(),
             }
 
         return await self.runner.once("redemption", event_id, actor, inputs, action)
@@ -186,6 +196,7 @@ class Spending:
                 "payment_id": payment_id,
                 "entry_id": posted.entry_id,
                 "balance_points": posted.debit_balance_after,
+                "paid_at": now.isoformat(),
             }
 
         return await self.runner.once("payment", event_id, actor, inputs, action)

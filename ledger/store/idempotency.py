@@ -38,6 +38,16 @@ async def find(event_id: str) -> StoredOutcome | None:
     )
 
 
+async def outcome_of(event_id: str, actor: str) -> str | None:
+    """The stored outcome ("ok" or a refusal's code) of this actor's event, if any."""
+    row = await sql.fetch_one(
+        "SELECT outcome FROM idempotency_record WHERE event_id = $1 AND actor = $2",
+        event_id,
+        actor,
+    )
+    return None if row is None else str(row["outcome"])
+
+
 async def find_many(event_ids: list[str]) -> dict[str, StoredOutcome]:
     """The stored outcomes among these event ids (PostgreSQL: one statement)."""
     rows = await sql.fetch(

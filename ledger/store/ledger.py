@@ -284,6 +284,8 @@ async def _refused_debit(account_id: int, amount_points: int) -> NoReturn:
     raise InsufficientPoints(
         f"account {account_id} has {account.balance_points} points, {amount_points} needed",
         balance_points=account.balance_points,
+        needed_points=amount_points,
+        short_points=amount_points - account.balance_points,
     )
 
 

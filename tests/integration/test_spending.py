@@ -339,7 +339,7 @@ async def test_the_monthly_limit_starts_again_in_the_next_local_month(
     await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 2)
     with pytest.raises(LimitReached) as refused:
         await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
-    assert refused.value.extra == {"limit": 2, "redeemed": 2}
+    assert refused.value.extra == {"limit": 2, "redeemed": 2, "quantity": 1}
     # 16:00 UTC on the 30th is already 1 December in Hangzhou: a new month.
     clock.moment = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
     await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 2)

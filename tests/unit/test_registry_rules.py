@@ -7,10 +7,12 @@ import pytest
 from ledger.domain.errors import InvalidInput
 from ledger.domain.registry import (
     ADDRESS_PART_LENGTH_MAX,
+    Opening,
     Window,
     check_address_part,
     check_name,
     household_label,
+    next_opening,
     parse_windows,
     public_household_label,
 )
@@ -120,3 +122,23 @@ def test_the_public_label_masks_the_room() -> None:
 
 def test_the_public_label_masks_even_an_empty_room() -> None:
     assert public_household_label("3", "2", "") == "3幢2单元*室"
+
+
+TWO_WINDOWS = parse_windows(["07:00-09:00", "17:30-19:00"])
+
+
+@pytest.mark.parametrize(
+    ("minute", "opening"),
+    [
+        pytest.param(8 * 60, None, id="open"),
+        pytest.param(6 * 60, Opening("07:00", tomorrow=False), id="before-the-first"),
+        pytest.param(9 * 60, Opening("17:30", tomorrow=False), id="between"),
+        pytest.param(19 * 60, Opening("07:00", tomorrow=True), id="after-the-last"),
+    ],
+)
+def test_a_closed_point_says_when_it_opens_next(minute: int, opening: Opening | None) -> None:
+    assert next_opening(TWO_WINDOWS, minute) == opening
+
+
+def test_a_point_without_windows_is_always_open() -> None:
+    assert next_opening((), 3 * 60) is None

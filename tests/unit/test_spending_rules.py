@@ -8,11 +8,12 @@ from datetime import date, timedelta
 import pytest
 
 from ledger.domain.entries import AMOUNT_POINTS_MAX
-from ledger.domain.errors import InvalidInput
+from ledger.domain.errors import InsufficientPoints, InvalidInput
 from ledger.domain.lots import OpenLot, consumption, expires_on
 from ledger.domain.rewards import (
     QUANTITY_MAX,
     LimitReached,
+    OutOfStock,
     RewardInactive,
     RewardTerms,
     check_dates,
@@ -112,7 +113,42 @@ def test_beyond_the_monthly_limit_is_refused(already: int, quantity: int) -> Non
     with pytest.raises(LimitReached) as refused:
         redemption_points(terms, quantity, WEDNESDAY, already)
     assert refused.value.code == "limit_reached"
-    assert refused.value.extra == {"limit": 3, "redeemed": already}
+    assert refused.value.extra == {"limit": 3, "redeemed": already, "quantity": quantity}
+
+
+def test_every_refusal_that_applies_is_named_with_its_numbers() -> None:
+    """20 of a limited reward, beyond the balance: the limit stays the `code`, the balance's
+    shortfall rides along (issue 13 #5)."""
+    terms = replace(TERMS, monthly_limit_per_household=3)
+    with pytest.raises(LimitReached) as refused:
+        redemption_points(terms, 20, WEDNESDAY, 1, balance_points=100, stock=50)
+    assert refused.value.extra["limit"] == 3
+    assert refused.value.extra["also_refused"] == [
+        {
+            "code": "insufficient_points",
+            "detail": "the balance is 100 points, 600 needed",
+            "balance_points": 100,
+            "needed_points": 600,
+            "short_points": 500,
+        }
+    ]
+
+
+def test_stock_and_balance_are_refused_together_when_both_fall_short() -> None:
+    with pytest.raises(OutOfStock) as refused:
+        redemption_points(TERMS, 5, WEDNESDAY, 0, balance_points=0, stock=2)
+    assert refused.value.extra["stock"] == 2
+    assert [r["code"] for r in refused.value.extra["also_refused"]] == ["insufficient_points"]
+
+
+def test_one_refusal_carries_no_others() -> None:
+    with pytest.raises(InsufficientPoints) as refused:
+        redemption_points(TERMS, 1, WEDNESDAY, 0, balance_points=29, stock=5)
+    assert refused.value.extra == {"balance_points": 29, "needed_points": 30, "short_points": 1}
+
+
+def test_enough_of_everything_costs_the_points() -> None:
+    assert redemption_points(TERMS, 2, WEDNESDAY, 0, balance_points=60, stock=2) == 60
 
 
 def test_no_limit_means_any_number_a_month() -> None:
