@@ -52,6 +52,10 @@ def principal_claims(principal: Principal) -> dict[str, Any]:
 
 async def principal_from_token(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The token carries everything access checks need; no database read per request."""
+    return principal_of(token)
+
+
+def principal_of(token: Token) -> Principal:
     claims = token.extras
     try:
         return Principal(

@@ -13,7 +13,7 @@ from litestar import asgi
 from litestar.handlers.asgi_handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
-from api.pages.web import PAGE_EXCEPTION_HANDLERS
+from api.pages.errors import PAGE_EXCEPTION_HANDLERS
 from api.security import ADMIN_ONLY
 from api.settings import Settings
 

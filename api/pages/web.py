@@ -1,4 +1,4 @@
-"""What every page shares: the sign-in cookie, CSRF, security headers, errors as pages."""
+"""What every page shares: the sign-in cookie, CSRF, security headers (errors: errors.py)."""
 
 from __future__ import annotations
 
@@ -6,31 +6,23 @@ import uuid
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from litestar import Request, Response
+from litestar import Request
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, Headers, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.exceptions import (
     NotAuthorizedException,
-    PermissionDeniedException,
-    ValidationException,
 )
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from litestar.security.jwt import Token
-from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import STATUS_BY_CODE
-from api.pages.i18n import _
-from api.pages.messages import refusal_text
-from api.security import AUTH_COOKIE, principal_from_token
+from api.security import AUTH_COOKIE, principal_of
 from api.settings import Settings
 from ledger.domain.access import Principal, Role
-from ledger.domain.errors import LedgerError
 
 CSRF_COOKIE = "gl_csrf"
 CSRF_HEADER = "x-csrftoken"
@@ -130,6 +122,14 @@ def expired_auth_cookie() -> Cookie:
 
 async def viewer(request: Request[Any, Any, Any]) -> Principal | None:
     """Who is looking at a public page, from the sign-in cookie; None when nobody valid is."""
+    return signed_in(request)
+
+
+def signed_in(request: Request[Any, Any, Any]) -> Principal | None:
+    """The signed-in person, whether or not authentication ran for this request (it has not
+    for an address that matches no route): the token carries everything, nothing is read."""
+    if isinstance(user := request.scope.get("user"), Principal):
+        return user
     encoded = request.cookies.get(AUTH_COOKIE, "").split(" ")[-1]
     if not encoded:
         return None
@@ -138,7 +138,7 @@ async def viewer(request: Request[Any, Any, Any]) -> Principal | None:
         token = Token.decode(
             encoded_token=encoded, secret=auth.token_secret, algorithm=auth.algorithm
         )
-        return await principal_from_token(token, request)
+        return principal_of(token)
     except NotAuthorizedException:
         return None
 
@@ -157,56 +157,3 @@ def login_url(next_path: str) -> str:
 
 def render(name: str, status_code: int = 200, **context: Any) -> Template:
     return Template(template_name=f"pages/{name}", context=context, status_code=status_code)
-
-
-def _to_login(request: Request[Any, Any, Any], _: NotAuthorizedException) -> Response[Any]:
-    # raw_path: a mount (/admin) sees its own path rewritten to "/".
-    target = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
-    if request.url.query:
-        target += "?" + request.url.query
-    if request.method != "GET":
-        target = request.headers.get("referer", "/")
-        target = safe_next(urlsplit(target).path) or "/"
-    redirect = Redirect(login_url(target), status_code=HTTP_303_SEE_OTHER)
-    if AUTH_COOKIE in request.cookies:
-        redirect.set_cookie(expired_auth_cookie())
-    return redirect
-
-
-def _forbidden(request: Request[Any, Any, Any], exc: PermissionDeniedException) -> Template:
-    if "CSRF" in str(exc.detail):
-        message = _("This form has expired. Go back, reload the page and try again.")
-    else:
-        message = _("This page is not for your role.")
-    return render("error.html", 403, message=message, back=_back(request))
-
-
-def _refused(request: Request[Any, Any, Any], exc: LedgerError) -> Template:
-    status = STATUS_BY_CODE.get(exc.code, 400)
-    return render("error.html", status, message=refusal_text(exc), back=_back(request))
-
-
-def _invalid(request: Request[Any, Any, Any], exc: ValidationException) -> Template:
-    return render(
-        "error.html", 400, message=_("Something in the form was not valid."), back=_back(request)
-    )
-
-
-def _too_large(request: Request[Any, Any, Any], exc: RequestEntityTooLarge) -> Template:
-    """A form (the grading form's photo, sent without JavaScript) above its page's limit."""
-    message = _("The photo is too large: at most 2 MiB. Choose a smaller one.")
-    return render("error.html", 413, message=message, back=_back(request))
-
-
-def _back(request: Request[Any, Any, Any]) -> str:
-    referer = request.headers.get("referer")
-    return safe_next(urlsplit(referer).path if referer else None) or "/"
-
-
-PAGE_EXCEPTION_HANDLERS: dict[Any, Any] = {
-    NotAuthorizedException: _to_login,
-    PermissionDeniedException: _forbidden,
-    LedgerError: _refused,
-    ValidationException: _invalid,
-    RequestEntityTooLarge: _too_large,
-}
