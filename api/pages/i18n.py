@@ -86,8 +86,8 @@ def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
 
 
 def pgettext(context: str, message: str, **variables: Any) -> str:
-    """The translation of `message` in `context`: one English word ("Open") can need two
-    Chinese ones (an open appeal 待处理, open hours 开放)."""
+    """The translation of `message` in `context`: one English word can need several Chinese
+    ones ("Open": an appeal 待处理, a shift 进行中, the button 打开)."""
     return _lookup_context(context, message) % variables
 
 
