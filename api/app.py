@@ -33,7 +33,7 @@ from api.controllers.spending import SpendingController
 from api.deps import provide_principal, provide_services
 from api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from api.limits import RateLimitMiddleware, address_limits_first
-from api.pages import configure_templates, page_handlers, page_middleware
+from api.pages import configure_templates, negotiated_handlers, page_handlers, page_middleware
 from api.security import make_jwt_auth
 from api.settings import Settings
 from api.strict_json import strict_json_body
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "services": Provide(provide_services, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=negotiated_handlers(EXCEPTION_HANDLERS),
         before_request=strict_json_body,
         middleware=[
             RateLimitMiddleware(settings.rate_limit_per_minute, "caller"),

@@ -31,15 +31,18 @@ def trend_svg(title: str, days: list[str], series: dict[str, list[float]]) -> st
     return str(chart.render(is_unicode=True))
 
 
-def compounds_svg(title: str, rows: list[dict[str, Any]]) -> str:
-    """Compounds side by side: accuracy and participation, in percent."""
+def compounds_svg(title: str, legend: tuple[str, str], rows: list[dict[str, Any]]) -> str:
+    """Compounds side by side: accuracy and participation (`legend`, in the page's language),
+    in percent."""
     import pygal
 
+    accuracy, participation = legend
     chart = pygal.Bar(title=title, range=(0, 100), style=_style(), **_COMMON)
     chart.x_labels = [row["compound"] for row in rows]
-    chart.add("正确率", [_percent(row["good_grades"], row["grades"]) for row in rows])
+    chart.add(accuracy, [_percent(row["good_grades"], row["grades"]) for row in rows])
     chart.add(
-        "参与率", [_percent(row["participating_households"], row["households"]) for row in rows]
+        participation,
+        [_percent(row["participating_households"], row["households"]) for row in rows],
     )
     return str(chart.render(is_unicode=True))
 

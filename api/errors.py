@@ -118,8 +118,12 @@ def body_too_large_detail(request: Request[Any, Any, Any]) -> str:
     return f"the request body is larger than this endpoint's limit of {limit:,} bytes"
 
 
-def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def log_unhandled(request: Request[Any, Any, Any], exc: Exception) -> None:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log_unhandled(request, exc)
     return Response(
         error_body(
             "internal_error",

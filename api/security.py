@@ -83,6 +83,10 @@ def bearer_token(header: str | None) -> str | None:
 
 async def principal_from_token(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The token carries everything access checks need; no database read per request."""
+    return principal_of(token)
+
+
+def principal_of(token: Token) -> Principal:
     claims = token.extras
     try:
         return Principal(

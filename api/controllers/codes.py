@@ -12,12 +12,12 @@ from litestar.response import Template
 from api import qr_images
 from api.deps import ServicesDep
 from api.openapi_docs import also_answers
+from api.pages.messages import sticker_subtitle
 from api.schemas import ID_MAX
 from api.security import ADMIN_ONLY
 from ledger.domain.scan_codes import CodeKind
 from ledger.services.codes import label_for, sheet_labels
 
-KIND_NAMES = {CodeKind.HOUSEHOLD: "住户卡", CodeKind.POINT: "投放点", CodeKind.POST: "志愿岗"}
 ImageName = Annotated[
     str, PathParameter(pattern=r"^\d{1,16}\.(svg|png)$", description="`{id}.svg` or `{id}.png`")
 ]
@@ -53,14 +53,15 @@ class CodeController(Controller):
     async def sheet(
         self, compound_id: CompoundId, kind: FromQuery[CodeKind], services: ServicesDep
     ) -> Template:
-        """A printable A4 page of labelled codes for one compound, in Chinese."""
+        """A printable A4 page of labelled codes for one compound, in the request's language
+        (`Accept-Language`, `?lang=`; Chinese by default)."""
         compound, labels = await sheet_labels(services.codes, kind, compound_id)
         stickers = await asyncio.to_thread(
             lambda: [
                 {
                     "svg": qr_images.svg_inline(label.url),
                     "title": label.title,
-                    "subtitle": label.subtitle,
+                    "subtitle": sticker_subtitle(kind, label),
                 }
                 for label in labels
             ]
@@ -70,6 +71,6 @@ class CodeController(Controller):
             context={
                 "labels": stickers,
                 "compound": compound,
-                "kind_name": KIND_NAMES[kind],
+                "kind": kind.value,
             },
         )

@@ -10,10 +10,10 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.params import PathParameter, QueryParameter
 
-from api import charts
 from api.dates import parse_day
 from api.deps import ServicesDep
 from api.openapi_docs import also_answers
+from api.pages.staff import report_chart_svg
 from api.schemas import ID_MAX, CompoundReport
 from api.security import ADMIN_ONLY
 from ledger.services import reports
@@ -58,15 +58,11 @@ class ReportController(Controller):
         from_: From,
         to: To,
     ) -> Response[str]:
-        """`trends`: accuracy and participation per day; `compounds`: compounds side by side."""
+        """`trends`: accuracy and participation per day; `compounds`: compounds side by side.
+        Titles and legend in the request's language (`Accept-Language`, `?lang=`; Chinese by
+        default)."""
         first, last = parse_day(from_, "from"), parse_day(to, "to")
-        if chart == "trends.svg":
-            trend = await reports.trends(community_id, first, last)
-            series = {"正确率": trend["accuracy"], "参与率": trend["participation"]}
-            svg = charts.trend_svg("正确率与参与率（按日）", trend["days"], series)
-        else:
-            report = await reports.compound_report(community_id, first, last)
-            svg = charts.compounds_svg("各小区正确率与参与率", report["rows"])
+        svg = await report_chart_svg(chart, community_id, first, last)
         return Response(svg, media_type="image/svg+xml")
 
 

@@ -17,17 +17,13 @@ from litestar.static_files import create_static_files_router
 from api.pages.admin import admin_mount
 from api.pages.auth import login, login_form, logout, start
 from api.pages.counter import COUNTER_HANDLERS
+from api.pages.errors import PAGE_EXCEPTION_HANDLERS, negotiated_handlers
 from api.pages.i18n import PreferencesMiddleware, configure_jinja
 from api.pages.messages import JINJA_FILTERS
 from api.pages.people import PEOPLE_HANDLERS
 from api.pages.scan import SCAN_HANDLERS
 from api.pages.staff import STAFF_HANDLERS
-from api.pages.web import (
-    PAGE_EXCEPTION_HANDLERS,
-    CSRFGate,
-    SecurityHeadersMiddleware,
-    csrf_config,
-)
+from api.pages.web import CSRFGate, SecurityHeadersMiddleware, csrf_config
 from api.settings import Settings
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -82,4 +78,4 @@ def configure_templates(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters.update(JINJA_FILTERS)
 
 
-__all__ = ["configure_templates", "page_handlers", "page_middleware"]
+__all__ = ["configure_templates", "negotiated_handlers", "page_handlers", "page_middleware"]

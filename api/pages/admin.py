@@ -13,7 +13,8 @@ from litestar import asgi
 from litestar.handlers.asgi_handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
-from api.pages.web import PAGE_EXCEPTION_HANDLERS
+from api.pages.admin_labels import relabelling
+from api.pages.errors import PAGE_EXCEPTION_HANDLERS
 from api.security import ADMIN_ONLY
 from api.settings import Settings
 
@@ -51,7 +52,7 @@ def admin_mount(settings: Settings) -> ASGIRouteHandler:
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        await admin_app()(scope, receive, send)
+        await admin_app()(scope, receive, relabelling(scope, send))
 
     return admin
 

@@ -7,8 +7,11 @@ the gettext callables are installed once and look the language up in the Context
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -82,6 +85,12 @@ def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
     return _lookup_plural(singular, plural, n) % ({"num": n} | variables)
 
 
+def pgettext(context: str, message: str, **variables: Any) -> str:
+    """The translation of `message` in `context`: one English word can need several Chinese
+    ones ("Open": an appeal 待处理, a shift 进行中, the button 打开)."""
+    return _lookup_context(context, message) % variables
+
+
 _ = gettext
 
 
@@ -117,45 +126,70 @@ def _switch(value: str | None) -> bool | None:
     return {"1": True, "on": True, "0": False, "off": False}.get(value or "")
 
 
-class PreferencesMiddleware(ASGIMiddleware):
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """A request's language and text size, and whether its query asked to change them."""
+
+    locale: str
+    large: bool
+    locale_from_query: str | None = None
+    large_from_query: bool | None = None
+
+
+def preferences_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Preferences:
     """Language: `?lang=` (kept in a cookie) > cookie > Accept-Language > zh_CN.
     Large text: `?large=1|0` (kept in a cookie) > cookie."""
+    from_query = normalize(connection.query_params.get("lang"))
+    locale = (
+        from_query
+        or normalize(connection.cookies.get(LANG_COOKIE))
+        or from_accept_language(connection.headers.get("accept-language", ""))
+        or DEFAULT_LOCALE
+    )
+    large_from_query = _switch(connection.query_params.get("large"))
+    large = (
+        large_from_query
+        if large_from_query is not None
+        else connection.cookies.get(LARGE_COOKIE) == "1"
+    )
+    return Preferences(locale, large, from_query, large_from_query)
+
+
+@contextlib.contextmanager
+def speaking(locale: str, large: bool = False) -> Iterator[None]:
+    """Gettext and the templates in `locale` for the block: for code that runs where
+    `PreferencesMiddleware` did not (an error raised before any route was found)."""
+    locale_token = current_locale.set(locale)
+    large_token = large_text.set(large)
+    try:
+        yield
+    finally:
+        current_locale.reset(locale_token)
+        large_text.reset(large_token)
+
+
+class PreferencesMiddleware(ASGIMiddleware):
+    """Sets the request's `preferences_of` for gettext and the templates, and keeps a choice
+    made in the query in a cookie."""
 
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
-        from_query = normalize(connection.query_params.get("lang"))
-        locale = (
-            from_query
-            or normalize(connection.cookies.get(LANG_COOKIE))
-            or from_accept_language(connection.headers.get("accept-language", ""))
-            or DEFAULT_LOCALE
-        )
-        large_from_query = _switch(connection.query_params.get("large"))
-        large = (
-            large_from_query
-            if large_from_query is not None
-            else connection.cookies.get(LARGE_COOKIE) == "1"
-        )
+        chosen = preferences_of(ASGIConnection(scope))
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
                 headers.add("Vary", "Cookie, Accept-Language")
-                if from_query:
-                    headers.add("Set-Cookie", _preference(LANG_COOKIE, from_query))
-                if large_from_query is not None:
-                    headers.add("Set-Cookie", _preference(LARGE_COOKIE, "1" if large else "0"))
+                if chosen.locale_from_query:
+                    headers.add("Set-Cookie", _preference(LANG_COOKIE, chosen.locale_from_query))
+                if chosen.large_from_query is not None:
+                    value = "1" if chosen.large else "0"
+                    headers.add("Set-Cookie", _preference(LARGE_COOKIE, value))
             await send(message)
 
-        locale_token = current_locale.set(locale)
-        large_token = large_text.set(large)
-        try:
+        with speaking(chosen.locale, chosen.large):
             await next_app(scope, receive, send_wrapper)
-        finally:
-            current_locale.reset(locale_token)
-            large_text.reset(large_token)
 
 
 def _preference(key: str, value: str) -> str:

@@ -6,9 +6,15 @@ services' own `detail` texts are English and stay in the API.
 
 from __future__ import annotations
 
-from api.pages.i18n import _
+from typing import TYPE_CHECKING
+
+from api.pages.i18n import _, pgettext
 from ledger.domain.errors import LedgerError, refusal_from_record
 from ledger.domain.rules import Grade, Stream
+from ledger.domain.scan_codes import CodeKind
+
+if TYPE_CHECKING:
+    from ledger.services.codes import Label
 
 # Reason chips on the grading page: short codes the API accepts (`^[a-z0-9_]+$`).
 REASON_CODES = ("mixed", "wrong_bin", "not_bagged", "liquid", "overfilled", "dirty")
@@ -125,15 +131,45 @@ def entry_kind_name(kind: str) -> str:
     }.get(kind, kind)
 
 
-def status_name(status: str) -> str:
+def status_name(status: str, of: str = "appeal") -> str:
+    """An appeal's or a shift's status (`of`): an open appeal waits for a decision (待处理),
+    an open shift is still going on (进行中); neither is the verb "open" (打开)."""
     return {
-        "open": _("Open"),
+        "open": pgettext("shift status", "Open")
+        if of == "shift"
+        else pgettext("appeal status", "Open"),
         "pending": _("Waiting for approval"),
         "approved": _("Approved"),
         "declined": _("Declined"),
         "upheld": _("Upheld"),
         "rejected": _("Rejected"),
     }.get(status, status)
+
+
+def check_name(name: str) -> str:
+    """The checks of `greenledger verify` (ledger/services/verify.py)."""
+    return {
+        "conservation": _("Points are conserved"),
+        "balances_match_entries": _("Balances match their entries"),
+        "no_forbidden_negative": _("No forbidden negative balance"),
+        "lots_match_balances": _("Point lots match the balances"),
+        "lot_totals_match_lots": _("Lot totals match the lots"),
+        "reversal_links": _("Each correction undoes one entry"),
+        "hash_chain": _("The hash chain of sealed entries is intact"),
+    }.get(name, name)
+
+
+def check_passed(name: str) -> str:
+    """What a passed check proves; a failed one shows its own detail (ids and numbers)."""
+    return {
+        "conservation": _("All balances sum to 0."),
+        "balances_match_entries": _("Every balance equals the sum of its entries."),
+        "no_forbidden_negative": _("No household, volunteer or merchant is below 0."),
+        "lots_match_balances": _("Every account's lots sum to its balance."),
+        "lot_totals_match_lots": _("Every lot total equals the lots it sums."),
+        "reversal_links": _("Every correction undoes exactly one entry."),
+        "hash_chain": _("Every seal checks against the one before it."),
+    }.get(name, "")
 
 
 def role_name(role: str) -> str:
@@ -152,6 +188,13 @@ def address(building: str, unit: str, room: str) -> str:
              building=building, unit=unit, room=room)  # fmt: skip
 
 
+def sticker_subtitle(kind: CodeKind, label: Label) -> str:
+    """The line under a sticker's code: a household's address, or a point's or post's name."""
+    if label.address is not None:
+        return address(*label.address)
+    return f"{label.name} · {kind_name(kind.value)}"
+
+
 def kind_name(kind: str) -> str:
     return {
         "household": _("Household card"),
@@ -167,5 +210,7 @@ JINJA_FILTERS = {
     "entry_kind_name": entry_kind_name,
     "status_name": status_name,
     "role_name": role_name,
+    "check_name": check_name,
+    "check_passed": check_passed,
     "kind_name": kind_name,
 }

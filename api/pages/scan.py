@@ -14,7 +14,7 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
-from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
+from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND
 
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
@@ -55,7 +55,8 @@ async def open_code(
     try:
         code, row = await services.codes.resolve(token)
     except LedgerError as refusal:
-        return render("code.html", me=me, token=token, error=code_refusal_text(refusal))
+        error = code_refusal_text(refusal)
+        return render("code.html", HTTP_404_NOT_FOUND, me=me, token=token, error=error)
     subject = await subject_of(code.kind, row)
     common = {
         "me": me,

@@ -147,16 +147,22 @@ async def staff_chart(
 ) -> Response[str]:
     """The report's charts with titles in the page's language (api/charts.py draws them)."""
     first, last = _period(from_, to, local_day(services.clock.now()))
+    svg = await report_chart_svg(chart, community_id, first, last)
+    return Response(svg, media_type="image/svg+xml")
+
+
+async def report_chart_svg(chart: str, community_id: int, first: date, last: date) -> str:
+    """`trends.svg` or `compounds.svg`, titles and legend in the request's language (also for
+    `GET /api/v1/reports/charts/…`)."""
+    legend = (_("Accuracy"), _("Participation"))
     if chart == "trends.svg":
         trend = await reports.trends(community_id, first, last)
-        series = {_("Accuracy"): trend["accuracy"], _("Participation"): trend["participation"]}
+        series = dict(zip(legend, (trend["accuracy"], trend["participation"]), strict=True))
         title = _("Accuracy and participation by day, in percent")
-        svg = await asyncio.to_thread(charts.trend_svg, title, trend["days"], series)
-    else:
-        report = await reports.compound_report(community_id, first, last)
-        title = _("Compounds: accuracy and participation, in percent")
-        svg = await asyncio.to_thread(charts.compounds_svg, title, report["rows"])
-    return Response(svg, media_type="image/svg+xml")
+        return await asyncio.to_thread(charts.trend_svg, title, trend["days"], series)
+    report = await reports.compound_report(community_id, first, last)
+    title = _("Compounds: accuracy and participation, in percent")
+    return await asyncio.to_thread(charts.compounds_svg, title, legend, report["rows"])
 
 
 @get("/staff/verify", guards=ADMIN_ONLY, include_in_schema=False)

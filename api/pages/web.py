@@ -1,4 +1,4 @@
-"""What every page shares: the sign-in cookie, CSRF, security headers, errors as pages."""
+"""What every page shares: the sign-in cookie, CSRF, security headers (errors: errors.py)."""
 
 from __future__ import annotations
 
@@ -6,31 +6,29 @@ import uuid
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from litestar import Request, Response
+from litestar import Request
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, Headers, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.exceptions import (
     NotAuthorizedException,
-    PermissionDeniedException,
-    ValidationException,
 )
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from litestar.security.jwt import Token
-from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import STATUS_BY_CODE
-from api.pages.i18n import _
-from api.pages.messages import refusal_text
-from api.security import AUTH_COOKIE, bearer_token, principal_from_token, token_counts
+from api.security import (
+    AUTH_COOKIE,
+    bearer_token,
+    principal_from_token,
+    principal_of,
+    token_counts,
+)
 from api.settings import Settings
 from ledger.domain.access import Principal, Role
-from ledger.domain.errors import LedgerError
 
 CSRF_COOKIE = "gl_csrf"
 CSRF_HEADER = "x-csrftoken"
@@ -156,6 +154,22 @@ async def viewer(request: Request[Any, Any, Any]) -> Principal | None:
     return principal if await token_counts(token, request) else None
 
 
+def signed_in(request: Request[Any, Any, Any]) -> Principal | None:
+    """Who the error page greets: the authenticated user when authentication ran (revocation
+    checked), else the cookie's unexpired token as it reads (an address that matches no route
+    runs no middleware, and an exception handler cannot wait on the revocation check). Only
+    for display: nothing is decided from it."""
+    if isinstance(user := request.scope.get("user"), Principal):
+        return user
+    token = signed_token(request)
+    if token is None:
+        return None
+    try:
+        return principal_of(token)
+    except NotAuthorizedException:
+        return None
+
+
 def safe_next(target: str | None) -> str | None:
     """Only a path on this site: never `//evil.example` or `https://…`."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -170,59 +184,3 @@ def login_url(next_path: str) -> str:
 
 def render(name: str, status_code: int = 200, **context: Any) -> Template:
     return Template(template_name=f"pages/{name}", context=context, status_code=status_code)
-
-
-def _to_login(request: Request[Any, Any, Any], _: NotAuthorizedException) -> Response[Any]:
-    # raw_path: a mount (/admin) sees its own path rewritten to "/".
-    target = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
-    if request.url.query:
-        target += "?" + request.url.query
-    if request.method != "GET":
-        target = request.headers.get("referer", "/")
-        target = safe_next(urlsplit(target).path) or "/"
-    redirect = Redirect(login_url(target), status_code=HTTP_303_SEE_OTHER)
-    if AUTH_COOKIE in request.cookies:
-        redirect.set_cookie(expired_auth_cookie())
-    return redirect
-
-
-def _forbidden(request: Request[Any, Any, Any], exc: PermissionDeniedException) -> Template:
-    if "CSRF" in str(exc.detail):
-        message = _("This form has expired. Go back, reload the page and try again.")
-    else:
-        message = _("This page is not for your role.")
-    return render("error.html", 403, message=message, back=_back(request))
-
-
-def _refused(request: Request[Any, Any, Any], exc: LedgerError) -> Template:
-    status = STATUS_BY_CODE.get(exc.code, 400)
-    return render("error.html", status, message=refusal_text(exc), back=_back(request))
-
-
-def _invalid(request: Request[Any, Any, Any], exc: ValidationException) -> Template:
-    return render(
-        "error.html", 400, message=_("Something in the form was not valid."), back=_back(request)
-    )
-
-
-def _too_large(request: Request[Any, Any, Any], exc: RequestEntityTooLarge) -> Template:
-    """A form (the grading form's photo, sent without JavaScript) above its page's limit."""
-    message = _("The photo is too large: at most 2 MiB. Choose a smaller one.")
-    return render("error.html", 413, message=message, back=_back(request))
-
-
-def _back(request: Request[Any, Any, Any]) -> str:
-    """The page the form was on; never the failed address itself (its query is not kept, so
-    going back to it fails again: the error page's 返回 looped, issue 13 #5)."""
-    referer = request.headers.get("referer")
-    back = safe_next(urlsplit(referer).path if referer else None)
-    return "/" if back is None or back == request.url.path else back
-
-
-PAGE_EXCEPTION_HANDLERS: dict[Any, Any] = {
-    NotAuthorizedException: _to_login,
-    PermissionDeniedException: _forbidden,
-    LedgerError: _refused,
-    ValidationException: _invalid,
-    RequestEntityTooLarge: _too_large,
-}

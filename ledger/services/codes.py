@@ -57,11 +57,13 @@ def current_row(code: ScanCode, row: dict[str, Any] | None) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Label:
-    """One sticker: the code's URL and the Chinese text printed under it."""
+    """One sticker: the code's URL and the Chinese text printed under it, with its parts."""
 
     url: str
     title: str
     subtitle: str
+    address: tuple[str, str, str] | None = None  # a household's building, unit, room
+    name: str = ""  # a point's or post's name
 
 
 async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> tuple[str, list[Label]]:
@@ -75,6 +77,7 @@ async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> tuple[
             url=codes.url(codes.token(kind, row["id"], row["card_serial"])),
             title=compound["name"],
             subtitle=_subtitle(kind, row),
+            **_parts(kind, row),
         )
         for row in rows
     ]
@@ -85,6 +88,13 @@ async def label_for(codes: Codes, kind: CodeKind, subject_id: int) -> Label:
     compound = await store.get(store.Compound, row["compound"])
     assert compound is not None, "foreign key"
     return Label(url=codes.url(token), title=compound["name"], subtitle=_subtitle(kind, row))
+
+
+def _parts(kind: CodeKind, row: dict[str, Any]) -> dict[str, Any]:
+    """What the subtitle is made of, for a sheet printed in another language."""
+    if kind is CodeKind.HOUSEHOLD:
+        return {"address": (row["building"], row["unit"], row["room"])}
+    return {"name": row["name"]}
 
 
 def _subtitle(kind: CodeKind, row: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""Persistence only: no behaviour lives on these classes."""
+"""Persistence only: no behaviour lives on these classes (`get_readable` only names a row for
+piccolo-admin, which shows a foreign key by it instead of a bare id)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.readable import Readable
 from piccolo.table import Table
 
 
@@ -23,6 +25,10 @@ class Community(Table, tablename="community"):
     id = BigSerial(primary_key=True)
     name = Varchar(length=100, unique=True)
     created_at = Timestamptz()
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.name])
 
 
 class Account(Table, tablename="account"):
@@ -42,6 +48,10 @@ class Compound(Table, tablename="compound"):
     name = Varchar(length=100)
     created_at = Timestamptz()
 
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.name])
+
 
 class Household(Table, tablename="household"):
     id = BigSerial(primary_key=True)
@@ -53,6 +63,10 @@ class Household(Table, tablename="household"):
     card_serial = Integer(default=1)
     created_at = Timestamptz()
 
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s-%s-%s", columns=[cls.building, cls.unit, cls.room])
+
 
 class CollectionPoint(Table, tablename="collection_point"):
     id = BigSerial(primary_key=True)
@@ -62,6 +76,10 @@ class CollectionPoint(Table, tablename="collection_point"):
     card_serial = Integer(default=1)
     created_at = Timestamptz()
 
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.name])
+
 
 class DutyPost(Table, tablename="duty_post"):
     id = BigSerial(primary_key=True)
@@ -69,6 +87,10 @@ class DutyPost(Table, tablename="duty_post"):
     name = Varchar(length=100)
     card_serial = Integer(default=1)
     created_at = Timestamptz()
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.name])
 
 
 class Merchant(Table, tablename="merchant"):
@@ -78,6 +100,10 @@ class Merchant(Table, tablename="merchant"):
     account = ForeignKey(Account, on_delete=OnDelete.restrict, unique=True)
     created_at = Timestamptz()
 
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.name])
+
 
 class Volunteer(Table, tablename="volunteer"):
     id = BigSerial(primary_key=True)
@@ -85,6 +111,10 @@ class Volunteer(Table, tablename="volunteer"):
     name = Varchar(length=100)
     account = ForeignKey(Account, on_delete=OnDelete.restrict, unique=True)
     created_at = Timestamptz()
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.name])
 
 
 class Reward(Table, tablename="reward"):
@@ -99,6 +129,10 @@ class Reward(Table, tablename="reward"):
     active_from = Date(null=True, default=None)
     active_until = Date(null=True, default=None)
     exchange_weekdays = Varchar(length=20, default="")
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.name])
 
 
 class AppUser(Table, tablename="app_user"):
@@ -121,6 +155,10 @@ class SignedOutSession(Table, tablename="signed_out_session"):
     sid = Varchar(length=32, primary_key=True)
     user_id = BigInt(index=True)
     expires_at = Timestamptz()
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.username])
 
 
 class UserCompound(Table, tablename="user_compound"):

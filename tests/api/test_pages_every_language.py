@@ -1,0 +1,336 @@
+"""Every page, in Chinese and in English, with no message left in the other language.
+
+A tour signs in as each role and opens every page the app has (the GET pages, the pages a
+form answers with, the certificate, the QR sheets, the charts, the error pages), once in each
+language; a form's answer is seen in English by sending the same form again (same event_id:
+a replay). A Chinese page may show no English words but the people's usernames and a few
+names of things; an English page no Chinese but the demo's own data (names, addresses).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from api.settings import Settings
+from ledger.domain.access import SYSTEM
+from ledger.services.container import Services
+from tests.api.pages_helpers import DEMO_PASSWORD, Demo, seed
+from tests.factories import FrozenClock
+
+Client = AsyncTestClient[Any]
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+APPEAL_REASON = "分类是对的"
+# Words a Chinese page may show: usernames (the seed names them by role), the switch to
+# English, and names that are the same in both languages.
+ENGLISH_ALLOWED = {
+    "admin",
+    "coordinator",
+    "inspector",
+    "clerk",
+    "volunteer",
+    "resident",
+    "English",
+    "JPEG",
+    "PNG",
+    "WebP",
+    "MiB",
+    "QR",
+    "CSV",
+    "HS",  # a certificate number begins HS-
+}
+# What an English page may show in Chinese: the demo's data, and the switch to Chinese.
+CHINESE_DATA = (
+    "卖鱼桥社区",
+    "信义坊",
+    "1幢东侧投放点",
+    "东门志愿服务岗",
+    "王建国",
+    "卖鱼桥菜场",
+    "垃圾袋一卷",
+    "纸质积分本结转",
+    "湖墅街道",
+    APPEAL_REASON,
+    "中文",
+)
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
+# Addresses the tour does not open as pages of their own.
+NOT_PAGES = ("/", "/open")
+
+
+@dataclass
+class Form:
+    method: str
+    action: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Page(HTMLParser):
+    """The text a person reads (also placeholders, titles, alt texts) and the forms."""
+
+    SHOWN_ATTRIBUTES = ("placeholder", "title", "alt", "aria-label")
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.texts: list[str] = []
+        self.forms: list[Form] = []
+        self._hidden_depth = 0
+        self._select: str | None = None
+        self.html = html
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name: value or "" for name, value in attrs}
+        if tag in ("script", "style"):
+            self._hidden_depth += 1
+        self.texts += [found[name] for name in self.SHOWN_ATTRIBUTES if name in found]
+        if tag == "form":
+            self.forms.append(Form(found.get("method", "get").lower(), found.get("action", "")))
+        elif self.forms:
+            self._field(tag, found)
+
+    def _field(self, tag: str, found: dict[str, str]) -> None:
+        form, name = self.forms[-1], found.get("name")
+        if tag == "button" and name:
+            form.buttons.append((name, found.get("value", "")))
+        elif tag == "input" and name and found.get("type") not in ("file", "submit"):
+            if found.get("type") == "checkbox":
+                if "checked" in found:
+                    form.fields.setdefault(name, []).append(found.get("value", "on"))
+            else:
+                form.fields.setdefault(name, found.get("value", ""))
+        elif tag == "textarea" and name:
+            form.fields.setdefault(name, "")
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select:
+            form.fields.setdefault(self._select, found.get("value", ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._hidden_depth -= 1
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden_depth:
+            self.texts.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.texts).split())
+
+    def form(self, action: str) -> Form:
+        found = [f for f in self.forms if re.fullmatch(action, f.action)]
+        assert found, f"no form {action} among {[f.action for f in self.forms]}"
+        return found[0]
+
+
+def untranslated(text: str, locale: str) -> list[str]:
+    """Words of the other language on a page."""
+    if locale == "zh_CN":
+        return sorted({w for w in LATIN_WORD.findall(text) if w not in ENGLISH_ALLOWED})
+    for data in CHINESE_DATA:
+        text = text.replace(data, " ")
+    return sorted(set(CJK.findall(text)))
+
+
+@dataclass
+class Tour:
+    client: Client
+    demo: Demo
+    seen: dict[str, list[str]] = field(default_factory=dict)  # page -> problems
+    paths: set[str] = field(default_factory=set)  # addresses opened
+
+    def check(self, name: str, response: Any, locale: str) -> Page:
+        assert response.status_code < 500, (name, response.status_code)
+        content_type = response.headers["content-type"]
+        assert content_type.startswith(("text/html", "image/svg+xml")), (name, content_type)
+        page = Page(response.text)
+        if problems := untranslated(page.text, locale):
+            self.seen[f"{name} [{locale}]"] = problems
+        else:
+            self.seen.setdefault(f"{name} [{locale}]", [])
+        self.paths.add(response.request.url.path)
+        return page
+
+    async def both(self, name: str, path: str, status: int = 200) -> Page:
+        """A GET page in English, then in Chinese (the Chinese page is returned)."""
+        for locale in ("en", "zh_CN"):
+            joiner = "&" if "?" in path else "?"
+            response = await self.client.get(f"{path}{joiner}lang={locale}")
+            assert response.status_code == status, (name, locale, response.status_code)
+            page = self.check(name, response, locale)
+        return page
+
+    async def send(
+        self, name: str, page: Page, action: str, button: int | None = None, **fields: Any
+    ) -> Page:
+        """Send a form of `page` in Chinese, then the very same form again in English."""
+        form = page.form(action)
+        data = {
+            **form.fields,
+            **dict(form.buttons[button : button + 1] if button is not None else []),
+            **fields,
+        }
+        answer: Page | None = None
+        for locale in ("zh_CN", "en"):
+            if form.method == "post":
+                response = await self.client.post(form.action, params={"lang": locale}, data=data)
+            else:
+                response = await self.client.get(form.action, params={**data, "lang": locale})
+            assert response.status_code == 200, (name, locale, Page(response.text).text[-300:])
+            checked = self.check(name, response, locale)
+            answer = answer or checked
+        assert answer is not None
+        return answer
+
+    async def sign_in(self, username: str) -> None:
+        self.client.cookies.clear()
+        form = Page((await self.client.get("/login")).text).form("/login")
+        data = {**form.fields, "username": username, "password": DEMO_PASSWORD}
+        signed_in = await self.client.post("/login", data=data, follow_redirects=False)
+        assert signed_in.status_code == 303, signed_in.status_code
+
+
+async def a_shift_to_approve(settings: Settings, demo: Demo) -> None:
+    """An hour at the post that ended an hour ago, waiting for the coordinator; and points for
+    the counter to spend."""
+    clock = FrozenClock(datetime.now(UTC) - timedelta(hours=2))
+    services = Services.build(settings.keyring(), settings.base_url, clock=clock)
+    volunteer = await services.users.authenticate("volunteer", DEMO_PASSWORD)
+    await services.shifts.check_in(volunteer, "tour-in", demo.post_token)
+    clock.advance(hours=1)
+    await services.shifts.check_out(volunteer, "tour-out", demo.post_token)
+    await services.accounts.adjust(SYSTEM, "tour-gift", demo.account_id, 200, "纸质积分本结转")
+
+
+@pytest.fixture
+async def tour(fresh_db: None, settings: Settings) -> AsyncIterator[Tour]:
+    demo = await seed(settings)
+    await a_shift_to_approve(settings, demo)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        client.headers.update(BROWSER)
+        yield Tour(client, demo)
+
+
+async def test_every_page_speaks_the_chosen_language(tour: Tour, settings: Settings) -> None:
+    await visit_as_a_stranger(tour)
+    await visit_as_an_inspector(tour)
+    await visit_as_a_resident(tour)
+    await visit_as_a_volunteer(tour)
+    await visit_as_a_coordinator(tour)
+    await visit_as_a_clerk(tour)
+    await visit_as_staff(tour)
+    problems = {page: words for page, words in tour.seen.items() if words}
+    assert problems == {}, "untranslated text (add it to the catalog, or translate the page)"
+    unvisited = [
+        route
+        for route in page_routes(create_app(settings))
+        if not any(re.fullmatch(route_pattern(route), path) for path in tour.paths)
+    ]
+    assert unvisited == [], "pages the tour does not open: add them to it"
+
+
+async def visit_as_a_stranger(tour: Tour) -> None:
+    await tour.both("login", "/login")
+    await tour.both("code, signed out", f"/q/{tour.demo.point_token}")
+    await tour.both("code, invalid", "/q/hello", status=404)
+    await tour.both("no such page", "/no/such/page", status=404)
+    await tour.both("form-only address", "/coordinator/shifts", status=405)
+
+
+async def visit_as_an_inspector(tour: Tour) -> None:
+    demo = tour.demo
+    await tour.sign_in("inspector")
+    await tour.both("inspector home", "/inspector")
+    await tour.both("collection point, inspector", f"/q/{demo.point_token}")
+    grading = await tour.both("grading", f"/q/{demo.card_token}")
+    await tour.send("graded", grading, f"/scan/{demo.card_token}/grade", button=2)
+
+
+async def visit_as_a_resident(tour: Tour) -> None:
+    demo = tour.demo
+    await tour.sign_in("resident")
+    dropoff = await tour.both("drop-off", f"/q/{demo.point_token}")
+    await tour.send("dropped off", dropoff, f"/scan/{demo.point_token}/dropoff")
+    home = await tour.both("resident home", "/home")
+    link = re.search(r'href="(/home/appeal/\d+)"', home.html)
+    assert link, "a grade to appeal"
+    appeal = await tour.both("appeal form", link.group(1))
+    await tour.send("appeal sent", appeal, link.group(1), reason=APPEAL_REASON)
+    home = await tour.both("resident home, appeal open", "/home")
+    assert "申诉： 待处理" in home.text  # the status, not the verb 打开
+    await tour.both("not for this role", "/staff", status=403)
+
+
+async def visit_as_a_volunteer(tour: Tour) -> None:
+    demo = tour.demo
+    await tour.sign_in("volunteer")
+    post = await tour.both("volunteer post", f"/q/{demo.post_token}")
+    await tour.send("checked in", post, f"/scan/{demo.post_token}/check-in")
+    home = await tour.both("volunteer home, on shift", "/volunteer")
+    assert "进行中" in home.text
+    post = await tour.both("volunteer post, on shift", f"/q/{demo.post_token}")
+    await tour.send("checked out", post, f"/scan/{demo.post_token}/check-out")
+    await tour.both("volunteer home", "/volunteer")
+    certificate = re.search(r'href="(/api/v1/volunteers/\d+/certificate)"', home.html)
+    assert certificate, "a certificate link"
+    await tour.both("certificate", certificate.group(1))
+
+
+async def visit_as_a_coordinator(tour: Tour) -> None:
+    await tour.sign_in("coordinator")
+    page = await tour.both("coordinator home", "/coordinator")
+    await tour.send("shifts decided", page, "/coordinator/shifts", button=0)
+    await tour.send("appeal decided", page, r"/coordinator/appeals/\d+", button=0)
+
+
+async def visit_as_a_clerk(tour: Tour) -> None:
+    demo = tour.demo
+    await tour.sign_in("clerk")
+    await tour.both("counter home", "/counter")
+    counter = await tour.both("counter", f"/q/{demo.card_token}")
+    confirm = await tour.send("confirm reward", counter, f"/scan/{demo.card_token}/redeem")
+    await tour.send("reward receipt", confirm, f"/scan/{demo.card_token}/redeem")
+    confirm = await tour.send("confirm payment", counter, f"/scan/{demo.card_token}/pay", amount=5)
+    await tour.send("payment receipt", confirm, f"/scan/{demo.card_token}/pay")
+
+
+async def visit_as_staff(tour: Tour) -> None:
+    await tour.sign_in("admin")
+    staff = (await tour.client.get("/staff")).text
+    await tour.both("staff dashboard", "/staff")
+    for chart in re.findall(r'src="(/staff/charts/[^"]+)"', staff):
+        await tour.both(chart.split("?")[0], chart.replace("&amp;", "&"))
+    for sheet in re.findall(r'href="(/api/v1/qr/sheet\?[^"]+)"', staff):
+        await tour.both("QR sheet " + sheet[-10:], sheet.replace("&amp;", "&"))
+    await tour.both("verify", "/staff/verify")
+
+
+def page_routes(app: Litestar) -> set[str]:
+    """Every address that answers a GET with a page."""
+    paths = set()
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or "GET" not in route.methods:
+            continue
+        if route.path.startswith(("/api/", "/static", "/schema", "/health", "/metrics")):
+            continue
+        paths.add(route.path)
+    return paths - set(NOT_PAGES)
+
+
+def route_pattern(route: str) -> str:
+    return re.sub(r"\{[^}]+\}", "[^/]+", route)
