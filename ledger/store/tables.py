@@ -148,6 +148,10 @@ class AppUser(Table, tablename="app_user"):
     # (deactivation, a new role or compounds). See ledger/services/sessions.py.
     token_version = Integer(default=0)
 
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.username])
+
 
 class SignedOutSession(Table, tablename="signed_out_session"):
     """A token's session id after its sign-out, kept until the token would have expired."""
@@ -155,10 +159,6 @@ class SignedOutSession(Table, tablename="signed_out_session"):
     sid = Varchar(length=32, primary_key=True)
     user_id = BigInt(index=True)
     expires_at = Timestamptz()
-
-    @classmethod
-    def get_readable(cls) -> Readable:
-        return Readable(template="%s", columns=[cls.username])
 
 
 class UserCompound(Table, tablename="user_compound"):
