@@ -35,6 +35,7 @@ PUBLIC_PATHS = [
     r"^/q/",
     r"^/api/v1/leaderboards",
     r"^/static/",
+    r"^/swagger-ui/",
     r"^/$",
 ]
 
