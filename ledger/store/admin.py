@@ -59,6 +59,15 @@ EDITABLE: tuple[type[Table], ...] = (
 FIXED_COLUMNS = frozenset(
     {"id", "account", "card_serial", "community", "compound", "created_at", "stock", "active"}
 )
+# Added to piccolo-admin's page: piccolo-admin has no read-only column, so this script shows
+# the fixed ones disabled in the edit form (api/static/admin-fixed.js); the icon, as on every
+# page, spares the browser a /favicon.ico that does not exist.
+ADMIN_HEAD = (
+    '<link rel="icon" href="data:,">'
+    '<script src="/static/admin-fixed.js" data-fixed="'
+    + ",".join(sorted(FIXED_COLUMNS))
+    + '"></script>'
+)
 # The admin form shows times to the second (its default time resolution).
 FORM_TIME_RESOLUTION = timedelta(seconds=1)
 # Where the mount puts the signed-in admin's way to change a reward through the catalogue.
@@ -211,7 +220,7 @@ def admin_app(production: bool, allowed_hosts: list[str]) -> Any:
         for table in TABLES
         if table not in HIDDEN
     ]
-    return create_admin(
+    admin = create_admin(
         tables=configs,
         site_name=SITE_NAME,
         default_language_code="zh-cn",
@@ -219,6 +228,8 @@ def admin_app(production: bool, allowed_hosts: list[str]) -> Any:
         allowed_hosts=allowed_hosts,
         auto_include_related=False,
     )
+    admin.template = admin.template.replace("</head>", ADMIN_HEAD + "</head>")
+    return admin
 
 
 async def open_session(username: str) -> str:
