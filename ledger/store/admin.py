@@ -73,11 +73,12 @@ FORM_TIME_RESOLUTION = timedelta(seconds=1)
 # Where the mount puts the signed-in admin's way to change a reward through the catalogue.
 REWARD_CHANGE_KEY = "greenledger.change_reward"
 RewardChange = Callable[[int, dict[str, Any]], Awaitable[object]]
-# The parent inside which a name must be unique, as the API's create checks it.
-NAME_PARENT: dict[type[Table], str] = {
-    Compound: "community",
-    CollectionPoint: "compound",
-    DutyPost: "compound",
+# What must be unique inside which parent, as the API's create checks it.
+UNIQUE_WITHIN: dict[type[Table], tuple[str, tuple[str, ...]]] = {
+    Compound: ("community", ("name",)),
+    CollectionPoint: ("compound", ("name",)),
+    DutyPost: ("compound", ("name",)),
+    Household: ("compound", ("building", "unit", "room")),
 }
 # AppUser: password hashes, and users are managed by the API. Photo: image bytes, which the
 # admin's grid cannot show (they are read through GET /api/v1/photos/{ref}).
@@ -114,7 +115,7 @@ async def _checked_edit(
             await _change_reward(request, row_id, changes)
             changes = {}  # written by the catalogue, with its history
         elif changes:
-            await _check_name_free(table, changes, current)
+            await _check_unique(table, changes, current)
     except InvalidInput as refusal:
         field = str(refusal.extra.get("field", "body"))
         raise form_refusal(field, refusal.detail.removeprefix(f"{field}: ")) from refusal
@@ -168,14 +169,16 @@ def _text(name: str, value: Any) -> str:
     return value
 
 
-async def _check_name_free(
+async def _check_unique(
     table: type[Table], changes: dict[str, Any], current: dict[str, Any]
 ) -> None:
-    parent = NAME_PARENT.get(table)
-    if parent is None or "name" not in changes:
+    parent, fields = UNIQUE_WITHIN.get(table, ("", ()))
+    changed = [field for field in fields if field in changes]
+    if not changed:
         return
-    if await store.exists(table, **{parent: current[parent], "name": changes["name"]}):
-        raise InvalidInput("name", f"{changes['name']} is already used here")
+    wanted = {field: changes.get(field, current[field]) for field in fields}
+    if await store.exists(table, **{parent: current[parent]}, **wanted):
+        raise InvalidInput(changed[0], "is already used in this " + parent)
 
 
 async def _change_reward(request: Request, reward_id: int, changes: dict[str, Any]) -> None:

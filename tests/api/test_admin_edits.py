@@ -14,6 +14,8 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
+from ledger.domain.access import SYSTEM
+from ledger.services.container import Services
 from tests.api.pages_helpers import seed, sign_in_page
 
 Client = AsyncTestClient[Any]
@@ -22,6 +24,8 @@ Client = AsyncTestClient[Any]
 @pytest.fixture
 async def admin(fresh_db: None, settings: Settings) -> AsyncIterator[Client]:
     await seed(settings)
+    registry = Services.build(settings.keyring(), settings.base_url).registry
+    await registry.create_point(SYSTEM, "e-1", 1, "2幢西侧投放点", ["07:00-09:00"])
     async with AsyncTestClient(app=create_app(settings)) as client:
         await sign_in_page(client, "admin")
         yield client
@@ -122,3 +126,16 @@ async def test_a_bad_cost_is_refused_and_changes_nothing(admin: Client) -> None:
     assert refused_field(reply) == "exchange_weekdays"
     assert await row(admin, "reward") == before
     assert [change["change"] for change in await history(admin)] == ["created"]
+
+
+async def test_a_name_or_address_already_used_in_the_compound_is_refused(admin: Client) -> None:
+    point = await row(admin, "collection_point")
+    reply = await save(admin, "collection_point", {**point, "name": "2幢西侧投放点"})
+    assert refused_field(reply) == "name"
+    household = await row(admin, "household")  # 1-1-101; household 2 is 2-1-102
+    reply = await save(admin, "household", {**household, "building": "2", "room": "102"})
+    assert refused_field(reply) == "building"
+    assert await row(admin, "collection_point") == point
+    assert await row(admin, "household") == household
+    moved = await save(admin, "household", {**household, "room": "103"})
+    assert moved.status_code == 200, moved.text
