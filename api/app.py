@@ -13,7 +13,7 @@ from litestar.config.response_cache import ResponseCacheConfig
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 from redis.asyncio import Redis
@@ -33,6 +33,7 @@ from api.controllers.spending import SpendingController
 from api.deps import provide_principal, provide_services
 from api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from api.limits import RateLimitMiddleware, address_limits_first
+from api.openapi_docs import OfflineSwagger, swagger_assets
 from api.pages import configure_templates, negotiated_handlers, page_handlers, page_middleware
 from api.security import make_jwt_auth
 from api.settings import Settings
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             audit,
             CodeController,
             health,
+            swagger_assets(),
             *page_handlers(settings),
         ],
         dependencies={
@@ -108,7 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Green Account Ledger (绿账)",
             version="1",
             description="Points for garbage sorting and volunteer hours, on an append-only ledger.",
-            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin(), SwaggerRenderPlugin()],
+            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin(), OfflineSwagger()],
         ),
         request_max_body_size=REQUEST_BODY_BYTES_MAX,
         response_cache_config=ResponseCacheConfig(),

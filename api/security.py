@@ -37,6 +37,7 @@ PUBLIC_PATHS = [
     r"^/q/",
     r"^/api/v1/leaderboards",
     r"^/static/",
+    r"^/swagger-ui/",
     r"^/$",
 ]
 

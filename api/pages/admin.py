@@ -6,6 +6,7 @@ then piccolo-admin's own session, which the pages' sign-in opens for an admin.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,9 +53,24 @@ def admin_mount(settings: Settings) -> ASGIRouteHandler:
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        await admin_app()(scope, receive, relabelling(scope, send))
+        app = admin_app()
+        _let_edits_through_the_catalogue(scope)
+        await app(scope, receive, relabelling(scope, send))
 
     return admin
+
+
+def _let_edits_through_the_catalogue(scope: Scope) -> None:
+    """A reward edited in the admin is changed by the same catalogue call as the API's
+    PATCH /api/v1/rewards/{id}, by the signed-in admin (ledger/store/admin.py)."""
+    from ledger.store.admin import REWARD_CHANGE_KEY
+
+    principal, services = scope["user"], scope["litestar_app"].state.services
+
+    async def change_reward(reward_id: int, fields: dict[str, Any]) -> object:
+        return await services.catalog.change(principal, str(uuid.uuid4()), reward_id, fields)
+
+    scope[REWARD_CHANGE_KEY] = change_reward  # type: ignore[literal-required]
 
 
 ADMIN_SESSION_COOKIE = "id"  # piccolo-admin's session cookie name

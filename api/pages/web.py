@@ -46,6 +46,21 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "object-src 'none'"
 )
+# piccolo-admin's SPA: the same, but its icons' library adds a <style> element at run time.
+ADMIN_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
+# A chart or QR code opened on its own: its inline styles, never a script (an SVG can carry
+# one).
+SVG_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+)
+# The printable documents under /api (QR sheet, certificate): no script at all, their own
+# inline <style> (api/templates/base.html), nothing from elsewhere.
+API_DOCUMENT_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 
 
 def new_event_id() -> str:
@@ -90,26 +105,49 @@ class CSRFGate:
 
 
 class SecurityHeadersMiddleware(ASGIMiddleware):
-    """nosniff and a referrer policy everywhere; CSP, no framing and no caching on pages."""
+    """nosniff and a referrer policy on every response; a CSP and no framing on every HTML or
+    SVG one, wherever it comes from (pages, /admin, /schema, charts under /api); no caching
+    of pages outside /api. A handler's own CSP (a photo's) is kept."""
 
     scopes = (ScopeType.HTTP,)
-    exclude_path_pattern = (r"^/admin",)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        is_api = scope["path"].startswith("/api/")
+        # raw_path: a mount (/admin) sees its own path rewritten to "/".
+        path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "same-origin"
-                if not is_api and headers.get("content-type", "").startswith("text/html"):
-                    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-                    headers["X-Frame-Options"] = "DENY"
-                    headers["Cache-Control"] = "no-store"
+                add_security_headers(MutableScopeHeaders.from_message(message), path)
             await send(message)
 
         await next_app(scope, receive, send_wrapper)
+
+
+def add_security_headers(headers: MutableScopeHeaders, path: str) -> None:
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    content_type = headers.get("content-type", "")
+    policy = content_security_policy(content_type, path)
+    if policy is None:
+        return
+    if "content-security-policy" not in headers:
+        headers["Content-Security-Policy"] = policy
+    headers["X-Frame-Options"] = "DENY"
+    if content_type.startswith("text/html") and not path.startswith("/api/"):
+        headers["Cache-Control"] = "no-store"
+
+
+def content_security_policy(content_type: str, path: str) -> str | None:
+    """The policy for a document of this type, None for what a browser never runs."""
+    if content_type.startswith("image/svg+xml"):
+        return SVG_CONTENT_SECURITY_POLICY
+    if not content_type.startswith("text/html"):
+        return None
+    if path == "/admin" or path.startswith("/admin/"):
+        return ADMIN_CONTENT_SECURITY_POLICY
+    if path.startswith("/api/"):
+        return API_DOCUMENT_CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY
 
 
 def auth_cookie(token: str, settings: Settings) -> Cookie:

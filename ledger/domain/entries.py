@@ -54,10 +54,10 @@ class PostedEntry:
     reverses_entry_id: int | None
 
 
-def check_amount(amount_points: int) -> None:
+def check_amount(amount_points: int, field: str = "amount_points") -> None:
     """Amounts are positive whole points, bounded per entry."""
     if not 0 < amount_points <= AMOUNT_POINTS_MAX:
-        raise InvalidInput("amount_points", f"must be between 1 and {AMOUNT_POINTS_MAX}")
+        raise InvalidInput(field, f"must be between 1 and {AMOUNT_POINTS_MAX}")
 
 
 def reversal_of(entry: PostedEntry, memo: str, *, allow_redemption: bool = False) -> Transfer:

@@ -169,7 +169,7 @@ def _check(fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     if "name" in values:
         values["name"] = check_name(values["name"])
     if "cost_points" in values:
-        check_amount(values["cost_points"])
+        check_amount(values["cost_points"], "cost_points")
     if "stock" in values and not 0 <= values["stock"] <= STOCK_MAX:
         raise InvalidInput("stock", f"must be between 0 and {STOCK_MAX}")
     limit = values.get("monthly_limit_per_household")

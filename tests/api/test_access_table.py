@@ -178,6 +178,8 @@ NOT_API: dict[str, str] = {
     "GET /staff/verify": "admin",
     "GET /static/{file_path:path}": "anyone",
     "HEAD /static/{file_path:path}": "anyone",
+    "GET /swagger-ui/{file_path:path}": "anyone: Swagger UI's files for /schema/swagger",
+    "HEAD /swagger-ui/{file_path:path}": "anyone",
     "* /admin": "admin (piccolo-admin, behind the sign-in cookie)",
     "GET /schema": "anyone: the OpenAPI document",
     "GET /schema/openapi.json": "anyone",
