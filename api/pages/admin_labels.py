@@ -51,6 +51,7 @@ def table_label(table: str) -> str | None:
         "redemption": lambda: pgettext("admin table", "Rewards redeemed"),
         "payment": lambda: pgettext("admin table", "Payments to shops"),
         "board_fact": lambda: pgettext("admin table", "Leaderboard facts"),
+        "signed_out_session": lambda: pgettext("admin table", "Signed-out sessions"),
     }
     label = labels.get(table)
     return label() if label else None
@@ -89,6 +90,10 @@ _COLUMNS: dict[str, Callable[[], str]] = {
     "username": lambda: _("Username"),
     "role": lambda: _("Role"),
     "user": lambda: _("User"),
+    "user_id": lambda: _("User"),
+    "sid": lambda: _("Session"),
+    "expires_at": lambda: _("Expires at"),
+    "token_version": lambda: _("Token version"),
     "volunteer": lambda: _("Volunteer"),
     "merchant": lambda: _("Shop"),
     "reward": lambda: _("Reward"),

@@ -326,7 +326,9 @@ def page_routes(app: Litestar) -> set[str]:
     for route in app.routes:
         if not isinstance(route, HTTPRoute) or "GET" not in route.methods:
             continue
-        if route.path.startswith(("/api/", "/static", "/schema", "/health", "/metrics")):
+        if route.path.startswith(
+            ("/api/", "/static", "/schema", "/swagger-ui", "/health", "/metrics")
+        ):
             continue
         paths.add(route.path)
     return paths - set(NOT_PAGES)

@@ -422,7 +422,7 @@ async def test_reissuing_a_card_voids_the_old_one(api: Api) -> None:
     assert replay.json() == {"card_token": new_token}
 
     refused = await client.get(f"/q/{world.card_token}")
-    assert refused.status_code == 200
+    assert refused.status_code == 404  # an unusable code is a 404 page (issue 13 #4)
     assert "已补办" in refused.text
     assert "3幢2单元301室" not in refused.text
 
