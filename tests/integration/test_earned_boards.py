@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from redis.asyncio import Redis
@@ -53,14 +53,14 @@ def test_only_earned_entries_and_their_reversals_count() -> None:
     assert not counts_as_earned(EntryKind.REVERSAL, None)
 
 
-async def _ranks(services: Services, compound_id: int, day: object) -> dict[str, list[tuple]]:
+async def _ranks(services: Services, compound_id: int, day: date) -> dict[str, list[tuple]]:
     """The month's households board from Redis and from SQL: (household id, rank, points)."""
     assert services.projector is not None
     await services.sealer.seal_all()
     await services.projector.catch_up()
     answers = {}
     for source, boards in (("redis", services.boards), ("sql", Boards(None))):
-        body = await boards.leaderboard(Board.HOUSEHOLDS, Period.MONTH, compound_id, 10, day)  # type: ignore[arg-type]
+        body = await boards.leaderboard(Board.HOUSEHOLDS, Period.MONTH, compound_id, 10, day)
         assert body["source"] == source
         answers[source] = [(int(i["id"]), i["rank"], i["value"]) for i in body["items"]]
     return answers
@@ -90,9 +90,7 @@ async def test_an_adjustment_never_moves_a_rank_and_a_reversed_grading_does(
     # A carry-over of 300 points from the paper book and a debit adjustment: balances move,
     # the board does not.
     await services.accounts.adjust(SYSTEM, event_id(), second["account_id"], 300, "纸质积分本结转")
-    adjusted = await services.accounts.adjust(
-        SYSTEM, event_id(), world.account_id, -3, "多记了"
-    )
+    adjusted = await services.accounts.adjust(SYSTEM, event_id(), world.account_id, -3, "多记了")
     assert await _ranks(services, world.compound_id, day) == before
     # Reversing an adjustment is a correction that earned nothing either.
     await services.accounts.reverse(SYSTEM, event_id(), adjusted["entry_id"], "撤销调整")
@@ -120,7 +118,14 @@ async def test_the_back_fill_gives_the_boards_the_ledger_writes_now(
         services, Role.INSPECTOR, compound_ids=frozenset({world.compound_id})
     )
     graded = await services.scans.inspect(
-        inspector, event_id(), world.card_token, point["token"], Stream.KITCHEN, Grade.GOOD, [], None
+        inspector,
+        event_id(),
+        world.card_token,
+        point["token"],
+        Stream.KITCHEN,
+        Grade.GOOD,
+        [],
+        None,
     )
     await services.accounts.adjust(SYSTEM, event_id(), world.account_id, 50, "纸质积分本结转")
     clock.advance(minutes=2)  # 00:01 on 1 December: the reversal counts in December
@@ -153,7 +158,7 @@ async def test_the_back_fill_gives_the_boards_the_ledger_writes_now(
         assert await differences(services.projector.boards, day) == []
 
 
-async def _month(services: Services, compound_id: int, day: object) -> list[tuple[int, int]]:
-    body = await services.boards.leaderboard(Board.HOUSEHOLDS, Period.MONTH, compound_id, 10, day)  # type: ignore[arg-type]
+async def _month(services: Services, compound_id: int, day: date) -> list[tuple[int, int]]:
+    body = await services.boards.leaderboard(Board.HOUSEHOLDS, Period.MONTH, compound_id, 10, day)
     assert body["source"] == "redis"
     return [(int(i["id"]), i["value"]) for i in body["items"]]
