@@ -80,7 +80,8 @@ def test_the_large_text_switch_is_a_44px_control_and_is_remembered(new_phone: An
     expect(switch).to_have_attribute("aria-pressed", "false")
     box = switch.bounding_box()
     assert box is not None
-    assert box["height"] >= TARGET_PX_MIN and box["width"] >= TARGET_PX_MIN, box
+    assert box["height"] >= TARGET_PX_MIN, box
+    assert box["width"] >= TARGET_PX_MIN, box
     switch.click()
     expect(page.locator("html")).to_have_class("large")
     page.goto("/home")  # a fresh load without the query: the cookie keeps it
@@ -90,7 +91,8 @@ def test_the_large_text_switch_is_a_44px_control_and_is_remembered(new_phone: An
     switch = page.get_by_role("button", name="大字模式")
     expect(switch).to_have_attribute("aria-pressed", "true")
     box = switch.bounding_box()
-    assert box is not None and box["height"] >= TARGET_PX_MIN, box
+    assert box is not None
+    assert box["height"] >= TARGET_PX_MIN, box
     shot(page, "resident-home-large")
     switch.click()  # and off again
     expect(page.locator("html")).not_to_have_class("large")
@@ -114,7 +116,8 @@ def test_long_names_wrap_and_the_appeal_button_keeps_one_line(
         for element in page.locator(selector).all():
             box = element.bounding_box()
             assert box is not None
-            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5, selector
+            assert box["x"] >= 0, selector
+            assert box["x"] + box["width"] <= PHONE["width"] + 0.5, selector
     appeal = page.locator("#grades a.button").first
     expect(appeal).to_have_text("申诉")
     # One line each (wider than tall, less than two lines high): the appeal button, the
