@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -661,6 +662,13 @@ async def test_the_report_as_csv(town: Town) -> None:
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].startswith("text/csv")
         assert response.text.startswith("\ufeff")
+        # A file name: the community and the dates (plain ASCII, and the Chinese by RFC 5987).
+        community_id = town.known.community_id
+        assert response.headers["content-disposition"] == (
+            f'attachment; filename="compound-report-community-{community_id}_2026-11-25_'
+            "2026-11-25.csv\"; filename*=UTF-8''"
+            + quote("卖鱼桥社区_小区报表_2026-11-25_2026-11-25.csv", safe="")
+        )
         rows = list(csv.DictReader(io.StringIO(response.text.removeprefix("\ufeff"))))
         assert [row["compound"] for row in rows] == ["信义坊", "和平里", "大关苑"]
         for row in rows:
