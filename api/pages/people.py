@@ -94,7 +94,7 @@ def within_reach(
 
 
 def expiring_soon(groups: list[dict[str, Any]], today: date) -> dict[str, Any] | None:
-    """Points whose lots expire within EXPIRING_SOON_DAYS, and the first day any of them do."""
+    """Points whose lots expire within EXPIRING_SOON_DAYS, and the day by which all of them do."""
     soon = [
         g
         for g in groups
@@ -102,7 +102,7 @@ def expiring_soon(groups: list[dict[str, Any]], today: date) -> dict[str, Any] |
     ]
     if not soon:
         return None
-    return {"points": sum(g["points"] for g in soon), "first": min(g["expires_on"] for g in soon)}
+    return {"points": sum(g["points"] for g in soon), "last": max(g["expires_on"] for g in soon)}
 
 
 async def _rank(services: Services, household: dict[str, Any]) -> dict[str, Any] | None:

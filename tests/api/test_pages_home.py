@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from api.pages.people import within_reach
+from api.pages.people import expiring_soon, within_reach
 from api.settings import Settings
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.rules import Grade, Stream
@@ -152,3 +152,14 @@ def test_within_reach_is_cheapest_first_and_skips_what_cannot_be_had() -> None:
     assert following is not None
     assert (following["id"], following["short_points"]) == (1, 20)
     assert within_reach(50, rewards)[1] is None
+
+
+def test_expiring_soon_counts_the_lots_within_sixty_days() -> None:
+    today = date(2026, 11, 1)
+    groups = [
+        {"points": 7, "expires_on": "2026-12-31"},  # in 60 days
+        {"points": 3, "expires_on": "2027-01-01"},  # in 61 days: not yet
+    ]
+    assert expiring_soon(groups, today) == {"points": 7, "last": "2026-12-31"}
+    assert expiring_soon(groups[1:], today) is None
+    assert expiring_soon(groups, date(2026, 11, 2)) == {"points": 10, "last": "2027-01-01"}
