@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from api.settings import ConfigError, Settings
+from api.settings import PREFIX, WILDCARD_HOSTS, ConfigError, Settings, served_base_url
 from ledger.domain.access import Role
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (printed by `make run`; demo data only)
@@ -283,9 +284,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.workers > 1 and not settings.is_postgres:
         raise ConfigError("SQLite serves with one worker; use PostgreSQL for --workers > 1")
-    print(
-        f"serving on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/schema/swagger)"
-    )
+    # The app (in this process or in each worker) reads its settings from the environment: QR
+    # codes point at the address served unless GREENLEDGER_BASE_URL says otherwise.
+    base_url = served_base_url(os.environ, args.host, args.port)
+    os.environ[PREFIX + "BASE_URL"] = base_url
+    print(f"serving on {base_url}  (API docs: {base_url}/schema/swagger)")
+    if args.host in WILDCARD_HOSTS and base_url.startswith("http://127.0.0.1:"):
+        print(f"QR codes point at {base_url}; set {PREFIX}BASE_URL to an address phones reach")
     uvicorn.run(
         "api.app:create_app",
         factory=True,

@@ -101,6 +101,20 @@ def _demo_secret(path: Path) -> str:
     return key
 
 
+def served_base_url(env: Mapping[str, str], host: str, port: int) -> str:
+    """What QR codes point at when serving on `host:port`: GREENLEDGER_BASE_URL if set, else
+    that address (a wildcard host, which no phone can open, as 127.0.0.1)."""
+    if env.get(PREFIX + "BASE_URL"):
+        return _base_url(env[PREFIX + "BASE_URL"])
+    shown = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"  # an IPv6 address
+    return _base_url(f"http://{shown}:{port}")
+
+
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 (names, not a bind)
+
+
 def _base_url(url: str) -> str:
     if not url.startswith(("http://", "https://")) or " " in url:
         raise ConfigError(f"{PREFIX}BASE_URL must be an http:// or https:// URL, got {url!r}")

@@ -144,7 +144,7 @@ BEGIN
     VALUES (h.account, make_date(extract(year FROM p_day)::int + 1, 12, 31), p_points)
     ON CONFLICT (account_id, expires_on) DO UPDATE SET points = lot_total.points + excluded.points;
     INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) VALUES
-        (v_community, 'points', json_build_object('account', h.account, 'delta', p_points),
+        (v_community, 'earned', json_build_object('account', h.account, 'delta', p_points),
          p_day, p_now);
     INSERT INTO inspection (community_id, compound, household, point, inspector, stream, grade,
         final_grade, local_day, scored, points_awarded, entry_id, rule_version, created_at)
@@ -241,7 +241,7 @@ class Floor:
                     entry_id,
                     *(account, entry_id, points, _expiry(day), now),
                     *(account, _expiry(day), points),
-                    *(community, "points", _json(points_fact), day, now),
+                    *(community, "earned", _json(points_fact), day, now),
                 )
             )[0]["id"]
             grade_fact = {"compound": household["compound"], "graded": 1, "good": 1}

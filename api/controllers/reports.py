@@ -12,6 +12,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from api.dates import parse_day
 from api.deps import ServicesDep
+from api.downloads import content_disposition
 from api.openapi_docs import also_answers
 from api.pages.staff import report_chart_svg
 from api.schemas import ID_MAX, CompoundReport
@@ -46,7 +47,16 @@ class ReportController(Controller):
             community_id, parse_day(from_, "from"), parse_day(to, "to")
         )
         if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
-            return Response(_csv(report["rows"]), media_type="text/csv; charset=utf-8")
+            stem = f"{report['from']}_{report['to']}.csv"
+            disposition = content_disposition(
+                f"compound-report-community-{community_id}_{stem}",
+                f"{report['community']}_小区报表_{stem}",
+            )
+            return Response(
+                _csv(report["rows"]),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": disposition},
+            )
         return Response(msgspec.convert(report, CompoundReport))
 
     @get("/charts/{chart:str}", operation_id="ReportChart", media_type="image/svg+xml")

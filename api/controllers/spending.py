@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from api.dates import parse_day, parse_optional_day
 from api.deps import PrincipalDep, ServicesDep
+from api.downloads import content_disposition
 from api.openapi_docs import also_answers
 from api.schemas import (
     ID_MAX,
@@ -178,7 +179,15 @@ class SpendingController(Controller):
         first, last = parse_day(from_, "from"), parse_day(to, "to")
         result = await services.spending.statement(merchant_id, first, last)
         if _wants_csv(request, format):
-            return Response(_statement_csv(result), media_type="text/csv; charset=utf-8")
+            stem = f"{first.isoformat()}_{last.isoformat()}.csv"
+            disposition = content_disposition(
+                f"merchant-{merchant_id}-statement_{stem}", f"{result['merchant']}_对账单_{stem}"
+            )
+            return Response(
+                _statement_csv(result),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": disposition},
+            )
         return Response(msgspec.convert(result, Statement))
 
     @get("/accounts:expiring", operation_id="ListExpiringAccounts", guards=ADMIN_ONLY)

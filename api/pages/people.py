@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -31,6 +32,9 @@ ENTRIES_SHOWN = 10
 GRADES_SHOWN = 5
 EXPIRY_GROUPS_SHOWN = 3
 RANKED_MAX = 100
+REWARDS_LISTED_MAX = 100
+# Lots expiring within this many days are called out above the history.
+EXPIRING_SOON_DAYS = 60
 APPEAL_REASON_LENGTH_MAX = 500
 
 
@@ -42,13 +46,19 @@ def _household_id(principal: Principal) -> int:
 
 @get("/home", guards=RESIDENTS, include_in_schema=False)
 async def resident_home(principal: PrincipalDep, services: ServicesDep) -> Response[Any]:
-    """Balance, what expires first, recent entries and grades, rank, and the card to show."""
+    """Balance, what expires soon, the rewards within reach, recent entries and grades (with
+    the inspector's reasons and the appeal's decision), rank, and the card to show."""
     household = await views.household(_household_id(principal))
     account = await services.accounts.account(principal, household["account"])
     entries = await services.accounts.entries(principal, household["account"], None, ENTRIES_SHOWN)
     token, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, household["id"])
     card_svg = await asyncio.to_thread(qr_images.svg_inline, services.codes.url(token))
     grades = await views.recent_grades(household["id"], GRADES_SHOWN)
+    today = local_day(services.clock.now())
+    rewards = await services.registry.page(
+        "rewards", None, REWARDS_LISTED_MAX, {"community": household["community_id"]}
+    )
+    affordable, next_reward = within_reach(account["balance_points"], rewards["items"])
     return render(
         "home.html",
         me=principal,
@@ -56,12 +66,44 @@ async def resident_home(principal: PrincipalDep, services: ServicesDep) -> Respo
         address=address(household["building"], household["unit"], household["room"]),
         balance=account["balance_points"],
         expiring=account["expiring"][:EXPIRY_GROUPS_SHOWN],
+        expiring_soon=expiring_soon(account["expiring"], today),
+        affordable=affordable,
+        next_reward=next_reward,
         entries=entries["items"],
         grades=grades,
         photos=await services.photos.refs_of_inspections([int(g["id"]) for g in grades]),
         rank=await _rank(services, household),
         card_svg=card_svg,
     )
+
+
+def within_reach(
+    balance_points: int, rewards: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Active rewards in stock the balance pays for (cheapest first), and the cheapest one it
+    does not yet, with how many points are missing. The counter still checks the reward's days
+    and monthly limit when it is redeemed."""
+    offered = sorted(
+        (r for r in rewards if r["active"] and r["stock"] > 0),
+        key=lambda r: (r["cost_points"], r["id"]),
+    )
+    affordable = [r for r in offered if r["cost_points"] <= balance_points]
+    beyond = next((r for r in offered if r["cost_points"] > balance_points), None)
+    if beyond is None:
+        return affordable, None
+    return affordable, beyond | {"short_points": beyond["cost_points"] - balance_points}
+
+
+def expiring_soon(groups: list[dict[str, Any]], today: date) -> dict[str, Any] | None:
+    """Points whose lots expire within EXPIRING_SOON_DAYS, and the day by which all of them do."""
+    soon = [
+        g
+        for g in groups
+        if date.fromisoformat(g["expires_on"]) - today <= timedelta(days=EXPIRING_SOON_DAYS)
+    ]
+    if not soon:
+        return None
+    return {"points": sum(g["points"] for g in soon), "last": max(g["expires_on"] for g in soon)}
 
 
 async def _rank(services: Services, household: dict[str, Any]) -> dict[str, Any] | None:

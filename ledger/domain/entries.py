@@ -35,6 +35,9 @@ class Transfer:
     memo: str = ""
     reverses_entry_id: int | None = None
     rule_version: int | None = None
+    # What the reversed entry was (not stored: the entry it names says it); the boards count
+    # the reversal of an earned entry and no other (ledger/domain/leaderboard.py).
+    reverses_kind: EntryKind | None = None
 
     def __post_init__(self) -> None:
         check_amount(self.amount_points)
@@ -76,4 +79,5 @@ def reversal_of(entry: PostedEntry, memo: str, *, allow_redemption: bool = False
         kind=EntryKind.REVERSAL,
         memo=memo,
         reverses_entry_id=entry.entry_id,
+        reverses_kind=entry.kind,
     )

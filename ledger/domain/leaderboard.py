@@ -1,11 +1,14 @@
 """Boards: periods, what each fact adds where, and the ranking rule. Pure.
 
 A fact is something a board counts, recorded in the same transaction as the change:
-  points        {"account": id, "delta": ±points}        net points issued to a household
+  earned        {"account": id, "delta": ±points}        points a household earned (or lost by
+                                                         the reversal of an earned entry)
   grade         {"compound": id, "good": 0|1, "graded": ±1} an inspection (or an appeal's regrade)
   participation {"compound": id, "household": id}         a household took part that day
   hours         {"volunteer": id, "minutes": ±n}           approved volunteer time
-Each carries the local `day` it counts on.
+Each carries the local `day` it counts on. Facts of the retired kind `points` (net points
+issued, adjustments and carry-overs included; written before 2026-12-06) are kept but count on
+no board (docs/decisions/2026-12-06-earned-boards.md).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
+
+from ledger.domain.entries import EntryKind
 
 
 class Period(StrEnum):
@@ -32,6 +37,21 @@ class Board(StrEnum):
     COMPOUNDS_ACCURACY = "compounds_accuracy"
     COMPOUNDS_PARTICIPATION = "compounds_participation"
     VOLUNTEERS_HOURS = "volunteers_hours"
+
+
+# Boards and ranks count points earned by taking part, never points given: an adjustment, a
+# carry-over from the paper book or a correction moves a balance but not a rank. Only the
+# reversal of an earned entry takes its points off the boards again.
+EARNED_KINDS = frozenset(
+    {EntryKind.INSPECTION, EntryKind.DROPOFF, EntryKind.WEIGHIN, EntryKind.SHIFT}
+)
+
+
+def counts_as_earned(kind: EntryKind, reverses_kind: EntryKind | None = None) -> bool:
+    """Whether an entry moves the points boards: an earned entry, or the reversal of one."""
+    if kind is EntryKind.REVERSAL:
+        return reverses_kind in EARNED_KINDS
+    return kind in EARNED_KINDS
 
 
 # A compound needs this many grades in a half-month to be put on the red or black list.
@@ -104,10 +124,12 @@ class Keys:
         return f"{self.prefix}-lease:{{c{self.community_id}}}"
 
     def households(self, compound_id: int, period: Period, name: str) -> str:
-        return f"{self.tag}:hh:{compound_id}:{period.value}:{name}"
+        # "earned:": the keys of the earned-points boards; the keys of the retired net-points
+        # boards (":hh:", ":bld:") are no longer read, and go with the next rebuild.
+        return f"{self.tag}:earned:hh:{compound_id}:{period.value}:{name}"
 
     def buildings(self, compound_id: int, period: Period, name: str) -> str:
-        return f"{self.tag}:bld:{compound_id}:{period.value}:{name}"
+        return f"{self.tag}:earned:bld:{compound_id}:{period.value}:{name}"
 
     def grades(self, period: Period, name: str) -> str:
         return f"{self.tag}:grades:{period.value}:{name}"

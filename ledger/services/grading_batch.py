@@ -325,7 +325,7 @@ class _Batch:
                 )
             )
             self.lots.append((account, entry_id, award.points, lot_expiry(self.now), self.now))
-            self._fact(community_id, "points", {"account": account, "delta": award.points})
+            self._fact(community_id, "earned", {"account": account, "delta": award.points})
         self.outcomes[index] = {
             "inspection_id": None,  # filled by _inspection
             "entry_id": entry_id,

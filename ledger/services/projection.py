@@ -116,6 +116,8 @@ class Projector:
         keys = Keys(self.boards.prefix, fact["community_id"])
         payload, seq, day = fact["payload"], fact["seq"], fact["day"]
         if fact["kind"] == "points":
+            return []  # retired: net points issued, adjustments included; see leaderboard.py
+        if fact["kind"] == "earned":
             household = self._household(payload["account"])
             return points_ops(
                 keys,
@@ -142,12 +144,12 @@ class Projector:
         unknown = [
             f["payload"]["account"]
             for f in batch
-            if f["kind"] == "points" and f["payload"]["account"] not in self._households
+            if f["kind"] == "earned" and f["payload"]["account"] not in self._households
         ]
         self._households |= await board_store.households_of_accounts(unknown)
 
     def _household(self, account_id: int) -> dict[str, Any]:
         """Learnt for the batch by `_learn_households` before its ops are made."""
         row = self._households.get(account_id)
-        assert row is not None, "a points fact names a household account"
+        assert row is not None, "an earned fact names a household account"
         return row

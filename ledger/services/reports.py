@@ -17,7 +17,7 @@ REPORT_DAYS_MAX = 366
 
 async def compound_report(community_id: int, first: date, last: date) -> dict[str, Any]:
     """One row per compound for local days first..last (both included)."""
-    await _check(community_id, first, last)
+    name = await _check(community_id, first, last)
     end = last + timedelta(days=1)
     compounds = await board_store.compounds_of(community_id)
     graded = await board_store.grades(community_id, first, end)
@@ -42,6 +42,7 @@ async def compound_report(community_id: int, first: date, last: date) -> dict[st
     stock = await store.reward_stock(community_id)
     return {
         "community_id": community_id,
+        "community": name,
         "from": first.isoformat(),
         "to": last.isoformat(),
         "rows": rows,
@@ -72,11 +73,14 @@ async def trends(community_id: int, first: date, last: date) -> dict[str, Any]:
     }
 
 
-async def _check(community_id: int, first: date, last: date) -> None:
+async def _check(community_id: int, first: date, last: date) -> str:
+    """The community's name, once the period and the community are found good."""
     if last < first or (last - first).days >= REPORT_DAYS_MAX:
         raise InvalidInput("to", f"must be on or after `from`, within {REPORT_DAYS_MAX} days")
-    if await registry_store.get(Community, community_id) is None:
+    community = await registry_store.get(Community, community_id)
+    if community is None:
         raise NotFound("community", community_id)
+    return str(community["name"])
 
 
 def _row(

@@ -1,8 +1,9 @@
 """Every board computed from the source tables: the fallback, and the check of Redis.
 
-The definitions match the facts exactly (ledger/domain/leaderboard.py): net points issued to a
-household, grades by final grade on the day graded, households with a grade or a drop-off,
-minutes of approved shifts on the shift's day.
+The definitions match the facts exactly (ledger/domain/leaderboard.py): points a household
+earned (earned entries less the reversals of earned entries; never adjustments), grades by final
+grade on the day graded, households with a grade or a drop-off, minutes of approved shifts on
+the shift's day.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ledger.domain.leaderboard import EARNED_KINDS
 from ledger.domain.localtime import day_start
 from ledger.store.tables import Compound, Entry, Household, Inspection, Volunteer
 
@@ -20,9 +22,13 @@ _NET_POINTS = (
     "JOIN account c ON c.id = e.credit_account_id "
     "JOIN household h ON h.account = CASE WHEN c.kind = 'household' "
     "THEN e.credit_account_id ELSE e.debit_account_id END "
+    "LEFT JOIN entry o ON o.id = e.reverses_entry_id "
     "WHERE h.compound = {{}} AND ((d.kind = 'issuance' AND c.kind = 'household') "
-    "OR (d.kind = 'household' AND c.kind = 'issuance')){window} GROUP BY h.{group}"
+    "OR (d.kind = 'household' AND c.kind = 'issuance')) "
+    "AND (e.kind IN ({earned}) OR (e.kind = 'reversal' AND o.kind IN ({earned}))){window} "
+    "GROUP BY h.{group}"
 )
+_EARNED = ", ".join(f"'{kind.value}'" for kind in sorted(EARNED_KINDS))
 
 
 async def net_points(
@@ -30,7 +36,8 @@ async def net_points(
 ) -> dict[str, int]:
     window, args = _time_window("e.created_at", first, end)
     group = "building" if by_building else "id"
-    rows = await Entry.raw(_NET_POINTS.format(group=group, window=window), compound_id, *args)
+    query = _NET_POINTS.format(group=group, window=window, earned=_EARNED)
+    rows = await Entry.raw(query, compound_id, *args)
     return {str(row["subject"]): int(row["value"]) for row in rows}
 
 

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 from ledger.domain.accounts import COMMUNITY_KINDS, ISSUANCE_STRIPES, AccountKind
 from ledger.domain.entries import EntryKind, PostedEntry, Transfer
 from ledger.domain.errors import InsufficientPoints, InvalidInput, NotFound
+from ledger.domain.leaderboard import counts_as_earned
 from ledger.domain.localtime import local_day
 from ledger.domain.lots import LOT_KINDS, expires_on
 from ledger.store import caches, facts, lots, sql
@@ -245,8 +246,10 @@ async def _points_fact(
     credit_kind: AccountKind,
     now: datetime,
 ) -> None:
-    """Net points issued to a household (credits from issuance, less what goes back) feed the
-    household and building boards."""
+    """Points a household earned (or lost again by the reversal of an earned entry) feed the
+    household and building boards; adjustments, carry-overs and other corrections do not."""
+    if not counts_as_earned(transfer.kind, transfer.reverses_kind):
+        return
     kinds = (debit_kind, credit_kind)
     if kinds == (AccountKind.ISSUANCE, AccountKind.HOUSEHOLD):
         payload = {"account": transfer.credit_account_id, "delta": transfer.amount_points}
@@ -254,7 +257,7 @@ async def _points_fact(
         payload = {"account": transfer.debit_account_id, "delta": -transfer.amount_points}
     else:
         return
-    await facts.record(community_id, "points", payload, local_day(now), now)
+    await facts.record(community_id, "earned", payload, local_day(now), now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,9 +55,9 @@ async def inspections_of(household_id: int, limit: int) -> list[dict[str, Any]]:
 async def appeals_of_inspections(inspection_ids: list[int]) -> dict[int, dict[str, Any]]:
     if not inspection_ids:
         return {}
-    rows = await Appeal.select(Appeal.id, Appeal.inspection, Appeal.status).where(
-        Appeal.inspection.is_in(inspection_ids)
-    )
+    rows = await Appeal.select(
+        Appeal.id, Appeal.inspection, Appeal.status, Appeal.new_grade, Appeal.decided_at
+    ).where(Appeal.inspection.is_in(inspection_ids))
     return {int(row["inspection"]): row for row in rows}
 
 

@@ -7,12 +7,13 @@ figures worked out by hand below.
 
 2026-11-25 (Hangzhou), community 卖鱼桥社区:
   信义坊 (3 households)  h1 3-2-1703: kitchen good, recyclable good   = 20 points
-                         h2 3-2-2906: kitchen fair, +5 adjustment      = 10 points
+                         h2 3-2-2906: kitchen fair, 50 g of paper      = 10 points
+                                      (+5 adjustment: not earned, on no board)
                          h3 5-1-1101: kitchen good                     = 10 points
                          h1 redeems 2 × 3 points                       (not on the boards)
   和平里 (3 households)  h4 1-1-1201: kitchen poor, recyclable good   = 10 points
-                         h5 2-1-1202: kitchen good                     = 10 points (+7 from 2024,
-                                                                         expired today)
+                         h5 2-1-1202: kitchen good                     = 10 points (+7 adjusted
+                                                                         in 2024: on no board)
                          h7 2-1-1208: nothing
   大关苑 (1 household)   h6 7-3-1701: nothing
   volunteers (back-filled): 朱秀娟 120 min and 王芳 120 min at 信义坊, 李明 60 min at 和平里
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -146,6 +148,9 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
             None,
         )
     await services.accounts.adjust(SYSTEM, event_id(), households["h2"]["account_id"], 5, "补录")
+    await services.scans.weighin(
+        clerk, event_id(), households["h2"]["card_token"], Material.PAPER, 50
+    )
     # A weigh-in of 0 points (5 g of glass) changes nothing anywhere.
     await services.scans.weighin(
         clerk, event_id(), households["h7"]["card_token"], Material.GLASS, 5
@@ -369,17 +374,14 @@ async def test_every_period_of_every_board_answers(town: Town, period: str, buck
     known = town.known
     compound = known.compounds["和平里"]
     households = await board(town, board="households", period=period, scope_id=compound, day=DAY)
-    # h5's 7 points of 2024 count in all time only (expiry is not a board event).
-    h5 = 17 if period == "all" else 10
+    # h5's 7 points adjusted in 2024 count in no period, all time included: boards count
+    # points earned, never adjustments.
     assert sorted((item["id"], item["value"]) for item in households["items"]) == sorted(
-        [(str(known.households["h4"]), 10), (str(known.households["h5"]), h5)]
+        [(str(known.households["h4"]), 10), (str(known.households["h5"]), 10)]
     )
     assert households["bucket"] == bucket
     buildings = await board(town, board="buildings", period=period, scope_id=compound, day=DAY)
-    if period == "all":
-        assert ranked(buildings) == [(1, "2幢", 17), (2, "1幢", 10)]
-    else:  # a tie, listed by building number
-        assert ranked(buildings) == [(1, "1幢", 10), (1, "2幢", 10)]
+    assert ranked(buildings) == [(1, "1幢", 10), (1, "2幢", 10)]  # a tie, by building number
     accuracy = await board(
         town, board="compounds_accuracy", period=period, scope_id=known.community_id, day=DAY
     )
@@ -577,10 +579,10 @@ EXPECTED_ROWS = {
         "grades": 4,
         "good_grades": 3,
         "accuracy_rate": "75.0%",
-        "points_issued": 40,
+        "points_issued": 45,
         "points_redeemed": 6,
         "points_expired": 0,
-        "points_outstanding": 34,
+        "points_outstanding": 39,
         "volunteer_minutes": 240,
     },
     "和平里": {
@@ -660,6 +662,13 @@ async def test_the_report_as_csv(town: Town) -> None:
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].startswith("text/csv")
         assert response.text.startswith("\ufeff")
+        # A file name: the community and the dates (plain ASCII, and the Chinese by RFC 5987).
+        community_id = town.known.community_id
+        assert response.headers["content-disposition"] == (
+            f'attachment; filename="compound-report-community-{community_id}_2026-11-25_'
+            "2026-11-25.csv\"; filename*=UTF-8''"
+            + quote("卖鱼桥社区_小区报表_2026-11-25_2026-11-25.csv", safe="")
+        )
         rows = list(csv.DictReader(io.StringIO(response.text.removeprefix("\ufeff"))))
         assert [row["compound"] for row in rows] == ["信义坊", "和平里", "大关苑"]
         for row in rows:

@@ -102,7 +102,7 @@ async def test_the_resident_home_shows_balance_card_and_rank(client: Client) -> 
     assert home.status_code == 200
     assert "积分余额" in home.text
     assert "<svg" in home.text  # the household card's QR, inline
-    assert "纸质积分本结转" not in home.text  # memos are not shown, the kind is
+    assert "纸质积分本结转" in home.text  # an adjustment shows its reason, then its kind
     assert "人工调整" in home.text
     assert home.headers["content-security-policy"].startswith("default-src 'self'")
     assert "frame-ancestors 'none'" in home.headers["content-security-policy"]

@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from httpx import Response
@@ -414,6 +415,12 @@ async def test_payments_settlement_and_statement(api: Api, app_clock: FrozenCloc
     )
     assert as_csv.status_code == 200, as_csv.text
     assert as_csv.headers["content-type"].startswith("text/csv")
+    disposition = as_csv.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="merchant-'), disposition
+    assert '-statement_2026-11-01_2026-11-30.csv"; ' in disposition
+    assert disposition.endswith(
+        "filename*=UTF-8''" + quote("菜场_对账单_2026-11-01_2026-11-30.csv", safe="")
+    )
     rows = list(csv.reader(io.StringIO(as_csv.text.removeprefix("\ufeff"))))
     assert rows[0][3:] == [
         "opening_balance_points",

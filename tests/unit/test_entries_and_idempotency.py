@@ -67,6 +67,7 @@ def test_a_reversal_swaps_the_sides_and_links_the_original() -> None:
         kind=EntryKind.REVERSAL,
         memo="wrong household",
         reverses_entry_id=7,
+        reverses_kind=original.kind,  # what the boards need to know (earned or not)
     )
 
 

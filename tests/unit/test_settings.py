@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from api import cli
-from api.settings import PREFIX, ConfigError, Settings
+from api.settings import PREFIX, ConfigError, Settings, served_base_url
 
 GOOD_SECRET = "s" * 32
 PG_URL = "postgresql://postgres@127.0.0.1:5432/greenledger"
@@ -129,3 +129,38 @@ def test_the_cli_reports_a_bad_setting_in_one_line_with_exit_code_2(
     assert "configuration error" in lines[0]
     assert PREFIX + "BASE_URL" in lines[0]
     assert not (tmp_path / "ledger.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", 8123, "http://127.0.0.1:8123"),
+        ("192.168.1.20", 80, "http://192.168.1.20:80"),
+        ("0.0.0.0", 9000, "http://127.0.0.1:9000"),  # noqa: S104
+        ("::1", 8000, "http://[::1]:8000"),
+    ],
+)
+def test_qr_codes_point_at_the_address_served(host: str, port: int, expected: str) -> None:
+    assert served_base_url({}, host, port) == expected
+
+
+def test_the_base_url_setting_wins_over_the_address_served() -> None:
+    configured = env(BASE_URL="https://lv.example.org/")
+    assert served_base_url(configured, "0.0.0.0", 9000) == "https://lv.example.org"  # noqa: S104
+    with pytest.raises(ConfigError, match="BASE_URL"):
+        served_base_url(env(BASE_URL="lv.example.org"), "127.0.0.1", 9000)
+
+
+def test_serve_hands_the_app_the_port_it_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run PORT=8123`: the app the server builds (from the environment) makes QR codes
+    for port 8123, not the default 8000."""
+    import uvicorn
+
+    monkeypatch.setenv(PREFIX + "BASE_URL", "")  # unset, and restored after the test
+    monkeypatch.setenv(PREFIX + "DATABASE_URL", str(tmp_path / "ledger.sqlite"))
+    seen: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.append(Settings.from_env().base_url))
+    assert cli.main(["serve", "--host", "127.0.0.1", "--port", "8123"]) == 0
+    assert seen == ["http://127.0.0.1:8123"]
