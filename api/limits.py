@@ -6,6 +6,7 @@ import hashlib
 import logging
 from typing import Any, cast
 
+from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import ASGIMiddleware
@@ -101,6 +102,24 @@ def address_limits_first(per_minute: int) -> Any:
         return app_config
 
     return hook
+
+
+async def events_within_limit(app: Litestar, principal: Principal, events: int) -> tuple[int, int]:
+    """How many of a batch's events, the first ones, fall within the caller's allowance, and
+    the seconds until its window ends. Each event counts as a request; the middleware has
+    counted the batch's request as its first event."""
+    per_minute = app.state.settings.rate_limit_per_minute
+    if per_minute <= 0 or events <= 1:
+        return events, 0
+    limiter = app.state.services.limiter
+    try:
+        granted, retry_after = await limiter.take(
+            f"user:{principal.user_id}", WINDOW_SECONDS, events - 1, per_minute
+        )
+    except (RedisError, OSError) as error:
+        log.warning("rate limits off while Redis is unavailable: %s", error)
+        return events, 0
+    return 1 + granted, retry_after
 
 
 def _too_many(retry_after: int) -> TooManyRequestsException:
