@@ -70,7 +70,7 @@ class RateLimitMiddleware(ASGIMiddleware):
             checks = cast(dict[str, Any], scope).pop(DEFERRED, [])
         principal = scope.get("user")
         if self.stage == "caller" and isinstance(principal, Principal):
-            checks.append((f"user:{principal.user_id}", self.per_minute))
+            checks.append((caller_key(principal), self.per_minute))
         elif self.stage == "caller" and (token := _bearer(scope)):
             checks.append((f"token:{hashlib.sha256(token).hexdigest()[:24]}", self.per_minute))
         try:
@@ -104,6 +104,10 @@ def address_limits_first(per_minute: int) -> Any:
     return hook
 
 
+def caller_key(principal: Principal) -> str:
+    return f"user:{principal.user_id}"
+
+
 async def events_within_limit(app: Litestar, principal: Principal, events: int) -> tuple[int, int]:
     """How many of a batch's events, the first ones, fall within the caller's allowance, and
     the seconds until its window ends. Each event counts as a request; the middleware has
@@ -114,7 +118,7 @@ async def events_within_limit(app: Litestar, principal: Principal, events: int) 
     limiter = app.state.services.limiter
     try:
         granted, retry_after = await limiter.take(
-            f"user:{principal.user_id}", WINDOW_SECONDS, events - 1, per_minute
+            caller_key(principal), WINDOW_SECONDS, events - 1, per_minute
         )
     except (RedisError, OSError) as error:
         log.warning("rate limits off while Redis is unavailable: %s", error)
