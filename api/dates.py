@@ -6,12 +6,24 @@ from datetime import date, datetime
 
 from ledger.domain.errors import InvalidInput
 
+# Every day the service works with lies well inside these; a day near Python's own limits
+# (9999-12-31, 0001-01-01) overflows the day after it or its UTC time (issue 12, item 10).
+DAY_FIRST = date(2000, 1, 1)
+DAY_LAST = date(2999, 12, 31)
+
 
 def parse_day(text: str, field: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as error:
         raise InvalidInput(field, "must be a date like 2026-11-25") from error
+    return within_range(day, field)
+
+
+def within_range(day: date, field: str) -> date:
+    if not DAY_FIRST <= day <= DAY_LAST:
+        raise InvalidInput(field, f"must be a date from {DAY_FIRST} to {DAY_LAST}")
+    return day
 
 
 def parse_optional_day(text: str | None, field: str) -> date | None:

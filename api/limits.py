@@ -6,6 +6,7 @@ import hashlib
 import logging
 from typing import Any, cast
 
+from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import ASGIMiddleware
@@ -69,7 +70,7 @@ class RateLimitMiddleware(ASGIMiddleware):
             checks = cast(dict[str, Any], scope).pop(DEFERRED, [])
         principal = scope.get("user")
         if self.stage == "caller" and isinstance(principal, Principal):
-            checks.append((f"user:{principal.user_id}", self.per_minute))
+            checks.append((caller_key(principal), self.per_minute))
         elif self.stage == "caller" and (token := _bearer(scope)):
             checks.append((f"token:{hashlib.sha256(token).hexdigest()[:24]}", self.per_minute))
         try:
@@ -101,6 +102,28 @@ def address_limits_first(per_minute: int) -> Any:
         return app_config
 
     return hook
+
+
+def caller_key(principal: Principal) -> str:
+    return f"user:{principal.user_id}"
+
+
+async def events_within_limit(app: Litestar, principal: Principal, events: int) -> tuple[int, int]:
+    """How many of a batch's events, the first ones, fall within the caller's allowance, and
+    the seconds until its window ends. Each event counts as a request; the middleware has
+    counted the batch's request as its first event."""
+    per_minute = app.state.settings.rate_limit_per_minute
+    if per_minute <= 0 or events <= 1:
+        return events, 0
+    limiter = app.state.services.limiter
+    try:
+        granted, retry_after = await limiter.take(
+            caller_key(principal), WINDOW_SECONDS, events - 1, per_minute
+        )
+    except (RedisError, OSError) as error:
+        log.warning("rate limits off while Redis is unavailable: %s", error)
+        return events, 0
+    return 1 + granted, retry_after
 
 
 def _too_many(retry_after: int) -> TooManyRequestsException:

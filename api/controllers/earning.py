@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from api.deps import PrincipalDep, ServicesDep
 from api.errors import STATUS_BY_CODE, error_body
+from api.limits import events_within_limit
 from api.schemas import (
     BatchIn,
     BatchReply,
@@ -150,15 +151,22 @@ class EarningController(Controller):
         status_code=HTTP_200_OK,
     )
     async def batch(
-        self, data: JSONBody[BatchIn], principal: PrincipalDep, services: ServicesDep
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[BatchIn],
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> BatchReply:
         """Up to 1,000 events captured offline, each processed on its own, in order. Safe to
         resend whole: every event replays by its event_id. Consecutive gradings go to the
         ledger together (one transaction on PostgreSQL), with the outcome each would have had
-        alone."""
+        alone. Each event counts as a request against the caller's rate limit: those beyond
+        it get `429 rate_limited` (with `retry_after_seconds`), to be resent later as they
+        were."""
+        allowed, retry_after = await events_within_limit(request.app, principal, len(data.events))
         results: list[BatchResult | None] = []
         gradings: list[tuple[int, Grading]] = []
-        for event in data.events:
+        for event in data.events[:allowed]:
             parsed = _parse(principal, event)
             if isinstance(parsed, BatchResult):
                 results.append(parsed)
@@ -169,6 +177,7 @@ class EarningController(Controller):
                 await _grade_together(services, principal, gradings, results)
                 results.append(await _run_one(services, principal, *parsed))
         await _grade_together(services, principal, gradings, results)
+        results += [_rate_limited(event, retry_after) for event in data.events[allowed:]]
         return BatchReply(results=[result for result in results if result is not None])
 
 
@@ -238,6 +247,17 @@ async def _run_one(
     except LedgerError as refusal:
         return _refused(event_id, refusal)
     return BatchResult(event_id, event_type.status, msgspec.to_builtins(reply))
+
+
+def _rate_limited(event: object, retry_after: int) -> BatchResult:
+    """An event past the caller's allowance: not looked at, nothing stored for it."""
+    event_id = event.get("event_id") if isinstance(event, dict) else None
+    detail = f"too many requests; try again in {retry_after} s"
+    return BatchResult(
+        event_id if isinstance(event_id, str) else None,
+        429,
+        error_body("rate_limited", detail, retry_after_seconds=retry_after),
+    )
 
 
 def _refused(event_id: str | None, refusal: LedgerError) -> BatchResult:

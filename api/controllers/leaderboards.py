@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from api.dates import parse_optional_day
+from api.dates import parse_optional_day, within_range
 from api.deps import ServicesDep
 from api.schemas import ID_MAX, BoardReply, RedBlackReply
 from ledger.domain.errors import InvalidInput
@@ -65,6 +65,7 @@ class LeaderboardController(Controller):
 
 def _half_month(text: str) -> date:
     try:
-        return half_month_day(text)
+        day = half_month_day(text)
     except ValueError as error:
         raise InvalidInput("half_month", "must look like 2026-11-1 or 2026-11-2") from error
+    return within_range(day, "half_month")

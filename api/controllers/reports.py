@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 import msgspec
@@ -17,6 +15,7 @@ from api.openapi_docs import also_answers
 from api.pages.staff import report_chart_svg
 from api.schemas import ID_MAX, CompoundReport
 from api.security import ADMIN_ONLY
+from api.spreadsheets import csv_text
 from ledger.services import reports
 
 CommunityId = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
@@ -77,17 +76,7 @@ class ReportController(Controller):
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows([{key: _cell(value) for key, value in row.items()} for row in rows])
-    return "\ufeff" + buffer.getvalue()  # a BOM so that Excel opens Chinese names correctly
-
-
-def _cell(value: Any) -> Any:
-    """A text that a spreadsheet would run as a formula (a compound named `=HYPERLINK(…)`)
-    is kept as text with a leading apostrophe; numbers are left as they are."""
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + value
-    return value
+    if not rows:
+        return csv_text([])
+    header = list(rows[0])
+    return csv_text([header, *([row[key] for key in header] for row in rows)])

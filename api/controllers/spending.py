@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 import msgspec
@@ -33,6 +31,7 @@ from api.schemas import (
     Statement,
 )
 from api.security import ADMIN_ONLY, requires
+from api.spreadsheets import csv_text
 from ledger.domain.access import Role
 from ledger.domain.errors import InvalidInput
 from ledger.services.accounts import decode_cursor, encode_cursor
@@ -214,38 +213,25 @@ def _wants_csv(request: Request[Any, Any, Any], format: str | None) -> bool:
     return format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
 
 
+STATEMENT_TOTALS = (
+    "merchant",
+    "from",
+    "to",
+    "opening_balance_points",
+    "received_points",
+    "settled_points",
+    "closing_balance_points",
+)
+STATEMENT_LINES = ("entry_id", "at", "kind", "points", "memo", "actor")
+
+
 def _statement_csv(statement: dict[str, Any]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
+    return csv_text(
         [
-            "merchant",
-            "from",
-            "to",
-            "opening_balance_points",
-            "received_points",
-            "settled_points",
-            "closing_balance_points",
+            STATEMENT_TOTALS,
+            [statement[key] for key in STATEMENT_TOTALS],
+            [],
+            STATEMENT_LINES,
+            *([line[key] for key in STATEMENT_LINES] for line in statement["lines"]),
         ]
     )
-    writer.writerow(
-        [
-            statement[key]
-            for key in (
-                "merchant",
-                "from",
-                "to",
-                "opening_balance_points",
-                "received_points",
-                "settled_points",
-                "closing_balance_points",
-            )
-        ]
-    )
-    writer.writerow([])
-    writer.writerow(["entry_id", "at", "kind", "points", "memo", "actor"])
-    for line in statement["lines"]:
-        writer.writerow(
-            [line[key] for key in ("entry_id", "at", "kind", "points", "memo", "actor")]
-        )
-    return "\ufeff" + buffer.getvalue()

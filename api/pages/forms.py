@@ -38,9 +38,12 @@ def integer(form: FormMultiDict, name: str, low: int = 1, high: int = ID_MAX) ->
 
 
 def whole_number(value: str | None, name: str, low: int = 1, high: int = ID_MAX) -> int:
-    if value is None or not value.strip().isdigit() or not low <= int(value) <= high:
+    """ASCII digits only: `str.isdigit` also takes `²` and `①`, which `int` then refuses, and
+    `int` takes other scripts' digits (`٣`), which no form of ours offers."""
+    digits = None if value is None else value.strip()
+    if not digits or not (digits.isascii() and digits.isdigit()) or not low <= int(digits) <= high:
         raise InvalidInput(name, f"a whole number from {low} to {high}")
-    return int(value)
+    return int(digits)
 
 
 def choice(form: FormMultiDict, name: str, choices: Iterable[str]) -> str:

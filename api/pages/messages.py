@@ -50,6 +50,9 @@ def refusal_text(error: LedgerError) -> str:
         "body_too_large": _("The photo is too large: at most 2 MiB. Choose a smaller one."),
         "unsupported_media_type": _("The photo must be a JPEG, PNG or WebP image."),
     }
+    field = error.extra.get("field")
+    if error.code == "validation_error" and field:
+        return _("Something in the form was not valid: %(field)s.", field=field)
     return texts.get(error.code, _("This cannot be done."))
 
 

@@ -11,6 +11,7 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from api import charts
+from api.dates import parse_day
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
 from api.pages.i18n import _
@@ -95,16 +96,10 @@ async def decide_appeal(
 
 
 def _period(first_text: str | None, last_text: str | None, today: date) -> tuple[date, date]:
-    try:
-        last = date.fromisoformat(last_text) if last_text else today
-        first = (
-            date.fromisoformat(first_text)
-            if first_text
-            else last - timedelta(days=REPORT_DAYS_DEFAULT - 1)
-        )
-    except ValueError as error:
-        raise InvalidInput("from", "dates look like 2026-11-01") from error
-    return first, last
+    last = parse_day(last_text, "to") if last_text else today
+    if first_text:
+        return parse_day(first_text, "from"), last
+    return last - timedelta(days=REPORT_DAYS_DEFAULT - 1), last
 
 
 @get("/staff", guards=ADMIN_ONLY, include_in_schema=False)

@@ -9,6 +9,12 @@ class LedgerError(Exception):
     """An expected rejection the client can act on; `code` is part of the public API."""
 
     code: ClassVar[str] = "ledger_error"
+    # Whether the refusal is stored against its event_id. It is when something that can
+    # change decided it (stored rows, the clock), so that a resend stays refused after the
+    # change; it is not when the request's content alone decided it: the same request is
+    # refused the same way whenever it comes back, and nothing was decided
+    # (docs/decisions/2026-12-06-which-refusals-are-stored.md).
+    stored: bool = True
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -25,8 +31,11 @@ class InvalidInput(LedgerError):
 
     code = "validation_error"
 
-    def __init__(self, field: str, detail: str) -> None:
+    def __init__(self, field: str, detail: str, *, by_clock: bool = False) -> None:
+        """`by_clock`: the value is refused for when it comes (a day in the future), so it is
+        stored like a business refusal."""
         super().__init__(f"{field}: {detail}", field=field)
+        self.stored = by_clock
 
 
 class NotFound(LedgerError):
@@ -105,12 +114,14 @@ class CodeMalformed(LedgerError):
     """The scanned text is not a code this system printed."""
 
     code = "code_malformed"
+    stored = False
 
 
 class CodeForged(LedgerError):
     """The code's signature does not match any of our keys."""
 
     code = "code_forged"
+    stored = False
 
 
 class CodeRevoked(LedgerError):
@@ -123,6 +134,7 @@ class CodeWrongKind(LedgerError):
     """A genuine code of another kind (a household card where a point was expected)."""
 
     code = "code_wrong_kind"
+    stored = False
 
 
 class OutsideWindow(LedgerError):

@@ -47,6 +47,18 @@ end
 return 0
 """
 
+# Many hits at once (the events of a batch): all are counted, as single hits are counted
+# past the limit too; those the window still had room for are granted.
+_TAKE = """
+local before = tonumber(redis.call('GET', KEYS[1]) or '0')
+redis.call('INCRBY', KEYS[1], ARGV[2])
+if before == 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+local granted = math.min(tonumber(ARGV[2]), math.max(0, tonumber(ARGV[3]) - before))
+return {granted, ttl}
+"""
+
 
 class RedisLimiter:
     def __init__(self, redis: Redis, prefix: str) -> None:
@@ -55,10 +67,15 @@ class RedisLimiter:
         self._hit = redis.register_script(_HIT)
         self._sign_in_attempt = redis.register_script(_SIGN_IN_ATTEMPT)
         self._sign_in_succeeded = redis.register_script(_SIGN_IN_SUCCEEDED)
+        self._take = redis.register_script(_TAKE)
 
     async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
         hits, ttl = await self._hit(keys=[self._key(key)], args=[window_seconds])
         return int(hits), int(ttl)
+
+    async def take(self, key: str, window_seconds: int, wanted: int, limit: int) -> tuple[int, int]:
+        granted, ttl = await self._take(keys=[self._key(key)], args=[window_seconds, wanted, limit])
+        return int(granted), int(ttl)
 
     async def count(self, key: str) -> int:
         value = await self.redis.get(self._key(key))

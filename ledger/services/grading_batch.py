@@ -170,47 +170,45 @@ class _Batch:
 
     async def run(self) -> list[Outcome]:
         async with self.scans.runner.db.write():
-            fresh = await self._replays()
-            codes = self._codes(fresh)
-            graded = await self._scanned(fresh, codes)
+            codes = await self._first_sights()
+            graded = await self._scanned(list(codes), codes)
             await self._grade(graded)
             await self._write()
         decided = [o for o in self.outcomes if o is not None and not isinstance(o, _Repeat)]
         assert len(decided) == len(self.outcomes), "every grading has its outcome"
         return decided
 
-    async def _replays(self) -> list[int]:
-        """Stored and repeated event ids replay; the rest (first sight) are returned."""
+    async def _first_sights(self) -> dict[int, tuple[ScanCode, ScanCode]]:
+        """Stored and repeated event ids replay; the codes of the rest (first sight) are read.
+        A code that cannot be read refuses its event and stores nothing, so a later event
+        with the same id is a first sight too, as it would be sent alone after it."""
         event_ids = [item.grading.event_id for item in self.checked if isinstance(item, _Checked)]
         prior = await idempotency.find_many(event_ids)
         first_seen: dict[str, int] = {}
-        fresh = []
+        codes = {}
         for index, item in enumerate(self.checked):
             if not isinstance(item, _Checked):
                 continue
             event_id = item.grading.event_id
             if event_id in prior:
                 self.outcomes[index] = _replayed(prior[event_id], item.key)
-            elif event_id in first_seen:
+                continue
+            if event_id in first_seen:
                 self.outcomes[index] = _Repeat(first_seen[event_id])
-            else:
-                first_seen[event_id] = index
-                fresh.append(index)
-        return fresh
-
-    def _codes(self, fresh: list[int]) -> dict[int, tuple[ScanCode, ScanCode]]:
-        keyring = self.scans.codes.keyring
-        codes = {}
-        for index in fresh:
-            grading = self._checked(index).grading
+                continue
             try:
-                household = read(grading.household_token, keyring, CodeKind.HOUSEHOLD)
-                point = read(grading.point_token, keyring, CodeKind.POINT)
+                codes[index] = self._codes(item.grading)
             except LedgerError as refusal:
                 self._refuse(index, refusal)
-                continue
-            codes[index] = (household, point)
+                if not refusal.stored:
+                    continue
+            first_seen[event_id] = index
         return codes
+
+    def _codes(self, grading: Grading) -> tuple[ScanCode, ScanCode]:
+        keyring = self.scans.codes.keyring
+        household = read(grading.household_token, keyring, CodeKind.HOUSEHOLD)
+        return household, read(grading.point_token, keyring, CodeKind.POINT)
 
     async def _scanned(
         self, fresh: list[int], codes: dict[int, tuple[ScanCode, ScanCode]]
@@ -381,9 +379,11 @@ class _Batch:
         )
 
     def _refuse(self, index: int, refusal: LedgerError) -> None:
-        """Recorded as `Runner.once` records a refusal, so a resend stays refused."""
+        """Recorded as `Runner.once` records a refusal, so a resend stays refused (unless the
+        event's content alone refused it: `LedgerError.stored`)."""
         self.outcomes[index] = refusal
-        self._claim(index, refusal.code, refusal.to_record())
+        if refusal.stored:
+            self._claim(index, refusal.code, refusal.to_record())
 
     def _claim(self, index: int, outcome: str, result: dict[str, Any]) -> None:
         item = self._checked(index)
@@ -416,15 +416,19 @@ class _Batch:
         """An event id sent twice in one batch: the second replays the first's stored outcome
         (or is refused as a different request under the same id)."""
         for index, outcome in enumerate(self.outcomes):
-            if isinstance(outcome, _Repeat):
-                first = outcome.first
-                if self._checked(first).key != self._checked(index).key:
-                    self.outcomes[index] = IdempotencyConflict(
-                        "this event_id was already used for a different request",
-                        operation=OPERATION,
-                    )
-                else:
-                    self.outcomes[index] = self.outcomes[first]
+            if not isinstance(outcome, _Repeat):
+                continue
+            first = self.outcomes[outcome.first]
+            if self._checked(outcome.first).key == self._checked(index).key:
+                self.outcomes[index] = first
+            elif isinstance(first, LedgerError) and not first.stored:
+                # Alone, the first would have left no record, and this one would be new.
+                raise _Race("an event id sent again, changed, after a refusal not stored")
+            else:
+                self.outcomes[index] = IdempotencyConflict(
+                    "this event_id was already used for a different request",
+                    operation=OPERATION,
+                )
 
     def _checked(self, index: int) -> _Checked:
         item = self.checked[index]

@@ -75,14 +75,23 @@ class MemoryLimiter:
     _sign_ins: dict[str, dict[str, float]] = field(default_factory=dict)
 
     async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
+        before, seconds_left = self._add(key, window_seconds, 1)
+        return before + 1, seconds_left
+
+    async def take(self, key: str, window_seconds: int, wanted: int, limit: int) -> tuple[int, int]:
+        before, seconds_left = self._add(key, window_seconds, wanted)
+        return min(wanted, max(0, limit - before)), seconds_left
+
+    def _add(self, key: str, window_seconds: int, hits_added: int) -> tuple[int, int]:
+        """The hits before these in the key's window, and the seconds until it ends."""
         now = time.monotonic()
         hits, ends = self._windows.get(key, (0, now + window_seconds))
         if ends <= now:
             hits, ends = 0, now + window_seconds
-        self._windows[key] = (hits + 1, ends)
+        self._windows[key] = (hits + hits_added, ends)
         if len(self._windows) > 100_000:
             self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
-        return hits + 1, max(int(ends - now), 1)
+        return hits, max(int(ends - now), 1)
 
     async def count(self, key: str) -> int:
         hits, ends = self._windows.get(key, (0, 0.0))

@@ -63,7 +63,9 @@ class Rules:
                 )
             if effective_from - now > timedelta(days=FUTURE_EFFECTIVE_DAYS_MAX):
                 raise InvalidInput(
-                    "effective_from", f"must be within {FUTURE_EFFECTIVE_DAYS_MAX} days from now"
+                    "effective_from",
+                    f"must be within {FUTURE_EFFECTIVE_DAYS_MAX} days from now",
+                    by_clock=True,
                 )
             return await add_version(community_id, rules, effective_from, actor.username, now)
 

@@ -40,7 +40,9 @@ class Runner:
         """The effect and the record of its outcome commit together, or neither does.
 
         A refusal is recorded too (in its own transaction, after the rollback), so a retried
-        refused request stays refused even if the state that refused it has changed since.
+        refused request stays refused even if the state that refused it has changed since;
+        except one the request's content alone decided (`LedgerError.stored`), which a retry
+        meets again anyway.
         """
         check_event_id(event_id)
         key = fingerprint(operation, actor.username, inputs)
@@ -108,6 +110,8 @@ class Runner:
         actor: Principal,
         inputs: Mapping[str, object],
     ) -> Result:
+        if not refusal.stored:
+            raise refusal
         async with self.db.write():
             stored = await idempotency.claim(
                 event_id,

@@ -166,7 +166,9 @@ class Shifts:
                 raise OutOfScope("this volunteer belongs to another community")
             now = self.clock.now()
             if day > local_day(now):
-                raise InvalidInput("day", "back-filled hours cannot be in the future")
+                raise InvalidInput(
+                    "day", "back-filled hours cannot be in the future", by_clock=True
+                )
             rule = await rules_at(volunteer["community"], now)
             await _within_daily_max(volunteer, day, minutes, rule.rules)
             points = points_for_minutes(minutes, rule.rules.backfill_points_per_hour)

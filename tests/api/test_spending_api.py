@@ -470,6 +470,37 @@ async def test_payments_settlement_and_statement(api: Api, app_clock: FrozenCloc
 # -- expiry --------------------------------------------------------------------------------------
 
 
+FORMULA_NAME = '=HYPERLINK("http://evil.example/","点我")'
+
+
+async def test_a_statement_csv_keeps_formulas_in_names_and_memos_as_text(
+    api: Api, app_clock: FrozenClock
+) -> None:
+    client, admin = api
+    c = await counter(client, admin, points=50)
+    merchant = await created(
+        client,
+        admin,
+        "/api/v1/merchants",
+        {"community_id": c.world.community_id, "name": FORMULA_NAME},
+    )
+    app_clock.moment = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    body = {"household_token": c.world.card_token, "merchant_id": merchant["id"]}
+    paid = await post(client, c.clerk, "/api/v1/payments", body | {"amount_points": 10})
+    assert paid.status_code == 201, paid.text
+    params = {"from": "2026-11-01", "to": "2026-11-30"}
+    path = f"/api/v1/merchants/{merchant['id']}/statement"
+
+    as_csv = await client.get(path, params=params | {"format": "csv"}, headers=admin)
+    rows = list(csv.reader(io.StringIO(as_csv.text.removeprefix("\ufeff"))))
+    assert rows[1][0] == "'" + FORMULA_NAME  # the merchant
+    assert rows[4][2:5] == ["payment", "10", "'" + FORMULA_NAME]  # the memo
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+    as_json = await client.get(path, params=params, headers=admin)
+    assert as_json.json()["merchant"] == FORMULA_NAME
+    assert as_json.json()["lines"][0]["memo"] == FORMULA_NAME
+
+
 async def test_accounts_show_what_expires_when_and_reminders_list_them(
     api: Api, app_clock: FrozenClock
 ) -> None:
