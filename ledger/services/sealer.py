@@ -11,6 +11,7 @@ from ledger.domain.chain import seal_hash
 from ledger.ports import Clock
 from ledger.store import facts
 from ledger.store import seals as store
+from ledger.store.connections import is_unavailable
 from ledger.store.engine import Database
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,15 @@ class Sealer:
                 # Piccolo leaves the dead transaction in the context (its rollback raises), and
                 # every later pass in this task would fail "nested transactions" for ever.
                 busy = any(await asyncio.create_task(self.seal_pending()))
-            except Exception:
-                log.exception("sealing failed; retrying")
+            except Exception as error:
+                if is_unavailable(error):
+                    log.warning(
+                        "sealing failed; retrying: database unavailable: %s: %s",
+                        type(error).__name__,
+                        error,
+                    )
+                else:
+                    log.exception("sealing failed; retrying")
                 busy = False
             if not busy:
                 with contextlib.suppress(TimeoutError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -89,3 +90,25 @@ def is_unavailable(error: BaseException) -> bool:
     return is_stale_connection(error) and not isinstance(
         error, asyncpg.exceptions.ClientConfigurationError
     )
+
+
+class OneLineWhenUnavailable(logging.Filter):
+    """asyncpg's pool logs a traceback each time it fails to reopen its minimum of connections
+    (`_maintain_min_size`), every few milliseconds while the database restarts: one line each
+    instead, naming the error, when the database is what failed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and is_unavailable(error):
+            record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def quiet_pool_logs() -> None:
+    """Once per process (idempotent)."""
+    pool_log = logging.getLogger("asyncpg.pool")
+    if not any(isinstance(f, OneLineWhenUnavailable) for f in pool_log.filters):
+        pool_log.addFilter(OneLineWhenUnavailable())

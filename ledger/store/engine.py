@@ -19,7 +19,13 @@ from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from ledger.store import caches, sql
-from ledger.store.connections import give_back, interrupted, is_stale_connection, pooled
+from ledger.store.connections import (
+    give_back,
+    interrupted,
+    is_stale_connection,
+    pooled,
+    quiet_pool_logs,
+)
 from ledger.store.inline_sqlite import InlineConnection
 
 DEFAULT_DATABASE_URL = "var/greenledger.sqlite"
@@ -268,6 +274,7 @@ class Database:
 
     async def start(self) -> None:
         if isinstance(self.engine, PostgresEngine):
+            quiet_pool_logs()
             await self.engine.start_connection_pool(max_size=POOL_SIZE_MAX, reset=_keep_session)
         elif isinstance(self.engine, SQLiteEngine):
             self._writer = SQLiteWriter(self.engine)
