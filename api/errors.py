@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from ledger.domain.errors import LedgerError
 from ledger.domain.photos import PhotoTooLarge, UnsupportedPhoto
+from ledger.store.connections import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,19 @@ def body_too_large_detail(request: Request[Any, Any, Any]) -> str:
 
 
 def log_unhandled(request: Request[Any, Any, Any], exc: Exception) -> None:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if is_unavailable(exc):
+        # A restart or failover cuts every connection: one line per failed attempt, not a
+        # traceback each; the client sends the same request again.
+        log.warning(
+            "database unavailable on %s %s event_id=%s: %s: %s",
+            request.method,
+            request.url.path,
+            _event_id(request),
+            type(exc).__name__,
+            exc,
+        )
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -132,6 +145,19 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         ),
         status_code=HTTP_500_INTERNAL_SERVER_ERROR,
     )
+
+
+def _event_id(request: Request[Any, Any, Any]) -> str | None:
+    """The body's event_id, if the body was read and names one."""
+    body = request._connection_state.body  # cached by Litestar once read; never read here
+    if not isinstance(body, bytes):
+        return None
+    try:
+        decoded = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    value = decoded.get("event_id") if isinstance(decoded, dict) else None
+    return str(value) if value is not None else None
 
 
 def unreadable_body_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -22,6 +22,7 @@ from ledger.domain.leaderboard import (
 from ledger.projections.boards import LEASED, RedisBoards, group_by_community
 from ledger.store import boards as board_store
 from ledger.store import facts
+from ledger.store.connections import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +104,17 @@ class Projector:
             except (RedisError, OSError) as error:
                 log.warning("projection paused, Redis unavailable: %s", error)
                 applied = 0
-            except Exception:
+            except Exception as error:
                 # The database can fail too (a restart, a lock timeout): retry, as the sealer
                 # does, rather than end the task and leave the boards behind until a restart.
-                log.exception("projection failed; retrying")
+                if is_unavailable(error):
+                    log.warning(
+                        "projection failed; retrying: database unavailable: %s: %s",
+                        type(error).__name__,
+                        error,
+                    )
+                else:
+                    log.exception("projection failed; retrying")
                 applied = 0
             if applied == 0:
                 with contextlib.suppress(TimeoutError):

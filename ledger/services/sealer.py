@@ -11,6 +11,7 @@ from ledger.domain.chain import seal_hash
 from ledger.ports import Clock
 from ledger.store import facts
 from ledger.store import seals as store
+from ledger.store.connections import is_unavailable
 from ledger.store.engine import Database
 
 log = logging.getLogger(__name__)
@@ -24,15 +25,17 @@ class Sealer:
     db: Database
     clock: Clock
 
-    async def seal_pending(self) -> tuple[int, int]:
+    async def seal_pending(self, wait: bool = False) -> tuple[int, int]:
         """Seal up to SEAL_BATCH committed entries and number as many board facts; returns how
-        many of each ((0, 0) if another sealer holds the lock).
+        many of each ((0, 0) if another sealer holds the lock, unless `wait`: then after it).
 
         Seal numbers are gap-free and follow commit visibility, not entry ids: ids commit out
         of order, so only the seal order is safe for anything that follows "applied through N".
         """
         async with self.db.write():
-            if not await store.try_lock_sealer():
+            if wait:
+                await store.lock_sealer()
+            elif not await store.try_lock_sealer():
                 return 0, 0
             sequenced = await facts.sequence_pending(SEAL_BATCH)
             entry_ids = await store.pending(SEAL_BATCH)
@@ -48,9 +51,14 @@ class Sealer:
         return len(seals), sequenced
 
     async def seal_all(self) -> int:
-        """Seal and number everything committed so far; returns the entries sealed."""
+        """Seal and number everything committed so far; returns the entries sealed.
+
+        Another sealer holding the lock (a server's, or the transaction of a process killed a
+        moment ago, which PostgreSQL has not ended yet) is waited for, not taken for "nothing
+        left": callers rely on everything being numbered when this returns
+        (docs/decisions/2026-12-06-seal-all-waits-for-the-lock.md)."""
         total = 0
-        while any(done := await self.seal_pending()):
+        while any(done := await self.seal_pending(wait=True)):
             total += done[0]
         return total
 
@@ -62,8 +70,15 @@ class Sealer:
                 # Piccolo leaves the dead transaction in the context (its rollback raises), and
                 # every later pass in this task would fail "nested transactions" for ever.
                 busy = any(await asyncio.create_task(self.seal_pending()))
-            except Exception:
-                log.exception("sealing failed; retrying")
+            except Exception as error:
+                if is_unavailable(error):
+                    log.warning(
+                        "sealing failed; retrying: database unavailable: %s: %s",
+                        type(error).__name__,
+                        error,
+                    )
+                else:
+                    log.exception("sealing failed; retrying")
                 busy = False
             if not busy:
                 with contextlib.suppress(TimeoutError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +19,13 @@ from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from ledger.store import caches, sql
+from ledger.store.connections import (
+    give_back,
+    interrupted,
+    is_stale_connection,
+    pooled,
+    quiet_pool_logs,
+)
 from ledger.store.inline_sqlite import InlineConnection
 
 DEFAULT_DATABASE_URL = "var/greenledger.sqlite"
@@ -25,6 +33,14 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POOL_SIZE_MAX = 10
 # Deadlocks and serialisation failures are retried a bounded number of times, then surface.
 TRANSIENT_RETRIES = 3
+# A pooled connection that died idle fails at BEGIN; each one the pool holds may, once.
+BEGIN_ATTEMPTS = POOL_SIZE_MAX + 1
+ROLLBACK_SECONDS = 5
+# Shutdown waits this long for connections still checked out, then cuts them: a SIGTERM ends
+# the process within seconds, not at the kill.
+POOL_CLOSE_SECONDS = 5
+
+log = logging.getLogger(__name__)
 
 
 class SafeSQLiteTransaction(SQLiteTransaction):
@@ -122,24 +138,57 @@ class SafePostgresTransaction(PostgresTransaction):
     transaction) when ROLLBACK or COMMIT fails, as both do on a dead connection: each death
     would cost the pool a slot for good. Here the connection always goes back (asyncpg replaces
     a closed one) and the task always leaves the transaction. If the work already failed, that
-    error is what the caller sees, not the ROLLBACK's on a connection that no longer exists."""
+    error is what the caller sees, not the ROLLBACK's on a connection that no longer exists.
+
+    The pool does not reset connections on release (docs/decisions/2026-11-25-constant-sql-on-
+    the-credit-path.md), so nothing else would notice a connection left mid-operation: one whose
+    statement was interrupted, whose ROLLBACK failed, or whose BEGIN failed is terminated, never
+    returned (docs/decisions/2026-12-06-broken-pool-connections.md)."""
+
+    async def __aenter__(self) -> SafePostgresTransaction:
+        if self._parent is not None:
+            return self._parent  # type: ignore[return-value]
+        for attempt in range(BEGIN_ATTEMPTS):
+            self.connection = await self.get_connection()  # type: ignore[no-untyped-call]
+            self.transaction = self.connection.transaction()
+            try:
+                await self.begin()  # type: ignore[no-untyped-call]
+            except BaseException as error:
+                # Stock Piccolo leaves the connection checked out here: its pool slot is lost
+                # and Pool.close() waits for it forever.
+                await give_back(self.engine.pool, self.connection, broken=True)
+                if attempt + 1 < BEGIN_ATTEMPTS and is_stale_connection(error):
+                    # Nothing was sent: a pooled connection that died idle (a restart cut it)
+                    # is replaced, not reported.
+                    log.info("a pooled connection failed at BEGIN (%s); taking another", error)
+                    continue
+                raise
+            break
+        self.context = self.engine.current_transaction.set(self)
+        return self
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent is not None:
             return exception is None
+        broken = exception is not None and interrupted(exception)
         try:
             if exception is not None:
-                if not self._rolled_back:
-                    with contextlib.suppress(Exception):
-                        await self.rollback()  # type: ignore[no-untyped-call]
+                if not self._rolled_back and not broken:
+                    try:
+                        await asyncio.wait_for(self.rollback(), ROLLBACK_SECONDS)  # type: ignore[no-untyped-call]
+                    except BaseException as failed:
+                        broken = True  # the work's own error is the one the caller sees
+                        if not isinstance(failed, Exception):
+                            raise
             elif not self._committed and not self._rolled_back:
-                await self.commit()  # type: ignore[no-untyped-call]
+                try:
+                    await self.commit()  # type: ignore[no-untyped-call]
+                except BaseException as error:
+                    broken = interrupted(error)
+                    raise
         finally:
             try:
-                if self.engine.pool:
-                    await self.engine.pool.release(self.connection)
-                else:
-                    await self.connection.close()
+                await give_back(self.engine.pool, self.connection, broken=broken)
             finally:
                 self.engine.current_transaction.reset(self.context)
         return exception is None
@@ -158,6 +207,12 @@ class HardenedPostgresEngine(PostgresEngine):
     async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
         await sql.flush()
         return await super().run_ddl(ddl, in_pool)
+
+    async def _run_in_pool(self, query: str, args: Any = None) -> Any:
+        if not self.pool:
+            raise ValueError("A pool isn't currently running.")
+        async with pooled(self.pool) as connection:
+            return await connection.fetch(query, *(args or []))
 
 
 class HardenedSQLiteEngine(SQLiteEngine):
@@ -219,13 +274,14 @@ class Database:
 
     async def start(self) -> None:
         if isinstance(self.engine, PostgresEngine):
+            quiet_pool_logs()
             await self.engine.start_connection_pool(max_size=POOL_SIZE_MAX, reset=_keep_session)
         elif isinstance(self.engine, SQLiteEngine):
             self._writer = SQLiteWriter(self.engine)
 
     async def close(self) -> None:
         if isinstance(self.engine, PostgresEngine):
-            await self.engine.close_connection_pool()
+            await close_pool(self.engine)
         elif self._writer is not None:
             async with self._write_lock:
                 await self._writer.drop()
@@ -257,6 +313,22 @@ class Database:
         else:
             async with self.engine.transaction():
                 yield
+
+
+async def close_pool(engine: PostgresEngine) -> None:
+    """Close the pool gracefully, but within POOL_CLOSE_SECONDS: a connection still checked
+    out then (a request or background task stuck on it) is terminated, not waited for."""
+    pool, engine.pool = engine.pool, None
+    if pool is None:
+        return
+    seconds = POOL_CLOSE_SECONDS
+    try:
+        await asyncio.wait_for(pool.close(), seconds)
+    except TimeoutError:
+        # asyncpg's close() terminated every connection when it was cancelled.
+        log.warning(
+            "database pool still busy %.0f s after shutdown began; connections cut", seconds
+        )
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

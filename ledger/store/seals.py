@@ -22,6 +22,12 @@ async def try_lock_sealer() -> bool:
     return bool(rows[0]["locked"])
 
 
+async def lock_sealer() -> None:
+    """Within the caller's transaction: wait until no other sealer holds the lock."""
+    if not is_sqlite():
+        await Entry.raw("SELECT pg_advisory_xact_lock({})", SEALER_LOCK_KEY)
+
+
 async def pending(limit: int) -> list[int]:
     rows = (
         await UnsealedEntry.select(UnsealedEntry.entry_id)

@@ -30,6 +30,7 @@ from typing import Any
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
+from ledger.store.connections import pooled
 from ledger.store.tables import Entry
 
 Row = Mapping[str, Any]
@@ -133,7 +134,7 @@ async def _send(sql: str, *args: Any) -> Sequence[Row]:
                 return rows
             finally:
                 await connection.close()
-        async with engine.pool.acquire() as connection:
+        async with pooled(engine.pool) as connection:
             rows = await connection.fetch(sql, *args)
             return rows
     assert isinstance(engine, SQLiteEngine), "the two engines are PostgreSQL and SQLite"

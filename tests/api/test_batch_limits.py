@@ -84,7 +84,9 @@ async def _inspector_and_events(settings: Settings, count: int) -> tuple[Headers
 
 def _user_id(headers: Headers) -> str:
     payload = headers["Authorization"].split(".")[1]
-    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
     return str(claims["sub"])
 
 

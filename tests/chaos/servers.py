@@ -349,6 +349,18 @@ class ApiServer:
         text = self.log_path.read_text(errors="replace").splitlines()[-lines:]
         return f"--- {self.log_path.name} ---\n" + "\n".join(text)
 
+    def terminate(self, seconds: float) -> float | None:
+        """SIGTERM to the server alone (uvicorn passes it to its workers, as a deploy does);
+        seconds until it exited, or None if it was still running after `seconds`."""
+        assert self.process is not None, "started"
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return None
+        return time.monotonic() - started
+
     def stop(self) -> None:
         """SIGTERM to the server's process group, SIGKILL after 15 s; then reap."""
         if self.process is not None:

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from ledger.services.container import Services
-from ledger.store import sql
+from ledger.store import engine, sql
 from ledger.store.engine import POOL_SIZE_MAX
 
 pytestmark = pytest.mark.postgres
@@ -76,3 +76,76 @@ async def test_pooled_connections_that_died_idle_fail_at_begin_and_come_back(
     await asyncio.wait_for(
         asyncio.gather(*(write_once() for _ in range(POOL_SIZE_MAX))), timeout=20
     )
+
+
+# What PostgreSQL sends every connection at a fast shutdown, before it closes the socket:
+# ErrorResponse, FATAL 57P01. An idle asyncpg connection that has read it but not yet the end
+# of the stream is left waiting for a ReadyForQuery that never comes (protocol state 2), and
+# its next statement fails with "cannot switch to state 15; another operation (2) is in
+# progress". Fed here to idle connections, without the close that follows it, to hold that
+# moment still.
+def _fatal_admin_shutdown() -> bytes:
+    fields = b"".join(
+        kind + text.encode() + b"\0"
+        for kind, text in (
+            (b"S", "FATAL"),
+            (b"V", "FATAL"),
+            (b"C", "57P01"),
+            (b"M", "terminating connection due to administrator command"),
+        )
+    )
+    body = fields + b"\0"
+    return b"E" + (len(body) + 4).to_bytes(4, "big") + body
+
+
+async def _every_slot_connected_then_cut(services: Services) -> None:
+    pool = services.db.engine.pool
+    held = [await pool.acquire() for _ in range(POOL_SIZE_MAX)]
+    for connection in held:
+        await pool.release(connection)
+    for holder in pool._holders:  # asyncpg keeps no public list of its idle connections
+        holder._con._protocol.data_received(_fatal_admin_shutdown())
+
+
+async def test_a_write_replaces_pooled_connections_left_mid_operation_and_the_pool_closes(
+    services: Services,
+) -> None:
+    """Issue 12 item 14: BEGIN on such a connection failed, and stock Piccolo kept it checked
+    out (its __aexit__ never runs when __aenter__ fails): the write failed, the slot was lost,
+    and Pool.close() at shutdown waited for it forever."""
+    await _every_slot_connected_then_cut(services)
+    async with services.db.write():
+        rows = await sql.fetch("SELECT 1 AS one")
+    assert rows[0]["one"] == 1
+    assert services.db.engine.current_transaction.get() is None
+    await asyncio.wait_for(services.db.close(), timeout=engine.POOL_CLOSE_SECONDS + 5)
+
+
+async def test_a_read_on_a_connection_left_mid_operation_terminates_it(
+    services: Services,
+) -> None:
+    """Outside a transaction the pool's release checked nothing: the broken connection went
+    back and failed every read it was given until the socket's end was read."""
+    await _every_slot_connected_then_cut(services)
+    for _ in range(POOL_SIZE_MAX):
+        with pytest.raises(asyncpg.exceptions.InternalClientError):
+            await sql.fetch("SELECT 1 AS one")
+    # Every slot at once: none of them is one of the broken connections any more.
+    rows = await asyncio.wait_for(
+        asyncio.gather(
+            *(sql.fetch("SELECT 1 AS one, pg_sleep(0.05)") for _ in range(POOL_SIZE_MAX))
+        ),
+        timeout=20,
+    )
+    assert [row[0]["one"] for row in rows] == [1] * POOL_SIZE_MAX
+
+
+async def test_shutdown_cuts_a_connection_still_checked_out(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task stuck holding a connection does not keep the process from exiting."""
+    monkeypatch.setattr(engine, "POOL_CLOSE_SECONDS", 0.2)
+    stuck = await services.db.engine.pool.acquire()
+    await asyncio.wait_for(services.db.close(), timeout=10)
+    with pytest.raises(asyncpg.exceptions.InterfaceError):  # cut, and its slot given back
+        await stuck.fetch("SELECT 1")

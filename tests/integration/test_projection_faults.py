@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -350,10 +351,34 @@ def _kill(child: subprocess.Popen[str]) -> None:
         stream.close()
 
 
-def _database_url() -> str:
+def _database_url(application_name: str) -> str:
     if is_sqlite():
         return str(current_engine().path)  # type: ignore[attr-defined]
-    return DATABASE_URL
+    # The child's sessions carry a name of their own: see _until_postgres_is_done_with.
+    return f"{DATABASE_URL}?application_name={application_name}"
+
+
+async def _until_postgres_is_done_with(spec: dict[str, Any]) -> None:
+    """A SIGKILLed child's PostgreSQL sessions outlive it for a moment: a COMMIT already sent
+    still commits, and a sealing transaction keeps the sealer's lock, until the backend sees
+    the closed socket. The test's own checks must come after that (issue 12: they once read
+    SQL with a credit the boards could not have yet). SQLite has nothing in flight: a dead
+    process's transaction is gone with it."""
+    if is_sqlite():
+        return
+    name = spec["database_url"].rsplit("application_name=", 1)[1]
+    watcher = await asyncpg.connect(DATABASE_URL)
+    try:
+        for _ in range(2_000):  # bounded: 20 s
+            sessions = await watcher.fetchval(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1", name
+            )
+            if sessions == 0:
+                return
+            await asyncio.sleep(0.01)
+    finally:
+        await watcher.close()
+    raise AssertionError(f"PostgreSQL still serves the killed child's {sessions} sessions")
 
 
 async def _crash_spec(
@@ -362,7 +387,7 @@ async def _crash_spec(
     assert app.projector is not None
     first = site.households[0]
     return {
-        "database_url": _database_url(),
+        "database_url": _database_url(f"glchild-{app.projector.boards.prefix}"),
         "secret_key": TEST_SECRET_KEY,
         "redis_url": server.url,
         "prefix": app.projector.boards.prefix,
@@ -424,12 +449,14 @@ async def test_a_process_killed_at_random_moments_while_scanning_and_projecting(
     site = await make_board_site(app, random.Random(13), compounds=1, households=3)
     rng = random.Random(13)
     for _round in range(3):
-        child = _child(await _crash_spec(app, site, server, "loop", scans=0))
+        spec = await _crash_spec(app, site, server, "loop", scans=0)
+        child = _child(spec)
         try:
             await _wait_for_line(child, "TICK", count=rng.randint(1, 4))
             await asyncio.sleep(rng.uniform(0, 0.05))
         finally:
             _kill(child)
+        await _until_postgres_is_done_with(spec)
     await app.sealer.seal_all()
     await app.projector.catch_up()
     assert await app.projector.boards.cursor() == await facts.head()
