@@ -19,12 +19,13 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
-from ledger.domain.access import SYSTEM
+from ledger.domain.access import SYSTEM, Role
 from ledger.domain.scan_codes import CodeKind
 from ledger.services import container, views
 from ledger.services.container import Services
 from ledger.store.tables import AppUser, Shift, Weighin
 from tests.api.pages_helpers import DEMO_PASSWORD, Demo, seed, sign_in_page, submit
+from tests.api.test_access_table import NOT_API
 from tests.factories import FrozenClock
 
 Client = AsyncTestClient[Any]
@@ -435,3 +436,38 @@ async def test_an_admin_cannot_deactivate_themselves(client: Client, world: Worl
     refused_naming(await submit(client, page, path), "User")
     row = await AppUser.select(AppUser.active).where(AppUser.id == admin["id"]).first()
     assert row == {"active": True}
+
+
+# -- who may open the new pages (tests/api/test_access_table.py's NOT_API says who) -----------
+
+
+def new_pages(world: World) -> dict[str, str]:
+    return {
+        "/scan/{token:str}/weigh": f"/scan/{world.demo.card_token}/weigh",
+        "/counter/refund": "/counter/refund",
+        "/coordinator/backfill": "/coordinator/backfill",
+        "/staff/households": "/staff/households",
+        "/staff/accounts/{account_id:int}": f"/staff/accounts/{world.demo.account_id}",
+        "/staff/entries/{entry_id:int}/reverse": "/staff/entries/1/reverse",
+        "/staff/merchants": "/staff/merchants",
+        "/staff/merchants/{merchant_id:int}/settle": f"/staff/merchants/{world.merchant_id}/settle",
+        "/staff/households/{household_id:int}/card": (
+            f"/staff/households/{world.demo.household_id}/card"
+        ),
+        "/staff/users": "/staff/users",
+        "/staff/users/{user_id:int}/deactivate": "/staff/users/1/deactivate",
+    }
+
+
+@pytest.mark.parametrize("role", [role.value for role in Role])
+async def test_each_new_page_opens_for_its_roles_only(
+    client: Client, world: World, role: str
+) -> None:
+    await sign_in_page(client, role)
+    for route, path in new_pages(world).items():
+        who = NOT_API[f"GET {route}"]
+        response = await client.get(path, follow_redirects=False)
+        expected = (200, 303) if role in who.split(", ") else (403,)
+        assert response.status_code in expected, (role, path, response.status_code)
+        post = NOT_API.get(f"POST {route}")
+        assert post in (None, who), route
