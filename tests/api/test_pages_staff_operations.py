@@ -19,11 +19,9 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
-from ledger.domain.access import SYSTEM, Role
-from ledger.domain.scan_codes import CodeKind
+from ledger.domain.access import Role
 from ledger.services import container, views
 from ledger.services.container import Services
-from ledger.store.tables import AppUser, Shift, Weighin
 from tests.api.pages_helpers import DEMO_PASSWORD, Demo, seed, sign_in_page, submit
 from tests.api.test_access_table import NOT_API
 from tests.factories import FrozenClock
@@ -40,6 +38,7 @@ class World:
     merchant_id: int
     volunteer_id: int
     compound_id: int
+    user_ids: dict[str, int]
 
 
 @pytest.fixture
@@ -60,6 +59,7 @@ async def world(fresh_db: None, settings: Settings, monkeypatch: pytest.MonkeyPa
         merchants["items"][0]["id"],
         volunteers["items"][0]["id"],
         household["compound"],
+        {row["username"]: row["id"] for row in await views.users()},
     )
 
 
@@ -80,9 +80,38 @@ async def form_page(client: Client, path: str) -> tuple[str, str]:
     return location, page.text
 
 
-async def balance(world: World) -> int:
-    account = await world.services.accounts.account(SYSTEM, world.demo.account_id)
+async def api(client: Client, username: str, method: str, path: str, **body: Any) -> Any:
+    """The JSON API with the user's bearer token: checks and set-up go through the running app
+    (on PostgreSQL its pool lives on the app's loop)."""
+    csrf = client.cookies.get("gl_csrf")
+    signed = await client.post(
+        "/api/v1/auth/token",
+        json={"username": username, "password": DEMO_PASSWORD},
+        headers={"x-csrftoken": csrf} if csrf else {},
+    )
+    assert signed.status_code == 200, signed.text
+    headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    reply = await client.request(method, path, json=body or None, headers=headers)
+    assert reply.status_code < 300, reply.text
+    return reply.json()
+
+
+async def balance(client: Client, world: World) -> int:
+    account = await api(client, "admin", "GET", f"/api/v1/accounts/{world.demo.account_id}")
     return int(account["balance_points"])
+
+
+async def entries_of_kind(client: Client, world: World, kind: str) -> int:
+    path = f"/api/v1/accounts/{world.demo.account_id}/entries?limit=100"
+    entries = (await api(client, "admin", "GET", path))["items"]
+    return sum(1 for entry in entries if entry["kind"] == kind)
+
+
+async def gift(client: Client, world: World, points: int) -> None:
+    await api(
+        client, "admin", "POST", "/api/v1/adjustments", event_id="gift",
+        account_id=world.demo.account_id, amount_points=points, reason="test",
+    )  # fmt: skip
 
 
 def refused_naming(response: Any, field: str) -> None:
@@ -108,7 +137,7 @@ async def test_a_clerk_weighs_recyclables_from_the_scanned_card(
     points = re.search(r"Points earned: (\d+)", done.text)
     assert points
     assert int(points.group(1)) > 0
-    assert await balance(world) == 24 + int(points.group(1))
+    assert await balance(client, world) == 24 + int(points.group(1))
 
     back = await client.get(url)  # Back: the same event id, and the page says it was done
     assert 'id="already-done"' in back.text
@@ -118,8 +147,8 @@ async def test_a_clerk_weighs_recyclables_from_the_scanned_card(
     assert again.status_code == 200
     assert 'id="again"' in again.text
     assert f"Points earned: {points.group(1)}" in again.text
-    assert await Weighin.count() == 1
-    assert await balance(world) == 24 + int(points.group(1))
+    assert await entries_of_kind(client, world, "weighin") == 1
+    assert await balance(client, world) == 24 + int(points.group(1))
 
 
 @pytest.mark.parametrize("kilograms", ["abc", "-1", "0", "31"])
@@ -134,8 +163,8 @@ async def test_a_bad_weight_is_refused_naming_the_weight(
     )
     refused_naming(refused, "Weight (kg)")
     assert f'href="/scan/{token}/weigh"' in refused.text  # try again: a fresh form
-    assert await Weighin.count() == 0
-    assert await balance(world) == 24
+    assert await entries_of_kind(client, world, "weighin") == 0
+    assert await balance(client, world) == 24
 
 
 async def test_an_unknown_material_is_refused_naming_it(client: Client, world: World) -> None:
@@ -144,17 +173,17 @@ async def test_an_unknown_material_is_refused_naming_it(client: Client, world: W
     _, page = await form_page(client, f"/scan/{token}/weigh")
     refused = await submit(client, page, f"/scan/{token}/weigh", material="gold", kilograms="1")
     refused_naming(refused, "Material")
-    assert await Weighin.count() == 0
+    assert await entries_of_kind(client, world, "weighin") == 0
 
 
 # -- refunds (clerk, admin) ------------------------------------------------------------------
 
 
-async def a_redemption(world: World) -> int:
-    clerk = await world.services.users.authenticate("clerk", DEMO_PASSWORD)
-    result = await world.services.spending.redeem(
-        clerk, "r-1", world.demo.card_token, world.reward_id, 1
-    )
+async def a_redemption(client: Client, world: World) -> int:
+    result = await api(
+        client, "clerk", "POST", "/api/v1/redemptions", event_id="r-1",
+        household_token=world.demo.card_token, reward_id=world.reward_id, quantity=1,
+    )  # fmt: skip
     return int(result["redemption_id"])
 
 
@@ -162,20 +191,20 @@ async def a_redemption(world: World) -> int:
 async def test_a_redemption_is_refunded_once_from_the_counter(
     client: Client, world: World, username: str
 ) -> None:
-    await world.services.accounts.adjust(SYSTEM, "gift", world.demo.account_id, 100, "test")
-    redemption_id = await a_redemption(world)
-    assert await balance(world) == 94
+    await gift(client, world, 100)
+    redemption_id = await a_redemption(client, world)
+    assert await balance(client, world) == 94
     await sign_in_page(client, username)
     url, page = await form_page(client, "/counter/refund")
     fields = {"redemption_id": str(redemption_id), "reason": "wrong reward"}
     done = await submit(client, page, "/counter/refund", **fields)
     assert done.status_code == 200, done.text[-600:]
     assert f"Redemption {redemption_id} refunded" in done.text
-    assert await balance(world) == 124
+    assert await balance(client, world) == 124
     again = await submit(client, (await client.get(url)).text, "/counter/refund", **fields)
     assert again.status_code == 200
     assert 'id="again"' in again.text
-    assert await balance(world) == 124
+    assert await balance(client, world) == 124
 
 
 @pytest.mark.parametrize(
@@ -188,13 +217,13 @@ async def test_a_redemption_is_refunded_once_from_the_counter(
 async def test_a_bad_refund_is_refused_naming_the_field(
     client: Client, world: World, fields: dict[str, str], named: str
 ) -> None:
-    await world.services.accounts.adjust(SYSTEM, "gift", world.demo.account_id, 100, "test")
-    redemption_id = await a_redemption(world)
+    await gift(client, world, 100)
+    redemption_id = await a_redemption(client, world)
     await sign_in_page(client, "clerk")
     _, page = await form_page(client, "/counter/refund")
     sent = {k: v.replace("{id}", str(redemption_id)) for k, v in fields.items()}
     refused_naming(await submit(client, page, "/counter/refund", **sent), named)
-    assert await balance(world) == 94
+    assert await balance(client, world) == 94
 
 
 # -- reversals (admin) -----------------------------------------------------------------------
@@ -213,13 +242,13 @@ async def test_an_admin_reverses_an_entry_from_the_accounts_history(
     done = await submit(client, page, link.group(1), reason="entered twice")
     assert done.status_code == 200, done.text[-600:]
     assert f"Entry {link.group(2)} reversed" in done.text
-    assert await balance(world) == 0
+    assert await balance(client, world) == 0
     again = await submit(
         client, (await client.get(url)).text, link.group(1), reason="entered twice"
     )
     assert again.status_code == 200
     assert 'id="again"' in again.text
-    assert await balance(world) == 0
+    assert await balance(client, world) == 0
     history = await client.get(f"/staff/accounts/{world.demo.account_id}", params=EN)
     assert link.group(1) not in history.text  # a reversed entry offers no second reversal
 
@@ -233,29 +262,31 @@ async def test_a_reversal_without_a_reason_is_refused_naming_it(
     assert link
     _, page = await form_page(client, link.group(1))
     refused_naming(await submit(client, page, link.group(1), reason=""), "Reason")
-    assert await balance(world) == 24
+    assert await balance(client, world) == 24
 
 
 # -- settlements and statements (admin) ------------------------------------------------------
 
 
-async def a_payment(world: World, points: int) -> None:
-    clerk = await world.services.users.authenticate("clerk", DEMO_PASSWORD)
-    await world.services.spending.pay(
-        clerk, "pay-1", world.demo.card_token, world.merchant_id, points
-    )
+async def a_payment(client: Client, world: World, points: int) -> None:
+    await api(
+        client, "clerk", "POST", "/api/v1/payments", event_id="pay-1",
+        household_token=world.demo.card_token, merchant_id=world.merchant_id,
+        amount_points=points,
+    )  # fmt: skip
 
 
-async def merchant_balance(world: World) -> int:
-    merchant = await world.services.registry.page("merchants", None, 10, {})
-    account = await world.services.accounts.account(SYSTEM, merchant["items"][0]["account_id"])
+async def merchant_balance(client: Client, world: World) -> int:
+    merchants = await api(client, "admin", "GET", "/api/v1/merchants")
+    account_id = next(m["account_id"] for m in merchants["items"] if m["id"] == world.merchant_id)
+    account = await api(client, "admin", "GET", f"/api/v1/accounts/{account_id}")
     return int(account["balance_points"])
 
 
 async def test_an_admin_settles_a_shop_once_and_downloads_its_statement(
     client: Client, world: World
 ) -> None:
-    await a_payment(world, 20)
+    await a_payment(client, world, 20)
     await sign_in_page(client, "admin")
     shops = await client.get("/staff/merchants", params=EN)
     path = f"/staff/merchants/{world.merchant_id}/settle"
@@ -268,7 +299,7 @@ async def test_an_admin_settles_a_shop_once_and_downloads_its_statement(
     again = await submit(client, (await client.get(url)).text, path)
     assert again.status_code == 200
     assert 'id="again"' in again.text
-    assert await merchant_balance(world) == 0
+    assert await merchant_balance(client, world) == 0
 
     statement = await client.get(
         f"/api/v1/merchants/{world.merchant_id}/statement",
@@ -282,12 +313,12 @@ async def test_an_admin_settles_a_shop_once_and_downloads_its_statement(
 async def test_a_settlement_without_its_event_id_changes_nothing(
     client: Client, world: World
 ) -> None:
-    await a_payment(world, 20)
+    await a_payment(client, world, 20)
     await sign_in_page(client, "admin")
     path = f"/staff/merchants/{world.merchant_id}/settle"
     _, page = await form_page(client, path)
     refused_naming(await submit(client, page, path, event_id=""), "Form")
-    assert await merchant_balance(world) == 20
+    assert await merchant_balance(client, world) == 20
 
 
 async def test_a_statement_with_its_days_reversed_names_the_field(
@@ -304,6 +335,11 @@ async def test_a_statement_with_its_days_reversed_names_the_field(
 
 
 # -- back-filled hours (coordinator) ---------------------------------------------------------
+
+
+async def backfilled_minutes(client: Client, world: World) -> int:
+    path = f"/api/v1/volunteers/{world.volunteer_id}/hours"
+    return int((await api(client, "admin", "GET", path))["backfilled_minutes"])
 
 
 def backfill_fields(world: World, **changes: str) -> dict[str, str]:
@@ -330,7 +366,7 @@ async def test_a_coordinator_back_fills_hours_once(client: Client, world: World)
     )
     assert again.status_code == 200
     assert 'id="again"' in again.text
-    assert await Shift.count() == 1
+    assert await backfilled_minutes(client, world) == 120
 
 
 @pytest.mark.parametrize(
@@ -350,7 +386,7 @@ async def test_bad_back_filled_hours_are_refused_naming_the_field(
     _, page = await form_page(client, "/coordinator/backfill")
     sent = backfill_fields(world, **changes)
     refused_naming(await submit(client, page, "/coordinator/backfill", **sent), named)
-    assert await Shift.count() == 0
+    assert await backfilled_minutes(client, world) == 0
 
 
 async def test_more_than_the_days_maximum_is_refused_and_changes_nothing(
@@ -363,7 +399,7 @@ async def test_more_than_the_days_maximum_is_refused_and_changes_nothing(
     )
     assert refused.status_code == 422
     assert "maximum of volunteer hours" in refused.text
-    assert await Shift.count() == 0
+    assert await backfilled_minutes(client, world) == 0
 
 
 # -- card re-issue (admin) -------------------------------------------------------------------
@@ -382,16 +418,17 @@ async def test_an_admin_reissues_a_card_and_prints_it_at_once(client: Client, wo
     assert (await client.get(image)).status_code == 200
     old = await client.get(f"/q/{world.demo.card_token}")
     assert old.status_code == 404  # the old card is void
-    new_card = await current_card(world)
+    new_card = await current_card(client, world)
     again = await submit(client, (await client.get(url)).text, path)
     assert again.status_code == 200
     assert 'id="again"' in again.text
-    assert await current_card(world) == new_card != world.demo.card_token  # re-issued once
+    assert await current_card(client, world) == new_card != world.demo.card_token  # re-issued once
 
 
-async def current_card(world: World) -> str:
-    token, _ = await world.services.codes.token_for(CodeKind.HOUSEHOLD, world.demo.household_id)
-    return token
+async def current_card(client: Client, world: World) -> str:
+    path = f"/api/v1/households?compound_id={world.compound_id}"
+    listed = (await api(client, "admin", "GET", path))["items"]
+    return str(next(h["token"] for h in listed if h["id"] == world.demo.household_id))
 
 
 async def test_a_card_reissue_without_its_event_id_changes_nothing(
@@ -408,8 +445,7 @@ async def test_a_card_reissue_without_its_event_id_changes_nothing(
 
 
 async def test_an_admin_deactivates_a_user_once(client: Client, world: World) -> None:
-    resident = await AppUser.select(AppUser.id).where(AppUser.username == "resident").first()
-    assert resident
+    resident = {"id": world.user_ids["resident"]}
     await sign_in_page(client, "admin")
     listed = await client.get("/staff/users", params=EN)
     path = f"/staff/users/{resident['id']}/deactivate"
@@ -421,21 +457,28 @@ async def test_an_admin_deactivates_a_user_once(client: Client, world: World) ->
     again = await submit(client, (await client.get(url)).text, path)
     assert again.status_code == 200
     assert 'id="again"' in again.text
-    row = await AppUser.select(AppUser.active).where(AppUser.id == resident["id"]).first()
-    assert row == {"active": False}
+    assert not await can_sign_in(client, "resident")
     listed = await client.get("/staff/users", params=EN)
     assert f'href="{path}"' not in listed.text
 
 
 async def test_an_admin_cannot_deactivate_themselves(client: Client, world: World) -> None:
-    admin = await AppUser.select(AppUser.id).where(AppUser.username == "admin").first()
-    assert admin
+    admin = {"id": world.user_ids["admin"]}
     await sign_in_page(client, "admin")
     path = f"/staff/users/{admin['id']}/deactivate"
     _, page = await form_page(client, path)
     refused_naming(await submit(client, page, path), "User")
-    row = await AppUser.select(AppUser.active).where(AppUser.id == admin["id"]).first()
-    assert row == {"active": True}
+    assert await can_sign_in(client, "admin")
+
+
+async def can_sign_in(client: Client, username: str) -> bool:
+    csrf = client.cookies.get("gl_csrf")
+    signed = await client.post(
+        "/api/v1/auth/token",
+        json={"username": username, "password": DEMO_PASSWORD},
+        headers={"x-csrftoken": csrf} if csrf else {},
+    )
+    return signed.status_code == 200
 
 
 # -- who may open the new pages (tests/api/test_access_table.py's NOT_API says who) -----------
