@@ -20,9 +20,11 @@ from api.pages.counter import COUNTER_HANDLERS
 from api.pages.errors import PAGE_EXCEPTION_HANDLERS, negotiated_handlers
 from api.pages.i18n import PreferencesMiddleware, configure_jinja
 from api.pages.messages import JINJA_FILTERS
+from api.pages.operations import OPERATION_HANDLERS
 from api.pages.people import PEOPLE_HANDLERS
 from api.pages.scan import SCAN_HANDLERS
 from api.pages.staff import STAFF_HANDLERS
+from api.pages.staff_ops import STAFF_OPERATION_HANDLERS
 from api.pages.web import CSRFGate, SecurityHeadersMiddleware, csrf_config
 from api.settings import Settings
 
@@ -48,6 +50,8 @@ def _page_router() -> Router:
             *COUNTER_HANDLERS,
             *PEOPLE_HANDLERS,
             *STAFF_HANDLERS,
+            *OPERATION_HANDLERS,
+            *STAFF_OPERATION_HANDLERS,
         ],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,
         include_in_schema=False,

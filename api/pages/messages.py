@@ -21,7 +21,12 @@ REASON_CODES = ("mixed", "wrong_bin", "not_bagged", "liquid", "overfilled", "dir
 
 
 def refusal_text(error: LedgerError) -> str:
-    """One sentence a person can act on, in the page's language."""
+    """One sentence a person can act on, in the page's language; a field that was not valid
+    is named."""
+    field = error.extra.get("field")
+    label = field_label(field) if isinstance(field, str) else None
+    if error.code == "validation_error" and label is not None:
+        return _("Check this field: %(field)s.", field=label)
     texts = {
         "validation_error": _("Something in the form was not valid."),
         "not_found": _("That record does not exist."),
@@ -47,6 +52,7 @@ def refusal_text(error: LedgerError) -> str:
         "reward_inactive": _("This reward cannot be redeemed today."),
         "out_of_stock": _("This reward is out of stock."),
         "limit_reached": _("This household has reached this month's limit for this reward."),
+        "nothing_to_settle": _("This shop holds no points to settle."),
         "body_too_large": _("The photo is too large: at most 2 MiB. Choose a smaller one."),
         "unsupported_media_type": _("The photo must be a JPEG, PNG or WebP image."),
     }
@@ -54,6 +60,30 @@ def refusal_text(error: LedgerError) -> str:
     if error.code == "validation_error" and field:
         return _("Something in the form was not valid: %(field)s.", field=field)
     return texts.get(error.code, _("This cannot be done."))
+
+
+def field_label(field: str) -> str | None:
+    """A form's or the API's field, as the page calls it (None: a field no page shows)."""
+    return {
+        "kilograms": _("Weight (kg)"),
+        "grams": _("Weight (kg)"),
+        "material": _("Material"),
+        "reason": _("Reason"),
+        "redemption_id": _("Redemption no."),
+        "entry_id": _("Entry number"),
+        "volunteer_id": _("Volunteer"),
+        "compound_id": _("Compound"),
+        "day": _("Day"),
+        "hours": _("Hours"),
+        "minutes": _("Hours"),
+        "note": _("Where the hours come from"),
+        "from": _("From"),
+        "to": _("To"),
+        "event_id": _("Form"),
+        "id": _("User"),
+        "quantity": _("Qty"),
+        "amount": _("Points"),
+    }.get(field)
 
 
 def refusal_texts(error: LedgerError) -> list[str]:
@@ -106,6 +136,16 @@ def stream_name(stream: str) -> str:
         Stream.HAZARDOUS: _("Hazardous waste"),
         Stream.OTHER: _("Other waste"),
     }.get(Stream(stream), stream)
+
+
+def material_name(material: str) -> str:
+    return {
+        "paper": _("Paper"),
+        "plastic": _("Plastic"),
+        "metal": _("Metal"),
+        "glass": _("Glass"),
+        "textile": _("Textiles"),
+    }.get(material, material)
 
 
 def reason_name(code: str) -> str:
@@ -210,6 +250,7 @@ JINJA_FILTERS = {
     "grade_name": grade_name,
     "stream_name": stream_name,
     "reason_name": reason_name,
+    "material_name": material_name,
     "entry_kind_name": entry_kind_name,
     "status_name": status_name,
     "role_name": role_name,

@@ -60,3 +60,8 @@ async def open_shift(volunteer_id: int) -> dict[str, Any] | None:
 
 async def compound_names(compound_ids: list[int]) -> dict[int, str]:
     return await store.names("compound", compound_ids)
+
+
+async def users(limit: int = RECENT_MAX * 10) -> list[dict[str, Any]]:
+    """Every login with its role and whether it may still sign in (the admin's users list)."""
+    return await store.users(limit)

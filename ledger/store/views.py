@@ -6,6 +6,7 @@ from typing import Any
 
 from ledger.store.tables import (
     Appeal,
+    AppUser,
     CollectionPoint,
     Compound,
     DutyPost,
@@ -121,3 +122,13 @@ async def names(table_name: str, ids: list[int]) -> dict[int, str]:
         return {}
     rows = await table.select(table.id, table.name).where(table.id.is_in(sorted(set(ids))))
     return {int(row["id"]): str(row["name"]) for row in rows}
+
+
+async def users(limit: int) -> list[dict[str, Any]]:
+    """Logins in id order: name, role, active."""
+    rows: list[dict[str, Any]] = await (
+        AppUser.select(AppUser.id, AppUser.username, AppUser.role, AppUser.active)
+        .order_by(AppUser.id)
+        .limit(limit)
+    )
+    return rows

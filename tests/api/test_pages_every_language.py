@@ -31,6 +31,7 @@ from tests.factories import FrozenClock
 Client = AsyncTestClient[Any]
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 APPEAL_REASON = "分类是对的"
+STAFF_REASON = "录入有误"
 # Words a Chinese page may show: usernames (the seed names them by role), the switch to
 # English, and names that are the same in both languages.
 ENGLISH_ALLOWED = {
@@ -61,6 +62,7 @@ CHINESE_DATA = (
     "纸质积分本结转",
     "湖墅街道",
     APPEAL_REASON,
+    STAFF_REASON,
     "中文",
 )
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
@@ -296,6 +298,8 @@ async def visit_as_a_coordinator(tour: Tour) -> None:
     page = await tour.both("coordinator home", "/coordinator")
     await tour.send("shifts decided", page, "/coordinator/shifts", button=0)
     await tour.send("appeal decided", page, r"/coordinator/appeals/\d+", button=0)
+    backfill = await tour.both("back-fill hours", "/coordinator/backfill")
+    await tour.send("hours back-filled", backfill, "/coordinator/backfill", note=STAFF_REASON)
 
 
 async def visit_as_a_clerk(tour: Tour) -> None:
@@ -304,9 +308,28 @@ async def visit_as_a_clerk(tour: Tour) -> None:
     await tour.both("counter home", "/counter")
     counter = await tour.both("counter", f"/q/{demo.card_token}")
     confirm = await tour.send("confirm reward", counter, f"/scan/{demo.card_token}/redeem")
-    await tour.send("reward receipt", confirm, f"/scan/{demo.card_token}/redeem")
+    receipt = await tour.send("reward receipt", confirm, f"/scan/{demo.card_token}/redeem")
     confirm = await tour.send("confirm payment", counter, f"/scan/{demo.card_token}/pay", amount=5)
     await tour.send("payment receipt", confirm, f"/scan/{demo.card_token}/pay")
+    weigh = await tour.both("weigh-in", f"/scan/{demo.card_token}/weigh")
+    await tour.send("weighed", weigh, f"/scan/{demo.card_token}/weigh", kilograms="2.5")
+    bad = {**weigh.form(f"/scan/{demo.card_token}/weigh").fields, "kilograms": "x"}
+    for locale in ("zh_CN", "en"):
+        refused = await tour.client.post(
+            f"/scan/{demo.card_token}/weigh", params={"lang": locale}, data=bad
+        )
+        assert refused.status_code == 400, refused.status_code
+        tour.check("weigh-in refused", refused, locale)
+    redemption = re.search(r'id="receipt-number">(\d+)<', receipt.html)
+    assert redemption, "a receipt number"
+    refund = await tour.both("refund", "/counter/refund")
+    await tour.send(
+        "refunded",
+        refund,
+        "/counter/refund",
+        redemption_id=redemption.group(1),
+        reason=STAFF_REASON,
+    )
 
 
 async def visit_as_staff(tour: Tour) -> None:
@@ -318,6 +341,31 @@ async def visit_as_staff(tour: Tour) -> None:
     for sheet in re.findall(r'href="(/api/v1/qr/sheet\?[^"]+)"', staff):
         await tour.both("QR sheet " + sheet[-10:], sheet.replace("&amp;", "&"))
     await tour.both("verify", "/staff/verify")
+    await visit_staff_operations(tour)
+
+
+async def visit_staff_operations(tour: Tour) -> None:
+    demo = tour.demo
+    await tour.both("households", "/staff/households")
+    await tour.both("households found", "/staff/households?q=101")
+    history = await tour.both("account history", f"/staff/accounts/{demo.account_id}")
+    reverse = re.search(r'href="(/staff/entries/\d+/reverse)"', history.html)
+    assert reverse, "an entry to reverse"
+    form = await tour.both("reverse an entry", reverse.group(1))
+    await tour.send("entry reversed", form, reverse.group(1), reason=STAFF_REASON)
+    shops = await tour.both("partner shops", "/staff/merchants")
+    settle = re.search(r'href="(/staff/merchants/\d+/settle)"', shops.html)
+    assert settle, "a shop to settle"
+    form = await tour.both("settle a shop", settle.group(1))
+    await tour.send("shop settled", form, settle.group(1))
+    users = await tour.both("users", "/staff/users")
+    deactivate = re.search(r'href="(/staff/users/\d+/deactivate)"', users.html)
+    assert deactivate, "a user to deactivate"
+    form = await tour.both("deactivate a user", deactivate.group(1))
+    await tour.send("user deactivated", form, deactivate.group(1))
+    card = f"/staff/households/{demo.household_id}/card"
+    form = await tour.both("re-issue a card", card)
+    await tour.send("card re-issued", form, card)
 
 
 def page_routes(app: Litestar) -> set[str]:

@@ -1,0 +1,362 @@
+"""Subdistrict staff's operations that were only in the API: reversing an entry from an
+account's history, settling a shop and downloading its statement, re-issuing a card (printed
+at once), deactivating a user. Same services as the API; event ids in the URL as everywhere
+(api/pages/once.py); refusals as in api/pages/operations.py.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import PathParameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from api.deps import PrincipalDep, ServicesDep
+from api.pages import forms
+from api.pages.messages import address
+from api.pages.once import page_event_id, with_new_event_id
+from api.pages.operations import OPERATION_ERRORS, already
+from api.pages.scan import LIST_MAX
+from api.pages.web import render
+from api.schemas import ID_MAX
+from api.security import ADMIN_ONLY
+from ledger.domain.errors import NotFound
+from ledger.domain.localtime import local_day
+from ledger.services import views
+from ledger.services.container import Services
+
+PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+OptionalId = Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)]
+Search = Annotated[str, QueryParameter(max_length=40)]
+HISTORY_MAX = 50
+
+
+async def _communities(services: Services) -> list[dict[str, Any]]:
+    return list((await services.registry.page("communities", None, LIST_MAX, {}))["items"])
+
+
+async def _households_matching(
+    services: Services, community_id: int, search: str
+) -> list[dict[str, Any]]:
+    """Households of the community whose compound or address contains the words typed."""
+    compounds = await services.registry.page(
+        "compounds", None, LIST_MAX, {"community": community_id}
+    )
+    words = search.split()
+    found = []
+    for compound in compounds["items"]:
+        rows = await services.registry.page(
+            "households", None, LIST_MAX, {"compound": compound["id"]}
+        )
+        for row in rows["items"]:
+            name = address(row["building"], row["unit"], row["room"])
+            text = f"{compound['name']} {name} {row['building']}-{row['unit']}-{row['room']}"
+            if all(word in text for word in words):
+                found.append(row | {"compound_name": compound["name"], "name": name})
+    return found
+
+
+@get("/staff/households", guards=ADMIN_ONLY, include_in_schema=False)
+async def households(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    community_id: OptionalId = None,
+    q: Search = "",
+) -> Response[Any]:
+    """Find a household by its compound or address: its history, a new card."""
+    communities = await _communities(services)
+    chosen = community_id or (communities[0]["id"] if communities else None)
+    found = await _households_matching(services, chosen, q) if chosen and q.strip() else []
+    return render(
+        "staff_households.html",
+        me=principal,
+        communities=communities,
+        community_id=chosen,
+        q=q,
+        households=found,
+    )
+
+
+@get("/staff/accounts/{account_id:int}", guards=ADMIN_ONLY, include_in_schema=False)
+async def account_history(
+    account_id: PathId, principal: PrincipalDep, services: ServicesDep
+) -> Response[Any]:
+    """The account's latest entries, each one that can be undone with a "Reverse" link."""
+    account = await services.accounts.account(principal, account_id)
+    entries = await services.accounts.entries(principal, account_id, None, HISTORY_MAX)
+    reversed_ids = {e["reverses_entry_id"] for e in entries["items"] if e["reverses_entry_id"]}
+    return render(
+        "staff_account.html",
+        me=principal,
+        account=account,
+        account_id=account_id,
+        entries=entries["items"],
+        reversed_ids=reversed_ids,
+    )
+
+
+@get("/staff/entries/{entry_id:int}/reverse", guards=ADMIN_ONLY, include_in_schema=False)
+async def reverse_form(
+    entry_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    event_id = page_event_id(request)
+    if event_id is None:
+        return with_new_event_id(request)
+    return render(
+        "op_form.html",
+        me=principal,
+        what="reversal",
+        action=request.url.path,
+        event_id=event_id,
+        outcome=await services.runner.outcome_of(event_id, principal),
+        entry_id=entry_id,
+    )
+
+
+@post(
+    "/staff/entries/{entry_id:int}/reverse",
+    guards=ADMIN_ONLY,
+    include_in_schema=False,
+    status_code=HTTP_200_OK,
+    exception_handlers=OPERATION_ERRORS,
+)
+async def reverse(
+    entry_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """The same `Accounts.reverse` as `POST /api/v1/entries/{id}/reverse`."""
+    form = await forms.read(request)
+    event_id = forms.required(form, "event_id", 64)
+    reason = forms.required(form, "reason")
+    again = await already(services, principal, event_id)
+    result = await services.accounts.reverse(principal, event_id, entry_id, reason)
+    return render(
+        "op_done.html", me=principal, what="reversal", result=result, again=again, back="/staff"
+    )
+
+
+async def _merchant(services: Services, merchant_id: int) -> dict[str, Any]:
+    for community in await _communities(services):
+        listed = await services.registry.page(
+            "merchants", None, LIST_MAX, {"community": community["id"]}
+        )
+        for merchant in listed["items"]:
+            if merchant["id"] == merchant_id:
+                return dict(merchant)
+    raise NotFound("merchant", merchant_id)
+
+
+@get("/staff/merchants", guards=ADMIN_ONLY, include_in_schema=False)
+async def merchants(
+    principal: PrincipalDep, services: ServicesDep, community_id: OptionalId = None
+) -> Response[Any]:
+    """Each shop's points to settle, a settle button and its statement as CSV."""
+    communities = await _communities(services)
+    chosen = community_id or (communities[0]["id"] if communities else None)
+    listed = (
+        await services.registry.page("merchants", None, LIST_MAX, {"community": chosen})
+        if chosen
+        else {"items": []}
+    )
+    shops = [
+        m
+        | {
+            "balance": (await services.accounts.account(principal, m["account_id"]))[
+                "balance_points"
+            ]
+        }
+        for m in listed["items"]
+    ]
+    today = local_day(services.clock.now())
+    return render(
+        "staff_merchants.html",
+        me=principal,
+        communities=communities,
+        community_id=chosen,
+        merchants=shops,
+        first=today.replace(day=1).isoformat(),
+        last=today.isoformat(),
+    )
+
+
+@get("/staff/merchants/{merchant_id:int}/settle", guards=ADMIN_ONLY, include_in_schema=False)
+async def settle_form(
+    merchant_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    event_id = page_event_id(request)
+    if event_id is None:
+        return with_new_event_id(request)
+    merchant = await _merchant(services, merchant_id)
+    account = await services.accounts.account(principal, merchant["account_id"])
+    return render(
+        "op_form.html",
+        me=principal,
+        what="settlement",
+        action=request.url.path,
+        event_id=event_id,
+        outcome=await services.runner.outcome_of(event_id, principal),
+        merchant=merchant,
+        balance=account["balance_points"],
+    )
+
+
+@post(
+    "/staff/merchants/{merchant_id:int}/settle",
+    guards=ADMIN_ONLY,
+    include_in_schema=False,
+    status_code=HTTP_200_OK,
+    exception_handlers=OPERATION_ERRORS,
+)
+async def settle(
+    merchant_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """The same `Spending.settle` as `POST /api/v1/merchants/{id}/settlements`."""
+    form = await forms.read(request)
+    event_id = forms.required(form, "event_id", 64)
+    again = await already(services, principal, event_id)
+    result = await services.spending.settle(principal, event_id, merchant_id)
+    merchant = await _merchant(services, merchant_id)
+    return render(
+        "op_done.html",
+        me=principal,
+        what="settlement",
+        result=result,
+        merchant=merchant,
+        again=again,
+        back="/staff/merchants",
+    )
+
+
+async def _household(household_id: int) -> dict[str, Any]:
+    row = await views.household(household_id)
+    return row | {"name": address(row["building"], row["unit"], row["room"])}
+
+
+@get("/staff/households/{household_id:int}/card", guards=ADMIN_ONLY, include_in_schema=False)
+async def reissue_form(
+    household_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    event_id = page_event_id(request)
+    if event_id is None:
+        return with_new_event_id(request)
+    return render(
+        "op_form.html",
+        me=principal,
+        what="card",
+        action=request.url.path,
+        event_id=event_id,
+        outcome=await services.runner.outcome_of(event_id, principal),
+        household=await _household(household_id),
+    )
+
+
+@post(
+    "/staff/households/{household_id:int}/card",
+    guards=ADMIN_ONLY,
+    include_in_schema=False,
+    status_code=HTTP_200_OK,
+    exception_handlers=OPERATION_ERRORS,
+)
+async def reissue(
+    household_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """The same `Registry.reissue_card` as `POST /api/v1/households/{id}/card:reissue`; the
+    answer is the new card, ready to print (its QR image is the API's, always the newest)."""
+    form = await forms.read(request)
+    event_id = forms.required(form, "event_id", 64)
+    again = await already(services, principal, event_id)
+    result = await services.registry.reissue_card(principal, event_id, household_id)
+    return render(
+        "op_done.html",
+        me=principal,
+        what="card",
+        result=result,
+        household=await _household(household_id),
+        again=again,
+        back="/staff/households",
+    )
+
+
+@get("/staff/users", guards=ADMIN_ONLY, include_in_schema=False)
+async def users(principal: PrincipalDep) -> Response[Any]:
+    """Every login with its role; an active one other than one's own can be deactivated."""
+    return render("staff_users.html", me=principal, users=await views.users())
+
+
+@get("/staff/users/{user_id:int}/deactivate", guards=ADMIN_ONLY, include_in_schema=False)
+async def deactivate_form(
+    user_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    event_id = page_event_id(request)
+    if event_id is None:
+        return with_new_event_id(request)
+    return render(
+        "op_form.html",
+        me=principal,
+        what="deactivate",
+        action=request.url.path,
+        event_id=event_id,
+        outcome=await services.runner.outcome_of(event_id, principal),
+        user=await services.users.reply(user_id),
+    )
+
+
+@post(
+    "/staff/users/{user_id:int}/deactivate",
+    guards=ADMIN_ONLY,
+    include_in_schema=False,
+    status_code=HTTP_200_OK,
+    exception_handlers=OPERATION_ERRORS,
+)
+async def deactivate(
+    user_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """The same `Users.deactivate` as `POST /api/v1/users/{id}:deactivate` (tokens revoked)."""
+    form = await forms.read(request)
+    event_id = forms.required(form, "event_id", 64)
+    again = await already(services, principal, event_id)
+    result = await services.users.deactivate(principal, event_id, user_id)
+    return render(
+        "op_done.html", me=principal, what="deactivate", result=result, again=again,
+        back="/staff/users",
+    )  # fmt: skip
+
+
+STAFF_OPERATION_HANDLERS = [
+    households,
+    account_history,
+    reverse_form,
+    reverse,
+    merchants,
+    settle_form,
+    settle,
+    reissue_form,
+    reissue,
+    users,
+    deactivate_form,
+    deactivate,
+]
