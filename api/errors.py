@@ -36,6 +36,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "code_revoked": 422,
     "code_wrong_kind": 422,
     "outside_window": 422,
+    "captured_at_out_of_range": 422,
     "shift_open": 409,
     "no_open_shift": 409,
     "already_decided": 409,
