@@ -259,6 +259,8 @@ class AccountEntry(msgspec.Struct):
     reverses_entry_id: int | None
     rule_version: int | None
     memo: str
+    # When the scan behind it was captured, if its device said so (created_at: the server's).
+    captured_at: str | None = None
 
 
 class EntryPage(msgspec.Struct):
