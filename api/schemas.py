@@ -490,6 +490,7 @@ class BatchIn(Body):
                         "point_token": "1p.1.1.a.y",
                         "stream": "kitchen",
                         "grade": "good",
+                        "captured_at": "2026-12-05T23:58:00+08:00",
                     },
                     {
                         "type": "weighin",

@@ -39,7 +39,7 @@ from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind, ScanCode, read
 from ledger.services.codes import current_row
-from ledger.services.rules import RuleSet, rules_at
+from ledger.services.rules import RuleSet, rules_over
 from ledger.services.runner import Result, replay
 from ledger.services.scans import (
     Scans,
@@ -293,14 +293,18 @@ class _Batch:
     ) -> list[_Graded]:
         """The rules in force when each grading was captured, and the moment it counts at; a
         capture time beyond those rules' bounds is refused, as `inspect` refuses it."""
-        rules: dict[tuple[int, datetime], RuleSet] = {}
+        moments: dict[int, list[datetime]] = {}
+        for index, household, _ in scanned:
+            moment = self._checked(index).captured_at or self.now
+            moments.setdefault(int(household["community_id"]), []).append(moment)
+        rules = {
+            community: await rules_over(community, sorted(set(times)))
+            for community, times in moments.items()
+        }
         graded = []
         for index, household, point in scanned:
             captured_at = self._checked(index).captured_at
-            key = (int(household["community_id"]), captured_at or self.now)
-            if key not in rules:
-                rules[key] = await rules_at(*key)
-            rule = rules[key]
+            rule = rules[int(household["community_id"])][captured_at or self.now]
             try:
                 moment = scan_moment(captured_at, self.now, self.actor.role, rule.rules)
             except LedgerError as refusal:
