@@ -35,3 +35,13 @@ def parse_moment(text: str, field: str) -> datetime:
         return datetime.fromisoformat(text)
     except ValueError as error:
         raise InvalidInput(field, "must be an ISO 8601 time with offset") from error
+
+
+def parse_captured_at(text: str | None) -> datetime | None:
+    """A scan's capture time: ISO 8601 with its offset (a bare local time is ambiguous)."""
+    if text is None:
+        return None
+    moment = parse_moment(text, "captured_at")
+    if moment.tzinfo is None:
+        raise InvalidInput("captured_at", "needs a UTC offset, e.g. 2026-12-05T23:58:00+08:00")
+    return moment

@@ -37,6 +37,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "code_revoked": 422,
     "code_wrong_kind": 422,
     "outside_window": 422,
+    "captured_at_out_of_range": 422,
     "shift_open": 409,
     "no_open_shift": 409,
     "already_decided": 409,
@@ -199,7 +200,11 @@ ERROR_RESPONSES: dict[int, ResponseSpec] = {
         (403, "outside the caller's role or scope (`forbidden`, `out_of_scope`)"),
         (404, "no such thing (`not_found`)"),
         (409, "refused by the ledger: `idempotency_conflict`, `insufficient_points`, …"),
-        (422, "a code that cannot be used (`code_forged`, `code_revoked`, …), `outside_window`"),
+        (
+            422,
+            "a code that cannot be used (`code_forged`, `code_revoked`, …), `outside_window`, "
+            "`captured_at_out_of_range`",
+        ),
         (429, "too many requests (`rate_limited`) or wrong passwords (`sign_in_locked`)"),
     )
 }

@@ -259,6 +259,8 @@ class AccountEntry(msgspec.Struct):
     reverses_entry_id: int | None
     rule_version: int | None
     memo: str
+    # When the scan behind it was captured, if its device said so (created_at: the server's).
+    captured_at: str | None = None
 
 
 class EntryPage(msgspec.Struct):
@@ -292,6 +294,16 @@ class ErrorBody(msgspec.Struct):
 
 # --- earning -------------------------------------------------------------------------------
 
+CapturedAt = Annotated[
+    str,
+    Meta(
+        max_length=64,
+        description="When the scan was captured, ISO 8601 with offset. Counts (day, windows, "
+        "caps, boards) within the rules' bounds (422 `captured_at_out_of_range`); without it, "
+        "the server's time.",
+        examples=["2026-12-05T23:58:00+08:00"],
+    ),
+]
 Token = Annotated[str, Meta(min_length=1, max_length=100, examples=["1h.7ps.1.a.h_Pt9TBBZ0MxpUIA"])]
 ReasonCode = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
 
@@ -329,6 +341,7 @@ class InspectionIn(Body):
         ]
         | None
     ) = None
+    captured_at: CapturedAt | None = None
 
 
 class InspectionReply(msgspec.Struct):
@@ -344,6 +357,7 @@ class InspectionReply(msgspec.Struct):
 class DropoffIn(Body):
     event_id: EventId
     point_token: Token
+    captured_at: CapturedAt | None = None
 
 
 class DropoffReply(msgspec.Struct):
@@ -358,6 +372,7 @@ class WeighinIn(Body):
     household_token: Token
     material: Literal["paper", "plastic", "metal", "glass", "textile"]
     grams: Annotated[int, Meta(ge=1, le=10_000_000)]
+    captured_at: CapturedAt | None = None
 
 
 class WeighinReply(msgspec.Struct):
@@ -373,6 +388,7 @@ class WeighinReply(msgspec.Struct):
 class ShiftScanIn(Body):
     event_id: EventId
     post_token: Token
+    captured_at: CapturedAt | None = None
 
 
 class CheckInReply(msgspec.Struct):
@@ -474,6 +490,7 @@ class BatchIn(Body):
                         "point_token": "1p.1.1.a.y",
                         "stream": "kitchen",
                         "grade": "good",
+                        "captured_at": "2026-12-05T23:58:00+08:00",
                     },
                     {
                         "type": "weighin",

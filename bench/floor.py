@@ -222,6 +222,7 @@ class Floor:
                 self.inspector["username"],
                 f"{stream} good",
                 now,
+                None,  # captured_at: the floor sends no capture time
             )
             balance, entry_id = moved[0]["credit_after"], moved[0]["entry_id"]
             if entry_id is None:

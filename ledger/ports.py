@@ -14,7 +14,8 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """Server time only: clients never supply the time of an event."""
+    """The server's time. A scan may also carry its capture time, which counts only within the
+    rules' bounds (ledger/domain/capture.py)."""
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -11,6 +11,7 @@ from litestar import Controller, Request, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from api.dates import parse_captured_at
 from api.deps import PrincipalDep, ServicesDep
 from api.errors import STATUS_BY_CODE, error_body
 from api.limits import events_within_limit
@@ -48,29 +49,41 @@ async def _inspect(services: Services, principal: Principal, data: InspectionIn)
         Grade(data.grade),
         list(data.reasons),
         data.photo_ref,
+        parse_captured_at(data.captured_at),
     )
     return msgspec.convert(result, InspectionReply)
 
 
 async def _dropoff(services: Services, principal: Principal, data: DropoffIn) -> DropoffReply:
-    result = await services.scans.dropoff(principal, data.event_id, data.point_token)
+    result = await services.scans.dropoff(
+        principal, data.event_id, data.point_token, parse_captured_at(data.captured_at)
+    )
     return msgspec.convert(result, DropoffReply)
 
 
 async def _weighin(services: Services, principal: Principal, data: WeighinIn) -> WeighinReply:
     result = await services.scans.weighin(
-        principal, data.event_id, data.household_token, Material(data.material), data.grams
+        principal,
+        data.event_id,
+        data.household_token,
+        Material(data.material),
+        data.grams,
+        parse_captured_at(data.captured_at),
     )
     return msgspec.convert(result, WeighinReply)
 
 
 async def _check_in(services: Services, principal: Principal, data: ShiftScanIn) -> CheckInReply:
-    result = await services.shifts.check_in(principal, data.event_id, data.post_token)
+    result = await services.shifts.check_in(
+        principal, data.event_id, data.post_token, parse_captured_at(data.captured_at)
+    )
     return msgspec.convert(result, CheckInReply)
 
 
 async def _check_out(services: Services, principal: Principal, data: ShiftScanIn) -> CheckOutReply:
-    result = await services.shifts.check_out(principal, data.event_id, data.post_token)
+    result = await services.shifts.check_out(
+        principal, data.event_id, data.post_token, parse_captured_at(data.captured_at)
+    )
     return msgspec.convert(result, CheckOutReply)
 
 
@@ -127,7 +140,8 @@ class EarningController(Controller):
     async def check_in(
         self, data: JSONBody[ShiftScanIn], principal: PrincipalDep, services: ServicesDep
     ) -> CheckInReply:
-        """Start a shift at a duty post, at server time (409 `shift_open`)."""
+        """Start a shift at a duty post, at the scan's capture time within the rules' bounds or
+        at server time (409 `shift_open`)."""
         reply: CheckInReply = await _check_in(services, principal, data)
         return reply
 
@@ -202,6 +216,10 @@ def _parse(principal: Principal, event: object) -> Parsed:
     except msgspec.ValidationError as error:
         return _failure(event_id, 400, "validation_error", str(error), _field(str(error)))
     if isinstance(body, InspectionIn):
+        try:
+            captured_at = parse_captured_at(body.captured_at)
+        except LedgerError as refusal:
+            return _refused(event_id, refusal)
         return Grading(
             event_id=body.event_id,
             household_token=body.household_token,
@@ -210,6 +228,7 @@ def _parse(principal: Principal, event: object) -> Parsed:
             grade=Grade(body.grade),
             reasons=list(body.reasons),
             photo_ref=body.photo_ref,
+            captured_at=captured_at,
         )
     return event_id, event_type, body
 

@@ -28,11 +28,15 @@ class SealableEntry:
     actor: str
     memo: str
     created_at: datetime
+    # When the scan behind the entry was captured (None: no capture time was sent).
+    captured_at: datetime | None = None
 
     def canonical(self) -> str:
         """One text per entry; a change to any field changes it (JSON keeps null apart from
-        an empty string, and escapes any separator a memo could contain)."""
-        fields = [
+        an empty string, and escapes any separator a memo could contain). The capture time
+        comes last and only when there is one, so entries sealed before it existed keep
+        their hashes."""
+        fields: list[object] = [
             self.entry_id,
             self.community_id,
             self.debit_account_id,
@@ -48,6 +52,8 @@ class SealableEntry:
             self.memo,
             _utc_micros(self.created_at),
         ]
+        if self.captured_at is not None:
+            fields.append(_utc_micros(self.captured_at))
         return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -165,6 +165,12 @@ class AppealClosed(LedgerError):
     code = "appeal_not_allowed"
 
 
+class CapturedAtOutOfRange(LedgerError):
+    """A scan's capture time is older, or further ahead, than the rules accept."""
+
+    code = "captured_at_out_of_range"
+
+
 class RuleNotAllowed(LedgerError):
     """Rules change going forward only: the past keeps the rules it was earned under."""
 

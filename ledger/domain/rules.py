@@ -62,6 +62,12 @@ class EarningRules:
     shift_auto_close_minutes: int = 12 * 60
     backfill_points_per_hour: int = 0
     appeal_days: int = 7
+    # How far a scan's capture time (`captured_at`) may lie from the server's time: staff
+    # (inspectors, clerks) sync after long offline rounds; residents' and volunteers' own
+    # claims would otherwise invent hours or dodge opening windows.
+    captured_at_staff_max_age_minutes: int = 72 * 60
+    captured_at_public_max_age_minutes: int = 10
+    captured_at_future_max_minutes: int = 5
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -82,6 +88,9 @@ _BOUNDS: dict[str, tuple[int, int]] = {
     "shift_auto_close_minutes": (SHIFT_AUTO_CLOSE_MINUTES_MIN, 24 * 60),
     "backfill_points_per_hour": (0, POINTS_RULE_MAX),
     "appeal_days": (0, 90),
+    "captured_at_staff_max_age_minutes": (0, 30 * 24 * 60),
+    "captured_at_public_max_age_minutes": (0, 24 * 60),
+    "captured_at_future_max_minutes": (0, 60),
 }
 
 

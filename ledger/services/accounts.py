@@ -190,6 +190,10 @@ async def _owned_account(account_id: int) -> store.AccountRow:
     return account
 
 
+def _isoformat(moment: Any) -> str | None:
+    return None if moment is None else str(moment.isoformat())
+
+
 def _entry_view(row: dict[str, Any], account_id: int) -> dict[str, Any]:
     credit = row["credit_account_id"] == account_id
     return {
@@ -200,6 +204,7 @@ def _entry_view(row: dict[str, Any], account_id: int) -> dict[str, Any]:
         "balance_after_points": row["credit_balance_after" if credit else "debit_balance_after"],
         "counter_account_id": row["debit_account_id" if credit else "credit_account_id"],
         "created_at": row["created_at"].isoformat(),
+        "captured_at": _isoformat(row.get("captured_at")),
         "actor": row["actor"],
         "event_id": row["event_id"],
         "reverses_entry_id": row["reverses_entry_id"],

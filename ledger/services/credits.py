@@ -20,6 +20,7 @@ async def credit_from_issuance(
     now: datetime,
     memo: str = "",
     rule_version: int | None = None,
+    captured_at: datetime | None = None,
 ) -> store.Posted:
     """In the caller's transaction. The stripe follows the event, so a retry hits the same row."""
     issuance = await store.community_account(
@@ -33,4 +34,6 @@ async def credit_from_issuance(
         memo=memo,
         rule_version=rule_version,
     )
-    return await store.post(transfer, event_id=event_id, actor=actor, now=now)
+    return await store.post(
+        transfer, event_id=event_id, actor=actor, now=now, captured_at=captured_at
+    )

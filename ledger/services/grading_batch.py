@@ -25,6 +25,7 @@ from typing import Any
 
 from ledger.domain.access import Principal
 from ledger.domain.accounts import AccountKind, issuance_stripe
+from ledger.domain.capture import check_captured_at, scan_moment
 from ledger.domain.chain import SealableEntry
 from ledger.domain.earning import award_for_grade, day_so_far
 from ledger.domain.entries import EntryKind
@@ -38,7 +39,7 @@ from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind, ScanCode, read
 from ledger.services.codes import current_row
-from ledger.services.rules import RuleSet, rules_at
+from ledger.services.rules import RuleSet, rules_over
 from ledger.services.runner import Result, replay
 from ledger.services.scans import (
     Scans,
@@ -74,6 +75,7 @@ class Grading:
     grade: Grade
     reasons: list[str]
     photo_ref: str | None
+    captured_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class GradingBatches:
                 grading.grade,
                 grading.reasons,
                 grading.photo_ref,
+                grading.captured_at,
             )
         except LedgerError as refusal:
             return refusal
@@ -124,6 +127,7 @@ class _Checked:
     photo: str
     inputs: dict[str, object]
     key: str
+    captured_at: datetime | None
 
 
 async def _check(actor: Principal, grading: Grading) -> _Checked | LedgerError:
@@ -131,6 +135,7 @@ async def _check(actor: Principal, grading: Grading) -> _Checked | LedgerError:
     try:
         reasons = check_reasons(grading.reasons)
         photo = await check_photo_ref(actor, grading.photo_ref)
+        captured_at = check_captured_at(grading.captured_at)
         check_event_id(grading.event_id)
     except LedgerError as refusal:
         return refusal
@@ -141,23 +146,39 @@ async def _check(actor: Principal, grading: Grading) -> _Checked | LedgerError:
         grading.grade,
         reasons,
         photo,
+        captured_at,
     )
-    return _Checked(grading, reasons, photo, inputs, fingerprint(OPERATION, actor.username, inputs))
+    key = fingerprint(OPERATION, actor.username, inputs)
+    return _Checked(grading, reasons, photo, inputs, key, captured_at)
 
 
 @dataclass
 class _Household:
-    """A household's account as the batch goes: its balance and today's grades so far."""
+    """A household's account as the batch goes: its balance and each day's grades so far."""
 
     balance: int
-    today: list[tuple[str, bool, int]] = field(default_factory=list)
+    days: dict[date, list[tuple[str, bool, int]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Graded:
+    """A grading whose codes and scope passed, with the rules and the moment it counts at."""
+
+    index: int
+    household: dict[str, Any]
+    point: dict[str, Any]
+    rule: RuleSet
+    moment: datetime
+
+    @property
+    def day(self) -> date:
+        return local_day(self.moment)
 
 
 class _Batch:
     def __init__(self, scans: Scans, actor: Principal, checked: list[_Checked | LedgerError]):
         self.scans, self.actor, self.checked = scans, actor, checked
         self.now = scans.clock.now()
-        self.day = local_day(self.now)
         self.outcomes: list[Outcome | _Repeat | None] = [
             item if isinstance(item, LedgerError) else None for item in checked
         ]
@@ -238,30 +259,57 @@ class _Batch:
             return None
         return await registry_store.get(Household, self.actor.household_id)
 
-    async def _grade(self, graded: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> None:
-        """Lock, read today's grades, then decide and credit each grading in order."""
+    async def _grade(self, scanned: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> None:
+        """Lock, read the days' grades, then decide and credit each grading in order."""
+        graded = await self._timed(scanned)
         if not graded:
             return
-        communities = {int(household["community_id"]) for _, household, _ in graded}
-        rules = {community: await rules_at(community, self.now) for community in communities}
-        stripes = {index: await self._stripe(index, household) for index, household, _ in graded}
-        balances = await store.lock_balances([int(h["account"]) for _, h, _ in graded])
+        stripes = {g.index: await self._stripe(g.index, g.household) for g in graded}
+        balances = await store.lock_balances([int(g.household["account"]) for g in graded])
         balances |= await store.lock_balances([s for s in stripes.values() if s is not None])
-        state = {int(h["id"]): _Household(balances[int(h["account"])]) for _, h, _ in graded}
-        for row in await store.grading_today(list(state), self.day):
-            state[int(row["household"])].today.append(
+        state = {
+            int(g.household["id"]): _Household(balances[int(g.household["account"])])
+            for g in graded
+        }
+        for row in await store.grading_on(list(state), sorted({g.day for g in graded})):
+            books = state[int(row["household"])]
+            books.days.setdefault(row["local_day"], []).append(
                 (row["stream"], bool(row["scored"]), int(row["points_awarded"]))
             )
         entry_ids = iter(await store.next_ids("entry", len(graded)))
         inspection_ids = iter(await store.next_ids("inspection", len(graded)))
-        for index, household, point in graded:
-            rule = rules[int(household["community_id"])]
+        for item in graded:
             try:
-                self._credit(index, household, rule, state, balances, stripes[index], entry_ids)
+                self._credit(item, state, balances, stripes[item.index], entry_ids)
+            except LedgerError as refusal:
+                self._refuse(item.index, refusal)
+                continue
+            self._inspection(item, next(inspection_ids))
+
+    async def _timed(
+        self, scanned: list[tuple[int, dict[str, Any], dict[str, Any]]]
+    ) -> list[_Graded]:
+        """The rules in force when each grading was captured, and the moment it counts at; a
+        capture time beyond those rules' bounds is refused, as `inspect` refuses it."""
+        moments: dict[int, list[datetime]] = {}
+        for index, household, _ in scanned:
+            moment = self._checked(index).captured_at or self.now
+            moments.setdefault(int(household["community_id"]), []).append(moment)
+        rules = {
+            community: await rules_over(community, sorted(set(times)))
+            for community, times in moments.items()
+        }
+        graded = []
+        for index, household, point in scanned:
+            captured_at = self._checked(index).captured_at
+            rule = rules[int(household["community_id"])][captured_at or self.now]
+            try:
+                moment = scan_moment(captured_at, self.now, self.actor.role, rule.rules)
             except LedgerError as refusal:
                 self._refuse(index, refusal)
                 continue
-            self._inspection(index, household, point, rule, next(inspection_ids))
+            graded.append(_Graded(index, household, point, rule, moment))
+        return graded
 
     async def _stripe(self, index: int, household: dict[str, Any]) -> int | None:
         """The issuance stripe a credit of this event would come from (None: the community has
@@ -276,25 +324,25 @@ class _Batch:
 
     def _credit(
         self,
-        index: int,
-        household: dict[str, Any],
-        rule: RuleSet,
+        graded: _Graded,
         state: dict[int, _Household],
         balances: dict[int, int],
         stripe: int | None,
         entry_ids: Iterator[int],
     ) -> None:
+        index, household, rule = graded.index, graded.household, graded.rule
         item = self._checked(index)
         grading = item.grading
         books = state[int(household["id"])]
-        already, points_today = day_so_far(books.today, grading.stream.value)
+        today = books.days.setdefault(graded.day, [])
+        already, points_today = day_so_far(today, grading.stream.value)
         award = award_for_grade(
             grading.grade, rule.rules, already_scored=already, points_today=points_today
         )
         community_id = int(household["community_id"])
         if award.points > 0 and stripe is None:
             raise NotFound("issuance account of community", community_id)
-        books.today.append((grading.stream.value, award.scored, award.points))
+        today.append((grading.stream.value, award.scored, award.points))
         account = int(household["account"])
         entry_id = None
         if award.points > 0:
@@ -320,10 +368,12 @@ class _Batch:
                     actor=self.actor.username,
                     memo=f"{grading.stream.value} {grading.grade.value}",
                     created_at=self.now,
+                    captured_at=item.captured_at,
                 )
             )
             self.lots.append((account, entry_id, award.points, lot_expiry(self.now), self.now))
-            self._fact(community_id, "earned", {"account": account, "delta": award.points})
+            earned = {"account": account, "delta": award.points}
+            self._fact(community_id, "earned", earned, graded.day)
         self.outcomes[index] = {
             "inspection_id": None,  # filled by _inspection
             "entry_id": entry_id,
@@ -334,14 +384,8 @@ class _Batch:
             "message": award.explanation(),
         }
 
-    def _inspection(
-        self,
-        index: int,
-        household: dict[str, Any],
-        point: dict[str, Any],
-        rule: RuleSet,
-        inspection_id: int,
-    ) -> None:
+    def _inspection(self, graded: _Graded, inspection_id: int) -> None:
+        index, household, point = graded.index, graded.household, graded.point
         item = self._checked(index)
         result = self.outcomes[index]
         assert isinstance(result, dict), "decided by _credit"
@@ -359,24 +403,22 @@ class _Batch:
                 grade=item.grading.grade.value,
                 reasons=",".join(item.reasons),
                 photo_ref=item.photo,
-                local_day=self.day,
+                local_day=graded.day,
                 scored=bool(result["scored"]),
                 points_awarded=int(result["points_awarded"]),
                 entry_id=result["entry_id"],
-                rule_version=rule.version,
+                rule_version=graded.rule.version,
                 created_at=self.now,
             )
         )
         good = int(item.grading.grade is Grade.GOOD)
         grade_fact = {"compound": household["compound"], "graded": 1, "good": good}
-        self._fact(community_id, "grade", grade_fact)
-        self._fact(community_id, "participation", participation(household))
+        self._fact(community_id, "grade", grade_fact, graded.day)
+        self._fact(community_id, "participation", participation(household), graded.day)
         self._claim(index, idempotency.OUTCOME_OK, result)
 
-    def _fact(self, community_id: int, kind: str, payload: dict[str, int]) -> None:
-        self.facts.append(
-            (community_id, kind, json.dumps(payload, sort_keys=True), self.day, self.now)
-        )
+    def _fact(self, community_id: int, kind: str, payload: dict[str, int], day: date) -> None:
+        self.facts.append((community_id, kind, json.dumps(payload, sort_keys=True), day, self.now))
 
     def _refuse(self, index: int, refusal: LedgerError) -> None:
         """Recorded as `Runner.once` records a refusal, so a resend stays refused (unless the

@@ -107,6 +107,16 @@ async def rules_at(community_id: int, moment: datetime) -> RuleSet:
     return RuleSet(0, DEFAULT_RULES) if row is None else _rule_set(row)
 
 
+async def rules_over(community_id: int, moments: list[datetime]) -> dict[datetime, RuleSet]:
+    """`rules_at` for many moments of one community, in one read."""
+    rows = await store.rules_between(community_id, min(moments), max(moments))
+    found = {}
+    for moment in moments:
+        row = next((r for r in rows if r["effective_from"] <= moment), None)
+        found[moment] = RuleSet(0, DEFAULT_RULES) if row is None else _rule_set(row)
+    return found
+
+
 async def rules_version(community_id: int, version: int) -> RuleSet:
     row = await store.rule_version(community_id, version)
     return RuleSet(0, DEFAULT_RULES) if row is None else _rule_set(row)

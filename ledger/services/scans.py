@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.domain.access import Principal
+from ledger.domain.capture import captured_input, check_captured_at, scan_moment
 from ledger.domain.earning import award_for_grade, award_for_weighin
 from ledger.domain.entries import EntryKind
 from ledger.domain.errors import Forbidden, InvalidInput, NotFound, OutOfScope, OutsideWindow
@@ -18,7 +19,7 @@ from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.codes import Codes
 from ledger.services.credits import credit_from_issuance
-from ledger.services.rules import rules_at
+from ledger.services.rules import RuleSet, rules_at
 from ledger.services.runner import Result, Runner
 from ledger.store import earning as store
 from ledger.store import facts
@@ -49,17 +50,22 @@ class Scans:
         grade: Grade,
         reasons: list[str],
         photo_ref: str | None,
+        captured_at: datetime | None = None,
     ) -> Result:
-        """Grade a drop-off; the first grade per stream and day scores, up to the cap."""
+        """Grade a drop-off; the first grade per stream and day scores, up to the cap. The day
+        is the one the grade was captured on (`captured_at`, within the rules' bounds)."""
         reasons = check_reasons(reasons)
         photo = await check_photo_ref(actor, photo_ref)
-        inputs = inspection_inputs(household_token, point_token, stream, grade, reasons, photo)
+        captured_at = check_captured_at(captured_at)
+        inputs = inspection_inputs(
+            household_token, point_token, stream, grade, reasons, photo, captured_at
+        )
 
         async def action() -> Result:
             household, point = await self._scanned(actor, household_token, point_token)
-            now = self.clock.now()
+            at = ScanTime(self.clock.now(), captured_at)
             return await _grade(
-                actor, event_id, household, point, stream, grade, reasons, photo, now
+                actor, event_id, household, point, stream, grade, reasons, photo, at
             )
 
         return await self.runner.once("inspection", event_id, actor, inputs, action)
@@ -73,11 +79,18 @@ class Scans:
         await _not_own_building(actor, household)
         return household, point
 
-    async def dropoff(self, actor: Principal, event_id: str, point_token: str) -> Result:
+    async def dropoff(
+        self,
+        actor: Principal,
+        event_id: str,
+        point_token: str,
+        captured_at: datetime | None = None,
+    ) -> Result:
         """A resident's scan at a point inside its windows: once per window and day."""
         if actor.household_id is None:
             raise Forbidden("only a member of a household can record a drop-off")
         household_id = actor.household_id
+        captured_at = check_captured_at(captured_at)
 
         async def action() -> Result:
             _, point = await self.codes.resolve(point_token, CodeKind.POINT)
@@ -86,25 +99,37 @@ class Scans:
                 raise NotFound("household", household_id)
             if point["community_id"] != household["community_id"]:
                 raise OutOfScope("this collection point belongs to another community")
-            return await _drop(actor, event_id, household, point, self.clock.now())
+            at = ScanTime(self.clock.now(), captured_at)
+            return await _drop(actor, event_id, household, point, at)
 
-        return await self.runner.once(
-            "dropoff", event_id, actor, {"point_token": point_token}, action
-        )
+        inputs = {"point_token": point_token} | captured_input(captured_at)
+        return await self.runner.once("dropoff", event_id, actor, inputs, action)
 
     async def weighin(
-        self, actor: Principal, event_id: str, household_token: str, material: Material, grams: int
+        self,
+        actor: Principal,
+        event_id: str,
+        household_token: str,
+        material: Material,
+        grams: int,
+        captured_at: datetime | None = None,
     ) -> Result:
         """Recyclables weighed by a clerk: points per kg by material, rounded down, up to the
         household's daily weigh-in cap. Never for the clerk's own building."""
-        inputs = {"household_token": household_token, "material": material.value, "grams": grams}
+        captured_at = check_captured_at(captured_at)
+        inputs = {
+            "household_token": household_token,
+            "material": material.value,
+            "grams": grams,
+        } | captured_input(captured_at)
 
         async def action() -> Result:
             _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD)
             if not actor.covers_compound(household["compound"]):
                 raise OutOfScope("this compound is not one you serve")
             await _not_own_building(actor, household)
-            return await _weigh(actor, event_id, household, material, grams, self.clock.now())
+            at = ScanTime(self.clock.now(), captured_at)
+            return await _weigh(actor, event_id, household, material, grams, at)
 
         return await self.runner.once("weighin", event_id, actor, inputs, action)
 
@@ -118,11 +143,11 @@ async def _grade(
     grade: Grade,
     reasons: list[str],
     photo: str,
-    now: datetime,
+    at: ScanTime,
 ) -> Result:
     community_id = int(household["community_id"])
-    rule = await rules_at(community_id, now)
-    day = local_day(now)
+    rule, moment = await at.rules(community_id, actor)
+    day, now = local_day(moment), at.now
     await store.lock_account(household["account"])
     already, points_today = await store.grading_today(household["id"], day, stream.value)
     award = award_for_grade(grade, rule.rules, already_scored=already, points_today=points_today)
@@ -133,7 +158,7 @@ async def _grade(
         EntryKind.INSPECTION,
         event_id,
         actor,
-        now,
+        at,
         f"{stream.value} {grade.value}",
         rule.version,
     )
@@ -177,10 +202,12 @@ async def _grade(
 
 
 async def _drop(
-    actor: Principal, event_id: str, household: dict[str, Any], point: dict[str, Any], now: datetime
+    actor: Principal, event_id: str, household: dict[str, Any], point: dict[str, Any], at: ScanTime
 ) -> Result:
-    window = _open_window(point["windows"], now)
-    day = local_day(now)
+    community_id = int(household["community_id"])
+    rule, moment = await at.rules(community_id, actor)
+    window = _open_window(point["windows"], moment)
+    day, now = local_day(moment), at.now
     existing = (
         await Dropoff.select(Dropoff.id)
         .where(
@@ -198,8 +225,6 @@ async def _drop(
             "balance_points": balance,
             "repeat": True,
         }
-    community_id = int(household["community_id"])
-    rule = await rules_at(community_id, now)
     entry_id, balance = await _credit(
         community_id,
         household["account"],
@@ -207,7 +232,7 @@ async def _drop(
         EntryKind.DROPOFF,
         event_id,
         actor,
-        now,
+        at,
         f"drop-off {window}",
         rule.version,
     )
@@ -240,12 +265,12 @@ async def _weigh(
     household: dict[str, Any],
     material: Material,
     grams: int,
-    now: datetime,
+    at: ScanTime,
 ) -> Result:
     community_id = int(household["community_id"])
-    rule = await rules_at(community_id, now)
+    rule, moment = await at.rules(community_id, actor)
     await store.lock_account(household["account"])  # the cap: read and credit one at a time
-    points_today = await store.weighin_points_on(household["id"], local_day(now))
+    points_today = await store.weighin_points_on(household["id"], local_day(moment))
     award = award_for_weighin(material, grams, rule.rules, points_today=points_today)
     entry_id, balance = await _credit(
         community_id,
@@ -254,7 +279,7 @@ async def _weigh(
         EntryKind.WEIGHIN,
         event_id,
         actor,
-        now,
+        at,
         f"{material.value} {grams} g",
         rule.version,
     )
@@ -269,7 +294,8 @@ async def _weigh(
         points_awarded=award.points,
         entry_id=entry_id,
         rule_version=rule.version,
-        created_at=now,
+        # When it was weighed (the daily cap counts by it); the server's time is on the entry.
+        created_at=moment,
     )
     return {
         "weighin_id": weighin_id,
@@ -294,6 +320,7 @@ def inspection_inputs(
     grade: Grade,
     reasons: list[str],
     photo: str,
+    captured_at: datetime | None = None,
 ) -> dict[str, object]:
     """What a grading's fingerprint covers: a resend must match it exactly, alone or in a batch."""
     return {
@@ -303,7 +330,21 @@ def inspection_inputs(
         "grade": grade.value,
         "reasons": reasons,
         "photo_ref": photo,
-    }
+    } | captured_input(captured_at)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanTime:
+    """The server's time of a scan and the capture time its device sent, if any."""
+
+    now: datetime
+    captured_at: datetime | None
+
+    async def rules(self, community_id: int, actor: Principal) -> tuple[RuleSet, datetime]:
+        """The rules in force when the scan was captured, and the moment it counts at (422
+        `captured_at_out_of_range` beyond those rules' bounds for the actor's role)."""
+        rule = await rules_at(community_id, self.captured_at or self.now)
+        return rule, scan_moment(self.captured_at, self.now, actor.role, rule.rules)
 
 
 def check_compounds(actor: Principal, household: dict[str, Any], point: dict[str, Any]) -> None:
@@ -339,7 +380,7 @@ async def _credit(
     kind: EntryKind,
     event_id: str,
     actor: Principal,
-    now: datetime,
+    at: ScanTime,
     memo: str,
     rule_version: int,
 ) -> tuple[int | None, int]:
@@ -353,9 +394,10 @@ async def _credit(
         kind=kind,
         event_id=event_id,
         actor=actor.username,
-        now=now,
+        now=at.now,
         memo=memo,
         rule_version=rule_version,
+        captured_at=at.captured_at,
     )
     return posted.entry_id, posted.credit_balance_after
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ledger.domain.access import Principal, Role
+from ledger.domain.capture import captured_input, check_captured_at, scan_moment
 from ledger.domain.earning import (
     check_minutes_for_day,
     minutes_within_daily_max,
@@ -52,16 +53,24 @@ class Shifts:
     runner: Runner
     codes: Codes
 
-    async def check_in(self, actor: Principal, event_id: str, post_token: str) -> Result:
-        """Server time only; one open shift at a time (409 `shift_open`)."""
+    async def check_in(
+        self,
+        actor: Principal,
+        event_id: str,
+        post_token: str,
+        captured_at: datetime | None = None,
+    ) -> Result:
+        """At the scan's capture time (within the rules' bounds) or the server's; one open
+        shift at a time (409 `shift_open`)."""
         volunteer_id = _volunteer_of(actor)
+        captured_at = check_captured_at(captured_at)
 
         async def action() -> Result:
             _, post = await self.codes.resolve(post_token, CodeKind.POST)
             volunteer = await _volunteer(volunteer_id)
             if post["community_id"] != volunteer["community"]:
                 raise OutOfScope("this duty post belongs to another community")
-            now = self.clock.now()
+            now = await _scan_moment(volunteer["community"], actor, self.clock.now(), captured_at)
             current = await store.open_shift(volunteer_id)
             if current is not None and not await _close_if_stale(current, now):
                 raise ShiftOpen(
@@ -77,21 +86,29 @@ class Shifts:
                 status="open",
                 started_at=now,
                 local_day=local_day(now),
-                created_at=now,
+                created_at=self.clock.now(),
             )
             return {"shift_id": shift_id, "started_at": now.isoformat()}
 
-        return await self.runner.once(
-            "check_in", event_id, actor, {"post_token": post_token}, action
-        )
+        inputs = {"post_token": post_token} | captured_input(captured_at)
+        return await self.runner.once("check_in", event_id, actor, inputs, action)
 
-    async def check_out(self, actor: Principal, event_id: str, post_token: str) -> Result:
-        """Close the open shift at the same post: minutes rounded down to 15, capped per day."""
+    async def check_out(
+        self,
+        actor: Principal,
+        event_id: str,
+        post_token: str,
+        captured_at: datetime | None = None,
+    ) -> Result:
+        """Close the open shift at the same post: minutes rounded down to 15, capped per day.
+        It ends at the scan's capture time (within the rules' bounds) or the server's."""
         volunteer_id = _volunteer_of(actor)
+        captured_at = check_captured_at(captured_at)
 
         async def action() -> Result:
             _, post = await self.codes.resolve(post_token, CodeKind.POST)
-            now = self.clock.now()
+            community_id = (await _volunteer(volunteer_id))["community"]
+            now = await _scan_moment(community_id, actor, self.clock.now(), captured_at)
             shift = await store.open_shift(volunteer_id)
             if shift is not None:  # lock it, then read it again: two check-outs close it once
                 await store.lock_row(Shift, shift["id"])
@@ -113,9 +130,8 @@ class Shifts:
                 )
             return await _close(shift, now)
 
-        return await self.runner.once(
-            "check_out", event_id, actor, {"post_token": post_token}, action
-        )
+        inputs = {"post_token": post_token} | captured_input(captured_at)
+        return await self.runner.once("check_out", event_id, actor, inputs, action)
 
     async def decide(
         self, actor: Principal, event_id: str, shift_ids: list[int], approve: bool
@@ -249,6 +265,15 @@ class Shifts:
             "star_level": star_level(served),
             "next_star_hours": next_star_hours(served),
         }
+
+
+async def _scan_moment(
+    community_id: int, actor: Principal, now: datetime, captured_at: datetime | None
+) -> datetime:
+    """When a check-in or check-out happened: its capture time, within the bounds of the
+    rules in force then (422 `captured_at_out_of_range`), or the server's time."""
+    rule = await rules_at(community_id, captured_at or now)
+    return scan_moment(captured_at, now, actor.role, rule.rules)
 
 
 async def _close(shift: dict[str, Any], now: datetime) -> Result:

@@ -42,13 +42,13 @@ async def lock_balances(account_ids: Sequence[int]) -> dict[int, int]:
     return {int(row["id"]): int(row["balance_points"]) for row in rows}
 
 
-async def grading_today(household_ids: Sequence[int], day: date) -> list[dict[str, Any]]:
-    """Today's grades of these households (read after their accounts are locked)."""
+async def grading_on(household_ids: Sequence[int], days: Sequence[date]) -> list[dict[str, Any]]:
+    """These households' grades of these local days (read after their accounts are locked)."""
     rows = await sql.fetch(
-        "SELECT household, stream, scored, points_awarded FROM inspection "
-        "WHERE household = ANY($1::bigint[]) AND local_day = $2",
+        "SELECT household, local_day, stream, scored, points_awarded FROM inspection "
+        "WHERE household = ANY($1::bigint[]) AND local_day = ANY($2::date[])",
         sorted(set(household_ids)),
-        day,
+        sorted(set(days)),
     )
     return [dict(row) for row in rows]
 
@@ -105,14 +105,16 @@ async def append_entries(entries: Sequence[SealableEntry]) -> None:
     await sql.later(
         "INSERT INTO entry (id, community_id, debit_account_id, credit_account_id, "
         "amount_points, kind, debit_balance_after, credit_balance_after, event_id, "
-        "reverses_entry_id, rule_version, actor, memo, created_at) "
+        "reverses_entry_id, rule_version, actor, memo, created_at, captured_at) "
         "SELECT e.id, e.community_id, e.debit, e.credit, e.amount, e.kind, e.debit_after, "
-        "e.credit_after, e.event_id, e.reverses, e.rule_version, e.actor, e.memo, e.created_at "
+        "e.credit_after, e.event_id, e.reverses, e.rule_version, e.actor, e.memo, e.created_at, "
+        "e.captured_at "
         "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], "
         "$6::varchar[], $7::bigint[], $8::bigint[], $9::varchar[], $10::bigint[], "
-        "$11::integer[], $12::varchar[], $13::text[], $14::timestamptz[]) WITH ORDINALITY AS "
-        "e(id, community_id, debit, credit, amount, kind, debit_after, credit_after, event_id, "
-        "reverses, rule_version, actor, memo, created_at, n) ORDER BY e.n",
+        "$11::integer[], $12::varchar[], $13::text[], $14::timestamptz[], $15::timestamptz[]) "
+        "WITH ORDINALITY AS e(id, community_id, debit, credit, amount, kind, debit_after, "
+        "credit_after, event_id, reverses, rule_version, actor, memo, created_at, captured_at, n) "
+        "ORDER BY e.n",
         *(list(column) for column in columns),
     )
     await sql.later(
@@ -137,6 +139,7 @@ def _entry_values(entry: SealableEntry) -> tuple[Any, ...]:
         entry.actor,
         entry.memo,
         entry.created_at,
+        entry.captured_at,
     )
 
 

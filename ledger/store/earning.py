@@ -24,6 +24,25 @@ async def rule_at(community_id: int, moment: datetime) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
+async def rules_between(
+    community_id: int, earliest: datetime, latest: datetime
+) -> list[dict[str, Any]]:
+    """The versions in force at any moment from `earliest` to `latest`: the one in force at
+    `earliest` and every one starting after it up to `latest`, latest start first (a later
+    version first on a tie), as `rule_at` orders them."""
+    rows = await sql.fetch(
+        "SELECT version, rules, effective_from FROM earning_rule WHERE community = $1 AND "
+        "effective_from <= $3 AND (effective_from > $2 OR version IN (SELECT version FROM "
+        "earning_rule WHERE community = $1 AND effective_from <= $2 "
+        "ORDER BY effective_from DESC, version DESC LIMIT 1)) "
+        "ORDER BY effective_from DESC, version DESC",
+        community_id,
+        earliest,
+        latest,
+    )
+    return [dict(row) for row in rows]
+
+
 async def rule_version(community_id: int, version: int) -> dict[str, Any] | None:
     row: dict[str, Any] | None = await (
         EarningRule.select(EarningRule.version, EarningRule.rules)

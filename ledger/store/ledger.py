@@ -94,12 +94,15 @@ async def post(
     actor: str,
     now: datetime,
     expires: date | None = None,
+    captured_at: datetime | None = None,
 ) -> Posted:
     """Move the points, append the entry and keep the lots, in the caller's transaction.
 
     The debit is one conditional UPDATE, so no interleaving can overdraw an account that must
     stay non-negative; a CHECK (a trigger on SQLite) backs it. Both rows are updated in account
     id order so that two opposite transfers cannot deadlock, and before any lot is read.
+    `captured_at`: when the scan behind it happened, recorded beside the server's `now`; the
+    boards count it on that local day.
     """
     entry = (
         transfer.kind.value,
@@ -109,6 +112,7 @@ async def post(
         actor,
         transfer.memo,
         now,
+        captured_at,
     )
     move = _move_stepwise if is_sqlite() else _move_at_once
     debit, credit, entry_id = await move(transfer, entry)
@@ -118,7 +122,9 @@ async def post(
             EntryReversal(reverses_entry_id=transfer.reverses_entry_id, entry_id=entry_id)
         )
     await _keep_lots(transfer, entry_id, debit.kind, credit.kind, expires or lot_expiry(now), now)
-    await _points_fact(transfer, debit.community_id, debit.kind, credit.kind, now)
+    await _points_fact(
+        transfer, debit.community_id, debit.kind, credit.kind, now, local_day(captured_at or now)
+    )
     return Posted(entry_id, debit.community_id, debit.balance_points, credit.balance_points)
 
 
@@ -181,8 +187,8 @@ def _same_community(debit: _Side, credit: _Side) -> None:
 _INSERT_ENTRY = (
     "INSERT INTO entry (community_id, debit_account_id, credit_account_id, amount_points, kind, "
     "debit_balance_after, credit_balance_after, event_id, reverses_entry_id, rule_version, "
-    "actor, memo, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
-    "RETURNING id"
+    "actor, memo, created_at, captured_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id"
 )
 _DEBIT = (
     "UPDATE account SET balance_points = balance_points - $3 "
@@ -196,9 +202,10 @@ _CREDIT = (
 _ENTRY_AND_ROW = (
     "e AS (INSERT INTO entry (community_id, debit_account_id, credit_account_id, amount_points, "
     "kind, debit_balance_after, credit_balance_after, event_id, reverses_entry_id, "
-    "rule_version, actor, memo, created_at) SELECT d.community, $1, $2, $3, $4::varchar, "
-    "d.balance_points, c.balance_points, $5::varchar, $6::bigint, $7::integer, $8::varchar, "
-    "$9::text, $10::timestamptz FROM d, c WHERE d.community = c.community RETURNING id) "
+    "rule_version, actor, memo, created_at, captured_at) SELECT d.community, $1, $2, $3, "
+    "$4::varchar, d.balance_points, c.balance_points, $5::varchar, $6::bigint, $7::integer, "
+    "$8::varchar, $9::text, $10::timestamptz, $11::timestamptz FROM d, c "
+    "WHERE d.community = c.community RETURNING id) "
     "SELECT d.balance_points AS debit_after, d.community AS debit_community, "
     "d.kind AS debit_kind, c.balance_points AS credit_after, c.community AS credit_community, "
     "c.kind AS credit_kind, (SELECT id FROM e) AS entry_id "
@@ -245,6 +252,7 @@ async def _points_fact(
     debit_kind: AccountKind,
     credit_kind: AccountKind,
     now: datetime,
+    day: date,
 ) -> None:
     """Points a household earned (or lost again by the reversal of an earned entry) feed the
     household and building boards; adjustments, carry-overs and other corrections do not."""
@@ -257,7 +265,7 @@ async def _points_fact(
         payload = {"account": transfer.debit_account_id, "delta": -transfer.amount_points}
     else:
         return
-    await facts.record(community_id, "earned", payload, local_day(now), now)
+    await facts.record(community_id, "earned", payload, day, now)
 
 
 @dataclass(frozen=True, slots=True)

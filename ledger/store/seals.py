@@ -93,4 +93,5 @@ def sealable(row: dict[str, Any]) -> SealableEntry:
         actor=row["actor"],
         memo=row["memo"],
         created_at=row["created_at"],
+        captured_at=row.get("captured_at"),
     )

@@ -186,6 +186,8 @@ class Entry(Table, tablename="entry"):
     actor = Varchar(length=64)
     memo = Text(default="")
     created_at = Timestamptz()
+    # When the scan behind it was captured, if the device said so (issue 14).
+    captured_at = Timestamptz(null=True, default=None)
 
 
 class EntryReversal(Table, tablename="entry_reversal"):

@@ -4,7 +4,8 @@ Two identical worlds (communities) live in one database. The same random scenari
 repeated event ids, stored successes and refusals replayed, bad and foreign codes, a re-issued
 card, another compound, the inspector's own building, the first-grade-per-stream rule and the
 daily cap, input the API refuses, photos the inspector uploaded, another user's and unknown
-ones — runs through `GradingBatches.inspect_many` in world A and through `Scans.inspect` one
+ones, capture times (none, minutes ago, yesterday under the rules in force then, too old, too
+far ahead) — runs through `GradingBatches.inspect_many` in world A and through `Scans.inspect` one
 event at a time in world B. Outcomes must match event by event, and so must balances,
 inspection rows, lots, board facts and the ledger's own `verify`.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -48,6 +50,7 @@ class World:
     far_point: dict[str, Any]
     inspector: Principal
     photo_refs: dict[str, str]  # "own" (the inspector's upload), "foreign", "unknown"
+    now: datetime  # the frozen clock's time, which capture times are relative to
 
 
 async def _world(services: Services, name: str) -> World:
@@ -84,7 +87,18 @@ async def _world(services: Services, name: str) -> World:
         "foreign": (await services.photos.store(colleague, _png(f"{name} foreign"), None)).ref,
         "unknown": ref_of(_png(f"{name} never uploaded")),
     }
-    return World(name, community, households, stranger, revoked, point, far, inspector, photo_refs)
+    return World(
+        name,
+        community,
+        households,
+        stranger,
+        revoked,
+        point,
+        far,
+        inspector,
+        photo_refs,
+        services.clock.now(),
+    )
 
 
 def _png(text: str) -> bytes:
@@ -103,11 +117,23 @@ class Step:
     grade: Grade
     reasons: tuple[str, ...]
     photo: str = "none"  # a key of World.photo_refs, or "none"
+    captured: str = "none"  # a key of CAPTURED, or "none"
+
+
+# Capture times relative to the clock. The world's rules start at the clock's time, so a grade
+# captured yesterday earns under the defaults (the rules in force then) and its own day's cap.
+CAPTURED = {
+    "minutes_ago": timedelta(minutes=-3),
+    "yesterday": timedelta(hours=-25),
+    "too_old": timedelta(hours=-73),
+    "too_far_ahead": timedelta(minutes=6),
+}
 
 
 def _scenario(seed: int, length: int) -> list[Step]:
     rng = random.Random(seed)
     photos = random.Random(-seed)  # its own generator: the rest of the scenario stays as it was
+    times = random.Random(seed + 1_000)  # and so does this one
     steps: list[Step] = []
     for n in range(length):
         roll = rng.random()
@@ -129,7 +155,9 @@ def _scenario(seed: int, length: int) -> list[Step]:
         if steps and roll < 0.16 and n not in (7, 9):
             key = rng.choice(steps).key  # an old id with new content
         photo = photos.choices(["none", "own", "foreign", "unknown"], [80, 10, 5, 5])[0]
-        steps.append(Step(key, target, point, rng.choice(list(Stream)), grade, reasons, photo))
+        captured = times.choices(["none", *CAPTURED], [50, 15, 25, 5, 5])[0]
+        stream = rng.choice(list(Stream))
+        steps.append(Step(key, target, point, stream, grade, reasons, photo, captured))
     return steps
 
 
@@ -151,6 +179,7 @@ def _grading(world: World, step: Step) -> Grading:
         grade=step.grade,
         reasons=list(step.reasons),
         photo_ref=world.photo_refs.get(step.photo),
+        captured_at=world.now + CAPTURED[step.captured] if step.captured in CAPTURED else None,
     )
 
 
@@ -169,6 +198,7 @@ async def _one_by_one(services: Services, world: World, steps: list[Step]) -> li
                     g.grade,
                     g.reasons,
                     g.photo_ref,
+                    g.captured_at,
                 )
             )
         except LedgerError as refusal:
@@ -193,7 +223,12 @@ async def _state(world: World) -> dict[str, Any]:
         )
         rows = (
             await Inspection.select(
-                Inspection.stream, Inspection.grade, Inspection.scored, Inspection.points_awarded
+                Inspection.stream,
+                Inspection.grade,
+                Inspection.scored,
+                Inspection.points_awarded,
+                Inspection.local_day,
+                Inspection.rule_version,
             )
             .where(Inspection.household == household["id"])
             .order_by(Inspection.id)
@@ -203,16 +238,21 @@ async def _state(world: World) -> dict[str, Any]:
         )
         entries = (
             await Entry.select(
-                Entry.amount_points, Entry.credit_balance_after, Entry.memo, Entry.kind
+                Entry.amount_points,
+                Entry.credit_balance_after,
+                Entry.memo,
+                Entry.kind,
+                Entry.created_at,
+                Entry.captured_at,
             )
             .where(Entry.credit_account_id == household["account_id"])
             .order_by(Entry.id)
         )
         households.append((account[0]["balance_points"], rows, sorted(map(str, lots)), entries))
-    facts = await BoardFact.select(BoardFact.kind, BoardFact.payload).where(
+    facts = await BoardFact.select(BoardFact.kind, BoardFact.local_day).where(
         BoardFact.community_id == world.community_id
     )
-    kinds = sorted(fact["kind"] for fact in facts)
+    kinds = sorted((fact["kind"], fact["local_day"]) for fact in facts)
     return {"households": households, "fact_kinds": kinds, "stripes": await _stripes(world)}
 
 
@@ -256,6 +296,10 @@ async def test_a_batch_has_every_event_s_outcome_of_one_by_one(
     assert [_shape(o) for o in together] == [_shape(o) for o in alone]
     assert await _state(a) == await _state(b)
     _covers_the_cases([_shape(o) for o in together])
+    days = await Inspection.select(Inspection.local_day).where(
+        Inspection.community_id == a.community_id
+    )
+    assert len({row["local_day"] for row in days}) == 2  # today's and yesterday's captures
     await services.sealer.seal_pending()
     report = await services.verifier.verify()
     assert report["ok"], report
@@ -287,5 +331,6 @@ def _covers_the_cases(shapes: list[Any]) -> None:
     assert any("cap" in message for message in messages)
     codes = {shape[1] for shape in shapes if isinstance(shape, tuple)}
     assert {"out_of_scope", "validation_error", "code_revoked"} <= codes, codes
+    assert "captured_at_out_of_range" in codes, codes
     details = {shape[2] for shape in shapes if isinstance(shape, tuple)}
     assert any(detail.startswith("photo_ref:") for detail in details), details

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +51,7 @@ CHANGED: dict[str, Any] = {
     "actor": "admin2",
     "memo": "paper book 2026-12",
     "created_at": CREATED_AT + timedelta(microseconds=1),
+    "captured_at": CREATED_AT - timedelta(minutes=3),
 }
 
 
@@ -73,6 +76,24 @@ def test_clearing_an_optional_field_changes_the_seal(name: str, value: Any) -> N
     before = make_sealable(reverses_entry_id=9, rule_version=2)
     assert seal_hash(GENESIS_HASH, 1, make_sealable(**changed)) != seal_hash(
         GENESIS_HASH, 1, before
+    )
+
+
+def test_an_entry_without_a_capture_time_seals_as_before_capture_times_existed() -> None:
+    """Entries sealed before issue 14 keep their hashes: the text is the 14 fields it was."""
+    entry = make_sealable()
+    old_text = json.dumps(
+        [10, 1, 2, 3, 30, "adjustment", -30, 30, "evt-1", None, None, "admin",
+         "paper book 2026-11", 1795572000123456],
+        separators=(",", ":"),
+    )  # fmt: skip
+    expected = hashlib.sha256(f"{GENESIS_HASH}|1|{old_text}".encode()).hexdigest()
+    assert seal_hash(GENESIS_HASH, 1, entry) == expected
+
+
+def test_a_capture_time_equal_to_the_server_time_still_seals_differently() -> None:
+    assert seal_hash(GENESIS_HASH, 1, make_sealable(captured_at=CREATED_AT)) != seal_hash(
+        GENESIS_HASH, 1, make_sealable()
     )
 
 
