@@ -329,6 +329,9 @@ class InspectionIn(Body):
         ]
         | None
     ) = None
+    # Issue 14 #3, client half: the phone's queue sends the tap's time. Accepted (not yet
+    # used) until the server half, which validates it and dates the inspection by it, merges.
+    captured_at: Annotated[str, Meta(max_length=40)] | None = None
 
 
 class InspectionReply(msgspec.Struct):
