@@ -221,7 +221,16 @@
     var match = location.pathname.match(/^\/q\/([^/]+)/);
     var token = match ? decodeURIComponent(match[1]) : "";
     document.getElementById("card-name").textContent = token;
-    if (!/^1h\./.test(token)) {  // a point's or a post's code: nothing to grade
+    var select = document.getElementById("point");
+    var point = select.querySelector('option[value="' + CSS.escape(token) + '"]');
+    if (point) {  // one of the inspector's points: the next cards are graded there
+      localStorage.setItem(POINT_KEY, token);
+      document.getElementById("card-name").textContent = point.textContent;
+      document.getElementById("point-chosen").hidden = false;
+      shell.hidden = true;
+      return;
+    }
+    if (!/^1h\./.test(token)) {  // a post's code, or a point elsewhere: nothing to grade
       shell.hidden = true;
       document.getElementById("not-a-card").hidden = false;
       return;
@@ -237,9 +246,8 @@
     shell.dataset.householdToken = token;
     shell.dataset.label = token;
     shell.action = "/scan/" + encodeURIComponent(token) + "/grade";
-    var point = localStorage.getItem(POINT_KEY);
-    var select = document.getElementById("point");
-    if (point && select.querySelector('option[value="' + CSS.escape(point) + '"]')) select.value = point;
+    var chosen = localStorage.getItem(POINT_KEY);
+    if (chosen && select.querySelector('option[value="' + CSS.escape(chosen) + '"]')) select.value = chosen;
   }
   var graded = {};  // event ids tapped on this page: the photo's await must not let a second in
   if (form) {

@@ -35,9 +35,15 @@ RESENT_CARD = 4
 
 
 @pytest.fixture(scope="module")
-def cards(server: Server) -> list[Household]:
+def compound(server: Server) -> int:
+    return int(
+        min(server.api("GET", "/api/v1/me", token=server.token("inspector"))["compound_ids"])
+    )
+
+
+@pytest.fixture(scope="module")
+def cards(server: Server, compound: int) -> list[Household]:
     """Six new households in the inspector's first compound (the demo's are few there)."""
-    compound = min(server.api("GET", "/api/v1/me", token=server.token("inspector"))["compound_ids"])
     admin = server.token("admin")
     found: list[Household] = []
     for room in range(1, 7):
@@ -147,7 +153,7 @@ def _recorded_at(server: Server, household_id: int) -> datetime:
 
 
 def test_cards_graded_offline_are_sent_once_with_their_capture_time(
-    camera_browser: Any, server: Server, cards: list[Household]
+    camera_browser: Any, server: Server, compound: int, cards: list[Household]
 ) -> None:
     offline = cards[OFFLINE_CARDS]
     tapped = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=5)
@@ -155,8 +161,13 @@ def test_cards_graded_offline_are_sent_once_with_their_capture_time(
     context.clock.set_fixed_time(tapped)  # every tap in this test happens at this moment
     _open_app(page)
     before = {c.household_id: inspections(server, c.household_id, "kitchen") for c in offline}
+    path = f"/api/v1/points?compound_id={compound}"
+    point = server.api("GET", path, token=server.token("admin"))["items"][-1]
 
     context.set_offline(True)
+    page.goto(f"/q/{point['token']}")  # the point's code first: the cards are graded there
+    expect(page.locator("#point-chosen")).to_be_visible()
+    expect(page.locator("#card-name")).to_contain_text(point["name"])
     for queued, card in enumerate(offline, start=1):
         response = page.goto(f"/q/{card.token}")
         assert response is not None
@@ -164,6 +175,7 @@ def test_cards_graded_offline_are_sent_once_with_their_capture_time(
         expect(page.locator("#offline-card")).to_be_visible()  # only the cached copy has it
         expect(page.locator("#card-name")).to_have_text(card.token)
         expect(page).to_have_url(re.compile(r"[?&]event=[0-9a-f-]{36}$"))
+        expect(page.locator("#point")).to_have_value(point["token"])
         page.locator("#stream").select_option("kitchen")
         page.locator("#grade-good").tap()
         expect(page.locator("#outbox-pending")).to_have_text(str(queued))
@@ -185,6 +197,7 @@ def test_cards_graded_offline_are_sent_once_with_their_capture_time(
     assert sorted(e["household_token"] for e in sent) == sorted(c.token for c in offline)
     assert {e["captured_at"] for e in sent} == {tapped.isoformat()}  # e.g. …T12:43:10+08:00
     assert all(re.fullmatch(r"[0-9a-f-]{36}:kitchen", e["event_id"]) for e in sent)
+    assert {e["point_token"] for e in sent} == {point["token"]}
     if SERVER_DATES_BY_CAPTURE:
         assert all(_recorded_at(server, c.household_id) == tapped for c in offline)
     assert _csp_violations(page) == []
