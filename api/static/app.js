@@ -8,6 +8,14 @@
   var PAGES = ["/inspector", "/app/scan", "/app/grade"];
   if (!("serviceWorker" in navigator) || !window.caches) return;
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+  // Signing out: the copies (which name the inspector) go before the form does.
+  var signOut = document.querySelector('form[action="/logout"]');
+  if (signOut) {
+    signOut.addEventListener("submit", function (event) {
+      event.preventDefault();
+      caches.delete(PAGES_CACHE).finally(function () { signOut.submit(); });
+    });
+  }
   if (!navigator.onLine) return;
 
   function keep(cache, path) {

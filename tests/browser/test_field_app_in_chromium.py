@@ -256,6 +256,17 @@ def test_a_lost_reply_is_sent_again_and_credited_once(
     context.close()
 
 
+def test_signing_out_deletes_the_copies_of_the_pages(camera_browser: Any, server: Server) -> None:
+    context, page = _phone(camera_browser, server)
+    _open_app(page)
+    assert page.evaluate("caches.has('greenledger-pages-v1')") is True
+    with page.expect_navigation():
+        page.locator('form[action="/logout"] button').tap()
+    assert page.evaluate("caches.has('greenledger-pages-v1')") is False
+    assert page.problems == []
+    context.close()
+
+
 def test_the_app_is_installable(playwright_driver: Any, server: Server) -> None:
     from PIL import Image
 
