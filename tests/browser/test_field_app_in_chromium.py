@@ -180,6 +180,7 @@ def test_cards_graded_offline_are_sent_once_with_their_capture_time(
         page.locator("#grade-good").tap()
         expect(page.locator("#outbox-pending")).to_have_text(str(queued))
     expect(page.locator("#network-state")).to_have_text("离线")
+    expect(page.locator("#outbox-synced")).to_have_text("尚未上传")
     shot(page, "inspector-app-offline")
     assert {
         c.household_id: inspections(server, c.household_id, "kitchen") for c in offline
@@ -189,7 +190,8 @@ def test_cards_graded_offline_are_sent_once_with_their_capture_time(
     page.on("request", lambda r: "events:batch" in r.url and batches.append(r.post_data_json))
     context.set_offline(False)  # fires "online": the queue goes out
     expect(page.locator("#outbox-pending")).to_have_text("0")
-    expect(page.locator("#outbox-synced")).not_to_have_text("尚未")
+    synced = rf"{tapped.year}/{tapped.month}/{tapped.day} 0?{tapped.hour}:{tapped:%M:%S}"
+    expect(page.locator("#outbox-synced")).to_have_text(re.compile(synced))
     after = {c.household_id: inspections(server, c.household_id, "kitchen") for c in offline}
     assert after == {household: count + 1 for household, count in before.items()}
 
