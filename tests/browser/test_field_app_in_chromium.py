@@ -232,6 +232,22 @@ def test_the_scanner_reads_a_card_and_a_grade_goes_back_to_it(
     context.close()
 
 
+def test_a_code_typed_offline_opens_the_grading_form(
+    camera_browser: Any, server: Server, cards: list[Household]
+) -> None:
+    card = cards[RESENT_CARD]
+    context, page = _phone(camera_browser, server)
+    _open_app(page)
+    context.set_offline(True)
+    for start in ("/inspector", "/app/scan"):  # the worker's /open, and the scanner's own form
+        page.goto(start)
+        page.locator('form.typed-code input[name="code"]').fill(f"{server.url}/q/{card.token}")
+        page.locator('form.typed-code button[type="submit"]').tap()
+        expect(page.locator("#offline-card")).to_be_visible()
+        expect(page.locator("#card-name")).to_have_text(card.token)
+    context.close()
+
+
 def test_a_lost_reply_is_sent_again_and_credited_once(
     camera_browser: Any, server: Server, cards: list[Household]
 ) -> None:
