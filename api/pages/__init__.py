@@ -18,6 +18,7 @@ from api.pages.admin import admin_mount
 from api.pages.auth import login, login_form, logout, start
 from api.pages.counter import COUNTER_HANDLERS
 from api.pages.errors import PAGE_EXCEPTION_HANDLERS, negotiated_handlers
+from api.pages.field_app import FIELD_APP_HANDLERS
 from api.pages.i18n import PreferencesMiddleware, configure_jinja
 from api.pages.messages import JINJA_FILTERS
 from api.pages.operations import OPERATION_HANDLERS
@@ -52,6 +53,7 @@ def _page_router() -> Router:
             *STAFF_HANDLERS,
             *OPERATION_HANDLERS,
             *STAFF_OPERATION_HANDLERS,
+            *FIELD_APP_HANDLERS,
         ],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,
         include_in_schema=False,

@@ -8,10 +8,21 @@
 // and kept with it as a data: URL. Before its batch is sent, the photo goes to
 // POST /api/v1/photos; the returned ref becomes the event's photo_ref and is kept with the
 // grade, so a resend names the same photo (the upload is idempotent by content anyway).
+//
+// In the inspector's app (issue 14): each grade carries its capture time (`captured_at`, the
+// moment of the tap with the phone's UTC offset); the box shows when a batch was last answered;
+// a recorded grade beeps and vibrates and, opened from the in-app scanner (?scan=1), goes
+// straight back to it. Offline, the worker's copy of /app/grade stands in for any card's page:
+// it reads the card's token from its URL and keeps its own event id there (?event=…), as the
+// server's redirect does online, so a reload or a double tap is still one grade per stream.
 (function () {
   "use strict";
   var KEY = "greenledger.outbox.v1";
   var LOG_KEY = "greenledger.outbox.log.v1";
+  var SYNCED_KEY = "greenledger.outbox.synced.v1";
+  var POINT_KEY = "greenledger.point.v1";
+  var FEEDBACK_KEY = "greenledger.feedback";
+  var BACK_TO_SCANNER_MS = 250;  // long enough for the beep to be heard
   var LOG_MAX = 20;
   var BATCH_MAX = 100;
   var PHOTO_SIDE_MAX = 1280;
@@ -32,6 +43,14 @@
     b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
     var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function localIso(date) {  // 2026-12-06T23:58:00+08:00: the phone's wall clock and offset
+    var offset = -date.getTimezoneOffset(), minutes = Math.abs(offset);
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) +
+      "T" + pad(date.getHours()) + ":" + pad(date.getMinutes()) + ":" + pad(date.getSeconds()) +
+      (offset < 0 ? "-" : "+") + pad(Math.floor(minutes / 60)) + ":" + pad(minutes % 60);
   }
 
   function log(line, kind) {
@@ -123,6 +142,9 @@
     box.hidden = false;
     document.getElementById("outbox-pending").textContent = String(queue().length);
     document.getElementById("network-state").textContent = navigator.onLine ? text("Online") : text("Offline");
+    var synced = localStorage.getItem(SYNCED_KEY);
+    document.getElementById("outbox-synced").textContent =
+      synced ? new Date(synced).toLocaleString() : text("NeverSynced");
     var list = document.getElementById("outbox-log");
     list.textContent = "";
     read(LOG_KEY).forEach(function (entry) {
@@ -135,7 +157,9 @@
 
   var flushing = false;
   async function flush() {
-    if (flushing) return;
+    // No network at all: nothing to try (the "online" event calls again). Online is no
+    // promise, so a failed send still keeps everything.
+    if (flushing || !navigator.onLine) return;
     flushing = true;
     try {
       while (queue().length) {
@@ -152,6 +176,7 @@
         if (response.status === 401) { log(text("SignIn"), "error"); break; }
         if (!response.ok) break;
         var results = (await response.json()).results || [];
+        localStorage.setItem(SYNCED_KEY, new Date().toISOString());
         var answered = {};
         results.forEach(function (result, index) {
           var item = batch[index];
@@ -172,7 +197,58 @@
     } finally { flushing = false; render(); }
   }
 
+  // A grade is recorded: a beep and a buzz (what each did is kept for the next page to read).
+  function feedback() {
+    var done = { vibrated: false, beep: "none" };
+    try { done.vibrated = !!(navigator.vibrate && navigator.vibrate(80)); } catch (e) { done.vibrated = false; }
+    try {
+      var Audio = window.AudioContext || window.webkitAudioContext;
+      if (Audio) {
+        var audio = new Audio(), tone = audio.createOscillator(), gain = audio.createGain();
+        tone.frequency.value = 880; gain.gain.value = 0.2;
+        tone.connect(gain); gain.connect(audio.destination);
+        tone.start(); tone.stop(audio.currentTime + 0.12);
+        done.beep = audio.state;
+      }
+    } catch (e) { done.beep = "failed"; }
+    sessionStorage.setItem(FEEDBACK_KEY, JSON.stringify(done));
+  }
+
   var form = document.getElementById("grade-form");
+  var fromScanner = new URLSearchParams(location.search).get("scan") === "1";
+  if (form && form.dataset.shell) openedOffline(form);
+  function openedOffline(shell) {  // the worker's copy of /app/grade, for /q/<token>
+    var match = location.pathname.match(/^\/q\/([^/]+)/);
+    var token = match ? decodeURIComponent(match[1]) : "";
+    document.getElementById("card-name").textContent = token;
+    var select = document.getElementById("point");
+    var point = select.querySelector('option[value="' + CSS.escape(token) + '"]');
+    if (point) {  // one of the inspector's points: the next cards are graded there
+      localStorage.setItem(POINT_KEY, token);
+      document.getElementById("card-name").textContent = point.textContent;
+      document.getElementById("point-chosen").hidden = false;
+      shell.hidden = true;
+      return;
+    }
+    if (!/^1h\./.test(token)) {  // a post's code, or a point elsewhere: nothing to grade
+      shell.hidden = true;
+      document.getElementById("not-a-card").hidden = false;
+      return;
+    }
+    var params = new URLSearchParams(location.search);
+    var eventId = params.get("event") || "";
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(eventId)) {
+      eventId = uuid4();
+      params.set("event", eventId);
+      history.replaceState(null, "", location.pathname + "?" + params.toString());
+    }
+    shell.querySelector('input[name="event_id"]').value = eventId;
+    shell.dataset.householdToken = token;
+    shell.dataset.label = token;
+    shell.action = "/scan/" + encodeURIComponent(token) + "/grade";
+    var chosen = localStorage.getItem(POINT_KEY);
+    if (chosen && select.querySelector('option[value="' + CSS.escape(chosen) + '"]')) select.value = chosen;
+  }
   var graded = {};  // event ids tapped on this page: the photo's await must not let a second in
   if (form) {
     var photoInput = document.getElementById("photo");
@@ -202,6 +278,8 @@
       var eventId = (data.get("event_id") || uuid4()) + ":" + data.get("stream");
       if (graded[eventId]) { log(form.dataset.label + " · " + text("AlreadyGraded"), "queued"); return; }
       graded[eventId] = true;
+      var capturedAt = localIso(new Date());  // the moment of the tap, not of the sending
+      localStorage.setItem(POINT_KEY, data.get("point_token"));
       var item = {
         label: form.dataset.label + " · " + button.textContent.trim(),
         event: {
@@ -211,7 +289,8 @@
           point_token: data.get("point_token"),
           stream: data.get("stream"),
           grade: button.value,
-          reasons: data.getAll("reasons")
+          reasons: data.getAll("reasons"),
+          captured_at: capturedAt
         }
       };
       var pending = shrunk || (photoInput && photoInput.files && photoInput.files[0]
@@ -234,6 +313,11 @@
       }
       if (!photo) write(KEY, queue().concat([item]));
       if (!navigator.onLine) log(item.label + " · " + text("Queued"), "queued");
+      feedback();
+      if (fromScanner) {
+        setTimeout(function () { location.assign("/app/scan?auto=1"); }, BACK_TO_SCANNER_MS);
+        return;
+      }
       flush();
     });
   }

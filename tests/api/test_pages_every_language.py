@@ -68,7 +68,7 @@ CHINESE_DATA = (
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
 # Addresses the tour does not open as pages of their own.
-NOT_PAGES = ("/", "/open")
+NOT_PAGES = ("/", "/open", "/sw.js", "/manifest.webmanifest")
 
 
 @dataclass
@@ -258,6 +258,8 @@ async def visit_as_an_inspector(tour: Tour) -> None:
     demo = tour.demo
     await tour.sign_in("inspector")
     await tour.both("inspector home", "/inspector")
+    await tour.both("inspector app, scanner", "/app/scan")
+    await tour.both("inspector app, grading offline", "/app/grade")
     await tour.both("collection point, inspector", f"/q/{demo.point_token}")
     grading = await tour.both("grading", f"/q/{demo.card_token}")
     await tour.send("graded", grading, f"/scan/{demo.card_token}/grade", button=2)

@@ -156,20 +156,27 @@ def server() -> Iterator[Server]:
 
 
 @pytest.fixture(scope="package")
-def browser(server: Server) -> Iterator[Any]:
-    """Closed when tests/browser is done: sync Playwright runs its own event loop in this
-    thread, which the asyncio tests after it must not find still running."""
+def playwright_driver(server: Server) -> Iterator[Any]:
+    """One sync Playwright for tests/browser (a second one in the same process fails), closed
+    when tests/browser is done: it runs its own event loop in this thread, which the asyncio
+    tests after it must not find still running. Launch Chromium from it with other flags (a
+    fake camera) or a persistent profile (installability) as a test needs."""
     from playwright.sync_api import expect, sync_playwright
 
     # Generous: a shared 2-core machine under load is slow, and a wait ends as soon as it can.
     expect.set_options(timeout=WAIT_MS)
     SCREENSHOTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+        yield playwright
+
+
+@pytest.fixture(scope="package")
+def browser(playwright_driver: Any) -> Iterator[Any]:
+    chromium = playwright_driver.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
