@@ -36,7 +36,7 @@ from ledger.domain.errors import (
 from ledger.domain.idempotency import check_event_id, fingerprint
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
-from ledger.domain.scan_codes import CodeKind, ScanCode, read
+from ledger.domain.scan_codes import CodeKind, ScanCode
 from ledger.services.codes import current_row
 from ledger.services.rules import RuleSet, rules_at
 from ledger.services.runner import Result, replay
@@ -171,7 +171,7 @@ class _Batch:
     async def run(self) -> list[Outcome]:
         async with self.scans.runner.db.write():
             fresh = await self._replays()
-            codes = self._codes(fresh)
+            codes = await self._codes(fresh)
             graded = await self._scanned(fresh, codes)
             await self._grade(graded)
             await self._write()
@@ -198,14 +198,16 @@ class _Batch:
                 fresh.append(index)
         return fresh
 
-    def _codes(self, fresh: list[int]) -> dict[int, tuple[ScanCode, ScanCode]]:
-        keyring = self.scans.codes.keyring
+    async def _codes(self, fresh: list[int]) -> dict[int, tuple[ScanCode, ScanCode]]:
+        """Tokens are checked in memory; a typed short code (staff only) is looked up."""
         codes = {}
         for index in fresh:
             grading = self._checked(index).grading
             try:
-                household = read(grading.household_token, keyring, CodeKind.HOUSEHOLD)
-                point = read(grading.point_token, keyring, CodeKind.POINT)
+                household = await self.scans.codes.read(
+                    grading.household_token, CodeKind.HOUSEHOLD, self.actor
+                )
+                point = await self.scans.codes.read(grading.point_token, CodeKind.POINT, self.actor)
             except LedgerError as refusal:
                 self._refuse(index, refusal)
                 continue

@@ -67,8 +67,8 @@ class Scans:
     async def _scanned(
         self, actor: Principal, household_token: str, point_token: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD)
-        _, point = await self.codes.resolve(point_token, CodeKind.POINT)
+        _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD, actor)
+        _, point = await self.codes.resolve(point_token, CodeKind.POINT, actor)
         check_compounds(actor, household, point)
         await _not_own_building(actor, household)
         return household, point
@@ -80,7 +80,7 @@ class Scans:
         household_id = actor.household_id
 
         async def action() -> Result:
-            _, point = await self.codes.resolve(point_token, CodeKind.POINT)
+            _, point = await self.codes.resolve(point_token, CodeKind.POINT, actor)
             household = await registry_store.scanned(Household, household_id)
             if household is None:
                 raise NotFound("household", household_id)
@@ -100,7 +100,7 @@ class Scans:
         inputs = {"household_token": household_token, "material": material.value, "grams": grams}
 
         async def action() -> Result:
-            _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD)
+            _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD, actor)
             if not actor.covers_compound(household["compound"]):
                 raise OutOfScope("this compound is not one you serve")
             await _not_own_building(actor, household)

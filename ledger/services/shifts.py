@@ -57,7 +57,7 @@ class Shifts:
         volunteer_id = _volunteer_of(actor)
 
         async def action() -> Result:
-            _, post = await self.codes.resolve(post_token, CodeKind.POST)
+            _, post = await self.codes.resolve(post_token, CodeKind.POST, actor)
             volunteer = await _volunteer(volunteer_id)
             if post["community_id"] != volunteer["community"]:
                 raise OutOfScope("this duty post belongs to another community")
@@ -90,7 +90,7 @@ class Shifts:
         volunteer_id = _volunteer_of(actor)
 
         async def action() -> Result:
-            _, post = await self.codes.resolve(post_token, CodeKind.POST)
+            _, post = await self.codes.resolve(post_token, CodeKind.POST, actor)
             now = self.clock.now()
             shift = await store.open_shift(volunteer_id)
             if shift is not None:  # lock it, then read it again: two check-outs close it once

@@ -51,7 +51,9 @@ def test_the_known_damm_example() -> None:
 
 def test_a_code_is_ten_digits_and_valid() -> None:
     for code in SAMPLE:
-        assert len(code) == LENGTH and code.isdigit() and is_valid(code)
+        assert len(code) == LENGTH
+        assert code.isdigit()
+        assert is_valid(code)
 
 
 def test_every_single_digit_substitution_is_caught() -> None:
