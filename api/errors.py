@@ -36,6 +36,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "code_forged": 422,
     "code_revoked": 422,
     "code_wrong_kind": 422,
+    "invalid_code": 422,
+    "scan_required": 403,
     "outside_window": 422,
     "captured_at_out_of_range": 422,
     "shift_open": 409,

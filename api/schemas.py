@@ -130,6 +130,7 @@ class HouseholdReply(msgspec.Struct):
     id: int
     account_id: int
     card_token: str
+    short_code: str = ""  # digits only; "" only in a replay stored before short codes existed
 
 
 class EventOnly(Body):
@@ -138,6 +139,7 @@ class EventOnly(Body):
 
 class CardReply(msgspec.Struct):
     card_token: str
+    short_code: str = ""  # the re-issued card's new typed code
 
 
 class NewPoint(Body):
@@ -156,6 +158,7 @@ class NewPost(Body):
 class CodeReply(msgspec.Struct):
     id: int
     token: str
+    short_code: str = ""
 
 
 class NewMerchant(Body):
@@ -304,7 +307,16 @@ CapturedAt = Annotated[
         examples=["2026-12-05T23:58:00+08:00"],
     ),
 ]
-Token = Annotated[str, Meta(min_length=1, max_length=100, examples=["1h.7ps.1.a.h_Pt9TBBZ0MxpUIA"])]
+Token = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=100,
+        examples=["1h.7ps.1.a.h_Pt9TBBZ0MxpUIA", "2031 4417 06"],
+        description="The scanned QR token, or the short code printed under the QR code "
+        "(digits; spaces and dashes ignored), which only staff may type in their compounds",
+    ),
+]
 ReasonCode = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
 
 

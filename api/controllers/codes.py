@@ -62,6 +62,7 @@ class CodeController(Controller):
                     "svg": qr_images.svg_inline(label.url),
                     "title": label.title,
                     "subtitle": sticker_subtitle(kind, label),
+                    "short_code": label.short_code,
                 }
                 for label in labels
             ]

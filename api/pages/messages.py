@@ -42,6 +42,8 @@ def refusal_text(error: LedgerError) -> str:
         "code_forged": _("The QR code failed its check: it was not issued by this system."),
         "code_revoked": _("This card was re-issued; the old card is void. Use the new card."),
         "code_wrong_kind": _("This is a different kind of code."),
+        "invalid_code": _("That code has a typo: check the digits under the QR code again."),
+        "scan_required": _("Scan the QR code with the camera: only staff may type the code."),
         "outside_window": _("Drop-offs count only during the point's opening hours."),
         "shift_open": _("You are already checked in. Check out first."),
         "no_open_shift": _("You are not checked in here."),

@@ -29,6 +29,7 @@ from ledger.domain.photos import PHOTO_BYTES_MAX
 from ledger.domain.registry import next_opening, parse_windows
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind
+from ledger.domain.short_codes import looks_typed
 from ledger.services import views
 from ledger.services.container import Services
 
@@ -261,10 +262,17 @@ async def check_out(
 @get("/open", opt={"public": True}, include_in_schema=False)
 async def open_typed_code(
     code: Annotated[str, QueryParameter(min_length=1, max_length=TOKEN_LENGTH_MAX + 100)],
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
 ) -> Redirect:
     """A code typed by hand (no camera, a scuffed sticker): the same page as scanning it.
-    A whole URL is accepted too; only what follows `/q/` is kept."""
+    A whole URL is accepted too; only what follows `/q/` is kept. The short code printed under
+    the QR code opens the same page, for staff in their compounds only (403 `scan_required`
+    for anyone else, 422 `invalid_code` when its check digit fails)."""
     token = code.strip().rsplit("/q/", 1)[-1].strip("/")
+    if looks_typed(token):
+        scanned, _ = await services.codes.resolve(token, actor=await viewer(request))
+        token = services.codes.token(scanned.kind, scanned.subject_id, scanned.card_serial)
     return Redirect(f"/q/{quote(token, safe='')}", status_code=HTTP_303_SEE_OTHER)
 
 

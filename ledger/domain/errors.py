@@ -137,6 +137,18 @@ class CodeWrongKind(LedgerError):
     stored = False
 
 
+class InvalidShortCode(LedgerError):
+    """A typed short code whose check digit fails (or that has the wrong number of digits)."""
+
+    code = "invalid_code"
+
+
+class ScanRequired(LedgerError):
+    """Typed short codes are guessable: only staff may type them; everyone else scans."""
+
+    code = "scan_required"
+
+
 class OutsideWindow(LedgerError):
     """Drop-offs count only inside a collection point's opening windows."""
 

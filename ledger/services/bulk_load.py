@@ -82,6 +82,7 @@ async def load_csv(services: Services, kind: str, file: Path) -> int:
         if problems:
             raise BulkLoadRejected(sorted(problems, key=lambda problem: problem.line))
         await _load(kind, rows, services.clock.now())
+        await services.codes.issue_missing()  # every new card gets its typed code too
     return len(rows)
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.domain.errors import CodeRevoked, NotFound
+from ledger.domain.access import SCOPED_ROLES, Principal, Role
+from ledger.domain.errors import CodeRevoked, CodeWrongKind, NotFound, OutOfScope, ScanRequired
 from ledger.domain.registry import household_label
 from ledger.domain.scan_codes import CodeKind, Keyring, ScanCode, read, sign
+from ledger.domain.short_codes import RANDOM_SPACE, code_from, grouped, looks_typed, normalize
 from ledger.store import registry as store
+from ledger.store import short_codes
 
 TABLE_BY_KIND: dict[CodeKind, store.TableClass] = {
     CodeKind.HOUSEHOLD: store.Household,
@@ -36,14 +40,58 @@ class Codes:
         return self.token(kind, subject_id, row["card_serial"]), row
 
     async def resolve(
-        self, token: str, expected: CodeKind | None = None
+        self, token: str, expected: CodeKind | None = None, actor: Principal | None = None
     ) -> tuple[ScanCode, dict[str, Any]]:
         """A genuine code of the expected kind, for a card that has not been re-issued; the row
-        comes with its compound's `community_id`."""
-        code = read(token, self.keyring, expected)
-        return code, current_row(
-            code, await store.scanned(TABLE_BY_KIND[code.kind], code.subject_id)
-        )
+        comes with its compound's `community_id`. `token` is the scanned token or the short code
+        typed from under the QR code, which only staff (`actor`) may type, in their compounds."""
+        code = await self.read(token, expected, actor)
+        row = current_row(code, await store.scanned(TABLE_BY_KIND[code.kind], code.subject_id))
+        if looks_typed(token):
+            assert actor is not None, "read() refuses a typed code without an actor"
+            if not actor.covers_compound(row["compound"]):
+                raise OutOfScope("this code is not in a compound you serve")
+        return code, row
+
+    async def read(
+        self, token: str, expected: CodeKind | None = None, actor: Principal | None = None
+    ) -> ScanCode:
+        """What a scanned token or a typed short code names, before the registry is asked
+        whether its card is current."""
+        if not looks_typed(token):
+            return read(token, self.keyring, expected)
+        if actor is None or not may_type_codes(actor):
+            raise ScanRequired("typed codes are for staff only: scan the QR code")
+        found = await short_codes.find(normalize(token))
+        if found is None:
+            raise NotFound("short code", token)
+        code = ScanCode(CodeKind(found["kind"]), int(found["subject_id"]), found["card_serial"])
+        if expected is not None and code.kind is not expected:
+            raise CodeWrongKind(f"this is a {code.kind} code, expected a {expected} code")
+        return code
+
+    async def issue(self, kind: CodeKind, subjects: list[tuple[int, int]]) -> dict[int, str]:
+        """New short codes for (id, card serial) pairs, by id, in the caller's transaction."""
+        issued = await short_codes.issue(kind.value, subjects, draw_short_code)
+        return {subject_id: code for (subject_id, _), code in issued.items()}
+
+    async def issue_missing(self) -> int:
+        """A code for every row whose current card has none (after a bulk insert)."""
+        issued = 0
+        for kind in CodeKind:
+            missing = await short_codes.missing(kind.value)
+            issued += len(await self.issue(kind, missing))
+        return issued
+
+
+def may_type_codes(actor: Principal) -> bool:
+    """Staff may type a code; residents, volunteers and anonymous visitors scan it."""
+    return actor.role is Role.ADMIN or actor.role in SCOPED_ROLES
+
+
+def draw_short_code() -> str:
+    """Nine digits from the OS's random source: not a sequence anyone can walk."""
+    return code_from(secrets.randbelow(RANDOM_SPACE))
 
 
 def current_row(code: ScanCode, row: dict[str, Any] | None) -> dict[str, Any]:
@@ -64,6 +112,7 @@ class Label:
     subtitle: str
     address: tuple[str, str, str] | None = None  # a household's building, unit, room
     name: str = ""  # a point's or post's name
+    short_code: str = ""  # grouped for reading: `2031 4417 06`
 
 
 async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> tuple[str, list[Label]]:
@@ -72,11 +121,13 @@ async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> tuple[
     if compound is None:
         raise NotFound("compound", compound_id)
     rows = await store.all_in_compound(TABLE_BY_KIND[kind], compound_id)
+    typed = await short_codes.current(kind.value, rows)
     return compound["name"], [
         Label(
             url=codes.url(codes.token(kind, row["id"], row["card_serial"])),
             title=compound["name"],
             subtitle=_subtitle(kind, row),
+            short_code=grouped(typed.get(row["id"], "")),
             **_parts(kind, row),
         )
         for row in rows

@@ -146,6 +146,7 @@ async def _seed(services: Services, households: int, password_hash: str) -> tupl
     now = services.clock.now()
     compounds = await _add_communities(now)
     await _add_households(compounds, households, rng, now)
+    await services.codes.issue_missing()  # the bulk-added households' typed codes
     await _add_points_and_posts(services.registry, compounds)
     community_ids = list(dict.fromkeys(compound.community_id for compound in compounds))
     await _add_volunteers(community_ids, rng, now)

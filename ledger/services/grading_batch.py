@@ -37,7 +37,7 @@ from ledger.domain.errors import (
 from ledger.domain.idempotency import check_event_id, fingerprint
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
-from ledger.domain.scan_codes import CodeKind, ScanCode, read
+from ledger.domain.scan_codes import CodeKind, ScanCode
 from ledger.services.codes import current_row
 from ledger.services.rules import RuleSet, rules_over
 from ledger.services.runner import Result, replay
@@ -218,7 +218,7 @@ class _Batch:
                 self.outcomes[index] = _Repeat(first_seen[event_id])
                 continue
             try:
-                codes[index] = self._codes(item.grading)
+                codes[index] = await self._codes(item.grading)
             except LedgerError as refusal:
                 self._refuse(index, refusal)
                 if not refusal.stored:
@@ -226,10 +226,11 @@ class _Batch:
             first_seen[event_id] = index
         return codes
 
-    def _codes(self, grading: Grading) -> tuple[ScanCode, ScanCode]:
-        keyring = self.scans.codes.keyring
-        household = read(grading.household_token, keyring, CodeKind.HOUSEHOLD)
-        return household, read(grading.point_token, keyring, CodeKind.POINT)
+    async def _codes(self, grading: Grading) -> tuple[ScanCode, ScanCode]:
+        """Tokens are checked in memory; a typed short code (staff only) is looked up."""
+        read = self.scans.codes.read
+        household = await read(grading.household_token, CodeKind.HOUSEHOLD, self.actor)
+        return household, await read(grading.point_token, CodeKind.POINT, self.actor)
 
     async def _scanned(
         self, fresh: list[int], codes: dict[int, tuple[ScanCode, ScanCode]]

@@ -19,6 +19,9 @@ from ledger.services.rules import add_version
 from ledger.services.runner import Result, Runner
 from ledger.store import ledger as accounts_store
 from ledger.store import registry as store
+from ledger.store import short_codes
+
+CARD_KINDS = {"households": CodeKind.HOUSEHOLD, "points": CodeKind.POINT, "posts": CodeKind.POST}
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,13 @@ class Registry:
             created_at=now,
         )
         token = self.codes.token(CodeKind.HOUSEHOLD, household_id, 1)
-        return {"id": household_id, "account_id": account_id, "card_token": token}
+        short_code = await self._short_code(CodeKind.HOUSEHOLD, household_id, 1)
+        return {
+            "id": household_id,
+            "account_id": account_id,
+            "card_token": token,
+            "short_code": short_code,
+        }
 
     async def reissue_card(self, actor: Principal, event_id: str, household_id: int) -> Result:
         """A lost card: the household keeps its account; every older card is refused."""
@@ -102,7 +111,10 @@ class Registry:
             serial = await store.bump_card_serial(store.Household, household_id)
             if serial is None:
                 raise NotFound("household", household_id)
-            return {"card_token": self.codes.token(CodeKind.HOUSEHOLD, household_id, serial)}
+            return {
+                "card_token": self.codes.token(CodeKind.HOUSEHOLD, household_id, serial),
+                "short_code": await self._short_code(CodeKind.HOUSEHOLD, household_id, serial),
+            }
 
         inputs = {"household_id": household_id}
         return await self.runner.once("card_reissue", event_id, actor, inputs, action)
@@ -131,7 +143,11 @@ class Registry:
             card_serial=1,
             created_at=self.clock.now(),
         )
-        return {"id": point_id, "token": self.codes.token(CodeKind.POINT, point_id, 1)}
+        return {
+            "id": point_id,
+            "token": self.codes.token(CodeKind.POINT, point_id, 1),
+            "short_code": await self._short_code(CodeKind.POINT, point_id, 1),
+        }
 
     async def create_post(
         self, actor: Principal, event_id: str, compound_id: int, name: str
@@ -155,7 +171,11 @@ class Registry:
             card_serial=1,
             created_at=self.clock.now(),
         )
-        return {"id": post_id, "token": self.codes.token(CodeKind.POST, post_id, 1)}
+        return {
+            "id": post_id,
+            "token": self.codes.token(CodeKind.POST, post_id, 1),
+            "short_code": await self._short_code(CodeKind.POST, post_id, 1),
+        }
 
     async def create_merchant(
         self, actor: Principal, event_id: str, community_id: int, name: str
@@ -228,18 +248,27 @@ class Registry:
         if not 1 <= limit <= PAGE_LIMIT_MAX:
             raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
         rows = await store.page(store.LISTABLE[resource], decode_cursor(cursor), limit + 1, filters)
-        items = [self._view(resource, row) for row in rows[:limit]]
+        kind = CARD_KINDS.get(resource)
+        typed = await short_codes.current(kind.value, rows[:limit]) if kind else {}
+        items = [self._view(resource, row, typed.get(row["id"])) for row in rows[:limit]]
         more = len(rows) > limit
         return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
 
-    def _view(self, resource: str, row: dict[str, Any]) -> dict[str, Any]:
+    async def _short_code(self, kind: CodeKind, subject_id: int, card_serial: int) -> str:
+        """A new card's typed code, in the same transaction as the card."""
+        return (await self.codes.issue(kind, [(subject_id, card_serial)]))[subject_id]
+
+    def _view(
+        self, resource: str, row: dict[str, Any], short_code: str | None = None
+    ) -> dict[str, Any]:
         view = {_public_name(key): value for key, value in row.items() if key != "card_serial"}
         view.pop("created_at", None)
         if resource == "points":
             view["windows"] = [text for text in row["windows"].split(",") if text]
-        kind = {"households": CodeKind.HOUSEHOLD, "points": CodeKind.POINT, "posts": CodeKind.POST}
-        if resource in kind:
-            view["token"] = self.codes.token(kind[resource], row["id"], row["card_serial"])
+        kind = CARD_KINDS.get(resource)
+        if kind is not None:
+            view["token"] = self.codes.token(kind, row["id"], row["card_serial"])
+            view["short_code"] = short_code
         return view
 
 

@@ -73,8 +73,8 @@ class Scans:
     async def _scanned(
         self, actor: Principal, household_token: str, point_token: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD)
-        _, point = await self.codes.resolve(point_token, CodeKind.POINT)
+        _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD, actor)
+        _, point = await self.codes.resolve(point_token, CodeKind.POINT, actor)
         check_compounds(actor, household, point)
         await _not_own_building(actor, household)
         return household, point
@@ -93,7 +93,7 @@ class Scans:
         captured_at = check_captured_at(captured_at)
 
         async def action() -> Result:
-            _, point = await self.codes.resolve(point_token, CodeKind.POINT)
+            _, point = await self.codes.resolve(point_token, CodeKind.POINT, actor)
             household = await registry_store.scanned(Household, household_id)
             if household is None:
                 raise NotFound("household", household_id)
@@ -124,7 +124,7 @@ class Scans:
         } | captured_input(captured_at)
 
         async def action() -> Result:
-            _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD)
+            _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD, actor)
             if not actor.covers_compound(household["compound"]):
                 raise OutOfScope("this compound is not one you serve")
             await _not_own_building(actor, household)

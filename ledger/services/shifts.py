@@ -66,7 +66,7 @@ class Shifts:
         captured_at = check_captured_at(captured_at)
 
         async def action() -> Result:
-            _, post = await self.codes.resolve(post_token, CodeKind.POST)
+            _, post = await self.codes.resolve(post_token, CodeKind.POST, actor)
             volunteer = await _volunteer(volunteer_id)
             if post["community_id"] != volunteer["community"]:
                 raise OutOfScope("this duty post belongs to another community")
@@ -106,7 +106,7 @@ class Shifts:
         captured_at = check_captured_at(captured_at)
 
         async def action() -> Result:
-            _, post = await self.codes.resolve(post_token, CodeKind.POST)
+            _, post = await self.codes.resolve(post_token, CodeKind.POST, actor)
             community_id = (await _volunteer(volunteer_id))["community"]
             now = await _scan_moment(community_id, actor, self.clock.now(), captured_at)
             shift = await store.open_shift(volunteer_id)

@@ -272,7 +272,7 @@ class Spending:
             if household is None:
                 raise NotFound("household", reference)
             return household
-        _, household = await self.codes.resolve(reference, CodeKind.HOUSEHOLD)
+        _, household = await self.codes.resolve(reference, CodeKind.HOUSEHOLD, actor)
         if not actor.covers_compound(household["compound"]):
             raise OutOfScope("this household is not in a compound you serve")
         return household

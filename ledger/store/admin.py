@@ -38,6 +38,7 @@ from ledger.store.tables import (
     Merchant,
     Photo,
     Reward,
+    ShortCode,
     Volunteer,
 )
 
@@ -82,7 +83,7 @@ UNIQUE_WITHIN: dict[type[Table], tuple[str, tuple[str, ...]]] = {
 }
 # AppUser: password hashes, and users are managed by the API. Photo: image bytes, which the
 # admin's grid cannot show (they are read through GET /api/v1/photos/{ref}).
-HIDDEN: tuple[type[Table], ...] = (AppUser, Photo)
+HIDDEN: tuple[type[Table], ...] = (AppUser, Photo, ShortCode)
 
 
 def _refuse(piccolo_crud: Any, request: Request) -> None:

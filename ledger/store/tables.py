@@ -465,3 +465,20 @@ class Photo(Table, tablename="photo"):
 
 
 TABLES.append(Photo)
+
+
+class ShortCode(Table, tablename="short_code"):
+    """The typed code printed under a household card's, point's or post's QR code.
+
+    One table for all three kinds, so `code` is unique across the subdistrict; a re-issued
+    card gets a new row and the old row stays, naming the old card serial, so that the old
+    code is refused like the old token (docs/decisions/2026-12-06-short-codes.md)."""
+
+    id = BigSerial(primary_key=True)
+    code = Varchar(length=10, unique=True)  # ten digits, no spaces: nine random + Damm check
+    kind = Varchar(length=10)  # household | point | post (CodeKind)
+    subject_id = BigInt(index=True)
+    card_serial = Integer(default=1)
+
+
+TABLES.append(ShortCode)

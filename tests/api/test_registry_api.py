@@ -419,7 +419,8 @@ async def test_reissuing_a_card_voids_the_old_one(api: Api) -> None:
 
     replay = await client.post(path, json={"event_id": event_id}, headers=admin)
     assert replay.status_code == 200
-    assert replay.json() == {"card_token": new_token}
+    assert set(response.json()) == {"card_token", "short_code"}
+    assert replay.json() == response.json()
 
     refused = await client.get(f"/q/{world.card_token}")
     assert refused.status_code == 404  # an unusable code is a 404 page (issue 13 #4)
@@ -433,6 +434,7 @@ async def test_reissuing_a_card_voids_the_old_one(api: Api) -> None:
 
     (households,) = await list_all(client, admin, "households", 50)
     assert households[0]["token"] == new_token
+    assert households[0]["short_code"] == response.json()["short_code"]
 
 
 async def test_reissuing_an_unknown_card_is_not_found(api: Api) -> None:
