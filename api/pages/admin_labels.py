@@ -94,6 +94,7 @@ _COLUMNS: dict[str, Callable[[], str]] = {
     "sid": lambda: _("Session"),
     "expires_at": lambda: _("Expires at"),
     "token_version": lambda: _("Token version"),
+    "captured_at": lambda: _("Captured at"),
     "volunteer": lambda: _("Volunteer"),
     "merchant": lambda: _("Shop"),
     "reward": lambda: _("Reward"),

@@ -37,8 +37,9 @@ from ledger.services.container import Services
 from ledger.services.runner import DONE
 
 AT_THE_COUNTER = [requires(Role.CLERK, Role.ADMIN)]
-KILOGRAMS = re.compile(r"^\d{1,4}(?:[.,]\d{1,3})?$")
-HOURS = re.compile(r"^\d{1,2}(?:[.,]\d{1,2})?$")
+# ASCII digits only ([0-9], not \d: `Decimal` would take ٣ and １ and read a weight no clerk typed).
+KILOGRAMS = re.compile(r"^[0-9]{1,4}(?:[.,][0-9]{1,3})?$")
+HOURS = re.compile(r"^[0-9]{1,2}(?:[.,][0-9]{1,2})?$")
 
 
 def operation_refused(request: Request[Any, Any, Any], exc: LedgerError) -> Template:

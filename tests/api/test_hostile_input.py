@@ -158,6 +158,23 @@ PAGE_FORMS: dict[str, tuple[str, str, dict[str, str]]] = {
         "",
         {"outcome": "upheld", "new_grade": "good"},
     ),
+    "/scan/{token:str}/weigh": ("clerk", "card", {"material": "paper", "kilograms": "1"}),
+    "/counter/refund": ("clerk", "", {"redemption_id": "1", "reason": "退错了"}),
+    "/coordinator/backfill": (
+        "coordinator",
+        "",
+        {
+            "volunteer_id": "1",
+            "compound_id": "1",
+            "day": "2026-11-01",
+            "hours": "1",
+            "note": "纸质签到表",
+        },
+    ),
+    "/staff/entries/{entry_id:int}/reverse": ("admin", "", {"reason": "录错了"}),
+    "/staff/merchants/{merchant_id:int}/settle": ("admin", "", {}),
+    "/staff/households/{household_id:int}/card": ("admin", "", {}),
+    "/staff/users/{user_id:int}/deactivate": ("admin", "", {}),
 }
 _FIELD_READ = re.compile(r'form(?:s\.\w+\(form,|\.get\()\s*"(\w+)"')
 
@@ -209,12 +226,25 @@ async def test_no_page_form_field_is_a_500_and_bad_numbers_name_their_field(
                         assert _names(reply.text, field), (path, field, reply.text[:500])
 
 
-NUMBER_FIELDS = {"reward_id", "quantity", "merchant_id", "amount", "shift_ids"}
+NUMBER_FIELDS = {
+    "reward_id",
+    "quantity",
+    "merchant_id",
+    "amount",
+    "shift_ids",
+    "kilograms",
+    "redemption_id",
+    "volunteer_id",
+    "compound_id",
+    "hours",
+}
 
 
 def _names(page: str, field: str) -> bool:
-    """The error page names the field: "…not valid: amount." / "…有误：amount。"."""
-    return re.search(rf"[:：]\s*{field}\s*[.。]", page) is not None
+    """The error page names the field: "…not valid: amount." / "…有误：amount。", or by the
+    page's label with the field beside it: "Check this field: Qty (quantity)."."""
+    named = rf"[:：]\s*(?:[^:：.。<]*[(（])?{field}[)）]?\s*[.。]"
+    return re.search(named, page) is not None
 
 
 @dataclass(frozen=True)
