@@ -6,6 +6,7 @@ then piccolo-admin's own session, which the pages' sign-in opens for an admin.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ from litestar import asgi
 from litestar.handlers.asgi_handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
-from api.pages.admin_labels import relabelling
+from api.pages.admin_labels import relabelling, table_labels
 from api.pages.errors import PAGE_EXCEPTION_HANDLERS
 from api.security import ADMIN_ONLY
 from api.settings import Settings
@@ -53,11 +54,27 @@ def admin_mount(settings: Settings) -> ASGIRouteHandler:
             )
             await send({"type": "http.response.body", "body": b""})
             return
+        if scope["type"] == "http" and scope.get("path") == TABLE_LABELS_PATH:
+            await _send_table_labels(send)
+            return
         app = admin_app()
         _let_edits_through_the_catalogue(scope)
         await app(scope, receive, relabelling(scope, send))
 
     return admin
+
+
+TABLE_LABELS_PATH = "/api/table-labels/"
+
+
+async def _send_table_labels(send: Send) -> None:
+    from ledger.store.tables import TABLES
+
+    labels = table_labels([table._meta.tablename for table in TABLES])
+    body = json.dumps(labels, ensure_ascii=False).encode()
+    headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _let_edits_through_the_catalogue(scope: Scope) -> None:

@@ -57,6 +57,12 @@ def table_label(table: str) -> str | None:
     return label() if label else None
 
 
+def table_labels(tables: list[str]) -> dict[str, str]:
+    """The sidebar's names (`GET /admin/api/table-labels/`, read by static/admin-fixed.js):
+    piccolo-admin titles its links from the table's database name, which is also its URL."""
+    return {table: label for table in tables if (label := table_label(table)) is not None}
+
+
 def column_label(column: str) -> str | None:
     label = _COLUMNS.get(column)
     return label() if label else None

@@ -38,3 +38,28 @@
   });
   window.addEventListener("hashchange", lock);
 })();
+
+// The sidebar's table names in the page's language: piccolo-admin titles each link from the
+// table's database name (also its URL); the labels come from GET ./api/table-labels/.
+(() => {
+  let labels = {};
+  function relabel() {
+    for (const link of document.querySelectorAll('a[href^="#/"]')) {
+      const table = link.getAttribute("href").slice(2).replace(/\/$/, "");
+      const span = link.querySelector("span");
+      if (!labels[table] || !span || span.textContent === labels[table]) continue;
+      span.textContent = labels[table];
+      link.title = table;
+    }
+  }
+  fetch("./api/table-labels/", { credentials: "same-origin" })
+    .then((reply) => (reply.ok ? reply.json() : {}))
+    .then((found) => {
+      labels = found;
+      relabel();
+      new MutationObserver(relabel).observe(document.documentElement, {
+        childList: true,
+        subtree: true,
+      });
+    });
+})();

@@ -53,6 +53,12 @@ def test_staff_edit_a_point_and_a_reward_in_the_admin(new_phone: Any, server: Se
     page = new_phone()
     sign_in(page, "admin", "/admin/")
 
+    # The sidebar names the tables in the page's language (Chinese here), not by their
+    # database names (issue 13 #6).
+    sidebar = page.locator('a[href="#/household/"]')
+    expect(sidebar).to_have_text("住户")
+    expect(page.locator('a[href="#/reward/"]')).to_have_text("兑换物品")
+
     form = open_row(page, "collection_point", 1)
     expect(form.locator('input[name="card_serial"]')).to_be_disabled()  # fixed: read-only
     form.locator('input[name="name"]').fill("东侧投放点（改）")
