@@ -6,16 +6,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get
 from litestar.params import QueryParameter
 from litestar.response import Template
-from litestar.status_codes import HTTP_200_OK
 
 from api.deps import PrincipalDep, ServicesDep
 from api.errors import STATUS_BY_CODE
 from api.pages import forms
 from api.pages.messages import refusal_texts
 from api.pages.once import page_event_id, with_new_event_id
+from api.pages.op_pages import already, operation_post
 from api.pages.scan import LIST_MAX, CodeToken, check_length, subject_of
 from api.pages.web import render
 from api.schemas import ID_MAX
@@ -24,7 +24,6 @@ from ledger.domain.access import Principal, Role
 from ledger.domain.errors import LedgerError, NotFound
 from ledger.domain.scan_codes import CodeKind
 from ledger.services.container import Services
-from ledger.services.runner import DONE
 
 CLERKS = [requires(Role.CLERK)]
 QUANTITY_MAX = 20
@@ -110,13 +109,7 @@ def _counter_refused(request: Request[Any, Any, Any], exc: LedgerError) -> Templ
 COUNTER_ERRORS: dict[Any, Any] = {LedgerError: _counter_refused}
 
 
-@post(
-    "/scan/{token:str}/redeem",
-    guards=CLERKS,
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-    exception_handlers=COUNTER_ERRORS,
-)
+@operation_post("/scan/{token:str}/redeem", CLERKS, COUNTER_ERRORS)
 async def redeem(
     token: CodeToken,
     request: Request[Any, Any, Any],
@@ -129,7 +122,7 @@ async def redeem(
     reward_id = forms.integer(form, "reward_id")
     quantity = forms.integer(form, "quantity", 1, QUANTITY_MAX)
     event_id = forms.required(form, "event_id", 64)
-    again = await services.runner.outcome_of(event_id, principal) == DONE
+    again = await already(services, principal, event_id)
     result = await services.spending.redeem(principal, event_id, token, reward_id, quantity)
     reward = await _listed(services, "rewards", subject["community_id"], reward_id)
     return render(
@@ -176,13 +169,7 @@ async def confirm_payment(
     )
 
 
-@post(
-    "/scan/{token:str}/pay",
-    guards=CLERKS,
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-    exception_handlers=COUNTER_ERRORS,
-)
+@operation_post("/scan/{token:str}/pay", CLERKS, COUNTER_ERRORS)
 async def pay(
     token: CodeToken,
     request: Request[Any, Any, Any],
@@ -194,7 +181,7 @@ async def pay(
     merchant_id = forms.integer(form, "merchant_id")
     amount = forms.integer(form, "amount", 1, AMOUNT_MAX)
     event_id = forms.required(form, "event_id", 64)
-    again = await services.runner.outcome_of(event_id, principal) == DONE
+    again = await already(services, principal, event_id)
     result = await services.spending.pay(principal, event_id, token, merchant_id, amount)
     merchant = await _listed(services, "merchants", subject["community_id"], merchant_id)
     return render(

@@ -14,51 +14,26 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from litestar import Request, Response, get, post
-from litestar.response import Template
-from litestar.status_codes import HTTP_200_OK
+from litestar import Request, Response, get
 
 from api.deps import PrincipalDep, ServicesDep
-from api.errors import STATUS_BY_CODE
 from api.pages import forms
 from api.pages.counter import CLERKS
-from api.pages.messages import refusal_texts
-from api.pages.once import page_event_id, with_new_event_id
+from api.pages.op_pages import op_done, op_form, operation_post, posted
 from api.pages.scan import LIST_MAX, CodeToken, check_length, subject_of
 from api.pages.staff import COORDINATORS
-from api.pages.web import render
 from api.security import requires
 from ledger.domain.access import Principal, Role
-from ledger.domain.errors import InvalidInput, LedgerError
+from ledger.domain.errors import InvalidInput
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Material
 from ledger.domain.scan_codes import CodeKind
 from ledger.services.container import Services
-from ledger.services.runner import DONE
 
 AT_THE_COUNTER = [requires(Role.CLERK, Role.ADMIN)]
 # ASCII digits only ([0-9], not \d: `Decimal` would take ٣ and １ and read a weight no clerk typed).
 KILOGRAMS = re.compile(r"^[0-9]{1,4}(?:[.,][0-9]{1,3})?$")
 HOURS = re.compile(r"^[0-9]{1,2}(?:[.,][0-9]{1,2})?$")
-
-
-def operation_refused(request: Request[Any, Any, Any], exc: LedgerError) -> Template:
-    """Every reason, the field named; "Try again" opens the form afresh (a new event id)."""
-    return render(
-        "op_refused.html",
-        STATUS_BY_CODE.get(exc.code, 400),
-        me=request.user,
-        reasons=refusal_texts(exc),
-        back=request.url.path,
-    )
-
-
-OPERATION_ERRORS: dict[Any, Any] = {LedgerError: operation_refused}
-
-
-async def already(services: Services, principal: Principal, event_id: str) -> bool:
-    """This event was done before: the page says the answer is a replay."""
-    return await services.runner.outcome_of(event_id, principal) == DONE
 
 
 def kilograms_to_grams(text: str) -> int:
@@ -90,32 +65,24 @@ async def weigh_form(
     services: ServicesDep,
 ) -> Response[Any]:
     """The scanned household's weigh-in: a material and the scale's kilograms."""
-    event_id = page_event_id(request)
-    if event_id is None:
-        return with_new_event_id(request)
-    row, subject = await _household(services, token)
-    account = await services.accounts.account(principal, row["account"])
-    return render(
-        "op_form.html",
-        me=principal,
-        what="weighin",
-        action=request.url.path,
-        event_id=event_id,
-        outcome=await services.runner.outcome_of(event_id, principal),
-        subject=subject,
+
+    async def more() -> dict[str, Any]:
+        row, subject = await _household(services, token)
+        account = await services.accounts.account(principal, row["account"])
+        return {"subject": subject, "balance": account["balance_points"]}
+
+    return await op_form(
+        request,
+        principal,
+        services,
+        "weighin",
+        more,
         token=token,
-        balance=account["balance_points"],
         materials=[m.value for m in Material],
     )
 
 
-@post(
-    "/scan/{token:str}/weigh",
-    guards=CLERKS,
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-    exception_handlers=OPERATION_ERRORS,
-)
+@operation_post("/scan/{token:str}/weigh", CLERKS)
 async def weigh(
     token: CodeToken,
     request: Request[Any, Any, Any],
@@ -124,22 +91,19 @@ async def weigh(
 ) -> Response[Any]:
     """The same `Scans.weighin` as `POST /api/v1/weighins`: the points, or why none."""
     _, subject = await _household(services, token)
-    form = await forms.read(request)
-    event_id = forms.required(form, "event_id", 64)
+    form, event_id = await posted(request)
     material = Material(forms.choice(form, "material", [m.value for m in Material]))
     grams = kilograms_to_grams(forms.required(form, "kilograms", 12))
-    again = await already(services, principal, event_id)
-    result = await services.scans.weighin(principal, event_id, token, material, grams)
-    return render(
-        "op_done.html",
-        me=principal,
-        what="weighin",
-        result=result,
+    return await op_done(
+        principal,
+        services,
+        "weighin",
+        event_id,
+        lambda: services.scans.weighin(principal, event_id, token, material, grams),
+        f"/q/{token}",
         subject=subject,
         material=material.value,
         grams=grams,
-        again=again,
-        back=f"/q/{token}",
     )
 
 
@@ -148,39 +112,24 @@ async def refund_form(
     request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
 ) -> Response[Any]:
     """A redemption's number (on its receipt) and why it is refunded."""
-    event_id = page_event_id(request)
-    if event_id is None:
-        return with_new_event_id(request)
-    return render(
-        "op_form.html",
-        me=principal,
-        what="refund",
-        action=request.url.path,
-        event_id=event_id,
-        outcome=await services.runner.outcome_of(event_id, principal),
-    )
+    return await op_form(request, principal, services, "refund")
 
 
-@post(
-    "/counter/refund",
-    guards=AT_THE_COUNTER,
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-    exception_handlers=OPERATION_ERRORS,
-)
+@operation_post("/counter/refund", AT_THE_COUNTER)
 async def refund(
     request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
 ) -> Response[Any]:
     """The same `Spending.refund` as `POST /api/v1/redemptions/{id}/refund`."""
-    form = await forms.read(request)
-    event_id = forms.required(form, "event_id", 64)
+    form, event_id = await posted(request)
     redemption_id = forms.integer(form, "redemption_id")
     reason = forms.required(form, "reason")
-    again = await already(services, principal, event_id)
-    result = await services.spending.refund(principal, event_id, redemption_id, reason)
-    back = "/counter" if principal.role is Role.CLERK else "/staff"
-    return render(
-        "op_done.html", me=principal, what="refund", result=result, again=again, back=back
+    return await op_done(
+        principal,
+        services,
+        "refund",
+        event_id,
+        lambda: services.spending.refund(principal, event_id, redemption_id, reason),
+        "/counter" if principal.role is Role.CLERK else "/staff",
     )
 
 
@@ -201,19 +150,17 @@ async def backfill_form(
     request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
 ) -> Response[Any]:
     """Hours served without a scan (a paper sign-in sheet), for a volunteer and a day."""
-    event_id = page_event_id(request)
-    if event_id is None:
-        return with_new_event_id(request)
-    compounds, volunteers = await _backfill_choices(services, principal)
-    return render(
-        "op_form.html",
-        me=principal,
-        what="backfill",
-        action=request.url.path,
-        event_id=event_id,
-        outcome=await services.runner.outcome_of(event_id, principal),
-        compounds=compounds,
-        volunteers=volunteers,
+
+    async def more() -> dict[str, Any]:
+        compounds, volunteers = await _backfill_choices(services, principal)
+        return {"compounds": compounds, "volunteers": volunteers}
+
+    return await op_form(
+        request,
+        principal,
+        services,
+        "backfill",
+        more,
         today=local_day(services.clock.now()).isoformat(),
     )
 
@@ -225,33 +172,28 @@ def _day(text: str) -> date:
         raise InvalidInput("day", "a day like 2026-11-20") from error
 
 
-@post(
-    "/coordinator/backfill",
-    guards=COORDINATORS,
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-    exception_handlers=OPERATION_ERRORS,
-)
+@operation_post("/coordinator/backfill", COORDINATORS)
 async def backfill(
     request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
 ) -> Response[Any]:
     """The same `Shifts.backfill` as `POST /api/v1/shifts:backfill` (no own record, the
     day's maximum)."""
-    form = await forms.read(request)
-    event_id = forms.required(form, "event_id", 64)
+    form, event_id = await posted(request)
     volunteer_id = forms.integer(form, "volunteer_id")
     compound_id = forms.integer(form, "compound_id")
     day = _day(forms.required(form, "day", 10))
     minutes = hours_to_minutes(forms.required(form, "hours", 8))
     note = forms.required(form, "note")
-    again = await already(services, principal, event_id)
-    result = await services.shifts.backfill(
-        principal, event_id, volunteer_id, compound_id, day, minutes, note
+    return await op_done(
+        principal,
+        services,
+        "backfill",
+        event_id,
+        lambda: services.shifts.backfill(
+            principal, event_id, volunteer_id, compound_id, day, minutes, note
+        ),
+        "/coordinator",
     )
-    return render(
-        "op_done.html", me=principal, what="backfill", result=result, again=again,
-        back="/coordinator",
-    )  # fmt: skip
 
 
 OPERATION_HANDLERS = [weigh_form, weigh, refund_form, refund, backfill_form, backfill]

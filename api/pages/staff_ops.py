@@ -1,22 +1,20 @@
 """Subdistrict staff's operations that were only in the API: reversing an entry from an
 account's history, settling a shop and downloading its statement, re-issuing a card (printed
 at once), deactivating a user. Same services as the API; event ids in the URL as everywhere
-(api/pages/once.py); refusals as in api/pages/operations.py.
+(api/pages/once.py); refusals as in api/pages/op_pages.py.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get
 from litestar.params import PathParameter, QueryParameter
-from litestar.status_codes import HTTP_200_OK
 
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
 from api.pages.messages import address
-from api.pages.once import page_event_id, with_new_event_id
-from api.pages.operations import OPERATION_ERRORS, already
+from api.pages.op_pages import op_done, op_form, operation_post, posted
 from api.pages.scan import LIST_MAX
 from api.pages.web import render
 from api.schemas import ID_MAX
@@ -103,27 +101,10 @@ async def reverse_form(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response[Any]:
-    event_id = page_event_id(request)
-    if event_id is None:
-        return with_new_event_id(request)
-    return render(
-        "op_form.html",
-        me=principal,
-        what="reversal",
-        action=request.url.path,
-        event_id=event_id,
-        outcome=await services.runner.outcome_of(event_id, principal),
-        entry_id=entry_id,
-    )
+    return await op_form(request, principal, services, "reversal", entry_id=entry_id)
 
 
-@post(
-    "/staff/entries/{entry_id:int}/reverse",
-    guards=ADMIN_ONLY,
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-    exception_handlers=OPERATION_ERRORS,
-)
+@operation_post("/staff/entries/{entry_id:int}/reverse", ADMIN_ONLY)
 async def reverse(
     entry_id: PathId,
     request: Request[Any, Any, Any],
@@ -131,13 +112,15 @@ async def reverse(
     services: ServicesDep,
 ) -> Response[Any]:
     """The same `Accounts.reverse` as `POST /api/v1/entries/{id}/reverse`."""
-    form = await forms.read(request)
-    event_id = forms.required(form, "event_id", 64)
+    form, event_id = await posted(request)
     reason = forms.required(form, "reason")
-    again = await already(services, principal, event_id)
-    result = await services.accounts.reverse(principal, event_id, entry_id, reason)
-    return render(
-        "op_done.html", me=principal, what="reversal", result=result, again=again, back="/staff"
+    return await op_done(
+        principal,
+        services,
+        "reversal",
+        event_id,
+        lambda: services.accounts.reverse(principal, event_id, entry_id, reason),
+        "/staff",
     )
 
 
@@ -192,30 +175,16 @@ async def settle_form(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response[Any]:
-    event_id = page_event_id(request)
-    if event_id is None:
-        return with_new_event_id(request)
-    merchant = await _merchant(services, merchant_id)
-    account = await services.accounts.account(principal, merchant["account_id"])
-    return render(
-        "op_form.html",
-        me=principal,
-        what="settlement",
-        action=request.url.path,
-        event_id=event_id,
-        outcome=await services.runner.outcome_of(event_id, principal),
-        merchant=merchant,
-        balance=account["balance_points"],
-    )
+
+    async def more() -> dict[str, Any]:
+        merchant = await _merchant(services, merchant_id)
+        account = await services.accounts.account(principal, merchant["account_id"])
+        return {"merchant": merchant, "balance": account["balance_points"]}
+
+    return await op_form(request, principal, services, "settlement", more)
 
 
-@post(
-    "/staff/merchants/{merchant_id:int}/settle",
-    guards=ADMIN_ONLY,
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-    exception_handlers=OPERATION_ERRORS,
-)
+@operation_post("/staff/merchants/{merchant_id:int}/settle", ADMIN_ONLY)
 async def settle(
     merchant_id: PathId,
     request: Request[Any, Any, Any],
@@ -223,19 +192,19 @@ async def settle(
     services: ServicesDep,
 ) -> Response[Any]:
     """The same `Spending.settle` as `POST /api/v1/merchants/{id}/settlements`."""
-    form = await forms.read(request)
-    event_id = forms.required(form, "event_id", 64)
-    again = await already(services, principal, event_id)
-    result = await services.spending.settle(principal, event_id, merchant_id)
-    merchant = await _merchant(services, merchant_id)
-    return render(
-        "op_done.html",
-        me=principal,
-        what="settlement",
-        result=result,
-        merchant=merchant,
-        again=again,
-        back="/staff/merchants",
+    _, event_id = await posted(request)
+
+    async def more() -> dict[str, Any]:
+        return {"merchant": await _merchant(services, merchant_id)}
+
+    return await op_done(
+        principal,
+        services,
+        "settlement",
+        event_id,
+        lambda: services.spending.settle(principal, event_id, merchant_id),
+        "/staff/merchants",
+        more,
     )
 
 
@@ -251,27 +220,14 @@ async def reissue_form(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response[Any]:
-    event_id = page_event_id(request)
-    if event_id is None:
-        return with_new_event_id(request)
-    return render(
-        "op_form.html",
-        me=principal,
-        what="card",
-        action=request.url.path,
-        event_id=event_id,
-        outcome=await services.runner.outcome_of(event_id, principal),
-        household=await _household(household_id),
-    )
+
+    async def more() -> dict[str, Any]:
+        return {"household": await _household(household_id)}
+
+    return await op_form(request, principal, services, "card", more)
 
 
-@post(
-    "/staff/households/{household_id:int}/card",
-    guards=ADMIN_ONLY,
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-    exception_handlers=OPERATION_ERRORS,
-)
+@operation_post("/staff/households/{household_id:int}/card", ADMIN_ONLY)
 async def reissue(
     household_id: PathId,
     request: Request[Any, Any, Any],
@@ -280,18 +236,19 @@ async def reissue(
 ) -> Response[Any]:
     """The same `Registry.reissue_card` as `POST /api/v1/households/{id}/card:reissue`; the
     answer is the new card, ready to print (its QR image is the API's, always the newest)."""
-    form = await forms.read(request)
-    event_id = forms.required(form, "event_id", 64)
-    again = await already(services, principal, event_id)
-    result = await services.registry.reissue_card(principal, event_id, household_id)
-    return render(
-        "op_done.html",
-        me=principal,
-        what="card",
-        result=result,
-        household=await _household(household_id),
-        again=again,
-        back="/staff/households",
+    _, event_id = await posted(request)
+
+    async def more() -> dict[str, Any]:
+        return {"household": await _household(household_id)}
+
+    return await op_done(
+        principal,
+        services,
+        "card",
+        event_id,
+        lambda: services.registry.reissue_card(principal, event_id, household_id),
+        "/staff/households",
+        more,
     )
 
 
@@ -308,27 +265,14 @@ async def deactivate_form(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response[Any]:
-    event_id = page_event_id(request)
-    if event_id is None:
-        return with_new_event_id(request)
-    return render(
-        "op_form.html",
-        me=principal,
-        what="deactivate",
-        action=request.url.path,
-        event_id=event_id,
-        outcome=await services.runner.outcome_of(event_id, principal),
-        user=await services.users.reply(user_id),
-    )
+
+    async def more() -> dict[str, Any]:
+        return {"user": await services.users.reply(user_id)}
+
+    return await op_form(request, principal, services, "deactivate", more)
 
 
-@post(
-    "/staff/users/{user_id:int}/deactivate",
-    guards=ADMIN_ONLY,
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-    exception_handlers=OPERATION_ERRORS,
-)
+@operation_post("/staff/users/{user_id:int}/deactivate", ADMIN_ONLY)
 async def deactivate(
     user_id: PathId,
     request: Request[Any, Any, Any],
@@ -336,14 +280,15 @@ async def deactivate(
     services: ServicesDep,
 ) -> Response[Any]:
     """The same `Users.deactivate` as `POST /api/v1/users/{id}:deactivate` (tokens revoked)."""
-    form = await forms.read(request)
-    event_id = forms.required(form, "event_id", 64)
-    again = await already(services, principal, event_id)
-    result = await services.users.deactivate(principal, event_id, user_id)
-    return render(
-        "op_done.html", me=principal, what="deactivate", result=result, again=again,
-        back="/staff/users",
-    )  # fmt: skip
+    _, event_id = await posted(request)
+    return await op_done(
+        principal,
+        services,
+        "deactivate",
+        event_id,
+        lambda: services.users.deactivate(principal, event_id, user_id),
+        "/staff/users",
+    )
 
 
 STAFF_OPERATION_HANDLERS = [

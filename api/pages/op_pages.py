@@ -1,0 +1,115 @@
+"""The shapes every staff operation's pages share: the form page under its own event id
+(api/pages/once.py), the POST that reads that id, acts once and says whether it was a replay,
+and the refusal that offers the form again. Each page handler states only what differs: its
+`what`, its action and the context its template needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request, Response, post
+from litestar.datastructures import FormMultiDict
+from litestar.response import Template
+from litestar.status_codes import HTTP_200_OK
+
+from api.errors import STATUS_BY_CODE
+from api.pages import forms
+from api.pages.messages import refusal_texts
+from api.pages.once import page_event_id, with_new_event_id
+from api.pages.web import render
+from ledger.domain.access import Principal
+from ledger.domain.errors import LedgerError
+from ledger.services.container import Services
+from ledger.services.runner import DONE
+
+Context = Callable[[], Awaitable[dict[str, Any]]]
+"""Template context read only when needed (after the redirect, or after the action)."""
+
+
+def operation_refused(request: Request[Any, Any, Any], exc: LedgerError) -> Template:
+    """Every reason, the field named; "Try again" opens the form afresh (a new event id)."""
+    return render(
+        "op_refused.html",
+        STATUS_BY_CODE.get(exc.code, 400),
+        me=request.user,
+        reasons=refusal_texts(exc),
+        back=request.url.path,
+    )
+
+
+OPERATION_ERRORS: dict[Any, Any] = {LedgerError: operation_refused}
+
+
+def operation_post(path: str, guards: list[Any], errors: dict[Any, Any] | None = None) -> post:
+    """A page's POST: 200 with its answer page, a refusal rendered by `errors`."""
+    return post(
+        path,
+        guards=guards,
+        include_in_schema=False,
+        status_code=HTTP_200_OK,
+        exception_handlers=OPERATION_ERRORS if errors is None else errors,
+    )
+
+
+async def already(services: Services, principal: Principal, event_id: str) -> bool:
+    """This event was done before: the page says the answer is a replay."""
+    return await services.runner.outcome_of(event_id, principal) == DONE
+
+
+async def op_form(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    services: Services,
+    what: str,
+    more: Context | None = None,
+    **context: Any,
+) -> Response[Any]:
+    """`op_form.html` for `what`, posting to its own URL; the first visit mints the event id."""
+    event_id = page_event_id(request)
+    if event_id is None:
+        return with_new_event_id(request)
+    extra = await more() if more is not None else {}
+    return render(
+        "op_form.html",
+        me=principal,
+        what=what,
+        action=request.url.path,
+        event_id=event_id,
+        outcome=await services.runner.outcome_of(event_id, principal),
+        **context,
+        **extra,
+    )
+
+
+async def posted(request: Request[Any, Any, Any]) -> tuple[FormMultiDict, str]:
+    """The posted form and the event id it carries."""
+    form = await forms.read(request)
+    return form, forms.required(form, "event_id", 64)
+
+
+async def op_done(
+    principal: Principal,
+    services: Services,
+    what: str,
+    event_id: str,
+    act: Callable[[], Awaitable[Any]],
+    back: str,
+    more: Context | None = None,
+    **context: Any,
+) -> Response[Any]:
+    """Does `act` once (a replay when the event was done before) and shows `op_done.html`."""
+    again = await already(services, principal, event_id)
+    result = await act()
+    extra = await more() if more is not None else {}
+    return render(
+        "op_done.html",
+        me=principal,
+        what=what,
+        result=result,
+        **context,
+        **extra,
+        again=again,
+        back=back,
+    )
