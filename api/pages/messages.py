@@ -26,7 +26,7 @@ def refusal_text(error: LedgerError) -> str:
     field = error.extra.get("field")
     label = field_label(field) if isinstance(field, str) else None
     if error.code == "validation_error" and label is not None:
-        return _("Check this field: %(label)s (%(field)s).", label=label, field=field)
+        return _("Check this field: %(field)s.", field=label)
     texts = {
         "validation_error": _("Something in the form was not valid."),
         "not_found": _("That record does not exist."),

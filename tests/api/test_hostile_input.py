@@ -17,6 +17,8 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
+from api.pages.i18n import speaking
+from api.pages.messages import field_label
 from api.settings import Settings
 from tests.api.conftest import Headers, assert_error, created, make_world, new_event_id
 from tests.api.pages_helpers import csrf_from, seed, sign_in_page
@@ -241,10 +243,12 @@ NUMBER_FIELDS = {
 
 
 def _names(page: str, field: str) -> bool:
-    """The error page names the field: "…not valid: amount." / "…有误：amount。", or by the
-    page's label with the field beside it: "Check this field: Qty (quantity)."."""
-    named = rf"[:：]\s*(?:[^:：.。<]*[(（])?{field}[)）]?\s*[.。]"
-    return re.search(named, page) is not None
+    """The error page names the field: by the label its form shows it under ("请检查这一项：
+    数量。", the page being Chinese), or by its name where no form shows it ("…有误：amount。")."""
+    with speaking("zh_CN"):
+        label = field_label(field)
+    names = [re.escape(field)] + ([re.escape(label)] if label else [])
+    return re.search(rf"[:：]\s*(?:{'|'.join(names)})\s*[.。]", page) is not None
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ async def gift(client: Client, world: World, points: int) -> None:
 
 def refused_naming(response: Any, field: str) -> None:
     assert response.status_code == 400, response.status_code
-    assert f"Check this field: {field} (" in response.text, response.text[-600:]
+    assert f"Check this field: {field}." in response.text, response.text[-600:]
     assert "Nothing was changed." in response.text
 
 
