@@ -5,11 +5,14 @@ resent and credited once; the manifest that makes the app installable."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
+import socket
 import sqlite3
 import tempfile
+import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -108,8 +111,95 @@ def camera_browser(playwright_driver: Any, server: Server, cards: list[Household
         chromium.close()
 
 
-def _phone(browser: Any, server: Server) -> tuple[Any, Any]:
+class Cable:
+    """The phone's only way to the server: a relay the test can unplug.
+
+    `context.set_offline(True)` alone is not offline enough: when a navigation swaps the
+    page's renderer, Chromium's emulation lets the old page see `online` for a moment, and a
+    fetch it makes then reaches the server unseen by Playwright (docs/decisions/
+    2026-12-06-really-offline-in-browser-tests.md). Through this relay (the context's HTTP
+    proxy, loopback included), unplugged means no connection at all, whoever asks.
+    """
+
+    def __init__(self, server: Server) -> None:
+        self.target = ("127.0.0.1", int(server.url.rsplit(":", 1)[1]))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.plugged = True
+        self.carried = 0  # connections relayed: the phone really goes through here
+        self.lock = threading.Lock()
+        self.live: set[socket.socket] = set()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                phone, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            with self.lock:
+                if not self.plugged:
+                    phone.close()
+                    continue
+                server = socket.create_connection(self.target)
+                self.carried += 1
+                self.live |= {phone, server}
+            for source, sink in ((phone, server), (server, phone)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._drop(source, sink)
+
+    def _drop(self, *ends: socket.socket) -> None:
+        for end in ends:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()
+            self.live.discard(end)
+
+    def unplug(self) -> None:
+        with self.lock:
+            self.plugged = False
+            self._drop(*list(self.live))
+
+    def plug(self) -> None:
+        with self.lock:
+            self.plugged = True
+
+    def close(self) -> None:
+        self.listener.close()
+        self.unplug()
+
+
+@pytest.fixture
+def cable(server: Server) -> Iterator[Cable]:
+    relay = Cable(server)
+    yield relay
+    relay.close()
+
+
+def _go_offline(context: Any, cable: Cable) -> None:
+    """No connection to the server at all, and the phone says so (navigator.onLine false)."""
+    assert cable.carried > 0, "the phone does not go through the cable"
+    cable.unplug()
+    context.set_offline(True)
+
+
+def _go_online(context: Any, cable: Cable) -> None:
+    cable.plug()
+    context.set_offline(False)  # fires "online"
+
+
+def _phone(browser: Any, server: Server, cable: Cable | None = None) -> tuple[Any, Any]:
+    proxy = {"proxy": {"server": cable.url}} if cable else {}
     context = browser.new_context(
+        **proxy,
         base_url=server.url,
         viewport=PHONE,
         device_scale_factor=2,
@@ -132,7 +222,10 @@ def _csp_violations(page: Any) -> list[str]:
 
 def _open_app(page: Any) -> None:
     """Signed in and online once: the worker controls the page, the pages are kept."""
-    sign_in(page, "inspector")
+    sign_in(page, "inspector")  # lands on /inspector, whose app.js registers the worker
+    # The worker claims the open page when it activates; a navigation begun while it still
+    # installs is never claimed (its page was not ready), so wait before going on.
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.goto("/inspector")
     page.wait_for_function(
         "() => navigator.serviceWorker.controller !== null"
@@ -157,18 +250,18 @@ def _recorded_at(server: Server, household_id: int) -> tuple[datetime, str]:
 
 
 def test_cards_graded_offline_are_sent_once_with_their_capture_time(
-    camera_browser: Any, server: Server, compound: int, cards: list[Household]
+    camera_browser: Any, server: Server, cable: Cable, compound: int, cards: list[Household]
 ) -> None:
     offline = cards[OFFLINE_CARDS]
     tapped = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=5)
-    context, page = _phone(camera_browser, server)
+    context, page = _phone(camera_browser, server, cable)
     context.clock.set_fixed_time(tapped)  # every tap in this test happens at this moment
     _open_app(page)
     before = {c.household_id: inspections(server, c.household_id, "kitchen") for c in offline}
     path = f"/api/v1/points?compound_id={compound}"
     point = server.api("GET", path, token=server.token("admin"))["items"][-1]
 
-    context.set_offline(True)
+    _go_offline(context, cable)
     page.goto(f"/q/{point['token']}")  # the point's code first: the cards are graded there
     expect(page.locator("#point-chosen")).to_be_visible()
     expect(page.locator("#card-name")).to_contain_text(point["name"])
@@ -192,7 +285,7 @@ def test_cards_graded_offline_are_sent_once_with_their_capture_time(
 
     batches: list[dict[str, Any]] = []
     page.on("request", lambda r: "events:batch" in r.url and batches.append(r.post_data_json))
-    context.set_offline(False)  # fires "online": the queue goes out
+    _go_online(context, cable)  # "online": the queue goes out
     expect(page.locator("#outbox-pending")).to_have_text("0")
     synced = rf"{tapped.year}/{tapped.month}/{tapped.day} 0?{tapped.hour}:{tapped:%M:%S}"
     expect(page.locator("#outbox-synced")).to_have_text(re.compile(synced))
@@ -237,12 +330,12 @@ def test_the_scanner_reads_a_card_and_a_grade_goes_back_to_it(
 
 
 def test_a_code_typed_offline_opens_the_grading_form(
-    camera_browser: Any, server: Server, cards: list[Household]
+    camera_browser: Any, server: Server, cable: Cable, cards: list[Household]
 ) -> None:
     card = cards[RESENT_CARD]
-    context, page = _phone(camera_browser, server)
+    context, page = _phone(camera_browser, server, cable)
     _open_app(page)
-    context.set_offline(True)
+    _go_offline(context, cable)
     for start in ("/inspector", "/app/scan"):  # the worker's /open, and the scanner's own form
         page.goto(start)
         page.locator('form.typed-code input[name="code"]').fill(f"{server.url}/q/{card.token}")
