@@ -20,7 +20,7 @@ from ledger.domain.errors import InvalidCredentials
 from ledger.services import limits, users
 from ledger.services.container import Services
 from ledger.services.limits import SignInLocked
-from tests.conftest import REDIS_UP, REDIS_URL
+from tests.conftest import REDIS_UP, REDIS_URL, REQUIRE_SERVICES
 from tests.factories import FrozenClock
 
 PASSWORD = "right-password-2026"
@@ -60,6 +60,10 @@ async def guarded(
     redis = None
     if request.param == "redis":
         if not REDIS_UP:
+            if REQUIRE_SERVICES:
+                pytest.fail(
+                    "Redis is required (GREENLEDGER_REQUIRE_SERVICES=1) but 127.0.0.1:6379 is down"
+                )
             pytest.skip("no Redis on 127.0.0.1:6379")
         redis = Redis.from_url(REDIS_URL)
     prefix = f"gllock{random.randrange(10**9)}"
