@@ -52,6 +52,7 @@ def table_label(table: str) -> str | None:
         "payment": lambda: pgettext("admin table", "Payments to shops"),
         "board_fact": lambda: pgettext("admin table", "Leaderboard facts"),
         "signed_out_session": lambda: pgettext("admin table", "Signed-out sessions"),
+        "household_member": lambda: pgettext("admin table", "Household members"),
     }
     label = labels.get(table)
     return label() if label else None
@@ -100,6 +101,10 @@ _COLUMNS: dict[str, Callable[[], str]] = {
     "sid": lambda: _("Session"),
     "expires_at": lambda: _("Expires at"),
     "token_version": lambda: _("Token version"),
+    "credential": lambda: _("Signs in with"),
+    "phone": lambda: _("Mobile number"),
+    "display_name": lambda: _("Display name"),
+    "helper": lambda: _("Helper"),
     "captured_at": lambda: _("Captured at"),
     "volunteer": lambda: _("Volunteer"),
     "merchant": lambda: _("Shop"),

@@ -29,6 +29,7 @@ from ledger.services.limits import (
 )
 from ledger.services.runner import Result, Runner
 from ledger.services.sessions import Sessions
+from ledger.store import members as members_store
 from ledger.store import registry as registry_store
 from ledger.store import sessions as sessions_store
 from ledger.store.tables import AppUser, Household, UserCompound, Volunteer
@@ -121,6 +122,8 @@ class Users:
             active=True,
             created_at=self.clock.now(),
         )
+        if household_id is not None:
+            await members_store.add(household_id, user_id, helper=False, at=self.clock.now())
         if compound_ids:
             await UserCompound.insert(
                 *(UserCompound(user=user_id, compound=c) for c in sorted(compound_ids))

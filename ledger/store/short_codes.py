@@ -8,7 +8,7 @@ from typing import Any
 from ledger.store.tables import ShortCode
 
 BATCH = 500
-ROUNDS_MAX = 20  # a collision needs one in 10^9 odds per row; twenty rounds never run out
+ROUNDS_MAX = 20  # a collision needs one in 10^9 odds per row; twenty empty rounds never happen
 
 Subject = tuple[int, int]  # (id, card serial)
 _TABLES = {"household": "household", "point": "collection_point", "post": "duty_post"}
@@ -22,13 +22,16 @@ async def issue(
     again."""
     issued: dict[Subject, str] = {}
     pending = list(subjects)
-    for _ in range(ROUNDS_MAX):
-        if not pending:
-            return issued
+    stalled = 0  # rounds in a row that issued nothing: only these can run out
+    while pending:
         batch, pending = pending[:BATCH], pending[BATCH:]
-        issued |= await _insert(kind, batch, draw)
-        pending += [subject for subject in batch if subject not in issued]
-    raise AssertionError("short codes: no free code after many draws")
+        inserted = await _insert(kind, batch, draw)
+        issued |= inserted
+        pending += [subject for subject in batch if subject not in inserted]
+        stalled = 0 if inserted else stalled + 1
+        if stalled == ROUNDS_MAX:
+            raise AssertionError("short codes: no free code after many draws")
+    return issued
 
 
 async def _insert(kind: str, batch: list[Subject], draw: Callable[[], str]) -> dict[Subject, str]:

@@ -147,10 +147,27 @@ class AppUser(Table, tablename="app_user"):
     # Every token carries the version it was issued under; bumping it revokes them all
     # (deactivation, a new role or compounds). See ledger/services/sessions.py.
     token_version = Integer(default=0)
+    # How this person signs in: "password" (made by staff) or "pin" (joined by themselves with
+    # a mobile number as username and a 6-digit PIN; ledger/domain/phones.py).
+    credential = Varchar(length=8, default="password")
+    phone = Varchar(length=11, null=True, default=None)  # unique: the guard migration
+    display_name = Varchar(length=50, default="")
 
     @classmethod
     def get_readable(cls) -> Readable:
         return Readable(template="%s", columns=[cls.username])
+
+
+class HouseholdMember(Table, tablename="household_member"):
+    """Every household a person belongs to: the one they live in (`helper` false, also kept as
+    app_user.household) and those they help (an elderly neighbour's, a parent's). At most one
+    row per (household, user): a unique index made by the guard migration."""
+
+    id = BigSerial(primary_key=True)
+    household = ForeignKey(Household, on_delete=OnDelete.restrict, index=True)
+    user = ForeignKey(AppUser, on_delete=OnDelete.restrict, index=True)
+    helper = Boolean(default=False)
+    created_at = Timestamptz()
 
 
 class SignedOutSession(Table, tablename="signed_out_session"):
@@ -428,6 +445,7 @@ TABLES: list[type[Table]] = [
     AppUser,
     SignedOutSession,
     UserCompound,
+    HouseholdMember,
     Entry,
     EntrySeal,
     EntryReversal,

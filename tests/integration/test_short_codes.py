@@ -7,6 +7,8 @@ import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from ledger.domain.short_codes import code_from, is_valid
 from ledger.services.bulk_load import load_csv
 from ledger.services.container import Services
@@ -48,6 +50,21 @@ async def test_a_drawn_code_already_taken_is_drawn_again_in_the_same_transaction
         assert await Household.count() == 1
     assert issued == {(world.household_id, 2): fresh}
     assert await ShortCode.count().where(ShortCode.code == taken) == 1
+
+
+async def test_more_rows_than_batches_times_rounds_all_get_codes(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's 10,000 households once ran out: every batch of 500 counted as a retry round,
+    so exactly BATCH x ROUNDS_MAX rows raised. Only rounds that issue nothing may run out."""
+    monkeypatch.setattr(short_codes, "BATCH", 2)
+    monkeypatch.setattr(short_codes, "ROUNDS_MAX", 3)
+    world = await make_world(services)
+    subjects = [(world.household_id, serial) for serial in range(2, 2 + 2 * 3 + 5)]
+    drawn = iter(range(1, 10_000))
+    async with services.db.write():
+        issued = await short_codes.issue("household", subjects, lambda: code_from(next(drawn)))
+    assert set(issued) == set(subjects)
 
 
 async def test_bulk_loaded_rows_and_points_and_posts_get_unique_codes(
