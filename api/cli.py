@@ -111,7 +111,13 @@ def _parser() -> argparse.ArgumentParser:
         "verify", help="prove balances and the hash chain; exit 1 on failure"
     )
     verify.add_argument("--seal", action="store_true", help="seal pending entries first")
-    verify.set_defaults(run=lambda s, a: _run(s, _verify, a.seal))
+    verify.add_argument(
+        "--metrics-file",
+        type=Path,
+        default=None,
+        help="also write the outcome here for node_exporter's textfile collector (a .prom file)",
+    )
+    verify.set_defaults(run=lambda s, a: _run(s, _verify, a.seal, a.metrics_file))
     return parser
 
 
@@ -261,10 +267,14 @@ async def _partition(services: Any, first: date, months: int) -> int:
     return 0
 
 
-async def _verify(services: Any, seal_first: bool) -> int:
+async def _verify(services: Any, seal_first: bool, metrics_file: Path | None = None) -> int:
     if seal_first:
         await services.sealer.seal_all()
     report = await services.verifier.verify()
+    if metrics_file is not None:
+        from ledger.metrics import write_verify_file
+
+        write_verify_file(str(metrics_file), bool(report["ok"]))
     for check in report["checks"]:
         print(f"{'ok  ' if check['ok'] else 'FAIL'} {check['name']}: {check['detail']}")
     print(

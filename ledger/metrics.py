@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, write_to_textfile
 
 log = logging.getLogger("greenledger.steps")
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -83,16 +83,13 @@ LOCKOUTS = Counter(
     "greenledger_sign_in_lockouts_total",
     "Sign-in attempts refused unchecked because the name or address is locked",
 )
-VERIFY_OK = Gauge(
+_VERIFY_OK = (
     "greenledger_verify_ok",
     "1 if the last verify (balances and hash chain) passed, 0 if it failed",
-    multiprocess_mode="mostrecent",
 )
-VERIFY_TIME = Gauge(
-    "greenledger_verify_last_run_timestamp_seconds",
-    "When verify last ran (Unix time)",
-    multiprocess_mode="mostrecent",
-)
+_VERIFY_TIME = ("greenledger_verify_last_run_timestamp_seconds", "When verify last ran (Unix time)")
+VERIFY_OK = Gauge(*_VERIFY_OK, multiprocess_mode="mostrecent")
+VERIFY_TIME = Gauge(*_VERIFY_TIME, multiprocess_mode="mostrecent")
 
 
 def request_answered(method: str, route: str, status: int, seconds: float) -> None:
@@ -153,3 +150,12 @@ def sign_in_locked() -> None:
 def verified(ok: bool) -> None:
     VERIFY_OK.set(1 if ok else 0)
     VERIFY_TIME.set(time.time())
+
+
+def write_verify_file(path: str, ok: bool) -> None:
+    """`greenledger verify --metrics-file`: the outcome for node_exporter's textfile collector
+    (written to a temporary file and renamed, so a scrape never reads half of it)."""
+    registry = CollectorRegistry()
+    Gauge(*_VERIFY_OK, registry=registry).set(int(ok))
+    Gauge(*_VERIFY_TIME, registry=registry).set(time.time())
+    write_to_textfile(path, registry)

@@ -62,7 +62,7 @@ def served(fresh_db: None) -> Iterator[Served]:
     env.pop("GREENLEDGER_REDIS_URL", None)
     stderr = work / "stderr"
     with stderr.open("wb") as errors:
-        server = subprocess.Popen(
+        server = subprocess.Popen(  # noqa: S603 (our own command line)
             [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"],
             cwd=ROOT,
             env=env,
