@@ -14,11 +14,12 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar, Request, Response, get
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, NotFoundException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -55,7 +56,7 @@ class _Observed:
         self.inner = inner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.inner(scope, receive, send)
             return
         started = time.perf_counter()
@@ -88,12 +89,12 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-def _answered(scope: Scope, status: int, seconds: float) -> None:
+def _answered(scope: HTTPScope, status: int, seconds: float) -> None:
     """The request's metrics and its one log line."""
     route = scope.get("path_template") or "unmatched"  # never the raw path: no label explosion
     method = scope["method"]
     metrics.request_answered(method, route, status, seconds)
-    code = scope.get(OUTCOME)  # type: ignore[misc]
+    code: str | None = cast(dict[str, Any], scope).get(OUTCOME)
     if code is not None:
         metrics.refused(code)
     services = getattr(scope["app"].state, "services", None)
