@@ -4,6 +4,8 @@ the counters moving with credits and refusals, and the lags read at scrape time.
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from api.settings import Settings
+from ledger.metrics import write_verify_file
 from tests.api.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -22,6 +25,8 @@ from tests.api.conftest import (
     sign_in,
 )
 from tests.conftest import REDIS_URL
+from tests.integration.redis_process import free_port
+from tests.integration.test_alert_rules import ALERTS
 
 TOKEN = "metrics-token-" + "x" * 32
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -137,3 +142,67 @@ async def test_the_projector_lag_is_reported_when_redis_is_configured(
     assert value(found, "greenledger_redis_up") == 1
     assert ("greenledger_projector_pending_facts", frozenset()) in found
     assert value(found, "greenledger_projector_lag_seconds") >= 0
+
+
+async def test_limits_lockouts_and_redis_failures_are_counted(
+    admin_user: None, with_token: Settings
+) -> None:
+    async with AsyncTestClient(app=create_app(with_token)) as watcher:
+        before = await scrape(watcher)
+        limited = dataclasses.replace(with_token, rate_limit_per_minute=3)
+        async with AsyncTestClient(app=create_app(limited)) as client:
+            statuses = [(await client.get("/api/v1/me")).status_code for _ in range(5)]
+        assert statuses == [401, 401, 401, 429, 429]
+        async with AsyncTestClient(app=create_app(with_token)) as client:
+            guesses = [
+                await client.post(
+                    "/api/v1/auth/token", json={"username": "nobody-17", "password": "guess"}
+                )
+                for _ in range(8)
+            ]
+        locked = [r for r in guesses if r.status_code == 429]
+        assert locked, [r.status_code for r in guesses]
+        dead = dataclasses.replace(
+            limited, redis_url=f"redis://127.0.0.1:{free_port()}/0", rate_limit_per_minute=100
+        )
+        async with AsyncTestClient(app=create_app(dead)) as client:
+            assert (await client.get("/api/v1/me")).status_code == 401  # limits off, not a 500
+            found_dead = await scrape(client)
+        after = await scrape(watcher)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("greenledger_rate_limited_total", stage="address") == 2
+    assert moved("greenledger_refusals_total", code="rate_limited") == 2
+    assert moved("greenledger_sign_in_lockouts_total") == len(locked)
+    assert moved("greenledger_refusals_total", code="sign_in_locked") == len(locked)
+    assert moved("greenledger_redis_errors_total", where="limiter") >= 1
+    assert value(found_dead, "greenledger_redis_up") == 0
+
+
+@pytest.mark.redis
+async def test_every_metric_the_alerts_name_is_served(
+    admin_user: None, with_token: Settings, redis: object
+) -> None:
+    configured = dataclasses.replace(with_token, redis_url=REDIS_URL)
+    async with AsyncTestClient(app=create_app(configured)) as client:
+        admin = await sign_in(client, ADMIN_USERNAME, ADMIN_PASSWORD)
+        assert (await client.get("/api/v1/ledger/verify", headers=admin)).status_code == 200
+        response = await client.get("/metrics", headers=bearer(TOKEN))
+    served = {family.name for family in text_string_to_metric_families(response.text)}
+    named = set(re.findall(r"\b(greenledger_[a-z_]+)", ALERTS.read_text()))
+    assert named
+    for name in named:
+        assert name in served or name.removesuffix("_total") in served, name
+    found = samples(response.text)
+    assert value(found, "greenledger_verify_ok") == 1
+    assert value(found, "greenledger_verify_last_run_timestamp_seconds") > 0
+
+
+def test_verify_writes_its_outcome_for_the_textfile_collector(tmp_path: Path) -> None:
+    path = tmp_path / "greenledger.prom"
+    write_verify_file(str(path), ok=False)
+    found = samples(path.read_text())
+    assert value(found, "greenledger_verify_ok") == 0
+    assert value(found, "greenledger_verify_last_run_timestamp_seconds") > 0
