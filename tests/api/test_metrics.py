@@ -147,28 +147,31 @@ async def test_the_projector_lag_is_reported_when_redis_is_configured(
 async def test_limits_lockouts_and_redis_failures_are_counted(
     admin_user: None, with_token: Settings
 ) -> None:
-    async with AsyncTestClient(app=create_app(with_token)) as watcher:
-        before = await scrape(watcher)
-        limited = dataclasses.replace(with_token, rate_limit_per_minute=3)
-        async with AsyncTestClient(app=create_app(limited)) as client:
-            statuses = [(await client.get("/api/v1/me")).status_code for _ in range(5)]
-        assert statuses == [401, 401, 401, 429, 429]
-        async with AsyncTestClient(app=create_app(with_token)) as client:
-            guesses = [
-                await client.post(
-                    "/api/v1/auth/token", json={"username": "nobody-17", "password": "guess"}
-                )
-                for _ in range(8)
-            ]
-        locked = [r for r in guesses if r.status_code == 429]
-        assert locked, [r.status_code for r in guesses]
-        dead = dataclasses.replace(
-            limited, redis_url=f"redis://127.0.0.1:{free_port()}/0", rate_limit_per_minute=100
-        )
-        async with AsyncTestClient(app=create_app(dead)) as client:
-            assert (await client.get("/api/v1/me")).status_code == 401  # limits off, not a 500
-            found_dead = await scrape(client)
-        after = await scrape(watcher)
+    """One app at a time (on PostgreSQL the apps share one engine); the counters belong to
+    the process, so a later app's scrape sees what an earlier one counted."""
+    async with AsyncTestClient(app=create_app(with_token)) as client:
+        before = await scrape(client)
+    limited = dataclasses.replace(with_token, rate_limit_per_minute=3)
+    async with AsyncTestClient(app=create_app(limited)) as client:
+        statuses = [(await client.get("/api/v1/me")).status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    async with AsyncTestClient(app=create_app(with_token)) as client:
+        guesses = [
+            await client.post(
+                "/api/v1/auth/token", json={"username": "nobody-17", "password": "guess"}
+            )
+            for _ in range(8)
+        ]
+    locked = [r for r in guesses if r.status_code == 429]
+    assert locked, [r.status_code for r in guesses]
+    dead = dataclasses.replace(
+        limited, redis_url=f"redis://127.0.0.1:{free_port()}/0", rate_limit_per_minute=100
+    )
+    async with AsyncTestClient(app=create_app(dead)) as client:
+        assert (await client.get("/api/v1/me")).status_code == 401  # limits off, not a 500
+        found_dead = await scrape(client)
+    async with AsyncTestClient(app=create_app(with_token)) as client:
+        after = await scrape(client)
 
     def moved(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)

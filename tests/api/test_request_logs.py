@@ -172,7 +172,7 @@ async def test_each_sealer_and_projector_batch_is_one_line(
             "/api/v1/adjustments", json={"event_id": new_event_id(), **credit}, headers=admin
         )
         assert response.status_code == 201, response.text
-        for _ in range(200):  # the loop seals within half a second; wait for its line
+        for _ in range(600):  # the loop seals within half a second; wait (up to 30 s) for its line
             if any(line.get("step") == "seal" for line in captured.lines()):
                 break
             await asyncio.sleep(0.05)
