@@ -306,7 +306,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     base_url = served_base_url(os.environ, args.host, args.port)
     os.environ[PREFIX + "BASE_URL"] = base_url
     # Each worker counts in files here, and a scrape of any worker adds them all up.
-    made = prepare_multiprocess_dir(os.environ) if args.workers > 1 else None
+    made = prepare_multiprocess_dir(os.environ, args.workers)
     print(f"serving on {base_url}  (API docs: {base_url}/schema/swagger)")
     if args.host in WILDCARD_HOSTS and base_url.startswith("http://127.0.0.1:"):
         print(f"QR codes point at {base_url}; set {PREFIX}BASE_URL to an address phones reach")
@@ -328,15 +328,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def prepare_multiprocess_dir(env: MutableMapping[str, str]) -> str | None:
+def prepare_multiprocess_dir(env: MutableMapping[str, str], workers: int) -> str | None:
     """For `serve --workers N`: the directory every worker writes its metric files to, set in
-    `env` before any worker imports prometheus_client, and emptied (old files would add a
-    previous run's numbers). Returns the directory if it was made here (to remove at exit)."""
+    `env` before any worker imports prometheus_client (one worker needs none, unless the
+    operator set one), and emptied (old files would add a previous run's numbers). Returns
+    the directory if it was made here (to remove at exit)."""
     given = env.get(MULTIPROC_ENV)
     if given:
         os.makedirs(given, exist_ok=True)
         for stale in glob.glob(os.path.join(given, "*.db")):
             os.remove(stale)
+        return None
+    if workers < 2:
         return None
     made = tempfile.mkdtemp(prefix="greenledger-metrics-")
     env[MULTIPROC_ENV] = made

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.cli import prepare_multiprocess_dir
 from tests.api.test_metrics import TOKEN, samples, value
 from tests.conftest import DATABASE_URL
 from tests.integration.redis_process import free_port
@@ -106,3 +107,21 @@ def test_a_scrape_of_any_worker_counts_both(served: Served) -> None:
     assert len(logged) >= REQUESTS
     for _ in range(6):  # and every worker asks for the token
         assert served.get("/metrics").status_code == 401
+
+
+def test_serve_makes_a_directory_only_for_several_workers(tmp_path: Path) -> None:
+    env: dict[str, str] = {}
+    assert prepare_multiprocess_dir(env, 1) is None
+    assert env == {}
+    made = prepare_multiprocess_dir(env, 2)
+    try:
+        assert made is not None
+        assert env == {"PROMETHEUS_MULTIPROC_DIR": made}
+        assert list(Path(made).iterdir()) == []
+    finally:
+        shutil.rmtree(str(made), ignore_errors=True)
+    given = tmp_path / "metrics"
+    given.mkdir()
+    (given / "gauge_livesum_123.db").write_bytes(b"old")
+    assert prepare_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": str(given)}, 1) is None
+    assert list(given.iterdir()) == []
