@@ -21,7 +21,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
 run: $(VENV)/.runtime
 	$(BIN)/greenledger migrate
 	$(BIN)/greenledger seed-demo
-	$(BIN)/greenledger serve --host $(HOST) --port $(PORT)
+	GREENLEDGER_LOG_FORMAT=$${GREENLEDGER_LOG_FORMAT:-text} $(BIN)/greenledger serve --host $(HOST) --port $(PORT)
 
 test: lint typecheck test-sqlite test-postgres
 

@@ -23,7 +23,7 @@ from api.controllers.auth import AuthController
 from api.controllers.codes import CodeController
 from api.controllers.coordination import CoordinationController
 from api.controllers.earning import EarningController
-from api.controllers.health import health
+from api.controllers.health import health, live, ready
 from api.controllers.leaderboards import LeaderboardController
 from api.controllers.ledger import LedgerController
 from api.controllers.photos import PhotoController
@@ -33,6 +33,7 @@ from api.controllers.spending import SpendingController
 from api.deps import provide_principal, provide_services
 from api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from api.limits import RateLimitMiddleware, address_limits_first
+from api.observability import metrics_endpoint, observe_requests, recording_codes, worker_stopped
 from api.openapi_docs import OfflineSwagger, swagger_assets
 from api.pages import configure_templates, negotiated_handlers, page_handlers, page_middleware
 from api.security import make_jwt_auth
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             if redis is not None:
                 await redis.aclose()
             await services.db.close()
+            worker_stopped()
 
     app = Litestar(
         route_handlers=[
@@ -88,6 +90,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             audit,
             CodeController,
             health,
+            live,
+            ready,
+            metrics_endpoint,
             swagger_assets(),
             *page_handlers(settings),
         ],
@@ -95,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "services": Provide(provide_services, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
-        exception_handlers=negotiated_handlers(EXCEPTION_HANDLERS),
+        exception_handlers=recording_codes(negotiated_handlers(EXCEPTION_HANDLERS)),
         before_request=strict_json_body,
         middleware=[
             RateLimitMiddleware(settings.rate_limit_per_minute, "caller"),
@@ -117,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="debug"),
     )
     document_errors(app)
+    observe_requests(app)
     return app
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import glob
 import os
+import shutil
 import sys
+import tempfile
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,8 @@ from typing import Any
 from api.settings import PREFIX, WILDCARD_HOSTS, ConfigError, Settings, served_base_url
 from ledger.domain.access import Role
 
+# prometheus_client reads it when first imported: set before any worker starts.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (printed by `make run`; demo data only)
 
 
@@ -106,7 +111,13 @@ def _parser() -> argparse.ArgumentParser:
         "verify", help="prove balances and the hash chain; exit 1 on failure"
     )
     verify.add_argument("--seal", action="store_true", help="seal pending entries first")
-    verify.set_defaults(run=lambda s, a: _run(s, _verify, a.seal))
+    verify.add_argument(
+        "--metrics-file",
+        type=Path,
+        default=None,
+        help="also write the outcome here for node_exporter's textfile collector (a .prom file)",
+    )
+    verify.set_defaults(run=lambda s, a: _run(s, _verify, a.seal, a.metrics_file))
     return parser
 
 
@@ -256,10 +267,14 @@ async def _partition(services: Any, first: date, months: int) -> int:
     return 0
 
 
-async def _verify(services: Any, seal_first: bool) -> int:
+async def _verify(services: Any, seal_first: bool, metrics_file: Path | None = None) -> int:
     if seal_first:
         await services.sealer.seal_all()
     report = await services.verifier.verify()
+    if metrics_file is not None:
+        from ledger.metrics import write_verify_file
+
+        write_verify_file(str(metrics_file), bool(report["ok"]))
     for check in report["checks"]:
         print(f"{'ok  ' if check['ok'] else 'FAIL'} {check['name']}: {check['detail']}")
     print(
@@ -282,26 +297,53 @@ def _run_refusals(settings: Settings, command: Callable[..., Awaitable[int]]) ->
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api.logs import logging_config
+
     if args.workers > 1 and not settings.is_postgres:
         raise ConfigError("SQLite serves with one worker; use PostgreSQL for --workers > 1")
     # The app (in this process or in each worker) reads its settings from the environment: QR
     # codes point at the address served unless GREENLEDGER_BASE_URL says otherwise.
     base_url = served_base_url(os.environ, args.host, args.port)
     os.environ[PREFIX + "BASE_URL"] = base_url
+    # Each worker counts in files here, and a scrape of any worker adds them all up.
+    made = prepare_multiprocess_dir(os.environ, args.workers)
     print(f"serving on {base_url}  (API docs: {base_url}/schema/swagger)")
     if args.host in WILDCARD_HOSTS and base_url.startswith("http://127.0.0.1:"):
         print(f"QR codes point at {base_url}; set {PREFIX}BASE_URL to an address phones reach")
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="warning",
-        access_log=False,
-        **proxy_options(settings),
-    )
+    try:
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=logging_config(settings.log_format),  # in every worker too
+            log_level="warning",  # uvicorn's own loggers; the app's request lines are INFO
+            access_log=False,  # the app logs each request itself (api/observability.py)
+            **proxy_options(settings),
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     return 0
+
+
+def prepare_multiprocess_dir(env: MutableMapping[str, str], workers: int) -> str | None:
+    """For `serve --workers N`: the directory every worker writes its metric files to, set in
+    `env` before any worker imports prometheus_client (one worker needs none, unless the
+    operator set one), and emptied (old files would add a previous run's numbers). Returns
+    the directory if it was made here (to remove at exit)."""
+    given = env.get(MULTIPROC_ENV)
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for stale in glob.glob(os.path.join(given, "*.db")):
+            os.remove(stale)
+        return None
+    if workers < 2:
+        return None
+    made = tempfile.mkdtemp(prefix="greenledger-metrics-")
+    env[MULTIPROC_ENV] = made
+    return made
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:

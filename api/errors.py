@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 from typing import Any
 
 import asyncpg
@@ -11,7 +12,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from ledger.domain.errors import LedgerError
 from ledger.domain.photos import PhotoTooLarge, UnsupportedPhoto
@@ -140,6 +141,18 @@ def log_unhandled(request: Request[Any, Any, Any], exc: Exception) -> None:
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log_unhandled(request, exc)
+    if is_unavailable(exc):
+        # Not a bug of ours and usually over in seconds (a restart, a failover): 503, which
+        # proxies and clients know to retry, rather than 500.
+        return Response(
+            error_body(
+                "database_unavailable",
+                "the database is unavailable for a moment; the outcome is unknown: send the "
+                "same request again with the same event_id, which applies it at most once",
+            ),
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
     return Response(
         error_body(
             "internal_error",
@@ -151,16 +164,39 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 
 def _event_id(request: Request[Any, Any, Any]) -> str | None:
-    """The body's event_id, if the body was read and names one."""
+    """The event_id in the path or the body (JSON or a page's form), if the body was read and
+    names one."""
+    in_path = request.scope.get("path_params", {}).get("event_id")
+    if in_path is not None:
+        return str(in_path)
     body = request._connection_state.body  # cached by Litestar once read; never read here
     if not isinstance(body, bytes):
         return None
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        values = urllib.parse.parse_qs(body.decode("latin-1")).get("event_id")
+        return values[0][:64] if values else None
     try:
         decoded = msgspec.json.decode(body)
     except msgspec.DecodeError:
         return None
     value = decoded.get("event_id") if isinstance(decoded, dict) else None
-    return str(value) if value is not None else None
+    return str(value)[:64] if value is not None else None
+
+
+event_id_of = _event_id
+
+
+def error_code(exc: Exception) -> str:
+    """The `code` the handlers below answer `exc` with (the request log and the metrics)."""
+    if isinstance(exc, LedgerError):
+        return exc.code
+    if isinstance(exc, ValidationException):
+        return "validation_error"
+    if isinstance(exc, HTTPException):
+        return _CODE_BY_HTTP_STATUS.get(exc.status_code, f"http_{exc.status_code}")
+    if isinstance(exc, UnicodeDecodeError | RecursionError | asyncpg.exceptions.DataError):
+        return "validation_error"
+    return "database_unavailable" if is_unavailable(exc) else "internal_error"
 
 
 def unreadable_body_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -208,6 +244,7 @@ ERROR_RESPONSES: dict[int, ResponseSpec] = {
             "`captured_at_out_of_range`",
         ),
         (429, "too many requests (`rate_limited`) or wrong passwords (`sign_in_locked`)"),
+        (503, "the database is unavailable for a moment (`database_unavailable`): send again"),
     )
 }
 

@@ -13,6 +13,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.exceptions import NoScriptError, RedisError
 
+from ledger import metrics
 from ledger.domain.access import Principal
 from ledger.projections.limits import RedisLimiter
 
@@ -77,13 +78,16 @@ class RateLimitMiddleware(ASGIMiddleware):
             if len(checks) > 1 and isinstance(limiter, RedisLimiter):
                 refused = await _hit_all(limiter, checks)
                 if refused is not None:
+                    metrics.rate_limited(self.stage)
                     raise _too_many(refused)
                 return
             for key, limit in checks:
                 hits, retry_after = await limiter.hit(key, WINDOW_SECONDS)
                 if hits > limit:
+                    metrics.rate_limited(self.stage)
                     raise _too_many(retry_after)
         except (RedisError, OSError) as error:
+            metrics.redis_error("limiter")
             log.warning("rate limits off while Redis is unavailable: %s", error)
 
     def _address_checks(self, scope: Scope, path: str) -> list[tuple[str, int]]:
@@ -121,8 +125,11 @@ async def events_within_limit(app: Litestar, principal: Principal, events: int) 
             caller_key(principal), WINDOW_SECONDS, events - 1, per_minute
         )
     except (RedisError, OSError) as error:
+        metrics.redis_error("limiter")
         log.warning("rate limits off while Redis is unavailable: %s", error)
         return events, 0
+    if 1 + granted < events:
+        metrics.rate_limited("batch", events - 1 - granted)
     return 1 + granted, retry_after
 
 

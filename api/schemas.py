@@ -290,6 +290,26 @@ class Health(msgspec.Struct):
     redis: Literal["ok", "absent", "down"]
 
 
+class Liveness(msgspec.Struct):
+    status: Literal["live"]
+
+
+class Lagging(msgspec.Struct):
+    pending: int  # entries not sealed yet (sealer) or board facts not applied yet (projector)
+    seconds: float  # how long the oldest of them has waited; 0 when none
+
+
+class Readiness(msgspec.Struct):
+    ready: bool
+    reasons: list[str]  # why not: database_down, migrations_pending, redis_down; [] when ready
+    database: Literal["ok", "down"]
+    migrations: Literal["current", "pending", "unknown"]
+    pending_migrations: list[str]
+    redis: Literal["ok", "absent", "down"]
+    sealer: Lagging | None  # None when the database did not answer
+    projector: Lagging | None  # None without Redis (or when it did not answer)
+
+
 class ErrorBody(msgspec.Struct):
     code: str
     detail: str

@@ -36,6 +36,10 @@ class Settings:
     rate_limit_per_minute: int = 600
     # Addresses/networks whose X-Forwarded-For is believed; empty: no forwarding header is.
     trusted_proxies: tuple[str, ...] = ()
+    # The bearer token /metrics asks for; none: /metrics answers 404 (never public).
+    metrics_token: str | None = None
+    # Log lines as JSON objects (for a collector) or plain text (for a developer's terminal).
+    log_format: str = "json"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +56,8 @@ class Settings:
             redis_prefix=_redis_prefix(env.get(PREFIX + "REDIS_PREFIX") or "gl"),
             rate_limit_per_minute=_whole(env, "RATE_LIMIT_PER_MINUTE", 600),
             trusted_proxies=_trusted_proxies(env.get(PREFIX + "TRUSTED_PROXIES") or ""),
+            metrics_token=_metrics_token(env.get(PREFIX + "METRICS_TOKEN") or None),
+            log_format=_log_format(env.get(PREFIX + "LOG_FORMAT") or "json"),
         )
 
     @property
@@ -161,6 +167,22 @@ def _trusted_proxies(text: str) -> tuple[str, ...]:
             ) from None
         proxies.append(item)
     return tuple(proxies)
+
+
+def _metrics_token(token: str | None) -> str | None:
+    if token is not None and (len(token) < SECRET_KEY_LENGTH_MIN or not token.isprintable()):
+        raise ConfigError(
+            f"{PREFIX}METRICS_TOKEN must be at least {SECRET_KEY_LENGTH_MIN} printable characters"
+        )
+    if token is not None and " " in token:
+        raise ConfigError(f"{PREFIX}METRICS_TOKEN must not contain spaces")
+    return token
+
+
+def _log_format(text: str) -> str:
+    if text not in ("json", "text"):
+        raise ConfigError(f"{PREFIX}LOG_FORMAT must be json or text, got {text!r}")
+    return text
 
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:

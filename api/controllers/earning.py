@@ -30,6 +30,7 @@ from api.schemas import (
     WeighinReply,
 )
 from api.security import requires
+from ledger import metrics
 from ledger.domain.access import Principal, Role
 from ledger.domain.errors import LedgerError
 from ledger.domain.rules import Grade, Material, Stream
@@ -177,6 +178,7 @@ class EarningController(Controller):
         alone. Each event counts as a request against the caller's rate limit: those beyond
         it get `429 rate_limited` (with `retry_after_seconds`), to be resent later as they
         were."""
+        metrics.batch("events_batch", len(data.events))
         allowed, retry_after = await events_within_limit(request.app, principal, len(data.events))
         results: list[BatchResult | None] = []
         gradings: list[tuple[int, Grading]] = []

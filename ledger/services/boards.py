@@ -10,6 +10,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from ledger import metrics
 from ledger.domain.errors import InvalidInput, NotFound
 from ledger.domain.leaderboard import (
     REDBLACK_MIN_GRADED,
@@ -74,6 +75,7 @@ class Boards:
                     self.redis, board, period, scope_id, community_id, day, limit
                 )
             except (RedisError, OSError) as error:
+                metrics.redis_error("boards")
                 log.warning("answering %s from SQL, Redis unavailable: %s", board, error)
         counts: dict[str, tuple[int, int]] = {}
         if top is not None:
@@ -105,6 +107,7 @@ class Boards:
                         self.redis, board, period, scope_id, community_id, day
                     ), "redis"
             except (RedisError, OSError) as error:
+                metrics.redis_error("boards")
                 log.warning("answering %s from SQL, Redis unavailable: %s", board, error)
         return await _from_sql(board, period, scope_id, community_id, day), "sql"
 

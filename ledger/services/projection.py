@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis.exceptions import RedisError
 
+from ledger import metrics
 from ledger.domain.leaderboard import (
     Keys,
     Op,
@@ -100,13 +102,19 @@ class Projector:
         """Background loop: when Redis is down it waits, then catches up by itself."""
         while not stop.is_set():
             try:
+                started = time.perf_counter()
                 applied = await self.catch_up()
+                if applied:
+                    metrics.step_done("project", started, facts_applied=applied)
             except (RedisError, OSError) as error:
+                metrics.step_failed("project")
+                metrics.redis_error("projector")
                 log.warning("projection paused, Redis unavailable: %s", error)
                 applied = 0
             except Exception as error:
                 # The database can fail too (a restart, a lock timeout): retry, as the sealer
                 # does, rather than end the task and leave the boards behind until a restart.
+                metrics.step_failed("project")
                 if is_unavailable(error):
                     log.warning(
                         "projection failed; retrying: database unavailable: %s: %s",

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ledger import metrics
 from ledger.domain.access import Principal
 from ledger.domain.errors import IdempotencyConflict, LedgerError, refusal_from_record
 from ledger.domain.idempotency import check_event_id, fingerprint
@@ -44,6 +45,22 @@ class Runner:
         except one the request's content alone decided (`LedgerError.stored`), which a retry
         meets again anyway.
         """
+        try:
+            result = await self._once(operation, event_id, actor, inputs, action)
+        except LedgerError as refusal:
+            metrics.write_answered(operation, refusal.code)
+            raise
+        metrics.write_answered(operation, "ok")
+        return result
+
+    async def _once(
+        self,
+        operation: str,
+        event_id: str,
+        actor: Principal,
+        inputs: Mapping[str, object],
+        action: Callable[[], Awaitable[Result]],
+    ) -> Result:
         check_event_id(event_id)
         key = fingerprint(operation, actor.username, inputs)
         for attempt in range(1, TRANSIENT_RETRIES + 1):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 
+from ledger import metrics
 from ledger.domain.chain import seal_hash
 from ledger.ports import Clock
 from ledger.store import facts
@@ -69,8 +71,15 @@ class Sealer:
                 # A task of its own per pass: when the database goes away mid-transaction,
                 # Piccolo leaves the dead transaction in the context (its rollback raises), and
                 # every later pass in this task would fail "nested transactions" for ever.
-                busy = any(await asyncio.create_task(self.seal_pending()))
+                started = time.perf_counter()
+                sealed, numbered = await asyncio.create_task(self.seal_pending())
+                busy = bool(sealed or numbered)
+                if busy:
+                    metrics.step_done(
+                        "seal", started, entries_sealed=sealed, facts_numbered=numbered
+                    )
             except Exception as error:
+                metrics.step_failed("seal")
                 if is_unavailable(error):
                     log.warning(
                         "sealing failed; retrying: database unavailable: %s: %s",

@@ -25,6 +25,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from ledger import metrics
 from ledger.ports import Clock
 from ledger.store import sessions as store
 from ledger.store.engine import Database
@@ -117,6 +118,7 @@ class Sessions:
         try:
             await self._write_mirror(user_id, *await store.token_state(user_id, self.clock.now()))
         except (RedisError, OSError) as error:
+            metrics.redis_error("sessions")
             log.warning("token revocation for user %s not mirrored to Redis: %s", user_id, error)
 
     async def _shared(self, user_id: int) -> TokenState:
@@ -125,6 +127,7 @@ class Sessions:
         try:
             mirrored = await self.redis.hgetall(self._key(user_id))
         except (RedisError, OSError) as error:
+            metrics.redis_error("sessions")
             log.warning("token states read from the database while Redis fails: %s", error)
             return await self._from_database(user_id)
         if mirrored:
@@ -133,6 +136,7 @@ class Sessions:
         try:
             await self._write_mirror(user_id, version, signed_out)
         except (RedisError, OSError) as error:
+            metrics.redis_error("sessions")
             log.warning("token state mirror not refilled: %s", error)
         return TokenState(version, frozenset(signed_out))
 

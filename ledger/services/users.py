@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.exceptions import RedisError
 
+from ledger import metrics
 from ledger.domain.access import SCOPED_ROLES, Principal, Role
 from ledger.domain.errors import (
     Duplicate,
@@ -138,6 +139,7 @@ class Users:
         policy = SIGN_IN_POLICIES["password"]
         attempt = await self._attempt(name, address, policy)
         if not attempt.allowed:
+            metrics.sign_in_locked()
             raise SignInLocked(
                 f"too many wrong passwords; try again in {_wait_text(attempt.retry_after)}"
             )
@@ -153,6 +155,7 @@ class Users:
         try:
             await self.limiter.sign_in_succeeded(name, address)
         except (RedisError, OSError) as error:
+            metrics.redis_error("sign_in")
             log.warning("sign-in count not cleared while Redis fails: %s", error)
         return SignedIn(await principal_of(row), row["token_version"])
 
@@ -161,6 +164,7 @@ class Users:
         try:
             return await self.limiter.sign_in_attempt(name, address, policy, now)
         except (RedisError, OSError) as error:
+            metrics.redis_error("sign_in")
             log.warning("sign-in locks per worker while Redis fails: %s", error)
             return await self.local_limiter.sign_in_attempt(name, address, policy, now)
 

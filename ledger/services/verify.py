@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ledger import metrics
 from ledger.domain.chain import GENESIS_HASH, seal_hash
 from ledger.store import audit
 from ledger.store.engine import Database
@@ -31,8 +32,10 @@ class Verifier:
             counts = await audit.counts()
             checks = [await check() for check in self._checks()]
         sealed_through = counts["sealed"]
+        ok = all(check.ok for check in checks)
+        metrics.verified(ok)
         return {
-            "ok": all(check.ok for check in checks),
+            "ok": ok,
             "entries": counts["entries"],
             "sealed_through": sealed_through,
             "pending_seal": counts["pending"],

@@ -287,6 +287,14 @@ class Database:
                 await self._writer.drop()
                 self._writer = None
 
+    def pool_usage(self) -> tuple[int, int] | None:
+        """PostgreSQL: (connections checked out, connections open); None on SQLite."""
+        pool = getattr(self.engine, "pool", None) if not self.sqlite else None
+        if pool is None:
+            return None
+        size = pool.get_size()
+        return size - pool.get_idle_size(), size
+
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[None]:
         """One write transaction; nesting is a bug, so it is refused."""

@@ -141,6 +141,8 @@ TABLE: dict[str, dict[str, str]] = {
     "GetQrImage": {A: "200"},
     "GetQrSheet": {A: "200"},
     "Health": {EVERYONE: "200", ANONYMOUS: "200"},
+    "HealthLive": {EVERYONE: "200", ANONYMOUS: "200"},
+    "HealthReady": {EVERYONE: "200", ANONYMOUS: "200"},
 }
 
 # Cells where the app does not do what the table says, left out of the table test until fixed
@@ -150,6 +152,7 @@ KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 # Routes outside the JSON API: the pages (cookie sign-in; tests/api/test_pages_*.py), the
 # OpenAPI document, static files and piccolo-admin. Listed so that a new route is noticed.
 NOT_API: dict[str, str] = {
+    "GET /metrics": "Prometheus, with GREENLEDGER_METRICS_TOKEN (tests/api/test_metrics.py)",
     "GET /": "anyone: the start page",
     "GET /login": "anyone",
     "POST /login": "anyone",
@@ -511,6 +514,8 @@ simple(
     ),
 )
 simple("Health", lambda a: Call("GET", "/health"))
+simple("HealthLive", lambda a: Call("GET", "/health/live"))
+simple("HealthReady", lambda a: Call("GET", "/health/ready"))
 
 
 def _credentials(ask: Ask) -> dict[str, str]:

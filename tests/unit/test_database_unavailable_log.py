@@ -40,8 +40,10 @@ async def test_a_cut_connection_is_one_warning_line_with_route_and_event_id(
     async with AsyncTestClient(app=APP) as client:
         with caplog.at_level(logging.WARNING, logger="api.errors"):
             response = await client.post("/api/v1/inspections", json={"event_id": "ev-41"})
-    assert response.status_code == 500
-    assert response.json()["code"] == "internal_error"
+    # Issue 17: an outage answers 503 `database_unavailable` (send again), not 500.
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"
+    assert response.headers["retry-after"] == "1"
     (record,) = [r for r in caplog.records if r.name == "api.errors"]
     assert record.levelno == logging.WARNING
     assert record.exc_info is None
