@@ -31,6 +31,8 @@ class Settings:
     redis_url: str | None = None
     qr_keys: tuple[tuple[str, str], ...] = ()
     token_ttl_seconds: int = TOKEN_TTL_SECONDS_DEFAULT
+    # The sealer and projector loops in this process (GREENLEDGER_BACKGROUND=off: API workers
+    # only, while `greenledger work` runs the loops in a process of its own).
     run_sealer: bool = True
     redis_prefix: str = "gl"
     rate_limit_per_minute: int = 600
@@ -52,6 +54,7 @@ class Settings:
             redis_prefix=_redis_prefix(env.get(PREFIX + "REDIS_PREFIX") or "gl"),
             rate_limit_per_minute=_whole(env, "RATE_LIMIT_PER_MINUTE", 600),
             trusted_proxies=_trusted_proxies(env.get(PREFIX + "TRUSTED_PROXIES") or ""),
+            run_sealer=_on_off(env, "BACKGROUND", default=True),
         )
 
     @property
@@ -161,6 +164,15 @@ def _trusted_proxies(text: str) -> tuple[str, ...]:
             ) from None
         proxies.append(item)
     return tuple(proxies)
+
+
+def _on_off(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    text = (env.get(PREFIX + name) or "").strip().lower()
+    if not text:
+        return default
+    if text not in ("on", "off"):
+        raise ConfigError(f"{PREFIX}{name} must be on or off, got {text!r}")
+    return text == "on"
 
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:
