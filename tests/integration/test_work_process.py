@@ -87,7 +87,7 @@ def work_process(prefix: str) -> subprocess.Popen[str]:
         "GREENLEDGER_REDIS_PREFIX": prefix,
         "PYTHONPATH": str(ROOT),
     }
-    return subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+    return subprocess.Popen(
         [sys.executable, "-m", "api.cli", "work"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
