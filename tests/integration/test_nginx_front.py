@@ -124,9 +124,15 @@ def render_site(home: Path, https_port: int, http_port: int, api_ports: tuple[in
     return site
 
 
+def tool(name: str) -> str:
+    found = shutil.which(name)
+    assert found is not None, f"{name} is installed"
+    return found
+
+
 def make_certificate(home: Path) -> None:
     subprocess.run(  # noqa: S603
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        [tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
          "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
          "-keyout", str(home / "key.pem"), "-out", str(home / "cert.pem")],
         check=True, capture_output=True, timeout=60,
@@ -144,6 +150,16 @@ def api_environment(database: str, prefix: str) -> dict[str, str]:
         "GREENLEDGER_RATE_LIMIT_PER_MINUTE": str(LIMIT),
         "PYTHONPATH": str(ROOT),
     }
+
+
+def start_api(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """`greenledger serve --no-background`, as deploy/systemd/greenledger-api@.service runs it."""
+    with log_path.open("wb") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(port), "--no-background"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
 
 
 def wait_ready(url: str, log: Path) -> None:
@@ -195,33 +211,14 @@ def front() -> Iterator[Front]:
     env = api_environment(database, prefix)
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        migrated = subprocess.run(  # noqa: S603
+        migrated = subprocess.run(
             [sys.executable, "-m", "api.cli", "migrate"],
             cwd=ROOT, env=env, capture_output=True, timeout=300, check=False,
         )  # fmt: skip
         assert migrated.returncode == 0, migrated.stderr
         api_ports = (free_port(), free_port())
         for port in api_ports:
-            with (home / f"api-{port}.log").open("wb") as log:  # the child keeps its own
-                processes.append(
-                    subprocess.Popen(  # noqa: S603
-                        [
-                            sys.executable,
-                            "-m",
-                            "api.cli",
-                            "serve",
-                            "--host",
-                            "127.0.0.1",
-                            "--port",
-                            str(port),
-                            "--no-background",
-                        ],
-                        cwd=ROOT,
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )  # fmt: skip
-                )
+            processes.append(start_api(port, env, home / f"api-{port}.log"))
         make_certificate(home)
         https_port, http_port = free_port(), free_port()
         (home / "greenledger.conf").write_text(render_site(home, https_port, http_port, api_ports))
@@ -274,7 +271,7 @@ def test_per_address_limits_follow_the_real_client_through_nginx(front: Front) -
 
 def test_the_site_speaks_tls_and_http2_and_redirects_plain_http(front: Front) -> None:
     version = subprocess.run(  # noqa: S603
-        ["curl", "--http2", "-s", "-o", "/dev/null", "-w", "%{http_version}",
+        [tool("curl"), "--http2", "-s", "-o", "/dev/null", "-w", "%{http_version}",
          "--cacert", str(front.cert), f"https://127.0.0.1:{front.https_port}/health"],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
