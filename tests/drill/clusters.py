@@ -2,8 +2,10 @@
 cluster restored from both to a point in time. All in one temporary directory owned by the
 `postgres` user (when run as root), on free ports on 127.0.0.1, never 5432.
 
-The settings are the ones docs/OPERATIONS.md ("Backup and restore") gives for production,
-with the archive and backup directories in the temporary directory.
+The archiving settings are deploy/postgresql/greenledger-archiving.conf and the base backup is
+deploy/backup/greenledger-basebackup, as shipped, with the archive and backup directories in
+the temporary directory; the restore is the one docs/OPERATIONS.md ("Backup and restore")
+describes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from pathlib import Path
 
 from tests.chaos.servers import HOST, free_port, pg_bin
 
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+ARCHIVING = DEPLOY / "postgresql" / "greenledger-archiving.conf"
+PRODUCTION_ARCHIVE = "/var/lib/postgresql/wal-archive"
+BASEBACKUP = DEPLOY / "backup" / "greenledger-basebackup"
 START_SECONDS = 60
 ARCHIVE_SECONDS = 60
 
@@ -82,7 +88,8 @@ class Drill:
         if os.geteuid() == 0:
             shutil.chown(self.home, "postgres", "postgres")
         self.archive = self.home / "wal-archive"
-        self.base = self.home / "base"
+        self.backups = self.home / "backups"
+        self.base = self.backups / "none-yet"
         self.source = Cluster(self.home, "source")
         self.restored = Cluster(self.home, "restored")
 
@@ -99,14 +106,19 @@ class Drill:
             conf.write(
                 f"\nport = {self.source.port}\nlisten_addresses = '{HOST}'\n"
                 f"unix_socket_directories = '{self.home}'\n"
-                "wal_level = replica\narchive_mode = on\n"
-                f"archive_command = 'test ! -f {self.archive}/%f && cp %p {self.archive}/%f'\n"
             )
+            conf.write(ARCHIVING.read_text().replace(PRODUCTION_ARCHIVE, str(self.archive)))
         self.source.start()
 
     def base_backup(self) -> None:
-        run(tool("pg_basebackup"), "-h", HOST, "-p", str(self.source.port), "-U", "postgres",
-            "-D", str(self.base), "-c", "fast", "-X", "stream", "--no-sync")  # fmt: skip
+        """deploy/backup/greenledger-basebackup, the nightly job, pointed at this cluster."""
+        run("mkdir", str(self.backups))
+        out = run("env", f"BACKUPS={self.backups}", f"ARCHIVE={self.archive}",
+                  f"PGBIN={Path(tool('pg_basebackup')).parent}", f"PGHOST={HOST}",
+                  f"PGPORT={self.source.port}", "PGUSER=postgres", str(BASEBACKUP))  # fmt: skip
+        made = sorted(self.backups.glob("base-*Z"))
+        assert len(made) == 1, out
+        self.base = made[0]
 
     def now(self) -> str:
         """The source's clock, with its zone (a bare time would be read in the restored
