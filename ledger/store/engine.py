@@ -280,7 +280,8 @@ class Database:
             await self.engine.start_connection_pool(max_size=POOL_SIZE_MAX, reset=_keep_session)
         elif isinstance(self.engine, SQLiteEngine):
             self._writer = SQLiteWriter(self.engine)
-            self._in_use = sqlite_files.hold_shared(self.engine.path)
+            if self._in_use is None:
+                self._in_use = sqlite_files.hold_shared(self.engine.path)
 
     async def close(self) -> None:
         if isinstance(self.engine, PostgresEngine):
