@@ -91,3 +91,10 @@ clean:
 .PHONY: chaos
 chaos: $(VENV)/.dev
 	GREENLEDGER_CHAOS=1 $(BIN)/pytest --confcutdir=tests/chaos -v tests/chaos
+
+# Issue 17: the point-in-time recovery drill (docs/OPERATIONS.md, "Backup and restore"): a
+# private PostgreSQL cluster with WAL archiving, credits, a base backup, a restore to a noted
+# time in a second cluster, `greenledger verify` on it. Never the shared 5432; about a minute.
+.PHONY: drill
+drill: $(VENV)/.dev
+	GREENLEDGER_DRILL=1 $(BIN)/pytest --confcutdir=tests/drill -v -s tests/drill

@@ -7,6 +7,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
@@ -42,6 +43,7 @@ from api.strict_json import strict_json_body
 
 TEMPLATES = Path(__file__).parent / "templates"
 REQUEST_BODY_BYTES_MAX = 2 * 1024 * 1024
+SEALER_TASK, PROJECTOR_TASK = "greenledger-sealer", "greenledger-projector"
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -61,11 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.services, app.state.redis, app.state.jwt_auth = services, redis, jwt_auth
         app.state.settings = settings
         stop = asyncio.Event()
-        tasks = []
-        if settings.run_sealer:
-            tasks.append(asyncio.create_task(services.sealer.run(stop)))
-            if services.projector is not None:
-                tasks.append(asyncio.create_task(services.projector.run(stop)))
+        tasks = background_tasks(services, stop) if settings.run_sealer else []
         try:
             yield
         finally:
@@ -124,6 +122,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     document_errors(app)
     observe_requests(app)
     return app
+
+
+def background_tasks(services: Any, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """The sealer, and with Redis the projector, until `stop`: in each API process by default,
+    or alone in `greenledger work` (GREENLEDGER_BACKGROUND=off for the API processes)."""
+    tasks = [asyncio.create_task(services.sealer.run(stop), name=SEALER_TASK)]
+    if services.projector is not None:
+        tasks.append(asyncio.create_task(services.projector.run(stop), name=PROJECTOR_TASK))
+    return tasks
 
 
 def document_errors(app: Litestar) -> None:

@@ -1,4 +1,4 @@
-"""`greenledger`: serve, migrate, seed-demo, user add, load, verify."""
+"""`greenledger`: serve, work, migrate, seed-demo, user add, load, verify, backup, restore."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import glob
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 
 from api.settings import PREFIX, WILDCARD_HOSTS, ConfigError, Settings, served_base_url
 from ledger.domain.access import Role
+from ledger.store.engine import sqlite_path
 
 # prometheus_client reads it when first imported: set before any worker starts.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -48,7 +50,36 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, help="worker processes (PostgreSQL only for >1)"
     )
+    serve.add_argument(
+        "--no-background",
+        action="store_true",
+        help=f"API only: no sealer or projector here (run `greenledger work`); "
+        f"as {PREFIX}BACKGROUND=off",
+    )
     serve.set_defaults(run=_serve)
+
+    work = commands.add_parser(
+        "work",
+        help="run the sealer and the projector until SIGTERM (beside `serve --no-background`)",
+    )
+    work.set_defaults(run=lambda s, a: _run(s, _work))
+
+    backup = commands.add_parser(
+        "backup", help="SQLite: copy the live database to a new FILE (online, consistent)"
+    )
+    backup.add_argument("file", type=Path)
+    backup.set_defaults(run=_backup)
+
+    restore = commands.add_parser(
+        "restore", help="SQLite: put a backup FILE in place of the database (service stopped)"
+    )
+    restore.add_argument("file", type=Path)
+    restore.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace an existing database (kept beside it as *.before-restore-<time>)",
+    )
+    restore.set_defaults(run=_restore)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(run=lambda s, a: _run(s, _migrate))
@@ -284,6 +315,59 @@ async def _verify(services: Any, seal_first: bool, metrics_file: Path | None = N
     return 0 if report["ok"] else 1
 
 
+async def _work(services: Any) -> int:
+    from api.app import background_tasks
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    tasks = background_tasks(services, stop)
+    print(f"working: {', '.join(task.get_name() for task in tasks)}; stop with SIGTERM", flush=True)
+    await asyncio.gather(*tasks)
+    print("stopped", flush=True)
+    return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger.store import sqlite_files
+
+    if settings.is_postgres:
+        print(POSTGRES_BACKUPS, file=sys.stderr)
+        return 2
+    try:
+        copied = sqlite_files.backup(sqlite_path(settings.database_url), args.file)
+    except sqlite_files.Refused as refusal:
+        print(f"greenledger: {refusal}", file=sys.stderr)
+        return 2
+    print(f"backed up {copied.pages} pages to {args.file} (integrity ok)")
+    return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger.store import sqlite_files
+
+    if settings.is_postgres:
+        print(POSTGRES_BACKUPS, file=sys.stderr)
+        return 2
+    target = sqlite_path(settings.database_url)
+    try:
+        kept = sqlite_files.restore(args.file, target, replace=args.replace)
+    except sqlite_files.Refused as refusal:
+        print(f"greenledger: {refusal}", file=sys.stderr)
+        return 2
+    print(f"restored {args.file} to {target}")
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}")
+    return _run(settings, _verify, False)
+
+
+POSTGRES_BACKUPS = (
+    "greenledger: the database is PostgreSQL; back it up with pg_basebackup and WAL "
+    "archiving, restore to a point in time (docs/OPERATIONS.md, Backup and restore)"
+)
+
+
 def _run_refusals(settings: Settings, command: Callable[..., Awaitable[int]]) -> int:
     from ledger.domain.errors import LedgerError
 
@@ -303,6 +387,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError("SQLite serves with one worker; use PostgreSQL for --workers > 1")
     # The app (in this process or in each worker) reads its settings from the environment: QR
     # codes point at the address served unless GREENLEDGER_BASE_URL says otherwise.
+    if args.no_background:
+        os.environ[PREFIX + "BACKGROUND"] = "off"  # the workers read their settings from here
     base_url = served_base_url(os.environ, args.host, args.port)
     os.environ[PREFIX + "BASE_URL"] = base_url
     # Each worker counts in files here, and a scrape of any worker adds them all up.

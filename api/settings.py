@@ -31,6 +31,8 @@ class Settings:
     redis_url: str | None = None
     qr_keys: tuple[tuple[str, str], ...] = ()
     token_ttl_seconds: int = TOKEN_TTL_SECONDS_DEFAULT
+    # The sealer and projector loops in this process (GREENLEDGER_BACKGROUND=off: API workers
+    # only, while `greenledger work` runs the loops in a process of its own).
     run_sealer: bool = True
     redis_prefix: str = "gl"
     rate_limit_per_minute: int = 600
@@ -58,6 +60,7 @@ class Settings:
             trusted_proxies=_trusted_proxies(env.get(PREFIX + "TRUSTED_PROXIES") or ""),
             metrics_token=_metrics_token(env.get(PREFIX + "METRICS_TOKEN") or None),
             log_format=_log_format(env.get(PREFIX + "LOG_FORMAT") or "json"),
+            run_sealer=_on_off(env, "BACKGROUND", default=True),
         )
 
     @property
@@ -183,6 +186,15 @@ def _log_format(text: str) -> str:
     if text not in ("json", "text"):
         raise ConfigError(f"{PREFIX}LOG_FORMAT must be json or text, got {text!r}")
     return text
+
+
+def _on_off(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    text = (env.get(PREFIX + name) or "").strip().lower()
+    if not text:
+        return default
+    if text not in ("on", "off"):
+        raise ConfigError(f"{PREFIX}{name} must be on or off, got {text!r}")
+    return text == "on"
 
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:

@@ -18,7 +18,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
-from ledger.store import caches, sql
+from ledger.store import caches, sql, sqlite_files
 from ledger.store.connections import (
     give_back,
     interrupted,
@@ -271,6 +271,8 @@ class Database:
         self._write_lock = asyncio.Lock()
         # Kept between SQLite writes once started; closed by close() (its thread is not a daemon).
         self._writer: SQLiteWriter | None = None
+        # SQLite: a shared lock on `<file>.lock` while started, so `restore` knows it is in use.
+        self._in_use: int | None = None
 
     async def start(self) -> None:
         if isinstance(self.engine, PostgresEngine):
@@ -278,6 +280,8 @@ class Database:
             await self.engine.start_connection_pool(max_size=POOL_SIZE_MAX, reset=_keep_session)
         elif isinstance(self.engine, SQLiteEngine):
             self._writer = SQLiteWriter(self.engine)
+            if self._in_use is None:
+                self._in_use = sqlite_files.hold_shared(self.engine.path)
 
     async def close(self) -> None:
         if isinstance(self.engine, PostgresEngine):
@@ -286,6 +290,9 @@ class Database:
             async with self._write_lock:
                 await self._writer.drop()
                 self._writer = None
+        if self._in_use is not None:
+            sqlite_files.release(self._in_use)
+            self._in_use = None
 
     def pool_usage(self) -> tuple[int, int] | None:
         """PostgreSQL: (connections checked out, connections open); None on SQLite."""
