@@ -87,3 +87,8 @@ def check_status(status: str) -> str:
     if status not in APPLICATION_STATUSES:
         raise InvalidInput("status", f"must be one of {', '.join(APPLICATION_STATUSES)}")
     return status
+
+
+def hours_text(minutes: int) -> str:
+    """Minutes as hours with one decimal, rounded down (no floats): 95 → "1.5"."""
+    return f"{minutes // 60}.{minutes % 60 * 10 // 60}"

@@ -24,7 +24,7 @@ from ledger.domain.errors import (
     PhoneTaken,
 )
 from ledger.domain.phones import mask_phone
-from ledger.domain.volunteering import Affiliation, check_application, check_status
+from ledger.domain.volunteering import Affiliation, check_application, check_status, hours_text
 from ledger.ports import Clock
 from ledger.services import users
 from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
@@ -215,11 +215,6 @@ async def hours_by_party(community_id: int, first: date, last: date, by: str) ->
             for key, (v, m) in ordered
         ],
     }
-
-
-def hours_text(minutes: int) -> str:
-    """Minutes as hours with one decimal, rounded down: 95 → "1.5"."""
-    return f"{minutes // 60}.{minutes % 60 * 10 // 60}"
 
 
 async def _reach(viewer: Principal) -> frozenset[int] | None:
