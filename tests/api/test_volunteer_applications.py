@@ -4,6 +4,7 @@ applicant then signs in with number and PIN and checks in at the community's dut
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -422,3 +423,16 @@ async def test_hours_are_reported_by_party_branch_and_affiliation(town: Town) ->
         "/api/v1/reports/volunteers", params=period, headers=town.coordinator
     )
     assert_error(coordinator, 403, "forbidden")
+
+
+async def test_approvals_sent_at_once_make_one_volunteer(town: Town) -> None:
+    application_id = await town.applied("13812345678")
+    deciders = (town.coordinator, town.admin, town.coordinator, town.admin)
+    replies = await asyncio.gather(
+        *(town.decide(application_id, "approve", who) for who in deciders)
+    )
+    assert sorted(reply.status_code for reply in replies) == [200, 409, 409, 409]
+    for reply in replies:
+        if reply.status_code == 409:
+            assert reply.json()["code"] == "already_decided"
+    assert await town.count(f"/api/v1/volunteers?community_id={town.community_id}") == 1
