@@ -31,6 +31,7 @@ from api.controllers.photos import PhotoController
 from api.controllers.registry import RegistryController
 from api.controllers.reports import ReportController
 from api.controllers.spending import SpendingController
+from api.controllers.volunteers import VolunteerApplicationController
 from api.deps import provide_principal, provide_services
 from api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from api.limits import RateLimitMiddleware, address_limits_first
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SpendingController,
             LeaderboardController,
             ReportController,
+            VolunteerApplicationController,
             audit,
             CodeController,
             health,

@@ -53,6 +53,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "nothing_to_settle": 409,
     "rate_limited": 429,
     "sign_in_locked": 429,
+    "phone_taken": 409,
     PhotoTooLarge.code: 413,
     UnsupportedPhoto.code: 415,
 }

@@ -20,6 +20,10 @@ from ledger.projections.limits import RedisLimiter
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 SIGN_IN_PER_ADDRESS_PER_MINUTE = 30
+# Writes anyone may send signed out (a volunteer's application, by the API or its page): a few
+# a minute per address, so that nobody fills the coordinators' list or probes numbers in bulk.
+PUBLIC_WRITES = frozenset({"/api/v1/volunteers/applications", "/volunteer/apply"})
+PUBLIC_WRITES_PER_ADDRESS_PER_MINUTE = 10
 EXEMPT = ("/health", "/static/", "/schema")
 # Where the address stage leaves its checks for the caller stage (see _defer_to_caller).
 DEFERRED = "greenledger.address_checks"
@@ -95,6 +99,8 @@ class RateLimitMiddleware(ASGIMiddleware):
         checks = [(f"addr:{address}", self.per_minute)]
         if path == "/api/v1/auth/token":
             checks.append((f"signin-addr:{address}", SIGN_IN_PER_ADDRESS_PER_MINUTE))
+        if path.rstrip("/") in PUBLIC_WRITES and scope.get("method") == "POST":
+            checks.append((f"public-write-addr:{address}", PUBLIC_WRITES_PER_ADDRESS_PER_MINUTE))
         return checks
 
 

@@ -741,3 +741,69 @@ class PhotoReply(msgspec.Struct):
     ]
     size_bytes: int
     content_type: Literal["image/jpeg", "image/png", "image/webp"]
+
+
+# --- volunteers who apply (issue 15, item 3) -----------------------------------------------
+
+
+class PartyIn(Body):
+    """The party a volunteer serves with; only a party member names a branch (党支部)."""
+
+    kind: Literal["party_member", "owners_committee", "property_company"]
+    branch: (
+        Annotated[str, Meta(max_length=100, pattern=PRINTABLE, examples=["信义坊社区第一党支部"])]
+        | None
+    ) = None
+
+
+class VolunteerApplicationIn(Body):
+    event_id: EventId
+    community_id: Id
+    name: Annotated[str, Meta(min_length=1, max_length=50, pattern=PRINTABLE, examples=["朱秀娟"])]
+    phone: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=20,
+            description="A mainland mobile number; spaces, dashes and +86 are ignored.",
+            examples=["13812345678"],
+        ),
+    ]
+    pin: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=32,
+            description="6 digits, not a run or repeat (123456, 000000); hashed at once.",
+            examples=["582039"],
+        ),
+    ]
+    party: PartyIn | None = None
+
+
+class VolunteerApplicationReply(msgspec.Struct):
+    id: int
+    status: str
+
+
+class ApplicationDecisionReply(msgspec.Struct):
+    id: int
+    status: str
+    volunteer_id: int | None = None
+    user_id: int | None = None
+
+
+class VolunteerHoursRow(msgspec.Struct):
+    group: str
+    volunteers: int
+    minutes: int
+    hours: str
+
+
+class VolunteerHoursReport(msgspec.Struct):
+    community_id: int
+    community: str
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    by: str = "affiliation"
+    rows: list[VolunteerHoursRow] = msgspec.field(default_factory=list)

@@ -13,10 +13,11 @@ from api.deps import ServicesDep
 from api.downloads import content_disposition
 from api.openapi_docs import also_answers
 from api.pages.staff import report_chart_svg
-from api.schemas import ID_MAX, CompoundReport
+from api.schemas import ID_MAX, CompoundReport, VolunteerHoursReport
 from api.security import ADMIN_ONLY
 from api.spreadsheets import csv_text
 from ledger.services import reports
+from ledger.services.volunteers import hours_by_party
 
 CommunityId = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
 From = Annotated[str, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")]
@@ -57,6 +58,37 @@ class ReportController(Controller):
                 headers={"Content-Disposition": disposition},
             )
         return Response(msgspec.convert(report, CompoundReport))
+
+    @get(
+        "/volunteers", operation_id="VolunteerHoursReport", operation_class=also_answers("text/csv")
+    )
+    async def volunteers(
+        self,
+        request: Request[Any, Any, Any],
+        community_id: CommunityId,
+        from_: From,
+        to: To,
+        by: Annotated[str, QueryParameter(pattern=r"^(affiliation|branch)$")] = "affiliation",
+        format: Format = None,
+    ) -> Response[Any]:
+        """Approved volunteer hours (scanned and back-filled) for local days from..to, `by`
+        affiliation (party members, owners' committee, property company, none) or by party
+        branch (party members only), most hours first. `?format=csv` or `Accept: text/csv`."""
+        report = await hours_by_party(
+            community_id, parse_day(from_, "from"), parse_day(to, "to"), by
+        )
+        if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
+            stem = f"{by}_{report['from']}_{report['to']}.csv"
+            disposition = content_disposition(
+                f"volunteer-hours-community-{community_id}_{stem}",
+                f"{report['community']}_志愿服务时长_{stem}",
+            )
+            return Response(
+                _csv(report["rows"]),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": disposition},
+            )
+        return Response(msgspec.convert(report, VolunteerHoursReport))
 
     @get("/charts/{chart:str}", operation_id="ReportChart", media_type="image/svg+xml")
     async def chart(

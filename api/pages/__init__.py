@@ -26,6 +26,7 @@ from api.pages.people import PEOPLE_HANDLERS
 from api.pages.scan import SCAN_HANDLERS
 from api.pages.staff import STAFF_HANDLERS
 from api.pages.staff_ops import STAFF_OPERATION_HANDLERS
+from api.pages.volunteering import VOLUNTEERING_HANDLERS
 from api.pages.web import CSRFGate, SecurityHeadersMiddleware, csrf_config
 from api.settings import Settings
 
@@ -53,6 +54,7 @@ def _page_router() -> Router:
             *STAFF_HANDLERS,
             *OPERATION_HANDLERS,
             *STAFF_OPERATION_HANDLERS,
+            *VOLUNTEERING_HANDLERS,
             *FIELD_APP_HANDLERS,
         ],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,

@@ -105,6 +105,8 @@ _COLUMNS: dict[str, Callable[[], str]] = {
     "phone": lambda: _("Mobile number"),
     "display_name": lambda: _("Display name"),
     "helper": lambda: _("Helper"),
+    "affiliation": lambda: _("Serves with"),
+    "party_branch": lambda: _("Party branch"),
     "captured_at": lambda: _("Captured at"),
     "volunteer": lambda: _("Volunteer"),
     "merchant": lambda: _("Shop"),

@@ -48,6 +48,8 @@ def refusal_text(error: LedgerError) -> str:
         "shift_open": _("You are already checked in. Check out first."),
         "no_open_shift": _("You are not checked in here."),
         "already_decided": _("This has already been decided."),
+        "phone_taken": _("This mobile number is already registered: sign in with it instead."),
+        "duplicate": _("This has already been registered."),
         "own_record": _("Nobody approves or enters their own volunteer hours."),
         "too_many_minutes": _("This would pass the day's maximum of volunteer hours."),
         "appeal_not_allowed": _("This grade can no longer be appealed."),
@@ -85,6 +87,12 @@ def field_label(field: str) -> str | None:
         "id": _("User"),
         "quantity": _("Qty"),
         "amount": _("Points"),
+        "name": _("Name"),
+        "phone": _("Mobile number"),
+        "pin": _("PIN (6 digits)"),
+        "community_id": _("Community"),
+        "party.kind": _("Serves with"),
+        "party.branch": _("Party branch (party members only)"),
     }.get(field)
 
 
@@ -248,6 +256,16 @@ def kind_name(kind: str) -> str:
     }.get(kind, kind)
 
 
+def affiliation_name(affiliation: str) -> str:
+    """The party a volunteer serves with (ledger/domain/volunteering.py)."""
+    return {
+        "none": _("No party"),
+        "party_member": _("Party member"),
+        "owners_committee": _("Owners' committee"),
+        "property_company": _("Property company"),
+    }.get(affiliation, affiliation)
+
+
 JINJA_FILTERS = {
     "grade_name": grade_name,
     "stream_name": stream_name,
@@ -259,4 +277,5 @@ JINJA_FILTERS = {
     "check_name": check_name,
     "check_passed": check_passed,
     "kind_name": kind_name,
+    "affiliation_name": affiliation_name,
 }

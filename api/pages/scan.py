@@ -20,6 +20,7 @@ from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
 from api.pages.messages import REASON_CODES, address, code_refusal_text, refusal_text
 from api.pages.once import for_purpose, page_event_id, with_new_event_id
+from api.pages.volunteering import apply_url
 from api.pages.web import login_url, render, viewer
 from api.security import requires
 from ledger.domain.access import Principal, Role
@@ -67,7 +68,9 @@ async def open_code(
         "chosen_point": request.cookies.get(POINT_COOKIE),
     }
     if me is None:
-        return render("code.html", **common, sign_in=login_url(f"/q/{token}"))
+        # A duty post's code also invites passers-by to volunteer in its community.
+        apply = apply_url(row["community_id"]) if code.kind is CodeKind.POST else None
+        return render("code.html", **common, sign_in=login_url(f"/q/{token}"), apply=apply)
     if _has_form(me, code.kind, row):
         event_id = page_event_id(request)
         if event_id is None:  # this scan's actions get their event ids once (api/pages/once.py)

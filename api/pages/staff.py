@@ -24,6 +24,7 @@ from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade
 from ledger.domain.scan_codes import CodeKind
 from ledger.services import reports, views
+from ledger.services.volunteers import REPORT_GROUPINGS, hours_by_party
 
 PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 OptionalId = Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)]
@@ -129,6 +130,9 @@ async def staff_home(
     if chosen is not None:
         context["report"] = await reports.compound_report(chosen, first, last)
         context["redblack"] = await services.boards.redblack(chosen, today)
+        context["volunteer_hours"] = {
+            by: await hours_by_party(chosen, first, last, by) for by in REPORT_GROUPINGS
+        }
     return render("staff.html", **context)
 
 

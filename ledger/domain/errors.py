@@ -189,6 +189,13 @@ class RuleNotAllowed(LedgerError):
     code = "rule_not_allowed"
 
 
+class PhoneTaken(LedgerError):
+    """One login per mobile number: a number already registered cannot join or apply again.
+    (Issue 15 item 3 defines it; the households' join, item 1, refuses with the same code.)"""
+
+    code = "phone_taken"
+
+
 def first_of(refusals: list[LedgerError]) -> LedgerError:
     """Several refusals at once: the first keeps its `code` (the API's contract) and names the
     others in `also_refused`, each as `{"code", "detail", ...its numbers}`."""

@@ -30,6 +30,7 @@ from ledger.services.shifts import Shifts
 from ledger.services.spending import Spending
 from ledger.services.users import Users
 from ledger.services.verify import Verifier
+from ledger.services.volunteers import Volunteers
 from ledger.store.engine import Database
 
 
@@ -57,6 +58,7 @@ class Services:
     limiter: Limiter
     projector: Projector | None
     photos: Photos
+    volunteers: Volunteers
 
     @classmethod
     def build(
@@ -98,4 +100,5 @@ class Services:
             limiter=limiter,
             projector=Projector(redis_boards) if redis_boards is not None else None,
             photos=Photos(db, clock),
+            volunteers=Volunteers(clock, runner),
         )

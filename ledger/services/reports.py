@@ -73,6 +73,11 @@ async def trends(community_id: int, first: date, last: date) -> dict[str, Any]:
     }
 
 
+async def check_period(community_id: int, first: date, last: date) -> str:
+    """The community's name, once the period and the community are found good (every report)."""
+    return await _check(community_id, first, last)
+
+
 async def _check(community_id: int, first: date, last: date) -> str:
     """The community's name, once the period and the community are found good."""
     if last < first or (last - first).days >= REPORT_DAYS_MAX:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -18,6 +19,7 @@ from ledger.domain.errors import (
     InvalidCredentials,
     InvalidInput,
     NotFound,
+    PhoneTaken,
     UsernameTaken,
 )
 from ledger.ports import Clock, Limiter
@@ -74,7 +76,9 @@ class Users:
         volunteer_id: int | None = None,
         compound_ids: tuple[int, ...] = (),
     ) -> Result:
-        username, compounds = _check_user(username, password, role, household_id, compound_ids)
+        username, compounds = _check_user(
+            username, password, role, household_id, volunteer_id, compound_ids
+        )
         # Hash outside the transaction: argon2 is deliberately slow and holds no lock.
         password_hash = await asyncio.to_thread(_HASHER.hash, password)
         inputs = {
@@ -216,7 +220,7 @@ class Users:
             old_compounds = await _compounds_of(user_id)
             new_role = role or Role(row["role"])
             compounds = frozenset(compound_ids) if compound_ids is not None else old_compounds
-            _check_scope(new_role, row["household"], compounds)
+            _check_scope(new_role, row["household"], compounds, row["volunteer"])
             if new_role.value != row["role"] or compounds != old_compounds:
                 await self._store_change(user_id, new_role, compounds)
                 await sessions_store.revoke_all(user_id)
@@ -300,6 +304,7 @@ def _check_user(
     password: str,
     role: Role,
     household_id: int | None,
+    volunteer_id: int | None,
     compound_ids: tuple[int, ...],
 ) -> tuple[str, frozenset[int]]:
     name = username.strip()
@@ -309,16 +314,59 @@ def _check_user(
         raise InvalidInput(
             "password", f"must be {PASSWORD_LENGTH_MIN}-{PASSWORD_LENGTH_MAX} characters"
         )
-    _check_scope(role, household_id, frozenset(compound_ids))
+    _check_scope(role, household_id, frozenset(compound_ids), volunteer_id)
     if len(set(compound_ids)) != len(compound_ids):
         raise Duplicate("compound_ids lists a compound twice")
     return name, frozenset(compound_ids)
 
 
-def _check_scope(role: Role, household_id: int | None, compound_ids: frozenset[int]) -> None:
+def _check_scope(
+    role: Role, household_id: int | None, compound_ids: frozenset[int], volunteer_id: int | None
+) -> None:
     if role is Role.RESIDENT and household_id is None:
         raise InvalidInput("household_id", "a resident belongs to a household")
+    if role is Role.VOLUNTEER and volunteer_id is None:
+        # Without a record every check-in would be refused (403): name the volunteer, made
+        # first by POST /api/v1/volunteers or by approving their application.
+        raise InvalidInput("volunteer_id", "a volunteer login names its volunteer record")
     if compound_ids and role not in SCOPED_ROLES:
         raise InvalidInput(
             "compound_ids", "only inspectors, clerks and coordinators serve compounds"
         )
+
+
+async def hash_pin(pin: str) -> str:
+    """A PIN's argon2 hash, made off the event loop (the same hasher as passwords)."""
+    return await asyncio.to_thread(_HASHER.hash, pin)
+
+
+async def add_pin_login(
+    phone: str, pin_hash: str, display_name: str, role: Role, volunteer_id: int, at: datetime
+) -> int:
+    """In the caller's transaction: a login that signs in with its mobile number (the username)
+    and a PIN. 409 `phone_taken` when the number is anyone's phone or username already.
+
+    MERGE (issue 15): the households' join (item 1) brings `Users`' own way to make a PIN
+    account and its sign-in policy (`SIGN_IN_POLICIES["pin"]`); at merge this function should
+    call that one, keeping the volunteer's role and record."""
+    if await phone_registered(phone):
+        raise PhoneTaken("this mobile number is already registered", field="phone")
+    return await registry_store.insert(
+        AppUser,
+        username=phone,
+        password_hash=pin_hash,
+        role=role.value,
+        volunteer=volunteer_id,
+        active=True,
+        created_at=at,
+        credential="pin",
+        phone=phone,
+        display_name=display_name,
+    )
+
+
+async def phone_registered(phone: str) -> bool:
+    """Whether a login already uses this mobile number, as its phone or its username."""
+    return bool(
+        await AppUser.exists().where((AppUser.phone == phone) | (AppUser.username == phone))
+    )

@@ -40,6 +40,7 @@ from ledger.store.tables import (
     Reward,
     ShortCode,
     Volunteer,
+    VolunteerApplication,
 )
 
 SITE_NAME = "绿账 · 基础数据"
@@ -82,8 +83,9 @@ UNIQUE_WITHIN: dict[type[Table], tuple[str, tuple[str, ...]]] = {
     Household: ("compound", ("building", "unit", "room")),
 }
 # AppUser: password hashes, and users are managed by the API. Photo: image bytes, which the
-# admin's grid cannot show (they are read through GET /api/v1/photos/{ref}).
-HIDDEN: tuple[type[Table], ...] = (AppUser, Photo, ShortCode)
+# admin's grid cannot show (they are read through GET /api/v1/photos/{ref}). Volunteer
+# applications: PIN hashes and mobile numbers; coordinators decide them at /coordinator/volunteers.
+HIDDEN: tuple[type[Table], ...] = (AppUser, Photo, ShortCode, VolunteerApplication)
 
 
 def _refuse(piccolo_crud: Any, request: Request) -> None:

@@ -111,6 +111,10 @@ class Volunteer(Table, tablename="volunteer"):
     name = Varchar(length=100)
     account = ForeignKey(Account, on_delete=OnDelete.restrict, unique=True)
     created_at = Timestamptz()
+    # The party the volunteer serves with (ledger/domain/volunteering.py): none, party_member,
+    # owners_committee or property_company; a party member's branch (党支部), else "".
+    affiliation = Varchar(length=20, default="none")
+    party_branch = Varchar(length=100, default="")
 
     @classmethod
     def get_readable(cls) -> Readable:
@@ -156,6 +160,26 @@ class AppUser(Table, tablename="app_user"):
     @classmethod
     def get_readable(cls) -> Readable:
         return Readable(template="%s", columns=[cls.username])
+
+
+class VolunteerApplication(Table, tablename="volunteer_application"):
+    """Someone who asked to volunteer, signed out, at a duty post's code or a community link;
+    a coordinator of the community approves (the volunteer, its account and the PIN login are
+    made then) or declines. The PIN is kept only as its argon2 hash, until approval copies it
+    to the login."""
+
+    id = BigSerial(primary_key=True)
+    community = ForeignKey(Community, on_delete=OnDelete.restrict, index=True)
+    name = Varchar(length=50)
+    phone = Varchar(length=11, index=True)
+    pin_hash = Varchar(length=200, secret=True)
+    affiliation = Varchar(length=20, default="none")
+    party_branch = Varchar(length=100, default="")
+    status = Varchar(length=16, default="pending")
+    created_at = Timestamptz()
+    decided_by = ForeignKey(AppUser, on_delete=OnDelete.restrict, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    volunteer = ForeignKey(Volunteer, on_delete=OnDelete.restrict, null=True, default=None)
 
 
 class HouseholdMember(Table, tablename="household_member"):
@@ -446,6 +470,7 @@ TABLES: list[type[Table]] = [
     SignedOutSession,
     UserCompound,
     HouseholdMember,
+    VolunteerApplication,
     Entry,
     EntrySeal,
     EntryReversal,

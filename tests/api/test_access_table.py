@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -107,6 +108,10 @@ TABLE: dict[str, dict[str, str]] = {
     "CheckOut": {V: "200 200 200 409"},  # after a check-in at the same post, when allowed
     "SubmitBatch": {I: "200", K: "200", V: "200", R: "200"},  # items: see the batch test
     "AppealGrade": {R: OWN_ONLY.format(201)},
+    # volunteers who apply: anyone applies; coordinators of the community (any compound of it)
+    "ApplyVolunteer": {EVERYONE: "201", ANONYMOUS: "201"},
+    "ListVolunteerApplications": {C: "200", A: "200"},
+    "DecideVolunteerApplication": {C: "200 200 200 403s", A: "200"},
     # photos: any place; reading a photo of a grade of the place's household, uploaded by an
     # inspector of every compound (the caller inspector is not its uploader)
     "UploadPhoto": {I: "201", C: "201", A: "201"},
@@ -136,6 +141,7 @@ TABLE: dict[str, dict[str, str]] = {
     "Leaderboard": {EVERYONE: "200", ANONYMOUS: "200"},
     "RedBlackList": {EVERYONE: "200", ANONYMOUS: "200"},
     "CompoundReport": {A: "200"},
+    "VolunteerHoursReport": {A: "200"},
     "ReportChart": {A: "200"},
     "AuditLog": {A: "200"},
     "GetQrImage": {A: "200"},
@@ -185,6 +191,10 @@ NOT_API: dict[str, str] = {
     "POST /coordinator/shifts": "coordinator, admin",
     "POST /coordinator/appeals/{appeal_id:int}": "coordinator, admin",
     "GET /coordinator/backfill": "coordinator, admin",
+    "GET /coordinator/volunteers": "coordinator, admin",
+    "POST /coordinator/volunteers/{application_id:int}": "coordinator, admin",
+    "GET /volunteer/apply": "anyone: a volunteer's application form",
+    "POST /volunteer/apply": "anyone",
     "POST /coordinator/backfill": "coordinator, admin",
     "GET /staff": "admin",
     "GET /staff/charts/{chart:str}": "admin",
@@ -516,6 +526,40 @@ simple(
 simple("Health", lambda a: Call("GET", "/health"))
 simple("HealthLive", lambda a: Call("GET", "/health/live"))
 simple("HealthReady", lambda a: Call("GET", "/health/ready"))
+_phones = itertools.count(1)
+
+
+def _application(site: Site) -> dict[str, Any]:
+    return {
+        "community_id": site.community_id,
+        "name": unique("人")[:50],
+        "phone": f"139{next(_phones):08d}",
+        "pin": "582039",
+    }
+
+
+simple("ApplyVolunteer", lambda a: write("/api/v1/volunteers/applications", **_application(a.site)))
+simple("ListVolunteerApplications", lambda a: Call("GET", "/api/v1/volunteers/applications"))
+simple(
+    "VolunteerHoursReport",
+    lambda a: Call(
+        "GET",
+        "/api/v1/reports/volunteers",
+        params={"community_id": a.site.community_id, "by": "branch", **_report},
+    ),
+)
+
+
+@builds("DecideVolunteerApplication")
+async def _decide_application(ask: Ask) -> Call:
+    async def application(site: Site) -> int:
+        body = {"event_id": new_event_id(), **_application(site)}
+        reply = await ask.estate.client.post("/api/v1/volunteers/applications", json=body)
+        assert reply.status_code == 201, reply.text
+        return int(reply.json()["id"])
+
+    application_id = await ask.thing("application", application)
+    return write(f"/api/v1/volunteers/applications/{application_id}:approve")
 
 
 def _credentials(ask: Ask) -> dict[str, str]:

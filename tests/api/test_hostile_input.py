@@ -177,6 +177,19 @@ PAGE_FORMS: dict[str, tuple[str, str, dict[str, str]]] = {
     "/staff/merchants/{merchant_id:int}/settle": ("admin", "", {}),
     "/staff/households/{household_id:int}/card": ("admin", "", {}),
     "/staff/users/{user_id:int}/deactivate": ("admin", "", {}),
+    "/volunteer/apply": (
+        "anonymous",
+        "",
+        {
+            "community_id": "1",
+            "name": "朱秀娟",
+            "phone": "13812345678",
+            "pin": "582039",
+            "affiliation": "party_member",
+            "party_branch": "第一党支部",
+        },
+    ),
+    "/coordinator/volunteers/{application_id:int}": ("coordinator", "", {"outcome": "approve"}),
 }
 _FIELD_READ = re.compile(r'form(?:s\.\w+\(form,|\.get\()\s*"(\w+)"')
 
@@ -239,6 +252,7 @@ NUMBER_FIELDS = {
     "volunteer_id",
     "compound_id",
     "hours",
+    "community_id",
 }
 
 

@@ -108,3 +108,31 @@ async def test_requests_with_bad_tokens_are_counted_too(
         statuses = [(await client.get("/api/v1/me", headers=forged)).status_code for _ in range(6)]
     print(f"forged tokens, limit 4: {statuses}")
     assert statuses == [401, 401, 401, 401, 429, 429]
+
+
+async def test_volunteer_applications_are_limited_per_address_below_the_general_limit(
+    admin_user: None, settings: Settings
+) -> None:
+    """Anyone may apply signed out: PUBLIC_WRITES_PER_ADDRESS_PER_MINUTE a minute per address
+    (the API and the page count together), far below the general limit; reads go on."""
+    from api.limits import PUBLIC_WRITES_PER_ADDRESS_PER_MINUTE as allowed
+
+    limited = dataclasses.replace(settings, rate_limit_per_minute=100)
+    async with AsyncTestClient(app=create_app(limited)) as client:
+        statuses = []
+        for n in range(allowed + 2):
+            body = {
+                "event_id": str(uuid.uuid4()),
+                "community_id": 999,
+                "name": "朱秀娟",
+                "phone": f"1390000{n:04d}",
+                "pin": "582039",
+            }
+            statuses.append(
+                (await client.post("/api/v1/volunteers/applications", json=body)).status_code
+            )
+        assert statuses[:allowed] == [404] * allowed  # no such community, but counted
+        assert statuses[allowed:] == [429, 429]
+        page = await client.post("/volunteer/apply", data={"event_id": "x"})
+        assert page.status_code == 429
+        assert (await client.get("/api/v1/leaderboards/redblack?community_id=1")).status_code == 404

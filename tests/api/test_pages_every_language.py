@@ -32,6 +32,8 @@ Client = AsyncTestClient[Any]
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 APPEAL_REASON = "分类是对的"
 STAFF_REASON = "录入有误"
+APPLICANT_NAME = "朱秀娟"
+PARTY_BRANCH = "信义坊第一党支部"
 # Words a Chinese page may show: usernames (the seed names them by role), the switch to
 # English, and names that are the same in both languages.
 ENGLISH_ALLOWED = {
@@ -53,6 +55,7 @@ ENGLISH_ALLOWED = {
 # What an English page may show in Chinese: the demo's data, and the switch to Chinese.
 CHINESE_DATA = (
     "卖鱼桥社区",
+    PARTY_BRANCH,
     "信义坊",
     "1幢东侧投放点",
     "东门志愿服务岗",
@@ -61,6 +64,7 @@ CHINESE_DATA = (
     "垃圾袋一卷",
     "纸质积分本结转",
     "湖墅街道",
+    APPLICANT_NAME,
     APPEAL_REASON,
     STAFF_REASON,
     "中文",
@@ -230,6 +234,7 @@ async def tour(fresh_db: None, settings: Settings) -> AsyncIterator[Tour]:
 
 async def test_every_page_speaks_the_chosen_language(tour: Tour, settings: Settings) -> None:
     await visit_as_a_stranger(tour)
+    await visit_as_an_applicant(tour)
     await visit_as_an_inspector(tour)
     await visit_as_a_resident(tour)
     await visit_as_a_volunteer(tour)
@@ -252,6 +257,30 @@ async def visit_as_a_stranger(tour: Tour) -> None:
     await tour.both("code, invalid", "/q/hello", status=404)
     await tour.both("no such page", "/no/such/page", status=404)
     await tour.both("form-only address", "/coordinator/shifts", status=405)
+
+
+async def visit_as_an_applicant(tour: Tour) -> None:
+    """Signed out at a duty post: apply as a volunteer (a refusal first, then the form)."""
+    post = await tour.both("duty post, signed out", f"/q/{tour.demo.post_token}")
+    link = re.search(r'href="(/volunteer/apply\?community=\d+)"', post.html)
+    assert link, "an invitation to apply"
+    form = await tour.both("volunteer application", link.group(1))
+    action = r"/volunteer/apply\?event=[0-9a-f-]+"
+    fields = {"name": APPLICANT_NAME, "phone": "13812345678", "affiliation": "party_member"}
+    bad = {**form.form(action).fields, **fields, "pin": "123456", "party_branch": PARTY_BRANCH}
+    for locale in ("zh_CN", "en"):
+        refused = await tour.client.post(
+            form.form(action).action, params={"lang": locale}, data=bad
+        )
+        assert refused.status_code == 400, refused.status_code
+        tour.check("volunteer application refused", refused, locale)
+    sent = {**form.form(action).fields, **fields, "pin": "582039", "party_branch": PARTY_BRANCH}
+    for locale in ("zh_CN", "en"):  # the same form twice: the second is a replay
+        applied = await tour.client.post(
+            form.form(action).action, params={"lang": locale}, data=sent
+        )
+        assert applied.status_code == 200, Page(applied.text).text[-300:]
+        tour.check("volunteer applied", applied, locale)
 
 
 async def visit_as_an_inspector(tour: Tour) -> None:
@@ -300,6 +329,9 @@ async def visit_as_a_coordinator(tour: Tour) -> None:
     page = await tour.both("coordinator home", "/coordinator")
     await tour.send("shifts decided", page, "/coordinator/shifts", button=0)
     await tour.send("appeal decided", page, r"/coordinator/appeals/\d+", button=0)
+    applications = await tour.both("volunteer applications", "/coordinator/volunteers")
+    assert PARTY_BRANCH in applications.text
+    await tour.send("volunteer approved", applications, r"/coordinator/volunteers/\d+", button=0)
     backfill = await tour.both("back-fill hours", "/coordinator/backfill")
     await tour.send("hours back-filled", backfill, "/coordinator/backfill", note=STAFF_REASON)
 

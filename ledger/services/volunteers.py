@@ -1,0 +1,243 @@
+"""Volunteers who apply by themselves, and the coordinators who approve them (issue 15, item 3).
+
+Anyone may apply, signed out: name, mobile number, PIN, community and the party they serve
+with. The PIN is hashed at once and never kept or recorded in clear. A coordinator of the
+community (one who serves a compound in it) or an admin approves or declines; approval makes
+the volunteer record, its account and the PIN login in one transaction, so the applicant signs
+in with number and PIN and checks in at the community's duty posts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from ledger.domain.access import Principal, Role
+from ledger.domain.accounts import AccountKind
+from ledger.domain.errors import (
+    AlreadyDecided,
+    Duplicate,
+    InvalidInput,
+    NotFound,
+    OutOfScope,
+    PhoneTaken,
+)
+from ledger.domain.phones import mask_phone
+from ledger.domain.volunteering import Affiliation, check_application, check_status, hours_text
+from ledger.ports import Clock
+from ledger.services import users
+from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
+from ledger.services.reports import check_period
+from ledger.services.runner import Result, Runner
+from ledger.store import earning as earning_store
+from ledger.store import ledger as accounts_store
+from ledger.store import registry as registry_store
+from ledger.store import volunteers as store
+from ledger.store.tables import Volunteer, VolunteerApplication
+
+# Who an application's event is recorded as: the applicant is signed out and has no user yet.
+APPLICANT = Principal(user_id=0, username="applicant", role=Role.VOLUNTEER)
+REPORT_GROUPINGS = ("affiliation", "branch")
+
+
+@dataclass(frozen=True)
+class Volunteers:
+    clock: Clock
+    runner: Runner
+
+    async def apply(
+        self,
+        event_id: str,
+        community_id: int,
+        name: str,
+        phone: str,
+        pin: str,
+        party_kind: str | None = None,
+        party_branch: str | None = None,
+    ) -> Result:
+        """201 `{id, status: "pending"}`; 409 `phone_taken` when the number already signs in,
+        409 `duplicate` when it already waits for a decision in this community."""
+        application = check_application(name, phone, pin, party_kind, party_branch)
+        # Hashed before the transaction (argon2 is slow on purpose); the PIN itself goes no
+        # further: not into the fingerprint, the record of the event, or any log.
+        pin_hash = await users.hash_pin(application.pin)
+        inputs = {
+            "community_id": community_id,
+            "name": application.name,
+            "phone": application.phone,
+            "affiliation": application.party.affiliation.value,
+            "party_branch": application.party.branch,
+        }
+
+        async def action() -> Result:
+            if await registry_store.get(registry_store.Community, community_id) is None:
+                raise NotFound("community", community_id)
+            if await users.phone_registered(application.phone):
+                raise PhoneTaken("this mobile number is already registered", field="phone")
+            if await store.pending_with_phone(community_id, application.phone):
+                raise Duplicate(
+                    "an application with this mobile number is already waiting", field="phone"
+                )
+            application_id = await registry_store.insert(
+                VolunteerApplication,
+                community=community_id,
+                name=application.name,
+                phone=application.phone,
+                pin_hash=pin_hash,
+                affiliation=application.party.affiliation.value,
+                party_branch=application.party.branch,
+                status="pending",
+                created_at=self.clock.now(),
+            )
+            return {"id": application_id, "status": "pending"}
+
+        return await self.runner.once("volunteer_application", event_id, APPLICANT, inputs, action)
+
+    async def page(
+        self,
+        viewer: Principal,
+        status: str,
+        community_id: int | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Result:
+        """Applications of the communities the viewer coordinates (all, for an admin), oldest
+        first; mobile numbers masked except for admins."""
+        check_status(status)
+        if not 1 <= limit <= PAGE_LIMIT_MAX:
+            raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
+        reach = await _reach(viewer)
+        if community_id is not None:
+            if reach is not None and community_id not in reach:
+                raise OutOfScope("you coordinate no compound of this community")
+            reach = frozenset({community_id})
+        rows = await store.page(status, reach, decode_cursor(cursor), limit + 1)
+        items = [_item(row, viewer) for row in rows[:limit]]
+        more = len(rows) > limit
+        return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
+
+    async def decide(
+        self, actor: Principal, event_id: str, application_id: int, approve: bool
+    ) -> Result:
+        """Approve: the volunteer, its account and its PIN login, all or nothing (409
+        `phone_taken` if the number was registered since it applied). Decline: nothing is
+        made. Once only (409 `already_decided`)."""
+        inputs = {"application_id": application_id, "approve": approve}
+
+        async def action() -> Result:
+            await earning_store.lock_row(VolunteerApplication, application_id)
+            row = await registry_store.get(VolunteerApplication, application_id)
+            if row is None:
+                raise NotFound("volunteer application", application_id)
+            reach = await _reach(actor)
+            if reach is not None and row["community"] not in reach:
+                raise OutOfScope("this application is for a community you do not coordinate")
+            if row["status"] != "pending":
+                raise AlreadyDecided(
+                    f"application {application_id} is {row['status']}",
+                    application_id=application_id,
+                    status=row["status"],
+                )
+            made = await self._enrol(row) if approve else {"volunteer_id": None, "user_id": None}
+            status = "approved" if approve else "declined"
+            await VolunteerApplication.update(
+                {
+                    VolunteerApplication.status: status,
+                    VolunteerApplication.decided_by: actor.user_id or None,
+                    VolunteerApplication.decided_at: self.clock.now(),
+                    VolunteerApplication.volunteer: made["volunteer_id"],
+                    # The login holds the hash now (or nobody needs it): the application
+                    # keeps no secret once decided.
+                    VolunteerApplication.pin_hash: "",
+                }
+            ).where(VolunteerApplication.id == application_id)
+            return {"id": application_id, "status": status, **made}
+
+        return await self.runner.once(
+            "volunteer_application_decision", event_id, actor, inputs, action
+        )
+
+    async def _enrol(self, application: dict[str, Any]) -> dict[str, int]:
+        """In the decision's transaction: the record, its account, the login."""
+        if await users.phone_registered(application["phone"]):
+            raise PhoneTaken("this mobile number is already registered", field="phone")
+        now = self.clock.now()
+        community_id = application["community"]
+        account_id = await accounts_store.open_account(community_id, AccountKind.VOLUNTEER, now)
+        volunteer_id = await registry_store.insert(
+            Volunteer,
+            community=community_id,
+            name=application["name"],
+            account=account_id,
+            created_at=now,
+            affiliation=application["affiliation"],
+            party_branch=application["party_branch"],
+        )
+        user_id = await users.add_pin_login(
+            application["phone"],
+            application["pin_hash"],
+            application["name"],
+            Role.VOLUNTEER,
+            volunteer_id,
+            now,
+        )
+        return {"volunteer_id": volunteer_id, "user_id": user_id}
+
+
+async def hours_by_party(community_id: int, first: date, last: date, by: str) -> Result:
+    """Approved hours (scanned and back-filled) of local days first..last, per affiliation
+    (every one, zeros too) or per party branch (party members only), most hours first. A
+    volunteer counts under the party they name today."""
+    if by not in REPORT_GROUPINGS:
+        raise InvalidInput("by", f"must be one of {', '.join(REPORT_GROUPINGS)}")
+    name = await check_period(community_id, first, last)
+    rows = await store.minutes_by_party(community_id, first, last + timedelta(days=1))
+    totals: dict[str, list[int]] = (
+        {a.value: [0, 0] for a in Affiliation} if by == "affiliation" else {}
+    )
+    for row in rows:
+        if by == "branch" and row["affiliation"] != Affiliation.PARTY_MEMBER.value:
+            continue
+        key = str(row["affiliation"] if by == "affiliation" else row["branch"])
+        total = totals.setdefault(key, [0, 0])
+        total[0] += int(row["volunteers"])
+        total[1] += int(row["minutes"] or 0)
+    ordered = sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    return {
+        "community_id": community_id,
+        "community": name,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "by": by,
+        "rows": [
+            {"group": key, "volunteers": v, "minutes": m, "hours": hours_text(m)}
+            for key, (v, m) in ordered
+        ],
+    }
+
+
+async def _reach(viewer: Principal) -> frozenset[int] | None:
+    """The communities whose applications the viewer decides: None (all) for an admin; for a
+    coordinator each community they serve a compound of; nobody else reaches any."""
+    if viewer.role is Role.ADMIN:
+        return None
+    if viewer.role is not Role.COORDINATOR:
+        return frozenset()
+    return await store.communities_of(viewer.compound_ids)
+
+
+def _item(row: dict[str, Any], viewer: Principal) -> dict[str, Any]:
+    phone = str(row["phone"])
+    return {
+        "id": row["id"],
+        "community_id": row["community"],
+        "name": row["name"],
+        "phone": phone if viewer.role is Role.ADMIN else mask_phone(phone),
+        "affiliation": row["affiliation"],
+        "party_branch": row["party_branch"],
+        "status": row["status"],
+        "created_at": row["created_at"].isoformat(),
+        "decided_at": row["decided_at"].isoformat() if row["decided_at"] else None,
+        "volunteer_id": row["volunteer"],
+    }
