@@ -27,6 +27,7 @@ from api.controllers.health import health
 from api.controllers.leaderboards import LeaderboardController
 from api.controllers.ledger import LedgerController
 from api.controllers.photos import PhotoController
+from api.controllers.queue import QueueController
 from api.controllers.registry import RegistryController
 from api.controllers.reports import ReportController
 from api.controllers.spending import SpendingController
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LedgerController,
             EarningController,
             PhotoController,
+            QueueController,
             CoordinationController,
             SpendingController,
             LeaderboardController,

@@ -15,6 +15,7 @@ from ledger.services.appeals import Appeals
 from ledger.services.boards import Boards
 from ledger.services.catalog import Catalog
 from ledger.services.codes import Codes
+from ledger.services.dropoff_queue import DropoffQueue
 from ledger.services.expiry import Expiry
 from ledger.services.grading_batch import GradingBatches
 from ledger.services.limits import MemoryLimiter
@@ -57,6 +58,7 @@ class Services:
     limiter: Limiter
     projector: Projector | None
     photos: Photos
+    queue: DropoffQueue
 
     @classmethod
     def build(
@@ -98,4 +100,5 @@ class Services:
             limiter=limiter,
             projector=Projector(redis_boards) if redis_boards is not None else None,
             photos=Photos(db, clock),
+            queue=DropoffQueue(clock),
         )

@@ -131,13 +131,14 @@ async def insert_inspection(
     entry_id: int | None,
     rule_version: int,
     created_at: datetime,
+    dropoff_id: int | None = None,
 ) -> int:
     """A grade as given (`final_grade` starts equal to it; an upheld appeal changes it)."""
     row = await sql.fetch_one(
         "INSERT INTO inspection (community_id, compound, household, point, inspector, stream, "
         "grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded, entry_id, "
-        "rule_version, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+        "rule_version, created_at, dropoff_id) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
         "RETURNING id",
         community_id,
         compound,
@@ -154,6 +155,7 @@ async def insert_inspection(
         entry_id,
         rule_version,
         created_at,
+        dropoff_id,
     )
     assert row is not None, "INSERT … RETURNING returns the row"
     return int(row["id"])
