@@ -392,6 +392,7 @@ class QueueItem(msgspec.Struct):
     dropped_at: Annotated[str, Meta(examples=["2026-12-06T07:41:12+00:00"])]
     graded: bool
     graded_streams: Annotated[list[str], Meta(examples=[["kitchen"]])]
+    name: Annotated[str | None, Meta(description="A shop's or office's name, if it has one")] = None
 
 
 class QueueReply(msgspec.Struct):

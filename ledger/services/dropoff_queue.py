@@ -95,4 +95,5 @@ def _item(row: dict[str, Any], streams: set[str]) -> dict[str, Any]:
         "dropped_at": row["dropped_at"],
         "graded": bool(streams),
         "graded_streams": sorted(streams),
+        "name": row.get("name") or None,
     }

@@ -110,6 +110,7 @@ async def test_a_residents_drop_off_waits_30_minutes_in_the_points_queue(town: T
         "dropped_at": None,
         "graded": False,
         "graded_streams": [],
+        "name": None,
     }
     assert items[0]["dropped_at"] == hangzhou(25, 8).isoformat()
     # Another point's queue is its own.
