@@ -204,11 +204,15 @@ ERROR_RESPONSES: dict[int, ResponseSpec] = {
         (401, "no valid bearer token (`unauthorized`, `invalid_credentials`)"),
         (403, "outside the caller's role or scope (`forbidden`, `out_of_scope`)"),
         (404, "no such thing (`not_found`)"),
-        (409, "refused by the ledger: `idempotency_conflict`, `insufficient_points`, …"),
+        (
+            409,
+            "refused by the ledger: `idempotency_conflict`, `insufficient_points`, "
+            "`already_graded`, …",
+        ),
         (
             422,
             "a code that cannot be used (`code_forged`, `code_revoked`, …), `outside_window`, "
-            "`captured_at_out_of_range`",
+            "`captured_at_out_of_range`, `dropoff_expired`, `wrong_point`",
         ),
         (429, "too many requests (`rate_limited`) or wrong passwords (`sign_in_locked`)"),
     )

@@ -295,3 +295,37 @@ async def test_an_inspector_out_of_scope_or_at_home_cannot_grade_a_drop_off(town
         "forbidden",
     )
     assert await resident_balance(town) == 0
+
+
+async def test_an_offline_batch_mixes_cards_and_drop_offs(town: Town) -> None:
+    """Several gradings in one batch go to the ledger together (on PostgreSQL), each with the
+    outcome it has alone."""
+    town.clock.moment = hangzhou(25, 8)
+    dropoff_id = await drop_off(town)
+    card = {
+        "type": "inspection",
+        "event_id": new_event_id(),
+        "household_token": town.world.card_token,
+        "point_token": town.anytime["token"],
+        "stream": "other",
+        "grade": "fair",
+    }
+    kitchen = {"type": "inspection", **by_dropoff(town, dropoff_id)}
+    events = [
+        card,
+        kitchen,
+        {"type": "inspection", **by_dropoff(town, dropoff_id, "recyclable", grade="poor")},
+        {"type": "inspection", **by_dropoff(town, dropoff_id)},  # kitchen again, a new event
+        kitchen,  # resent in the same batch: replayed
+        {"type": "inspection", **by_dropoff(town, dropoff_id, "hazardous", point_token="x.y")},
+    ]
+    response = await batch(town, town.inspector, events)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [201, 201, 201, 409, 201, 422]
+    assert results[3]["body"]["code"] == "already_graded"
+    assert results[4]["body"] == results[1]["body"]
+    assert [r["body"].get("points_awarded") for r in results[:3]] == [5, 10, 0]
+    assert await resident_balance(town) == 15
+    (item,) = await queued(town)
+    assert item["graded_streams"] == ["kitchen", "recyclable"]
