@@ -28,6 +28,7 @@ from api.controllers.health import health, live, ready
 from api.controllers.leaderboards import LeaderboardController
 from api.controllers.ledger import LedgerController
 from api.controllers.photos import PhotoController
+from api.controllers.queue import QueueController
 from api.controllers.registry import RegistryController
 from api.controllers.reports import ReportController
 from api.controllers.spending import SpendingController
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LedgerController,
             EarningController,
             PhotoController,
+            QueueController,
             CoordinationController,
             SpendingController,
             LeaderboardController,

@@ -41,6 +41,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "scan_required": 403,
     "outside_window": 422,
     "captured_at_out_of_range": 422,
+    "dropoff_expired": 422,
+    "wrong_point": 422,
+    "already_graded": 409,
     "shift_open": 409,
     "no_open_shift": 409,
     "already_decided": 409,
@@ -238,11 +241,15 @@ ERROR_RESPONSES: dict[int, ResponseSpec] = {
         (401, "no valid bearer token (`unauthorized`, `invalid_credentials`)"),
         (403, "outside the caller's role or scope (`forbidden`, `out_of_scope`)"),
         (404, "no such thing (`not_found`)"),
-        (409, "refused by the ledger: `idempotency_conflict`, `insufficient_points`, …"),
+        (
+            409,
+            "refused by the ledger: `idempotency_conflict`, `insufficient_points`, "
+            "`already_graded`, …",
+        ),
         (
             422,
             "a code that cannot be used (`code_forged`, `code_revoked`, …), `outside_window`, "
-            "`captured_at_out_of_range`",
+            "`captured_at_out_of_range`, `dropoff_expired`, `wrong_point`",
         ),
         (429, "too many requests (`rate_limited`) or wrong passwords (`sign_in_locked`)"),
         (503, "the database is unavailable for a moment (`database_unavailable`): send again"),

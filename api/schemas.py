@@ -353,9 +353,25 @@ class RulesReply(msgspec.Struct):
     rules: dict[str, object]
 
 
-class InspectionIn(Body):
+class InspectionIn(Body, kw_only=True):
+    """The household is named by its card (`household_token`) or by a resident's drop-off at
+    this point in the last 30 minutes (`dropoff_id`, from the point's queue): exactly one."""
+
     event_id: EventId
-    household_token: Token
+    household_token: Token | None = None
+    dropoff_id: (
+        Annotated[
+            int,
+            Meta(
+                ge=1,
+                le=ID_MAX,
+                description="A drop-off from GET /api/v1/points/{id}/queue, in place of "
+                "household_token; graded at its own point (`point_token`), once per stream, "
+                "within 30 minutes.",
+            ),
+        ]
+        | None
+    ) = None
     point_token: Token
     stream: Literal["kitchen", "recyclable", "hazardous", "other"]
     grade: Literal["good", "fair", "poor"]
@@ -384,6 +400,25 @@ class InspectionReply(msgspec.Struct):
     scored: bool
     capped: bool
     message: str
+
+
+class QueueItem(msgspec.Struct):
+    dropoff_id: Annotated[int, Meta(examples=[4182])]
+    household_id: int
+    label: Annotated[str, Meta(examples=["3幢2单元301室"], description="As on the card")]
+    building: str
+    unit: str
+    room: str
+    dropped_at: Annotated[str, Meta(examples=["2026-12-06T07:41:12+00:00"])]
+    graded: bool
+    graded_streams: Annotated[list[str], Meta(examples=[["kitchen"]])]
+    name: Annotated[str | None, Meta(description="A shop's or office's name, if it has one")] = None
+
+
+class QueueReply(msgspec.Struct):
+    point_id: int
+    items: list[QueueItem]
+    next_cursor: str | None
 
 
 class DropoffIn(Body):

@@ -51,6 +51,7 @@ async def _inspect(services: Services, principal: Principal, data: InspectionIn)
         list(data.reasons),
         data.photo_ref,
         parse_captured_at(data.captured_at),
+        data.dropoff_id,
     )
     return msgspec.convert(result, InspectionReply)
 
@@ -115,7 +116,11 @@ class EarningController(Controller):
         self, data: JSONBody[InspectionIn], principal: PrincipalDep, services: ServicesDep
     ) -> InspectionReply:
         """An inspector grades a household's sorting (403 `out_of_scope` outside their compounds
-        or in their own building). Beyond the daily cap the grade is recorded and earns 0."""
+        or in their own building). Beyond the daily cap the grade is recorded and earns 0.
+        The household is named by its card (`household_token`) or by a resident's drop-off
+        from the point's queue (`dropoff_id`: exactly one of the two, 400 naming the field
+        otherwise; 404 unknown, 422 `wrong_point` at another point, 422 `dropoff_expired`
+        after 30 minutes, 409 `already_graded` for a stream graded from it before)."""
         reply: InspectionReply = await _inspect(services, principal, data)
         return reply
 
@@ -231,6 +236,7 @@ def _parse(principal: Principal, event: object) -> Parsed:
             reasons=list(body.reasons),
             photo_ref=body.photo_ref,
             captured_at=captured_at,
+            dropoff_id=body.dropoff_id,
         )
     return event_id, event_type, body
 

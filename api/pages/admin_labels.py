@@ -147,6 +147,7 @@ _COLUMNS: dict[str, Callable[[], str]] = {
     "final_grade": lambda: _("Final grade"),
     "new_grade": lambda: _("New grade"),
     "photo_ref": lambda: _("Photo"),
+    "dropoff_id": lambda: _("Drop-off"),
     "scored": lambda: _("Scored"),
     "flagged": lambda: _("Flagged"),
     "material": lambda: _("Material"),

@@ -102,7 +102,14 @@ async def _for_role(
         opening = next_opening(windows, minute_of_day(services.clock.now()))
         return render("dropoff.html", **common, opening=opening)
     if kind is CodeKind.POINT and me.role is Role.INSPECTOR:
-        page = render("point_inspector.html", **common)
+        page = render(
+            "point_inspector.html",
+            **common,
+            point_id=row["id"],
+            streams=[s.value for s in Stream],
+            grades=[g.value for g in Grade],
+            address_pattern=address("{building}", "{unit}", "{room}"),
+        )
         page.set_cookie(POINT_COOKIE, common["token"], httponly=True, samesite="lax", path="/")
         return page
     if kind is CodeKind.POST and me.role is Role.VOLUNTEER and me.volunteer_id is not None:
@@ -189,7 +196,12 @@ async def dropoff(
     check_length(token)
     form = await forms.read(request)
     result = await services.scans.dropoff(principal, forms.required(form, "event_id", 64), token)
-    return render("done.html", me=principal, what="dropoff", result=result)
+    # The page follows the balance while the point's inspector may grade the drop-off.
+    assert principal.household_id is not None, "Scans.dropoff refuses anyone else"
+    household = await views.household(principal.household_id)
+    return render(
+        "done.html", me=principal, what="dropoff", result=result, account_id=household["account"]
+    )
 
 
 @post(

@@ -197,6 +197,18 @@
     } finally { flushing = false; render(); }
   }
 
+  // The point's queue (api/static/queue.js) grades a resident's drop-off through this same
+  // queue: kept, sent, retried and logged exactly as a card's grade is.
+  window.greenledgerOutbox = {
+    add: function (item) {
+      write(KEY, queue().concat([item]));
+      if (!navigator.onLine) log(item.label + " · " + text("Queued"), "queued");
+      feedback();
+      return flush();
+    },
+    pending: function () { return queue(); }
+  };
+
   // A grade is recorded: a beep and a buzz (what each did is kept for the next page to read).
   function feedback() {
     var done = { vibrated: false, beep: "none" };

@@ -183,6 +183,24 @@ class CapturedAtOutOfRange(LedgerError):
     code = "captured_at_out_of_range"
 
 
+class DropoffExpired(LedgerError):
+    """A resident's drop-off waits for its grade 30 minutes (ledger/domain/dropoffs.py)."""
+
+    code = "dropoff_expired"
+
+
+class DropoffElsewhere(LedgerError):
+    """A drop-off is graded at the collection point where it was recorded."""
+
+    code = "wrong_point"
+
+
+class AlreadyGraded(LedgerError):
+    """A drop-off is graded once per waste stream, whoever grades it."""
+
+    code = "already_graded"
+
+
 class RuleNotAllowed(LedgerError):
     """Rules change going forward only: the past keeps the rules it was earned under."""
 

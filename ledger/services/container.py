@@ -15,6 +15,7 @@ from ledger.services.appeals import Appeals
 from ledger.services.boards import Boards
 from ledger.services.catalog import Catalog
 from ledger.services.codes import Codes
+from ledger.services.dropoff_queue import DropoffQueue
 from ledger.services.expiry import Expiry
 from ledger.services.grading_batch import GradingBatches
 from ledger.services.limits import MemoryLimiter
@@ -59,6 +60,7 @@ class Services:
     projector: Projector | None
     photos: Photos
     volunteers: Volunteers
+    queue: DropoffQueue
 
     @classmethod
     def build(
@@ -101,4 +103,5 @@ class Services:
             projector=Projector(redis_boards) if redis_boards is not None else None,
             photos=Photos(db, clock),
             volunteers=Volunteers(clock, runner),
+            queue=DropoffQueue(clock),
         )

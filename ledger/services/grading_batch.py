@@ -28,6 +28,7 @@ from ledger.domain.access import Principal
 from ledger.domain.accounts import AccountKind, issuance_stripe
 from ledger.domain.capture import check_captured_at, scan_moment
 from ledger.domain.chain import SealableEntry
+from ledger.domain.dropoffs import check_gradable, check_not_graded
 from ledger.domain.earning import award_for_grade, day_so_far
 from ledger.domain.entries import EntryKind
 from ledger.domain.errors import (
@@ -40,6 +41,7 @@ from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind, ScanCode
 from ledger.services.codes import current_row
+from ledger.services.dropoff_queue import check_subject, graded_dropoff
 from ledger.services.rules import RuleSet, rules_over
 from ledger.services.runner import Result, replay
 from ledger.services.scans import (
@@ -70,13 +72,14 @@ class Grading:
     """One `inspection` event of a batch, as `Scans.inspect` takes it."""
 
     event_id: str
-    household_token: str
+    household_token: str | None
     point_token: str
     stream: Stream
     grade: Grade
     reasons: list[str]
     photo_ref: str | None
     captured_at: datetime | None = None
+    dropoff_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ class GradingBatches:
                 grading.reasons,
                 grading.photo_ref,
                 grading.captured_at,
+                grading.dropoff_id,
             )
         except LedgerError as refusal:
             return refusal
@@ -145,6 +149,7 @@ class _Checked:
 async def _check(actor: Principal, grading: Grading) -> _Checked | LedgerError:
     """What `Scans.inspect` refuses before it records anything (nothing is stored for these)."""
     try:
+        check_subject(grading.household_token, grading.dropoff_id)
         reasons = check_reasons(grading.reasons)
         photo = await check_photo_ref(actor, grading.photo_ref)
         captured_at = check_captured_at(grading.captured_at)
@@ -159,6 +164,7 @@ async def _check(actor: Principal, grading: Grading) -> _Checked | LedgerError:
         reasons,
         photo,
         captured_at,
+        grading.dropoff_id,
     )
     key = fingerprint(OPERATION, actor.username, inputs)
     return _Checked(grading, reasons, photo, inputs, key, captured_at)
@@ -173,6 +179,16 @@ class _Household:
 
 
 @dataclass(frozen=True, slots=True)
+class _Scanned:
+    """A grading whose codes (or drop-off) and scope passed."""
+
+    index: int
+    household: dict[str, Any]
+    point: dict[str, Any]
+    dropoff: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
 class _Graded:
     """A grading whose codes and scope passed, with the rules and the moment it counts at."""
 
@@ -181,6 +197,7 @@ class _Graded:
     point: dict[str, Any]
     rule: RuleSet
     moment: datetime
+    dropoff: dict[str, Any] | None = None
 
     @property
     def day(self) -> date:
@@ -200,6 +217,7 @@ class _Batch:
         self.lots: list[tuple[int, int, int, date, datetime]] = []
         self.facts: list[tuple[int, str, str, date, datetime]] = []
         self.deltas: dict[int, int] = {}
+        self.dropoff_streams: dict[int, set[str]] = {}  # graded so far, by drop-off id
 
     async def run(self) -> list[Outcome]:
         async with self.scans.runner.db.write():
@@ -211,7 +229,7 @@ class _Batch:
         assert len(decided) == len(self.outcomes), "every grading has its outcome"
         return decided
 
-    async def _first_sights(self) -> dict[int, tuple[ScanCode, ScanCode]]:
+    async def _first_sights(self) -> dict[int, tuple[ScanCode | None, ScanCode]]:
         """Stored and repeated event ids replay; the codes of the rest (first sight) are read.
         A code that cannot be read refuses its event and stores nothing, so a later event
         with the same id is a first sight too, as it would be sent alone after it."""
@@ -238,33 +256,46 @@ class _Batch:
             first_seen[event_id] = index
         return codes
 
-    async def _codes(self, grading: Grading) -> tuple[ScanCode, ScanCode]:
-        """Tokens are checked in memory; a typed short code (staff only) is looked up."""
+    async def _codes(self, grading: Grading) -> tuple[ScanCode | None, ScanCode]:
+        """Tokens are checked in memory; a typed short code (staff only) is looked up. A
+        grading of a drop-off has the point's code only."""
         read = self.scans.codes.read
-        household = await read(grading.household_token, CodeKind.HOUSEHOLD, self.actor)
+        household = None
+        if grading.household_token is not None:
+            household = await read(grading.household_token, CodeKind.HOUSEHOLD, self.actor)
         return household, await read(grading.point_token, CodeKind.POINT, self.actor)
 
     async def _scanned(
-        self, fresh: list[int], codes: dict[int, tuple[ScanCode, ScanCode]]
-    ) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
-        """The rows the codes name, checked as `Scans._scanned` checks them, in its order."""
-        households = await store.scanned("household", [c[0].subject_id for c in codes.values()])
+        self, fresh: list[int], codes: dict[int, tuple[ScanCode | None, ScanCode]]
+    ) -> list[_Scanned]:
+        """The rows the codes (or drop-offs) name, checked as `Scans._scanned` checks them, in
+        its order."""
+        cards = [c[0].subject_id for c in codes.values() if c[0] is not None]
+        households = await store.scanned("household", cards)
         points = await store.scanned("collection_point", [c[1].subject_id for c in codes.values()])
         own = await self._own_household()
         graded = []
         for index in fresh:
             if index not in codes:
                 continue
+            dropoff = None
             try:
                 household_code, point_code = codes[index]
-                household = current_row(household_code, households.get(household_code.subject_id))
-                point = current_row(point_code, points.get(point_code.subject_id))
+                if household_code is not None:
+                    household_row = households.get(household_code.subject_id)
+                    household = current_row(household_code, household_row)
+                    point = current_row(point_code, points.get(point_code.subject_id))
+                else:
+                    point = current_row(point_code, points.get(point_code.subject_id))
+                    dropoff_id = self._checked(index).grading.dropoff_id
+                    assert dropoff_id is not None, "check_subject: one of the two"
+                    dropoff, household = await graded_dropoff(dropoff_id, point)
                 check_compounds(self.actor, household, point)
                 check_not_own_building(own, household)
             except LedgerError as refusal:
                 self._refuse(index, refusal)
                 continue
-            graded.append((index, household, point))
+            graded.append(_Scanned(index, household, point, dropoff))
         return graded
 
     async def _own_household(self) -> dict[str, Any] | None:
@@ -272,7 +303,7 @@ class _Batch:
             return None
         return await registry_store.get(Household, self.actor.household_id)
 
-    async def _grade(self, scanned: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> None:
+    async def _grade(self, scanned: list[_Scanned]) -> None:
         """Lock, read the days' grades, then decide and credit each grading in order."""
         graded = await self._timed(scanned)
         if not graded:
@@ -289,6 +320,8 @@ class _Batch:
             books.days.setdefault(row["local_day"], []).append(
                 (row["stream"], bool(row["scored"]), int(row["points_awarded"]))
             )
+        dropoff_ids = [int(g.dropoff["id"]) for g in graded if g.dropoff is not None]
+        self.dropoff_streams = await store.dropoff_streams(dropoff_ids)
         entry_ids = iter(await store.next_ids("entry", len(graded)))
         inspection_ids = iter(await store.next_ids("inspection", len(graded)))
         for item in graded:
@@ -299,29 +332,31 @@ class _Batch:
                 continue
             self._inspection(item, next(inspection_ids))
 
-    async def _timed(
-        self, scanned: list[tuple[int, dict[str, Any], dict[str, Any]]]
-    ) -> list[_Graded]:
+    async def _timed(self, scanned: list[_Scanned]) -> list[_Graded]:
         """The rules in force when each grading was captured, and the moment it counts at; a
-        capture time beyond those rules' bounds is refused, as `inspect` refuses it."""
+        capture time beyond those rules' bounds, or a drop-off out of its 30 minutes, is
+        refused, as `inspect` refuses it."""
         moments: dict[int, list[datetime]] = {}
-        for index, household, _ in scanned:
-            moment = self._checked(index).captured_at or self.now
-            moments.setdefault(int(household["community_id"]), []).append(moment)
+        for item in scanned:
+            moment = self._checked(item.index).captured_at or self.now
+            moments.setdefault(int(item.household["community_id"]), []).append(moment)
         rules = {
             community: await rules_over(community, sorted(set(times)))
             for community, times in moments.items()
         }
         graded = []
-        for index, household, point in scanned:
+        for item in scanned:
+            index, household, point, dropoff = item.index, item.household, item.point, item.dropoff
             captured_at = self._checked(index).captured_at
             rule = rules[int(household["community_id"])][captured_at or self.now]
             try:
                 moment = scan_moment(captured_at, self.now, self.actor.role, rule.rules)
+                if dropoff is not None:
+                    check_gradable(dropoff["created_at"], moment)
             except LedgerError as refusal:
                 self._refuse(index, refusal)
                 continue
-            graded.append(_Graded(index, household, point, rule, moment))
+            graded.append(_Graded(index, household, point, rule, moment, dropoff))
         return graded
 
     async def _stripe(self, index: int, household: dict[str, Any]) -> int | None:
@@ -347,6 +382,10 @@ class _Batch:
         item = self._checked(index)
         grading = item.grading
         books = state[int(household["id"])]
+        streams = None
+        if graded.dropoff is not None:
+            streams = self.dropoff_streams.setdefault(int(graded.dropoff["id"]), set())
+            check_not_graded(streams, grading.stream.value)
         today = books.days.setdefault(graded.day, [])
         already, points_today = day_so_far(today, grading.stream.value)
         award = award_for_grade(
@@ -356,6 +395,8 @@ class _Batch:
         if award.points > 0 and stripe is None:
             raise NotFound("issuance account of community", community_id)
         today.append((grading.stream.value, award.scored, award.points))
+        if streams is not None:
+            streams.add(grading.stream.value)
         account = int(household["account"])
         entry_id = None
         if award.points > 0:
@@ -422,6 +463,7 @@ class _Batch:
                 entry_id=result["entry_id"],
                 rule_version=graded.rule.version,
                 created_at=self.now,
+                dropoff_id=None if graded.dropoff is None else int(graded.dropoff["id"]),
             )
         )
         good = int(item.grading.grade is Grade.GOOD)

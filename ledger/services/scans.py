@@ -8,6 +8,7 @@ from typing import Any
 
 from ledger.domain.access import Principal
 from ledger.domain.capture import captured_input, check_captured_at, scan_moment
+from ledger.domain.dropoffs import check_gradable, check_not_graded
 from ledger.domain.earning import award_for_grade, award_for_weighin
 from ledger.domain.entries import EntryKind
 from ledger.domain.errors import Forbidden, InvalidInput, NotFound, OutOfScope, OutsideWindow
@@ -19,8 +20,10 @@ from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.codes import Codes
 from ledger.services.credits import credit_from_issuance
+from ledger.services.dropoff_queue import check_subject, graded_dropoff
 from ledger.services.rules import RuleSet, rules_at
 from ledger.services.runner import Result, Runner
+from ledger.store import dropoffs as dropoff_store
 from ledger.store import earning as store
 from ledger.store import facts
 from ledger.store import ledger as ledger_store
@@ -44,40 +47,55 @@ class Scans:
         self,
         actor: Principal,
         event_id: str,
-        household_token: str,
+        household_token: str | None,
         point_token: str,
         stream: Stream,
         grade: Grade,
         reasons: list[str],
         photo_ref: str | None,
         captured_at: datetime | None = None,
+        dropoff_id: int | None = None,
     ) -> Result:
         """Grade a drop-off; the first grade per stream and day scores, up to the cap. The day
-        is the one the grade was captured on (`captured_at`, within the rules' bounds)."""
+        is the one the grade was captured on (`captured_at`, within the rules' bounds). The
+        household is named by its card (`household_token`) or by a resident's drop-off at this
+        point in the last 30 minutes (`dropoff_id`: once per stream, 422 `dropoff_expired`)."""
+        check_subject(household_token, dropoff_id)
         reasons = check_reasons(reasons)
         photo = await check_photo_ref(actor, photo_ref)
         captured_at = check_captured_at(captured_at)
         inputs = inspection_inputs(
-            household_token, point_token, stream, grade, reasons, photo, captured_at
+            household_token, point_token, stream, grade, reasons, photo, captured_at, dropoff_id
         )
 
         async def action() -> Result:
-            household, point = await self._scanned(actor, household_token, point_token)
-            at = ScanTime(self.clock.now(), captured_at)
-            return await _grade(
-                actor, event_id, household, point, stream, grade, reasons, photo, at
+            household, point, dropoff = await self._scanned(
+                actor, household_token, point_token, dropoff_id
             )
+            at = ScanTime(self.clock.now(), captured_at)
+            graded = Graded(household, point, dropoff)
+            return await _grade(actor, event_id, graded, stream, grade, reasons, photo, at)
 
         return await self.runner.once("inspection", event_id, actor, inputs, action)
 
     async def _scanned(
-        self, actor: Principal, household_token: str, point_token: str
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD, actor)
-        _, point = await self.codes.resolve(point_token, CodeKind.POINT, actor)
+        self,
+        actor: Principal,
+        household_token: str | None,
+        point_token: str,
+        dropoff_id: int | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+        dropoff = None
+        if household_token is not None:
+            _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD, actor)
+            _, point = await self.codes.resolve(point_token, CodeKind.POINT, actor)
+        else:
+            assert dropoff_id is not None, "check_subject: one of the two"
+            _, point = await self.codes.resolve(point_token, CodeKind.POINT, actor)
+            dropoff, household = await graded_dropoff(dropoff_id, point)
         check_compounds(actor, household, point)
         await _not_own_building(actor, household)
-        return household, point
+        return household, point, dropoff
 
     async def dropoff(
         self,
@@ -134,21 +152,34 @@ class Scans:
         return await self.runner.once("weighin", event_id, actor, inputs, action)
 
 
+@dataclass(frozen=True, slots=True)
+class Graded:
+    """What a grading is for: the household, the point, and the drop-off it names, if any."""
+
+    household: dict[str, Any]
+    point: dict[str, Any]
+    dropoff: dict[str, Any] | None = None
+
+
 async def _grade(
     actor: Principal,
     event_id: str,
-    household: dict[str, Any],
-    point: dict[str, Any],
+    graded: Graded,
     stream: Stream,
     grade: Grade,
     reasons: list[str],
     photo: str,
     at: ScanTime,
 ) -> Result:
+    household, point, dropoff = graded.household, graded.point, graded.dropoff
     community_id = int(household["community_id"])
     rule, moment = await at.rules(community_id, actor)
+    if dropoff is not None:
+        check_gradable(dropoff["created_at"], moment)
     day, now = local_day(moment), at.now
     await store.lock_account(household["account"])
+    if dropoff is not None:
+        check_not_graded(await dropoff_store.graded_streams(dropoff["id"]), stream.value)
     already, points_today = await store.grading_today(household["id"], day, stream.value)
     award = award_for_grade(grade, rule.rules, already_scored=already, points_today=points_today)
     entry_id, balance = await _credit(
@@ -178,6 +209,7 @@ async def _grade(
         entry_id=entry_id,
         rule_version=rule.version,
         created_at=now,
+        dropoff_id=None if dropoff is None else dropoff["id"],
     )
     good = int(grade is Grade.GOOD)
     compound = household["compound"]
@@ -314,23 +346,31 @@ async def _participated(
 
 
 def inspection_inputs(
-    household_token: str,
+    household_token: str | None,
     point_token: str,
     stream: Stream,
     grade: Grade,
     reasons: list[str],
     photo: str,
     captured_at: datetime | None = None,
+    dropoff_id: int | None = None,
 ) -> dict[str, object]:
-    """What a grading's fingerprint covers: a resend must match it exactly, alone or in a batch."""
-    return {
-        "household_token": household_token,
-        "point_token": point_token,
-        "stream": stream.value,
-        "grade": grade.value,
-        "reasons": reasons,
-        "photo_ref": photo,
-    } | captured_input(captured_at)
+    """What a grading's fingerprint covers: a resend must match it exactly, alone or in a batch.
+    A card's grading keeps the fingerprint it had before drop-offs could be graded."""
+    subject: dict[str, object] = (
+        {"household_token": household_token} if dropoff_id is None else {"dropoff_id": dropoff_id}
+    )
+    return (
+        subject
+        | {
+            "point_token": point_token,
+            "stream": stream.value,
+            "grade": grade.value,
+            "reasons": reasons,
+            "photo_ref": photo,
+        }
+        | captured_input(captured_at)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,20 @@ async def grading_on(household_ids: Sequence[int], days: Sequence[date]) -> list
     return [dict(row) for row in rows]
 
 
+async def dropoff_streams(dropoff_ids: Sequence[int]) -> dict[int, set[str]]:
+    """The streams already graded from these drop-offs (read after the accounts are locked)."""
+    if not dropoff_ids:
+        return {}
+    rows = await sql.fetch(
+        "SELECT dropoff_id, stream FROM inspection WHERE dropoff_id = ANY($1::bigint[])",
+        sorted(set(dropoff_ids)),
+    )
+    streams: dict[int, set[str]] = {}
+    for row in rows:
+        streams.setdefault(int(row["dropoff_id"]), set()).add(str(row["stream"]))
+    return streams
+
+
 async def next_ids(table: str, count: int) -> list[int]:
     """`count` ids from the table's own sequence, in order."""
     if count == 0:
@@ -83,6 +97,7 @@ class NewInspection:
     entry_id: int | None
     rule_version: int
     created_at: datetime
+    dropoff_id: int | None = None
 
 
 async def move_points(deltas: dict[int, int]) -> None:
@@ -167,6 +182,7 @@ async def append_inspections(inspections: Sequence[NewInspection]) -> None:
                     i.entry_id,
                     i.rule_version,
                     i.created_at,
+                    i.dropoff_id,
                 )
                 for i in inspections
             ),
@@ -176,16 +192,17 @@ async def append_inspections(inspections: Sequence[NewInspection]) -> None:
     await sql.later(
         "INSERT INTO inspection (id, community_id, compound, household, point, inspector, "
         "stream, grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded, "
-        "entry_id, rule_version, created_at) "
+        "entry_id, rule_version, created_at, dropoff_id) "
         "SELECT i.id, i.community_id, i.compound, i.household, i.point, i.inspector, i.stream, "
         "i.grade, i.grade, i.reasons, i.photo_ref, i.local_day, i.scored, i.points, i.entry_id, "
-        "i.rule_version, i.created_at "
+        "i.rule_version, i.created_at, i.dropoff_id "
         "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], "
         "$6::bigint[], $7::varchar[], $8::varchar[], $9::text[], $10::varchar[], $11::date[], "
-        "$12::boolean[], $13::bigint[], $14::bigint[], $15::integer[], $16::timestamptz[]) "
+        "$12::boolean[], $13::bigint[], $14::bigint[], $15::integer[], $16::timestamptz[], "
+        "$17::bigint[]) "
         "WITH ORDINALITY AS i(id, community_id, compound, household, point, inspector, stream, "
         "grade, reasons, photo_ref, local_day, scored, points, entry_id, rule_version, "
-        "created_at, n) ORDER BY i.n",
+        "created_at, dropoff_id, n) ORDER BY i.n",
         *columns,
     )
 

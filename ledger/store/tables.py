@@ -301,6 +301,9 @@ class Inspection(Table, tablename="inspection"):
     entry_id = BigInt(null=True, default=None)
     rule_version = Integer()
     created_at = Timestamptz()
+    # Graded from the point's queue: the resident's drop-off (one grade per stream, a unique
+    # index); null for a card's grade.
+    dropoff_id = BigInt(null=True, default=None)
 
 
 class Dropoff(Table, tablename="dropoff"):

@@ -104,6 +104,7 @@ TABLE: dict[str, dict[str, str]] = {
     "GradeDropoff": {I: IN_COMPOUND.format(201, 201)},
     "RecordWeighin": {K: IN_COMPOUND.format(201, 201)},
     "RecordDropoff": {R: "201 201 201 403s"},  # any point of the resident's own community
+    "PointQueue": {I: IN_COMPOUND.format(200, 200), C: IN_COMPOUND.format(200, 200), A: "200"},
     "CheckIn": {V: "201 201 201 403s"},
     "CheckOut": {V: "200 200 200 409"},  # after a check-in at the same post, when allowed
     "SubmitBatch": {I: "200", K: "200", V: "200", R: "200"},  # items: see the batch test
@@ -718,6 +719,19 @@ async def _retire(ask: Ask) -> Call:
 
     reward_id = await ask.thing("reward", reward)
     return write(f"/api/v1/rewards/{reward_id}/retire")
+
+
+@builds("PointQueue")
+async def _point_queue(ask: Ask) -> Call:
+    async def point_of(site: Site) -> int:
+        client, admin = ask.estate.client, ask.estate.admin
+        points = await client.get(
+            "/api/v1/points", params={"compound_id": site.compound_id}, headers=admin
+        )
+        return int(points.json()["items"][0]["id"])
+
+    point_id = await ask.thing("point", point_of)
+    return Call("GET", f"/api/v1/points/{point_id}/queue")
 
 
 @builds("SettleMerchant")

@@ -5,9 +5,11 @@ repeated event ids, stored successes and refusals replayed, bad and foreign code
 card, another compound, the inspector's own building, the first-grade-per-stream rule and the
 daily cap, input the API refuses, photos the inspector uploaded, another user's and unknown
 ones, capture times (none, minutes ago, yesterday under the rules in force then, too old, too
-far ahead) — runs through `GradingBatches.inspect_many` in world A and through `Scans.inspect` one
-event at a time in world B. Outcomes must match event by event, and so must balances,
-inspection rows, lots, board facts and the ledger's own `verify`.
+far ahead), residents' drop-offs graded by `dropoff_id` in place of a card (fresh, expired, at
+another point, unknown, a stream graded twice) — runs through `GradingBatches.inspect_many` in
+world A and through `Scans.inspect` one event at a time in world B. Outcomes must match event
+by event, and so must balances, inspection rows, lots, board facts and the ledger's own
+`verify`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ledger.services.container import Services
 from ledger.services.grading_batch import Grading
 from ledger.store import idempotency
 from ledger.store.tables import Account, BoardFact, Entry, Inspection, Lot
-from tests.factories import event_id, make_household, make_user
+from tests.factories import FrozenClock, event_id, make_household, make_user
 
 # The batch path exists on PostgreSQL only; on SQLite `inspect_many` sends the events through
 # `Scans.inspect` one by one, which the API batch tests cover on both engines.
@@ -51,6 +53,9 @@ class World:
     inspector: Principal
     photo_refs: dict[str, str]  # "own" (the inspector's upload), "foreign", "unknown"
     now: datetime  # the frozen clock's time, which capture times are relative to
+    # Residents' drop-offs by target: "d0".."d3" at the point just now, "d4" there 40 minutes
+    # ago (expired), "dstranger" at the far point.
+    dropoffs: dict[str, int]
 
 
 async def _world(services: Services, name: str) -> World:
@@ -87,6 +92,7 @@ async def _world(services: Services, name: str) -> World:
         "foreign": (await services.photos.store(colleague, _png(f"{name} foreign"), None)).ref,
         "unknown": ref_of(_png(f"{name} never uploaded")),
     }
+    dropoffs = await _dropoffs(services, households, stranger, point, far)
     return World(
         name,
         community,
@@ -98,7 +104,32 @@ async def _world(services: Services, name: str) -> World:
         inspector,
         photo_refs,
         services.clock.now(),
+        dropoffs,
     )
+
+
+async def _dropoffs(
+    services: Services,
+    households: list[dict[str, Any]],
+    stranger: dict[str, Any],
+    point: dict[str, Any],
+    far: dict[str, Any],
+) -> dict[str, int]:
+    """Each household's resident scans a point's code; household 4's 40 minutes ago."""
+    clock = services.clock
+    assert isinstance(clock, FrozenClock)
+    dropoffs = {}
+    for target, household, at in [
+        *((f"d{n}", households[n], point) for n in range(HOUSEHOLDS)),
+        ("dstranger", stranger, far),
+    ]:
+        resident = await make_user(services, Role.RESIDENT, household_id=household["id"])
+        back = timedelta(minutes=40 if target == "d4" else 0)
+        clock.moment -= back
+        dropped = await services.scans.dropoff(resident, event_id(), at["token"])
+        clock.moment += back
+        dropoffs[target] = int(dropped["dropoff_id"])
+    return dropoffs
 
 
 def _png(text: str) -> bytes:
@@ -111,7 +142,8 @@ class Step:
     """One event of the scenario, in terms both worlds can make concrete."""
 
     key: str
-    target: str  # "0".."4", "stranger", "revoked", "garbage"
+    target: str  # "0".."4", "stranger", "revoked", "garbage", or a drop-off: "d0".."d4",
+    # "dstranger", "dunknown"
     point: str  # "point", "far", "garbage"
     stream: Stream
     grade: Grade
@@ -134,6 +166,7 @@ def _scenario(seed: int, length: int) -> list[Step]:
     rng = random.Random(seed)
     photos = random.Random(-seed)  # its own generator: the rest of the scenario stays as it was
     times = random.Random(seed + 1_000)  # and so does this one
+    drops = random.Random(seed + 2_000)  # and this one: a card's target becomes its drop-off
     steps: list[Step] = []
     for n in range(length):
         roll = rng.random()
@@ -151,6 +184,10 @@ def _scenario(seed: int, length: int) -> list[Step]:
             reasons = ("not a code!",)  # refused before anything is recorded
         if n == 9:
             target = "revoked"
+        if drops.random() < 0.35 and target in (*map(str, range(HOUSEHOLDS)), "stranger"):
+            target = f"d{target}"
+        elif drops.random() < 0.02:
+            target = "dunknown"
         key = f"e{n}"
         if steps and roll < 0.16 and n not in (7, 9):
             key = rng.choice(steps).key  # an old id with new content
@@ -162,6 +199,19 @@ def _scenario(seed: int, length: int) -> list[Step]:
 
 
 def _grading(world: World, step: Step) -> Grading:
+    points = {"point": world.point["token"], "far": world.far_point["token"]}
+    if step.target.startswith("d"):
+        return Grading(
+            event_id=f"{world.name}-{step.key}",
+            household_token=None,
+            dropoff_id=world.dropoffs.get(step.target, 10**9),
+            point_token=points.get(step.point, "1p.zz.1.a.nope"),
+            stream=step.stream,
+            grade=step.grade,
+            reasons=list(step.reasons),
+            photo_ref=world.photo_refs.get(step.photo),
+            captured_at=world.now + CAPTURED[step.captured] if step.captured in CAPTURED else None,
+        )
     if step.target == "stranger":
         card = world.stranger["card_token"]
     elif step.target == "revoked":
@@ -170,7 +220,6 @@ def _grading(world: World, step: Step) -> Grading:
         card = "1h.zz.1.a.not-a-signature"
     else:
         card = world.households[int(step.target)]["card_token"]
-    points = {"point": world.point["token"], "far": world.far_point["token"]}
     return Grading(
         event_id=f"{world.name}-{step.key}",
         household_token=card,
@@ -199,6 +248,7 @@ async def _one_by_one(services: Services, world: World, steps: list[Step]) -> li
                     g.reasons,
                     g.photo_ref,
                     g.captured_at,
+                    g.dropoff_id,
                 )
             )
         except LedgerError as refusal:
@@ -229,10 +279,13 @@ async def _state(world: World) -> dict[str, Any]:
                 Inspection.points_awarded,
                 Inspection.local_day,
                 Inspection.rule_version,
+                Inspection.dropoff_id,
             )
             .where(Inspection.household == household["id"])
             .order_by(Inspection.id)
         )
+        named = {dropoff_id: target for target, dropoff_id in world.dropoffs.items()}
+        rows = [row | {"dropoff_id": named.get(row["dropoff_id"])} for row in rows]
         lots = await Lot.select(Lot.points, Lot.remaining_points).where(
             Lot.account_id == household["account_id"]
         )
@@ -323,6 +376,64 @@ async def test_a_batch_that_loses_a_race_for_an_event_id_goes_one_by_one(
     assert await _state(a) == await _state(b)
 
 
+async def test_a_batch_grades_drop_offs_as_one_by_one_does(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every way a grading by `dropoff_id` goes, in one batch that must not fall back."""
+    a, b = await _world(services, "a"), await _world(services, "b")
+    kitchen, recyclable, other = Stream.KITCHEN, Stream.RECYCLABLE, Stream.OTHER
+    good, fair = Grade.GOOD, Grade.FAIR
+    first = Step("e0", "d2", "point", kitchen, good, ())
+    steps = [
+        first,  # credited
+        Step("e1", "d2", "point", kitchen, fair, ()),  # the same stream again: already_graded
+        Step("e2", "d2", "point", recyclable, good, ()),  # another stream: 4 (the cap is 12)
+        Step("e3", "d3", "far", kitchen, good, ()),  # at another point: wrong_point
+        Step("e4", "d4", "point", kitchen, good, ()),  # 40 minutes old: dropoff_expired
+        Step("e5", "dunknown", "point", kitchen, good, ()),  # not_found
+        Step("e6", "dstranger", "point", kitchen, good, ()),  # wrong_point
+        Step("e7", "dstranger", "far", kitchen, good, ()),  # out_of_scope
+        Step("e8", "d0", "point", kitchen, good, ()),  # the inspector's building: out_of_scope
+        first,  # replayed
+        Step("e9", "2", "point", kitchen, good, ()),  # the card, same day and stream: 0 points
+        # Credited under the rules in force 3 minutes ago (the defaults: 10).
+        Step("e10", "d3", "point", kitchen, good, (), captured="minutes_ago"),
+        Step("e11", "d3", "point", other, good, (), captured="yesterday"),  # dropoff_expired
+        Step("e12", "d3", "point", kitchen, good, (), "foreign"),  # photo_ref refused first
+    ]
+
+    async def no_fallback(*_: object) -> None:
+        raise AssertionError("the batch went one by one")
+
+    monkeypatch.setattr(grading_batch.GradingBatches, "_one", no_fallback)
+    together = await services.gradings.inspect_many(a.inspector, [_grading(a, s) for s in steps])
+    monkeypatch.undo()
+    alone = await _one_by_one(services, b, steps)
+    shapes = [_shape(o) for o in together]
+    assert shapes == [_shape(o) for o in alone]
+    assert await _state(a) == await _state(b)
+    codes = [shape[1] if isinstance(shape, tuple) else shape["points_awarded"] for shape in shapes]
+    assert codes == [
+        8,
+        "already_graded",
+        4,
+        "wrong_point",
+        "dropoff_expired",
+        "not_found",
+        "wrong_point",
+        "out_of_scope",
+        "out_of_scope",
+        8,
+        0,
+        10,
+        "dropoff_expired",
+        "validation_error",
+    ]
+    await services.sealer.seal_pending()
+    report = await services.verifier.verify()
+    assert report["ok"], report
+
+
 def _covers_the_cases(shapes: list[Any]) -> None:
     """The scenario reaches what it is meant to: credits, unscored repeats, and refusals."""
     messages = {shape["message"] for shape in shapes if isinstance(shape, dict)}
@@ -332,5 +443,6 @@ def _covers_the_cases(shapes: list[Any]) -> None:
     codes = {shape[1] for shape in shapes if isinstance(shape, tuple)}
     assert {"out_of_scope", "validation_error", "code_revoked"} <= codes, codes
     assert "captured_at_out_of_range" in codes, codes
+    assert "dropoff_expired" in codes, codes
     details = {shape[2] for shape in shapes if isinstance(shape, tuple)}
     assert any(detail.startswith("photo_ref:") for detail in details), details

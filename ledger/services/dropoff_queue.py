@@ -1,0 +1,99 @@
+"""A collection point's queue of residents' drop-offs, and the drop-off a grading names.
+
+A signed-in resident who scans a point's code (`Scans.dropoff`) waits in that point's queue
+for 30 minutes (ledger/domain/dropoffs.py); the inspector grading there sees the household and
+grades it with `dropoff_id` in place of the card's token. `graded_dropoff` is the one place
+that turns a `dropoff_id` into the household a grade is for: `Scans.inspect` and the offline
+batch (`GradingBatches`) both call it, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.domain.access import Principal
+from ledger.domain.dropoffs import queue_since
+from ledger.domain.errors import DropoffElsewhere, InvalidInput, NotFound, OutOfScope
+from ledger.domain.registry import household_label
+from ledger.ports import Clock
+from ledger.services.accounts import decode_cursor, encode_cursor
+from ledger.store import dropoffs as store
+from ledger.store import registry as registry_store
+from ledger.store.tables import CollectionPoint, Household
+
+
+def check_subject(household_token: str | None, dropoff_id: int | None) -> None:
+    """A grading names its household one way: the card's token or the resident's drop-off."""
+    if (household_token is None) == (dropoff_id is None):
+        field = "household_token" if household_token is None else "dropoff_id"
+        raise InvalidInput(field, "send exactly one of household_token and dropoff_id")
+
+
+async def graded_dropoff(
+    dropoff_id: int, point: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The drop-off and its household's row (with its compound's `community_id`, as a scanned
+    card's row comes). 404 for an unknown drop-off; 422 `wrong_point` when it was recorded at
+    another point than the one being graded at."""
+    dropoff = await store.find(dropoff_id)
+    if dropoff is None:
+        raise NotFound("dropoff", dropoff_id)
+    if int(dropoff["point"]) != int(point["id"]):
+        raise DropoffElsewhere(
+            "this drop-off was recorded at another collection point: grade it there",
+            point_id=int(dropoff["point"]),
+        )
+    household = await registry_store.scanned(Household, int(dropoff["household"]))
+    assert household is not None, "a drop-off's household exists (foreign key)"
+    return dropoff, household
+
+
+def queue_label(household: dict[str, Any]) -> str:
+    """What the inspector reads: a shop's or office's name when it has one, else the address
+    as printed on the card."""
+    name = household.get("name")
+    if isinstance(name, str) and name:
+        return name
+    return household_label(household["building"], household["unit"], household["room"])
+
+
+@dataclass(frozen=True)
+class DropoffQueue:
+    clock: Clock
+
+    async def at_point(
+        self, viewer: Principal, point_id: int, cursor: str | None, limit: int
+    ) -> dict[str, Any]:
+        """The point's drop-offs of the last 30 minutes, oldest first, each with the streams
+        already graded from it. Inspectors and coordinators of the point's compound, admins."""
+        point = await registry_store.get(CollectionPoint, point_id)
+        if point is None:
+            raise NotFound("collection point", point_id)
+        if not viewer.covers_compound(int(point["compound"])):
+            raise OutOfScope("this collection point is not in a compound you serve")
+        now = self.clock.now()
+        rows = await store.at_point(point_id, queue_since(now), decode_cursor(cursor), limit + 1)
+        more, rows = len(rows) > limit, rows[:limit]
+        graded = await store.graded_streams_of([int(row["dropoff_id"]) for row in rows])
+        items = [_item(row, graded.get(int(row["dropoff_id"]), set())) for row in rows]
+        return {
+            "point_id": point_id,
+            "items": items,
+            "next_cursor": encode_cursor(items[-1]["dropoff_id"]) if more else None,
+        }
+
+
+def _item(row: dict[str, Any], streams: set[str]) -> dict[str, Any]:
+    return {
+        "dropoff_id": int(row["dropoff_id"]),
+        "household_id": int(row["id"]),
+        "label": queue_label(row),
+        "building": row["building"],
+        "unit": row["unit"],
+        "room": row["room"],
+        "dropped_at": row["dropped_at"],
+        "graded": bool(streams),
+        "graded_streams": sorted(streams),
+        "name": row.get("name") or None,
+    }
