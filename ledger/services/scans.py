@@ -150,7 +150,13 @@ async def _grade(
     day, now = local_day(moment), at.now
     await store.lock_account(household["account"])
     already, points_today = await store.grading_today(household["id"], day, stream.value)
-    award = award_for_grade(grade, rule.rules, already_scored=already, points_today=points_today)
+    award = award_for_grade(
+        grade,
+        rule.rules,
+        already_scored=already,
+        points_today=points_today,
+        kind=household["kind"],
+    )
     entry_id, balance = await _credit(
         community_id,
         household["account"],
