@@ -6,11 +6,13 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
+from typing import TypeVar
 
 from ledger.domain.errors import InvalidInput
 
 NAME_LENGTH_MAX = 100
 ADDRESS_PART_LENGTH_MAX = 20
+K = TypeVar("K", bound=StrEnum)
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$")
 
 
@@ -98,12 +100,21 @@ UNIT_KIND_OF = {
 }
 
 
+def check_kind(kinds: type[K], value: str, field: str = "kind") -> K:
+    """A kind named by its value (`shop_street`, `office`), or InvalidInput naming `field`."""
+    try:
+        return kinds(value)
+    except ValueError:
+        known = ", ".join(kind.value for kind in kinds)
+        raise InvalidInput(field, f"must be one of {known}") from None
+
+
 def check_unit_fits(compound_kind: str, kind: HouseholdKind) -> None:
     """A unit only in a compound of the matching kind (a shop only on a shop street, …)."""
     expected = UNIT_KIND_OF[CompoundKind(compound_kind)]
     if kind is not expected:
         raise InvalidInput(
-            "kind", f"a {compound_kind} compound holds units of kind {expected.value} only"
+            "kind", f"compound kind {compound_kind} holds units of kind {expected.value} only"
         )
 
 

@@ -11,6 +11,7 @@ from ledger.domain.errors import Duplicate, InvalidInput, NotFound
 from ledger.domain.registry import (
     CompoundKind,
     HouseholdKind,
+    check_kind,
     check_name,
     check_unit,
     check_unit_fits,
@@ -57,10 +58,11 @@ class Registry:
         event_id: str,
         community_id: int,
         name: str,
-        kind: CompoundKind = CompoundKind.RESIDENTIAL,
+        kind: CompoundKind | str = CompoundKind.RESIDENTIAL,
     ) -> Result:
         """A residential compound, a shop street or an office building (`kind`)."""
         name = check_name(name)
+        kind = check_kind(CompoundKind, kind)
 
         async def action() -> Result:
             await _require(store.Community, community_id, "community")
@@ -90,10 +92,11 @@ class Registry:
         unit: str | None = None,
         room: str | None = None,
         *,
-        kind: HouseholdKind = HouseholdKind.HOUSEHOLD,
+        kind: HouseholdKind | str = HouseholdKind.HOUSEHOLD,
         name: str | None = None,
     ) -> Result:
         """A household at an address, or a shop or an office by its name (`kind`)."""
+        kind = check_kind(HouseholdKind, kind)
         fields = check_unit(kind, building, unit, room, name)
 
         async def action() -> Result:
