@@ -141,15 +141,27 @@ async def test_a_name_or_address_already_used_in_the_compound_is_refused(admin: 
     assert moved.status_code == 200, moved.text
 
 
-async def test_a_shop_s_name_is_edited_and_its_kind_and_empty_address_stay(
-    admin: Client, settings: Settings
-) -> None:
+@pytest.fixture
+async def shop_admin(
+    fresh_db: None, settings: Settings
+) -> AsyncIterator[tuple[Client, dict[str, Any], list[dict[str, Any]]]]:
+    """The signed-in admin, a shop street and its two shops (made before the app starts)."""
+    await seed(settings)
     registry = Services.build(settings.keyring(), settings.base_url).registry
     street = await registry.create_compound(SYSTEM, "e-2", 1, "胜利河美食街", "shop_street")
     shops = [
         await registry.create_household(SYSTEM, f"e-s{n}", street["id"], kind="shop", name=name)
         for n, name in enumerate(("胜利河面馆", "运河茶馆"))
     ]
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        await sign_in_page(client, "admin")
+        yield client, street, shops
+
+
+async def test_a_shop_s_name_is_edited_and_its_kind_and_empty_address_stay(
+    shop_admin: tuple[Client, dict[str, Any], list[dict[str, Any]]],
+) -> None:
+    admin, street, shops = shop_admin
     form = await row(admin, "household", shops[0]["id"])
     reply = await save(admin, "household", {**form, "name": " 老胜利河面馆 "}, shops[0]["id"])
     assert reply.status_code == 200, reply.text
