@@ -107,8 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     unlock.add_argument("name")
     unlock.set_defaults(run=_user_unlock)
 
-    load = commands.add_parser("load", help="bulk-load households, points or posts from a CSV file")
-    load.add_argument("kind", choices=["households", "points", "posts"])
+    load = commands.add_parser(
+        "load", help="bulk-load households, shops, offices, points or posts from a CSV file"
+    )
+    load.add_argument("kind", choices=["households", "shops", "offices", "points", "posts"])
     load.add_argument("file", type=Path)
     load.set_defaults(run=lambda s, a: _run(s, _load, a.kind, a.file))
 

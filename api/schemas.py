@@ -10,6 +10,7 @@ from msgspec import Meta
 from ledger.domain.access import Role
 from ledger.domain.entries import AMOUNT_POINTS_MAX
 from ledger.domain.idempotency import EVENT_ID_PATTERN
+from ledger.domain.registry import CompoundKind, HouseholdKind
 
 ID_MAX = 2**53
 EventId = Annotated[
@@ -110,20 +111,28 @@ class NewCompound(Body):
     event_id: EventId
     community_id: Id
     name: Name
+    # What the compound is; each kind holds one kind of unit (households, shops, offices).
+    kind: CompoundKind = CompoundKind.RESIDENTIAL
 
 
 class CompoundReply(msgspec.Struct):
     id: int
     community_id: int
     name: str
+    kind: str = CompoundKind.RESIDENTIAL.value
 
 
 class NewHousehold(Body):
+    """A household gives building, unit and room; a shop or an office gives its name instead,
+    in a compound of the matching kind (shop_street, office_building)."""
+
     event_id: EventId
     compound_id: Id
-    building: AddressPart
-    unit: AddressPart
-    room: AddressPart
+    building: AddressPart | None = None
+    unit: AddressPart | None = None
+    room: AddressPart | None = None
+    kind: HouseholdKind = HouseholdKind.HOUSEHOLD
+    name: Name | None = None
 
 
 class HouseholdReply(msgspec.Struct):
@@ -718,6 +727,7 @@ class RedBlackReply(msgspec.Struct):
 class CompoundReportRow(msgspec.Struct):
     compound_id: int
     compound: str
+    kind: str  # residential | shop_street | office_building; `households` counts its units
     households: int
     participating_households: int
     participation_rate: str

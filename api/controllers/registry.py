@@ -56,7 +56,7 @@ class RegistryController(Controller):
         self, data: JSONBody[NewCompound], principal: PrincipalDep, services: ServicesDep
     ) -> CompoundReply:
         result = await services.registry.create_compound(
-            principal, data.event_id, data.community_id, data.name
+            principal, data.event_id, data.community_id, data.name, data.kind
         )
         return msgspec.convert(result, CompoundReply)
 
@@ -64,9 +64,17 @@ class RegistryController(Controller):
     async def create_household(
         self, data: JSONBody[NewHousehold], principal: PrincipalDep, services: ServicesDep
     ) -> HouseholdReply:
-        """A household, its green account and its first card (409 `duplicate`: known address)."""
+        """A household (or a shop, an office), its green account and its first card (409
+        `duplicate`: known address or name; 400 naming `kind` outside a compound of its kind)."""
         result = await services.registry.create_household(
-            principal, data.event_id, data.compound_id, data.building, data.unit, data.room
+            principal,
+            data.event_id,
+            data.compound_id,
+            data.building,
+            data.unit,
+            data.room,
+            kind=data.kind,
+            name=data.name,
         )
         return msgspec.convert(result, HouseholdReply)
 

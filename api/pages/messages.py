@@ -6,10 +6,12 @@ services' own `detail` texts are English and stay in the API.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from api.pages.i18n import _, pgettext
 from ledger.domain.errors import LedgerError, refusal_from_record
+from ledger.domain.registry import HouseholdKind
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind
 
@@ -241,10 +243,20 @@ def address(building: str, unit: str, room: str) -> str:
              building=building, unit=unit, room=room)  # fmt: skip
 
 
+def unit_name(row: Mapping[str, Any]) -> str:
+    """What a page calls a household: its address; a shop or an office: its name."""
+    if row.get("kind", HouseholdKind.HOUSEHOLD) != HouseholdKind.HOUSEHOLD:
+        return str(row["name"])
+    return address(row["building"], row["unit"], row["room"])
+
+
 def sticker_subtitle(kind: CodeKind, label: Label) -> str:
-    """The line under a sticker's code: a household's address, or a point's or post's name."""
+    """The line under a sticker's code: a household's address, a shop's or office's name, or
+    a point's or post's name."""
     if label.address is not None:
         return address(*label.address)
+    if kind is CodeKind.HOUSEHOLD:
+        return label.name
     return f"{label.name} · {kind_name(kind.value)}"
 
 
@@ -266,7 +278,17 @@ def affiliation_name(affiliation: str) -> str:
     }.get(affiliation, affiliation)
 
 
+def compound_kind_name(kind: str) -> str:
+    return {
+        "residential": _("Residential compound"),
+        "shop_street": _("Shop street"),
+        "office_building": _("Office building"),
+    }.get(kind, kind)
+
+
 JINJA_FILTERS = {
+    "compound_kind_name": compound_kind_name,
+    "unit_name": unit_name,
     "grade_name": grade_name,
     "stream_name": stream_name,
     "reason_name": reason_name,

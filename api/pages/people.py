@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from api import qr_images
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
-from api.pages.messages import address
+from api.pages.messages import unit_name
 from api.pages.once import page_event_id, with_new_event_id
 from api.pages.web import render
 from api.schemas import ID_MAX
@@ -63,7 +63,7 @@ async def resident_home(principal: PrincipalDep, services: ServicesDep) -> Respo
         "home.html",
         me=principal,
         household=household,
-        address=address(household["building"], household["unit"], household["room"]),
+        address=unit_name(household),
         balance=account["balance_points"],
         expiring=account["expiring"][:EXPIRY_GROUPS_SHOWN],
         expiring_soon=expiring_soon(account["expiring"], today),

@@ -18,7 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_404_NOT_
 
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
-from api.pages.messages import REASON_CODES, address, code_refusal_text, refusal_text
+from api.pages.messages import REASON_CODES, address, code_refusal_text, refusal_text, unit_name
 from api.pages.once import for_purpose, page_event_id, with_new_event_id
 from api.pages.volunteering import apply_url
 from api.pages.web import login_url, render, viewer
@@ -130,7 +130,7 @@ async def subject_of(kind: CodeKind, row: dict[str, Any]) -> dict[str, Any]:
         household = await views.household(row["id"])
         return {
             "compound": household["compound_name"],
-            "name": address(row["building"], row["unit"], row["room"]),
+            "name": unit_name(row),
             "compound_id": row["compound"],
             "community_id": household["community_id"],
         }

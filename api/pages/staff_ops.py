@@ -13,7 +13,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
-from api.pages.messages import address
+from api.pages.messages import unit_name
 from api.pages.op_pages import op_done, op_form, operation_post, posted
 from api.pages.scan import LIST_MAX
 from api.pages.web import render
@@ -48,7 +48,7 @@ async def _households_matching(
             "households", None, LIST_MAX, {"compound": compound["id"]}
         )
         for row in rows["items"]:
-            name = address(row["building"], row["unit"], row["room"])
+            name = unit_name(row)
             text = f"{compound['name']} {name} {row['building']}-{row['unit']}-{row['room']}"
             if all(word in text for word in words):
                 found.append(row | {"compound_name": compound["name"], "name": name})
@@ -210,7 +210,7 @@ async def settle(
 
 async def _household(household_id: int) -> dict[str, Any]:
     row = await views.household(household_id)
-    return row | {"name": address(row["building"], row["unit"], row["room"])}
+    return row | {"name": unit_name(row)}
 
 
 @get("/staff/households/{household_id:int}/card", guards=ADMIN_ONLY, include_in_schema=False)

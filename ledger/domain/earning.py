@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ledger.domain.errors import InvalidInput, TooManyMinutes
+from ledger.domain.registry import HouseholdKind
 from ledger.domain.rules import EarningRules, Grade, Material
 
 STAR_LEVEL_HOURS = (100, 300, 600, 1_000, 1_500)
@@ -34,13 +35,19 @@ def day_so_far(grades: Iterable[tuple[str, bool, int]], stream: str) -> tuple[bo
 
 
 def award_for_grade(
-    grade: Grade, rules: EarningRules, *, already_scored: bool, points_today: int
+    grade: Grade,
+    rules: EarningRules,
+    *,
+    already_scored: bool,
+    points_today: int,
+    kind: str = HouseholdKind.HOUSEHOLD,
 ) -> GradeAward:
-    """The first grade per household, stream and local day scores; the daily cap bounds the sum."""
+    """The first grade per household, stream and local day scores; the daily cap bounds the sum.
+    A shop or an office (`kind`) is graded with its kind's values where the rules give them."""
     if already_scored:
         return GradeAward(points=0, scored=False, capped=False)
-    points = rules.grade_points[grade.value]
-    room = max(rules.grading_daily_cap_points - points_today, 0)
+    points = rules.grade_points_for(kind)[grade.value]
+    room = max(rules.grading_daily_cap_for(kind) - points_today, 0)
     return GradeAward(points=min(points, room), scored=True, capped=points > room)
 
 

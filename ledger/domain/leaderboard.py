@@ -202,7 +202,8 @@ def points_ops(
         ops.append(
             Op("z", keys.households(compound_id, period, name), str(household_id), delta, seq)
         )
-        ops.append(Op("z", keys.buildings(compound_id, period, name), building, delta, seq))
+        if building:  # shops and offices have no building: they are not on that board
+            ops.append(Op("z", keys.buildings(compound_id, period, name), building, delta, seq))
     return ops
 
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from ledger.domain.errors import InvalidInput
+from ledger.domain.registry import HouseholdKind
 
 
 class Grade(StrEnum):
@@ -32,6 +33,8 @@ class Material(StrEnum):
 
 
 POINTS_RULE_MAX = 10_000
+# The kinds of unit that may have grading values of their own; households use the plain keys.
+KINDS_WITH_OWN_VALUES = (HouseholdKind.SHOP.value, HouseholdKind.OFFICE.value)
 # The shortest time after which any community's rules close a shift left open.
 SHIFT_AUTO_CLOSE_MINUTES_MIN = 60
 
@@ -68,11 +71,28 @@ class EarningRules:
     captured_at_staff_max_age_minutes: int = 72 * 60
     captured_at_public_max_age_minutes: int = 10
     captured_at_future_max_minutes: int = 5
+    # Shops and offices graded with values of their own (a restaurant's kitchen waste is not
+    # a flat's): {"shop": {"good": 20, "fair": 10, "poor": 0}}. A kind not given here is
+    # graded with `grade_points` and `grading_daily_cap_points`, as households are.
+    grade_points_by_kind: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    grading_daily_cap_points_by_kind: Mapping[str, int] = field(default_factory=dict)
+
+    def grade_points_for(self, kind: str) -> Mapping[str, int]:
+        """The points per grade for a unit of this kind (household, shop, office)."""
+        return self.grade_points_by_kind.get(kind, self.grade_points)
+
+    def grading_daily_cap_for(self, kind: str) -> int:
+        """The grading points a unit of this kind may earn in a local day."""
+        return self.grading_daily_cap_points_by_kind.get(kind, self.grading_daily_cap_points)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["grade_points"] = dict(self.grade_points)
         data["weighin_points_per_kg"] = dict(self.weighin_points_per_kg)
+        data["grade_points_by_kind"] = {
+            kind: dict(points) for kind, points in self.grade_points_by_kind.items()
+        }
+        data["grading_daily_cap_points_by_kind"] = dict(self.grading_daily_cap_points_by_kind)
         return data
 
 
@@ -110,12 +130,36 @@ def parse_rules(data: Mapping[str, Any]) -> EarningRules:
         values["weighin_points_per_kg"] = _table(
             data["weighin_points_per_kg"], Material, "rules.weighin_points_per_kg"
         )
+    if "grade_points_by_kind" in data:
+        field_name = "rules.grade_points_by_kind"
+        values["grade_points_by_kind"] = {
+            kind: _table(table, Grade, f"{field_name}.{kind}")
+            for kind, table in _by_kind(data["grade_points_by_kind"], field_name).items()
+        }
+    if "grading_daily_cap_points_by_kind" in data:
+        field_name = "rules.grading_daily_cap_points_by_kind"
+        values["grading_daily_cap_points_by_kind"] = {
+            kind: _bounded(cap, 0, POINTS_RULE_MAX, f"{field_name}.{kind}")
+            for kind, cap in _by_kind(data["grading_daily_cap_points_by_kind"], field_name).items()
+        }
     rules = EarningRules(**values)
     if rules.shift_daily_minutes_max % rules.shift_minutes_unit:
         raise InvalidInput(
             "rules.shift_daily_minutes_max", "must be a multiple of shift_minutes_unit"
         )
     return rules
+
+
+def _by_kind(value: Any, field_name: str) -> dict[str, Any]:
+    """Values keyed by a kind of unit that may have its own (households use the plain key)."""
+    if not isinstance(value, Mapping):
+        raise InvalidInput(field_name, "must be an object")
+    for kind in sorted(set(value) - set(KINDS_WITH_OWN_VALUES)):
+        raise InvalidInput(
+            f"{field_name}.{kind}",
+            f"is not a kind of unit with its own values {KINDS_WITH_OWN_VALUES}",
+        )
+    return {kind: value[kind] for kind in sorted(value)}
 
 
 def _table(value: Any, keys: type[StrEnum], field_name: str) -> dict[str, int]:

@@ -120,7 +120,11 @@ async def _regrade(
     )
     others = points_that_day - int(inspection["points_awarded"])
     award = award_for_grade(
-        new_grade, rule.rules, already_scored=not inspection["scored"], points_today=others
+        new_grade,
+        rule.rules,
+        already_scored=not inspection["scored"],
+        points_today=others,
+        kind=household["kind"],
     )
     credit_entry = None
     if award.points > 0:

@@ -26,7 +26,7 @@ from ledger.domain.leaderboard import (
     ranking,
     ratio,
 )
-from ledger.domain.registry import public_household_label
+from ledger.domain.registry import public_unit_label
 from ledger.projections.boards import RedisBoards
 from ledger.store import boards as store
 from ledger.store import facts, reads
@@ -233,10 +233,7 @@ async def _top_from_redis(
     labels: dict[str, str]
     if board is Board.HOUSEHOLDS:
         head, rows = await reads.head_and_households([int(s) for s in ids])
-        labels = {
-            str(i): public_household_label(r["building"], r["unit"], r["room"])
-            for i, r in rows.items()
-        }
+        labels = {str(i): _public_label(r) for i, r in rows.items()}
     elif board is Board.VOLUNTEERS_HOURS:
         head, names = await reads.head_and_volunteers([int(s) for s in ids])
         labels = {str(i): mask_name(n) for i, n in names.items()}
@@ -264,10 +261,7 @@ async def _labels(board: Board, subject_ids: list[str], community_id: int) -> di
     """Public labels: never a person's name or a full address."""
     if board is Board.HOUSEHOLDS:
         rows = await store.households_by_id([int(s) for s in subject_ids])
-        return {
-            str(i): public_household_label(r["building"], r["unit"], r["room"])
-            for i, r in rows.items()
-        }
+        return {str(i): _public_label(r) for i, r in rows.items()}
     if board is Board.BUILDINGS:
         return {s: f"{s}幢" for s in subject_ids}
     if board is Board.VOLUNTEERS_HOURS:
@@ -275,6 +269,11 @@ async def _labels(board: Board, subject_ids: list[str], community_id: int) -> di
         return {str(i): mask_name(name) for i, name in names.items()}
     compounds = await store.compounds_of(community_id)
     return {str(c): row["name"] for c, row in compounds.items()}
+
+
+def _public_label(row: Any) -> str:
+    """A household's masked address, or a shop's or office's name."""
+    return public_unit_label(row["kind"], row["building"], row["unit"], row["room"], row["name"])
 
 
 def _item(

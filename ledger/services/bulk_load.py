@@ -1,4 +1,6 @@
-"""Load households, collection points or duty posts from a CSV file: every row, or none.
+"""Load households, shops, offices, collection points or duty posts from a CSV file: every
+row, or none. Shops and offices are loaded by name (`compound_id,name`), each into a compound
+of its kind (a shop street, an office building), as households only into residential ones.
 
 Every row is checked before anything is written, and all problems are reported together by
 line number (the header is line 1), so that a clerk fixes the spreadsheet once rather than
@@ -18,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from ledger.domain.errors import InvalidInput
-from ledger.domain.registry import check_address_part, check_name, parse_windows
+from ledger.domain.registry import (
+    HouseholdKind,
+    check_address_part,
+    check_name,
+    check_unit_fits,
+    parse_windows,
+)
 from ledger.services.container import Services
 from ledger.store import bulk as store
 from ledger.store.registry import TableClass
@@ -26,19 +34,31 @@ from ledger.store.tables import CollectionPoint, DutyPost, Household
 
 KINDS: dict[str, tuple[str, ...]] = {
     "households": ("compound_id", "building", "unit", "room"),
+    "shops": ("compound_id", "name"),
+    "offices": ("compound_id", "name"),
     "points": ("compound_id", "name", "windows"),
     "posts": ("compound_id", "name"),
 }
 # What makes a row the same as another in its compound.
 _KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "households": ("building", "unit", "room"),
+    "shops": ("name",),
+    "offices": ("name",),
     "points": ("name",),
     "posts": ("name",),
 }
 _TABLES: dict[str, TableClass] = {
     "households": Household,
+    "shops": Household,
+    "offices": Household,
     "points": CollectionPoint,
     "posts": DutyPost,
+}
+# The kind of unit each load makes, in the compounds of the matching kind only.
+_UNIT_KINDS = {
+    "households": HouseholdKind.HOUSEHOLD,
+    "shops": HouseholdKind.SHOP,
+    "offices": HouseholdKind.OFFICE,
 }
 # People type windows in spreadsheets with either semicolon; "07:00-09:00;18:00-20:00".
 _WINDOW_SEPARATORS = (";", "；")
@@ -199,12 +219,14 @@ _FIELD_CHECKS: dict[str, Callable[[str, str], str]] = {
 async def _check_database(kind: str, rows: list[_Row]) -> list[Problem]:
     """Unknown compounds, and rows the compound already has."""
     compound_ids = {row.compound_id for row in rows}
-    known = await store.communities_of(compound_ids)
+    known = await store.compound_kinds(compound_ids)
     existing = await store.existing_keys(_TABLES[kind], _KEY_COLUMNS[kind], known)
     problems: list[Problem] = []
     for row in rows:
         if row.compound_id not in known:
             problems.append(Problem(row.line, f"compound_id: compound {row.compound_id} not found"))
+        elif misfit := _misfit(kind, known[row.compound_id]):
+            problems.append(Problem(row.line, misfit))
         elif row.key(kind) in existing:
             what = "/".join(row.values[name] for name in _KEY_COLUMNS[kind])
             message = f"{what} is already registered in compound {row.compound_id}"
@@ -212,12 +234,31 @@ async def _check_database(kind: str, rows: list[_Row]) -> list[Problem]:
     return problems
 
 
+def _misfit(kind: str, compound_kind: str) -> str:
+    """Why a unit of this load may not go into a compound of that kind ("" when it may)."""
+    if kind not in _UNIT_KINDS:
+        return ""
+    try:
+        check_unit_fits(compound_kind, _UNIT_KINDS[kind])
+    except InvalidInput as problem:
+        return f"compound_id: {problem.detail.removeprefix('kind: ')}"
+    return ""
+
+
 async def _load(kind: str, rows: list[_Row], now: datetime) -> None:
-    if kind == "households":
+    if kind in _UNIT_KINDS:
         communities = await store.communities_of(row.compound_id for row in rows)
         for compound_id, group in _by_compound(rows).items():
-            addresses = [(r.values["building"], r.values["unit"], r.values["room"]) for r in group]
-            await store.add_households(communities[compound_id], compound_id, addresses, now)
+            community_id = communities[compound_id]
+            if kind == "households":
+                addresses = [
+                    (r.values["building"], r.values["unit"], r.values["room"]) for r in group
+                ]
+                await store.add_households(community_id, compound_id, addresses, now)
+            else:
+                names = [r.values["name"] for r in group]
+                unit_kind = _UNIT_KINDS[kind].value
+                await store.add_named_units(community_id, compound_id, unit_kind, names, now)
         return
     records = [
         {"compound": row.compound_id, **row.values, "card_serial": 1, "created_at": now}

@@ -8,7 +8,7 @@ from typing import Any
 
 from ledger.domain.access import SCOPED_ROLES, Principal, Role
 from ledger.domain.errors import CodeRevoked, CodeWrongKind, NotFound, OutOfScope, ScanRequired
-from ledger.domain.registry import household_label
+from ledger.domain.registry import HouseholdKind, unit_label
 from ledger.domain.scan_codes import CodeKind, Keyring, ScanCode, read, sign
 from ledger.domain.short_codes import RANDOM_SPACE, code_from, grouped, looks_typed, normalize
 from ledger.store import registry as store
@@ -143,13 +143,13 @@ async def label_for(codes: Codes, kind: CodeKind, subject_id: int) -> Label:
 
 def _parts(kind: CodeKind, row: dict[str, Any]) -> dict[str, Any]:
     """What the subtitle is made of, for a sheet printed in another language."""
-    if kind is CodeKind.HOUSEHOLD:
+    if kind is CodeKind.HOUSEHOLD and row["kind"] == HouseholdKind.HOUSEHOLD:
         return {"address": (row["building"], row["unit"], row["room"])}
-    return {"name": row["name"]}
+    return {"name": row["name"]}  # a shop's or office's name, or a point's or post's
 
 
 def _subtitle(kind: CodeKind, row: dict[str, Any]) -> str:
     if kind is CodeKind.HOUSEHOLD:
-        return household_label(row["building"], row["unit"], row["room"])
+        return unit_label(row["kind"], row["building"], row["unit"], row["room"], row["name"])
     suffix = "投放点" if kind is CodeKind.POINT else "志愿岗"
     return f"{row['name']} · {suffix}"

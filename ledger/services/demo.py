@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -19,7 +19,7 @@ from ledger.domain.access import SYSTEM, Role
 from ledger.domain.accounts import AccountKind, issuance_stripe
 from ledger.domain.entries import EntryKind, Transfer
 from ledger.domain.errors import InvalidInput
-from ledger.domain.registry import household_label, parse_windows
+from ledger.domain.registry import CompoundKind, HouseholdKind, parse_windows, unit_label
 from ledger.domain.rules import DEFAULT_RULES
 from ledger.services.container import Services
 from ledger.services.registry import Registry
@@ -73,6 +73,25 @@ MERCHANTS_BY_COMMUNITY: dict[str, tuple[str, ...]] = {
         "琴山苑面包房", "潮王路五金店", "文澜府干洗店", "小河直街茶室", "仓基新村积分兑换站",
     ),
 }  # fmt: skip
+# Besides its residential compounds, the first community has a shop street and an office
+# building (issue 15): (compound, its kind, its units' kind, the units' names).
+UNIT_COMPOUNDS: tuple[tuple[str, CompoundKind, HouseholdKind, tuple[str, ...]], ...] = (
+    ("胜利河美食街", CompoundKind.SHOP_STREET, HouseholdKind.SHOP, (
+        "胜利河面馆", "老杭州饭店", "运河奶茶店", "胜利河水果店", "湖墅点心铺", "美食街咖啡馆",
+    )),
+    ("湖墅大厦", CompoundKind.OFFICE_BUILDING, HouseholdKind.OFFICE, (
+        "运河文化传媒公司", "湖墅律师事务所", "远洋科技公司", "卖鱼桥会计师事务所",
+    )),
+)  # fmt: skip
+UNIT_COMMUNITY = "卖鱼桥社区"
+UNIT_POINT, UNIT_POST = "垃圾分类投放点", "门口志愿服务岗"
+# The demo's rules grade a shop's sorting higher (a restaurant's kitchen waste weighs more than
+# a flat's) and let it earn more a day; offices are graded as households are.
+DEMO_RULES = replace(
+    DEFAULT_RULES,
+    grade_points_by_kind={HouseholdKind.SHOP.value: {"good": 20, "fair": 10, "poor": 0}},
+    grading_daily_cap_points_by_kind={HouseholdKind.SHOP.value: 60},
+)
 # (name, cost in points, stock, per-household monthly limit); every community offers all 12.
 REWARDS: tuple[tuple[str, int, int, int | None], ...] = (
     ("垃圾袋一卷", 30, 500, 4), ("环保购物袋", 40, 300, 2), ("肥皂两块", 50, 300, 2),
@@ -146,13 +165,14 @@ async def _seed(services: Services, households: int, password_hash: str) -> tupl
     now = services.clock.now()
     compounds = await _add_communities(now)
     await _add_households(compounds, households, rng, now)
+    units = await _add_shops_and_offices(services.registry, compounds, now)
     await services.codes.issue_missing()  # the bulk-added households' typed codes
     await _add_points_and_posts(services.registry, compounds)
     community_ids = list(dict.fromkeys(compound.community_id for compound in compounds))
     await _add_volunteers(community_ids, rng, now)
     await _add_merchants_and_rewards(community_ids, now)
-    resident_account_id = await _add_users(services.users, compounds, password_hash)
-    return await _carry_over_paper_books(compounds, resident_account_id, rng, now)
+    resident_account_id = await _add_users(services.users, compounds + units, password_hash)
+    return await _carry_over_paper_books(compounds + units, resident_account_id, rng, now)
 
 
 async def _add_communities(now: datetime) -> list[_Compound]:
@@ -161,7 +181,7 @@ async def _add_communities(now: datetime) -> list[_Compound]:
         community_id = await registry_store.insert(Community, name=community_name, created_at=now)
         # What Registry.create_community does, inside this one transaction.
         await ledger_store.open_community_accounts(community_id, now)
-        await add_version(community_id, DEFAULT_RULES, now, SYSTEM.username, now)
+        await add_version(community_id, DEMO_RULES, now, SYSTEM.username, now)
         for name in compound_names:
             compound_id = await registry_store.insert(
                 Compound, community=community_id, name=name, created_at=now
@@ -182,6 +202,27 @@ async def _add_households(
         compound.account_ids = await bulk.add_households(
             compound.community_id, compound.compound_id, addresses, now
         )
+
+
+async def _add_shops_and_offices(
+    registry: Registry, compounds: list[_Compound], now: datetime
+) -> list[_Compound]:
+    """The shop street and the office building, their units, each with a point and a post."""
+    first = COMPOUNDS_BY_COMMUNITY[UNIT_COMMUNITY]
+    community_id = next(c.community_id for c in compounds if c.name in first)
+    units: list[_Compound] = []
+    for name, compound_kind, unit_kind, names in UNIT_COMPOUNDS:
+        compound_id = await registry_store.insert(
+            Compound, community=community_id, name=name, kind=compound_kind.value, created_at=now
+        )
+        compound = _Compound(compound_id, community_id, name)
+        compound.account_ids = await bulk.add_named_units(
+            community_id, compound_id, unit_kind.value, names, now
+        )
+        await registry.add_point(compound_id, f"{name}{UNIT_POINT}", WINDOWS)
+        await registry.add_post(compound_id, f"{name}{UNIT_POST}")
+        units.append(compound)
+    return units
 
 
 def _flats() -> Iterator[tuple[str, str, str]]:
@@ -244,8 +285,11 @@ async def _add_merchants_and_rewards(community_ids: list[int], now: datetime) ->
 
 
 async def _add_users(users: Users, compounds: list[_Compound], password_hash: str) -> int:
-    """One login per role; returns the resident's household account."""
-    scope = frozenset(compound.compound_id for compound in compounds[:SCOPED_COMPOUNDS])
+    """One login per role; returns the resident's household account. Staff serve the first
+    compounds, the shop street and the office building."""
+    residential = compounds[:SCOPED_COMPOUNDS]
+    units = compounds[-len(UNIT_COMPOUNDS) :]
+    scope = frozenset(compound.compound_id for compound in residential + units)
     household = (await registry_store.page(Household, None, 1, {}))[0]
     first_community = {"community": compounds[0].community_id}
     volunteer = (await registry_store.page(Volunteer, None, 1, first_community))[0]
@@ -339,7 +383,13 @@ async def _scope_text(row: dict[str, Any]) -> str:
     if principal.household_id is not None:
         household = await _row(Household, principal.household_id)
         compound = await _row(Compound, household["compound"])
-        label = household_label(household["building"], household["unit"], household["room"])
+        label = unit_label(
+            household["kind"],
+            household["building"],
+            household["unit"],
+            household["room"],
+            household["name"],
+        )
         return f"household {household['id']}: {compound['name']} {label}"
     if principal.volunteer_id is not None:
         volunteer = await _row(Volunteer, principal.volunteer_id)

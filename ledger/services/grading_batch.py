@@ -389,7 +389,11 @@ class _Batch:
         today = books.days.setdefault(graded.day, [])
         already, points_today = day_so_far(today, grading.stream.value)
         award = award_for_grade(
-            grading.grade, rule.rules, already_scored=already, points_today=points_today
+            grading.grade,
+            rule.rules,
+            already_scored=already,
+            points_today=points_today,
+            kind=household["kind"],
         )
         community_id = int(household["community_id"])
         if award.points > 0 and stripe is None:

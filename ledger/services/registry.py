@@ -8,7 +8,15 @@ from typing import Any
 from ledger.domain.access import Principal
 from ledger.domain.accounts import AccountKind
 from ledger.domain.errors import Duplicate, InvalidInput, NotFound
-from ledger.domain.registry import check_address_part, check_name, parse_windows
+from ledger.domain.registry import (
+    CompoundKind,
+    HouseholdKind,
+    check_kind,
+    check_name,
+    check_unit,
+    check_unit_fits,
+    parse_windows,
+)
 from ledger.domain.rules import DEFAULT_RULES
 from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
@@ -45,49 +53,97 @@ class Registry:
         return await self.runner.once("community", event_id, actor, {"name": name}, action)
 
     async def create_compound(
-        self, actor: Principal, event_id: str, community_id: int, name: str
+        self,
+        actor: Principal,
+        event_id: str,
+        community_id: int,
+        name: str,
+        kind: CompoundKind | str = CompoundKind.RESIDENTIAL,
     ) -> Result:
+        """A residential compound, a shop street or an office building (`kind`)."""
         name = check_name(name)
+        kind = check_kind(CompoundKind, kind)
 
         async def action() -> Result:
             await _require(store.Community, community_id, "community")
             if await store.exists(store.Compound, community=community_id, name=name):
                 raise Duplicate(f"community {community_id} already has a compound named {name}")
             compound_id = await store.insert(
-                store.Compound, community=community_id, name=name, created_at=self.clock.now()
+                store.Compound,
+                community=community_id,
+                name=name,
+                kind=kind.value,
+                created_at=self.clock.now(),
             )
-            return {"id": compound_id, "community_id": community_id, "name": name}
+            return {"id": compound_id, "community_id": community_id, "name": name, "kind": kind}
 
+        # Residential compounds keep the fingerprint they had before kinds existed.
         inputs = {"community_id": community_id, "name": name}
+        if kind is not CompoundKind.RESIDENTIAL:
+            inputs["kind"] = kind.value
         return await self.runner.once("compound", event_id, actor, inputs, action)
 
     async def create_household(
-        self, actor: Principal, event_id: str, compound_id: int, building: str, unit: str, room: str
+        self,
+        actor: Principal,
+        event_id: str,
+        compound_id: int,
+        building: str | None = None,
+        unit: str | None = None,
+        room: str | None = None,
+        *,
+        kind: HouseholdKind | str = HouseholdKind.HOUSEHOLD,
+        name: str | None = None,
     ) -> Result:
-        address = {
-            "building": check_address_part(building, "building"),
-            "unit": check_address_part(unit, "unit"),
-            "room": check_address_part(room, "room"),
-        }
+        """A household at an address, or a shop or an office by its name (`kind`)."""
+        kind = check_kind(HouseholdKind, kind)
+        fields = check_unit(kind, building, unit, room, name)
 
         async def action() -> Result:
-            return await self.add_household(compound_id, **address)
+            return await self.add_household(compound_id, kind=kind, **fields)
 
-        inputs = {"compound_id": compound_id, **address}
+        # Households keep the fingerprint they had before kinds existed.
+        inputs: dict[str, Any] = {"compound_id": compound_id}
+        if kind is HouseholdKind.HOUSEHOLD:
+            inputs |= {part: fields[part] for part in ("building", "unit", "room")}
+        else:
+            inputs |= {"kind": kind.value, "name": fields["name"]}
         return await self.runner.once("household", event_id, actor, inputs, action)
 
-    async def add_household(self, compound_id: int, building: str, unit: str, room: str) -> Result:
-        """In the caller's transaction: the household, its account, its first card."""
-        community_id = await _community_of(compound_id)
+    async def add_household(
+        self,
+        compound_id: int,
+        building: str,
+        unit: str,
+        room: str,
+        *,
+        kind: HouseholdKind = HouseholdKind.HOUSEHOLD,
+        name: str = "",
+    ) -> Result:
+        """In the caller's transaction: the household (or shop, office), its account, its
+        first card."""
+        compound = await store.get(store.Compound, compound_id)
+        if compound is None:
+            raise NotFound("compound", compound_id)
+        check_unit_fits(compound["kind"], kind)
         if await store.exists(
-            store.Household, compound=compound_id, building=building, unit=unit, room=room
+            store.Household,
+            compound=compound_id,
+            building=building,
+            unit=unit,
+            room=room,
+            name=name,
         ):
-            raise Duplicate(f"{building}-{unit}-{room} is already registered in this compound")
+            what = name or f"{building}-{unit}-{room}"
+            raise Duplicate(f"{what} is already registered in this compound")
         now = self.clock.now()
+        community_id = int(compound["community"])
         account_id = await accounts_store.open_account(community_id, AccountKind.HOUSEHOLD, now)
         household_id = await store.insert(
             store.Household,
             compound=compound_id,
+            kind=kind.value,
+            name=name,
             building=building,
             unit=unit,
             room=room,
@@ -279,10 +335,3 @@ def _public_name(column: str) -> str:
 async def _require(table: store.TableClass, row_id: int, what: str) -> None:
     if await store.get(table, row_id) is None:
         raise NotFound(what, row_id)
-
-
-async def _community_of(compound_id: int) -> int:
-    community_id = await store.community_of_compound(compound_id)
-    if community_id is None:
-        raise NotFound("compound", compound_id)
-    return community_id

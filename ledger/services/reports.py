@@ -102,6 +102,9 @@ def _row(
     return {
         "compound_id": compound_id,
         "compound": info["name"],
+        # residential, shop_street or office_building: a street's or building's row counts
+        # its shops or offices where a compound's counts its households.
+        "kind": info["kind"],
         "households": info["households"],
         "participating_households": participants,
         "participation_rate": percent_text(ratio(participants, info["households"])),

@@ -181,7 +181,13 @@ async def _grade(
     if dropoff is not None:
         check_not_graded(await dropoff_store.graded_streams(dropoff["id"]), stream.value)
     already, points_today = await store.grading_today(household["id"], day, stream.value)
-    award = award_for_grade(grade, rule.rules, already_scored=already, points_today=points_today)
+    award = award_for_grade(
+        grade,
+        rule.rules,
+        already_scored=already,
+        points_today=points_today,
+        kind=household["kind"],
+    )
     entry_id, balance = await _credit(
         community_id,
         household["account"],

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from ledger.domain.errors import InvalidInput
-from ledger.domain.registry import check_address_part, check_name, parse_windows
+from ledger.domain.registry import HouseholdKind, check_name, check_unit, parse_windows
 from ledger.store import registry as store
 from ledger.store.tables import (
     TABLES,
@@ -59,7 +59,18 @@ EDITABLE: tuple[type[Table], ...] = (
 # what changes only through its own operation, which keeps history (stock: restock; active:
 # retire). The form sends them back with every save; unchanged, they are accepted and ignored.
 FIXED_COLUMNS = frozenset(
-    {"id", "account", "card_serial", "community", "compound", "created_at", "stock", "active"}
+    {
+        "id",
+        "account",
+        "card_serial",
+        "community",
+        "compound",
+        "created_at",
+        "stock",
+        "active",
+        # A compound's kind decides which units it holds, a unit's kind its grading values.
+        "kind",
+    }
 )
 # Added to piccolo-admin's page: piccolo-admin has no read-only column, so this script shows
 # the fixed ones disabled in the edit form (api/static/admin-fixed.js); the icon, as on every
@@ -70,6 +81,7 @@ ADMIN_HEAD = (
     + ",".join(sorted(FIXED_COLUMNS))
     + '"></script>'
 )
+UNIT_PARTS = ("building", "unit", "room", "name")
 # The admin form shows times to the second (its default time resolution).
 FORM_TIME_RESOLUTION = timedelta(seconds=1)
 # Where the mount puts the signed-in admin's way to change a reward through the catalogue.
@@ -80,7 +92,8 @@ UNIQUE_WITHIN: dict[type[Table], tuple[str, tuple[str, ...]]] = {
     Compound: ("community", ("name",)),
     CollectionPoint: ("compound", ("name",)),
     DutyPost: ("compound", ("name",)),
-    Household: ("compound", ("building", "unit", "room")),
+    # A household's name is "" and a shop's or office's address parts are "".
+    Household: ("compound", ("building", "unit", "room", "name")),
 }
 # AppUser: password hashes, and users are managed by the API. Photo: image bytes, which the
 # admin's grid cannot show (they are read through GET /api/v1/photos/{ref}). Volunteer
@@ -141,7 +154,7 @@ def checked_changes(
     for name, value in submitted.items():
         if name in FIXED_COLUMNS:
             continue
-        checked = _check_value(table, name, value)
+        checked = _check_value(table, name, value, current)
         if checked != current[name]:
             changes[name] = checked
     return changes
@@ -153,17 +166,26 @@ def _same(submitted: Any, stored: Any) -> bool:
     return bool(submitted == stored)
 
 
-def _check_value(table: type[Table], name: str, value: Any) -> Any:
+def _check_value(table: type[Table], name: str, value: Any, current: dict[str, Any]) -> Any:
+    if table is Household and name in UNIT_PARTS:
+        return _unit_part(name, value, current)
     if name == "name":
         return check_name(_text(name, value))
     if table is CollectionPoint and name == "windows":
         texts = [part for part in _text(name, value).split(",") if part.strip()]
         return ",".join(str(window) for window in parse_windows(texts))
-    if table is Household and name in ("building", "unit", "room"):
-        return check_address_part(_text(name, value), name)
     if table is Reward:
         return value  # the catalogue checks every term of a reward
     raise InvalidInput(name, "cannot be changed here")
+
+
+def _unit_part(name: str, value: Any, current: dict[str, Any]) -> str:
+    """A household's address part, or a shop's or office's name, checked as the API checks a
+    new one: a household keeps its name empty, a shop or an office its address."""
+    parts = {part: current[part] for part in UNIT_PARTS} | {name: value or ""}
+    if not isinstance(parts[name], str):
+        raise InvalidInput(name, "must be text")
+    return check_unit(HouseholdKind(current["kind"]), **parts)[name]
 
 
 def _text(name: str, value: Any) -> str:

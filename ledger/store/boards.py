@@ -38,7 +38,8 @@ async def net_points(
     group = "building" if by_building else "id"
     query = _NET_POINTS.format(group=group, window=window, earned=_EARNED)
     rows = await Entry.raw(query, compound_id, *args)
-    return {str(row["subject"]): int(row["value"]) for row in rows}
+    # Shops and offices have no building (""): they are not on the buildings board.
+    return {str(row["subject"]): int(row["value"]) for row in rows if str(row["subject"])}
 
 
 async def grades(
@@ -86,15 +87,20 @@ async def volunteer_minutes(
 
 
 async def compounds_of(community_id: int) -> dict[int, dict[str, Any]]:
-    """compound → name and registered households."""
+    """compound → name, kind and registered households (or shops, offices)."""
     rows = await Compound.raw(
-        "SELECT c.id, c.name, COUNT(h.id) AS households FROM compound c "
+        "SELECT c.id, c.name, c.kind, COUNT(h.id) AS households FROM compound c "
         "LEFT JOIN household h ON h.compound = c.id WHERE c.community = {} "
-        "GROUP BY c.id, c.name ORDER BY c.id",
+        "GROUP BY c.id, c.name, c.kind ORDER BY c.id",
         community_id,
     )
     return {
-        int(row["id"]): {"name": row["name"], "households": int(row["households"])} for row in rows
+        int(row["id"]): {
+            "name": row["name"],
+            "kind": row["kind"],
+            "households": int(row["households"]),
+        }
+        for row in rows
     }
 
 
@@ -102,7 +108,13 @@ async def households_by_id(ids: list[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
     rows = await Household.select(
-        Household.id, Household.building, Household.unit, Household.room, Household.compound
+        Household.id,
+        Household.building,
+        Household.unit,
+        Household.room,
+        Household.compound,
+        Household.kind,
+        Household.name,
     ).where(Household.id.is_in(ids))
     return {int(row["id"]): row for row in rows}
 

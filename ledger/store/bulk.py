@@ -54,18 +54,32 @@ async def add_households(
     Returns the new household account ids. The caller has checked the addresses; the unique
     address index refuses a duplicate that slipped past it, and the transaction rolls back.
     """
-    account_ids = await open_accounts(community_id, AccountKind.HOUSEHOLD, len(addresses), now)
+    units = [{"building": b, "unit": u, "room": r} for b, u, r in addresses]
+    return await _add_units(community_id, compound_id, units, now)
+
+
+async def add_named_units(
+    community_id: int, compound_id: int, kind: str, names: Sequence[str], now: datetime
+) -> list[int]:
+    """Shops or offices (`kind`) by name, each with its own household-kind account, made as
+    `Registry.add_household` makes them; returns the new account ids."""
+    units = [{"kind": kind, "name": name, "building": "", "unit": "", "room": ""} for name in names]
+    return await _add_units(community_id, compound_id, units, now)
+
+
+async def _add_units(
+    community_id: int, compound_id: int, units: Sequence[dict[str, str]], now: datetime
+) -> list[int]:
+    account_ids = await open_accounts(community_id, AccountKind.HOUSEHOLD, len(units), now)
     rows = [
         {
             "compound": compound_id,
-            "building": building,
-            "unit": unit,
-            "room": room,
+            **unit,
             "account": account_id,
             "card_serial": 1,
             "created_at": now,
         }
-        for (building, unit, room), account_id in zip(addresses, account_ids, strict=True)
+        for unit, account_id in zip(units, account_ids, strict=True)
     ]
     await insert_rows(Household, rows)
     return account_ids
@@ -91,6 +105,15 @@ async def communities_of(compound_ids: Iterable[int]) -> dict[int, int]:
         return {}
     rows = await Compound.select(Compound.id, Compound.community).where(Compound.id.is_in(wanted))
     return {int(row["id"]): int(row["community"]) for row in rows}
+
+
+async def compound_kinds(compound_ids: Iterable[int]) -> dict[int, str]:
+    """The kind of each compound that exists (residential, shop_street, office_building)."""
+    wanted = sorted(set(compound_ids))
+    if not wanted:
+        return {}
+    rows = await Compound.select(Compound.id, Compound.kind).where(Compound.id.is_in(wanted))
+    return {int(row["id"]): str(row["kind"]) for row in rows}
 
 
 async def existing_keys(

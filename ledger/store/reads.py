@@ -31,11 +31,11 @@ _ACCOUNT = (
 # The board facts' head (what the projection is compared with) and the listed rows' labels.
 _HEAD = "(SELECT COALESCE(MAX(seq), 0) AS head FROM board_fact) f"
 _HOUSEHOLDS_PG = (
-    f"SELECT f.head, h.id, h.building, h.unit, h.room FROM {_HEAD} "  # noqa: S608 (constant)
+    f"SELECT f.head, h.id, h.building, h.unit, h.room, h.kind, h.name FROM {_HEAD} "  # noqa: S608 (constant)
     "LEFT JOIN household h ON h.id = ANY($1::bigint[])"
 )
 _HOUSEHOLDS_SQLITE = (
-    f"SELECT f.head, h.id, h.building, h.unit, h.room FROM {_HEAD} "  # noqa: S608 (constant)
+    f"SELECT f.head, h.id, h.building, h.unit, h.room, h.kind, h.name FROM {_HEAD} "  # noqa: S608 (constant)
     "LEFT JOIN household h ON h.id IN (SELECT value FROM json_each($1))"
 )
 _VOLUNTEERS_PG = (
@@ -55,7 +55,7 @@ async def account_with_expiring(account_id: int) -> Sequence[Row]:
 
 
 async def head_and_households(ids: list[int]) -> tuple[int, dict[int, Row]]:
-    """The board facts' head, and building/unit/room of these households."""
+    """The board facts' head, and building/unit/room, kind and name of these households."""
     rows = await _by_ids(_HOUSEHOLDS_PG, _HOUSEHOLDS_SQLITE, ids)
     return int(rows[0]["head"]), {int(r["id"]): r for r in rows if r["id"] is not None}
 

@@ -47,6 +47,8 @@ class Compound(Table, tablename="compound"):
     community = ForeignKey(Community, on_delete=OnDelete.restrict, index=True)
     name = Varchar(length=100)
     created_at = Timestamptz()
+    # residential | shop_street | office_building (CompoundKind); fixed once created.
+    kind = Varchar(length=16, default="residential")
 
     @classmethod
     def get_readable(cls) -> Readable:
@@ -54,6 +56,9 @@ class Compound(Table, tablename="compound"):
 
 
 class Household(Table, tablename="household"):
+    """A unit holding a green account: a household (building, unit, room; no name), or a shop
+    or an office (a name; the address columns empty)."""
+
     id = BigSerial(primary_key=True)
     compound = ForeignKey(Compound, on_delete=OnDelete.restrict, index=True)
     building = Varchar(length=20)
@@ -62,10 +67,12 @@ class Household(Table, tablename="household"):
     account = ForeignKey(Account, on_delete=OnDelete.restrict, unique=True)
     card_serial = Integer(default=1)
     created_at = Timestamptz()
+    kind = Varchar(length=16, default="household")  # household | shop | office (HouseholdKind)
+    name = Varchar(length=100, default="")  # a shop's or office's name; "" for a household
 
     @classmethod
     def get_readable(cls) -> Readable:
-        return Readable(template="%s-%s-%s", columns=[cls.building, cls.unit, cls.room])
+        return Readable(template="%s%s-%s-%s", columns=[cls.name, cls.building, cls.unit, cls.room])
 
 
 class CollectionPoint(Table, tablename="collection_point"):

@@ -76,6 +76,8 @@ async def inspections_by_id(inspection_ids: list[int]) -> dict[int, dict[str, An
         Inspection.household.building.as_alias("building"),
         Inspection.household.unit.as_alias("unit"),
         Inspection.household.room.as_alias("room"),
+        Inspection.household.kind.as_alias("kind"),
+        Inspection.household.name.as_alias("name"),
         Inspection.compound.name.as_alias("compound_name"),
     ).where(Inspection.id.is_in(inspection_ids))
     return {int(row["id"]): row for row in rows}

@@ -195,6 +195,11 @@ async def test_the_example_files_load(services: Services) -> None:
     await services.registry.create_compound(SYSTEM, event_id(), world.community_id, "香蓝名院")
     assert await load_csv(services, "households", EXAMPLES / "households.csv") > 0
     assert await load_csv(services, "points", EXAMPLES / "points.csv") > 0
+    street = await services.registry.create_compound(
+        SYSTEM, event_id(), world.community_id, "胜利河美食街", "shop_street"
+    )
+    assert street["id"] == 3
+    assert await load_csv(services, "shops", EXAMPLES / "shops.csv") == 3
 
 
 async def test_every_bad_row_is_named_even_beside_a_row_with_a_missing_comma(
