@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from redis.exceptions import RedisError
 
 from api.schemas import Health
+from ledger.projections.client import REDIS_FAILURES
 from ledger.store.engine import ping
 
 
@@ -26,6 +26,6 @@ async def health(request: Request[Any, Any, Any]) -> Health:
         try:
             await redis.ping()
             redis_state = "ok"
-        except (OSError, RedisError):
+        except REDIS_FAILURES:
             redis_state = "down"
     return Health(database=database, redis=redis_state)  # type: ignore[arg-type]

@@ -9,8 +9,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from ledger.domain.leaderboard import (
     Keys,
     Op,
@@ -20,6 +18,7 @@ from ledger.domain.leaderboard import (
     points_ops,
 )
 from ledger.projections.boards import LEASED, RedisBoards, group_by_community
+from ledger.projections.client import REDIS_FAILURES
 from ledger.store import boards as board_store
 from ledger.store import facts
 from ledger.store.connections import is_unavailable
@@ -101,7 +100,7 @@ class Projector:
         while not stop.is_set():
             try:
                 applied = await self.catch_up()
-            except (RedisError, OSError) as error:
+            except REDIS_FAILURES as error:
                 log.warning("projection paused, Redis unavailable: %s", error)
                 applied = 0
             except Exception as error:
