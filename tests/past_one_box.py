@@ -271,6 +271,12 @@ class PrimaryAndReplica:
             "the replica's replay",
         )
 
+    def stop_replica(self) -> None:
+        self._pg_ctl(self.replica, "stop")
+
+    def start_replica(self) -> None:
+        self._pg_ctl(self.replica, "start")
+
     def stop(self) -> None:
         if self.dir is None:
             return
