@@ -17,7 +17,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
-from redis.asyncio import Redis
 
 from api.controllers.audit import audit
 from api.controllers.auth import AuthController
@@ -42,6 +41,7 @@ from api.pages import configure_templates, negotiated_handlers, page_handlers, p
 from api.security import make_jwt_auth
 from api.settings import Settings
 from api.strict_json import strict_json_body
+from ledger.projections.client import connect_redis
 
 TEMPLATES = Path(__file__).parent / "templates"
 REQUEST_BODY_BYTES_MAX = 2 * 1024 * 1024
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         from ledger.services.container import Services  # after Piccolo knows the database
 
-        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        redis = connect_redis(settings.redis_url, settings.redis_cluster)
         services = Services.build(
             settings.keyring(), settings.base_url, redis=redis, redis_prefix=settings.redis_prefix
         )
@@ -150,3 +150,5 @@ def point_store_at(settings: Settings) -> None:
     """Piccolo finds its engine through piccolo_conf, which reads this variable once."""
     os.environ.setdefault("PICCOLO_CONF", "ledger.store.piccolo_conf")
     os.environ["GREENLEDGER_DATABASE_URL"] = settings.database_url
+    os.environ["GREENLEDGER_REPLICA_URL"] = settings.replica_url or ""
+    os.environ["GREENLEDGER_PGBOUNCER"] = "1" if settings.pgbouncer else ""

@@ -131,7 +131,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--day", type=date.fromisoformat, default=None, help="a day in the periods to check"
     )
-    check.set_defaults(run=lambda s, a: _run(s, _check, a.day))
+    check.add_argument(
+        "--replica-wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="with GREENLEDGER_REPLICA_URL: how long to wait for the replica to replay",
+    )
+    check.set_defaults(run=lambda s, a: _run(s, _check, a.day, a.replica_wait))
 
     partition = commands.add_parser(
         "partition-entries", help="PostgreSQL: split the entries into monthly partitions"
@@ -166,11 +173,10 @@ async def _with_services(
     point_store_at(settings)
     if command is _migrate:
         return await _migrate()
-    from redis.asyncio import Redis
-
+    from ledger.projections.client import connect_redis
     from ledger.services.container import Services
 
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = connect_redis(settings.redis_url, settings.redis_cluster)
     services = Services.build(
         settings.keyring(), settings.base_url, redis=redis, redis_prefix=settings.redis_prefix
     )
@@ -266,16 +272,28 @@ async def _rebuild(services: Any) -> int:
     return 0
 
 
-async def _check(services: Any, day: date | None) -> int:
+async def _check(services: Any, day: date | None, replica_wait: float = 30.0) -> int:
     from ledger.domain.localtime import local_day
     from ledger.services.boards import differences
+    from ledger.store.engine import current_engine
+    from ledger.store.replica import replica_reads, wait_for_replay
 
     if services.projector is None:
         print("greenledger: no GREENLEDGER_REDIS_URL; nothing to compare", file=sys.stderr)
         return 2
     await services.sealer.seal_all()
     await services.projector.catch_up()
-    problems = await differences(services.projector.boards, day or local_day(services.clock.now()))
+    # With GREENLEDGER_REPLICA_URL the SQL side is read from the replica, once it has replayed
+    # every fact the boards were just brought up to.
+    try:
+        await wait_for_replay(current_engine(), replica_wait)
+    except TimeoutError as error:
+        print(f"greenledger: {error}; nothing compared", file=sys.stderr)
+        return 2
+    with replica_reads():
+        problems = await differences(
+            services.projector.boards, day or local_day(services.clock.now())
+        )
     for problem in problems:
         print(f"DIFF {problem}")
     print("boards in Redis equal SQL" if not problems else f"{len(problems)} boards differ")

@@ -11,11 +11,13 @@ from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError
 
 from ledger import metrics
 from ledger.domain.access import Principal
+from ledger.projections.client import REDIS_FAILURES
 from ledger.projections.limits import RedisLimiter
+from ledger.services.limits import MemoryLimiter
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
@@ -46,8 +48,9 @@ _HIT_ALL_SHA = hashlib.sha1(_HIT_ALL.encode()).hexdigest()  # noqa: S324 (Redis 
 
 
 class RateLimitMiddleware(ASGIMiddleware):
-    """429 `rate_limited` with Retry-After past the limit. If Redis fails, requests pass: a
-    limiter must never take the service down with it.
+    """429 `rate_limited` with Retry-After past the limit. If Redis (or a Redis Cluster) fails,
+    each worker counts in its own memory until it is back (a warning each time): a limiter must
+    never take the service down with it, nor silently stop limiting.
 
     Two stages: `address` runs before authentication (so bad tokens and sign-in attempts are
     counted too), `caller` after it (so a signed-in caller is counted per user)."""
@@ -79,20 +82,11 @@ class RateLimitMiddleware(ASGIMiddleware):
         elif self.stage == "caller" and (token := _bearer(scope)):
             checks.append((f"token:{hashlib.sha256(token).hexdigest()[:24]}", self.per_minute))
         try:
-            if len(checks) > 1 and isinstance(limiter, RedisLimiter):
-                refused = await _hit_all(limiter, checks)
-                if refused is not None:
-                    metrics.rate_limited(self.stage)
-                    raise _too_many(refused)
-                return
-            for key, limit in checks:
-                hits, retry_after = await limiter.hit(key, WINDOW_SECONDS)
-                if hits > limit:
-                    metrics.rate_limited(self.stage)
-                    raise _too_many(retry_after)
-        except (RedisError, OSError) as error:
+            await _count(limiter, checks, self.stage)
+        except REDIS_FAILURES as error:
             metrics.redis_error("limiter")
-            log.warning("rate limits off while Redis is unavailable: %s", error)
+            log.warning("rate limits counted per worker while Redis fails: %s", error)
+            await _count(local_limits(scope["app"]), checks, self.stage)
 
     def _address_checks(self, scope: Scope, path: str) -> list[tuple[str, int]]:
         address = (scope.get("client") or ("unknown", 0))[0]
@@ -126,17 +120,42 @@ async def events_within_limit(app: Litestar, principal: Principal, events: int) 
     if per_minute <= 0 or events <= 1:
         return events, 0
     limiter = app.state.services.limiter
+    key = caller_key(principal)
     try:
-        granted, retry_after = await limiter.take(
-            caller_key(principal), WINDOW_SECONDS, events - 1, per_minute
-        )
-    except (RedisError, OSError) as error:
+        granted, retry_after = await limiter.take(key, WINDOW_SECONDS, events - 1, per_minute)
+    except REDIS_FAILURES as error:
         metrics.redis_error("limiter")
-        log.warning("rate limits off while Redis is unavailable: %s", error)
-        return events, 0
+        log.warning("rate limits counted per worker while Redis fails: %s", error)
+        granted, retry_after = await local_limits(app).take(
+            key, WINDOW_SECONDS, events - 1, per_minute
+        )
     if 1 + granted < events:
         metrics.rate_limited("batch", events - 1 - granted)
     return 1 + granted, retry_after
+
+
+async def _count(limiter: Any, checks: list[tuple[str, int]], stage: str) -> None:
+    """Count every check; TooManyRequestsException at the first past its limit."""
+    if len(checks) > 1 and isinstance(limiter, RedisLimiter):
+        refused = await _hit_all(limiter, checks)
+        if refused is not None:
+            metrics.rate_limited(stage)
+            raise _too_many(refused)
+        return
+    for key, limit in checks:
+        hits, retry_after = await limiter.hit(key, WINDOW_SECONDS)
+        if hits > limit:
+            metrics.rate_limited(stage)
+            raise _too_many(retry_after)
+
+
+def local_limits(app: Litestar) -> MemoryLimiter:
+    """This worker's own counters, used while Redis fails (per worker, so N workers allow up to
+    N times the limit then; the sign-in locks do the same, ledger/services/users.py)."""
+    local: MemoryLimiter | None = app.state.get("local_limits")
+    if local is None:
+        local = app.state["local_limits"] = MemoryLimiter()
+    return local
 
 
 def _too_many(retry_after: int) -> TooManyRequestsException:
@@ -182,8 +201,8 @@ def _known_unrevoked(scope: Scope, token: Any) -> bool:
 
 async def _hit_all(limiter: RedisLimiter, checks: list[tuple[str, int]]) -> int | None:
     """Count every check in one round trip; the Retry-After of the first past its limit."""
-    # The key names RedisLimiter gives (its `_key`); tests/api/test_limits_api.py reads them back.
-    keys = [f"{limiter.prefix}:limit:{key}" for key, _ in checks]
+    # One slot on a Redis Cluster: every counter's key carries the tag `{limit}`.
+    keys = [limiter.key(key) for key, _ in checks]
     args = [WINDOW_SECONDS, *(limit for _, limit in checks)]
     try:
         index, ttl = await limiter.redis.evalsha(_HIT_ALL_SHA, len(keys), *keys, *args)

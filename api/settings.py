@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ledger.domain.scan_codes import Keyring
 from ledger.store.engine import DEFAULT_DATABASE_URL, sqlite_path
@@ -42,17 +43,24 @@ class Settings:
     metrics_token: str | None = None
     # Log lines as JSON objects (for a collector) or plain text (for a developer's terminal).
     log_format: str = "json"
+    # Past one box (docs/SCALING.md): GREENLEDGER_REDIS_URL names one node of a Redis Cluster;
+    # a streaming replica for reads that may lag; PgBouncer (transaction mode) in front.
+    redis_cluster: bool = False
+    replica_url: str | None = None
+    pgbouncer: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         database_url = env.get(PREFIX + "DATABASE_URL") or DEFAULT_DATABASE_URL
         _check_database_url(database_url)
+        redis_cluster = _flag(env, "REDIS_CLUSTER")
+        redis_url = _redis_url(env.get(PREFIX + "REDIS_URL") or None, redis_cluster)
         return cls(
             database_url=database_url,
             secret_key=_secret_key(env, database_url),
             base_url=_base_url(env.get(PREFIX + "BASE_URL") or "http://127.0.0.1:8000"),
-            redis_url=_redis_url(env.get(PREFIX + "REDIS_URL") or None),
+            redis_url=redis_url,
             qr_keys=_qr_keys(env.get(PREFIX + "QR_KEYS") or ""),
             token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", TOKEN_TTL_SECONDS_DEFAULT),
             redis_prefix=_redis_prefix(env.get(PREFIX + "REDIS_PREFIX") or "gl"),
@@ -61,6 +69,9 @@ class Settings:
             metrics_token=_metrics_token(env.get(PREFIX + "METRICS_TOKEN") or None),
             log_format=_log_format(env.get(PREFIX + "LOG_FORMAT") or "json"),
             run_sealer=_on_off(env, "BACKGROUND", default=True),
+            redis_cluster=redis_cluster,
+            replica_url=_replica_url(env.get(PREFIX + "REPLICA_URL") or None, database_url),
+            pgbouncer=_flag(env, "PGBOUNCER"),
         )
 
     @property
@@ -130,10 +141,37 @@ def _base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _redis_url(url: str | None) -> str | None:
+def _redis_url(url: str | None, cluster: bool = False) -> str | None:
     if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"{PREFIX}REDIS_URL must be a redis:// URL, got {url!r}")
+    if cluster:
+        if url is None or url.startswith("unix://"):
+            raise ConfigError(
+                f"{PREFIX}REDIS_CLUSTER=1 needs {PREFIX}REDIS_URL=redis://HOST:PORT "
+                "(any node of the cluster)"
+            )
+        if urlsplit(url).path.strip("/") not in ("", "0"):
+            raise ConfigError(f"{PREFIX}REDIS_URL: a Redis Cluster has only database 0")
     return url
+
+
+def _replica_url(url: str | None, database_url: str) -> str | None:
+    if url is None:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{PREFIX}REPLICA_URL must be a postgresql:// URL, got {url!r}")
+    if not database_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{PREFIX}REPLICA_URL needs a PostgreSQL {PREFIX}DATABASE_URL")
+    return url
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = (env.get(PREFIX + name) or "").strip().lower()
+    if text in ("", "0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{PREFIX}{name} must be 1 or 0, got {text!r}")
 
 
 def _redis_prefix(prefix: str) -> str:

@@ -133,8 +133,11 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--no-verify", dest="verify", action="store_false")
     parser.add_argument("--out", default="service")
+    parser.add_argument(
+        "--database-url", help="reach --db another way (bench/pgbouncer.py: through PgBouncer)"
+    )
     args = parser.parse_args()
-    database_url = pg_url(args.db) if args.db else str(args.sqlite)
+    database_url = args.database_url or (pg_url(args.db) if args.db else str(args.sqlite))
     configure_in_process(database_url, redis=False)
     try:
         import uvloop

@@ -1,9 +1,11 @@
 """Test set-up for both engines.
 
 `GREENLEDGER_TEST_DB=sqlite` (default) or `postgres` picks the engine for the whole run; the
-Makefile runs the integration and API tests once on each. PostgreSQL and Redis tests skip with
-a reason when the server is unreachable, unless GREENLEDGER_REQUIRE_SERVICES=1 (CI), where an
-unreachable server fails the run instead.
+Makefile runs the integration and API tests once on each. With GREENLEDGER_TEST_PGBOUNCER=1 the
+PostgreSQL pass talks to the test database through a PgBouncer in transaction mode that this
+file starts on a private port (the Makefile does so for tests/api). PostgreSQL and Redis tests
+skip with a reason when the server is unreachable, unless GREENLEDGER_REQUIRE_SERVICES=1 (CI),
+where an unreachable server fails the run instead.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import shutil
 import socket
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,12 +40,29 @@ def reachable(host: str, port: int) -> bool:
 PG_UP = reachable(PG_HOST, PG_PORT)
 REDIS_UP = reachable("127.0.0.1", 6379)
 
+PGBOUNCER = ENGINE == "postgres" and os.environ.get("GREENLEDGER_TEST_PGBOUNCER") == "1"
+_bouncer = None
+
 if ENGINE == "postgres":
     if not PG_UP:
         raise pytest.UsageError(
             f"GREENLEDGER_TEST_DB=postgres but nothing listens on {PG_HOST}:{PG_PORT}"
         )
     DATABASE_URL = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/{_PG_DATABASE}"
+    if PGBOUNCER:
+        from tests.past_one_box import PGBOUNCER as _PGBOUNCER_BINARY
+        from tests.past_one_box import PgBouncerProcess
+
+        if not Path(_PGBOUNCER_BINARY).exists():
+            raise pytest.UsageError(
+                f"GREENLEDGER_TEST_PGBOUNCER=1 but {_PGBOUNCER_BINARY} is not installed "
+                "(apt-get install pgbouncer; .ci/run does)"
+            )
+        _bouncer = PgBouncerProcess(PG_PORT)
+        _bouncer.start()
+        DATABASE_URL = _bouncer.url(_PG_DATABASE)
+        # asyncpg's statement cache off (ledger/store/engine.py), before piccolo_conf reads it.
+        os.environ["GREENLEDGER_PGBOUNCER"] = "1"
 else:
     DATABASE_URL = str(_WORK / "template.sqlite")
 
@@ -69,6 +88,8 @@ if ENGINE == "postgres":
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _bouncer is not None:
+        _bouncer.stop()
     if ENGINE == "postgres":
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{_PG_DATABASE}" WITH (FORCE)'))
     shutil.rmtree(_WORK, ignore_errors=True)
@@ -142,6 +163,7 @@ def settings() -> Settings:
         base_url="http://testserver",
         run_sealer=False,
         rate_limit_per_minute=0,  # on in tests/api/test_limits_api.py, which is about it
+        pgbouncer=PGBOUNCER,
     )
 
 
@@ -169,3 +191,18 @@ async def redis() -> AsyncIterator[object]:
     yield client
     await client.flushdb()
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[object]:
+    """A private three-master Redis Cluster for the session (tests/past_one_box.py)."""
+    from tests.past_one_box import RedisClusterProcesses, need
+
+    need("redis-server", "redis-cli")
+    cluster = RedisClusterProcesses()
+    try:
+        seconds = cluster.start()
+        print(f"redis cluster on {cluster.ports} up in {seconds:.1f} s")
+        yield cluster
+    finally:
+        cluster.stop()

@@ -7,9 +7,9 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
-from redis.exceptions import RedisError
 
 from api.schemas import Health, Lagging, Liveness, Readiness
+from ledger.projections.client import REDIS_FAILURES
 from ledger.services.lag import Lag, projector_lag, sealer_lag
 from ledger.store.engine import ping
 from ledger.store.migrate import pending_migrations
@@ -30,7 +30,7 @@ async def health(request: Request[Any, Any, Any]) -> Health:
         try:
             await redis.ping()
             redis_state = "ok"
-        except (OSError, RedisError):
+        except REDIS_FAILURES:
             redis_state = "down"
     return Health(database=database, redis=redis_state)  # type: ignore[arg-type]
 
@@ -74,7 +74,7 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
             redis = "ok"
             if database == "ok" and services.projector is not None:
                 projector = await projector_lag(services.projector, services.clock)
-        except (OSError, RedisError):
+        except REDIS_FAILURES:
             redis = "down"
             reasons.append("redis_down")
     body = Readiness(

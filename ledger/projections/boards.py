@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from ledger.domain.leaderboard import Keys, Op
+from ledger.projections.client import AnyRedis
 
 # Returned when a rebuild holds the community: the caller stops without moving its cursor.
 LEASED = -(2**52)
@@ -93,7 +94,7 @@ return {top, chosen}
 
 
 class RedisBoards:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: AnyRedis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
         self._apply = redis.register_script(_APPLY)
@@ -146,9 +147,16 @@ class RedisBoards:
     async def cursor_and_top(
         self, key: str, limit: int, positive_only: bool = False
     ) -> tuple[int, dict[str, int]]:
-        """The projector's cursor and, in one round trip, every member of the sorted set that
-        can be among its top `limit` (see _TOP): ranking() of these equals ranking() of all."""
+        """The projector's cursor and, in one round trip (two on a cluster), every member of
+        the sorted set that can be among its top `limit` (see _TOP): ranking() of these equals
+        ranking() of all."""
         minimum = "(0" if positive_only else "-inf"
+        if isinstance(self.redis, RedisCluster):
+            # redis-py refuses EVALSHA in a cluster pipeline, and the cursor and the set are on
+            # different nodes anyway: two calls (the script object loads itself if missing).
+            cursor = await self.redis.get(f"{self.prefix}:{CURSOR_SUFFIX}")
+            answer = await self._top(keys=[key], args=[limit, minimum])
+            return (int(cursor) if cursor is not None else 0), _scores(answer)
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
             pipe.get(f"{self.prefix}:{CURSOR_SUFFIX}")
@@ -161,13 +169,7 @@ class RedisBoards:
                 if isinstance(result, Exception):
                     raise result
             break
-        top, tied = answer
-        scores = {_text(top[i]): int(float(top[i + 1])) for i in range(0, len(top), 2)}
-        if tied:
-            cut = int(float(top[-1]))
-            scores = {m: v for m, v in scores.items() if v != cut}
-            scores |= {_text(member): cut for member in tied}
-        return (int(cursor) if cursor is not None else 0), scores
+        return (int(cursor) if cursor is not None else 0), _scores(answer)
 
     async def sorted_set(self, key: str) -> dict[str, int]:
         rows: list[Any] = await self.redis.zrange(key, 0, -1, withscores=True)
@@ -190,6 +192,17 @@ class RedisBoards:
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
+
+
+def _scores(answer: Any) -> dict[str, int]:
+    """_TOP's answer as member → score."""
+    top, tied = answer
+    scores = {_text(top[i]): int(float(top[i + 1])) for i in range(0, len(top), 2)}
+    if tied:
+        cut = int(float(top[-1]))
+        scores = {m: v for m, v in scores.items() if v != cut}
+        scores |= {_text(member): cut for member in tied}
+    return scores
 
 
 def group_by_community(items: list[tuple[int, list[Op]]]) -> dict[int, list[Op]]:

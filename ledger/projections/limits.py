@@ -1,12 +1,16 @@
 """Rate-limit counters in Redis: one atomic script per hit, so the limit holds across every
-worker process (Litestar's own limiter reads, checks and writes in three steps)."""
+worker process (Litestar's own limiter reads, checks and writes in three steps).
+
+Every counter's key carries the hash tag `{limit}`: one request's address and caller counters
+are counted in one Lua call (api/limits.py), which a Redis Cluster allows only for keys in one
+slot. So all counters live on one cluster node; the boards, the bulk of the data, spread by
+community (docs/decisions/2026-12-06-past-one-box.md)."""
 
 from __future__ import annotations
 
 import math
 
-from redis.asyncio import Redis
-
+from ledger.projections.client import AnyRedis
 from ledger.services.limits import CEILING_WINDOW_SECONDS, SignInAttempt, SignInPolicy
 
 _HIT = """
@@ -61,7 +65,7 @@ return {granted, ttl}
 
 
 class RedisLimiter:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: AnyRedis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
         self._hit = redis.register_script(_HIT)
@@ -113,5 +117,12 @@ class RedisLimiter:
     def _sign_in_key(self, username: str) -> str:
         return f"{self.prefix}:signin:{username}"
 
-    def _key(self, key: str) -> str:
-        return f"{self.prefix}:limit:{key}"
+    def key(self, key: str) -> str:
+        return limit_key(self.prefix, key)
+
+    _key = key
+
+
+def limit_key(prefix: str, key: str) -> str:
+    """The Redis key of the counter `key` (like `addr:10.0.0.7` or `user:12`)."""
+    return f"{prefix}:{{limit}}:{key}"

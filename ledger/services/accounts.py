@@ -17,6 +17,7 @@ from ledger.store import ledger as store
 from ledger.store import reads
 from ledger.store import registry as registry_store
 from ledger.store.engine import Database
+from ledger.store.replica import on_replica
 
 PAGE_LIMIT_DEFAULT = 50
 PAGE_LIMIT_MAX = 500
@@ -107,6 +108,7 @@ class Accounts:
             ],
         }
 
+    @on_replica
     async def entries(
         self, viewer: Principal, account_id: int, cursor: str | None, limit: int
     ) -> Result:

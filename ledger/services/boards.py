@@ -8,8 +8,6 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from ledger import metrics
 from ledger.domain.errors import InvalidInput, NotFound
 from ledger.domain.leaderboard import (
@@ -28,9 +26,11 @@ from ledger.domain.leaderboard import (
 )
 from ledger.domain.registry import public_unit_label
 from ledger.projections.boards import RedisBoards
+from ledger.projections.client import REDIS_FAILURES
 from ledger.store import boards as store
 from ledger.store import facts, reads
 from ledger.store import registry as registry_store
+from ledger.store.replica import on_replica
 from ledger.store.tables import Community
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class Boards:
                 top = await _top_from_redis(
                     self.redis, board, period, scope_id, community_id, day, limit
                 )
-            except (RedisError, OSError) as error:
+            except REDIS_FAILURES as error:
                 metrics.redis_error("boards")
                 log.warning("answering %s from SQL, Redis unavailable: %s", board, error)
         counts: dict[str, tuple[int, int]] = {}
@@ -106,7 +106,7 @@ class Boards:
                     return await _from_redis(
                         self.redis, board, period, scope_id, community_id, day
                     ), "redis"
-            except (RedisError, OSError) as error:
+            except REDIS_FAILURES as error:
                 metrics.redis_error("boards")
                 log.warning("answering %s from SQL, Redis unavailable: %s", board, error)
         return await _from_sql(board, period, scope_id, community_id, day), "sql"
@@ -166,6 +166,7 @@ class Boards:
         return community_id
 
 
+@on_replica
 async def _from_sql(
     board: Board, period: Period, scope_id: int, community_id: int, day: date
 ) -> Scores:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from ledger.domain.scan_codes import Keyring
 from ledger.ports import Clock, Limiter, SystemClock
 from ledger.projections.boards import RedisBoards
+from ledger.projections.client import AnyRedis
 from ledger.projections.limits import RedisLimiter
 from ledger.services.accounts import Accounts
 from ledger.services.appeals import Appeals
@@ -68,7 +67,7 @@ class Services:
         keyring: Keyring,
         base_url: str,
         clock: Clock | None = None,
-        redis: Redis | None = None,
+        redis: AnyRedis | None = None,
         redis_prefix: str = "gl",
     ) -> Services:
         clock = clock or SystemClock()

@@ -10,8 +10,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from ledger import metrics
 from ledger.domain.leaderboard import (
     Keys,
@@ -22,6 +20,7 @@ from ledger.domain.leaderboard import (
     points_ops,
 )
 from ledger.projections.boards import LEASED, RedisBoards, group_by_community
+from ledger.projections.client import REDIS_FAILURES
 from ledger.store import boards as board_store
 from ledger.store import facts
 from ledger.store.connections import is_unavailable
@@ -106,7 +105,7 @@ class Projector:
                 applied = await self.catch_up()
                 if applied:
                     metrics.step_done("project", started, facts_applied=applied)
-            except (RedisError, OSError) as error:
+            except REDIS_FAILURES as error:
                 metrics.step_failed("project")
                 metrics.redis_error("projector")
                 log.warning("projection paused, Redis unavailable: %s", error)

@@ -10,11 +10,13 @@ from ledger.domain.leaderboard import percent_text, ratio
 from ledger.store import boards as board_store
 from ledger.store import registry as registry_store
 from ledger.store import reports as store
+from ledger.store.replica import on_replica
 from ledger.store.tables import Community
 
 REPORT_DAYS_MAX = 366
 
 
+@on_replica
 async def compound_report(community_id: int, first: date, last: date) -> dict[str, Any]:
     """One row per compound for local days first..last (both included)."""
     name = await _check(community_id, first, last)
@@ -50,6 +52,7 @@ async def compound_report(community_id: int, first: date, last: date) -> dict[st
     }
 
 
+@on_replica
 async def trends(community_id: int, first: date, last: date) -> dict[str, Any]:
     """Accuracy and participation per local day across the community."""
     await _check(community_id, first, last)

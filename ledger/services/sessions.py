@@ -22,11 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from ledger import metrics
 from ledger.ports import Clock
+from ledger.projections.client import REDIS_FAILURES
 from ledger.store import sessions as store
 from ledger.store.engine import Database
 
@@ -72,7 +70,9 @@ def new_session_id() -> str:
 class Sessions:
     db: Database
     clock: Clock
-    redis: Redis | None = None
+    # AnyRedis | None; Litestar inspects the services' types, and msgspec refuses a union of two
+    # classes of its own (Redis | RedisCluster).
+    redis: Any = None
     prefix: str = "gl"
     monotonic: Callable[[], float] = time.monotonic
     _local: dict[int, tuple[float, TokenState]] = field(default_factory=dict)
@@ -117,7 +117,7 @@ class Sessions:
             return
         try:
             await self._write_mirror(user_id, *await store.token_state(user_id, self.clock.now()))
-        except (RedisError, OSError) as error:
+        except REDIS_FAILURES as error:
             metrics.redis_error("sessions")
             log.warning("token revocation for user %s not mirrored to Redis: %s", user_id, error)
 
@@ -126,7 +126,7 @@ class Sessions:
             return await self._from_database(user_id)
         try:
             mirrored = await self.redis.hgetall(self._key(user_id))
-        except (RedisError, OSError) as error:
+        except REDIS_FAILURES as error:
             metrics.redis_error("sessions")
             log.warning("token states read from the database while Redis fails: %s", error)
             return await self._from_database(user_id)
@@ -135,7 +135,7 @@ class Sessions:
         version, signed_out = await store.token_state(user_id, self.clock.now())
         try:
             await self._write_mirror(user_id, version, signed_out)
-        except (RedisError, OSError) as error:
+        except REDIS_FAILURES as error:
             metrics.redis_error("sessions")
             log.warning("token state mirror not refilled: %s", error)
         return TokenState(version, frozenset(signed_out))

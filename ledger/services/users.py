@@ -10,7 +10,6 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from redis.exceptions import RedisError
 
 from ledger import metrics
 from ledger.domain.access import SCOPED_ROLES, Principal, Role
@@ -23,6 +22,7 @@ from ledger.domain.errors import (
     UsernameTaken,
 )
 from ledger.ports import Clock, Limiter
+from ledger.projections.client import REDIS_FAILURES
 from ledger.services.limits import (
     SIGN_IN_POLICIES,
     MemoryLimiter,
@@ -158,7 +158,7 @@ class Users:
         await self.local_limiter.sign_in_succeeded(name, address)
         try:
             await self.limiter.sign_in_succeeded(name, address)
-        except (RedisError, OSError) as error:
+        except REDIS_FAILURES as error:
             metrics.redis_error("sign_in")
             log.warning("sign-in count not cleared while Redis fails: %s", error)
         return SignedIn(await principal_of(row), row["token_version"])
@@ -167,7 +167,7 @@ class Users:
         now = self.clock.now().timestamp()
         try:
             return await self.limiter.sign_in_attempt(name, address, policy, now)
-        except (RedisError, OSError) as error:
+        except REDIS_FAILURES as error:
             metrics.redis_error("sign_in")
             log.warning("sign-in locks per worker while Redis fails: %s", error)
             return await self.local_limiter.sign_in_attempt(name, address, policy, now)

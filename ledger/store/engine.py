@@ -27,6 +27,7 @@ from ledger.store.connections import (
     quiet_pool_logs,
 )
 from ledger.store.inline_sqlite import InlineConnection
+from ledger.store.replica import REPLICA, on_replica_or_primary, replica_of
 
 DEFAULT_DATABASE_URL = "var/greenledger.sqlite"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -200,9 +201,21 @@ class HardenedPostgresEngine(PostgresEngine):
 
     # A Piccolo query sees every write the transaction made before it: the waiting ones
     # (`sql.later`) are sent first.
+    # Inside `replica_reads()` and outside a transaction, a query goes to the replica
+    # (ledger/store/replica.py).
     async def run_querystring(self, querystring: Any, in_pool: bool = True) -> Any:
-        await sql.flush()
-        return await super().run_querystring(querystring, in_pool)
+        if replica_of(self) is None:
+            await sql.flush()
+            return await super().run_querystring(querystring, in_pool)
+
+        async def here() -> Any:
+            await sql.flush()
+            return await super(HardenedPostgresEngine, self).run_querystring(querystring, in_pool)
+
+        async def there(replica: Any) -> Any:
+            return await replica.run_querystring(querystring, in_pool)
+
+        return await on_replica_or_primary(self, there, here)
 
     async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
         await sql.flush()
@@ -234,10 +247,24 @@ class HardenedSQLiteEngine(SQLiteEngine):
         )
 
 
-def engine_from_url(url: str) -> Engine[Any]:
-    """`postgresql://...` selects PostgreSQL; anything else is an SQLite file path."""
+def engine_from_url(
+    url: str, replica_url: str | None = None, pgbouncer: bool = False
+) -> Engine[Any]:
+    """`postgresql://...` selects PostgreSQL; anything else is an SQLite file path.
+
+    PostgreSQL only: `replica_url`, a streaming replica for the reads that may lag
+    (ledger/store/replica.py); `pgbouncer`, PgBouncer in transaction mode in front, which keeps
+    no prepared statements (1.18), so asyncpg's statement cache is off: a statement prepared on
+    one server connection would be looked for on another."""
     if url.startswith(("postgresql://", "postgres://")):
-        return HardenedPostgresEngine(config={"dsn": url})
+        extra = {"statement_cache_size": 0} if pgbouncer else {}
+        nodes = {}
+        if replica_url:
+            # A replica is read-only: no CREATE EXTENSION at start.
+            nodes[REPLICA] = HardenedPostgresEngine(
+                config={"dsn": replica_url, **extra}, extensions=()
+            )
+        return HardenedPostgresEngine(config={"dsn": url, **extra}, extra_nodes=nodes)
     path = sqlite_path(url)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return HardenedSQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
@@ -277,7 +304,8 @@ class Database:
     async def start(self) -> None:
         if isinstance(self.engine, PostgresEngine):
             quiet_pool_logs()
-            await self.engine.start_connection_pool(max_size=POOL_SIZE_MAX, reset=_keep_session)
+            for engine in (self.engine, *self.engine.extra_nodes.values()):
+                await engine.start_connection_pool(max_size=POOL_SIZE_MAX, reset=_keep_session)
         elif isinstance(self.engine, SQLiteEngine):
             self._writer = SQLiteWriter(self.engine)
             if self._in_use is None:
@@ -285,7 +313,8 @@ class Database:
 
     async def close(self) -> None:
         if isinstance(self.engine, PostgresEngine):
-            await close_pool(self.engine)
+            for engine in (self.engine, *self.engine.extra_nodes.values()):
+                await close_pool(engine)
         elif self._writer is not None:
             async with self._write_lock:
                 await self._writer.drop()

@@ -31,6 +31,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from ledger.store.connections import pooled
+from ledger.store.replica import on_replica_or_primary, replica_of
 from ledger.store.tables import Entry
 
 Row = Mapping[str, Any]
@@ -122,6 +123,16 @@ def _parameters(sql: str) -> int:
 
 async def _send(sql: str, *args: Any) -> Sequence[Row]:
     engine = Entry._meta.db
+    if replica_of(engine) is None:  # the credit path: no closures
+        return await _send_on(engine, sql, *args)
+
+    async def there(replica: Any) -> Sequence[Row]:
+        return await _send_on(replica, sql, *args)
+
+    return await on_replica_or_primary(engine, there, lambda: _send_on(engine, sql, *args))
+
+
+async def _send_on(engine: Any, sql: str, *args: Any) -> Sequence[Row]:
     transaction = engine.current_transaction.get()
     if isinstance(engine, PostgresEngine):
         if transaction is not None:

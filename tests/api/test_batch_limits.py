@@ -18,6 +18,7 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from api.settings import Settings
 from ledger.domain.access import Role
+from ledger.projections.limits import limit_key
 from tests.api.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -54,7 +55,7 @@ def limited(request: pytest.FixtureRequest, settings: Settings) -> Limited:
         dataclasses.replace(
             settings, rate_limit_per_minute=LIMIT, redis_url=REDIS_URL, redis_prefix=prefix
         ),
-        lambda _, key: redis.delete(f"{prefix}:limit:{key}"),  # the test's own connection
+        lambda _, key: redis.delete(limit_key(prefix, key)),  # the test's own connection
     )
 
 

@@ -22,6 +22,7 @@ from api.app import create_app
 from api.security import VerifiedTokens
 from api.settings import Settings
 from ledger.domain.access import Principal, Role
+from ledger.projections.limits import limit_key
 from tests.api.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -109,9 +110,10 @@ async def test_a_known_token_is_counted_per_address_then_per_user_in_one_round_t
         admin = await sign_in(client, ADMIN_USERNAME, ADMIN_PASSWORD)  # address 1
         statuses = [(await client.get("/api/v1/me", headers=admin)).status_code for _ in range(6)]
         assert statuses == [200] * 5 + [429]
-    # The counters under the names RedisLimiter gives them (its `_key`).
-    assert int(await redis.get("gltokens:limit:addr:testclient")) == 7
-    assert int(await redis.get("gltokens:limit:user:1")) == 5  # the refused one never got there
+    assert int(await redis.get(limit_key("gltokens", "addr:testclient"))) == 7
+    assert (
+        int(await redis.get(limit_key("gltokens", "user:1"))) == 5
+    )  # the refused one never got there
     # Sign-in's two address counters went together; the first /me verified the token (one
     # round trip per stage); the other five went together, address first.
     assert (

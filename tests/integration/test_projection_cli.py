@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from api import cli
 from api.settings import Settings
 from ledger.domain.leaderboard import Keys, Period, bucket
+from ledger.projections.limits import limit_key
 from ledger.services.container import Services
 from ledger.store.engine import current_engine, is_sqlite
 from tests.conftest import DATABASE_URL, REDIS_URL
@@ -145,8 +146,8 @@ async def test_rebuild_projections_restores_equality(
     for period in Period:
         await projected.redis.delete(keys.volunteers(period, bucket(period, DAY)))
     await projected.redis.hincrby(keys.grades(Period.DAY, DAY_TEXT), "12345:graded", 3)
-    limit_key = f"{projected.prefix}:limit:addr:203.0.113.9"
-    await projected.redis.set(limit_key, 5)
+    counter = limit_key(projected.prefix, "addr:203.0.113.9")
+    await projected.redis.set(counter, 5)
     assert await greenledger("check-projections", "--day", DAY_TEXT) == 1
     capsys.readouterr()
 
@@ -154,7 +155,7 @@ async def test_rebuild_projections_restores_equality(
     assert "rebuilt the boards from" in capsys.readouterr().out
     assert await greenledger("check-projections", "--day", DAY_TEXT) == 0
     # Rate-limit counters and sign-in lockouts share the prefix; a rebuild leaves them alone.
-    assert await projected.redis.get(limit_key) == b"5"
+    assert await projected.redis.get(counter) == b"5"
 
 
 async def test_without_a_redis_url_both_commands_say_so_and_exit_2(
