@@ -105,6 +105,8 @@ _COLUMNS: dict[str, Callable[[], str]] = {
     "phone": lambda: _("Mobile number"),
     "display_name": lambda: _("Display name"),
     "helper": lambda: _("Helper"),
+    "join_code": lambda: _("Join code"),
+    "pin_reset_at": lambda: _("PIN reset at"),
     "captured_at": lambda: _("Captured at"),
     "volunteer": lambda: _("Volunteer"),
     "merchant": lambda: _("Shop"),

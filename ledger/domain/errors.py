@@ -91,6 +91,36 @@ class Forbidden(LedgerError):
     code = "forbidden"
 
 
+class HouseholdAmbiguous(LedgerError):
+    """A person of several households did not say which one they act for (`choices`)."""
+
+    code = "household_ambiguous"
+    stored = False
+
+    def __init__(self, detail: str, choices: list[int]) -> None:
+        super().__init__(detail, field="household_id", choices=choices)
+
+
+class JoinRefused(LedgerError):
+    """A household card and join code that do not go together (wrong or old code)."""
+
+    code = "join_refused"
+    stored = False
+
+
+class PhoneTaken(LedgerError):
+    """The mobile number is another account's username or sign-in number."""
+
+    code = "phone_taken"
+    stored = False
+
+
+class HouseholdFull(LedgerError):
+    """A household has as many members (helpers counted) as it may have."""
+
+    code = "household_full"
+
+
 class OutOfScope(LedgerError):
     """The caller's role allows this, but not for that compound or household."""
 

@@ -18,6 +18,7 @@ from ledger.services.codes import Codes
 from ledger.services.expiry import Expiry
 from ledger.services.grading_batch import GradingBatches
 from ledger.services.limits import MemoryLimiter
+from ledger.services.members import Members
 from ledger.services.photos import Photos
 from ledger.services.projection import Projector
 from ledger.services.registry import Registry
@@ -42,6 +43,7 @@ class Services:
     registry: Registry
     accounts: Accounts
     users: Users
+    members: Members
     sessions: Sessions
     sealer: Sealer
     verifier: Verifier
@@ -75,6 +77,7 @@ class Services:
         codes = Codes(keyring, base_url)
         scans = Scans(clock, runner, codes)
         sessions = Sessions(db, clock, redis, redis_prefix)
+        users = Users(clock, runner, limiter, sessions)
         return cls(
             db=db,
             clock=clock,
@@ -82,7 +85,8 @@ class Services:
             codes=codes,
             registry=Registry(clock, runner, codes),
             accounts=Accounts(db, clock, runner),
-            users=Users(clock, runner, limiter, sessions),
+            users=users,
+            members=Members(clock, runner, codes, users, limiter, sessions),
             sessions=sessions,
             sealer=Sealer(db, clock),
             verifier=Verifier(db),

@@ -62,6 +62,10 @@ class Household(Table, tablename="household"):
     account = ForeignKey(Account, on_delete=OnDelete.restrict, unique=True)
     card_serial = Integer(default=1)
     created_at = Timestamptz()
+    # Six digits printed on the card sheet apart from the QR: the card and this code together
+    # let a resident join the household (issue 15). Kept as printed, not hashed: see
+    # docs/decisions/2026-12-06-joining-by-card.md. A new card or a staff reset draws a new one.
+    join_code = Varchar(length=6, default="")
 
     @classmethod
     def get_readable(cls) -> Readable:
@@ -168,6 +172,9 @@ class HouseholdMember(Table, tablename="household_member"):
     user = ForeignKey(AppUser, on_delete=OnDelete.restrict, index=True)
     helper = Boolean(default=False)
     created_at = Timestamptz()
+    # The last time someone joined again with the card and this member's number, which set a
+    # new PIN (shown in the members list: a stranger with the card cannot do it unseen).
+    pin_reset_at = Timestamptz(null=True, default=None)
 
 
 class SignedOutSession(Table, tablename="signed_out_session"):
