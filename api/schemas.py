@@ -414,6 +414,8 @@ class DropoffIn(Body):
     event_id: EventId
     point_token: Token
     captured_at: CapturedAt | None = None
+    # Needed only by someone of several households (a helper): the one they act for.
+    household_id: Id | None = None
 
 
 class DropoffReply(msgspec.Struct):

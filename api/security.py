@@ -53,6 +53,7 @@ def principal_claims(principal: Principal) -> dict[str, Any]:
         "account_ids": sorted(principal.account_ids),
         "household_ids": sorted(principal.household_ids),
         "helping": sorted(principal.helping),
+        "name": principal.display_name,
     }
 
 
@@ -103,6 +104,7 @@ def principal_of(token: Token) -> Principal:
             account_ids=frozenset(int(a) for a in claims.get("account_ids", [])),
             household_ids=frozenset(int(h) for h in claims.get("household_ids", [])),
             helping=frozenset(int(h) for h in claims.get("helping", [])),
+            display_name=str(claims.get("name", "")),
         )
     except (KeyError, ValueError, TypeError) as error:
         raise NotAuthorizedException("the token's claims are not valid") from error

@@ -97,7 +97,8 @@ async def _for_role(
     if kind is CodeKind.POINT and me.role is Role.RESIDENT:
         windows = parse_windows(common["subject"]["windows"])
         opening = next_opening(windows, minute_of_day(services.clock.now()))
-        return render("dropoff.html", **common, opening=opening)
+        mine = await services.members.households_of(me)
+        return render("dropoff.html", **common, opening=opening, mine=mine)
     if kind is CodeKind.POINT and me.role is Role.INSPECTOR:
         page = render("point_inspector.html", **common)
         page.set_cookie(POINT_COOKIE, common["token"], httponly=True, samesite="lax", path="/")
@@ -185,7 +186,13 @@ async def dropoff(
     """One tap at a collection point: the same `Scans.dropoff` as `POST /api/v1/dropoffs`."""
     check_length(token)
     form = await forms.read(request)
-    result = await services.scans.dropoff(principal, forms.required(form, "event_id", 64), token)
+    chosen = forms.text(form, "household_id", 20)
+    result = await services.scans.dropoff(
+        principal,
+        forms.required(form, "event_id", 64),
+        token,
+        household_id=forms.whole_number(chosen, "household_id") if chosen else None,
+    )
     return render("done.html", me=principal, what="dropoff", result=result)
 
 

@@ -33,6 +33,7 @@ class Principal:
     # one they help; `helping` names the households they are a helper of.
     household_ids: frozenset[int] = field(default_factory=frozenset)
     helping: frozenset[int] = field(default_factory=frozenset)
+    display_name: str = ""  # what a household's history calls a helper
 
     def households(self) -> frozenset[int]:
         """Every household this person may act for (tokens made before issue 15 carry only
@@ -65,6 +66,19 @@ def acting_household(principal: Principal, requested: int | None = None) -> int:
         "household_id: you belong to several households; name the one you act for",
         choices=sorted(mine),
     )
+
+
+def helper_label(principal: Principal, household_id: int) -> str:
+    """ "by helper NAME" when the person acts for a household they help, else ""."""
+    if household_id not in principal.helping:
+        return ""
+    return f"by helper {principal.display_name or principal.username}"
+
+
+def labelled(memo: str, principal: Principal, household_id: int) -> str:
+    """An entry's memo, with who acted when a helper did."""
+    label = helper_label(principal, household_id)
+    return f"{memo} ({label})" if label and memo else label or memo
 
 
 SCOPED_ROLES = frozenset({Role.INSPECTOR, Role.CLERK, Role.COORDINATOR})

@@ -422,6 +422,7 @@ async def principal_of(row: dict[str, Any]) -> Principal:
         account_ids=frozenset(account_ids),
         household_ids=frozenset(household_ids),
         helping=helping,
+        display_name=row["display_name"] or "",
     )
 
 

@@ -40,7 +40,8 @@ async def reset_code(client: AsyncTestClient[Any], headers: Headers, household_i
     )
     assert response.status_code == 200, response.text
     code = response.json()["join_code"]
-    assert len(code) == 6 and code.isdigit()
+    assert len(code) == 6
+    assert code.isdigit()
     return str(code)
 
 
@@ -72,7 +73,8 @@ async def test_the_creation_reply_carries_a_join_code(api: Api) -> None:
     world = await make_world(client, admin)
     body = {"compound_id": world.compound_id, "building": "9", "unit": "1", "room": "101"}
     reply = await created(client, admin, "/api/v1/households", body)
-    assert len(reply["join_code"]) == 6 and reply["join_code"].isdigit()
+    assert len(reply["join_code"]) == 6
+    assert reply["join_code"].isdigit()
 
 
 async def test_a_resident_joins_then_signs_in_with_number_and_pin(api: Api) -> None:
@@ -222,7 +224,7 @@ async def test_members_see_numbers_masked_but_their_own(api: Api) -> None:
 
 async def test_outsiders_see_no_members(api: Api) -> None:
     client, admin = api
-    world, code = await household(client, admin)
+    world, _code = await household(client, admin)
     other = await created(
         client,
         admin,
