@@ -5,7 +5,9 @@ embedded limiter and on Redis (the one several workers share)."""
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -15,8 +17,11 @@ from api.settings import Settings
 from ledger.domain.access import SYSTEM
 from ledger.domain.errors import InvalidCredentials, JoinRefused
 from ledger.services import limits, users
+from ledger.services.bulk_load import load_csv
 from ledger.services.container import Services
+from ledger.services.demo import seed_demo
 from ledger.services.limits import RateLimited, SignInLocked
+from ledger.store.tables import Household
 from tests.conftest import REDIS_UP, REDIS_URL, REQUIRE_SERVICES
 from tests.factories import FrozenClock, make_world
 
@@ -151,3 +156,34 @@ def test_the_pin_policy_is_ten_a_day_and_held() -> None:
         24 * 3600,
         True,
     )
+
+
+async def test_bulk_loads_and_the_demo_give_every_household_a_join_code(
+    services: Services, tmp_path: Path
+) -> None:
+    world = await make_world(services)
+    path = tmp_path / "load.csv"
+    rows = ["compound_id,building,unit,room"] + [f"{world.compound_id},5,1,{r}" for r in range(9)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert await load_csv(services, "households", path) == 9
+    codes = [row["join_code"] for row in await Household.select(Household.join_code)]
+    assert len(codes) == 10
+    assert all(len(code) == 6 and code.isdigit() for code in codes)
+
+
+async def test_the_demo_prints_a_household_to_join_and_it_can_be_joined(
+    fresh_db: None, settings: Settings, clock: FrozenClock
+) -> None:
+    services = Services.build(settings.keyring(), settings.base_url, clock=clock)
+    await services.db.start()
+    try:
+        summary = await seed_demo(services, households=60, password="demo-password-2026")
+        found = re.search(r"open \S+/q/(\S+)\n.*join code (\d{6})", summary)
+        assert found is not None, summary
+        joined = await services.members.join(
+            found[1], found[2], PHONE, PIN, "试用", False, "192.0.2.1"
+        )
+        assert await sign_in(services, PIN) == "signed in"
+        assert joined.signed_in.principal.household_id == joined.household_id
+    finally:
+        await services.db.close()
