@@ -60,9 +60,9 @@ async def join(
 ) -> Response[Any]:
     check_length(token)
     form = await forms.read(request)
-    kept = {
-        "phone": forms.text(form, "phone", 20),
-        "display_name": forms.text(form, "display_name", FIELD_LENGTH_MAX),
+    kept = {  # shown again after a refusal (never the PIN or the join code)
+        "phone": str(form.get("phone", ""))[:20],
+        "display_name": str(form.get("display_name", ""))[:FIELD_LENGTH_MAX],
         "as_helper": form.get("as_helper") == "1",
     }
     try:
@@ -74,7 +74,7 @@ async def join(
             forms.required(form, "join_code", 20),
             forms.required(form, "phone", 20),
             pin,
-            str(kept["display_name"]),
+            forms.text(form, "display_name", FIELD_LENGTH_MAX),
             bool(kept["as_helper"]),
             client_address(request),
         )

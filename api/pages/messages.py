@@ -55,6 +55,16 @@ def refusal_text(error: LedgerError) -> str:
         "out_of_stock": _("This reward is out of stock."),
         "limit_reached": _("This household has reached this month's limit for this reward."),
         "nothing_to_settle": _("This shop holds no points to settle."),
+        "join_refused": _(
+            "This join code does not go with this card. Check the 6 digits on the card sheet."
+        ),
+        "phone_taken": _(
+            "This mobile number is already registered. Sign in with it, or join with its PIN."
+        ),
+        "household_full": _(
+            "This household already has 6 members. A member or staff must remove one first."
+        ),
+        "household_ambiguous": _("You belong to several households: choose the one you act for."),
         "body_too_large": _("The photo is too large: at most 2 MiB. Choose a smaller one."),
         "unsupported_media_type": _("The photo must be a JPEG, PNG or WebP image."),
     }
@@ -85,6 +95,14 @@ def field_label(field: str) -> str | None:
         "id": _("User"),
         "quantity": _("Qty"),
         "amount": _("Points"),
+        "household_id": _("Household"),
+        "join_code": _("Join code"),
+        "phone": _("Mobile number"),
+        "pin": _("PIN"),
+        "pin_again": _("PIN again"),
+        "display_name": _("Your name"),
+        "as_helper": _("Helper"),
+        "card_token": _("Household card"),
     }.get(field)
 
 

@@ -28,7 +28,7 @@ from ledger.services.container import Services
 
 InspectionId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 ChosenHousehold = Annotated[
-    int | None, QueryParameter(query="household", ge=1, le=ID_MAX, required=False)
+    int | None, QueryParameter(name="household", ge=1, le=ID_MAX, required=False)
 ]
 RESIDENTS = [requires(Role.RESIDENT)]
 ENTRIES_SHOWN = 10

@@ -25,6 +25,7 @@ from ledger.domain.errors import (
     InvalidInput,
     JoinRefused,
     NotFound,
+    OutOfScope,
     PhoneTaken,
 )
 from ledger.domain.phones import check_join_code, draw_join_code, mask_phone, parse_phone
@@ -315,7 +316,7 @@ class Members:
         """A new join code for the household (the old one stops working); admins and clerks
         of its compound."""
         household = await _household(household_id)
-        if not (actor.role is Role.ADMIN or _clerk_of(actor, household)):
+        if not _staff(actor, household):
             raise Forbidden("only admins and clerks of its compound reset a join code")
 
         async def action() -> Result:
@@ -329,17 +330,26 @@ class Members:
     async def join_code(self, actor: Principal, household_id: int) -> str:
         """The current code, for the staff who may reset it (printed on the sheet too)."""
         household = await _household(household_id)
-        if not (actor.role is Role.ADMIN or _clerk_of(actor, household)):
+        if not _staff(actor, household):
             raise Forbidden("only admins and clerks of its compound see a join code")
         return str(household["join_code"])
 
     async def _may_see(self, actor: Principal, household_id: int) -> dict[str, Any]:
         household = await _household(household_id)
+        _staff(actor, household)
         if actor.role is Role.ADMIN or _clerk_of(actor, household):
             return household
         if actor.role is Role.RESIDENT and household_id in actor.households():
             return household
         raise Forbidden("only the household's members and its compound's staff see its members")
+
+
+def _staff(actor: Principal, household: dict[str, Any]) -> bool:
+    """An admin, or a clerk of the household's compound; a clerk of other compounds is
+    refused as out of scope (403 `out_of_scope`)."""
+    if actor.role is Role.CLERK and not actor.covers_compound(household["compound"]):
+        raise OutOfScope("this household is not in a compound you serve")
+    return actor.role is Role.ADMIN or _clerk_of(actor, household)
 
 
 def _clerk_of(actor: Principal, household: dict[str, Any]) -> bool:
