@@ -6,7 +6,7 @@ services' own `detail` texts are English and stay in the API.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from api.pages.i18n import _, pgettext
 from ledger.domain.errors import LedgerError, refusal_from_record
@@ -104,6 +104,12 @@ def field_label(field: str) -> str | None:
         "as_helper": _("Helper"),
         "card_token": _("Household card"),
     }.get(field)
+
+
+def household_choices(mine: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A person's households (`Members.households_of`) for a page's switch or choice, each
+    labelled in the page's language."""
+    return [h | {"label": f"{h['compound_name']} {address(*h['address'])}"} for h in mine]
 
 
 def refusal_texts(error: LedgerError) -> list[str]:

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from api import qr_images
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
-from api.pages.messages import address
+from api.pages.messages import address, household_choices
 from api.pages.once import page_event_id, with_new_event_id
 from api.pages.web import new_event_id, render
 from api.schemas import ID_MAX
@@ -89,7 +89,7 @@ async def resident_home(
         photos=await services.photos.refs_of_inspections([int(g["id"]) for g in grades]),
         rank=await _rank(services, household),
         card_svg=card_svg,
-        mine=await services.members.households_of(principal),
+        mine=household_choices(await services.members.households_of(principal)),
         helping=household["id"] in principal.helping,
         members=(await services.members.members(principal, household["id"]))["items"],
         remove_event_id=new_event_id(),

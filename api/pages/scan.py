@@ -18,7 +18,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_404_NOT_
 
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
-from api.pages.messages import REASON_CODES, address, code_refusal_text, refusal_text
+from api.pages.messages import (
+    REASON_CODES,
+    address,
+    code_refusal_text,
+    household_choices,
+    refusal_text,
+)
 from api.pages.once import for_purpose, page_event_id, with_new_event_id
 from api.pages.web import login_url, render, viewer
 from api.security import requires
@@ -97,7 +103,7 @@ async def _for_role(
     if kind is CodeKind.POINT and me.role is Role.RESIDENT:
         windows = parse_windows(common["subject"]["windows"])
         opening = next_opening(windows, minute_of_day(services.clock.now()))
-        mine = await services.members.households_of(me)
+        mine = household_choices(await services.members.households_of(me))
         return render("dropoff.html", **common, opening=opening, mine=mine)
     if kind is CodeKind.POINT and me.role is Role.INSPECTOR:
         page = render("point_inspector.html", **common)

@@ -103,7 +103,7 @@ class Members:
         A number with a PIN account elsewhere joins with that account's PIN; a number
         signed in by password, or a wrong PIN for it, is `phone_taken`."""
         phone = parse_phone(phone)
-        name = check_display_name(display_name)
+        name = check_display_name(display_name) or mask_phone(phone)
         code = check_join_code(join_code)
         pin_hash = await self.users.hash_pin(pin)
         _, household = await self.codes.resolve(card_token, CodeKind.HOUSEHOLD)
@@ -276,6 +276,8 @@ class Members:
                     "helper": household_id in principal.helping,
                     "label": f"{row['compound_name']} {label}",
                     "account_id": row["account"],
+                    "compound_name": row["compound_name"],
+                    "address": (row["building"], row["unit"], row["room"]),
                 }
             )
         return mine
