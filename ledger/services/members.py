@@ -28,7 +28,13 @@ from ledger.domain.errors import (
     OutOfScope,
     PhoneTaken,
 )
-from ledger.domain.phones import check_join_code, draw_join_code, mask_phone, parse_phone
+from ledger.domain.phones import (
+    check_join_code,
+    check_pin,
+    draw_join_code,
+    mask_phone,
+    parse_phone,
+)
 from ledger.domain.registry import household_label
 from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock, Limiter
@@ -105,9 +111,10 @@ class Members:
         phone = parse_phone(phone)
         name = check_display_name(display_name) or mask_phone(phone)
         code = check_join_code(join_code)
-        pin_hash = await self.users.hash_pin(pin)
+        check_pin(pin)
         _, household = await self.codes.resolve(card_token, CodeKind.HOUSEHOLD)
         await self._check_code(household, code, address)
+        pin_hash = await self.users.hash_pin(pin)  # argon2 only past the code's check
         existing = await AppUser.select().where(AppUser.phone == phone).first()
         if existing is None and await users_module.phone_taken(phone):
             raise PhoneTaken("this mobile number is already registered")
