@@ -122,17 +122,18 @@ class Members:
             raise PhoneTaken("this mobile number is already registered")
         if existing is not None and not existing["active"]:
             raise PhoneTaken("this mobile number's account is closed; ask staff")
-        same_pin = existing is not None and await _pin_matches(existing, pin)
         member = (
             await store.membership(household["id"], existing["id"])
             if existing is not None
             else None
         )
-        if existing is not None and member is None and not same_pin:
-            await self._count_wrong_pin(existing, address)
-            raise PhoneTaken("this mobile number is registered; join with its PIN")
-        if existing is not None and member is not None and same_pin:
-            return await self._joined(existing["id"], household["id"])  # a retry
+        if existing is not None and member is None:
+            await self._prove_pin(existing, pin, address)
+        elif existing is not None and await _pin_matches(existing, pin):
+            # A retry (or a member back with the card who still knows the PIN): the same
+            # account, nothing changed but the PIN lock, which a join with the card lifts.
+            await self.users.lift_lock(existing["id"])
+            return await self._joined(existing["id"], household["id"])
         held = (household["id"], household["card_serial"], code)
         if existing is None:
             user_id = await self._new_account(held, phone, pin_hash, name, as_helper)
@@ -168,11 +169,20 @@ class Members:
             log.warning("join locks per worker while Redis fails: %s", error)
             return await self.users.local_limiter.sign_in_attempt(name, address, policy, now)
 
-    async def _count_wrong_pin(self, row: dict[str, Any], address: str) -> None:
-        """A wrong PIN for a number joining another household is a wrong sign-in."""
-        attempt = await self._attempt(lock_name_of(row), address, SIGN_IN_POLICIES["pin"])
+    async def _prove_pin(self, row: dict[str, Any], pin: str, address: str) -> None:
+        """A number with a PIN account joins another household only with that PIN, guessed
+        under the same count as a sign-in (counted first, a locked number refused unchecked,
+        a right PIN giving its guess back); a wrong one is `phone_taken`."""
+        name = lock_name_of(row)
+        attempt = await self._attempt(name, address, SIGN_IN_POLICIES["pin"])
         if not attempt.allowed:
-            raise SignInLocked("too many wrong PINs today for this number")
+            raise SignInLocked("too many wrong PINs for this number; ask staff to unlock it")
+        if not await _pin_matches(row, pin):
+            raise PhoneTaken("this mobile number is registered; join with its PIN")
+        try:
+            await self.limiter.sign_in_succeeded(name, address)
+        except (RedisError, OSError) as error:
+            log.warning("PIN count not cleared while Redis fails: %s", error)
 
     async def _new_account(
         self,

@@ -219,10 +219,14 @@ class Users:
         await sessions_store.revoke_all(user_id)
 
     async def unlock_after_reset(self, user_id: int) -> None:
+        await self.lift_lock(user_id)
+        await self.sessions.published(user_id)
+
+    async def lift_lock(self, user_id: int) -> None:
+        """Every sign-in lock on the user's name (a join with the household's card)."""
         row = await _user_row(user_id)
         await self.limiter.sign_in_unlock(lock_name_of(row))
         await self.local_limiter.sign_in_unlock(lock_name_of(row))
-        await self.sessions.published(user_id)
 
     async def _attempt(self, name: str, address: str, policy: SignInPolicy) -> SignInAttempt:
         now = self.clock.now().timestamp()

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from api.settings import Settings
 from ledger.domain.access import SYSTEM
-from ledger.domain.errors import InvalidCredentials, JoinRefused
+from ledger.domain.errors import InvalidCredentials, JoinRefused, PhoneTaken
 from ledger.services import limits, users
 from ledger.services.bulk_load import load_csv
 from ledger.services.container import Services
@@ -187,3 +187,28 @@ async def test_the_demo_prints_a_household_to_join_and_it_can_be_joined(
         assert joined.signed_in.principal.household_id == joined.household_id
     finally:
         await services.db.close()
+
+
+async def test_a_locked_number_cannot_join_another_household_until_unlocked(
+    guarded: Services,
+) -> None:
+    _, card, code = await card_and_code(guarded)
+    first = await guarded.members.join(card, code, PHONE, PIN, None, False, "192.0.2.1")
+    world = await make_world(guarded, community="珠儿潭社区", compound="珠儿潭")
+    other = await guarded.members.reset_join_code(SYSTEM, "reset-2", world.household_id)
+    for n in range(10):
+        await sign_in(guarded, NEW_PIN, f"198.51.100.{n}")
+    with pytest.raises(SignInLocked):
+        await guarded.members.join(
+            world.card_token, other["join_code"], PHONE, PIN, None, True, "192.0.2.9"
+        )
+    await guarded.users.unlock(first.user_id)
+    with pytest.raises(PhoneTaken):
+        await guarded.members.join(
+            world.card_token, other["join_code"], PHONE, NEW_PIN, None, True, "192.0.2.9"
+        )
+    helping = await guarded.members.join(
+        world.card_token, other["join_code"], PHONE, PIN, None, True, "192.0.2.9"
+    )
+    assert helping.user_id == first.user_id
+    assert helping.signed_in.principal.helping == {world.household_id}
