@@ -155,7 +155,10 @@ def untranslated(text: str, locale: str) -> list[str]:
 class Tour:
     client: Client
     demo: Demo
-    settings: Settings
+    # Read before the app starts (on PostgreSQL its pool belongs to the app's loop): each
+    # household's join code, and the neighbours' card.
+    join_codes: dict[int, str]
+    neighbour_card: str
     seen: dict[str, list[str]] = field(default_factory=dict)  # page -> problems
     paths: set[str] = field(default_factory=set)  # addresses opened
 
@@ -226,9 +229,12 @@ async def a_shift_to_approve(settings: Settings, demo: Demo) -> None:
 async def tour(fresh_db: None, settings: Settings) -> AsyncIterator[Tour]:
     demo = await seed(settings)
     await a_shift_to_approve(settings, demo)
+    codes = {row["id"]: row["join_code"] for row in await Household.select()}
+    services = Services.build(settings.keyring(), settings.base_url)
+    neighbour_card, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, demo.household_id + 1)
     async with AsyncTestClient(app=create_app(settings)) as client:
         client.headers.update(BROWSER)
-        yield Tour(client, demo, settings)
+        yield Tour(client, demo, codes, neighbour_card)
 
 
 async def test_every_page_speaks_the_chosen_language(tour: Tour, settings: Settings) -> None:
@@ -377,12 +383,6 @@ async def visit_staff_operations(tour: Tour) -> None:
     await tour.send("join code reset", form, join_code_page)
 
 
-async def join_code(household_id: int) -> str:
-    row = await Household.select(Household.join_code).where(Household.id == household_id).first()
-    assert row is not None
-    return str(row["join_code"])
-
-
 async def visit_as_someone_joining(tour: Tour) -> None:
     """A household card's page offers to join; a wrong code is refused; the right one signs
     in on the home page; the same person helps the neighbours' household too, switches to it
@@ -392,7 +392,7 @@ async def visit_as_someone_joining(tour: Tour) -> None:
     assert f'href="/join/{demo.card_token}"' in card.html
     form = await tour.both("join form", f"/join/{demo.card_token}")
     person = {"phone": "13912341234", "pin": "284913", "pin_again": "284913"}
-    wrong = "000000" if await join_code(demo.household_id) != "000000" else "000001"
+    wrong = "000000" if tour.join_codes[demo.household_id] != "000000" else "000001"
     bad = {**form.form(f"/join/{demo.card_token}").fields, **person, "join_code": wrong}
     for locale in ("zh_CN", "en"):
         refused = await tour.client.post(
@@ -400,16 +400,16 @@ async def visit_as_someone_joining(tour: Tour) -> None:
         )
         assert refused.status_code == 403, refused.status_code
         tour.check("join refused", refused, locale)
-    code = await join_code(demo.household_id)
+    code = tour.join_codes[demo.household_id]
     home = await tour.send(
         "joined", form, f"/join/{demo.card_token}", **person, display_name="王建国", join_code=code
     )
     assert "王建国" in home.text
     neighbours = demo.household_id + 1
-    neighbour_card = await neighbour_token(tour, neighbours)
+    neighbour_card = tour.neighbour_card
     await tour.both("neighbours' card, a resident", f"/q/{neighbour_card}")
     helper_form = await tour.both("join form, signed in", f"/join/{neighbour_card}")
-    helper_data = {**person, "join_code": await join_code(neighbours), "as_helper": "1"}
+    helper_data = {**person, "join_code": tour.join_codes[neighbours], "as_helper": "1"}
     await tour.send("helping", helper_form, f"/join/{neighbour_card}", **helper_data)
     switched = await tour.both("resident home, helping", f"/home?household={neighbours}")
     assert 'id="my-households"' in switched.html
@@ -419,12 +419,6 @@ async def visit_as_someone_joining(tour: Tour) -> None:
     signed_out = await tour.client.get("/home", follow_redirects=False)
     assert signed_out.status_code != 200, "the leaver's session ended"
     tour.client.cookies.clear()
-
-
-async def neighbour_token(tour: Tour, household_id: int) -> str:
-    services = Services.build(tour.settings.keyring(), tour.settings.base_url)
-    token, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, household_id)
-    return token
 
 
 def page_routes(app: Litestar) -> set[str]:
