@@ -186,4 +186,32 @@ async def reset_join_code(
     )
 
 
-JOINING_HANDLERS = [join_form, join, remove_member, join_code_form, reset_join_code]
+@post(
+    "/staff/households/{household_id:int}/join-code/members/{user_id:int}/remove",
+    guards=JOIN_CODE_STAFF,
+    include_in_schema=False,
+    status_code=HTTP_303_SEE_OTHER,
+)
+async def staff_remove_member(
+    household_id: PathId,
+    user_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """Staff remove a member from the household's staff page (the same `Members.remove`)."""
+    form = await forms.read(request)
+    await services.members.remove(
+        principal, forms.required(form, "event_id", 64), household_id, user_id
+    )
+    return Redirect(f"/staff/households/{household_id}/join-code", status_code=HTTP_303_SEE_OTHER)
+
+
+JOINING_HANDLERS = [
+    join_form,
+    join,
+    remove_member,
+    join_code_form,
+    reset_join_code,
+    staff_remove_member,
+]

@@ -208,6 +208,9 @@ NOT_API: dict[str, str] = {
     "POST /home/members/{user_id:int}/remove": "resident (a member of the household)",
     "GET /staff/households/{household_id:int}/join-code": "admin, clerk of its compound",
     "POST /staff/households/{household_id:int}/join-code": "admin, clerk of its compound",
+    "POST /staff/households/{household_id:int}/join-code/members/{user_id:int}/remove": (
+        "admin, clerk of its compound"
+    ),
     "GET /staff/users/{user_id:int}/deactivate": "admin",
     "POST /staff/users/{user_id:int}/deactivate": "admin",
     "GET /static/{file_path:path}": "anyone",

@@ -161,6 +161,11 @@ PAGE_FORMS: dict[str, tuple[str, str, dict[str, str]]] = {
     ),
     "/home/members/{user_id:int}/remove": ("resident", "", {"household_id": "1"}),
     "/staff/households/{household_id:int}/join-code": ("admin", "", {}),
+    "/staff/households/{household_id:int}/join-code/members/{user_id:int}/remove": (
+        "admin",
+        "",
+        {},
+    ),
     "/scan/{token:str}/grade": (
         "inspector",
         "card",

@@ -380,7 +380,9 @@ async def visit_staff_operations(tour: Tour) -> None:
     await tour.send("card re-issued", form, card)
     join_code_page = f"/staff/households/{demo.household_id}/join-code"
     form = await tour.both("join code and members", join_code_page)
+    assert "13912341234" in form.text  # admins see the whole number
     await tour.send("join code reset", form, join_code_page)
+    await tour.send("member removed", form, rf"{join_code_page}/members/\d+/remove")
 
 
 async def visit_as_someone_joining(tour: Tour) -> None:
