@@ -26,6 +26,7 @@ from api.controllers.earning import EarningController
 from api.controllers.health import health, live, ready
 from api.controllers.leaderboards import LeaderboardController
 from api.controllers.ledger import LedgerController
+from api.controllers.members import MembersController
 from api.controllers.photos import PhotoController
 from api.controllers.queue import QueueController
 from api.controllers.registry import RegistryController
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             AuthController,
             RegistryController,
+            MembersController,
             LedgerController,
             EarningController,
             PhotoController,

@@ -56,7 +56,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "nothing_to_settle": 409,
     "rate_limited": 429,
     "sign_in_locked": 429,
+    "household_ambiguous": 400,
+    "join_refused": 403,
     "phone_taken": 409,
+    "household_full": 409,
     PhotoTooLarge.code: 413,
     UnsupportedPhoto.code: 415,
 }

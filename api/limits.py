@@ -27,6 +27,9 @@ SIGN_IN_PER_ADDRESS_PER_MINUTE = 30
 PUBLIC_WRITES = frozenset({"/api/v1/volunteers/applications", "/volunteer/apply"})
 PUBLIC_WRITES_PER_ADDRESS_PER_MINUTE = 10
 EXEMPT = ("/health", "/static/", "/schema")
+# Guesses of a secret (a password, a PIN, a household's join code): their own, smaller
+# allowance per address, besides the one every request counts against.
+SIGN_IN_PATHS = frozenset({"/api/v1/auth/token", "/api/v1/households/join"})
 # Where the address stage leaves its checks for the caller stage (see _defer_to_caller).
 DEFERRED = "greenledger.address_checks"
 # A token must stay valid this much longer for its address checks to be deferred.
@@ -91,7 +94,7 @@ class RateLimitMiddleware(ASGIMiddleware):
     def _address_checks(self, scope: Scope, path: str) -> list[tuple[str, int]]:
         address = (scope.get("client") or ("unknown", 0))[0]
         checks = [(f"addr:{address}", self.per_minute)]
-        if path == "/api/v1/auth/token":
+        if path in SIGN_IN_PATHS or path.startswith("/join/"):
             checks.append((f"signin-addr:{address}", SIGN_IN_PER_ADDRESS_PER_MINUTE))
         if path.rstrip("/") in PUBLIC_WRITES and scope.get("method") == "POST":
             checks.append((f"public-write-addr:{address}", PUBLIC_WRITES_PER_ADDRESS_PER_MINUTE))

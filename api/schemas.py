@@ -54,6 +54,12 @@ class TokenReply(msgspec.Struct):
     expires_in: int
 
 
+class MyHousehold(msgspec.Struct):
+    household_id: int
+    helper: bool
+    label: str  # the compound and building-unit-room
+
+
 class Me(msgspec.Struct):
     user_id: int
     username: str
@@ -63,6 +69,7 @@ class Me(msgspec.Struct):
     household_account_id: int | None
     volunteer_account_id: int | None
     compound_ids: list[int]
+    households: list[MyHousehold] = msgspec.field(default_factory=list)
 
 
 class NewUser(Body):
@@ -140,6 +147,7 @@ class HouseholdReply(msgspec.Struct):
     account_id: int
     card_token: str
     short_code: str = ""  # digits only; "" only in a replay stored before short codes existed
+    join_code: str = ""  # 6 digits; "" only in a replay stored before join codes existed
 
 
 class EventOnly(Body):
@@ -149,6 +157,42 @@ class EventOnly(Body):
 class CardReply(msgspec.Struct):
     card_token: str
     short_code: str = ""  # the re-issued card's new typed code
+    join_code: str = ""  # the new card's join code (the old card's stops working)
+
+
+class JoinRequest(Body):
+    """Join the household of a scanned card with its join code (issue 15)."""
+
+    card_token: Annotated[str, Meta(min_length=1, max_length=100, pattern=PRINTABLE)]
+    join_code: Annotated[str, Meta(min_length=1, max_length=20, examples=["482916"])]
+    phone: Annotated[str, Meta(min_length=1, max_length=20, examples=["13812345678"])]
+    pin: Annotated[str, Meta(min_length=1, max_length=20, examples=["284913"])]
+    display_name: Annotated[str, Meta(max_length=50, pattern=PRINTABLE)] | None = None
+    as_helper: bool = False
+
+
+class JoinReply(msgspec.Struct):
+    user_id: int
+    household_id: int
+    access_token: str
+
+
+class Member(msgspec.Struct):
+    user_id: int
+    display_name: str
+    phone: str | None  # 138****5678 except to admins and the member themself
+    helper: bool
+    joined_at: str
+    pin_reset_at: str | None = None  # the last fresh join with the card, which set a new PIN
+
+
+class MemberList(msgspec.Struct):
+    items: list[Member]
+
+
+class JoinCodeReply(msgspec.Struct):
+    household_id: int
+    join_code: str
 
 
 class NewPoint(Body):
@@ -434,6 +478,8 @@ class DropoffIn(Body):
     event_id: EventId
     point_token: Token
     captured_at: CapturedAt | None = None
+    # Needed only by someone of several households (a helper): the one they act for.
+    household_id: Id | None = None
 
 
 class DropoffReply(msgspec.Struct):

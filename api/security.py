@@ -32,6 +32,7 @@ AUTH_COOKIE = "gl_token"
 # Anchored: Litestar's excludes are regexes matched anywhere in the path (notes/STACK.md P6).
 PUBLIC_PATHS = [
     r"^/api/v1/auth/token$",
+    r"^/api/v1/households/join$",
     r"^/health$",
     r"^/schema(/.*)?$",
     r"^/q/",
@@ -50,6 +51,9 @@ def principal_claims(principal: Principal) -> dict[str, Any]:
         "volunteer_id": principal.volunteer_id,
         "compound_ids": sorted(principal.compound_ids),
         "account_ids": sorted(principal.account_ids),
+        "household_ids": sorted(principal.household_ids),
+        "helping": sorted(principal.helping),
+        "name": principal.display_name,
     }
 
 
@@ -98,6 +102,9 @@ def principal_of(token: Token) -> Principal:
             volunteer_id=claims.get("volunteer_id"),
             compound_ids=frozenset(int(c) for c in claims.get("compound_ids", [])),
             account_ids=frozenset(int(a) for a in claims.get("account_ids", [])),
+            household_ids=frozenset(int(h) for h in claims.get("household_ids", [])),
+            helping=frozenset(int(h) for h in claims.get("helping", [])),
+            display_name=str(claims.get("name", "")),
         )
     except (KeyError, ValueError, TypeError) as error:
         raise NotAuthorizedException("the token's claims are not valid") from error

@@ -15,6 +15,7 @@ from api.schemas import (
     ID_MAX,
     EventOnly,
     Me,
+    MyHousehold,
     NewUser,
     TokenReply,
     TokenRequest,
@@ -53,14 +54,17 @@ class AuthController(Controller):
 
     @get("/me", operation_id="WhoAmI", guards=ANY_ROLE)
     async def me(self, principal: PrincipalDep, services: ServicesDep) -> Me:
-        """The signed-in user, with the accounts they may read."""
+        """The signed-in user, with the accounts they may read and every household they act
+        for (`helper`: one they help but do not live in)."""
+        households = await services.members.households_of(principal)
         household_account = volunteer_account = None
         for account_id in principal.account_ids:
             account = await services.accounts.account(principal, account_id)
-            if account["kind"] == "household":
-                household_account = account_id
-            else:
+            if account["kind"] != "household":
                 volunteer_account = account_id
+        for household in households:
+            if household["household_id"] == principal.household_id:
+                household_account = household["account_id"]
         return Me(
             user_id=principal.user_id,
             username=principal.username,
@@ -70,6 +74,7 @@ class AuthController(Controller):
             household_account_id=household_account,
             volunteer_account_id=volunteer_account,
             compound_ids=sorted(principal.compound_ids),
+            households=[msgspec.convert(h, MyHousehold) for h in households],
         )
 
     @post("/users", operation_id="CreateUser", guards=ADMIN_ONLY)

@@ -63,6 +63,7 @@ class CodeController(Controller):
                     "title": label.title,
                     "subtitle": sticker_subtitle(kind, label),
                     "short_code": label.short_code,
+                    "join_code": label.join_code,
                 }
                 for label in labels
             ]

@@ -58,7 +58,11 @@ async def _inspect(services: Services, principal: Principal, data: InspectionIn)
 
 async def _dropoff(services: Services, principal: Principal, data: DropoffIn) -> DropoffReply:
     result = await services.scans.dropoff(
-        principal, data.event_id, data.point_token, parse_captured_at(data.captured_at)
+        principal,
+        data.event_id,
+        data.point_token,
+        parse_captured_at(data.captured_at),
+        household_id=data.household_id,
     )
     return msgspec.convert(result, DropoffReply)
 

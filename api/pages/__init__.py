@@ -20,6 +20,7 @@ from api.pages.counter import COUNTER_HANDLERS
 from api.pages.errors import PAGE_EXCEPTION_HANDLERS, negotiated_handlers
 from api.pages.field_app import FIELD_APP_HANDLERS
 from api.pages.i18n import PreferencesMiddleware, configure_jinja
+from api.pages.joining import JOINING_HANDLERS
 from api.pages.messages import JINJA_FILTERS
 from api.pages.operations import OPERATION_HANDLERS
 from api.pages.people import PEOPLE_HANDLERS
@@ -51,6 +52,7 @@ def _page_router() -> Router:
             *SCAN_HANDLERS,
             *COUNTER_HANDLERS,
             *PEOPLE_HANDLERS,
+            *JOINING_HANDLERS,
             *STAFF_HANDLERS,
             *OPERATION_HANDLERS,
             *STAFF_OPERATION_HANDLERS,

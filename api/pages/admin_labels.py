@@ -107,6 +107,8 @@ _COLUMNS: dict[str, Callable[[], str]] = {
     "helper": lambda: _("Helper"),
     "affiliation": lambda: _("Serves with"),
     "party_branch": lambda: _("Party branch"),
+    "join_code": lambda: _("Join code"),
+    "pin_reset_at": lambda: _("PIN reset at"),
     "captured_at": lambda: _("Captured at"),
     "volunteer": lambda: _("Volunteer"),
     "merchant": lambda: _("Shop"),

@@ -50,7 +50,6 @@ def refusal_text(error: LedgerError) -> str:
         "shift_open": _("You are already checked in. Check out first."),
         "no_open_shift": _("You are not checked in here."),
         "already_decided": _("This has already been decided."),
-        "phone_taken": _("This mobile number is already registered: sign in with it instead."),
         "duplicate": _("This has already been registered."),
         "own_record": _("Nobody approves or enters their own volunteer hours."),
         "too_many_minutes": _("This would pass the day's maximum of volunteer hours."),
@@ -59,6 +58,16 @@ def refusal_text(error: LedgerError) -> str:
         "out_of_stock": _("This reward is out of stock."),
         "limit_reached": _("This household has reached this month's limit for this reward."),
         "nothing_to_settle": _("This shop holds no points to settle."),
+        "join_refused": _(
+            "This join code does not go with this card. Check the 6 digits on the card sheet."
+        ),
+        "phone_taken": _(
+            "This mobile number is already registered. Sign in with it, or join with its PIN."
+        ),
+        "household_full": _(
+            "This household already has 6 members. A member or staff must remove one first."
+        ),
+        "household_ambiguous": _("You belong to several households: choose the one you act for."),
         "body_too_large": _("The photo is too large: at most 2 MiB. Choose a smaller one."),
         "unsupported_media_type": _("The photo must be a JPEG, PNG or WebP image."),
     }
@@ -95,7 +104,19 @@ def field_label(field: str) -> str | None:
         "community_id": _("Community"),
         "party.kind": _("Serves with"),
         "party.branch": _("Party branch (party members only)"),
+        "household_id": _("Household"),
+        "join_code": _("Join code"),
+        "pin_again": _("PIN again"),
+        "display_name": _("Your name"),
+        "as_helper": _("Helper"),
+        "card_token": _("Household card"),
     }.get(field)
+
+
+def household_choices(mine: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A person's households (`Members.households_of`) for a page's switch or choice, each
+    labelled in the page's language."""
+    return [h | {"label": f"{h['compound_name']} {address(*h['address'])}"} for h in mine]
 
 
 def refusal_texts(error: LedgerError) -> list[str]:

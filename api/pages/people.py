@@ -7,18 +7,18 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from api import qr_images
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
-from api.pages.messages import unit_name
+from api.pages.messages import household_choices, unit_name
 from api.pages.once import page_event_id, with_new_event_id
-from api.pages.web import render
+from api.pages.web import new_event_id, render
 from api.schemas import ID_MAX
 from api.security import requires
-from ledger.domain.access import Principal, Role
+from ledger.domain.access import Principal, Role, acting_household
 from ledger.domain.errors import Forbidden
 from ledger.domain.leaderboard import Board, Period
 from ledger.domain.localtime import local_day
@@ -27,6 +27,9 @@ from ledger.services import views
 from ledger.services.container import Services
 
 InspectionId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+ChosenHousehold = Annotated[
+    int | None, QueryParameter(name="household", ge=1, le=ID_MAX, required=False)
+]
 RESIDENTS = [requires(Role.RESIDENT)]
 ENTRIES_SHOWN = 10
 GRADES_SHOWN = 5
@@ -38,17 +41,29 @@ EXPIRING_SOON_DAYS = 60
 APPEAL_REASON_LENGTH_MAX = 500
 
 
-def _household_id(principal: Principal) -> int:
-    if principal.household_id is None:
+def _household_id(principal: Principal, chosen: int | None = None) -> int:
+    """The household the page shows: the one chosen (`?household=`, one of theirs), else the
+    one they live in, else their only or first one (a helper switches between them)."""
+    mine = principal.households()
+    if not mine:
         raise Forbidden("this resident has no household")
-    return principal.household_id
+    if chosen is not None:
+        return acting_household(principal, chosen)
+    if principal.household_id is not None:
+        return principal.household_id
+    return min(mine)
 
 
 @get("/home", guards=RESIDENTS, include_in_schema=False)
-async def resident_home(principal: PrincipalDep, services: ServicesDep) -> Response[Any]:
+async def resident_home(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    household_choice: ChosenHousehold = None,
+) -> Response[Any]:
     """Balance, what expires soon, the rewards within reach, recent entries and grades (with
-    the inspector's reasons and the appeal's decision), rank, and the card to show."""
-    household = await views.household(_household_id(principal))
+    the inspector's reasons and the appeal's decision), rank, and the card to show; the
+    household's members (remove buttons) and, for someone of several households, a switch."""
+    household = await views.household(_household_id(principal, household_choice))
     account = await services.accounts.account(principal, household["account"])
     entries = await services.accounts.entries(principal, household["account"], None, ENTRIES_SHOWN)
     token, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, household["id"])
@@ -74,6 +89,10 @@ async def resident_home(principal: PrincipalDep, services: ServicesDep) -> Respo
         photos=await services.photos.refs_of_inspections([int(g["id"]) for g in grades]),
         rank=await _rank(services, household),
         card_svg=card_svg,
+        mine=household_choices(await services.members.households_of(principal)),
+        helping=household["id"] in principal.helping,
+        members=(await services.members.members(principal, household["id"]))["items"],
+        remove_event_id=new_event_id(),
     )
 
 
@@ -128,8 +147,10 @@ async def appeal_form(
     event_id = page_event_id(request)
     if event_id is None:  # one appeal per opening of the form, whatever is resent
         return with_new_event_id(request)
-    grades = await views.recent_grades(_household_id(principal), 50)
-    graded = next((g for g in grades if g["id"] == inspection_id), None)
+    graded = None
+    for household_id in sorted(principal.households()):
+        grades = await views.recent_grades(household_id, 50)
+        graded = graded or next((g for g in grades if g["id"] == inspection_id), None)
     return render(
         "appeal.html",
         me=principal,

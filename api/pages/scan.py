@@ -18,12 +18,19 @@ from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_404_NOT_
 
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
-from api.pages.messages import REASON_CODES, address, code_refusal_text, refusal_text, unit_name
+from api.pages.messages import (
+    REASON_CODES,
+    address,
+    code_refusal_text,
+    household_choices,
+    refusal_text,
+    unit_name,
+)
 from api.pages.once import for_purpose, page_event_id, with_new_event_id
 from api.pages.volunteering import apply_url
 from api.pages.web import login_url, render, viewer
 from api.security import requires
-from ledger.domain.access import Principal, Role
+from ledger.domain.access import Principal, Role, acting_household
 from ledger.domain.errors import LedgerError, OutOfScope
 from ledger.domain.localtime import minute_of_day
 from ledger.domain.photos import PHOTO_BYTES_MAX
@@ -100,7 +107,8 @@ async def _for_role(
     if kind is CodeKind.POINT and me.role is Role.RESIDENT:
         windows = parse_windows(common["subject"]["windows"])
         opening = next_opening(windows, minute_of_day(services.clock.now()))
-        return render("dropoff.html", **common, opening=opening)
+        mine = household_choices(await services.members.households_of(me))
+        return render("dropoff.html", **common, opening=opening, mine=mine)
     if kind is CodeKind.POINT and me.role is Role.INSPECTOR:
         page = render(
             "point_inspector.html",
@@ -195,10 +203,13 @@ async def dropoff(
     """One tap at a collection point: the same `Scans.dropoff` as `POST /api/v1/dropoffs`."""
     check_length(token)
     form = await forms.read(request)
-    result = await services.scans.dropoff(principal, forms.required(form, "event_id", 64), token)
+    chosen = forms.text(form, "household_id", 20)
+    household_id = forms.whole_number(chosen, "household_id") if chosen else None
+    result = await services.scans.dropoff(
+        principal, forms.required(form, "event_id", 64), token, household_id=household_id
+    )
     # The page follows the balance while the point's inspector may grade the drop-off.
-    assert principal.household_id is not None, "Scans.dropoff refuses anyone else"
-    household = await views.household(principal.household_id)
+    household = await views.household(acting_household(principal, household_id))
     return render(
         "done.html", me=principal, what="dropoff", result=result, account_id=household["account"]
     )

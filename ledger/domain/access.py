@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ledger.domain.errors import Forbidden, HouseholdAmbiguous
+
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -26,6 +28,19 @@ class Principal:
     volunteer_id: int | None = None
     compound_ids: frozenset[int] = field(default_factory=frozenset)
     account_ids: frozenset[int] = field(default_factory=frozenset)
+    # Every household this person belongs to (issue 15): the one they live in, which is also
+    # `household_id`, and those they help. `household_id` is the one lived in, or else the only
+    # one they help; `helping` names the households they are a helper of.
+    household_ids: frozenset[int] = field(default_factory=frozenset)
+    helping: frozenset[int] = field(default_factory=frozenset)
+    display_name: str = ""  # what a household's history calls a helper
+
+    def households(self) -> frozenset[int]:
+        """Every household this person may act for (tokens made before issue 15 carry only
+        `household_id`)."""
+        if self.household_id is None:
+            return self.household_ids
+        return self.household_ids | {self.household_id}
 
     def covers_compound(self, compound_id: int) -> bool:
         """Admins reach everything; inspectors, clerks and coordinators only their compounds;
@@ -33,6 +48,37 @@ class Principal:
         if self.role is Role.ADMIN:
             return True
         return self.role in SCOPED_ROLES and compound_id in self.compound_ids
+
+
+def acting_household(principal: Principal, requested: int | None = None) -> int:
+    """The household a resident or helper acts for: the one named (403 if not theirs), or
+    their only one; with several and none named, 400 `household_ambiguous` naming them."""
+    mine = principal.households()
+    if requested is not None:
+        if requested not in mine:
+            raise Forbidden("you are not a member of this household")
+        return requested
+    if len(mine) == 1:
+        return next(iter(mine))
+    if not mine:
+        raise Forbidden("you are not a member of any household")
+    raise HouseholdAmbiguous(
+        "household_id: you belong to several households; name the one you act for",
+        choices=sorted(mine),
+    )
+
+
+def helper_label(principal: Principal, household_id: int) -> str:
+    """ "by helper NAME" when the person acts for a household they help, else ""."""
+    if household_id not in principal.helping:
+        return ""
+    return f"by helper {principal.display_name or principal.username}"
+
+
+def labelled(memo: str, principal: Principal, household_id: int) -> str:
+    """An entry's memo, with who acted when a helper did."""
+    label = helper_label(principal, household_id)
+    return f"{memo} ({label})" if label and memo else label or memo
 
 
 SCOPED_ROLES = frozenset({Role.INSPECTOR, Role.CLERK, Role.COORDINATOR})

@@ -91,6 +91,36 @@ class Forbidden(LedgerError):
     code = "forbidden"
 
 
+class HouseholdAmbiguous(LedgerError):
+    """A person of several households did not say which one they act for (`choices`)."""
+
+    code = "household_ambiguous"
+    stored = False
+
+    def __init__(self, detail: str, choices: list[int]) -> None:
+        super().__init__(detail, field="household_id", choices=choices)
+
+
+class JoinRefused(LedgerError):
+    """A household card and join code that do not go together (wrong or old code)."""
+
+    code = "join_refused"
+    stored = False
+
+
+class PhoneTaken(LedgerError):
+    """The mobile number is another account's username or sign-in number."""
+
+    code = "phone_taken"
+    stored = False
+
+
+class HouseholdFull(LedgerError):
+    """A household has as many members (helpers counted) as it may have."""
+
+    code = "household_full"
+
+
 class OutOfScope(LedgerError):
     """The caller's role allows this, but not for that compound or household."""
 
@@ -205,13 +235,6 @@ class RuleNotAllowed(LedgerError):
     """Rules change going forward only: the past keeps the rules it was earned under."""
 
     code = "rule_not_allowed"
-
-
-class PhoneTaken(LedgerError):
-    """One login per mobile number: a number already registered cannot join or apply again.
-    (Issue 15 item 3 defines it; the households' join, item 1, refuses with the same code.)"""
-
-    code = "phone_taken"
 
 
 def first_of(refusals: list[LedgerError]) -> LedgerError:

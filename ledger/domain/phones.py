@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
 
 from ledger.domain.errors import InvalidInput
 
@@ -55,3 +56,21 @@ def _trivial(pin: str) -> bool:
     repeats = any(pin == pin[:size] * (PIN_LENGTH // size) for size in (1, 2, 3))  # 121212, 123123
     pairs = len(set(pin[0::2])) == 3 and pin[0::2] == pin[1::2]  # 112233
     return repeats or pairs or pin in _COMMON_PINS
+
+
+JOIN_CODE_LENGTH = 6
+
+
+def check_join_code(text: str, field: str = "join_code") -> str:
+    """A household's join code as typed from its card sheet: 6 digits (spaces ignored)."""
+    code = _SEPARATORS.sub("", text)
+    if len(code) != JOIN_CODE_LENGTH or not (code.isascii() and code.isdigit()):
+        raise InvalidInput(
+            field, f"must be the {JOIN_CODE_LENGTH} digits printed on the card sheet"
+        )
+    return code
+
+
+def draw_join_code() -> str:
+    """A household's new join code, from the OS's random source."""
+    return f"{secrets.randbelow(10**JOIN_CODE_LENGTH):0{JOIN_CODE_LENGTH}d}"

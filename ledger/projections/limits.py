@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from ledger.projections.client import AnyRedis
-from ledger.services.limits import CEILING_WINDOW_SECONDS, SignInAttempt, SignInPolicy
+from ledger.services.limits import SignInAttempt, SignInPolicy
 
 _HIT = """
 local hits = redis.call('INCR', KEYS[1])
@@ -23,24 +23,29 @@ return {hits, ttl}
 
 # One hash per username (MemoryLimiter keeps the same fields): the guess is counted before the
 # password is checked, in one step, so simultaneous guesses cannot all pass one check.
-# Returns {0, 0} allowed, {1, seconds} address locked, {2, seconds} username ceiling reached.
+# Returns {0, 0} allowed, {1, seconds} address locked, {2, seconds} username ceiling reached
+# (a policy whose ceiling holds keeps the name locked, and its hash, until an unlock).
 _SIGN_IN_ATTEMPT = """
 local now = tonumber(ARGV[1])
 local n_field, next_field = 'n:' .. ARGV[2], 'next:' .. ARGV[2]
 local free, first, max_delay = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local ceiling, window, memory = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local holds = ARGV[9] == '1'
 local next_at = tonumber(redis.call('HGET', KEYS[1], next_field) or '0')
 if now < next_at then return {1, math.max(math.ceil(next_at - now), 1)} end
 local w = tonumber(redis.call('HGET', KEYS[1], 'w') or '0')
 local u = tonumber(redis.call('HGET', KEYS[1], 'u') or '0')
-if now >= w then w = now + window; u = 0 end
+local held = holds and u >= ceiling
+if now >= w and not held then w = now + window; u = 0 end
+if held then redis.call('PERSIST', KEYS[1]); return {2, window} end
 if u >= ceiling then return {2, math.max(math.ceil(w - now), 1)} end
 local n = tonumber(redis.call('HGET', KEYS[1], n_field) or '0') + 1
 local delay = 0
 if n >= free then delay = math.min(first * 2 ^ (n - free), max_delay) end
 redis.call('HSET', KEYS[1], n_field, n, next_field, tostring(now + delay))
 redis.call('HSET', KEYS[1], 'w', tostring(w), 'u', u + 1)
-redis.call('EXPIRE', KEYS[1], math.max(memory, window))
+if holds and u + 1 >= ceiling then redis.call('PERSIST', KEYS[1])
+else redis.call('EXPIRE', KEYS[1], math.max(memory, window)) end
 return {0, 0}
 """
 _SIGN_IN_SUCCEEDED = """
@@ -98,8 +103,9 @@ class RedisLimiter:
             policy.first_delay_seconds,
             policy.delay_max_seconds,
             policy.ceiling_per_hour,
-            CEILING_WINDOW_SECONDS,
+            policy.ceiling_window_seconds,
             policy.memory_seconds,
+            1 if policy.ceiling_holds else 0,
         ]
         verdict, seconds = await self._sign_in_attempt(
             keys=[self._sign_in_key(username)], args=args

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.domain.access import Principal
+from ledger.domain.access import Principal, helper_label
 from ledger.domain.earning import award_for_grade
 from ledger.domain.entries import EntryKind, reversal_of
 from ledger.domain.errors import (
@@ -44,11 +44,19 @@ class Appeals:
         text = reason.strip()
         if not 1 <= len(text) <= REASON_LENGTH_MAX:
             raise InvalidInput("reason", f"say why, in 1-{REASON_LENGTH_MAX} characters")
-        inputs = {"inspection_id": inspection_id, "reason": text}
+        inputs: dict[str, object] = {"inspection_id": inspection_id, "reason": text}
+        if actor.helping:  # the audit log says when a helper appealed for a household
+            graded = (
+                await Inspection.select(Inspection.household)
+                .where(Inspection.id == inspection_id)
+                .first()
+            )
+            if graded is not None and (by := helper_label(actor, graded["household"])):
+                inputs["by"] = by
 
         async def action() -> Result:
             inspection = await _inspection(inspection_id)
-            if actor.household_id != inspection["household"]:
+            if inspection["household"] not in actor.households():
                 raise Forbidden("only a member of the graded household may appeal")
             now = self.clock.now()
             rule = await rules_version(inspection["community_id"], inspection["rule_version"])

@@ -14,10 +14,14 @@ from typing import Any
 
 from ledger.domain.access import Role
 from ledger.domain.errors import InvalidInput
+from ledger.services import members
 from ledger.services.accounts import PAGE_LIMIT_MAX
 from ledger.store import idempotency as store
 
 AUDITED_ROLES = (Role.ADMIN, Role.COORDINATOR)
+# Writes in the log whoever made them: who joined or left a household, and join code resets
+# (residents and clerks make them).
+AUDITED_OPERATIONS = members.OPERATIONS
 
 
 async def audit_log(
@@ -26,7 +30,8 @@ async def audit_log(
     if not 1 <= limit <= PAGE_LIMIT_MAX:
         raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
     roles = [role.value] if role else [r.value for r in AUDITED_ROLES]
-    rows = await store.audit_page(roles, actor, _decode(cursor), limit + 1)
+    operations = () if role else AUDITED_OPERATIONS
+    rows = await store.audit_page(roles, actor, _decode(cursor), limit + 1, operations)
     items = [_item(row) for row in rows[:limit]]
     more = len(rows) > limit
     last = rows[limit - 1] if more else None

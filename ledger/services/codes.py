@@ -113,6 +113,7 @@ class Label:
     address: tuple[str, str, str] | None = None  # a household's building, unit, room
     name: str = ""  # a point's or post's name
     short_code: str = ""  # grouped for reading: `2031 4417 06`
+    join_code: str = ""  # a household's, printed apart from the QR (the fold of the sticker)
 
 
 async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> tuple[str, list[Label]]:
@@ -128,6 +129,7 @@ async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> tuple[
             title=compound["name"],
             subtitle=_subtitle(kind, row),
             short_code=grouped(typed.get(row["id"], "")),
+            join_code=row.get("join_code", "") if kind is CodeKind.HOUSEHOLD else "",
             **_parts(kind, row),
         )
         for row in rows

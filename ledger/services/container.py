@@ -18,6 +18,7 @@ from ledger.services.dropoff_queue import DropoffQueue
 from ledger.services.expiry import Expiry
 from ledger.services.grading_batch import GradingBatches
 from ledger.services.limits import MemoryLimiter
+from ledger.services.members import Members
 from ledger.services.photos import Photos
 from ledger.services.projection import Projector
 from ledger.services.registry import Registry
@@ -43,6 +44,7 @@ class Services:
     registry: Registry
     accounts: Accounts
     users: Users
+    members: Members
     sessions: Sessions
     sealer: Sealer
     verifier: Verifier
@@ -78,6 +80,7 @@ class Services:
         codes = Codes(keyring, base_url)
         scans = Scans(clock, runner, codes)
         sessions = Sessions(db, clock, redis, redis_prefix)
+        users = Users(clock, runner, limiter, sessions)
         return cls(
             db=db,
             clock=clock,
@@ -85,7 +88,8 @@ class Services:
             codes=codes,
             registry=Registry(clock, runner, codes),
             accounts=Accounts(db, clock, runner),
-            users=Users(clock, runner, limiter, sessions),
+            users=users,
+            members=Members(clock, runner, codes, users, limiter, sessions),
             sessions=sessions,
             sealer=Sealer(db, clock),
             verifier=Verifier(db),
@@ -101,6 +105,6 @@ class Services:
             limiter=limiter,
             projector=Projector(redis_boards) if redis_boards is not None else None,
             photos=Photos(db, clock),
-            volunteers=Volunteers(clock, runner),
+            volunteers=Volunteers(clock, runner, users),
             queue=DropoffQueue(clock),
         )

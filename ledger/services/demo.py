@@ -21,6 +21,7 @@ from ledger.domain.entries import EntryKind, Transfer
 from ledger.domain.errors import InvalidInput
 from ledger.domain.registry import CompoundKind, HouseholdKind, parse_windows, unit_label
 from ledger.domain.rules import DEFAULT_RULES
+from ledger.domain.scan_codes import CodeKind
 from ledger.services.container import Services
 from ledger.services.registry import Registry
 from ledger.services.rules import add_version
@@ -156,7 +157,7 @@ async def seed_demo(services: Services, *, households: int, password: str) -> st
         if not await registry_store.exists(Community):
             carried = await _seed(services, households, password_hash)
     async with services.db.read():
-        return await _summary(carried, password)
+        return await _summary(carried, password) + await _join_lines(services)
 
 
 async def _seed(services: Services, households: int, password_hash: str) -> tuple[int, int]:
@@ -360,6 +361,20 @@ async def _summary(carried: tuple[int, int] | None, password: str) -> str:
             f" points book ({OPENING_REASON})"
         )
     return "\n".join(lines + await _login_lines(password))
+
+
+async def _join_lines(services: Services) -> str:
+    """A household nobody has joined yet, with its card's page and join code: try joining."""
+    rows = await registry_store.page(Household, None, 2, {})
+    if len(rows) < 2:
+        return ""
+    household = rows[1]
+    token = services.codes.token(CodeKind.HOUSEHOLD, household["id"], household["card_serial"])
+    return (
+        f"\nTry joining a household by its card (issue 15): open {services.codes.url(token)}"
+        f"\n  choose Join this household, join code {household['join_code']}, any mainland"
+        " mobile number and a 6-digit PIN; then sign in with that number and PIN."
+    )
 
 
 async def _login_lines(password: str) -> list[str]:

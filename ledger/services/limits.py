@@ -26,6 +26,12 @@ class SignInPolicy:
     ceiling_per_hour: int = 100
     # How long an address's count is remembered after its last guess.
     memory_seconds: int = 24 * 3600
+    # The ceiling's window: an hour for passwords (hence the name), a day for PINs.
+    ceiling_window_seconds: int = 3600
+    # Whether reaching the ceiling locks the name until an unlock (staff, or a fresh join with
+    # the household's card) instead of until the window ends: PINs, which are few enough to
+    # be guessed by someone patient over many days.
+    ceiling_holds: bool = False
 
     def delay_after(self, attempts: int) -> float:
         """Seconds the next guess from one address waits after its `attempts`-th guess."""
@@ -39,9 +45,20 @@ class SignInPolicy:
         )
 
 
-CEILING_WINDOW_SECONDS = 3600
-# One policy per kind of account; a new kind (the PINs of a later issue) is one line here.
-SIGN_IN_POLICIES = {"password": SignInPolicy()}
+DAY_SECONDS = 24 * 3600
+# One policy per kind of account (app_user.credential). A PIN (6 digits, trivial ones refused)
+# allows 10 wrong guesses a day per account from every address together, then stays locked
+# until staff unlock it or a fresh join with the household's card resets it
+# (docs/decisions/2026-12-06-pin-accounts.md).
+SIGN_IN_POLICIES = {
+    "password": SignInPolicy(),
+    "pin": SignInPolicy(
+        ceiling_per_hour=10, ceiling_window_seconds=DAY_SECONDS, ceiling_holds=True
+    ),
+}
+# Wrong join codes per household card: 10 a day from every address together (the per-address
+# delays of a sign-in apply too); a right code gives its guess back.
+JOIN_CODE_POLICY = SignInPolicy(ceiling_per_hour=10, ceiling_window_seconds=DAY_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -105,16 +122,18 @@ class MemoryLimiter:
     ) -> SignInAttempt:
         """Count one guess before it is checked; no await inside, so one process counts atomically
         (RedisLimiter does the same in one script)."""
-        if len(self._sign_ins) > 100_000:
+        if len(self._sign_ins) > 100_000:  # a held lock is forgotten first: best effort only
             self._sign_ins = {k: v for k, v in self._sign_ins.items() if v.get("w", 0) > now}
         state = self._sign_ins.setdefault(username, {})
         next_at = state.get(f"next:{address}", 0.0)
         if now < next_at:
             return SignInAttempt(False, max(math.ceil(next_at - now), 1))
-        if now >= state.get("w", 0.0):
-            state["w"], state["u"] = now + CEILING_WINDOW_SECONDS, 0
+        held = policy.ceiling_holds and state.get("u", 0) >= policy.ceiling_per_hour
+        if now >= state.get("w", 0.0) and not held:
+            state["w"], state["u"] = now + policy.ceiling_window_seconds, 0
         if state["u"] >= policy.ceiling_per_hour:
-            return SignInAttempt(False, max(math.ceil(state["w"] - now), 1), by_ceiling=True)
+            wait = policy.ceiling_window_seconds if held else state["w"] - now
+            return SignInAttempt(False, max(math.ceil(wait), 1), by_ceiling=True)
         attempts = int(state.get(f"n:{address}", 0)) + 1
         state[f"n:{address}"] = attempts
         state[f"next:{address}"] = now + policy.delay_after(attempts)

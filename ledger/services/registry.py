@@ -8,6 +8,7 @@ from typing import Any
 from ledger.domain.access import Principal
 from ledger.domain.accounts import AccountKind
 from ledger.domain.errors import Duplicate, InvalidInput, NotFound
+from ledger.domain.phones import draw_join_code
 from ledger.domain.registry import (
     CompoundKind,
     HouseholdKind,
@@ -26,6 +27,7 @@ from ledger.services.codes import Codes
 from ledger.services.rules import add_version
 from ledger.services.runner import Result, Runner
 from ledger.store import ledger as accounts_store
+from ledger.store import members as members_store
 from ledger.store import registry as store
 from ledger.store import short_codes
 
@@ -150,6 +152,7 @@ class Registry:
             account=account_id,
             card_serial=1,
             created_at=now,
+            join_code=(join_code := draw_join_code()),
         )
         token = self.codes.token(CodeKind.HOUSEHOLD, household_id, 1)
         short_code = await self._short_code(CodeKind.HOUSEHOLD, household_id, 1)
@@ -158,18 +161,23 @@ class Registry:
             "account_id": account_id,
             "card_token": token,
             "short_code": short_code,
+            "join_code": join_code,
         }
 
     async def reissue_card(self, actor: Principal, event_id: str, household_id: int) -> Result:
-        """A lost card: the household keeps its account; every older card is refused."""
+        """A lost card: the household keeps its account; every older card is refused, and so
+        is the old card's join code (a finder of the lost card cannot join with it)."""
 
         async def action() -> Result:
             serial = await store.bump_card_serial(store.Household, household_id)
             if serial is None:
                 raise NotFound("household", household_id)
+            join_code = draw_join_code()
+            await members_store.set_join_code(household_id, join_code)
             return {
                 "card_token": self.codes.token(CodeKind.HOUSEHOLD, household_id, serial),
                 "short_code": await self._short_code(CodeKind.HOUSEHOLD, household_id, serial),
+                "join_code": join_code,
             }
 
         inputs = {"household_id": household_id}
@@ -317,8 +325,8 @@ class Registry:
     def _view(
         self, resource: str, row: dict[str, Any], short_code: str | None = None
     ) -> dict[str, Any]:
-        view = {_public_name(key): value for key, value in row.items() if key != "card_serial"}
-        view.pop("created_at", None)
+        hidden = ("card_serial", "created_at", "join_code")  # the join code: on its sheet only
+        view = {_public_name(key): value for key, value in row.items() if key not in hidden}
         if resource == "points":
             view["windows"] = [text for text in row["windows"].split(",") if text]
         kind = CARD_KINDS.get(resource)

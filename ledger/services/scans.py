@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ledger.domain.access import Principal
+from ledger.domain.access import Principal, acting_household, helper_label, labelled
 from ledger.domain.capture import captured_input, check_captured_at, scan_moment
 from ledger.domain.dropoffs import check_gradable, check_not_graded
 from ledger.domain.earning import award_for_grade, award_for_weighin
@@ -103,11 +103,13 @@ class Scans:
         event_id: str,
         point_token: str,
         captured_at: datetime | None = None,
+        household_id: int | None = None,
     ) -> Result:
-        """A resident's scan at a point inside its windows: once per window and day."""
-        if actor.household_id is None:
+        """A resident's scan at a point inside its windows: once per window and day. A helper
+        of several households names the one they act for (`household_id`)."""
+        if not actor.households():
             raise Forbidden("only a member of a household can record a drop-off")
-        household_id = actor.household_id
+        household_id = acting_household(actor, household_id)
         captured_at = check_captured_at(captured_at)
 
         async def action() -> Result:
@@ -121,6 +123,8 @@ class Scans:
             return await _drop(actor, event_id, household, point, at)
 
         inputs = {"point_token": point_token} | captured_input(captured_at)
+        if household_id in actor.helping or len(actor.households()) > 1:
+            inputs |= {"household_id": household_id, "by": helper_label(actor, household_id)}
         return await self.runner.once("dropoff", event_id, actor, inputs, action)
 
     async def weighin(
@@ -271,7 +275,7 @@ async def _drop(
         event_id,
         actor,
         at,
-        f"drop-off {window}",
+        labelled(f"drop-off {window}", actor, int(household["id"])),
         rule.version,
     )
     dropoff_id = await registry_store.insert(

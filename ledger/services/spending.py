@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ledger.domain.access import Principal, Role
+from ledger.domain.access import Principal, Role, labelled
 from ledger.domain.accounts import AccountKind
 from ledger.domain.entries import EntryKind, Transfer, check_amount, reversal_of
 from ledger.domain.errors import AlreadyReversed, Forbidden, InvalidInput, NotFound, OutOfScope
@@ -65,7 +65,7 @@ class Spending:
             if not await store.take_stock(reward_id, quantity):
                 raise OutOfStock(f"only {reward['stock']} left", stock=reward["stock"])
             sink = await ledger_store.community_account(community_id, AccountKind.REDEEMED)
-            memo = f"{reward['name']} × {quantity}"
+            memo = labelled(f"{reward['name']} × {quantity}", actor, int(household["id"]))
             transfer = Transfer(household["account"], sink, points, EntryKind.REDEMPTION, memo)
             posted = await ledger_store.post(
                 transfer, event_id=event_id, actor=actor.username, now=now
@@ -266,7 +266,7 @@ class Spending:
     async def _household(self, actor: Principal, reference: str | int) -> dict[str, Any]:
         """A clerk scans the card; a resident names their own household."""
         if isinstance(reference, int):
-            if actor.role is not Role.ADMIN and actor.household_id != reference:
+            if actor.role is not Role.ADMIN and reference not in actor.households():
                 raise Forbidden("a resident redeems for their own household only")
             household = await registry_store.get(Household, reference)
             if household is None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -21,6 +21,7 @@ from ledger.domain.errors import (
     PhoneTaken,
     UsernameTaken,
 )
+from ledger.domain.phones import check_pin, parse_phone
 from ledger.ports import Clock, Limiter
 from ledger.projections.client import REDIS_FAILURES
 from ledger.services.limits import (
@@ -39,6 +40,7 @@ from ledger.store.tables import AppUser, Household, UserCompound, Volunteer
 
 log = logging.getLogger(__name__)
 USERNAME_LENGTH_MAX = 64
+DISPLAY_NAME_LENGTH_MAX = 50
 PASSWORD_LENGTH_MIN = 8
 PASSWORD_LENGTH_MAX = 128
 # A known hash to verify against when the user does not exist, so that timing does not tell
@@ -108,7 +110,9 @@ class Users:
         compound_ids: frozenset[int],
     ) -> Result:
         """In the caller's transaction."""
-        if await AppUser.exists().where(AppUser.username == username):
+        if await AppUser.exists().where(
+            (AppUser.username == username) | (AppUser.phone == username)
+        ):
             raise UsernameTaken(f"username {username} is taken")
         if household_id is not None and await registry_store.get(Household, household_id) is None:
             raise NotFound("household", household_id)
@@ -138,16 +142,19 @@ class Users:
     async def sign_in(self, username: str, password: str, address: str) -> SignedIn:
         """The guess is counted (per username and client address, and per username) before
         argon2 checks it, in one atomic step, so simultaneous guesses cannot all pass one
-        count; past the policy's limits the guess is refused unchecked (SignInLocked)."""
+        count; past the policy's limits the guess is refused unchecked (SignInLocked).
+
+        People who joined by card sign in with their mobile number and PIN: the account's
+        `credential` picks its policy (`SIGN_IN_POLICIES["pin"]`: 10 wrong PINs a day, then
+        locked until an unlock or a fresh join with the card)."""
         name = username[:USERNAME_LENGTH_MAX]
-        policy = SIGN_IN_POLICIES["password"]
-        attempt = await self._attempt(name, address, policy)
+        row = await _sign_in_row(name)
+        credential = row["credential"] if row is not None else "password"
+        lock_name = lock_name_of(row) if row is not None else name
+        attempt = await self._attempt(lock_name, address, SIGN_IN_POLICIES[credential])
         if not attempt.allowed:
             metrics.sign_in_locked()
-            raise SignInLocked(
-                f"too many wrong passwords; try again in {_wait_text(attempt.retry_after)}"
-            )
-        row = await AppUser.select().where(AppUser.username == username).first()
+            raise SignInLocked(_locked_text(credential, attempt.retry_after))
         stored_hash = row["password_hash"] if row and row["active"] else _DUMMY_HASH
         try:
             await asyncio.to_thread(_HASHER.verify, stored_hash, password)
@@ -155,13 +162,76 @@ class Users:
                 raise VerificationError("no such user")
         except (VerificationError, InvalidHashError) as error:
             raise InvalidCredentials("wrong username or password") from error
-        await self.local_limiter.sign_in_succeeded(name, address)
+        await self.local_limiter.sign_in_succeeded(lock_name, address)
         try:
-            await self.limiter.sign_in_succeeded(name, address)
+            await self.limiter.sign_in_succeeded(lock_name, address)
         except REDIS_FAILURES as error:
             metrics.redis_error("sign_in")
             log.warning("sign-in count not cleared while Redis fails: %s", error)
         return SignedIn(await principal_of(row), row["token_version"])
+
+    async def hash_pin(self, pin: str, field_name: str = "pin") -> str:
+        """A PIN checked (6 digits, not trivial) and hashed: call it before the transaction
+        that stores it (argon2 is deliberately slow and holds no lock)."""
+        check_pin(pin, field_name)
+        return await asyncio.to_thread(_HASHER.hash, pin)
+
+    async def add_pin_account(
+        self,
+        phone: str,
+        pin_hash: str,
+        role: Role,
+        household_id: int | None,
+        volunteer_id: int | None,
+        display_name: str,
+        helper: bool = False,
+        username: str | None = None,
+    ) -> int:
+        """In the caller's transaction: an account that signs in with a mobile number and a
+        PIN (hash it first with `hash_pin`). A resident (`helper` false) lives in
+        `household_id`; a helper only belongs to it. 409 `phone_taken` if the number signs in
+        already. Returns the new user's id."""
+        phone = parse_phone(phone)
+        if await phone_taken(phone):
+            raise PhoneTaken("this mobile number is already registered")
+        if household_id is not None and await registry_store.get(Household, household_id) is None:
+            raise NotFound("household", household_id)
+        if volunteer_id is not None and await registry_store.get(Volunteer, volunteer_id) is None:
+            raise NotFound("volunteer", volunteer_id)
+        now = self.clock.now()
+        user_id = await registry_store.insert(
+            AppUser,
+            # Not the number: the username is shown as an entry's actor to the household.
+            username=username or new_pin_username(),
+            password_hash=pin_hash,
+            role=role.value,
+            household=None if helper else household_id,
+            volunteer=volunteer_id,
+            active=True,
+            created_at=now,
+            credential="pin",
+            phone=phone,
+            display_name=check_display_name(display_name),
+        )
+        if household_id is not None:
+            await members_store.add(household_id, user_id, helper=helper, at=now)
+        return user_id
+
+    async def reset_pin(self, user_id: int, pin_hash: str) -> None:
+        """In the caller's transaction: a new PIN (a fresh join with the card); every token the
+        account holds stops counting. Lift its lock after the commit (`unlock_after_reset`)."""
+        await AppUser.update({AppUser.password_hash: pin_hash}).where(AppUser.id == user_id)
+        await sessions_store.revoke_all(user_id)
+
+    async def unlock_after_reset(self, user_id: int) -> None:
+        await self.lift_lock(user_id)
+        await self.sessions.published(user_id)
+
+    async def lift_lock(self, user_id: int) -> None:
+        """Every sign-in lock on the user's name (a join with the household's card)."""
+        row = await _user_row(user_id)
+        await self.limiter.sign_in_unlock(lock_name_of(row))
+        await self.local_limiter.sign_in_unlock(lock_name_of(row))
 
     async def _attempt(self, name: str, address: str, policy: SignInPolicy) -> SignInAttempt:
         now = self.clock.now().timestamp()
@@ -178,11 +248,15 @@ class Users:
     async def unlock(self, user_id: int) -> Result:
         """Lift every sign-in lock on a user's name (an admin, after checking who is locked out)."""
         row = await _user_row(user_id)
-        await self.limiter.sign_in_unlock(row["username"])
+        await self.limiter.sign_in_unlock(lock_name_of(row))
+        await self.local_limiter.sign_in_unlock(lock_name_of(row))
         return await self.reply(user_id)
 
     async def unlock_name(self, username: str) -> None:
-        await self.limiter.sign_in_unlock(username[:USERNAME_LENGTH_MAX])
+        """By a username, or a PIN account's mobile number."""
+        row = await _sign_in_row(username[:USERNAME_LENGTH_MAX])
+        name = lock_name_of(row) if row is not None else username[:USERNAME_LENGTH_MAX]
+        await self.limiter.sign_in_unlock(name)
 
     async def deactivate(self, actor: Principal, event_id: str, user_id: int) -> Result:
         """The user cannot sign in any more and every token they hold stops counting.
@@ -272,6 +346,58 @@ async def _compounds_of(user_id: int) -> frozenset[int]:
     return frozenset(r["compound"] for r in rows)
 
 
+async def _sign_in_row(name: str) -> dict[str, Any] | None:
+    """The account a sign-in names: by username, else a PIN account by its mobile number
+    (typed with spaces, dashes or +86 as people write it)."""
+    row: dict[str, Any] | None = await AppUser.select().where(AppUser.username == name).first()
+    if row is not None:
+        return row
+    try:
+        phone = parse_phone(name)
+    except InvalidInput:
+        return None
+    found: dict[str, Any] | None = (
+        await AppUser.select()
+        .where((AppUser.phone == phone) & (AppUser.credential == "pin"))
+        .first()
+    )
+    return found
+
+
+def new_pin_username() -> str:
+    """A PIN account's username: never its number, which entries' `actor` would show."""
+    return f"pin-{secrets.token_hex(6)}"
+
+
+def lock_name_of(row: dict[str, Any]) -> str:
+    """The name a user's sign-in locks are kept under: a PIN account's number, else the
+    username."""
+    return str(row["phone"]) if row["credential"] == "pin" and row["phone"] else row["username"]
+
+
+async def phone_taken(phone: str) -> bool:
+    """Some account signs in with this number already (as its number or its username)."""
+    return bool(
+        await AppUser.exists().where((AppUser.phone == phone) | (AppUser.username == phone))
+    )
+
+
+def check_display_name(text: str | None) -> str:
+    name = " ".join((text or "").split())
+    if len(name) > DISPLAY_NAME_LENGTH_MAX or not name.isprintable():
+        raise InvalidInput("display_name", f"must be at most {DISPLAY_NAME_LENGTH_MAX} characters")
+    return name
+
+
+def _locked_text(credential: str, seconds: int) -> str:
+    if credential == "pin":
+        return (
+            "too many wrong PINs today: ask staff to unlock your account, "
+            "or join again with your household's card and join code"
+        )
+    return f"too many wrong passwords; try again in {_wait_text(seconds)}"
+
+
 def _wait_text(seconds: int) -> str:
     return f"{seconds} seconds" if seconds < 120 else f"{seconds // 60} minutes"
 
@@ -279,23 +405,34 @@ def _wait_text(seconds: int) -> str:
 async def principal_of(row: dict[str, Any]) -> Principal:
     """Everything access checks need, so that a request never re-reads the user."""
     scopes = await UserCompound.select(UserCompound.compound).where(UserCompound.user == row["id"])
-    account_ids: set[int] = set()
+    memberships = await members_store.households_of(row["id"])
+    household_ids = {m.household_id for m in memberships}
     if row["household"] is not None:
-        household = await registry_store.get(Household, row["household"])
+        household_ids.add(row["household"])
+    helping = frozenset(m.household_id for m in memberships if m.helper)
+    account_ids: set[int] = set()
+    for household_id in sorted(household_ids):
+        household = await registry_store.get(Household, household_id)
         assert household is not None, "a user's household exists (foreign key)"
         account_ids.add(household["account"])
     if row["volunteer"] is not None:
         volunteer = await registry_store.get(Volunteer, row["volunteer"])
         assert volunteer is not None, "a user's volunteer exists (foreign key)"
         account_ids.add(volunteer["account"])
+    lived_in = row["household"]
+    if lived_in is None and len(household_ids) == 1:
+        lived_in = next(iter(household_ids))  # a helper of one household acts for it
     return Principal(
         user_id=row["id"],
         username=row["username"],
         role=Role(row["role"]),
-        household_id=row["household"],
+        household_id=lived_in,
         volunteer_id=row["volunteer"],
         compound_ids=frozenset(scope["compound"] for scope in scopes),
         account_ids=frozenset(account_ids),
+        household_ids=frozenset(household_ids),
+        helping=helping,
+        display_name=row["display_name"] or "",
     )
 
 
@@ -333,40 +470,3 @@ def _check_scope(
         raise InvalidInput(
             "compound_ids", "only inspectors, clerks and coordinators serve compounds"
         )
-
-
-async def hash_pin(pin: str) -> str:
-    """A PIN's argon2 hash, made off the event loop (the same hasher as passwords)."""
-    return await asyncio.to_thread(_HASHER.hash, pin)
-
-
-async def add_pin_login(
-    phone: str, pin_hash: str, display_name: str, role: Role, volunteer_id: int, at: datetime
-) -> int:
-    """In the caller's transaction: a login that signs in with its mobile number (the username)
-    and a PIN. 409 `phone_taken` when the number is anyone's phone or username already.
-
-    MERGE (issue 15): the households' join (item 1) brings `Users`' own way to make a PIN
-    account and its sign-in policy (`SIGN_IN_POLICIES["pin"]`); at merge this function should
-    call that one, keeping the volunteer's role and record."""
-    if await phone_registered(phone):
-        raise PhoneTaken("this mobile number is already registered", field="phone")
-    return await registry_store.insert(
-        AppUser,
-        username=phone,
-        password_hash=pin_hash,
-        role=role.value,
-        volunteer=volunteer_id,
-        active=True,
-        created_at=at,
-        credential="pin",
-        phone=phone,
-        display_name=display_name,
-    )
-
-
-async def phone_registered(phone: str) -> bool:
-    """Whether a login already uses this mobile number, as its phone or its username."""
-    return bool(
-        await AppUser.exists().where((AppUser.phone == phone) | (AppUser.username == phone))
-    )

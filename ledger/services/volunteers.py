@@ -26,10 +26,10 @@ from ledger.domain.errors import (
 from ledger.domain.phones import mask_phone
 from ledger.domain.volunteering import Affiliation, check_application, check_status, hours_text
 from ledger.ports import Clock
-from ledger.services import users
 from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
 from ledger.services.reports import check_period
 from ledger.services.runner import Result, Runner
+from ledger.services.users import Users, phone_taken
 from ledger.store import earning as earning_store
 from ledger.store import ledger as accounts_store
 from ledger.store import registry as registry_store
@@ -45,6 +45,7 @@ REPORT_GROUPINGS = ("affiliation", "branch")
 class Volunteers:
     clock: Clock
     runner: Runner
+    users: Users
 
     async def apply(
         self,
@@ -61,7 +62,7 @@ class Volunteers:
         application = check_application(name, phone, pin, party_kind, party_branch)
         # Hashed before the transaction (argon2 is slow on purpose); the PIN itself goes no
         # further: not into the fingerprint, the record of the event, or any log.
-        pin_hash = await users.hash_pin(application.pin)
+        pin_hash = await self.users.hash_pin(application.pin)
         inputs = {
             "community_id": community_id,
             "name": application.name,
@@ -73,7 +74,7 @@ class Volunteers:
         async def action() -> Result:
             if await registry_store.get(registry_store.Community, community_id) is None:
                 raise NotFound("community", community_id)
-            if await users.phone_registered(application.phone):
+            if await phone_taken(application.phone):
                 raise PhoneTaken("this mobile number is already registered", field="phone")
             if await store.pending_with_phone(community_id, application.phone):
                 raise Duplicate(
@@ -160,7 +161,7 @@ class Volunteers:
 
     async def _enrol(self, application: dict[str, Any]) -> dict[str, int]:
         """In the decision's transaction: the record, its account, the login."""
-        if await users.phone_registered(application["phone"]):
+        if await phone_taken(application["phone"]):
             raise PhoneTaken("this mobile number is already registered", field="phone")
         now = self.clock.now()
         community_id = application["community"]
@@ -174,13 +175,13 @@ class Volunteers:
             affiliation=application["affiliation"],
             party_branch=application["party_branch"],
         )
-        user_id = await users.add_pin_login(
+        user_id = await self.users.add_pin_account(
             application["phone"],
             application["pin_hash"],
-            application["name"],
             Role.VOLUNTEER,
-            volunteer_id,
-            now,
+            household_id=None,
+            volunteer_id=volunteer_id,
+            display_name=application["name"],
         )
         return {"volunteer_id": volunteer_id, "user_id": user_id}
 

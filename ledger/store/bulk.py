@@ -15,6 +15,7 @@ from typing import Any
 from piccolo.table import Table
 
 from ledger.domain.accounts import AccountKind
+from ledger.domain.phones import draw_join_code
 from ledger.store.tables import Account, Compound, Household
 
 # Well inside both engines' bound-parameter limits (SQLite 32,766; asyncpg 32,767) at 8 columns.
@@ -78,6 +79,7 @@ async def _add_units(
             "account": account_id,
             "card_serial": 1,
             "created_at": now,
+            "join_code": draw_join_code(),
         }
         for unit, account_id in zip(units, account_ids, strict=True)
     ]

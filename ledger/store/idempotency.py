@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -136,10 +136,18 @@ async def claim(
 
 
 async def audit_page(
-    roles: list[str], actor: str | None, before: tuple[datetime, str] | None, limit: int
+    roles: list[str],
+    actor: str | None,
+    before: tuple[datetime, str] | None,
+    limit: int,
+    operations: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Newest first: who did what, when, with which inputs, and how it ended."""
-    query = IdempotencyRecord.select().where(IdempotencyRecord.role.is_in(roles))
+    """Newest first: who did what, when, with which inputs, and how it ended; the writes of
+    these roles, and of `operations` whoever made them."""
+    chosen: Any = IdempotencyRecord.role.is_in(roles)
+    if operations:
+        chosen = chosen | IdempotencyRecord.operation.is_in(list(operations))
+    query = IdempotencyRecord.select().where(chosen)
     if actor:
         query = query.where(IdempotencyRecord.actor == actor)
     if before is not None:

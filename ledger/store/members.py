@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from ledger.store.tables import HouseholdMember
+from ledger.store import sql
+from ledger.store.tables import AppUser, Household, HouseholdMember
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,70 @@ async def members_of(household_id: int) -> list[Membership]:
         .order_by(HouseholdMember.id)
     )
     return [Membership(household_id, row["user"], row["helper"]) for row in rows]
+
+
+async def membership(household_id: int, user_id: int) -> Membership | None:
+    row = await (
+        HouseholdMember.select(HouseholdMember.helper)
+        .where((HouseholdMember.household == household_id) & (HouseholdMember.user == user_id))
+        .first()
+    )
+    return None if row is None else Membership(household_id, user_id, row["helper"])
+
+
+async def count(household_id: int) -> int:
+    return int(await HouseholdMember.count().where(HouseholdMember.household == household_id))
+
+
+async def listed(household_id: int) -> list[dict[str, Any]]:
+    """Each member with what the members list shows, in the order they joined."""
+    rows = await sql.fetch(
+        'SELECT m."user" AS user_id, m.helper, m.created_at, m.pin_reset_at, '
+        "u.display_name, u.phone, u.username FROM household_member m "
+        'JOIN app_user u ON u.id = m."user" WHERE m.household = $1 ORDER BY m.id',
+        household_id,
+    )
+    return [dict(row) for row in rows]
+
+
+async def remove(household_id: int, user_id: int) -> bool:
+    """In the caller's transaction: the membership ends; if the person lived there, their
+    login no longer names a household. False if they were not a member."""
+    if await membership(household_id, user_id) is None:
+        return False
+    await HouseholdMember.delete().where(
+        (HouseholdMember.household == household_id) & (HouseholdMember.user == user_id)
+    )
+    await AppUser.update({AppUser.household: None}).where(
+        (AppUser.id == user_id) & (AppUser.household == household_id)
+    )
+    return True
+
+
+async def pin_reset(household_id: int, user_id: int, at: datetime) -> None:
+    await HouseholdMember.update({HouseholdMember.pin_reset_at: at}).where(
+        (HouseholdMember.household == household_id) & (HouseholdMember.user == user_id)
+    )
+
+
+async def hold_household(household_id: int, card_serial: int, join_code: str) -> bool:
+    """In the caller's transaction: lock the household's row (PostgreSQL; SQLite has one
+    writer) while its card and join code are still these, so that two joins at once count
+    each other's members. False if the card or the code changed since they were checked."""
+    rows = await sql.fetch(
+        "UPDATE household SET join_code = join_code WHERE id = $1 AND card_serial = $2 "
+        "AND join_code = $3 RETURNING id",
+        household_id,
+        card_serial,
+        join_code,
+    )
+    return bool(rows)
+
+
+async def set_join_code(household_id: int, join_code: str) -> bool:
+    updated = (
+        await Household.update({Household.join_code: join_code})
+        .where(Household.id == household_id)
+        .returning(Household.id)
+    )
+    return bool(updated)

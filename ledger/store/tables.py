@@ -69,6 +69,10 @@ class Household(Table, tablename="household"):
     created_at = Timestamptz()
     kind = Varchar(length=16, default="household")  # household | shop | office (HouseholdKind)
     name = Varchar(length=100, default="")  # a shop's or office's name; "" for a household
+    # Six digits printed on the card sheet apart from the QR: the card and this code together
+    # let a resident join the household (issue 15). Kept as printed, not hashed: see
+    # docs/decisions/2026-12-06-joining-by-card.md. A new card or a staff reset draws a new one.
+    join_code = Varchar(length=6, default="")
 
     @classmethod
     def get_readable(cls) -> Readable:
@@ -199,6 +203,9 @@ class HouseholdMember(Table, tablename="household_member"):
     user = ForeignKey(AppUser, on_delete=OnDelete.restrict, index=True)
     helper = Boolean(default=False)
     created_at = Timestamptz()
+    # The last time someone joined again with the card and this member's number, which set a
+    # new PIN (shown in the members list: a stranger with the card cannot do it unseen).
+    pin_reset_at = Timestamptz(null=True, default=None)
 
 
 class SignedOutSession(Table, tablename="signed_out_session"):

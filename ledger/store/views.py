@@ -127,9 +127,16 @@ async def names(table_name: str, ids: list[int]) -> dict[int, str]:
 
 
 async def users(limit: int) -> list[dict[str, Any]]:
-    """Logins in id order: name, role, active."""
+    """Logins in id order: name, role, active (and the number and name of a PIN account)."""
     rows: list[dict[str, Any]] = await (
-        AppUser.select(AppUser.id, AppUser.username, AppUser.role, AppUser.active)
+        AppUser.select(
+            AppUser.id,
+            AppUser.username,
+            AppUser.role,
+            AppUser.active,
+            AppUser.phone,
+            AppUser.display_name,
+        )
         .order_by(AppUser.id)
         .limit(limit)
     )

@@ -92,6 +92,13 @@ TABLE: dict[str, dict[str, str]] = {
     "CreateVolunteer": {A: "201"},
     "CreateReward": {A: "201"},
     "ReissueCard": {A: "200"},
+    # joining (issue 15): anyone may try, with a card and its code (a bad number here: 400);
+    # members of the household and its compound's clerks see and remove members (a user who
+    # is not a member: 404), clerks and admins reset the join code
+    "JoinHousehold": {EVERYONE: "400", ANONYMOUS: "400"},
+    "ListMembers": {A: "200", K: IN_COMPOUND.format(200, 200), R: OWN_ONLY.format(200)},
+    "RemoveMember": {A: "404", K: IN_COMPOUND.format(404, 404), R: OWN_ONLY.format(404)},
+    "ResetJoinCode": {A: "200", K: IN_COMPOUND.format(200, 200)},
     "GetRules": {A: "200"},
     "SetRules": {A: "200"},
     # ledger
@@ -210,6 +217,14 @@ NOT_API: dict[str, str] = {
     "GET /staff/households/{household_id:int}/card": "admin",
     "POST /staff/households/{household_id:int}/card": "admin",
     "GET /staff/users": "admin",
+    "GET /join/{token:str}": "anyone: the join form a household card's page links to",
+    "POST /join/{token:str}": "anyone (the card and its join code)",
+    "POST /home/members/{user_id:int}/remove": "resident (a member of the household)",
+    "GET /staff/households/{household_id:int}/join-code": "admin, clerk of its compound",
+    "POST /staff/households/{household_id:int}/join-code": "admin, clerk of its compound",
+    "POST /staff/households/{household_id:int}/join-code/members/{user_id:int}/remove": (
+        "admin, clerk of its compound"
+    ),
     "GET /staff/users/{user_id:int}/deactivate": "admin",
     "POST /staff/users/{user_id:int}/deactivate": "admin",
     "GET /static/{file_path:path}": "anyone",
@@ -517,6 +532,27 @@ simple(
     ),
 )
 simple("AuditLog", lambda a: Call("GET", "/api/v1/audit"))
+simple(
+    "JoinHousehold",
+    lambda a: Call(
+        "POST",
+        "/api/v1/households/join",
+        json={
+            "card_token": a.site.card_token,
+            "join_code": "482916",
+            "phone": "12345",
+            "pin": "284913",
+        },
+    ),
+)
+simple("ListMembers", lambda a: Call("GET", f"/api/v1/households/{a.site.household_id}/members"))
+simple(
+    "RemoveMember",
+    lambda a: Call("DELETE", f"/api/v1/households/{a.site.household_id}/members/{2**40}"),
+)
+simple(
+    "ResetJoinCode", lambda a: write(f"/api/v1/households/{a.site.household_id}/join-code:reset")
+)
 simple("GetQrImage", lambda a: Call("GET", f"/api/v1/qr/household/{a.site.household_id}.svg"))
 simple(
     "GetQrSheet",

@@ -146,7 +146,26 @@ PAGE_FORMS: dict[str, tuple[str, str, dict[str, str]]] = {
     "/scan/{token:str}/redeem": ("clerk", "card", {"reward_id": "1", "quantity": "1"}),
     "/scan/{token:str}/pay": ("clerk", "card", {"merchant_id": "1", "amount": "1"}),
     "/home/appeal/{inspection_id:int}": ("resident", "", {"reason": "看错了"}),
-    "/scan/{token:str}/dropoff": ("resident", "point", {}),
+    "/scan/{token:str}/dropoff": ("resident", "point", {"household_id": ""}),
+    "/join/{token:str}": (
+        "anonymous",
+        "card",
+        {
+            "join_code": "482916",
+            "phone": "13812345678",
+            "pin": "284913",
+            "pin_again": "284913",
+            "display_name": "王阿姨",
+            "as_helper": "1",
+        },
+    ),
+    "/home/members/{user_id:int}/remove": ("resident", "", {"household_id": "1"}),
+    "/staff/households/{household_id:int}/join-code": ("admin", "", {}),
+    "/staff/households/{household_id:int}/join-code/members/{user_id:int}/remove": (
+        "admin",
+        "",
+        {},
+    ),
     "/scan/{token:str}/grade": (
         "inspector",
         "card",
@@ -253,6 +272,7 @@ NUMBER_FIELDS = {
     "compound_id",
     "hours",
     "community_id",
+    "household_id",
 }
 
 

@@ -24,7 +24,9 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from api.settings import Settings
 from ledger.domain.access import SYSTEM
+from ledger.domain.scan_codes import CodeKind
 from ledger.services.container import Services
+from ledger.store.tables import Household
 from tests.api.pages_helpers import DEMO_PASSWORD, Demo, seed
 from tests.factories import FrozenClock
 
@@ -157,6 +159,10 @@ def untranslated(text: str, locale: str) -> list[str]:
 class Tour:
     client: Client
     demo: Demo
+    # Read before the app starts (on PostgreSQL its pool belongs to the app's loop): each
+    # household's join code, and the neighbours' card.
+    join_codes: dict[int, str]
+    neighbour_card: str
     seen: dict[str, list[str]] = field(default_factory=dict)  # page -> problems
     paths: set[str] = field(default_factory=set)  # addresses opened
 
@@ -227,9 +233,12 @@ async def a_shift_to_approve(settings: Settings, demo: Demo) -> None:
 async def tour(fresh_db: None, settings: Settings) -> AsyncIterator[Tour]:
     demo = await seed(settings)
     await a_shift_to_approve(settings, demo)
+    codes = {row["id"]: row["join_code"] for row in await Household.select()}
+    services = Services.build(settings.keyring(), settings.base_url)
+    neighbour_card, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, demo.household_id + 1)
     async with AsyncTestClient(app=create_app(settings)) as client:
         client.headers.update(BROWSER)
-        yield Tour(client, demo)
+        yield Tour(client, demo, codes, neighbour_card)
 
 
 async def test_every_page_speaks_the_chosen_language(tour: Tour, settings: Settings) -> None:
@@ -254,6 +263,7 @@ async def test_every_page_speaks_the_chosen_language(tour: Tour, settings: Setti
 async def visit_as_a_stranger(tour: Tour) -> None:
     await tour.both("login", "/login")
     await tour.both("code, signed out", f"/q/{tour.demo.point_token}")
+    await visit_as_someone_joining(tour)
     await tour.both("code, invalid", "/q/hello", status=404)
     await tour.both("no such page", "/no/such/page", status=404)
     await tour.both("form-only address", "/coordinator/shifts", status=405)
@@ -400,6 +410,49 @@ async def visit_staff_operations(tour: Tour) -> None:
     card = f"/staff/households/{demo.household_id}/card"
     form = await tour.both("re-issue a card", card)
     await tour.send("card re-issued", form, card)
+    join_code_page = f"/staff/households/{demo.household_id}/join-code"
+    form = await tour.both("join code and members", join_code_page)
+    assert "13912341234" in form.text  # admins see the whole number
+    await tour.send("join code reset", form, join_code_page)
+    await tour.send("member removed", form, rf"{join_code_page}/members/\d+/remove")
+
+
+async def visit_as_someone_joining(tour: Tour) -> None:
+    """A household card's page offers to join; a wrong code is refused; the right one signs
+    in on the home page; the same person helps the neighbours' household too, switches to it
+    on the home page and leaves it again."""
+    demo = tour.demo
+    card = await tour.both("household card, signed out", f"/q/{demo.card_token}")
+    assert f'href="/join/{demo.card_token}"' in card.html
+    form = await tour.both("join form", f"/join/{demo.card_token}")
+    person = {"phone": "13912341234", "pin": "284913", "pin_again": "284913"}
+    wrong = "000000" if tour.join_codes[demo.household_id] != "000000" else "000001"
+    bad = {**form.form(f"/join/{demo.card_token}").fields, **person, "join_code": wrong}
+    for locale in ("zh_CN", "en"):
+        refused = await tour.client.post(
+            f"/join/{demo.card_token}", params={"lang": locale}, data=bad
+        )
+        assert refused.status_code == 403, refused.status_code
+        tour.check("join refused", refused, locale)
+    code = tour.join_codes[demo.household_id]
+    home = await tour.send(
+        "joined", form, f"/join/{demo.card_token}", **person, display_name="王建国", join_code=code
+    )
+    assert "王建国" in home.text
+    neighbours = demo.household_id + 1
+    neighbour_card = tour.neighbour_card
+    await tour.both("neighbours' card, a resident", f"/q/{neighbour_card}")
+    helper_form = await tour.both("join form, signed in", f"/join/{neighbour_card}")
+    helper_data = {**person, "join_code": tour.join_codes[neighbours], "as_helper": "1"}
+    await tour.send("helping", helper_form, f"/join/{neighbour_card}", **helper_data)
+    switched = await tour.both("resident home, helping", f"/home?household={neighbours}")
+    assert 'id="my-households"' in switched.html
+    leave = switched.form(r"/home/members/\d+/remove")
+    left = await tour.client.post(leave.action, data=leave.fields, follow_redirects=False)
+    assert (left.status_code, left.headers["location"]) == (303, "/login")
+    signed_out = await tour.client.get("/home", follow_redirects=False)
+    assert signed_out.status_code != 200, "the leaver's session ended"
+    tour.client.cookies.clear()
 
 
 def page_routes(app: Litestar) -> set[str]:

@@ -419,7 +419,7 @@ async def test_reissuing_a_card_voids_the_old_one(api: Api) -> None:
 
     replay = await client.post(path, json={"event_id": event_id}, headers=admin)
     assert replay.status_code == 200
-    assert set(response.json()) == {"card_token", "short_code"}
+    assert set(response.json()) == {"card_token", "short_code", "join_code"}
     assert replay.json() == response.json()
 
     refused = await client.get(f"/q/{world.card_token}")

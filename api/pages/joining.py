@@ -1,0 +1,217 @@
+"""Joining a household from its card's page (issue 15): `/join/<token>` asks for the join
+code printed on the card sheet, a mobile number, a PIN and a name; the same
+`Members.join` as `POST /api/v1/households/join`, then signed in (the sign-in cookie) and on
+the household's home page. Members remove members from the home page; staff reset a
+household's join code from its staff page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import PathParameter
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND
+
+from api.deps import PrincipalDep, ServicesDep
+from api.errors import STATUS_BY_CODE
+from api.pages import forms
+from api.pages.messages import address, code_refusal_text, refusal_text
+from api.pages.op_pages import op_done, op_form, operation_post, posted
+from api.pages.scan import CodeToken, check_length, subject_of
+from api.pages.web import auth_cookie, render, viewer
+from api.schemas import ID_MAX
+from api.security import client_address, issue_token, requires
+from ledger.domain.access import Role
+from ledger.domain.errors import InvalidInput, LedgerError
+from ledger.domain.scan_codes import CodeKind
+from ledger.services import views
+
+PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+FIELD_LENGTH_MAX = 50
+MEMBERS_PAGE = [requires(Role.RESIDENT)]
+JOIN_CODE_STAFF = [requires(Role.ADMIN, Role.CLERK)]
+
+
+@get("/join/{token:str}", opt={"public": True}, include_in_schema=False)
+async def join_form(
+    token: CodeToken, request: Request[Any, Any, Any], services: ServicesDep
+) -> Response[Any]:
+    """A phone-size form under the card's address: join code, number, PIN (twice), name."""
+    check_length(token)
+    me = await viewer(request)
+    try:
+        _, row = await services.codes.resolve(token, CodeKind.HOUSEHOLD)
+    except LedgerError as refusal:
+        error = code_refusal_text(refusal)
+        return render("code.html", HTTP_404_NOT_FOUND, me=me, token=token, error=error)
+    subject = await subject_of(CodeKind.HOUSEHOLD, row)
+    return render("join.html", me=me, token=token, subject=subject, form={})
+
+
+@post(
+    "/join/{token:str}",
+    opt={"public": True},
+    include_in_schema=False,
+    status_code=HTTP_303_SEE_OTHER,
+)
+async def join(
+    token: CodeToken, request: Request[Any, Any, Any], services: ServicesDep
+) -> Response[Any]:
+    check_length(token)
+    form = await forms.read(request)
+    kept = {  # shown again after a refusal (never the PIN or the join code)
+        "phone": str(form.get("phone", ""))[:20],
+        "display_name": str(form.get("display_name", ""))[:FIELD_LENGTH_MAX],
+        "as_helper": form.get("as_helper") == "1",
+    }
+    try:
+        pin = forms.required(form, "pin", 20)
+        if forms.text(form, "pin_again", 20) not in ("", pin):
+            raise InvalidInput("pin_again", "the two PINs differ")
+        joined = await services.members.join(
+            token,
+            forms.required(form, "join_code", 20),
+            forms.required(form, "phone", 20),
+            pin,
+            forms.text(form, "display_name", FIELD_LENGTH_MAX),
+            bool(kept["as_helper"]),
+            client_address(request),
+        )
+    except LedgerError as refusal:
+        return await _refused(request, services, token, refusal, kept)
+    redirect = Redirect(f"/home?household={joined.household_id}", status_code=HTTP_303_SEE_OTHER)
+    redirect.set_cookie(
+        auth_cookie(issue_token(request, joined.signed_in), request.app.state.settings)
+    )
+    return redirect
+
+
+async def _refused(
+    request: Request[Any, Any, Any],
+    services: Any,
+    token: str,
+    refusal: LedgerError,
+    kept: dict[str, Any],
+) -> Response[Any]:
+    me = await viewer(request)
+    try:
+        _, row = await services.codes.resolve(token, CodeKind.HOUSEHOLD)
+    except LedgerError as bad_card:
+        error = code_refusal_text(bad_card)
+        return render("code.html", HTTP_404_NOT_FOUND, me=me, token=token, error=error)
+    subject = await subject_of(CodeKind.HOUSEHOLD, row)
+    status = STATUS_BY_CODE.get(refusal.code, 400)
+    return render(
+        "join.html",
+        status,
+        me=me,
+        token=token,
+        subject=subject,
+        form=kept,
+        error=refusal_text(refusal),
+    )
+
+
+@post(
+    "/home/members/{user_id:int}/remove",
+    guards=MEMBERS_PAGE,
+    include_in_schema=False,
+    status_code=HTTP_303_SEE_OTHER,
+)
+async def remove_member(
+    user_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """The same `Members.remove` as `DELETE /api/v1/households/{id}/members/{user_id}`."""
+    form = await forms.read(request)
+    household_id = forms.integer(form, "household_id")
+    event_id = forms.required(form, "event_id", 64)
+    await services.members.remove(principal, event_id, household_id, user_id)
+    target = "/login" if user_id == principal.user_id else f"/home?household={household_id}"
+    return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+
+
+async def _household(household_id: int) -> dict[str, Any]:
+    row = await views.household(household_id)
+    return row | {"name": address(row["building"], row["unit"], row["room"])}
+
+
+@get(
+    "/staff/households/{household_id:int}/join-code",
+    guards=JOIN_CODE_STAFF,
+    include_in_schema=False,
+)
+async def join_code_form(
+    household_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """The household's join code and members; staff reset the code on request."""
+
+    async def more() -> dict[str, Any]:
+        return {
+            "household": await _household(household_id),
+            "join_code": await services.members.join_code(principal, household_id),
+            "members": (await services.members.members(principal, household_id))["items"],
+        }
+
+    return await op_form(request, principal, services, "joincode", more)
+
+
+@operation_post("/staff/households/{household_id:int}/join-code", JOIN_CODE_STAFF)
+async def reset_join_code(
+    household_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """The same `Members.reset_join_code` as `POST /api/v1/households/{id}/join-code:reset`."""
+    _, event_id = await posted(request)
+
+    async def more() -> dict[str, Any]:
+        return {"household": await _household(household_id)}
+
+    return await op_done(
+        principal,
+        services,
+        "joincode",
+        event_id,
+        lambda: services.members.reset_join_code(principal, event_id, household_id),
+        f"/staff/households/{household_id}/join-code",
+        more,
+    )
+
+
+@post(
+    "/staff/households/{household_id:int}/join-code/members/{user_id:int}/remove",
+    guards=JOIN_CODE_STAFF,
+    include_in_schema=False,
+    status_code=HTTP_303_SEE_OTHER,
+)
+async def staff_remove_member(
+    household_id: PathId,
+    user_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response[Any]:
+    """Staff remove a member from the household's staff page (the same `Members.remove`)."""
+    form = await forms.read(request)
+    await services.members.remove(
+        principal, forms.required(form, "event_id", 64), household_id, user_id
+    )
+    return Redirect(f"/staff/households/{household_id}/join-code", status_code=HTTP_303_SEE_OTHER)
+
+
+JOINING_HANDLERS = [
+    join_form,
+    join,
+    remove_member,
+    join_code_form,
+    reset_join_code,
+    staff_remove_member,
+]

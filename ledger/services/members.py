@@ -1,0 +1,432 @@
+"""People join a household by its card (issue 15): the join code, the members list, removal.
+
+A household card (its QR) and the household's 6-digit join code, printed apart from the QR on
+the card sheet, together let a person join: as a resident, or as a helper of a household they
+do not live in. They get a PIN account (mobile number + PIN) or, if their number already has
+one, the account gains the household. See docs/decisions/2026-12-06-joining-by-card.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from argon2.exceptions import InvalidHashError, VerificationError
+from redis.exceptions import RedisError
+
+from ledger.domain.access import Principal, Role
+from ledger.domain.errors import (
+    Forbidden,
+    HouseholdFull,
+    InvalidInput,
+    JoinRefused,
+    NotFound,
+    OutOfScope,
+    PhoneTaken,
+)
+from ledger.domain.phones import (
+    check_join_code,
+    check_pin,
+    draw_join_code,
+    mask_phone,
+    parse_phone,
+)
+from ledger.domain.registry import household_label
+from ledger.domain.scan_codes import CodeKind
+from ledger.ports import Clock, Limiter
+from ledger.services import users as users_module
+from ledger.services.codes import Codes
+from ledger.services.limits import (
+    JOIN_CODE_POLICY,
+    SIGN_IN_POLICIES,
+    RateLimited,
+    SignInAttempt,
+    SignInLocked,
+    SignInPolicy,
+)
+from ledger.services.runner import Result, Runner
+from ledger.services.sessions import Sessions
+from ledger.services.users import (
+    SignedIn,
+    Users,
+    check_display_name,
+    lock_name_of,
+    new_pin_username,
+)
+from ledger.store import members as store
+from ledger.store import registry as registry_store
+from ledger.store import sessions as sessions_store
+from ledger.store import views as views_store
+from ledger.store.tables import AppUser, Household
+
+log = logging.getLogger(__name__)
+# Residents and helpers together: a flat's family and a couple of helpers. A seventh is
+# refused (409 household_full); staff remove someone first.
+MEMBERS_MAX = 6
+# Audited operations (the idempotency record is the audit log): the notices of issue 15 item 6
+# read `household.member_joined`.
+JOINED = "household.member_joined"
+REMOVED = "household.member_removed"
+CODE_RESET = "household.join_code_reset"
+OPERATIONS = (JOINED, REMOVED, CODE_RESET)
+
+
+@dataclass(frozen=True)
+class Joined:
+    user_id: int
+    household_id: int
+    signed_in: SignedIn
+
+
+@dataclass(frozen=True)
+class Members:
+    clock: Clock
+    runner: Runner
+    codes: Codes
+    users: Users
+    limiter: Limiter
+    sessions: Sessions
+
+    async def join(
+        self,
+        card_token: str,
+        join_code: str,
+        phone: str,
+        pin: str,
+        display_name: str | None,
+        as_helper: bool,
+        address: str,
+    ) -> Joined:
+        """Join the household of `card_token` with its join code (403 `join_refused`).
+
+        The same number again, already a member: with its PIN, the same account back (a
+        retry); with another PIN, a fresh join, which sets that PIN, lifts the PIN lock and
+        signs out the account's other sessions, in the audit log and the members list.
+        A number with a PIN account elsewhere joins with that account's PIN; a number
+        signed in by password, or a wrong PIN for it, is `phone_taken`."""
+        phone = parse_phone(phone)
+        name = check_display_name(display_name) or mask_phone(phone)
+        code = check_join_code(join_code)
+        check_pin(pin)
+        _, household = await self.codes.resolve(card_token, CodeKind.HOUSEHOLD)
+        await self._check_code(household, code, address)
+        pin_hash = await self.users.hash_pin(pin)  # argon2 only past the code's check
+        existing = await AppUser.select().where(AppUser.phone == phone).first()
+        if existing is None and await users_module.phone_taken(phone):
+            raise PhoneTaken("this mobile number is already registered")
+        if existing is not None and existing["credential"] != "pin":
+            raise PhoneTaken("this mobile number is already registered")
+        if existing is not None and not existing["active"]:
+            raise PhoneTaken("this mobile number's account is closed; ask staff")
+        member = (
+            await store.membership(household["id"], existing["id"])
+            if existing is not None
+            else None
+        )
+        if existing is not None and member is None:
+            await self._prove_pin(existing, pin, address)
+        elif existing is not None and await _pin_matches(existing, pin):
+            # A retry (or a member back with the card who still knows the PIN): the same
+            # account, nothing changed but the PIN lock, which a join with the card lifts.
+            await self.users.lift_lock(existing["id"])
+            return await self._joined(existing["id"], household["id"])
+        held = (household["id"], household["card_serial"], code)
+        if existing is None:
+            user_id = await self._new_account(held, phone, pin_hash, name, as_helper)
+        elif member is None:
+            user_id = await self._another_household(held, existing, as_helper)
+        else:
+            user_id = await self._fresh_join(held, existing, pin_hash)
+            await self.users.unlock_after_reset(user_id)
+        return await self._joined(user_id, household["id"])
+
+    async def _check_code(self, household: dict[str, Any], code: str, address: str) -> None:
+        """Counted before it is compared (per card and address, and per card a day), as a
+        sign-in counts a password; a right code gives its guess back."""
+        name = f"card {household['id']}"  # a space: no username has one
+        attempt = await self._attempt(name, address, JOIN_CODE_POLICY)
+        if not attempt.allowed:
+            raise RateLimited(
+                "too many wrong join codes for this card; try again later or ask staff",
+                retry_after_seconds=attempt.retry_after,
+            )
+        if not household["join_code"] or not hmac.compare_digest(code, household["join_code"]):
+            raise JoinRefused("this join code does not go with this card")
+        try:
+            await self.limiter.sign_in_succeeded(name, address)
+        except (RedisError, OSError) as error:
+            log.warning("join count not cleared while Redis fails: %s", error)
+
+    async def _attempt(self, name: str, address: str, policy: SignInPolicy) -> SignInAttempt:
+        now = self.clock.now().timestamp()
+        try:
+            return await self.limiter.sign_in_attempt(name, address, policy, now)
+        except (RedisError, OSError) as error:
+            log.warning("join locks per worker while Redis fails: %s", error)
+            return await self.users.local_limiter.sign_in_attempt(name, address, policy, now)
+
+    async def _prove_pin(self, row: dict[str, Any], pin: str, address: str) -> None:
+        """A number with a PIN account joins another household only with that PIN, guessed
+        under the same count as a sign-in (counted first, a locked number refused unchecked,
+        a right PIN giving its guess back); a wrong one is `phone_taken`."""
+        name = lock_name_of(row)
+        attempt = await self._attempt(name, address, SIGN_IN_POLICIES["pin"])
+        if not attempt.allowed:
+            raise SignInLocked("too many wrong PINs for this number; ask staff to unlock it")
+        if not await _pin_matches(row, pin):
+            raise PhoneTaken("this mobile number is registered; join with its PIN")
+        try:
+            await self.limiter.sign_in_succeeded(name, address)
+        except (RedisError, OSError) as error:
+            log.warning("PIN count not cleared while Redis fails: %s", error)
+
+    async def _new_account(
+        self,
+        held: tuple[int, int, str],
+        phone: str,
+        pin_hash: str,
+        name: str,
+        as_helper: bool,
+    ) -> int:
+        household_id = held[0]
+        inputs = {"household_id": household_id, "helper": as_helper, "display_name": name}
+        username = new_pin_username()
+
+        async def action() -> Result:
+            await self._hold(held)
+            user_id = await self.users.add_pin_account(
+                phone,
+                pin_hash,
+                Role.RESIDENT,
+                household_id,
+                None,
+                name,
+                helper=as_helper,
+                username=username,
+            )
+            return _joined_record(user_id, household_id, as_helper, name, rejoined=False)
+
+        actor = Principal(user_id=0, username=username, role=Role.RESIDENT)
+        result = await self.runner.once(JOINED, _event_id("join"), actor, inputs, action)
+        return int(result["user_id"])
+
+    async def _another_household(
+        self, held: tuple[int, int, str], row: dict[str, Any], as_helper: bool
+    ) -> int:
+        household_id = held[0]
+        if not as_helper and row["household"] is not None:
+            raise InvalidInput(
+                "as_helper", "you live in another household already: join this one as a helper"
+            )
+        inputs = {"household_id": household_id, "user_id": row["id"], "helper": as_helper}
+
+        async def action() -> Result:
+            await self._hold(held)
+            now = self.clock.now()
+            await store.add(household_id, row["id"], helper=as_helper, at=now)
+            if not as_helper:
+                await AppUser.update({AppUser.household: household_id}).where(
+                    AppUser.id == row["id"]
+                )
+            await sessions_store.revoke_all(row["id"])  # old tokens lack the new household
+            return _joined_record(
+                row["id"], household_id, as_helper, row["display_name"], rejoined=False
+            )
+
+        await self.runner.once(JOINED, _event_id("join"), _actor(row), inputs, action)
+        await self.sessions.published(row["id"])
+        return int(row["id"])
+
+    async def _fresh_join(
+        self, held: tuple[int, int, str], row: dict[str, Any], pin_hash: str
+    ) -> int:
+        household_id = held[0]
+        inputs = {"household_id": household_id, "user_id": row["id"], "pin_reset": True}
+
+        async def action() -> Result:
+            await self._hold(held, counting=False)
+            member = await store.membership(household_id, row["id"])
+            assert member is not None, "checked before; a removal since refuses the hold"
+            await self.users.reset_pin(row["id"], pin_hash)
+            await store.pin_reset(household_id, row["id"], self.clock.now())
+            return _joined_record(
+                row["id"], household_id, member.helper, row["display_name"], rejoined=True
+            )
+
+        await self.runner.once(JOINED, _event_id("rejoin"), _actor(row), inputs, action)
+        return int(row["id"])
+
+    async def _hold(self, held: tuple[int, int, str], counting: bool = True) -> None:
+        household_id, card_serial, code = held
+        if not await store.hold_household(household_id, card_serial, code):
+            raise JoinRefused("this card or its join code was replaced a moment ago")
+        if counting and await store.count(household_id) >= MEMBERS_MAX:
+            raise HouseholdFull(
+                f"a household has at most {MEMBERS_MAX} members, helpers counted; "
+                "ask a member or staff to remove one first"
+            )
+
+    async def _joined(self, user_id: int, household_id: int) -> Joined:
+        row = await AppUser.select().where(AppUser.id == user_id).first()
+        assert row is not None, "the account just joined"
+        principal = await users_module.principal_of(row)
+        return Joined(user_id, household_id, SignedIn(principal, row["token_version"]))
+
+    async def households_of(self, principal: Principal) -> list[dict[str, Any]]:
+        """The households a person acts for, the one they live in first, each labelled with
+        its compound and address (the home page's switcher, `/api/v1/me`)."""
+        mine = []
+        for household_id in sorted(
+            principal.households(), key=lambda h: (h in principal.helping, h)
+        ):
+            row = await views_store.household(household_id)
+            if row is None:
+                continue  # removed since the token was made: its next request is refused
+            label = household_label(row["building"], row["unit"], row["room"])
+            mine.append(
+                {
+                    "household_id": household_id,
+                    "helper": household_id in principal.helping,
+                    "label": f"{row['compound_name']} {label}",
+                    "account_id": row["account"],
+                    "compound_name": row["compound_name"],
+                    "address": (row["building"], row["unit"], row["room"]),
+                }
+            )
+        return mine
+
+    def new_event_id(self) -> str:
+        return _event_id("remove")
+
+    async def members(self, actor: Principal, household_id: int) -> Result:
+        """Admins, clerks of its compound and its members; numbers masked except for admins
+        and each person's own."""
+        await self._may_see(actor, household_id)
+        rows = await store.listed(household_id)
+        return {"items": [_member_view(actor, row) for row in rows]}
+
+    async def remove(
+        self, actor: Principal, event_id: str, household_id: int, user_id: int
+    ) -> Result:
+        """The member leaves the household; every token they hold stops counting (they sign
+        in again, with the households they still have). Residents, admins and clerks of its
+        compound remove anyone; a helper removes only themselves."""
+        household = await self._may_see(actor, household_id)
+        staff = actor.role is Role.ADMIN or _clerk_of(actor, household)
+        if not staff and household_id in actor.helping and actor.user_id != user_id:
+            raise Forbidden("a helper may remove only themselves")
+
+        async def action() -> Result:
+            if not await store.remove(household_id, user_id):
+                raise NotFound("member", user_id)
+            await sessions_store.revoke_all(user_id)
+            return {"household_id": household_id, "user_id": user_id, "removed": True}
+
+        inputs = {"household_id": household_id, "user_id": user_id}
+        result = await self.runner.once(REMOVED, event_id, actor, inputs, action)
+        await self.sessions.published(user_id)
+        return result
+
+    async def reset_join_code(self, actor: Principal, event_id: str, household_id: int) -> Result:
+        """A new join code for the household (the old one stops working); admins and clerks
+        of its compound."""
+        household = await _household(household_id)
+        if not _staff(actor, household):
+            raise Forbidden("only admins and clerks of its compound reset a join code")
+
+        async def action() -> Result:
+            join_code = draw_join_code()
+            await store.set_join_code(household_id, join_code)
+            return {"household_id": household_id, "join_code": join_code}
+
+        inputs = {"household_id": household_id}
+        return await self.runner.once(CODE_RESET, event_id, actor, inputs, action)
+
+    async def join_code(self, actor: Principal, household_id: int) -> str:
+        """The current code, for the staff who may reset it (printed on the sheet too)."""
+        household = await _household(household_id)
+        if not _staff(actor, household):
+            raise Forbidden("only admins and clerks of its compound see a join code")
+        return str(household["join_code"])
+
+    async def _may_see(self, actor: Principal, household_id: int) -> dict[str, Any]:
+        household = await _household(household_id)
+        _staff(actor, household)
+        if actor.role is Role.ADMIN or _clerk_of(actor, household):
+            return household
+        if actor.role is Role.RESIDENT and household_id in actor.households():
+            return household
+        raise Forbidden("only the household's members and its compound's staff see its members")
+
+
+def _staff(actor: Principal, household: dict[str, Any]) -> bool:
+    """An admin, or a clerk of the household's compound; a clerk of other compounds is
+    refused as out of scope (403 `out_of_scope`)."""
+    if actor.role is Role.CLERK and not actor.covers_compound(household["compound"]):
+        raise OutOfScope("this household is not in a compound you serve")
+    return actor.role is Role.ADMIN or _clerk_of(actor, household)
+
+
+def _clerk_of(actor: Principal, household: dict[str, Any]) -> bool:
+    return actor.role is Role.CLERK and actor.covers_compound(household["compound"])
+
+
+async def _household(household_id: int) -> dict[str, Any]:
+    household = await registry_store.get(Household, household_id)
+    if household is None:
+        raise NotFound("household", household_id)
+    return household
+
+
+async def _pin_matches(row: dict[str, Any], pin: str) -> bool:
+    try:
+        return bool(await asyncio.to_thread(users_module._HASHER.verify, row["password_hash"], pin))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _actor(row: dict[str, Any]) -> Principal:
+    return Principal(user_id=row["id"], username=row["username"], role=Role(row["role"]))
+
+
+def _event_id(kind: str) -> str:
+    """The join has no event id of its own (the card and number make a retry return the same
+    account); each join that changes something is recorded under a new one."""
+    return f"{kind}-{uuid.uuid4().hex}"
+
+
+def _joined_record(
+    user_id: int, household_id: int, helper: bool, display_name: str, rejoined: bool
+) -> Result:
+    """What the audit log keeps of a join, and what the notices read (no number, no PIN)."""
+    return {
+        "user_id": user_id,
+        "household_id": household_id,
+        "helper": helper,
+        "display_name": display_name,
+        "rejoined": rejoined,
+    }
+
+
+def _member_view(actor: Principal, row: dict[str, Any]) -> dict[str, Any]:
+    phone = row["phone"]
+    if phone and not (actor.role is Role.ADMIN or actor.user_id == row["user_id"]):
+        phone = mask_phone(phone)
+    return {
+        "user_id": row["user_id"],
+        "display_name": row["display_name"] or "",
+        "phone": phone,
+        "helper": bool(row["helper"]),
+        "joined_at": _iso(row["created_at"]),
+        "pin_reset_at": _iso(row["pin_reset_at"]),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
