@@ -7,6 +7,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
@@ -26,6 +27,7 @@ from api.controllers.earning import EarningController
 from api.controllers.health import health
 from api.controllers.leaderboards import LeaderboardController
 from api.controllers.ledger import LedgerController
+from api.controllers.notices import NoticeController
 from api.controllers.photos import PhotoController
 from api.controllers.registry import RegistryController
 from api.controllers.reports import ReportController
@@ -35,9 +37,13 @@ from api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from api.limits import RateLimitMiddleware, address_limits_first
 from api.openapi_docs import OfflineSwagger, swagger_assets
 from api.pages import configure_templates, negotiated_handlers, page_handlers, page_middleware
+from api.pages.notice_texts import texts_in_every_language
 from api.security import make_jwt_auth
 from api.settings import Settings
 from api.strict_json import strict_json_body
+
+if TYPE_CHECKING:
+    from ledger.services.container import Services
 
 TEMPLATES = Path(__file__).parent / "templates"
 REQUEST_BODY_BYTES_MAX = 2 * 1024 * 1024
@@ -50,12 +56,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        from ledger.services.container import Services  # after Piccolo knows the database
-
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        services = Services.build(
-            settings.keyring(), settings.base_url, redis=redis, redis_prefix=settings.redis_prefix
-        )
+        services = build_services(settings, redis)
         await services.db.start()
         app.state.services, app.state.redis, app.state.jwt_auth = services, redis, jwt_auth
         app.state.settings = settings
@@ -63,8 +65,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         tasks = []
         if settings.run_sealer:
             tasks.append(asyncio.create_task(services.sealer.run(stop)))
+            tasks.append(asyncio.create_task(services.notice_projector.run(stop)))
             if services.projector is not None:
                 tasks.append(asyncio.create_task(services.projector.run(stop)))
+            if services.deliverer is not None:
+                tasks.append(asyncio.create_task(services.deliverer.run(stop)))
         try:
             yield
         finally:
@@ -79,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             RegistryController,
             LedgerController,
+            NoticeController,
             EarningController,
             PhotoController,
             CoordinationController,
@@ -118,6 +124,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     document_errors(app)
     return app
+
+
+def build_services(settings: Settings, redis: Redis | None) -> Services:
+    """Every service for these settings (the web app's lifespan; the CLI builds the same)."""
+    from ledger.services.container import Services  # after Piccolo knows the database
+    from ledger.services.webhook import WebhookTarget
+
+    webhook = None
+    if settings.webhook_url:
+        webhook = WebhookTarget(settings.webhook_url, settings.webhook_secret.encode())
+    return Services.build(
+        settings.keyring(),
+        settings.base_url,
+        redis=redis,
+        redis_prefix=settings.redis_prefix,
+        webhook=webhook,
+        notice_texts=texts_in_every_language,
+    )
 
 
 def document_errors(app: Litestar) -> None:

@@ -76,7 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("file", type=Path)
     load.set_defaults(run=lambda s, a: _run(s, _load, a.kind, a.file))
 
-    expire = commands.add_parser("expire", help="write expiry entries for lots past their date")
+    expire = commands.add_parser(
+        "expire",
+        help="write expiry entries for lots past their date, then warn households of points "
+        "expiring within 30 days (at most once a week each)",
+    )
     expire.add_argument(
         "--as-of",
         type=date.fromisoformat,
@@ -117,19 +121,15 @@ def _run(settings: Settings, command: Callable[..., Awaitable[int]], *args: Any)
 async def _with_services(
     settings: Settings, command: Callable[..., Awaitable[int]], *args: Any
 ) -> int:
-    from api.app import point_store_at
+    from api.app import build_services, point_store_at
 
     point_store_at(settings)
     if command is _migrate:
         return await _migrate()
     from redis.asyncio import Redis
 
-    from ledger.services.container import Services
-
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-    services = Services.build(
-        settings.keyring(), settings.base_url, redis=redis, redis_prefix=settings.redis_prefix
-    )
+    services = build_services(settings, redis)
     await services.db.start()
     try:
         return await command(services, *args)
@@ -207,6 +207,8 @@ async def _expire(services: Any, as_of: date | None) -> int:
         f"expired {summary['expired_points']} points in {summary['accounts']} accounts "
         f"(lots valid until before {summary['as_of']})"
     )
+    warned = await services.expiry.warn()
+    print(f"warned {warned['warned']} households of points expiring within 30 days")
     return 0
 
 

@@ -36,12 +36,17 @@ class Settings:
     rate_limit_per_minute: int = 600
     # Addresses/networks whose X-Forwarded-For is believed; empty: no forwarding header is.
     trusted_proxies: tuple[str, ...] = ()
+    # The outbound webhook (notices): where each notice is POSTed, and the HMAC key it is
+    # signed with; no URL, no webhook.
+    webhook_url: str | None = None
+    webhook_secret: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         database_url = env.get(PREFIX + "DATABASE_URL") or DEFAULT_DATABASE_URL
         _check_database_url(database_url)
+        webhook_url, webhook_secret = _webhook(env)
         return cls(
             database_url=database_url,
             secret_key=_secret_key(env, database_url),
@@ -52,6 +57,8 @@ class Settings:
             redis_prefix=_redis_prefix(env.get(PREFIX + "REDIS_PREFIX") or "gl"),
             rate_limit_per_minute=_whole(env, "RATE_LIMIT_PER_MINUTE", 600),
             trusted_proxies=_trusted_proxies(env.get(PREFIX + "TRUSTED_PROXIES") or ""),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
         )
 
     @property
@@ -125,6 +132,26 @@ def _redis_url(url: str | None) -> str | None:
     if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"{PREFIX}REDIS_URL must be a redis:// URL, got {url!r}")
     return url
+
+
+WEBHOOK_SECRET_LENGTH_MIN = 32
+
+
+def _webhook(env: Mapping[str, str]) -> tuple[str | None, str]:
+    """GREENLEDGER_WEBHOOK_URL (http:// or https://) needs GREENLEDGER_WEBHOOK_SECRET, the key
+    of the HMAC every delivery is signed with (32+ characters, shared with the receiver)."""
+    url = env.get(PREFIX + "WEBHOOK_URL") or None
+    secret = env.get(PREFIX + "WEBHOOK_SECRET") or ""
+    if url is None:
+        return None, ""
+    if not url.startswith(("http://", "https://")) or " " in url:
+        raise ConfigError(f"{PREFIX}WEBHOOK_URL must be an http:// or https:// URL, got {url!r}")
+    if len(secret) < WEBHOOK_SECRET_LENGTH_MIN:
+        raise ConfigError(
+            f"{PREFIX}WEBHOOK_SECRET must be at least {WEBHOOK_SECRET_LENGTH_MIN} characters "
+            f"when {PREFIX}WEBHOOK_URL is set"
+        )
+    return url, secret
 
 
 def _redis_prefix(prefix: str) -> str:

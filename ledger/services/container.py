@@ -18,6 +18,7 @@ from ledger.services.codes import Codes
 from ledger.services.expiry import Expiry
 from ledger.services.grading_batch import GradingBatches
 from ledger.services.limits import MemoryLimiter
+from ledger.services.notices import NoticeProjector, Notices
 from ledger.services.photos import Photos
 from ledger.services.projection import Projector
 from ledger.services.registry import Registry
@@ -30,6 +31,7 @@ from ledger.services.shifts import Shifts
 from ledger.services.spending import Spending
 from ledger.services.users import Users
 from ledger.services.verify import Verifier
+from ledger.services.webhook import Deliverer, TextsOf, WebhookTarget
 from ledger.store.engine import Database
 
 
@@ -57,6 +59,9 @@ class Services:
     limiter: Limiter
     projector: Projector | None
     photos: Photos
+    notices: Notices
+    notice_projector: NoticeProjector
+    deliverer: Deliverer | None
 
     @classmethod
     def build(
@@ -66,6 +71,8 @@ class Services:
         clock: Clock | None = None,
         redis: Redis | None = None,
         redis_prefix: str = "gl",
+        webhook: WebhookTarget | None = None,
+        notice_texts: TextsOf | None = None,
     ) -> Services:
         clock = clock or SystemClock()
         redis_boards = RedisBoards(redis, redis_prefix) if redis is not None else None
@@ -98,4 +105,7 @@ class Services:
             limiter=limiter,
             projector=Projector(redis_boards) if redis_boards is not None else None,
             photos=Photos(db, clock),
+            notices=Notices(db, clock),
+            notice_projector=NoticeProjector(db, clock),
+            deliverer=Deliverer(db, clock, webhook, notice_texts) if webhook else None,
         )

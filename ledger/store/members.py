@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ledger.store.tables import HouseholdMember
+from ledger.store.tables import AppUser, HouseholdMember
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,13 @@ async def members_of(household_id: int) -> list[Membership]:
         .order_by(HouseholdMember.id)
     )
     return [Membership(household_id, row["user"], row["helper"]) for row in rows]
+
+
+async def users_of_volunteer(volunteer_id: int) -> list[int]:
+    """The logins of a volunteer record (whom a volunteer's notice reaches)."""
+    rows = await (
+        AppUser.select(AppUser.id)
+        .where((AppUser.volunteer == volunteer_id) & (AppUser.active.eq(True)))
+        .order_by(AppUser.id)
+    )
+    return [int(row["id"]) for row in rows]
