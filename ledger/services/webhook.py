@@ -90,7 +90,7 @@ class Deliverer:
         return tried
 
     async def _payload(self, row: dict[str, Any]) -> bytes:
-        item = notice_item(row)
+        item = notice_item(row | {"id": row["notice_id"]})
         body = item | {"recipient_user_ids": await _recipients(row)}
         body.pop("read")
         if self.texts_of is not None:
