@@ -68,7 +68,7 @@ def receiver(clock: FrozenClock) -> Iterator[tuple[Receiver, str]]:
     state = Receiver(failures=2, clock=clock)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             headers = {key.lower(): value for key, value in self.headers.items()}
             status = state.handle(headers, body)
@@ -76,7 +76,7 @@ def receiver(clock: FrozenClock) -> Iterator[tuple[Receiver, str]]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
