@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from api import qr_images
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
+from api.pages.inbox import inbox
 from api.pages.messages import address
 from api.pages.once import page_event_id, with_new_event_id
 from api.pages.web import render
@@ -74,6 +75,7 @@ async def resident_home(principal: PrincipalDep, services: ServicesDep) -> Respo
         photos=await services.photos.refs_of_inspections([int(g["id"]) for g in grades]),
         rank=await _rank(services, household),
         card_svg=card_svg,
+        notices=await inbox(services, principal),
     )
 
 
@@ -177,6 +179,7 @@ async def volunteer_home(principal: PrincipalDep, services: ServicesDep) -> Resp
         shifts=await views.recent_shifts(principal.volunteer_id, ENTRIES_SHOWN),
         open_shift=await views.open_shift(principal.volunteer_id),
         certificate=f"/api/v1/volunteers/{principal.volunteer_id}/certificate",
+        notices=await inbox(services, principal),
     )
 
 

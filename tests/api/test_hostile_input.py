@@ -177,6 +177,7 @@ PAGE_FORMS: dict[str, tuple[str, str, dict[str, str]]] = {
     "/staff/merchants/{merchant_id:int}/settle": ("admin", "", {}),
     "/staff/households/{household_id:int}/card": ("admin", "", {}),
     "/staff/users/{user_id:int}/deactivate": ("admin", "", {}),
+    "/notices/read": ("resident", "", {"up_to_id": "1"}),
 }
 _FIELD_READ = re.compile(r'form(?:s\.\w+\(form,|\.get\()\s*"(\w+)"')
 
@@ -239,6 +240,7 @@ NUMBER_FIELDS = {
     "volunteer_id",
     "compound_id",
     "hours",
+    "up_to_id",
 }
 
 
