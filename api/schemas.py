@@ -774,8 +774,8 @@ class NoticePage(msgspec.Struct):
 class NoticesRead(Body):
     """Either `ids` (these notices) or `up_to_id` (every notice up to this id)."""
 
-    ids: Annotated[list[Id], Meta(min_length=1, max_length=500)] | None = None
-    up_to_id: Id | None = None
+    ids: Annotated[list[Id], Meta(min_length=1, max_length=500, examples=[[17, 18]])] | None = None
+    up_to_id: Annotated[int, Meta(ge=1, le=ID_MAX, examples=[18])] | None = None
 
 
 class NoticesReadReply(msgspec.Struct):

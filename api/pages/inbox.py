@@ -40,7 +40,7 @@ async def count_unread(request: Request[Any, Any, Any]) -> None:
 async def mark_read(
     request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
 ) -> Redirect:
-    """"Mark all read" under the inbox: every notice up to the newest one shown (the same
+    """ "Mark all read" under the inbox: every notice up to the newest one shown (the same
     `Notices.mark_read` as `POST /api/v1/me/notices:read`)."""
     form = await forms.read(request)
     await services.notices.mark_read(principal, None, forms.integer(form, "up_to_id"))
