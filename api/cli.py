@@ -1,4 +1,5 @@
-"""`greenledger`: serve, migrate, seed-demo, user add, load, verify."""
+"""`greenledger`: serve, migrate, seed-demo, user add, load, expire, rebuild-projections,
+rebuild-notices, check-projections, verify."""
 
 from __future__ import annotations
 
@@ -90,9 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     expire.set_defaults(run=lambda s, a: _run(s, _expire, a.as_of))
 
     rebuild = commands.add_parser(
-        "rebuild-projections", help="rebuild the Redis boards from the ledger"
+        "rebuild-projections", help="rebuild the Redis boards from the ledger, then the notices"
     )
     rebuild.set_defaults(run=lambda s, a: _run(s, _rebuild))
+    notices = commands.add_parser(
+        "rebuild-notices",
+        help="rebuild every notice from the notice facts (ids, read marks and deliveries kept)",
+    )
+    notices.set_defaults(run=lambda s, a: _run(s, _rebuild_notices))
     check = commands.add_parser("check-projections", help="compare the Redis boards with SQL")
     check.add_argument(
         "--day", type=date.fromisoformat, default=None, help="a day in the periods to check"
@@ -221,6 +227,13 @@ async def _rebuild(services: Any) -> int:
     await services.sealer.seal_all()
     facts = await services.projector.rebuild()
     print(f"rebuilt the boards from {facts} facts")
+    return await _rebuild_notices(services)
+
+
+async def _rebuild_notices(services: Any) -> int:
+    await services.sealer.seal_all()
+    notices = await services.notice_projector.rebuild()
+    print(f"rebuilt {notices} notices from their facts")
     return 0
 
 

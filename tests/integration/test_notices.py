@@ -9,14 +9,25 @@ from typing import Any
 
 import pytest
 
+from api import cli
+from api.settings import Settings
 from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.errors import InvalidInput
 from ledger.domain.notices import MEMBER_JOINED_EVENT
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
 from ledger.store import members
+from ledger.store.engine import current_engine, is_sqlite
 from ledger.store.tables import Notice, NoticeFact
-from tests.factories import FrozenClock, credit, event_id, make_household, make_user
+from tests.conftest import DATABASE_URL
+from tests.factories import (
+    TEST_SECRET_KEY,
+    FrozenClock,
+    credit,
+    event_id,
+    make_household,
+    make_user,
+)
 from tests.integration.earning_helpers import (
     Site,
     grade,
@@ -306,3 +317,44 @@ async def test_the_inbox_pages_newest_first(services: Services) -> None:
     assert ids == sorted(ids, reverse=True)
     assert len(set(ids)) == 5
     assert third["next_cursor"] is None
+
+
+async def test_greenledger_rebuild_notices_and_expire_from_the_command_line(
+    fresh_db: None,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The CLI runs its own event loop (in a thread here) and its own pool: the workload is
+    written first on services of this test's, closed again (as tests/integration/
+    test_projection_cli.py does)."""
+    clock = FrozenClock(datetime(2026, 3, 1, 2, 0, tzinfo=UTC))
+    services = Services.build(settings.keyring(), settings.base_url, clock=clock)
+    await services.db.start()
+    try:
+        site = await make_site(services)
+        await credit(services, site.world.account_id, 60)
+        await services.registry.reissue_card(SYSTEM, event_id(), site.world.household_id)
+        await project(services)
+        [notice] = await inbox(services, site.resident)
+        await services.notices.mark_read(site.resident, [notice["id"]], None)
+    finally:
+        await services.db.close()
+    url = str(current_engine().path) if is_sqlite() else DATABASE_URL  # type: ignore[attr-defined]
+    monkeypatch.setenv("GREENLEDGER_DATABASE_URL", url)
+    monkeypatch.setenv("GREENLEDGER_SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.delenv("GREENLEDGER_REDIS_URL", raising=False)
+
+    assert await asyncio.to_thread(cli.main, ["rebuild-notices"]) == 0
+    assert "rebuilt 1 notices" in capsys.readouterr().out
+    assert await asyncio.to_thread(cli.main, ["expire", "--as-of", "2027-12-05"]) == 0
+    # The warning is for today's clock (the server's), far from 2027: nobody is warned today.
+    assert "warned 0 households" in capsys.readouterr().out
+
+    services = Services.build(settings.keyring(), settings.base_url, clock=clock)
+    await services.db.start()
+    try:
+        [again] = await inbox(services, site.resident)
+        assert (again["id"], again["read"]) == (notice["id"], True)
+    finally:
+        await services.db.close()
