@@ -4,6 +4,7 @@ so a notice fact exists exactly when its event committed (see ledger/services/no
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -12,6 +13,8 @@ from ledger.domain.notices import MEMBER_JOINED_EVENT, Draft, NoticeKind, mask_p
 from ledger.store import notices as store
 from ledger.store import registry as registry_store
 from ledger.store.tables import Appeal, Inspection, Merchant, Payment, Redemption, Reward, Shift
+
+log = logging.getLogger(__name__)
 
 Result = dict[str, Any]
 
@@ -126,6 +129,11 @@ async def _member_joined(event_id: str, inputs: Mapping[str, Any], result: Resul
     """The join service's audit event: household_id, user_id, display_name, helper (in its
     result, or its inputs)."""
     event = {**inputs, **result}
+    if not isinstance(event.get("household_id"), int) or not isinstance(event.get("user_id"), int):
+        # A join that names no household or member cannot be told to anyone; the join itself
+        # must not fail for it.
+        log.warning("%s %s names no household_id and user_id", MEMBER_JOINED_EVENT, event_id)
+        return []
     household_id, user_id = int(event["household_id"]), int(event["user_id"])
     fields = {
         "user_id": user_id,
