@@ -44,7 +44,7 @@ IDLE_SECONDS = 1.0
 TIMEOUT_SECONDS = 10.0
 LEASE = timedelta(seconds=60)
 
-# The edge renders a notice's text in each language (api/notice_texts.py); without it the
+# The edge renders a notice's text in each language (api/pages/notice_texts.py); without it the
 # payload carries the notice's fields only.
 TextsOf = Callable[[dict[str, Any]], dict[str, str]]
 
@@ -61,7 +61,6 @@ class Deliverer:
     clock: Clock
     target: WebhookTarget
     texts_of: TextsOf | None = None
-    transport: httpx.AsyncBaseTransport | None = None
     _client: httpx.AsyncClient | None = field(default=None, repr=False)
 
     async def deliver_due(self) -> int:
@@ -117,9 +116,7 @@ class Deliverer:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=TIMEOUT_SECONDS, transport=self.transport, follow_redirects=False
-            )
+            self._client = httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False)
         return self._client
 
     async def close(self) -> None:
