@@ -7,7 +7,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
@@ -27,6 +27,7 @@ from api.controllers.health import health, live, ready
 from api.controllers.leaderboards import LeaderboardController
 from api.controllers.ledger import LedgerController
 from api.controllers.members import MembersController
+from api.controllers.notices import NoticeController
 from api.controllers.photos import PhotoController
 from api.controllers.queue import QueueController
 from api.controllers.registry import RegistryController
@@ -39,14 +40,19 @@ from api.limits import RateLimitMiddleware, address_limits_first
 from api.observability import metrics_endpoint, observe_requests, recording_codes, worker_stopped
 from api.openapi_docs import OfflineSwagger, swagger_assets
 from api.pages import configure_templates, negotiated_handlers, page_handlers, page_middleware
+from api.pages.notice_texts import texts_in_every_language
 from api.security import make_jwt_auth
 from api.settings import Settings
 from api.strict_json import strict_json_body
-from ledger.projections.client import connect_redis
+from ledger.projections.client import AnyRedis, connect_redis
+
+if TYPE_CHECKING:
+    from ledger.services.container import Services
 
 TEMPLATES = Path(__file__).parent / "templates"
 REQUEST_BODY_BYTES_MAX = 2 * 1024 * 1024
 SEALER_TASK, PROJECTOR_TASK = "greenledger-sealer", "greenledger-projector"
+NOTICE_TASK, DELIVERY_TASK = "greenledger-notices", "greenledger-webhook"
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -56,12 +62,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        from ledger.services.container import Services  # after Piccolo knows the database
-
         redis = connect_redis(settings.redis_url, settings.redis_cluster)
-        services = Services.build(
-            settings.keyring(), settings.base_url, redis=redis, redis_prefix=settings.redis_prefix
-        )
+        services = build_services(settings, redis)
         await services.db.start()
         app.state.services, app.state.redis, app.state.jwt_auth = services, redis, jwt_auth
         app.state.settings = settings
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RegistryController,
             MembersController,
             LedgerController,
+            NoticeController,
             EarningController,
             PhotoController,
             QueueController,
@@ -131,12 +134,36 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 def background_tasks(services: Any, stop: asyncio.Event) -> list[asyncio.Task[None]]:
-    """The sealer, and with Redis the projector, until `stop`: in each API process by default,
-    or alone in `greenledger work` (GREENLEDGER_BACKGROUND=off for the API processes)."""
-    tasks = [asyncio.create_task(services.sealer.run(stop), name=SEALER_TASK)]
+    """The sealer, the notices' projector, with Redis the boards' projector, and with a webhook
+    the notices' delivery, until `stop`: in each API process by default, or alone in
+    `greenledger work` (GREENLEDGER_BACKGROUND=off for the API processes)."""
+    tasks = [
+        asyncio.create_task(services.sealer.run(stop), name=SEALER_TASK),
+        asyncio.create_task(services.notice_projector.run(stop), name=NOTICE_TASK),
+    ]
     if services.projector is not None:
         tasks.append(asyncio.create_task(services.projector.run(stop), name=PROJECTOR_TASK))
+    if services.deliverer is not None:
+        tasks.append(asyncio.create_task(services.deliverer.run(stop), name=DELIVERY_TASK))
     return tasks
+
+
+def build_services(settings: Settings, redis: AnyRedis | None) -> Services:
+    """Every service for these settings (the web app's lifespan; the CLI builds the same)."""
+    from ledger.services.container import Services  # after Piccolo knows the database
+    from ledger.services.webhook import WebhookTarget
+
+    webhook = None
+    if settings.webhook_url:
+        webhook = WebhookTarget(settings.webhook_url, settings.webhook_secret.encode())
+    return Services.build(
+        settings.keyring(),
+        settings.base_url,
+        redis=redis,
+        redis_prefix=settings.redis_prefix,
+        webhook=webhook,
+        notice_texts=texts_in_every_language,
+    )
 
 
 def document_errors(app: Litestar) -> None:

@@ -1,4 +1,5 @@
-"""`greenledger`: serve, work, migrate, seed-demo, user add, load, verify, backup, restore."""
+"""`greenledger`: serve, work, migrate, seed-demo, user add, load, expire, verify, backup,
+restore, rebuild-projections, rebuild-notices, check-projections."""
 
 from __future__ import annotations
 
@@ -114,7 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("file", type=Path)
     load.set_defaults(run=lambda s, a: _run(s, _load, a.kind, a.file))
 
-    expire = commands.add_parser("expire", help="write expiry entries for lots past their date")
+    expire = commands.add_parser(
+        "expire",
+        help="write expiry entries for lots past their date, then warn households of points "
+        "expiring within 30 days (at most once a week each)",
+    )
     expire.add_argument(
         "--as-of",
         type=date.fromisoformat,
@@ -124,9 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     expire.set_defaults(run=lambda s, a: _run(s, _expire, a.as_of))
 
     rebuild = commands.add_parser(
-        "rebuild-projections", help="rebuild the Redis boards from the ledger"
+        "rebuild-projections", help="rebuild the Redis boards from the ledger, then the notices"
     )
     rebuild.set_defaults(run=lambda s, a: _run(s, _rebuild))
+    notices = commands.add_parser(
+        "rebuild-notices",
+        help="rebuild every notice from the notice facts (ids, read marks and deliveries kept)",
+    )
+    notices.set_defaults(run=lambda s, a: _run(s, _rebuild_notices))
     check = commands.add_parser("check-projections", help="compare the Redis boards with SQL")
     check.add_argument(
         "--day", type=date.fromisoformat, default=None, help="a day in the periods to check"
@@ -168,18 +178,15 @@ def _run(settings: Settings, command: Callable[..., Awaitable[int]], *args: Any)
 async def _with_services(
     settings: Settings, command: Callable[..., Awaitable[int]], *args: Any
 ) -> int:
-    from api.app import point_store_at
+    from api.app import build_services, point_store_at
 
     point_store_at(settings)
     if command is _migrate:
         return await _migrate()
     from ledger.projections.client import connect_redis
-    from ledger.services.container import Services
 
     redis = connect_redis(settings.redis_url, settings.redis_cluster)
-    services = Services.build(
-        settings.keyring(), settings.base_url, redis=redis, redis_prefix=settings.redis_prefix
-    )
+    services = build_services(settings, redis)
     await services.db.start()
     try:
         return await command(services, *args)
@@ -257,6 +264,8 @@ async def _expire(services: Any, as_of: date | None) -> int:
         f"expired {summary['expired_points']} points in {summary['accounts']} accounts "
         f"(lots valid until before {summary['as_of']})"
     )
+    warned = await services.expiry.warn()
+    print(f"warned {warned['warned']} households of points expiring within 30 days")
     return 0
 
 
@@ -269,6 +278,13 @@ async def _rebuild(services: Any) -> int:
     await services.sealer.seal_all()
     facts = await services.projector.rebuild()
     print(f"rebuilt the boards from {facts} facts")
+    return await _rebuild_notices(services)
+
+
+async def _rebuild_notices(services: Any) -> int:
+    await services.sealer.seal_all()
+    notices = await services.notice_projector.rebuild()
+    print(f"rebuilt {notices} notices from their facts")
     return 0
 
 

@@ -898,3 +898,63 @@ class VolunteerHoursReport(msgspec.Struct):
     to: str = ""
     by: str = "affiliation"
     rows: list[VolunteerHoursRow] = msgspec.field(default_factory=list)
+
+
+class NoticeItem(msgspec.Struct, omit_defaults=True):
+    """A notice: `text` in the reader's language; the other fields depend on `kind`."""
+
+    id: int
+    kind: Literal[
+        "appeal_decided",
+        "shift_decided",
+        "points_expiring",
+        "member_joined",
+        "spent",
+        "card_reissued",
+    ]
+    created_at: str
+    read: bool
+    text: str
+    household_id: int | None = None
+    volunteer_id: int | None = None
+    outcome: str | None = None  # appeal: upheld | rejected; shift: approved | declined
+    appeal_id: int | None = None
+    inspection_id: int | None = None
+    stream: str | None = None
+    graded_on: str | None = None
+    new_grade: str | None = None
+    points_awarded: int | None = None
+    shift_id: int | None = None
+    minutes: int | None = None
+    day: str | None = None
+    points: int | None = None
+    expires_on: str | None = None
+    within_days: int | None = None
+    user_id: int | None = None
+    display_name: str | None = None
+    helper: bool | None = None
+    spent_on: Literal["redemption", "payment"] | None = None
+    redemption_id: int | None = None
+    reward: str | None = None
+    quantity: int | None = None
+    payment_id: int | None = None
+    merchant: str | None = None
+    balance_points: int | None = None
+
+
+class NoticePage(msgspec.Struct):
+    items: list[NoticeItem]
+    next_cursor: str | None
+    unread: int
+
+
+class NoticesRead(Body):
+    """Either `ids` (these notices) or `up_to_id` (every notice up to this id)."""
+
+    ids: Annotated[list[Id], Meta(min_length=1, max_length=500, examples=[[17, 18]])] | None = None
+    up_to_id: Annotated[int, Meta(ge=1, le=ID_MAX, examples=[18])] | None = None
+
+
+class NoticesReadReply(msgspec.Struct):
+    marked: int
+    unread: int

@@ -48,6 +48,10 @@ class Settings:
     redis_cluster: bool = False
     replica_url: str | None = None
     pgbouncer: bool = False
+    # The outbound webhook (notices): where each notice is POSTed, and the HMAC key it is
+    # signed with; no URL, no webhook.
+    webhook_url: str | None = None
+    webhook_secret: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +60,7 @@ class Settings:
         _check_database_url(database_url)
         redis_cluster = _flag(env, "REDIS_CLUSTER")
         redis_url = _redis_url(env.get(PREFIX + "REDIS_URL") or None, redis_cluster)
+        webhook_url, webhook_secret = _webhook(env)
         return cls(
             database_url=database_url,
             secret_key=_secret_key(env, database_url),
@@ -72,6 +77,8 @@ class Settings:
             redis_cluster=redis_cluster,
             replica_url=_replica_url(env.get(PREFIX + "REPLICA_URL") or None, database_url),
             pgbouncer=_flag(env, "PGBOUNCER"),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
         )
 
     @property
@@ -172,6 +179,26 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if text in ("1", "true", "yes"):
         return True
     raise ConfigError(f"{PREFIX}{name} must be 1 or 0, got {text!r}")
+
+
+WEBHOOK_SECRET_LENGTH_MIN = 32
+
+
+def _webhook(env: Mapping[str, str]) -> tuple[str | None, str]:
+    """GREENLEDGER_WEBHOOK_URL (http:// or https://) needs GREENLEDGER_WEBHOOK_SECRET, the key
+    of the HMAC every delivery is signed with (32+ characters, shared with the receiver)."""
+    url = env.get(PREFIX + "WEBHOOK_URL") or None
+    secret = env.get(PREFIX + "WEBHOOK_SECRET") or ""
+    if url is None:
+        return None, ""
+    if not url.startswith(("http://", "https://")) or " " in url:
+        raise ConfigError(f"{PREFIX}WEBHOOK_URL must be an http:// or https:// URL, got {url!r}")
+    if len(secret) < WEBHOOK_SECRET_LENGTH_MIN:
+        raise ConfigError(
+            f"{PREFIX}WEBHOOK_SECRET must be at least {WEBHOOK_SECRET_LENGTH_MIN} characters "
+            f"when {PREFIX}WEBHOOK_URL is set"
+        )
+    return url, secret
 
 
 def _redis_prefix(prefix: str) -> str:

@@ -20,6 +20,7 @@ from api.pages.counter import COUNTER_HANDLERS
 from api.pages.errors import PAGE_EXCEPTION_HANDLERS, negotiated_handlers
 from api.pages.field_app import FIELD_APP_HANDLERS
 from api.pages.i18n import PreferencesMiddleware, configure_jinja
+from api.pages.inbox import INBOX_HANDLERS, count_unread
 from api.pages.joining import JOINING_HANDLERS
 from api.pages.messages import JINJA_FILTERS
 from api.pages.operations import OPERATION_HANDLERS
@@ -58,7 +59,9 @@ def _page_router() -> Router:
             *STAFF_OPERATION_HANDLERS,
             *VOLUNTEERING_HANDLERS,
             *FIELD_APP_HANDLERS,
+            *INBOX_HANDLERS,
         ],
+        before_request=count_unread,
         exception_handlers=PAGE_EXCEPTION_HANDLERS,
         include_in_schema=False,
     )

@@ -53,6 +53,10 @@ def table_label(table: str) -> str | None:
         "board_fact": lambda: pgettext("admin table", "Leaderboard facts"),
         "signed_out_session": lambda: pgettext("admin table", "Signed-out sessions"),
         "household_member": lambda: pgettext("admin table", "Household members"),
+        "notice_fact": lambda: pgettext("admin table", "Notice facts"),
+        "notice": lambda: pgettext("admin table", "Notices"),
+        "notice_read": lambda: pgettext("admin table", "Notices read"),
+        "notice_delivery": lambda: pgettext("admin table", "Notice deliveries (webhook)"),
     }
     label = labels.get(table)
     return label() if label else None
@@ -170,6 +174,16 @@ _COLUMNS: dict[str, Callable[[], str]] = {
     "details": lambda: _("Details"),
     "payload": lambda: _("Contents"),
     "seq": lambda: _("Sequence"),
+    "source": lambda: _("Source event"),
+    "household_id": lambda: _("Household"),
+    "volunteer_id": lambda: _("Volunteer"),
+    "subject_user_id": lambda: _("About member"),
+    "notice_id": lambda: _("Notice"),
+    "read_at": lambda: _("Read at"),
+    "attempts": lambda: _("Delivery attempts"),
+    "next_attempt_at": lambda: _("Next attempt at"),
+    "delivered_at": lambda: _("Delivered at"),
+    "last_error": lambda: _("Last error"),
     "seal_no": lambda: _("Seal number"),
     "sealed_at": lambda: _("Sealed at"),
     "hash": lambda: _("Hash"),

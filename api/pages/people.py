@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from api import qr_images
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
+from api.pages.inbox import inbox
 from api.pages.messages import household_choices, unit_name
 from api.pages.once import page_event_id, with_new_event_id
 from api.pages.web import new_event_id, render
@@ -93,6 +94,7 @@ async def resident_home(
         helping=household["id"] in principal.helping,
         members=(await services.members.members(principal, household["id"]))["items"],
         remove_event_id=new_event_id(),
+        notices=await inbox(services, principal),
     )
 
 
@@ -198,6 +200,7 @@ async def volunteer_home(principal: PrincipalDep, services: ServicesDep) -> Resp
         shifts=await views.recent_shifts(principal.volunteer_id, ENTRIES_SHOWN),
         open_shift=await views.open_shift(principal.volunteer_id),
         certificate=f"/api/v1/volunteers/{principal.volunteer_id}/certificate",
+        notices=await inbox(services, principal),
     )
 
 

@@ -19,6 +19,7 @@ from ledger.services.expiry import Expiry
 from ledger.services.grading_batch import GradingBatches
 from ledger.services.limits import MemoryLimiter
 from ledger.services.members import Members
+from ledger.services.notices import NoticeProjector, Notices
 from ledger.services.photos import Photos
 from ledger.services.projection import Projector
 from ledger.services.registry import Registry
@@ -32,6 +33,7 @@ from ledger.services.spending import Spending
 from ledger.services.users import Users
 from ledger.services.verify import Verifier
 from ledger.services.volunteers import Volunteers
+from ledger.services.webhook import Deliverer, TextsOf, WebhookTarget
 from ledger.store.engine import Database
 
 
@@ -62,6 +64,9 @@ class Services:
     photos: Photos
     volunteers: Volunteers
     queue: DropoffQueue
+    notices: Notices
+    notice_projector: NoticeProjector
+    deliverer: Deliverer | None
 
     @classmethod
     def build(
@@ -71,6 +76,8 @@ class Services:
         clock: Clock | None = None,
         redis: AnyRedis | None = None,
         redis_prefix: str = "gl",
+        webhook: WebhookTarget | None = None,
+        notice_texts: TextsOf | None = None,
     ) -> Services:
         clock = clock or SystemClock()
         redis_boards = RedisBoards(redis, redis_prefix) if redis is not None else None
@@ -107,4 +114,7 @@ class Services:
             photos=Photos(db, clock),
             volunteers=Volunteers(clock, runner, users),
             queue=DropoffQueue(clock),
+            notices=Notices(db, clock),
+            notice_projector=NoticeProjector(db, clock),
+            deliverer=Deliverer(db, clock, webhook, notice_texts) if webhook else None,
         )

@@ -10,10 +10,18 @@ from ledger.domain.accounts import AccountKind
 from ledger.domain.entries import EntryKind, Transfer
 from ledger.domain.errors import InvalidInput
 from ledger.domain.localtime import local_day
+from ledger.domain.notices import (
+    EXPIRING_WITHIN_DAYS,
+    Draft,
+    NoticeKind,
+    expiring_source,
+    warning_due,
+)
 from ledger.ports import Clock
 from ledger.store import earning as earning_store
 from ledger.store import ledger as ledger_store
 from ledger.store import lots
+from ledger.store import notices as notice_store
 from ledger.store.engine import Database
 from ledger.store.tables import Lot
 
@@ -64,6 +72,42 @@ class Expiry:
                 now=self.clock.now(),
             )
         return total
+
+    async def warn(self) -> dict[str, Any]:
+        """Tell each household whose points expire within EXPIRING_WITHIN_DAYS days, at most
+        once a week: a `points_expiring` notice fact per household, each in a short transaction
+        with the check of its last warning (`greenledger expire` runs this after expiring)."""
+        now = self.clock.now()
+        today = local_day(now)
+        horizon = today + timedelta(days=EXPIRING_WITHIN_DAYS)
+        warned = after = 0
+        while batch := await expiring_accounts(None, today, horizon, after, ACCOUNTS_PER_BATCH):
+            for row in batch:
+                if row["household_id"] is not None:
+                    warned += await self._warn_household(row, today)
+            after = batch[-1]["account_id"]
+        return {"as_of": today.isoformat(), "warned": warned}
+
+    async def _warn_household(self, row: dict[str, Any], today: date) -> int:
+        household_id = int(row["household_id"])
+        async with self.db.write():
+            now = self.clock.now()
+            last = await notice_store.last_warned(household_id, NoticeKind.POINTS_EXPIRING)
+            if not warning_due(last, now):
+                return 0
+            fields = {
+                "points": row["points"],
+                "expires_on": row["first_expires_on"],
+                "within_days": EXPIRING_WITHIN_DAYS,
+            }
+            draft = Draft(
+                NoticeKind.POINTS_EXPIRING,
+                expiring_source(household_id, today),
+                fields,
+                household_id=household_id,
+            )
+            await notice_store.record([draft], now)
+        return 1
 
     async def expiring(
         self, community_id: int | None, within_days: int, after_account_id: int, limit: int

@@ -12,6 +12,7 @@ from ledger.domain.access import Principal
 from ledger.domain.errors import IdempotencyConflict, LedgerError, refusal_from_record
 from ledger.domain.idempotency import check_event_id, fingerprint
 from ledger.ports import Clock
+from ledger.services import notice_events
 from ledger.store import idempotency
 from ledger.store.engine import TRANSIENT_RETRIES, Database, is_transient, is_unique_violation
 
@@ -103,6 +104,9 @@ class Runner:
             if prior is not None:
                 return replay(prior, key)
             result = await action()
+            # Who hears of it (an appeal decided, points spent…): its notices, in this
+            # transaction, from the audited event itself (services/notice_events.py).
+            await notice_events.record_event(operation, event_id, inputs, result, self.clock.now())
             stored = await idempotency.claim(
                 event_id,
                 operation=operation,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ledger import metrics
 from ledger.domain.chain import seal_hash
 from ledger.ports import Clock
-from ledger.store import facts
+from ledger.store import facts, notices
 from ledger.store import seals as store
 from ledger.store.connections import is_unavailable
 from ledger.store.engine import Database
@@ -28,8 +28,9 @@ class Sealer:
     clock: Clock
 
     async def seal_pending(self, wait: bool = False) -> tuple[int, int]:
-        """Seal up to SEAL_BATCH committed entries and number as many board facts; returns how
-        many of each ((0, 0) if another sealer holds the lock, unless `wait`: then after it).
+        """Seal up to SEAL_BATCH committed entries and number as many board facts and as many
+        notice facts; returns how many entries and facts ((0, 0) if another sealer holds the
+        lock, unless `wait`: then after it).
 
         Seal numbers are gap-free and follow commit visibility, not entry ids: ids commit out
         of order, so only the seal order is safe for anything that follows "applied through N".
@@ -40,6 +41,7 @@ class Sealer:
             elif not await store.try_lock_sealer():
                 return 0, 0
             sequenced = await facts.sequence_pending(SEAL_BATCH)
+            sequenced += await notices.sequence_pending(SEAL_BATCH)
             entry_ids = await store.pending(SEAL_BATCH)
             if not entry_ids:
                 return 0, sequenced

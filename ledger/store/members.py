@@ -109,3 +109,13 @@ async def set_join_code(household_id: int, join_code: str) -> bool:
         .returning(Household.id)
     )
     return bool(updated)
+
+
+async def users_of_volunteer(volunteer_id: int) -> list[int]:
+    """The logins of a volunteer record (whom a volunteer's notice reaches)."""
+    rows = await (
+        AppUser.select(AppUser.id)
+        .where((AppUser.volunteer == volunteer_id) & (AppUser.active.eq(True)))
+        .order_by(AppUser.id)
+    )
+    return [int(row["id"]) for row in rows]

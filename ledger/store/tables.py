@@ -473,6 +473,57 @@ class BoardFact(Table, tablename="board_fact"):
     created_at = Timestamptz()
 
 
+class NoticeFact(Table, tablename="notice_fact"):
+    """What someone hears back, written with the event it comes from (the runner's audited
+    writes, the expiry job's warning); `seq` is set by the sealer like a board fact's, and the
+    notice projection follows it. `source` is unique: one event makes each notice once."""
+
+    id = BigSerial(primary_key=True)
+    seq = BigInt(null=True, default=None, unique=True)
+    source = Varchar(length=120, unique=True)
+    kind = Varchar(length=24)
+    household_id = BigInt(null=True, default=None)
+    volunteer_id = BigInt(null=True, default=None)
+    subject_user_id = BigInt(null=True, default=None)
+    payload = Text()
+    created_at = Timestamptz()
+
+
+class Notice(Table, tablename="notice"):
+    """The inbox, projected from notice facts: `id` is the fact's `seq` (so a rebuild gives
+    every notice its old id back and re-applying one changes nothing)."""
+
+    id = BigInt(primary_key=True)
+    kind = Varchar(length=24)
+    household_id = BigInt(null=True, default=None, index=True)
+    volunteer_id = BigInt(null=True, default=None, index=True)
+    subject_user_id = BigInt(null=True, default=None)
+    source = Varchar(length=120)
+    payload = Text()
+    created_at = Timestamptz()
+
+
+class NoticeRead(Table, tablename="notice_read"):
+    """Who has read which notice (one row per notice and reader: a unique index); kept when
+    the notices are rebuilt, since notice ids do not change."""
+
+    id = BigSerial(primary_key=True)
+    notice_id = BigInt()
+    user_id = BigInt(index=True)
+    read_at = Timestamptz()
+
+
+class NoticeDelivery(Table, tablename="notice_delivery"):
+    """The outbound webhook's state per notice: made with the notice, kept across rebuilds, so
+    a restart or a rebuild neither loses nor repeats a delivery (beyond at-least-once)."""
+
+    notice_id = BigInt(primary_key=True)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz()
+    delivered_at = Timestamptz(null=True, default=None)
+    last_error = Text(default="")
+
+
 TABLES: list[type[Table]] = [
     Community,
     Account,
@@ -506,6 +557,10 @@ TABLES: list[type[Table]] = [
     Redemption,
     Payment,
     BoardFact,
+    NoticeFact,
+    Notice,
+    NoticeRead,
+    NoticeDelivery,
 ]
 
 

@@ -71,6 +71,8 @@ TABLE: dict[str, dict[str, str]] = {
     # auth and people
     "SignIn": {EVERYONE: "200", ANONYMOUS: "200"},
     "WhoAmI": {EVERYONE: "200"},
+    "MyNotices": {EVERYONE: "200"},
+    "MarkNoticesRead": {EVERYONE: "200"},
     "CreateUser": {A: "201"},
     "ChangeUser": {A: "200"},
     "UserAction": {A: "200"},
@@ -190,6 +192,7 @@ NOT_API: dict[str, str] = {
     "GET /home/appeal/{inspection_id:int}": "resident",
     "POST /home/appeal/{inspection_id:int}": "resident",
     "GET /volunteer": "volunteer",
+    "POST /notices/read": "anyone signed in: marks their own notices read",
     "GET /inspector": "inspector",
     "GET /app/scan": "inspector: the in-app scanner",
     "GET /app/grade": "inspector: the grading form the service worker serves offline",
@@ -329,6 +332,8 @@ def simple(operation: str, make: Callable[[Ask], Call]) -> None:
 
 simple("SignIn", lambda a: Call("POST", "/api/v1/auth/token", json=_credentials(a)))
 simple("WhoAmI", lambda a: Call("GET", "/api/v1/me"))
+simple("MyNotices", lambda a: Call("GET", "/api/v1/me/notices"))
+simple("MarkNoticesRead", lambda a: Call("POST", "/api/v1/me/notices:read", json={"up_to_id": 1}))
 simple(
     "CreateUser",
     lambda a: write(

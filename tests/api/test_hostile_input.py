@@ -209,6 +209,7 @@ PAGE_FORMS: dict[str, tuple[str, str, dict[str, str]]] = {
         },
     ),
     "/coordinator/volunteers/{application_id:int}": ("coordinator", "", {"outcome": "approve"}),
+    "/notices/read": ("resident", "", {"up_to_id": "1"}),
 }
 _FIELD_READ = re.compile(r'form(?:s\.\w+\(form,|\.get\()\s*"(\w+)"')
 
@@ -273,6 +274,7 @@ NUMBER_FIELDS = {
     "hours",
     "community_id",
     "household_id",
+    "up_to_id",
 }
 
 

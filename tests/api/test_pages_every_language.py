@@ -227,6 +227,14 @@ async def a_shift_to_approve(settings: Settings, demo: Demo) -> None:
     clock.advance(hours=1)
     await services.shifts.check_out(volunteer, "tour-out", demo.post_token)
     await services.accounts.adjust(SYSTEM, "tour-gift", demo.account_id, 200, "纸质积分本结转")
+    # A notice in the resident's inbox (its text is on the home page): a redemption, projected.
+    resident = await services.users.authenticate("resident", DEMO_PASSWORD)
+    rewards = await services.registry.page("rewards", None, 1, {})
+    await services.spending.redeem(
+        resident, "tour-redeem", demo.household_id, rewards["items"][0]["id"], 1
+    )
+    await services.sealer.seal_all()
+    await services.notice_projector.catch_up()
 
 
 @pytest.fixture
@@ -310,6 +318,7 @@ async def visit_as_a_resident(tour: Tour) -> None:
     dropoff = await tour.both("drop-off", f"/q/{demo.point_token}")
     await tour.send("dropped off", dropoff, f"/scan/{demo.point_token}/dropoff")
     home = await tour.both("resident home", "/home")
+    assert "本户账户兑换了垃圾袋一卷" in home.text  # the inbox
     link = re.search(r'href="(/home/appeal/\d+)"', home.html)
     assert link, "a grade to appeal"
     appeal = await tour.both("appeal form", link.group(1))

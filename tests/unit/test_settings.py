@@ -99,6 +99,19 @@ def test_the_derived_keys_differ_by_purpose() -> None:
         pytest.param({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL", id="mysql"),
         pytest.param({"TOKEN_TTL_SECONDS": "0"}, "TOKEN_TTL_SECONDS", id="ttl zero"),
         pytest.param({"TOKEN_TTL_SECONDS": "1h"}, "TOKEN_TTL_SECONDS", id="ttl text"),
+        pytest.param(
+            {"WEBHOOK_URL": "https://gw.example.cn/hook"}, "WEBHOOK_SECRET", id="webhook no secret"
+        ),
+        pytest.param(
+            {"WEBHOOK_URL": "https://gw.example.cn/hook", "WEBHOOK_SECRET": "short"},
+            "WEBHOOK_SECRET",
+            id="webhook short secret",
+        ),
+        pytest.param(
+            {"WEBHOOK_URL": "gw.example.cn/hook", "WEBHOOK_SECRET": GOOD_SECRET},
+            "WEBHOOK_URL",
+            id="webhook not a url",
+        ),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(
@@ -164,3 +177,15 @@ def test_serve_hands_the_app_the_port_it_serves(
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.append(Settings.from_env().base_url))
     assert cli.main(["serve", "--host", "127.0.0.1", "--port", "8123"]) == 0
     assert seen == ["http://127.0.0.1:8123"]
+
+
+def test_the_webhook_is_off_unless_its_url_is_set(tmp_path: Path) -> None:
+    base = env(DATABASE_URL=str(tmp_path / "ledger.sqlite"), SECRET_KEY=GOOD_SECRET)
+    assert Settings.from_env(base).webhook_url is None
+    configured = Settings.from_env(
+        base | env(WEBHOOK_URL="https://gw.example.cn/hook", WEBHOOK_SECRET=GOOD_SECRET)
+    )
+    assert (configured.webhook_url, configured.webhook_secret) == (
+        "https://gw.example.cn/hook",
+        GOOD_SECRET,
+    )

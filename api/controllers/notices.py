@@ -1,0 +1,52 @@
+"""Everyone hears back: the signed-in person's notices and their read marks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from api.deps import PrincipalDep, ServicesDep
+from api.pages.notice_texts import with_text
+from api.schemas import NoticeItem as NoticeItemType
+from api.schemas import NoticePage, NoticesRead, NoticesReadReply
+from api.security import ANY_ROLE
+
+Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
+Cursor = Annotated[str | None, QueryParameter(max_length=100, description="From next_cursor.")]
+
+
+class NoticeController(Controller):
+    path = "/api/v1/me"
+    tags = ["notices"]
+
+    @get("/notices", operation_id="MyNotices", guards=ANY_ROLE)
+    async def notices(
+        self,
+        principal: PrincipalDep,
+        services: ServicesDep,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> NoticePage:
+        """Newest first: the notices of every household the caller belongs to (as a resident or
+        a helper) and their own as a volunteer; `text` in the request's language (`?lang=`,
+        `Accept-Language`; Chinese by default); `unread` counts all of them."""
+        page = await services.notices.inbox(principal, cursor, limit)
+        return NoticePage(
+            items=[msgspec.convert(with_text(item), NoticeItemType) for item in page["items"]],
+            next_cursor=page["next_cursor"],
+            unread=await services.notices.unread(principal),
+        )
+
+    @post("/notices:read", operation_id="MarkNoticesRead", guards=ANY_ROLE, status_code=HTTP_200_OK)
+    async def mark_read(
+        self, data: JSONBody[NoticesRead], principal: PrincipalDep, services: ServicesDep
+    ) -> NoticesReadReply:
+        """Mark `ids`, or every notice up to `up_to_id`, read (for the caller only). Marking a
+        read notice again changes nothing, so no event_id is needed; ids of notices the caller
+        does not get are ignored."""
+        marked = await services.notices.mark_read(principal, data.ids, data.up_to_id)
+        return NoticesReadReply(marked=marked["marked"], unread=marked["unread"])

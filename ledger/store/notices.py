@@ -1,0 +1,252 @@
+"""Notices: their facts (written with the event), the inbox projected from them, read marks,
+and the webhook's delivery state."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from ledger.domain.notices import Draft
+from ledger.store import sql
+from ledger.store.tables import Notice, NoticeDelivery, NoticeFact
+
+# --- facts: appended in the event's transaction, numbered by the sealer ---------------------------
+
+
+async def record(drafts: list[Draft], now: datetime) -> None:
+    """In the caller's transaction, so a notice fact exists exactly when its event committed.
+    A source already recorded (a second expiry run the same day) is dropped, not an error."""
+    for draft in drafts:
+        await sql.later(
+            "INSERT INTO notice_fact (source, kind, household_id, volunteer_id, "
+            "subject_user_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+            "ON CONFLICT (source) DO NOTHING",
+            draft.source,
+            draft.kind.value,
+            draft.household_id,
+            draft.volunteer_id,
+            draft.subject_user_id,
+            json.dumps(draft.fields, ensure_ascii=False, sort_keys=True),
+            now,
+        )
+
+
+async def sequence_pending(limit: int) -> int:
+    """Number committed, unnumbered facts after the last number, in id order; gap-free.
+    Called by the sealer under its lock (as `facts.sequence_pending` for board facts)."""
+    head_rows = await NoticeFact.raw("SELECT COALESCE(MAX(seq), 0) AS head FROM notice_fact")
+    head = int(head_rows[0]["head"])
+    rows = await NoticeFact.raw(
+        "UPDATE notice_fact SET seq = numbered.seq FROM ("
+        "  SELECT id, {} + ROW_NUMBER() OVER (ORDER BY id) AS seq FROM notice_fact"
+        "  WHERE seq IS NULL ORDER BY id LIMIT {}"
+        ") AS numbered WHERE notice_fact.id = numbered.id RETURNING notice_fact.seq",
+        head,
+        limit,
+    )
+    return len(rows)
+
+
+async def facts_after(seq: int, limit: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await (
+        NoticeFact.select(
+            NoticeFact.seq,
+            NoticeFact.source,
+            NoticeFact.kind,
+            NoticeFact.household_id,
+            NoticeFact.volunteer_id,
+            NoticeFact.subject_user_id,
+            NoticeFact.payload,
+            NoticeFact.created_at,
+        )
+        .where(NoticeFact.seq > seq)
+        .order_by(NoticeFact.seq)
+        .limit(limit)
+    )
+    return rows
+
+
+async def last_warned(household_id: int, kind: str) -> datetime | None:
+    """When this household's newest fact of this kind was written (the weekly rule)."""
+    rows = await NoticeFact.raw(
+        "SELECT created_at FROM notice_fact WHERE household_id = {} AND kind = {} "
+        "ORDER BY created_at DESC LIMIT 1",
+        household_id,
+        kind,
+    )
+    return rows[0]["created_at"] if rows else None
+
+
+# --- the projection -------------------------------------------------------------------------------
+
+
+async def applied_through() -> int:
+    """The projection's cursor: every fact makes exactly one notice, numbered like it, and the
+    facts are applied in order, so the highest notice id is the last fact applied."""
+    rows = await Notice.raw("SELECT COALESCE(MAX(id), 0) AS head FROM notice")
+    return int(rows[0]["head"])
+
+
+async def apply(facts: list[dict[str, Any]], now: datetime) -> None:
+    """The notices of these facts and their pending deliveries; a notice or a delivery that
+    exists already is left as it is (re-applying, or a rebuild, changes nothing)."""
+    for fact in facts:
+        await sql.fetch(
+            "INSERT INTO notice (id, kind, household_id, volunteer_id, subject_user_id, source, "
+            "payload, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+            "ON CONFLICT (id) DO NOTHING",
+            fact["seq"],
+            fact["kind"],
+            fact["household_id"],
+            fact["volunteer_id"],
+            fact["subject_user_id"],
+            fact["source"],
+            fact["payload"],
+            fact["created_at"],
+        )
+        await sql.fetch(
+            "INSERT INTO notice_delivery (notice_id, attempts, next_attempt_at, last_error) "
+            "VALUES ($1, 0, $2, '') ON CONFLICT (notice_id) DO NOTHING",
+            fact["seq"],
+            now,
+        )
+
+
+async def clear() -> None:
+    """Forget the projected notices (read marks and deliveries stay: ids never change)."""
+    await Notice.delete(force=True)
+
+
+# --- the reader's inbox ---------------------------------------------------------------------------
+
+# The notices a person gets: those of every household they belong to (but not the news of their
+# own joining), and their own as a volunteer. $1 the user id, $2 their volunteer id (or 0).
+_VISIBLE = (
+    "FROM notice n WHERE (n.household_id IN "
+    '(SELECT m.household FROM household_member m WHERE m."user" = $1) '
+    "AND (n.subject_user_id IS NULL OR n.subject_user_id <> $1)) "
+    "OR (n.volunteer_id IS NOT NULL AND n.volunteer_id = $2)"
+)
+
+
+async def inbox(
+    user_id: int, volunteer_id: int | None, before_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Newest first, with whether this reader has read each."""
+    rows = await sql.fetch(
+        "SELECT v.id, v.kind, v.household_id, v.volunteer_id, v.subject_user_id, v.payload, "  # noqa: S608 (constant text)
+        "v.created_at, r.read_at FROM (SELECT n.* "
+        + _VISIBLE
+        + ") v LEFT JOIN notice_read r ON r.notice_id = v.id AND r.user_id = $1 "
+        "WHERE v.id < $3 ORDER BY v.id DESC LIMIT $4",
+        user_id,
+        volunteer_id or 0,
+        before_id if before_id is not None else 2**62,
+        limit,
+    )
+    return [dict(row) for row in rows]
+
+
+async def unread_count(user_id: int, volunteer_id: int | None) -> int:
+    rows = await sql.fetch(
+        "SELECT COUNT(*) AS unread FROM (SELECT n.id "  # noqa: S608 (constant text)
+        + _VISIBLE
+        + ") v WHERE NOT EXISTS (SELECT 1 FROM notice_read r "
+        "WHERE r.notice_id = v.id AND r.user_id = $1)",
+        user_id,
+        volunteer_id or 0,
+    )
+    return int(rows[0]["unread"])
+
+
+async def mark_read(
+    user_id: int,
+    volunteer_id: int | None,
+    ids: list[int] | None,
+    up_to_id: int | None,
+    now: datetime,
+) -> int:
+    """Mark these of the reader's notices (or all up to an id) read; returns how many were
+    unread. Marks of notices the reader does not get are never made."""
+    candidates = await sql.fetch(
+        "SELECT v.id FROM (SELECT n.id " + _VISIBLE + ") v WHERE v.id <= $3 "  # noqa: S608
+        "AND NOT EXISTS (SELECT 1 FROM notice_read r WHERE r.notice_id = v.id "
+        "AND r.user_id = $1) ORDER BY v.id",
+        user_id,
+        volunteer_id or 0,
+        up_to_id if up_to_id is not None else 2**62,
+    )
+    wanted = set(ids) if ids is not None else None
+    marked = 0
+    for row in candidates:
+        notice_id = int(row["id"])
+        if wanted is not None and notice_id not in wanted:
+            continue
+        stored = await sql.fetch(
+            "INSERT INTO notice_read (notice_id, user_id, read_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT (notice_id, user_id) DO NOTHING RETURNING notice_id",
+            notice_id,
+            user_id,
+            now,
+        )
+        marked += len(stored)
+    return marked
+
+
+# --- the webhook's deliveries ---------------------------------------------------------------------
+
+
+async def due_deliveries(now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Undelivered notices whose next attempt is due, oldest first, with their notice."""
+    rows = await sql.fetch(
+        "SELECT d.notice_id, d.attempts, d.next_attempt_at, n.kind, n.household_id, "
+        "n.volunteer_id, n.subject_user_id, n.payload, n.created_at FROM notice_delivery d "
+        "JOIN notice n ON n.id = d.notice_id "
+        "WHERE d.delivered_at IS NULL AND d.next_attempt_at <= $1 "
+        "ORDER BY d.notice_id LIMIT $2",
+        now,
+        limit,
+    )
+    return [dict(row) for row in rows]
+
+
+async def claim_delivery(notice_id: int, attempts: int, lease_until: datetime) -> bool:
+    """Take one attempt at a delivery, unless another deliverer took it since it was read:
+    the attempt is counted and the delivery hidden until `lease_until` (a deliverer that dies
+    mid-attempt leaves it to be retried then)."""
+    rows = await sql.fetch(
+        "UPDATE notice_delivery SET attempts = $2, next_attempt_at = $3 "
+        "WHERE notice_id = $1 AND attempts = $4 AND delivered_at IS NULL "
+        "RETURNING notice_id",
+        notice_id,
+        attempts + 1,
+        lease_until,
+        attempts,
+    )
+    return bool(rows)
+
+
+async def delivered(notice_id: int, at: datetime) -> None:
+    await sql.fetch(
+        "UPDATE notice_delivery SET delivered_at = $2, last_error = '' WHERE notice_id = $1",
+        notice_id,
+        at,
+    )
+
+
+async def failed(notice_id: int, retry_at: datetime, error: str) -> None:
+    await sql.fetch(
+        "UPDATE notice_delivery SET next_attempt_at = $2, last_error = $3 "
+        "WHERE notice_id = $1 AND delivered_at IS NULL",
+        notice_id,
+        retry_at,
+        error[:500],
+    )
+
+
+async def delivery_state(notice_id: int) -> dict[str, Any] | None:
+    rows: list[dict[str, Any]] = await NoticeDelivery.select().where(
+        NoticeDelivery.notice_id == notice_id
+    )
+    return rows[0] if rows else None
