@@ -10,9 +10,20 @@ from piccolo.apps.migrations.tables import Migration
 
 from ledger.store.connections import is_unavailable
 
+APP = "ledger"
+
 
 async def migrate() -> tuple[bool, str]:
-    """Run every pending migration; Piccolo reports failure instead of raising (STACK.md P14)."""
+    """Run every pending migration; Piccolo reports failure instead of raising (STACK.md P14).
+    A database made by migrations that are no longer in migrations/ (those squashed into the
+    first release's baseline) is refused with a way out, instead of failing half-way."""
+    retired = await retired_migrations()
+    if retired:
+        return False, (
+            f"this database was made by {len(retired)} migrations that are no longer shipped "
+            f"(the first release squashed them into one baseline, {retired[0]} …); make it "
+            "again: delete the SQLite file (or drop the PostgreSQL database) and migrate"
+        )
     result = await run_forwards("all")
     return bool(result.success), str(result.message)
 
@@ -40,3 +51,14 @@ async def pending_migrations() -> list[str]:
         rows = []  # no migration table: nothing was ever applied
     applied = {(row["app_name"], row["name"]) for row in rows}
     return sorted(f"{app}:{name}" for app, name in _expected_migrations() - applied)
+
+
+async def retired_migrations() -> list[str]:
+    """Migrations this database ran that the code no longer has."""
+    if not await Migration.table_exists():
+        return []
+    manager = BaseMigrationManager()
+    app = manager.get_app_config(APP)
+    shipped = set(manager.get_migration_modules(app.resolved_migrations_folder_path))
+    ran = await Migration.get_migrations_which_ran(app_name=APP)
+    return sorted(set(ran) - shipped)

@@ -1,7 +1,7 @@
 """History cannot be edited through SQL, and an edit made behind the guards is caught by verify.
 
-Runs on both engines. The guards are the triggers and CHECKs of
-migrations/ledger_2026_11_25t10_20_00_000000.py; the tamper tests lift one guard for a moment,
+Runs on both engines. The guards are the triggers and CHECKs of the guards migration,
+migrations/ledger_2026_12_06t10_00_01_000000.py; the tamper tests lift one guard for a moment,
 the way someone with DBA rights could, and expect `verify` to name what was changed.
 """
 

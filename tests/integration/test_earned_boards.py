@@ -1,10 +1,8 @@
 """Boards count points earned: an adjustment or a carry-over never moves a rank, the reversal of
-an earned entry does; Redis, SQL and `check-projections` agree, and the migration's back-fill
-of `earned` facts gives the same boards as the facts the ledger writes now."""
+an earned entry does; Redis, SQL and `check-projections` agree."""
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -19,13 +17,10 @@ from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
 from ledger.services.boards import Boards, differences
 from ledger.services.container import Services
-from ledger.store.tables import BoardFact
 from tests.conftest import REDIS_URL
 from tests.factories import FrozenClock, event_id, make_household, make_user, make_world
 
 pytestmark = pytest.mark.redis
-
-MIGRATION = importlib.import_module("migrations.ledger_2026_12_06t04_00_00_000000")
 
 
 @pytest.fixture
@@ -103,59 +98,6 @@ async def test_an_adjustment_never_moves_a_rank_and_a_reversed_grading_does(
     assert after["redis"] == after["sql"] == [(second_id, 1, 5), (first_id, 2, 0)]
     assert services.projector is not None
     assert await differences(services.projector.boards, day) == []
-
-
-async def test_the_back_fill_gives_the_boards_the_ledger_writes_now(
-    with_redis: Services, clock: FrozenClock
-) -> None:
-    """Remove the `earned` facts, back-fill them as the migration does, rebuild: the same
-    boards, equal to SQL; `points` facts of the old kind are kept and count on no board."""
-    services = with_redis
-    clock.moment = datetime(2026, 11, 30, 15, 59, tzinfo=UTC)  # 23:59 in Hangzhou, month's end
-    world = await make_world(services)
-    point = await services.registry.create_point(SYSTEM, event_id(), world.compound_id, "1号点", [])
-    inspector = await make_user(
-        services, Role.INSPECTOR, compound_ids=frozenset({world.compound_id})
-    )
-    graded = await services.scans.inspect(
-        inspector,
-        event_id(),
-        world.card_token,
-        point["token"],
-        Stream.KITCHEN,
-        Grade.GOOD,
-        [],
-        None,
-    )
-    await services.accounts.adjust(SYSTEM, event_id(), world.account_id, 50, "纸质积分本结转")
-    clock.advance(minutes=2)  # 00:01 on 1 December: the reversal counts in December
-    await services.accounts.reverse(SYSTEM, event_id(), graded["entry_id"], "评错了")
-    async with services.db.write():
-        await BoardFact.raw(
-            "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "
-            "VALUES ({}, 'points', {}, {}, {})",
-            world.community_id,
-            f'{{"account": {world.account_id}, "delta": 50}}',
-            local_day(clock.now()),
-            clock.now(),
-        )
-    await services.sealer.seal_all()
-    assert services.projector is not None
-    await services.projector.rebuild()
-    months = [local_day(datetime(2026, 11, 30, 15, 0, tzinfo=UTC)), local_day(clock.now())]
-    now_written = [await _month(services, world.compound_id, day) for day in months]
-    assert now_written == [[(world.household_id, 10)], [(world.household_id, -10)]]
-
-    written = await BoardFact.count().where(BoardFact.kind == "earned")
-    async with services.db.write():
-        await BoardFact.delete().where(BoardFact.kind == "earned")
-        await MIGRATION.backfill()
-    assert await BoardFact.count().where(BoardFact.kind == "earned") == written == 2
-    await services.sealer.seal_all()
-    await services.projector.rebuild()
-    assert [await _month(services, world.compound_id, day) for day in months] == now_written
-    for day in months:
-        assert await differences(services.projector.boards, day) == []
 
 
 async def _month(services: Services, compound_id: int, day: date) -> list[tuple[int, int]]:

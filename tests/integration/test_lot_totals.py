@@ -10,11 +10,8 @@ from ledger.domain.access import SYSTEM
 from ledger.services.container import Services
 from ledger.store import lots
 from ledger.store.tables import Lot, LotTotal
-from migrations.ledger_2026_12_04t06_10_00_000000 import COMMON as MIGRATION
 from tests.factories import FrozenClock, credit, event_id, make_household, make_world
 from tests.integration.test_spending import reward, verified
-
-BACK_FILL = next(statement for statement in MIGRATION if statement.startswith("INSERT"))
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
@@ -197,17 +194,3 @@ async def test_verify_flags_open_lots_without_a_total(services: Services) -> Non
     failed = [check for check in report["checks"] if not check["ok"]]
     assert [check["name"] for check in failed] == ["lot_totals_match_lots"]
     assert failed[0]["detail"].endswith("its lots hold 30 points but it has no total")
-
-
-async def test_the_migrations_back_fill_rebuilds_the_totals(services: Services) -> None:
-    world = await make_world(services)
-    neighbour = await make_household(services, world.compound_id)
-    await credit(services, world.account_id, 30)
-    await credit(services, neighbour["account_id"], 12)
-    soap = await reward(services, world, cost_points=30)
-    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
-    kept = await _totals()
-    await LotTotal.raw("DELETE FROM lot_total")
-    await LotTotal.raw(BACK_FILL)
-    assert await _totals() == kept == {(neighbour["account_id"], next(iter(kept))[1]): 12}
-    await _agree(services, world.account_id, neighbour["account_id"])

@@ -3,7 +3,6 @@ transaction, bulk loads and the migration's back-fill give every card a unique c
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +13,8 @@ from ledger.services.bulk_load import load_csv
 from ledger.services.container import Services
 from ledger.store import short_codes
 from ledger.store.tables import CollectionPoint, DutyPost, Household, ShortCode
-from tests.factories import SYSTEM, event_id, make_household, make_world
+from tests.factories import SYSTEM, event_id, make_world
 
-BACKFILL = importlib.import_module("migrations.ledger_2026_12_06t05_07_40_000000")
 TABLES = {"household": Household, "point": CollectionPoint, "post": DutyPost}
 
 
@@ -84,19 +82,3 @@ async def test_bulk_loaded_rows_and_points_and_posts_get_unique_codes(
     assert len(codes) == 1 + len(rooms) + 2
     assert len(set(codes.values())) == len(codes)
     assert all(is_valid(code) for code in codes.values())
-
-
-async def test_the_migration_back_fills_every_row_with_a_unique_code(services: Services) -> None:
-    world = await make_world(services)
-    for _ in range(5):
-        await make_household(services, world.compound_id)
-    await services.registry.create_point(SYSTEM, event_id(), world.compound_id, "东门", [])
-    await services.registry.create_post(SYSTEM, event_id(), world.compound_id, "南门")
-    before = await current_codes()
-    await ShortCode.delete(force=True)  # as before the migration: no codes at all
-    async with services.db.write():
-        await BACKFILL.backfill()
-    after = await current_codes()
-    assert set(after) == set(before)
-    assert len(set(after.values())) == len(after)
-    assert all(is_valid(code) for code in after.values())
