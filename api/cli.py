@@ -427,8 +427,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         os.environ[PREFIX + "BACKGROUND"] = "off"  # the workers read their settings from here
     base_url = served_base_url(os.environ, args.host, args.port)
     os.environ[PREFIX + "BASE_URL"] = base_url
-    # Each worker counts in files here, and a scrape of any worker adds them all up.
-    made = prepare_multiprocess_dir(os.environ, args.workers)
+    # Each worker counts in files here, and a scrape of any worker of this process adds them up.
+    made = prepare_multiprocess_dir(os.environ, args.workers, args.port)
     print(f"serving on {base_url}  (API docs: {base_url}/schema/swagger)")
     if args.host in WILDCARD_HOSTS and base_url.startswith("http://127.0.0.1:"):
         print(f"QR codes point at {base_url}; set {PREFIX}BASE_URL to an address phones reach")
@@ -450,16 +450,20 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def prepare_multiprocess_dir(env: MutableMapping[str, str], workers: int) -> str | None:
+def prepare_multiprocess_dir(env: MutableMapping[str, str], workers: int, port: int) -> str | None:
     """For `serve --workers N`: the directory every worker writes its metric files to, set in
     `env` before any worker imports prometheus_client (one worker needs none, unless the
-    operator set one), and emptied (old files would add a previous run's numbers). Returns
-    the directory if it was made here (to remove at exit)."""
+    operator set one), and emptied (old files would add a previous run's numbers). An operator's
+    PROMETHEUS_MULTIPROC_DIR gets one subdirectory per serve process (`<dir>/<port>`): two
+    processes sharing it never empty, nor add up, each other's files. Returns the directory if
+    it was made here (to remove at exit)."""
     given = env.get(MULTIPROC_ENV)
     if given:
-        os.makedirs(given, exist_ok=True)
-        for stale in glob.glob(os.path.join(given, "*.db")):
+        own = os.path.join(given, str(port))
+        os.makedirs(own, exist_ok=True)
+        for stale in glob.glob(os.path.join(own, "*.db")):
             os.remove(stale)
+        env[MULTIPROC_ENV] = own
         return None
     if workers < 2:
         return None

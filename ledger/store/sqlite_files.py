@@ -61,7 +61,8 @@ def backup(database: str, target: Path) -> Copied:
 def restore(backup_file: Path, database: str, *, replace: bool) -> Path | None:
     """Put `backup_file` in place of `database`. An existing database is replaced only with
     `replace`, only while no process has it open, and is first copied beside itself as
-    `<database>.before-restore-<UTC time>`, which is returned."""
+    `<database>.before-restore-<UTC time>`, which is returned. The backup is copied to a
+    temporary file beside the database and checked there first: a refusal changes nothing."""
     _check_backup(backup_file)
     target = Path(database)
     exists = target.exists()
@@ -71,18 +72,52 @@ def restore(backup_file: Path, database: str, *, replace: bool) -> Path | None:
             "restore --replace (the database it replaces is kept beside it)"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".restore-partial")
     with _exclusively(database), _closing(_sole_connection(database)) as live:
-        kept = None
-        if exists:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            kept = target.with_name(f"{target.name}.before-restore-{stamp}")
-            with _closing(sqlite3.connect(kept)) as old:
-                live.backup(old)
-                _single_file(old)
-        with _closing(sqlite3.connect(backup_file)) as source:
-            source.backup(live)
-        live.execute("PRAGMA journal_mode = WAL")
-        _check_integrity(live, target)
+        try:
+            _copy_checked(backup_file, partial)
+        except BaseException:
+            _remove_partial(partial)
+            if not exists:
+                target.unlink(missing_ok=True)  # the empty file the lock made
+            raise
+        try:
+            kept = _keep(live, target) if exists else None
+            # The old file's WAL emptied into it first: never replayed onto the new file.
+            live.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            os.replace(partial, target)
+            _fsync(target.parent)
+        finally:
+            _remove_partial(partial)  # (gone already once renamed)
+    return kept
+
+
+def _remove_partial(partial: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{partial}{suffix}").unlink(missing_ok=True)
+
+
+def _copy_checked(backup_file: Path, partial: Path) -> None:
+    """`backup_file` copied to `partial` (in WAL mode, as the live database is), integrity
+    checked, on disk."""
+    _remove_partial(partial)
+    try:
+        with _closing(sqlite3.connect(partial)) as fresh:
+            with _closing(sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)) as source:
+                source.backup(fresh)
+            fresh.execute("PRAGMA journal_mode = WAL")
+            _check_integrity(fresh, backup_file)
+    except sqlite3.DatabaseError as error:
+        raise Refused(f"{backup_file} fails SQLite's integrity check: {error}") from None
+    _fsync(partial)  # closed: its WAL checkpointed into it and removed
+
+
+def _keep(live: sqlite3.Connection, target: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = target.with_name(f"{target.name}.before-restore-{stamp}")
+    with _closing(sqlite3.connect(kept)) as old:
+        live.backup(old)
+        _single_file(old)
     return kept
 
 

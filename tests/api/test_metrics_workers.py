@@ -46,10 +46,10 @@ class Served:
 @pytest.fixture
 def served(fresh_db: None) -> Iterator[Served]:
     work = Path(tempfile.mkdtemp(prefix="greenledger-workers-"))
-    metrics_dir = work / "metrics"
-    metrics_dir.mkdir()
-    (metrics_dir / "counter_99999999.db").write_bytes(b"a previous run's numbers")
     port = free_port()
+    metrics_dir = work / "metrics" / str(port)  # serve counts in <dir>/<port>
+    metrics_dir.mkdir(parents=True)
+    (metrics_dir / "counter_99999999.db").write_bytes(b"a previous run's numbers")
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -58,7 +58,7 @@ def served(fresh_db: None) -> Iterator[Served]:
         "GREENLEDGER_METRICS_TOKEN": TOKEN,
         "GREENLEDGER_RATE_LIMIT_PER_MINUTE": "0",
         "GREENLEDGER_LOG_FORMAT": "json",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.parent),
     }
     env.pop("GREENLEDGER_REDIS_URL", None)
     stderr = work / "stderr"
@@ -111,17 +111,29 @@ def test_a_scrape_of_any_worker_counts_both(served: Served) -> None:
 
 def test_serve_makes_a_directory_only_for_several_workers(tmp_path: Path) -> None:
     env: dict[str, str] = {}
-    assert prepare_multiprocess_dir(env, 1) is None
+    assert prepare_multiprocess_dir(env, 1, 8001) is None
     assert env == {}
-    made = prepare_multiprocess_dir(env, 2)
+    made = prepare_multiprocess_dir(env, 2, 8001)
     try:
         assert made is not None
         assert env == {"PROMETHEUS_MULTIPROC_DIR": made}
         assert list(Path(made).iterdir()) == []
     finally:
         shutil.rmtree(str(made), ignore_errors=True)
+
+
+def test_serve_empties_only_its_own_part_of_a_given_directory(tmp_path: Path) -> None:
     given = tmp_path / "metrics"
-    given.mkdir()
-    (given / "gauge_livesum_123.db").write_bytes(b"old")
-    assert prepare_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": str(given)}, 1) is None
-    assert list(given.iterdir()) == []
+    (given / "8001").mkdir(parents=True)
+    (given / "8002").mkdir()
+    (given / "8001" / "gauge_livesum_123.db").write_bytes(b"old")
+    (given / "8002" / "counter_456.db").write_bytes(b"the other process's live numbers")
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(given)}
+    assert prepare_multiprocess_dir(env, 2, 8001) is None
+    assert env == {"PROMETHEUS_MULTIPROC_DIR": str(given / "8001")}
+    assert list((given / "8001").iterdir()) == []
+    assert [path.name for path in (given / "8002").iterdir()] == ["counter_456.db"]
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(given)}
+    assert prepare_multiprocess_dir(env, 1, 8003) is None  # made for one worker too
+    assert env == {"PROMETHEUS_MULTIPROC_DIR": str(given / "8003")}
+    assert (given / "8003").is_dir()

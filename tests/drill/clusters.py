@@ -2,7 +2,8 @@
 cluster restored from both to a point in time. All in one temporary directory owned by the
 `postgres` user (when run as root), on free ports on 127.0.0.1, never 5432.
 
-The archiving settings are deploy/postgresql/greenledger-archiving.conf and the base backup is
+The archiving settings are deploy/postgresql/greenledger-archiving.conf (with its
+deploy/backup/greenledger-archive-wal) and the base backup is
 deploy/backup/greenledger-basebackup, as shipped, with the archive and backup directories in
 the temporary directory; the restore is the one docs/OPERATIONS.md ("Backup and restore")
 describes.
@@ -24,6 +25,8 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 ARCHIVING = DEPLOY / "postgresql" / "greenledger-archiving.conf"
 PRODUCTION_ARCHIVE = "/var/lib/postgresql/wal-archive"
 BASEBACKUP = DEPLOY / "backup" / "greenledger-basebackup"
+ARCHIVE_WAL = DEPLOY / "backup" / "greenledger-archive-wal"
+PRODUCTION_ARCHIVE_WAL = "/opt/greenledger/app/deploy/backup/greenledger-archive-wal"
 START_SECONDS = 60
 ARCHIVE_SECONDS = 60
 
@@ -107,7 +110,11 @@ class Drill:
                 f"\nport = {self.source.port}\nlisten_addresses = '{HOST}'\n"
                 f"unix_socket_directories = '{self.home}'\n"
             )
-            conf.write(ARCHIVING.read_text().replace(PRODUCTION_ARCHIVE, str(self.archive)))
+            conf.write(
+                ARCHIVING.read_text()
+                .replace(PRODUCTION_ARCHIVE, str(self.archive))
+                .replace(PRODUCTION_ARCHIVE_WAL, str(ARCHIVE_WAL))
+            )
         self.source.start()
 
     def base_backup(self) -> None:

@@ -40,7 +40,7 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_rules_pass_promtool_check() -> None:
     checked = promtool("check", "rules", str(ALERTS))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 7 rules found" in checked.stdout
+    assert "SUCCESS: 9 rules found" in checked.stdout
 
 
 def series(name: str, values: str, **labels: str) -> dict[str, str]:
@@ -72,6 +72,7 @@ HEALTHY = [
     series("greenledger_sign_in_lockouts_total", "0+1x30"),
     series("greenledger_database_up", "1x30"),
     series("greenledger_redis_errors_total", "0x30", where="limiter"),
+    series("up", "1x30"),
 ]
 
 CASES: dict[str, tuple[list[dict[str, str]], list[dict[str, Any]]]] = {
@@ -123,6 +124,33 @@ CASES: dict[str, tuple[list[dict[str, str]], list[dict[str, Any]]]] = {
         [
             firing("GreenledgerDatabaseDown", "1m", "page", fires=False),
             firing("GreenledgerDatabaseDown", "3m", "page"),
+        ],
+    ),
+    "an API unit not scraped for two minutes": (
+        [series("up", "1 0 0 0 0 0"), series("greenledger_database_up", "1 1 1 1 1 1")],
+        [
+            firing("GreenledgerScrapeDown", "2m", "page", fires=False),
+            firing("GreenledgerScrapeDown", "4m", "page"),
+        ],
+    ),
+    "no metrics at all for five minutes": (
+        # Every scrape dead: no series but `up` (0), so nothing else can alert.
+        [series("up", "0x10")],
+        [
+            {
+                "expr": 'ALERTS{alertname="GreenledgerMetricsAbsent",alertstate="firing"}',
+                "eval_time": t,
+                "exp_samples": [
+                    {
+                        "labels": 'ALERTS{alertname="GreenledgerMetricsAbsent",'
+                        'alertstate="firing",severity="page"}',
+                        "value": 1,
+                    }
+                ]
+                if fires
+                else [],
+            }
+            for t, fires in (("4m", False), ("6m", True))
         ],
     ),
     "Redis failing for ten minutes": (

@@ -306,3 +306,11 @@ def test_bodies_over_the_limit_stop_at_nginx(front: Front) -> None:
         assert "nginx" in too_big.text
         small = client.post("/api/v1/auth/token", json={"username": "nobody", "password": "x"})
         assert small.status_code == 401  # the app's own answer, through nginx
+
+
+def test_readiness_and_liveness_answer_only_the_box_and_health_everyone(front: Front) -> None:
+    with front.client("127.0.0.1") as local, front.client("127.0.0.8") as outside:
+        for probe in ("/health/ready", "/health/live"):
+            assert outside.get(probe).status_code == 403  # nginx's deny, not the app
+            assert local.get(probe).status_code == 200
+        assert outside.get("/health").status_code == 200

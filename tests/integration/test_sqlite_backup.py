@@ -163,6 +163,57 @@ async def test_restore_refuses_a_database_in_use_and_keeps_what_it_replaces(
     assert entry_rows(kept[0]) == before
 
 
+def corrupt_a_page(path: Path) -> None:
+    """Garbage over the last page (a b-tree page, not the schema): the file still opens, but
+    fails `PRAGMA integrity_check`."""
+    connection = sqlite3.connect(path)
+    try:
+        page_size, pages = (connection.execute(f"PRAGMA {name}").fetchone()[0]
+                            for name in ("page_size", "page_count"))  # fmt: skip
+    finally:
+        connection.close()
+    with path.open("r+b") as file:
+        file.seek(page_size * (pages - 1))
+        file.write(b"\xff" * page_size)
+
+
+def names(directory: Path) -> list[str]:
+    """The files in `directory`, bar the lock files a restore leaves (as every process does)."""
+    return sorted(path.name for path in directory.iterdir() if path.suffix != ".lock")
+
+
+@sqlite_only
+async def test_a_restore_refused_on_its_check_changes_nothing(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await make_world(services)
+    await credit(services, world.account_id, 5)
+    live = tmp_path / "live.sqlite"
+    sqlite_files.backup(database_path(), live)
+    connection = sqlite3.connect(live)
+    connection.execute("PRAGMA journal_mode = WAL")  # as a served database is
+    connection.close()
+    corrupt = tmp_path / "corrupt.sqlite"
+    sqlite_files.backup(database_path(), corrupt)
+    corrupt_a_page(corrupt)
+    before = entry_rows(live)
+    files = names(tmp_path)
+
+    with pytest.raises(sqlite_files.Refused, match="malformed"):
+        sqlite_files.restore(corrupt, str(live), replace=True)
+    # The backup read well before and the copy does not (a disk error between the two): the
+    # check of the copy, beside the database, refuses it before anything is replaced.
+    monkeypatch.setattr(sqlite_files, "_check_backup", lambda backup_file: None)
+    with pytest.raises(sqlite_files.Refused, match="integrity check"):
+        sqlite_files.restore(corrupt, str(live), replace=True)
+    new = tmp_path / "new.sqlite"
+    with pytest.raises(sqlite_files.Refused, match="integrity check"):
+        sqlite_files.restore(corrupt, str(new), replace=False)
+
+    assert entry_rows(live) == before
+    assert names(tmp_path) == files  # no partial copy, no kept old one, no empty new.sqlite
+
+
 @sqlite_only
 def test_restore_takes_only_a_greenledger_database(tmp_path: Path) -> None:
     target = str(tmp_path / "new.sqlite")
