@@ -70,6 +70,8 @@ FIXED_COLUMNS = frozenset(
         "active",
         # A compound's kind decides which units it holds, a unit's kind its grading values.
         "kind",
+        # Drawn anew by its own operation (join-code:reset, card:reissue), audited there.
+        "join_code",
     }
 )
 # Added to piccolo-admin's page: piccolo-admin has no read-only column, so this script shows

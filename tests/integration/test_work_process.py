@@ -23,7 +23,7 @@ import uvicorn
 from redis.asyncio import Redis
 
 from api import cli
-from api.app import PROJECTOR_TASK, SEALER_TASK, create_app
+from api.app import NOTICE_TASK, PROJECTOR_TASK, SEALER_TASK, create_app
 from api.settings import ConfigError, Settings
 from ledger.domain.rules import Grade, Stream
 from ledger.projections.boards import RedisBoards
@@ -34,7 +34,7 @@ from tests.factories import TEST_SECRET_KEY, FrozenClock, make_household
 from tests.integration.earning_helpers import grade, hangzhou, make_site
 
 ROOT = Path(__file__).resolve().parents[2]
-LOOPS = {SEALER_TASK, PROJECTOR_TASK}
+LOOPS = {SEALER_TASK, NOTICE_TASK, PROJECTOR_TASK}
 WAIT_SECONDS = 60
 
 
@@ -131,7 +131,7 @@ async def test_work_seals_and_projects_then_stops_on_sigterm(
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.to_thread(process.communicate, timeout=30)
         assert process.returncode == 0, output
-        assert f"working: {SEALER_TASK}, {PROJECTOR_TASK}" in output
+        assert f"working: {SEALER_TASK}, {NOTICE_TASK}, {PROJECTOR_TASK}" in output
         assert "stopped" in output
         assert "Traceback" not in output
         assert (await services.verifier.verify())["ok"]
