@@ -328,6 +328,23 @@ async def test_only_coordinators_and_admins_list_and_decide(town: Town) -> None:
     assert missing.status_code == 404
 
 
+@pytest.mark.parametrize("number", ["²", "①", "1²", "٣", "１"])
+async def test_an_application_id_in_other_digits_is_not_found(town: Town, number: str) -> None:
+    application_id = await town.applied("13812345678")
+    for verb in ("approve", "decline"):
+        missing = await town.client.post(
+            f"{APPLY}/{number}:{verb}", json={"event_id": new_event_id()}, headers=town.admin
+        )
+        assert_error(missing, 404, "not_found")
+    # Staff user ids in the same path shape are refused alike.
+    user = await town.client.post(
+        f"/api/v1/users/{number}:deactivate", json={"event_id": new_event_id()}, headers=town.admin
+    )
+    assert_error(user, 404, "not_found")
+    still = await town.client.get(f"{APPLY}?status=pending", headers=town.admin)
+    assert [item["id"] for item in still.json()["items"]] == [application_id]
+
+
 async def test_a_volunteer_login_needs_a_volunteer_record(town: Town) -> None:
     body = {"username": "lonely", "password": USER_PASSWORD, "role": "volunteer"}
     response = await town.client.post(
