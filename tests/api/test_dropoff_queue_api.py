@@ -126,6 +126,35 @@ async def test_a_residents_drop_off_waits_30_minutes_in_the_points_queue(town: T
     assert await queued(town) == []
 
 
+async def test_a_resident_of_another_compound_is_not_in_the_points_queue(town: Town) -> None:
+    """The same community's other compound may use this bin (the drop-off counts as before),
+    but its residents' addresses stay out of this compound's queue."""
+    town.clock.moment = hangzhou(25, 8)
+    yonder = await created(
+        town.client,
+        town.admin,
+        "/api/v1/compounds",
+        {"community_id": town.world.community_id, "name": "大关苑"},
+    )
+    household = await created(
+        town.client,
+        town.admin,
+        "/api/v1/households",
+        {"compound_id": yonder["id"], "building": "9", "unit": "1", "room": "901"},
+    )
+    visitor = await make_user(town.client, town.admin, Role.RESIDENT, household_id=household["id"])
+    body = {"event_id": new_event_id(), "point_token": town.anytime["token"]}
+    visiting = await town.post_json("/api/v1/dropoffs", visitor, body)
+    assert visiting.status_code == 201, visiting.text
+    own = await drop_off(town)
+    items = await queued(town)
+    assert [item["dropoff_id"] for item in items] == [own]
+    assert all(item["household_id"] != household["id"] for item in items)
+    admin_view = await queue(town, town.admin)
+    assert [item["dropoff_id"] for item in admin_view.json()["items"]] == [own]
+    assert "901" not in admin_view.text
+
+
 async def test_the_queue_pages_oldest_first(town: Town) -> None:
     town.clock.moment = hangzhou(25, 8)
     ids = []
