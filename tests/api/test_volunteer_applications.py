@@ -17,6 +17,7 @@ from api.app import create_app
 from api.settings import Settings
 from ledger.domain.access import Role
 from ledger.services import container
+from ledger.store.tables import IdempotencyRecord
 from tests.api.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -248,6 +249,19 @@ async def test_the_pin_is_kept_nowhere_in_clear(town: Town) -> None:
     assert audit.status_code == 200, audit.text
     assert event_id in audit.text
     assert PIN not in audit.text
+    assert "13812345678" not in audit.text
+    assert "138****5678" in audit.text
+    # A refusal is kept too: the duplicate's record holds no number either.
+    assert_error(await town.apply("13812345678"), 409, "duplicate")
+    rows = await IdempotencyRecord.select().where(IdempotencyRecord.actor == "applicant")
+    assert len(rows) == 2
+    for row in rows:
+        kept = " ".join(str(value) for value in row.values())
+        assert "13812345678" not in kept, kept
+        assert PIN not in kept, kept
+    # The same id with another number is still told apart: a conflict, not a replay.
+    other = await town.client.post(APPLY, json=body | {"phone": "13812340000"})
+    assert_error(other, 409, "idempotency_conflict")
 
 
 async def test_a_number_registered_before_approval_makes_nothing(town: Town) -> None:
