@@ -392,3 +392,47 @@ async def test_approving_shifts_twice_or_after_back_credits_once(
     path = f"/api/v1/accounts/{me['volunteer_account_id']}/entries?limit=100"
     entries = (await client.get(path, headers=await admin_headers(client))).json()["items"]
     assert sum(1 for entry in entries if entry["kind"] == "shift") == 1
+
+
+async def apply_page(client: Client, world: World) -> str:
+    """A fresh volunteer application form, as a visitor opens it from a duty post."""
+    household = await views.household(world.demo.household_id)
+    location = await chosen(client, "/volunteer/apply", community=household["community_id"])
+    page = await client.get(location)
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+def form_action(html: str) -> str:
+    match = re.search(r'action="(/volunteer/apply\?event=[0-9a-f-]+)"', html)
+    assert match, "the form posts to its own event"
+    return match.group(1)
+
+
+async def test_a_volunteer_form_refused_for_good_comes_back_as_a_new_application(
+    client: Client, world: World, settings: Settings
+) -> None:
+    """A duplicate is stored against its event id; the form shown again with the refusal
+    carries a new one, so the corrected number is sent as a new application."""
+    household = await views.household(world.demo.household_id)
+    typed = {
+        "community_id": household["community_id"],
+        "name": "朱秀娟",
+        "pin": "582039",
+        "affiliation": "none",
+    }
+    first = await apply_page(client, world)
+    applied = await submit(client, first, form_action(first), phone="13812345678", **typed)
+    assert applied.status_code == 200, applied.text
+    second = await apply_page(client, world)
+    refused = await submit(client, second, form_action(second), phone="13812345678", **typed)
+    assert refused.status_code == 409, refused.status_code
+    assert hidden(refused.text, "event_id") != hidden(second, "event_id")
+    assert form_action(refused.text) != form_action(second)
+    corrected = await submit(
+        client, refused.text, form_action(refused.text), phone="13987654321", **typed
+    )
+    assert corrected.status_code == 200, corrected.text
+    services = Services.build(settings.keyring(), settings.base_url, clock=world.clock)
+    listed = await services.volunteers.page(SYSTEM, "pending", None, None, 10)
+    assert len(listed["items"]) == 2
