@@ -9,6 +9,7 @@ The app's clock is frozen (the `town` fixture), so the 30 minutes are moved thro
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -358,3 +359,25 @@ async def test_an_offline_batch_mixes_cards_and_drop_offs(town: Town) -> None:
     assert await resident_balance(town) == 15
     (item,) = await queued(town)
     assert item["graded_streams"] == ["kitchen", "recyclable"]
+
+
+@pytest.mark.postgres
+async def test_gradings_of_one_drop_off_sent_at_once_grade_it_once(town: Town) -> None:
+    """Two taps online and two queued gradings of the same drop-off and stream, all at once
+    (PostgreSQL: SQLite writes one at a time): one grade, three `already_graded`."""
+    town.clock.moment = hangzhou(25, 8)
+    dropoff_id = await drop_off(town)
+    before = await resident_balance(town)
+    outcomes = await asyncio.gather(
+        grade(town, "single", by_dropoff(town, dropoff_id)),
+        grade(town, "batch", by_dropoff(town, dropoff_id)),
+        grade(town, "single", by_dropoff(town, dropoff_id)),
+        grade(town, "batch", by_dropoff(town, dropoff_id)),
+    )
+    assert sorted(status for status, _ in outcomes) == [201, 409, 409, 409], outcomes
+    for status, body in outcomes:
+        if status == 409:
+            assert body["code"] == "already_graded", body
+    assert await resident_balance(town) == before + 10
+    (item,) = await queued(town)
+    assert item["graded_streams"] == ["kitchen"]
