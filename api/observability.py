@@ -89,10 +89,14 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _answered(scope: HTTPScope, status: int, seconds: float) -> None:
     """The request's metrics and its one log line."""
     route = scope.get("path_template") or "unmatched"  # never the raw path: no label explosion
-    method = scope["method"]
+    method = scope["method"] if scope["method"] in _METHODS else "OTHER"  # a client's made-up
+    # method would otherwise be a new series each time
     metrics.request_answered(method, route, status, seconds)
     code: str | None = cast(dict[str, Any], scope).get(OUTCOME)
     if code is not None:

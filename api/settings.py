@@ -267,7 +267,7 @@ def _whole(env: Mapping[str, str], name: str, default: int) -> int:
     text = env.get(PREFIX + name)
     if text is None or text == "":
         return default
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ConfigError(f"{PREFIX}{name} must be a whole number, got {text!r}")
     return int(text)
 
@@ -276,6 +276,6 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     text = env.get(PREFIX + name)
     if text is None or text == "":
         return default
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise ConfigError(f"{PREFIX}{name} must be a positive whole number, got {text!r}")
     return int(text)

@@ -134,6 +134,6 @@ class AuthController(Controller):
 
 def _user_id(text: str) -> int:
     """The id in `/users/{id}` (the path is a string so that `{id}:action` can share it)."""
-    if not text.isdigit() or not 1 <= int(text) <= ID_MAX:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= ID_MAX:
         raise NotFoundException(f"no user {text!r}")
     return int(text)

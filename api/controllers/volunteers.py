@@ -91,7 +91,7 @@ class VolunteerApplicationController(Controller):
         number, _, action = application.partition(":")
         if action not in ("approve", "decline"):
             raise NotFoundException(f"no such action on an application: {action or '(none)'}")
-        if not number.isdigit() or not 1 <= int(number) <= ID_MAX:
+        if not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= ID_MAX:
             raise NotFoundException(f"no application {number!r}")
         result = await services.volunteers.decide(
             principal, data.event_id, int(number), approve=action == "approve"

@@ -18,7 +18,7 @@ from api.errors import STATUS_BY_CODE
 from api.pages import forms
 from api.pages.messages import refusal_text
 from api.pages.once import for_purpose, page_event_id, with_new_event_id
-from api.pages.web import render, viewer
+from api.pages.web import new_event_id, render, viewer
 from api.schemas import ID_MAX
 from api.security import requires
 from ledger.domain.access import Role
@@ -97,7 +97,10 @@ async def apply(request: Request[Any, Any, Any], services: ServicesDep) -> Respo
     except LedgerError as refusal:
         status = STATUS_BY_CODE.get(refusal.code, 400)
         values = _typed(form)
-        return await _form(request, services, event_id, values, refusal_text(refusal), status)
+        # A stored refusal (`duplicate`, `not_found`) holds its event id: the corrected form
+        # is another application, so it goes out under a new one (else 409 for ever).
+        resend_id = new_event_id() if refusal.stored else event_id
+        return await _form(request, services, resend_id, values, refusal_text(refusal), status)
     return render("volunteer_applied.html", me=await viewer(request), result=result)
 
 

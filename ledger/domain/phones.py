@@ -7,6 +7,7 @@ the password. A PIN is short, so it is only safe with a small daily guess allowa
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import secrets
@@ -38,6 +39,13 @@ def mask_phone(phone: str) -> str:
     if len(phone) != 11:
         return "*" * len(phone)
     return f"{phone[:3]}****{phone[-4:]}"
+
+
+def phone_digest(phone: str, salt: str) -> str:
+    """What an idempotency record keeps to tell two numbers apart without keeping either:
+    the SHA-256 hex of the number salted with the event id (a resend with the same id and
+    number gives the same digest; the same number under two ids gives unrelated ones)."""
+    return hashlib.sha256(f"{salt}:{phone}".encode()).hexdigest()
 
 
 def check_pin(pin: str, field: str = "pin") -> str:

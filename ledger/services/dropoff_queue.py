@@ -66,14 +66,18 @@ class DropoffQueue:
         self, viewer: Principal, point_id: int, cursor: str | None, limit: int
     ) -> dict[str, Any]:
         """The point's drop-offs of the last 30 minutes, oldest first, each with the streams
-        already graded from it. Inspectors and coordinators of the point's compound, admins."""
+        already graded from it; only households of the point's compound (a resident of another
+        compound may scan here, but their address is not this compound's staff's to read).
+        Inspectors and coordinators of the point's compound, admins."""
         point = await registry_store.get(CollectionPoint, point_id)
         if point is None:
             raise NotFound("collection point", point_id)
         if not viewer.covers_compound(int(point["compound"])):
             raise OutOfScope("this collection point is not in a compound you serve")
         now = self.clock.now()
-        rows = await store.at_point(point_id, queue_since(now), decode_cursor(cursor), limit + 1)
+        compound_id = int(point["compound"])
+        since, after = queue_since(now), decode_cursor(cursor)
+        rows = await store.at_point(point_id, compound_id, since, after, limit + 1)
         more, rows = len(rows) > limit, rows[:limit]
         graded = await store.graded_streams_of([int(row["dropoff_id"]) for row in rows])
         items = [_item(row, graded.get(int(row["dropoff_id"]), set())) for row in rows]

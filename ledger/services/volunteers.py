@@ -23,7 +23,7 @@ from ledger.domain.errors import (
     OutOfScope,
     PhoneTaken,
 )
-from ledger.domain.phones import mask_phone
+from ledger.domain.phones import mask_phone, phone_digest
 from ledger.domain.volunteering import Affiliation, check_application, check_status, hours_text
 from ledger.ports import Clock
 from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
@@ -66,7 +66,8 @@ class Volunteers:
         inputs = {
             "community_id": community_id,
             "name": application.name,
-            "phone": application.phone,
+            "phone": mask_phone(application.phone),  # kept forever: never the number itself
+            "phone_sha256": phone_digest(application.phone, event_id),
             "affiliation": application.party.affiliation.value,
             "party_branch": application.party.branch,
         }

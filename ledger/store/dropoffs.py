@@ -40,15 +40,19 @@ async def graded_streams_of(dropoff_ids: Sequence[int]) -> dict[int, set[str]]:
 
 
 async def at_point(
-    point_id: int, since: datetime, after_id: int | None, limit: int
+    point_id: int, compound_id: int, since: datetime, after_id: int | None, limit: int
 ) -> list[dict[str, Any]]:
-    """A point's drop-offs recorded from `since`, oldest first, each with its household's row
-    (whatever columns it has: an address, or a shop's name) as `dropoff_id`, `dropped_at`."""
+    """A point's drop-offs recorded from `since` by households of `compound_id` (the point's:
+    another compound's address is not its staff's to see), oldest first, each with its
+    household's row (whatever columns it has: an address, or a shop's name) as `dropoff_id`,
+    `dropped_at`."""
     rows = await sql.fetch(
         "SELECT h.*, d.id AS dropoff_id, d.created_at AS dropped_at FROM dropoff d "
         "JOIN household h ON h.id = d.household "
-        "WHERE d.point = $1 AND d.created_at >= $2 AND d.id > $3 ORDER BY d.id LIMIT $4",
+        "WHERE d.point = $1 AND h.compound = $2 AND d.created_at >= $3 AND d.id > $4 "
+        "ORDER BY d.id LIMIT $5",
         point_id,
+        compound_id,
         since,
         after_id or 0,
         limit,

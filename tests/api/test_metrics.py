@@ -130,6 +130,18 @@ async def test_an_unknown_path_is_one_route_label_not_its_own(
     assert not any(route and "no-such-thing" in route for route in routes)
 
 
+async def test_a_made_up_method_is_one_method_label_not_its_own(
+    admin_user: None, with_token: Settings
+) -> None:
+    async with AsyncTestClient(app=create_app(with_token)) as client:
+        for n in range(3):
+            await client.request(f"BREW{n}", "/api/v1/communities")
+        found = await scrape(client)
+    methods = {dict(labels).get("method") for name, labels in found if "http_request" in name}
+    assert "OTHER" in methods
+    assert not any(method and method.startswith("BREW") for method in methods)
+
+
 @pytest.mark.redis
 async def test_the_projector_lag_is_reported_when_redis_is_configured(
     admin_user: None, with_token: Settings, redis: object

@@ -32,6 +32,7 @@ class World:
     limited_reward_id: int
     reward_id: int
     closed_point_token: str
+    community_id: int
 
 
 @pytest.fixture
@@ -58,6 +59,7 @@ async def world(fresh_db: None, settings: Settings, monkeypatch: pytest.MonkeyPa
         limited["id"],
         next(r["id"] for r in rewards["items"] if r["id"] != limited["id"]),
         point["token"],
+        community_id,
     )
 
 
@@ -392,3 +394,47 @@ async def test_approving_shifts_twice_or_after_back_credits_once(
     path = f"/api/v1/accounts/{me['volunteer_account_id']}/entries?limit=100"
     entries = (await client.get(path, headers=await admin_headers(client))).json()["items"]
     assert sum(1 for entry in entries if entry["kind"] == "shift") == 1
+
+
+async def apply_page(client: Client, world: World) -> str:
+    """A fresh volunteer application form, as a visitor opens it from a duty post."""
+    location = await chosen(client, "/volunteer/apply", community=world.community_id)
+    page = await client.get(location)
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+def form_action(html: str) -> str:
+    match = re.search(r'action="(/volunteer/apply\?event=[0-9a-f-]+)"', html)
+    assert match, "the form posts to its own event"
+    return match.group(1)
+
+
+async def test_a_volunteer_form_refused_for_good_comes_back_as_a_new_application(
+    client: Client, world: World
+) -> None:
+    """A duplicate is stored against its event id; the form shown again with the refusal
+    carries a new one, so the corrected number is sent as a new application."""
+    typed = {
+        "community_id": world.community_id,
+        "name": "朱秀娟",
+        "pin": "582039",
+        "affiliation": "none",
+    }
+    first = await apply_page(client, world)
+    applied = await submit(client, first, form_action(first), phone="13812345678", **typed)
+    assert applied.status_code == 200, applied.text
+    second = await apply_page(client, world)
+    refused = await submit(client, second, form_action(second), phone="13812345678", **typed)
+    assert refused.status_code == 409, refused.status_code
+    assert hidden(refused.text, "event_id") != hidden(second, "event_id")
+    assert form_action(refused.text) != form_action(second)
+    corrected = await submit(
+        client, refused.text, form_action(refused.text), phone="13987654321", **typed
+    )
+    assert corrected.status_code == 200, corrected.text
+    pending = await client.get(
+        "/api/v1/volunteers/applications?status=pending", headers=await admin_headers(client)
+    )
+    assert pending.status_code == 200, pending.text
+    assert [item["phone"] for item in pending.json()["items"]] == ["13812345678", "13987654321"]

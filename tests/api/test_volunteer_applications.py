@@ -248,6 +248,23 @@ async def test_the_pin_is_kept_nowhere_in_clear(town: Town) -> None:
     assert audit.status_code == 200, audit.text
     assert event_id in audit.text
     assert PIN not in audit.text
+    assert "13812345678" not in audit.text
+    assert "138****5678" in audit.text
+    # A refusal is kept too: the duplicate's record holds no number either.
+    refused_id = new_event_id()
+    refused = await town.client.post(APPLY, json=body | {"event_id": refused_id})
+    assert_error(refused, 409, "duplicate")
+    audit = await town.client.get(
+        "/api/v1/audit?actor=applicant&role=volunteer", headers=town.admin
+    )
+    assert refused_id in audit.text
+    assert len(audit.json()["items"]) == 2
+    for item in audit.json()["items"]:
+        assert "13812345678" not in str(item), item
+        assert PIN not in str(item), item
+    # The same id with another number is still told apart: a conflict, not a replay.
+    other = await town.client.post(APPLY, json=body | {"phone": "13812340000"})
+    assert_error(other, 409, "idempotency_conflict")
 
 
 async def test_a_number_registered_before_approval_makes_nothing(town: Town) -> None:
@@ -326,6 +343,23 @@ async def test_only_coordinators_and_admins_list_and_decide(town: Town) -> None:
     assert_error(await town.decide(application_id, "approve", clerk), 403, "forbidden")
     missing = await town.decide(application_id, "promote", town.coordinator)
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("number", ["²", "①", "1²", "٣", "１"])
+async def test_an_application_id_in_other_digits_is_not_found(town: Town, number: str) -> None:
+    application_id = await town.applied("13812345678")
+    for verb in ("approve", "decline"):
+        missing = await town.client.post(
+            f"{APPLY}/{number}:{verb}", json={"event_id": new_event_id()}, headers=town.admin
+        )
+        assert_error(missing, 404, "not_found")
+    # Staff user ids in the same path shape are refused alike.
+    user = await town.client.post(
+        f"/api/v1/users/{number}:deactivate", json={"event_id": new_event_id()}, headers=town.admin
+    )
+    assert_error(user, 404, "not_found")
+    still = await town.client.get(f"{APPLY}?status=pending", headers=town.admin)
+    assert [item["id"] for item in still.json()["items"]] == [application_id]
 
 
 async def test_a_volunteer_login_needs_a_volunteer_record(town: Town) -> None:

@@ -99,6 +99,10 @@ def test_the_derived_keys_differ_by_purpose() -> None:
         pytest.param({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL", id="mysql"),
         pytest.param({"TOKEN_TTL_SECONDS": "0"}, "TOKEN_TTL_SECONDS", id="ttl zero"),
         pytest.param({"TOKEN_TTL_SECONDS": "1h"}, "TOKEN_TTL_SECONDS", id="ttl text"),
+        pytest.param({"TOKEN_TTL_SECONDS": "²"}, "TOKEN_TTL_SECONDS", id="ttl superscript"),
+        pytest.param(
+            {"RATE_LIMIT_PER_MINUTE": "①"}, "RATE_LIMIT_PER_MINUTE", id="rate circled digit"
+        ),
         pytest.param(
             {"WEBHOOK_URL": "https://gw.example.cn/hook"}, "WEBHOOK_SECRET", id="webhook no secret"
         ),
