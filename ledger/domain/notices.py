@@ -89,7 +89,7 @@ def signature(secret: bytes, timestamp: int, body: bytes) -> str:
 def signature_valid(secret: bytes, timestamp: str, body: bytes, header: str, now: datetime) -> bool:
     """The receiver's check: a fresh timestamp (within SIGNATURE_TOLERANCE_SECONDS of `now`,
     against replays) and a matching signature, compared in constant time."""
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()):
         return False
     sent = int(timestamp)
     if abs(now.timestamp() - sent) > SIGNATURE_TOLERANCE_SECONDS:

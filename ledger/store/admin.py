@@ -221,7 +221,7 @@ async def _change_reward(request: Request, reward_id: int, changes: dict[str, An
 
 def _weekdays(text: Any) -> list[int]:
     parts = [part.strip() for part in str(text or "").split(",") if part.strip()]
-    if not all(part.isdigit() for part in parts):
+    if not all(part.isascii() and part.isdigit() for part in parts):
         raise InvalidInput("exchange_weekdays", "ISO weekdays 1-7, separated by commas")
     return [int(part) for part in parts]
 

@@ -70,3 +70,12 @@ def test_a_joined_member_is_shown_masked() -> None:
     with speaking("en"):
         text = notice_text({"kind": "member_joined", "display_name": "13812345678"})
     assert text == "138****5678 joined your household."
+
+
+def test_a_timestamp_in_other_digits_fails_the_signature_check_without_raising() -> None:
+    from datetime import UTC, datetime
+
+    from ledger.domain.notices import signature_valid
+
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    assert not signature_valid(b"k" * 32, "²", b"{}", "sha256=00", now)
