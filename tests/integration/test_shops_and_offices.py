@@ -69,7 +69,7 @@ async def _town(services: Services, community_name: str = "卖鱼桥社区") -> 
     compound_id = await compound("信义坊", CompoundKind.RESIDENTIAL)
     street_id = await compound("胜利河美食街", CompoundKind.SHOP_STREET)
     tower_id = await compound("湖墅大厦", CompoundKind.OFFICE_BUILDING)
-    household = await make_household(services, compound_id, building="3")
+    household = await make_household(services, compound_id, building="3", room="301")
     noodles = await unit(street_id, HouseholdKind.SHOP, "胜利河面馆")
     tea = await unit(street_id, HouseholdKind.SHOP, "运河茶馆")
     lawyers = await unit(tower_id, HouseholdKind.OFFICE, "湖墅律师事务所")
