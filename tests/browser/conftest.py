@@ -18,7 +18,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,7 @@ def _free_port() -> int:
 class Server:
     url: str
     env: dict[str, str]
+    tokens: dict[str, str] = field(default_factory=dict)
 
     def api(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
         """A plain bearer-API call, for set-up and for checking balances independently."""
@@ -94,8 +95,14 @@ class Server:
             return json.loads(response.read())
 
     def token(self, username: str) -> str:
-        body = {"username": username, "password": DEMO_PASSWORD}
-        return str(self.api("POST", "/api/v1/auth/token", body)["access_token"])
+        """A demo user's bearer token, signed in once per server: the tests share one client
+        address, whose sign-ins the server limits (30 a minute, api/limits.py)."""
+        if username not in self.tokens:
+            body = {"username": username, "password": DEMO_PASSWORD}
+            self.tokens[username] = str(
+                self.api("POST", "/api/v1/auth/token", body)["access_token"]
+            )
+        return self.tokens[username]
 
 
 def _run(args: list[str], env: dict[str, str]) -> str:
