@@ -47,6 +47,16 @@ BATCH_EVENTS = Histogram(
     ["kind"],
     buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
 )
+GRADING_GROUP = Histogram(
+    "greenledger_grading_group_size",
+    "Gradings written together in one transaction by a worker's committer",
+    buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024),
+)
+GRADING_WAIT = Histogram(
+    "greenledger_grading_wait_seconds",
+    "Time from a grading's arrival at the committer to the start of its group's transaction",
+    buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+)
 STEPS = Counter(
     "greenledger_background_steps_total",
     "Sealer and projector passes that did work or failed, by step and outcome",
@@ -107,6 +117,13 @@ def refused(code: str) -> None:
 
 def batch(kind: str, events: int) -> None:
     BATCH_EVENTS.labels(kind).observe(events)
+
+
+def grading_group(size: int, waits: list[float]) -> None:
+    """A committer's group: how many gradings it wrote, and how long each waited for it."""
+    GRADING_GROUP.observe(size)
+    for seconds in waits:
+        GRADING_WAIT.observe(seconds)
 
 
 def step_done(step: str, started: float, **items: int) -> None:
