@@ -72,7 +72,7 @@ async def measure(
 
     async def credit(index: int) -> Outcome:
         household = on_board[index % len(on_board)]
-        result = await services.scans.inspect(
+        result = await services.gradings.inspect(
             inspector,
             f"grow-{run}-{index}",
             household[3],

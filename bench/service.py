@@ -62,7 +62,7 @@ async def main_async(args: argparse.Namespace, database_url: str) -> dict[str, A
 
     async def credit(index: int) -> Outcome:
         (_, _, compound_id, token), round_, expected = slot(households, index)
-        result = await services.scans.inspect(
+        result = await services.gradings.inspect(
             inspector,
             f"svc-{run}-{index}",
             token,

@@ -35,13 +35,13 @@ from ledger.domain.access import Principal, Role
 from ledger.domain.errors import LedgerError
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.services.container import Services
-from ledger.services.grading_batch import Grading
+from ledger.services.grading import Grading
 
 Handler = Callable[[Services, Principal, Any], Awaitable[Any]]
 
 
 async def _inspect(services: Services, principal: Principal, data: InspectionIn) -> InspectionReply:
-    result = await services.scans.inspect(
+    result = await services.gradings.inspect(
         principal,
         data.event_id,
         data.household_token,

@@ -243,7 +243,7 @@ async def grade(
     if photo is not None:
         data, content_type = photo
         photo_ref = (await services.photos.store(principal, data, content_type)).ref
-    result = await services.scans.inspect(
+    result = await services.gradings.inspect(
         principal, event_id, token, point_token, stream, grade, reasons, photo_ref
     )
     return render("done.html", me=principal, what="grade", result=result, back=f"/q/{token}")

@@ -16,7 +16,7 @@ from ledger.services.catalog import Catalog
 from ledger.services.codes import Codes
 from ledger.services.dropoff_queue import DropoffQueue
 from ledger.services.expiry import Expiry
-from ledger.services.grading_batch import GradingBatches
+from ledger.services.grading import Gradings
 from ledger.services.limits import MemoryLimiter
 from ledger.services.members import Members
 from ledger.services.notices import NoticeProjector, Notices
@@ -52,7 +52,7 @@ class Services:
     verifier: Verifier
     rules: Rules
     scans: Scans
-    gradings: GradingBatches
+    gradings: Gradings
     shifts: Shifts
     appeals: Appeals
     catalog: Catalog
@@ -102,7 +102,7 @@ class Services:
             verifier=Verifier(db),
             rules=Rules(clock, runner),
             scans=scans,
-            gradings=GradingBatches(scans),
+            gradings=Gradings(db, clock, codes),
             shifts=Shifts(db, clock, runner, codes),
             appeals=Appeals(clock, runner),
             catalog=Catalog(clock, runner),

@@ -1,4 +1,4 @@
-"""Earning at a collection point: inspections, drop-offs and weigh-ins."""
+"""Earning at a collection point: drop-offs and weigh-ins (gradings: services/grading.py)."""
 
 from __future__ import annotations
 
@@ -8,32 +8,24 @@ from typing import Any
 
 from ledger.domain.access import Principal, acting_household, helper_label, labelled
 from ledger.domain.capture import captured_input, check_captured_at, scan_moment
-from ledger.domain.dropoffs import check_gradable, check_not_graded
-from ledger.domain.earning import award_for_grade, award_for_weighin
+from ledger.domain.earning import award_for_weighin
 from ledger.domain.entries import EntryKind
-from ledger.domain.errors import Forbidden, InvalidInput, NotFound, OutOfScope, OutsideWindow
+from ledger.domain.errors import Forbidden, NotFound, OutOfScope, OutsideWindow
 from ledger.domain.localtime import local_day, minute_of_day
-from ledger.domain.photos import check_ref, is_photo_ref
 from ledger.domain.registry import Window, parse_windows
-from ledger.domain.rules import Grade, Material, Stream
+from ledger.domain.rules import Material
 from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.codes import Codes
 from ledger.services.credits import credit_from_issuance
-from ledger.services.dropoff_queue import check_subject, graded_dropoff
 from ledger.services.rules import RuleSet, rules_at
 from ledger.services.runner import Result, Runner
-from ledger.store import dropoffs as dropoff_store
 from ledger.store import earning as store
 from ledger.store import facts
 from ledger.store import ledger as ledger_store
-from ledger.store import photos as photo_store
 from ledger.store import registry as registry_store
 from ledger.store.tables import Dropoff, Household, Weighin
 
-REASONS_MAX = 10
-REASON_CODE_LENGTH_MAX = 32
-PHOTO_REF_LENGTH_MAX = 200
 WHOLE_DAY = Window(0, 24 * 60)
 
 
@@ -42,60 +34,6 @@ class Scans:
     clock: Clock
     runner: Runner
     codes: Codes
-
-    async def inspect(
-        self,
-        actor: Principal,
-        event_id: str,
-        household_token: str | None,
-        point_token: str,
-        stream: Stream,
-        grade: Grade,
-        reasons: list[str],
-        photo_ref: str | None,
-        captured_at: datetime | None = None,
-        dropoff_id: int | None = None,
-    ) -> Result:
-        """Grade a drop-off; the first grade per stream and day scores, up to the cap. The day
-        is the one the grade was captured on (`captured_at`, within the rules' bounds). The
-        household is named by its card (`household_token`) or by a resident's drop-off at this
-        point in the last 30 minutes (`dropoff_id`: once per stream, 422 `dropoff_expired`)."""
-        check_subject(household_token, dropoff_id)
-        reasons = check_reasons(reasons)
-        photo = await check_photo_ref(actor, photo_ref)
-        captured_at = check_captured_at(captured_at)
-        inputs = inspection_inputs(
-            household_token, point_token, stream, grade, reasons, photo, captured_at, dropoff_id
-        )
-
-        async def action() -> Result:
-            household, point, dropoff = await self._scanned(
-                actor, household_token, point_token, dropoff_id
-            )
-            at = ScanTime(self.clock.now(), captured_at)
-            graded = Graded(household, point, dropoff)
-            return await _grade(actor, event_id, graded, stream, grade, reasons, photo, at)
-
-        return await self.runner.once("inspection", event_id, actor, inputs, action)
-
-    async def _scanned(
-        self,
-        actor: Principal,
-        household_token: str | None,
-        point_token: str,
-        dropoff_id: int | None = None,
-    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
-        dropoff = None
-        if household_token is not None:
-            _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD, actor)
-            _, point = await self.codes.resolve(point_token, CodeKind.POINT, actor)
-        else:
-            assert dropoff_id is not None, "check_subject: one of the two"
-            _, point = await self.codes.resolve(point_token, CodeKind.POINT, actor)
-            dropoff, household = await graded_dropoff(dropoff_id, point)
-        check_compounds(actor, household, point)
-        await _not_own_building(actor, household)
-        return household, point, dropoff
 
     async def dropoff(
         self,
@@ -154,93 +92,6 @@ class Scans:
             return await _weigh(actor, event_id, household, material, grams, at)
 
         return await self.runner.once("weighin", event_id, actor, inputs, action)
-
-
-@dataclass(frozen=True, slots=True)
-class Graded:
-    """What a grading is for: the household, the point, and the drop-off it names, if any."""
-
-    household: dict[str, Any]
-    point: dict[str, Any]
-    dropoff: dict[str, Any] | None = None
-
-
-async def _grade(
-    actor: Principal,
-    event_id: str,
-    graded: Graded,
-    stream: Stream,
-    grade: Grade,
-    reasons: list[str],
-    photo: str,
-    at: ScanTime,
-) -> Result:
-    household, point, dropoff = graded.household, graded.point, graded.dropoff
-    community_id = int(household["community_id"])
-    rule, moment = await at.rules(community_id, actor)
-    if dropoff is not None:
-        check_gradable(dropoff["created_at"], moment)
-    day, now = local_day(moment), at.now
-    await store.lock_account(household["account"])
-    if dropoff is not None:
-        check_not_graded(await dropoff_store.graded_streams(dropoff["id"]), stream.value)
-    already, points_today = await store.grading_today(household["id"], day, stream.value)
-    award = award_for_grade(
-        grade,
-        rule.rules,
-        already_scored=already,
-        points_today=points_today,
-        kind=household["kind"],
-    )
-    entry_id, balance = await _credit(
-        community_id,
-        household["account"],
-        award.points,
-        EntryKind.INSPECTION,
-        event_id,
-        actor,
-        at,
-        f"{stream.value} {grade.value}",
-        rule.version,
-    )
-    inspection_id = await store.insert_inspection(
-        community_id=community_id,
-        compound=household["compound"],
-        household=household["id"],
-        point=point["id"],
-        inspector=actor.user_id,
-        stream=stream.value,
-        grade=grade.value,
-        reasons=",".join(reasons),
-        photo_ref=photo,
-        local_day=day,
-        scored=award.scored,
-        points_awarded=award.points,
-        entry_id=entry_id,
-        rule_version=rule.version,
-        created_at=now,
-        dropoff_id=None if dropoff is None else dropoff["id"],
-    )
-    good = int(grade is Grade.GOOD)
-    compound = household["compound"]
-    await facts.record_many(
-        community_id,
-        [
-            ("grade", {"compound": compound, "graded": 1, "good": good}),
-            ("participation", participation(household)),
-        ],
-        day,
-        now,
-    )
-    return {
-        "inspection_id": inspection_id,
-        "entry_id": entry_id,
-        "points_awarded": award.points,
-        "balance_points": balance,
-        "scored": award.scored,
-        "capped": award.capped,
-        "message": award.explanation(),
-    }
 
 
 async def _drop(
@@ -355,34 +206,6 @@ async def _participated(
     await facts.record(community_id, "participation", participation(household), day, now)
 
 
-def inspection_inputs(
-    household_token: str | None,
-    point_token: str,
-    stream: Stream,
-    grade: Grade,
-    reasons: list[str],
-    photo: str,
-    captured_at: datetime | None = None,
-    dropoff_id: int | None = None,
-) -> dict[str, object]:
-    """What a grading's fingerprint covers: a resend must match it exactly, alone or in a batch.
-    A card's grading keeps the fingerprint it had before drop-offs could be graded."""
-    subject: dict[str, object] = (
-        {"household_token": household_token} if dropoff_id is None else {"dropoff_id": dropoff_id}
-    )
-    return (
-        subject
-        | {
-            "point_token": point_token,
-            "stream": stream.value,
-            "grade": grade.value,
-            "reasons": reasons,
-            "photo_ref": photo,
-        }
-        | captured_input(captured_at)
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class ScanTime:
     """The server's time of a scan and the capture time its device sent, if any."""
@@ -395,12 +218,6 @@ class ScanTime:
         `captured_at_out_of_range` beyond those rules' bounds for the actor's role)."""
         rule = await rules_at(community_id, self.captured_at or self.now)
         return rule, scan_moment(self.captured_at, self.now, actor.role, rule.rules)
-
-
-def check_compounds(actor: Principal, household: dict[str, Any], point: dict[str, Any]) -> None:
-    for compound_id in (household["compound"], point["compound"]):
-        if not actor.covers_compound(compound_id):
-            raise OutOfScope("this compound is not one you are assigned to")
 
 
 async def _not_own_building(actor: Principal, household: dict[str, Any]) -> None:
@@ -466,36 +283,3 @@ def _open_window(window_text: str, now: datetime) -> Window:
             return window
     listed = ", ".join(str(window) for window in windows)
     raise OutsideWindow(f"this point takes drop-offs {listed} (Beijing time)", windows=listed)
-
-
-def check_reasons(reasons: list[str]) -> list[str]:
-    if len(reasons) > REASONS_MAX:
-        raise InvalidInput("reasons", f"at most {REASONS_MAX} reason codes")
-    for reason in reasons:
-        if (
-            not reason
-            or len(reason) > REASON_CODE_LENGTH_MAX
-            or not reason.replace("_", "").isalnum()
-        ):
-            raise InvalidInput("reasons", "reason codes are short words like wrong_bin")
-    return sorted(set(reasons))
-
-
-async def check_photo_ref(actor: Principal, photo_ref: str | None) -> str:
-    """A ref in this system's form (`sha256:…`) must name a photo this same user uploaded,
-    checked before the event is recorded so the same event succeeds once the photo is uploaded;
-    any other text is kept as given (a photo kept elsewhere). Another user's photo is refused
-    exactly as an unknown one, so a grade never exposes another compound's photo to a
-    household, and the refusal does not tell whether the ref exists."""
-    if photo_ref is None:
-        return ""
-    if not 1 <= len(photo_ref) <= PHOTO_REF_LENGTH_MAX:
-        raise InvalidInput("photo_ref", f"must be 1-{PHOTO_REF_LENGTH_MAX} characters")
-    if is_photo_ref(photo_ref):
-        check_ref(photo_ref, "photo_ref")
-        if not await photo_store.uploaded_by(photo_ref, actor.username):
-            raise InvalidInput(
-                "photo_ref",
-                "you have uploaded no photo with this ref: upload it (POST /api/v1/photos) first",
-            )
-    return photo_ref

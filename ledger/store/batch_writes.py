@@ -1,14 +1,16 @@
-"""Set-based reads and writes for a batch of graded drop-offs (PostgreSQL only).
+"""Set-based reads and writes for a group of gradings (services/grading_group.py).
 
-Each function is the many-rows form of one the single credit uses, with the same columns and
-values: one statement per table instead of one per event (arrays passed as parameters and
-expanded with `unnest`). The writes return nothing the batch needs (it takes its ids from the
-sequences first), so they go through `sql.later` and travel together with the batch's last
-INSERT, the idempotency claims.
+On PostgreSQL one statement per table, whatever the group's size (arrays passed as parameters
+and expanded with `unnest`). The writes return nothing the group needs (it takes its ids from
+the sequences first), so they go through `sql.later` and travel together with the group's last
+INSERT, the idempotency claims. On SQLite, where a statement is a function call and the write
+transaction holds the only write lock, the same rows go one statement per row, and the lists
+of ids to read are passed as JSON (`json_each`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,67 +18,107 @@ from typing import Any
 
 from ledger.domain.chain import SealableEntry
 from ledger.store import sql
+from ledger.store.engine import is_sqlite
+
+_ANY = {"pg": "= ANY($1::bigint[])", "sqlite": "IN (SELECT value FROM json_each($1))"}
+
+
+def _ids(values: Sequence[Any]) -> Any:
+    """A list of ids (or days) as a parameter: an array, or JSON text on SQLite."""
+    ordered = sorted(set(values))
+    if is_sqlite():
+        return json.dumps([v.isoformat() if isinstance(v, date) else v for v in ordered])
+    return ordered
+
+
+def _engine() -> str:
+    return "sqlite" if is_sqlite() else "pg"
+
 
 _SCANNED = {
-    table: (
+    (table, engine): (
         f"SELECT t.*, c.community AS community_id FROM {table} t "  # noqa: S608 (constant names)
-        "JOIN compound c ON c.id = t.compound WHERE t.id = ANY($1::bigint[])"
+        f"JOIN compound c ON c.id = t.compound WHERE t.id {any_of}"
     )
     for table in ("household", "collection_point")
+    for engine, any_of in _ANY.items()
 }
 
 
 async def scanned(table: str, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The rows codes name, each with its compound's community, by id."""
-    rows = await sql.fetch(_SCANNED[table], sorted(set(ids)))
+    rows = await sql.fetch(_SCANNED[(table, _engine())], _ids(ids))
     return {int(row["id"]): dict(row) for row in rows}
+
+
+_LOCK = {
+    "pg": "SELECT id, balance_points FROM account WHERE id = ANY($1::bigint[]) ORDER BY id "
+    "FOR UPDATE",
+    # SQLite: the write transaction already holds the database's one write lock.
+    "sqlite": "SELECT id, balance_points FROM account "
+    "WHERE id IN (SELECT value FROM json_each($1))",
+}
 
 
 async def lock_balances(account_ids: Sequence[int]) -> dict[int, int]:
     """Lock the accounts in id order (as `post` does) and read their balances."""
-    rows = await sql.fetch(
-        "SELECT id, balance_points FROM account WHERE id = ANY($1::bigint[]) ORDER BY id "
-        "FOR UPDATE",
-        sorted(set(account_ids)),
-    )
+    rows = await sql.fetch(_LOCK[_engine()], _ids(account_ids))
     return {int(row["id"]): int(row["balance_points"]) for row in rows}
+
+
+_GRADING_ON = {
+    "pg": "SELECT household, local_day, stream, scored, points_awarded FROM inspection "
+    "WHERE household = ANY($1::bigint[]) AND local_day = ANY($2::date[])",
+    "sqlite": "SELECT household, local_day, stream, scored, points_awarded FROM inspection "
+    "WHERE household IN (SELECT value FROM json_each($1)) "
+    "AND local_day IN (SELECT value FROM json_each($2))",
+}
 
 
 async def grading_on(household_ids: Sequence[int], days: Sequence[date]) -> list[dict[str, Any]]:
     """These households' grades of these local days (read after their accounts are locked)."""
-    rows = await sql.fetch(
-        "SELECT household, local_day, stream, scored, points_awarded FROM inspection "
-        "WHERE household = ANY($1::bigint[]) AND local_day = ANY($2::date[])",
-        sorted(set(household_ids)),
-        sorted(set(days)),
-    )
-    return [dict(row) for row in rows]
+    rows = await sql.fetch(_GRADING_ON[_engine()], _ids(household_ids), _ids(days))
+    return [dict(row) | {"local_day": _day(row["local_day"])} for row in rows]
 
 
-async def dropoff_streams(dropoff_ids: Sequence[int]) -> dict[int, set[str]]:
-    """The streams already graded from these drop-offs (read after the accounts are locked)."""
-    if not dropoff_ids:
-        return {}
-    rows = await sql.fetch(
-        "SELECT dropoff_id, stream FROM inspection WHERE dropoff_id = ANY($1::bigint[])",
-        sorted(set(dropoff_ids)),
-    )
-    streams: dict[int, set[str]] = {}
-    for row in rows:
-        streams.setdefault(int(row["dropoff_id"]), set()).add(str(row["stream"]))
-    return streams
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-async def next_ids(table: str, count: int) -> list[int]:
-    """`count` ids from the table's own sequence, in order."""
-    if count == 0:
-        return []
-    rows = await sql.fetch(
-        "SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)",
-        table,
-        count,
-    )
-    return sorted(int(row["id"]) for row in rows)
+@dataclass(frozen=True, slots=True)
+class NewIds:
+    entries: list[int]
+    inspections: list[int]
+
+
+_NEXT_IDS = (
+    "SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('entry', 'id')) "
+    "FROM generate_series(1, $1)) AS entries, "
+    "ARRAY(SELECT nextval(pg_get_serial_sequence('inspection', 'id')) "
+    "FROM generate_series(1, $2)) AS inspections"
+)
+_HIGHEST_IDS = (
+    "SELECT (SELECT COALESCE(MAX(id), 0) FROM entry) AS entries, "
+    "(SELECT COALESCE(MAX(id), 0) FROM inspection) AS inspections"
+)
+
+
+async def next_ids(*, entries: int, inspections: int) -> NewIds:
+    """Ids for the group's new entries and inspections, in order, in one statement: from the
+    tables' sequences, or on SQLite after the highest (the write lock is held)."""
+    if entries == inspections == 0:
+        return NewIds([], [])
+    if is_sqlite():
+        row = await sql.fetch_one(_HIGHEST_IDS)
+        assert row is not None, "a SELECT of two aggregates returns one row"
+        first_entry, first_inspection = int(row["entries"]) + 1, int(row["inspections"]) + 1
+        return NewIds(
+            list(range(first_entry, first_entry + entries)),
+            list(range(first_inspection, first_inspection + inspections)),
+        )
+    row = await sql.fetch_one(_NEXT_IDS, entries, inspections)
+    assert row is not None, "a SELECT of two arrays returns one row"
+    return NewIds(sorted(row["entries"]), sorted(row["inspections"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +142,15 @@ class NewInspection:
     dropoff_id: int | None = None
 
 
+_MOVE_ONE = "UPDATE account SET balance_points = balance_points + $2 WHERE id = $1"
+
+
 async def move_points(deltas: dict[int, int]) -> None:
     """Add each account's net change (the rows are locked by `lock_balances`)."""
-    if deltas:
+    if deltas and is_sqlite():
+        for account_id, delta in sorted(deltas.items()):
+            await sql.fetch(_MOVE_ONE, account_id, delta)
+    elif deltas:
         ids = sorted(deltas)
         await sql.later(
             "UPDATE account SET balance_points = account.balance_points + d.delta "
@@ -112,9 +160,23 @@ async def move_points(deltas: dict[int, int]) -> None:
         )
 
 
+_ENTRY_ONE = (
+    "INSERT INTO entry (id, community_id, debit_account_id, credit_account_id, amount_points, "
+    "kind, debit_balance_after, credit_balance_after, event_id, reverses_entry_id, "
+    "rule_version, actor, memo, created_at, captured_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+)
+_UNSEALED_ONE = "INSERT INTO entry_unsealed (entry_id) VALUES ($1)"
+
+
 async def append_entries(entries: Sequence[SealableEntry]) -> None:
     """The entries (every stored field, as a seal commits to them) and their sealer queue rows."""
     if not entries:
+        return
+    if is_sqlite():
+        for entry in entries:
+            await sql.fetch(_ENTRY_ONE, *_entry_values(entry))
+            await sql.fetch(_UNSEALED_ONE, entry.entry_id)
         return
     columns = list(zip(*((*_entry_values(e),) for e in entries), strict=True))
     await sql.later(
@@ -158,37 +220,45 @@ def _entry_values(entry: SealableEntry) -> tuple[Any, ...]:
     )
 
 
+def _inspection_values(i: NewInspection) -> tuple[Any, ...]:
+    return (
+        i.inspection_id,
+        i.community_id,
+        i.compound,
+        i.household,
+        i.point,
+        i.inspector,
+        i.stream,
+        i.grade,
+        i.reasons,
+        i.photo_ref,
+        i.local_day,
+        i.scored,
+        i.points_awarded,
+        i.entry_id,
+        i.rule_version,
+        i.created_at,
+        i.dropoff_id,
+    )
+
+
+_INSPECTION_ONE = (
+    "INSERT INTO inspection (id, community_id, compound, household, point, inspector, stream, "
+    "grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded, entry_id, "
+    "rule_version, created_at, dropoff_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+)
+
+
 async def append_inspections(inspections: Sequence[NewInspection]) -> None:
     if not inspections:
         return
-    columns = [
-        list(column)
-        for column in zip(
-            *(
-                (
-                    i.inspection_id,
-                    i.community_id,
-                    i.compound,
-                    i.household,
-                    i.point,
-                    i.inspector,
-                    i.stream,
-                    i.grade,
-                    i.reasons,
-                    i.photo_ref,
-                    i.local_day,
-                    i.scored,
-                    i.points_awarded,
-                    i.entry_id,
-                    i.rule_version,
-                    i.created_at,
-                    i.dropoff_id,
-                )
-                for i in inspections
-            ),
-            strict=True,
-        )
-    ]
+    rows = [_inspection_values(i) for i in inspections]
+    if is_sqlite():
+        for row in rows:
+            await sql.fetch(_INSPECTION_ONE, *row)
+        return
+    columns = [list(column) for column in zip(*rows, strict=True)]
     await sql.later(
         "INSERT INTO inspection (id, community_id, compound, household, point, inspector, "
         "stream, grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded, "
@@ -207,9 +277,19 @@ async def append_inspections(inspections: Sequence[NewInspection]) -> None:
     )
 
 
+_FACT_ONE = (
+    "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "
+    "VALUES ($1, $2, $3, $4, $5)"
+)
+
+
 async def record_facts(facts: Sequence[tuple[int, str, str, date, datetime]]) -> None:
     """(community_id, kind, payload JSON, local day, created_at), in the order given."""
     if not facts:
+        return
+    if is_sqlite():
+        for fact in facts:
+            await sql.fetch(_FACT_ONE, *fact)
         return
     columns = [list(column) for column in zip(*facts, strict=True)]
     await sql.later(

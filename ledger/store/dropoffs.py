@@ -20,12 +20,6 @@ async def find(dropoff_id: int) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
-async def graded_streams(dropoff_id: int) -> set[str]:
-    """The waste streams already graded from this drop-off (read under the household's lock)."""
-    rows = await sql.fetch("SELECT stream FROM inspection WHERE dropoff_id = $1", dropoff_id)
-    return {str(row["stream"]) for row in rows}
-
-
 async def graded_streams_of(dropoff_ids: Sequence[int]) -> dict[int, set[str]]:
     """The same for many drop-offs, by id (those graded in no stream are left out)."""
     if not dropoff_ids:

@@ -114,69 +114,6 @@ async def weighin_points_on(household_id: int, day: date) -> int:
     return int(row["points"])
 
 
-async def insert_inspection(
-    *,
-    community_id: int,
-    compound: int,
-    household: int,
-    point: int,
-    inspector: int | None,
-    stream: str,
-    grade: str,
-    reasons: str,
-    photo_ref: str,
-    local_day: date,
-    scored: bool,
-    points_awarded: int,
-    entry_id: int | None,
-    rule_version: int,
-    created_at: datetime,
-    dropoff_id: int | None = None,
-) -> int:
-    """A grade as given (`final_grade` starts equal to it; an upheld appeal changes it). A
-    card's grade sends the statement it always has (the credit's pinned SQL, bench/floor.py);
-    a grade from the point's queue names its drop-off too."""
-    values = [
-        community_id,
-        compound,
-        household,
-        point,
-        inspector,
-        stream,
-        grade,
-        reasons,
-        photo_ref,
-        local_day,
-        scored,
-        points_awarded,
-        entry_id,
-        rule_version,
-        created_at,
-    ]
-    if dropoff_id is None:
-        row = await sql.fetch_one(_INSERT_INSPECTION, *values)
-    else:
-        row = await sql.fetch_one(_INSERT_DROPOFF_INSPECTION, *values, dropoff_id)
-    assert row is not None, "INSERT … RETURNING returns the row"
-    return int(row["id"])
-
-
-_INSERT_INSPECTION = (
-    "INSERT INTO inspection (community_id, compound, household, point, inspector, stream, "
-    "grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded, entry_id, "
-    "rule_version, created_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
-    "RETURNING id"
-)
-_INSERT_DROPOFF_INSPECTION = (
-    "INSERT INTO inspection (community_id, compound, household, point, inspector, stream, "
-    "grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded, entry_id, "
-    "rule_version, created_at, dropoff_id) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
-    "RETURNING id"
-)
-
-
 async def shift_minutes_on(volunteer_id: int, day: date, exclude_shift_id: int) -> int:
     """Minutes already counted for a volunteer on a local day (regular shifts, not declined)."""
     rows = await Shift.select(Shift.minutes).where(

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.store import sql
+from ledger.store.engine import is_sqlite
 from ledger.store.tables import IdempotencyRecord
 
 OUTCOME_OK = "ok"
@@ -48,13 +49,19 @@ async def outcome_of(event_id: str, actor: str) -> str | None:
     return None if row is None else str(row["outcome"])
 
 
+_FIND_MANY = {
+    False: "SELECT event_id, operation, fingerprint, outcome, result FROM idempotency_record "
+    "WHERE event_id = ANY($1::varchar[])",
+    True: "SELECT event_id, operation, fingerprint, outcome, result FROM idempotency_record "
+    "WHERE event_id IN (SELECT value FROM json_each($1))",
+}
+
+
 async def find_many(event_ids: list[str]) -> dict[str, StoredOutcome]:
-    """The stored outcomes among these event ids (PostgreSQL: one statement)."""
-    rows = await sql.fetch(
-        "SELECT event_id, operation, fingerprint, outcome, result FROM idempotency_record "
-        "WHERE event_id = ANY($1::varchar[])",
-        sorted(set(event_ids)),
-    )
+    """The stored outcomes among these event ids, in one statement (SQLite: the ids as JSON)."""
+    wanted = sorted(set(event_ids))
+    sqlite = is_sqlite()
+    rows = await sql.fetch(_FIND_MANY[sqlite], json.dumps(wanted) if sqlite else wanted)
     return {
         row["event_id"]: StoredOutcome(
             operation=row["operation"],
@@ -74,20 +81,25 @@ class Claim:
     outcome: str
     result: dict[str, Any]
     inputs: Mapping[str, object]
+    actor: str
+    role: str
 
 
-async def claim_many(claims: list[Claim], *, now: datetime, actor: str, role: str) -> set[str]:
-    """`claim` for many events of one actor (PostgreSQL: one statement): the event ids stored;
-    one missing means another transaction stored it first."""
+async def claim_many(claims: list[Claim], *, now: datetime) -> set[str]:
+    """`claim` for many events (PostgreSQL: one statement): the event ids stored; one missing
+    means another transaction stored it first."""
     if not claims:
         return set()
+    if is_sqlite():
+        return {c.event_id for c in claims if await _claim_one(c, now)}
     rows = await sql.fetch(
         "INSERT INTO idempotency_record "
         "(event_id, operation, fingerprint, outcome, result, created_at, actor, role, inputs) "
         "SELECT c.event_id, c.operation, c.fingerprint, c.outcome, c.result, $6::timestamptz, "
-        "$7::varchar, $8::varchar, c.inputs "
+        "c.actor, c.role, c.inputs "
         "FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::text[], "
-        "$9::text[]) AS c(event_id, operation, fingerprint, outcome, result, inputs) "
+        "$7::varchar[], $8::varchar[], $9::text[]) "
+        "AS c(event_id, operation, fingerprint, outcome, result, actor, role, inputs) "
         "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
         [c.event_id for c in claims],
         [c.operation for c in claims],
@@ -95,11 +107,25 @@ async def claim_many(claims: list[Claim], *, now: datetime, actor: str, role: st
         [c.outcome for c in claims],
         [json.dumps(c.result, ensure_ascii=False, sort_keys=True) for c in claims],
         now,
-        actor,
-        role,
+        [c.actor for c in claims],
+        [c.role for c in claims],
         [json.dumps(c.inputs, ensure_ascii=False, sort_keys=True, default=str) for c in claims],
     )
     return {row["event_id"] for row in rows}
+
+
+async def _claim_one(c: Claim, now: datetime) -> bool:
+    return await claim(
+        c.event_id,
+        operation=c.operation,
+        fingerprint=c.fingerprint,
+        outcome=c.outcome,
+        result=c.result,
+        now=now,
+        actor=c.actor,
+        role=c.role,
+        inputs=c.inputs,
+    )
 
 
 async def claim(

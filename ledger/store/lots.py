@@ -52,8 +52,8 @@ async def open_lot(
 
 async def open_many(rows: Sequence[tuple[int, int, int, date, datetime]]) -> None:
     """Many new lots, (account_id, entry_id, points, expires_on, created_at) each, with their
-    totals: on PostgreSQL two statements whatever the number of lots (waiting writes ride on the
-    first). Inside the caller's write transaction, after the accounts' balances were updated."""
+    totals: on PostgreSQL two writes whatever the number of lots, waiting to ride on the next
+    INSERT. Inside the caller's write transaction, after the accounts' balances were updated."""
     if not rows:
         return
     totals = _summed((account_id, expires, points) for account_id, _, points, expires, _ in rows)
@@ -64,9 +64,10 @@ async def open_many(rows: Sequence[tuple[int, int, int, date, datetime]]) -> Non
             await sql.fetch(ADD_TO_TOTAL, account_id, expires, points)
         return
     columns = list(zip(*rows, strict=True))
-    await sql.fetch(_OPEN_MANY_PG, *(list(column) for column in columns))
-    # Nothing waits now: the statement above took every waiting write along.
-    await sql.fetch(
+    await sql.later(_OPEN_MANY_PG, *(list(column) for column in columns))
+    if sql.waiting_arguments(_ADD_MANY_TO_TOTALS_PG) or sql.waiting_arguments(ADD_TO_TOTAL):
+        await sql.flush()  # one statement may not change a total twice
+    await sql.later(
         _ADD_MANY_TO_TOTALS_PG,
         [account_id for account_id, _, _ in totals],
         [expires for _, expires, _ in totals],

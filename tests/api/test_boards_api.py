@@ -137,7 +137,7 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
         ("h5", "和平里", Stream.KITCHEN, Grade.GOOD),
     ]
     for key, compound, stream, grade in grades:
-        await services.scans.inspect(
+        await services.gradings.inspect(
             inspector,
             event_id(),
             households[key]["card_token"],
@@ -218,7 +218,7 @@ async def _redblack_world(services: Services) -> tuple[int, dict[str, int]]:
             services, Role.INSPECTOR, compound_ids=frozenset({compound_id})
         )
         for n in range(total):
-            await services.scans.inspect(
+            await services.gradings.inspect(
                 inspector,
                 event_id(),
                 household["card_token"],

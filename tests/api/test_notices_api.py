@@ -29,7 +29,7 @@ async def decide_an_appeal(settings: Settings, demo: Demo) -> None:
     inspector = await services.users.authenticate("inspector", DEMO_PASSWORD)
     resident = await services.users.authenticate("resident", DEMO_PASSWORD)
     coordinator = await services.users.authenticate("coordinator", DEMO_PASSWORD)
-    graded = await services.scans.inspect(
+    graded = await services.gradings.inspect(
         inspector,
         "n-grade",
         demo.card_token,

@@ -69,11 +69,11 @@ async def story(demo: Demo, settings: Settings) -> dict[str, Any]:
     inspector = await make_user(services, Role.INSPECTOR, compound_ids=scope)
     coordinator = await make_user(services, Role.COORDINATOR, compound_ids=scope)
     resident = await make_user(services, Role.RESIDENT, household_id=demo.household_id)
-    graded = await services.scans.inspect(
+    graded = await services.gradings.inspect(
         inspector, event_id(), demo.card_token, demo.point_token,
         Stream.KITCHEN, Grade.POOR, ["mixed", "wrong_bin"], None,
     )  # fmt: skip
-    await services.scans.inspect(
+    await services.gradings.inspect(
         inspector, event_id(), neighbour["card_token"], demo.point_token,
         Stream.KITCHEN, Grade.FAIR, ["mixed"], None,
     )  # fmt: skip

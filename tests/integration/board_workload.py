@@ -188,7 +188,7 @@ async def _step(
 ) -> bool:
     household = rng.choice(site.households)
     if op == "inspect":
-        result = await services.scans.inspect(
+        result = await services.gradings.inspect(
             site.inspector,
             event_id("insp"),
             household.card_token,

@@ -64,7 +64,7 @@ async def grade(
     inspector: Principal | None = None,
     key: str | None = None,
 ) -> dict[str, Any]:
-    return await services.scans.inspect(
+    return await services.gradings.inspect(
         inspector or site.inspector,
         key or event_id("grade"),
         site.world.card_token if card is None else card,

@@ -55,7 +55,7 @@ async def main(spec: dict[str, Any]) -> None:
     streams = list(Stream)
 
     async def scan(n: int) -> None:
-        await services.scans.inspect(
+        await services.gradings.inspect(
             inspector,
             event_id(f"child-{spec['prefix']}-{n}"),
             spec["cards"][n % len(spec["cards"])],

@@ -106,7 +106,7 @@ async def test_an_edited_address_shows_on_the_next_page_and_a_new_compound_is_fo
     inspector = await make_user(
         services, Role.INSPECTOR, compound_ids=frozenset({world.compound_id})
     )
-    await services.scans.inspect(
+    await services.gradings.inspect(
         inspector,
         event_id(),
         world.card_token,

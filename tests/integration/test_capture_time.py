@@ -19,7 +19,7 @@ async def test_a_late_upload_counts_on_the_capture_day_and_seals_both_times(
 ) -> None:
     site = await make_site(services)
     clock.moment = hangzhou(26, 0, 20)
-    reply = await services.scans.inspect(
+    reply = await services.gradings.inspect(
         site.inspector,
         event_id("late"),
         site.world.card_token,

@@ -75,7 +75,7 @@ async def test_an_adjustment_never_moves_a_rank_and_a_reversed_grading_does(
     second = await make_household(services, world.compound_id, building="5")
     graded = {}
     for token, grade in ((world.card_token, Grade.GOOD), (second["card_token"], Grade.FAIR)):
-        graded[token] = await services.scans.inspect(
+        graded[token] = await services.gradings.inspect(
             inspector, event_id(), token, point["token"], Stream.KITCHEN, grade, [], None
         )
     first_id, second_id = world.household_id, second["id"]

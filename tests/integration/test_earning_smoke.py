@@ -19,7 +19,7 @@ async def test_inspection_dropoff_weighin_and_shift(services: Services, clock: F
     inspector = await make_user(
         services, Role.INSPECTOR, compound_ids=frozenset({world.compound_id})
     )
-    graded = await services.scans.inspect(
+    graded = await services.gradings.inspect(
         inspector,
         event_id(),
         world.card_token,

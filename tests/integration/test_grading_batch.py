@@ -1,4 +1,4 @@
-"""A batch of gradings gives every event the outcome `Scans.inspect` gives it one by one.
+"""A group of gradings gives every event the outcome it gets in a group of its own, one by one.
 
 Two identical worlds (communities) live in one database. The same random scenario — fresh and
 repeated event ids, stored successes and refusals replayed, bad and foreign codes, a re-issued
@@ -6,8 +6,9 @@ card, another compound, the inspector's own building, the first-grade-per-stream
 daily cap, input the API refuses, photos the inspector uploaded, another user's and unknown
 ones, capture times (none, minutes ago, yesterday under the rules in force then, too old, too
 far ahead), residents' drop-offs graded by `dropoff_id` in place of a card (fresh, expired, at
-another point, unknown, a stream graded twice) — runs through `GradingBatches.inspect_many` in
-world A and through `Scans.inspect` one event at a time in world B. Outcomes must match event
+another point, unknown, a stream graded twice) — runs through `Gradings.inspect_many` in
+world A (one group) and through `Gradings.inspect` one event at a time in world B (a group of
+one each, the single scan's path). Outcomes must match event
 by event, and so must balances, inspection rows, lots, board facts and the ledger's own
 `verify`.
 """
@@ -26,16 +27,15 @@ from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.errors import LedgerError
 from ledger.domain.photos import ref_of
 from ledger.domain.rules import Grade, Stream
-from ledger.services import grading_batch
+from ledger.services import grading
 from ledger.services.container import Services
-from ledger.services.grading_batch import Grading
+from ledger.services.grading import Grading
 from ledger.store import idempotency
 from ledger.store.tables import Account, BoardFact, Entry, Inspection, Lot
 from tests.factories import FrozenClock, event_id, make_household, make_user
 
-# The batch path exists on PostgreSQL only; on SQLite `inspect_many` sends the events through
-# `Scans.inspect` one by one, which the API batch tests cover on both engines.
-pytestmark = pytest.mark.postgres
+# Both engines: the one grading path has a set-based store on PostgreSQL and a row-by-row one
+# on SQLite.
 
 WINDOWS = ["00:00-24:00"]
 HOUSEHOLDS = 5
@@ -238,7 +238,7 @@ async def _one_by_one(services: Services, world: World, steps: list[Step]) -> li
         g = _grading(world, step)
         try:
             outcomes.append(
-                await services.scans.inspect(
+                await services.gradings.inspect(
                     world.inspector,
                     g.event_id,
                     g.household_token,
@@ -340,9 +340,9 @@ async def test_a_batch_has_every_event_s_outcome_of_one_by_one(
     await _one_by_one(services, b, earlier)
 
     async def no_fallback(*_: object) -> None:
-        raise AssertionError("the batch went one by one")
+        raise AssertionError("the group went one by one")
 
-    monkeypatch.setattr(grading_batch.GradingBatches, "_one", no_fallback)
+    monkeypatch.setattr(grading.Gradings, "_alone", no_fallback)
     together = await services.gradings.inspect_many(a.inspector, [_grading(a, s) for s in batch])
     monkeypatch.undo()
     alone = await _one_by_one(services, b, batch)
@@ -364,13 +364,19 @@ async def test_a_batch_that_loses_a_race_for_an_event_id_goes_one_by_one(
     a, b = await _world(services, "a"), await _world(services, "b")
     steps = _scenario(7, 20)
     real_claim_many = idempotency.claim_many
+    calls: list[int] = []
 
     async def lost_one(claims: list[idempotency.Claim], **kw: Any) -> set[str]:
-        return set(list(await real_claim_many(claims, **kw))[1:])
+        """The group's claims, one reported as stored by another; then the real ones."""
+        calls.append(len(claims))
+        stored = await real_claim_many(claims, **kw)
+        return set(sorted(stored)[1:]) if len(calls) == 1 else stored
 
     monkeypatch.setattr(idempotency, "claim_many", lost_one)
     together = await services.gradings.inspect_many(a.inspector, [_grading(a, s) for s in steps])
     monkeypatch.undo()
+    assert calls[0] > 1
+    assert set(calls[1:]) <= {0, 1}
     alone = await _one_by_one(services, b, steps)
     assert [_shape(o) for o in together] == [_shape(o) for o in alone]
     assert await _state(a) == await _state(b)
@@ -403,9 +409,9 @@ async def test_a_batch_grades_drop_offs_as_one_by_one_does(
     ]
 
     async def no_fallback(*_: object) -> None:
-        raise AssertionError("the batch went one by one")
+        raise AssertionError("the group went one by one")
 
-    monkeypatch.setattr(grading_batch.GradingBatches, "_one", no_fallback)
+    monkeypatch.setattr(grading.Gradings, "_alone", no_fallback)
     together = await services.gradings.inspect_many(a.inspector, [_grading(a, s) for s in steps])
     monkeypatch.undo()
     alone = await _one_by_one(services, b, steps)

@@ -100,7 +100,7 @@ async def scan(services: Services, site: BoardSite, n: int) -> None:
             site.clerk, event_id("burst-w"), household.card_token, Material.PAPER, 100 + n
         )
     else:
-        await services.scans.inspect(
+        await services.gradings.inspect(
             site.inspector,
             event_id("burst"),
             household.card_token,

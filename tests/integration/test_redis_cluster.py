@@ -55,7 +55,7 @@ async def _two_communities_graded(services: Services) -> list[Any]:
         )
         other = await make_household(services, world.compound_id, building="5")
         for token, grade in ((world.card_token, Grade.GOOD), (other["card_token"], Grade.FAIR)):
-            await services.scans.inspect(
+            await services.gradings.inspect(
                 inspector, event_id(), token, point["token"], Stream.KITCHEN, grade, [], None
             )
         worlds.append(world)

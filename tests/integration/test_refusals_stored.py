@@ -22,7 +22,7 @@ from ledger.domain.errors import (
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
-from ledger.services.grading_batch import Grading
+from ledger.services.grading import Grading
 from ledger.store import idempotency
 from tests.factories import FrozenClock, event_id, make_user
 from tests.integration.earning_helpers import Site, grade, hangzhou, make_site, make_volunteer

@@ -4,17 +4,18 @@ shows here and not only in the next benchmark."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
 from bench.common import CaptureStatements
-from bench.floor import SQL as FLOOR_SQL
 from ledger.domain.accounts import issuance_stripe
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
 from ledger.store import facts
-from ledger.store.sql import carrying
+from tests.factories import make_household
 from tests.integration.earning_helpers import grade, make_site
 
 pytestmark = pytest.mark.postgres
@@ -30,15 +31,15 @@ GRADED_CREDIT = [
     "SELECT earning_rule",
     "SELECT account FOR UPDATE",
     "SELECT inspection",
-    "SELECT e + UPDATE account, UPDATE account, INSERT INTO entry",
-    "INSERT INTO inspection + INSERT INTO entry_unsealed, INSERT INTO lot, INSERT INTO lot_total, "
-    "INSERT INTO board_fact",
-    "INSERT INTO idempotency_record + INSERT INTO board_fact",
+    "SELECT generate_series",
+    "INSERT INTO idempotency_record + UPDATE account, INSERT INTO entry, INSERT INTO "
+    "entry_unsealed, INSERT INTO lot, INSERT INTO lot_total, INSERT INTO board_fact, "
+    "INSERT INTO inspection",
     "COMMIT",
 ]
 
 
-async def test_a_graded_credit_is_eleven_round_trips(services: Services) -> None:
+async def test_a_graded_credit_is_ten_round_trips(services: Services) -> None:
     site = await make_site(services)
     # The first credit on a stripe reads the stripe's account id once per process.
     first, second = _two_events_on_one_stripe()
@@ -48,10 +49,33 @@ async def test_a_graded_credit_is_eleven_round_trips(services: Services) -> None
     assert reply["scored"]
     assert reply["entry_id"] is not None
     assert capture.shapes() == GRADED_CREDIT
-    # The floor (bench/floor.py) sends the same carried INSERT, text for text.
-    carried = ("unsealed", "lot", "lot_total", "fact")
-    floor_text = carrying(tuple(FLOOR_SQL[name] for name in carried), FLOOR_SQL["inspection"])
-    assert floor_text in capture.statements
+
+
+async def test_a_group_of_gradings_is_the_same_ten_round_trips(services: Services) -> None:
+    """Twenty gradings sent at once: one group, the same statements as one grading."""
+    site = await make_site(services)
+    households = [
+        await make_household(services, site.world.compound_id, building=str(10 + n))
+        for n in range(20)
+    ]
+    for stripe in range(16):  # every stripe's account id is read once per process
+        await _grade_on_stripe(services, site, stripe)
+    with CaptureStatements() as capture:
+        replies = await asyncio.gather(
+            *(
+                grade(services, site, Stream.KITCHEN, Grade.GOOD, card=h["card_token"])
+                for h in households
+            )
+        )
+    assert all(reply["points_awarded"] == 10 for reply in replies)
+    assert capture.shapes() == GRADED_CREDIT
+
+
+async def _grade_on_stripe(services: Services, site: Any, stripe: int) -> None:
+    key = next(
+        k for k in (f"warm-{stripe}-{n}" for n in range(10_000)) if issuance_stripe(k) == stripe
+    )
+    await grade(services, site, Stream.OTHER, Grade.POOR, key=key)
 
 
 def _two_events_on_one_stripe() -> tuple[str, str]:

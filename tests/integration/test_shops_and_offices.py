@@ -20,11 +20,11 @@ from ledger.domain.leaderboard import Board, Period
 from ledger.domain.localtime import local_day
 from ledger.domain.registry import CompoundKind, HouseholdKind
 from ledger.domain.rules import Grade, Stream
-from ledger.services import grading_batch, reports
+from ledger.services import grading, reports
 from ledger.services.boards import Boards, differences
 from ledger.services.bulk_load import BulkLoadRejected, load_csv
 from ledger.services.container import Services
-from ledger.services.grading_batch import Grading
+from ledger.services.grading import Grading
 from ledger.store.tables import Household
 from tests.conftest import REDIS_URL
 from tests.factories import FrozenClock, event_id, make_household, make_user
@@ -100,7 +100,7 @@ async def _grade(
 ) -> dict[str, Any]:
     row = await Household.select(Household.compound).where(Household.id == unit["id"]).first()
     assert row is not None
-    return await services.scans.inspect(
+    return await services.gradings.inspect(
         town.inspector,
         event_id(),
         unit["card_token"],
@@ -287,23 +287,22 @@ def _shape(outcome: Any) -> Any:
     return {k: v for k, v in outcome.items() if k not in ("inspection_id", "entry_id")}
 
 
-@pytest.mark.postgres
 async def test_a_batch_grades_shops_and_offices_as_one_by_one(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, b = await _town(services, "甲社区"), await _town(services, "乙社区")
 
     async def no_fallback(*_: object) -> None:
-        raise AssertionError("the batch went one by one")
+        raise AssertionError("the group went one by one")
 
-    monkeypatch.setattr(grading_batch.GradingBatches, "_one", no_fallback)
+    monkeypatch.setattr(grading.Gradings, "_alone", no_fallback)
     together = await services.gradings.inspect_many(a.inspector, _gradings(a, "a"))
     monkeypatch.undo()
     alone: list[Any] = []
     for g in _gradings(b, "b"):
         try:
             alone.append(
-                await services.scans.inspect(
+                await services.gradings.inspect(
                     b.inspector,
                     g.event_id,
                     g.household_token,

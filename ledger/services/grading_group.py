@@ -1,75 +1,56 @@
-"""Many graded drop-offs of one inspector at once: the offline batch's fast path.
+"""One group of gradings, written in one transaction: the only way a grading is written.
 
-Every event gets exactly the outcome `Scans.inspect` would give it when the events are sent one
-after the other in the batch's order: the same checks and refusals in the same order, the same
-replays of stored outcomes, the same points, rows and facts. What differs is how the work
-travels: on PostgreSQL the batch is one transaction at one instant, with one statement per
-table (`store/batch_writes.py`) instead of eleven round trips per event, so the events of a
-batch cost little more than their rows. Equivalence is tested event by event against
-`Scans.inspect` (tests/integration/test_grading_batch.py).
-
-Should the transaction fail for a reason that is not an event's own (another request claimed
-one of its event ids first, a deadlock, a lost connection), the batch is rolled back and every
-event goes through `Scans.inspect` on its own, which retries and replays as it always does. On
-SQLite the events go through `Scans.inspect` one by one (there a statement is a function call).
+Every grading gets exactly the outcome it would get if the gradings of the group were sent one
+after the other in the group's order: the same checks and refusals in the same order, the same
+replays of stored outcomes, the same points, rows and facts. A group may hold the gradings of
+several requests and several inspectors (`services/grading.py` collects them); each keeps its
+own actor. On PostgreSQL the group costs one statement per table (`store/batch_writes.py`)
+whatever its size; a group of one is the single credit. Should the transaction fail for a
+reason that is not an event's own (another transaction stored one of its event ids first, a
+deadlock, a lost connection), `Race` or the error goes to the caller, which writes the gradings
+again one by one.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ledger import metrics
 from ledger.domain.access import Principal
 from ledger.domain.accounts import AccountKind, issuance_stripe
-from ledger.domain.capture import check_captured_at, scan_moment
+from ledger.domain.capture import scan_moment
 from ledger.domain.chain import SealableEntry
 from ledger.domain.dropoffs import check_gradable, check_not_graded
 from ledger.domain.earning import award_for_grade, day_so_far
 from ledger.domain.entries import EntryKind
-from ledger.domain.errors import (
-    IdempotencyConflict,
-    LedgerError,
-    NotFound,
-)
-from ledger.domain.idempotency import check_event_id, fingerprint
+from ledger.domain.errors import IdempotencyConflict, LedgerError, NotFound, OutOfScope
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind, ScanCode
-from ledger.services.codes import current_row
-from ledger.services.dropoff_queue import check_subject, graded_dropoff
+from ledger.services.codes import Codes, current_row
+from ledger.services.dropoff_queue import graded_dropoff
 from ledger.services.rules import RuleSet, rules_over
 from ledger.services.runner import Result, replay
-from ledger.services.scans import (
-    Scans,
-    check_compounds,
-    check_not_own_building,
-    check_photo_ref,
-    check_reasons,
-    inspection_inputs,
-    participation,
-)
+from ledger.services.scans import check_not_own_building, participation
 from ledger.store import batch_writes as store
+from ledger.store import dropoffs as dropoff_store
 from ledger.store import idempotency
 from ledger.store import ledger as ledger_store
 from ledger.store import registry as registry_store
-from ledger.store.engine import is_sqlite, is_transient, is_unique_violation
 from ledger.store.ledger import lot_expiry
 from ledger.store.lots import open_many
 from ledger.store.tables import Household
 
-log = logging.getLogger(__name__)
 OPERATION = "inspection"
 Outcome = Result | LedgerError
 
 
 @dataclass(frozen=True, slots=True)
 class Grading:
-    """One `inspection` event of a batch, as `Scans.inspect` takes it."""
+    """One `inspection` event, as a request or a batch names it."""
 
     event_id: str
     household_token: str | None
@@ -82,62 +63,12 @@ class Grading:
     dropoff_id: int | None = None
 
 
-@dataclass(frozen=True)
-class GradingBatches:
-    scans: Scans
-
-    async def inspect_many(self, actor: Principal, gradings: Sequence[Grading]) -> list[Outcome]:
-        """The outcome of each grading, in order: a result or the refusal."""
-        if is_sqlite() or len(gradings) < 2:
-            return [await self._one(actor, grading) for grading in gradings]
-        checked = [await _check(actor, grading) for grading in gradings]
-        try:
-            outcomes = await _Batch(self.scans, actor, checked).run()
-        except _Race as race:
-            log.info("batch of %d gradings goes one by one: %s", len(gradings), race)
-        except Exception as error:
-            if not (is_transient(error) or is_unique_violation(error)):
-                raise
-            log.info("batch of %d gradings goes one by one after %r", len(gradings), error)
-        else:
-            _count(outcomes)
-            return outcomes
-        return [await self._one(actor, grading) for grading in gradings]
-
-    async def _one(self, actor: Principal, grading: Grading) -> Outcome:
-        try:
-            return await self.scans.inspect(
-                actor,
-                grading.event_id,
-                grading.household_token,
-                grading.point_token,
-                grading.stream,
-                grading.grade,
-                grading.reasons,
-                grading.photo_ref,
-                grading.captured_at,
-                grading.dropoff_id,
-            )
-        except LedgerError as refusal:
-            return refusal
-
-
-def _count(outcomes: list[Outcome]) -> None:
-    """A group's gradings in the metrics, as Runner.once counts one grading on its own."""
-    metrics.batch("grading_group", len(outcomes))
-    for outcome in outcomes:
-        code = outcome.code if isinstance(outcome, LedgerError) else "ok"
-        metrics.write_answered("inspection", code)
-
-
-class _Race(Exception):
-    """Another transaction stored one of the batch's event ids first."""
-
-
 @dataclass(frozen=True, slots=True)
-class _Checked:
-    """A grading whose input passed the checks `inspect` makes before its transaction."""
+class Checked:
+    """A grading whose input passed the checks made before any transaction, with its actor,
+    the inputs its fingerprint covers, and that fingerprint."""
 
+    actor: Principal
     grading: Grading
     reasons: list[str]
     photo: str
@@ -146,28 +77,15 @@ class _Checked:
     captured_at: datetime | None
 
 
-async def _check(actor: Principal, grading: Grading) -> _Checked | LedgerError:
-    """What `Scans.inspect` refuses before it records anything (nothing is stored for these)."""
-    try:
-        check_subject(grading.household_token, grading.dropoff_id)
-        reasons = check_reasons(grading.reasons)
-        photo = await check_photo_ref(actor, grading.photo_ref)
-        captured_at = check_captured_at(grading.captured_at)
-        check_event_id(grading.event_id)
-    except LedgerError as refusal:
-        return refusal
-    inputs = inspection_inputs(
-        grading.household_token,
-        grading.point_token,
-        grading.stream,
-        grading.grade,
-        reasons,
-        photo,
-        captured_at,
-        grading.dropoff_id,
-    )
-    key = fingerprint(OPERATION, actor.username, inputs)
-    return _Checked(grading, reasons, photo, inputs, key, captured_at)
+class Race(Exception):
+    """Another transaction stored one of the group's event ids first, or the group's order
+    cannot be kept in one transaction: the gradings go again, one by one."""
+
+
+def check_compounds(actor: Principal, household: dict[str, Any], point: dict[str, Any]) -> None:
+    for compound_id in (household["compound"], point["compound"]):
+        if not actor.covers_compound(compound_id):
+            raise OutOfScope("this compound is not one you are assigned to")
 
 
 @dataclass
@@ -204,13 +122,13 @@ class _Graded:
         return local_day(self.moment)
 
 
-class _Batch:
-    def __init__(self, scans: Scans, actor: Principal, checked: list[_Checked | LedgerError]):
-        self.scans, self.actor, self.checked = scans, actor, checked
-        self.now = scans.clock.now()
-        self.outcomes: list[Outcome | _Repeat | None] = [
-            item if isinstance(item, LedgerError) else None for item in checked
-        ]
+class GradingGroup:
+    """Decide and write a group of checked gradings (`run`: their outcomes, in order)."""
+
+    def __init__(self, codes: Codes, now: datetime, checked: list[Checked]):
+        self.codes, self.now, self.checked = codes, now, checked
+        self.own: dict[int, dict[str, Any] | None] = {}  # staff members' own households
+        self.outcomes: list[Outcome | _Repeat | None] = [None] * len(checked)
         self.claims: list[idempotency.Claim] = []
         self.entries: list[SealableEntry] = []
         self.inspections: list[store.NewInspection] = []
@@ -220,11 +138,11 @@ class _Batch:
         self.dropoff_streams: dict[int, set[str]] = {}  # graded so far, by drop-off id
 
     async def run(self) -> list[Outcome]:
-        async with self.scans.runner.db.write():
-            codes = await self._first_sights()
-            graded = await self._scanned(list(codes), codes)
-            await self._grade(graded)
-            await self._write()
+        """Inside the caller's write transaction."""
+        codes = await self._first_sights()
+        graded = await self._scanned(list(codes), codes)
+        await self._grade(graded)
+        await self._write()
         decided = [o for o in self.outcomes if o is not None and not isinstance(o, _Repeat)]
         assert len(decided) == len(self.outcomes), "every grading has its outcome"
         return decided
@@ -233,13 +151,11 @@ class _Batch:
         """Stored and repeated event ids replay; the codes of the rest (first sight) are read.
         A code that cannot be read refuses its event and stores nothing, so a later event
         with the same id is a first sight too, as it would be sent alone after it."""
-        event_ids = [item.grading.event_id for item in self.checked if isinstance(item, _Checked)]
+        event_ids = [item.grading.event_id for item in self.checked]
         prior = await idempotency.find_many(event_ids)
         first_seen: dict[str, int] = {}
         codes = {}
         for index, item in enumerate(self.checked):
-            if not isinstance(item, _Checked):
-                continue
             event_id = item.grading.event_id
             if event_id in prior:
                 self.outcomes[index] = _replayed(prior[event_id], item.key)
@@ -248,7 +164,7 @@ class _Batch:
                 self.outcomes[index] = _Repeat(first_seen[event_id])
                 continue
             try:
-                codes[index] = await self._codes(item.grading)
+                codes[index] = await self._codes(item.actor, item.grading)
             except LedgerError as refusal:
                 self._refuse(index, refusal)
                 if not refusal.stored:
@@ -256,14 +172,14 @@ class _Batch:
             first_seen[event_id] = index
         return codes
 
-    async def _codes(self, grading: Grading) -> tuple[ScanCode | None, ScanCode]:
+    async def _codes(self, actor: Principal, grading: Grading) -> tuple[ScanCode | None, ScanCode]:
         """Tokens are checked in memory; a typed short code (staff only) is looked up. A
         grading of a drop-off has the point's code only."""
-        read = self.scans.codes.read
+        read = self.codes.read
         household = None
         if grading.household_token is not None:
-            household = await read(grading.household_token, CodeKind.HOUSEHOLD, self.actor)
-        return household, await read(grading.point_token, CodeKind.POINT, self.actor)
+            household = await read(grading.household_token, CodeKind.HOUSEHOLD, actor)
+        return household, await read(grading.point_token, CodeKind.POINT, actor)
 
     async def _scanned(
         self, fresh: list[int], codes: dict[int, tuple[ScanCode | None, ScanCode]]
@@ -273,7 +189,6 @@ class _Batch:
         cards = [c[0].subject_id for c in codes.values() if c[0] is not None]
         households = await store.scanned("household", cards)
         points = await store.scanned("collection_point", [c[1].subject_id for c in codes.values()])
-        own = await self._own_household()
         graded = []
         for index in fresh:
             if index not in codes:
@@ -290,18 +205,22 @@ class _Batch:
                     dropoff_id = self._checked(index).grading.dropoff_id
                     assert dropoff_id is not None, "check_subject: one of the two"
                     dropoff, household = await graded_dropoff(dropoff_id, point)
-                check_compounds(self.actor, household, point)
-                check_not_own_building(own, household)
+                actor = self.checked[index].actor
+                check_compounds(actor, household, point)
+                check_not_own_building(await self._own_household(actor), household)
             except LedgerError as refusal:
                 self._refuse(index, refusal)
                 continue
             graded.append(_Scanned(index, household, point, dropoff))
         return graded
 
-    async def _own_household(self) -> dict[str, Any] | None:
-        if self.actor.household_id is None:
+    async def _own_household(self, actor: Principal) -> dict[str, Any] | None:
+        """The staff member's own household (none for most), read once per group."""
+        if actor.household_id is None:
             return None
-        return await registry_store.get(Household, self.actor.household_id)
+        if actor.household_id not in self.own:
+            self.own[actor.household_id] = await registry_store.get(Household, actor.household_id)
+        return self.own[actor.household_id]
 
     async def _grade(self, scanned: list[_Scanned]) -> None:
         """Lock, read the days' grades, then decide and credit each grading in order."""
@@ -309,8 +228,8 @@ class _Batch:
         if not graded:
             return
         stripes = {g.index: await self._stripe(g.index, g.household) for g in graded}
-        balances = await store.lock_balances([int(g.household["account"]) for g in graded])
-        balances |= await store.lock_balances([s for s in stripes.values() if s is not None])
+        accounts = [int(g.household["account"]) for g in graded]
+        balances = await store.lock_balances(accounts + [s for s in stripes.values() if s])
         state = {
             int(g.household["id"]): _Household(balances[int(g.household["account"])])
             for g in graded
@@ -321,9 +240,9 @@ class _Batch:
                 (row["stream"], bool(row["scored"]), int(row["points_awarded"]))
             )
         dropoff_ids = [int(g.dropoff["id"]) for g in graded if g.dropoff is not None]
-        self.dropoff_streams = await store.dropoff_streams(dropoff_ids)
-        entry_ids = iter(await store.next_ids("entry", len(graded)))
-        inspection_ids = iter(await store.next_ids("inspection", len(graded)))
+        self.dropoff_streams = await dropoff_store.graded_streams_of(dropoff_ids)
+        ids = await store.next_ids(entries=len(graded), inspections=len(graded))
+        entry_ids, inspection_ids = iter(ids.entries), iter(ids.inspections)
         for item in graded:
             try:
                 self._credit(item, state, balances, stripes[item.index], entry_ids)
@@ -350,7 +269,8 @@ class _Batch:
             captured_at = self._checked(index).captured_at
             rule = rules[int(household["community_id"])][captured_at or self.now]
             try:
-                moment = scan_moment(captured_at, self.now, self.actor.role, rule.rules)
+                role = self.checked[index].actor.role
+                moment = scan_moment(captured_at, self.now, role, rule.rules)
                 if dropoff is not None:
                     check_gradable(dropoff["created_at"], moment)
             except LedgerError as refusal:
@@ -423,7 +343,7 @@ class _Batch:
                     event_id=grading.event_id,
                     reverses_entry_id=None,
                     rule_version=rule.version,
-                    actor=self.actor.username,
+                    actor=item.actor.username,
                     memo=f"{grading.stream.value} {grading.grade.value}",
                     created_at=self.now,
                     captured_at=item.captured_at,
@@ -456,7 +376,7 @@ class _Batch:
                 compound=household["compound"],
                 household=household["id"],
                 point=point["id"],
-                inspector=self.actor.user_id,
+                inspector=item.actor.user_id,
                 stream=item.grading.stream.value,
                 grade=item.grading.grade.value,
                 reasons=",".join(item.reasons),
@@ -496,6 +416,8 @@ class _Batch:
                 outcome=outcome,
                 result=result,
                 inputs=item.inputs,
+                actor=item.actor.username,
+                role=item.actor.role.value,
             )
         )
 
@@ -506,11 +428,9 @@ class _Batch:
         await open_many(self.lots)
         await store.record_facts(self.facts)
         await store.append_inspections(self.inspections)
-        stored = await idempotency.claim_many(
-            self.claims, now=self.now, actor=self.actor.username, role=self.actor.role.value
-        )
+        stored = await idempotency.claim_many(self.claims, now=self.now)
         if len(stored) != len(self.claims):
-            raise _Race("another request stored one of these event ids first")
+            raise Race("another request stored one of these event ids first")
         self._repeats()
 
     def _repeats(self) -> None:
@@ -524,17 +444,15 @@ class _Batch:
                 self.outcomes[index] = first
             elif isinstance(first, LedgerError) and not first.stored:
                 # Alone, the first would have left no record, and this one would be new.
-                raise _Race("an event id sent again, changed, after a refusal not stored")
+                raise Race("an event id sent again, changed, after a refusal not stored")
             else:
                 self.outcomes[index] = IdempotencyConflict(
                     "this event_id was already used for a different request",
                     operation=OPERATION,
                 )
 
-    def _checked(self, index: int) -> _Checked:
-        item = self.checked[index]
-        assert isinstance(item, _Checked), "only checked gradings get this far"
-        return item
+    def _checked(self, index: int) -> Checked:
+        return self.checked[index]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,243 @@
+"""Concurrent gradings share a transaction, and each gets the outcome it would get alone.
+
+`Gradings` (services/grading.py) groups the gradings that arrive while a group is being
+written. These tests send many at once through one process's committer, on both engines, and
+check the grouping, each outcome, the rows, and that a failure of the group — a lost race, a
+transient error, a bug hit by one grading, a request that went away — fails nobody else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import pytest
+
+from ledger import metrics
+from ledger.domain.access import Principal, Role
+from ledger.domain.errors import IdempotencyConflict, LedgerError, OutOfScope
+from ledger.domain.rules import Grade, Stream
+from ledger.services.container import Services
+from ledger.services.grading import Grading
+from ledger.store import batch_writes, idempotency
+from ledger.store.tables import Entry, IdempotencyRecord, Inspection
+from tests.factories import event_id, make_household, make_user, make_world
+from tests.integration.earning_helpers import balance, make_site
+
+GOOD_POINTS = 10  # the default rules: a good first grade of a stream
+
+
+def _histogram(name: str) -> tuple[float, float]:
+    """(count, sum) of a histogram so far in this process."""
+    count = total = 0.0
+    for family in metrics.GRADING_GROUP.collect() + metrics.GRADING_WAIT.collect():
+        for sample in family.samples:
+            if sample.name == f"{name}_count":
+                count = sample.value
+            elif sample.name == f"{name}_sum":
+                total = sample.value
+    return count, total
+
+
+async def _households(services: Services, compound_id: int, n: int) -> list[dict[str, Any]]:
+    return [await make_household(services, compound_id, building=str(5 + i)) for i in range(n)]
+
+
+def _inspect(
+    services: Services, inspector: Principal, token: str, point_token: str, key: str | None = None
+) -> Any:
+    return services.gradings.inspect(
+        inspector, key or event_id("g"), token, point_token, Stream.KITCHEN, Grade.GOOD, [], None
+    )
+
+
+async def test_concurrent_gradings_go_in_one_group_and_each_gets_its_own_outcome(
+    services: Services,
+) -> None:
+    site = await make_site(services)
+    households = await _households(services, site.world.compound_id, 12)
+    groups_before, sizes_before = _histogram("greenledger_grading_group_size")
+    replies = await asyncio.gather(
+        *(
+            _inspect(services, site.inspector, h["card_token"], site.point["token"])
+            for h in households
+        )
+    )
+    groups, sizes = _histogram("greenledger_grading_group_size")
+    assert sizes - sizes_before == 12
+    assert groups - groups_before < 12  # some were written together
+    for household, reply in zip(households, replies, strict=True):
+        assert reply["points_awarded"] == GOOD_POINTS
+        assert reply["balance_points"] == GOOD_POINTS
+        assert await balance(services, household["account_id"]) == GOOD_POINTS
+    assert len({reply["entry_id"] for reply in replies}) == 12
+    assert len({reply["inspection_id"] for reply in replies}) == 12
+    waited, _ = _histogram("greenledger_grading_wait_seconds")
+    assert waited >= 12
+    await services.sealer.seal_pending()
+    assert (await services.verifier.verify())["ok"]
+
+
+async def test_one_household_graded_twice_at_once_scores_once(services: Services) -> None:
+    """In one group, in arrival order: the second grade of the stream that day scores nothing,
+    and the balance after each is what it would be one after the other."""
+    site = await make_site(services)
+    token = site.world.card_token
+    first, second = await asyncio.gather(
+        _inspect(services, site.inspector, token, site.point["token"]),
+        _inspect(services, site.inspector, token, site.point["token"]),
+    )
+    assert (first["scored"], first["points_awarded"], first["balance_points"]) == (True, 10, 10)
+    assert (second["scored"], second["points_awarded"], second["balance_points"]) == (False, 0, 10)
+
+
+async def test_several_inspectors_share_a_group_each_with_their_own_scope(
+    services: Services,
+) -> None:
+    site = await make_site(services)
+    elsewhere = await make_world(services, community="大关社区", compound="东一")
+    outsider = await make_user(
+        services, Role.INSPECTOR, compound_ids=frozenset({elsewhere.compound_id})
+    )
+    ours = await _households(services, site.world.compound_id, 3)
+    same_id = event_id("shared")
+    outcomes = await asyncio.gather(
+        *(_inspect(services, site.inspector, h["card_token"], site.point["token"]) for h in ours),
+        _inspect(services, outsider, ours[0]["card_token"], site.point["token"]),  # not theirs
+        _inspect(services, site.inspector, site.world.card_token, site.point["token"], same_id),
+        _inspect(services, outsider, site.world.card_token, site.point["token"], same_id),
+        return_exceptions=True,
+    )
+    assert [o["points_awarded"] for o in outcomes[:3]] == [10, 10, 10]
+    assert isinstance(outcomes[3], OutOfScope)
+    assert outcomes[4]["points_awarded"] == 10
+    # Another user's event id: a different request under the same id, as it would be alone.
+    assert isinstance(outcomes[5], IdempotencyConflict)
+    row = await IdempotencyRecord.select().where(IdempotencyRecord.event_id == same_id).first()
+    assert row["actor"] == site.inspector.username
+
+
+async def _group_fails_once(
+    services: Services, monkeypatch: pytest.MonkeyPatch, error: Callable[[], Exception]
+) -> tuple[list[Any], list[int]]:
+    """Twelve gradings at once while the first group's write raises `error` once."""
+    site = await make_site(services)
+    households = await _households(services, site.world.compound_id, 12)
+    real = batch_writes.append_inspections
+    sizes: list[int] = []
+
+    async def failing_once(inspections: list[Any]) -> None:
+        sizes.append(len(inspections))
+        if len(sizes) == 1:
+            raise error()
+        await real(inspections)
+
+    monkeypatch.setattr(batch_writes, "append_inspections", failing_once)
+    outcomes = await asyncio.gather(
+        *(
+            _inspect(services, site.inspector, h["card_token"], site.point["token"])
+            for h in households
+        ),
+        return_exceptions=True,
+    )
+    for household in households:
+        assert await balance(services, household["account_id"]) in (0, GOOD_POINTS)
+    return outcomes, sizes
+
+
+async def test_a_transient_failure_of_the_group_fails_no_grading(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def transient() -> Exception:
+        return asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+
+    outcomes, sizes = await _group_fails_once(services, monkeypatch, transient)
+    assert sizes[0] > 1
+    assert set(sizes[1:]) == {1}
+    assert all(o["points_awarded"] == GOOD_POINTS for o in outcomes)
+    await services.sealer.seal_pending()
+    assert (await services.verifier.verify())["ok"]
+
+
+async def test_an_unexpected_error_fails_only_the_grading_that_meets_it(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that one grading meets: the group goes one by one and only that one fails."""
+    site = await make_site(services)
+    households = await _households(services, site.world.compound_id, 6)
+    unlucky = households[2]["id"]
+    real = batch_writes.append_inspections
+
+    async def fails_for_one(inspections: list[Any]) -> None:
+        if any(i.household == unlucky for i in inspections):
+            raise RuntimeError("a bug")
+        await real(inspections)
+
+    monkeypatch.setattr(batch_writes, "append_inspections", fails_for_one)
+    outcomes = await asyncio.gather(
+        *(
+            _inspect(services, site.inspector, h["card_token"], site.point["token"])
+            for h in households
+        ),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[2], RuntimeError)
+    for index, household in enumerate(households):
+        if index != 2:
+            assert outcomes[index]["points_awarded"] == GOOD_POINTS
+            assert await balance(services, household["account_id"]) == GOOD_POINTS
+    assert await balance(services, households[2]["account_id"]) == 0
+    assert not await Inspection.exists().where(Inspection.household == unlucky)
+
+
+async def test_a_request_that_went_away_leaves_its_grading_written_once(
+    services: Services,
+) -> None:
+    """A cancelled request (the client hung up) does not take its group down; the grading it
+    sent is written with the group, and a resend replays it."""
+    site = await make_site(services)
+    households = await _households(services, site.world.compound_id, 4)
+    keys = [event_id("g") for _ in households]
+    tasks = [
+        asyncio.create_task(
+            _inspect(services, site.inspector, h["card_token"], site.point["token"], k)
+        )
+        for h, k in zip(households, keys, strict=True)
+    ]
+    await asyncio.sleep(0)  # all four are waiting for their group now
+    tasks[1].cancel()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(done[1], asyncio.CancelledError)
+    assert all(done[i]["points_awarded"] == GOOD_POINTS for i in (0, 2, 3))
+    again = await _inspect(
+        services, site.inspector, households[1]["card_token"], site.point["token"], keys[1]
+    )
+    assert again["points_awarded"] == GOOD_POINTS
+    assert await balance(services, households[1]["account_id"]) == GOOD_POINTS
+    assert await Entry.count().where(Entry.event_id == keys[1]) == 1
+
+
+async def test_a_batch_s_gradings_stay_in_order_among_other_requests(services: Services) -> None:
+    """A request's gradings join a group together: a batch that grades one household's
+    stream twice gets the first grade scored, whatever arrives beside it."""
+    site = await make_site(services)
+    others = await _households(services, site.world.compound_id, 5)
+    token, point = site.world.card_token, site.point["token"]
+    batch = [
+        Grading(event_id("b"), token, point, Stream.KITCHEN, grade, [], None)
+        for grade in (Grade.GOOD, Grade.POOR)
+    ]
+    together = await asyncio.gather(
+        *(_inspect(services, site.inspector, h["card_token"], point) for h in others[:2]),
+        services.gradings.inspect_many(site.inspector, batch),
+        *(_inspect(services, site.inspector, h["card_token"], point) for h in others[2:]),
+    )
+    first, second = together[2]
+    assert not isinstance(first, LedgerError)
+    assert not isinstance(second, LedgerError)
+    assert (first["scored"], first["points_awarded"]) == (True, GOOD_POINTS)
+    assert (second["scored"], second["points_awarded"]) == (False, 0)
+    stored = await idempotency.find_many([g.event_id for g in batch])
+    assert len(stored) == 2
