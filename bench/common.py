@@ -21,7 +21,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "var" / "bench"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+# db 14 unless BENCH_REDIS_URL names another (a second bench on a shared machine).
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 REDIS_PREFIX = "bench"
 SECRET_KEY = "bench-only-secret-key-0123456789abcdefghijklmnop"  # noqa: S105 (bench data)
 PASSWORD = "bench-pass-2026"  # noqa: S105 (bench users only)
@@ -34,6 +35,14 @@ BENCH_DAILY_CAP = 1_000
 CONCURRENCY_SERVICE = 8
 CONNECTIONS_HTTP = 64
 RATE_LIMIT_NEVER_BINDS = 1_000_000_000
+# The counter (bench.seed --spending): clerks at 8 tills, each household's points enough for
+# SPENDING_POINTS / REWARD_COST redemptions, and stock for more than the phase can take.
+SPENDING_CLERKS = 8
+SPENDING_POINTS = 2_000
+REWARD_COST = 10
+REWARD_STOCK = 1_000_000
+# /metrics answers only with this bearer token (GREENLEDGER_METRICS_TOKEN of the bench server).
+METRICS_TOKEN = "bench-only-metrics-token-0123456789abcdef"  # noqa: S105 (bench server only)
 
 
 def pg_url(database: str) -> str:
@@ -234,6 +243,20 @@ def slot(households: Sequence[Any], index: int) -> tuple[Any, int, int]:
     if round_ >= len(STREAMS):
         raise Exhausted
     return households[position], round_, GRADE_POINTS_GOOD * (round_ + 1)
+
+
+def spending_clerk(number: int) -> str:
+    return f"bench-clerk-{number}"
+
+
+def spend_slot(households: Sequence[Any], index: int) -> tuple[Any, int]:
+    """The index-th redemption of the spending phase: its household (round-robin, so a
+    household's redemptions follow each other) and the balance the household must show after
+    it (each one costs REWARD_COST of the SPENDING_POINTS it was given)."""
+    round_, position = divmod(index, len(households))
+    if round_ >= SPENDING_POINTS // REWARD_COST:
+        raise Exhausted
+    return households[position], SPENDING_POINTS - REWARD_COST * (round_ + 1)
 
 
 _SHAPE = re.compile(

@@ -3,11 +3,15 @@
     python -m bench.loadgen --port 8791 --mode inspections --fixture F --slice 20000:40000
     python -m bench.loadgen --port 8791 --mode batch --batch-size 1000 --connections 8 ...
     python -m bench.loadgen --port 8791 --mode account|board|health ...
+    python -m bench.loadgen --port 8791 --mode redemptions --spending-fixture S --connections 8
 
 Each connection sends one request, reads the whole reply, checks it, and sends the next: a
 closed loop, so the concurrency is the connection count. Every reply is decoded and checked
-(status, and for credits the points, the entry and the household's balance after), and any
-failure is counted by kind in the result. The client is minimal on purpose (no httpx or
+(status, and for credits the points, the entry and the household's balance after; for
+redemptions the redemption id, the points and the balance after), and any failure is counted
+by kind in the result. In `redemptions` mode each connection is its own clerk (signed in as
+that clerk), and the result lists the redemptions made, warm-up included, for the caller to
+hold against the reward's stock. The client is minimal on purpose (no httpx or
 aiohttp: on two shared cores a heavy client would take CPU from the server it measures); the
 `health` mode shows its ceiling, and the result reports the cores it used.
 """
@@ -31,12 +35,14 @@ from bench.common import (
     GRADE_POINTS_GOOD,
     INSPECTOR,
     PASSWORD,
+    REWARD_COST,
     STREAMS,
     CpuMeter,
     Outcome,
     log,
     run_timed,
     slot,
+    spend_slot,
     write_result,
 )
 
@@ -48,8 +54,9 @@ encode = msgspec.json.encode
 class Connection:
     """One keep-alive connection; `None` body means GET."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, token: str | None = None) -> None:
         self.host, self.port = host, port
+        self.token = token  # who this connection is, if not the phase's one user
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -104,6 +111,11 @@ async def sign_in(host: str, port: int, username: str) -> str:
     return token
 
 
+async def sign_in_clerks(host: str, port: int, counter: dict[str, Any]) -> list[str]:
+    """A token (a session) for each of the counter's clerks (bench.seed --spending)."""
+    return [await sign_in(host, port, clerk["username"]) for clerk in counter["clerks"]]
+
+
 def check_credit_reply(body: Any, expected_balance: int) -> Outcome:
     if body.get("points_awarded") != GRADE_POINTS_GOOD or body.get("scored") is not True:
         return 0, f"points: {str(body)[:200]}"
@@ -125,6 +137,11 @@ class Workload:
         start, _, end = args.slice.partition(":")
         self.households = fixture.get("households", [])[int(start or 0) : int(end) if end else None]
         self.points = fixture.get("points", {})
+        self.counter = (
+            json.loads(args.spending_fixture.read_text()) if args.spending_fixture else {}
+        )
+        self.redemption_ids: set[int] = set()
+        self.redeemed = 0  # redemptions answered 201, warm-up included
         self.rng = random.Random(args.seed)  # noqa: S311 (which account to read, not a secret)
 
     def inspection(self, index: int) -> tuple[dict[str, Any], int]:
@@ -172,6 +189,20 @@ class Workload:
                     return units, problem
                 units += ok
             return units, None
+        if mode == "redemptions":
+            (_, _, _, household_token), expected = spend_slot(self.counter["households"], index)
+            body = {
+                "event_id": f"spend-{self.run}-{index}",
+                "household_token": household_token,
+                "reward_id": self.counter["reward_id"],
+                "quantity": 1,
+            }
+            status, payload = await connection.request(
+                "POST", "/api/v1/redemptions", encode(body), connection.token or token
+            )
+            if status != 201:
+                return 0, f"status: {status} {payload[:200]!r}"
+            return self.check_redemption(decode(payload), expected)
         if mode == "account":
             household = self.rng.choice(self.households)
             account_id = household[1]
@@ -201,6 +232,20 @@ class Workload:
             return (1, None) if status == 200 else (0, f"status: {status}")
         raise SystemExit(f"unknown mode {mode}")
 
+    def check_redemption(self, body: Any, expected_balance: int) -> Outcome:
+        redemption_id = body.get("redemption_id")
+        if not isinstance(redemption_id, int) or not isinstance(body.get("entry_id"), int):
+            return 0, f"redemption: {str(body)[:200]}"
+        self.redeemed += 1
+        if redemption_id in self.redemption_ids:
+            return 0, f"redemption id: {redemption_id} answered twice"
+        self.redemption_ids.add(redemption_id)
+        if body.get("points") != REWARD_COST:
+            return 0, f"points: {body.get('points')} != {REWARD_COST}"
+        if body.get("balance_points") != expected_balance:
+            return 0, f"balance: {body.get('balance_points')} != {expected_balance}"
+        return 1, None
+
 
 def check_board(body: Any, source: str | None) -> Outcome:
     items = body.get("items", [])
@@ -222,7 +267,18 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     elif args.mode == "account":
         token = await sign_in(args.host, args.port, CLERK)
     workload = Workload(args)
-    connections = [Connection(args.host, args.port) for _ in range(args.connections)]
+    clerks: list[str | None] = [None]
+    if args.mode == "redemptions":
+        # Each connection is one clerk at one till, with its own session; `make bench` signs
+        # them in before the phase, so that eight password hashes do not count as its CPU.
+        if args.tokens:
+            clerks = json.loads(args.tokens.read_text())
+        else:
+            clerks = list(await sign_in_clerks(args.host, args.port, workload.counter))
+    connections = [
+        Connection(args.host, args.port, clerks[number % len(clerks)])
+        for number in range(args.connections)
+    ]
     free = list(connections)
 
     async def operation(index: int) -> Outcome:
@@ -249,6 +305,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     units_per_op = args.batch_size if args.mode == "batch" else 1
     summary = tally.summary(wall, units_per_op=units_per_op)
     summary |= {"mode": args.mode, "connections": args.connections, "client_cpu": cpu}
+    if args.mode == "redemptions":
+        summary |= {
+            "clerks": len(clerks),
+            "redeemed_with_warmup": workload.redeemed,
+            "distinct_redemption_ids": len(workload.redemption_ids),
+        }
     return summary
 
 
@@ -257,9 +319,13 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument(
-        "--mode", required=True, choices=["inspections", "batch", "account", "board", "health"]
+        "--mode",
+        required=True,
+        choices=["inspections", "batch", "account", "board", "health", "redemptions"],
     )
     parser.add_argument("--fixture", type=Path)
+    parser.add_argument("--spending-fixture", type=Path, help="bench.seed --spending's ids")
+    parser.add_argument("--tokens", type=Path, help="the clerks' tokens (else it signs them in)")
     parser.add_argument("--slice", default="0:")
     parser.add_argument("--connections", type=int, default=CONNECTIONS_HTTP)
     parser.add_argument("--warmup", type=float, default=2.0)

@@ -1,13 +1,16 @@
-"""`make bench`: every phase of issue 7 in one run, then one table (bench/report.py).
+"""`make bench`: every phase of issues 7 and 16 in one run, then one table (bench/report.py).
 
     python -m bench                 # the whole run (about 10-15 minutes on 2 cores)
     python -m bench --quick         # short phases and growth to 10^6 only (a smoke test)
 
-Order: seed -> floor -> ledger service -> HTTP (health ceiling, inspections, batch, account
-reads, board reads) -> verify -> django-hordak -> growth -> embedded SQLite -> report. Each
-phase is a child process writing var/bench/<phase>.json; a phase that fails is reported as
-failed and the run goes on. Before each phase the machine's background load is sampled, since
-other work on these two cores distorts every figure.
+Order: seed (and the counter's households, clerks and reward on the service/HTTP database) ->
+floor -> ledger service -> HTTP (health ceiling, inspections, batch, account reads, board
+reads, redemptions at the counter) -> verify -> django-hordak -> growth -> embedded SQLite ->
+report. Each phase is a child process writing var/bench/<phase>.json; a phase that fails is
+reported as failed and the run goes on. Before each phase the machine's background load is
+sampled, since other work on these two cores distorts every figure. After each HTTP phase the
+run records each server worker's resident set; around the inspections and batch phases, what
+the grading committer's histograms on /metrics gained (bench/committer.py).
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import committer
 from bench.common import (
     CONNECTIONS_HTTP,
     GRADE_POINTS_GOOD,
     HTTP_PORT,
     OUT,
     ROOT,
+    SPENDING_CLERKS,
     SQLITE_PORT,
     CpuMeter,
     app_env,
@@ -53,6 +58,11 @@ SEED_DB, MAIN_DB, FLOOR_DB, GROWTH_DB, HORDAK_DB = (
     "bench_hordak",
 )
 FIXTURE = OUT / "fixture.json"
+SPENDING_FIXTURE = OUT / "fixture-spending.json"
+SPENDING_HOUSEHOLDS = 1000
+CLERK_TOKENS = OUT / "clerk-tokens.json"
+# HTTP phases around which the grading committer's histograms are read from /metrics.
+COMMITTER_PHASES = ("http_inspections", "http_batch")
 SQLITE_FIXTURE = OUT / "fixture-sqlite.json"
 SQLITE_FILE = OUT / "embedded.sqlite"
 # (first, end) of the seeded households each phase on the shared database may use.
@@ -124,6 +134,21 @@ class Run:
         if not seeded:
             raise SystemExit("seeding failed; every other phase needs it")
         asyncio.run(_clone(SEED_DB, (MAIN_DB, FLOOR_DB, GROWTH_DB)))
+        # The counter, on the service/HTTP database only: the floor's consistency checks and
+        # the growth's history count what a credit writes, and nothing else.
+        SPENDING_FIXTURE.unlink(missing_ok=True)
+        self.child(
+            "seed_spending",
+            "bench.seed",
+            "--db",
+            MAIN_DB,
+            "--spending",
+            str(SPENDING_HOUSEHOLDS),
+            "--fixture",
+            str(FIXTURE),
+            "--spending-fixture",
+            str(SPENDING_FIXTURE),
+        )
 
     def floor(self) -> None:
         self.child(
@@ -215,12 +240,49 @@ class Run:
                     ],
                 ),
             ]
+            if SPENDING_FIXTURE.exists():
+                plan.append(
+                    (
+                        "http_redemptions",
+                        [
+                            "--mode",
+                            "redemptions",
+                            "--spending-fixture",
+                            str(SPENDING_FIXTURE),
+                            "--connections",
+                            str(SPENDING_CLERKS),
+                            "--duration",
+                            self.seconds(10),
+                        ],
+                    )
+                )
+            else:
+                log("http_redemptions: no counter was seeded (seed_spending failed); skipped")
             for name, arguments in plan:
+                scraped = server.metrics() if name in COMMITTER_PHASES else None
+                stock = None
+                if name == "http_redemptions":
+                    try:
+                        arguments += ["--tokens", str(_clerk_tokens())]
+                    except (SystemExit, OSError) as error:  # sign_in exits with the reply
+                        log(f"{name}: FAILED: the clerks could not sign in: {error}")
+                        self.phases[name] = {"exit_code": 1, "error": str(error)}
+                        continue
+                    stock = asyncio.run(_stock(MAIN_DB))
                 before, pg_before = server.cpu_seconds(), asyncio.run(backend_cpu(MAIN_DB))
-                if self.child(name, "bench.loadgen", *common, *arguments):
+                ok = self.child(name, "bench.loadgen", *common, *arguments)
+                if ok:
                     used = server.cpu_seconds() - before
                     pg_used = cpu_delta(pg_before, asyncio.run(backend_cpu(MAIN_DB)))
                     self.phases[name] |= _cpu_per_unit(name, used, pg_used)
+                self.phases[name]["worker_rss_mb"] = server.worker_rss_mb()
+                if name in COMMITTER_PHASES:
+                    self.phases[name]["grading_committer"] = committer.phase_stats(
+                        scraped, server.metrics()
+                    )
+                if ok and stock is not None:
+                    _check_stock(name, stock, asyncio.run(_stock(MAIN_DB)))
+            CLERK_TOKENS.unlink(missing_ok=True)
         self.verify(url)
 
     def verify(self, url: str) -> None:
@@ -330,6 +392,7 @@ class Run:
             if ok:
                 used = server.cpu_seconds() - before
                 self.phases["sqlite_inspections"] |= _cpu_per_unit("sqlite_inspections", used, None)
+            self.phases["sqlite_inspections"]["worker_rss_mb"] = server.worker_rss_mb()
 
 
 def _cpu_per_unit(name: str, server_s: float, postgres_s: float | None) -> dict[str, Any]:
@@ -343,6 +406,64 @@ def _cpu_per_unit(name: str, server_s: float, postgres_s: float | None) -> dict[
             round(1000 * postgres_s / units, 3) if units and postgres_s is not None else None
         ),
     }
+
+
+def _clerk_tokens() -> Path:
+    """The counter's clerks signed in (a session each) before the phase's CPU is counted."""
+    from bench.loadgen import sign_in_clerks
+
+    counter = json.loads(SPENDING_FIXTURE.read_text())
+    tokens = asyncio.run(sign_in_clerks("127.0.0.1", HTTP_PORT, counter))
+    CLERK_TOKENS.write_text(json.dumps(tokens))
+    return CLERK_TOKENS
+
+
+async def _stock(database: str) -> dict[str, int]:
+    """The counter's reward: its stock, and its redemptions (rows, and the quantity of those
+    not refunded), read from the database the server writes."""
+    import asyncpg
+
+    counter = json.loads(SPENDING_FIXTURE.read_text())
+    db = await asyncpg.connect(pg_url(database))
+    try:
+        row = await db.fetchrow(
+            "SELECT (SELECT stock FROM reward WHERE id = $1) AS stock,"
+            " (SELECT COUNT(*) FROM redemption WHERE reward = $1) AS rows,"
+            " (SELECT COALESCE(SUM(quantity), 0) FROM redemption"
+            "   WHERE reward = $1 AND status = 'done') AS redeemed",
+            counter["reward_id"],
+        )
+    finally:
+        await db.close()
+    return {"stock": row["stock"], "rows": row["rows"], "redeemed": row["redeemed"]}
+
+
+def _check_stock(name: str, before: dict[str, int], after: dict[str, int]) -> None:
+    """Every 201 took one from the stock and left one redemption row, and no more; and over
+    the reward's life, stock + redeemed = the stock it was created with."""
+    result = read_result(name)
+    seeded = json.loads(SPENDING_FIXTURE.read_text())["stock_seeded"]
+    answered = result["redeemed_with_warmup"]
+    checks = {
+        "stock_taken_equals_redemptions_answered": before["stock"] - after["stock"] == answered,
+        "one_row_per_redemption_answered": after["rows"] - before["rows"] == answered,
+        "distinct_redemption_ids": result["distinct_redemption_ids"] == answered,
+        "stock_plus_redeemed_equals_initial": after["stock"] + after["redeemed"] == seeded,
+    }
+    result["stock_check"] = {
+        "stock_seeded": seeded,
+        "before": before,
+        "after": after,
+        "answered": answered,
+        "checks": checks,
+    }
+    if not all(checks.values()):
+        failed = ", ".join(check for check, ok in checks.items() if not ok)
+        result["all_ok"] = False
+        result["failures"] = {**result.get("failures", {}), "stock": 1}
+        result["first_failure"] = result.get("first_failure") or f"stock: {failed}"
+    write_result(name, result)
+    log(f"{name}: stock {before['stock']} -> {after['stock']}, {answered} answered: {checks}")
 
 
 async def _analyze(database: str) -> None:

@@ -2,12 +2,20 @@
 
     python -m bench.seed --db bench_seed --households 60000 --compounds 120
     python -m bench.seed --sqlite var/bench/embedded.sqlite --households 4000 --compounds 8
+    python -m bench.seed --db bench_gl --spending 1000 --fixture F --spending-fixture S
 
 One community (16 issuance stripes), compounds of equal size, one collection point per
 compound, and a rules version whose daily cap never binds, so that every (household, stream)
 pair scores exactly once a day: the phases hand out disjoint pairs and every credit earns 10
 points. An inspector and a clerk cover every compound. The fixture (ids and signed QR tokens)
 is written as JSON for the other phases.
+
+`--spending N` adds the counter's world to an already seeded database (the one the HTTP
+phases use; the floor's and the growth's copies stay without it): a compound of N households,
+each given SPENDING_POINTS by an adjustment (`Accounts.adjust`, the ledger's own way in), one
+reward with stock for every redemption the phase can make, and SPENDING_CLERKS clerks covering
+that compound. Then one `Spending.redeem` is made with every statement recorded, as the
+service phase records a credit's (the last household is kept for it, out of the rotation).
 """
 
 from __future__ import annotations
@@ -25,10 +33,16 @@ from bench.common import (
     CLERK,
     INSPECTOR,
     PASSWORD,
+    REWARD_COST,
+    REWARD_STOCK,
+    SPENDING_CLERKS,
+    SPENDING_POINTS,
+    CaptureStatements,
     configure_in_process,
     log,
     pg_url,
     recreate_database,
+    spending_clerk,
     write_result,
 )
 
@@ -129,6 +143,109 @@ async def seed(households: int, compounds: int) -> dict[str, Any]:
         await services.db.close()
 
 
+async def seed_spending(households: int, fixture: dict[str, Any]) -> dict[str, Any]:
+    """The counter: households with points to spend, one reward, the clerks (see the top)."""
+    import uuid
+
+    from argon2 import PasswordHasher
+
+    from api.settings import Settings
+    from ledger.domain.access import SYSTEM, Principal, Role
+    from ledger.services.container import Services
+    from ledger.store import bulk
+    from ledger.store import registry as registry_store
+    from ledger.store.tables import Compound, Household
+
+    community_id = fixture["community_id"]
+    settings = Settings.from_env()
+    services = Services.build(settings.keyring(), settings.base_url)
+    password_hash = PasswordHasher().hash(PASSWORD)
+    run = uuid.uuid4().hex[:8]
+    await services.db.start()
+    try:
+        now = services.clock.now()
+        async with services.db.write():
+            compound_id = await registry_store.insert(
+                Compound, community=community_id, name=f"bench-counter-{run}", created_at=now
+            )
+            await bulk.add_households(community_id, compound_id, _addresses(households), now)
+            clerks = []
+            for number in range(1, SPENDING_CLERKS + 1):
+                added = await services.users.add(
+                    spending_clerk(number),
+                    password_hash,
+                    Role.CLERK,
+                    None,
+                    None,
+                    frozenset({compound_id}),
+                )
+                clerks.append({"id": added["id"], "username": spending_clerk(number)})
+        rows = (
+            await Household.select(Household.id, Household.account, Household.compound)
+            .where(Household.compound == compound_id)
+            .order_by(Household.id)
+        )
+        for row in rows:
+            await services.accounts.adjust(
+                SYSTEM,
+                f"bench-points-{run}-{row['id']}",
+                row["account"],
+                SPENDING_POINTS,
+                "bench: points to spend at the counter",
+            )
+        reward = await services.catalog.create(
+            SYSTEM,
+            f"bench-reward-{run}",
+            community_id,
+            {"name": f"bench reward {run}", "cost_points": REWARD_COST, "stock": REWARD_STOCK},
+        )
+        clerk = Principal(
+            user_id=clerks[0]["id"],
+            username=clerks[0]["username"],
+            role=Role.CLERK,
+            compound_ids=frozenset({compound_id}),
+        )
+        kept = rows[-1]
+        token = _token(services, kept["id"])
+        # The first redemption of a process also reads the redeemed account's id (once per
+        # process, as a server worker does): record the second, what every later one sends.
+        replies = [
+            await services.spending.redeem(clerk, f"bench-spend-{run}-0", token, reward["id"], 1)
+        ]
+        with CaptureStatements() as captured:
+            replies.append(
+                await services.spending.redeem(
+                    clerk, f"bench-spend-{run}-1", token, reward["id"], 1
+                )
+            )
+        captured_ok = replies[-1]["balance_points"] == SPENDING_POINTS - 2 * REWARD_COST
+        return {
+            "community_id": community_id,
+            "compound_id": compound_id,
+            "reward_id": reward["id"],
+            "cost_points": REWARD_COST,
+            "stock_seeded": REWARD_STOCK,
+            "stock_before": REWARD_STOCK - len(replies),
+            "points_each": SPENDING_POINTS,
+            "clerks": clerks,
+            "households": [
+                [row["id"], row["account"], row["compound"], _token(services, row["id"])]
+                for row in rows[:-1]
+            ],
+            "statements": captured.shapes(),
+            "captured_redemption_ok": captured_ok,
+        }
+    finally:
+        await services.db.close()
+
+
+def _token(services: Any, household_id: int) -> str:
+    from ledger.domain.scan_codes import CodeKind
+
+    token: str = services.codes.token(CodeKind.HOUSEHOLD, household_id, 1)
+    return token
+
+
 async def _analyze(url: str) -> None:
     import asyncpg
 
@@ -144,11 +261,25 @@ def main() -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--db", help="a bench_* PostgreSQL database, dropped and re-created")
     target.add_argument("--sqlite", type=Path, help="an SQLite file, deleted and re-created")
-    parser.add_argument("--households", type=int, required=True)
-    parser.add_argument("--compounds", type=int, required=True)
+    parser.add_argument("--households", type=int)
+    parser.add_argument("--compounds", type=int)
     parser.add_argument("--fixture", type=Path, required=True)
+    parser.add_argument(
+        "--spending",
+        type=int,
+        default=0,
+        help="add the counter's N households to the seeded --db (kept), read --fixture",
+    )
+    parser.add_argument("--spending-fixture", type=Path, help="where --spending writes its ids")
     parser.add_argument("--out", default=None, help="name of the result file in var/bench")
     args = parser.parse_args()
+    if args.spending:
+        if not args.db or not args.spending_fixture:
+            parser.error("--spending needs --db and --spending-fixture")
+        add_spending(args)
+        return
+    if not args.households or not args.compounds:
+        parser.error("--households and --compounds are required")
     started = time.perf_counter()
     if args.db:
         asyncio.run(recreate_database(args.db))
@@ -174,6 +305,34 @@ def main() -> None:
             {
                 "households": len(fixture["households"]),
                 "compounds": args.compounds,
+                "elapsed_s": round(time.perf_counter() - started, 1),
+                "database_url": url,
+            },
+        )
+
+
+def add_spending(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    url = pg_url(args.db)
+    configure_in_process(url, redis=False)
+    counter = asyncio.run(seed_spending(args.spending, json.loads(args.fixture.read_text())))
+    asyncio.run(_analyze(url))
+    args.spending_fixture.parent.mkdir(parents=True, exist_ok=True)
+    args.spending_fixture.write_text(json.dumps(counter))
+    log(
+        f"counter: {len(counter['households']):,} households with {SPENDING_POINTS} points, "
+        f"{len(counter['clerks'])} clerks, reward {counter['reward_id']}; one redemption sends "
+        f"{len(counter['statements'])} statements"
+    )
+    if args.out:
+        write_result(
+            args.out,
+            {
+                "households": len(counter["households"]),
+                "clerks": len(counter["clerks"]),
+                "reward_id": counter["reward_id"],
+                "statements": counter["statements"],
+                "all_ok": counter["captured_redemption_ok"],
                 "elapsed_s": round(time.perf_counter() - started, 1),
                 "database_url": url,
             },

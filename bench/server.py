@@ -1,4 +1,5 @@
-"""`greenledger serve` as a child process, for the HTTP phases."""
+"""`greenledger serve` as a child process, for the HTTP phases: its CPU, each worker's
+resident set, and its /metrics (behind the bench's own metrics token)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-from bench.common import OUT, ROOT, app_env, log
+from bench.common import METRICS_TOKEN, OUT, ROOT, app_env, log
 
 GREENLEDGER = ROOT / ".venv" / "bin" / "greenledger"
 
@@ -31,7 +32,8 @@ class Server:
         with Path(self.log_path).open("wb") as log_file:
             self.process = subprocess.Popen(  # noqa: S603 (our own CLI, fixed arguments)
                 command,
-                env=app_env(self.database_url, redis=self.redis),
+                env=app_env(self.database_url, redis=self.redis)
+                | {"GREENLEDGER_METRICS_TOKEN": METRICS_TOKEN},
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -69,6 +71,41 @@ class Server:
                     found.append(int(entry.name))
         return found
 
+    def worker_pids(self) -> list[int]:
+        """The processes that answer requests: uvicorn's worker children with --workers > 1
+        (not its multiprocessing helpers, if any), the server process itself with one."""
+        if self.process is None:
+            return []
+        children = [pid for pid in self.pids() if pid != self.process.pid]
+        workers = [pid for pid in children if "resource_tracker" not in _cmdline(pid)]
+        return sorted(workers) if self.workers > 1 else [self.process.pid]
+
+    def worker_rss_mb(self) -> list[float]:
+        """Each worker's resident set now (VmRSS), in MB (2^20 bytes)."""
+        sizes = []
+        for pid in self.worker_pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(round(int(line.split()[1]) / 1024, 1))
+        return sizes
+
+    def metrics(self) -> str | None:
+        """/metrics as Prometheus text (every worker's numbers added up), None if it failed."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/metrics",
+            headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 (localhost)
+                return str(reply.read().decode())
+        except OSError as error:
+            log(f"server: /metrics did not answer: {error}")
+            return None
+
     def cpu_seconds(self) -> float:
         """User + system CPU of the server's processes so far."""
         total = 0.0
@@ -97,6 +134,13 @@ class Server:
         trace: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def _listening(port: int) -> bool:
