@@ -38,6 +38,7 @@ from ledger.services.dropoff_queue import check_subject
 from ledger.services.grading_group import OPERATION, Checked, Grading, GradingGroup, Outcome, Race
 from ledger.services.runner import Result
 from ledger.store import photos as photo_store
+from ledger.store.connections import is_unavailable
 from ledger.store.engine import TRANSIENT_RETRIES, Database, is_transient, is_unique_violation
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,8 @@ class Gradings:
         task = self._committing
         if task is not None and not task.done() and task.get_loop() is loop:
             return
+        # Left by a loop that has closed (tests run one loop after another): nobody waits.
+        self._waiting = [item for item in self._waiting if item.done.get_loop() is loop]
         self._committing = loop.create_task(self._commit_all(), context=contextvars.Context())
 
     async def _commit_all(self) -> None:
@@ -146,13 +149,13 @@ class Gradings:
         try:
             outcomes = await self._written([item.checked for item in group])
         except Exception as error:
-            if not (isinstance(error, Race) or is_transient(error) or is_unique_violation(error)):
-                if len(group) == 1:
-                    group[0].done.set_exception(error)
-                    return
-                log.warning("group of %d gradings failed; each goes alone", len(group))
-            else:
-                log.info("group of %d gradings goes one by one: %r", len(group), error)
+            if is_unavailable(error) or (len(group) == 1 and not _retried(error)):
+                # The database is away (each alone would wait for it again), or a lone
+                # grading met an error no retry cures: its request answers with it.
+                _fail(group, error)
+                return
+            level = logging.INFO if _retried(error) else logging.WARNING
+            log.log(level, "group of %d gradings goes one by one after %r", len(group), error)
             for item in group:
                 await self._alone(item)
             return
@@ -160,17 +163,15 @@ class Gradings:
 
     async def _alone(self, item: _Waiting) -> None:
         """One grading in a group of its own, retried as `Runner.once` retries."""
+        event_id = item.checked.grading.event_id
         for attempt in range(1, TRANSIENT_RETRIES + 1):
             try:
                 (outcome,) = await self._written([item.checked])
             except Exception as error:
-                retry = isinstance(error, Race) or is_transient(error) or is_unique_violation(error)
-                if retry and attempt < TRANSIENT_RETRIES:
-                    log.info(
-                        "retrying inspection %s after %r", item.checked.grading.event_id, error
-                    )
+                if _retried(error) and attempt < TRANSIENT_RETRIES:
+                    log.info("retrying inspection %s after %r", event_id, error)
                     continue
-                item.done.set_exception(error)
+                _fail([item], error)
                 return
             _settle([item], [outcome])
             return
@@ -178,6 +179,17 @@ class Gradings:
     async def _written(self, checked: list[Checked]) -> list[Outcome]:
         async with self.db.write():
             return await GradingGroup(self.codes, self.clock.now(), checked).run()
+
+
+def _retried(error: Exception) -> bool:
+    """Not the grading's own failure: written again, it may well go through."""
+    return isinstance(error, Race) or is_transient(error) or is_unique_violation(error)
+
+
+def _fail(group: list[_Waiting], error: Exception) -> None:
+    for item in group:
+        if not item.done.done():
+            item.done.set_exception(error)
 
 
 def _settle(group: list[_Waiting], outcomes: list[Outcome]) -> None:

@@ -241,3 +241,18 @@ async def test_a_batch_s_gradings_stay_in_order_among_other_requests(services: S
     assert (second["scored"], second["points_awarded"]) == (False, 0)
     stored = await idempotency.find_many([g.event_id for g in batch])
     assert len(stored) == 2
+
+
+async def test_a_database_gone_away_fails_the_group_at_once(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each alone would wait for the database again: every request answers with the outage
+    (503, send again) and nothing was written."""
+
+    def gone() -> Exception:
+        return ConnectionResetError("the database went away")
+
+    outcomes, sizes = await _group_fails_once(services, monkeypatch, gone)
+    assert len(sizes) == 1
+    assert all(isinstance(o, ConnectionResetError) for o in outcomes)
+    assert await Inspection.count() == 0
