@@ -1,18 +1,24 @@
-"""The floor: the SQL of one graded credit, straight through asyncpg, no application around it.
+"""The floor: the SQL of one grading, straight through asyncpg, no application around it.
 
     python -m bench.floor --db bench_floor --fixture var/bench/fixture.json
 
-Statement for statement what `Scans.inspect` sends on PostgreSQL (captured from the asyncpg
-connection; docs/BENCHMARKS.md lists them): one pooled connection per credit, BEGIN, 9
-statements in the ledger's order and with its texts (the move of the points and the writes that
-ride on an INSERT are built by the ledger's own `MOVE_*` and `sql.carrying`; the issuance
-stripe's id read once per stripe and remembered, as the ledger does), COMMIT - 11 round trips;
-the pool, like the ledger's, does not reset connections on release.
+Statement for statement and text for text what one `Gradings.inspect` sends on PostgreSQL when
+it is a group of one (captured from the asyncpg connection; docs/BENCHMARKS.md lists them): one
+pooled connection per credit, BEGIN, the group's reads (the idempotency records, the household,
+the collection point, the rules in force, the accounts locked in id order with their balances,
+the household's grades of the day, the new entry's and inspection's ids), then one INSERT of
+the idempotency claim carrying every write (the move of the points, the entry, its sealer mark,
+the lot, its total, the three facts, the inspection), COMMIT - 10 round trips; the issuance
+stripe's id is read once per stripe and remembered, as the ledger does (an 11th statement on a
+stripe's first credit). Every text is the ledger's own (`ledger/store/batch_writes.py`,
+`idempotency.py`, `lots.py`, `earning.py`, composed by `sql.carrying` in the ledger's order), so
+it cannot drift; the pool, like the ledger's, does not reset connections on release.
 Values come from the previous statements' results exactly as in the ledger, so the same rows
 are locked in the same order. Only the decisions are taken for granted: the token's HMAC, the
 scope check and `award_for_grade` (the fixture's pairs always earn 10 points). Every credit is
-checked: the idempotency miss, the rows found, the stripe's conditional debit, the household's
-balance after, and the claim of the event id.
+checked: the idempotency miss, the rows found (household, point, both accounts locked, one id of
+each kind), the pair not yet scored today, the household's balance after, and the claim of the
+event id.
 """
 
 from __future__ import annotations
@@ -23,11 +29,9 @@ import hashlib
 import json
 import time
 import uuid
-import zlib
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -45,130 +49,129 @@ from bench.common import (
     slot,
     write_result,
 )
-from ledger.store.ledger import MOVE_CREDIT_FIRST, MOVE_DEBIT_FIRST
-from ledger.store.lots import ADD_TO_TOTAL
+from ledger.domain.accounts import issuance_stripe
+from ledger.domain.localtime import local_day
+from ledger.store import batch_writes, idempotency, lots
+from ledger.store.earning import RULES_BETWEEN
+from ledger.store.ledger import COMMUNITY_ACCOUNT, lot_expiry
 from ledger.store.sql import carrying
 
-ISSUANCE_STRIPES = 16
-LOCAL = ZoneInfo("Asia/Shanghai")
-
 SQL = {
-    "idempotency_find": (
-        "SELECT operation, fingerprint, outcome, result FROM idempotency_record WHERE event_id = $1"
-    ),
-    "household": (
-        "SELECT t.*, c.community AS community_id FROM household t "
-        "JOIN compound c ON c.id = t.compound WHERE t.id = $1"
-    ),
-    "point": (
-        "SELECT t.*, c.community AS community_id FROM collection_point t "
-        "JOIN compound c ON c.id = t.compound WHERE t.id = $1"
-    ),
-    "rule": (
-        "SELECT version, rules FROM earning_rule WHERE community = $1 AND effective_from <= $2 "
-        "ORDER BY effective_from DESC, version DESC LIMIT 1"
-    ),
-    "lock": "SELECT id FROM account WHERE id = $1 FOR UPDATE",
-    "today": (
-        "SELECT stream, scored, points_awarded FROM inspection "
-        "WHERE household = $1 AND local_day = $2"
-    ),
-    "stripe": "SELECT id FROM account WHERE community = $1 AND kind = $2 AND stripe = $3",
-    "unsealed": "INSERT INTO entry_unsealed (entry_id) VALUES ($1)",
-    "lot": (
-        "INSERT INTO lot (account_id, entry_id, points, remaining_points, expires_on, "
-        "created_at) VALUES ($1, $2, $3, $3, $4, $5)"
-    ),
-    "lot_total": ADD_TO_TOTAL,
-    "fact": (
-        "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "
-        "VALUES ($1, $2, $3, $4, $5)"
-    ),
-    "facts": (
-        "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "
-        "VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)"
-    ),
-    "inspection": (
-        "INSERT INTO inspection (community_id, compound, household, point, inspector, stream, "
-        "grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded, entry_id, "
-        "rule_version, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
-        "RETURNING id"
-    ),
-    "idempotency_claim": (
-        "INSERT INTO idempotency_record "
-        "(event_id, operation, fingerprint, outcome, result, created_at, actor, role, inputs) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+    "find": idempotency.FIND_MANY[False],
+    "household": batch_writes.SCANNED[("household", "pg")],
+    "point": batch_writes.SCANNED[("collection_point", "pg")],
+    "rules": RULES_BETWEEN,
+    "stripe": COMMUNITY_ACCOUNT,
+    "lock": batch_writes.LOCK["pg"],
+    "grading_on": batch_writes.GRADING_ON["pg"],
+    "next_ids": batch_writes.NEXT_IDS,
+    # The writes in the order `GradingGroup._write` queues them, riding on the claim.
+    "claim": carrying(
+        (
+            batch_writes.MOVE_MANY_PG,
+            batch_writes.APPEND_ENTRIES_PG,
+            batch_writes.UNSEALED_MANY_PG,
+            lots.OPEN_MANY_PG,
+            lots.ADD_MANY_TO_TOTALS_PG,
+            batch_writes.RECORD_FACTS_PG,
+            batch_writes.APPEND_INSPECTIONS_PG,
+        ),
+        idempotency.CLAIM_MANY_PG,
     ),
 }
-# The credit's statements (the move as its three steps) inside one server-side function: one
-# round trip per credit (and no BEGIN/COMMIT/reset). Not the ledger's design - a measurement of
-# what round trips cost.
+# The credit's statements inside one server-side function: one round trip per credit (and no
+# BEGIN/COMMIT). The same reads and writes in the same order, on the same tables, with one
+# row's values for the arrays; the writes ride on the claim as in the ledger. Not the ledger's
+# design - a measurement of what round trips cost.
 ONE_TRIP_FUNCTION = """
 CREATE OR REPLACE FUNCTION bench_graded_credit(
     p_event text, p_household bigint, p_point bigint, p_stream text, p_inspector bigint,
-    p_actor text, p_now timestamptz, p_day date, p_stripe int, p_points bigint
+    p_actor text, p_now timestamptz, p_day date, p_expires date, p_stripe int, p_points bigint
 ) RETURNS TABLE (balance bigint, entry bigint) LANGUAGE plpgsql AS $$
 DECLARE
-    h household%ROWTYPE; pt collection_point%ROWTYPE; v_community bigint; v_version int;
-    v_stripe bigint; v_debit_after bigint; v_entry bigint; v_inspection bigint;
+    h record; pt record; r record; v_version int; v_stripe bigint; v_stripe_after bigint;
+    v_entry bigint; v_inspection bigint;
 BEGIN
-    PERFORM 1 FROM idempotency_record WHERE event_id = p_event;
+    PERFORM 1 FROM idempotency_record WHERE event_id = ANY(ARRAY[p_event]::varchar[]);
     IF FOUND THEN RAISE EXCEPTION 'replayed'; END IF;
-    SELECT * INTO STRICT h FROM household WHERE id = p_household;
-    SELECT * INTO STRICT pt FROM collection_point WHERE id = p_point;
-    SELECT community INTO STRICT v_community FROM compound WHERE id = h.compound;
-    SELECT version INTO STRICT v_version FROM earning_rule
-        WHERE community = v_community AND effective_from <= p_now ORDER BY version DESC LIMIT 1;
-    PERFORM id FROM account WHERE id = h.account FOR UPDATE;
-    PERFORM 1 FROM inspection WHERE household = p_household AND local_day = p_day
-        AND scored AND stream = p_stream;
-    IF FOUND THEN RAISE EXCEPTION 'already scored'; END IF;
+    SELECT t.*, c.community AS community_id INTO STRICT h FROM household t
+        JOIN compound c ON c.id = t.compound WHERE t.id = ANY(ARRAY[p_household]);
+    SELECT t.*, c.community AS community_id INTO STRICT pt FROM collection_point t
+        JOIN compound c ON c.id = t.compound WHERE t.id = ANY(ARRAY[p_point]);
+    SELECT version INTO v_version FROM earning_rule WHERE community = h.community_id AND
+        effective_from <= p_now AND (effective_from > p_now OR version IN (SELECT version FROM
+        earning_rule WHERE community = h.community_id AND effective_from <= p_now
+        ORDER BY effective_from DESC, version DESC LIMIT 1))
+        ORDER BY effective_from DESC, version DESC LIMIT 1;
+    v_version := COALESCE(v_version, 0);
     SELECT id INTO STRICT v_stripe FROM account
-        WHERE community = v_community AND kind = 'issuance' AND stripe = p_stripe;
-    UPDATE account SET balance_points = balance_points - p_points
-        WHERE id = v_stripe RETURNING balance_points INTO STRICT v_debit_after;
-    UPDATE account SET balance_points = balance_points + p_points
-        WHERE id = h.account RETURNING balance_points INTO STRICT balance;
-    INSERT INTO entry (community_id, debit_account_id, credit_account_id, amount_points, kind,
-        debit_balance_after, credit_balance_after, event_id, rule_version, actor, memo,
-        created_at)
-    VALUES (v_community, v_stripe, h.account, p_points, 'inspection', v_debit_after, balance,
-        p_event, v_version, p_actor, p_stream || ' good', p_now) RETURNING id INTO v_entry;
-    INSERT INTO entry_unsealed (entry_id) VALUES (v_entry);
-    INSERT INTO lot (account_id, entry_id, points, remaining_points, expires_on, created_at)
-    VALUES (h.account, v_entry, p_points, p_points,
-        make_date(extract(year FROM p_day)::int + 1, 12, 31), p_now);
-    INSERT INTO lot_total (account_id, expires_on, points)
-    VALUES (h.account, make_date(extract(year FROM p_day)::int + 1, 12, 31), p_points)
-    ON CONFLICT (account_id, expires_on) DO UPDATE SET points = lot_total.points + excluded.points;
-    INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) VALUES
-        (v_community, 'earned', json_build_object('account', h.account, 'delta', p_points),
-         p_day, p_now);
-    INSERT INTO inspection (community_id, compound, household, point, inspector, stream, grade,
-        final_grade, local_day, scored, points_awarded, entry_id, rule_version, created_at)
-    VALUES (v_community, h.compound, p_household, p_point, p_inspector, p_stream, 'good', 'good',
-        p_day, true, p_points, v_entry, v_version, p_now) RETURNING id INTO v_inspection;
-    INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) VALUES
-        (v_community, 'grade', json_build_object('compound', h.compound, 'good', 1, 'graded', 1),
-         p_day, p_now),
-        (v_community, 'participation',
-         json_build_object('compound', h.compound, 'household', p_household), p_day, p_now);
+        WHERE community = h.community_id AND kind = 'issuance' AND stripe = p_stripe;
+    FOR r IN SELECT id, balance_points FROM account WHERE id = ANY(ARRAY[v_stripe, h.account])
+        ORDER BY id FOR UPDATE
+    LOOP
+        IF r.id = h.account THEN balance := r.balance_points + p_points;
+        ELSE v_stripe_after := r.balance_points - p_points; END IF;
+    END LOOP;
+    PERFORM 1 FROM inspection WHERE household = ANY(ARRAY[p_household])
+        AND local_day = ANY(ARRAY[p_day]) AND scored AND stream = p_stream;
+    IF FOUND THEN RAISE EXCEPTION 'already scored'; END IF;
+    SELECT nextval(pg_get_serial_sequence('entry', 'id')),
+        nextval(pg_get_serial_sequence('inspection', 'id')) INTO v_entry, v_inspection;
+    WITH w0 AS (
+        UPDATE account SET balance_points = account.balance_points + d.delta
+        FROM unnest(ARRAY[v_stripe, h.account], ARRAY[-p_points, p_points]) AS d(id, delta)
+        WHERE account.id = d.id
+    ), w1 AS (
+        INSERT INTO entry (id, community_id, debit_account_id, credit_account_id,
+            amount_points, kind, debit_balance_after, credit_balance_after, event_id,
+            reverses_entry_id, rule_version, actor, memo, created_at, captured_at)
+        VALUES (v_entry, h.community_id, v_stripe, h.account, p_points, 'inspection',
+            v_stripe_after, balance, p_event, NULL, v_version, p_actor, p_stream || ' good',
+            p_now, NULL)
+    ), w2 AS (
+        INSERT INTO entry_unsealed (entry_id) VALUES (v_entry)
+    ), w3 AS (
+        INSERT INTO lot (account_id, entry_id, points, remaining_points, expires_on, created_at)
+        VALUES (h.account, v_entry, p_points, p_points, p_expires, p_now)
+    ), w4 AS (
+        INSERT INTO lot_total (account_id, expires_on, points)
+        VALUES (h.account, p_expires, p_points)
+        ON CONFLICT (account_id, expires_on)
+        DO UPDATE SET points = lot_total.points + excluded.points
+    ), w5 AS (
+        INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) VALUES
+        (h.community_id, 'earned',
+            json_build_object('account', h.account, 'delta', p_points)::text, p_day, p_now),
+        (h.community_id, 'grade',
+            json_build_object('compound', h.compound, 'good', 1, 'graded', 1)::text, p_day,
+            p_now),
+        (h.community_id, 'participation',
+            json_build_object('compound', h.compound, 'household', p_household)::text, p_day,
+            p_now)
+    ), w6 AS (
+        INSERT INTO inspection (id, community_id, compound, household, point, inspector,
+            stream, grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded,
+            entry_id, rule_version, created_at, dropoff_id)
+        VALUES (v_inspection, h.community_id, h.compound, p_household, pt.id, p_inspector,
+            p_stream, 'good', 'good', '', '', p_day, true, p_points, v_entry, v_version, p_now,
+            NULL)
+    )
     INSERT INTO idempotency_record (event_id, operation, fingerprint, outcome, result,
-        created_at)
+        created_at, actor, role, inputs)
     VALUES (p_event, 'inspection', md5(p_event) || md5(p_event), 'ok',
         json_build_object('balance_points', balance, 'entry_id', v_entry, 'inspection_id',
-            v_inspection, 'points_awarded', p_points)::text, p_now);
+            v_inspection, 'points_awarded', p_points)::text, p_now, p_actor, 'inspector',
+        json_build_object('grade', 'good', 'stream', p_stream)::text)
+    ON CONFLICT (event_id) DO NOTHING;
+    IF NOT FOUND THEN RAISE EXCEPTION 'claimed'; END IF;
     entry := v_entry;
     RETURN NEXT;
 END $$
 """
 
-# 9 statements per credit (6 reads, the move, the inspection carrying the unsealed mark, the lot,
-# its lot_total and the points fact, the claim carrying the grade facts) + BEGIN + COMMIT; no
-# reset on release.
-STATEMENTS_PER_CREDIT = 9
+# 8 statements per credit (7 reads, the claim carrying every write) + BEGIN + COMMIT; no reset
+# on release. A stripe's first credit adds the read of the stripe's account id.
+STATEMENTS_PER_CREDIT = 8
 ROUND_TRIPS = STATEMENTS_PER_CREDIT + 2
 
 
@@ -187,91 +190,92 @@ class Floor:
         stream = STREAMS[round_]
         event_id = f"floor-{self.run}-{index}"
         now = datetime.now(UTC)
-        day = _local_day(now)
+        day = local_day(now)
         async with self.pool.acquire() as db, db.transaction():
-            if await db.fetch(SQL["idempotency_find"], event_id):
+            if await db.fetch(SQL["find"], [event_id]):
                 return 0, "replayed: a fresh event id was found"
-            household = (await db.fetch(SQL["household"], household_id))[0]
-            point = (await db.fetch(SQL["point"], point_id))[0]
+            households = await db.fetch(SQL["household"], [household_id])
+            points = await db.fetch(SQL["point"], [point_id])
+            if len(households) != 1 or len(points) != 1:
+                return 0, "rows: the household or the point was not found"
+            household, point = households[0], points[0]
             if household["card_serial"] != 1 or point["card_serial"] != 1:
                 return 0, "card: serial changed"
             community = household["community_id"]
-            rule = await db.fetch(SQL["rule"], community, now)
-            if not rule:
-                return 0, "rule: none in force"
-            account = household["account"]
-            await db.fetch(SQL["lock"], account)
-            today = await db.fetch(SQL["today"], household_id, day)
-            if any(row["scored"] and row["stream"] == stream for row in today):
-                return 0, "cap: this pair already scored today"
-            stripe_no = _stripe(event_id)
+            rules = await db.fetch(SQL["rules"], community, now, now)
+            version = next((r["version"] for r in rules if r["effective_from"] <= now), 0)
+            stripe_no = issuance_stripe(event_id)
             stripe = self.stripes.get((community, stripe_no))
             if stripe is None:
                 rows = await db.fetch(SQL["stripe"], community, "issuance", stripe_no)
                 stripe = self.stripes[(community, stripe_no)] = rows[0]["id"]
-            points = GRADE_POINTS_GOOD
-            moved = await db.fetch(
-                MOVE_DEBIT_FIRST if stripe < account else MOVE_CREDIT_FIRST,
-                stripe,
-                account,
-                points,
-                "inspection",
-                event_id,
-                None,
-                rule[0]["version"],
-                self.inspector["username"],
-                f"{stream} good",
-                now,
-                None,  # captured_at: the floor sends no capture time
-            )
-            balance, entry_id = moved[0]["credit_after"], moved[0]["entry_id"]
-            if entry_id is None:
-                return 0, "move: the entry was not written"
+            account = household["account"]
+            locked = await db.fetch(SQL["lock"], sorted({account, stripe}))
+            balances = {row["id"]: row["balance_points"] for row in locked}
+            if set(balances) != {account, stripe}:
+                return 0, "lock: an account was not found"
+            today = await db.fetch(SQL["grading_on"], [household_id], [day])
+            if any(row["scored"] and row["stream"] == stream for row in today):
+                return 0, "cap: this pair already scored today"
+            ids = await db.fetch(SQL["next_ids"], 1, 1)
+            (entry_id,), (inspection_id,) = ids[0]["entries"], ids[0]["inspections"]
+            award = GRADE_POINTS_GOOD
+            balance, stripe_after = balances[account] + award, balances[stripe] - award
             if balance != expected:
                 return 0, f"balance: {balance} after the credit, expected {expected}"
-            points_fact = {"account": account, "delta": points}
-            inspection_id = (
-                await db.fetch(
-                    carrying(
-                        (SQL["unsealed"], SQL["lot"], SQL["lot_total"], SQL["fact"]),
-                        SQL["inspection"],
-                    ),
-                    *(community, household["compound"], household_id, point_id),
-                    *(self.inspector["id"], stream, "good", "", "", day, True, points),
-                    *(entry_id, rule[0]["version"], now),
-                    entry_id,
-                    *(account, entry_id, points, _expiry(day), now),
-                    *(account, _expiry(day), points),
-                    *(community, "earned", _json(points_fact), day, now),
-                )
-            )[0]["id"]
-            grade_fact = {"compound": household["compound"], "graded": 1, "good": 1}
-            taking_part = {"compound": household["compound"], "household": household_id}
+            moved = sorted({stripe: -award, account: award}.items())
+            expires = lot_expiry(now)
+            compound = household["compound"]
+            facts = [
+                (community, "earned", _json({"account": account, "delta": award})),
+                (community, "grade", _json({"compound": compound, "graded": 1, "good": 1})),
+                (
+                    community,
+                    "participation",
+                    _json({"compound": compound, "household": household_id}),
+                ),
+            ]
             result = {
                 "inspection_id": inspection_id,
                 "entry_id": entry_id,
-                "points_awarded": points,
+                "points_awarded": award,
                 "balance_points": balance,
                 "scored": True,
                 "capped": False,
                 "message": "credited",
             }
-            fingerprint = hashlib.sha256(event_id.encode()).hexdigest()
+            actor = self.inspector["username"]
             claimed = await db.fetch(
-                carrying((SQL["facts"],), SQL["idempotency_claim"]),
-                event_id,
-                "inspection",
-                fingerprint,
-                "ok",
-                _json(result),
+                SQL["claim"],
+                # the claims (idempotency.claim_many)
+                [event_id],
+                ["inspection"],
+                [hashlib.sha256(event_id.encode()).hexdigest()],
+                ["ok"],
+                [_json(result)],
                 now,
-                self.inspector["username"],
-                "inspector",
-                _json({"stream": stream, "grade": "good"}),
-                *(community, "grade", _json(grade_fact), day, now),
-                *(community, "participation", _json(taking_part), day, now),
+                [actor],
+                ["inspector"],
+                [_json({"stream": stream, "grade": "good"})],
+                # the move (batch_writes.move_points)
+                [account_id for account_id, _ in moved],
+                [delta for _, delta in moved],
+                # the entry and its sealer mark (batch_writes.append_entries)
+                *([entry_id], [community], [stripe], [account], [award], ["inspection"]),
+                *([stripe_after], [balance], [event_id], [None], [version], [actor]),
+                *([f"{stream} good"], [now], [None]),
+                [entry_id],
+                # the lot and its total (lots.open_many)
+                *([account], [entry_id], [award], [expires], [now]),
+                *([account], [expires], [award]),
+                # the facts (batch_writes.record_facts)
+                *(list(column) for column in zip(*((*f, day, now) for f in facts), strict=True)),
+                # the inspection (batch_writes.append_inspections)
+                *([inspection_id], [community], [compound], [household_id], [point_id]),
+                *([self.inspector["id"]], [stream], ["good"], [""], [""], [day], [True]),
+                *([award], [entry_id], [version], [now], [None]),
             )
-            if not claimed:
+            if [row["event_id"] for row in claimed] != [event_id]:
                 return 0, "claim: the event id was taken"
         return 1, None
 
@@ -282,7 +286,7 @@ class Floor:
         async with self.pool.acquire() as db:
             rows = await db.fetch(
                 "SELECT balance, entry FROM bench_graded_credit"
-                "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 event_id,
                 household_id,
                 self.points[str(compound_id)][0],
@@ -290,8 +294,9 @@ class Floor:
                 self.inspector["id"],
                 self.inspector["username"],
                 now,
-                _local_day(now),
-                _stripe(event_id),
+                local_day(now),
+                lot_expiry(now),
+                issuance_stripe(event_id),
                 GRADE_POINTS_GOOD,
             )
         if rows[0]["balance"] != expected:
@@ -299,24 +304,12 @@ class Floor:
         return 1, None
 
 
-async def _keep(connection: asyncpg.Connection) -> None:
+async def no_reset(connection: asyncpg.Connection) -> None:
     """No `RESET ALL` on release, as in the ledger's pool (ledger/store/engine.py)."""
 
 
 def _json(value: dict[str, Any]) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def _stripe(event_id: str) -> int:
-    return zlib.crc32(event_id.encode()) % ISSUANCE_STRIPES
-
-
-def _local_day(now: datetime) -> date:
-    return now.astimezone(LOCAL).date()
-
-
-def _expiry(day: date) -> date:
-    return date(day.year + 1, 12, 31)
 
 
 async def consistency(db: asyncpg.Connection, credited: int) -> dict[str, Any]:
@@ -344,7 +337,7 @@ async def consistency(db: asyncpg.Connection, credited: int) -> dict[str, Any]:
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     fixture = json.loads(args.fixture.read_text())
-    pool = await asyncpg.create_pool(pg_url(args.db), min_size=1, max_size=10, reset=_keep)
+    pool = await asyncpg.create_pool(pg_url(args.db), min_size=1, max_size=10, reset=no_reset)
     assert pool is not None
     households = fixture["households"]
     half = len(households) // 2
@@ -366,6 +359,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     summary |= {
         "round_trips_per_credit": ROUND_TRIPS,
         "statements": captured.shapes(),
+        "statement_texts": captured.statements,
         "consistency": checked,
         "one_round_trip": one_trip_summary,
     }

@@ -728,16 +728,30 @@ def committer_lines(phases: dict[str, Any]) -> list[str]:
 
 
 def statements_line(r: dict[str, Any]) -> list[str]:
-    """Does the floor still send what the ledger sends? Both were recorded in this run."""
+    """Does the floor still send what the ledger sends? Both were recorded in this run: the
+    statements' shapes, and (when both recorded them) their texts."""
     ours = (r.get("service") or {}).get("statements")
     floor = (r.get("floor") or {}).get("statements")
     if not ours or not floor:
         return []
+    our_texts = (r.get("service") or {}).get("statement_texts")
+    floor_texts = (r.get("floor") or {}).get("statement_texts")
+    if ours == floor and our_texts and floor_texts and our_texts != floor_texts:
+        differing = sum(a != b for a, b in zip(our_texts, floor_texts, strict=True))
+        return [
+            "",
+            f"**The floor no longer matches the ledger**: the same {len(ours)} round trips, "
+            f"but {differing} of the floor's statement texts differ from the ledger's. "
+            "Update bench/floor.py.",
+        ]
     if ours == floor:
+        texts = ", text for text" if our_texts and our_texts == floor_texts else ""
         return [
             "",
             f"**Round trips per graded credit:** {len(ours)}, the same in the ledger and the "
-            "floor (recorded from one `Scans.inspect` and one floor credit in this run): "
+            f"floor{texts} (recorded from one `Gradings.inspect`, a group of one, and one floor "
+            "credit in this run, each the first of its process, so each also reads an issuance "
+            "stripe's account id, which later credits on that stripe remember): "
             + ", ".join(f"`{shape}`" for shape in ours)
             + ".",
         ]

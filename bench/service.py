@@ -100,6 +100,7 @@ async def main_async(args: argparse.Namespace, database_url: str) -> dict[str, A
         "concurrency": args.concurrency,
         "database_url": database_url,
         "statements": captured.shapes(),
+        "statement_texts": captured.statements,
         "captured_credit_ok": captured_outcome == (1, None),
         "cpu_ms_per_credit": cpu,
     }

@@ -5,7 +5,8 @@ and expanded with `unnest`). The writes return nothing the group needs (it takes
 the sequences first), so they go through `sql.later` and travel together with the group's last
 INSERT, the idempotency claims. On SQLite, where a statement is a function call and the write
 transaction holds the only write lock, the same rows go one statement per row, and the lists
-of ids to read are passed as JSON (`json_each`).
+of ids to read are passed as JSON (`json_each`). The PostgreSQL texts are module constants:
+bench/floor.py sends these same texts (tests/integration/test_round_trips.py compares them).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _engine() -> str:
     return "sqlite" if is_sqlite() else "pg"
 
 
-_SCANNED = {
+SCANNED = {
     (table, engine): (
         f"SELECT t.*, c.community AS community_id FROM {table} t "  # noqa: S608 (constant names)
         f"JOIN compound c ON c.id = t.compound WHERE t.id {any_of}"
@@ -47,11 +48,11 @@ _SCANNED = {
 
 async def scanned(table: str, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The rows codes name, each with its compound's community, by id."""
-    rows = await sql.fetch(_SCANNED[(table, _engine())], _ids(ids))
+    rows = await sql.fetch(SCANNED[(table, _engine())], _ids(ids))
     return {int(row["id"]): dict(row) for row in rows}
 
 
-_LOCK = {
+LOCK = {
     "pg": "SELECT id, balance_points FROM account WHERE id = ANY($1::bigint[]) ORDER BY id "
     "FOR UPDATE",
     # SQLite: the write transaction already holds the database's one write lock.
@@ -62,11 +63,11 @@ _LOCK = {
 
 async def lock_balances(account_ids: Sequence[int]) -> dict[int, int]:
     """Lock the accounts in id order (as `post` does) and read their balances."""
-    rows = await sql.fetch(_LOCK[_engine()], _ids(account_ids))
+    rows = await sql.fetch(LOCK[_engine()], _ids(account_ids))
     return {int(row["id"]): int(row["balance_points"]) for row in rows}
 
 
-_GRADING_ON = {
+GRADING_ON = {
     "pg": "SELECT household, local_day, stream, scored, points_awarded FROM inspection "
     "WHERE household = ANY($1::bigint[]) AND local_day = ANY($2::date[])",
     "sqlite": "SELECT household, local_day, stream, scored, points_awarded FROM inspection "
@@ -77,7 +78,7 @@ _GRADING_ON = {
 
 async def grading_on(household_ids: Sequence[int], days: Sequence[date]) -> list[dict[str, Any]]:
     """These households' grades of these local days (read after their accounts are locked)."""
-    rows = await sql.fetch(_GRADING_ON[_engine()], _ids(household_ids), _ids(days))
+    rows = await sql.fetch(GRADING_ON[_engine()], _ids(household_ids), _ids(days))
     return [dict(row) | {"local_day": _day(row["local_day"])} for row in rows]
 
 
@@ -91,7 +92,7 @@ class NewIds:
     inspections: list[int]
 
 
-_NEXT_IDS = (
+NEXT_IDS = (
     "SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('entry', 'id')) "
     "FROM generate_series(1, $1)) AS entries, "
     "ARRAY(SELECT nextval(pg_get_serial_sequence('inspection', 'id')) "
@@ -116,7 +117,7 @@ async def next_ids(*, entries: int, inspections: int) -> NewIds:
             list(range(first_entry, first_entry + entries)),
             list(range(first_inspection, first_inspection + inspections)),
         )
-    row = await sql.fetch_one(_NEXT_IDS, entries, inspections)
+    row = await sql.fetch_one(NEXT_IDS, entries, inspections)
     assert row is not None, "a SELECT of two arrays returns one row"
     return NewIds(sorted(row["entries"]), sorted(row["inspections"]))
 
@@ -143,6 +144,10 @@ class NewInspection:
 
 
 _MOVE_ONE = "UPDATE account SET balance_points = balance_points + $2 WHERE id = $1"
+MOVE_MANY_PG = (
+    "UPDATE account SET balance_points = account.balance_points + d.delta "
+    "FROM unnest($1::bigint[], $2::bigint[]) AS d(id, delta) WHERE account.id = d.id"
+)
 
 
 async def move_points(deltas: dict[int, int]) -> None:
@@ -153,8 +158,7 @@ async def move_points(deltas: dict[int, int]) -> None:
     elif deltas:
         ids = sorted(deltas)
         await sql.later(
-            "UPDATE account SET balance_points = account.balance_points + d.delta "
-            "FROM unnest($1::bigint[], $2::bigint[]) AS d(id, delta) WHERE account.id = d.id",
+            MOVE_MANY_PG,
             ids,
             [deltas[account_id] for account_id in ids],
         )
@@ -167,6 +171,21 @@ _ENTRY_ONE = (
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 )
 _UNSEALED_ONE = "INSERT INTO entry_unsealed (entry_id) VALUES ($1)"
+APPEND_ENTRIES_PG = (
+    "INSERT INTO entry (id, community_id, debit_account_id, credit_account_id, "
+    "amount_points, kind, debit_balance_after, credit_balance_after, event_id, "
+    "reverses_entry_id, rule_version, actor, memo, created_at, captured_at) "
+    "SELECT e.id, e.community_id, e.debit, e.credit, e.amount, e.kind, e.debit_after, "
+    "e.credit_after, e.event_id, e.reverses, e.rule_version, e.actor, e.memo, e.created_at, "
+    "e.captured_at "
+    "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], "
+    "$6::varchar[], $7::bigint[], $8::bigint[], $9::varchar[], $10::bigint[], "
+    "$11::integer[], $12::varchar[], $13::text[], $14::timestamptz[], $15::timestamptz[]) "
+    "WITH ORDINALITY AS e(id, community_id, debit, credit, amount, kind, debit_after, "
+    "credit_after, event_id, reverses, rule_version, actor, memo, created_at, captured_at, n) "
+    "ORDER BY e.n"
+)
+UNSEALED_MANY_PG = "INSERT INTO entry_unsealed (entry_id) SELECT unnest($1::bigint[])"
 
 
 async def append_entries(entries: Sequence[SealableEntry]) -> None:
@@ -179,25 +198,8 @@ async def append_entries(entries: Sequence[SealableEntry]) -> None:
             await sql.fetch(_UNSEALED_ONE, entry.entry_id)
         return
     columns = list(zip(*((*_entry_values(e),) for e in entries), strict=True))
-    await sql.later(
-        "INSERT INTO entry (id, community_id, debit_account_id, credit_account_id, "
-        "amount_points, kind, debit_balance_after, credit_balance_after, event_id, "
-        "reverses_entry_id, rule_version, actor, memo, created_at, captured_at) "
-        "SELECT e.id, e.community_id, e.debit, e.credit, e.amount, e.kind, e.debit_after, "
-        "e.credit_after, e.event_id, e.reverses, e.rule_version, e.actor, e.memo, e.created_at, "
-        "e.captured_at "
-        "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], "
-        "$6::varchar[], $7::bigint[], $8::bigint[], $9::varchar[], $10::bigint[], "
-        "$11::integer[], $12::varchar[], $13::text[], $14::timestamptz[], $15::timestamptz[]) "
-        "WITH ORDINALITY AS e(id, community_id, debit, credit, amount, kind, debit_after, "
-        "credit_after, event_id, reverses, rule_version, actor, memo, created_at, captured_at, n) "
-        "ORDER BY e.n",
-        *(list(column) for column in columns),
-    )
-    await sql.later(
-        "INSERT INTO entry_unsealed (entry_id) SELECT unnest($1::bigint[])",
-        [entry.entry_id for entry in entries],
-    )
+    await sql.later(APPEND_ENTRIES_PG, *(list(column) for column in columns))
+    await sql.later(UNSEALED_MANY_PG, [entry.entry_id for entry in entries])
 
 
 def _entry_values(entry: SealableEntry) -> tuple[Any, ...]:
@@ -248,6 +250,21 @@ _INSPECTION_ONE = (
     "rule_version, created_at, dropoff_id) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
 )
+APPEND_INSPECTIONS_PG = (
+    "INSERT INTO inspection (id, community_id, compound, household, point, inspector, "
+    "stream, grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded, "
+    "entry_id, rule_version, created_at, dropoff_id) "
+    "SELECT i.id, i.community_id, i.compound, i.household, i.point, i.inspector, i.stream, "
+    "i.grade, i.grade, i.reasons, i.photo_ref, i.local_day, i.scored, i.points, i.entry_id, "
+    "i.rule_version, i.created_at, i.dropoff_id "
+    "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], "
+    "$6::bigint[], $7::varchar[], $8::varchar[], $9::text[], $10::varchar[], $11::date[], "
+    "$12::boolean[], $13::bigint[], $14::bigint[], $15::integer[], $16::timestamptz[], "
+    "$17::bigint[]) "
+    "WITH ORDINALITY AS i(id, community_id, compound, household, point, inspector, stream, "
+    "grade, reasons, photo_ref, local_day, scored, points, entry_id, rule_version, "
+    "created_at, dropoff_id, n) ORDER BY i.n"
+)
 
 
 async def append_inspections(inspections: Sequence[NewInspection]) -> None:
@@ -259,27 +276,19 @@ async def append_inspections(inspections: Sequence[NewInspection]) -> None:
             await sql.fetch(_INSPECTION_ONE, *row)
         return
     columns = [list(column) for column in zip(*rows, strict=True)]
-    await sql.later(
-        "INSERT INTO inspection (id, community_id, compound, household, point, inspector, "
-        "stream, grade, final_grade, reasons, photo_ref, local_day, scored, points_awarded, "
-        "entry_id, rule_version, created_at, dropoff_id) "
-        "SELECT i.id, i.community_id, i.compound, i.household, i.point, i.inspector, i.stream, "
-        "i.grade, i.grade, i.reasons, i.photo_ref, i.local_day, i.scored, i.points, i.entry_id, "
-        "i.rule_version, i.created_at, i.dropoff_id "
-        "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], "
-        "$6::bigint[], $7::varchar[], $8::varchar[], $9::text[], $10::varchar[], $11::date[], "
-        "$12::boolean[], $13::bigint[], $14::bigint[], $15::integer[], $16::timestamptz[], "
-        "$17::bigint[]) "
-        "WITH ORDINALITY AS i(id, community_id, compound, household, point, inspector, stream, "
-        "grade, reasons, photo_ref, local_day, scored, points, entry_id, rule_version, "
-        "created_at, dropoff_id, n) ORDER BY i.n",
-        *columns,
-    )
+    await sql.later(APPEND_INSPECTIONS_PG, *columns)
 
 
 _FACT_ONE = (
     "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "
     "VALUES ($1, $2, $3, $4, $5)"
+)
+RECORD_FACTS_PG = (
+    "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "
+    "SELECT f.community_id, f.kind, f.payload, f.local_day, f.created_at "
+    "FROM unnest($1::bigint[], $2::varchar[], $3::text[], $4::date[], $5::timestamptz[]) "
+    "WITH ORDINALITY AS f(community_id, kind, payload, local_day, created_at, n) "
+    "ORDER BY f.n"
 )
 
 
@@ -292,11 +301,4 @@ async def record_facts(facts: Sequence[tuple[int, str, str, date, datetime]]) ->
             await sql.fetch(_FACT_ONE, *fact)
         return
     columns = [list(column) for column in zip(*facts, strict=True)]
-    await sql.later(
-        "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "
-        "SELECT f.community_id, f.kind, f.payload, f.local_day, f.created_at "
-        "FROM unnest($1::bigint[], $2::varchar[], $3::text[], $4::date[], $5::timestamptz[]) "
-        "WITH ORDINALITY AS f(community_id, kind, payload, local_day, created_at, n) "
-        "ORDER BY f.n",
-        *columns,
-    )
+    await sql.later(RECORD_FACTS_PG, *columns)

@@ -24,6 +24,15 @@ async def rule_at(community_id: int, moment: datetime) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
+RULES_BETWEEN = (
+    "SELECT version, rules, effective_from FROM earning_rule WHERE community = $1 AND "
+    "effective_from <= $3 AND (effective_from > $2 OR version IN (SELECT version FROM "
+    "earning_rule WHERE community = $1 AND effective_from <= $2 "
+    "ORDER BY effective_from DESC, version DESC LIMIT 1)) "
+    "ORDER BY effective_from DESC, version DESC"
+)
+
+
 async def rules_between(
     community_id: int, earliest: datetime, latest: datetime
 ) -> list[dict[str, Any]]:
@@ -31,11 +40,7 @@ async def rules_between(
     `earliest` and every one starting after it up to `latest`, latest start first (a later
     version first on a tie), as `rule_at` orders them."""
     rows = await sql.fetch(
-        "SELECT version, rules, effective_from FROM earning_rule WHERE community = $1 AND "
-        "effective_from <= $3 AND (effective_from > $2 OR version IN (SELECT version FROM "
-        "earning_rule WHERE community = $1 AND effective_from <= $2 "
-        "ORDER BY effective_from DESC, version DESC LIMIT 1)) "
-        "ORDER BY effective_from DESC, version DESC",
+        RULES_BETWEEN,
         community_id,
         earliest,
         latest,

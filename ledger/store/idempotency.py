@@ -49,7 +49,7 @@ async def outcome_of(event_id: str, actor: str) -> str | None:
     return None if row is None else str(row["outcome"])
 
 
-_FIND_MANY = {
+FIND_MANY = {
     False: "SELECT event_id, operation, fingerprint, outcome, result FROM idempotency_record "
     "WHERE event_id = ANY($1::varchar[])",
     True: "SELECT event_id, operation, fingerprint, outcome, result FROM idempotency_record "
@@ -61,7 +61,7 @@ async def find_many(event_ids: list[str]) -> dict[str, StoredOutcome]:
     """The stored outcomes among these event ids, in one statement (SQLite: the ids as JSON)."""
     wanted = sorted(set(event_ids))
     sqlite = is_sqlite()
-    rows = await sql.fetch(_FIND_MANY[sqlite], json.dumps(wanted) if sqlite else wanted)
+    rows = await sql.fetch(FIND_MANY[sqlite], json.dumps(wanted) if sqlite else wanted)
     return {
         row["event_id"]: StoredOutcome(
             operation=row["operation"],
@@ -71,6 +71,18 @@ async def find_many(event_ids: list[str]) -> dict[str, StoredOutcome]:
         )
         for row in rows
     }
+
+
+CLAIM_MANY_PG = (
+    "INSERT INTO idempotency_record "
+    "(event_id, operation, fingerprint, outcome, result, created_at, actor, role, inputs) "
+    "SELECT c.event_id, c.operation, c.fingerprint, c.outcome, c.result, $6::timestamptz, "
+    "c.actor, c.role, c.inputs "
+    "FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::text[], "
+    "$7::varchar[], $8::varchar[], $9::text[]) "
+    "AS c(event_id, operation, fingerprint, outcome, result, actor, role, inputs) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +105,7 @@ async def claim_many(claims: list[Claim], *, now: datetime) -> set[str]:
     if is_sqlite():
         return {c.event_id for c in claims if await _claim_one(c, now)}
     rows = await sql.fetch(
-        "INSERT INTO idempotency_record "
-        "(event_id, operation, fingerprint, outcome, result, created_at, actor, role, inputs) "
-        "SELECT c.event_id, c.operation, c.fingerprint, c.outcome, c.result, $6::timestamptz, "
-        "c.actor, c.role, c.inputs "
-        "FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::text[], "
-        "$7::varchar[], $8::varchar[], $9::text[]) "
-        "AS c(event_id, operation, fingerprint, outcome, result, actor, role, inputs) "
-        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        CLAIM_MANY_PG,
         [c.event_id for c in claims],
         [c.operation for c in claims],
         [c.fingerprint for c in claims],

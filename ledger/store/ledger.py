@@ -51,16 +51,16 @@ async def open_community_accounts(community_id: int, now: datetime) -> None:
     await Account.insert(*accounts)
 
 
+COMMUNITY_ACCOUNT = "SELECT id FROM account WHERE community = $1 AND kind = $2 AND stripe = $3"
+
+
 async def community_account(community_id: int, kind: AccountKind, stripe: int = 0) -> int:
     """A community's own account. Which row that is never changes (accounts are never moved
     or deleted), so each process remembers it after the first read."""
     key = (community_id, kind.value, stripe)
     account_id = _COMMUNITY_ACCOUNTS.get(key)
     if account_id is None:
-        row = await sql.fetch_one(
-            "SELECT id FROM account WHERE community = $1 AND kind = $2 AND stripe = $3",
-            *key,
-        )
+        row = await sql.fetch_one(COMMUNITY_ACCOUNT, *key)
         if row is None:
             raise NotFound(f"{kind} account of community", community_id)
         account_id = _COMMUNITY_ACCOUNTS[key] = int(row["id"])

@@ -31,12 +31,12 @@ ADD_TO_TOTAL = (
     "ON CONFLICT (account_id, expires_on) DO UPDATE SET points = lot_total.points + excluded.points"
 )
 # PostgreSQL only (array parameters): many lots, and their totals, in one statement each.
-_OPEN_MANY_PG = (
+OPEN_MANY_PG = (
     "INSERT INTO lot (account_id, entry_id, points, remaining_points, expires_on, created_at) "
     "SELECT a, e, p, p, x, c FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[], "
     "$5::timestamptz[]) AS t(a, e, p, x, c)"
 )
-_ADD_MANY_TO_TOTALS_PG = (
+ADD_MANY_TO_TOTALS_PG = (
     "INSERT INTO lot_total (account_id, expires_on, points) "
     "SELECT a, x, p FROM unnest($1::bigint[], $2::date[], $3::bigint[]) AS t(a, x, p) "
     "ON CONFLICT (account_id, expires_on) DO UPDATE SET points = lot_total.points + excluded.points"
@@ -64,11 +64,11 @@ async def open_many(rows: Sequence[tuple[int, int, int, date, datetime]]) -> Non
             await sql.fetch(ADD_TO_TOTAL, account_id, expires, points)
         return
     columns = list(zip(*rows, strict=True))
-    await sql.later(_OPEN_MANY_PG, *(list(column) for column in columns))
-    if sql.waiting_arguments(_ADD_MANY_TO_TOTALS_PG) or sql.waiting_arguments(ADD_TO_TOTAL):
+    await sql.later(OPEN_MANY_PG, *(list(column) for column in columns))
+    if sql.waiting_arguments(ADD_MANY_TO_TOTALS_PG) or sql.waiting_arguments(ADD_TO_TOTAL):
         await sql.flush()  # one statement may not change a total twice
     await sql.later(
-        _ADD_MANY_TO_TOTALS_PG,
+        ADD_MANY_TO_TOTALS_PG,
         [account_id for account_id, _, _ in totals],
         [expires for _, expires, _ in totals],
         [points for _, _, points in totals],

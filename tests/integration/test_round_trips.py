@@ -8,9 +8,12 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bench.common import CaptureStatements
+from bench.floor import SQL as FLOOR_SQL
+from bench.floor import Floor, no_reset
 from ledger.domain.accounts import issuance_stripe
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
@@ -49,6 +52,40 @@ async def test_a_graded_credit_is_ten_round_trips(services: Services) -> None:
     assert reply["scored"]
     assert reply["entry_id"] is not None
     assert capture.shapes() == GRADED_CREDIT
+    # The floor (bench/floor.py) sends the same carried INSERT, text for text.
+    assert FLOOR_SQL["claim"] in capture.statements
+
+
+async def test_the_floor_sends_what_a_grading_sends_text_for_text(services: Services) -> None:
+    """Row 1 of `make bench` (bench/floor.py) against one grading, a group of one: the same
+    statements in the same order with the same texts (both on a stripe already read)."""
+    site = await make_site(services)
+    first, second = _two_events_on_one_stripe()
+    await grade(services, site, Stream.KITCHEN, Grade.GOOD, key=first)
+    with CaptureStatements() as ledger:
+        await grade(services, site, Stream.RECYCLABLE, Grade.GOOD, key=second)
+    fresh = await make_household(services, site.world.compound_id, building="9")
+    compound = site.world.compound_id
+    fixture = {
+        "points": {str(compound): [site.point["id"]]},
+        "inspector": {"id": site.inspector.user_id, "username": site.inspector.username},
+    }
+    dsn = services.db.engine.config["dsn"]
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1, reset=no_reset)
+    assert pool is not None
+    try:
+        floor = Floor(pool, fixture, [(fresh["id"], None, compound, None)])
+        async with pool.acquire() as db:
+            stripes = await db.fetch(
+                "SELECT community, stripe, id FROM account WHERE kind = 'issuance'"
+            )
+        floor.stripes = {(row["community"], row["stripe"]): row["id"] for row in stripes}
+        with CaptureStatements() as bench:
+            assert await floor.credit(-1) == (1, None)
+    finally:
+        await pool.close()
+    assert len(bench.statements) == len(GRADED_CREDIT)
+    assert bench.statements == ledger.statements
 
 
 async def test_a_group_of_gradings_is_the_same_ten_round_trips(services: Services) -> None:
