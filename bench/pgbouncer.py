@@ -3,7 +3,7 @@
     python -m bench.pgbouncer [--duration 8] [--rounds 2]
 
 Seeds `bench_pgb_seed` once (bench/seed.py), then, per round, runs the ledger-service phase
-(bench/service.py: `Scans.inspect`, 8 tasks, a pool of 10) on a fresh copy three ways:
+(bench/service.py: `Gradings.inspect`, 8 tasks, a pool of 10) on a fresh copy three ways:
 
 - `direct`: asyncpg straight to PostgreSQL, its statement cache on (the default);
 - `direct, cache off`: the same with GREENLEDGER_PGBOUNCER=1, i.e. statement_cache_size=0,

@@ -3,8 +3,8 @@
 A signed-in resident who scans a point's code (`Scans.dropoff`) waits in that point's queue
 for 30 minutes (ledger/domain/dropoffs.py); the inspector grading there sees the household and
 grades it with `dropoff_id` in place of the card's token. `graded_dropoff` is the one place
-that turns a `dropoff_id` into the household a grade is for: `Scans.inspect` and the offline
-batch (`GradingBatches`) both call it, so the two cannot drift.
+that turns a `dropoff_id` into the household a grade is for: the grading group (a scan alone
+or an offline batch) calls it.
 """
 
 from __future__ import annotations
