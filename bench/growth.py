@@ -5,7 +5,7 @@
 One database grows in stages (bench/history.py bulk-loads the history in SQL). At each size,
 one request at a time through the service layer (the database's cost, not the server's):
 
-* credit: `Scans.inspect` to a household with history, every reply checked;
+* credit: `Gradings.inspect` to a household with history, every reply checked;
 * balance: `Accounts.account` (the GET /accounts/{id} handler's call) on history households,
   the balance must equal the sum of its `expiring` lots;
 * board: the top-10 households of a compound for this month from Redis (the server's path);

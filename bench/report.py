@@ -481,7 +481,7 @@ def markdown(data: dict[str, Any]) -> str:
         floor_result.get("one_round_trip"),
         " credits/s",
     )
-    row("2", "Ledger service: `Scans.inspect`", "8 concurrent", r.get("service"), " credits/s")
+    row("2", "Ledger service: `Gradings.inspect`", "8 concurrent", r.get("service"), " credits/s")
     row(
         "3",
         "HTTP `POST /api/v1/inspections`",
