@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             stop.set()
             await asyncio.gather(*tasks)
+            await services.gradings.close()
             if redis is not None:
                 await redis.aclose()
             await services.db.close()

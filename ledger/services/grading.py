@@ -1,18 +1,20 @@
 """Grading a drop-off: one path for a single scan and a batch, committed in groups.
 
 Each process has one committer (`Gradings`). A grading is checked (what is refused before
-anything is recorded), then joins the group being prepared while the previous group's
-transaction is in flight; when that transaction ends, everything waiting goes in the next one.
-There is no timer: an idle server commits a lone grading at once, a busy one commits in larger
-groups and pays one transaction, one set of statements and one fsync per group instead of per
-grading (docs/decisions/2026-12-06-group-commit.md). A request's gradings (a batch) stay
-together and in order in one group.
+anything is recorded), then waits to be written with the gradings that arrive while the groups
+before it are being written; when one of those transactions ends, everything waiting goes in
+the next one. There is no timer: an idle server writes a lone grading at once, a busy one
+writes larger groups and pays one transaction, one set of statements and one fsync per group
+instead of per grading (docs/decisions/2026-12-06-group-commit.md). Up to `IN_FLIGHT` groups
+are written at once, so one group waiting for a row another transaction holds does not hold up
+every grading of the process. A request's gradings (a batch) stay together and in order.
 
 `GradingGroup` decides each grading exactly as if the group's gradings had been sent one after
 the other. Should a group's transaction fail for a reason that is not a grading's own (another
-process stored one of its event ids first, a deadlock, a lost connection), each grading goes
-again in a group of its own, retried as `Runner.once` retries: a lost race or a transient error
-for one grading never fails the others.
+process stored one of its event ids first, a deadlock), it is written once more (the stored
+event ids then replay); failing again, or for any other reason, each grading goes again in a
+group of its own, retried as `Runner.once` retries: a lost race or a transient error for one
+grading never fails the others. A database that is unreachable fails the group at once.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from ledger import metrics
 from ledger.domain.access import Principal
@@ -43,6 +46,11 @@ from ledger.store.engine import TRANSIENT_RETRIES, Database, is_transient, is_un
 
 log = logging.getLogger(__name__)
 
+# Groups one process writes at once: while one waits for a row another transaction holds (a
+# household at the counter, say), the next group goes on. Each takes whole requests, in
+# arrival order, up to GROUP_MAX gradings (a single request's batch may be more).
+IN_FLIGHT = 2
+GROUP_MAX = 1_000
 REASONS_MAX = 10
 REASON_CODE_LENGTH_MAX = 32
 PHOTO_REF_LENGTH_MAX = 200
@@ -64,8 +72,8 @@ class Gradings:
 
     def __init__(self, db: Database, clock: Clock, codes: Codes) -> None:
         self.db, self.clock, self.codes = db, clock, codes
-        self._waiting: list[_Waiting] = []
-        self._committing: asyncio.Task[None] | None = None
+        self._waiting: list[list[_Waiting]] = []  # each request's gradings, in arrival order
+        self._writing: set[asyncio.Task[None]] = set()
 
     async def inspect(
         self,
@@ -101,68 +109,98 @@ class Gradings:
         return outcome
 
     async def inspect_many(self, actor: Principal, gradings: Sequence[Grading]) -> list[Outcome]:
-        """The outcome of each grading, in order: a result or the refusal."""
+        """The outcome of each grading, in order: a result or the refusal. An error that is
+        not a refusal (the database gone, a bug) is raised, after every grading has its end."""
         checked = [await _check(actor, grading) for grading in gradings]
+        for item in checked:
+            if isinstance(item, LedgerError):
+                metrics.write_answered(OPERATION, item.code)
         loop = asyncio.get_running_loop()
         waiting = [
             _Waiting(item, loop.create_future()) for item in checked if isinstance(item, Checked)
         ]
-        self._waiting.extend(waiting)  # in one step: a request's gradings stay together
         if waiting:
+            self._waiting.append(waiting)  # a request's gradings stay together, in order
             self._start(loop)
-        decided = iter(await asyncio.gather(*(w.done for w in waiting)))
-        outcomes = [item if isinstance(item, LedgerError) else next(decided) for item in checked]
-        for item in checked:
-            if isinstance(item, LedgerError):
-                metrics.write_answered(OPERATION, item.code)
-        return outcomes
+        if waiting:
+            await asyncio.wait([w.done for w in waiting])
+        for one in waiting:  # a failure, not a refusal (refusals are outcomes)
+            if one.done.cancelled() or one.done.exception() is not None:
+                one.done.result()  # raises it
+        decided = iter(w.done.result() for w in waiting)
+        return [item if isinstance(item, LedgerError) else next(decided) for item in checked]
+
+    async def close(self) -> None:
+        """Wait for the groups being written (at shut-down, before the pool closes)."""
+        while self._writing:
+            await asyncio.gather(*self._writing, return_exceptions=True)
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start committing unless a commit is under way on this loop (it takes the new
-        arrivals in its next group). Its own empty context: a group is no one request's."""
-        task = self._committing
-        if task is not None and not task.done() and task.get_loop() is loop:
-            return
+        """Start writing a group of what is waiting, unless `IN_FLIGHT` groups are being
+        written already (the first to end starts the next). Each group in a task of its own
+        with an empty context: a group is no one request's."""
         # Left by a loop that has closed (tests run one loop after another): nobody waits.
-        self._waiting = [item for item in self._waiting if item.done.get_loop() is loop]
-        self._committing = loop.create_task(self._commit_all(), context=contextvars.Context())
+        self._waiting = [b for b in self._waiting if not b[0].done.get_loop().is_closed()]
+        self._writing = {task for task in self._writing if not task.get_loop().is_closed()}
+        if self._waiting and len(self._writing) < IN_FLIGHT:
+            task = loop.create_task(self._write(), context=contextvars.Context())
+            self._writing.add(task)
 
-    async def _commit_all(self) -> None:
-        while self._waiting:
-            group, self._waiting = self._waiting, []
-            try:
+    def _next_group(self) -> list[_Waiting]:
+        """Whole requests, in arrival order, up to `GROUP_MAX` gradings (one request's more)."""
+        group: list[_Waiting] = []
+        while self._waiting and (not group or len(group) + len(self._waiting[0]) <= GROUP_MAX):
+            group += self._waiting.pop(0)
+        return group
+
+    async def _write(self) -> None:
+        """Takes its group when it starts: what arrived in the meantime goes with it."""
+        group = self._next_group()
+        try:
+            if group:
                 await self._commit(group)
-            except BaseException as error:  # cancelled at shut-down: nobody is left waiting
-                for item in group + self._waiting:
-                    if item.done.done():
-                        continue
-                    if isinstance(error, asyncio.CancelledError):
-                        item.done.cancel()
-                    else:
-                        item.done.set_exception(error)
-                self._waiting = []
-                raise
+        except BaseException as error:  # cancelled at shut-down: its gradings are not left waiting
+            _fail(group, error)
+            raise
+        finally:
+            self._writing.discard(cast(asyncio.Task[None], asyncio.current_task()))
+            if self._waiting:
+                self._start(asyncio.get_running_loop())
 
     async def _commit(self, group: list[_Waiting]) -> None:
         started = time.perf_counter()
         metrics.grading_group(len(group), [started - item.arrived for item in group])
-        try:
-            outcomes = await self._written([item.checked for item in group])
-        except Exception as error:
-            if is_unavailable(error) or (len(group) == 1 and not _retried(error)):
-                # The database is away (each alone would wait for it again), or a lone
-                # grading met an error no retry cures: its request answers with it.
-                _fail(group, error)
+        for attempt in (1, 2):
+            try:
+                outcomes = await self._written([item.checked for item in group])
+            except Exception as error:
+                if attempt == 1 and len(group) > 1 and _retried(error):
+                    # Another process stored one of its event ids first, or a deadlock: once
+                    # more, the stored ones replay.
+                    log.info("group of %d gradings again after %r", len(group), error)
+                    continue
+                await self._after_failure(group, error)
                 return
-            level = logging.INFO if _retried(error) else logging.WARNING
-            log.log(level, "group of %d gradings goes one by one after %r", len(group), error)
-            for item in group:
-                await self._alone(item)
+            _settle(group, outcomes)
             return
-        _settle(group, outcomes)
 
-    async def _alone(self, item: _Waiting) -> None:
-        """One grading in a group of its own, retried as `Runner.once` retries."""
+    async def _after_failure(self, group: list[_Waiting], error: Exception) -> None:
+        if is_unavailable(error) or (len(group) == 1 and not _retried(error)):
+            # The database is away (each alone would wait for it again), or a lone grading
+            # met an error no retry cures: its request answers with it.
+            _fail(group, error)
+            return
+        level = logging.INFO if _retried(error) else logging.WARNING
+        log.log(level, "group of %d gradings goes one by one after %r", len(group), error)
+        for index, item in enumerate(group):
+            failure = await self._alone(item)
+            if failure is not None and is_unavailable(failure):
+                _fail(group[index + 1 :], failure)
+                return
+
+    async def _alone(self, item: _Waiting) -> Exception | None:
+        """One grading in a group of its own, retried as `Runner.once` retries; the error it
+        ended with, if any."""
         event_id = item.checked.grading.event_id
         for attempt in range(1, TRANSIENT_RETRIES + 1):
             try:
@@ -172,9 +210,10 @@ class Gradings:
                     log.info("retrying inspection %s after %r", event_id, error)
                     continue
                 _fail([item], error)
-                return
+                return error
             _settle([item], [outcome])
-            return
+            return None
+        raise AssertionError("the last attempt returns")
 
     async def _written(self, checked: list[Checked]) -> list[Outcome]:
         async with self.db.write():
@@ -186,9 +225,13 @@ def _retried(error: Exception) -> bool:
     return isinstance(error, Race) or is_transient(error) or is_unique_violation(error)
 
 
-def _fail(group: list[_Waiting], error: Exception) -> None:
+def _fail(group: list[_Waiting], error: BaseException) -> None:
     for item in group:
-        if not item.done.done():
+        if item.done.done():
+            continue
+        if isinstance(error, asyncio.CancelledError):
+            item.done.cancel()
+        else:
             item.done.set_exception(error)
 
 

@@ -30,6 +30,7 @@ from ledger.domain.errors import IdempotencyConflict, LedgerError, NotFound, Out
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind, ScanCode
+from ledger.domain.short_codes import looks_typed
 from ledger.services.codes import Codes, current_row
 from ledger.services.dropoff_queue import graded_dropoff
 from ledger.services.rules import RuleSet, rules_over
@@ -173,13 +174,19 @@ class GradingGroup:
         return codes
 
     async def _codes(self, actor: Principal, grading: Grading) -> tuple[ScanCode | None, ScanCode]:
-        """Tokens are checked in memory; a typed short code (staff only) is looked up. A
-        grading of a drop-off has the point's code only."""
-        read = self.codes.read
+        """Tokens are checked in memory; a typed short code (staff only) is looked up, with its
+        row, and refused there if its compound is not the actor's, as a scan alone refuses it
+        (household first, then the point). A grading of a drop-off has the point's code only."""
         household = None
         if grading.household_token is not None:
-            household = await read(grading.household_token, CodeKind.HOUSEHOLD, actor)
-        return household, await read(grading.point_token, CodeKind.POINT, actor)
+            household = await self._code(actor, grading.household_token, CodeKind.HOUSEHOLD)
+        return household, await self._code(actor, grading.point_token, CodeKind.POINT)
+
+    async def _code(self, actor: Principal, token: str, kind: CodeKind) -> ScanCode:
+        if looks_typed(token):
+            code, _ = await self.codes.resolve(token, kind, actor)
+            return code
+        return await self.codes.read(token, kind, actor)
 
     async def _scanned(
         self, fresh: list[int], codes: dict[int, tuple[ScanCode | None, ScanCode]]

@@ -53,8 +53,11 @@ async def scanned(table: str, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
 
 
 LOCK = {
-    "pg": "SELECT id, balance_points FROM account WHERE id = ANY($1::bigint[]) ORDER BY id "
-    "FOR UPDATE",
+    # Households' accounts first, then the issuance stripes, each in id order (rows are locked
+    # in the order sorted): the order a weigh-in, an appeal or a redemption takes them (the
+    # household, then `post`'s move), so a group and those cannot deadlock.
+    "pg": "SELECT id, balance_points FROM account WHERE id = ANY($1::bigint[]) "
+    "ORDER BY kind = 'issuance', id FOR UPDATE",
     # SQLite: the write transaction already holds the database's one write lock.
     "sqlite": "SELECT id, balance_points FROM account "
     "WHERE id IN (SELECT value FROM json_each($1))",
@@ -62,7 +65,8 @@ LOCK = {
 
 
 async def lock_balances(account_ids: Sequence[int]) -> dict[int, int]:
-    """Lock the accounts in id order (as `post` does) and read their balances."""
+    """Lock the accounts (households', then stripes', each in id order) and read their
+    balances."""
     rows = await sql.fetch(LOCK[_engine()], _ids(account_ids))
     return {int(row["id"]): int(row["balance_points"]) for row in rows}
 

@@ -9,6 +9,7 @@ transient error, a bug hit by one grading, a request that went away — fails no
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -17,12 +18,14 @@ import pytest
 
 from ledger import metrics
 from ledger.domain.access import Principal, Role
+from ledger.domain.accounts import issuance_stripe
 from ledger.domain.errors import IdempotencyConflict, LedgerError, OutOfScope
-from ledger.domain.rules import Grade, Stream
+from ledger.domain.rules import Grade, Material, Stream
 from ledger.services.container import Services
 from ledger.services.grading import Grading
 from ledger.store import batch_writes, idempotency
-from ledger.store.tables import Entry, IdempotencyRecord, Inspection
+from ledger.store import earning as earning_store
+from ledger.store.tables import Entry, IdempotencyRecord, Inspection, ShortCode
 from tests.factories import event_id, make_household, make_user, make_world
 from tests.integration.earning_helpers import balance, make_site
 
@@ -119,10 +122,13 @@ async def test_several_inspectors_share_a_group_each_with_their_own_scope(
     assert row["actor"] == site.inspector.username
 
 
-async def _group_fails_once(
-    services: Services, monkeypatch: pytest.MonkeyPatch, error: Callable[[], Exception]
+async def _group_fails(
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Callable[[], Exception],
+    times: int = 1,
 ) -> tuple[list[Any], list[int]]:
-    """Twelve gradings at once while the first group's write raises `error` once."""
+    """Twelve gradings at once while the group's write raises `error` the first `times`."""
     site = await make_site(services)
     households = await _households(services, site.world.compound_id, 12)
     real = batch_writes.append_inspections
@@ -130,7 +136,7 @@ async def _group_fails_once(
 
     async def failing_once(inspections: list[Any]) -> None:
         sizes.append(len(inspections))
-        if len(sizes) == 1:
+        if len(sizes) <= times:
             raise error()
         await real(inspections)
 
@@ -153,9 +159,8 @@ async def test_a_transient_failure_of_the_group_fails_no_grading(
     def transient() -> Exception:
         return asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
 
-    outcomes, sizes = await _group_fails_once(services, monkeypatch, transient)
-    assert sizes[0] > 1
-    assert set(sizes[1:]) == {1}
+    outcomes, sizes = await _group_fails(services, monkeypatch, transient)
+    assert sizes == [12, 12]  # the whole group once more
     assert all(o["points_awarded"] == GOOD_POINTS for o in outcomes)
     await services.sealer.seal_pending()
     assert (await services.verifier.verify())["ok"]
@@ -211,6 +216,9 @@ async def test_a_request_that_went_away_leaves_its_grading_written_once(
     done = await asyncio.gather(*tasks, return_exceptions=True)
     assert isinstance(done[1], asyncio.CancelledError)
     assert all(done[i]["points_awarded"] == GOOD_POINTS for i in (0, 2, 3))
+    # Written with its group, though nobody heard the answer:
+    assert await idempotency.find(keys[1]) is not None
+    assert await Entry.count().where(Entry.event_id == keys[1]) == 1
     again = await _inspect(
         services, site.inspector, households[1]["card_token"], site.point["token"], keys[1]
     )
@@ -252,7 +260,104 @@ async def test_a_database_gone_away_fails_the_group_at_once(
     def gone() -> Exception:
         return ConnectionResetError("the database went away")
 
-    outcomes, sizes = await _group_fails_once(services, monkeypatch, gone)
+    outcomes, sizes = await _group_fails(services, monkeypatch, gone)
     assert len(sizes) == 1
     assert all(isinstance(o, ConnectionResetError) for o in outcomes)
     assert await Inspection.count() == 0
+
+
+async def test_a_group_that_fails_twice_goes_one_by_one(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def transient() -> Exception:
+        return asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+
+    outcomes, sizes = await _group_fails(services, monkeypatch, transient, times=2)
+    assert sizes == [12, 12] + [1] * 12
+    assert all(o["points_awarded"] == GOOD_POINTS for o in outcomes)
+
+
+@pytest.mark.postgres
+async def test_a_group_waiting_for_a_held_row_does_not_hold_up_the_next(
+    services: Services,
+) -> None:
+    """A household's account held by another transaction (a redemption at the counter, say)
+    holds up its own grading, not another household's."""
+    site = await make_site(services)
+    held, free = await _households(services, site.world.compound_id, 2)
+    point = site.point["token"]
+    holder = await asyncpg.connect(services.db.engine.config["dsn"])
+    try:
+        async with holder.transaction():
+            await holder.execute(
+                "SELECT id FROM account WHERE id = $1 FOR UPDATE", held["account_id"]
+            )
+            waiting = asyncio.create_task(
+                _inspect(services, site.inspector, held["card_token"], point)
+            )
+            await asyncio.sleep(0.2)  # its group is waiting for the row now
+            other = await asyncio.wait_for(
+                _inspect(services, site.inspector, free["card_token"], point), timeout=30
+            )
+            assert other["points_awarded"] == GOOD_POINTS
+            assert not waiting.done()
+        assert (await asyncio.wait_for(waiting, timeout=30))["points_awarded"] == GOOD_POINTS
+    finally:
+        await holder.close()
+
+
+@pytest.mark.postgres
+async def test_a_group_and_a_weigh_in_of_one_household_take_its_rows_in_one_order(
+    services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A weigh-in locks the household's account, then its credit moves the issuance stripe's;
+    a group waiting meanwhile must wait for the household before it takes the stripe, or
+    PostgreSQL finds a deadlock (and a second later the group is written again)."""
+    caplog.set_level(logging.INFO, logger="ledger")
+    site = await make_site(services)
+    clerk = await make_user(services, Role.CLERK, compound_ids=frozenset({site.world.compound_id}))
+    weigh_id = event_id("w")
+    same_stripe = (event_id("g") for _ in range(10_000))
+    grade_id = next(k for k in same_stripe if issuance_stripe(k) == issuance_stripe(weigh_id))
+    household_locked = asyncio.Event()
+    real = earning_store.weighin_points_on
+
+    async def slow(household_id: int, day: Any) -> int:
+        household_locked.set()
+        await asyncio.sleep(0.3)  # the group asks for the household's and the stripe's rows now
+        return await real(household_id, day)
+
+    monkeypatch.setattr(earning_store, "weighin_points_on", slow)
+
+    async def grading() -> Any:
+        await household_locked.wait()
+        return await _inspect(
+            services, site.inspector, site.world.card_token, site.point["token"], grade_id
+        )
+
+    weighed, graded = await asyncio.gather(
+        services.scans.weighin(clerk, weigh_id, site.world.card_token, Material.PAPER, 700),
+        grading(),
+    )
+    assert weighed["points_awarded"] > 0
+    assert graded["points_awarded"] == GOOD_POINTS
+    retried = [r.getMessage() for r in caplog.records if "after" in r.getMessage()]
+    assert retried == []
+
+
+async def test_a_typed_code_of_another_compound_is_refused_before_the_point_is_read(
+    services: Services,
+) -> None:
+    """As a scan alone always refused it: the household's typed code first (stored), so a
+    bad point token beside it changes nothing."""
+    site = await make_site(services)
+    elsewhere = await make_world(services, community="大关社区", compound="东一")
+    (row,) = await ShortCode.select(ShortCode.code).where(
+        (ShortCode.kind == "household") & (ShortCode.subject_id == elsewhere.household_id)
+    )
+    key = event_id("t")
+    with pytest.raises(OutOfScope, match="not in a compound you serve"):
+        await _inspect(services, site.inspector, row["code"], "1p.zz.1.a.forged", key)
+    stored = await idempotency.find(key)
+    assert stored is not None
+    assert stored.outcome == "out_of_scope"
