@@ -11,18 +11,21 @@ from litestar.di import NamedDependency
 from ledger.domain.access import Principal
 from ledger.services.container import Services
 
+# Explicit markers: Litestar 2.23+ deprecates inferring dependencies from parameter names.
+ServicesDep = NamedDependency[Services]
+PrincipalDep = NamedDependency[Principal]
+
 
 def provide_services(state: State) -> Services:
     services: Services = state.services
     return services
 
 
-def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+def provide_principal(request: Request[Any, Any, Any], services: ServicesDep) -> Principal:
+    """`services` is not used: it puts this provider after `provide_services` in Litestar's
+    dependency order. Two independent dependencies are resolved concurrently, in an anyio
+    task group (two new tasks per request); one after the other they are plain awaits."""
+    del services
     principal = request.user
     assert isinstance(principal, Principal), "guards run before handlers that need a principal"
     return principal
-
-
-# Explicit markers: Litestar 2.23+ deprecates inferring dependencies from parameter names.
-ServicesDep = NamedDependency[Services]
-PrincipalDep = NamedDependency[Principal]
