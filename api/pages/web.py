@@ -123,10 +123,27 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
         await next_app(scope, receive, send_wrapper)
 
 
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_REFERRER_POLICY = (b"referrer-policy", b"same-origin")
+
+
 def add_security_headers(headers: MutableScopeHeaders, path: str) -> None:
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
-    content_type = headers.get("content-type", "")
+    # One pass over the raw list; the usual response has neither header yet, and gets both
+    # appended exactly as MutableScopeHeaders' setter would append them.
+    found: str | None = None
+    either_set = False
+    for name, value in headers.headers:
+        lowered = name.lower()
+        if lowered == b"content-type" and found is None:
+            found = value.decode("latin-1")
+        elif lowered == _NOSNIFF[0] or lowered == _REFERRER_POLICY[0]:
+            either_set = True
+    if either_set:
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "same-origin"
+    else:
+        headers.headers += (_NOSNIFF, _REFERRER_POLICY)
+    content_type = found or ""
     policy = content_security_policy(content_type, path)
     if policy is None:
         return
