@@ -51,6 +51,10 @@ _REDACTIONS = (
 )
 
 
+# json.dumps(ensure_ascii=False, default=str) builds an encoder like this on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 def redact(text: str) -> str:
     for pattern, replacement in _REDACTIONS:
         text = pattern.sub(replacement, text)
@@ -88,7 +92,7 @@ class JsonFormatter(logging.Formatter):
         line |= _fields(record)
         if record.exc_info:
             line["error"] = redact(self.formatException(record.exc_info))
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return _ENCODER.encode(line)
 
 
 class TextFormatter(logging.Formatter):
