@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request
@@ -19,6 +20,17 @@ PrincipalDep = NamedDependency[Principal]
 def provide_services(state: State) -> Services:
     services: Services = state.services
     return services
+
+
+def services_in(state: State) -> Callable[[], Services]:
+    """`provide_services` for the app whose state is `state`, without parameters: Litestar
+    builds and validates a provider's arguments on every request (a State object for
+    `state`), and for this one nothing. It reads the state on each call, as before."""
+
+    def provide_app_services() -> Services:
+        return provide_services(state)
+
+    return provide_app_services
 
 
 def provide_principal(request: Request[Any, Any, Any], services: ServicesDep) -> Principal:
