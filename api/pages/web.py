@@ -97,8 +97,10 @@ class CSRFGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP and scope["path"].startswith("/api/"):
             headers = Headers.from_scope(scope)
-            cookies = ASGIConnection(scope).cookies
-            if bearer_token(headers.get("authorization")) or AUTH_COOKIE not in cookies:
+            if (
+                bearer_token(headers.get("authorization"))
+                or AUTH_COOKIE not in ASGIConnection(scope).cookies  # read only if needed
+            ):
                 await self.app(scope, receive, send)
                 return
         await self.csrf(scope, receive, send)
