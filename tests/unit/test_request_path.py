@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 
 from api.app import create_app
+from api.logs import _REDACTIONS, redact
 from api.pages.i18n import _UNSTATED, _states_preferences, preferences_of
 from api.pages.web import add_security_headers, content_security_policy
 from api.settings import Settings
@@ -106,3 +110,67 @@ def test_no_handler_resolves_its_dependencies_in_a_task_group(settings: Settings
     ]
     assert batches
     assert set(batches) == {1}
+
+
+def redact_every_pattern(text: str) -> str:
+    """redact as it was: every pattern over every text."""
+    for pattern, replacement, _ in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET /api/v1/accounts/{account_id:int} 200",
+        "GET /q/{token:str} 200",
+        "Authorization: Bearer abc.def",
+        "BEARER xyz",
+        'password=hunter2 "pin": "1234" Token: t0k phone=x SECRET=y passwd=z',
+        "call 13812345678 or +86 139-0000 or +86 13900001111, not 123812345678",
+        "a jwt eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl and eyJx.y",
+        "ſecret=1 \u212aey token=2 ıd",  # non-ASCII: every pattern runs
+        "１３８１２３４５６７８ fullwidth digits",
+        "",
+    ],
+)
+def test_redaction_is_that_of_every_pattern(text: str) -> None:
+    assert redact(text) == redact_every_pattern(text)
+
+
+@examples(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "bearer",
+                "Bearer ",
+                "token",
+                "PIN",
+                ":",
+                "=",
+                '"',
+                " ",
+                "1",
+                "3",
+                "8",
+                "86",
+                "+",
+                "eyJ",
+                ".",
+                "a",
+                "-",
+                "secret",
+                "phone",
+                "passwd",
+                "0123456789",
+                "K",
+                "ſ",
+                "\u212a",
+            ]
+        ),
+        max_size=30,
+    ).map("".join)
+)
+def test_redaction_is_that_of_every_pattern_for_any_text(text: str) -> None:
+    assert redact(text) == redact_every_pattern(text)
