@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
@@ -34,7 +35,7 @@ from api.controllers.registry import RegistryController
 from api.controllers.reports import ReportController
 from api.controllers.spending import SpendingController
 from api.controllers.volunteers import VolunteerApplicationController
-from api.deps import provide_principal, provide_services
+from api.deps import provide_principal, services_in
 from api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from api.limits import RateLimitMiddleware, address_limits_first
 from api.observability import metrics_endpoint, observe_requests, recording_codes, worker_stopped
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     point_store_at(settings)
     jwt_auth = make_jwt_auth(settings)
+    # The app's state, made here so that the services' provider can hold it (Litestar keeps
+    # the object it is given, if not empty; checked below).
+    state = State({"settings": settings})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -105,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *page_handlers(settings),
         ],
         dependencies={
-            "services": Provide(provide_services, sync_to_thread=False),
+            "services": Provide(services_in(state), sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
         exception_handlers=recording_codes(negotiated_handlers(EXCEPTION_HANDLERS)),
@@ -125,10 +129,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="Points for garbage sorting and volunteer hours, on an append-only ledger.",
             render_plugins=[JsonRenderPlugin(), YamlRenderPlugin(), OfflineSwagger()],
         ),
+        state=state,
         request_max_body_size=REQUEST_BODY_BYTES_MAX,
         response_cache_config=ResponseCacheConfig(),
         logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="debug"),
     )
+    assert app.state is state, "the services' provider reads this state"
     document_errors(app)
     observe_requests(app)
     return app

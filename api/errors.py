@@ -13,6 +13,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.types import Empty
 
 from ledger.domain.errors import LedgerError
 from ledger.domain.photos import PhotoTooLarge, UnsupportedPhoto
@@ -182,10 +183,12 @@ def _event_id(request: Request[Any, Any, Any]) -> str | None:
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         values = urllib.parse.parse_qs(body.decode("latin-1")).get("event_id")
         return values[0][:64] if values else None
-    try:
-        decoded = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        return None
+    decoded = request._connection_state.json  # the handler's own decoding, if it ran
+    if decoded is Empty:
+        try:
+            decoded = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            return None
     value = decoded.get("event_id") if isinstance(decoded, dict) else None
     return str(value)[:64] if value is not None else None
 

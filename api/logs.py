@@ -13,6 +13,7 @@ import contextvars
 import json
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,26 +35,51 @@ _SECRET_FIELDS = frozenset(
 # Fields the request wrapper writes from the app's own values (a route template such as
 # `/q/{token:str}` is not a token).
 _OWN_FIELDS = frozenset({"route", "method", "status", "role", "outcome", "step", "user_id"})
-_REDACTIONS = (
+_KEYS = ("password", "passwd", "pin", "token", "secret", "phone")
+_ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
+# Each pattern, its replacement, and what an ASCII text must hold for the pattern to match
+# (checked first: most log lines hold none of it, and the patterns cost far more).
+_REDACTIONS: tuple[tuple[re.Pattern[str], str, Callable[[str], bool]], ...] = (
     # a JWT (the API's bearer tokens and the sign-in cookie)
-    (re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[token]"),
+    (
+        re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),
+        "[token]",
+        lambda text: "eyJ" in text,
+    ),
     # any bearer credential (the metrics token too)
-    (re.compile(r"(?i)\b(bearer)\s+[^\s\"',;]+"), r"\1 [token]"),
+    (
+        re.compile(r"(?i)\b(bearer)\s+[^\s\"',;]+"),
+        r"\1 [token]",
+        lambda text: "bearer" in text.lower(),
+    ),
     # `password=…`, `"pin": "…"`, `token: …`
     (
         re.compile(
             r"(?i)\b(password|passwd|pin|token|secret|phone)(\"?\s*[:=]\s*\"?)[^\s\"'&,;}]+"
         ),
         r"\1\2[redacted]",
+        lambda text: any(key in text.lower() for key in _KEYS),
     ),
-    # a mainland China mobile number, with or without +86
-    (re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d{9}(?!\d)"), "[phone]"),
+    # a mainland China mobile number, with or without +86 (eleven digits in a row)
+    (
+        re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d{9}(?!\d)"),
+        "[phone]",
+        lambda text: _ELEVEN_DIGITS.search(text) is not None,
+    ),
 )
 
 
+# json.dumps(ensure_ascii=False, default=str) builds an encoder like this on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 def redact(text: str) -> str:
-    for pattern, replacement in _REDACTIONS:
-        text = pattern.sub(replacement, text)
+    # The hints are exact for ASCII text only: a case-insensitive pattern also matches, say,
+    # the Kelvin sign for `k`, and `\d` any script's digits. Other text meets every pattern.
+    ascii_only = text.isascii()
+    for pattern, replacement, could_match in _REDACTIONS:
+        if not ascii_only or could_match(text):
+            text = pattern.sub(replacement, text)
     return text
 
 
@@ -88,7 +114,7 @@ class JsonFormatter(logging.Formatter):
         line |= _fields(record)
         if record.exc_info:
             line["error"] = redact(self.formatException(record.exc_info))
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return _ENCODER.encode(line)
 
 
 class TextFormatter(logging.Formatter):

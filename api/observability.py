@@ -104,6 +104,8 @@ def _answered(scope: HTTPScope, status: int, seconds: float) -> None:
     services = getattr(scope["app"].state, "services", None)
     if services is not None and (usage := services.db.pool_usage()) is not None:
         metrics.pool(*usage)
+    if not log.isEnabledFor(logging.INFO):
+        return  # nothing below is needed but for the line
     principal = scope.get("user")
     is_principal = isinstance(principal, Principal)
     log.info(

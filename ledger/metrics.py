@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, write_to_textfile
 
@@ -102,9 +103,22 @@ VERIFY_OK = Gauge(*_VERIFY_OK, multiprocess_mode="mostrecent")
 VERIFY_TIME = Gauge(*_VERIFY_TIME, multiprocess_mode="mostrecent")
 
 
+# Each (method, route template, status)'s two series, as `labels()` returns them (the same
+# objects every time; the lookup validates and locks on each call). As bounded as the metrics
+# themselves: the route is a template, never a raw path, and the method one of a fixed few.
+_REQUEST_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def request_answered(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    REQUEST_SECONDS.labels(method, route).observe(seconds)
+    series = _REQUEST_SERIES.get((method, route, status))
+    if series is None:
+        series = (
+            REQUESTS.labels(method, route, str(status)),
+            REQUEST_SECONDS.labels(method, route),
+        )
+        _REQUEST_SERIES[(method, route, status)] = series
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def write_answered(operation: str, outcome: str) -> None:
@@ -147,9 +161,14 @@ def step_failed(step: str) -> None:
     STEPS.labels(step, "failed").inc()
 
 
+_POOL_SERIES: list[Any] = []  # POOL's in_use and open series, once the first pool reports
+
+
 def pool(in_use: int, size: int) -> None:
-    POOL.labels("in_use").set(in_use)
-    POOL.labels("open").set(size)
+    if not _POOL_SERIES:
+        _POOL_SERIES.extend((POOL.labels("in_use"), POOL.labels("open")))
+    _POOL_SERIES[0].set(in_use)
+    _POOL_SERIES[1].set(size)
 
 
 def redis_error(where: str) -> None:

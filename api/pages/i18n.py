@@ -168,6 +168,21 @@ def speaking(locale: str, large: bool = False) -> Iterator[None]:
         large_text.reset(large_token)
 
 
+# What a request that says nothing about its language or text size gets (an API client's).
+_UNSTATED = Preferences(DEFAULT_LOCALE, False)
+_STATING_HEADERS = frozenset({b"cookie", b"accept-language"})
+
+
+def _states_preferences(scope: Scope) -> bool:
+    """Whether `preferences_of` could find anything but `_UNSTATED` in this request: a
+    cookie, an Accept-Language header, or `lang`/`large` in the query (or a percent-escape,
+    which could spell either). Raw bytes, no parsing: a false "yes" only costs the full reading."""
+    query = scope.get("query_string", b"")
+    if b"lang" in query or b"large" in query or b"%" in query:
+        return True
+    return any(name.lower() in _STATING_HEADERS for name, _ in scope["headers"])
+
+
 class PreferencesMiddleware(ASGIMiddleware):
     """Sets the request's `preferences_of` for gettext and the templates, and keeps a choice
     made in the query in a cookie."""
@@ -175,7 +190,9 @@ class PreferencesMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        chosen = preferences_of(ASGIConnection(scope))
+        # A request stating nothing gets what preferences_of would answer, without parsing.
+        stated = _states_preferences(scope)
+        chosen = preferences_of(ASGIConnection(scope)) if stated else _UNSTATED
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -97,8 +97,10 @@ class CSRFGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP and scope["path"].startswith("/api/"):
             headers = Headers.from_scope(scope)
-            cookies = ASGIConnection(scope).cookies
-            if bearer_token(headers.get("authorization")) or AUTH_COOKIE not in cookies:
+            if (
+                bearer_token(headers.get("authorization"))
+                or AUTH_COOKIE not in ASGIConnection(scope).cookies  # read only if needed
+            ):
                 await self.app(scope, receive, send)
                 return
         await self.csrf(scope, receive, send)
@@ -123,10 +125,27 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
         await next_app(scope, receive, send_wrapper)
 
 
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_REFERRER_POLICY = (b"referrer-policy", b"same-origin")
+
+
 def add_security_headers(headers: MutableScopeHeaders, path: str) -> None:
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
-    content_type = headers.get("content-type", "")
+    # One pass over the raw list; the usual response has neither header yet, and gets both
+    # appended exactly as MutableScopeHeaders' setter would append them.
+    found: str | None = None
+    either_set = False
+    for name, value in headers.headers:
+        lowered = name.lower()
+        if lowered == b"content-type" and found is None:
+            found = value.decode("latin-1")
+        elif lowered == _NOSNIFF[0] or lowered == _REFERRER_POLICY[0]:
+            either_set = True
+    if either_set:
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "same-origin"
+    else:
+        headers.headers += (_NOSNIFF, _REFERRER_POLICY)
+    content_type = found or ""
     policy = content_security_policy(content_type, path)
     if policy is None:
         return
