@@ -3,7 +3,8 @@
 `GREENLEDGER_TEST_DB=sqlite` (default) or `postgres` picks the engine for the whole run; the
 Makefile runs the integration and API tests once on each. With GREENLEDGER_TEST_PGBOUNCER=1 the
 PostgreSQL pass talks to the test database through a PgBouncer in transaction mode that this
-file starts on a private port (the Makefile does so for tests/api). PostgreSQL and Redis tests
+file starts on a private port (the Makefile does so for the API tests marked `pgbouncer`, after
+running all of tests/api on PostgreSQL directly). PostgreSQL and Redis tests
 skip with a reason when the server is unreachable, unless GREENLEDGER_REQUIRE_SERVICES=1 (CI),
 where an unreachable server fails the run instead.
 """
