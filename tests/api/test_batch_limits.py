@@ -31,6 +31,8 @@ from tests.api.conftest import (
 )
 from tests.conftest import REDIS_URL
 
+pytestmark = pytest.mark.pgbouncer  # also run through PgBouncer (Makefile)
+
 LIMIT = 5
 
 

@@ -51,7 +51,6 @@ from ledger.services import boards as boards_service
 from ledger.services import container, users
 from ledger.services.container import Services
 from ledger.store.engine import current_engine
-from ledger.store.tables import TABLES
 from tests.api.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -60,7 +59,7 @@ from tests.api.conftest import (
     make_user,
     sign_in,
 )
-from tests.conftest import DATABASE_URL, REDIS_UP, REDIS_URL, REQUIRE_SERVICES
+from tests.conftest import DATABASE_URL, EMPTY_TABLES, REDIS_UP, REDIS_URL, REQUIRE_SERVICES
 from tests.factories import TEST_SECRET_KEY, FrozenClock, event_id
 from tests.factories import make_user as make_principal
 
@@ -251,8 +250,7 @@ async def known(migrated: None) -> AsyncIterator[Known]:
         shutil.copyfile(DATABASE_URL, path)
         engine.path = str(path)
     else:
-        names = ", ".join(f'"{table._meta.tablename}"' for table in TABLES)
-        await engine.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        await engine.run_ddl(EMPTY_TABLES)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
             users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -20,6 +20,8 @@ from tests.api.conftest import assert_error, created, make_user, new_event_id
 from tests.api.test_earning_api import Town, batch, town
 from tests.integration.earning_helpers import hangzhou
 
+pytestmark = pytest.mark.pgbouncer  # also run through PgBouncer (Makefile)
+
 __all__ = ["town"]  # the fixture, used by name
 
 

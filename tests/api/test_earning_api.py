@@ -34,6 +34,8 @@ from tests.api.conftest import (
 from tests.factories import FrozenClock
 from tests.integration.earning_helpers import hangzhou
 
+pytestmark = pytest.mark.pgbouncer  # also run through PgBouncer (Makefile)
+
 Client = AsyncTestClient[Any]
 
 

@@ -19,6 +19,8 @@ from tests.api.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, make_world, new_e
 from tests.conftest import REDIS_URL
 from tests.integration.redis_process import free_port
 
+pytestmark = pytest.mark.pgbouncer  # also run through PgBouncer (Makefile)
+
 
 async def _ready(settings: Settings) -> tuple[int, dict[str, Any]]:
     async with AsyncTestClient(app=create_app(settings)) as client:

@@ -19,6 +19,8 @@ from tests.api.conftest import (
     new_event_id,
 )
 
+pytestmark = pytest.mark.pgbouncer  # also run through PgBouncer (Makefile)
+
 Api = tuple[AsyncTestClient[Any], Headers]
 
 

@@ -28,6 +28,8 @@ from tests.conftest import REDIS_URL
 from tests.integration.redis_process import free_port
 from tests.integration.test_alert_rules import ALERTS
 
+pytestmark = pytest.mark.pgbouncer  # also run through PgBouncer (Makefile)
+
 TOKEN = "metrics-token-" + "x" * 32
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

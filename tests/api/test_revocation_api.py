@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import jwt
+import pytest
 from litestar.testing import AsyncTestClient
 
 from api.security import AUTH_COOKIE
@@ -26,6 +27,8 @@ from tests.api.conftest import (
     sign_in,
 )
 from tests.factories import TEST_SECRET_KEY
+
+pytestmark = pytest.mark.pgbouncer  # also run through PgBouncer (Makefile)
 
 Api = tuple[AsyncTestClient[Any], Headers]
 

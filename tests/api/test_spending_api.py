@@ -28,6 +28,8 @@ from tests.api.conftest import (
 )
 from tests.factories import FrozenClock
 
+pytestmark = pytest.mark.pgbouncer  # also run through PgBouncer (Makefile)
+
 Api = tuple[AsyncTestClient[Any], Headers]
 
 

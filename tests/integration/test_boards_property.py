@@ -28,8 +28,7 @@ from ledger.services import boards as boards_service
 from ledger.services.boards import differences
 from ledger.services.container import Services
 from ledger.store.engine import current_engine
-from ledger.store.tables import TABLES
-from tests.conftest import DATABASE_URL, REDIS_URL
+from tests.conftest import DATABASE_URL, EMPTY_TABLES, REDIS_URL
 from tests.factories import FrozenClock
 from tests.integration.board_workload import (
     EDGE_STARTS,
@@ -76,8 +75,7 @@ async def empty_database(services: Services) -> AsyncIterator[object]:
             engine.path = str(path)
             made.append(path)
         else:
-            names = ", ".join(f'"{table._meta.tablename}"' for table in TABLES)
-            await engine.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            await engine.run_ddl(EMPTY_TABLES)
 
     yield empty
     if isinstance(engine, SQLiteEngine):

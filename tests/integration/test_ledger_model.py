@@ -41,8 +41,8 @@ from ledger.domain.errors import (
 )
 from ledger.services.container import Services
 from ledger.store.engine import current_engine
-from ledger.store.tables import TABLES, Account
-from tests.conftest import _WORK, DATABASE_URL
+from ledger.store.tables import Account
+from tests.conftest import _WORK, DATABASE_URL, EMPTY_TABLES
 from tests.factories import TEST_SECRET_KEY, FrozenClock, make_household, make_world
 
 T = TypeVar("T")
@@ -99,8 +99,7 @@ class LedgerMachine(RuleBasedStateMachine):
             shutil.copyfile(DATABASE_URL, self.sqlite_path)
             engine.path = str(self.sqlite_path)
         else:
-            names = ", ".join(f'"{table._meta.tablename}"' for table in TABLES)
-            await engine.run_ddl(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            await engine.run_ddl(EMPTY_TABLES)
         settings = Settings(
             database_url=DATABASE_URL,
             secret_key=TEST_SECRET_KEY,

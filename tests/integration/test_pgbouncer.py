@@ -3,7 +3,7 @@
 PgBouncer hands each transaction whichever server connection is free, so nothing may live in a
 session: asyncpg's prepared statements (1.18 keeps none in transaction mode: the setting turns
 asyncpg's statement cache off) and session advisory locks (the sealer's is transaction-scoped).
-The whole API suite's PostgreSQL pass also runs through one (Makefile, tests/conftest.py).
+The API tests marked `pgbouncer` also run through one (Makefile, tests/conftest.py).
 """
 
 from __future__ import annotations
