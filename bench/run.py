@@ -523,8 +523,9 @@ def main() -> None:
     parser.add_argument(
         "--quiet-wait",
         type=float,
-        default=5,
-        help=f"seconds each phase waits for background load below {QUIET_CORES} cores",
+        default=60,
+        help=f"seconds each phase waits for background load below {QUIET_CORES} cores (the "
+        "sealer and projector catching up with the phase before)",
     )
     args = parser.parse_args()
     # A plain `kill` still stops the server and the load generator on the way out.
