@@ -21,9 +21,14 @@ NOTICES_SHOWN = 10
 INBOX_ROLES = frozenset({Role.RESIDENT, Role.VOLUNTEER})
 
 
-async def inbox(services: Services, principal: Principal) -> list[dict[str, Any]]:
-    """The newest notices, each with its text in the page's language."""
+async def inbox(
+    request: Request[Any, Any, Any], services: Services, principal: Principal
+) -> list[dict[str, Any]]:
+    """The newest notices, each with its text in the page's language. The top bar's unread
+    count is taken again after them: one that arrived since `count_unread` would otherwise
+    show in the list without its badge."""
     page = await services.notices.inbox(principal, None, NOTICES_SHOWN)
+    request.state.unread_notices = await services.notices.unread(principal)
     return [with_text(item) for item in page["items"]]
 
 

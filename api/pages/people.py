@@ -57,6 +57,7 @@ def _household_id(principal: Principal, chosen: int | None = None) -> int:
 
 @get("/home", guards=RESIDENTS, include_in_schema=False)
 async def resident_home(
+    request: Request[Any, Any, Any],
     principal: PrincipalDep,
     services: ServicesDep,
     household_choice: ChosenHousehold = None,
@@ -94,7 +95,7 @@ async def resident_home(
         helping=household["id"] in principal.helping,
         members=(await services.members.members(principal, household["id"]))["items"],
         remove_event_id=new_event_id(),
-        notices=await inbox(services, principal),
+        notices=await inbox(request, services, principal),
     )
 
 
@@ -186,7 +187,9 @@ async def appeal(
 
 
 @get("/volunteer", guards=[requires(Role.VOLUNTEER)], include_in_schema=False)
-async def volunteer_home(principal: PrincipalDep, services: ServicesDep) -> Response[Any]:
+async def volunteer_home(
+    request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
+) -> Response[Any]:
     """Hours kept forever, the star level, what waits for approval, the certificate."""
     if principal.volunteer_id is None:
         raise Forbidden("this user is not a registered volunteer")
@@ -200,7 +203,7 @@ async def volunteer_home(principal: PrincipalDep, services: ServicesDep) -> Resp
         shifts=await views.recent_shifts(principal.volunteer_id, ENTRIES_SHOWN),
         open_shift=await views.open_shift(principal.volunteer_id),
         certificate=f"/api/v1/volunteers/{principal.volunteer_id}/certificate",
-        notices=await inbox(services, principal),
+        notices=await inbox(request, services, principal),
     )
 
 
