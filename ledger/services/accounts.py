@@ -53,7 +53,7 @@ class Accounts:
             return {"entry_id": posted.entry_id, "balance_points": balance}
 
         inputs = {"account_id": account_id, "amount_points": amount_points, "reason": reason}
-        return await self.runner.once("adjustment", event_id, actor, inputs, action)
+        return await self.runner.once("adjustment", event_id, actor, inputs, action, dict)
 
     async def reverse(self, actor: Principal, event_id: str, entry_id: int, reason: str) -> Result:
         """Undo an entry once, by the opposite transfer linked to it."""
@@ -79,7 +79,7 @@ class Accounts:
             return {"entry_id": posted.entry_id, "reverses_entry_id": entry_id}
 
         inputs = {"entry_id": entry_id, "reason": reason}
-        return await self.runner.once("reversal", event_id, actor, inputs, action)
+        return await self.runner.once("reversal", event_id, actor, inputs, action, dict)
 
     async def account(self, viewer: Principal, account_id: int) -> Result:
         """Balance of an account its viewer may see (a clerk: households they serve, no history).

@@ -76,7 +76,7 @@ class Appeals:
             )
             return {"appeal_id": appeal_id, "status": "open"}
 
-        return await self.runner.once("appeal", event_id, actor, inputs, action)
+        return await self.runner.once("appeal", event_id, actor, inputs, action, dict)
 
     async def page(self, viewer: Principal, status: str, cursor: str | None, limit: int) -> Result:
         return await scoped_page(Appeal, viewer, {"status": status}, cursor, limit)
@@ -112,7 +112,7 @@ class Appeals:
                 actor, appeal_id, "upheld", now, entries | {"new_grade": new_grade.value}
             )
 
-        return await self.runner.once("appeal_decision", event_id, actor, inputs, action)
+        return await self.runner.once("appeal_decision", event_id, actor, inputs, action, dict)
 
 
 async def _regrade(

@@ -56,7 +56,7 @@ class Catalog:
             return await reward_view(reward_id)
 
         inputs = {"community_id": community_id, **_jsonable(values)}
-        return await self.runner.once("reward", event_id, actor, inputs, action)
+        return await self.runner.once("reward", event_id, actor, inputs, action, dict)
 
     async def change(
         self, actor: Principal, event_id: str, reward_id: int, fields: dict[str, Any]
@@ -80,7 +80,7 @@ class Catalog:
             return await reward_view(reward_id)
 
         inputs = {"reward_id": reward_id, **_jsonable(values)}
-        return await self.runner.once("reward_change", event_id, actor, inputs, action)
+        return await self.runner.once("reward_change", event_id, actor, inputs, action, dict)
 
     async def restock(
         self, actor: Principal, event_id: str, reward_id: int, quantity: int
@@ -97,7 +97,7 @@ class Catalog:
             return await reward_view(reward_id)
 
         inputs = {"reward_id": reward_id, "quantity": quantity}
-        return await self.runner.once("reward_restock", event_id, actor, inputs, action)
+        return await self.runner.once("reward_restock", event_id, actor, inputs, action, dict)
 
     async def retire(self, actor: Principal, event_id: str, reward_id: int) -> Result:
         """No longer redeemable; kept with its history."""
@@ -109,7 +109,7 @@ class Catalog:
             return await reward_view(reward_id)
 
         return await self.runner.once(
-            "reward_retire", event_id, actor, {"reward_id": reward_id}, action
+            "reward_retire", event_id, actor, {"reward_id": reward_id}, action, dict
         )
 
     async def history(self, reward_id: int) -> list[dict[str, Any]]:

@@ -211,7 +211,7 @@ class Members:
             return _joined_record(user_id, household_id, as_helper, name, rejoined=False)
 
         actor = Principal(user_id=0, username=username, role=Role.RESIDENT)
-        result = await self.runner.once(JOINED, _event_id("join"), actor, inputs, action)
+        result = await self.runner.once(JOINED, _event_id("join"), actor, inputs, action, dict)
         return int(result["user_id"])
 
     async def _another_household(
@@ -237,7 +237,7 @@ class Members:
                 row["id"], household_id, as_helper, row["display_name"], rejoined=False
             )
 
-        await self.runner.once(JOINED, _event_id("join"), _actor(row), inputs, action)
+        await self.runner.once(JOINED, _event_id("join"), _actor(row), inputs, action, dict)
         await self.sessions.published(row["id"])
         return int(row["id"])
 
@@ -257,7 +257,7 @@ class Members:
                 row["id"], household_id, member.helper, row["display_name"], rejoined=True
             )
 
-        await self.runner.once(JOINED, _event_id("rejoin"), _actor(row), inputs, action)
+        await self.runner.once(JOINED, _event_id("rejoin"), _actor(row), inputs, action, dict)
         return int(row["id"])
 
     async def _hold(self, held: tuple[int, int, str], counting: bool = True) -> None:
@@ -327,7 +327,7 @@ class Members:
             return {"household_id": household_id, "user_id": user_id, "removed": True}
 
         inputs = {"household_id": household_id, "user_id": user_id}
-        result = await self.runner.once(REMOVED, event_id, actor, inputs, action)
+        result = await self.runner.once(REMOVED, event_id, actor, inputs, action, dict)
         await self.sessions.published(user_id)
         return result
 
@@ -344,7 +344,7 @@ class Members:
             return {"household_id": household_id, "join_code": join_code}
 
         inputs = {"household_id": household_id}
-        return await self.runner.once(CODE_RESET, event_id, actor, inputs, action)
+        return await self.runner.once(CODE_RESET, event_id, actor, inputs, action, dict)
 
     async def join_code(self, actor: Principal, household_id: int) -> str:
         """The current code, for the staff who may reset it (printed on the sheet too)."""

@@ -52,7 +52,7 @@ class Registry:
             await add_version(community_id, DEFAULT_RULES, now, actor.username, now)
             return {"id": community_id, "name": name}
 
-        return await self.runner.once("community", event_id, actor, {"name": name}, action)
+        return await self.runner.once("community", event_id, actor, {"name": name}, action, dict)
 
     async def create_compound(
         self,
@@ -83,7 +83,7 @@ class Registry:
         inputs = {"community_id": community_id, "name": name}
         if kind is not CompoundKind.RESIDENTIAL:
             inputs["kind"] = kind.value
-        return await self.runner.once("compound", event_id, actor, inputs, action)
+        return await self.runner.once("compound", event_id, actor, inputs, action, dict)
 
     async def create_household(
         self,
@@ -110,7 +110,7 @@ class Registry:
             inputs |= {part: fields[part] for part in ("building", "unit", "room")}
         else:
             inputs |= {"kind": kind.value, "name": fields["name"]}
-        return await self.runner.once("household", event_id, actor, inputs, action)
+        return await self.runner.once("household", event_id, actor, inputs, action, dict)
 
     async def add_household(
         self,
@@ -181,7 +181,7 @@ class Registry:
             }
 
         inputs = {"household_id": household_id}
-        return await self.runner.once("card_reissue", event_id, actor, inputs, action)
+        return await self.runner.once("card_reissue", event_id, actor, inputs, action, dict)
 
     async def create_point(
         self, actor: Principal, event_id: str, compound_id: int, name: str, windows: list[str]
@@ -193,7 +193,7 @@ class Registry:
             return await self.add_point(compound_id, name, window_text)
 
         inputs = {"compound_id": compound_id, "name": name, "windows": window_text}
-        return await self.runner.once("point", event_id, actor, inputs, action)
+        return await self.runner.once("point", event_id, actor, inputs, action, dict)
 
     async def add_point(self, compound_id: int, name: str, window_text: str) -> Result:
         await _require(store.Compound, compound_id, "compound")
@@ -222,7 +222,7 @@ class Registry:
             return await self.add_post(compound_id, name)
 
         inputs = {"compound_id": compound_id, "name": name}
-        return await self.runner.once("post", event_id, actor, inputs, action)
+        return await self.runner.once("post", event_id, actor, inputs, action, dict)
 
     async def add_post(self, compound_id: int, name: str) -> Result:
         await _require(store.Compound, compound_id, "compound")
@@ -282,7 +282,7 @@ class Registry:
             }
 
         inputs = {"community_id": community_id, "name": name}
-        return await self.runner.once(operation, event_id, actor, inputs, action)
+        return await self.runner.once(operation, event_id, actor, inputs, action, dict)
 
     async def create_reward(
         self,

@@ -69,7 +69,7 @@ class Rules:
                 )
             return await add_version(community_id, rules, effective_from, actor.username, now)
 
-        return await self.runner.once("rules", event_id, actor, inputs, action)
+        return await self.runner.once("rules", event_id, actor, inputs, action, dict)
 
     async def current(self, community_id: int) -> Result:
         row = await store.latest_rule(community_id)

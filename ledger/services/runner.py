@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from ledger import metrics
 from ledger.domain.access import Principal
@@ -19,6 +21,7 @@ from ledger.store.engine import TRANSIENT_RETRIES, Database, is_transient, is_un
 log = logging.getLogger(__name__)
 
 Result = dict[str, Any]
+R = TypeVar("R")
 DONE = idempotency.OUTCOME_OK  # the outcome of an event that was carried out
 
 
@@ -37,9 +40,13 @@ class Runner:
         event_id: str,
         actor: Principal,
         inputs: Mapping[str, object],
-        action: Callable[[], Awaitable[Result]],
-    ) -> Result:
+        action: Callable[[], Awaitable[R]],
+        result_type: type[R],
+    ) -> R:
         """The effect and the record of its outcome commit together, or neither does.
+
+        The result is stored as JSON (`msgspec.to_builtins`) and a replay decodes it back into
+        `result_type`, so a service returns the same typed value whether it wrote or replayed.
 
         A refusal is recorded too (in its own transaction, after the rollback), so a retried
         refused request stays refused even if the state that refused it has changed since;
@@ -47,12 +54,12 @@ class Runner:
         meets again anyway.
         """
         try:
-            result = await self._once(operation, event_id, actor, inputs, action)
+            stored = await self._once(operation, event_id, actor, inputs, action)
         except LedgerError as refusal:
             metrics.write_answered(operation, refusal.code)
             raise
         metrics.write_answered(operation, "ok")
-        return result
+        return msgspec.convert(stored, result_type)
 
     async def _once(
         self,
@@ -60,7 +67,7 @@ class Runner:
         event_id: str,
         actor: Principal,
         inputs: Mapping[str, object],
-        action: Callable[[], Awaitable[Result]],
+        action: Callable[[], Awaitable[object]],
     ) -> Result:
         check_event_id(event_id)
         key = fingerprint(operation, actor.username, inputs)
@@ -95,7 +102,7 @@ class Runner:
         operation: str,
         event_id: str,
         key: str,
-        action: Callable[[], Awaitable[Result]],
+        action: Callable[[], Awaitable[object]],
         actor: Principal,
         inputs: Mapping[str, object],
     ) -> Result:
@@ -103,7 +110,7 @@ class Runner:
             prior = await idempotency.find(event_id)
             if prior is not None:
                 return replay(prior, key)
-            result = await action()
+            result: Result = msgspec.to_builtins(await action())
             # Who hears of it (an appeal decided, points spent…): its notices, in this
             # transaction, from the audited event itself (services/notice_events.py).
             await notice_events.record_event(operation, event_id, inputs, result, self.clock.now())

@@ -63,7 +63,7 @@ class Scans:
         inputs = {"point_token": point_token} | captured_input(captured_at)
         if household_id in actor.helping or len(actor.households()) > 1:
             inputs |= {"household_id": household_id, "by": helper_label(actor, household_id)}
-        return await self.runner.once("dropoff", event_id, actor, inputs, action)
+        return await self.runner.once("dropoff", event_id, actor, inputs, action, dict)
 
     async def weighin(
         self,
@@ -91,7 +91,7 @@ class Scans:
             at = ScanTime(self.clock.now(), captured_at)
             return await _weigh(actor, event_id, household, material, grams, at)
 
-        return await self.runner.once("weighin", event_id, actor, inputs, action)
+        return await self.runner.once("weighin", event_id, actor, inputs, action, dict)
 
 
 async def _drop(

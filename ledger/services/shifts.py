@@ -91,7 +91,7 @@ class Shifts:
             return {"shift_id": shift_id, "started_at": now.isoformat()}
 
         inputs = {"post_token": post_token} | captured_input(captured_at)
-        return await self.runner.once("check_in", event_id, actor, inputs, action)
+        return await self.runner.once("check_in", event_id, actor, inputs, action, dict)
 
     async def check_out(
         self,
@@ -131,7 +131,7 @@ class Shifts:
             return await _close(shift, now)
 
         inputs = {"post_token": post_token} | captured_input(captured_at)
-        return await self.runner.once("check_out", event_id, actor, inputs, action)
+        return await self.runner.once("check_out", event_id, actor, inputs, action, dict)
 
     async def decide(
         self, actor: Principal, event_id: str, shift_ids: list[int], approve: bool
@@ -146,7 +146,7 @@ class Shifts:
             results = [await _decide(actor, event_id, i, approve, now) for i in shift_ids]
             return {"results": results}
 
-        return await self.runner.once("shift_decision", event_id, actor, inputs, action)
+        return await self.runner.once("shift_decision", event_id, actor, inputs, action, dict)
 
     async def backfill(
         self,
@@ -217,7 +217,7 @@ class Shifts:
                 "entry_id": entry_id,
             }
 
-        return await self.runner.once("backfill", event_id, actor, inputs, action)
+        return await self.runner.once("backfill", event_id, actor, inputs, action, dict)
 
     async def close_stale(self) -> int:
         """Close shifts left open past their community's limit (default 12 h), flagged, earning

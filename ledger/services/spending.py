@@ -91,7 +91,7 @@ class Spending:
                 "redeemed_at": now.isoformat(),
             }
 
-        return await self.runner.once("redemption", event_id, actor, inputs, action)
+        return await self.runner.once("redemption", event_id, actor, inputs, action, dict)
 
     async def refund(
         self, actor: Principal, event_id: str, redemption_id: int, reason: str
@@ -147,7 +147,7 @@ class Spending:
             }
 
         inputs = {"redemption_id": redemption_id, "reason": text}
-        return await self.runner.once("refund", event_id, actor, inputs, action)
+        return await self.runner.once("refund", event_id, actor, inputs, action, dict)
 
     async def pay(
         self,
@@ -199,7 +199,7 @@ class Spending:
                 "paid_at": now.isoformat(),
             }
 
-        return await self.runner.once("payment", event_id, actor, inputs, action)
+        return await self.runner.once("payment", event_id, actor, inputs, action, dict)
 
     async def settle(self, actor: Principal, event_id: str, merchant_id: int) -> Result:
         """Move everything a merchant holds to the settled sink (the subdistrict pays out)."""
@@ -234,7 +234,7 @@ class Spending:
             }
 
         return await self.runner.once(
-            "settlement", event_id, actor, {"merchant_id": merchant_id}, action
+            "settlement", event_id, actor, {"merchant_id": merchant_id}, action, dict
         )
 
     async def statement(self, merchant_id: int, first_day: date, last_day: date) -> Result:

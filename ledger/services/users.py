@@ -98,7 +98,7 @@ class Users:
 
         # The password is not part of the fingerprint: a retry with the same event_id is the
         # same request even though each hash differs.
-        return await self.runner.once("user", event_id, actor, inputs, action)
+        return await self.runner.once("user", event_id, actor, inputs, action, dict)
 
     async def add(
         self,
@@ -272,7 +272,7 @@ class Users:
             return await self.reply(user_id)
 
         inputs = {"user_id": user_id}
-        result = await self.runner.once("user-deactivate", event_id, actor, inputs, action)
+        result = await self.runner.once("user-deactivate", event_id, actor, inputs, action, dict)
         await self.sessions.published(user_id)
         return result
 
@@ -305,7 +305,7 @@ class Users:
             "role": role.value if role else None,
             "compound_ids": sorted(compound_ids) if compound_ids is not None else None,
         }
-        result = await self.runner.once("user-change", event_id, actor, inputs, action)
+        result = await self.runner.once("user-change", event_id, actor, inputs, action, dict)
         await self.sessions.published(user_id)
         return result
 

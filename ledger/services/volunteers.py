@@ -94,7 +94,9 @@ class Volunteers:
             )
             return {"id": application_id, "status": "pending"}
 
-        return await self.runner.once("volunteer_application", event_id, APPLICANT, inputs, action)
+        return await self.runner.once(
+            "volunteer_application", event_id, APPLICANT, inputs, action, dict
+        )
 
     async def page(
         self,
@@ -157,7 +159,7 @@ class Volunteers:
             return {"id": application_id, "status": status, **made}
 
         return await self.runner.once(
-            "volunteer_application_decision", event_id, actor, inputs, action
+            "volunteer_application_decision", event_id, actor, inputs, action, dict
         )
 
     async def _enrol(self, application: dict[str, Any]) -> dict[str, int]:
