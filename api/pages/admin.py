@@ -29,7 +29,7 @@ def admin_mount(settings: Settings) -> ASGIRouteHandler:
     def admin_app() -> Any:
         """Built on first use: piccolo-admin takes about a second to build its models."""
         if not built:
-            from ledger.store.admin import admin_app as build  # FastAPI: imported when used
+            from api.pages.admin_wiring import admin_app as build  # FastAPI: imported when used
 
             built.append(build(production=production, allowed_hosts=[host] if production else []))
         return built[0]
@@ -68,9 +68,9 @@ TABLE_LABELS_PATH = "/api/table-labels/"
 
 
 async def _send_table_labels(send: Send) -> None:
-    from ledger.store.tables import TABLES
+    from api.pages.admin_wiring import table_names
 
-    labels = table_labels([table._meta.tablename for table in TABLES])
+    labels = table_labels(table_names())
     body = json.dumps(labels, ensure_ascii=False).encode()
     headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -79,8 +79,8 @@ async def _send_table_labels(send: Send) -> None:
 
 def _let_edits_through_the_catalogue(scope: Scope) -> None:
     """A reward edited in the admin is changed by the same catalogue call as the API's
-    PATCH /api/v1/rewards/{id}, by the signed-in admin (ledger/store/admin.py)."""
-    from ledger.store.admin import REWARD_CHANGE_KEY
+    PATCH /api/v1/rewards/{id}, by the signed-in admin (api/pages/admin_wiring.py)."""
+    from api.pages.admin_wiring import REWARD_CHANGE_KEY
 
     principal, services = scope["user"], scope["litestar_app"].state.services
 

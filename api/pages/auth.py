@@ -25,6 +25,7 @@ from api.pages.web import (
 from api.security import client_address, issue_token
 from ledger.domain.access import Role
 from ledger.domain.errors import LedgerError
+from ledger.store import sessions as admin_sessions
 
 NextPath = Annotated[str | None, QueryParameter(max_length=500)]
 FIELD_LENGTH_MAX = 128
@@ -65,9 +66,7 @@ async def login(request: Request[Any, Any, Any], services: ServicesDep) -> Respo
     redirect = Redirect(target or HOME_BY_ROLE[principal.role], status_code=HTTP_303_SEE_OTHER)
     redirect.set_cookie(auth_cookie(token, settings))
     if principal.role is Role.ADMIN:
-        from ledger.store.admin import open_session
-
-        session = await open_session(principal.username)
+        session = await admin_sessions.open_admin_session(principal.username)
         redirect.set_cookie(**admin_session_cookie(session, settings))
     return redirect
 
@@ -82,8 +81,6 @@ async def logout(request: Request[Any, Any, Any], services: ServicesDep) -> Redi
     if token is not None and isinstance(token.extras.get("sid"), str):
         await services.sessions.sign_out(int(token.sub), token.extras["sid"], token.exp)
     if admin_session := request.cookies.get(ADMIN_SESSION_COOKIE):
-        from ledger.store.admin import close_session
-
-        await close_session(admin_session)
+        await admin_sessions.close_admin_session(admin_session)
         redirect.delete_cookie(ADMIN_SESSION_COOKIE, path="/")
     return redirect

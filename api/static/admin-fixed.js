@@ -1,4 +1,4 @@
-// piccolo-admin's edit form, with the fixed columns read-only (ledger/store/admin.py
+// piccolo-admin's edit form, with the fixed columns read-only (api/pages/admin_wiring.py
 // FIXED_COLUMNS: account, card, parent, stock, ...). piccolo-admin has no read-only column,
 // so this marks them once the form is drawn: disabled, they are shown but not sent, and a
 // save changes only what may change. The server checks the same rule on every save.

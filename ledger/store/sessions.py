@@ -1,7 +1,9 @@
-"""Token versions and signed-out sessions (ledger/services/sessions.py keeps them current)."""
+"""Token versions and signed-out sessions (ledger/services/sessions.py keeps them current),
+and the piccolo-admin sessions the pages' sign-in opens for an admin (api/pages/auth.py)."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from piccolo.apps.user.tables import BaseUser
@@ -24,7 +26,7 @@ async def token_state(user_id: int, now: datetime) -> tuple[int, dict[str, datet
 
 async def revoke_all(user_id: int) -> None:
     """In the caller's transaction: every token issued so far stops counting, and so does
-    every registry-UI session the pages' sign-in opened for this user (ledger/store/admin.py)."""
+    every registry-UI session the pages' sign-in opened for this user (open_admin_session)."""
     await AppUser.update({AppUser.token_version: AppUser.token_version + 1}).where(
         AppUser.id == user_id
     )
@@ -47,3 +49,31 @@ async def sign_out(user_id: int, sid: str, expires_at: datetime, now: datetime) 
         await SignedOutSession.insert(
             SignedOutSession(sid=sid, user_id=user_id, expires_at=expires_at)
         )
+
+
+async def open_admin_session(username: str) -> str:
+    """A piccolo-admin session for a staff member who just signed in to the pages.
+
+    Its user row has a random password nobody knows: the only way in is through the pages'
+    sign-in, so there is one password per person and deactivating the user locks both.
+    """
+    user = await BaseUser.objects().where(BaseUser.username == username).first()
+    if user is None:
+        user = await BaseUser.create_user(
+            username=username,
+            password=secrets.token_urlsafe(24),
+            email=f"{username}@admin.greenledger.invalid",
+            admin=True,
+            active=True,
+            superuser=False,
+        )
+    elif not (user.admin and user.active):
+        await BaseUser.update({BaseUser.admin: True, BaseUser.active: True}).where(
+            BaseUser.id == user.id
+        )
+    session = await SessionsBase.create_session(user_id=user.id)
+    return str(session.token)
+
+
+async def close_admin_session(token: str) -> None:
+    await SessionsBase.delete().where(SessionsBase.token == token)

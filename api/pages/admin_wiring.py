@@ -1,5 +1,10 @@
 """Registry maintenance through piccolo-admin: names and windows editable, the ledger read-only.
 
+The one module outside ledger/store that imports Piccolo and the tables: piccolo-admin is
+configured with the table classes themselves (tests/unit/test_architecture.py allows it). It
+is imported when /admin is first used (it brings FastAPI); its sessions are opened by the
+pages' sign-in through ledger/store/sessions.py.
+
 Anything that opens accounts or prints cards (a new household, point, post, merchant,
 volunteer, reward) goes through the API or `greenledger load`, so here rows can only be
 edited, never added or deleted, and the columns that tie a row to its account, its card or its
@@ -9,18 +14,15 @@ the staff member's own: the pages' sign-in opens a piccolo-admin session for an 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from piccolo.apps.user.tables import BaseUser
 from piccolo.table import Table
 from piccolo_admin.endpoints import TableConfig, create_admin
 from piccolo_api.crud.hooks import Hook, HookType
 from piccolo_api.crud.validators import Validators
-from piccolo_api.session_auth.tables import SessionsBase
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -44,7 +46,6 @@ from ledger.store.tables import (
 )
 
 SITE_NAME = "绿账 · 基础数据"
-SESSION_COOKIE = "id"  # piccolo-admin's own session cookie
 EDITABLE: tuple[type[Table], ...] = (
     Community,
     Compound,
@@ -241,6 +242,11 @@ EDIT_ONLY = Validators(
 )
 
 
+def table_names() -> list[str]:
+    """Every table piccolo-admin lists, by its database name (its sidebar and its URLs)."""
+    return [table._meta.tablename for table in TABLES]
+
+
 def admin_app(production: bool, allowed_hosts: list[str]) -> Any:
     """The piccolo-admin ASGI app, in Simplified Chinese."""
     configs = [
@@ -260,31 +266,3 @@ def admin_app(production: bool, allowed_hosts: list[str]) -> Any:
     )
     admin.template = admin.template.replace("</head>", ADMIN_HEAD + "</head>")
     return admin
-
-
-async def open_session(username: str) -> str:
-    """A piccolo-admin session for a staff member who just signed in to the pages.
-
-    Its user row has a random password nobody knows: the only way in is through the pages'
-    sign-in, so there is one password per person and deactivating the user locks both.
-    """
-    user = await BaseUser.objects().where(BaseUser.username == username).first()
-    if user is None:
-        user = await BaseUser.create_user(
-            username=username,
-            password=secrets.token_urlsafe(24),
-            email=f"{username}@admin.greenledger.invalid",
-            admin=True,
-            active=True,
-            superuser=False,
-        )
-    elif not (user.admin and user.active):
-        await BaseUser.update({BaseUser.admin: True, BaseUser.active: True}).where(
-            BaseUser.id == user.id
-        )
-    session = await SessionsBase.create_session(user_id=user.id)
-    return str(session.token)
-
-
-async def close_session(token: str) -> None:
-    await SessionsBase.delete().where(SessionsBase.token == token)
