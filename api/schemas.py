@@ -363,11 +363,6 @@ class Readiness(msgspec.Struct):
     projector: Lagging | None  # None without Redis (or when it did not answer)
 
 
-class ErrorBody(msgspec.Struct):
-    code: str
-    detail: str
-
-
 # --- earning -------------------------------------------------------------------------------
 
 CapturedAt = Annotated[

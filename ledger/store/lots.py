@@ -18,7 +18,7 @@ from datetime import date, datetime
 from ledger.domain.lots import OpenLot, consumption
 from ledger.store import sql
 from ledger.store.engine import is_sqlite
-from ledger.store.tables import Lot, LotTotal, LotUse
+from ledger.store.tables import Lot, LotUse
 
 OPEN_LOT = (
     "INSERT INTO lot (account_id, entry_id, points, remaining_points, expires_on, created_at) "
@@ -139,16 +139,6 @@ async def give_back(original_entry_id: int, reversal_entry_id: int, points: int)
         *(LotUse(entry_id=reversal_entry_id, lot_id=u["lot_id"], points=-u["points"]) for u in uses)
     )
     return True
-
-
-async def expiring_summary(account_id: int) -> list[dict[str, object]]:
-    """What is left of the account's lots, by expiry date."""
-    rows = await LotTotal.raw(
-        "SELECT expires_on, points FROM lot_total "
-        "WHERE account_id = {} AND points > 0 ORDER BY expires_on",
-        account_id,
-    )
-    return [{"points": int(row["points"]), "expires_on": str(row["expires_on"])} for row in rows]
 
 
 async def due(account_id: int, before: date) -> list[dict[str, int]]:
