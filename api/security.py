@@ -29,7 +29,8 @@ from ledger.services.users import SignedIn
 # The pages' browser carries the same JWT as API clients, in this HttpOnly, SameSite=Lax cookie.
 AUTH_COOKIE = "gl_token"
 
-# Anchored: Litestar's excludes are regexes matched anywhere in the path (notes/STACK.md P6).
+# Anchored: Litestar's excludes are regexes matched anywhere in the path (unanchored,
+# "/health" would also exempt "/admin/health-report").
 PUBLIC_PATHS = [
     r"^/api/v1/auth/token$",
     r"^/api/v1/households/join$",

@@ -1,4 +1,5 @@
-"""piccolo-admin at /admin, for subdistrict staff only (notes/PAGES.md §1).
+"""piccolo-admin at /admin, for subdistrict staff only: plain data upkeep, every write
+checked as the API checks it (docs/decisions/2026-12-06-admin-edits-and-headers.md).
 
 Two locks: Litestar's sign-in cookie with the admin role (the same guard as the staff pages),
 then piccolo-admin's own session, which the pages' sign-in opens for an admin.

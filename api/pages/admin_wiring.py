@@ -8,8 +8,9 @@ pages' sign-in through ledger/store/sessions.py.
 Anything that opens accounts or prints cards (a new household, point, post, merchant,
 volunteer, reward) goes through the API or `greenledger load`, so here rows can only be
 edited, never added or deleted, and the columns that tie a row to its account, its card or its
-compound stay as they are. Every ledger table is read-only (notes/PAGES.md §1). The login is
-the staff member's own: the pages' sign-in opens a piccolo-admin session for an admin.
+compound stay as they are. Every ledger table is read-only (piccolo-admin has no read-only
+option per table: READ_ONLY's validators refuse every write). The login is the staff member's
+own: the pages' sign-in opens a piccolo-admin session for an admin.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 English msgids, Simplified Chinese the default. One Jinja environment serves every request, so
 the gettext callables are installed once and look the language up in the ContextVar that
-`PreferencesMiddleware` sets (notes/PAGES.md §3); they never swap per request.
+`PreferencesMiddleware` sets; they never swap per request (concurrent requests would then
+read each other's language).
 """
 
 from __future__ import annotations

@@ -25,10 +25,11 @@ COMMUNITY_KINDS = (
 )
 
 # Every credit debits "points issued". One issuance row per community would be a hot row that
-# serialises every credit in the community (notes/LEDGER.md: pgledger at 8 workers fell below its
-# 1-worker rate). Each community instead has ISSUANCE_STRIPES issuance accounts; a credit picks one
-# by its event_id, so concurrent credits rarely touch the same row. Their sum is the community's
-# issuance; nothing else changes (they are ordinary accounts).
+# serialises every credit in the community (docs/decisions/2026-11-25-issuance-stripes.md: a
+# ledger with one mint row credited slower with 8 workers than with 1). Each community instead has
+# ISSUANCE_STRIPES issuance accounts; a credit picks one by its event_id, so concurrent credits
+# rarely touch the same row. Their sum is the community's issuance; nothing else changes (they are
+# ordinary accounts).
 ISSUANCE_STRIPES = 16
 
 

@@ -14,7 +14,8 @@ APP = "ledger"
 
 
 async def migrate() -> tuple[bool, str]:
-    """Run every pending migration; Piccolo reports failure instead of raising (STACK.md P14).
+    """Run every pending migration; Piccolo reports failure instead of raising (its
+    run_forwards returns success=False).
     A database made by migrations that are no longer in migrations/ (those squashed into the
     first release's baseline) is refused with a way out, instead of failing half-way."""
     retired = await retired_migrations()

@@ -1,4 +1,5 @@
-"""Races through the service layer on real PostgreSQL (notes/LEDGER.md, "How to test them").
+"""Races through the service layer on real PostgreSQL: many clients on one event id, one
+balance, one entry, with exact counts (as TigerBeetle and Blnk test their ledgers).
 
 Every request runs as its own task with asyncio.gather over the 10-connection pool, so requests
 really interleave inside the database. Counts are exact; run with `-s` to see the figures.
