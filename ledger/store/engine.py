@@ -18,7 +18,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
-from ledger.store import caches, sql, sqlite_files
+from ledger.store import caches, piccolo_transactions, sql, sqlite_files
 from ledger.store.connections import (
     give_back,
     interrupted,
@@ -42,6 +42,10 @@ ROLLBACK_SECONDS = 5
 POOL_CLOSE_SECONDS = 5
 
 log = logging.getLogger(__name__)
+
+
+# The transactions below keep Piccolo's private transaction state only through
+# ledger/store/piccolo_transactions.py, which says which Piccolo version it was checked against.
 
 
 class SafeSQLiteTransaction(SQLiteTransaction):
@@ -96,15 +100,15 @@ class KeptConnectionTransaction(SafeSQLiteTransaction):
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         try:
             if exception is not None:
-                if not self._rolled_back:
+                if not piccolo_transactions.rolled_back(self):
                     await self.rollback()  # type: ignore[no-untyped-call]
-            elif not self._committed and not self._rolled_back:
+            elif not piccolo_transactions.finished(self):
                 await self.commit()  # type: ignore[no-untyped-call]
         except BaseException:
             await self.writer.drop()
             raise
         finally:
-            self.engine.current_transaction.reset(self.context)
+            piccolo_transactions.leave(self)
         return exception is None
 
 
@@ -147,17 +151,18 @@ class SafePostgresTransaction(PostgresTransaction):
     returned (docs/decisions/2026-12-06-broken-pool-connections.md)."""
 
     async def __aenter__(self) -> SafePostgresTransaction:
-        if self._parent is not None:
-            return self._parent  # type: ignore[return-value]
+        outer = piccolo_transactions.parent(self)
+        if outer is not None:
+            return outer  # type: ignore[no-any-return]
         for attempt in range(BEGIN_ATTEMPTS):
-            self.connection = await self.get_connection()  # type: ignore[no-untyped-call]
-            self.transaction = self.connection.transaction()
+            connection = await self.get_connection()  # type: ignore[no-untyped-call]
+            piccolo_transactions.open_on(self, connection, postgres=True)
             try:
                 await self.begin()  # type: ignore[no-untyped-call]
             except BaseException as error:
                 # Stock Piccolo leaves the connection checked out here: its pool slot is lost
                 # and Pool.close() waits for it forever.
-                await give_back(self.engine.pool, self.connection, broken=True)
+                await give_back(self.engine.pool, connection, broken=True)
                 if attempt + 1 < BEGIN_ATTEMPTS and is_stale_connection(error):
                     # Nothing was sent: a pooled connection that died idle (a restart cut it)
                     # is replaced, not reported.
@@ -165,23 +170,23 @@ class SafePostgresTransaction(PostgresTransaction):
                     continue
                 raise
             break
-        self.context = self.engine.current_transaction.set(self)
+        piccolo_transactions.make_current(self)
         return self
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
-        if self._parent is not None:
+        if piccolo_transactions.parent(self) is not None:
             return exception is None
         broken = exception is not None and interrupted(exception)
         try:
             if exception is not None:
-                if not self._rolled_back and not broken:
+                if not piccolo_transactions.rolled_back(self) and not broken:
                     try:
                         await asyncio.wait_for(self.rollback(), ROLLBACK_SECONDS)  # type: ignore[no-untyped-call]
                     except BaseException as failed:
                         broken = True  # the work's own error is the one the caller sees
                         if not isinstance(failed, Exception):
                             raise
-            elif not self._committed and not self._rolled_back:
+            elif not piccolo_transactions.finished(self):
                 try:
                     await self.commit()  # type: ignore[no-untyped-call]
                 except BaseException as error:
@@ -191,7 +196,7 @@ class SafePostgresTransaction(PostgresTransaction):
             try:
                 await give_back(self.engine.pool, self.connection, broken=broken)
             finally:
-                self.engine.current_transaction.reset(self.context)
+                piccolo_transactions.leave(self)
         return exception is None
 
 
@@ -221,6 +226,7 @@ class HardenedPostgresEngine(PostgresEngine):
         await sql.flush()
         return await super().run_ddl(ddl, in_pool)
 
+    # Piccolo's private hook for a query outside a transaction (store/piccolo_transactions.py).
     async def _run_in_pool(self, query: str, args: Any = None) -> Any:
         if not self.pool:
             raise ValueError("A pool isn't currently running.")
