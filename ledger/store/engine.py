@@ -41,6 +41,9 @@ ROLLBACK_SECONDS = 5
 # the process within seconds, not at the kill.
 POOL_CLOSE_SECONDS = 5
 
+# What queued writes go ahead of when a Piccolo query flushes them (named if one fails).
+PICCOLO_QUERY = "a Piccolo query"
+
 log = logging.getLogger(__name__)
 
 
@@ -204,17 +207,17 @@ class HardenedPostgresEngine(PostgresEngine):
     def transaction(self, allow_nested: bool = True) -> SafePostgresTransaction:
         return SafePostgresTransaction(engine=self, allow_nested=allow_nested)
 
-    # A Piccolo query sees every write the transaction made before it: the waiting ones
-    # (`sql.later`) are sent first.
+    # A Piccolo query sees every write the transaction made before it: the queued ones
+    # (`sql.later`) are sent first, as their own statement (`sql.flush`).
     # Inside `replica_reads()` and outside a transaction, a query goes to the replica
     # (ledger/store/replica.py).
     async def run_querystring(self, querystring: Any, in_pool: bool = True) -> Any:
         if replica_of(self) is None:
-            await sql.flush()
+            await sql.flush(before=PICCOLO_QUERY)
             return await super().run_querystring(querystring, in_pool)
 
         async def here() -> Any:
-            await sql.flush()
+            await sql.flush(before=PICCOLO_QUERY)
             return await super(HardenedPostgresEngine, self).run_querystring(querystring, in_pool)
 
         async def there(replica: Any) -> Any:
@@ -223,7 +226,7 @@ class HardenedPostgresEngine(PostgresEngine):
         return await on_replica_or_primary(self, there, here)
 
     async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
-        await sql.flush()
+        await sql.flush(before=ddl)
         return await super().run_ddl(ddl, in_pool)
 
     # Piccolo's private hook for a query outside a transaction (store/piccolo_transactions.py).
@@ -350,9 +353,9 @@ class Database:
                         yield
         else:
             async with self.engine.transaction(allow_nested=False):
-                with sql.writes_wait():
+                with sql.writes_wait():  # the transaction's queue of writes (sql.later)
                     yield
-                    await sql.flush()
+                    await sql.flush(before="COMMIT")  # what is left goes before COMMIT
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[None]:
