@@ -45,6 +45,7 @@ from api.pages.notice_texts import texts_in_every_language
 from api.security import make_jwt_auth
 from api.settings import Settings
 from api.strict_json import strict_json_body
+from ledger.ports import Clock, SystemClock
 from ledger.projections.client import AnyRedis, connect_redis
 
 if TYPE_CHECKING:
@@ -56,7 +57,9 @@ SEALER_TASK, PROJECTOR_TASK = "greenledger-sealer", "greenledger-projector"
 NOTICE_TASK, DELIVERY_TASK = "greenledger-notices", "greenledger-webhook"
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Litestar:
+    """The web app for these settings; its services read the time from `clock` (the system's
+    by default; tests pass their own)."""
     settings = settings or Settings.from_env()
     point_store_at(settings)
     jwt_auth = make_jwt_auth(settings)
@@ -67,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         redis = connect_redis(settings.redis_url, settings.redis_cluster)
-        services = build_services(settings, redis)
+        services = build_services(settings, redis, clock)
         await services.db.start()
         app.state.services, app.state.redis, app.state.jwt_auth = services, redis, jwt_auth
         app.state.settings = settings
@@ -155,7 +158,9 @@ def background_tasks(services: Any, stop: asyncio.Event) -> list[asyncio.Task[No
     return tasks
 
 
-def build_services(settings: Settings, redis: AnyRedis | None) -> Services:
+def build_services(
+    settings: Settings, redis: AnyRedis | None, clock: Clock | None = None
+) -> Services:
     """Every service for these settings (the web app's lifespan; the CLI builds the same)."""
     from ledger.services.container import Services  # after Piccolo knows the database
     from ledger.services.webhook import WebhookTarget
@@ -166,6 +171,7 @@ def build_services(settings: Settings, redis: AnyRedis | None) -> Services:
     return Services.build(
         settings.keyring(),
         settings.base_url,
+        clock=clock or SystemClock(),
         redis=redis,
         redis_prefix=settings.redis_prefix,
         webhook=webhook,

@@ -11,12 +11,11 @@ from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from redis.exceptions import NoScriptError
 
 from ledger import metrics
 from ledger.domain.access import Principal
+from ledger.ports import Limiter
 from ledger.projections.client import REDIS_FAILURES
-from ledger.projections.limits import RedisLimiter
 from ledger.services.limits import MemoryLimiter
 
 log = logging.getLogger(__name__)
@@ -34,20 +33,6 @@ SIGN_IN_PATHS = frozenset({"/api/v1/auth/token", "/api/v1/households/join"})
 DEFERRED = "greenledger.address_checks"
 # A token must stay valid this much longer for its address checks to be deferred.
 DEFER_MARGIN_SECONDS = 5.0
-# Several counters in one round trip, in order, each exactly as RedisLimiter's script counts
-# one; stops at the first past its limit, so later counters are not counted (as before, when
-# each was its own round trip and a refusal ended the request). Returns {index, ttl}, 0 if none.
-_HIT_ALL = """
-for i = 1, #KEYS do
-  local hits = redis.call('INCR', KEYS[i])
-  if hits == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
-  local ttl = redis.call('TTL', KEYS[i])
-  if ttl < 0 then redis.call('EXPIRE', KEYS[i], ARGV[1]); ttl = tonumber(ARGV[1]) end
-  if hits > tonumber(ARGV[i + 1]) then return {i, ttl} end
-end
-return {0, 0}
-"""
-_HIT_ALL_SHA = hashlib.sha1(_HIT_ALL.encode()).hexdigest()  # noqa: S324 (Redis names scripts so)
 
 
 class RateLimitMiddleware(ASGIMiddleware):
@@ -137,19 +122,15 @@ async def events_within_limit(app: Litestar, principal: Principal, events: int) 
     return 1 + granted, retry_after
 
 
-async def _count(limiter: Any, checks: list[tuple[str, int]], stage: str) -> None:
-    """Count every check; TooManyRequestsException at the first past its limit."""
-    if len(checks) > 1 and isinstance(limiter, RedisLimiter):
-        refused = await _hit_all(limiter, checks)
-        if refused is not None:
-            metrics.rate_limited(stage)
-            raise _too_many(refused)
+async def _count(limiter: Limiter, checks: list[tuple[str, int]], stage: str) -> None:
+    """Count every check (one round trip to Redis); TooManyRequestsException at the first past
+    its limit, the later ones not counted."""
+    if not checks:
         return
-    for key, limit in checks:
-        hits, retry_after = await limiter.hit(key, WINDOW_SECONDS)
-        if hits > limit:
-            metrics.rate_limited(stage)
-            raise _too_many(retry_after)
+    retry_after = await limiter.hit_many(checks, WINDOW_SECONDS)
+    if retry_after is not None:
+        metrics.rate_limited(stage)
+        raise _too_many(retry_after)
 
 
 def local_limits(app: Litestar) -> MemoryLimiter:
@@ -168,7 +149,7 @@ def _too_many(retry_after: int) -> TooManyRequestsException:
     )
 
 
-def _defer_to_caller(scope: Scope, limiter: Any) -> bool:
+def _defer_to_caller(scope: Scope, limiter: Limiter) -> bool:
     """Whether the address stage may leave its counting to the caller stage, which then counts
     the address first and the caller second in one Redis round trip instead of two.
 
@@ -179,7 +160,7 @@ def _defer_to_caller(scope: Scope, limiter: Any) -> bool:
     the same entry a moment later and lets the request through without an await in between
     (the token's revocation state comes from the same local copy, see _known_unrevoked).
     A request with a bad, unknown or second token is counted here, before authentication."""
-    if not isinstance(limiter, RedisLimiter):
+    if not limiter.shared:  # in memory, counting costs no round trip
         return False
     headers = [value for name, value in scope.get("headers", []) if name == b"authorization"]
     if len(headers) != 1 or not headers[0].lower().startswith(b"bearer "):
@@ -200,19 +181,6 @@ def _known_unrevoked(scope: Scope, token: Any) -> bool:
     return state is not None and bool(
         state.admits(token.extras.get("ver"), token.extras.get("sid"))
     )
-
-
-async def _hit_all(limiter: RedisLimiter, checks: list[tuple[str, int]]) -> int | None:
-    """Count every check in one round trip; the Retry-After of the first past its limit."""
-    # One slot on a Redis Cluster: every counter's key carries the tag `{limit}`.
-    keys = [limiter.key(key) for key, _ in checks]
-    args = [WINDOW_SECONDS, *(limit for _, limit in checks)]
-    try:
-        index, ttl = await limiter.redis.evalsha(_HIT_ALL_SHA, len(keys), *keys, *args)
-    except NoScriptError:
-        await limiter.redis.script_load(_HIT_ALL)
-        index, ttl = await limiter.redis.evalsha(_HIT_ALL_SHA, len(keys), *keys, *args)
-    return int(ttl) if int(index) else None
 
 
 def _bearer(scope: Scope) -> bytes | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -26,6 +27,17 @@ class Limiter(Protocol):
 
     async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
         """Count one hit; returns the hits in this window and the seconds until it ends."""
+        ...
+
+    @property
+    def shared(self) -> bool:
+        """Whether the counts are shared by every worker (Redis), each call a round trip."""
+        ...
+
+    async def hit_many(self, checks: Sequence[tuple[str, int]], window_seconds: int) -> int | None:
+        """Count one hit on each (key, limit), in order, stopping at the first past its limit
+        (later ones are not counted); returns the seconds until that one's window ends, or
+        None when every one is within its limit."""
         ...
 
     async def take(self, key: str, window_seconds: int, wanted: int, limit: int) -> tuple[int, int]:

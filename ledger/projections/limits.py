@@ -9,17 +9,29 @@ community (docs/decisions/2026-12-06-past-one-box.md)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from ledger.projections.client import AnyRedis
 from ledger.services.limits import SignInAttempt, SignInPolicy
 
+# Counters in one call, in order (one request's address and caller counters, or one key for
+# a single hit): each counted in its window (ARGV[1]), stopping at the first past its limit
+# (ARGV[i + 1]), so later counters are not counted, as when each was its own round trip and a
+# refusal ended the request. Returns {index of that counter or 0, its or the last one's hits,
+# their window's seconds left}.
 _HIT = """
-local hits = redis.call('INCR', KEYS[1])
-if hits == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('TTL', KEYS[1])
-if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {hits, ttl}
+local hits, ttl = 0, 0
+for i = 1, #KEYS do
+  hits = redis.call('INCR', KEYS[i])
+  if hits == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+  ttl = redis.call('TTL', KEYS[i])
+  if ttl < 0 then redis.call('EXPIRE', KEYS[i], ARGV[1]); ttl = tonumber(ARGV[1]) end
+  if hits > tonumber(ARGV[i + 1]) then return {i, hits, ttl} end
+end
+return {0, hits, ttl}
 """
+# A single hit has no limit of its own here (its caller compares the hits): none is reached.
+_NO_LIMIT = 2**53
 
 # One hash per username (MemoryLimiter keeps the same fields): the guess is counted before the
 # password is checked, in one step, so simultaneous guesses cannot all pass one check.
@@ -70,6 +82,9 @@ return {granted, ttl}
 
 
 class RedisLimiter:
+    # Counts live in Redis, shared by every worker; each call is a round trip.
+    shared = True
+
     def __init__(self, redis: AnyRedis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
@@ -79,8 +94,15 @@ class RedisLimiter:
         self._take = redis.register_script(_TAKE)
 
     async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
-        hits, ttl = await self._hit(keys=[self._key(key)], args=[window_seconds])
+        _, hits, ttl = await self._hit(keys=[self._key(key)], args=[window_seconds, _NO_LIMIT])
         return int(hits), int(ttl)
+
+    async def hit_many(self, checks: Sequence[tuple[str, int]], window_seconds: int) -> int | None:
+        # One slot on a Redis Cluster: every counter's key carries the tag `{limit}`.
+        keys = [self._key(key) for key, _ in checks]
+        args = [window_seconds, *(limit for _, limit in checks)]
+        refused, _, ttl = await self._hit(keys=keys, args=args)
+        return int(ttl) if int(refused) else None
 
     async def take(self, key: str, window_seconds: int, wanted: int, limit: int) -> tuple[int, int]:
         granted, ttl = await self._take(keys=[self._key(key)], args=[window_seconds, wanted, limit])

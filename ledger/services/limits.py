@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ledger.domain.errors import LedgerError
@@ -86,6 +87,7 @@ class SignInLocked(LedgerError):
 class MemoryLimiter:
     """The embedded default (one process, no Redis): the same windows, in memory."""
 
+    shared = False  # this process's own counts
     _windows: dict[str, tuple[int, float]] = field(default_factory=dict)
     # Per username: "w"/"u" the ceiling's window end and guesses in it, "n:ADDR"/"next:ADDR"
     # each address's guesses and when it may guess again (RedisLimiter keeps the same hash).
@@ -94,6 +96,13 @@ class MemoryLimiter:
     async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
         before, seconds_left = self._add(key, window_seconds, 1)
         return before + 1, seconds_left
+
+    async def hit_many(self, checks: Sequence[tuple[str, int]], window_seconds: int) -> int | None:
+        for key, limit in checks:
+            hits, seconds_left = await self.hit(key, window_seconds)
+            if hits > limit:
+                return seconds_left
+        return None
 
     async def take(self, key: str, window_seconds: int, wanted: int, limit: int) -> tuple[int, int]:
         before, seconds_left = self._add(key, window_seconds, wanted)

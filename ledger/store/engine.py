@@ -18,7 +18,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
-from ledger.store import caches, sql, sqlite_files
+from ledger.store import caches, piccolo_transactions, sql, sqlite_files
 from ledger.store.connections import (
     give_back,
     interrupted,
@@ -41,7 +41,14 @@ ROLLBACK_SECONDS = 5
 # the process within seconds, not at the kill.
 POOL_CLOSE_SECONDS = 5
 
+# What queued writes go ahead of when a Piccolo query flushes them (named if one fails).
+PICCOLO_QUERY = "a Piccolo query"
+
 log = logging.getLogger(__name__)
+
+
+# The transactions below keep Piccolo's private transaction state only through
+# ledger/store/piccolo_transactions.py, which says which Piccolo version it was checked against.
 
 
 class SafeSQLiteTransaction(SQLiteTransaction):
@@ -96,15 +103,15 @@ class KeptConnectionTransaction(SafeSQLiteTransaction):
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         try:
             if exception is not None:
-                if not self._rolled_back:
+                if not piccolo_transactions.rolled_back(self):
                     await self.rollback()  # type: ignore[no-untyped-call]
-            elif not self._committed and not self._rolled_back:
+            elif not piccolo_transactions.finished(self):
                 await self.commit()  # type: ignore[no-untyped-call]
         except BaseException:
             await self.writer.drop()
             raise
         finally:
-            self.engine.current_transaction.reset(self.context)
+            piccolo_transactions.leave(self)
         return exception is None
 
 
@@ -147,17 +154,18 @@ class SafePostgresTransaction(PostgresTransaction):
     returned (docs/decisions/2026-12-06-broken-pool-connections.md)."""
 
     async def __aenter__(self) -> SafePostgresTransaction:
-        if self._parent is not None:
-            return self._parent  # type: ignore[return-value]
+        outer = piccolo_transactions.parent(self)
+        if outer is not None:
+            return outer  # type: ignore[no-any-return]
         for attempt in range(BEGIN_ATTEMPTS):
-            self.connection = await self.get_connection()  # type: ignore[no-untyped-call]
-            self.transaction = self.connection.transaction()
+            connection = await self.get_connection()  # type: ignore[no-untyped-call]
+            piccolo_transactions.open_on(self, connection, postgres=True)
             try:
                 await self.begin()  # type: ignore[no-untyped-call]
             except BaseException as error:
                 # Stock Piccolo leaves the connection checked out here: its pool slot is lost
                 # and Pool.close() waits for it forever.
-                await give_back(self.engine.pool, self.connection, broken=True)
+                await give_back(self.engine.pool, connection, broken=True)
                 if attempt + 1 < BEGIN_ATTEMPTS and is_stale_connection(error):
                     # Nothing was sent: a pooled connection that died idle (a restart cut it)
                     # is replaced, not reported.
@@ -165,23 +173,23 @@ class SafePostgresTransaction(PostgresTransaction):
                     continue
                 raise
             break
-        self.context = self.engine.current_transaction.set(self)
+        piccolo_transactions.make_current(self)
         return self
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
-        if self._parent is not None:
+        if piccolo_transactions.parent(self) is not None:
             return exception is None
         broken = exception is not None and interrupted(exception)
         try:
             if exception is not None:
-                if not self._rolled_back and not broken:
+                if not piccolo_transactions.rolled_back(self) and not broken:
                     try:
                         await asyncio.wait_for(self.rollback(), ROLLBACK_SECONDS)  # type: ignore[no-untyped-call]
                     except BaseException as failed:
                         broken = True  # the work's own error is the one the caller sees
                         if not isinstance(failed, Exception):
                             raise
-            elif not self._committed and not self._rolled_back:
+            elif not piccolo_transactions.finished(self):
                 try:
                     await self.commit()  # type: ignore[no-untyped-call]
                 except BaseException as error:
@@ -191,7 +199,7 @@ class SafePostgresTransaction(PostgresTransaction):
             try:
                 await give_back(self.engine.pool, self.connection, broken=broken)
             finally:
-                self.engine.current_transaction.reset(self.context)
+                piccolo_transactions.leave(self)
         return exception is None
 
 
@@ -199,17 +207,17 @@ class HardenedPostgresEngine(PostgresEngine):
     def transaction(self, allow_nested: bool = True) -> SafePostgresTransaction:
         return SafePostgresTransaction(engine=self, allow_nested=allow_nested)
 
-    # A Piccolo query sees every write the transaction made before it: the waiting ones
-    # (`sql.later`) are sent first.
+    # A Piccolo query sees every write the transaction made before it: the queued ones
+    # (`sql.later`) are sent first, as their own statement (`sql.flush`).
     # Inside `replica_reads()` and outside a transaction, a query goes to the replica
     # (ledger/store/replica.py).
     async def run_querystring(self, querystring: Any, in_pool: bool = True) -> Any:
         if replica_of(self) is None:
-            await sql.flush()
+            await sql.flush(before=PICCOLO_QUERY)
             return await super().run_querystring(querystring, in_pool)
 
         async def here() -> Any:
-            await sql.flush()
+            await sql.flush(before=PICCOLO_QUERY)
             return await super(HardenedPostgresEngine, self).run_querystring(querystring, in_pool)
 
         async def there(replica: Any) -> Any:
@@ -218,9 +226,10 @@ class HardenedPostgresEngine(PostgresEngine):
         return await on_replica_or_primary(self, there, here)
 
     async def run_ddl(self, ddl: str, in_pool: bool = True) -> Any:
-        await sql.flush()
+        await sql.flush(before=ddl)
         return await super().run_ddl(ddl, in_pool)
 
+    # Piccolo's private hook for a query outside a transaction (store/piccolo_transactions.py).
     async def _run_in_pool(self, query: str, args: Any = None) -> Any:
         if not self.pool:
             raise ValueError("A pool isn't currently running.")
@@ -344,9 +353,9 @@ class Database:
                         yield
         else:
             async with self.engine.transaction(allow_nested=False):
-                with sql.writes_wait():
+                with sql.writes_wait():  # the transaction's queue of writes (sql.later)
                     yield
-                    await sql.flush()
+                    await sql.flush(before="COMMIT")  # what is left goes before COMMIT
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[None]:

@@ -104,7 +104,7 @@ async def claim_many(claims: list[Claim], *, now: datetime) -> set[str]:
         return set()
     if is_sqlite():
         return {c.event_id for c in claims if await _claim_one(c, now)}
-    rows = await sql.fetch(
+    rows = await sql.fetch_carrying(  # the queued writes ride on the claim
         CLAIM_MANY_PG,
         [c.event_id for c in claims],
         [c.operation for c in claims],
@@ -148,7 +148,7 @@ async def claim(
     """Store the outcome unless another transaction stored one first (then False).
 
     With who asked and what, this record is also the audit log of every write."""
-    rows = await sql.fetch(
+    rows = await sql.fetch_carrying(  # the queued writes ride on the claim
         "INSERT INTO idempotency_record "
         "(event_id, operation, fingerprint, outcome, result, created_at, actor, role, inputs) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "

@@ -11,9 +11,13 @@ back identically through Piccolo and the other way round.
 Only plain, portable SQL belongs here: no casts, no engine-specific functions. Anything that
 must differ between the engines stays with Piccolo or in the module that owns it.
 
-Writes whose rows nobody reads back (`later`) wait, inside a PostgreSQL write transaction, and
-ride on the transaction's next INSERT as `WITH w0 AS (…), w1 AS (…) INSERT …`, or go as one
-such statement before anything else is sent and before COMMIT: one round trip for several
+Writes whose rows nobody reads back (`later`) wait, inside a PostgreSQL write transaction, in
+the transaction's queue. They leave it in one statement, at a place that says so:
+`fetch_carrying` (an INSERT that takes them along as `WITH w0 AS (…), w1 AS (…) INSERT …`), or
+`flush` (Database.write() before COMMIT; a caller about to change a row twice). Any other
+statement, a Piccolo query included, flushes them first, so a read always sees every earlier
+write. A queued write that fails fails the statement that sent it; the error carries a note
+naming that write (its SQL's first line), not only the statement it rode with
 (docs/decisions/2026-12-04-writes-ride-together.md). On SQLite, where a statement is a function
 call and not a round trip, they are sent at once.
 """
@@ -53,7 +57,8 @@ def writes_wait() -> Iterator[None]:
 
 
 async def later(sql: str, *args: Any) -> None:
-    """An INSERT/UPDATE whose rows the caller does not need: sent with the next statement."""
+    """An INSERT/UPDATE whose rows the caller does not need: queued (in a PostgreSQL write
+    transaction) until a `fetch_carrying`, a `flush` or any other statement sends it."""
     waiting = _waiting.get()
     if waiting is None:
         await fetch(sql, *args)
@@ -71,25 +76,75 @@ def waiting_arguments(sql: str) -> list[tuple[Any, ...]]:
     return [arguments for text, arguments in waiting or () if text == sql]
 
 
-async def flush() -> None:
-    """Send the waiting writes now (one statement), e.g. before COMMIT."""
+async def flush(before: str = "COMMIT") -> None:
+    """Send the queued writes now, as one statement (`before` says what they go ahead of, for
+    the note on a failure): before COMMIT, before another statement, or on a caller's word."""
     taken = _take_waiting()
     if taken is not None:
         texts, values = taken
-        await _send(carrying(texts, "SELECT 1"), *values)
+        await _send_carried(texts, "SELECT 1", values, (), before)
+
+
+async def fetch_carrying(sql: str, *args: Any) -> Sequence[Row]:
+    """An INSERT that takes the queued writes along, in one statement and one round trip.
+
+    Only an INSERT … VALUES may: it reads no table they change (all parts of one statement see
+    the same snapshot, so a carried write is invisible to the statement carrying it)."""
+    if not sql.startswith("INSERT "):
+        raise ValueError(f"only an INSERT carries queued writes, not {_first_line(sql)!r}")
+    taken = _take_waiting()
+    if taken is None:
+        return await _send(sql, *args)
+    texts, values = taken
+    return await _send_carried(texts, sql, values, args, sql)
 
 
 async def fetch(sql: str, *args: Any) -> Sequence[Row]:
-    """All rows; inside the caller's transaction when there is one. Waiting writes go first:
-    in the same statement when this one is an INSERT (it reads no table they change), else as
+    """All rows; inside the caller's transaction when there is one. Queued writes go first, as
     one statement of their own."""
-    if sql.startswith("INSERT "):
-        taken = _take_waiting()
-        if taken is not None:
-            texts, values = taken
-            return await _send(carrying(texts, sql), *args, *values)
-    await flush()
+    if _waiting.get():
+        await flush(before=sql)
     return await _send(sql, *args)
+
+
+async def _send_carried(
+    texts: tuple[str, ...], main: str, values: list[Any], args: Sequence[Any], before: str
+) -> Sequence[Row]:
+    try:
+        return await _send(carrying(texts, main), *args, *values)
+    except Exception as error:
+        _name_failed_writes(error, texts, before)
+        raise
+
+
+def _name_failed_writes(error: Exception, texts: tuple[str, ...], before: str) -> None:
+    """A note on a database's error naming the queued write that failed: the one whose table
+    the error names; when it names no table, every write the statement carried (nothing when
+    it names the carrying statement's own table and no queued write's)."""
+    if not hasattr(error, "table_name"):  # not an error the server reported (asyncpg's)
+        return
+    table = error.table_name
+    failed = [text for text in texts if table is None or _table(text) == table]
+    if not failed:
+        return
+    names = "; ".join(f"`{_first_line(text)}`" for text in dict.fromkeys(failed))
+    if table is None:
+        error.add_note(f"sent ahead of `{_first_line(before)}` with the queued writes {names}")
+    else:
+        error.add_note(f"the queued write {names} failed (sent ahead of `{_first_line(before)}`)")
+
+
+_TARGET = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
+
+
+def _table(sql: str) -> str | None:
+    found = _TARGET.match(sql)
+    return found[1] if found else None
+
+
+def _first_line(sql: str) -> str:
+    line = sql.strip().splitlines()[0] if sql.strip() else sql
+    return line if len(line) <= 100 else line[:97] + "..."
 
 
 def _take_waiting() -> tuple[tuple[str, ...], list[Any]] | None:

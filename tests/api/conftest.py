@@ -22,6 +22,7 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app, point_store_at
 from api.settings import Settings
 from ledger.domain.access import SYSTEM, Role
+from ledger.ports import Clock
 from ledger.services import users
 from ledger.services.container import Services
 
@@ -138,14 +139,17 @@ async def admin_user(fresh_db: None, settings: Settings) -> None:
 _APPS: dict[Settings, tuple[Litestar, frozenset[str]]] = {}
 
 
-def app_for(settings: Settings) -> Litestar:
+def app_for(settings: Settings, clock: Clock | None = None) -> Litestar:
     """The app for these settings, built once per run and started afresh by each test.
 
     Building one costs ~0.4 s (Litestar checks each of its ~270 handlers), more than most
     tests. Everything a test changes lives in what the lifespan builds anew each start
     (Services, its database pool, limiters and clock, the Redis client); keys added to
     `app.state` since it was built (the per-worker limits kept while Redis fails) are dropped.
+    An app on a test's own clock is built for that test alone.
     """
+    if clock is not None:
+        return create_app(settings, clock=clock)
     if settings not in _APPS:
         app = create_app(settings)
         _APPS[settings] = app, frozenset(app.state.keys())
@@ -158,8 +162,11 @@ def app_for(settings: Settings) -> Litestar:
 
 @pytest.fixture
 async def api(
-    admin_user: None, settings: Settings
+    admin_user: None, settings: Settings, request: pytest.FixtureRequest
 ) -> AsyncIterator[tuple[AsyncTestClient[Any], Headers]]:
-    """The running app and an admin's Authorization header."""
-    async with AsyncTestClient(app=app_for(settings)) as client:
+    """The running app and an admin's Authorization header; the app reads the time from the
+    test's `app_clock` fixture when it has one."""
+    uses_clock = "app_clock" in request.fixturenames
+    clock = request.getfixturevalue("app_clock") if uses_clock else None
+    async with AsyncTestClient(app=app_for(settings, clock)) as client:
         yield client, await sign_in(client, ADMIN_USERNAME, ADMIN_PASSWORD)

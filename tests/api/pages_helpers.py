@@ -10,6 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from api.settings import Settings
 from ledger.domain.access import SYSTEM, Role
+from ledger.ports import Clock
 from ledger.services.container import Services
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -28,10 +29,10 @@ class Demo:
     account_id: int
 
 
-async def seed(settings: Settings) -> Demo:
+async def seed(settings: Settings, clock: Clock | None = None) -> Demo:
     """One compound with two households, a point open all day, a post, a shop, a reward, and
-    one login per role (the names `seed-demo` uses), all through the services."""
-    services = Services.build(settings.keyring(), settings.base_url)
+    one login per role (the names `seed-demo` uses), all through the services (on `clock`)."""
+    services = Services.build(settings.keyring(), settings.base_url, clock=clock)
     registry, users = services.registry, services.users
     community = await registry.create_community(SYSTEM, "c-1", "卖鱼桥社区")
     compound = await registry.create_compound(SYSTEM, "c-2", community["id"], "信义坊")

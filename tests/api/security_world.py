@@ -21,11 +21,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from litestar.testing import AsyncTestClient
 
 from ledger.domain.access import Role
-from ledger.services import container
 from tests.api.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -287,8 +285,6 @@ async def build_estate(
     )
 
 
-def frozen_app_clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    """The clock every app built from now on in this test uses."""
-    clock = FrozenClock(hangzhou(24, 10))
-    monkeypatch.setattr(container, "SystemClock", lambda: clock)
-    return clock
+def frozen_app_clock() -> FrozenClock:
+    """The clock for the test's apps (`create_app(settings, clock=...)`): 10:00 in Hangzhou."""
+    return FrozenClock(hangzhou(24, 10))

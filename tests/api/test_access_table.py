@@ -865,11 +865,9 @@ def test_every_route_has_a_row(settings: Settings) -> None:
 
 
 @pytest.fixture
-async def estate(
-    admin_user: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Estate]:
-    clock = frozen_app_clock(monkeypatch)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+async def estate(admin_user: None, settings: Settings) -> AsyncIterator[Estate]:
+    clock = frozen_app_clock()
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
         yield await build_estate(client, clock)
 
 
@@ -1167,10 +1165,10 @@ async def test_a_bad_token_is_refused_with_401_on_every_endpoint_that_needs_one(
 
 
 async def test_a_code_signed_with_a_key_retired_after_rotation_is_refused(
-    admin_user: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    admin_user: None, settings: Settings
 ) -> None:
     old, new = ("a", "old-qr-signing-secret-" * 2), ("b", "new-qr-signing-secret-" * 2)
-    frozen_app_clock(monkeypatch)
+    clock = frozen_app_clock()
     stages = {
         "before": dataclasses.replace(settings, qr_keys=(old,)),
         "rotating": dataclasses.replace(settings, qr_keys=(new, old)),
@@ -1183,7 +1181,7 @@ async def test_a_code_signed_with_a_key_retired_after_rotation_is_refused(
         body |= {"event_id": new_event_id(), "grade": "good"}
         return await client.post("/api/v1/inspections", json=body, headers=inspector)
 
-    async with AsyncTestClient(app=create_app(stages["before"])) as client:
+    async with AsyncTestClient(app=create_app(stages["before"], clock=clock)) as client:
         admin = await sign_in(client, ADMIN_USERNAME, ADMIN_PASSWORD)
         world = await make_world(client, admin)
         point = await created(
@@ -1196,7 +1194,7 @@ async def test_a_code_signed_with_a_key_retired_after_rotation_is_refused(
         _, clerk = await add_user(client, admin, Role.CLERK, compound_ids=[world.compound_id])
     assert codes["old card"].split(".")[3] == "a"
 
-    async with AsyncTestClient(app=create_app(stages["rotating"])) as client:
+    async with AsyncTestClient(app=create_app(stages["rotating"], clock=clock)) as client:
         point = await created(
             client, admin, "/api/v1/points", {"compound_id": world.compound_id, "name": "新点"}
         )
@@ -1211,7 +1209,7 @@ async def test_a_code_signed_with_a_key_retired_after_rotation_is_refused(
         response = await grade(client, inspector, codes["old card"], codes["old point"])
         assert response.status_code == 201, "old codes still work while both keys verify"
 
-    async with AsyncTestClient(app=create_app(stages["after"])) as client:
+    async with AsyncTestClient(app=create_app(stages["after"], clock=clock)) as client:
         refused = await grade(client, inspector, codes["old card"], codes["new point"])
         assert_error(refused, 422, "code_forged")
         refused = await grade(client, inspector, codes["new card"], codes["old point"])

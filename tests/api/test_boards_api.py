@@ -48,7 +48,7 @@ from api.settings import Settings
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.services import boards as boards_service
-from ledger.services import container, users
+from ledger.services import users
 from ledger.services.container import Services
 from ledger.store.engine import current_engine
 from tests.api.conftest import (
@@ -305,9 +305,8 @@ async def town(request: pytest.FixtureRequest, known: Known) -> AsyncIterator[To
     clock = FrozenClock(hangzhou(2026, 11, 25, 20))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(boards_service, "REDBLACK_MIN_GRADED", REDBLACK_MIN)
-        patch.setattr(container, "SystemClock", lambda: clock)
         settings = dataclasses.replace(SETTINGS, redis_url=redis_url, redis_prefix=prefix)
-        async with AsyncTestClient(app=create_app(settings)) as client:
+        async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
             admin = await sign_in(client, ADMIN_USERNAME, ADMIN_PASSWORD)
             yield Town(client, admin, known, source)
     if redis_url:

@@ -18,7 +18,7 @@ from api.pages.people import expiring_soon, within_reach
 from api.settings import Settings
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.rules import Grade, Stream
-from ledger.services import container, views
+from ledger.services import views
 from ledger.services.container import Services
 from tests.api.pages_helpers import Demo, seed, sign_in_page
 from tests.factories import FrozenClock, event_id, make_user
@@ -88,10 +88,8 @@ async def story(demo: Demo, settings: Settings) -> dict[str, Any]:
 @pytest.fixture
 async def client(story: dict[str, Any], settings: Settings) -> AsyncIterator[Client]:
     clock = FrozenClock(hangzhou(2026, 12, 6, 10))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(container, "SystemClock", lambda: clock)
-        async with AsyncTestClient(app=create_app(settings)) as test_client:
-            yield test_client
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as test_client:
+        yield test_client
 
 
 def _text(html: str, element_id: str) -> str:

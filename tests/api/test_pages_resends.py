@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from api.settings import Settings
 from ledger.domain.access import SYSTEM
-from ledger.services import container, views
+from ledger.services import views
 from ledger.services.container import Services
 from tests.api.pages_helpers import Demo, hidden, seed, sign_in_page, submit
 from tests.factories import FrozenClock
@@ -36,10 +36,9 @@ class World:
 
 
 @pytest.fixture
-async def world(fresh_db: None, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> World:
+async def world(fresh_db: None, settings: Settings) -> World:
     clock = FrozenClock()
-    monkeypatch.setattr(container, "SystemClock", lambda: clock)
-    demo = await seed(settings)
+    demo = await seed(settings, clock)
     services = Services.build(settings.keyring(), settings.base_url, clock=clock)
     household = await views.household(demo.household_id)
     community_id = household["community_id"]
@@ -65,7 +64,7 @@ async def world(fresh_db: None, settings: Settings, monkeypatch: pytest.MonkeyPa
 
 @pytest.fixture
 async def client(world: World, settings: Settings) -> AsyncIterator[Client]:
-    async with AsyncTestClient(app=create_app(settings)) as test_client:
+    async with AsyncTestClient(app=create_app(settings, clock=world.clock)) as test_client:
         yield test_client
 
 

@@ -51,11 +51,9 @@ async def upload(
 
 
 @pytest.fixture
-async def estate(
-    admin_user: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Estate]:
-    clock = frozen_app_clock(monkeypatch)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+async def estate(admin_user: None, settings: Settings) -> AsyncIterator[Estate]:
+    clock = frozen_app_clock()
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
         yield await build_estate(client, clock)
 
 

@@ -43,11 +43,9 @@ ITEM_FIELDS = {"rank", "id", "label", "value", "numerator", "denominator"}
 
 
 @pytest.fixture
-async def busy(
-    admin_user: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Estate]:
-    clock = frozen_app_clock(monkeypatch)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+async def busy(admin_user: None, settings: Settings) -> AsyncIterator[Estate]:
+    clock = frozen_app_clock()
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
         estate = await build_estate(
             client, clock, rooms=ROOMS, volunteer_names=VOLUNTEER_NAMES, usernames=USERNAMES
         )

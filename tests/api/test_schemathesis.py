@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
@@ -70,15 +69,15 @@ DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 async def test_every_operation_as_every_role_never_fails_and_matches_the_schema(
-    admin_user: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    admin_user: None, settings: Settings
 ) -> None:
-    clock = frozen_app_clock(monkeypatch)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    clock = frozen_app_clock()
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
         estate = await build_estate(client, clock)
 
     started = time.monotonic()
     run = Run(estate)
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     try:
         with document_says_what_the_app_does(app):
             schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)

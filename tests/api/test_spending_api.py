@@ -15,7 +15,6 @@ from httpx import Response
 from litestar.testing import AsyncTestClient
 
 from ledger.domain.access import Role
-from ledger.ports import SystemClock
 from tests.api.conftest import (
     ADMIN_USERNAME,
     Headers,
@@ -34,11 +33,9 @@ Api = tuple[AsyncTestClient[Any], Headers]
 
 
 @pytest.fixture
-def app_clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
-    """The app builds its own Services on the system clock; hold that clock still."""
-    clock = FrozenClock()
-    monkeypatch.setattr(SystemClock, "now", lambda self: clock.moment)
-    return clock
+def app_clock() -> FrozenClock:
+    """The clock the `api` fixture's app reads (tests/api/conftest.py), held still."""
+    return FrozenClock()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from api.settings import Settings
 from ledger.domain.access import Role
-from ledger.services import container
 from tests.api.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -81,12 +80,9 @@ class Town:
 
 
 @pytest.fixture
-async def town(
-    admin_user: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Town]:
+async def town(admin_user: None, settings: Settings) -> AsyncIterator[Town]:
     clock = FrozenClock(hangzhou(24, 10))
-    monkeypatch.setattr(container, "SystemClock", lambda: clock)
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with AsyncTestClient(app=create_app(settings, clock=clock)) as client:
         admin = await sign_in(client, ADMIN_USERNAME, ADMIN_PASSWORD)
         community = await created(client, admin, "/api/v1/communities", {"name": "卖鱼桥社区"})
         other = await created(client, admin, "/api/v1/communities", {"name": "大关社区"})
