@@ -7,11 +7,13 @@ the same service methods.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND
@@ -40,6 +42,7 @@ from ledger.domain.scan_codes import CodeKind
 from ledger.domain.short_codes import looks_typed
 from ledger.services import views
 from ledger.services.container import Services
+from ledger.services.shifts import Shifts
 
 CodeToken = Annotated[str, PathParameter(max_length=200)]
 TOKEN_LENGTH_MAX = 100
@@ -47,6 +50,8 @@ POINT_COOKIE = "gl_point"
 LIST_MAX = 100
 # The no-JavaScript grading form carries its photo as is: a 2 MiB photo and the form around it.
 GRADE_FORM_BYTES_MAX = PHOTO_BYTES_MAX + 64 * 1024
+# `Shifts.check_in` or `Shifts.check_out`, as a page calls it: (actor, event id, post code).
+ShiftStep = Callable[[Shifts], Callable[[Principal, str, str], Awaitable[Any]]]
 
 
 def check_length(token: str) -> None:
@@ -249,40 +254,32 @@ async def grade(
     return render("done.html", me=principal, what="grade", result=result, back=f"/q/{token}")
 
 
-@post(
-    "/scan/{token:str}/check-in",
-    guards=[requires(Role.VOLUNTEER)],
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-)
-async def check_in(
-    token: CodeToken,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
-    check_length(token)
-    form = await forms.read(request)
-    result = await services.shifts.check_in(principal, forms.required(form, "event_id", 64), token)
-    return render("done.html", me=principal, what="check_in", result=result)
+def _shift_scan(step: str, act: ShiftStep) -> HTTPRouteHandler:
+    """`/scan/<post code>/<step>`: a volunteer checks in or out at a duty post, the same
+    `Shifts` method as the API's; `act` picks it."""
+
+    @post(
+        f"/scan/{{token:str}}/{step}",
+        guards=[requires(Role.VOLUNTEER)],
+        include_in_schema=False,
+        status_code=HTTP_200_OK,
+    )
+    async def shift_scan(
+        token: CodeToken,
+        request: Request[Any, Any, Any],
+        principal: PrincipalDep,
+        services: ServicesDep,
+    ) -> Response[Any]:
+        check_length(token)
+        form = await forms.read(request)
+        result = await act(services.shifts)(principal, forms.required(form, "event_id", 64), token)
+        return render("done.html", me=principal, what=step.replace("-", "_"), result=result)
+
+    return shift_scan
 
 
-@post(
-    "/scan/{token:str}/check-out",
-    guards=[requires(Role.VOLUNTEER)],
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-)
-async def check_out(
-    token: CodeToken,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
-    check_length(token)
-    form = await forms.read(request)
-    result = await services.shifts.check_out(principal, forms.required(form, "event_id", 64), token)
-    return render("done.html", me=principal, what="check_out", result=result)
+check_in = _shift_scan("check-in", lambda shifts: shifts.check_in)
+check_out = _shift_scan("check-out", lambda shifts: shifts.check_out)
 
 
 @get("/open", opt={"public": True}, include_in_schema=False)
