@@ -44,8 +44,11 @@ HouseholdId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
-    """A list route's query: a page (`limit`, `cursor`) of everything it lists."""
+    """A list route's query, a page (`limit`, `cursor`) of everything it lists, with the
+    services that answer it (so that the route resolves one dependency at a time: no task
+    group on the request path, tests/unit/test_request_path.py)."""
 
+    services: ServicesDep
     limit: Limit = 50
     cursor: Cursor = None
 
@@ -73,10 +76,8 @@ def _listing(resource: str, operation_id: str, query: type[ListQuery]) -> HTTPRo
     fields of `query`, which Litestar validates, documents and builds as a dependency (not
     validated again: to msgspec an `InCommunity` is not a `ListQuery`)."""
 
-    async def listing(
-        self: Controller, services: ServicesDep, asked: SkipValidation[NamedDependency[ListQuery]]
-    ) -> Page:
-        return await _page(services, resource, asked.cursor, asked.limit, asked.parents())
+    async def listing(self: Controller, asked: SkipValidation[NamedDependency[ListQuery]]) -> Page:
+        return await _page(asked.services, resource, asked.cursor, asked.limit, asked.parents())
 
     listing.__name__ = resource  # the handler's name, and its OpenAPI summary ("Households")
     provide = Provide(query, sync_to_thread=False)
