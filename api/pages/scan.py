@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import FormMultiDict
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import PathParameter, QueryParameter
@@ -193,12 +194,25 @@ async def _counter(
     )
 
 
-@post(
-    "/scan/{token:str}/dropoff",
-    guards=[requires(Role.RESIDENT)],
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-)
+def _scan_action(action: str, role: Role, **options: Any) -> post:
+    """What every action on a scanned code is: a form posted to `/scan/<token>/<action>` by
+    `role`, answered with a page (200), outside the OpenAPI document."""
+    return post(
+        f"/scan/{{token:str}}/{action}",
+        guards=[requires(role)],
+        include_in_schema=False,
+        status_code=HTTP_200_OK,
+        **options,
+    )
+
+
+async def _action_form(token: str, request: Request[Any, Any, Any]) -> FormMultiDict:
+    """The posted form of an action on a code of a possible length (404 otherwise)."""
+    check_length(token)
+    return await forms.read(request)
+
+
+@_scan_action("dropoff", Role.RESIDENT)
 async def dropoff(
     token: CodeToken,
     request: Request[Any, Any, Any],
@@ -206,8 +220,7 @@ async def dropoff(
     services: ServicesDep,
 ) -> Response[Any]:
     """One tap at a collection point: the same `Scans.dropoff` as `POST /api/v1/dropoffs`."""
-    check_length(token)
-    form = await forms.read(request)
+    form = await _action_form(token, request)
     chosen = forms.text(form, "household_id", 20)
     household_id = forms.whole_number(chosen, "household_id") if chosen else None
     result = await services.scans.dropoff(
@@ -220,13 +233,7 @@ async def dropoff(
     )
 
 
-@post(
-    "/scan/{token:str}/grade",
-    guards=[requires(Role.INSPECTOR)],
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-    request_max_body_size=GRADE_FORM_BYTES_MAX,
-)
+@_scan_action("grade", Role.INSPECTOR, request_max_body_size=GRADE_FORM_BYTES_MAX)
 async def grade(
     token: CodeToken,
     request: Request[Any, Any, Any],
@@ -235,8 +242,7 @@ async def grade(
 ) -> Response[Any]:
     """The grading form without JavaScript (multipart, with an optional photo file); with
     it, grades and their photos go through the offline queue."""
-    check_length(token)
-    form = await forms.read(request)
+    form = await _action_form(token, request)
     point_token = forms.required(form, "point_token", TOKEN_LENGTH_MAX)
     stream = Stream(forms.choice(form, "stream", [s.value for s in Stream]))
     # One grade per stream per opening of the form: a double tap or a resend replays it.
@@ -258,20 +264,14 @@ def _shift_scan(step: str, act: ShiftStep) -> HTTPRouteHandler:
     """`/scan/<post code>/<step>`: a volunteer checks in or out at a duty post, the same
     `Shifts` method as the API's; `act` picks it."""
 
-    @post(
-        f"/scan/{{token:str}}/{step}",
-        guards=[requires(Role.VOLUNTEER)],
-        include_in_schema=False,
-        status_code=HTTP_200_OK,
-    )
+    @_scan_action(step, Role.VOLUNTEER)
     async def shift_scan(
         token: CodeToken,
         request: Request[Any, Any, Any],
         principal: PrincipalDep,
         services: ServicesDep,
     ) -> Response[Any]:
-        check_length(token)
-        form = await forms.read(request)
+        form = await _action_form(token, request)
         result = await act(services.shifts)(principal, forms.required(form, "event_id", 64), token)
         return render("done.html", me=principal, what=step.replace("-", "_"), result=result)
 
