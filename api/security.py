@@ -143,19 +143,22 @@ class VerifiedTokens:
 
     def principal(self, encoded: str, margin: float = 0.0) -> Principal | None:
         """The Principal of a verified token still valid `margin` seconds from now."""
-        entry = self._entries.get(encoded)
-        if entry is None or self.clock() + margin >= entry[0]:
-            return None
-        user = entry[1].user
+        result = self._valid_for(encoded, margin)
+        user = None if result is None else result.user
         return user if isinstance(user, Principal) else None
 
     def token(self, encoded: str, margin: float = 0.0) -> Token | None:
         """The decoded token, on the same terms as `principal`."""
+        result = self._valid_for(encoded, margin)
+        token = None if result is None else result.auth
+        return token if isinstance(token, Token) else None
+
+    def _valid_for(self, encoded: str, margin: float) -> AuthenticationResult | None:
+        """The verified token's result if it is still valid `margin` seconds from now."""
         entry = self._entries.get(encoded)
         if entry is None or self.clock() + margin >= entry[0]:
             return None
-        token = entry[1].auth
-        return token if isinstance(token, Token) else None
+        return entry[1]
 
     def put(self, encoded: str, result: AuthenticationResult) -> None:
         token = result.auth

@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -416,6 +416,20 @@ def write_result(name: str, result: Mapping[str, Any]) -> Path:
     path = OUT / f"{name}.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
     return path
+
+
+def run_and_write(out: str, main: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """Runs a bench's `main_async` coroutine (on uvloop when it is installed) and writes its
+    result as `<out>.json`."""
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    result = asyncio.run(main)
+    write_result(out, result)
+    return result
 
 
 def read_result(name: str) -> dict[str, Any]:

@@ -24,7 +24,6 @@ event id.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import json
 import time
@@ -45,9 +44,9 @@ from bench.common import (
     cpu_per_operation,
     log,
     pg_url,
+    run_and_write,
     run_timed,
     slot,
-    write_result,
 )
 from ledger.domain.accounts import issuance_stripe
 from ledger.domain.localtime import local_day
@@ -389,14 +388,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--out", default="floor")
     args = parser.parse_args()
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    result = asyncio.run(main_async(args))
-    write_result(args.out, result)
+    result = run_and_write(args.out, main_async(args))
     one = result["one_round_trip"]
     log(
         f"floor: {result['per_s']}/s p50 {result['p50_ms']} ms p99 {result['p99_ms']} ms; "

@@ -33,8 +33,8 @@ from bench.common import (
     configure_in_process,
     log,
     pg_url,
+    run_and_write,
     run_timed,
-    write_result,
 )
 from bench.history import HISTORY_HOUSEHOLDS, grow_to
 
@@ -251,14 +251,7 @@ def main() -> None:
     args = parser.parse_args()
     args.sizes = [int(size) for size in args.sizes.split(",")]
     configure_in_process(pg_url(args.db), redis=True, redis_prefix=GROWTH_PREFIX)
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    result = asyncio.run(main_async(args))
-    write_result(args.out, result)
+    result = run_and_write(args.out, main_async(args))
     log(f"growth: ok={result['all_ok']}")
 
 

@@ -40,10 +40,10 @@ from bench.common import (
     CpuMeter,
     Outcome,
     log,
+    run_and_write,
     run_timed,
     slot,
     spend_slot,
-    write_result,
 )
 
 Check = Callable[[int, bytes], Outcome]
@@ -342,14 +342,7 @@ def main() -> None:
     if args.expect_balances:
         raw = json.loads(args.expect_balances.read_text())
         args.expect_balance = {int(k): v for k, v in raw.items()}
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    result = asyncio.run(main_async(args))
-    write_result(args.out, result)
+    result = run_and_write(args.out, main_async(args))
     log(
         f"{args.out}: {result['per_s']}/s ({result['ops_per_s']} requests/s) "
         f"p50 {result['p50_ms']} ms p99 {result['p99_ms']} ms ok={result['all_ok']} "

@@ -245,14 +245,30 @@ def targets(
     def ceiling(phase: str) -> float | None:
         return (ceilings.get(phase) or {}).get("ceiling_per_s")
 
+    def rate(name: str, phase: str, goal: float | None, **more: Any) -> dict[str, Any]:
+        """A phase's operations a second against its goal, with the ceiling its CPU allows."""
+        return _target(
+            name, get(phase, "per_s"), goal, [results.get(phase)], ceiling=ceiling(phase), **more
+        )
+
+    def over_health(name: str, phase: str, ratio: str) -> dict[str, Any]:
+        """A read that keeps up with the same run's `/health`: at least 0.8 × its rate."""
+        return _target(
+            f"{name} ≥ 0.8 × the same run's `/health`",
+            ratios[ratio],
+            0.8,
+            [results.get(phase), results.get("http_health")],
+            unit="×",
+            detail=_against_health(results, phase),
+            ceiling=ceiling(phase),
+        )
+
     found = [
-        _target(
+        rate(
             "HTTP `POST /api/v1/inspections`, 64 connections, 2 workers ≥ 1,500 credits/s",
-            get("http_inspections", "per_s"),
+            "http_inspections",
             1500,
-            [results.get("http_inspections")],
             **beside("per_s"),
-            ceiling=ceiling("http_inspections"),
         ),
         _target(
             "HTTP `POST /api/v1/inspections` p99 ≤ 100 ms",
@@ -263,13 +279,8 @@ def targets(
             unit="ms",
             **beside("p99_ms"),
         ),
-        _target(
-            "Ledger service at 8 concurrent ≥ 3,000 credits/s",
-            get("service", "per_s"),
-            3000,
-            [results.get("service")],
-            **beside("per_s"),
-            ceiling=ceiling("service"),
+        rate(
+            "Ledger service at 8 concurrent ≥ 3,000 credits/s", "service", 3000, **beside("per_s")
         ),
         _target(
             "Ledger service ≥ 2 × django-hordak (same run)",
@@ -281,38 +292,10 @@ def targets(
             floor_unit="×",
             peer=get("peer_hordak", "per_s"),
         ),
-        _target(
-            "`events:batch` of 1,000 ≥ 20,000 events/s",
-            get("http_batch", "per_s"),
-            20000,
-            [results.get("http_batch")],
-            ceiling=ceiling("http_batch"),
-        ),
-        _target(
-            "Balance reads ≥ 0.8 × the same run's `/health`",
-            ratios["balance_over_health"],
-            0.8,
-            [results.get("http_account"), results.get("http_health")],
-            unit="×",
-            detail=_against_health(results, "http_account"),
-            ceiling=ceiling("http_account"),
-        ),
-        _target(
-            "Top-10 board reads ≥ 0.8 × the same run's `/health`",
-            ratios["board_over_health"],
-            0.8,
-            [results.get("http_board"), results.get("http_health")],
-            unit="×",
-            detail=_against_health(results, "http_board"),
-            ceiling=ceiling("http_board"),
-        ),
-        _target(
-            "Embedded SQLite, HTTP ≥ 1,000 credits/s",
-            get("sqlite_inspections", "per_s"),
-            1000,
-            [results.get("sqlite_inspections")],
-            ceiling=ceiling("sqlite_inspections"),
-        ),
+        rate("`events:batch` of 1,000 ≥ 20,000 events/s", "http_batch", 20000),
+        over_health("Balance reads", "http_account", "balance_over_health"),
+        over_health("Top-10 board reads", "http_board", "board_over_health"),
+        rate("Embedded SQLite, HTTP ≥ 1,000 credits/s", "sqlite_inspections", 1000),
     ]
     size = f"10^{len(str(largest)) - 1}" if largest else "the largest size"
     for measure, label in (("credit", "credit"), ("balance", "balance read"), ("board", "board")):
@@ -338,14 +321,11 @@ def targets(
             detail=f"largest worker, after {where}" if where else None,
         )
     )
-    redemptions = results.get("http_redemptions")
     found.append(
-        _target(
+        rate(
             "Spending: HTTP `POST /api/v1/redemptions`, 8 clerks (report only)",
-            get("http_redemptions", "per_s"),
+            "http_redemptions",
             None,
-            [redemptions],
-            ceiling=ceiling("http_redemptions"),
         )
     )
     return found

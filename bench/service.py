@@ -12,7 +12,6 @@ balances. `--profile` leaves the loop running under the caller's profiler for lo
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import time
 import uuid
@@ -30,9 +29,9 @@ from bench.common import (
     cpu_per_operation,
     log,
     pg_url,
+    run_and_write,
     run_timed,
     slot,
-    write_result,
 )
 
 
@@ -140,14 +139,7 @@ def main() -> None:
     args = parser.parse_args()
     database_url = args.database_url or (pg_url(args.db) if args.db else str(args.sqlite))
     configure_in_process(database_url, redis=False)
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    result = asyncio.run(main_async(args, database_url))
-    write_result(args.out, result)
+    result = run_and_write(args.out, main_async(args, database_url))
     log(
         f"{args.out}: {result['per_s']}/s p50 {result['p50_ms']} ms p99 {result['p99_ms']} ms "
         f"ok={result['all_ok']} {result['first_failure'] or ''}"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import JSONBody, PathParameter, QueryParameter, SkipValidation
 from litestar.status_codes import HTTP_200_OK
 
 from api.dates import parse_optional_day
@@ -37,6 +40,48 @@ Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (defa
 Cursor = Annotated[str | None, QueryParameter(max_length=100, description="From next_cursor.")]
 ParentId = Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)]
 HouseholdId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A list route's query, a page (`limit`, `cursor`) of everything it lists, with the
+    services that answer it (so that the route resolves one dependency at a time: no task
+    group on the request path, tests/unit/test_request_path.py)."""
+
+    services: ServicesDep
+    limit: Limit = 50
+    cursor: Cursor = None
+
+    def parents(self) -> dict[str, int | None]:
+        """The parent the list is narrowed to, by name: `{"community": 3}` for `community_id=3`."""
+        return {
+            field.name.removesuffix("_id"): getattr(self, field.name)
+            for field in fields(self)
+            if field.name.endswith("_id")
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class InCommunity(ListQuery):
+    community_id: ParentId = None
+
+
+@dataclass(frozen=True, slots=True)
+class InCompound(ListQuery):
+    compound_id: ParentId = None
+
+
+def _listing(resource: str, operation_id: str, query: type[ListQuery]) -> HTTPRouteHandler:
+    """RegistryController's `GET /<resource>`: a page of them. Its query parameters are the
+    fields of `query`, which Litestar validates, documents and builds as a dependency (not
+    validated again: to msgspec an `InCommunity` is not a `ListQuery`)."""
+
+    async def listing(self: Controller, asked: SkipValidation[NamedDependency[ListQuery]]) -> Page:
+        return await _page(asked.services, resource, asked.cursor, asked.limit, asked.parents())
+
+    listing.__name__ = resource  # the handler's name, and its OpenAPI summary ("Households")
+    provide = Provide(query, sync_to_thread=False)
+    return get(f"/{resource}", operation_id=operation_id, dependencies={"asked": provide})(listing)
 
 
 class RegistryController(Controller):
@@ -149,81 +194,14 @@ class RegistryController(Controller):
         )
         return msgspec.convert(result, RewardReply)
 
-    @get("/communities", operation_id="ListCommunities")
-    async def communities(
-        self, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
-    ) -> Page:
-        return await _page(services, "communities", cursor, limit, {})
-
-    @get("/compounds", operation_id="ListCompounds")
-    async def compounds(
-        self,
-        services: ServicesDep,
-        limit: Limit = 50,
-        cursor: Cursor = None,
-        community_id: ParentId = None,
-    ) -> Page:
-        return await _page(services, "compounds", cursor, limit, {"community": community_id})
-
-    @get("/households", operation_id="ListHouseholds")
-    async def households(
-        self,
-        services: ServicesDep,
-        limit: Limit = 50,
-        cursor: Cursor = None,
-        compound_id: ParentId = None,
-    ) -> Page:
-        return await _page(services, "households", cursor, limit, {"compound": compound_id})
-
-    @get("/points", operation_id="ListCollectionPoints")
-    async def points(
-        self,
-        services: ServicesDep,
-        limit: Limit = 50,
-        cursor: Cursor = None,
-        compound_id: ParentId = None,
-    ) -> Page:
-        return await _page(services, "points", cursor, limit, {"compound": compound_id})
-
-    @get("/posts", operation_id="ListDutyPosts")
-    async def posts(
-        self,
-        services: ServicesDep,
-        limit: Limit = 50,
-        cursor: Cursor = None,
-        compound_id: ParentId = None,
-    ) -> Page:
-        return await _page(services, "posts", cursor, limit, {"compound": compound_id})
-
-    @get("/merchants", operation_id="ListMerchants")
-    async def merchants(
-        self,
-        services: ServicesDep,
-        limit: Limit = 50,
-        cursor: Cursor = None,
-        community_id: ParentId = None,
-    ) -> Page:
-        return await _page(services, "merchants", cursor, limit, {"community": community_id})
-
-    @get("/volunteers", operation_id="ListVolunteers")
-    async def volunteers(
-        self,
-        services: ServicesDep,
-        limit: Limit = 50,
-        cursor: Cursor = None,
-        community_id: ParentId = None,
-    ) -> Page:
-        return await _page(services, "volunteers", cursor, limit, {"community": community_id})
-
-    @get("/rewards", operation_id="ListRewards")
-    async def rewards(
-        self,
-        services: ServicesDep,
-        limit: Limit = 50,
-        cursor: Cursor = None,
-        community_id: ParentId = None,
-    ) -> Page:
-        return await _page(services, "rewards", cursor, limit, {"community": community_id})
+    communities = _listing("communities", "ListCommunities", ListQuery)
+    compounds = _listing("compounds", "ListCompounds", InCommunity)
+    households = _listing("households", "ListHouseholds", InCompound)
+    points = _listing("points", "ListCollectionPoints", InCompound)
+    posts = _listing("posts", "ListDutyPosts", InCompound)
+    merchants = _listing("merchants", "ListMerchants", InCommunity)
+    volunteers = _listing("volunteers", "ListVolunteers", InCommunity)
+    rewards = _listing("rewards", "ListRewards", InCommunity)
 
 
 async def _page(

@@ -7,11 +7,14 @@ the same service methods.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import FormMultiDict
 from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND
@@ -40,6 +43,7 @@ from ledger.domain.scan_codes import CodeKind
 from ledger.domain.short_codes import looks_typed
 from ledger.services import views
 from ledger.services.container import Services
+from ledger.services.shifts import Shifts
 
 CodeToken = Annotated[str, PathParameter(max_length=200)]
 TOKEN_LENGTH_MAX = 100
@@ -47,6 +51,8 @@ POINT_COOKIE = "gl_point"
 LIST_MAX = 100
 # The no-JavaScript grading form carries its photo as is: a 2 MiB photo and the form around it.
 GRADE_FORM_BYTES_MAX = PHOTO_BYTES_MAX + 64 * 1024
+# `Shifts.check_in` or `Shifts.check_out`, as a page calls it: (actor, event id, post code).
+ShiftStep = Callable[[Shifts], Callable[[Principal, str, str], Awaitable[Any]]]
 
 
 def check_length(token: str) -> None:
@@ -188,12 +194,25 @@ async def _counter(
     )
 
 
-@post(
-    "/scan/{token:str}/dropoff",
-    guards=[requires(Role.RESIDENT)],
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-)
+def _scan_action(action: str, role: Role, **options: Any) -> post:
+    """What every action on a scanned code is: a form posted to `/scan/<token>/<action>` by
+    `role`, answered with a page (200), outside the OpenAPI document."""
+    return post(
+        f"/scan/{{token:str}}/{action}",
+        guards=[requires(role)],
+        include_in_schema=False,
+        status_code=HTTP_200_OK,
+        **options,
+    )
+
+
+async def _action_form(token: str, request: Request[Any, Any, Any]) -> FormMultiDict:
+    """The posted form of an action on a code of a possible length (404 otherwise)."""
+    check_length(token)
+    return await forms.read(request)
+
+
+@_scan_action("dropoff", Role.RESIDENT)
 async def dropoff(
     token: CodeToken,
     request: Request[Any, Any, Any],
@@ -201,8 +220,7 @@ async def dropoff(
     services: ServicesDep,
 ) -> Response[Any]:
     """One tap at a collection point: the same `Scans.dropoff` as `POST /api/v1/dropoffs`."""
-    check_length(token)
-    form = await forms.read(request)
+    form = await _action_form(token, request)
     chosen = forms.text(form, "household_id", 20)
     household_id = forms.whole_number(chosen, "household_id") if chosen else None
     result = await services.scans.dropoff(
@@ -215,13 +233,7 @@ async def dropoff(
     )
 
 
-@post(
-    "/scan/{token:str}/grade",
-    guards=[requires(Role.INSPECTOR)],
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-    request_max_body_size=GRADE_FORM_BYTES_MAX,
-)
+@_scan_action("grade", Role.INSPECTOR, request_max_body_size=GRADE_FORM_BYTES_MAX)
 async def grade(
     token: CodeToken,
     request: Request[Any, Any, Any],
@@ -230,8 +242,7 @@ async def grade(
 ) -> Response[Any]:
     """The grading form without JavaScript (multipart, with an optional photo file); with
     it, grades and their photos go through the offline queue."""
-    check_length(token)
-    form = await forms.read(request)
+    form = await _action_form(token, request)
     point_token = forms.required(form, "point_token", TOKEN_LENGTH_MAX)
     stream = Stream(forms.choice(form, "stream", [s.value for s in Stream]))
     # One grade per stream per opening of the form: a double tap or a resend replays it.
@@ -249,40 +260,26 @@ async def grade(
     return render("done.html", me=principal, what="grade", result=result, back=f"/q/{token}")
 
 
-@post(
-    "/scan/{token:str}/check-in",
-    guards=[requires(Role.VOLUNTEER)],
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-)
-async def check_in(
-    token: CodeToken,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
-    check_length(token)
-    form = await forms.read(request)
-    result = await services.shifts.check_in(principal, forms.required(form, "event_id", 64), token)
-    return render("done.html", me=principal, what="check_in", result=result)
+def _shift_scan(step: str, act: ShiftStep) -> HTTPRouteHandler:
+    """`/scan/<post code>/<step>`: a volunteer checks in or out at a duty post, the same
+    `Shifts` method as the API's; `act` picks it."""
+
+    @_scan_action(step, Role.VOLUNTEER)
+    async def shift_scan(
+        token: CodeToken,
+        request: Request[Any, Any, Any],
+        principal: PrincipalDep,
+        services: ServicesDep,
+    ) -> Response[Any]:
+        form = await _action_form(token, request)
+        result = await act(services.shifts)(principal, forms.required(form, "event_id", 64), token)
+        return render("done.html", me=principal, what=step.replace("-", "_"), result=result)
+
+    return shift_scan
 
 
-@post(
-    "/scan/{token:str}/check-out",
-    guards=[requires(Role.VOLUNTEER)],
-    include_in_schema=False,
-    status_code=HTTP_200_OK,
-)
-async def check_out(
-    token: CodeToken,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
-    check_length(token)
-    form = await forms.read(request)
-    result = await services.shifts.check_out(principal, forms.required(form, "event_id", 64), token)
-    return render("done.html", me=principal, what="check_out", result=result)
+check_in = _shift_scan("check-in", lambda shifts: shifts.check_in)
+check_out = _shift_scan("check-out", lambda shifts: shifts.check_out)
 
 
 @get("/open", opt={"public": True}, include_in_schema=False)

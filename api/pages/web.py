@@ -145,7 +145,12 @@ def add_security_headers(headers: MutableScopeHeaders, path: str) -> None:
         headers["Referrer-Policy"] = "same-origin"
     else:
         headers.headers += (_NOSNIFF, _REFERRER_POLICY)
-    content_type = found or ""
+    add_document_headers(headers, found or "", path)
+
+
+def add_document_headers(headers: MutableScopeHeaders, content_type: str, path: str) -> None:
+    """What a document a browser runs (HTML, SVG) gets besides: its CSP (unless the handler
+    set one), no framing, and no caching of pages outside /api."""
     policy = content_security_policy(content_type, path)
     if policy is None:
         return

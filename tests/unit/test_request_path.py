@@ -14,7 +14,7 @@ from litestar.datastructures import MutableScopeHeaders
 from api.app import create_app
 from api.logs import _REDACTIONS, redact
 from api.pages.i18n import _UNSTATED, _states_preferences, preferences_of
-from api.pages.web import add_security_headers, content_security_policy
+from api.pages.web import add_document_headers, add_security_headers
 from api.settings import Settings
 
 
@@ -63,15 +63,7 @@ def the_long_way(headers: MutableScopeHeaders, path: str) -> None:
     """add_security_headers as it was, through MutableScopeHeaders only."""
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"
-    content_type = headers.get("content-type", "")
-    policy = content_security_policy(content_type, path)
-    if policy is None:
-        return
-    if "content-security-policy" not in headers:
-        headers["Content-Security-Policy"] = policy
-    headers["X-Frame-Options"] = "DENY"
-    if content_type.startswith("text/html") and not path.startswith("/api/"):
-        headers["Cache-Control"] = "no-store"
+    add_document_headers(headers, headers.get("content-type", ""), path)
 
 
 @pytest.mark.parametrize(
