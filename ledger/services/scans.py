@@ -21,7 +21,7 @@ from ledger.services.credits import credit_from_issuance
 from ledger.services.rules import RuleSet, rules_at
 from ledger.services.runner import Result, Runner
 from ledger.store import earning as store
-from ledger.store import facts
+from ledger.store import facts, locks
 from ledger.store import ledger as ledger_store
 from ledger.store import registry as registry_store
 from ledger.store.tables import Dropoff, Household, Weighin
@@ -162,7 +162,7 @@ async def _weigh(
 ) -> Result:
     community_id = int(household["community_id"])
     rule, moment = await at.rules(community_id, actor)
-    await store.lock_account(household["account"])  # the cap: read and credit one at a time
+    await locks.lock_account(household["account"])  # the cap: read and credit one at a time
     points_today = await store.weighin_points_on(household["id"], local_day(moment))
     award = award_for_weighin(material, grams, rule.rules, points_today=points_today)
     entry_id, balance = await _credit(

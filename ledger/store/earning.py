@@ -8,7 +8,6 @@ from typing import Any
 from ledger.domain.earning import day_so_far
 from ledger.domain.localtime import day_bounds
 from ledger.store import sql
-from ledger.store.engine import is_sqlite
 from ledger.store.tables import EarningRule, Shift
 
 
@@ -65,31 +64,6 @@ async def latest_rule(community_id: int) -> dict[str, Any] | None:
         .first()
     )
     return row
-
-
-async def lock_account(account_id: int) -> None:
-    """Serialise read-then-write decisions about one account (caps) until commit.
-
-    SQLite already has a single writer (BEGIN IMMEDIATE); PostgreSQL takes the row lock.
-    """
-    if not is_sqlite():
-        await sql.fetch("SELECT id FROM account WHERE id = $1 FOR UPDATE", account_id)
-
-
-async def lock_row(table: type[Any], row_id: int) -> None:
-    """Hold a record (a shift, an appeal, a redemption) until commit, so that two requests
-    deciding it at once are decided one after the other, the second seeing the first."""
-    if not is_sqlite():
-        await table.raw(
-            f"SELECT id FROM {table._meta.tablename} WHERE id = {{}} FOR UPDATE",  # noqa: S608
-            row_id,
-        )
-
-
-async def lock_accounts(*account_ids: int) -> None:
-    """Lock several accounts in id order (the order `post` updates them), so no deadlock."""
-    for account_id in sorted(set(account_ids)):
-        await lock_account(account_id)
 
 
 async def grading_today(household_id: int, day: date, stream: str) -> tuple[bool, int]:
@@ -161,10 +135,3 @@ async def stale_open_shifts(
         .limit(limit)
     )
     return rows
-
-
-async def update_row(table: type[Any], row_id: int, values: dict[str, Any]) -> None:
-    """Records of events (not entries) change state: a shift closes, an appeal is decided."""
-    await table.update({table._meta.get_column_by_name(k): v for k, v in values.items()}).where(
-        table._meta.primary_key == row_id
-    )
