@@ -29,9 +29,7 @@ from ledger.projections.boards import RedisBoards
 from ledger.projections.client import REDIS_FAILURES
 from ledger.store import boards as store
 from ledger.store import facts, reads
-from ledger.store import registry as registry_store
 from ledger.store.replica import on_replica
-from ledger.store.tables import Community
 
 log = logging.getLogger(__name__)
 LIMIT_MAX = 100
@@ -118,7 +116,7 @@ class Boards:
 
     async def redblack(self, community_id: int, half_month: date) -> dict[str, Any]:
         """Top and bottom compounds by accuracy in a half-month, among those graded enough."""
-        if await registry_store.get(Community, community_id) is None:
+        if not await store.community_exists(community_id):
             raise NotFound("community", community_id)
         board = Board.COMPOUNDS_ACCURACY
         scores, source = await self.scores(
@@ -157,7 +155,7 @@ class Boards:
             if community_id is None:
                 raise NotFound("compound", scope_id)
         else:
-            if await registry_store.get(Community, scope_id) is None:
+            if not await store.community_exists(scope_id):
                 raise NotFound("community", scope_id)
             community_id = scope_id
         if len(self._communities) >= SCOPES_KEPT_MAX:
