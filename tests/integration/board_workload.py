@@ -212,8 +212,8 @@ async def _step(
             rng.choice(list(Material)),
             rng.randint(1, 3000),
         )
-        if result["entry_id"] is not None:
-            site.entries.append(result["entry_id"])
+        if result.entry_id is not None:
+            site.entries.append(result.entry_id)
     elif op == "adjust":
         amount = rng.choice([-1, 1]) * rng.randint(1, 40)
         result = await services.accounts.adjust(
