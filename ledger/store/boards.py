@@ -8,6 +8,7 @@ the shift's day.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -138,15 +139,25 @@ async def households_by_id(ids: list[int]) -> dict[int, dict[str, Any]]:
     return {int(row["id"]): row for row in rows}
 
 
-async def households_of_accounts(account_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Where each household account sits (id, compound, building), by account id."""
+@dataclass(frozen=True, slots=True)
+class HouseholdPlace:
+    """Where a household account sits: its household, compound and building."""
+
+    id: int
+    compound: int
+    building: str
+
+
+async def households_of_accounts(account_ids: list[int]) -> dict[int, HouseholdPlace]:
+    """Where each household account sits, by account id."""
     if not account_ids:
         return {}
     rows = await Household.select(
         Household.account, Household.id, Household.compound, Household.building
     ).where(Household.account.is_in(sorted(set(account_ids))))
     return {
-        int(row["account"]): {k: row[k] for k in ("id", "compound", "building")} for row in rows
+        int(row["account"]): HouseholdPlace(row["id"], row["compound"], row["building"])
+        for row in rows
     }
 
 

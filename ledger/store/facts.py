@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from ledger.store import sql
 
@@ -48,6 +48,17 @@ ANY_BETWEEN = "SELECT id FROM board_fact WHERE seq > $1 AND seq <= $2 AND commun
 PENDING_COUNT = "SELECT COUNT(*) AS pending FROM board_fact WHERE seq IS NULL"
 
 
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A numbered board fact, as the projector applies it."""
+
+    seq: int
+    community_id: int
+    kind: str
+    payload: dict[str, int]
+    day: date
+
+
 def participation(compound_id: int, household_id: int) -> dict[str, int]:
     """The payload of a `participation` fact: a household of a compound took part that day."""
     return {"compound": compound_id, "household": household_id}
@@ -62,16 +73,16 @@ async def sequence_pending(limit: int) -> int:
     return len(rows)
 
 
-async def after(seq: int, limit: int) -> list[dict[str, Any]]:
+async def after(seq: int, limit: int) -> list[Fact]:
     rows = await sql.fetch(AFTER, seq, limit)
     return [
-        {
-            "seq": int(row["seq"]),
-            "community_id": int(row["community_id"]),
-            "kind": row["kind"],
-            "payload": json.loads(row["payload"]),
-            "day": row["local_day"],
-        }
+        Fact(
+            seq=int(row["seq"]),
+            community_id=int(row["community_id"]),
+            kind=row["kind"],
+            payload=json.loads(row["payload"]),
+            day=row["local_day"],
+        )
         for row in rows
     ]
 
