@@ -24,7 +24,7 @@ import random
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.common import (
     REDIS_PREFIX,
@@ -37,6 +37,9 @@ from bench.common import (
     run_timed,
 )
 from bench.history import HISTORY_HOUSEHOLDS, grow_to
+
+if TYPE_CHECKING:
+    from ledger.services.boards import Leaderboard
 
 GROWTH_PREFIX = f"{REDIS_PREFIX}-growth"
 BOARD_HOUSEHOLDS = 400
@@ -168,10 +171,10 @@ def _per_op(before: dict[str, int], after: dict[str, int], operations: int) -> d
     }
 
 
-def _check_board(result: dict[str, Any], source: str, expected: list[Any]) -> Outcome:
-    items = [(item["id"], item["value"]) for item in result["items"]]
-    if result["source"] != source or len(items) != 10:
-        return 0, f"board: {result['source']} with {len(items)} items"
+def _check_board(result: Leaderboard, source: str, expected: list[Any]) -> Outcome:
+    items = [(item.id, item.value) for item in result.items]
+    if result.source != source or len(items) != 10:
+        return 0, f"board: {result.source} with {len(items)} items"
     if not expected:
         expected.extend(items)
     elif items != expected:

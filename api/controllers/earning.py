@@ -64,7 +64,7 @@ async def _dropoff(services: Services, principal: Principal, data: DropoffIn) ->
         parse_captured_at(data.captured_at),
         household_id=data.household_id,
     )
-    return msgspec.convert(result, DropoffReply)
+    return msgspec.convert(result, DropoffReply, from_attributes=True)
 
 
 async def _weighin(services: Services, principal: Principal, data: WeighinIn) -> WeighinReply:
@@ -76,7 +76,7 @@ async def _weighin(services: Services, principal: Principal, data: WeighinIn) ->
         data.grams,
         parse_captured_at(data.captured_at),
     )
-    return msgspec.convert(result, WeighinReply)
+    return msgspec.convert(result, WeighinReply, from_attributes=True)
 
 
 async def _check_in(services: Services, principal: Principal, data: ShiftScanIn) -> CheckInReply:

@@ -49,7 +49,7 @@ class LeaderboardController(Controller):
         and volunteers within a community. Ties share a rank and are listed by id."""
         when = parse_optional_day(day, "day") or local_day(services.clock.now())
         result = await services.boards.leaderboard(board, period, scope_id, limit, when)
-        return msgspec.convert(result, BoardReply)
+        return msgspec.convert(result, BoardReply, from_attributes=True)
 
     @get("/redblack", operation_id="RedBlackList")
     async def redblack(
@@ -60,7 +60,8 @@ class LeaderboardController(Controller):
     ) -> RedBlackReply:
         """红黑榜: top and bottom 5 compounds by accuracy in a half-month (`2026-11-2`)."""
         when = _half_month(half_month) if half_month else local_day(services.clock.now())
-        return msgspec.convert(await services.boards.redblack(community_id, when), RedBlackReply)
+        red_black = await services.boards.redblack(community_id, when)
+        return msgspec.convert(red_black, RedBlackReply, from_attributes=True)
 
 
 def _half_month(text: str) -> date:

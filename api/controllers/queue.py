@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import msgspec
 from litestar import Controller, Response, get
 from litestar.params import PathParameter, QueryParameter
 
 from api.deps import PrincipalDep, ServicesDep
-from api.schemas import ID_MAX, QueueReply
+from api.schemas import ID_MAX, QueueItem, QueueReply
 from api.security import requires
 from ledger.domain.access import Role
+from ledger.services.dropoff_queue import PointQueue
 
 PointId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
@@ -40,11 +40,24 @@ class QueueController(Controller):
         with `POST /api/v1/inspections` and its `dropoff_id`. Inspectors and coordinators of
         the point's compound (403 `out_of_scope` elsewhere), admins. Never cached: the
         inspector's page asks again every few seconds."""
-        result: dict[str, Any] = await services.queue.at_point(principal, point_id, cursor, limit)
-        reply = msgspec.convert(_texts(result), QueueReply)
-        return Response(reply, headers={"Cache-Control": "no-store"})
+        queue = await services.queue.at_point(principal, point_id, cursor, limit)
+        return Response(_reply(queue), headers={"Cache-Control": "no-store"})
 
 
-def _texts(result: dict[str, Any]) -> dict[str, Any]:
-    items = [item | {"dropped_at": item["dropped_at"].isoformat()} for item in result["items"]]
-    return result | {"items": items}
+def _reply(queue: PointQueue) -> QueueReply:
+    items = [
+        QueueItem(
+            dropoff_id=item.dropoff_id,
+            household_id=item.household_id,
+            label=item.label,
+            building=item.building,
+            unit=item.unit,
+            room=item.room,
+            dropped_at=item.dropped_at.isoformat(),
+            graded=item.graded,
+            graded_streams=item.graded_streams,
+            name=item.name,
+        )
+        for item in queue.items
+    ]
+    return QueueReply(point_id=queue.point_id, items=items, next_cursor=queue.next_cursor)

@@ -137,9 +137,9 @@ async def _rank(services: Services, household: dict[str, Any]) -> dict[str, Any]
         RANKED_MAX,
         local_day(services.clock.now()),
     )
-    for item in board["items"]:
-        if item["id"] == str(household["id"]):
-            return {"rank": item["rank"], "points": item["value"], "of": len(board["items"])}
+    for item in board.items:
+        if item.id == str(household["id"]):
+            return {"rank": item.rank, "points": item.value, "of": len(board.items)}
     return None
 
 

@@ -12,9 +12,8 @@ from ledger.domain.entries import EntryKind, Transfer, check_amount, reversal_of
 from ledger.domain.errors import AlreadyReversed, Forbidden, InvalidInput, NotFound, OutOfScope
 from ledger.ports import Clock
 from ledger.services.runner import Result, Runner
-from ledger.store import earning as earning_store
 from ledger.store import ledger as store
-from ledger.store import reads
+from ledger.store import locks, reads
 from ledger.store import registry as registry_store
 from ledger.store.engine import Database
 from ledger.store.replica import on_replica
@@ -64,7 +63,7 @@ class Accounts:
             if original is None:
                 raise NotFound("entry", entry_id)
             # Lock first, then look for a reversal: a concurrent one is then seen committed.
-            await earning_store.lock_accounts(original.debit_account_id, original.credit_account_id)
+            await locks.lock_accounts(original.debit_account_id, original.credit_account_id)
             if (existing := await store.reversal_of_entry(entry_id)) is not None:
                 raise AlreadyReversed(
                     f"entry {entry_id} was already reversed by entry {existing}",

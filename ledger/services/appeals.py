@@ -24,7 +24,7 @@ from ledger.services.credits import credit_from_issuance
 from ledger.services.rules import rules_version
 from ledger.services.runner import Result, Runner
 from ledger.store import earning as store
-from ledger.store import facts
+from ledger.store import facts, locks, records
 from ledger.store import ledger as ledger_store
 from ledger.store import registry as registry_store
 from ledger.store.tables import Appeal, Household, Inspection
@@ -94,7 +94,7 @@ class Appeals:
         }
 
         async def action() -> Result:
-            await store.lock_row(Appeal, appeal_id)
+            await locks.lock_row(Appeal, appeal_id)
             appeal = await registry_store.get(Appeal, appeal_id)
             if appeal is None:
                 raise NotFound("appeal", appeal_id)
@@ -121,7 +121,7 @@ async def _regrade(
     """Credit the new grade (within that day's cap), then reverse the old credit."""
     household = await registry_store.get(Household, inspection["household"])
     assert household is not None, "foreign key"
-    await store.lock_account(household["account"])
+    await locks.lock_account(household["account"])
     rule = await rules_version(inspection["community_id"], inspection["rule_version"])
     _, points_that_day = await store.grading_today(
         inspection["household"], inspection["local_day"], inspection["stream"]
@@ -149,7 +149,7 @@ async def _regrade(
         )
         credit_entry = posted.entry_id
     reversal_entry = await _reverse_original(inspection, actor, event_id, now)
-    await store.update_row(
+    await records.update_row(
         Inspection,
         inspection["id"],
         {"final_grade": new_grade.value, "points_awarded": award.points},
@@ -190,7 +190,7 @@ async def _close(
     values |= {
         k: extra[k] for k in ("new_grade", "reversal_entry_id", "credit_entry_id") if k in extra
     }
-    await store.update_row(Appeal, appeal_id, values)
+    await records.update_row(Appeal, appeal_id, values)
     return {
         "appeal_id": appeal_id,
         "status": status,

@@ -29,9 +29,7 @@ from ledger.projections.boards import RedisBoards
 from ledger.projections.client import REDIS_FAILURES
 from ledger.store import boards as store
 from ledger.store import facts, reads
-from ledger.store import registry as registry_store
 from ledger.store.replica import on_replica
-from ledger.store.tables import Community
 
 log = logging.getLogger(__name__)
 LIMIT_MAX = 100
@@ -51,6 +49,38 @@ class Scores:
     counts: dict[str, tuple[int, int]]
 
 
+@dataclass(frozen=True, slots=True)
+class BoardItem:
+    """One ranked line; a share (accuracy, participation) also has the counts behind it."""
+
+    rank: int
+    id: str
+    label: str
+    value: int | str
+    numerator: int | None = None
+    denominator: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Leaderboard:
+    board: str
+    period: str
+    bucket: str
+    scope_id: int
+    source: str  # redis | sql
+    items: list[BoardItem]
+
+
+@dataclass(frozen=True, slots=True)
+class RedBlack:
+    community_id: int
+    half_month: str
+    min_graded: int
+    source: str
+    red: list[BoardItem]
+    black: list[BoardItem]
+
+
 @dataclass(frozen=True)
 class Boards:
     redis: RedisBoards | None
@@ -63,7 +93,7 @@ class Boards:
 
     async def leaderboard(
         self, board: Board, period: Period, scope_id: int, limit: int, day: date
-    ) -> dict[str, Any]:
+    ) -> Leaderboard:
         """Top `limit` of a board for the period containing `day`; ties share a rank."""
         if not 1 <= limit <= LIMIT_MAX:
             raise InvalidInput("limit", f"must be between 1 and {LIMIT_MAX}")
@@ -88,14 +118,7 @@ class Boards:
             ranked, counts = ranking(scores.values, limit), scores.counts
             labels = await _labels(board, [r.subject_id for r in ranked], community_id)
         items = [_item(board, r.rank, r.subject_id, r.value, labels, counts) for r in ranked]
-        return {
-            "board": board.value,
-            "period": period.value,
-            "bucket": bucket(period, day),
-            "scope_id": scope_id,
-            "source": source,
-            "items": items,
-        }
+        return Leaderboard(board.value, period.value, bucket(period, day), scope_id, source, items)
 
     async def scores(
         self, board: Board, period: Period, scope_id: int, community_id: int, day: date
@@ -116,9 +139,9 @@ class Boards:
         it replays everything after coming back empty (a restart without persistence)."""
         return await facts.head() - await redis.cursor() <= LAG_FACTS_MAX
 
-    async def redblack(self, community_id: int, half_month: date) -> dict[str, Any]:
+    async def redblack(self, community_id: int, half_month: date) -> RedBlack:
         """Top and bottom compounds by accuracy in a half-month, among those graded enough."""
-        if await registry_store.get(Community, community_id) is None:
+        if not await store.community_exists(community_id):
             raise NotFound("community", community_id)
         board = Board.COMPOUNDS_ACCURACY
         scores, source = await self.scores(
@@ -133,18 +156,16 @@ class Boards:
         rest = {cid: -v for cid, v in eligible.items() if cid not in {r.subject_id for r in red}}
         black = ranking(rest, REDBLACK_SIZE)
         labels = await _labels(board, list(eligible), community_id)
-        return {
-            "community_id": community_id,
-            "half_month": bucket(Period.HALF_MONTH, half_month),
-            "min_graded": REDBLACK_MIN_GRADED,
-            "source": source,
-            "red": [
-                _item(board, r.rank, r.subject_id, r.value, labels, scores.counts) for r in red
-            ],
-            "black": [
+        return RedBlack(
+            community_id=community_id,
+            half_month=bucket(Period.HALF_MONTH, half_month),
+            min_graded=REDBLACK_MIN_GRADED,
+            source=source,
+            red=[_item(board, r.rank, r.subject_id, r.value, labels, scores.counts) for r in red],
+            black=[
                 _item(board, r.rank, r.subject_id, -r.value, labels, scores.counts) for r in black
             ],
-        }
+        )
 
     async def _scope(self, board: Board, scope_id: int) -> int:
         """The community a board's scope belongs to (compound boards are scoped by compound)."""
@@ -157,7 +178,7 @@ class Boards:
             if community_id is None:
                 raise NotFound("compound", scope_id)
         else:
-            if await registry_store.get(Community, scope_id) is None:
+            if not await store.community_exists(scope_id):
                 raise NotFound("community", scope_id)
             community_id = scope_id
         if len(self._communities) >= SCOPES_KEPT_MAX:
@@ -284,18 +305,12 @@ def _item(
     value: Fraction | int,
     labels: dict[str, str],
     counts: dict[str, tuple[int, int]],
-) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "rank": rank,
-        "id": subject_id,
-        "label": labels.get(subject_id, subject_id),
-    }
+) -> BoardItem:
+    label = labels.get(subject_id, subject_id)
     if board in (Board.COMPOUNDS_ACCURACY, Board.COMPOUNDS_PARTICIPATION):
         part, whole = counts[subject_id]
-        item |= {"value": percent_text(value), "numerator": part, "denominator": whole}
-    else:
-        item["value"] = int(value)
-    return item
+        return BoardItem(rank, subject_id, label, percent_text(value), part, whole)
+    return BoardItem(rank, subject_id, label, int(value))
 
 
 async def differences(redis: RedisBoards, day: date) -> list[str]:

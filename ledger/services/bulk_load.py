@@ -29,8 +29,6 @@ from ledger.domain.registry import (
 )
 from ledger.services.container import Services
 from ledger.store import bulk as store
-from ledger.store.registry import TableClass
-from ledger.store.tables import CollectionPoint, DutyPost, Household
 
 KINDS: dict[str, tuple[str, ...]] = {
     "households": ("compound_id", "building", "unit", "room"),
@@ -46,13 +44,6 @@ _KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "offices": ("name",),
     "points": ("name",),
     "posts": ("name",),
-}
-_TABLES: dict[str, TableClass] = {
-    "households": Household,
-    "shops": Household,
-    "offices": Household,
-    "points": CollectionPoint,
-    "posts": DutyPost,
 }
 # The kind of unit each load makes, in the compounds of the matching kind only.
 _UNIT_KINDS = {
@@ -220,7 +211,7 @@ async def _check_database(kind: str, rows: list[_Row]) -> list[Problem]:
     """Unknown compounds, and rows the compound already has."""
     compound_ids = {row.compound_id for row in rows}
     known = await store.compound_kinds(compound_ids)
-    existing = await store.existing_keys(_TABLES[kind], _KEY_COLUMNS[kind], known)
+    existing = await store.existing_loaded(kind, _KEY_COLUMNS[kind], known)
     problems: list[Problem] = []
     for row in rows:
         if row.compound_id not in known:
@@ -264,7 +255,7 @@ async def _load(kind: str, rows: list[_Row], now: datetime) -> None:
         {"compound": row.compound_id, **row.values, "card_serial": 1, "created_at": now}
         for row in rows
     ]
-    await store.insert_rows(_TABLES[kind], records)
+    await store.insert_loaded(kind, records)
 
 
 def _by_compound(rows: list[_Row]) -> dict[int, list[_Row]]:

@@ -96,11 +96,18 @@ def draw_short_code() -> str:
 
 def current_row(code: ScanCode, row: dict[str, Any] | None) -> dict[str, Any]:
     """The row a genuine code names, if it exists and its card was not re-issued."""
-    if row is None:
-        raise NotFound(code.kind.value, code.subject_id)
-    if row["card_serial"] != code.card_serial:
-        raise CodeRevoked(f"this {code.kind.value} card was re-issued; the old one is void")
+    check_current(code, None if row is None else row["card_serial"])
+    assert row is not None, "checked"
     return row
+
+
+def check_current(code: ScanCode, card_serial: int | None) -> None:
+    """The card a genuine code is printed on is its row's current one (`card_serial`: the
+    row's, None when no such row exists)."""
+    if card_serial is None:
+        raise NotFound(code.kind.value, code.subject_id)
+    if card_serial != code.card_serial:
+        raise CodeRevoked(f"this {code.kind.value} card was re-issued; the old one is void")
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,20 +29,6 @@ from ledger.services.users import _HASHER, PASSWORD_LENGTH_MAX, PASSWORD_LENGTH_
 from ledger.services.users import principal_of as principal_of_user
 from ledger.store import bulk
 from ledger.store import ledger as ledger_store
-from ledger.store import registry as registry_store
-from ledger.store.registry import TableClass
-from ledger.store.tables import (
-    AppUser,
-    CollectionPoint,
-    Community,
-    Compound,
-    DutyPost,
-    Entry,
-    Household,
-    Merchant,
-    Reward,
-    Volunteer,
-)
 
 SEED = 2026
 SUBDISTRICT = "湖墅街道"
@@ -125,11 +111,9 @@ DUTIES: dict[Role, str] = {
     Role.VOLUNTEER: "checks in and out at duty posts; sees own hours and points",
     Role.RESIDENT: "sees the household's balance and history; redeems rewards",
 }
-COUNTED: tuple[tuple[str, TableClass], ...] = (
-    ("communities", Community), ("compounds", Compound), ("households", Household),
-    ("collection points", CollectionPoint), ("duty posts", DutyPost),
-    ("volunteers", Volunteer), ("merchants", Merchant), ("rewards", Reward),
-    ("users", AppUser), ("ledger entries", Entry),
+COUNTED = (
+    "communities", "compounds", "households", "collection points", "duty posts", "volunteers",
+    "merchants", "rewards", "users", "ledger entries",
 )  # fmt: skip
 
 
@@ -154,7 +138,7 @@ async def seed_demo(services: Services, *, households: int, password: str) -> st
     password_hash = await asyncio.to_thread(_HASHER.hash, password)
     carried: tuple[int, int] | None = None
     async with services.db.write():
-        if not await registry_store.exists(Community):
+        if not await bulk.any_community():
             carried = await _seed(services, households, password_hash)
     async with services.db.read():
         return await _summary(carried, password) + await _join_lines(services)
@@ -179,14 +163,12 @@ async def _seed(services: Services, households: int, password_hash: str) -> tupl
 async def _add_communities(now: datetime) -> list[_Compound]:
     compounds: list[_Compound] = []
     for community_name, compound_names in COMPOUNDS_BY_COMMUNITY.items():
-        community_id = await registry_store.insert(Community, name=community_name, created_at=now)
+        community_id = await bulk.add_community(community_name, now)
         # What Registry.create_community does, inside this one transaction.
         await ledger_store.open_community_accounts(community_id, now)
         await add_version(community_id, DEMO_RULES, now, SYSTEM.username, now)
         for name in compound_names:
-            compound_id = await registry_store.insert(
-                Compound, community=community_id, name=name, created_at=now
-            )
+            compound_id = await bulk.add_compound(community_id, name, None, now)
             compounds.append(_Compound(compound_id, community_id, name))
     return compounds
 
@@ -213,9 +195,7 @@ async def _add_shops_and_offices(
     community_id = next(c.community_id for c in compounds if c.name in first)
     units: list[_Compound] = []
     for name, compound_kind, unit_kind, names in UNIT_COMPOUNDS:
-        compound_id = await registry_store.insert(
-            Compound, community=community_id, name=name, kind=compound_kind.value, created_at=now
-        )
+        compound_id = await bulk.add_compound(community_id, name, compound_kind.value, now)
         compound = _Compound(compound_id, community_id, name)
         compound.account_ids = await bulk.add_named_units(
             community_id, compound_id, unit_kind.value, names, now
@@ -255,7 +235,7 @@ async def _add_volunteers(community_ids: list[int], rng: random.Random, now: dat
     weights = [len(names) for names in COMPOUNDS_BY_COMMUNITY.values()]
     for community_id, count in zip(community_ids, _spread(VOLUNTEERS_TOTAL, weights), strict=True):
         names = [_person_name(rng) for _ in range(count)]
-        await bulk.add_account_holders(Volunteer, AccountKind.VOLUNTEER, community_id, names, now)
+        await bulk.add_volunteers(community_id, names, now)
 
 
 def _person_name(rng: random.Random) -> str:
@@ -269,7 +249,7 @@ def _person_name(rng: random.Random) -> str:
 async def _add_merchants_and_rewards(community_ids: list[int], now: datetime) -> None:
     merchants = MERCHANTS_BY_COMMUNITY.values()
     for community_id, names in zip(community_ids, merchants, strict=True):
-        await bulk.add_account_holders(Merchant, AccountKind.MERCHANT, community_id, names, now)
+        await bulk.add_merchants(community_id, names, now)
         rewards = [
             {
                 "community": community_id,
@@ -282,7 +262,7 @@ async def _add_merchants_and_rewards(community_ids: list[int], now: datetime) ->
             }
             for name, cost_points, stock, monthly_limit in REWARDS
         ]
-        await bulk.insert_rows(Reward, rewards)
+        await bulk.add_rewards(rewards)
 
 
 async def _add_users(users: Users, compounds: list[_Compound], password_hash: str) -> int:
@@ -291,19 +271,19 @@ async def _add_users(users: Users, compounds: list[_Compound], password_hash: st
     residential = compounds[:SCOPED_COMPOUNDS]
     units = compounds[-len(UNIT_COMPOUNDS) :]
     scope = frozenset(compound.compound_id for compound in residential + units)
-    household = (await registry_store.page(Household, None, 1, {}))[0]
-    first_community = {"community": compounds[0].community_id}
-    volunteer = (await registry_store.page(Volunteer, None, 1, first_community))[0]
+    household = (await bulk.first_households(1))[0]
+    volunteer_id = await bulk.first_volunteer(compounds[0].community_id)
+    assert volunteer_id is not None, "seeded above"
     for role in Role:
         await users.add(
             role.value,
             password_hash,
             role,
-            household["id"] if role is Role.RESIDENT else None,
-            volunteer["id"] if role is Role.VOLUNTEER else None,
+            household.id if role is Role.RESIDENT else None,
+            volunteer_id if role is Role.VOLUNTEER else None,
             scope if role in SCOPED_ROLES else frozenset(),
         )
-    return int(household["account"])
+    return household.account
 
 
 async def _carry_over_paper_books(
@@ -352,8 +332,8 @@ async def _summary(carried: tuple[int, int] | None, password: str) -> str:
         lines = ["The database already has data, so nothing was seeded. It holds:"]
     else:
         lines = [f"Seeded a demo subdistrict, {SUBDISTRICT}:"]
-    for label, table in COUNTED:
-        lines.append(f"  {await bulk.count(table):>7,} {label}")
+    for label in COUNTED:
+        lines.append(f"  {await bulk.count(label):>7,} {label}")
     if carried is not None:
         households, points = carried
         lines.append(
@@ -365,21 +345,21 @@ async def _summary(carried: tuple[int, int] | None, password: str) -> str:
 
 async def _join_lines(services: Services) -> str:
     """A household nobody has joined yet, with its card's page and join code: try joining."""
-    rows = await registry_store.page(Household, None, 2, {})
+    rows = await bulk.first_households(2)
     if len(rows) < 2:
         return ""
     household = rows[1]
-    token = services.codes.token(CodeKind.HOUSEHOLD, household["id"], household["card_serial"])
+    token = services.codes.token(CodeKind.HOUSEHOLD, household.id, household.card_serial)
     return (
         f"\nTry joining a household by its card (issue 15): open {services.codes.url(token)}"
-        f"\n  choose Join this household, join code {household['join_code']}, any mainland"
+        f"\n  choose Join this household, join code {household.join_code}, any mainland"
         " mobile number and a 6-digit PIN; then sign in with that number and PIN."
     )
 
 
 async def _login_lines(password: str) -> list[str]:
     usernames = [role.value for role in Role]
-    rows = await AppUser.select().where(AppUser.username.is_in(usernames)).order_by(AppUser.id)
+    rows = await bulk.users_named(usernames)
     if not rows:
         return ["No demo logins exist in this database (it was not made by seed-demo)."]
     lines = ["Demo logins (username / password / role — what it can do):"]
@@ -396,26 +376,14 @@ async def _scope_text(row: dict[str, Any]) -> str:
     """Whose household, which volunteer, or which compounds a login acts for."""
     principal = await principal_of_user(row)
     if principal.household_id is not None:
-        household = await _row(Household, principal.household_id)
-        compound = await _row(Compound, household["compound"])
-        label = unit_label(
-            household["kind"],
-            household["building"],
-            household["unit"],
-            household["room"],
-            household["name"],
-        )
-        return f"household {household['id']}: {compound['name']} {label}"
+        home = await bulk.home_label(principal.household_id)
+        assert home is not None, "a user's household exists (foreign key)"
+        label = unit_label(home.kind, home.building, home.unit, home.room, home.name)
+        return f"household {home.id}: {home.compound_name} {label}"
     if principal.volunteer_id is not None:
-        volunteer = await _row(Volunteer, principal.volunteer_id)
-        return f"volunteer {volunteer['id']}: {volunteer['name']}"
+        name = await bulk.volunteer_name(principal.volunteer_id)
+        return f"volunteer {principal.volunteer_id}: {name}"
     if principal.compound_ids:
-        names = [(await _row(Compound, c))["name"] for c in sorted(principal.compound_ids)]
-        return "in " + "、".join(names)
+        names = await bulk.compound_names(principal.compound_ids)
+        return "in " + "、".join(names[c] for c in sorted(principal.compound_ids))
     return "in every compound" if principal.role is Role.ADMIN else ""
-
-
-async def _row(table: TableClass, row_id: int) -> dict[str, Any]:
-    row = await registry_store.get(table, row_id)
-    assert row is not None, "a user's household, volunteer and compounds exist (foreign keys)"
-    return row

@@ -18,9 +18,8 @@ from ledger.domain.notices import (
     warning_due,
 )
 from ledger.ports import Clock
-from ledger.store import earning as earning_store
 from ledger.store import ledger as ledger_store
-from ledger.store import lots
+from ledger.store import locks, lots
 from ledger.store import notices as notice_store
 from ledger.store.engine import Database
 from ledger.store.tables import Lot
@@ -54,7 +53,7 @@ class Expiry:
 
     async def _expire_account(self, account_id: int, as_of: date) -> int:
         async with self.db.write():
-            await earning_store.lock_account(account_id)
+            await locks.lock_account(account_id)
             due = await lots.due(account_id, as_of)
             total = sum(lot["points"] for lot in due)
             if total == 0:

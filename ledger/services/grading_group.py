@@ -14,10 +14,10 @@ again one by one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.domain.access import Principal
 from ledger.domain.accounts import AccountKind, issuance_stripe
@@ -31,21 +31,23 @@ from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind, ScanCode
 from ledger.domain.short_codes import looks_typed
-from ledger.services.codes import Codes, current_row
+from ledger.services.codes import Codes, check_current
 from ledger.services.dropoff_queue import graded_dropoff
 from ledger.services.rules import RuleSet, rules_over
 from ledger.services.runner import Result, replay
-from ledger.services.scans import check_not_own_building, participation
+from ledger.services.scans import check_not_own_building
 from ledger.store import batch_writes as store
 from ledger.store import dropoffs as dropoff_store
-from ledger.store import idempotency
+from ledger.store import earning as earning_store
+from ledger.store import facts, idempotency
 from ledger.store import ledger as ledger_store
-from ledger.store import registry as registry_store
+from ledger.store.dropoffs import DropoffRow
+from ledger.store.earning import Home, ScannedHousehold, ScannedPoint
 from ledger.store.ledger import lot_expiry
 from ledger.store.lots import open_many
-from ledger.store.tables import Household
 
 OPERATION = "inspection"
+R = TypeVar("R", ScannedHousehold, ScannedPoint)
 Outcome = Result | LedgerError
 
 
@@ -83,8 +85,8 @@ class Race(Exception):
     cannot be kept in one transaction: the gradings go again, one by one."""
 
 
-def check_compounds(actor: Principal, household: dict[str, Any], point: dict[str, Any]) -> None:
-    for compound_id in (household["compound"], point["compound"]):
+def check_compounds(actor: Principal, household: ScannedHousehold, point: ScannedPoint) -> None:
+    for compound_id in (household.compound, point.compound):
         if not actor.covers_compound(compound_id):
             raise OutOfScope("this compound is not one you are assigned to")
 
@@ -102,9 +104,9 @@ class _Scanned:
     """A grading whose codes (or drop-off) and scope passed."""
 
     index: int
-    household: dict[str, Any]
-    point: dict[str, Any]
-    dropoff: dict[str, Any] | None
+    household: ScannedHousehold
+    point: ScannedPoint
+    dropoff: DropoffRow | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +114,11 @@ class _Graded:
     """A grading whose codes and scope passed, with the rules and the moment it counts at."""
 
     index: int
-    household: dict[str, Any]
-    point: dict[str, Any]
+    household: ScannedHousehold
+    point: ScannedPoint
     rule: RuleSet
     moment: datetime
-    dropoff: dict[str, Any] | None = None
+    dropoff: DropoffRow | None = None
 
     @property
     def day(self) -> date:
@@ -128,7 +130,7 @@ class GradingGroup:
 
     def __init__(self, codes: Codes, now: datetime, checked: list[Checked]):
         self.codes, self.now, self.checked = codes, now, checked
-        self.own: dict[int, dict[str, Any] | None] = {}  # staff members' own households
+        self.own: dict[int, Home | None] = {}  # staff members' own homes
         self.outcomes: list[Outcome | _Repeat | None] = [None] * len(checked)
         self.claims: list[idempotency.Claim] = []
         self.entries: list[SealableEntry] = []
@@ -194,8 +196,8 @@ class GradingGroup:
         """The rows the codes (or drop-offs) name, checked as `Scans._scanned` checks them, in
         its order."""
         cards = [c[0].subject_id for c in codes.values() if c[0] is not None]
-        households = await store.scanned("household", cards)
-        points = await store.scanned("collection_point", [c[1].subject_id for c in codes.values()])
+        households = await store.scanned_households(cards)
+        points = await store.scanned_points([c[1].subject_id for c in codes.values()])
         graded = []
         for index in fresh:
             if index not in codes:
@@ -204,29 +206,29 @@ class GradingGroup:
             try:
                 household_code, point_code = codes[index]
                 if household_code is not None:
-                    household_row = households.get(household_code.subject_id)
-                    household = current_row(household_code, household_row)
-                    point = current_row(point_code, points.get(point_code.subject_id))
+                    household = _current(household_code, households)
+                    point = _current(point_code, points)
                 else:
-                    point = current_row(point_code, points.get(point_code.subject_id))
+                    point = _current(point_code, points)
                     dropoff_id = self._checked(index).grading.dropoff_id
                     assert dropoff_id is not None, "check_subject: one of the two"
                     dropoff, household = await graded_dropoff(dropoff_id, point)
                 actor = self.checked[index].actor
                 check_compounds(actor, household, point)
-                check_not_own_building(await self._own_household(actor), household)
+                own = await self._own_home(actor)
+                check_not_own_building(own, household.compound, household.building)
             except LedgerError as refusal:
                 self._refuse(index, refusal)
                 continue
             graded.append(_Scanned(index, household, point, dropoff))
         return graded
 
-    async def _own_household(self, actor: Principal) -> dict[str, Any] | None:
-        """The staff member's own household (none for most), read once per group."""
+    async def _own_home(self, actor: Principal) -> Home | None:
+        """The staff member's own home (none for most), read once per group."""
         if actor.household_id is None:
             return None
         if actor.household_id not in self.own:
-            self.own[actor.household_id] = await registry_store.get(Household, actor.household_id)
+            self.own[actor.household_id] = await earning_store.home(actor.household_id)
         return self.own[actor.household_id]
 
     async def _grade(self, scanned: list[_Scanned]) -> None:
@@ -235,18 +237,15 @@ class GradingGroup:
         if not graded:
             return
         stripes = {g.index: await self._stripe(g.index, g.household) for g in graded}
-        accounts = [int(g.household["account"]) for g in graded]
+        accounts = [g.household.account for g in graded]
         balances = await store.lock_balances(accounts + [s for s in stripes.values() if s])
-        state = {
-            int(g.household["id"]): _Household(balances[int(g.household["account"])])
-            for g in graded
-        }
+        state = {g.household.id: _Household(balances[g.household.account]) for g in graded}
         for row in await store.grading_on(list(state), sorted({g.day for g in graded})):
             books = state[int(row["household"])]
             books.days.setdefault(row["local_day"], []).append(
                 (row["stream"], bool(row["scored"]), int(row["points_awarded"]))
             )
-        dropoff_ids = [int(g.dropoff["id"]) for g in graded if g.dropoff is not None]
+        dropoff_ids = [g.dropoff.id for g in graded if g.dropoff is not None]
         self.dropoff_streams = await dropoff_store.graded_streams_of(dropoff_ids)
         ids = await store.next_ids(entries=len(graded), inspections=len(graded))
         entry_ids, inspection_ids = iter(ids.entries), iter(ids.inspections)
@@ -265,7 +264,7 @@ class GradingGroup:
         moments: dict[int, list[datetime]] = {}
         for item in scanned:
             moment = self._checked(item.index).captured_at or self.now
-            moments.setdefault(int(item.household["community_id"]), []).append(moment)
+            moments.setdefault(item.household.community_id, []).append(moment)
         rules = {
             community: await rules_over(community, sorted(set(times)))
             for community, times in moments.items()
@@ -274,25 +273,25 @@ class GradingGroup:
         for item in scanned:
             index, household, point, dropoff = item.index, item.household, item.point, item.dropoff
             captured_at = self._checked(index).captured_at
-            rule = rules[int(household["community_id"])][captured_at or self.now]
+            rule = rules[household.community_id][captured_at or self.now]
             try:
                 role = self.checked[index].actor.role
                 moment = scan_moment(captured_at, self.now, role, rule.rules)
                 if dropoff is not None:
-                    check_gradable(dropoff["created_at"], moment)
+                    check_gradable(dropoff.created_at, moment)
             except LedgerError as refusal:
                 self._refuse(index, refusal)
                 continue
             graded.append(_Graded(index, household, point, rule, moment, dropoff))
         return graded
 
-    async def _stripe(self, index: int, household: dict[str, Any]) -> int | None:
+    async def _stripe(self, index: int, household: ScannedHousehold) -> int | None:
         """The issuance stripe a credit of this event would come from (None: the community has
         no such account, which refuses the event only if it earns points, as in `inspect`)."""
         event_id = self._checked(index).grading.event_id
         try:
             return await ledger_store.community_account(
-                int(household["community_id"]), AccountKind.ISSUANCE, issuance_stripe(event_id)
+                household.community_id, AccountKind.ISSUANCE, issuance_stripe(event_id)
             )
         except NotFound:
             return None
@@ -308,10 +307,10 @@ class GradingGroup:
         index, household, rule = graded.index, graded.household, graded.rule
         item = self._checked(index)
         grading = item.grading
-        books = state[int(household["id"])]
+        books = state[household.id]
         streams = None
         if graded.dropoff is not None:
-            streams = self.dropoff_streams.setdefault(int(graded.dropoff["id"]), set())
+            streams = self.dropoff_streams.setdefault(graded.dropoff.id, set())
             check_not_graded(streams, grading.stream.value)
         today = books.days.setdefault(graded.day, [])
         already, points_today = day_so_far(today, grading.stream.value)
@@ -320,15 +319,15 @@ class GradingGroup:
             rule.rules,
             already_scored=already,
             points_today=points_today,
-            kind=household["kind"],
+            kind=household.kind,
         )
-        community_id = int(household["community_id"])
+        community_id = household.community_id
         if award.points > 0 and stripe is None:
             raise NotFound("issuance account of community", community_id)
         today.append((grading.stream.value, award.scored, award.points))
         if streams is not None:
             streams.add(grading.stream.value)
-        account = int(household["account"])
+        account = household.account
         entry_id = None
         if award.points > 0:
             assert stripe is not None, "checked above"
@@ -375,14 +374,14 @@ class GradingGroup:
         result = self.outcomes[index]
         assert isinstance(result, dict), "decided by _credit"
         result["inspection_id"] = inspection_id
-        community_id = int(household["community_id"])
+        community_id = household.community_id
         self.inspections.append(
             store.NewInspection(
                 inspection_id=inspection_id,
                 community_id=community_id,
-                compound=household["compound"],
-                household=household["id"],
-                point=point["id"],
+                compound=household.compound,
+                household=household.id,
+                point=point.id,
                 inspector=item.actor.user_id,
                 stream=item.grading.stream.value,
                 grade=item.grading.grade.value,
@@ -394,13 +393,14 @@ class GradingGroup:
                 entry_id=result["entry_id"],
                 rule_version=graded.rule.version,
                 created_at=self.now,
-                dropoff_id=None if graded.dropoff is None else int(graded.dropoff["id"]),
+                dropoff_id=None if graded.dropoff is None else graded.dropoff.id,
             )
         )
         good = int(item.grading.grade is Grade.GOOD)
-        grade_fact = {"compound": household["compound"], "graded": 1, "good": good}
+        grade_fact = {"compound": household.compound, "graded": 1, "good": good}
         self._fact(community_id, "grade", grade_fact, graded.day)
-        self._fact(community_id, "participation", participation(household), graded.day)
+        taking_part = facts.participation(household.compound, household.id)
+        self._fact(community_id, "participation", taking_part, graded.day)
         self._claim(index, idempotency.OUTCOME_OK, result)
 
     def _fact(self, community_id: int, kind: str, payload: dict[str, int], day: date) -> None:
@@ -460,6 +460,14 @@ class GradingGroup:
 
     def _checked(self, index: int) -> Checked:
         return self.checked[index]
+
+
+def _current(code: ScanCode, rows: Mapping[int, R]) -> R:
+    """The row a genuine code names, if it exists and its card was not re-issued."""
+    row = rows.get(code.subject_id)
+    check_current(code, None if row is None else row.card_serial)
+    assert row is not None, "checked"
+    return row
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from ledger import metrics
 from ledger.domain.leaderboard import (
@@ -23,7 +22,9 @@ from ledger.projections.boards import LEASED, RedisBoards, group_by_community
 from ledger.projections.client import REDIS_FAILURES
 from ledger.store import boards as board_store
 from ledger.store import facts
+from ledger.store.boards import HouseholdPlace
 from ledger.store.connections import is_unavailable
+from ledger.store.facts import Fact
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class _Leased(Exception):
 class Projector:
     boards: RedisBoards
     lease: str = ""
-    _households: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _households: dict[int, HouseholdPlace] = field(default_factory=dict)
 
     async def catch_up(self, start: int | None = None) -> int:
         """Apply every sequenced fact past the cursor; returns how many facts were read."""
@@ -51,11 +52,11 @@ class Projector:
     async def _catch_up(self, cursor: int) -> int:
         total = 0
         while batch := await facts.after(cursor, FACT_BATCH):
-            through = batch[-1]["seq"]
+            through = batch[-1].seq
             await self._learn_households(batch)
-            grouped = group_by_community([(f["community_id"], self._ops(f)) for f in batch])
+            grouped = group_by_community([(f.community_id, self._ops(f)) for f in batch])
             replay_from = through
-            for community_id in sorted({f["community_id"] for f in batch}):
+            for community_id in sorted({f.community_id for f in batch}):
                 ops = grouped.get(community_id, [])
                 applied = await self._apply(community_id, ops, cursor, through)
                 replay_from = min(replay_from, applied)
@@ -127,43 +128,43 @@ class Projector:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
 
-    def _ops(self, fact: dict[str, Any]) -> list[Op]:
-        keys = Keys(self.boards.prefix, fact["community_id"])
-        payload, seq, day = fact["payload"], fact["seq"], fact["day"]
-        if fact["kind"] == "points":
+    def _ops(self, fact: Fact) -> list[Op]:
+        keys = Keys(self.boards.prefix, fact.community_id)
+        payload, seq, day = fact.payload, fact.seq, fact.day
+        if fact.kind == "points":
             return []  # retired: net points issued, adjustments included; see leaderboard.py
-        if fact["kind"] == "earned":
+        if fact.kind == "earned":
             household = self._household(payload["account"])
             return points_ops(
                 keys,
                 seq,
                 day,
-                household["compound"],
-                household["id"],
-                household["building"],
+                household.compound,
+                household.id,
+                household.building,
                 payload["delta"],
             )
-        if fact["kind"] == "grade":
+        if fact.kind == "grade":
             return grade_ops(
                 keys, seq, day, payload["compound"], payload["graded"], payload["good"]
             )
-        if fact["kind"] == "participation":
+        if fact.kind == "participation":
             return participation_ops(keys, seq, day, payload["compound"], payload["household"])
-        if fact["kind"] == "hours":
+        if fact.kind == "hours":
             return hours_ops(keys, seq, day, payload["volunteer"], payload["minutes"])
-        raise AssertionError(f"unknown fact kind {fact['kind']}")
+        raise AssertionError(f"unknown fact kind {fact.kind}")
 
-    async def _learn_households(self, batch: list[dict[str, Any]]) -> None:
+    async def _learn_households(self, batch: list[Fact]) -> None:
         """Where a household account sits never changes, so it is cached for the process; the
         accounts a batch of facts names for the first time are read in one query."""
         unknown = [
-            f["payload"]["account"]
+            f.payload["account"]
             for f in batch
-            if f["kind"] == "earned" and f["payload"]["account"] not in self._households
+            if f.kind == "earned" and f.payload["account"] not in self._households
         ]
         self._households |= await board_store.households_of_accounts(unknown)
 
-    def _household(self, account_id: int) -> dict[str, Any]:
+    def _household(self, account_id: int) -> HouseholdPlace:
         """Learnt for the batch by `_learn_households` before its ops are made."""
         row = self._households.get(account_id)
         assert row is not None, "an earned fact names a household account"

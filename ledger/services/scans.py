@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
 from ledger.domain.access import Principal, acting_household, helper_label, labelled
 from ledger.domain.capture import captured_input, check_captured_at, scan_moment
@@ -19,14 +18,34 @@ from ledger.ports import Clock
 from ledger.services.codes import Codes
 from ledger.services.credits import credit_from_issuance
 from ledger.services.rules import RuleSet, rules_at
-from ledger.services.runner import Result, Runner
+from ledger.services.runner import Runner
 from ledger.store import earning as store
-from ledger.store import facts
 from ledger.store import ledger as ledger_store
-from ledger.store import registry as registry_store
-from ledger.store.tables import Dropoff, Household, Weighin
+from ledger.store import locks
+from ledger.store.earning import Home, NewDropoff, NewWeighin, ScannedHousehold, ScannedPoint
 
 WHOLE_DAY = Window(0, 24 * 60)
+
+
+@dataclass(frozen=True, slots=True)
+class DropoffRecorded:
+    """A drop-off's outcome (`repeat`: one was already recorded in this window today)."""
+
+    dropoff_id: int
+    points_awarded: int
+    balance_points: int
+    repeat: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WeighinRecorded:
+    weighin_id: int
+    entry_id: int | None
+    points_awarded: int
+    balance_points: int
+    # Defaults: an outcome stored before the daily cap (without these keys) replays as it was.
+    capped: bool = False  # the household's daily weigh-in cap cut the points
+    message: str = "credited"
 
 
 @dataclass(frozen=True)
@@ -42,7 +61,7 @@ class Scans:
         point_token: str,
         captured_at: datetime | None = None,
         household_id: int | None = None,
-    ) -> Result:
+    ) -> DropoffRecorded:
         """A resident's scan at a point inside its windows: once per window and day. A helper
         of several households names the one they act for (`household_id`)."""
         if not actor.households():
@@ -50,12 +69,13 @@ class Scans:
         household_id = acting_household(actor, household_id)
         captured_at = check_captured_at(captured_at)
 
-        async def action() -> Result:
-            _, point = await self.codes.resolve(point_token, CodeKind.POINT, actor)
-            household = await registry_store.scanned(Household, household_id)
+        async def action() -> DropoffRecorded:
+            _, row = await self.codes.resolve(point_token, CodeKind.POINT, actor)
+            point = ScannedPoint.of(row)
+            household = await store.scanned_household(household_id)
             if household is None:
                 raise NotFound("household", household_id)
-            if point["community_id"] != household["community_id"]:
+            if point.community_id != household.community_id:
                 raise OutOfScope("this collection point belongs to another community")
             at = ScanTime(self.clock.now(), captured_at)
             return await _drop(actor, event_id, household, point, at)
@@ -63,7 +83,7 @@ class Scans:
         inputs = {"point_token": point_token} | captured_input(captured_at)
         if household_id in actor.helping or len(actor.households()) > 1:
             inputs |= {"household_id": household_id, "by": helper_label(actor, household_id)}
-        return await self.runner.once("dropoff", event_id, actor, inputs, action, dict)
+        return await self.runner.once("dropoff", event_id, actor, inputs, action, DropoffRecorded)
 
     async def weighin(
         self,
@@ -73,7 +93,7 @@ class Scans:
         material: Material,
         grams: int,
         captured_at: datetime | None = None,
-    ) -> Result:
+    ) -> WeighinRecorded:
         """Recyclables weighed by a clerk: points per kg by material, rounded down, up to the
         household's daily weigh-in cap. Never for the clerk's own building."""
         captured_at = check_captured_at(captured_at)
@@ -83,127 +103,89 @@ class Scans:
             "grams": grams,
         } | captured_input(captured_at)
 
-        async def action() -> Result:
-            _, household = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD, actor)
-            if not actor.covers_compound(household["compound"]):
+        async def action() -> WeighinRecorded:
+            _, row = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD, actor)
+            household = ScannedHousehold.of(row)
+            if not actor.covers_compound(household.compound):
                 raise OutOfScope("this compound is not one you serve")
             await _not_own_building(actor, household)
             at = ScanTime(self.clock.now(), captured_at)
             return await _weigh(actor, event_id, household, material, grams, at)
 
-        return await self.runner.once("weighin", event_id, actor, inputs, action, dict)
+        return await self.runner.once("weighin", event_id, actor, inputs, action, WeighinRecorded)
 
 
 async def _drop(
-    actor: Principal, event_id: str, household: dict[str, Any], point: dict[str, Any], at: ScanTime
-) -> Result:
-    community_id = int(household["community_id"])
+    actor: Principal, event_id: str, household: ScannedHousehold, point: ScannedPoint, at: ScanTime
+) -> DropoffRecorded:
+    community_id = household.community_id
     rule, moment = await at.rules(community_id, actor)
-    window = _open_window(point["windows"], moment)
-    day, now = local_day(moment), at.now
-    existing = (
-        await Dropoff.select(Dropoff.id)
-        .where(
-            Dropoff.household == household["id"],
-            Dropoff.local_day == day,
-            Dropoff.window_start_minute == window.start_minute,
-        )
-        .first()
-    )
+    window = _open_window(point.windows, moment)
+    day = local_day(moment)
+    existing = await store.dropoff_in_window(household.id, day, window.start_minute)
     if existing is not None:
-        balance = await _balance(household["account"])
-        return {
-            "dropoff_id": existing["id"],
-            "points_awarded": 0,
-            "balance_points": balance,
-            "repeat": True,
-        }
-    entry_id, balance = await _credit(
-        community_id,
-        household["account"],
-        rule.rules.dropoff_points,
-        EntryKind.DROPOFF,
-        event_id,
-        actor,
-        at,
-        labelled(f"drop-off {window}", actor, int(household["id"])),
-        rule.version,
+        return DropoffRecorded(existing, 0, await _balance(household.account), repeat=True)
+    points = rule.rules.dropoff_points
+    memo = labelled(f"drop-off {window}", actor, household.id)
+    credit = _Credit(community_id, household.account, EntryKind.DROPOFF, memo, rule.version)
+    entry_id, balance = await _credit(credit, points, event_id, actor, at)
+    dropoff_id = await store.record_dropoff(
+        NewDropoff(
+            community_id=community_id,
+            compound=household.compound,
+            household=household.id,
+            point=point.id,
+            resident=actor.user_id,
+            local_day=day,
+            window_start_minute=window.start_minute,
+            points_awarded=points,
+            entry_id=entry_id,
+            rule_version=rule.version,
+            created_at=at.now,
+        )
     )
-    dropoff_id = await registry_store.insert(
-        Dropoff,
-        community_id=community_id,
-        compound=household["compound"],
-        household=household["id"],
-        point=point["id"],
-        resident=actor.user_id,
-        local_day=day,
-        window_start_minute=window.start_minute,
-        points_awarded=rule.rules.dropoff_points,
-        entry_id=entry_id,
-        rule_version=rule.version,
-        created_at=now,
-    )
-    await _participated(community_id, household, day, now)
-    return {
-        "dropoff_id": dropoff_id,
-        "points_awarded": rule.rules.dropoff_points,
-        "balance_points": balance,
-        "repeat": False,
-    }
+    return DropoffRecorded(dropoff_id, points, balance, repeat=False)
 
 
 async def _weigh(
     actor: Principal,
     event_id: str,
-    household: dict[str, Any],
+    household: ScannedHousehold,
     material: Material,
     grams: int,
     at: ScanTime,
-) -> Result:
-    community_id = int(household["community_id"])
+) -> WeighinRecorded:
+    community_id = household.community_id
     rule, moment = await at.rules(community_id, actor)
-    await store.lock_account(household["account"])  # the cap: read and credit one at a time
-    points_today = await store.weighin_points_on(household["id"], local_day(moment))
+    await locks.lock_account(household.account)  # the cap: read and credit one at a time
+    points_today = await store.weighin_points_on(household.id, local_day(moment))
     award = award_for_weighin(material, grams, rule.rules, points_today=points_today)
-    entry_id, balance = await _credit(
-        community_id,
-        household["account"],
-        award.points,
-        EntryKind.WEIGHIN,
-        event_id,
-        actor,
-        at,
-        f"{material.value} {grams} g",
-        rule.version,
+    memo = f"{material.value} {grams} g"
+    credit = _Credit(community_id, household.account, EntryKind.WEIGHIN, memo, rule.version)
+    entry_id, balance = await _credit(credit, award.points, event_id, actor, at)
+    weighin_id = await store.record_weighin(
+        NewWeighin(
+            community_id=community_id,
+            compound=household.compound,
+            household=household.id,
+            clerk=actor.user_id,
+            material=material.value,
+            grams=grams,
+            points_awarded=award.points,
+            entry_id=entry_id,
+            rule_version=rule.version,
+            # When it was weighed (the daily cap counts by it); the server's time is on the entry.
+            created_at=moment,
+        )
     )
-    weighin_id = await registry_store.insert(
-        Weighin,
-        community_id=community_id,
-        compound=household["compound"],
-        household=household["id"],
-        clerk=actor.user_id,
-        material=material.value,
-        grams=grams,
-        points_awarded=award.points,
+    return WeighinRecorded(
+        weighin_id=weighin_id,
         entry_id=entry_id,
-        rule_version=rule.version,
-        # When it was weighed (the daily cap counts by it); the server's time is on the entry.
-        created_at=moment,
+        points_awarded=award.points,
+        balance_points=balance,
+        capped=award.capped,
+        message=award.explanation(),
     )
-    return {
-        "weighin_id": weighin_id,
-        "entry_id": entry_id,
-        "points_awarded": award.points,
-        "balance_points": balance,
-        "capped": award.capped,
-        "message": award.explanation(),
-    }
-
-
-async def _participated(
-    community_id: int, household: dict[str, Any], day: date, now: datetime
-) -> None:
-    await facts.record(community_id, "participation", participation(household), day, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,50 +202,46 @@ class ScanTime:
         return rule, scan_moment(self.captured_at, self.now, actor.role, rule.rules)
 
 
-async def _not_own_building(actor: Principal, household: dict[str, Any]) -> None:
+async def _not_own_building(actor: Principal, household: ScannedHousehold) -> None:
     if actor.household_id is not None:
-        own = await registry_store.get(Household, actor.household_id)
-        check_not_own_building(own, household)
+        own = await store.home(actor.household_id)
+        check_not_own_building(own, household.compound, household.building)
 
 
-def check_not_own_building(own: dict[str, Any] | None, household: dict[str, Any]) -> None:
-    """`own`: the staff member's own household, if any. Nobody grades or weighs for their own
+def check_not_own_building(own: Home | None, compound: int, building: str) -> None:
+    """`own`: the staff member's own home, if any. Nobody grades or weighs for their own
     building (their own home and their neighbours')."""
-    if own is not None and (own["compound"], own["building"]) == (
-        household["compound"],
-        household["building"],
-    ):
+    if own is not None and (own.compound, own.building) == (compound, building):
         raise OutOfScope("staff never grade or weigh for their own building")
 
 
-def participation(household: dict[str, Any]) -> dict[str, int]:
-    return {"compound": household["compound"], "household": household["id"]}
+@dataclass(frozen=True, slots=True)
+class _Credit:
+    """Where a scan's points go, and what the entry says."""
+
+    community_id: int
+    account_id: int
+    kind: EntryKind
+    memo: str
+    rule_version: int
 
 
 async def _credit(
-    community_id: int,
-    account_id: int,
-    points: int,
-    kind: EntryKind,
-    event_id: str,
-    actor: Principal,
-    at: ScanTime,
-    memo: str,
-    rule_version: int,
+    credit: _Credit, points: int, event_id: str, actor: Principal, at: ScanTime
 ) -> tuple[int | None, int]:
     """Credit if there is anything to credit; returns the entry id and the balance after."""
     if points <= 0:
-        return None, await _balance(account_id)
+        return None, await _balance(credit.account_id)
     posted = await credit_from_issuance(
-        community_id=community_id,
-        account_id=account_id,
+        community_id=credit.community_id,
+        account_id=credit.account_id,
         amount_points=points,
-        kind=kind,
+        kind=credit.kind,
         event_id=event_id,
         actor=actor.username,
         now=at.now,
-        memo=memo,
-        rule_version=rule_version,
+        memo=credit.memo,
+        rule_version=credit.rule_version,
         captured_at=at.captured_at,
     )
     return posted.entry_id, posted.credit_balance_after

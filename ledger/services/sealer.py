@@ -40,8 +40,7 @@ class Sealer:
                 await store.lock_sealer()
             elif not await store.try_lock_sealer():
                 return 0, 0
-            sequenced = await facts.sequence_pending(SEAL_BATCH)
-            sequenced += await notices.sequence_pending(SEAL_BATCH)
+            sequenced = await self.number_facts()
             entry_ids = await store.pending(SEAL_BATCH)
             if not entry_ids:
                 return 0, sequenced
@@ -53,6 +52,14 @@ class Sealer:
                 seals.append((seal_no, entry.entry_id, previous))
             await store.append(seals, self.clock.now())
         return len(seals), sequenced
+
+    async def number_facts(self) -> int:
+        """Give up to SEAL_BATCH committed board facts, then as many notice facts, the next
+        gap-free numbers (`seq`), in the sealer's transaction and under its lock (before the
+        entries are sealed); returns how many. Boards and notices follow these numbers, not
+        ids, which commit out of order (docs/decisions/2026-11-25-board-facts.md)."""
+        numbered = await facts.sequence_pending(SEAL_BATCH)
+        return numbered + await notices.sequence_pending(SEAL_BATCH)
 
     async def seal_all(self) -> int:
         """Seal and number everything committed so far; returns the entries sealed.

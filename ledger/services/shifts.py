@@ -37,7 +37,7 @@ from ledger.services.credits import credit_from_issuance
 from ledger.services.rules import rules_at, rules_version
 from ledger.services.runner import Result, Runner
 from ledger.store import earning as store
-from ledger.store import facts
+from ledger.store import facts, locks, records
 from ledger.store import registry as registry_store
 from ledger.store.engine import Database
 from ledger.store.tables import Shift, Volunteer
@@ -111,7 +111,7 @@ class Shifts:
             now = await _scan_moment(community_id, actor, self.clock.now(), captured_at)
             shift = await store.open_shift(volunteer_id)
             if shift is not None:  # lock it, then read it again: two check-outs close it once
-                await store.lock_row(Shift, shift["id"])
+                await locks.lock_row(Shift, shift["id"])
                 shift = await store.open_shift(volunteer_id)
             if shift is None:
                 raise NoOpenShift("there is no open shift to check out of")
@@ -283,7 +283,7 @@ async def _close(shift: dict[str, Any], now: datetime) -> Result:
     minutes = minutes_within_daily_max(shift_minutes(elapsed, rule.rules), counted, rule.rules)
     status = "pending" if minutes > 0 else "declined"
     note = "" if minutes > 0 else "shorter than the minimum unit, or the day's maximum was reached"
-    await store.update_row(
+    await records.update_row(
         Shift,
         shift["id"],
         {
@@ -305,7 +305,7 @@ async def _close_if_stale(shift: dict[str, Any], now: datetime) -> bool:
     limit = shift["started_at"] + timedelta(minutes=rule.rules.shift_auto_close_minutes)
     if now < limit:
         return False
-    await store.update_row(
+    await records.update_row(
         Shift,
         shift["id"],
         {
@@ -323,7 +323,7 @@ async def _close_if_stale(shift: dict[str, Any], now: datetime) -> bool:
 async def _decide(
     actor: Principal, event_id: str, shift_id: int, approve: bool, now: datetime
 ) -> dict[str, Any]:
-    await store.lock_row(Shift, shift_id)
+    await locks.lock_row(Shift, shift_id)
     shift = await registry_store.get(Shift, shift_id)
     if shift is None:
         raise NotFound("shift", shift_id)
@@ -346,7 +346,7 @@ async def _decide(
         await _hours_fact(
             shift["community_id"], shift["volunteer"], shift["minutes"], shift["local_day"], now
         )
-    await store.update_row(
+    await records.update_row(
         Shift,
         shift_id,
         {
@@ -370,7 +370,7 @@ async def _within_daily_max(
 ) -> None:
     """Lock the volunteer's account first, so two approvals or back-fills of one day are
     decided one after the other, the second counting the first's minutes."""
-    await store.lock_account(volunteer["account"])
+    await locks.lock_account(volunteer["account"])
     served = await store.served_minutes_on(volunteer["id"], day)
     check_minutes_for_day(minutes, served, rules)
 

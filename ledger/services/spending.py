@@ -17,8 +17,8 @@ from ledger.ports import Clock
 from ledger.services.catalog import terms_of
 from ledger.services.codes import Codes
 from ledger.services.runner import Result, Runner
-from ledger.store import earning as earning_store
 from ledger.store import ledger as ledger_store
+from ledger.store import locks, records
 from ledger.store import registry as registry_store
 from ledger.store import spending as store
 from ledger.store.tables import Household, Merchant, Payment, Redemption, Reward
@@ -49,7 +49,7 @@ class Spending:
                 raise NotFound("reward", reward_id)
             now = self.clock.now()
             today = local_day(now)
-            await earning_store.lock_account(household["account"])
+            await locks.lock_account(household["account"])
             month = today.strftime("%Y-%m")
             before = await store.redeemed_this_month(household["id"], reward_id, month)
             balance = await ledger_store.find_account(household["account"])
@@ -102,7 +102,7 @@ class Spending:
             raise InvalidInput("reason", "say why the redemption is refunded")
 
         async def action() -> Result:
-            await earning_store.lock_row(Redemption, redemption_id)
+            await locks.lock_row(Redemption, redemption_id)
             redemption = await registry_store.get(Redemption, redemption_id)
             if redemption is None:
                 raise NotFound("redemption", redemption_id)
@@ -112,7 +112,7 @@ class Spending:
                 raise OutOfScope("this household is not in a compound you serve")
             # Same lock order as a redemption (household, reward, then the sink), so refunds and
             # redemptions do not deadlock; a concurrent refund of this one is seen once it commits.
-            await earning_store.lock_account(household["account"])
+            await locks.lock_account(household["account"])
             redemption = await registry_store.get(Redemption, redemption_id)
             assert redemption is not None, "redemptions are never deleted"
             if redemption["status"] != "done":
@@ -134,7 +134,7 @@ class Spending:
                 actor=actor.username,
                 now=now,
             )
-            await earning_store.update_row(
+            await records.update_row(
                 Redemption,
                 redemption_id,
                 {"status": "refunded", "refund_entry_id": posted.entry_id},
@@ -209,7 +209,7 @@ class Spending:
             if merchant is None:
                 raise NotFound("merchant", merchant_id)
             # Read the balance under the row lock: a concurrent settlement is then seen as done.
-            await earning_store.lock_account(merchant["account"])
+            await locks.lock_account(merchant["account"])
             account = await ledger_store.find_account(merchant["account"])
             assert account is not None, "a merchant's account exists"
             if account.balance_points == 0:

@@ -30,8 +30,8 @@ from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_curso
 from ledger.services.reports import check_period
 from ledger.services.runner import Result, Runner
 from ledger.services.users import Users, phone_taken
-from ledger.store import earning as earning_store
 from ledger.store import ledger as accounts_store
+from ledger.store import locks
 from ledger.store import registry as registry_store
 from ledger.store import volunteers as store
 from ledger.store.tables import Volunteer, VolunteerApplication
@@ -130,7 +130,7 @@ class Volunteers:
         inputs = {"application_id": application_id, "approve": approve}
 
         async def action() -> Result:
-            await earning_store.lock_row(VolunteerApplication, application_id)
+            await locks.lock_row(VolunteerApplication, application_id)
             row = await registry_store.get(VolunteerApplication, application_id)
             if row is None:
                 raise NotFound("volunteer application", application_id)

@@ -9,6 +9,7 @@ statements each.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,42 @@ from piccolo.table import Table
 
 from ledger.domain.accounts import AccountKind
 from ledger.domain.phones import draw_join_code
-from ledger.store.tables import Account, Compound, Household
+from ledger.store import sql
+from ledger.store.tables import (
+    Account,
+    AppUser,
+    CollectionPoint,
+    Community,
+    Compound,
+    DutyPost,
+    Entry,
+    Household,
+    Merchant,
+    Reward,
+    Volunteer,
+)
+
+# The rows a CSV load makes, by the load's kind (services/bulk_load.py).
+LOADED: dict[str, type[Table]] = {
+    "households": Household,
+    "shops": Household,
+    "offices": Household,
+    "points": CollectionPoint,
+    "posts": DutyPost,
+}
+# What `count` counts, by name.
+COUNTABLE: dict[str, type[Table]] = {
+    "communities": Community,
+    "compounds": Compound,
+    "households": Household,
+    "collection points": CollectionPoint,
+    "duty posts": DutyPost,
+    "volunteers": Volunteer,
+    "merchants": Merchant,
+    "rewards": Reward,
+    "users": AppUser,
+    "ledger entries": Entry,
+}
 
 # Well inside both engines' bound-parameter limits (SQLite 32,766; asyncpg 32,767) at 8 columns.
 CHUNK_ROWS = 500
@@ -131,5 +167,140 @@ async def existing_keys(
     return {(int(row["compound"]), *(row[name] for name in key_columns)) for row in rows}
 
 
-async def count(table: type[Table]) -> int:
-    return int(await table.count())
+async def count(name: str) -> int:
+    """How many rows of a COUNTABLE kind the database holds."""
+    return int(await COUNTABLE[name].count())
+
+
+async def existing_loaded(
+    kind: str, key_columns: Sequence[str], compound_ids: Iterable[int]
+) -> set[tuple[Any, ...]]:
+    """(compound, *key_columns) of every row of a load's kind already in those compounds."""
+    return await existing_keys(LOADED[kind], key_columns, compound_ids)
+
+
+async def insert_loaded(kind: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Points or posts of a load (households, shops and offices go through `add_…`)."""
+    await insert_rows(LOADED[kind], rows)
+
+
+async def add_volunteers(community_id: int, names: Sequence[str], now: datetime) -> list[int]:
+    return await add_account_holders(Volunteer, AccountKind.VOLUNTEER, community_id, names, now)
+
+
+async def add_merchants(community_id: int, names: Sequence[str], now: datetime) -> list[int]:
+    return await add_account_holders(Merchant, AccountKind.MERCHANT, community_id, names, now)
+
+
+async def add_rewards(rows: Sequence[dict[str, Any]]) -> None:
+    await insert_rows(Reward, rows)
+
+
+async def add_community(name: str, now: datetime) -> int:
+    """The community row alone (its accounts: `ledger.open_community_accounts`)."""
+    rows = await Community.insert(Community(name=name, created_at=now)).returning(Community.id)
+    return int(rows[0]["id"])
+
+
+async def add_compound(community_id: int, name: str, kind: str | None, now: datetime) -> int:
+    """A compound (`kind` None: the column's default, residential)."""
+    values: dict[str, Any] = {"community": community_id, "name": name, "created_at": now}
+    if kind is not None:
+        values["kind"] = kind
+    rows = await Compound.insert(Compound(**values)).returning(Compound.id)
+    return int(rows[0]["id"])
+
+
+async def any_community() -> bool:
+    return bool(await Community.exists())
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdCard:
+    """What the demo's summary names of a household: its card and its join code."""
+
+    id: int
+    account: int
+    card_serial: int
+    join_code: str
+
+
+async def first_households(limit: int) -> list[HouseholdCard]:
+    """The first households by id."""
+    rows = await (
+        Household.select(
+            Household.id, Household.account, Household.card_serial, Household.join_code
+        )
+        .order_by(Household.id)
+        .limit(limit)
+    )
+    return [
+        HouseholdCard(int(r["id"]), int(r["account"]), int(r["card_serial"]), str(r["join_code"]))
+        for r in rows
+    ]
+
+
+async def first_volunteer(community_id: int) -> int | None:
+    """The id of a community's first volunteer, if any."""
+    row = await (
+        Volunteer.select(Volunteer.id)
+        .where(Volunteer.community == community_id)
+        .order_by(Volunteer.id)
+        .first()
+    )
+    return None if row is None else int(row["id"])
+
+
+async def users_named(usernames: Sequence[str]) -> list[dict[str, Any]]:
+    """The users with these names, by id (rows as `users.principal_of` reads them)."""
+    rows: list[dict[str, Any]] = await (
+        AppUser.select().where(AppUser.username.is_in(list(usernames))).order_by(AppUser.id)
+    )
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class HomeLabel:
+    """A household's compound's name and the parts of its label (services/demo.py)."""
+
+    id: int
+    compound_name: str
+    kind: str
+    building: str
+    unit: str
+    room: str
+    name: str
+
+
+HOME_LABEL = (
+    "SELECT h.id, c.name AS compound_name, h.kind, h.building, h.unit, h.room, h.name "
+    "FROM household h JOIN compound c ON c.id = h.compound WHERE h.id = $1"
+)
+
+
+async def home_label(household_id: int) -> HomeLabel | None:
+    row = await sql.fetch_one(HOME_LABEL, household_id)
+    if row is None:
+        return None
+    return HomeLabel(
+        id=int(row["id"]),
+        compound_name=str(row["compound_name"]),
+        kind=str(row["kind"]),
+        building=str(row["building"]),
+        unit=str(row["unit"]),
+        room=str(row["room"]),
+        name=str(row["name"]),
+    )
+
+
+async def compound_names(compound_ids: Iterable[int]) -> dict[int, str]:
+    wanted = sorted(set(compound_ids))
+    if not wanted:
+        return {}
+    rows = await Compound.select(Compound.id, Compound.name).where(Compound.id.is_in(wanted))
+    return {int(row["id"]): str(row["name"]) for row in rows}
+
+
+async def volunteer_name(volunteer_id: int) -> str | None:
+    row = await Volunteer.select(Volunteer.name).where(Volunteer.id == volunteer_id).first()
+    return None if row is None else str(row["name"])

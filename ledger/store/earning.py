@@ -2,14 +2,182 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from ledger.domain.earning import day_so_far
 from ledger.domain.localtime import day_bounds
-from ledger.store import sql
-from ledger.store.engine import is_sqlite
-from ledger.store.tables import EarningRule, Shift
+from ledger.store import facts, sql
+from ledger.store.registry import scanned
+from ledger.store.tables import Dropoff, EarningRule, Household, Shift, Weighin
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedHousehold:
+    """A household (or shop, office) as a scan names it, with its compound's community."""
+
+    id: int
+    compound: int
+    community_id: int
+    account: int
+    building: str
+    unit: str
+    room: str
+    kind: str
+    name: str
+
+    card_serial: int
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> ScannedHousehold:
+        """From the row a code resolves to (`Codes.resolve`, `registry.scanned`): the columns
+        come typed from the database, so nothing is converted."""
+        return cls(
+            id=row["id"],
+            compound=row["compound"],
+            community_id=row["community_id"],
+            account=row["account"],
+            building=row["building"],
+            unit=row["unit"],
+            room=row["room"],
+            kind=row["kind"],
+            name=row["name"],
+            card_serial=row["card_serial"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedPoint:
+    """A collection point as a scan names it, with its compound's community."""
+
+    id: int
+    compound: int
+    community_id: int
+    windows: str
+
+    card_serial: int
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> ScannedPoint:
+        return cls(
+            id=row["id"],
+            compound=row["compound"],
+            community_id=row["community_id"],
+            windows=row["windows"],
+            card_serial=row["card_serial"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """Where a staff member lives: nobody grades or weighs for their own building."""
+
+    compound: int
+    building: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewDropoff:
+    community_id: int
+    compound: int
+    household: int
+    point: int
+    resident: int
+    local_day: date
+    window_start_minute: int
+    points_awarded: int
+    entry_id: int | None
+    rule_version: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewWeighin:
+    community_id: int
+    compound: int
+    household: int
+    clerk: int
+    material: str
+    grams: int
+    points_awarded: int
+    entry_id: int | None
+    rule_version: int
+    created_at: datetime  # when it was weighed (the daily cap counts by it)
+
+
+HOME = "SELECT compound, building FROM household WHERE id = $1"
+DROPOFF_IN_WINDOW = (
+    "SELECT id FROM dropoff WHERE household = $1 AND local_day = $2 "
+    "AND window_start_minute = $3 LIMIT 1"
+)
+
+
+COMPOUND_OF_POINT = "SELECT compound FROM collection_point WHERE id = $1"
+
+
+async def compound_of_point(point_id: int) -> int | None:
+    row = await sql.fetch_one(COMPOUND_OF_POINT, point_id)
+    return None if row is None else int(row["compound"])
+
+
+async def scanned_household(household_id: int) -> ScannedHousehold | None:
+    row = await scanned(Household, household_id)
+    return None if row is None else ScannedHousehold.of(row)
+
+
+async def home(household_id: int) -> Home | None:
+    row = await sql.fetch_one(HOME, household_id)
+    return None if row is None else Home(int(row["compound"]), str(row["building"]))
+
+
+async def dropoff_in_window(household_id: int, day: date, window_start_minute: int) -> int | None:
+    """The household's drop-off already recorded in this window of this day, if any."""
+    row = await sql.fetch_one(DROPOFF_IN_WINDOW, household_id, day, window_start_minute)
+    return None if row is None else int(row["id"])
+
+
+async def record_dropoff(dropoff: NewDropoff) -> int:
+    """The drop-off and its `participation` board fact, in the caller's transaction."""
+    rows = await Dropoff.insert(
+        Dropoff(
+            community_id=dropoff.community_id,
+            compound=dropoff.compound,
+            household=dropoff.household,
+            point=dropoff.point,
+            resident=dropoff.resident,
+            local_day=dropoff.local_day,
+            window_start_minute=dropoff.window_start_minute,
+            points_awarded=dropoff.points_awarded,
+            entry_id=dropoff.entry_id,
+            rule_version=dropoff.rule_version,
+            created_at=dropoff.created_at,
+        )
+    ).returning(Dropoff.id)
+    payload = facts.participation(dropoff.compound, dropoff.household)
+    await facts.record(
+        dropoff.community_id, "participation", payload, dropoff.local_day, dropoff.created_at
+    )
+    return int(rows[0]["id"])
+
+
+async def record_weighin(weighin: NewWeighin) -> int:
+    rows = await Weighin.insert(
+        Weighin(
+            community_id=weighin.community_id,
+            compound=weighin.compound,
+            household=weighin.household,
+            clerk=weighin.clerk,
+            material=weighin.material,
+            grams=weighin.grams,
+            points_awarded=weighin.points_awarded,
+            entry_id=weighin.entry_id,
+            rule_version=weighin.rule_version,
+            created_at=weighin.created_at,
+        )
+    ).returning(Weighin.id)
+    return int(rows[0]["id"])
 
 
 async def rule_at(community_id: int, moment: datetime) -> dict[str, Any] | None:
@@ -65,31 +233,6 @@ async def latest_rule(community_id: int) -> dict[str, Any] | None:
         .first()
     )
     return row
-
-
-async def lock_account(account_id: int) -> None:
-    """Serialise read-then-write decisions about one account (caps) until commit.
-
-    SQLite already has a single writer (BEGIN IMMEDIATE); PostgreSQL takes the row lock.
-    """
-    if not is_sqlite():
-        await sql.fetch("SELECT id FROM account WHERE id = $1 FOR UPDATE", account_id)
-
-
-async def lock_row(table: type[Any], row_id: int) -> None:
-    """Hold a record (a shift, an appeal, a redemption) until commit, so that two requests
-    deciding it at once are decided one after the other, the second seeing the first."""
-    if not is_sqlite():
-        await table.raw(
-            f"SELECT id FROM {table._meta.tablename} WHERE id = {{}} FOR UPDATE",  # noqa: S608
-            row_id,
-        )
-
-
-async def lock_accounts(*account_ids: int) -> None:
-    """Lock several accounts in id order (the order `post` updates them), so no deadlock."""
-    for account_id in sorted(set(account_ids)):
-        await lock_account(account_id)
 
 
 async def grading_today(household_id: int, day: date, stream: str) -> tuple[bool, int]:
@@ -161,10 +304,3 @@ async def stale_open_shifts(
         .limit(limit)
     )
     return rows
-
-
-async def update_row(table: type[Any], row_id: int, values: dict[str, Any]) -> None:
-    """Records of events (not entries) change state: a shift closes, an appeal is decided."""
-    await table.update({table._meta.get_column_by_name(k): v for k, v in values.items()}).where(
-        table._meta.primary_key == row_id
-    )

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from ledger.store import sql
-from ledger.store.tables import BoardFact
 
 
 async def record(
@@ -34,65 +33,73 @@ async def record_many(
     )
 
 
+HEAD = "SELECT COALESCE(MAX(seq), 0) AS head FROM board_fact"
+NUMBER_PENDING = (
+    "UPDATE board_fact SET seq = numbered.seq FROM ("
+    "  SELECT id, $1 + ROW_NUMBER() OVER (ORDER BY id) AS seq FROM board_fact"
+    "  WHERE seq IS NULL ORDER BY id LIMIT $2"
+    ") AS numbered WHERE board_fact.id = numbered.id RETURNING board_fact.seq"
+)
+AFTER = (
+    "SELECT seq, community_id, kind, payload, local_day FROM board_fact "
+    "WHERE seq > $1 ORDER BY seq LIMIT $2"
+)
+ANY_BETWEEN = "SELECT id FROM board_fact WHERE seq > $1 AND seq <= $2 AND community_id = $3 LIMIT 1"
+PENDING_COUNT = "SELECT COUNT(*) AS pending FROM board_fact WHERE seq IS NULL"
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A numbered board fact, as the projector applies it."""
+
+    seq: int
+    community_id: int
+    kind: str
+    payload: dict[str, int]
+    day: date
+
+
+def participation(compound_id: int, household_id: int) -> dict[str, int]:
+    """The payload of a `participation` fact: a household of a compound took part that day."""
+    return {"compound": compound_id, "household": household_id}
+
+
 async def sequence_pending(limit: int) -> int:
     """Number committed, unsequenced facts after the last number, in id order; gap-free.
 
     Only one sequencer runs at a time (the sealer's lock), so the numbers never collide.
     """
-    head_rows = await BoardFact.raw("SELECT COALESCE(MAX(seq), 0) AS head FROM board_fact")
-    head = int(head_rows[0]["head"])
-    rows = await BoardFact.raw(
-        "UPDATE board_fact SET seq = numbered.seq FROM ("
-        "  SELECT id, {} + ROW_NUMBER() OVER (ORDER BY id) AS seq FROM board_fact"
-        "  WHERE seq IS NULL ORDER BY id LIMIT {}"
-        ") AS numbered WHERE board_fact.id = numbered.id RETURNING board_fact.seq",
-        head,
-        limit,
-    )
+    rows = await sql.fetch(NUMBER_PENDING, await head(), limit)
     return len(rows)
 
 
-async def after(seq: int, limit: int) -> list[dict[str, Any]]:
-    rows = (
-        await BoardFact.select(
-            BoardFact.seq,
-            BoardFact.community_id,
-            BoardFact.kind,
-            BoardFact.payload,
-            BoardFact.local_day,
-        )
-        .where(BoardFact.seq > seq)
-        .order_by(BoardFact.seq)
-        .limit(limit)
-    )
+async def after(seq: int, limit: int) -> list[Fact]:
+    rows = await sql.fetch(AFTER, seq, limit)
     return [
-        {
-            "seq": int(row["seq"]),
-            "community_id": int(row["community_id"]),
-            "kind": row["kind"],
-            "payload": json.loads(row["payload"]),
-            "day": row["local_day"],
-        }
+        Fact(
+            seq=int(row["seq"]),
+            community_id=int(row["community_id"]),
+            kind=row["kind"],
+            payload=json.loads(row["payload"]),
+            day=row["local_day"],
+        )
         for row in rows
     ]
 
 
 async def any_between(community_id: int, after_seq: int, through_seq: int) -> bool:
     """Whether the community has a fact numbered in (after_seq, through_seq]."""
-    rows = await BoardFact.raw(
-        "SELECT id FROM board_fact WHERE seq > {} AND seq <= {} AND community_id = {} LIMIT 1",
-        after_seq,
-        through_seq,
-        community_id,
-    )
+    rows = await sql.fetch(ANY_BETWEEN, after_seq, through_seq, community_id)
     return bool(rows)
 
 
 async def head() -> int:
-    rows = await BoardFact.raw("SELECT COALESCE(MAX(seq), 0) AS head FROM board_fact")
-    return int(rows[0]["head"])
+    row = await sql.fetch_one(HEAD)
+    assert row is not None, "an aggregate returns one row"
+    return int(row["head"])
 
 
 async def pending_count() -> int:
-    rows = await BoardFact.raw("SELECT COUNT(*) AS pending FROM board_fact WHERE seq IS NULL")
-    return int(rows[0]["pending"])
+    row = await sql.fetch_one(PENDING_COUNT)
+    assert row is not None, "an aggregate returns one row"
+    return int(row["pending"])

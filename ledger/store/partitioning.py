@@ -10,10 +10,14 @@ from __future__ import annotations
 from datetime import date
 from itertools import pairwise
 
+from ledger.store import sql
 from ledger.store.engine import current_engine, is_sqlite
-from ledger.store.tables import Entry
 
 LOCAL_ZONE = "Asia/Shanghai"
+IS_PARTITIONED_PG = (
+    "SELECT c.relkind = 'p' AS partitioned FROM pg_class c WHERE c.relname = 'entry' "
+    "AND c.relnamespace = 'public'::regnamespace"
+)
 
 
 def _months(first: date, count: int) -> list[tuple[date, date]]:
@@ -26,7 +30,7 @@ def _months(first: date, count: int) -> list[tuple[date, date]]:
 
 
 def statements(first: date, months: int) -> list[str]:
-    sql = [
+    texts = [
         "ALTER TABLE entry RENAME TO entry_unpartitioned",
         "CREATE TABLE entry (LIKE entry_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
         " PARTITION BY RANGE (created_at)",
@@ -39,16 +43,16 @@ def statements(first: date, months: int) -> list[str]:
         " FOR EACH ROW EXECUTE FUNCTION refuse_change()",
     ]
     for start, end in _months(first, months):
-        sql.append(
+        texts.append(
             f"CREATE TABLE entry_{start:%Y_%m} PARTITION OF entry FOR VALUES FROM "
             f"('{start} 00:00 {LOCAL_ZONE}') TO ('{end} 00:00 {LOCAL_ZONE}')"
         )
-    sql += [
+    texts += [
         "CREATE TABLE entry_other PARTITION OF entry DEFAULT",
         "INSERT INTO entry SELECT * FROM entry_unpartitioned",
         "DROP TABLE entry_unpartitioned",
     ]
-    return sql
+    return texts
 
 
 async def partition_entries_by_month(first: date, months: int) -> int:
@@ -59,13 +63,10 @@ async def partition_entries_by_month(first: date, months: int) -> int:
         return 0
     async with current_engine().transaction():
         for statement in statements(first, months):
-            await Entry.raw(statement)
+            await sql.fetch(statement)
     return months
 
 
 async def is_partitioned() -> bool:
-    rows = await Entry.raw(
-        "SELECT c.relkind = 'p' AS partitioned FROM pg_class c WHERE c.relname = 'entry' "
-        "AND c.relnamespace = 'public'::regnamespace"
-    )
-    return bool(rows and rows[0]["partitioned"])
+    row = await sql.fetch_one(IS_PARTITIONED_PG)
+    return bool(row and row["partitioned"])

@@ -12,20 +12,23 @@ from ledger.store.tables import Entry, EntrySeal, UnsealedEntry
 
 # Any constant works; it names the one lock under which seals are appended, across machines.
 SEALER_LOCK_KEY = 0x6C65_6467_6572
+TRY_LOCK_SEALER_PG = "SELECT pg_try_advisory_xact_lock($1) AS locked"
+LOCK_SEALER_PG = "SELECT pg_advisory_xact_lock($1)"
 
 
 async def try_lock_sealer() -> bool:
     """Within the caller's transaction. SQLite has one writer at a time already."""
     if is_sqlite():
         return True
-    rows = await Entry.raw("SELECT pg_try_advisory_xact_lock({}) AS locked", SEALER_LOCK_KEY)
-    return bool(rows[0]["locked"])
+    row = await sql.fetch_one(TRY_LOCK_SEALER_PG, SEALER_LOCK_KEY)
+    assert row is not None, "a SELECT without FROM returns one row"
+    return bool(row["locked"])
 
 
 async def lock_sealer() -> None:
     """Within the caller's transaction: wait until no other sealer holds the lock."""
     if not is_sqlite():
-        await Entry.raw("SELECT pg_advisory_xact_lock({})", SEALER_LOCK_KEY)
+        await sql.fetch(LOCK_SEALER_PG, SEALER_LOCK_KEY)
 
 
 async def pending(limit: int) -> list[int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -120,17 +121,17 @@ async def test_an_edited_address_shows_on_the_next_page_and_a_new_compound_is_fo
     assert services.projector is not None
     await services.projector.catch_up()
     before = await services.boards.leaderboard(*args)
-    assert before["source"] == "redis"
-    assert before == (await Boards(None).leaderboard(*args)) | {"source": "redis"}
+    assert before.source == "redis"
+    assert before == replace(await Boards(None).leaderboard(*args), source="redis")
 
     # What piccolo-admin does when staff correct an address (building, unit, room editable).
     await Household.update({Household.building: "9", Household.room: "2208"}).where(
         Household.id == world.household_id
     )
     after = await services.boards.leaderboard(*args)
-    assert after["items"][0]["label"] != before["items"][0]["label"]
-    assert after["items"][0]["label"].startswith("9幢")
-    assert after == (await Boards(None).leaderboard(*args)) | {"source": "redis"}
+    assert after.items[0].label != before.items[0].label
+    assert after.items[0].label.startswith("9幢")
+    assert after == replace(await Boards(None).leaderboard(*args), source="redis")
 
     # A compound looked up before it existed is found once it does (misses are not kept).
     missing = world.compound_id + 1
@@ -142,4 +143,4 @@ async def test_an_edited_address_shows_on_the_next_page_and_a_new_compound_is_fo
     assert created["id"] == missing
     await make_household(services, missing)
     board = await services.boards.leaderboard(Board.HOUSEHOLDS, Period.MONTH, missing, 10, day)
-    assert board["items"] == []
+    assert board.items == []

@@ -54,8 +54,8 @@ async def test_boards_from_redis_equal_sql(with_redis: Services, clock: FrozenCl
     board = await services.boards.leaderboard(
         Board.HOUSEHOLDS, Period.DAY, world.compound_id, 10, day
     )
-    assert board["source"] == "redis"
-    assert [(item["rank"], item["value"]) for item in board["items"]] == [(1, 10), (2, 5)]
+    assert board.source == "redis"
+    assert [(item.rank, item.value) for item in board.items] == [(1, 10), (2, 5)]
     assert await differences(services.projector.boards, day) == []
     replay = await services.projector.rebuild()
     assert replay > 0

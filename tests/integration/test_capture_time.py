@@ -60,6 +60,6 @@ async def test_a_drop_off_counts_in_the_window_it_was_captured_in(
     reply = await services.scans.dropoff(
         site.resident, event_id("drop"), site.point["token"], hangzhou(26, 8, 58)
     )
-    row = await Dropoff.select().where(Dropoff.id == reply["dropoff_id"]).first()
+    row = await Dropoff.select().where(Dropoff.id == reply.dropoff_id).first()
     assert row is not None
     assert (row["local_day"], row["window_start_minute"]) == (UPLOAD_DAY, 7 * 60)

@@ -56,8 +56,8 @@ async def _ranks(services: Services, compound_id: int, day: date) -> dict[str, l
     answers = {}
     for source, boards in (("redis", services.boards), ("sql", Boards(None))):
         body = await boards.leaderboard(Board.HOUSEHOLDS, Period.MONTH, compound_id, 10, day)
-        assert body["source"] == source
-        answers[source] = [(int(i["id"]), i["rank"], i["value"]) for i in body["items"]]
+        assert body.source == source
+        answers[source] = [(int(i.id), i.rank, i.value) for i in body.items]
     return answers
 
 
@@ -102,5 +102,5 @@ async def test_an_adjustment_never_moves_a_rank_and_a_reversed_grading_does(
 
 async def _month(services: Services, compound_id: int, day: date) -> list[tuple[int, int]]:
     body = await services.boards.leaderboard(Board.HOUSEHOLDS, Period.MONTH, compound_id, 10, day)
-    assert body["source"] == "redis"
-    return [(int(i["id"]), i["value"]) for i in body["items"]]
+    assert body.source == "redis"
+    return [(int(i.id), i.value) for i in body.items]

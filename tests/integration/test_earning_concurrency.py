@@ -97,7 +97,7 @@ async def test_concurrent_weighins_never_beat_the_households_daily_cap(
                 for clerk in clerks
             )
         )
-        awarded = sorted(result["points_awarded"] for result in results)
+        awarded = sorted(result.points_awarded for result in results)
         assert awarded == [0] * 3 + [20] + [70] * 4, awarded
         assert await balance(services, site.world.account_id) == 300 * (day + 1)
     rows = await Weighin.select(Weighin.points_awarded).where(
@@ -182,8 +182,8 @@ async def test_concurrent_dropoffs_in_one_window_make_one_record(
     results = await asyncio.gather(
         *(services.scans.dropoff(site.resident, event_id(), site.point["token"]) for _ in range(8))
     )
-    assert sorted(result["repeat"] for result in results) == [False] + [True] * 7
-    assert len({result["dropoff_id"] for result in results}) == 1
+    assert sorted(result.repeat for result in results) == [False] + [True] * 7
+    assert len({result.dropoff_id for result in results}) == 1
     assert len(await dropoffs(site.world.household_id)) == 1
     assert await balance(services, site.world.account_id) == 3
 

@@ -26,6 +26,7 @@ from ledger.domain.errors import (
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.domain.scan_codes import CodeKind, Keyring, ScanCode, sign
 from ledger.services.container import Services
+from ledger.services.scans import DropoffRecorded, WeighinRecorded
 from ledger.store.tables import Weighin
 from tests.factories import FrozenClock, event_id, make_household, make_user, make_world
 from tests.integration.earning_helpers import (
@@ -120,7 +121,7 @@ async def test_dropoff_window_edges(
     clock.moment = hangzhou(25, hour, minute, second)
     if allowed:
         dropped = await services.scans.dropoff(site.resident, event_id(), site.point["token"])
-        assert dropped["repeat"] is False
+        assert dropped.repeat is False
         assert len(await dropoffs(site.world.household_id)) == 1
     else:
         with pytest.raises(OutsideWindow) as refused:
@@ -141,14 +142,14 @@ async def test_a_point_without_windows_is_open_all_day_and_a_window_may_end_at_m
         SYSTEM, event_id(), site.world.compound_id, "夜间点", ["22:00-24:00"]
     )
     clock.moment = hangzhou(25, 0, 0)
-    assert not (await services.scans.dropoff(site.resident, event_id(), always["token"]))["repeat"]
+    assert not (await services.scans.dropoff(site.resident, event_id(), always["token"])).repeat
     clock.moment = hangzhou(25, 23, 59, 59)
-    assert not (await services.scans.dropoff(site.resident, event_id(), late["token"]))["repeat"]
+    assert not (await services.scans.dropoff(site.resident, event_id(), late["token"])).repeat
     clock.moment = hangzhou(26, 0, 0)
     with pytest.raises(OutsideWindow):
         await services.scans.dropoff(site.resident, event_id(), late["token"])
     fresh = await services.scans.dropoff(site.resident, event_id(), always["token"])
-    assert fresh["repeat"] is False
+    assert fresh.repeat is False
     assert len(await dropoffs(site.world.household_id)) == 3
 
 
@@ -163,25 +164,15 @@ async def test_repeated_dropoffs_in_a_window_do_not_multiply(
     clock.moment = hangzhou(25, 7, 30)
     key = event_id()
     first = await services.scans.dropoff(site.resident, key, site.point["token"])
-    assert first == {
-        "dropoff_id": first["dropoff_id"],
-        "points_awarded": 2,
-        "balance_points": 2,
-        "repeat": False,
-    }
+    assert first == DropoffRecorded(first.dropoff_id, 2, 2, repeat=False)
     clock.moment = hangzhou(25, 8, 45)
     assert await services.scans.dropoff(site.resident, key, site.point["token"]) == first
     repeat = await services.scans.dropoff(site.resident, event_id(), site.point2["token"])
-    assert repeat == {
-        "dropoff_id": first["dropoff_id"],
-        "points_awarded": 0,
-        "balance_points": 2,
-        "repeat": True,
-    }
+    assert repeat == DropoffRecorded(first.dropoff_id, 0, 2, repeat=True)
     assert len(await dropoffs(site.world.household_id)) == 1
     clock.moment = hangzhou(25, 18, 5)
     evening = await services.scans.dropoff(site.resident, event_id(), site.point["token"])
-    assert (evening["repeat"], evening["points_awarded"], evening["balance_points"]) == (
+    assert (evening.repeat, evening.points_awarded, evening.balance_points) == (
         False,
         2,
         4,
@@ -355,7 +346,7 @@ async def test_absurd_weights_are_refused(services: Services, clock: FrozenClock
     site = await make_site(services)
     card = site.world.card_token
     heaviest = await services.scans.weighin(site.clerk, event_id(), card, Material.METAL, 30_000)
-    assert (heaviest["points_awarded"], heaviest["capped"]) == (300, True)  # 3,000, cut to 300
+    assert (heaviest.points_awarded, heaviest.capped) == (300, True)  # 3,000, cut to 300
     for grams in (30_001, 50_000, 0, -5, 10_000_000):
         with pytest.raises(InvalidInput) as refused:
             await services.scans.weighin(site.clerk, event_id(), card, Material.PAPER, grams)
@@ -379,20 +370,20 @@ async def test_weighin_points_stop_at_the_households_daily_cap(
     card = site.world.card_token
     other = await make_household(services, site.world.compound_id, building="5")
 
-    async def weigh(grams: int, token: str = card) -> dict[str, object]:
+    async def weigh(grams: int, token: str = card) -> WeighinRecorded:
         return await services.scans.weighin(site.clerk, event_id(), token, Material.METAL, grams)
 
-    assert (await weigh(2_500))[("points_awarded")] == 250
+    assert (await weigh(2_500)).points_awarded == 250
     cut = await weigh(2_000)
-    assert (cut["points_awarded"], cut["capped"], cut["balance_points"]) == (50, True, 300)
-    assert "cap" in str(cut["message"])
+    assert (cut.points_awarded, cut.capped, cut.balance_points) == (50, True, 300)
+    assert "cap" in cut.message
     clock.moment = hangzhou(25, 23, 59, 59)
     over = await weigh(30_000)
-    assert (over["points_awarded"], over["capped"], over["entry_id"]) == (0, True, None)
-    assert (await weigh(1_000, other["card_token"]))["points_awarded"] == 100  # per household
+    assert (over.points_awarded, over.capped, over.entry_id) == (0, True, None)
+    assert (await weigh(1_000, other["card_token"])).points_awarded == 100  # per household
     clock.moment = hangzhou(26, 0, 0)  # a new local day
     fresh = await weigh(1_000)
-    assert (fresh["points_awarded"], fresh["capped"], fresh["balance_points"]) == (100, False, 400)
+    assert (fresh.points_awarded, fresh.capped, fresh.balance_points) == (100, False, 400)
 
     rows = await weighins(site.world.household_id)
     assert [(row["grams"], row["points_awarded"]) for row in rows] == [
@@ -409,7 +400,7 @@ async def test_weighin_points_stop_at_the_households_daily_cap(
     await services.rules.set(
         SYSTEM, event_id(), site.world.community_id, clock.now(), {"weighin_daily_cap_points": 150}
     )
-    assert (await weigh(1_000))["points_awarded"] == 50  # a lower cap counts the day so far
+    assert (await weigh(1_000)).points_awarded == 50  # a lower cap counts the day so far
     assert (await services.verifier.verify())["ok"]
 
 
@@ -430,7 +421,7 @@ async def test_a_clerk_never_weighs_for_their_own_building(
     weighed = await services.scans.weighin(
         clerk, event_id(), across["card_token"], Material.METAL, 1_000
     )
-    assert weighed["points_awarded"] == 100
+    assert weighed.points_awarded == 100
 
 
 async def weighins(household_id: int) -> list[dict[str, object]]:

@@ -32,13 +32,13 @@ async def test_inspection_dropoff_weighin_and_shift(services: Services, clock: F
     assert graded["points_awarded"] == 10
     resident = await make_user(services, Role.RESIDENT, household_id=world.household_id)
     drop = await services.scans.dropoff(resident, event_id(), point["token"])
-    assert drop["points_awarded"] == 0
+    assert drop.points_awarded == 0
     clerk = await make_user(services, Role.CLERK, compound_ids=frozenset({world.compound_id}))
     weighed = await services.scans.weighin(
         clerk, event_id(), world.card_token, Material.PAPER, 2500
     )
-    assert weighed["points_awarded"] == 250
-    assert weighed["balance_points"] == 260
+    assert weighed.points_awarded == 250
+    assert weighed.balance_points == 260
     volunteer = await services.registry.create_volunteer(
         SYSTEM, event_id(), world.community_id, "朱秀娟"
     )

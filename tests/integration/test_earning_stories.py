@@ -19,6 +19,7 @@ from ledger.domain.errors import (
 )
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.services.container import Services
+from ledger.services.scans import DropoffRecorded
 from ledger.store.tables import Appeal, Inspection
 from tests.factories import FrozenClock, event_id, make_household, make_user
 from tests.integration.earning_helpers import (
@@ -60,7 +61,7 @@ class Diary:
             assert found[-1]["balance_after_points"] == balance_points
 
 
-async def drop(services: Services, site: Site, point: str | None = None) -> dict[str, Any]:
+async def drop(services: Services, site: Site, point: str | None = None) -> DropoffRecorded:
     return await services.scans.dropoff(
         site.resident, event_id("drop"), point or site.point["token"]
     )
@@ -78,7 +79,7 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     # Monday: a drop-off each morning; two streams graded at two points; back in the evening.
     clock.moment = hangzhou(23, 7, 5)
     monday = await drop(services, site)
-    assert (monday["points_awarded"], monday["balance_points"], monday["repeat"]) == (0, 0, False)
+    assert (monday.points_awarded, monday.balance_points, monday.repeat) == (0, 0, False)
     clock.moment = hangzhou(23, 7, 20)
     kitchen = await grade(services, site, KITCHEN, GOOD)
     assert (kitchen["points_awarded"], kitchen["balance_points"]) == (10, 10)
@@ -89,8 +90,8 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     assert (other["points_awarded"], other["balance_points"]) == (5, 15)
     clock.moment = hangzhou(23, 18, 30)
     evening = await drop(services, site)
-    assert evening["repeat"] is False
-    assert evening["dropoff_id"] != monday["dropoff_id"]
+    assert evening.repeat is False
+    assert evening.dropoff_id != monday.dropoff_id
     await diary.day_ends(15, [10, 5])
 
     # Tuesday: three good streams reach the cap of 30 exactly; the fourth earns 0 and says so;
@@ -127,7 +128,7 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     paper = await services.scans.weighin(
         site.clerk, event_id(), household.card_token, Material.PAPER, 2300
     )
-    assert (paper["points_awarded"], paper["balance_points"]) == (230, 275)
+    assert (paper.points_awarded, paper.balance_points) == (230, 275)
     clock.moment = hangzhou(25, 8, 20)
     poor = await grade(services, site, KITCHEN, POOR)
     assert (poor["points_awarded"], poor["entry_id"], poor["scored"]) == (0, None, True)
@@ -141,19 +142,14 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     first = await drop(services, site)
     clock.moment = hangzhou(26, 8, 59)
     again = await drop(services, site, site.point2["token"])
-    assert again == {
-        "dropoff_id": first["dropoff_id"],
-        "points_awarded": 0,
-        "balance_points": 275,
-        "repeat": True,
-    }
+    assert again == DropoffRecorded(first.dropoff_id, 0, 275, repeat=True)
     glass = await services.scans.weighin(
         site.clerk, event_id(), household.card_token, Material.GLASS, 1999
     )
     textile = await services.scans.weighin(
         site.clerk, event_id(), household.card_token, Material.TEXTILE, 950
     )
-    assert (glass["points_awarded"], textile["points_awarded"]) == (9, 9)
+    assert (glass.points_awarded, textile.points_awarded) == (9, 9)
     fair = await grade(services, site, KITCHEN, FAIR)
     assert fair["balance_points"] == 298
     await diary.day_ends(298, [9, 9, 5])

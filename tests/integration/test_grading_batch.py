@@ -128,7 +128,7 @@ async def _dropoffs(
         clock.moment -= back
         dropped = await services.scans.dropoff(resident, event_id(), at["token"])
         clock.moment += back
-        dropoffs[target] = int(dropped["dropoff_id"])
+        dropoffs[target] = dropped.dropoff_id
     return dropoffs
 
 

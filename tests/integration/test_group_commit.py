@@ -339,7 +339,7 @@ async def test_a_group_and_a_weigh_in_of_one_household_take_its_rows_in_one_orde
         services.scans.weighin(clerk, weigh_id, site.world.card_token, Material.PAPER, 700),
         grading(),
     )
-    assert weighed["points_awarded"] > 0
+    assert weighed.points_awarded > 0
     assert graded["points_awarded"] == GOOD_POINTS
     retried = [r.getMessage() for r in caplog.records if "after" in r.getMessage()]
     assert retried == []

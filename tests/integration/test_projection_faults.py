@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -189,8 +190,8 @@ async def test_redis_stopped_in_a_burst_of_scans_and_started_empty_boards_end_ex
             Board.HOUSEHOLDS, Period.DAY, site.compound_ids[0], 10, day
         )
         assert board == truth
-        assert board["source"] == "sql"
-        assert board["items"]
+        assert board.source == "sql"
+        assert board.items
 
         server.start()  # empty: no cursor, no watermarks, no boards
         for n in range(40, 60):
@@ -262,20 +263,20 @@ async def test_boards_answer_from_sql_until_a_redis_that_came_back_empty_has_cau
     day = local_day(clock.now())
     args = (Board.HOUSEHOLDS, Period.DAY, site.compound_ids[0], 10, day)
     truth = await Boards(None).leaderboard(*args)
-    assert truth["items"]
-    assert await app.boards.leaderboard(*args) == truth | {"source": "redis"}
+    assert truth.items
+    assert await app.boards.leaderboard(*args) == replace(truth, source="redis")
 
     server.restart()  # empty
     with pytest.raises(RedisError):
         await client.ping()  # the old connection is gone; the next one reaches the new server
     assert await app.boards.leaderboard(*args) == truth  # from SQL, not from an empty Redis
     await app.projector.catch_up()
-    assert await app.boards.leaderboard(*args) == truth | {"source": "redis"}
+    assert await app.boards.leaderboard(*args) == replace(truth, source="redis")
 
     # A few facts behind is close enough for Redis to answer.
     await scan(app, site, 12)
     await app.sealer.seal_all()
-    assert (await app.boards.leaderboard(*args))["source"] == "redis"
+    assert (await app.boards.leaderboard(*args)).source == "redis"
 
 
 async def test_the_projector_loop_survives_a_database_error(
@@ -294,7 +295,7 @@ async def test_the_projector_loop_survives_a_database_error(
     real_after = facts.after
     failures = 0
 
-    async def after_failing_twice(seq: int, limit: int) -> list[dict[str, Any]]:
+    async def after_failing_twice(seq: int, limit: int) -> list[facts.Fact]:
         nonlocal failures
         if failures < 2:
             failures += 1
@@ -491,7 +492,7 @@ async def test_replaying_from_the_first_fact_with_the_watermarks_kept_changes_no
     # A batch applied again by hand, ops and all, is skipped by the watermark too.
     batch = await facts.after(0, 1000)
     ops = [op for fact in batch for op in app.projector._ops(fact)]
-    assert await boards.apply(site.community_id, ops, batch[-1]["seq"]) == batch[-1]["seq"]
+    assert await boards.apply(site.community_id, ops, batch[-1].seq) == batch[-1].seq
     assert await dump(boards) == before
     await assert_exact(app, site)
 

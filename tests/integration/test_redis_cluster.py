@@ -77,8 +77,8 @@ async def test_boards_on_the_cluster_equal_sql_and_apply_exactly_once(
         board = await services.boards.leaderboard(
             Board.HOUSEHOLDS, Period.DAY, world.compound_id, 10, day
         )
-        assert board["source"] == "redis"
-        assert [(item["rank"], item["value"]) for item in board["items"]] == [(1, 10), (2, 5)]
+        assert board.source == "redis"
+        assert [(item.rank, item.value) for item in board.items] == [(1, 10), (2, 5)]
     boards = services.projector.boards
     assert await differences(boards, day) == []
 

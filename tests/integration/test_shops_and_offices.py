@@ -354,8 +354,8 @@ async def _board(
     answers = {}
     for source, boards in (("redis", services.boards), ("sql", Boards(None))):
         body = await boards.leaderboard(board, Period.MONTH, scope_id, 10, day)
-        assert body["source"] == source
-        answers[source] = [(i["label"], i["rank"], i["value"]) for i in body["items"]]
+        assert body.source == source
+        answers[source] = [(i.label, i.rank, i.value) for i in body.items]
     return answers
 
 
