@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ledger.domain.access import Principal
@@ -303,7 +303,9 @@ class Registry:
             "monthly_limit_per_household": monthly_limit_per_household,
             **terms,
         }
-        return await Catalog(self.clock, self.runner).create(actor, event_id, community_id, fields)
+        return asdict(
+            await Catalog(self.clock, self.runner).create(actor, event_id, community_id, fields)
+        )
 
     async def page(
         self, resource: str, cursor: str | None, limit: int, filters: dict[str, int]

@@ -158,7 +158,7 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
         SYSTEM, event_id(), community_id, {"name": "环保袋", "cost_points": 3, "stock": 50}
     )
     await services.spending.redeem(
-        clerk, event_id(), households["h1"]["card_token"], reward["id"], 2
+        clerk, event_id(), households["h1"]["card_token"], reward.id, 2
     )
     expired = await services.expiry.run(date(2026, 1, 1))
     assert expired["expired_points"] == 7

@@ -56,8 +56,8 @@ async def world(fresh_db: None, settings: Settings, monkeypatch: pytest.MonkeyPa
     return World(
         demo,
         clock,
-        limited["id"],
-        next(r["id"] for r in rewards["items"] if r["id"] != limited["id"]),
+        limited.id,
+        next(r["id"] for r in rewards["items"] if r["id"] != limited.id),
         point["token"],
         community_id,
     )
@@ -164,6 +164,30 @@ async def test_a_payment_chosen_once_is_paid_once(client: Client, world: World) 
         receipt = await submit(client, confirm.text, f"/scan/{token}/pay", **fields)
         assert receipt.status_code == 200, receipt.text
     assert await entries_of_kind(client, world, "payment") == 1
+
+
+async def test_a_communitys_101st_reward_is_confirmed_at_the_counter_up_to_the_domains_quantity(
+    client: Client, world: World, settings: Settings
+) -> None:
+    """Issue 18: the counter finds the reward by its id, not in the first 100 of the
+    community's list; and it takes as many of it as the domain allows (100), not 20."""
+    services = Services.build(settings.keyring(), settings.base_url, clock=world.clock)
+    for n in range(101):
+        last = await services.catalog.create(
+            SYSTEM, f"r-many-{n}", world.community_id, {"name": f"奖品{n}", "cost_points": 1}
+        )
+    await services.catalog.restock(SYSTEM, "r-many-stock", last.id, 50)
+    await give_points(client, world, 100)
+    await sign_in_page(client, "clerk")
+    token = world.demo.card_token
+    url = await chosen(client, f"/scan/{token}/redeem", reward_id=last.id, quantity=30)
+    confirm = await client.get(url)
+    assert confirm.status_code == 200, confirm.text
+    assert text_of(confirm.text, "confirm-what") == "奖品100 × 30"
+    fields = {"reward_id": str(last.id), "quantity": "30"}
+    receipt = await submit(client, confirm.text, f"/scan/{token}/redeem", **fields)
+    assert receipt.status_code == 200, receipt.text
+    assert text_of(receipt.text, "receipt-balance") == "94"  # 24 + 100 - 30
 
 
 # -- #7: the counter's details ----------------------------------------------------------------

@@ -164,7 +164,7 @@ async def make_board_site(
         inspector=await make_user(services, Role.INSPECTOR, compound_ids=scope),
         clerk=await make_user(services, Role.CLERK, compound_ids=scope),
         coordinator=await make_user(services, Role.COORDINATOR, compound_ids=scope),
-        reward_id=reward["id"],
+        reward_id=reward.id,
     )
 
 
@@ -245,7 +245,7 @@ async def _step(
         result = await services.spending.redeem(
             site.clerk, event_id("redeem"), household.card_token, site.reward_id, 1
         )
-        site.redemptions.append(result["redemption_id"])
+        site.redemptions.append(result.redemption_id)
     elif op == "refund" and site.redemptions:
         await services.spending.refund(
             site.clerk, event_id("refund"), rng.choice(site.redemptions), "退回"

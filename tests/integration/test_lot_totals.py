@@ -123,7 +123,7 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     # Spending takes the soonest to expire first, across several lots.
     soap = await reward(services, world, cost_points=60)
     shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
-    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 25)
     await _agree(services, world.account_id)
     assert (await services.accounts.account(SYSTEM, world.account_id))["expiring"] == [
@@ -132,7 +132,7 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     ]
 
     # A refund gives the taken lots back, each to its own expiry date.
-    await services.spending.refund(SYSTEM, event_id(), done["redemption_id"], "退货")
+    await services.spending.refund(SYSTEM, event_id(), done.redemption_id, "退货")
     await _agree(services, world.account_id)
     # Reversing a credit takes back that credit's own lot.
     await services.accounts.reverse(SYSTEM, event_id(), wrong["entry_id"], "wrong household")

@@ -168,14 +168,14 @@ async def test_a_shop_redeems_and_pays_as_a_household_does(services: Services) -
     paid = await services.spending.pay(
         clerk, event_id(), town.noodles["card_token"], merchant["id"], 5
     )
-    assert paid["balance_points"] == 15
+    assert paid.balance_points == 15
     reward = await services.registry.create_reward(
         SYSTEM, event_id(), town.community_id, "环保袋", 10, 5, None
     )
     redeemed = await services.spending.redeem(
         clerk, event_id(), town.noodles["card_token"], reward["id"], 1
     )
-    assert redeemed["balance_points"] == 5
+    assert redeemed.balance_points == 5
 
 
 async def test_the_report_gives_the_street_and_the_building_rows_of_their_own(
