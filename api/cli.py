@@ -261,11 +261,11 @@ async def _load(services: Any, kind: str, file: Path) -> int:
 async def _expire(services: Any, as_of: date | None) -> int:
     summary = await services.expiry.run(as_of)
     print(
-        f"expired {summary['expired_points']} points in {summary['accounts']} accounts "
-        f"(lots valid until before {summary['as_of']})"
+        f"expired {summary.expired_points} points in {summary.accounts} accounts "
+        f"(lots valid until before {summary.as_of})"
     )
     warned = await services.expiry.warn()
-    print(f"warned {warned['warned']} households of points expiring within 30 days")
+    print(f"warned {warned.warned} households of points expiring within 30 days")
     return 0
 
 

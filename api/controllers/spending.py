@@ -205,7 +205,7 @@ class SpendingController(Controller):
         rows = await services.expiry.expiring(
             community_id, within_days, decode_cursor(cursor) or 0, limit + 1
         )
-        items = msgspec.convert(rows[:limit], list[ExpiringAccount])
+        items = msgspec.convert(rows[:limit], list[ExpiringAccount], from_attributes=True)
         more = len(rows) > limit
         return ExpiringPage(
             items=items, next_cursor=encode_cursor(items[-1].account_id) if more else None

@@ -20,6 +20,7 @@ from ledger.domain.rewards import (
 )
 from ledger.ports import Clock
 from ledger.services.runner import Runner
+from ledger.store import registry as registry_store
 from ledger.store import spending as store
 from ledger.store.spending import RewardRow
 
@@ -70,7 +71,7 @@ class Catalog:
         values = _check(fields, creating=True)
 
         async def action() -> RewardView:
-            if not await store.community_exists(community_id):
+            if not await registry_store.community_exists(community_id):
                 raise NotFound("community", community_id)
             reward_id = await store.add_reward(community_id, _row(values), self.clock.now())
             await _record(reward_id, "created", values, actor, self.clock)

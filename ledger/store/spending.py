@@ -8,7 +8,6 @@ from typing import Any
 
 from ledger.store import earning, registry, sql
 from ledger.store.tables import (
-    Community,
     Entry,
     Household,
     Merchant,
@@ -111,10 +110,6 @@ class RewardChangeRow:
     details: str
     actor: str
     created_at: datetime
-
-
-async def community_exists(community_id: int) -> bool:
-    return await registry.get(Community, community_id) is not None
 
 
 async def household(household_id: int) -> dict[str, Any] | None:

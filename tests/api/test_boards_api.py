@@ -157,11 +157,9 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
     reward = await services.catalog.create(
         SYSTEM, event_id(), community_id, {"name": "环保袋", "cost_points": 3, "stock": 50}
     )
-    await services.spending.redeem(
-        clerk, event_id(), households["h1"]["card_token"], reward.id, 2
-    )
+    await services.spending.redeem(clerk, event_id(), households["h1"]["card_token"], reward.id, 2)
     expired = await services.expiry.run(date(2026, 1, 1))
-    assert expired["expired_points"] == 7
+    assert expired.expired_points == 7
     volunteers = {
         name: (await registry.create_volunteer(SYSTEM, event_id(), community_id, name))["id"]
         for name in VOLUNTEER_NAMES

@@ -146,7 +146,7 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     clock.moment = datetime(2027, 1, 15, 2, 0, tzinfo=UTC)
     await credit(services, world.account_id, 20)  # valid through 2028-12-31
     expired = await services.expiry.run(date(2027, 1, 1))
-    assert expired["expired_points"] == 115 + 15
+    assert expired.expired_points == 115 + 15
     await _agree(services, world.account_id, neighbour["account_id"])
     assert (await services.accounts.account(SYSTEM, world.account_id))["expiring"] == [
         {"points": 50, "expires_on": "2027-12-31"},

@@ -196,14 +196,14 @@ async def test_points_expiring_are_warned_at_most_once_a_week(
     await credit(services, later["account_id"], 10)  # valid through 2028-12-31: not warned
 
     clock.moment = datetime(2027, 11, 20, 2, 0, tzinfo=UTC)  # 41 days before: too early
-    assert (await services.expiry.warn())["warned"] == 0
+    assert (await services.expiry.warn()).warned == 0
     clock.moment = datetime(2027, 12, 5, 2, 0, tzinfo=UTC)
-    assert (await services.expiry.warn())["warned"] == 1
-    assert (await services.expiry.warn())["warned"] == 0  # the same day again
+    assert (await services.expiry.warn()).warned == 1
+    assert (await services.expiry.warn()).warned == 0  # the same day again
     clock.advance(days=6, hours=23)
-    assert (await services.expiry.warn())["warned"] == 0  # within the week
+    assert (await services.expiry.warn()).warned == 0  # within the week
     clock.advance(hours=1)
-    assert (await services.expiry.warn())["warned"] == 1
+    assert (await services.expiry.warn()).warned == 1
     await project(services)
 
     notices = await inbox(services, site.resident)

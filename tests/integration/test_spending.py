@@ -25,6 +25,7 @@ from ledger.domain.errors import (
 )
 from ledger.domain.rewards import LimitReached, NothingToSettle, OutOfStock
 from ledger.services.container import Services
+from ledger.services.expiry import ExpiryRun
 from ledger.services.spending import MerchantStatement
 from ledger.store import ledger as ledger_store
 from ledger.store import spending as spending_store
@@ -559,9 +560,9 @@ async def test_expiry_takes_only_lots_past_their_date_and_spending_took_the_olde
     await credit(services, world.account_id, 20)  # earned 2027: valid through 2028-12-31
 
     first = await services.expiry.run(date(2027, 1, 1))
-    assert first == {"as_of": "2027-01-01", "accounts": 1, "expired_points": 50}
+    assert first == ExpiryRun(as_of="2027-01-01", accounts=1, expired_points=50)
     again = await services.expiry.run(date(2027, 1, 1))
-    assert again == {"as_of": "2027-01-01", "accounts": 0, "expired_points": 0}
+    assert again == ExpiryRun(as_of="2027-01-01", accounts=0, expired_points=0)
     assert await balance(services, world.account_id) == 70
     assert await sink(services, world, AccountKind.EXPIRED) == 50
     view = await services.accounts.account(SYSTEM, world.account_id)
@@ -585,8 +586,8 @@ async def test_the_last_valid_day_is_kept(services: Services, clock: FrozenClock
     world = await make_world(services)
     clock.moment = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
     await credit(services, world.account_id, 10)
-    assert (await services.expiry.run(date(2027, 12, 31)))["expired_points"] == 0
-    assert (await services.expiry.run(date(2028, 1, 1)))["expired_points"] == 10
+    assert (await services.expiry.run(date(2027, 12, 31))).expired_points == 0
+    assert (await services.expiry.run(date(2028, 1, 1))).expired_points == 10
 
 
 async def test_a_credit_after_local_midnight_on_new_years_eve_belongs_to_the_new_year(
@@ -618,16 +619,16 @@ async def test_expiring_within_30_days_lists_accounts_for_reminders(
     await credit(services, late["account_id"], 40)
     clock.moment = datetime(2027, 12, 5, 2, 0, tzinfo=UTC)
     soon = await services.expiry.expiring(None, 30, 0, 50)
-    assert [(row["account_id"], row["points"], row["first_expires_on"]) for row in soon] == [
+    assert [(row.account_id, row.points, row.first_expires_on) for row in soon] == [
         (world.account_id, 60, "2027-12-31"),
         (other.account_id, 5, "2027-12-31"),
     ]
-    assert soon[0]["household_id"] == world.household_id
-    assert soon[0]["kind"] == "household"
+    assert soon[0].household_id == world.household_id
+    assert soon[0].kind == "household"
     mine = await services.expiry.expiring(world.community_id, 30, 0, 50)
-    assert [row["account_id"] for row in mine] == [world.account_id]
+    assert [row.account_id for row in mine] == [world.account_id]
     paged = await services.expiry.expiring(None, 30, world.account_id, 50)
-    assert [row["account_id"] for row in paged] == [other.account_id]
+    assert [row.account_id for row in paged] == [other.account_id]
     assert await services.expiry.expiring(None, 25, 0, 50) == []
     with pytest.raises(InvalidInput) as refused:
         await services.expiry.expiring(None, 0, 0, 50)
@@ -636,7 +637,7 @@ async def test_expiring_within_30_days_lists_accounts_for_reminders(
     await services.expiry.run(date(2028, 1, 1))
     clock.moment = datetime(2028, 12, 10, 2, 0, tzinfo=UTC)
     rows = await services.expiry.expiring(None, 30, 0, 50)
-    assert [(row["account_id"], row["points"]) for row in rows] == [
+    assert [(row.account_id, row.points) for row in rows] == [
         (world.account_id, 15),
         (late["account_id"], 40),
     ]

@@ -21,6 +21,7 @@ from ledger.domain.accounts import AccountKind
 from ledger.domain.errors import AlreadyReversed, InsufficientPoints, LedgerError
 from ledger.domain.rewards import OutOfStock
 from ledger.services.container import Services
+from ledger.services.expiry import ExpiryRun
 from ledger.services.spending import Paid, Redeemed, Settled
 from ledger.store import ledger as ledger_store
 from ledger.store.tables import Entry, Lot, LotUse, Redemption, Reward
@@ -212,13 +213,13 @@ async def test_expiry_running_beside_spending_never_takes_a_lot_twice(
     mixed += [_after(0.1 * n, services.expiry.run(date(2027, 1, 1))) for n in range(4)]
 
     outcomes, seconds = await _race(mixed)
-    runs = [o for o in outcomes if isinstance(o, dict) and "expired_points" in o]
-    spending = [o for o in outcomes if not (isinstance(o, dict) and "expired_points" in o)]
-    expired_total = sum(run["expired_points"] for run in runs)
+    runs = [o for o in outcomes if isinstance(o, ExpiryRun)]
+    spending = [o for o in outcomes if not isinstance(o, ExpiryRun)]
+    expired_total = sum(run.expired_points for run in runs)
     tally = _tally(spending)
     print(
         f"\nexpiry x{len(runs)} beside {len(spending)} payments/redemptions on "
-        f"{len(households)} accounts: expired {[run['expired_points'] for run in runs]} "
+        f"{len(households)} accounts: expired {[run.expired_points for run in runs]} "
         f"(total {expired_total}), spending {dict(tally)}, in {seconds:.2f} s"
     )
     assert len(runs) == 4
@@ -250,7 +251,7 @@ async def test_expiry_running_beside_spending_never_takes_a_lot_twice(
     for lot in await Lot.select(Lot.id, Lot.points, Lot.remaining_points):
         uses = await LotUse.select(LotUse.points).where(LotUse.lot_id == lot["id"])
         assert lot["points"] - lot["remaining_points"] == sum(use["points"] for use in uses)
-    assert (await services.expiry.run(date(2027, 1, 1)))["expired_points"] == 0
+    assert (await services.expiry.run(date(2027, 1, 1))).expired_points == 0
     await _assert_verified(services)
 
 

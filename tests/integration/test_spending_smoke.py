@@ -45,11 +45,11 @@ async def test_redeem_pay_refund_settle_and_expire(services: Services, clock: Fr
     assert account["expiring"] == [{"points": 60, "expires_on": "2027-12-31"}]
     clock.moment = datetime(2027, 12, 20, 2, 0, tzinfo=UTC)
     soon = await services.expiry.expiring(None, 30, 0, 10)
-    assert [row["points"] for row in soon] == [60]
+    assert [row.points for row in soon] == [60]
     first = await services.expiry.run(date(2028, 1, 1))
     again = await services.expiry.run(date(2028, 1, 1))
-    assert first["expired_points"] == 60
-    assert again["expired_points"] == 0
+    assert first.expired_points == 60
+    assert again.expired_points == 0
     assert (await services.accounts.account(SYSTEM, world.account_id))["balance_points"] == 0
     await services.sealer.seal_all()
     report = await services.verifier.verify()
