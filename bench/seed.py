@@ -214,11 +214,9 @@ async def seed_spending(households: int, fixture: dict[str, Any]) -> dict[str, A
         ]
         with CaptureStatements() as captured:
             replies.append(
-                await services.spending.redeem(
-                    clerk, f"bench-spend-{run}-1", token, reward.id, 1
-                )
+                await services.spending.redeem(clerk, f"bench-spend-{run}-1", token, reward.id, 1)
             )
-        captured_ok = replies[-1]["balance_points"] == SPENDING_POINTS - 2 * REWARD_COST
+        captured_ok = replies[-1].balance_points == SPENDING_POINTS - 2 * REWARD_COST
         return {
             "community_id": community_id,
             "compound_id": compound_id,
