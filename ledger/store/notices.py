@@ -4,12 +4,56 @@ and the webhook's delivery state."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from ledger.domain.notices import Draft
-from ledger.store import sql
-from ledger.store.tables import Notice, NoticeDelivery, NoticeFact
+from ledger.store import registry, sql
+from ledger.store.tables import Appeal, Inspection, Notice, NoticeDelivery, NoticeFact, Shift
+
+# --- what a notice says of its event's records ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AppealFacts:
+    id: int
+    household: int
+    inspection_id: int
+    stream: str
+    local_day: date | str
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftFacts:
+    id: int
+    volunteer: int
+    minutes: int
+    local_day: date | str
+
+
+async def appeal_facts(appeal_id: int) -> AppealFacts | None:
+    """An appeal with its inspection's stream and day (two reads, as the appeal names it)."""
+    appeal = await registry.get(Appeal, appeal_id)
+    if appeal is None:
+        return None
+    inspection = await registry.get(Inspection, appeal["inspection"])
+    assert inspection is not None, "foreign key"
+    return AppealFacts(
+        appeal["id"],
+        appeal["household"],
+        inspection["id"],
+        inspection["stream"],
+        inspection["local_day"],
+    )
+
+
+async def shift_facts(shift_id: int) -> ShiftFacts | None:
+    row = await registry.get(Shift, shift_id)
+    if row is None:
+        return None
+    return ShiftFacts(row["id"], row["volunteer"], row["minutes"], row["local_day"])
+
 
 # --- facts: appended in the event's transaction, numbered by the sealer ---------------------------
 

@@ -97,7 +97,12 @@ async def scanned(table: type[Table], row_id: int) -> dict[str, Any] | None:
 
 
 async def community_exists(community_id: int) -> bool:
-    return await get(Community, community_id) is not None
+    return await community_name(community_id) is not None
+
+
+async def community_name(community_id: int) -> str | None:
+    row = await get(Community, community_id)
+    return None if row is None else str(row["name"])
 
 
 async def community_of_compound(compound_id: int) -> int | None:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from redis.asyncio import Redis
 
@@ -187,7 +188,7 @@ async def test_the_report_gives_the_street_and_the_building_rows_of_their_own(
     await _grade(services, town, town.household, Stream.KITCHEN, Grade.GOOD)
     day = local_day(services.clock.now())
     report = await reports.compound_report(town.community_id, day, day)
-    rows = {row["compound"]: row for row in report["rows"]}
+    rows = {row.compound: msgspec.to_builtins(row) for row in report.rows}
     street, compound, tower = rows["胜利河美食街"], rows["信义坊"], rows["湖墅大厦"]
     assert (street["kind"], compound["kind"], tower["kind"]) == (
         "shop_street",
