@@ -219,12 +219,12 @@ async def _step(
         result = await services.accounts.adjust(
             SYSTEM, event_id("adj"), household.account_id, amount, "调整"
         )
-        site.entries.append(result["entry_id"])
+        site.entries.append(result.entry_id)
     elif op == "reverse" and site.entries:
         result = await services.accounts.reverse(
             SYSTEM, event_id("rev"), rng.choice(site.entries), "冲正"
         )
-        site.entries.append(result["entry_id"])
+        site.entries.append(result.entry_id)
     elif op == "appeal" and site.inspections:
         await _appeal(services, site, rng)
     elif op == "shift" and site.volunteers:

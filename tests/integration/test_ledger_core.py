@@ -56,11 +56,11 @@ async def test_reversal_happens_once_and_links_the_original(services: Services) 
     reversal = await services.accounts.reverse(
         SYSTEM, event_id(), original["entry_id"], "wrong household"
     )
-    assert reversal["reverses_entry_id"] == original["entry_id"]
+    assert reversal.reverses_entry_id == original["entry_id"]
     with pytest.raises(AlreadyReversed):
         await services.accounts.reverse(SYSTEM, event_id(), original["entry_id"], "again")
     with pytest.raises(NotReversible):
-        await services.accounts.reverse(SYSTEM, event_id(), reversal["entry_id"], "undo the undo")
+        await services.accounts.reverse(SYSTEM, event_id(), reversal.entry_id, "undo the undo")
     assert (await services.verifier.verify())["ok"]
 
 

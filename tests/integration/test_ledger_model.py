@@ -13,7 +13,7 @@ import itertools
 import shutil
 import uuid
 from collections.abc import Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -146,7 +146,7 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             call = accounts.reverse(SYSTEM, event_id, request.target, request.reason)
         try:
-            return self._run(call)
+            return asdict(self._run(call))  # the model compares plain dicts
         except LedgerError as refusal:
             return refusal
 
