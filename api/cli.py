@@ -341,14 +341,14 @@ async def _verify(services: Any, seal_first: bool, metrics_file: Path | None = N
     if metrics_file is not None:
         from ledger.metrics import write_verify_file
 
-        write_verify_file(str(metrics_file), bool(report["ok"]))
-    for check in report["checks"]:
-        print(f"{'ok  ' if check['ok'] else 'FAIL'} {check['name']}: {check['detail']}")
+        write_verify_file(str(metrics_file), bool(report.ok))
+    for check in report.checks:
+        print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
     print(
-        f"{report['entries']} entries, sealed through {report['sealed_through']}, "
-        f"{report['pending_seal']} waiting for the sealer"
+        f"{report.entries} entries, sealed through {report.sealed_through}, "
+        f"{report.pending_seal} waiting for the sealer"
     )
-    return 0 if report["ok"] else 1
+    return 0 if report.ok else 1
 
 
 async def _work(services: Any) -> int:

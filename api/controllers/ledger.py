@@ -77,4 +77,4 @@ class LedgerController(Controller):
     @get("/ledger/verify", operation_id="VerifyLedger", guards=ADMIN_ONLY)
     async def verify(self, services: ServicesDep) -> VerifyReply:
         """Re-prove every balance from the entries and the hash chain over sealed entries."""
-        return msgspec.convert(await services.verifier.verify(), VerifyReply)
+        return msgspec.convert(await services.verifier.verify(), VerifyReply, from_attributes=True)

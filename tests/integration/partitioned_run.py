@@ -57,8 +57,8 @@ async def _exercise(
     assert account["balance_points"] == 5, account
     await services.sealer.seal_all()
     report = await services.verifier.verify()
-    assert report["ok"], report
-    print("verify:", [check["name"] for check in report["checks"] if check["ok"]])
+    assert report.ok, report
+    print("verify:", [check.name for check in report.checks if check.ok])
 
 
 if __name__ == "__main__":

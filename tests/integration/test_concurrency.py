@@ -46,8 +46,8 @@ async def _balance(services: Services, account_id: int) -> int:
 async def _assert_verified(services: Services) -> None:
     await services.sealer.seal_all()
     report = await services.verifier.verify()
-    assert report["ok"], report
-    assert report["pending_seal"] == 0
+    assert report.ok, report
+    assert report.pending_seal == 0
 
 
 async def test_400_debits_of_10_against_1000_points_exactly_100_succeed(

@@ -122,8 +122,8 @@ async def test_each_demo_login_authenticates_with_its_role_and_links(
 async def test_the_seeded_ledger_verifies_after_sealing(services: Services, seeded: str) -> None:
     assert await services.sealer.seal_all() == (await counts())["entry"]
     report = await services.verifier.verify()
-    assert report["ok"], report
-    assert report["pending_seal"] == 0
+    assert report.ok, report
+    assert report.pending_seal == 0
 
 
 async def test_every_community_has_earning_rules(services: Services, seeded: str) -> None:

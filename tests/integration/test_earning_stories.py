@@ -181,7 +181,7 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     history = await entries(services, household.account_id)
     assert sum(entry["amount_points"] for entry in history) == 308
     assert {entry["kind"] for entry in history} == {"inspection", "weighin"}
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 # --- a volunteer's month ---------------------------------------------------------------------
@@ -315,7 +315,7 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
         "next_star_hours": 100,
     }
     assert await balance(services, volunteer.account_id) == 189
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 async def test_star_levels_count_back_filled_hours_at_the_boundaries(
@@ -418,7 +418,7 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
     assert (regraded["points_awarded"], regraded["reversal_entry_id"]) == (10, None)
     assert regraded["credit_entry_id"] is not None
     assert await balance(services, household.account_id) == 20
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 async def test_appeals_are_refused_after_seven_days_twice_or_from_another_household(

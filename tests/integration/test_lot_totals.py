@@ -8,6 +8,7 @@ from typing import Any
 
 from ledger.domain.access import SYSTEM
 from ledger.services.container import Services
+from ledger.services.verify import Check
 from ledger.store import lots
 from ledger.store.tables import Lot, LotTotal
 from tests.factories import FrozenClock, credit, event_id, make_household, make_world
@@ -98,12 +99,10 @@ async def _agree(services: Services, *account_ids: int) -> None:
         assert view["expiring"] == expected
         assert await lots.expiring_summary(account_id) == expected
     report = await verified(services)
-    checks = {check["name"]: check for check in report["checks"]}
-    assert checks["lot_totals_match_lots"] == {
-        "name": "lot_totals_match_lots",
-        "ok": True,
-        "detail": "every lot total equals the lots it sums",
-    }
+    checks = {check.name: check for check in report.checks}
+    assert checks["lot_totals_match_lots"] == Check(
+        "lot_totals_match_lots", True, "every lot total equals the lots it sums"
+    )
 
 
 async def test_credits_spends_reversals_and_expiry_keep_the_totals(
@@ -177,11 +176,11 @@ async def test_verify_flags_a_total_changed_behind_the_ledgers_back(services: Se
         "UPDATE lot_total SET points = points + 1 WHERE account_id = {}", world.account_id
     )
     report = await services.verifier.verify()
-    assert not report["ok"]
-    failed = [check for check in report["checks"] if not check["ok"]]
-    assert [check["name"] for check in failed] == ["lot_totals_match_lots"]
+    assert not report.ok
+    failed = [check for check in report.checks if not check.ok]
+    assert [check.name for check in failed] == ["lot_totals_match_lots"]
     expires = (await _old_expiring(world.account_id))[0]["expires_on"]
-    assert failed[0]["detail"] == (
+    assert failed[0].detail == (
         f"account {world.account_id}, expiring {expires}: the total says 31 but its lots hold 30"
     )
 
@@ -191,6 +190,6 @@ async def test_verify_flags_open_lots_without_a_total(services: Services) -> Non
     await credit(services, world.account_id, 30)
     await LotTotal.raw("DELETE FROM lot_total WHERE account_id = {}", world.account_id)
     report = await services.verifier.verify()
-    failed = [check for check in report["checks"] if not check["ok"]]
-    assert [check["name"] for check in failed] == ["lot_totals_match_lots"]
-    assert failed[0]["detail"].endswith("its lots hold 30 points but it has no total")
+    failed = [check for check in report.checks if not check.ok]
+    assert [check.name for check in failed] == ["lot_totals_match_lots"]
+    assert failed[0].detail.endswith("its lots hold 30 points but it has no total")

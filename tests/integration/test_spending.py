@@ -27,6 +27,7 @@ from ledger.domain.rewards import LimitReached, NothingToSettle, OutOfStock
 from ledger.services.container import Services
 from ledger.services.expiry import ExpiryRun
 from ledger.services.spending import MerchantStatement
+from ledger.services.verify import VerifyReport
 from ledger.store import ledger as ledger_store
 from ledger.store import spending as spending_store
 from ledger.store.engine import current_engine
@@ -82,10 +83,10 @@ async def clerk_of(services: Services, world: World) -> Principal:
     return await make_user(services, Role.CLERK, compound_ids=frozenset({world.compound_id}))
 
 
-async def verified(services: Services) -> dict[str, Any]:
+async def verified(services: Services) -> VerifyReport:
     await services.sealer.seal_all()
     report = await services.verifier.verify()
-    assert report["ok"], report
+    assert report.ok, report
     return report
 
 
@@ -653,21 +654,21 @@ async def test_verify_checks_that_lots_match_balances(services: Services) -> Non
     await services.spending.refund(SYSTEM, event_id(), done.redemption_id, "退货")
     await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     report = await verified(services)
-    checks = {check["name"]: check for check in report["checks"]}
-    assert checks["lots_match_balances"]["ok"]
+    checks = {check.name: check for check in report.checks}
+    assert checks["lots_match_balances"].ok
 
     await Lot.raw(
         "UPDATE lot SET remaining_points = remaining_points - 1 WHERE account_id = {}",
         neighbour["account_id"],
     )
     report = await services.verifier.verify()
-    assert not report["ok"]
-    failed = [check for check in report["checks"] if not check["ok"]]
+    assert not report.ok
+    failed = [check for check in report.checks if not check.ok]
     # The lot changed behind the ledger's back, so its lot_total no longer matches it either.
-    assert [check["name"] for check in failed] == ["lots_match_balances", "lot_totals_match_lots"]
-    assert f"account {neighbour['account_id']} " in failed[0]["detail"]
-    assert "30 points" in failed[0]["detail"]
-    assert "lots hold 29" in failed[0]["detail"]
+    assert [check.name for check in failed] == ["lots_match_balances", "lot_totals_match_lots"]
+    assert f"account {neighbour['account_id']} " in failed[0].detail
+    assert "30 points" in failed[0].detail
+    assert "lots hold 29" in failed[0].detail
 
 
 async def test_the_expire_command_writes_expiry_entries_once(

@@ -65,8 +65,8 @@ async def _stock(reward_id: int) -> int:
 async def _assert_verified(services: Services) -> None:
     await services.sealer.seal_all()
     report = await services.verifier.verify()
-    assert report["ok"], report
-    assert report["pending_seal"] == 0
+    assert report.ok, report
+    assert report.pending_seal == 0
 
 
 async def _reward(

@@ -53,4 +53,4 @@ async def test_redeem_pay_refund_settle_and_expire(services: Services, clock: Fr
     assert (await services.accounts.account(SYSTEM, world.account_id))["balance_points"] == 0
     await services.sealer.seal_all()
     report = await services.verifier.verify()
-    assert report["ok"], report
+    assert report.ok, report
