@@ -151,6 +151,7 @@ async def seed_spending(households: int, fixture: dict[str, Any]) -> dict[str, A
 
     from api.settings import Settings
     from ledger.domain.access import SYSTEM, Principal, Role
+    from ledger.services.catalog import RewardFields
     from ledger.services.container import Services
     from ledger.store import bulk
     from ledger.store import registry as registry_store
@@ -197,7 +198,7 @@ async def seed_spending(households: int, fixture: dict[str, Any]) -> dict[str, A
             SYSTEM,
             f"bench-reward-{run}",
             community_id,
-            {"name": f"bench reward {run}", "cost_points": REWARD_COST, "stock": REWARD_STOCK},
+            RewardFields(name=f"bench reward {run}", cost_points=REWARD_COST, stock=REWARD_STOCK),
         )
         clerk = Principal(
             user_id=clerks[0]["id"],

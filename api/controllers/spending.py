@@ -36,6 +36,7 @@ from api.spreadsheets import csv_text
 from ledger.domain.access import Role
 from ledger.domain.errors import InvalidInput
 from ledger.services.accounts import decode_cursor, encode_cursor
+from ledger.services.catalog import RewardFields
 from ledger.services.spending import MerchantStatement
 
 PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
@@ -61,7 +62,8 @@ class SpendingController(Controller):
         fields.pop("event_id")
         for key in ("active_from", "active_until"):
             fields[key] = parse_optional_day(fields.get(key), key)
-        result = await services.catalog.change(principal, data.event_id, reward_id, fields)
+        changes = RewardFields(**fields)
+        result = await services.catalog.change(principal, data.event_id, reward_id, changes)
         return msgspec.convert(result, RewardReply, from_attributes=True)
 
     @post(

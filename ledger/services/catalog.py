@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -36,6 +37,28 @@ CHANGEABLE = (
 
 
 @dataclass(frozen=True, slots=True)
+class RewardFields:
+    """A reward's terms as a create names them, or a change (only the fields given, not None)."""
+
+    name: str | None = None
+    cost_points: int | None = None
+    stock: int | None = None
+    monthly_limit_per_household: int | None = None
+    active_from: date | None = None
+    active_until: date | None = None
+    exchange_weekdays: list[int] | None = None
+
+
+def reward_changes(changes: Mapping[str, Any]) -> RewardFields:
+    """The fields of a change named by column (piccolo-admin's form): a column that cannot be
+    changed here is refused by name, as a change of it through the catalogue would be."""
+    given = {key: value for key, value in changes.items() if value is not None}
+    if set(given) - set(CHANGEABLE):
+        raise InvalidInput(sorted(set(given) - set(CHANGEABLE))[0], "cannot be changed here")
+    return RewardFields(**given)
+
+
+@dataclass(frozen=True, slots=True)
 class RewardView:
     """A reward as the catalogue shows it (dates as ISO text, weekdays as numbers)."""
 
@@ -65,7 +88,7 @@ class Catalog:
     runner: Runner
 
     async def create(
-        self, actor: Principal, event_id: str, community_id: int, fields: dict[str, Any]
+        self, actor: Principal, event_id: str, community_id: int, fields: RewardFields
     ) -> RewardView:
         """A new reward (name, cost_points, stock, limit, active dates, exchange weekdays)."""
         values = _check(fields, creating=True)
@@ -81,7 +104,7 @@ class Catalog:
         return await self.runner.once("reward", event_id, actor, inputs, action, RewardView)
 
     async def change(
-        self, actor: Principal, event_id: str, reward_id: int, fields: dict[str, Any]
+        self, actor: Principal, event_id: str, reward_id: int, fields: RewardFields
     ) -> RewardView:
         """Change terms going forward; past redemptions keep what they cost."""
         values = _check(fields, creating=False)
@@ -180,8 +203,9 @@ async def _reward(reward_id: int) -> RewardRow:
     return row
 
 
-def _check(fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-    values = {key: value for key, value in fields.items() if value is not None}
+def _check(fields: RewardFields, *, creating: bool) -> dict[str, Any]:
+    """The fields given, by name, checked."""
+    values = {key: value for key, value in asdict(fields).items() if value is not None}
     if "name" in values:
         values["name"] = check_name(values["name"])
     if "cost_points" in values:

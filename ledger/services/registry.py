@@ -22,7 +22,7 @@ from ledger.domain.rules import DEFAULT_RULES
 from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
-from ledger.services.catalog import Catalog
+from ledger.services.catalog import Catalog, RewardFields
 from ledger.services.codes import Codes
 from ledger.services.rules import add_version
 from ledger.services.runner import Result, Runner
@@ -296,13 +296,13 @@ class Registry:
         **terms: Any,
     ) -> Result:
         """Kept for callers of the registry; the catalogue owns rewards."""
-        fields = {
-            "name": name,
-            "cost_points": cost_points,
-            "stock": stock,
-            "monthly_limit_per_household": monthly_limit_per_household,
+        fields = RewardFields(
+            name=name,
+            cost_points=cost_points,
+            stock=stock,
+            monthly_limit_per_household=monthly_limit_per_household,
             **terms,
-        }
+        )
         return asdict(
             await Catalog(self.clock, self.runner).create(actor, event_id, community_id, fields)
         )

@@ -22,6 +22,7 @@ from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.projections.boards import RedisBoards
 from ledger.services.boards import Boards
+from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
 from ledger.store.tables import Inspection
 from tests.factories import FrozenClock, event_id, make_household, make_user
@@ -153,7 +154,7 @@ async def make_board_site(
         )
         vols.append(VolunteerRef(volunteer["id"], member, post["token"]))
     reward = await services.catalog.create(
-        SYSTEM, event_id(), community_id, {"name": "环保袋", "cost_points": 3, "stock": 1000}
+        SYSTEM, event_id(), community_id, RewardFields(name="环保袋", cost_points=3, stock=1000)
     )
     return BoardSite(
         community_id=community_id,

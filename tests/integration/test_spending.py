@@ -24,6 +24,7 @@ from ledger.domain.errors import (
     OutOfScope,
 )
 from ledger.domain.rewards import LimitReached, NothingToSettle, OutOfStock
+from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
 from ledger.services.expiry import ExpiryRun
 from ledger.services.spending import MerchantStatement
@@ -76,7 +77,9 @@ async def reward(
         "monthly_limit_per_household": limit,
         **terms,
     }
-    return await services.catalog.create(SYSTEM, event_id("reward"), world.community_id, fields)
+    return await services.catalog.create(
+        SYSTEM, event_id("reward"), world.community_id, RewardFields(**fields)
+    )
 
 
 async def clerk_of(services: Services, world: World) -> Principal:
@@ -102,14 +105,14 @@ async def test_catalogue_create_change_restock_retire_keep_a_history_with_who(
         admin,
         event_id(),
         world.community_id,
-        {
-            "name": "环保袋",
-            "cost_points": 20,
-            "stock": 5,
-            "monthly_limit_per_household": 2,
-            "active_from": date(2026, 11, 1),
-            "exchange_weekdays": [6, 3],
-        },
+        RewardFields(
+            name="环保袋",
+            cost_points=20,
+            stock=5,
+            monthly_limit_per_household=2,
+            active_from=date(2026, 11, 1),
+            exchange_weekdays=[6, 3],
+        ),
     )
     assert created.stock == 5
     assert created.active is True
@@ -117,7 +120,7 @@ async def test_catalogue_create_change_restock_retire_keep_a_history_with_who(
     assert created.active_from == "2026-11-01"
     clock.advance(minutes=1)
     changed = await services.catalog.change(
-        admin, event_id(), created.id, {"cost_points": 25, "monthly_limit_per_household": 3}
+        admin, event_id(), created.id, RewardFields(cost_points=25, monthly_limit_per_household=3)
     )
     assert (changed.cost_points, changed.monthly_limit_per_household) == (25, 3)
     assert changed.name == "环保袋"
@@ -149,7 +152,7 @@ async def test_a_change_applies_going_forward_and_past_redemptions_keep_their_co
     await credit(services, world.account_id, 100)
     soap = await reward(services, world, cost_points=30)
     first = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
-    await services.catalog.change(SYSTEM, event_id(), soap.id, {"cost_points": 50})
+    await services.catalog.change(SYSTEM, event_id(), soap.id, RewardFields(cost_points=50))
     second = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     assert (first.points, second.points) == (30, 50)
     assert await balance(services, world.account_id) == 20
@@ -161,10 +164,10 @@ async def test_catalogue_refusals_name_the_field(services: Services) -> None:
     world = await make_world(services)
     soap = await reward(services, world)
     with pytest.raises(InvalidInput) as refused:
-        await services.catalog.change(SYSTEM, event_id(), soap.id, {"stock": 3})
+        await services.catalog.change(SYSTEM, event_id(), soap.id, RewardFields(stock=3))
     assert refused.value.extra["field"] == "stock"
     with pytest.raises(InvalidInput) as refused:
-        await services.catalog.change(SYSTEM, event_id(), soap.id, {})
+        await services.catalog.change(SYSTEM, event_id(), soap.id, RewardFields())
     assert refused.value.extra["field"] == "body"
     with pytest.raises(InvalidInput) as refused:
         await services.catalog.restock(SYSTEM, event_id(), soap.id, 0)
@@ -175,7 +178,9 @@ async def test_catalogue_refusals_name_the_field(services: Services) -> None:
     with pytest.raises(NotFound):
         await services.catalog.restock(SYSTEM, event_id(), 999_999, 1)
     with pytest.raises(NotFound):
-        await services.catalog.create(SYSTEM, event_id(), 999_999, {"name": "y", "cost_points": 1})
+        await services.catalog.create(
+            SYSTEM, event_id(), 999_999, RewardFields(name="y", cost_points=1)
+        )
     assert [item.change for item in await services.catalog.history(soap.id)] == ["created"]
 
 
@@ -184,7 +189,7 @@ async def test_a_changed_date_must_fit_the_stored_one(services: Services) -> Non
     later = await reward(services, world, active_from=date(2026, 12, 1))
     with pytest.raises(InvalidInput) as refused:
         await services.catalog.change(
-            SYSTEM, event_id(), later.id, {"active_until": date(2026, 11, 30)}
+            SYSTEM, event_id(), later.id, RewardFields(active_until=date(2026, 11, 30))
         )
     assert refused.value.extra["field"] == "active_until"
     row = await Reward.select(Reward.active_until).where(Reward.id == later.id).first()

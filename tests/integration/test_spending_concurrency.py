@@ -20,6 +20,7 @@ from ledger.domain.access import SYSTEM
 from ledger.domain.accounts import AccountKind
 from ledger.domain.errors import AlreadyReversed, InsufficientPoints, LedgerError
 from ledger.domain.rewards import OutOfStock
+from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
 from ledger.services.expiry import ExpiryRun
 from ledger.services.spending import Paid, Redeemed, Settled
@@ -78,7 +79,9 @@ async def _reward(
         "stock": stock,
         "monthly_limit_per_household": limit,
     }
-    created = await services.catalog.create(SYSTEM, event_id("reward"), community_id, fields)
+    created = await services.catalog.create(
+        SYSTEM, event_id("reward"), community_id, RewardFields(**fields)
+    )
     return int(created.id)
 
 
