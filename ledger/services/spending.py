@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from ledger.domain.access import Principal, Role, labelled
 from ledger.domain.accounts import AccountKind
@@ -22,7 +21,7 @@ from ledger.store import ledger as ledger_store
 from ledger.store import registry as registry_store
 from ledger.store import spending as store
 from ledger.store.spending import MerchantRow as MerchantRow  # the merchant pages show
-from ledger.store.spending import NewPayment, NewRedemption, StatementEntry
+from ledger.store.spending import NewPayment, NewRedemption, Spender, StatementEntry, spender_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,15 +102,15 @@ class Spending:
         async def action() -> Redeemed:
             household = await self._household(actor, household_ref)
             reward = await store.reward(reward_id)
-            community_id = await _community(household["compound"])
+            community_id = await _community(household.compound)
             if reward is None or reward.community != community_id:
                 raise NotFound("reward", reward_id)
             now = self.clock.now()
             today = local_day(now)
-            await earning_store.lock_account(household["account"])
+            await earning_store.lock_account(household.account)
             month = today.strftime("%Y-%m")
-            before = await store.redeemed_this_month(household["id"], reward_id, month)
-            balance = await ledger_store.find_account(household["account"])
+            before = await store.redeemed_this_month(household.id, reward_id, month)
+            balance = await ledger_store.find_account(household.account)
             assert balance is not None, "a household's account exists"
             points = redemption_points(
                 terms_of(reward),
@@ -124,15 +123,15 @@ class Spending:
             if not await store.take_stock(reward_id, quantity):
                 raise OutOfStock(f"only {reward.stock} left", stock=reward.stock)
             sink = await ledger_store.community_account(community_id, AccountKind.REDEEMED)
-            memo = labelled(f"{reward.name} × {quantity}", actor, int(household["id"]))
-            transfer = Transfer(household["account"], sink, points, EntryKind.REDEMPTION, memo)
+            memo = labelled(f"{reward.name} × {quantity}", actor, household.id)
+            transfer = Transfer(household.account, sink, points, EntryKind.REDEMPTION, memo)
             posted = await ledger_store.post(
                 transfer, event_id=event_id, actor=actor.username, now=now
             )
             redemption_id = await store.add_redemption(
                 NewRedemption(
                     community_id=community_id,
-                    household_id=household["id"],
+                    household_id=household.id,
                     reward_id=reward_id,
                     quantity=quantity,
                     points=points,
@@ -167,11 +166,11 @@ class Spending:
                 raise NotFound("redemption", redemption_id)
             household = await store.household(redemption.household)
             assert household is not None, "foreign key"
-            if not actor.covers_compound(household["compound"]):
+            if not actor.covers_compound(household.compound):
                 raise OutOfScope("this household is not in a compound you serve")
             # Same lock order as a redemption (household, reward, then the sink), so refunds and
             # redemptions do not deadlock; a concurrent refund of this one is seen once it commits.
-            await earning_store.lock_account(household["account"])
+            await earning_store.lock_account(household.account)
             redemption = await store.redemption(redemption_id)
             assert redemption is not None, "redemptions are never deleted"
             if redemption.status != "done":
@@ -223,12 +222,12 @@ class Spending:
         async def action() -> Paid:
             household = await self._household(actor, household_token)
             merchant = await store.merchant(merchant_id)
-            community_id = await _community(household["compound"])
+            community_id = await _community(household.compound)
             if merchant is None or merchant.community != community_id:
                 raise NotFound("merchant", merchant_id)
             now = self.clock.now()
             transfer = Transfer(
-                household["account"],
+                household.account,
                 merchant.account,
                 amount_points,
                 EntryKind.PAYMENT,
@@ -240,7 +239,7 @@ class Spending:
             payment_id = await store.add_payment(
                 NewPayment(
                     community_id=community_id,
-                    household_id=household["id"],
+                    household_id=household.id,
                     merchant_id=merchant_id,
                     points=amount_points,
                     entry_id=posted.entry_id,
@@ -323,7 +322,7 @@ class Spending:
             lines=lines,
         )
 
-    async def _household(self, actor: Principal, reference: str | int) -> dict[str, Any]:
+    async def _household(self, actor: Principal, reference: str | int) -> Spender:
         """A clerk scans the card; a resident names their own household."""
         if isinstance(reference, int):
             if actor.role is not Role.ADMIN and reference not in actor.households():
@@ -332,8 +331,9 @@ class Spending:
             if household is None:
                 raise NotFound("household", reference)
             return household
-        _, household = await self.codes.resolve(reference, CodeKind.HOUSEHOLD, actor)
-        if not actor.covers_compound(household["compound"]):
+        _, row = await self.codes.resolve(reference, CodeKind.HOUSEHOLD, actor)
+        household = spender_of(row)
+        if not actor.covers_compound(household.compound):
             raise OutOfScope("this household is not in a compound you serve")
         return household
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -25,6 +26,20 @@ BALANCE_BEFORE = (
     "WHERE (credit_account_id = $1 OR debit_account_id = $1) AND created_at < $2 "
     "ORDER BY id DESC LIMIT 1"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Spender:
+    """The household that spends: whose points, and which compound's clerks serve it."""
+
+    id: int
+    compound: int
+    account: int
+
+
+def spender_of(household: Mapping[str, Any]) -> Spender:
+    """A household row as read elsewhere (a scanned card's row) as the one that spends."""
+    return Spender(int(household["id"]), int(household["compound"]), int(household["account"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +127,9 @@ class RewardChangeRow:
     created_at: datetime
 
 
-async def household(household_id: int) -> dict[str, Any] | None:
-    return await registry.get(Household, household_id)
+async def household(household_id: int) -> Spender | None:
+    row = await registry.get(Household, household_id)
+    return None if row is None else spender_of(row)
 
 
 async def reward(reward_id: int) -> RewardRow | None:
