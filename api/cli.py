@@ -261,11 +261,11 @@ async def _load(services: Any, kind: str, file: Path) -> int:
 async def _expire(services: Any, as_of: date | None) -> int:
     summary = await services.expiry.run(as_of)
     print(
-        f"expired {summary['expired_points']} points in {summary['accounts']} accounts "
-        f"(lots valid until before {summary['as_of']})"
+        f"expired {summary.expired_points} points in {summary.accounts} accounts "
+        f"(lots valid until before {summary.as_of})"
     )
     warned = await services.expiry.warn()
-    print(f"warned {warned['warned']} households of points expiring within 30 days")
+    print(f"warned {warned.warned} households of points expiring within 30 days")
     return 0
 
 
@@ -341,14 +341,14 @@ async def _verify(services: Any, seal_first: bool, metrics_file: Path | None = N
     if metrics_file is not None:
         from ledger.metrics import write_verify_file
 
-        write_verify_file(str(metrics_file), bool(report["ok"]))
-    for check in report["checks"]:
-        print(f"{'ok  ' if check['ok'] else 'FAIL'} {check['name']}: {check['detail']}")
+        write_verify_file(str(metrics_file), bool(report.ok))
+    for check in report.checks:
+        print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
     print(
-        f"{report['entries']} entries, sealed through {report['sealed_through']}, "
-        f"{report['pending_seal']} waiting for the sealer"
+        f"{report.entries} entries, sealed through {report.sealed_through}, "
+        f"{report.pending_seal} waiting for the sealer"
     )
-    return 0 if report["ok"] else 1
+    return 0 if report.ok else 1
 
 
 async def _work(services: Any) -> int:

@@ -223,9 +223,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     summary: dict[str, Any] = {"stages": stages}
     verified_ok = True
     if verified is not None:
-        checks = {c["name"]: c["ok"] for c in verified["checks"]}
-        details = {c["name"]: c["detail"] for c in verified["checks"]}
-        summary["verify"] = {"entries": verified["entries"], "checks": checks, "details": details}
+        checks = {c.name: c.ok for c in verified.checks}
+        details = {c.name: c.detail for c in verified.checks}
+        summary["verify"] = {"entries": verified.entries, "checks": checks, "details": details}
         summary["verify_s"] = round(verify_s, 1)
         # The bulk-loaded history is deliberately never sealed (sealing 10^7 entries one hash
         # at a time would take longer than the whole run), so only the chain check may fail,

@@ -151,6 +151,7 @@ async def seed_spending(households: int, fixture: dict[str, Any]) -> dict[str, A
 
     from api.settings import Settings
     from ledger.domain.access import SYSTEM, Principal, Role
+    from ledger.services.catalog import RewardFields
     from ledger.services.container import Services
     from ledger.store import bulk
     from ledger.store import registry as registry_store
@@ -197,7 +198,7 @@ async def seed_spending(households: int, fixture: dict[str, Any]) -> dict[str, A
             SYSTEM,
             f"bench-reward-{run}",
             community_id,
-            {"name": f"bench reward {run}", "cost_points": REWARD_COST, "stock": REWARD_STOCK},
+            RewardFields(name=f"bench reward {run}", cost_points=REWARD_COST, stock=REWARD_STOCK),
         )
         clerk = Principal(
             user_id=clerks[0]["id"],
@@ -210,19 +211,17 @@ async def seed_spending(households: int, fixture: dict[str, Any]) -> dict[str, A
         # The first redemption of a process also reads the redeemed account's id (once per
         # process, as a server worker does): record the second, what every later one sends.
         replies = [
-            await services.spending.redeem(clerk, f"bench-spend-{run}-0", token, reward["id"], 1)
+            await services.spending.redeem(clerk, f"bench-spend-{run}-0", token, reward.id, 1)
         ]
         with CaptureStatements() as captured:
             replies.append(
-                await services.spending.redeem(
-                    clerk, f"bench-spend-{run}-1", token, reward["id"], 1
-                )
+                await services.spending.redeem(clerk, f"bench-spend-{run}-1", token, reward.id, 1)
             )
-        captured_ok = replies[-1]["balance_points"] == SPENDING_POINTS - 2 * REWARD_COST
+        captured_ok = replies[-1].balance_points == SPENDING_POINTS - 2 * REWARD_COST
         return {
             "community_id": community_id,
             "compound_id": compound_id,
-            "reward_id": reward["id"],
+            "reward_id": reward.id,
             "cost_points": REWARD_COST,
             "stock_seeded": REWARD_STOCK,
             "stock_before": REWARD_STOCK - len(replies),

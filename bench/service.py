@@ -104,8 +104,8 @@ async def main_async(args: argparse.Namespace, database_url: str) -> dict[str, A
         "cpu_ms_per_credit": cpu,
     }
     if verified is not None:
-        checks = {c["name"]: c["ok"] for c in verified["checks"]}
-        summary["verify"] = {"entries": verified["entries"], "checks": checks}
+        checks = {c.name: c.ok for c in verified.checks}
+        summary["verify"] = {"entries": verified.entries, "checks": checks}
         summary["all_ok"] = summary["all_ok"] and all(checks.values())
     return summary
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,9 +73,11 @@ async def make_household(
 async def credit(
     services: Services, account_id: int, amount_points: int, *, key: str | None = None
 ) -> dict[str, Any]:
-    return await services.accounts.adjust(
+    """The adjustment's result as a dict (entry_id, balance_points)."""
+    adjusted = await services.accounts.adjust(
         SYSTEM, key or event_id("credit"), account_id, amount_points, "test credit"
     )
+    return asdict(adjusted)
 
 
 _PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("password-123")

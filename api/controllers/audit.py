@@ -26,4 +26,5 @@ async def audit(
     """Every write by admins and coordinators (rule changes, reversals, adjustments, approvals,
     appeal decisions, card re-issues, settlements…): who, when, the inputs with their reason,
     and the outcome, including refusals. Newest first."""
-    return msgspec.convert(await audit_log(role, actor, cursor, limit), AuditPage)
+    page = await audit_log(role, actor, cursor, limit)
+    return msgspec.convert(page, AuditPage, from_attributes=True)

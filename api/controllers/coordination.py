@@ -56,11 +56,12 @@ class CoordinationController(Controller):
         result = await services.rules.set(
             principal, data.event_id, community_id, effective_from, dict(data.rules)
         )
-        return msgspec.convert(result, RulesReply)
+        return msgspec.convert(result, RulesReply, from_attributes=True)
 
     @get("/communities/{community_id:int}/rules", operation_id="GetRules", guards=ADMIN_ONLY)
     async def rules(self, community_id: PathId, services: ServicesDep) -> RulesReply:
-        return msgspec.convert(await services.rules.current(community_id), RulesReply)
+        current = await services.rules.current(community_id)
+        return msgspec.convert(current, RulesReply, from_attributes=True)
 
     @post(
         "/shifts/{shift_id:int}/approve",

@@ -60,7 +60,7 @@ class LedgerController(Controller):
         result = await services.accounts.adjust(
             principal, data.event_id, data.account_id, data.amount_points, data.reason
         )
-        return msgspec.convert(result, EntryReply)
+        return msgspec.convert(result, EntryReply, from_attributes=True)
 
     @post("/entries/{entry_id:int}/reverse", operation_id="ReverseEntry", guards=ADMIN_ONLY)
     async def reverse(
@@ -72,9 +72,9 @@ class LedgerController(Controller):
     ) -> ReversalReply:
         """Undo an entry once (409 `already_reversed`, `insufficient_points`)."""
         result = await services.accounts.reverse(principal, data.event_id, entry_id, data.reason)
-        return msgspec.convert(result, ReversalReply)
+        return msgspec.convert(result, ReversalReply, from_attributes=True)
 
     @get("/ledger/verify", operation_id="VerifyLedger", guards=ADMIN_ONLY)
     async def verify(self, services: ServicesDep) -> VerifyReply:
         """Re-prove every balance from the entries and the hash chain over sealed entries."""
-        return msgspec.convert(await services.verifier.verify(), VerifyReply)
+        return msgspec.convert(await services.verifier.verify(), VerifyReply, from_attributes=True)

@@ -36,8 +36,8 @@ class NoticeController(Controller):
         `Accept-Language`; Chinese by default); `unread` counts all of them."""
         page = await services.notices.inbox(principal, cursor, limit)
         return NoticePage(
-            items=[msgspec.convert(with_text(item), NoticeItemType) for item in page["items"]],
-            next_cursor=page["next_cursor"],
+            items=[msgspec.convert(with_text(item), NoticeItemType) for item in page.items],
+            next_cursor=page.next_cursor,
             unread=await services.notices.unread(principal),
         )
 
@@ -49,4 +49,4 @@ class NoticeController(Controller):
         read notice again changes nothing, so no event_id is needed; ids of notices the caller
         does not get are ignored."""
         marked = await services.notices.mark_read(principal, data.ids, data.up_to_id)
-        return NoticesReadReply(marked=marked["marked"], unread=marked["unread"])
+        return NoticesReadReply(marked=marked.marked, unread=marked.unread)

@@ -47,17 +47,17 @@ class ReportController(Controller):
             community_id, parse_day(from_, "from"), parse_day(to, "to")
         )
         if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
-            stem = f"{report['from']}_{report['to']}.csv"
+            stem = f"{report.first_day.isoformat()}_{report.last_day.isoformat()}.csv"
             disposition = content_disposition(
                 f"compound-report-community-{community_id}_{stem}",
-                f"{report['community']}_小区报表_{stem}",
+                f"{report.community}_小区报表_{stem}",
             )
             return Response(
-                _csv(report["rows"]),
+                _csv(msgspec.to_builtins(report.rows)),
                 media_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": disposition},
             )
-        return Response(msgspec.convert(report, CompoundReport))
+        return Response(_compound_report(report))
 
     @get(
         "/volunteers", operation_id="VolunteerHoursReport", operation_class=also_answers("text/csv")
@@ -105,6 +105,15 @@ class ReportController(Controller):
         first, last = parse_day(from_, "from"), parse_day(to, "to")
         svg = await report_chart_svg(chart, community_id, first, last)
         return Response(svg, media_type="image/svg+xml")
+
+
+def _compound_report(report: reports.CompoundReport) -> CompoundReport:
+    """The reply: the report's fields, its days as from/to."""
+    fields = msgspec.to_builtins(report)
+    fields.pop("community")
+    fields["from"] = fields.pop("first_day")
+    fields["to"] = fields.pop("last_day")
+    return msgspec.convert(fields, CompoundReport)
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

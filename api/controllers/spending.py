@@ -29,12 +29,15 @@ from api.schemas import (
     RewardReply,
     SettlementReply,
     Statement,
+    StatementLine,
 )
 from api.security import ADMIN_ONLY, requires
 from api.spreadsheets import csv_text
 from ledger.domain.access import Role
 from ledger.domain.errors import InvalidInput
 from ledger.services.accounts import decode_cursor, encode_cursor
+from ledger.services.catalog import RewardFields
+from ledger.services.spending import MerchantStatement
 
 PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 DayQuery = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
@@ -59,8 +62,9 @@ class SpendingController(Controller):
         fields.pop("event_id")
         for key in ("active_from", "active_until"):
             fields[key] = parse_optional_day(fields.get(key), key)
-        result = await services.catalog.change(principal, data.event_id, reward_id, fields)
-        return msgspec.convert(result, RewardReply)
+        changes = RewardFields(**fields)
+        result = await services.catalog.change(principal, data.event_id, reward_id, changes)
+        return msgspec.convert(result, RewardReply, from_attributes=True)
 
     @post(
         "/rewards/{reward_id:int}/restock",
@@ -76,7 +80,7 @@ class SpendingController(Controller):
         services: ServicesDep,
     ) -> RewardReply:
         result = await services.catalog.restock(principal, data.event_id, reward_id, data.quantity)
-        return msgspec.convert(result, RewardReply)
+        return msgspec.convert(result, RewardReply, from_attributes=True)
 
     @post(
         "/rewards/{reward_id:int}/retire",
@@ -93,13 +97,14 @@ class SpendingController(Controller):
     ) -> RewardReply:
         """No longer redeemable; the reward and its history stay."""
         result = await services.catalog.retire(principal, data.event_id, reward_id)
-        return msgspec.convert(result, RewardReply)
+        return msgspec.convert(result, RewardReply, from_attributes=True)
 
     @get("/rewards/{reward_id:int}/history", operation_id="RewardHistory", guards=ADMIN_ONLY)
     async def reward_history(
         self, reward_id: PathId, services: ServicesDep
     ) -> list[RewardHistoryItem]:
-        return msgspec.convert(await services.catalog.history(reward_id), list[RewardHistoryItem])
+        history = await services.catalog.history(reward_id)
+        return msgspec.convert(history, list[RewardHistoryItem], from_attributes=True)
 
     @post("/redemptions", operation_id="Redeem", guards=[requires(Role.CLERK, Role.RESIDENT)])
     async def redeem(
@@ -114,7 +119,7 @@ class SpendingController(Controller):
         result = await services.spending.redeem(
             principal, data.event_id, reference, data.reward_id, data.quantity
         )
-        return msgspec.convert(result, RedemptionReply)
+        return msgspec.convert(result, RedemptionReply, from_attributes=True)
 
     @post(
         "/redemptions/{redemption_id:int}/refund",
@@ -132,7 +137,7 @@ class SpendingController(Controller):
         result = await services.spending.refund(
             principal, data.event_id, redemption_id, data.reason
         )
-        return msgspec.convert(result, RedemptionReply)
+        return msgspec.convert(result, RedemptionReply, from_attributes=True)
 
     @post("/payments", operation_id="PayMerchant", guards=[requires(Role.CLERK)])
     async def pay(
@@ -142,7 +147,7 @@ class SpendingController(Controller):
         result = await services.spending.pay(
             principal, data.event_id, data.household_token, data.merchant_id, data.amount_points
         )
-        return msgspec.convert(result, PaymentReply)
+        return msgspec.convert(result, PaymentReply, from_attributes=True)
 
     @post(
         "/merchants/{merchant_id:int}/settlements", operation_id="SettleMerchant", guards=ADMIN_ONLY
@@ -156,7 +161,7 @@ class SpendingController(Controller):
     ) -> SettlementReply:
         """Move all the merchant's points to the settled sink (409 `nothing_to_settle`)."""
         result = await services.spending.settle(principal, data.event_id, merchant_id)
-        return msgspec.convert(result, SettlementReply)
+        return msgspec.convert(result, SettlementReply, from_attributes=True)
 
     @get(
         "/merchants/{merchant_id:int}/statement",
@@ -180,14 +185,14 @@ class SpendingController(Controller):
         if _wants_csv(request, format):
             stem = f"{first.isoformat()}_{last.isoformat()}.csv"
             disposition = content_disposition(
-                f"merchant-{merchant_id}-statement_{stem}", f"{result['merchant']}_对账单_{stem}"
+                f"merchant-{merchant_id}-statement_{stem}", f"{result.merchant}_对账单_{stem}"
             )
             return Response(
                 _statement_csv(result),
                 media_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": disposition},
             )
-        return Response(msgspec.convert(result, Statement))
+        return Response(_statement(result))
 
     @get("/accounts:expiring", operation_id="ListExpiringAccounts", guards=ADMIN_ONLY)
     async def expiring(
@@ -202,7 +207,7 @@ class SpendingController(Controller):
         rows = await services.expiry.expiring(
             community_id, within_days, decode_cursor(cursor) or 0, limit + 1
         )
-        items = msgspec.convert(rows[:limit], list[ExpiringAccount])
+        items = msgspec.convert(rows[:limit], list[ExpiringAccount], from_attributes=True)
         more = len(rows) > limit
         return ExpiringPage(
             items=items, next_cursor=encode_cursor(items[-1].account_id) if more else None
@@ -225,13 +230,28 @@ STATEMENT_TOTALS = (
 STATEMENT_LINES = ("entry_id", "at", "kind", "points", "memo", "actor")
 
 
-def _statement_csv(statement: dict[str, Any]) -> str:
+def _statement(statement: MerchantStatement) -> Statement:
+    return Statement(
+        merchant_id=statement.merchant_id,
+        merchant=statement.merchant,
+        from_=statement.first_day.isoformat(),
+        to=statement.last_day.isoformat(),
+        opening_balance_points=statement.opening_balance_points,
+        received_points=statement.received_points,
+        settled_points=statement.settled_points,
+        closing_balance_points=statement.closing_balance_points,
+        lines=msgspec.convert(statement.lines, list[StatementLine], from_attributes=True),
+    )
+
+
+def _statement_csv(statement: MerchantStatement) -> str:
+    totals = msgspec.to_builtins(_statement(statement))
     return csv_text(
         [
             STATEMENT_TOTALS,
-            [statement[key] for key in STATEMENT_TOTALS],
+            [totals[key] for key in STATEMENT_TOTALS],
             [],
             STATEMENT_LINES,
-            *([line[key] for key in STATEMENT_LINES] for line in statement["lines"]),
+            *([line[key] for key in STATEMENT_LINES] for line in totals["lines"]),
         ]
     )

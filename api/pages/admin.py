@@ -20,6 +20,7 @@ from api.pages.admin_labels import relabelling, table_labels
 from api.pages.errors import PAGE_EXCEPTION_HANDLERS
 from api.security import ADMIN_ONLY
 from api.settings import Settings
+from ledger.services.catalog import reward_changes
 
 
 def admin_mount(settings: Settings) -> ASGIRouteHandler:
@@ -86,7 +87,8 @@ def _let_edits_through_the_catalogue(scope: Scope) -> None:
     principal, services = scope["user"], scope["litestar_app"].state.services
 
     async def change_reward(reward_id: int, fields: dict[str, Any]) -> object:
-        return await services.catalog.change(principal, str(uuid.uuid4()), reward_id, fields)
+        changes = reward_changes(fields)
+        return await services.catalog.change(principal, str(uuid.uuid4()), reward_id, changes)
 
     scope[REWARD_CHANGE_KEY] = change_reward  # type: ignore[literal-required]
 

@@ -16,17 +16,19 @@ from api.pages import forms
 from api.pages.messages import refusal_texts
 from api.pages.once import page_event_id, with_new_event_id
 from api.pages.op_pages import already, operation_post
-from api.pages.scan import LIST_MAX, CodeToken, check_length, subject_of
+from api.pages.scan import CodeToken, check_length, subject_of
 from api.pages.web import render
 from api.schemas import ID_MAX
 from api.security import requires
 from ledger.domain.access import Principal, Role
 from ledger.domain.errors import LedgerError, NotFound
+from ledger.domain.rewards import QUANTITY_MAX
 from ledger.domain.scan_codes import CodeKind
+from ledger.services.catalog import RewardView
 from ledger.services.container import Services
+from ledger.services.spending import MerchantRow
 
 CLERKS = [requires(Role.CLERK)]
-QUANTITY_MAX = 20
 AMOUNT_MAX = 1_000_000
 RewardId = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
 Quantity = Annotated[int, QueryParameter(ge=1, le=QUANTITY_MAX)]
@@ -44,14 +46,19 @@ async def _household(services: Services, token: str) -> tuple[dict[str, Any], di
     return row, await subject_of(code.kind, row)
 
 
-async def _listed(
-    services: Services, resource: str, community_id: int, item_id: int
-) -> dict[str, Any]:
-    listed = await services.registry.page(resource, None, LIST_MAX, {"community": community_id})
-    for item in listed["items"]:
-        if item["id"] == item_id:
-            return dict(item)
-    raise NotFound(resource.rstrip("s"), item_id)
+async def _reward(services: Services, community_id: int, reward_id: int) -> RewardView:
+    """The reward by its id, if it is the household's community's (any of its rewards)."""
+    reward = await services.catalog.reward(reward_id)
+    if reward.community_id != community_id:
+        raise NotFound("reward", reward_id)
+    return reward
+
+
+async def _merchant(services: Services, community_id: int, merchant_id: int) -> MerchantRow:
+    merchant = await services.spending.merchant(merchant_id)
+    if merchant.community != community_id:
+        raise NotFound("merchant", merchant_id)
+    return merchant
 
 
 async def _balance(services: Services, principal: Principal, row: dict[str, Any]) -> int:
@@ -74,9 +81,9 @@ async def confirm_redemption(
     if event_id is None:
         return with_new_event_id(request)
     row, subject = await _household(services, token)
-    reward = await _listed(services, "rewards", subject["community_id"], reward_id)
+    reward = await _reward(services, subject["community_id"], reward_id)
     balance = await _balance(services, principal, row)
-    total = int(reward["cost_points"]) * quantity
+    total = reward.cost_points * quantity
     return render(
         "confirm.html",
         me=principal,
@@ -124,7 +131,7 @@ async def redeem(
     event_id = forms.required(form, "event_id", 64)
     again = await already(services, principal, event_id)
     result = await services.spending.redeem(principal, event_id, token, reward_id, quantity)
-    reward = await _listed(services, "rewards", subject["community_id"], reward_id)
+    reward = await _reward(services, subject["community_id"], reward_id)
     return render(
         "receipt.html",
         me=principal,
@@ -133,7 +140,7 @@ async def redeem(
         reward=reward,
         quantity=quantity,
         result=result,
-        at=result.get("redeemed_at"),
+        at=result.redeemed_at,
         again=again,
     )
 
@@ -151,7 +158,7 @@ async def confirm_payment(
     if event_id is None:
         return with_new_event_id(request)
     row, subject = await _household(services, token)
-    merchant = await _listed(services, "merchants", subject["community_id"], merchant_id)
+    merchant = await _merchant(services, subject["community_id"], merchant_id)
     balance = await _balance(services, principal, row)
     return render(
         "confirm.html",
@@ -183,7 +190,7 @@ async def pay(
     event_id = forms.required(form, "event_id", 64)
     again = await already(services, principal, event_id)
     result = await services.spending.pay(principal, event_id, token, merchant_id, amount)
-    merchant = await _listed(services, "merchants", subject["community_id"], merchant_id)
+    merchant = await _merchant(services, subject["community_id"], merchant_id)
     return render(
         "receipt.html",
         me=principal,
@@ -192,7 +199,7 @@ async def pay(
         merchant=merchant,
         amount=amount,
         result=result,
-        at=result.get("paid_at"),
+        at=result.paid_at,
         again=again,
     )
 

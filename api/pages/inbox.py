@@ -29,7 +29,7 @@ async def inbox(
     show in the list without its badge."""
     page = await services.notices.inbox(principal, None, NOTICES_SHOWN)
     request.state.unread_notices = await services.notices.unread(principal)
-    return [with_text(item) for item in page["items"]]
+    return [with_text(item) for item in page.items]
 
 
 async def count_unread(request: Request[Any, Any, Any]) -> None:

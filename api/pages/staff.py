@@ -6,6 +6,7 @@ import asyncio
 from datetime import date, timedelta
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
@@ -156,12 +157,13 @@ async def report_chart_svg(chart: str, community_id: int, first: date, last: dat
     legend = (_("Accuracy"), _("Participation"))
     if chart == "trends.svg":
         trend = await reports.trends(community_id, first, last)
-        series = dict(zip(legend, (trend["accuracy"], trend["participation"]), strict=True))
+        series = dict(zip(legend, (trend.accuracy, trend.participation), strict=True))
         title = _("Accuracy and participation by day, in percent")
-        return await asyncio.to_thread(charts.trend_svg, title, trend["days"], series)
+        return await asyncio.to_thread(charts.trend_svg, title, trend.days, series)
     report = await reports.compound_report(community_id, first, last)
     title = _("Compounds: accuracy and participation, in percent")
-    return await asyncio.to_thread(charts.compounds_svg, title, legend, report["rows"])
+    rows = msgspec.to_builtins(report.rows)
+    return await asyncio.to_thread(charts.compounds_svg, title, legend, rows)
 
 
 @get("/staff/verify", guards=ADMIN_ONLY, include_in_schema=False)

@@ -23,6 +23,18 @@ PAGE_LIMIT_MAX = 500
 REASON_LENGTH_MAX = 500
 
 
+@dataclass(frozen=True, slots=True)
+class Adjusted:
+    entry_id: int
+    balance_points: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reversed:
+    entry_id: int
+    reverses_entry_id: int
+
+
 @dataclass(frozen=True)
 class Accounts:
     db: Database
@@ -31,12 +43,12 @@ class Accounts:
 
     async def adjust(
         self, actor: Principal, event_id: str, account_id: int, amount_points: int, reason: str
-    ) -> Result:
+    ) -> Adjusted:
         """Credit (amount > 0) from issuance or debit (amount < 0) back to it, with a reason."""
         check_amount(abs(amount_points))
         reason = _check_reason(reason)
 
-        async def action() -> Result:
+        async def action() -> Adjusted:
             account = await _owned_account(account_id)
             issuance = await store.community_account(
                 account.community_id, AccountKind.ISSUANCE, issuance_stripe(event_id)
@@ -49,16 +61,18 @@ class Accounts:
             balance = (
                 posted.credit_balance_after if amount_points > 0 else posted.debit_balance_after
             )
-            return {"entry_id": posted.entry_id, "balance_points": balance}
+            return Adjusted(entry_id=posted.entry_id, balance_points=balance)
 
         inputs = {"account_id": account_id, "amount_points": amount_points, "reason": reason}
-        return await self.runner.once("adjustment", event_id, actor, inputs, action, dict)
+        return await self.runner.once("adjustment", event_id, actor, inputs, action, Adjusted)
 
-    async def reverse(self, actor: Principal, event_id: str, entry_id: int, reason: str) -> Result:
+    async def reverse(
+        self, actor: Principal, event_id: str, entry_id: int, reason: str
+    ) -> Reversed:
         """Undo an entry once, by the opposite transfer linked to it."""
         reason = _check_reason(reason)
 
-        async def action() -> Result:
+        async def action() -> Reversed:
             original = await store.find_entry(entry_id)
             if original is None:
                 raise NotFound("entry", entry_id)
@@ -75,10 +89,10 @@ class Accounts:
                 actor=actor.username,
                 now=self.clock.now(),
             )
-            return {"entry_id": posted.entry_id, "reverses_entry_id": entry_id}
+            return Reversed(entry_id=posted.entry_id, reverses_entry_id=entry_id)
 
         inputs = {"entry_id": entry_id, "reason": reason}
-        return await self.runner.once("reversal", event_id, actor, inputs, action, dict)
+        return await self.runner.once("reversal", event_id, actor, inputs, action, Reversed)
 
     async def account(self, viewer: Principal, account_id: int) -> Result:
         """Balance of an account its viewer may see (a clerk: households they serve, no history).

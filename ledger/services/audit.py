@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,9 +25,27 @@ AUDITED_ROLES = (Role.ADMIN, Role.COORDINATOR)
 AUDITED_OPERATIONS = members.OPERATIONS
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    event_id: str
+    at: str  # ISO moment
+    actor: str
+    role: str
+    operation: str
+    inputs: dict[str, Any]
+    outcome: str
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    items: list[AuditEntry]
+    next_cursor: str | None
+
+
 async def audit_log(
     role: Role | None, actor: str | None, cursor: str | None, limit: int
-) -> dict[str, Any]:
+) -> AuditPage:
     if not 1 <= limit <= PAGE_LIMIT_MAX:
         raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
     roles = [role.value] if role else [r.value for r in AUDITED_ROLES]
@@ -35,20 +54,20 @@ async def audit_log(
     items = [_item(row) for row in rows[:limit]]
     more = len(rows) > limit
     last = rows[limit - 1] if more else None
-    return {"items": items, "next_cursor": _encode(last) if last else None}
+    return AuditPage(items, _encode(last) if last else None)
 
 
-def _item(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "event_id": row["event_id"],
-        "at": row["created_at"].isoformat(),
-        "actor": row["actor"],
-        "role": row["role"],
-        "operation": row["operation"],
-        "inputs": json.loads(row["inputs"]),
-        "outcome": row["outcome"],
-        "result": json.loads(row["result"]),
-    }
+def _item(row: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        event_id=row["event_id"],
+        at=row["created_at"].isoformat(),
+        actor=row["actor"],
+        role=row["role"],
+        operation=row["operation"],
+        inputs=json.loads(row["inputs"]),
+        outcome=row["outcome"],
+        result=json.loads(row["result"]),
+    )
 
 
 def _encode(row: dict[str, Any]) -> str:

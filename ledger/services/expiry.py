@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from ledger.domain.accounts import AccountKind
 from ledger.domain.entries import EntryKind, Transfer
@@ -22,10 +21,23 @@ from ledger.store import ledger as ledger_store
 from ledger.store import locks, lots
 from ledger.store import notices as notice_store
 from ledger.store.engine import Database
-from ledger.store.tables import Lot
+from ledger.store.expiry import ExpiringAccount, expiring_accounts
 
 ACCOUNTS_PER_BATCH = 200
 WITHIN_DAYS_MAX = 366
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryRun:
+    as_of: str  # ISO day
+    accounts: int
+    expired_points: int
+
+
+@dataclass(frozen=True, slots=True)
+class Warned:
+    as_of: str  # ISO day
+    warned: int
 
 
 @dataclass(frozen=True)
@@ -33,7 +45,7 @@ class Expiry:
     db: Database
     clock: Clock
 
-    async def run(self, as_of: date | None = None) -> dict[str, Any]:
+    async def run(self, as_of: date | None = None) -> ExpiryRun:
         """Expire every lot whose last valid day is before `as_of` (default: today, local).
 
         One short transaction per account, after taking its row lock, so it runs beside live
@@ -49,7 +61,7 @@ class Expiry:
                 accounts += expired > 0
                 points += expired
             after = batch[-1]
-        return {"as_of": as_of.isoformat(), "accounts": accounts, "expired_points": points}
+        return ExpiryRun(as_of=as_of.isoformat(), accounts=accounts, expired_points=points)
 
     async def _expire_account(self, account_id: int, as_of: date) -> int:
         async with self.db.write():
@@ -72,7 +84,7 @@ class Expiry:
             )
         return total
 
-    async def warn(self) -> dict[str, Any]:
+    async def warn(self) -> Warned:
         """Tell each household whose points expire within EXPIRING_WITHIN_DAYS days, at most
         once a week: a `points_expiring` notice fact per household, each in a short transaction
         with the check of its last warning (`greenledger expire` runs this after expiring)."""
@@ -82,21 +94,20 @@ class Expiry:
         warned = after = 0
         while batch := await expiring_accounts(None, today, horizon, after, ACCOUNTS_PER_BATCH):
             for row in batch:
-                if row["household_id"] is not None:
-                    warned += await self._warn_household(row, today)
-            after = batch[-1]["account_id"]
-        return {"as_of": today.isoformat(), "warned": warned}
+                if row.household_id is not None:
+                    warned += await self._warn_household(row.household_id, row, today)
+            after = batch[-1].account_id
+        return Warned(as_of=today.isoformat(), warned=warned)
 
-    async def _warn_household(self, row: dict[str, Any], today: date) -> int:
-        household_id = int(row["household_id"])
+    async def _warn_household(self, household_id: int, row: ExpiringAccount, today: date) -> int:
         async with self.db.write():
             now = self.clock.now()
             last = await notice_store.last_warned(household_id, NoticeKind.POINTS_EXPIRING)
             if not warning_due(last, now):
                 return 0
             fields = {
-                "points": row["points"],
-                "expires_on": row["first_expires_on"],
+                "points": row.points,
+                "expires_on": row.first_expires_on,
                 "within_days": EXPIRING_WITHIN_DAYS,
             }
             draft = Draft(
@@ -110,41 +121,10 @@ class Expiry:
 
     async def expiring(
         self, community_id: int | None, within_days: int, after_account_id: int, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[ExpiringAccount]:
         """Accounts with points whose last valid day falls within the next `within_days` days."""
         if not 1 <= within_days <= WITHIN_DAYS_MAX:
             raise InvalidInput("within_days", f"must be between 1 and {WITHIN_DAYS_MAX}")
         today = local_day(self.clock.now())
         horizon = today + timedelta(days=within_days)
         return await expiring_accounts(community_id, today, horizon, after_account_id, limit)
-
-
-async def expiring_accounts(
-    community_id: int | None, today: date, horizon: date, after_account_id: int, limit: int
-) -> list[dict[str, Any]]:
-    community_filter = "" if community_id is None else " AND a.community = {}"
-    args: list[Any] = [today, horizon, after_account_id]
-    if community_id is not None:
-        args.append(community_id)
-    rows = await Lot.raw(
-        "SELECT l.account_id, a.kind, a.community AS community_id, h.id AS household_id, "
-        "MIN(l.expires_on) AS first_expires_on, SUM(l.remaining_points) AS points "
-        "FROM lot l JOIN account a ON a.id = l.account_id "
-        "LEFT JOIN household h ON h.account = l.account_id "
-        "WHERE l.remaining_points > 0 AND l.expires_on >= {} AND l.expires_on <= {} "
-        "AND l.account_id > {}" + community_filter + " "
-        "GROUP BY l.account_id, a.kind, a.community, h.id ORDER BY l.account_id LIMIT "
-        + str(limit),
-        *args,
-    )
-    return [
-        {
-            "account_id": row["account_id"],
-            "kind": row["kind"],
-            "community_id": row["community_id"],
-            "household_id": row["household_id"],
-            "points": int(row["points"]),
-            "first_expires_on": str(row["first_expires_on"]),
-        }
-        for row in rows
-    ]

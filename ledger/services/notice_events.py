@@ -11,8 +11,7 @@ from typing import Any
 
 from ledger.domain.notices import MEMBER_JOINED_EVENT, Draft, NoticeKind, mask_phones
 from ledger.store import notices as store
-from ledger.store import registry as registry_store
-from ledger.store.tables import Appeal, Inspection, Merchant, Payment, Redemption, Reward, Shift
+from ledger.store import spending as spending_store
 
 log = logging.getLogger(__name__)
 
@@ -20,16 +19,14 @@ Result = dict[str, Any]
 
 
 async def _appeal_decided(event_id: str, inputs: Mapping[str, Any], result: Result) -> list[Draft]:
-    appeal = await registry_store.get(Appeal, int(result["appeal_id"]))
+    appeal = await store.appeal_facts(int(result["appeal_id"]))
     assert appeal is not None, "a decided appeal exists"
-    inspection = await registry_store.get(Inspection, appeal["inspection"])
-    assert inspection is not None, "foreign key"
     fields = {
-        "appeal_id": appeal["id"],
-        "inspection_id": inspection["id"],
+        "appeal_id": appeal.id,
+        "inspection_id": appeal.inspection_id,
         "outcome": result["status"],
-        "stream": inspection["stream"],
-        "graded_on": _day(inspection["local_day"]),
+        "stream": appeal.stream,
+        "graded_on": _day(appeal.local_day),
         "new_grade": result.get("new_grade"),
         "points_awarded": result.get("points_awarded"),
     }
@@ -38,7 +35,7 @@ async def _appeal_decided(event_id: str, inputs: Mapping[str, Any], result: Resu
             NoticeKind.APPEAL_DECIDED,
             f"appeal_decided:{event_id}",
             _present(fields),
-            household_id=appeal["household"],
+            household_id=appeal.household,
         )
     ]
 
@@ -46,37 +43,37 @@ async def _appeal_decided(event_id: str, inputs: Mapping[str, Any], result: Resu
 async def _shifts_decided(event_id: str, inputs: Mapping[str, Any], result: Result) -> list[Draft]:
     drafts = []
     for decided in result["results"]:
-        shift = await registry_store.get(Shift, int(decided["shift_id"]))
+        shift = await store.shift_facts(int(decided["shift_id"]))
         assert shift is not None, "a decided shift exists"
         fields = {
-            "shift_id": shift["id"],
+            "shift_id": shift.id,
             "outcome": decided["status"],
-            "minutes": shift["minutes"],
-            "day": _day(shift["local_day"]),
+            "minutes": shift.minutes,
+            "day": _day(shift.local_day),
             "points_awarded": decided.get("points_awarded", 0),
         }
         drafts.append(
             Draft(
                 NoticeKind.SHIFT_DECIDED,
-                f"shift_decided:{event_id}:{shift['id']}",
+                f"shift_decided:{event_id}:{shift.id}",
                 fields,
-                volunteer_id=shift["volunteer"],
+                volunteer_id=shift.volunteer,
             )
         )
     return drafts
 
 
 async def _redeemed(event_id: str, inputs: Mapping[str, Any], result: Result) -> list[Draft]:
-    redemption = await registry_store.get(Redemption, int(result["redemption_id"]))
+    redemption = await spending_store.redemption(int(result["redemption_id"]))
     assert redemption is not None, "a redemption just made exists"
-    reward = await registry_store.get(Reward, redemption["reward"])
+    reward = await spending_store.reward(redemption.reward)
     assert reward is not None, "foreign key"
     fields = {
         "spent_on": "redemption",
-        "redemption_id": redemption["id"],
-        "reward": mask_phones(reward["name"]),
-        "quantity": redemption["quantity"],
-        "points": redemption["points"],
+        "redemption_id": redemption.id,
+        "reward": mask_phones(reward.name),
+        "quantity": redemption.quantity,
+        "points": redemption.points,
         "balance_points": result.get("balance_points"),
     }
     return [
@@ -84,21 +81,21 @@ async def _redeemed(event_id: str, inputs: Mapping[str, Any], result: Result) ->
             NoticeKind.SPENT,
             f"spent:{event_id}",
             _present(fields),
-            household_id=redemption["household"],
+            household_id=redemption.household,
         )
     ]
 
 
 async def _paid(event_id: str, inputs: Mapping[str, Any], result: Result) -> list[Draft]:
-    payment = await registry_store.get(Payment, int(result["payment_id"]))
+    payment = await spending_store.payment(int(result["payment_id"]))
     assert payment is not None, "a payment just made exists"
-    merchant = await registry_store.get(Merchant, payment["merchant"])
+    merchant = await spending_store.merchant(payment.merchant)
     assert merchant is not None, "foreign key"
     fields = {
         "spent_on": "payment",
-        "payment_id": payment["id"],
-        "merchant": mask_phones(merchant["name"]),
-        "points": payment["points"],
+        "payment_id": payment.id,
+        "merchant": mask_phones(merchant.name),
+        "points": payment.points,
         "balance_points": result.get("balance_points"),
     }
     return [
@@ -106,7 +103,7 @@ async def _paid(event_id: str, inputs: Mapping[str, Any], result: Result) -> lis
             NoticeKind.SPENT,
             f"spent:{event_id}",
             _present(fields),
-            household_id=payment["household"],
+            household_id=payment.household,
         )
     ]
 

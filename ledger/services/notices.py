@@ -35,7 +35,19 @@ FACT_BATCH = 500
 IDLE_SECONDS = 0.5
 MARK_IDS_MAX = 500
 
-Result = dict[str, Any]
+
+@dataclass(frozen=True, slots=True)
+class NoticePage:
+    """Newest first; each item as `notice_item` makes it (its kind's fields beside the rest)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Marked:
+    marked: int
+    unread: int
 
 
 # --- the reader's side ----------------------------------------------------------------------------
@@ -46,7 +58,7 @@ class Notices:
     db: Database
     clock: Clock
 
-    async def inbox(self, reader: Principal, cursor: str | None, limit: int) -> Result:
+    async def inbox(self, reader: Principal, cursor: str | None, limit: int) -> NoticePage:
         """The reader's notices, newest first: `items` and `next_cursor`, as every list."""
         if not 1 <= limit <= PAGE_LIMIT_MAX:
             raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
@@ -55,14 +67,14 @@ class Notices:
         )
         items = [notice_item(row) for row in rows[:limit]]
         more = len(rows) > limit
-        return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
+        return NoticePage(items, encode_cursor(items[-1]["id"]) if more else None)
 
     async def unread(self, reader: Principal) -> int:
         return await store.unread_count(reader.user_id, reader.volunteer_id)
 
     async def mark_read(
         self, reader: Principal, ids: list[int] | None, up_to_id: int | None
-    ) -> Result:
+    ) -> Marked:
         """Idempotent by nature: marking a read notice read again changes nothing."""
         if (ids is None) == (up_to_id is None):
             raise InvalidInput("ids", "send either `ids` or `up_to_id`")
@@ -72,10 +84,10 @@ class Notices:
             marked = await store.mark_read(
                 reader.user_id, reader.volunteer_id, ids, up_to_id, self.clock.now()
             )
-        return {"marked": marked, "unread": await self.unread(reader)}
+        return Marked(marked=marked, unread=await self.unread(reader))
 
 
-def notice_item(row: Mapping[str, Any]) -> Result:
+def notice_item(row: Mapping[str, Any]) -> dict[str, Any]:
     """A notice as the API and the pages show it (its text is added by the edge, in the
     reader's language): id, kind, created_at, read and its kind's fields."""
     fields = json.loads(row["payload"])

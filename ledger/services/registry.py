@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ledger.domain.access import Principal
@@ -22,7 +22,7 @@ from ledger.domain.rules import DEFAULT_RULES
 from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
-from ledger.services.catalog import Catalog
+from ledger.services.catalog import Catalog, RewardFields
 from ledger.services.codes import Codes
 from ledger.services.rules import add_version
 from ledger.services.runner import Result, Runner
@@ -296,14 +296,16 @@ class Registry:
         **terms: Any,
     ) -> Result:
         """Kept for callers of the registry; the catalogue owns rewards."""
-        fields = {
-            "name": name,
-            "cost_points": cost_points,
-            "stock": stock,
-            "monthly_limit_per_household": monthly_limit_per_household,
+        fields = RewardFields(
+            name=name,
+            cost_points=cost_points,
+            stock=stock,
+            monthly_limit_per_household=monthly_limit_per_household,
             **terms,
-        }
-        return await Catalog(self.clock, self.runner).create(actor, event_id, community_id, fields)
+        )
+        return asdict(
+            await Catalog(self.clock, self.runner).create(actor, event_id, community_id, fields)
+        )
 
     async def page(
         self, resource: str, cursor: str | None, limit: int, filters: dict[str, int]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,13 +12,53 @@ from ledger.store import boards as board_store
 from ledger.store import registry as registry_store
 from ledger.store import reports as store
 from ledger.store.replica import on_replica
-from ledger.store.tables import Community
+from ledger.store.reports import RewardStock
 
 REPORT_DAYS_MAX = 366
 
 
+@dataclass(frozen=True, slots=True)
+class CompoundRow:
+    """One compound's figures (a street's or building's counts its shops or offices where a
+    compound's counts its households)."""
+
+    compound_id: int
+    compound: str
+    kind: str  # residential, shop_street or office_building
+    households: int
+    participating_households: int
+    participation_rate: str
+    grades: int
+    good_grades: int
+    accuracy_rate: str
+    points_issued: int
+    points_redeemed: int
+    points_reversed: int
+    points_paid_to_merchants: int
+    points_expired: int
+    points_outstanding: int
+    volunteer_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompoundReport:
+    community_id: int
+    community: str
+    first_day: date
+    last_day: date
+    rows: list[CompoundRow]
+    reward_stock: list[RewardStock]
+
+
+@dataclass(frozen=True, slots=True)
+class Trends:
+    days: list[str]  # ISO days
+    accuracy: list[float]
+    participation: list[float]
+
+
 @on_replica
-async def compound_report(community_id: int, first: date, last: date) -> dict[str, Any]:
+async def compound_report(community_id: int, first: date, last: date) -> CompoundReport:
     """One row per compound for local days first..last (both included)."""
     name = await _check(community_id, first, last)
     end = last + timedelta(days=1)
@@ -42,38 +83,25 @@ async def compound_report(community_id: int, first: date, last: date) -> dict[st
         for cid, info in compounds.items()
     ]
     stock = await store.reward_stock(community_id)
-    return {
-        "community_id": community_id,
-        "community": name,
-        "from": first.isoformat(),
-        "to": last.isoformat(),
-        "rows": rows,
-        "reward_stock": stock,
-    }
+    return CompoundReport(community_id, name, first, last, rows, stock)
 
 
 @on_replica
-async def trends(community_id: int, first: date, last: date) -> dict[str, Any]:
+async def trends(community_id: int, first: date, last: date) -> Trends:
     """Accuracy and participation per local day across the community."""
     await _check(community_id, first, last)
     end = last + timedelta(days=1)
     households = sum(
         c["households"] for c in (await board_store.compounds_of(community_id)).values()
     )
-    grades = {
-        str(r["local_day"]): (int(r["good"]), int(r["graded"]))
-        for r in await store.daily_grades(community_id, first, end)
-    }
-    taking_part = {
-        str(r["local_day"]): int(r["households"])
-        for r in await store.daily_participants(community_id, first, end)
-    }
+    grades = await store.daily_grades(community_id, first, end)
+    taking_part = await store.daily_participants(community_id, first, end)
     days = [(first + timedelta(days=n)).isoformat() for n in range((end - first).days)]
-    return {
-        "days": days,
-        "accuracy": [float(ratio(*grades.get(d, (0, 0)))) for d in days],
-        "participation": [float(ratio(taking_part.get(d, 0), households)) for d in days],
-    }
+    return Trends(
+        days=days,
+        accuracy=[float(ratio(*grades.get(d, (0, 0)))) for d in days],
+        participation=[float(ratio(taking_part.get(d, 0), households)) for d in days],
+    )
 
 
 async def check_period(community_id: int, first: date, last: date) -> str:
@@ -85,10 +113,10 @@ async def _check(community_id: int, first: date, last: date) -> str:
     """The community's name, once the period and the community are found good."""
     if last < first or (last - first).days >= REPORT_DAYS_MAX:
         raise InvalidInput("to", f"must be on or after `from`, within {REPORT_DAYS_MAX} days")
-    community = await registry_store.get(Community, community_id)
-    if community is None:
+    name = await registry_store.community_name(community_id)
+    if name is None:
         raise NotFound("community", community_id)
-    return str(community["name"])
+    return name
 
 
 def _row(
@@ -100,25 +128,23 @@ def _row(
     flows: dict[str, int],
     held: int,
     minutes: int,
-) -> dict[str, Any]:
+) -> CompoundRow:
     grades, good = graded
-    return {
-        "compound_id": compound_id,
-        "compound": info["name"],
-        # residential, shop_street or office_building: a street's or building's row counts
-        # its shops or offices where a compound's counts its households.
-        "kind": info["kind"],
-        "households": info["households"],
-        "participating_households": participants,
-        "participation_rate": percent_text(ratio(participants, info["households"])),
-        "grades": grades,
-        "good_grades": good,
-        "accuracy_rate": percent_text(ratio(good, grades)),
-        "points_issued": issued,
-        "points_redeemed": -flows.get("redemption", 0),
-        "points_reversed": flows.get("reversal", 0),
-        "points_paid_to_merchants": -flows.get("payment", 0),
-        "points_expired": -flows.get("expiry", 0),
-        "points_outstanding": held,
-        "volunteer_minutes": minutes,
-    }
+    return CompoundRow(
+        compound_id=compound_id,
+        compound=info["name"],
+        kind=info["kind"],
+        households=info["households"],
+        participating_households=participants,
+        participation_rate=percent_text(ratio(participants, info["households"])),
+        grades=grades,
+        good_grades=good,
+        accuracy_rate=percent_text(ratio(good, grades)),
+        points_issued=issued,
+        points_redeemed=-flows.get("redemption", 0),
+        points_reversed=flows.get("reversal", 0),
+        points_paid_to_merchants=-flows.get("payment", 0),
+        points_expired=-flows.get("expiry", 0),
+        points_outstanding=held,
+        volunteer_minutes=minutes,
+    )

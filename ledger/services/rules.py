@@ -12,10 +12,11 @@ from ledger.domain.access import Principal
 from ledger.domain.errors import InvalidInput, NotFound, RuleNotAllowed
 from ledger.domain.rules import DEFAULT_RULES, EarningRules, parse_rules
 from ledger.ports import Clock
-from ledger.services.runner import Result, Runner
+from ledger.services.runner import Runner
 from ledger.store import earning as store
 from ledger.store import registry as registry_store
-from ledger.store.tables import Community, EarningRule
+from ledger.store import rules as rules_store
+from ledger.store.rules import RuleVersion
 
 # A little slack for clock skew between the admin's device and the server.
 PAST_EFFECTIVE_SECONDS_MAX = 60
@@ -26,6 +27,16 @@ FUTURE_EFFECTIVE_DAYS_MAX = 2 * 366
 class RuleSet:
     version: int
     rules: EarningRules
+
+
+@dataclass(frozen=True, slots=True)
+class RulesView:
+    """A community's rules version as the API shows it."""
+
+    community_id: int
+    version: int
+    effective_from: str
+    rules: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -40,7 +51,7 @@ class Rules:
         community_id: int,
         effective_from: datetime,
         document: dict[str, Any],
-    ) -> Result:
+    ) -> RulesView:
         """A new version from `effective_from` on, never earlier: the past keeps its rules."""
         rules = parse_rules(document)
         if effective_from.tzinfo is None:
@@ -53,8 +64,8 @@ class Rules:
             "rules": rules.to_json(),
         }
 
-        async def action() -> Result:
-            if await registry_store.get(Community, community_id) is None:
+        async def action() -> RulesView:
+            if not await registry_store.community_exists(community_id):
                 raise NotFound("community", community_id)
             now = self.clock.now()
             if (now - effective_from).total_seconds() > PAST_EFFECTIVE_SECONDS_MAX:
@@ -69,10 +80,10 @@ class Rules:
                 )
             return await add_version(community_id, rules, effective_from, actor.username, now)
 
-        return await self.runner.once("rules", event_id, actor, inputs, action, dict)
+        return await self.runner.once("rules", event_id, actor, inputs, action, RulesView)
 
-    async def current(self, community_id: int) -> Result:
-        row = await store.latest_rule(community_id)
+    async def current(self, community_id: int) -> RulesView:
+        row = await rules_store.latest(community_id)
         if row is None:
             raise NotFound("rules of community", community_id)
         return _view(row)
@@ -80,25 +91,18 @@ class Rules:
 
 async def add_version(
     community_id: int, rules: EarningRules, effective_from: datetime, actor: str, now: datetime
-) -> Result:
+) -> RulesView:
     """In the caller's transaction: the next version number of this community."""
-    latest = await store.latest_rule(community_id)
-    version = 1 if latest is None else int(latest["version"]) + 1
-    await registry_store.insert(
-        EarningRule,
-        community=community_id,
+    latest = await rules_store.latest(community_id)
+    version = 1 if latest is None else latest.version + 1
+    text = json.dumps(rules.to_json(), sort_keys=True)
+    await rules_store.add(RuleVersion(community_id, version, effective_from, text), actor, now)
+    return RulesView(
+        community_id=community_id,
         version=version,
-        effective_from=effective_from,
-        rules=json.dumps(rules.to_json(), sort_keys=True),
-        actor=actor,
-        created_at=now,
+        effective_from=effective_from.isoformat(),
+        rules=rules.to_json(),
     )
-    return {
-        "community_id": community_id,
-        "version": version,
-        "effective_from": effective_from.isoformat(),
-        "rules": rules.to_json(),
-    }
 
 
 async def rules_at(community_id: int, moment: datetime) -> RuleSet:
@@ -132,10 +136,10 @@ def _parsed(version: int, document: str) -> RuleSet:
     return RuleSet(version, parse_rules(json.loads(document)))
 
 
-def _view(row: dict[str, Any]) -> Result:
-    return {
-        "community_id": row["community"],
-        "version": row["version"],
-        "effective_from": row["effective_from"].isoformat(),
-        "rules": json.loads(row["rules"]),
-    }
+def _view(row: RuleVersion) -> RulesView:
+    return RulesView(
+        community_id=row.community,
+        version=row.version,
+        effective_from=row.effective_from.isoformat(),
+        rules=json.loads(row.rules),
+    )

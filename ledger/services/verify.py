@@ -22,11 +22,20 @@ class Check:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    ok: bool
+    entries: int
+    sealed_through: int
+    pending_seal: int
+    checks: list[Check]
+
+
 @dataclass(frozen=True)
 class Verifier:
     db: Database
 
-    async def verify(self) -> dict[str, Any]:
+    async def verify(self) -> VerifyReport:
         """All checks run; each failure names the first broken account or entry."""
         async with self.db.read():
             counts = await audit.counts()
@@ -34,13 +43,13 @@ class Verifier:
         sealed_through = counts["sealed"]
         ok = all(check.ok for check in checks)
         metrics.verified(ok)
-        return {
-            "ok": ok,
-            "entries": counts["entries"],
-            "sealed_through": sealed_through,
-            "pending_seal": counts["pending"],
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
-        }
+        return VerifyReport(
+            ok=ok,
+            entries=counts["entries"],
+            sealed_through=sealed_through,
+            pending_seal=counts["pending"],
+            checks=checks,
+        )
 
     def _checks(self) -> list[Callable[[], Awaitable[Check]]]:
         return [

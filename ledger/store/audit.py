@@ -4,7 +4,65 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.store.tables import Account, Entry, EntrySeal, UnsealedEntry
+from ledger.store import sql
+from ledger.store.tables import Entry, EntrySeal, UnsealedEntry
+
+BALANCE_SUM = "SELECT COALESCE(SUM(balance_points), 0) AS total FROM account"
+# The lowest account id whose stored balance differs from the fold of its entries.
+FIRST_DRIFTED_ACCOUNT = (
+    "SELECT a.id, a.balance_points, COALESCE(f.folded, 0) AS folded FROM account a "
+    "LEFT JOIN (SELECT account_id, SUM(delta) AS folded FROM ("
+    "  SELECT credit_account_id AS account_id, amount_points AS delta FROM entry"
+    "  UNION ALL SELECT debit_account_id, -amount_points FROM entry"
+    ") legs GROUP BY account_id) f ON f.account_id = a.id "
+    "WHERE a.balance_points <> COALESCE(f.folded, 0) ORDER BY a.id LIMIT 1"
+)
+FIRST_ORPHAN_LEG = (
+    "SELECT e.id FROM entry e WHERE NOT EXISTS (SELECT 1 FROM account a WHERE a.id = "
+    "e.debit_account_id) OR NOT EXISTS (SELECT 1 FROM account a WHERE a.id = "
+    "e.credit_account_id) ORDER BY e.id LIMIT 1"
+)
+FIRST_LOT_MISMATCH = (
+    "SELECT a.id, a.balance_points, COALESCE(l.remaining, 0) AS remaining FROM account a "
+    "LEFT JOIN (SELECT account_id, SUM(remaining_points) AS remaining FROM lot "
+    "GROUP BY account_id) l ON l.account_id = a.id "
+    "WHERE a.kind IN ('household', 'volunteer') "
+    "AND a.balance_points <> COALESCE(l.remaining, 0) ORDER BY a.id LIMIT 1"
+)
+FIRST_LOT_TOTAL_MISMATCH = (
+    "SELECT account_id, expires_on, SUM(total) AS total, SUM(remaining) AS remaining, "
+    "SUM(has_total) AS has_total FROM ("
+    "  SELECT account_id, expires_on, points AS total, 0 AS remaining, 1 AS has_total"
+    "  FROM lot_total"
+    "  UNION ALL SELECT account_id, expires_on, 0, remaining_points, 0 FROM lot"
+    ") t GROUP BY account_id, expires_on "
+    "HAVING SUM(total) <> SUM(remaining) OR (SUM(remaining) > 0 AND SUM(has_total) = 0) "
+    "ORDER BY account_id, expires_on LIMIT 1"
+)
+FIRST_NEGATIVE_ACCOUNT = (
+    "SELECT id, kind, balance_points FROM account "
+    "WHERE balance_points < 0 AND kind <> 'issuance' ORDER BY id LIMIT 1"
+)
+FIRST_BAD_REVERSAL = (
+    "SELECT r.id, r.reverses_entry_id FROM entry r "
+    "LEFT JOIN entry o ON o.id = r.reverses_entry_id "
+    "WHERE (r.reverses_entry_id IS NOT NULL OR r.kind = 'reversal') AND ("
+    "  r.kind <> 'reversal' OR o.id IS NULL OR o.kind = 'reversal'"
+    "  OR o.amount_points <> r.amount_points"
+    "  OR o.debit_account_id <> r.credit_account_id"
+    "  OR o.credit_account_id <> r.debit_account_id OR r.id < o.id"
+    ") ORDER BY r.id LIMIT 1"
+)
+FIRST_UNACCOUNTED_ENTRY = (
+    "SELECT e.id FROM entry e WHERE NOT EXISTS (SELECT 1 FROM entry_seal s "
+    "WHERE s.entry_id = e.id) AND NOT EXISTS (SELECT 1 FROM entry_unsealed u "
+    "WHERE u.entry_id = e.id) ORDER BY e.id LIMIT 1"
+)
+SEALED_ENTRIES_AFTER = (
+    "SELECT s.seal_no, s.entry_id AS sealed_entry_id, s.hash AS seal_hash, e.* "
+    "FROM entry_seal s LEFT JOIN entry e ON e.id = s.entry_id "
+    "WHERE s.seal_no > $1 ORDER BY s.seal_no LIMIT $2"
+)
 
 
 async def counts() -> dict[str, int]:
@@ -15,101 +73,51 @@ async def counts() -> dict[str, int]:
 
 
 async def balance_sum() -> int:
-    rows = await Account.raw("SELECT COALESCE(SUM(balance_points), 0) AS total FROM account")
-    return int(rows[0]["total"])
+    row = await sql.fetch_one(BALANCE_SUM)
+    assert row is not None, "an aggregate has a row"
+    return int(row["total"])
 
 
 async def first_drifted_account() -> dict[str, Any] | None:
     """The lowest account id whose stored balance differs from the fold of its entries."""
-    rows = await Account.raw(
-        "SELECT a.id, a.balance_points, COALESCE(f.folded, 0) AS folded FROM account a "
-        "LEFT JOIN (SELECT account_id, SUM(delta) AS folded FROM ("
-        "  SELECT credit_account_id AS account_id, amount_points AS delta FROM entry"
-        "  UNION ALL SELECT debit_account_id, -amount_points FROM entry"
-        ") legs GROUP BY account_id) f ON f.account_id = a.id "
-        "WHERE a.balance_points <> COALESCE(f.folded, 0) ORDER BY a.id LIMIT 1"
-    )
-    return dict(rows[0]) if rows else None
+    return await _first(FIRST_DRIFTED_ACCOUNT)
 
 
 async def first_orphan_leg() -> dict[str, Any] | None:
     """An entry naming an account that does not exist."""
-    rows = await Entry.raw(
-        "SELECT e.id FROM entry e WHERE NOT EXISTS (SELECT 1 FROM account a WHERE a.id = "
-        "e.debit_account_id) OR NOT EXISTS (SELECT 1 FROM account a WHERE a.id = "
-        "e.credit_account_id) ORDER BY e.id LIMIT 1"
-    )
-    return dict(rows[0]) if rows else None
+    return await _first(FIRST_ORPHAN_LEG)
 
 
 async def first_lot_mismatch() -> dict[str, Any] | None:
     """A household or volunteer account whose lots' remainders do not sum to its balance."""
-    rows = await Account.raw(
-        "SELECT a.id, a.balance_points, COALESCE(l.remaining, 0) AS remaining FROM account a "
-        "LEFT JOIN (SELECT account_id, SUM(remaining_points) AS remaining FROM lot "
-        "GROUP BY account_id) l ON l.account_id = a.id "
-        "WHERE a.kind IN ('household', 'volunteer') "
-        "AND a.balance_points <> COALESCE(l.remaining, 0) ORDER BY a.id LIMIT 1"
-    )
-    return dict(rows[0]) if rows else None
+    return await _first(FIRST_LOT_MISMATCH)
 
 
 async def first_lot_total_mismatch() -> dict[str, Any] | None:
     """The first (account, expiry date) whose `lot_total` differs from the sum of its lots'
     remainders, or that has points left in lots but no `lot_total` row (`has_total` 0)."""
-    rows = await Account.raw(
-        "SELECT account_id, expires_on, SUM(total) AS total, SUM(remaining) AS remaining, "
-        "SUM(has_total) AS has_total FROM ("
-        "  SELECT account_id, expires_on, points AS total, 0 AS remaining, 1 AS has_total"
-        "  FROM lot_total"
-        "  UNION ALL SELECT account_id, expires_on, 0, remaining_points, 0 FROM lot"
-        ") t GROUP BY account_id, expires_on "
-        "HAVING SUM(total) <> SUM(remaining) OR (SUM(remaining) > 0 AND SUM(has_total) = 0) "
-        "ORDER BY account_id, expires_on LIMIT 1"
-    )
-    return dict(rows[0]) if rows else None
+    return await _first(FIRST_LOT_TOTAL_MISMATCH)
 
 
 async def first_negative_account() -> dict[str, Any] | None:
-    rows = await Account.raw(
-        "SELECT id, kind, balance_points FROM account "
-        "WHERE balance_points < 0 AND kind <> 'issuance' ORDER BY id LIMIT 1"
-    )
-    return dict(rows[0]) if rows else None
+    return await _first(FIRST_NEGATIVE_ACCOUNT)
 
 
 async def first_bad_reversal() -> dict[str, Any] | None:
     """A reversal must undo exactly one real, non-reversal entry: same amount, sides swapped."""
-    rows = await Entry.raw(
-        "SELECT r.id, r.reverses_entry_id FROM entry r "
-        "LEFT JOIN entry o ON o.id = r.reverses_entry_id "
-        "WHERE (r.reverses_entry_id IS NOT NULL OR r.kind = 'reversal') AND ("
-        "  r.kind <> 'reversal' OR o.id IS NULL OR o.kind = 'reversal'"
-        "  OR o.amount_points <> r.amount_points"
-        "  OR o.debit_account_id <> r.credit_account_id"
-        "  OR o.credit_account_id <> r.debit_account_id OR r.id < o.id"
-        ") ORDER BY r.id LIMIT 1"
-    )
-    return dict(rows[0]) if rows else None
+    return await _first(FIRST_BAD_REVERSAL)
 
 
 async def first_unaccounted_entry() -> dict[str, Any] | None:
     """An entry that is neither sealed nor waiting for the sealer (its seal was removed)."""
-    rows = await Entry.raw(
-        "SELECT e.id FROM entry e WHERE NOT EXISTS (SELECT 1 FROM entry_seal s "
-        "WHERE s.entry_id = e.id) AND NOT EXISTS (SELECT 1 FROM entry_unsealed u "
-        "WHERE u.entry_id = e.id) ORDER BY e.id LIMIT 1"
-    )
-    return dict(rows[0]) if rows else None
+    return await _first(FIRST_UNACCOUNTED_ENTRY)
 
 
 async def sealed_entries_after(seal_no: int, limit: int) -> list[dict[str, Any]]:
     """Seals in order with their entries (entry columns null when the entry is missing)."""
-    rows: list[dict[str, Any]] = await Entry.raw(
-        "SELECT s.seal_no, s.entry_id AS sealed_entry_id, s.hash AS seal_hash, e.* "
-        "FROM entry_seal s LEFT JOIN entry e ON e.id = s.entry_id "
-        "WHERE s.seal_no > {} ORDER BY s.seal_no LIMIT {}",
-        seal_no,
-        limit,
-    )
-    return rows
+    return [dict(row) for row in await sql.fetch(SEALED_ENTRIES_AFTER, seal_no, limit)]
+
+
+async def _first(query: str) -> dict[str, Any] | None:
+    row = await sql.fetch_one(query)
+    return None if row is None else dict(row)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ledger.store import facts
+from ledger.store import facts, sql
 from ledger.store.tables import BoardFact, Entry
+
+UNSEALED = "SELECT COUNT(*) AS pending, MIN(entry_id) AS first FROM entry_unsealed"
 
 
 async def unsealed() -> tuple[int, datetime | None]:
     """Entries committed but not sealed yet, and when the oldest of them was written."""
-    rows = await Entry.raw("SELECT COUNT(*) AS pending, MIN(entry_id) AS first FROM entry_unsealed")
-    pending, first = int(rows[0]["pending"]), rows[0]["first"]
+    row = await sql.fetch_one(UNSEALED)
+    assert row is not None, "an aggregate has a row"
+    pending, first = int(row["pending"]), row["first"]
     if not pending or first is None:
         return 0, None
-    row = await Entry.select(Entry.created_at).where(Entry.id == int(first)).first()
-    return pending, row["created_at"] if row else None
+    oldest = await Entry.select(Entry.created_at).where(Entry.id == int(first)).first()
+    return pending, oldest["created_at"] if oldest else None
 
 
 async def unapplied(cursor: int) -> tuple[int, datetime | None]:

@@ -4,12 +4,70 @@ and the webhook's delivery state."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from ledger.domain.notices import Draft
-from ledger.store import sql
-from ledger.store.tables import Notice, NoticeDelivery, NoticeFact
+from ledger.store import registry, sql
+from ledger.store.tables import Appeal, Inspection, Notice, NoticeDelivery, NoticeFact, Shift
+
+FACTS_HEAD = "SELECT COALESCE(MAX(seq), 0) AS head FROM notice_fact"
+# Number the next `$2` unnumbered facts after the head `$1`, in id order.
+NUMBER_FACTS = (
+    "UPDATE notice_fact SET seq = numbered.seq FROM ("
+    "  SELECT id, $1 + ROW_NUMBER() OVER (ORDER BY id) AS seq FROM notice_fact"
+    "  WHERE seq IS NULL ORDER BY id LIMIT $2"
+    ") AS numbered WHERE notice_fact.id = numbered.id RETURNING notice_fact.seq"
+)
+LAST_WARNED = (
+    "SELECT created_at FROM notice_fact WHERE household_id = $1 AND kind = $2 "
+    "ORDER BY created_at DESC LIMIT 1"
+)
+NOTICES_HEAD = "SELECT COALESCE(MAX(id), 0) AS head FROM notice"
+
+# --- what a notice says of its event's records ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AppealFacts:
+    id: int
+    household: int
+    inspection_id: int
+    stream: str
+    local_day: date | str
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftFacts:
+    id: int
+    volunteer: int
+    minutes: int
+    local_day: date | str
+
+
+async def appeal_facts(appeal_id: int) -> AppealFacts | None:
+    """An appeal with its inspection's stream and day (two reads, as the appeal names it)."""
+    appeal = await registry.get(Appeal, appeal_id)
+    if appeal is None:
+        return None
+    inspection = await registry.get(Inspection, appeal["inspection"])
+    assert inspection is not None, "foreign key"
+    return AppealFacts(
+        appeal["id"],
+        appeal["household"],
+        inspection["id"],
+        inspection["stream"],
+        inspection["local_day"],
+    )
+
+
+async def shift_facts(shift_id: int) -> ShiftFacts | None:
+    row = await registry.get(Shift, shift_id)
+    if row is None:
+        return None
+    return ShiftFacts(row["id"], row["volunteer"], row["minutes"], row["local_day"])
+
 
 # --- facts: appended in the event's transaction, numbered by the sealer ---------------------------
 
@@ -35,16 +93,9 @@ async def record(drafts: list[Draft], now: datetime) -> None:
 async def sequence_pending(limit: int) -> int:
     """Number committed, unnumbered facts after the last number, in id order; gap-free.
     Called by the sealer under its lock (as `facts.sequence_pending` for board facts)."""
-    head_rows = await NoticeFact.raw("SELECT COALESCE(MAX(seq), 0) AS head FROM notice_fact")
-    head = int(head_rows[0]["head"])
-    rows = await NoticeFact.raw(
-        "UPDATE notice_fact SET seq = numbered.seq FROM ("
-        "  SELECT id, {} + ROW_NUMBER() OVER (ORDER BY id) AS seq FROM notice_fact"
-        "  WHERE seq IS NULL ORDER BY id LIMIT {}"
-        ") AS numbered WHERE notice_fact.id = numbered.id RETURNING notice_fact.seq",
-        head,
-        limit,
-    )
+    head_row = await sql.fetch_one(FACTS_HEAD)
+    assert head_row is not None, "an aggregate has a row"
+    rows = await sql.fetch(NUMBER_FACTS, int(head_row["head"]), limit)
     return len(rows)
 
 
@@ -69,13 +120,8 @@ async def facts_after(seq: int, limit: int) -> list[dict[str, Any]]:
 
 async def last_warned(household_id: int, kind: str) -> datetime | None:
     """When this household's newest fact of this kind was written (the weekly rule)."""
-    rows = await NoticeFact.raw(
-        "SELECT created_at FROM notice_fact WHERE household_id = {} AND kind = {} "
-        "ORDER BY created_at DESC LIMIT 1",
-        household_id,
-        kind,
-    )
-    return rows[0]["created_at"] if rows else None
+    row = await sql.fetch_one(LAST_WARNED, household_id, kind)
+    return None if row is None else row["created_at"]
 
 
 # --- the projection -------------------------------------------------------------------------------
@@ -84,8 +130,9 @@ async def last_warned(household_id: int, kind: str) -> datetime | None:
 async def applied_through() -> int:
     """The projection's cursor: every fact makes exactly one notice, numbered like it, and the
     facts are applied in order, so the highest notice id is the last fact applied."""
-    rows = await Notice.raw("SELECT COALESCE(MAX(id), 0) AS head FROM notice")
-    return int(rows[0]["head"])
+    row = await sql.fetch_one(NOTICES_HEAD)
+    assert row is not None, "an aggregate has a row"
+    return int(row["head"])
 
 
 async def apply(facts: list[dict[str, Any]], now: datetime) -> None:

@@ -96,6 +96,15 @@ async def scanned(table: type[Table], row_id: int) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
+async def community_exists(community_id: int) -> bool:
+    return await community_name(community_id) is not None
+
+
+async def community_name(community_id: int) -> str | None:
+    row = await get(Community, community_id)
+    return None if row is None else str(row["name"])
+
+
 async def community_of_compound(compound_id: int) -> int | None:
     row = await Compound.select(Compound.community).where(Compound.id == compound_id).first()
     return None if row is None else int(row["community"])

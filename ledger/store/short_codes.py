@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ledger.store import sql
 from ledger.store.tables import ShortCode
 
 BATCH = 500
@@ -12,6 +13,15 @@ ROUNDS_MAX = 20  # a collision needs one in 10^9 odds per row; twenty empty roun
 
 Subject = tuple[int, int]  # (id, card serial)
 _TABLES = {"household": "household", "point": "collection_point", "post": "duty_post"}
+# Per kind: the rows whose current card has no short code yet.
+_MISSING = {
+    kind: (
+        f"SELECT t.id, t.card_serial FROM {table} t WHERE NOT EXISTS ("  # noqa: S608 (constant)
+        "SELECT 1 FROM short_code s WHERE s.kind = $1 AND s.subject_id = t.id "
+        "AND s.card_serial = t.card_serial) ORDER BY t.id"
+    )
+    for kind, table in _TABLES.items()
+}
 
 
 async def issue(
@@ -56,13 +66,7 @@ async def _insert(kind: str, batch: list[Subject], draw: Callable[[], str]) -> d
 
 async def missing(kind: str) -> list[Subject]:
     """Rows of a kind whose current card has no short code yet (after a bulk insert)."""
-    table = _TABLES[kind]
-    rows = await ShortCode.raw(
-        f"SELECT t.id, t.card_serial FROM {table} t WHERE NOT EXISTS ("  # noqa: S608
-        "SELECT 1 FROM short_code s WHERE s.kind = {} AND s.subject_id = t.id "
-        "AND s.card_serial = t.card_serial) ORDER BY t.id",
-        kind,
-    )
+    rows = await sql.fetch(_MISSING[kind], kind)
     return [(int(row["id"]), int(row["card_serial"])) for row in rows]
 
 

@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 from api.settings import Settings
 from ledger.domain.access import SYSTEM, Role
 from ledger.ports import Clock
+from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -45,7 +46,7 @@ async def seed(settings: Settings, clock: Clock | None = None) -> Demo:
     volunteer = await registry.create_volunteer(SYSTEM, "c-7", community["id"], "王建国")
     await registry.create_merchant(SYSTEM, "c-8", community["id"], "卖鱼桥菜场")
     await services.catalog.create(
-        SYSTEM, "c-9", community["id"], {"name": "垃圾袋一卷", "cost_points": 30, "stock": 50}
+        SYSTEM, "c-9", community["id"], RewardFields(name="垃圾袋一卷", cost_points=30, stock=50)
     )
     await services.accounts.adjust(SYSTEM, "c-10", own["account_id"], 24, "纸质积分本结转")
     scoped = (compound["id"],)

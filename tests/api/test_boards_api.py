@@ -49,6 +49,7 @@ from ledger.domain.access import SYSTEM, Role
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.services import boards as boards_service
 from ledger.services import users
+from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
 from ledger.store.engine import current_engine
 from tests.api.conftest import (
@@ -155,13 +156,11 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
         clerk, event_id(), households["h7"]["card_token"], Material.GLASS, 5
     )
     reward = await services.catalog.create(
-        SYSTEM, event_id(), community_id, {"name": "环保袋", "cost_points": 3, "stock": 50}
+        SYSTEM, event_id(), community_id, RewardFields(name="环保袋", cost_points=3, stock=50)
     )
-    await services.spending.redeem(
-        clerk, event_id(), households["h1"]["card_token"], reward["id"], 2
-    )
+    await services.spending.redeem(clerk, event_id(), households["h1"]["card_token"], reward.id, 2)
     expired = await services.expiry.run(date(2026, 1, 1))
-    assert expired["expired_points"] == 7
+    assert expired.expired_points == 7
     volunteers = {
         name: (await registry.create_volunteer(SYSTEM, event_id(), community_id, name))["id"]
         for name in VOLUNTEER_NAMES

@@ -19,6 +19,7 @@ from api.settings import Settings
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.rules import Grade, Stream
 from ledger.services import views
+from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
 from tests.api.pages_helpers import Demo, seed, sign_in_page
 from tests.factories import FrozenClock, event_id, make_user
@@ -53,13 +54,13 @@ async def story(demo: Demo, settings: Settings) -> dict[str, Any]:
         SYSTEM,
         event_id(),
         household["community_id"],
-        {"name": "大米五斤", "cost_points": 80, "stock": 9},
+        RewardFields(name="大米五斤", cost_points=80, stock=9),
     )
     await services.catalog.create(
         SYSTEM,
         event_id(),
         household["community_id"],
-        {"name": "已兑完", "cost_points": 1, "stock": 0},
+        RewardFields(name="已兑完", cost_points=1, stock=0),
     )
     clock.moment = hangzhou(2026, 12, 5, 9)
     neighbour = await services.registry.create_household(

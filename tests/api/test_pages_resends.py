@@ -17,6 +17,7 @@ from api.app import create_app
 from api.settings import Settings
 from ledger.domain.access import SYSTEM
 from ledger.services import views
+from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
 from tests.api.pages_helpers import Demo, hidden, seed, sign_in_page, submit
 from tests.factories import FrozenClock
@@ -46,7 +47,7 @@ async def world(fresh_db: None, settings: Settings) -> World:
         SYSTEM,
         "r-limited",
         community_id,
-        {"name": "环保袋", "cost_points": 30, "stock": 50, "monthly_limit_per_household": 3},
+        RewardFields(name="环保袋", cost_points=30, stock=50, monthly_limit_per_household=3),
     )
     rewards = await services.registry.page("rewards", None, 10, {"community": community_id})
     point = await services.registry.create_point(
@@ -55,8 +56,8 @@ async def world(fresh_db: None, settings: Settings) -> World:
     return World(
         demo,
         clock,
-        limited["id"],
-        next(r["id"] for r in rewards["items"] if r["id"] != limited["id"]),
+        limited.id,
+        next(r["id"] for r in rewards["items"] if r["id"] != limited.id),
         point["token"],
         community_id,
     )
@@ -163,6 +164,36 @@ async def test_a_payment_chosen_once_is_paid_once(client: Client, world: World) 
         receipt = await submit(client, confirm.text, f"/scan/{token}/pay", **fields)
         assert receipt.status_code == 200, receipt.text
     assert await entries_of_kind(client, world, "payment") == 1
+
+
+@pytest.fixture
+async def reward_101(world: World, settings: Settings) -> int:
+    """A 101st reward in the world's community (and more), made before the app starts."""
+    services = Services.build(settings.keyring(), settings.base_url, clock=world.clock)
+    for n in range(101):
+        last = await services.catalog.create(
+            SYSTEM, f"r-many-{n}", world.community_id, RewardFields(name=f"奖品{n}", cost_points=1)
+        )
+    await services.catalog.restock(SYSTEM, "r-many-stock", last.id, 50)
+    return last.id
+
+
+async def test_a_communitys_101st_reward_is_confirmed_at_the_counter_up_to_the_domains_quantity(
+    reward_101: int, client: Client, world: World
+) -> None:
+    """Issue 18: the counter finds the reward by its id, not in the first 100 of the
+    community's list; and it takes as many of it as the domain allows (100), not 20."""
+    await give_points(client, world, 100)
+    await sign_in_page(client, "clerk")
+    token = world.demo.card_token
+    url = await chosen(client, f"/scan/{token}/redeem", reward_id=reward_101, quantity=30)
+    confirm = await client.get(url)
+    assert confirm.status_code == 200, confirm.text
+    assert text_of(confirm.text, "confirm-what") == "奖品100 × 30"
+    fields = {"reward_id": str(reward_101), "quantity": "30"}
+    receipt = await submit(client, confirm.text, f"/scan/{token}/redeem", **fields)
+    assert receipt.status_code == 200, receipt.text
+    assert text_of(receipt.text, "receipt-balance") == "94"  # 24 + 100 - 30
 
 
 # -- #7: the counter's details ----------------------------------------------------------------

@@ -59,7 +59,7 @@ async def serve(households: int) -> None:
                     credits += bool(outcome["points_awarded"])
             await services.sealer.seal_all()
             report = await services.verifier.verify()
-            answer = {"credits": credits, "entries": report["entries"], "ok": report["ok"]}
+            answer = {"credits": credits, "entries": report.entries, "ok": report.ok}
             print(json.dumps(answer), flush=True)
     finally:
         await services.db.close()

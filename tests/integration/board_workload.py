@@ -22,6 +22,7 @@ from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.projections.boards import RedisBoards
 from ledger.services.boards import Boards
+from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
 from ledger.store.tables import Inspection
 from tests.factories import FrozenClock, event_id, make_household, make_user
@@ -153,7 +154,7 @@ async def make_board_site(
         )
         vols.append(VolunteerRef(volunteer["id"], member, post["token"]))
     reward = await services.catalog.create(
-        SYSTEM, event_id(), community_id, {"name": "环保袋", "cost_points": 3, "stock": 1000}
+        SYSTEM, event_id(), community_id, RewardFields(name="环保袋", cost_points=3, stock=1000)
     )
     return BoardSite(
         community_id=community_id,
@@ -164,7 +165,7 @@ async def make_board_site(
         inspector=await make_user(services, Role.INSPECTOR, compound_ids=scope),
         clerk=await make_user(services, Role.CLERK, compound_ids=scope),
         coordinator=await make_user(services, Role.COORDINATOR, compound_ids=scope),
-        reward_id=reward["id"],
+        reward_id=reward.id,
     )
 
 
@@ -219,12 +220,12 @@ async def _step(
         result = await services.accounts.adjust(
             SYSTEM, event_id("adj"), household.account_id, amount, "调整"
         )
-        site.entries.append(result["entry_id"])
+        site.entries.append(result.entry_id)
     elif op == "reverse" and site.entries:
         result = await services.accounts.reverse(
             SYSTEM, event_id("rev"), rng.choice(site.entries), "冲正"
         )
-        site.entries.append(result["entry_id"])
+        site.entries.append(result.entry_id)
     elif op == "appeal" and site.inspections:
         await _appeal(services, site, rng)
     elif op == "shift" and site.volunteers:
@@ -245,7 +246,7 @@ async def _step(
         result = await services.spending.redeem(
             site.clerk, event_id("redeem"), household.card_token, site.reward_id, 1
         )
-        site.redemptions.append(result["redemption_id"])
+        site.redemptions.append(result.redemption_id)
     elif op == "refund" and site.redemptions:
         await services.spending.refund(
             site.clerk, event_id("refund"), rng.choice(site.redemptions), "退回"

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from ledger.domain.access import SYSTEM
 from ledger.domain.errors import AlreadyReversed
 from ledger.domain.scan_codes import Keyring
+from ledger.services.accounts import Reversed
 from ledger.services.container import Services
 from ledger.store.migrate import migrate
 from ledger.store.partitioning import is_partitioned, partition_entries_by_month
@@ -44,9 +45,9 @@ async def _exercise(
         *(services.accounts.reverse(SYSTEM, event_id(), old_entry, "twice") for _ in range(4)),
         return_exceptions=True,
     )
-    assert sum(isinstance(r, dict) for r in results) == 1, results
-    assert all(isinstance(r, dict | AlreadyReversed) for r in results), results
-    assert reversal["reverses_entry_id"] == later["entry_id"]
+    assert sum(isinstance(r, Reversed) for r in results) == 1, results
+    assert all(isinstance(r, Reversed | AlreadyReversed) for r in results), results
+    assert reversal.reverses_entry_id == later["entry_id"]
     partitions = await Entry.raw(
         "SELECT tableoid::regclass::text AS part, COUNT(*) AS n FROM entry GROUP BY 1 ORDER BY 1"
     )
@@ -56,8 +57,8 @@ async def _exercise(
     assert account["balance_points"] == 5, account
     await services.sealer.seal_all()
     report = await services.verifier.verify()
-    assert report["ok"], report
-    print("verify:", [check["name"] for check in report["checks"] if check["ok"]])
+    assert report.ok, report
+    print("verify:", [check.name for check in report.checks if check.ok])
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import pytest
 
 from ledger.domain.access import SYSTEM
 from ledger.services.container import Services
+from ledger.services.verify import Check, VerifyReport
 from ledger.store.engine import is_sqlite
 from ledger.store.tables import Account, Entry, EntrySeal
 from tests.factories import credit, make_world
@@ -75,12 +76,12 @@ async def _sealed_credits(services: Services, amounts: tuple[int, ...]) -> list[
     world = await make_world(services)
     entry_ids = [(await credit(services, world.account_id, n))["entry_id"] for n in amounts]
     assert await services.sealer.seal_all() == len(amounts)
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
     return entry_ids
 
 
-def _check(report: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(check for check in report["checks"] if check["name"] == name)
+def _check(report: VerifyReport, name: str) -> Check:
+    return next(check for check in report.checks if check.name == name)
 
 
 async def test_sql_update_of_an_entry_is_refused(services: Services) -> None:
@@ -101,7 +102,7 @@ async def test_sql_delete_of_an_entry_is_refused(services: Services) -> None:
         async with services.db.write():
             await Entry.raw("DELETE FROM entry WHERE id = {}", entry_id)
     assert await _entry_row(entry_id) == before
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 async def test_sql_update_and_delete_of_a_seal_are_refused(services: Services) -> None:
@@ -135,8 +136,8 @@ async def test_balance_edited_behind_the_app_is_named_by_verify(services: Servic
     async with services.db.write():
         await Account.raw("UPDATE account SET balance_points = 31 WHERE id = {}", world.account_id)
     report = await services.verifier.verify()
-    assert not report["ok"]
-    detail = _check(report, "balances_match_entries")["detail"]
+    assert not report.ok
+    detail = _check(report, "balances_match_entries").detail
     assert detail.startswith(f"account {world.account_id} stores 31 "), detail
 
 
@@ -147,11 +148,11 @@ async def test_sealed_amount_edited_behind_the_triggers_fails_verify(services: S
         await Entry.raw("UPDATE entry SET amount_points = 21 WHERE id = {}", tampered)
     assert (await _entry_row(tampered))["amount_points"] == 21
     report = await services.verifier.verify()
-    assert not report["ok"]
+    assert not report.ok
     chain = _check(report, "hash_chain")
-    assert not chain["ok"]
-    assert chain["detail"].startswith(f"entry {tampered} "), chain["detail"]
-    assert not _check(report, "balances_match_entries")["ok"]
+    assert not chain.ok
+    assert chain.detail.startswith(f"entry {tampered} "), chain.detail
+    assert not _check(report, "balances_match_entries").ok
 
 
 async def test_sealed_memo_edited_behind_the_triggers_fails_only_the_chain(
@@ -162,8 +163,8 @@ async def test_sealed_memo_edited_behind_the_triggers_fails_only_the_chain(
     async with _guard_lifted(services, "entry_no_update"):
         await Entry.raw("UPDATE entry SET memo = {} WHERE id = {}", "nothing to see", tampered)
     report = await services.verifier.verify()
-    assert not report["ok"]
-    failed = {check["name"]: check["detail"] for check in report["checks"] if not check["ok"]}
+    assert not report.ok
+    failed = {check.name: check.detail for check in report.checks if not check.ok}
     assert list(failed) == ["hash_chain"], failed
     assert failed["hash_chain"].startswith(f"entry {tampered} "), failed["hash_chain"]
 
@@ -182,9 +183,9 @@ async def test_deleted_seal_in_the_middle_fails_verify_naming_it(services: Servi
     async with _guard_lifted(services, "entry_seal_no_delete"):
         await EntrySeal.raw("DELETE FROM entry_seal WHERE seal_no = 2")
     report = await services.verifier.verify()
-    assert not report["ok"]
+    assert not report.ok
     chain = _check(report, "hash_chain")
-    assert chain["detail"] == "seal 2 is missing (next is 3)", chain["detail"]
+    assert chain.detail == "seal 2 is missing (next is 3)", chain.detail
 
 
 async def test_deleted_last_seal_fails_verify_naming_its_entry(services: Services) -> None:
@@ -192,6 +193,6 @@ async def test_deleted_last_seal_fails_verify_naming_its_entry(services: Service
     async with _guard_lifted(services, "entry_seal_no_delete"):
         await EntrySeal.raw("DELETE FROM entry_seal WHERE seal_no = 3")
     report = await services.verifier.verify()
-    assert not report["ok"]
+    assert not report.ok
     chain = _check(report, "hash_chain")
-    assert chain["detail"] == f"entry {entry_ids[2]} is neither sealed nor pending", chain
+    assert chain.detail == f"entry {entry_ids[2]} is neither sealed nor pending", chain

@@ -51,7 +51,7 @@ async def test_a_good_households_file_loads_every_row_with_its_own_account(
         ("household", world.community_id, 0)
     }
     assert len(accounts) == 6
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 async def test_points_and_posts_files_load_with_their_windows(

@@ -49,7 +49,7 @@ async def test_a_late_upload_counts_on_the_capture_day_and_seals_both_times(
     assert {f["created_at"] for f in facts} == {hangzhou(26, 0, 20)}
     await services.sealer.seal_pending()
     report = await services.verifier.verify()
-    assert report["ok"], report
+    assert report.ok, report
 
 
 async def test_a_drop_off_counts_in_the_window_it_was_captured_in(

@@ -11,23 +11,23 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Sequence
-from typing import Any
 
 import pytest
 
 from ledger.domain.access import SYSTEM
 from ledger.domain.accounts import ISSUANCE_STRIPES, AccountKind
 from ledger.domain.errors import AlreadyReversed, InsufficientPoints, LedgerError
+from ledger.services.accounts import Adjusted, Reversed
 from ledger.services.container import Services
 from ledger.store.tables import Account, Entry
 from tests.factories import credit, make_household, make_world
 
 pytestmark = pytest.mark.postgres
 
-Outcome = dict[str, Any] | LedgerError
+Outcome = Adjusted | Reversed | LedgerError
 
 
-async def _race(requests: Sequence[Awaitable[dict[str, Any]]]) -> tuple[list[Outcome], float]:
+async def _race(requests: Sequence[Awaitable[Adjusted | Reversed]]) -> tuple[list[Outcome], float]:
     """All requests at once; refusals are outcomes, anything else fails the test."""
     started = time.perf_counter()
     gathered = await asyncio.gather(*requests, return_exceptions=True)
@@ -47,8 +47,8 @@ async def _balance(services: Services, account_id: int) -> int:
 async def _assert_verified(services: Services) -> None:
     await services.sealer.seal_all()
     report = await services.verifier.verify()
-    assert report["ok"], report
-    assert report["pending_seal"] == 0
+    assert report.ok, report
+    assert report.pending_seal == 0
 
 
 async def test_400_debits_of_10_against_1000_points_exactly_100_succeed(
@@ -70,7 +70,7 @@ async def test_400_debits_of_10_against_1000_points_exactly_100_succeed(
         f"({len(outcomes) / seconds:.0f} requests/s)"
     )
     assert (len(succeeded), len(refused)) == (100, 300)
-    assert sorted(o["balance_points"] for o in succeeded) == list(range(0, 1_000, 10))
+    assert sorted(o.balance_points for o in succeeded) == list(range(0, 1_000, 10))
     assert await _balance(services, world.account_id) == 0
     assert await Entry.count() == 1 + 100
     await _assert_verified(services)
@@ -99,9 +99,9 @@ async def test_200_event_ids_each_sent_by_8_clients_post_exactly_200_entries(
     entry_ids = set()
     for key, results in by_key.items():
         first = results[0]
-        assert isinstance(first, dict), (key, results)
+        assert isinstance(first, Adjusted), (key, results)
         assert all(result == first for result in results), (key, results)
-        entry_ids.add(first["entry_id"])
+        entry_ids.add(first.entry_id)
     assert len(entry_ids) == 200
     assert await _balance(services, world.account_id) == sum(amounts.values())
     await _assert_verified(services)
@@ -154,7 +154,7 @@ async def test_two_concurrent_reversals_of_one_entry_exactly_one_succeeds(
         for n in range(50)
     ]
     requests = [
-        services.accounts.reverse(SYSTEM, f"reverse-{n}-{client}", original["entry_id"], "undo")
+        services.accounts.reverse(SYSTEM, f"reverse-{n}-{client}", original.entry_id, "undo")
         for n, original in enumerate(originals)
         for client in range(2)
     ]
@@ -166,8 +166,8 @@ async def test_two_concurrent_reversals_of_one_entry_exactly_one_succeeds(
         winners = [o for o in pair if not isinstance(o, BaseException)]
         losers = [o for o in pair if isinstance(o, AlreadyReversed)]
         assert (len(winners), len(losers)) == (1, 1), (original, pair)
-        assert winners[0]["reverses_entry_id"] == original["entry_id"]
-        assert losers[0].extra["reversal_entry_id"] == winners[0]["entry_id"]
+        assert winners[0].reverses_entry_id == original.entry_id
+        assert losers[0].extra["reversal_entry_id"] == winners[0].entry_id
     assert await _balance(services, world.account_id) == 10_000
     await _assert_verified(services)
 

@@ -122,13 +122,13 @@ async def test_each_demo_login_authenticates_with_its_role_and_links(
 async def test_the_seeded_ledger_verifies_after_sealing(services: Services, seeded: str) -> None:
     assert await services.sealer.seal_all() == (await counts())["entry"]
     report = await services.verifier.verify()
-    assert report["ok"], report
-    assert report["pending_seal"] == 0
+    assert report.ok, report
+    assert report.pending_seal == 0
 
 
 async def test_every_community_has_earning_rules(services: Services, seeded: str) -> None:
     for community_id in (1, 2, 3):
-        assert (await services.rules.current(community_id))["version"] == 1
+        assert (await services.rules.current(community_id)).version == 1
 
 
 async def test_the_demo_has_a_shop_street_and_an_office_building(
@@ -147,7 +147,7 @@ async def test_the_demo_has_a_shop_street_and_an_office_building(
         }
         assert await CollectionPoint.count().where(CollectionPoint.compound == compound["id"]) == 1
         assert await DutyPost.count().where(DutyPost.compound == compound["id"]) == 1
-    rules = (await services.rules.current(1))["rules"]
+    rules = (await services.rules.current(1)).rules
     assert rules["grade_points_by_kind"] == {"shop": {"good": 20, "fair": 10, "poor": 0}}
     assert "office" not in rules["grading_daily_cap_points_by_kind"]
     inspector = await services.users.authenticate("inspector", PASSWORD)

@@ -88,7 +88,7 @@ async def test_an_adjustment_never_moves_a_rank_and_a_reversed_grading_does(
     adjusted = await services.accounts.adjust(SYSTEM, event_id(), world.account_id, -3, "多记了")
     assert await _ranks(services, world.compound_id, day) == before
     # Reversing an adjustment is a correction that earned nothing either.
-    await services.accounts.reverse(SYSTEM, event_id(), adjusted["entry_id"], "撤销调整")
+    await services.accounts.reverse(SYSTEM, event_id(), adjusted.entry_id, "撤销调整")
     assert await _ranks(services, world.compound_id, day) == before
 
     # Reversing the first household's grading takes its points off: it falls behind.

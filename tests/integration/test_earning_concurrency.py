@@ -76,7 +76,7 @@ async def test_grading_at_several_points_at_once_never_beats_the_daily_cap(
         assert await balance(services, site.world.account_id) == 30 * (day + 1)
     history = await entries(services, site.world.account_id)
     assert sum(entry["amount_points"] for entry in history) == 30 * ROUNDS
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 async def test_concurrent_weighins_never_beat_the_households_daily_cap(
@@ -107,7 +107,7 @@ async def test_concurrent_weighins_never_beat_the_households_daily_cap(
     assert sum(row["points_awarded"] for row in rows) == 300 * ROUNDS
     history = await entries(services, site.world.account_id)
     assert sum(entry["amount_points"] for entry in history) == 300 * ROUNDS
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 async def test_concurrent_back_fills_never_pass_the_daily_maximum(

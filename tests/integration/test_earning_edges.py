@@ -401,7 +401,7 @@ async def test_weighin_points_stop_at_the_households_daily_cap(
         SYSTEM, event_id(), site.world.community_id, clock.now(), {"weighin_daily_cap_points": 150}
     )
     assert (await weigh(1_000)).points_awarded == 50  # a lower cap counts the day so far
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 async def test_a_clerk_never_weighs_for_their_own_building(

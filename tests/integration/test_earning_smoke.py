@@ -53,4 +53,4 @@ async def test_inspection_dropoff_weighin_and_shift(services: Services, clock: F
     )
     decided = await services.shifts.decide(coordinator, event_id(), [shift["shift_id"]], True)
     assert decided["results"][0]["points_awarded"] == 15
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok

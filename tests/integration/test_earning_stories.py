@@ -177,7 +177,7 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     history = await entries(services, household.account_id)
     assert sum(entry["amount_points"] for entry in history) == 308
     assert {entry["kind"] for entry in history} == {"inspection", "weighin"}
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 # --- a volunteer's month ---------------------------------------------------------------------
@@ -295,8 +295,8 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
     assert (paid["points_awarded"], paid["entry_id"] is not None) == (9, True)
     history = await entries(services, volunteer.account_id)
     assert [e["amount_points"] for e in history] == [15, 50, 30, 80, 5, 9]
-    assert [e["rule_version"] for e in history] == [1, 1, 1, 1, 1, rule["version"]]
-    assert rule["version"] == 2
+    assert [e["rule_version"] for e in history] == [1, 1, 1, 1, 1, rule.version]
+    assert rule.version == 2
     assert {e["kind"] for e in history} == {"shift"}
 
     hours = await services.shifts.hours(me, volunteer.id)
@@ -311,7 +311,7 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
         "next_star_hours": 100,
     }
     assert await balance(services, volunteer.account_id) == 189
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 async def test_star_levels_count_back_filled_hours_at_the_boundaries(
@@ -414,7 +414,7 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
     assert (regraded["points_awarded"], regraded["reversal_entry_id"]) == (10, None)
     assert regraded["credit_entry_id"] is not None
     assert await balance(services, household.account_id) == 20
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 async def test_appeals_are_refused_after_seven_days_twice_or_from_another_household(
@@ -503,7 +503,7 @@ async def test_a_rule_change_alters_future_points_only(
 
     richer = {"grade_points": {"good": 20, "fair": 8, "poor": 0}, "grading_daily_cap_points": 60}
     set_now = await services.rules.set(SYSTEM, event_id(), community, clock.now(), richer)
-    assert set_now["version"] == 2  # version 1: the defaults the community began with
+    assert set_now.version == 2  # version 1: the defaults the community began with
     after = await grade(services, site, RECYCLABLE, GOOD)
     assert (after["points_awarded"], after["balance_points"]) == (20, 30)
     poor = await grade(services, site, HAZARDOUS, POOR)
@@ -512,7 +512,7 @@ async def test_a_rule_change_alters_future_points_only(
     tomorrow = hangzhou(26, 0)
     leaner = {"grade_points": {"good": 1, "fair": 1, "poor": 0}}
     later = await services.rules.set(SYSTEM, event_id(), community, tomorrow, leaner)
-    assert later["version"] == 3
+    assert later.version == 3
     same_day = await grade(services, site, OTHER, FAIR)
     assert same_day["points_awarded"] == 8
 
@@ -537,7 +537,7 @@ async def test_a_rule_change_alters_future_points_only(
     ]
     versions = [row["rule_version"] for row in await inspections(site.world.household_id)]
     assert versions == [1, 2, 2, 2, 3]
-    assert (await services.rules.current(community))["version"] == 3
+    assert (await services.rules.current(community)).version == 3
 
     with pytest.raises(RuleNotAllowed):
         await services.rules.set(
@@ -547,4 +547,4 @@ async def test_a_rule_change_alters_future_points_only(
         await services.rules.set(
             SYSTEM, event_id(), community, clock.now() - timedelta(minutes=2), richer
         )
-    assert (await services.rules.current(community))["version"] == 3
+    assert (await services.rules.current(community)).version == 3

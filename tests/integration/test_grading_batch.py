@@ -355,7 +355,7 @@ async def test_a_batch_has_every_event_s_outcome_of_one_by_one(
     assert len({row["local_day"] for row in days}) == 2  # today's and yesterday's captures
     await services.sealer.seal_pending()
     report = await services.verifier.verify()
-    assert report["ok"], report
+    assert report.ok, report
 
 
 async def test_a_batch_that_loses_a_race_for_an_event_id_is_written_again(
@@ -437,7 +437,7 @@ async def test_a_batch_grades_drop_offs_as_one_by_one_does(
     ]
     await services.sealer.seal_pending()
     report = await services.verifier.verify()
-    assert report["ok"], report
+    assert report.ok, report
 
 
 def _covers_the_cases(shapes: list[Any]) -> None:

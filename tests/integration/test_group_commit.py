@@ -80,7 +80,7 @@ async def test_concurrent_gradings_go_in_one_group_and_each_gets_its_own_outcome
     waited, _ = _histogram("greenledger_grading_wait_seconds")
     assert waited >= 12
     await services.sealer.seal_pending()
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 async def test_one_household_graded_twice_at_once_scores_once(services: Services) -> None:
@@ -163,7 +163,7 @@ async def test_a_transient_failure_of_the_group_fails_no_grading(
     assert sizes == [12, 12]  # the whole group once more
     assert all(o["points_awarded"] == GOOD_POINTS for o in outcomes)
     await services.sealer.seal_pending()
-    assert (await services.verifier.verify())["ok"]
+    assert (await services.verifier.verify()).ok
 
 
 async def test_an_unexpected_error_fails_only_the_grading_that_meets_it(

@@ -20,7 +20,7 @@ async def test_credit_moves_points_from_issuance_and_verifies(services: Services
     receipt = await credit(services, world.account_id, 30)
     assert receipt["balance_points"] == 30
     report = await services.verifier.verify()
-    assert report["ok"], report
+    assert report.ok, report
 
 
 async def test_replayed_adjustment_credits_once(services: Services) -> None:
@@ -56,12 +56,12 @@ async def test_reversal_happens_once_and_links_the_original(services: Services) 
     reversal = await services.accounts.reverse(
         SYSTEM, event_id(), original["entry_id"], "wrong household"
     )
-    assert reversal["reverses_entry_id"] == original["entry_id"]
+    assert reversal.reverses_entry_id == original["entry_id"]
     with pytest.raises(AlreadyReversed):
         await services.accounts.reverse(SYSTEM, event_id(), original["entry_id"], "again")
     with pytest.raises(NotReversible):
-        await services.accounts.reverse(SYSTEM, event_id(), reversal["entry_id"], "undo the undo")
-    assert (await services.verifier.verify())["ok"]
+        await services.accounts.reverse(SYSTEM, event_id(), reversal.entry_id, "undo the undo")
+    assert (await services.verifier.verify()).ok
 
 
 async def test_reversal_that_would_overdraw_is_refused(services: Services) -> None:
@@ -80,9 +80,9 @@ async def test_sealer_chains_entries_and_verify_checks_the_chain(services: Servi
         await credit(services, world.account_id, amount)
     assert await services.sealer.seal_all() == 3
     report = await services.verifier.verify()
-    assert report["ok"]
-    assert report["sealed_through"] == 3
-    assert report["pending_seal"] == 0
+    assert report.ok
+    assert report.sealed_through == 3
+    assert report.pending_seal == 0
 
 
 async def test_entries_page_newest_first_with_cursor(services: Services) -> None:

@@ -13,7 +13,7 @@ import itertools
 import shutil
 import uuid
 from collections.abc import Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +40,7 @@ from ledger.domain.errors import (
     NotReversible,
 )
 from ledger.services.container import Services
+from ledger.services.verify import VerifyReport
 from ledger.store.engine import current_engine
 from ledger.store.tables import Account
 from tests.conftest import _WORK, DATABASE_URL, EMPTY_TABLES
@@ -121,7 +122,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         try:
             report = self._run(self._seal_and_verify())
-            assert report["ok"], report
+            assert report.ok, report
         finally:
             self._run(self.services.db.close())
             self.loop.close()
@@ -131,7 +132,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{self.sqlite_path}{suffix}").unlink(missing_ok=True)
 
-    async def _seal_and_verify(self) -> dict[str, Any]:
+    async def _seal_and_verify(self) -> VerifyReport:
         await self.services.sealer.seal_all()
         return await self.services.verifier.verify()
 
@@ -146,7 +147,7 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             call = accounts.reverse(SYSTEM, event_id, request.target, request.reason)
         try:
-            return self._run(call)
+            return asdict(self._run(call))  # the model compares plain dicts
         except LedgerError as refusal:
             return refusal
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ledger.domain.access import SYSTEM
 from ledger.services.container import Services
+from ledger.services.verify import Check
 from ledger.store import lots
 from ledger.store.tables import Lot, LotTotal
 from tests.factories import FrozenClock, credit, event_id, make_household, make_world
@@ -97,12 +98,10 @@ async def _agree(services: Services, *account_ids: int) -> None:
         view = await services.accounts.account(SYSTEM, account_id)
         assert view["expiring"] == expected
     report = await verified(services)
-    checks = {check["name"]: check for check in report["checks"]}
-    assert checks["lot_totals_match_lots"] == {
-        "name": "lot_totals_match_lots",
-        "ok": True,
-        "detail": "every lot total equals the lots it sums",
-    }
+    checks = {check.name: check for check in report.checks}
+    assert checks["lot_totals_match_lots"] == Check(
+        "lot_totals_match_lots", True, "every lot total equals the lots it sums"
+    )
 
 
 async def test_credits_spends_reversals_and_expiry_keep_the_totals(
@@ -122,7 +121,7 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     # Spending takes the soonest to expire first, across several lots.
     soap = await reward(services, world, cost_points=60)
     shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
-    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 25)
     await _agree(services, world.account_id)
     assert (await services.accounts.account(SYSTEM, world.account_id))["expiring"] == [
@@ -131,7 +130,7 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     ]
 
     # A refund gives the taken lots back, each to its own expiry date.
-    await services.spending.refund(SYSTEM, event_id(), done["redemption_id"], "退货")
+    await services.spending.refund(SYSTEM, event_id(), done.redemption_id, "退货")
     await _agree(services, world.account_id)
     # Reversing a credit takes back that credit's own lot.
     await services.accounts.reverse(SYSTEM, event_id(), wrong["entry_id"], "wrong household")
@@ -145,7 +144,7 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     clock.moment = datetime(2027, 1, 15, 2, 0, tzinfo=UTC)
     await credit(services, world.account_id, 20)  # valid through 2028-12-31
     expired = await services.expiry.run(date(2027, 1, 1))
-    assert expired["expired_points"] == 115 + 15
+    assert expired.expired_points == 115 + 15
     await _agree(services, world.account_id, neighbour["account_id"])
     assert (await services.accounts.account(SYSTEM, world.account_id))["expiring"] == [
         {"points": 50, "expires_on": "2027-12-31"},
@@ -175,11 +174,11 @@ async def test_verify_flags_a_total_changed_behind_the_ledgers_back(services: Se
         "UPDATE lot_total SET points = points + 1 WHERE account_id = {}", world.account_id
     )
     report = await services.verifier.verify()
-    assert not report["ok"]
-    failed = [check for check in report["checks"] if not check["ok"]]
-    assert [check["name"] for check in failed] == ["lot_totals_match_lots"]
+    assert not report.ok
+    failed = [check for check in report.checks if not check.ok]
+    assert [check.name for check in failed] == ["lot_totals_match_lots"]
     expires = (await _old_expiring(world.account_id))[0]["expires_on"]
-    assert failed[0]["detail"] == (
+    assert failed[0].detail == (
         f"account {world.account_id}, expiring {expires}: the total says 31 but its lots hold 30"
     )
 
@@ -189,6 +188,6 @@ async def test_verify_flags_open_lots_without_a_total(services: Services) -> Non
     await credit(services, world.account_id, 30)
     await LotTotal.raw("DELETE FROM lot_total WHERE account_id = {}", world.account_id)
     report = await services.verifier.verify()
-    failed = [check for check in report["checks"] if not check["ok"]]
-    assert [check["name"] for check in failed] == ["lot_totals_match_lots"]
-    assert failed[0]["detail"].endswith("its lots hold 30 points but it has no total")
+    failed = [check for check in report.checks if not check.ok]
+    assert [check.name for check in failed] == ["lot_totals_match_lots"]
+    assert failed[0].detail.endswith("its lots hold 30 points but it has no total")

@@ -16,6 +16,7 @@ from ledger.domain.errors import InvalidInput
 from ledger.domain.notices import MEMBER_JOINED_EVENT
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
+from ledger.services.notices import Marked
 from ledger.store import members
 from ledger.store.engine import current_engine, is_sqlite
 from ledger.store.tables import Notice, NoticeFact
@@ -44,7 +45,7 @@ async def project(services: Services) -> None:
 
 
 async def inbox(services: Services, reader: Principal) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = (await services.notices.inbox(reader, None, 500))["items"]
+    items: list[dict[str, Any]] = (await services.notices.inbox(reader, None, 500)).items
     return items
 
 
@@ -196,14 +197,14 @@ async def test_points_expiring_are_warned_at_most_once_a_week(
     await credit(services, later["account_id"], 10)  # valid through 2028-12-31: not warned
 
     clock.moment = datetime(2027, 11, 20, 2, 0, tzinfo=UTC)  # 41 days before: too early
-    assert (await services.expiry.warn())["warned"] == 0
+    assert (await services.expiry.warn()).warned == 0
     clock.moment = datetime(2027, 12, 5, 2, 0, tzinfo=UTC)
-    assert (await services.expiry.warn())["warned"] == 1
-    assert (await services.expiry.warn())["warned"] == 0  # the same day again
+    assert (await services.expiry.warn()).warned == 1
+    assert (await services.expiry.warn()).warned == 0  # the same day again
     clock.advance(days=6, hours=23)
-    assert (await services.expiry.warn())["warned"] == 0  # within the week
+    assert (await services.expiry.warn()).warned == 0  # within the week
     clock.advance(hours=1)
-    assert (await services.expiry.warn())["warned"] == 1
+    assert (await services.expiry.warn()).warned == 1
     await project(services)
 
     notices = await inbox(services, site.resident)
@@ -237,7 +238,7 @@ async def join(services: Services, household_id: int, display_name: str, key: st
         }
 
     inputs = {"household_id": household_id, "phone": "13812345678"}
-    await services.runner.once(MEMBER_JOINED_EVENT, key, joiner, inputs, action)
+    await services.runner.once(MEMBER_JOINED_EVENT, key, joiner, inputs, action, dict)
     return joiner
 
 
@@ -251,6 +252,7 @@ async def test_a_member_joining_is_heard_by_the_other_members_only(services: Ser
         joiner,
         {"household_id": site.world.household_id, "phone": "13812345678"},
         _unreachable,
+        dict,
     )
     await project(services)
 
@@ -282,15 +284,9 @@ async def test_read_marks_the_unread_count_and_a_rebuild_keeps_them(
 
     _newest, middle, oldest = ids  # newest first
     marked = await services.notices.mark_read(site.resident, [oldest], None)
-    assert marked == {"marked": 1, "unread": 2}
-    assert await services.notices.mark_read(site.resident, [oldest], None) == {
-        "marked": 0,
-        "unread": 2,
-    }
-    assert await services.notices.mark_read(site.resident, None, middle) == {
-        "marked": 1,
-        "unread": 1,
-    }
+    assert marked == Marked(marked=1, unread=2)
+    assert await services.notices.mark_read(site.resident, [oldest], None) == Marked(0, 2)
+    assert await services.notices.mark_read(site.resident, None, middle) == Marked(1, 1)
     assert await services.notices.unread(other_member) == 3  # read marks are per person
 
     await services.notice_projector.rebuild()
@@ -298,7 +294,7 @@ async def test_read_marks_the_unread_count_and_a_rebuild_keeps_them(
 
     # Someone else's notice cannot be marked; nor neither or both ways at once.
     stranger = await make_user(services, Role.RESIDENT)
-    assert (await services.notices.mark_read(stranger, ids, None))["marked"] == 0
+    assert (await services.notices.mark_read(stranger, ids, None)).marked == 0
     assert await services.notices.unread(site.resident) == 1
     for ids_given, up_to in ((None, None), (ids, ids[0])):
         with pytest.raises(InvalidInput):
@@ -311,12 +307,12 @@ async def test_the_inbox_pages_newest_first(services: Services) -> None:
         await services.registry.reissue_card(SYSTEM, event_id(), site.world.household_id)
     await project(services)
     first = await services.notices.inbox(site.resident, None, 2)
-    second = await services.notices.inbox(site.resident, first["next_cursor"], 2)
-    third = await services.notices.inbox(site.resident, second["next_cursor"], 2)
-    ids = [n["id"] for page in (first, second, third) for n in page["items"]]
+    second = await services.notices.inbox(site.resident, first.next_cursor, 2)
+    third = await services.notices.inbox(site.resident, second.next_cursor, 2)
+    ids = [n["id"] for page in (first, second, third) for n in page.items]
     assert ids == sorted(ids, reverse=True)
     assert len(set(ids)) == 5
-    assert third["next_cursor"] is None
+    assert third.next_cursor is None
 
 
 async def test_greenledger_rebuild_notices_and_expire_from_the_command_line(

@@ -163,7 +163,7 @@ async def test_each_notice_arrives_signed_once_taken_after_failed_attempts(
     assert by_id["2"]["kind"] == "card_reissued"
     # The same decision in the inbox, once, under the id the receiver got.
     resident = await services.users.principal(decision["recipient_user_ids"][0])
-    inbox = (await services.notices.inbox(resident, None, 50))["items"]
+    inbox = (await services.notices.inbox(resident, None, 50)).items
     assert [n["id"] for n in inbox if n["kind"] == "appeal_decided"] == [decision["id"]]
     state_1 = await notice_store.delivery_state(1)
     assert state_1 is not None

@@ -50,6 +50,6 @@ async def test_a_redemption_is_twenty_round_trips(services: Services) -> None:
     await services.spending.redeem(clerk, event_id(), world.card_token, reward["id"], 1)
     with CaptureStatements() as capture:
         reply = await services.spending.redeem(clerk, event_id(), world.card_token, reward["id"], 1)
-    assert reply["balance_points"] == 80
-    assert reply["points"] == 10
+    assert reply.balance_points == 80
+    assert reply.points == 10
     assert capture.shapes() == REDEMPTION

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from redis.asyncio import Redis
 
@@ -168,14 +169,14 @@ async def test_a_shop_redeems_and_pays_as_a_household_does(services: Services) -
     paid = await services.spending.pay(
         clerk, event_id(), town.noodles["card_token"], merchant["id"], 5
     )
-    assert paid["balance_points"] == 15
+    assert paid.balance_points == 15
     reward = await services.registry.create_reward(
         SYSTEM, event_id(), town.community_id, "环保袋", 10, 5, None
     )
     redeemed = await services.spending.redeem(
         clerk, event_id(), town.noodles["card_token"], reward["id"], 1
     )
-    assert redeemed["balance_points"] == 5
+    assert redeemed.balance_points == 5
 
 
 async def test_the_report_gives_the_street_and_the_building_rows_of_their_own(
@@ -187,7 +188,7 @@ async def test_the_report_gives_the_street_and_the_building_rows_of_their_own(
     await _grade(services, town, town.household, Stream.KITCHEN, Grade.GOOD)
     day = local_day(services.clock.now())
     report = await reports.compound_report(town.community_id, day, day)
-    rows = {row["compound"]: row for row in report["rows"]}
+    rows = {row.compound: msgspec.to_builtins(row) for row in report.rows}
     street, compound, tower = rows["胜利河美食街"], rows["信义坊"], rows["湖墅大厦"]
     assert (street["kind"], compound["kind"], tower["kind"]) == (
         "shop_street",

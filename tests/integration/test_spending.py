@@ -24,7 +24,11 @@ from ledger.domain.errors import (
     OutOfScope,
 )
 from ledger.domain.rewards import LimitReached, NothingToSettle, OutOfStock
+from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
+from ledger.services.expiry import ExpiryRun
+from ledger.services.spending import MerchantStatement
+from ledger.services.verify import VerifyReport
 from ledger.store import ledger as ledger_store
 from ledger.store import spending as spending_store
 from ledger.store.engine import current_engine
@@ -73,17 +77,19 @@ async def reward(
         "monthly_limit_per_household": limit,
         **terms,
     }
-    return await services.catalog.create(SYSTEM, event_id("reward"), world.community_id, fields)
+    return await services.catalog.create(
+        SYSTEM, event_id("reward"), world.community_id, RewardFields(**fields)
+    )
 
 
 async def clerk_of(services: Services, world: World) -> Principal:
     return await make_user(services, Role.CLERK, compound_ids=frozenset({world.compound_id}))
 
 
-async def verified(services: Services) -> dict[str, Any]:
+async def verified(services: Services) -> VerifyReport:
     await services.sealer.seal_all()
     report = await services.verifier.verify()
-    assert report["ok"], report
+    assert report.ok, report
     return report
 
 
@@ -99,33 +105,33 @@ async def test_catalogue_create_change_restock_retire_keep_a_history_with_who(
         admin,
         event_id(),
         world.community_id,
-        {
-            "name": "环保袋",
-            "cost_points": 20,
-            "stock": 5,
-            "monthly_limit_per_household": 2,
-            "active_from": date(2026, 11, 1),
-            "exchange_weekdays": [6, 3],
-        },
+        RewardFields(
+            name="环保袋",
+            cost_points=20,
+            stock=5,
+            monthly_limit_per_household=2,
+            active_from=date(2026, 11, 1),
+            exchange_weekdays=[6, 3],
+        ),
     )
-    assert created["stock"] == 5
-    assert created["active"] is True
-    assert created["exchange_weekdays"] == [3, 6]
-    assert created["active_from"] == "2026-11-01"
+    assert created.stock == 5
+    assert created.active is True
+    assert created.exchange_weekdays == [3, 6]
+    assert created.active_from == "2026-11-01"
     clock.advance(minutes=1)
     changed = await services.catalog.change(
-        admin, event_id(), created["id"], {"cost_points": 25, "monthly_limit_per_household": 3}
+        admin, event_id(), created.id, RewardFields(cost_points=25, monthly_limit_per_household=3)
     )
-    assert (changed["cost_points"], changed["monthly_limit_per_household"]) == (25, 3)
-    assert changed["name"] == "环保袋"
-    restocked = await services.catalog.restock(admin, event_id(), created["id"], 7)
-    assert restocked["stock"] == 12
-    retired = await services.catalog.retire(SYSTEM, event_id(), created["id"])
-    assert retired["active"] is False
-    history = await services.catalog.history(created["id"])
-    assert [item["change"] for item in history] == ["created", "changed", "restocked", "retired"]
-    assert [item["actor"] for item in history] == [admin.username] * 3 + ["system"]
-    assert history[0]["details"] == {
+    assert (changed.cost_points, changed.monthly_limit_per_household) == (25, 3)
+    assert changed.name == "环保袋"
+    restocked = await services.catalog.restock(admin, event_id(), created.id, 7)
+    assert restocked.stock == 12
+    retired = await services.catalog.retire(SYSTEM, event_id(), created.id)
+    assert retired.active is False
+    history = await services.catalog.history(created.id)
+    assert [item.change for item in history] == ["created", "changed", "restocked", "retired"]
+    assert [item.actor for item in history] == [admin.username] * 3 + ["system"]
+    assert history[0].details == {
         "name": "环保袋",
         "cost_points": 20,
         "stock": 5,
@@ -133,10 +139,10 @@ async def test_catalogue_create_change_restock_retire_keep_a_history_with_who(
         "active_from": "2026-11-01",
         "exchange_weekdays": [3, 6],
     }
-    assert history[1]["details"] == {"cost_points": 25, "monthly_limit_per_household": 3}
-    assert history[2]["details"] == {"quantity": 7}
-    assert history[3]["details"] == {}
-    assert history[0]["at"] < history[1]["at"]
+    assert history[1].details == {"cost_points": 25, "monthly_limit_per_household": 3}
+    assert history[2].details == {"quantity": 7}
+    assert history[3].details == {}
+    assert history[0].at < history[1].at
 
 
 async def test_a_change_applies_going_forward_and_past_redemptions_keep_their_cost(
@@ -145,10 +151,10 @@ async def test_a_change_applies_going_forward_and_past_redemptions_keep_their_co
     world = await make_world(services)
     await credit(services, world.account_id, 100)
     soap = await reward(services, world, cost_points=30)
-    first = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
-    await services.catalog.change(SYSTEM, event_id(), soap["id"], {"cost_points": 50})
-    second = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
-    assert (first["points"], second["points"]) == (30, 50)
+    first = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
+    await services.catalog.change(SYSTEM, event_id(), soap.id, RewardFields(cost_points=50))
+    second = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
+    assert (first.points, second.points) == (30, 50)
     assert await balance(services, world.account_id) == 20
     rows = await Redemption.select(Redemption.points).order_by(Redemption.id)
     assert [row["points"] for row in rows] == [30, 50]
@@ -158,13 +164,13 @@ async def test_catalogue_refusals_name_the_field(services: Services) -> None:
     world = await make_world(services)
     soap = await reward(services, world)
     with pytest.raises(InvalidInput) as refused:
-        await services.catalog.change(SYSTEM, event_id(), soap["id"], {"stock": 3})
+        await services.catalog.change(SYSTEM, event_id(), soap.id, RewardFields(stock=3))
     assert refused.value.extra["field"] == "stock"
     with pytest.raises(InvalidInput) as refused:
-        await services.catalog.change(SYSTEM, event_id(), soap["id"], {})
+        await services.catalog.change(SYSTEM, event_id(), soap.id, RewardFields())
     assert refused.value.extra["field"] == "body"
     with pytest.raises(InvalidInput) as refused:
-        await services.catalog.restock(SYSTEM, event_id(), soap["id"], 0)
+        await services.catalog.restock(SYSTEM, event_id(), soap.id, 0)
     assert refused.value.extra["field"] == "quantity"
     with pytest.raises(InvalidInput) as refused:
         await reward(services, world, name="x", exchange_weekdays=[0])
@@ -172,8 +178,10 @@ async def test_catalogue_refusals_name_the_field(services: Services) -> None:
     with pytest.raises(NotFound):
         await services.catalog.restock(SYSTEM, event_id(), 999_999, 1)
     with pytest.raises(NotFound):
-        await services.catalog.create(SYSTEM, event_id(), 999_999, {"name": "y", "cost_points": 1})
-    assert [item["change"] for item in await services.catalog.history(soap["id"])] == ["created"]
+        await services.catalog.create(
+            SYSTEM, event_id(), 999_999, RewardFields(name="y", cost_points=1)
+        )
+    assert [item.change for item in await services.catalog.history(soap.id)] == ["created"]
 
 
 async def test_a_changed_date_must_fit_the_stored_one(services: Services) -> None:
@@ -181,10 +189,10 @@ async def test_a_changed_date_must_fit_the_stored_one(services: Services) -> Non
     later = await reward(services, world, active_from=date(2026, 12, 1))
     with pytest.raises(InvalidInput) as refused:
         await services.catalog.change(
-            SYSTEM, event_id(), later["id"], {"active_until": date(2026, 11, 30)}
+            SYSTEM, event_id(), later.id, RewardFields(active_until=date(2026, 11, 30))
         )
     assert refused.value.extra["field"] == "active_until"
-    row = await Reward.select(Reward.active_until).where(Reward.id == later["id"]).first()
+    row = await Reward.select(Reward.active_until).where(Reward.id == later.id).first()
     assert row == {"active_until": None}
 
 
@@ -196,19 +204,19 @@ async def test_a_clerk_redeems_by_card_and_everything_moves_together(services: S
     await credit(services, world.account_id, 100)
     soap = await reward(services, world, stock=5, limit=3)
     clerk = await clerk_of(services, world)
-    done = await services.spending.redeem(clerk, event_id(), world.card_token, soap["id"], 2)
-    assert (done["points"], done["balance_points"]) == (60, 40)
-    assert await stock(soap["id"]) == 3
+    done = await services.spending.redeem(clerk, event_id(), world.card_token, soap.id, 2)
+    assert (done.points, done.balance_points) == (60, 40)
+    assert await stock(soap.id) == 3
     assert await sink(services, world, AccountKind.REDEEMED) == 60
-    assert await spending_store.redeemed_this_month(world.household_id, soap["id"], "2026-11") == 2
-    row = await Redemption.select().where(Redemption.id == done["redemption_id"]).first()
+    assert await spending_store.redeemed_this_month(world.household_id, soap.id, "2026-11") == 2
+    row = await Redemption.select().where(Redemption.id == done.redemption_id).first()
     assert row is not None
     assert (row["status"], row["actor"], row["entry_id"]) == (
         "done",
         clerk.username,
-        done["entry_id"],
+        done.entry_id,
     )
-    entry = await Entry.select().where(Entry.id == done["entry_id"]).first()
+    entry = await Entry.select().where(Entry.id == done.entry_id).first()
     assert entry is not None
     assert (entry["kind"], entry["amount_points"], entry["memo"]) == (
         "redemption",
@@ -223,16 +231,16 @@ async def test_short_of_points_nothing_changes(services: Services) -> None:
     await credit(services, world.account_id, 50)
     soap = await reward(services, world, stock=5, limit=3)
     with pytest.raises(InsufficientPoints):
-        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 2)
-    assert await stock(soap["id"]) == 5
-    assert await spending_store.redeemed_this_month(world.household_id, soap["id"], "2026-11") == 0
+        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 2)
+    assert await stock(soap.id) == 5
+    assert await spending_store.redeemed_this_month(world.household_id, soap.id, "2026-11") == 0
     assert await Redemption.count() == 0
     assert await balance(services, world.account_id) == 50
     # The whole limit is still there: three redemptions of one fit once points arrive.
     await credit(services, world.account_id, 40)
     for _ in range(3):
-        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
-    assert await stock(soap["id"]) == 2
+        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
+    assert await stock(soap.id) == 2
 
 
 async def test_short_of_stock_the_balance_is_unchanged(services: Services) -> None:
@@ -240,16 +248,16 @@ async def test_short_of_stock_the_balance_is_unchanged(services: Services) -> No
     await credit(services, world.account_id, 1_000)
     soap = await reward(services, world, stock=2)
     with pytest.raises(OutOfStock) as refused:
-        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 3)
+        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 3)
     assert refused.value.code == "out_of_stock"
     assert await balance(services, world.account_id) == 1_000
-    assert await stock(soap["id"]) == 2
+    assert await stock(soap.id) == 2
     assert await Entry.count() == 1
-    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 2)
-    assert done["balance_points"] == 940
-    assert await stock(soap["id"]) == 0
+    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 2)
+    assert done.balance_points == 940
+    assert await stock(soap.id) == 0
     with pytest.raises(OutOfStock):
-        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
 
 
 async def test_each_refusal_has_its_code(services: Services, clock: FrozenClock) -> None:
@@ -271,25 +279,25 @@ async def test_each_refusal_has_its_code(services: Services, clock: FrozenClock)
     over = await reward(services, world, name="月饼", active_until=date(2026, 10, 1))
     weekend = await reward(services, world, name="鸡蛋", exchange_weekdays=[6, 7])
     retired = await reward(services, world, name="肥皂")
-    await services.catalog.retire(SYSTEM, event_id(), retired["id"])
+    await services.catalog.retire(SYSTEM, event_id(), retired.id)
     elsewhere = await reward(services, other, name="牙膏")
-    await services.spending.redeem(clerk, event_id(), card, cheap["id"], 1)
+    await services.spending.redeem(clerk, event_id(), card, cheap.id, 1)
 
-    assert await refusal(pricey["id"]) == "insufficient_points"
-    assert await refusal(empty["id"]) == "out_of_stock"
-    assert await refusal(cheap["id"]) == "limit_reached"
-    assert await refusal(later["id"]) == "reward_inactive"
-    assert await refusal(over["id"]) == "reward_inactive"
-    assert await refusal(weekend["id"]) == "reward_inactive"  # 2026-11-25 is a Wednesday
-    assert await refusal(retired["id"]) == "reward_inactive"
-    assert await refusal(elsewhere["id"]) == "not_found"
+    assert await refusal(pricey.id) == "insufficient_points"
+    assert await refusal(empty.id) == "out_of_stock"
+    assert await refusal(cheap.id) == "limit_reached"
+    assert await refusal(later.id) == "reward_inactive"
+    assert await refusal(over.id) == "reward_inactive"
+    assert await refusal(weekend.id) == "reward_inactive"  # 2026-11-25 is a Wednesday
+    assert await refusal(retired.id) == "reward_inactive"
+    assert await refusal(elsewhere.id) == "not_found"
     assert await refusal(999_999) == "not_found"
-    assert await refusal(pricey["id"], quantity=0) == "validation_error"
-    assert await refusal(pricey["id"], quantity=101) == "validation_error"
+    assert await refusal(pricey.id, quantity=0) == "validation_error"
+    assert await refusal(pricey.id, quantity=101) == "validation_error"
     outsider = await make_user(services, Role.CLERK, compound_ids=frozenset({other.compound_id}))
-    assert await refusal(pricey["id"], actor=outsider) == "out_of_scope"
+    assert await refusal(pricey.id, actor=outsider) == "out_of_scope"
     clock.moment = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # Saturday
-    await services.spending.redeem(clerk, event_id(), card, weekend["id"], 1)
+    await services.spending.redeem(clerk, event_id(), card, weekend.id, 1)
     assert await balance(services, world.account_id) == 1_000 - 1 - 30
 
 
@@ -298,16 +306,16 @@ async def test_a_refusal_is_replayed_for_its_event_id(services: Services) -> Non
     soap = await reward(services, world)
     key = event_id()
     with pytest.raises(InsufficientPoints):
-        await services.spending.redeem(SYSTEM, key, world.card_token, soap["id"], 1)
+        await services.spending.redeem(SYSTEM, key, world.card_token, soap.id, 1)
     await credit(services, world.account_id, 100)
     with pytest.raises(InsufficientPoints):
-        await services.spending.redeem(SYSTEM, key, world.card_token, soap["id"], 1)
-    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+        await services.spending.redeem(SYSTEM, key, world.card_token, soap.id, 1)
+    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     again_key = event_id()
-    first = await services.spending.redeem(SYSTEM, again_key, world.card_token, soap["id"], 1)
-    again = await services.spending.redeem(SYSTEM, again_key, world.card_token, soap["id"], 1)
+    first = await services.spending.redeem(SYSTEM, again_key, world.card_token, soap.id, 1)
+    again = await services.spending.redeem(SYSTEM, again_key, world.card_token, soap.id, 1)
     assert first == again
-    assert first["redemption_id"] != done["redemption_id"]
+    assert first.redemption_id != done.redemption_id
     assert await balance(services, world.account_id) == 40
 
 
@@ -318,14 +326,14 @@ async def test_a_resident_redeems_for_their_own_household_by_id(services: Servic
     await credit(services, neighbour["account_id"], 100)
     soap = await reward(services, world)
     resident = await make_user(services, Role.RESIDENT, household_id=world.household_id)
-    done = await services.spending.redeem(resident, event_id(), world.household_id, soap["id"], 1)
-    assert done["balance_points"] == 70
+    done = await services.spending.redeem(resident, event_id(), world.household_id, soap.id, 1)
+    assert done.balance_points == 70
     with pytest.raises(Forbidden):
-        await services.spending.redeem(resident, event_id(), neighbour["id"], soap["id"], 1)
+        await services.spending.redeem(resident, event_id(), neighbour["id"], soap.id, 1)
     with pytest.raises(OutOfScope):  # a resident does not scan cards
-        await services.spending.redeem(resident, event_id(), neighbour["card_token"], soap["id"], 1)
+        await services.spending.redeem(resident, event_id(), neighbour["card_token"], soap.id, 1)
     assert await balance(services, neighbour["account_id"]) == 100
-    assert await stock(soap["id"]) == 9
+    assert await stock(soap.id) == 9
 
 
 async def test_the_monthly_limit_starts_again_in_the_next_local_month(
@@ -336,15 +344,15 @@ async def test_the_monthly_limit_starts_again_in_the_next_local_month(
     soap = await reward(services, world, limit=2)
     # 2026-11-30 23:59 in Hangzhou is 15:59 UTC.
     clock.moment = datetime(2026, 11, 30, 15, 59, tzinfo=UTC)
-    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 2)
+    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 2)
     with pytest.raises(LimitReached) as refused:
-        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     assert refused.value.extra == {"limit": 2, "redeemed": 2, "quantity": 1}
     # 16:00 UTC on the 30th is already 1 December in Hangzhou: a new month.
     clock.moment = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
-    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 2)
+    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 2)
     with pytest.raises(LimitReached):
-        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     months = await Redemption.select(Redemption.local_month).order_by(Redemption.id)
     assert [row["local_month"] for row in months] == ["2026-11", "2026-12"]
 
@@ -355,10 +363,10 @@ async def test_the_limit_counts_per_household(services: Services) -> None:
     for account_id in (world.account_id, neighbour["account_id"]):
         await credit(services, account_id, 100)
     soap = await reward(services, world, limit=1)
-    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
-    await services.spending.redeem(SYSTEM, event_id(), neighbour["card_token"], soap["id"], 1)
+    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
+    await services.spending.redeem(SYSTEM, event_id(), neighbour["card_token"], soap.id, 1)
     with pytest.raises(LimitReached):
-        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+        await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
 
 
 # -- refunds -----------------------------------------------------------------------------------
@@ -369,28 +377,28 @@ async def test_a_refund_returns_points_and_stock_once(services: Services) -> Non
     await credit(services, world.account_id, 100)
     soap = await reward(services, world, stock=5, limit=1)
     clerk = await clerk_of(services, world)
-    done = await services.spending.redeem(clerk, event_id(), world.card_token, soap["id"], 1)
+    done = await services.spending.redeem(clerk, event_id(), world.card_token, soap.id, 1)
     key = event_id()
-    refunded = await services.spending.refund(clerk, key, done["redemption_id"], "破损")
-    assert refunded["balance_points"] == 100
-    assert refunded["points"] == 30
-    assert await stock(soap["id"]) == 5
+    refunded = await services.spending.refund(clerk, key, done.redemption_id, "破损")
+    assert refunded.balance_points == 100
+    assert refunded.points == 30
+    assert await stock(soap.id) == 5
     assert await sink(services, world, AccountKind.REDEEMED) == 0
-    replay = await services.spending.refund(clerk, key, done["redemption_id"], "破损")
+    replay = await services.spending.refund(clerk, key, done.redemption_id, "破损")
     assert replay == refunded
     with pytest.raises(AlreadyReversed) as refused:
-        await services.spending.refund(clerk, event_id(), done["redemption_id"], "again")
+        await services.spending.refund(clerk, event_id(), done.redemption_id, "again")
     assert refused.value.code == "already_reversed"
     assert await balance(services, world.account_id) == 100
-    assert await stock(soap["id"]) == 5
-    entry = await Entry.select().where(Entry.id == refunded["entry_id"]).first()
+    assert await stock(soap.id) == 5
+    entry = await Entry.select().where(Entry.id == refunded.entry_id).first()
     assert entry is not None
-    assert (entry["kind"], entry["reverses_entry_id"]) == ("reversal", done["entry_id"])
-    row = await Redemption.select().where(Redemption.id == done["redemption_id"]).first()
+    assert (entry["kind"], entry["reverses_entry_id"]) == ("reversal", done.entry_id)
+    row = await Redemption.select().where(Redemption.id == done.redemption_id).first()
     assert row is not None
-    assert (row["status"], row["refund_entry_id"]) == ("refunded", refunded["entry_id"])
+    assert (row["status"], row["refund_entry_id"]) == ("refunded", refunded.entry_id)
     # A refunded redemption no longer counts toward the monthly limit.
-    await services.spending.redeem(clerk, event_id(), world.card_token, soap["id"], 1)
+    await services.spending.redeem(clerk, event_id(), world.card_token, soap.id, 1)
     await verified(services)
 
 
@@ -399,15 +407,15 @@ async def test_refund_refusals(services: Services) -> None:
     other = await make_world(services, community="湖墅社区", compound="德胜新村")
     await credit(services, world.account_id, 100)
     soap = await reward(services, world)
-    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     with pytest.raises(NotFound):
         await services.spending.refund(SYSTEM, event_id(), 999_999, "x")
     with pytest.raises(InvalidInput) as refused:
-        await services.spending.refund(SYSTEM, event_id(), done["redemption_id"], "  ")
+        await services.spending.refund(SYSTEM, event_id(), done.redemption_id, "  ")
     assert refused.value.extra["field"] == "reason"
     outsider = await make_user(services, Role.CLERK, compound_ids=frozenset({other.compound_id}))
     with pytest.raises(OutOfScope):
-        await services.spending.refund(outsider, event_id(), done["redemption_id"], "x")
+        await services.spending.refund(outsider, event_id(), done.redemption_id, "x")
     assert await balance(services, world.account_id) == 70
 
 
@@ -420,14 +428,14 @@ async def test_refunded_points_keep_their_lots_expiry(
     soap = await reward(services, world, cost_points=80)
     clock.moment = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
     await credit(services, world.account_id, 50)  # expires 2028-12-31
-    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     view = await services.accounts.account(SYSTEM, world.account_id)
     assert view["expiring"] == [
         {"points": 20, "expires_on": "2027-12-31"},
         {"points": 50, "expires_on": "2028-12-31"},
     ]
     clock.moment = datetime(2027, 9, 1, 2, 0, tzinfo=UTC)
-    await services.spending.refund(SYSTEM, event_id(), done["redemption_id"], "缺货")
+    await services.spending.refund(SYSTEM, event_id(), done.redemption_id, "缺货")
     view = await services.accounts.account(SYSTEM, world.account_id)
     assert view["balance_points"] == 150
     assert view["expiring"] == [
@@ -447,7 +455,7 @@ async def test_a_household_pays_a_merchant_up_to_its_balance(services: Services)
     clerk = await clerk_of(services, world)
     shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
     paid = await services.spending.pay(clerk, event_id(), world.card_token, shop["id"], 100)
-    assert paid["balance_points"] == 0
+    assert paid.balance_points == 0
     assert await balance(services, shop["account_id"]) == 100
     with pytest.raises(InsufficientPoints):
         await services.spending.pay(clerk, event_id(), world.card_token, shop["id"], 1)
@@ -477,7 +485,7 @@ async def test_settlement_moves_everything_to_the_settled_sink_once(services: Se
     await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 40)
     await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 25)
     settled = await services.spending.settle(SYSTEM, event_id(), shop["id"])
-    assert settled["settled_points"] == 65
+    assert settled.settled_points == 65
     assert await balance(services, shop["account_id"]) == 0
     assert await sink(services, world, AccountKind.SETTLED) == 65
     with pytest.raises(NothingToSettle) as refused:
@@ -505,28 +513,28 @@ async def test_a_statement_totals_a_period(services: Services, clock: FrozenCloc
     clock.moment = datetime(2026, 11, 4, 16, 30, tzinfo=UTC)
     await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 3)
 
-    def totals(statement: dict[str, Any]) -> tuple[int, int, int, int]:
+    def totals(statement: MerchantStatement) -> tuple[int, int, int, int]:
         return (
-            statement["opening_balance_points"],
-            statement["received_points"],
-            statement["settled_points"],
-            statement["closing_balance_points"],
+            statement.opening_balance_points,
+            statement.received_points,
+            statement.settled_points,
+            statement.closing_balance_points,
         )
 
     day_2 = await services.spending.statement(shop["id"], date(2026, 11, 2), date(2026, 11, 2))
     assert totals(day_2) == (0, 65, 0, 65)
-    assert [line["points"] for line in day_2["lines"]] == [40, 25]
+    assert [line.points for line in day_2.lines] == [40, 25]
     days_3_4 = await services.spending.statement(shop["id"], date(2026, 11, 3), date(2026, 11, 4))
     assert totals(days_3_4) == (65, 17, 65, 17)
-    assert [(line["kind"], line["points"]) for line in days_3_4["lines"]] == [
+    assert [(line.kind, line.points) for line in days_3_4.lines] == [
         ("settlement", -65),
         ("payment", 10),
         ("payment", 7),
     ]
     whole = await services.spending.statement(shop["id"], date(2026, 11, 1), date(2026, 11, 30))
     assert totals(whole) == (0, 85, 65, 20)
-    assert whole["merchant"] == "菜场"
-    assert (whole["from"], whole["to"]) == ("2026-11-01", "2026-11-30")
+    assert whole.merchant == "菜场"
+    assert (whole.first_day, whole.last_day) == (date(2026, 11, 1), date(2026, 11, 30))
     with pytest.raises(InvalidInput) as refused:
         await services.spending.statement(shop["id"], date(2026, 11, 2), date(2026, 11, 1))
     assert refused.value.extra["field"] == "to"
@@ -547,7 +555,7 @@ async def test_expiry_takes_only_lots_past_their_date_and_spending_took_the_olde
     await credit(services, world.account_id, 50)  # earned 2026: valid through 2027-12-31
     soap = await reward(services, world, cost_points=30)
     shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
-    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 20)
     view = await services.accounts.account(SYSTEM, world.account_id)
     assert view["expiring"] == [
@@ -558,9 +566,9 @@ async def test_expiry_takes_only_lots_past_their_date_and_spending_took_the_olde
     await credit(services, world.account_id, 20)  # earned 2027: valid through 2028-12-31
 
     first = await services.expiry.run(date(2027, 1, 1))
-    assert first == {"as_of": "2027-01-01", "accounts": 1, "expired_points": 50}
+    assert first == ExpiryRun(as_of="2027-01-01", accounts=1, expired_points=50)
     again = await services.expiry.run(date(2027, 1, 1))
-    assert again == {"as_of": "2027-01-01", "accounts": 0, "expired_points": 0}
+    assert again == ExpiryRun(as_of="2027-01-01", accounts=0, expired_points=0)
     assert await balance(services, world.account_id) == 70
     assert await sink(services, world, AccountKind.EXPIRED) == 50
     view = await services.accounts.account(SYSTEM, world.account_id)
@@ -584,8 +592,8 @@ async def test_the_last_valid_day_is_kept(services: Services, clock: FrozenClock
     world = await make_world(services)
     clock.moment = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
     await credit(services, world.account_id, 10)
-    assert (await services.expiry.run(date(2027, 12, 31)))["expired_points"] == 0
-    assert (await services.expiry.run(date(2028, 1, 1)))["expired_points"] == 10
+    assert (await services.expiry.run(date(2027, 12, 31))).expired_points == 0
+    assert (await services.expiry.run(date(2028, 1, 1))).expired_points == 10
 
 
 async def test_a_credit_after_local_midnight_on_new_years_eve_belongs_to_the_new_year(
@@ -617,16 +625,16 @@ async def test_expiring_within_30_days_lists_accounts_for_reminders(
     await credit(services, late["account_id"], 40)
     clock.moment = datetime(2027, 12, 5, 2, 0, tzinfo=UTC)
     soon = await services.expiry.expiring(None, 30, 0, 50)
-    assert [(row["account_id"], row["points"], row["first_expires_on"]) for row in soon] == [
+    assert [(row.account_id, row.points, row.first_expires_on) for row in soon] == [
         (world.account_id, 60, "2027-12-31"),
         (other.account_id, 5, "2027-12-31"),
     ]
-    assert soon[0]["household_id"] == world.household_id
-    assert soon[0]["kind"] == "household"
+    assert soon[0].household_id == world.household_id
+    assert soon[0].kind == "household"
     mine = await services.expiry.expiring(world.community_id, 30, 0, 50)
-    assert [row["account_id"] for row in mine] == [world.account_id]
+    assert [row.account_id for row in mine] == [world.account_id]
     paged = await services.expiry.expiring(None, 30, world.account_id, 50)
-    assert [row["account_id"] for row in paged] == [other.account_id]
+    assert [row.account_id for row in paged] == [other.account_id]
     assert await services.expiry.expiring(None, 25, 0, 50) == []
     with pytest.raises(InvalidInput) as refused:
         await services.expiry.expiring(None, 0, 0, 50)
@@ -635,7 +643,7 @@ async def test_expiring_within_30_days_lists_accounts_for_reminders(
     await services.expiry.run(date(2028, 1, 1))
     clock.moment = datetime(2028, 12, 10, 2, 0, tzinfo=UTC)
     rows = await services.expiry.expiring(None, 30, 0, 50)
-    assert [(row["account_id"], row["points"]) for row in rows] == [
+    assert [(row.account_id, row.points) for row in rows] == [
         (world.account_id, 15),
         (late["account_id"], 40),
     ]
@@ -647,25 +655,25 @@ async def test_verify_checks_that_lots_match_balances(services: Services) -> Non
     await credit(services, world.account_id, 100)
     await credit(services, neighbour["account_id"], 30)
     soap = await reward(services, world)
-    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 2)
-    await services.spending.refund(SYSTEM, event_id(), done["redemption_id"], "退货")
-    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 2)
+    await services.spending.refund(SYSTEM, event_id(), done.redemption_id, "退货")
+    await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     report = await verified(services)
-    checks = {check["name"]: check for check in report["checks"]}
-    assert checks["lots_match_balances"]["ok"]
+    checks = {check.name: check for check in report.checks}
+    assert checks["lots_match_balances"].ok
 
     await Lot.raw(
         "UPDATE lot SET remaining_points = remaining_points - 1 WHERE account_id = {}",
         neighbour["account_id"],
     )
     report = await services.verifier.verify()
-    assert not report["ok"]
-    failed = [check for check in report["checks"] if not check["ok"]]
+    assert not report.ok
+    failed = [check for check in report.checks if not check.ok]
     # The lot changed behind the ledger's back, so its lot_total no longer matches it either.
-    assert [check["name"] for check in failed] == ["lots_match_balances", "lot_totals_match_lots"]
-    assert f"account {neighbour['account_id']} " in failed[0]["detail"]
-    assert "30 points" in failed[0]["detail"]
-    assert "lots hold 29" in failed[0]["detail"]
+    assert [check.name for check in failed] == ["lots_match_balances", "lot_totals_match_lots"]
+    assert f"account {neighbour['account_id']} " in failed[0].detail
+    assert "30 points" in failed[0].detail
+    assert "lots hold 29" in failed[0].detail
 
 
 async def test_the_expire_command_writes_expiry_entries_once(
@@ -712,14 +720,12 @@ async def test_a_statement_adds_up_when_a_payment_was_reversed(services: Service
     await credit(services, world.account_id, 100)
     shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
     paid = await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 40)
-    await services.accounts.reverse(SYSTEM, event_id(), paid["entry_id"], "收错了")
+    await services.accounts.reverse(SYSTEM, event_id(), paid.entry_id, "收错了")
     statement = await services.spending.statement(shop["id"], date(2026, 11, 1), date(2026, 11, 30))
-    assert statement["closing_balance_points"] == 0
+    assert statement.closing_balance_points == 0
     assert (
-        statement["opening_balance_points"]
-        + statement["received_points"]
-        - statement["settled_points"]
-        == statement["closing_balance_points"]
+        statement.opening_balance_points + statement.received_points - statement.settled_points
+        == statement.closing_balance_points
     )
 
 
@@ -731,12 +737,12 @@ async def test_a_redemption_entry_is_undone_by_its_refund_not_a_bare_reversal(
     world = await make_world(services)
     await credit(services, world.account_id, 100)
     soap = await reward(services, world, stock=5, limit=1)
-    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap["id"], 1)
+    done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     with pytest.raises(NotReversible, match="refund"):
-        await services.accounts.reverse(SYSTEM, event_id(), done["entry_id"], "退货")
-    assert await stock(soap["id"]) == 4
-    await services.spending.refund(SYSTEM, event_id(), done["redemption_id"], "退货")
+        await services.accounts.reverse(SYSTEM, event_id(), done.entry_id, "退货")
+    assert await stock(soap.id) == 4
+    await services.spending.refund(SYSTEM, event_id(), done.redemption_id, "退货")
     assert await balance(services, world.account_id) == 100
-    assert await stock(soap["id"]) == 5
-    row = await Redemption.select(Redemption.status).where(Redemption.id == done["redemption_id"])
+    assert await stock(soap.id) == 5
+    row = await Redemption.select(Redemption.status).where(Redemption.id == done.redemption_id)
     assert row == [{"status": "refunded"}]

@@ -20,17 +20,20 @@ from ledger.domain.access import SYSTEM
 from ledger.domain.accounts import AccountKind
 from ledger.domain.errors import AlreadyReversed, InsufficientPoints, LedgerError
 from ledger.domain.rewards import OutOfStock
+from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
+from ledger.services.expiry import ExpiryRun
+from ledger.services.spending import Paid, Redeemed, Settled
 from ledger.store import ledger as ledger_store
 from ledger.store.tables import Entry, Lot, LotUse, Redemption, Reward
 from tests.factories import FrozenClock, credit, event_id, make_household, make_world
 
 pytestmark = pytest.mark.postgres
 
-Outcome = dict[str, Any] | LedgerError
+Outcome = Any  # a service's result, or the LedgerError that refused it
 
 
-async def _race(requests: list[Awaitable[dict[str, Any]]]) -> tuple[list[Outcome], float]:
+async def _race(requests: list[Awaitable[Any]]) -> tuple[list[Outcome], float]:
     """All requests at once; refusals are outcomes, anything else fails the test."""
     started = time.perf_counter()
     outcomes = await asyncio.gather(*requests, return_exceptions=True)
@@ -47,7 +50,7 @@ async def _after(seconds: float, request: Awaitable[Any]) -> Any:
 
 
 def _tally(outcomes: list[Any]) -> Counter[str]:
-    return Counter("ok" if isinstance(o, dict) else o.code for o in outcomes)
+    return Counter(o.code if isinstance(o, LedgerError) else "ok" for o in outcomes)
 
 
 async def _balance(services: Services, account_id: int) -> int:
@@ -63,8 +66,8 @@ async def _stock(reward_id: int) -> int:
 async def _assert_verified(services: Services) -> None:
     await services.sealer.seal_all()
     report = await services.verifier.verify()
-    assert report["ok"], report
-    assert report["pending_seal"] == 0
+    assert report.ok, report
+    assert report.pending_seal == 0
 
 
 async def _reward(
@@ -76,8 +79,10 @@ async def _reward(
         "stock": stock,
         "monthly_limit_per_household": limit,
     }
-    created = await services.catalog.create(SYSTEM, event_id("reward"), community_id, fields)
-    return int(created["id"])
+    created = await services.catalog.create(
+        SYSTEM, event_id("reward"), community_id, RewardFields(**fields)
+    )
+    return int(created.id)
 
 
 async def test_50_redemptions_of_the_last_10_units_by_50_households(services: Services) -> None:
@@ -98,7 +103,7 @@ async def test_50_redemptions_of_the_last_10_units_by_50_households(services: Se
     tally = _tally(outcomes)
     print(f"\n50 households x last 10 units: {dict(tally)} in {seconds:.2f} s")
     assert tally == Counter({"ok": 10, "out_of_stock": 40})
-    assert all(isinstance(o, OutOfStock) for o in outcomes if not isinstance(o, dict))
+    assert all(isinstance(o, OutOfStock) for o in outcomes if isinstance(o, LedgerError))
     assert await _stock(reward_id) == 0
     assert await Redemption.count() == 10
     balances = sorted([await _balance(services, account_id) for account_id in accounts])
@@ -158,10 +163,10 @@ async def test_redemptions_and_payments_against_one_balance_never_overdraw(
     spent = sum(
         points
         for (_, points, _), outcome in zip(requests, outcomes, strict=True)
-        if isinstance(outcome, dict)
+        if not isinstance(outcome, LedgerError)
     )
     tally = Counter(
-        f"{kind} {'ok' if isinstance(outcome, dict) else outcome.code}"
+        f"{kind} {outcome.code if isinstance(outcome, LedgerError) else 'ok'}"
         for (kind, _, _), outcome in zip(requests, outcomes, strict=True)
     )
     final = await _balance(services, world.account_id)
@@ -169,7 +174,7 @@ async def test_redemptions_and_payments_against_one_balance_never_overdraw(
         f"\nredemptions+payments on 1000 points: {dict(sorted(tally.items()))}, "
         f"spent {spent}, left {final}, in {seconds:.2f} s"
     )
-    assert all(isinstance(o, dict | InsufficientPoints) for o in outcomes), (
+    assert all(isinstance(o, Redeemed | Paid | InsufficientPoints) for o in outcomes), (
         "only insufficient_points may refuse"
     )
     assert spent <= 1_000
@@ -211,13 +216,13 @@ async def test_expiry_running_beside_spending_never_takes_a_lot_twice(
     mixed += [_after(0.1 * n, services.expiry.run(date(2027, 1, 1))) for n in range(4)]
 
     outcomes, seconds = await _race(mixed)
-    runs = [o for o in outcomes if isinstance(o, dict) and "expired_points" in o]
-    spending = [o for o in outcomes if not (isinstance(o, dict) and "expired_points" in o)]
-    expired_total = sum(run["expired_points"] for run in runs)
+    runs = [o for o in outcomes if isinstance(o, ExpiryRun)]
+    spending = [o for o in outcomes if not isinstance(o, ExpiryRun)]
+    expired_total = sum(run.expired_points for run in runs)
     tally = _tally(spending)
     print(
         f"\nexpiry x{len(runs)} beside {len(spending)} payments/redemptions on "
-        f"{len(households)} accounts: expired {[run['expired_points'] for run in runs]} "
+        f"{len(households)} accounts: expired {[run.expired_points for run in runs]} "
         f"(total {expired_total}), spending {dict(tally)}, in {seconds:.2f} s"
     )
     assert len(runs) == 4
@@ -249,7 +254,7 @@ async def test_expiry_running_beside_spending_never_takes_a_lot_twice(
     for lot in await Lot.select(Lot.id, Lot.points, Lot.remaining_points):
         uses = await LotUse.select(LotUse.points).where(LotUse.lot_id == lot["id"])
         assert lot["points"] - lot["remaining_points"] == sum(use["points"] for use in uses)
-    assert (await services.expiry.run(date(2027, 1, 1)))["expired_points"] == 0
+    assert (await services.expiry.run(date(2027, 1, 1))).expired_points == 0
     await _assert_verified(services)
 
 
@@ -265,7 +270,7 @@ async def test_a_refund_requested_twice_at_once_refunds_once(services: Services)
 
     outcomes, seconds = await _race(
         [
-            services.spending.refund(SYSTEM, event_id("refund"), done["redemption_id"], "退货")
+            services.spending.refund(SYSTEM, event_id("refund"), done.redemption_id, "退货")
             for done in redemptions
             for _ in range(2)
         ]
@@ -273,9 +278,9 @@ async def test_a_refund_requested_twice_at_once_refunds_once(services: Services)
     tally = _tally(outcomes)
     print(f"\n10 redemptions x 2 concurrent refunds: {dict(tally)} in {seconds:.2f} s")
     assert tally == Counter({"ok": 10, "already_reversed": 10})
-    assert all(isinstance(o, AlreadyReversed) for o in outcomes if not isinstance(o, dict))
+    assert all(isinstance(o, AlreadyReversed) for o in outcomes if isinstance(o, LedgerError))
     for n in range(0, len(outcomes), 2):
-        assert sum(isinstance(o, dict) for o in outcomes[n : n + 2]) == 1
+        assert sum(not isinstance(o, LedgerError) for o in outcomes[n : n + 2]) == 1
     assert await _stock(reward_id) == 20
     assert await _balance(services, world.account_id) == 1_000
     assert await Entry.count().where(Entry.kind == "reversal") == 10
@@ -297,7 +302,7 @@ async def test_refunds_beside_redemptions_on_one_household_settle_cleanly(
     requests: list[Awaitable[dict[str, Any]]] = []
     for done in redemptions:
         requests.append(
-            services.spending.refund(SYSTEM, event_id("refund"), done["redemption_id"], "退货")
+            services.spending.refund(SYSTEM, event_id("refund"), done.redemption_id, "退货")
         )
         requests.append(
             services.spending.redeem(SYSTEM, event_id("r"), world.card_token, reward_id, 1)
@@ -325,16 +330,16 @@ async def test_settlements_beside_payments_settle_each_point_once(services: Serv
         )
 
     outcomes, seconds = await _race(requests)
-    settled = [o for o in outcomes if isinstance(o, dict) and "settled_points" in o]
+    settled = [o for o in outcomes if isinstance(o, Settled)]
     tally = Counter(
-        ("settle " if n % 2 == 0 else "pay ") + ("ok" if isinstance(o, dict) else o.code)
+        ("settle " if n % 2 == 0 else "pay ") + (o.code if isinstance(o, LedgerError) else "ok")
         for n, o in enumerate(outcomes)
     )
     print(f"\n10 settlements beside 10 payments: {dict(sorted(tally.items()))} in {seconds:.2f} s")
     assert set(tally) <= {"settle ok", "settle nothing_to_settle", "pay ok"}
     assert tally["pay ok"] == 10
     left = await _balance(services, shop["account_id"])
-    assert sum(s["settled_points"] for s in settled) + left == 100 + 70
+    assert sum(s.settled_points for s in settled) + left == 100 + 70
     settled_sink = await ledger_store.community_account(world.community_id, AccountKind.SETTLED)
     assert await _balance(services, settled_sink) == 170 - left
     await _assert_verified(services)

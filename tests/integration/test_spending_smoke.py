@@ -22,11 +22,11 @@ async def test_redeem_pay_refund_settle_and_expire(services: Services, clock: Fr
     )
     clerk = await make_user(services, Role.CLERK, compound_ids=frozenset({world.compound_id}))
     redeemed = await services.spending.redeem(clerk, event_id(), world.card_token, reward["id"], 1)
-    assert redeemed["balance_points"] == 70
+    assert redeemed.balance_points == 70
     with pytest.raises(LimitReached):
         await services.spending.redeem(clerk, event_id(), world.card_token, reward["id"], 1)
-    refund = await services.spending.refund(SYSTEM, event_id(), redeemed["redemption_id"], "broken")
-    assert refund["balance_points"] == 100
+    refund = await services.spending.refund(SYSTEM, event_id(), redeemed.redemption_id, "broken")
+    assert refund.balance_points == 100
     umbrella = await services.registry.create_reward(
         SYSTEM, event_id(), world.community_id, "雨伞", 10, 2, None
     )
@@ -36,21 +36,21 @@ async def test_redeem_pay_refund_settle_and_expire(services: Services, clock: Fr
         SYSTEM, event_id(), world.community_id, "菜场"
     )
     paid = await services.spending.pay(clerk, event_id(), world.card_token, merchant["id"], 40)
-    assert paid["balance_points"] == 60
+    assert paid.balance_points == 60
     with pytest.raises(InsufficientPoints):
         await services.spending.pay(clerk, event_id(), world.card_token, merchant["id"], 61)
     settled = await services.spending.settle(SYSTEM, event_id(), merchant["id"])
-    assert settled["settled_points"] == 40
+    assert settled.settled_points == 40
     account = await services.accounts.account(SYSTEM, world.account_id)
     assert account["expiring"] == [{"points": 60, "expires_on": "2027-12-31"}]
     clock.moment = datetime(2027, 12, 20, 2, 0, tzinfo=UTC)
     soon = await services.expiry.expiring(None, 30, 0, 10)
-    assert [row["points"] for row in soon] == [60]
+    assert [row.points for row in soon] == [60]
     first = await services.expiry.run(date(2028, 1, 1))
     again = await services.expiry.run(date(2028, 1, 1))
-    assert first["expired_points"] == 60
-    assert again["expired_points"] == 0
+    assert first.expired_points == 60
+    assert again.expired_points == 0
     assert (await services.accounts.account(SYSTEM, world.account_id))["balance_points"] == 0
     await services.sealer.seal_all()
     report = await services.verifier.verify()
-    assert report["ok"], report
+    assert report.ok, report

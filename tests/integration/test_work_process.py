@@ -112,7 +112,7 @@ async def test_work_seals_and_projects_then_stops_on_sigterm(
         cards.append((await make_household(services, site.world.compound_id))["card_token"])
     for card in cards:
         await grade(services, site, Stream.KITCHEN, Grade.GOOD, card=card)
-    assert (await services.verifier.verify())["pending_seal"] >= len(cards)  # nobody sealed yet
+    assert (await services.verifier.verify()).pending_seal >= len(cards)  # nobody sealed yet
 
     prefix = f"glwork{random.randrange(10**9)}"
     redis = Redis.from_url(REDIS_URL)
@@ -121,7 +121,7 @@ async def test_work_seals_and_projects_then_stops_on_sigterm(
     try:
 
         async def sealed() -> bool:
-            return bool((await services.verifier.verify())["pending_seal"] == 0)
+            return bool((await services.verifier.verify()).pending_seal == 0)
 
         async def projected() -> bool:
             return await boards.cursor() >= len(cards)
@@ -134,7 +134,7 @@ async def test_work_seals_and_projects_then_stops_on_sigterm(
         assert f"working: {SEALER_TASK}, {NOTICE_TASK}, {PROJECTOR_TASK}" in output
         assert "stopped" in output
         assert "Traceback" not in output
-        assert (await services.verifier.verify())["ok"]
+        assert (await services.verifier.verify()).ok
     finally:
         if process.poll() is None:
             process.kill()
