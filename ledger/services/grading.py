@@ -122,7 +122,6 @@ class Gradings:
         if waiting:
             self._waiting.append(waiting)  # a request's gradings stay together, in order
             self._start(loop)
-        if waiting:
             await asyncio.wait([w.done for w in waiting])
         for one in waiting:  # a failure, not a refusal (refusals are outcomes)
             if one.done.cancelled() or one.done.exception() is not None:
