@@ -30,6 +30,7 @@ from ledger.services.users import principal_of as principal_of_user
 from ledger.store import bulk
 from ledger.store import ledger as ledger_store
 from ledger.store import registry as registry_store
+from ledger.store import users as users_store
 from ledger.store.registry import TableClass
 from ledger.store.tables import (
     AppUser,
@@ -394,7 +395,9 @@ async def _login_lines(password: str) -> list[str]:
 
 async def _scope_text(row: dict[str, Any]) -> str:
     """Whose household, which volunteer, or which compounds a login acts for."""
-    principal = await principal_of_user(row)
+    user = await users_store.user_by_id(row["id"])
+    assert user is not None, "the row was just read"
+    principal = await principal_of_user(user)
     if principal.household_id is not None:
         household = await _row(Household, principal.household_id)
         compound = await _row(Compound, household["compound"])

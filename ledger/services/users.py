@@ -6,7 +6,6 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -36,7 +35,8 @@ from ledger.services.sessions import Sessions
 from ledger.store import members as members_store
 from ledger.store import registry as registry_store
 from ledger.store import sessions as sessions_store
-from ledger.store.tables import AppUser, Household, UserCompound, Volunteer
+from ledger.store import users as store
+from ledger.store.users import NewUser, UserRow
 
 log = logging.getLogger(__name__)
 USERNAME_LENGTH_MAX = 64
@@ -110,33 +110,19 @@ class Users:
         compound_ids: frozenset[int],
     ) -> Result:
         """In the caller's transaction."""
-        if await AppUser.exists().where(
-            (AppUser.username == username) | (AppUser.phone == username)
-        ):
+        if await store.name_taken(username):
             raise UsernameTaken(f"username {username} is taken")
-        if household_id is not None and await registry_store.get(Household, household_id) is None:
-            raise NotFound("household", household_id)
-        if volunteer_id is not None and await registry_store.get(Volunteer, volunteer_id) is None:
-            raise NotFound("volunteer", volunteer_id)
+        await _check_exist(household_id, volunteer_id)
         for compound_id in compound_ids:
-            if await registry_store.get(registry_store.Compound, compound_id) is None:
+            if not await registry_store.compound_exists(compound_id):
                 raise NotFound("compound", compound_id)
-        user_id = await registry_store.insert(
-            AppUser,
-            username=username,
-            password_hash=password_hash,
-            role=role.value,
-            household=household_id,
-            volunteer=volunteer_id,
-            active=True,
-            created_at=self.clock.now(),
+        user = NewUser(
+            username, password_hash, role.value, household_id, volunteer_id, self.clock.now()
         )
+        user_id = await store.add(user)
         if household_id is not None:
             await members_store.add(household_id, user_id, helper=False, at=self.clock.now())
-        if compound_ids:
-            await UserCompound.insert(
-                *(UserCompound(user=user_id, compound=c) for c in sorted(compound_ids))
-            )
+        await store.add_compounds(user_id, compound_ids)
         return {"id": user_id, "username": username, "role": role.value}
 
     async def sign_in(self, username: str, password: str, address: str) -> SignedIn:
@@ -149,16 +135,16 @@ class Users:
         locked until an unlock or a fresh join with the card)."""
         name = username[:USERNAME_LENGTH_MAX]
         row = await _sign_in_row(name)
-        credential = row["credential"] if row is not None else "password"
+        credential = row.credential if row is not None else "password"
         lock_name = lock_name_of(row) if row is not None else name
         attempt = await self._attempt(lock_name, address, SIGN_IN_POLICIES[credential])
         if not attempt.allowed:
             metrics.sign_in_locked()
             raise SignInLocked(_locked_text(credential, attempt.retry_after))
-        stored_hash = row["password_hash"] if row and row["active"] else _DUMMY_HASH
+        stored_hash = row.password_hash if row and row.active else _DUMMY_HASH
         try:
             await asyncio.to_thread(_HASHER.verify, stored_hash, password)
-            if row is None or not row["active"]:
+            if row is None or not row.active:
                 raise VerificationError("no such user")
         except (VerificationError, InvalidHashError) as error:
             raise InvalidCredentials("wrong username or password") from error
@@ -168,7 +154,7 @@ class Users:
         except REDIS_FAILURES as error:
             metrics.redis_error("sign_in")
             log.warning("sign-in count not cleared while Redis fails: %s", error)
-        return SignedIn(await principal_of(row), row["token_version"])
+        return SignedIn(await principal_of(row), row.token_version)
 
     async def hash_pin(self, pin: str, field_name: str = "pin") -> str:
         """A PIN checked (6 digits, not trivial) and hashed: call it before the transaction
@@ -194,25 +180,21 @@ class Users:
         phone = parse_phone(phone)
         if await phone_taken(phone):
             raise PhoneTaken("this mobile number is already registered")
-        if household_id is not None and await registry_store.get(Household, household_id) is None:
-            raise NotFound("household", household_id)
-        if volunteer_id is not None and await registry_store.get(Volunteer, volunteer_id) is None:
-            raise NotFound("volunteer", volunteer_id)
+        await _check_exist(household_id, volunteer_id)
         now = self.clock.now()
-        user_id = await registry_store.insert(
-            AppUser,
+        user = NewUser(
             # Not the number: the username is shown as an entry's actor to the household.
             username=username or new_pin_username(),
             password_hash=pin_hash,
             role=role.value,
-            household=None if helper else household_id,
-            volunteer=volunteer_id,
-            active=True,
+            household_id=None if helper else household_id,
+            volunteer_id=volunteer_id,
             created_at=now,
             credential="pin",
             phone=phone,
             display_name=check_display_name(display_name),
         )
+        user_id = await store.add(user)
         if household_id is not None:
             await members_store.add(household_id, user_id, helper=helper, at=now)
         return user_id
@@ -220,7 +202,7 @@ class Users:
     async def reset_pin(self, user_id: int, pin_hash: str) -> None:
         """In the caller's transaction: a new PIN (a fresh join with the card); every token the
         account holds stops counting. Lift its lock after the commit (`unlock_after_reset`)."""
-        await AppUser.update({AppUser.password_hash: pin_hash}).where(AppUser.id == user_id)
+        await store.set_password_hash(user_id, pin_hash)
         await sessions_store.revoke_all(user_id)
 
     async def unlock_after_reset(self, user_id: int) -> None:
@@ -266,8 +248,8 @@ class Users:
 
         async def action() -> Result:
             row = await _user_row(user_id)
-            if row["active"]:
-                await AppUser.update({AppUser.active: False}).where(AppUser.id == user_id)
+            if row.active:
+                await store.deactivate(user_id)
                 await sessions_store.revoke_all(user_id)
             return await self.reply(user_id)
 
@@ -291,11 +273,11 @@ class Users:
 
         async def action() -> Result:
             row = await _user_row(user_id)
-            old_compounds = await _compounds_of(user_id)
-            new_role = role or Role(row["role"])
+            old_compounds = await store.compounds_of(user_id)
+            new_role = role or Role(row.role)
             compounds = frozenset(compound_ids) if compound_ids is not None else old_compounds
-            _check_scope(new_role, row["household"], compounds, row["volunteer"])
-            if new_role.value != row["role"] or compounds != old_compounds:
+            _check_scope(new_role, row.household_id, compounds, row.volunteer_id)
+            if new_role.value != row.role or compounds != old_compounds:
                 await self._store_change(user_id, new_role, compounds)
                 await sessions_store.revoke_all(user_id)
             return await self.reply(user_id)
@@ -311,57 +293,50 @@ class Users:
 
     async def _store_change(self, user_id: int, role: Role, compounds: frozenset[int]) -> None:
         for compound_id in compounds:
-            if await registry_store.get(registry_store.Compound, compound_id) is None:
+            if not await registry_store.compound_exists(compound_id):
                 raise NotFound("compound", compound_id)
-        await AppUser.update({AppUser.role: role.value}).where(AppUser.id == user_id)
-        await UserCompound.delete().where(UserCompound.user == user_id)
-        if compounds:
-            await UserCompound.insert(
-                *(UserCompound(user=user_id, compound=c) for c in sorted(compounds))
-            )
+        await store.set_role(user_id, role.value)
+        await store.set_compounds(user_id, compounds)
 
     async def reply(self, user_id: int) -> Result:
         row = await _user_row(user_id)
         return {
-            "id": row["id"],
-            "username": row["username"],
-            "role": row["role"],
-            "active": row["active"],
-            "compound_ids": sorted(await _compounds_of(user_id)),
+            "id": row.id,
+            "username": row.username,
+            "role": row.role,
+            "active": row.active,
+            "compound_ids": sorted(await store.compounds_of(user_id)),
         }
 
     async def principal(self, user_id: int) -> Principal:
         return await principal_of(await _user_row(user_id))
 
 
-async def _user_row(user_id: int) -> dict[str, Any]:
-    row = await AppUser.select().where(AppUser.id == user_id).first()
+async def _user_row(user_id: int) -> UserRow:
+    row = await store.user_by_id(user_id)
     if row is None:
         raise NotFound("user", user_id)
     return row
 
 
-async def _compounds_of(user_id: int) -> frozenset[int]:
-    rows = await UserCompound.select(UserCompound.compound).where(UserCompound.user == user_id)
-    return frozenset(r["compound"] for r in rows)
+async def _check_exist(household_id: int | None, volunteer_id: int | None) -> None:
+    if household_id is not None and not await registry_store.household_exists(household_id):
+        raise NotFound("household", household_id)
+    if volunteer_id is not None and not await registry_store.volunteer_exists(volunteer_id):
+        raise NotFound("volunteer", volunteer_id)
 
 
-async def _sign_in_row(name: str) -> dict[str, Any] | None:
+async def _sign_in_row(name: str) -> UserRow | None:
     """The account a sign-in names: by username, else a PIN account by its mobile number
     (typed with spaces, dashes or +86 as people write it)."""
-    row: dict[str, Any] | None = await AppUser.select().where(AppUser.username == name).first()
+    row = await store.user_by_username(name)
     if row is not None:
         return row
     try:
         phone = parse_phone(name)
     except InvalidInput:
         return None
-    found: dict[str, Any] | None = (
-        await AppUser.select()
-        .where((AppUser.phone == phone) & (AppUser.credential == "pin"))
-        .first()
-    )
-    return found
+    return await store.pin_user_by_phone(phone)
 
 
 def new_pin_username() -> str:
@@ -369,17 +344,15 @@ def new_pin_username() -> str:
     return f"pin-{secrets.token_hex(6)}"
 
 
-def lock_name_of(row: dict[str, Any]) -> str:
+def lock_name_of(row: UserRow) -> str:
     """The name a user's sign-in locks are kept under: a PIN account's number, else the
     username."""
-    return str(row["phone"]) if row["credential"] == "pin" and row["phone"] else row["username"]
+    return row.phone if row.credential == "pin" and row.phone else row.username
 
 
 async def phone_taken(phone: str) -> bool:
     """Some account signs in with this number already (as its number or its username)."""
-    return bool(
-        await AppUser.exists().where((AppUser.phone == phone) | (AppUser.username == phone))
-    )
+    return await store.name_taken(phone)
 
 
 def check_display_name(text: str | None) -> str:
@@ -402,37 +375,37 @@ def _wait_text(seconds: int) -> str:
     return f"{seconds} seconds" if seconds < 120 else f"{seconds // 60} minutes"
 
 
-async def principal_of(row: dict[str, Any]) -> Principal:
+async def principal_of(row: UserRow) -> Principal:
     """Everything access checks need, so that a request never re-reads the user."""
-    scopes = await UserCompound.select(UserCompound.compound).where(UserCompound.user == row["id"])
-    memberships = await members_store.households_of(row["id"])
+    compound_ids = await store.compounds_of(row.id)
+    memberships = await members_store.households_of(row.id)
     household_ids = {m.household_id for m in memberships}
-    if row["household"] is not None:
-        household_ids.add(row["household"])
+    if row.household_id is not None:
+        household_ids.add(row.household_id)
     helping = frozenset(m.household_id for m in memberships if m.helper)
     account_ids: set[int] = set()
     for household_id in sorted(household_ids):
-        household = await registry_store.get(Household, household_id)
+        household = await registry_store.household(household_id)
         assert household is not None, "a user's household exists (foreign key)"
-        account_ids.add(household["account"])
-    if row["volunteer"] is not None:
-        volunteer = await registry_store.get(Volunteer, row["volunteer"])
+        account_ids.add(household.account_id)
+    if row.volunteer_id is not None:
+        volunteer = await registry_store.volunteer(row.volunteer_id)
         assert volunteer is not None, "a user's volunteer exists (foreign key)"
-        account_ids.add(volunteer["account"])
-    lived_in = row["household"]
+        account_ids.add(volunteer.account_id)
+    lived_in = row.household_id
     if lived_in is None and len(household_ids) == 1:
         lived_in = next(iter(household_ids))  # a helper of one household acts for it
     return Principal(
-        user_id=row["id"],
-        username=row["username"],
-        role=Role(row["role"]),
+        user_id=row.id,
+        username=row.username,
+        role=Role(row.role),
         household_id=lived_in,
-        volunteer_id=row["volunteer"],
-        compound_ids=frozenset(scope["compound"] for scope in scopes),
+        volunteer_id=row.volunteer_id,
+        compound_ids=compound_ids,
         account_ids=frozenset(account_ids),
         household_ids=frozenset(household_ids),
         helping=helping,
-        display_name=row["display_name"] or "",
+        display_name=row.display_name,
     )
 
 
