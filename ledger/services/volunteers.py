@@ -30,11 +30,10 @@ from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_curso
 from ledger.services.reports import check_period
 from ledger.services.runner import Result, Runner
 from ledger.services.users import Users, phone_taken
-from ledger.store import earning as earning_store
 from ledger.store import ledger as accounts_store
 from ledger.store import registry as registry_store
 from ledger.store import volunteers as store
-from ledger.store.tables import Volunteer, VolunteerApplication
+from ledger.store.volunteers import ApplicationRow, NewApplication
 
 # Who an application's event is recorded as: the applicant is signed out and has no user yet.
 APPLICANT = Principal(user_id=0, username="applicant", role=Role.VOLUNTEER)
@@ -73,7 +72,7 @@ class Volunteers:
         }
 
         async def action() -> Result:
-            if await registry_store.get(registry_store.Community, community_id) is None:
+            if not await registry_store.community_exists(community_id):
                 raise NotFound("community", community_id)
             if await phone_taken(application.phone):
                 raise PhoneTaken("this mobile number is already registered", field="phone")
@@ -81,16 +80,16 @@ class Volunteers:
                 raise Duplicate(
                     "an application with this mobile number is already waiting", field="phone"
                 )
-            application_id = await registry_store.insert(
-                VolunteerApplication,
-                community=community_id,
-                name=application.name,
-                phone=application.phone,
-                pin_hash=pin_hash,
-                affiliation=application.party.affiliation.value,
-                party_branch=application.party.branch,
-                status="pending",
-                created_at=self.clock.now(),
+            application_id = await store.add_application(
+                NewApplication(
+                    community_id=community_id,
+                    name=application.name,
+                    phone=application.phone,
+                    pin_hash=pin_hash,
+                    affiliation=application.party.affiliation.value,
+                    party_branch=application.party.branch,
+                    created_at=self.clock.now(),
+                )
             )
             return {"id": application_id, "status": "pending"}
 
@@ -130,61 +129,48 @@ class Volunteers:
         inputs = {"application_id": application_id, "approve": approve}
 
         async def action() -> Result:
-            await earning_store.lock_row(VolunteerApplication, application_id)
-            row = await registry_store.get(VolunteerApplication, application_id)
+            row = await store.held_application(application_id)
             if row is None:
                 raise NotFound("volunteer application", application_id)
             reach = await _reach(actor)
-            if reach is not None and row["community"] not in reach:
+            if reach is not None and row.community_id not in reach:
                 raise OutOfScope("this application is for a community you do not coordinate")
-            if row["status"] != "pending":
+            if row.status != "pending":
                 raise AlreadyDecided(
-                    f"application {application_id} is {row['status']}",
+                    f"application {application_id} is {row.status}",
                     application_id=application_id,
-                    status=row["status"],
+                    status=row.status,
                 )
             made = await self._enrol(row) if approve else {"volunteer_id": None, "user_id": None}
             status = "approved" if approve else "declined"
-            await VolunteerApplication.update(
-                {
-                    VolunteerApplication.status: status,
-                    VolunteerApplication.decided_by: actor.user_id or None,
-                    VolunteerApplication.decided_at: self.clock.now(),
-                    VolunteerApplication.volunteer: made["volunteer_id"],
-                    # The login holds the hash now (or nobody needs it): the application
-                    # keeps no secret once decided.
-                    VolunteerApplication.pin_hash: "",
-                }
-            ).where(VolunteerApplication.id == application_id)
+            await store.decided(
+                application_id,
+                status,
+                actor.user_id or None,
+                self.clock.now(),
+                made["volunteer_id"],
+            )
             return {"id": application_id, "status": status, **made}
 
         return await self.runner.once(
             "volunteer_application_decision", event_id, actor, inputs, action, dict
         )
 
-    async def _enrol(self, application: dict[str, Any]) -> dict[str, int]:
+    async def _enrol(self, application: ApplicationRow) -> dict[str, int | None]:
         """In the decision's transaction: the record, its account, the login."""
-        if await phone_taken(application["phone"]):
+        if await phone_taken(application.phone):
             raise PhoneTaken("this mobile number is already registered", field="phone")
         now = self.clock.now()
-        community_id = application["community"]
+        community_id = application.community_id
         account_id = await accounts_store.open_account(community_id, AccountKind.VOLUNTEER, now)
-        volunteer_id = await registry_store.insert(
-            Volunteer,
-            community=community_id,
-            name=application["name"],
-            account=account_id,
-            created_at=now,
-            affiliation=application["affiliation"],
-            party_branch=application["party_branch"],
-        )
+        volunteer_id = await store.add_volunteer(application, account_id, now)
         user_id = await self.users.add_pin_account(
-            application["phone"],
-            application["pin_hash"],
+            application.phone,
+            application.pin_hash,
             Role.VOLUNTEER,
             household_id=None,
             volunteer_id=volunteer_id,
-            display_name=application["name"],
+            display_name=application.name,
         )
         return {"volunteer_id": volunteer_id, "user_id": user_id}
 
@@ -201,12 +187,12 @@ async def hours_by_party(community_id: int, first: date, last: date, by: str) ->
         {a.value: [0, 0] for a in Affiliation} if by == "affiliation" else {}
     )
     for row in rows:
-        if by == "branch" and row["affiliation"] != Affiliation.PARTY_MEMBER.value:
+        if by == "branch" and row.affiliation != Affiliation.PARTY_MEMBER.value:
             continue
-        key = str(row["affiliation"] if by == "affiliation" else row["branch"])
+        key = row.affiliation if by == "affiliation" else row.branch
         total = totals.setdefault(key, [0, 0])
-        total[0] += int(row["volunteers"])
-        total[1] += int(row["minutes"] or 0)
+        total[0] += row.volunteers
+        total[1] += row.minutes
     ordered = sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[0]))
     return {
         "community_id": community_id,
@@ -231,17 +217,16 @@ async def _reach(viewer: Principal) -> frozenset[int] | None:
     return await store.communities_of(viewer.compound_ids)
 
 
-def _item(row: dict[str, Any], viewer: Principal) -> dict[str, Any]:
-    phone = str(row["phone"])
+def _item(row: ApplicationRow, viewer: Principal) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "community_id": row["community"],
-        "name": row["name"],
-        "phone": phone if viewer.role is Role.ADMIN else mask_phone(phone),
-        "affiliation": row["affiliation"],
-        "party_branch": row["party_branch"],
-        "status": row["status"],
-        "created_at": row["created_at"].isoformat(),
-        "decided_at": row["decided_at"].isoformat() if row["decided_at"] else None,
-        "volunteer_id": row["volunteer"],
+        "id": row.id,
+        "community_id": row.community_id,
+        "name": row.name,
+        "phone": row.phone if viewer.role is Role.ADMIN else mask_phone(row.phone),
+        "affiliation": row.affiliation,
+        "party_branch": row.party_branch,
+        "status": row.status,
+        "created_at": row.created_at.isoformat(),
+        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+        "volunteer_id": row.volunteer_id,
     }
