@@ -237,7 +237,7 @@ async def join(services: Services, household_id: int, display_name: str, key: st
         }
 
     inputs = {"household_id": household_id, "phone": "13812345678"}
-    await services.runner.once(MEMBER_JOINED_EVENT, key, joiner, inputs, action)
+    await services.runner.once(MEMBER_JOINED_EVENT, key, joiner, inputs, action, dict)
     return joiner
 
 
@@ -251,6 +251,7 @@ async def test_a_member_joining_is_heard_by_the_other_members_only(services: Ser
         joiner,
         {"household_id": site.world.household_id, "phone": "13812345678"},
         _unreachable,
+        dict,
     )
     await project(services)
 
