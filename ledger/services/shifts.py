@@ -39,8 +39,10 @@ from ledger.services.runner import Result, Runner
 from ledger.store import earning as store
 from ledger.store import facts
 from ledger.store import registry as registry_store
+from ledger.store import shifts as shifts_store
 from ledger.store.engine import Database
-from ledger.store.tables import Shift, Volunteer
+from ledger.store.registry import VolunteerRow
+from ledger.store.shifts import NewShift, ShiftClosing, ShiftRow
 
 BULK_SHIFTS_MAX = 500
 STALE_BATCH = 200
@@ -68,25 +70,26 @@ class Shifts:
         async def action() -> Result:
             _, post = await self.codes.resolve(post_token, CodeKind.POST, actor)
             volunteer = await _volunteer(volunteer_id)
-            if post["community_id"] != volunteer["community"]:
+            if post["community_id"] != volunteer.community_id:
                 raise OutOfScope("this duty post belongs to another community")
-            now = await _scan_moment(volunteer["community"], actor, self.clock.now(), captured_at)
-            current = await store.open_shift(volunteer_id)
+            now = await _scan_moment(volunteer.community_id, actor, self.clock.now(), captured_at)
+            current = await shifts_store.open_shift(volunteer_id)
             if current is not None and not await _close_if_stale(current, now):
                 raise ShiftOpen(
-                    f"shift {current['id']} is still open; check out first", shift_id=current["id"]
+                    f"shift {current.id} is still open; check out first", shift_id=current.id
                 )
-            shift_id = await registry_store.insert(
-                Shift,
-                community_id=volunteer["community"],
-                compound=post["compound"],
-                post=post["id"],
-                volunteer=volunteer_id,
-                kind="regular",
-                status="open",
-                started_at=now,
-                local_day=local_day(now),
-                created_at=self.clock.now(),
+            shift_id = await shifts_store.add(
+                NewShift(
+                    community_id=volunteer.community_id,
+                    compound_id=post["compound"],
+                    post_id=post["id"],
+                    volunteer_id=volunteer_id,
+                    kind="regular",
+                    status="open",
+                    started_at=now,
+                    local_day=local_day(now),
+                    created_at=self.clock.now(),
+                )
             )
             return {"shift_id": shift_id, "started_at": now.isoformat()}
 
@@ -107,26 +110,26 @@ class Shifts:
 
         async def action() -> Result:
             _, post = await self.codes.resolve(post_token, CodeKind.POST, actor)
-            community_id = (await _volunteer(volunteer_id))["community"]
+            community_id = (await _volunteer(volunteer_id)).community_id
             now = await _scan_moment(community_id, actor, self.clock.now(), captured_at)
-            shift = await store.open_shift(volunteer_id)
+            shift = await shifts_store.open_shift(volunteer_id)
             if shift is not None:  # lock it, then read it again: two check-outs close it once
-                await store.lock_row(Shift, shift["id"])
-                shift = await store.open_shift(volunteer_id)
+                await shifts_store.lock(shift.id)
+                shift = await shifts_store.open_shift(volunteer_id)
             if shift is None:
                 raise NoOpenShift("there is no open shift to check out of")
             if await _close_if_stale(shift, now):
                 # Say so, and keep the automatic close: a refusal would roll it back.
                 return {
-                    "shift_id": shift["id"],
+                    "shift_id": shift.id,
                     "minutes": 0,
                     "status": "pending",
                     "flagged": True,
                     "note": "left open too long; closed automatically for a coordinator to review",
                 }
-            if shift["post"] != post["id"]:
+            if shift.post_id != post["id"]:
                 raise NoOpenShift(
-                    "your open shift is at another post; check out there", post_id=shift["post"]
+                    "your open shift is at another post; check out there", post_id=shift.post_id
                 )
             return await _close(shift, now)
 
@@ -178,35 +181,36 @@ class Shifts:
             if not actor.covers_compound(compound_id):
                 raise OutOfScope("this compound is not one you coordinate")
             volunteer = await _volunteer(volunteer_id)
-            if await registry_store.community_of_compound(compound_id) != volunteer["community"]:
+            if await registry_store.community_of_compound(compound_id) != volunteer.community_id:
                 raise OutOfScope("this volunteer belongs to another community")
             now = self.clock.now()
             if day > local_day(now):
                 raise InvalidInput(
                     "day", "back-filled hours cannot be in the future", by_clock=True
                 )
-            rule = await rules_at(volunteer["community"], now)
+            rule = await rules_at(volunteer.community_id, now)
             await _within_daily_max(volunteer, day, minutes, rule.rules)
             points = points_for_minutes(minutes, rule.rules.backfill_points_per_hour)
-            shift_id = await registry_store.insert(
-                Shift,
-                community_id=volunteer["community"],
-                compound=compound_id,
-                post=None,
-                volunteer=volunteer_id,
-                kind="backfill",
-                status="approved",
-                started_at=day_start(day),
-                ended_at=day_start(day),
-                local_day=day,
-                minutes=minutes,
-                note=note.strip(),
-                decided_by=actor.user_id,
-                decided_at=now,
-                rule_version=rule.version,
-                created_at=now,
+            shift_id = await shifts_store.add(
+                NewShift(
+                    community_id=volunteer.community_id,
+                    compound_id=compound_id,
+                    post_id=None,
+                    volunteer_id=volunteer_id,
+                    kind="backfill",
+                    status="approved",
+                    started_at=day_start(day),
+                    ended_at=day_start(day),
+                    local_day=day,
+                    minutes=minutes,
+                    note=note.strip(),
+                    decided_by=actor.user_id,
+                    decided_at=now,
+                    rule_version=rule.version,
+                    created_at=now,
+                )
             )
-            await _hours_fact(volunteer["community"], volunteer_id, minutes, day, now)
+            await _hours_fact(volunteer.community_id, volunteer_id, minutes, day, now)
             entry_id = await _credit_shift(
                 shift_id, volunteer, points, event_id, actor, now, rule.version
             )
@@ -228,15 +232,15 @@ class Shifts:
         closed, after_id = 0, 0
         while True:
             async with self.db.write():
-                batch = await store.stale_open_shifts(cutoff, STALE_BATCH, after_id)
+                batch = await shifts_store.stale_open_shifts(cutoff, STALE_BATCH, after_id)
                 for shift in batch:
                     closed += await _close_if_stale(shift, now)
             if len(batch) < STALE_BATCH:
                 return closed
-            after_id = batch[-1]["id"]
+            after_id = batch[-1].id
 
     async def page(self, viewer: Principal, status: str, cursor: str | None, limit: int) -> Result:
-        return await scoped_page(Shift, viewer, {"status": status}, cursor, limit)
+        return await scoped_page(shifts_store.LISTED, viewer, {"status": status}, cursor, limit)
 
     async def hours(self, viewer: Principal, volunteer_id: int) -> Result:
         """Hours kept forever, by class and status, with the star level."""
@@ -245,19 +249,16 @@ class Shifts:
             raise Forbidden("these are another volunteer's hours")
         if viewer.volunteer_id != volunteer_id and not await _coordinates(viewer, volunteer):
             raise OutOfScope("this volunteer serves in a community you do not coordinate")
-        rows = await Shift.select(Shift.kind, Shift.status, Shift.minutes).where(
-            Shift.volunteer == volunteer_id
-        )
         totals = {"approved": 0, "backfilled": 0, "pending": 0}
-        for row in rows:
-            if row["status"] == "approved":
-                totals["backfilled" if row["kind"] == "backfill" else "approved"] += row["minutes"]
-            elif row["status"] == "pending":
-                totals["pending"] += row["minutes"]
+        for row in await shifts_store.minutes_of(volunteer_id):
+            if row.status == "approved":
+                totals["backfilled" if row.kind == "backfill" else "approved"] += row.minutes
+            elif row.status == "pending":
+                totals["pending"] += row.minutes
         served = totals["approved"] + totals["backfilled"]
         return {
             "volunteer_id": volunteer_id,
-            "name": volunteer["name"],
+            "name": volunteer.name,
             "approved_minutes": totals["approved"],
             "backfilled_minutes": totals["backfilled"],
             "pending_minutes": totals["pending"],
@@ -276,87 +277,57 @@ async def _scan_moment(
     return scan_moment(captured_at, now, actor.role, rule.rules)
 
 
-async def _close(shift: dict[str, Any], now: datetime) -> Result:
-    rule = await rules_at(shift["community_id"], shift["started_at"])
-    elapsed = int((now - shift["started_at"]).total_seconds())
-    counted = await store.shift_minutes_on(shift["volunteer"], shift["local_day"], shift["id"])
+async def _close(shift: ShiftRow, now: datetime) -> Result:
+    rule = await rules_at(shift.community_id, shift.started_at)
+    elapsed = int((now - shift.started_at).total_seconds())
+    counted = await store.shift_minutes_on(shift.volunteer_id, shift.local_day, shift.id)
     minutes = minutes_within_daily_max(shift_minutes(elapsed, rule.rules), counted, rule.rules)
     status = "pending" if minutes > 0 else "declined"
     note = "" if minutes > 0 else "shorter than the minimum unit, or the day's maximum was reached"
-    await store.update_row(
-        Shift,
-        shift["id"],
-        {
-            "status": status,
-            "ended_at": now,
-            "minutes": minutes,
-            "rule_version": rule.version,
-            "note": note,
-        },
-    )
-    return {"shift_id": shift["id"], "minutes": minutes, "status": status}
+    await shifts_store.close(shift.id, ShiftClosing(status, now, minutes, rule.version, note))
+    return {"shift_id": shift.id, "minutes": minutes, "status": status}
 
 
-async def _close_if_stale(shift: dict[str, Any], now: datetime) -> bool:
+async def _close_if_stale(shift: ShiftRow, now: datetime) -> bool:
     """A shift open past the limit is closed at the limit and flagged, with no minutes counted:
     nobody knows when the volunteer left. It waits for a coordinator, who may back-fill the
     real hours."""
-    rule = await rules_at(shift["community_id"], shift["started_at"])
-    limit = shift["started_at"] + timedelta(minutes=rule.rules.shift_auto_close_minutes)
+    rule = await rules_at(shift.community_id, shift.started_at)
+    limit = shift.started_at + timedelta(minutes=rule.rules.shift_auto_close_minutes)
     if now < limit:
         return False
-    await store.update_row(
-        Shift,
-        shift["id"],
-        {
-            "status": "pending",
-            "ended_at": limit,
-            "minutes": 0,
-            "flagged": True,
-            "note": "left open; closed automatically",
-            "rule_version": rule.version,
-        },
-    )
+    note = "left open; closed automatically"
+    closing = ShiftClosing("pending", limit, 0, rule.version, note, flagged=True)
+    await shifts_store.close(shift.id, closing)
     return True
 
 
 async def _decide(
     actor: Principal, event_id: str, shift_id: int, approve: bool, now: datetime
 ) -> dict[str, Any]:
-    await store.lock_row(Shift, shift_id)
-    shift = await registry_store.get(Shift, shift_id)
+    shift = await shifts_store.held(shift_id)
     if shift is None:
         raise NotFound("shift", shift_id)
-    if not actor.covers_compound(shift["compound"]):
+    if not actor.covers_compound(shift.compound_id):
         raise OutOfScope(f"shift {shift_id} is in a compound you do not coordinate")
-    if shift["status"] != "pending":
-        raise AlreadyDecided(f"shift {shift_id} is {shift['status']}", shift_id=shift_id)
+    if shift.status != "pending":
+        raise AlreadyDecided(f"shift {shift_id} is {shift.status}", shift_id=shift_id)
     points, entry_id = 0, None
     if approve:
-        _not_own(actor, shift["volunteer"])
-        rule = await rules_version(shift["community_id"], shift["rule_version"] or 0)
-        points = points_for_minutes(shift["minutes"], rule.rules.shift_points_per_hour)
-        volunteer = await _volunteer(shift["volunteer"])
-        await _within_daily_max(volunteer, shift["local_day"], shift["minutes"], rule.rules)
+        _not_own(actor, shift.volunteer_id)
+        rule = await rules_version(shift.community_id, shift.rule_version or 0)
+        points = points_for_minutes(shift.minutes, rule.rules.shift_points_per_hour)
+        volunteer = await _volunteer(shift.volunteer_id)
+        await _within_daily_max(volunteer, shift.local_day, shift.minutes, rule.rules)
         entry_id = await _credit_shift(
             shift_id, volunteer, points, event_id, actor, now, rule.version
         )
     status = "approved" if approve else "declined"
     if approve:
         await _hours_fact(
-            shift["community_id"], shift["volunteer"], shift["minutes"], shift["local_day"], now
+            shift.community_id, shift.volunteer_id, shift.minutes, shift.local_day, now
         )
-    await store.update_row(
-        Shift,
-        shift_id,
-        {
-            "status": status,
-            "decided_by": actor.user_id,
-            "decided_at": now,
-            "points_awarded": points,
-            "entry_id": entry_id,
-        },
-    )
+    await shifts_store.decided(shift_id, status, actor.user_id, now, points, entry_id)
     return {"shift_id": shift_id, "status": status, "entry_id": entry_id, "points_awarded": points}
 
 
@@ -366,18 +337,18 @@ def _not_own(actor: Principal, volunteer_id: int) -> None:
 
 
 async def _within_daily_max(
-    volunteer: dict[str, Any], day: date, minutes: int, rules: EarningRules
+    volunteer: VolunteerRow, day: date, minutes: int, rules: EarningRules
 ) -> None:
     """Lock the volunteer's account first, so two approvals or back-fills of one day are
     decided one after the other, the second counting the first's minutes."""
-    await store.lock_account(volunteer["account"])
-    served = await store.served_minutes_on(volunteer["id"], day)
+    await store.lock_account(volunteer.account_id)
+    served = await store.served_minutes_on(volunteer.id, day)
     check_minutes_for_day(minutes, served, rules)
 
 
 async def _credit_shift(
     shift_id: int,
-    volunteer: dict[str, Any],
+    volunteer: VolunteerRow,
     points: int,
     event_id: str,
     actor: Principal,
@@ -387,8 +358,8 @@ async def _credit_shift(
     if points <= 0:
         return None
     posted = await credit_from_issuance(
-        community_id=volunteer["community"],
-        account_id=volunteer["account"],
+        community_id=volunteer.community_id,
+        account_id=volunteer.account_id,
         amount_points=points,
         kind=EntryKind.SHIFT,
         event_id=event_id,
@@ -408,14 +379,14 @@ async def _hours_fact(
         await facts.record(community_id, "hours", payload, day, now)
 
 
-async def _coordinates(viewer: Principal, volunteer: dict[str, Any]) -> bool:
+async def _coordinates(viewer: Principal, volunteer: VolunteerRow) -> bool:
     """Admins see every volunteer; a coordinator those of the communities they serve."""
     if viewer.role is Role.ADMIN:
         return True
     if viewer.role is not Role.COORDINATOR:
         return False
     for compound_id in viewer.compound_ids:
-        if await registry_store.community_of_compound(compound_id) == volunteer["community"]:
+        if await registry_store.community_of_compound(compound_id) == volunteer.community_id:
             return True
     return False
 
@@ -426,8 +397,8 @@ def _volunteer_of(actor: Principal) -> int:
     return actor.volunteer_id
 
 
-async def _volunteer(volunteer_id: int) -> dict[str, Any]:
-    volunteer = await registry_store.get(Volunteer, volunteer_id)
+async def _volunteer(volunteer_id: int) -> VolunteerRow:
+    volunteer = await registry_store.volunteer(volunteer_id)
     if volunteer is None:
         raise NotFound("volunteer", volunteer_id)
     return volunteer
