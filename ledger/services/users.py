@@ -30,7 +30,7 @@ from ledger.services.limits import (
     SignInLocked,
     SignInPolicy,
 )
-from ledger.services.runner import Result, Runner
+from ledger.services.runner import Runner
 from ledger.services.sessions import Sessions
 from ledger.store import members as members_store
 from ledger.store import registry as registry_store
@@ -57,6 +57,37 @@ class SignedIn:
     token_version: int
 
 
+@dataclass(frozen=True, slots=True)
+class LoginRequest:
+    """A login staff make: a role, and for a resident its household, for a volunteer its
+    record, for inspectors, clerks and coordinators the compounds they serve."""
+
+    username: str
+    password: str
+    role: Role
+    household_id: int | None = None
+    volunteer_id: int | None = None
+    compound_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UserAdded:
+    id: int
+    username: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserDetails:
+    """A login as an admin sees it (after a change, a deactivation, an unlock)."""
+
+    id: int
+    username: str
+    role: str
+    active: bool
+    compound_ids: list[int]
+
+
 @dataclass(frozen=True)
 class Users:
     clock: Clock
@@ -67,22 +98,11 @@ class Users:
     # worker instead of not at all, and sign-in keeps working.
     local_limiter: MemoryLimiter = field(default_factory=MemoryLimiter)
 
-    async def create(
-        self,
-        actor: Principal,
-        event_id: str,
-        username: str,
-        password: str,
-        role: Role,
-        household_id: int | None = None,
-        volunteer_id: int | None = None,
-        compound_ids: tuple[int, ...] = (),
-    ) -> Result:
-        username, compounds = _check_user(
-            username, password, role, household_id, volunteer_id, compound_ids
-        )
+    async def create(self, actor: Principal, event_id: str, request: LoginRequest) -> UserAdded:
+        username, compounds = _check_user(request)
         # Hash outside the transaction: argon2 is deliberately slow and holds no lock.
-        password_hash = await asyncio.to_thread(_HASHER.hash, password)
+        password_hash = await asyncio.to_thread(_HASHER.hash, request.password)
+        role, household_id, volunteer_id = request.role, request.household_id, request.volunteer_id
         inputs = {
             "username": username,
             "role": role.value,
@@ -91,14 +111,14 @@ class Users:
             "compound_ids": sorted(compounds),
         }
 
-        async def action() -> Result:
+        async def action() -> UserAdded:
             return await self.add(
                 username, password_hash, role, household_id, volunteer_id, compounds
             )
 
         # The password is not part of the fingerprint: a retry with the same event_id is the
         # same request even though each hash differs.
-        return await self.runner.once("user", event_id, actor, inputs, action, dict)
+        return await self.runner.once("user", event_id, actor, inputs, action, UserAdded)
 
     async def add(
         self,
@@ -108,7 +128,7 @@ class Users:
         household_id: int | None,
         volunteer_id: int | None,
         compound_ids: frozenset[int],
-    ) -> Result:
+    ) -> UserAdded:
         """In the caller's transaction."""
         if await store.name_taken(username):
             raise UsernameTaken(f"username {username} is taken")
@@ -123,7 +143,7 @@ class Users:
         if household_id is not None:
             await members_store.add(household_id, user_id, helper=False, at=self.clock.now())
         await store.add_compounds(user_id, compound_ids)
-        return {"id": user_id, "username": username, "role": role.value}
+        return UserAdded(user_id, username, role.value)
 
     async def sign_in(self, username: str, password: str, address: str) -> SignedIn:
         """The guess is counted (per username and client address, and per username) before
@@ -227,7 +247,7 @@ class Users:
     async def authenticate(self, username: str, password: str, address: str = "local") -> Principal:
         return (await self.sign_in(username, password, address)).principal
 
-    async def unlock(self, user_id: int) -> Result:
+    async def unlock(self, user_id: int) -> UserDetails:
         """Lift every sign-in lock on a user's name (an admin, after checking who is locked out)."""
         row = await _user_row(user_id)
         await self.limiter.sign_in_unlock(lock_name_of(row))
@@ -240,13 +260,13 @@ class Users:
         name = lock_name_of(row) if row is not None else username[:USERNAME_LENGTH_MAX]
         await self.limiter.sign_in_unlock(name)
 
-    async def deactivate(self, actor: Principal, event_id: str, user_id: int) -> Result:
+    async def deactivate(self, actor: Principal, event_id: str, user_id: int) -> UserDetails:
         """The user cannot sign in any more and every token they hold stops counting.
         Deactivating an inactive user changes nothing."""
         if actor.user_id == user_id:
             raise InvalidInput("id", "an admin cannot deactivate their own account")
 
-        async def action() -> Result:
+        async def action() -> UserDetails:
             row = await _user_row(user_id)
             if row.active:
                 await store.deactivate(user_id)
@@ -254,7 +274,9 @@ class Users:
             return await self.reply(user_id)
 
         inputs = {"user_id": user_id}
-        result = await self.runner.once("user-deactivate", event_id, actor, inputs, action, dict)
+        result = await self.runner.once(
+            "user-deactivate", event_id, actor, inputs, action, UserDetails
+        )
         await self.sessions.published(user_id)
         return result
 
@@ -265,13 +287,13 @@ class Users:
         user_id: int,
         role: Role | None,
         compound_ids: tuple[int, ...] | None,
-    ) -> Result:
+    ) -> UserDetails:
         """A new role or compound scope; the user's tokens (which carry the old ones) stop
         counting. The same role and compounds again change nothing and revoke nothing."""
         if compound_ids is not None and len(set(compound_ids)) != len(compound_ids):
             raise Duplicate("compound_ids lists a compound twice")
 
-        async def action() -> Result:
+        async def action() -> UserDetails:
             row = await _user_row(user_id)
             old_compounds = await store.compounds_of(user_id)
             new_role = role or Role(row.role)
@@ -287,7 +309,7 @@ class Users:
             "role": role.value if role else None,
             "compound_ids": sorted(compound_ids) if compound_ids is not None else None,
         }
-        result = await self.runner.once("user-change", event_id, actor, inputs, action, dict)
+        result = await self.runner.once("user-change", event_id, actor, inputs, action, UserDetails)
         await self.sessions.published(user_id)
         return result
 
@@ -298,15 +320,10 @@ class Users:
         await store.set_role(user_id, role.value)
         await store.set_compounds(user_id, compounds)
 
-    async def reply(self, user_id: int) -> Result:
+    async def reply(self, user_id: int) -> UserDetails:
         row = await _user_row(user_id)
-        return {
-            "id": row.id,
-            "username": row.username,
-            "role": row.role,
-            "active": row.active,
-            "compound_ids": sorted(await store.compounds_of(user_id)),
-        }
+        compound_ids = sorted(await store.compounds_of(user_id))
+        return UserDetails(row.id, row.username, row.role, row.active, compound_ids)
 
     async def principal(self, user_id: int) -> Principal:
         return await principal_of(await _user_row(user_id))
@@ -409,22 +426,16 @@ async def principal_of(row: UserRow) -> Principal:
     )
 
 
-def _check_user(
-    username: str,
-    password: str,
-    role: Role,
-    household_id: int | None,
-    volunteer_id: int | None,
-    compound_ids: tuple[int, ...],
-) -> tuple[str, frozenset[int]]:
-    name = username.strip()
+def _check_user(request: LoginRequest) -> tuple[str, frozenset[int]]:
+    password, role, compound_ids = request.password, request.role, request.compound_ids
+    name = request.username.strip()
     if not name or len(name) > USERNAME_LENGTH_MAX or any(ch.isspace() for ch in name):
         raise InvalidInput("username", f"must be 1-{USERNAME_LENGTH_MAX} characters, no spaces")
     if not PASSWORD_LENGTH_MIN <= len(password) <= PASSWORD_LENGTH_MAX:
         raise InvalidInput(
             "password", f"must be {PASSWORD_LENGTH_MIN}-{PASSWORD_LENGTH_MAX} characters"
         )
-    _check_scope(role, household_id, frozenset(compound_ids), volunteer_id)
+    _check_scope(role, request.household_id, frozenset(compound_ids), request.volunteer_id)
     if len(set(compound_ids)) != len(compound_ids):
         raise Duplicate("compound_ids lists a compound twice")
     return name, frozenset(compound_ids)
