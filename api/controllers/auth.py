@@ -64,8 +64,8 @@ class AuthController(Controller):
             if account["kind"] != "household":
                 volunteer_account = account_id
         for household in households:
-            if household["household_id"] == principal.household_id:
-                household_account = household["account_id"]
+            if household.household_id == principal.household_id:
+                household_account = household.account_id
         return Me(
             user_id=principal.user_id,
             username=principal.username,
@@ -75,7 +75,7 @@ class AuthController(Controller):
             household_account_id=household_account,
             volunteer_account_id=volunteer_account,
             compound_ids=sorted(principal.compound_ids),
-            households=[msgspec.convert(h, MyHousehold) for h in households],
+            households=[msgspec.convert(h, MyHousehold, from_attributes=True) for h in households],
         )
 
     @post("/users", operation_id="CreateUser", guards=ADMIN_ONLY)

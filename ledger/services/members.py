@@ -48,7 +48,7 @@ from ledger.services.limits import (
     SignInLocked,
     SignInPolicy,
 )
-from ledger.services.runner import Result, Runner
+from ledger.services.runner import Runner
 from ledger.services.sessions import Sessions
 from ledger.services.users import (
     SignedIn,
@@ -62,6 +62,7 @@ from ledger.store import registry as registry_store
 from ledger.store import sessions as sessions_store
 from ledger.store import users as users_store
 from ledger.store import views as views_store
+from ledger.store.members import MemberRow
 from ledger.store.registry import HouseholdRow
 from ledger.store.users import UserRow
 
@@ -75,6 +76,59 @@ JOINED = "household.member_joined"
 REMOVED = "household.member_removed"
 CODE_RESET = "household.join_code_reset"
 OPERATIONS = (JOINED, REMOVED, CODE_RESET)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberJoined:
+    """What the audit log keeps of a join, and what the notices read (no number, no PIN)."""
+
+    user_id: int
+    household_id: int
+    helper: bool
+    display_name: str
+    rejoined: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRemoved:
+    household_id: int
+    user_id: int
+    removed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class JoinCodeReset:
+    household_id: int
+    join_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A member as the list shows them; the number masked except for admins and their own."""
+
+    user_id: int
+    display_name: str
+    phone: str | None
+    helper: bool
+    joined_at: str | None
+    pin_reset_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberList:
+    items: list[Member]
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdOfMine:
+    """A household a person acts for, labelled with its compound and address."""
+
+    household_id: int
+    helper: bool
+    label: str
+    account_id: int
+    compound_name: str
+    address: tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -196,7 +250,7 @@ class Members:
         inputs = {"household_id": household_id, "helper": as_helper, "display_name": name}
         username = new_pin_username()
 
-        async def action() -> Result:
+        async def action() -> MemberJoined:
             await self._hold(held)
             user_id = await self.users.add_pin_account(
                 phone,
@@ -208,11 +262,12 @@ class Members:
                 helper=as_helper,
                 username=username,
             )
-            return _joined_record(user_id, household_id, as_helper, name, rejoined=False)
+            return MemberJoined(user_id, household_id, as_helper, name, rejoined=False)
 
         actor = Principal(user_id=0, username=username, role=Role.RESIDENT)
-        result = await self.runner.once(JOINED, _event_id("join"), actor, inputs, action, dict)
-        return int(result["user_id"])
+        event_id = _event_id("join")
+        result = await self.runner.once(JOINED, event_id, actor, inputs, action, MemberJoined)
+        return result.user_id
 
     async def _another_household(
         self, held: tuple[int, int, str], row: UserRow, as_helper: bool
@@ -224,16 +279,17 @@ class Members:
             )
         inputs = {"household_id": household_id, "user_id": row.id, "helper": as_helper}
 
-        async def action() -> Result:
+        async def action() -> MemberJoined:
             await self._hold(held)
             now = self.clock.now()
             await store.add(household_id, row.id, helper=as_helper, at=now)
             if not as_helper:
                 await users_store.move_to(row.id, household_id)
             await sessions_store.revoke_all(row.id)  # old tokens lack the new household
-            return _joined_record(row.id, household_id, as_helper, row.display_name, rejoined=False)
+            return MemberJoined(row.id, household_id, as_helper, row.display_name, rejoined=False)
 
-        await self.runner.once(JOINED, _event_id("join"), _actor(row), inputs, action, dict)
+        event_id = _event_id("join")
+        await self.runner.once(JOINED, event_id, _actor(row), inputs, action, MemberJoined)
         await self.sessions.published(row.id)
         return row.id
 
@@ -241,17 +297,18 @@ class Members:
         household_id = held[0]
         inputs = {"household_id": household_id, "user_id": row.id, "pin_reset": True}
 
-        async def action() -> Result:
+        async def action() -> MemberJoined:
             await self._hold(held, counting=False)
             member = await store.membership(household_id, row.id)
             assert member is not None, "checked before; a removal since refuses the hold"
             await self.users.reset_pin(row.id, pin_hash)
             await store.pin_reset(household_id, row.id, self.clock.now())
-            return _joined_record(
+            return MemberJoined(
                 row.id, household_id, member.helper, row.display_name, rejoined=True
             )
 
-        await self.runner.once(JOINED, _event_id("rejoin"), _actor(row), inputs, action, dict)
+        event_id = _event_id("rejoin")
+        await self.runner.once(JOINED, event_id, _actor(row), inputs, action, MemberJoined)
         return row.id
 
     async def _hold(self, held: tuple[int, int, str], counting: bool = True) -> None:
@@ -270,7 +327,7 @@ class Members:
         principal = await users_module.principal_of(row)
         return Joined(user_id, household_id, SignedIn(principal, row.token_version))
 
-    async def households_of(self, principal: Principal) -> list[dict[str, Any]]:
+    async def households_of(self, principal: Principal) -> list[HouseholdOfMine]:
         """The households a person acts for, the one they live in first, each labelled with
         its compound and address (the home page's switcher, `/api/v1/me`)."""
         mine = []
@@ -282,30 +339,30 @@ class Members:
                 continue  # removed since the token was made: its next request is refused
             label = household_label(row["building"], row["unit"], row["room"])
             mine.append(
-                {
-                    "household_id": household_id,
-                    "helper": household_id in principal.helping,
-                    "label": f"{row['compound_name']} {label}",
-                    "account_id": row["account"],
-                    "compound_name": row["compound_name"],
-                    "address": (row["building"], row["unit"], row["room"]),
-                }
+                HouseholdOfMine(
+                    household_id=household_id,
+                    helper=household_id in principal.helping,
+                    label=f"{row['compound_name']} {label}",
+                    account_id=row["account"],
+                    compound_name=row["compound_name"],
+                    address=(row["building"], row["unit"], row["room"]),
+                )
             )
         return mine
 
     def new_event_id(self) -> str:
         return _event_id("remove")
 
-    async def members(self, actor: Principal, household_id: int) -> Result:
+    async def members(self, actor: Principal, household_id: int) -> MemberList:
         """Admins, clerks of its compound and its members; numbers masked except for admins
         and each person's own."""
         await self._may_see(actor, household_id)
         rows = await store.listed(household_id)
-        return {"items": [_member_view(actor, row) for row in rows]}
+        return MemberList([_member_view(actor, row) for row in rows])
 
     async def remove(
         self, actor: Principal, event_id: str, household_id: int, user_id: int
-    ) -> Result:
+    ) -> MemberRemoved:
         """The member leaves the household; every token they hold stops counting (they sign
         in again, with the households they still have). Residents, admins and clerks of its
         compound remove anyone; a helper removes only themselves."""
@@ -314,31 +371,33 @@ class Members:
         if not staff and household_id in actor.helping and actor.user_id != user_id:
             raise Forbidden("a helper may remove only themselves")
 
-        async def action() -> Result:
+        async def action() -> MemberRemoved:
             if not await store.remove(household_id, user_id):
                 raise NotFound("member", user_id)
             await sessions_store.revoke_all(user_id)
-            return {"household_id": household_id, "user_id": user_id, "removed": True}
+            return MemberRemoved(household_id, user_id, removed=True)
 
         inputs = {"household_id": household_id, "user_id": user_id}
-        result = await self.runner.once(REMOVED, event_id, actor, inputs, action, dict)
+        result = await self.runner.once(REMOVED, event_id, actor, inputs, action, MemberRemoved)
         await self.sessions.published(user_id)
         return result
 
-    async def reset_join_code(self, actor: Principal, event_id: str, household_id: int) -> Result:
+    async def reset_join_code(
+        self, actor: Principal, event_id: str, household_id: int
+    ) -> JoinCodeReset:
         """A new join code for the household (the old one stops working); admins and clerks
         of its compound."""
         household = await _household(household_id)
         if not _staff(actor, household):
             raise Forbidden("only admins and clerks of its compound reset a join code")
 
-        async def action() -> Result:
+        async def action() -> JoinCodeReset:
             join_code = draw_join_code()
             await store.set_join_code(household_id, join_code)
-            return {"household_id": household_id, "join_code": join_code}
+            return JoinCodeReset(household_id, join_code)
 
         inputs = {"household_id": household_id}
-        return await self.runner.once(CODE_RESET, event_id, actor, inputs, action, dict)
+        return await self.runner.once(CODE_RESET, event_id, actor, inputs, action, JoinCodeReset)
 
     async def join_code(self, actor: Principal, household_id: int) -> str:
         """The current code, for the staff who may reset it (printed on the sheet too)."""
@@ -393,31 +452,18 @@ def _event_id(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex}"
 
 
-def _joined_record(
-    user_id: int, household_id: int, helper: bool, display_name: str, rejoined: bool
-) -> Result:
-    """What the audit log keeps of a join, and what the notices read (no number, no PIN)."""
-    return {
-        "user_id": user_id,
-        "household_id": household_id,
-        "helper": helper,
-        "display_name": display_name,
-        "rejoined": rejoined,
-    }
-
-
-def _member_view(actor: Principal, row: dict[str, Any]) -> dict[str, Any]:
-    phone = row["phone"]
-    if phone and not (actor.role is Role.ADMIN or actor.user_id == row["user_id"]):
+def _member_view(actor: Principal, row: MemberRow) -> Member:
+    phone = row.phone
+    if phone and not (actor.role is Role.ADMIN or actor.user_id == row.user_id):
         phone = mask_phone(phone)
-    return {
-        "user_id": row["user_id"],
-        "display_name": row["display_name"] or "",
-        "phone": phone,
-        "helper": bool(row["helper"]),
-        "joined_at": _iso(row["created_at"]),
-        "pin_reset_at": _iso(row["pin_reset_at"]),
-    }
+    return Member(
+        user_id=row.user_id,
+        display_name=row.display_name,
+        phone=phone,
+        helper=row.helper,
+        joined_at=_iso(row.created_at),
+        pin_reset_at=_iso(row.pin_reset_at),
+    )
 
 
 def _iso(value: Any) -> str | None:
