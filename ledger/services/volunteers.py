@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from ledger.domain.access import Principal, Role
 from ledger.domain.accounts import AccountKind
@@ -40,25 +39,67 @@ APPLICANT = Principal(user_id=0, username="applicant", role=Role.VOLUNTEER)
 REPORT_GROUPINGS = ("affiliation", "branch")
 
 
+@dataclass(frozen=True, slots=True)
+class ApplicationRequest:
+    """What someone who asks to volunteer gives: the PIN goes no further than its hash."""
+
+    community_id: int
+    name: str
+    phone: str
+    pin: str
+    party_kind: str | None = None
+    party_branch: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationReceived:
+    id: int
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationDecided:
+    id: int
+    status: str
+    volunteer_id: int | None = None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationItem:
+    """An application as a list shows it; the number masked except for admins."""
+
+    id: int
+    community_id: int
+    name: str
+    phone: str
+    affiliation: str
+    party_branch: str
+    status: str
+    created_at: str
+    decided_at: str | None
+    volunteer_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationPage:
+    items: list[ApplicationItem]
+    next_cursor: str | None
+
+
 @dataclass(frozen=True)
 class Volunteers:
     clock: Clock
     runner: Runner
     users: Users
 
-    async def apply(
-        self,
-        event_id: str,
-        community_id: int,
-        name: str,
-        phone: str,
-        pin: str,
-        party_kind: str | None = None,
-        party_branch: str | None = None,
-    ) -> Result:
+    async def apply(self, event_id: str, request: ApplicationRequest) -> ApplicationReceived:
         """201 `{id, status: "pending"}`; 409 `phone_taken` when the number already signs in,
         409 `duplicate` when it already waits for a decision in this community."""
-        application = check_application(name, phone, pin, party_kind, party_branch)
+        community_id = request.community_id
+        application = check_application(
+            request.name, request.phone, request.pin, request.party_kind, request.party_branch
+        )
         # Hashed before the transaction (argon2 is slow on purpose); the PIN itself goes no
         # further: not into the fingerprint, the record of the event, or any log.
         pin_hash = await self.users.hash_pin(application.pin)
@@ -71,7 +112,7 @@ class Volunteers:
             "party_branch": application.party.branch,
         }
 
-        async def action() -> Result:
+        async def action() -> ApplicationReceived:
             if not await registry_store.community_exists(community_id):
                 raise NotFound("community", community_id)
             if await phone_taken(application.phone):
@@ -91,10 +132,10 @@ class Volunteers:
                     created_at=self.clock.now(),
                 )
             )
-            return {"id": application_id, "status": "pending"}
+            return ApplicationReceived(application_id, "pending")
 
         return await self.runner.once(
-            "volunteer_application", event_id, APPLICANT, inputs, action, dict
+            "volunteer_application", event_id, APPLICANT, inputs, action, ApplicationReceived
         )
 
     async def page(
@@ -104,7 +145,7 @@ class Volunteers:
         community_id: int | None,
         cursor: str | None,
         limit: int,
-    ) -> Result:
+    ) -> ApplicationPage:
         """Applications of the communities the viewer coordinates (all, for an admin), oldest
         first; mobile numbers masked except for admins."""
         check_status(status)
@@ -118,17 +159,17 @@ class Volunteers:
         rows = await store.page(status, reach, decode_cursor(cursor), limit + 1)
         items = [_item(row, viewer) for row in rows[:limit]]
         more = len(rows) > limit
-        return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
+        return ApplicationPage(items, encode_cursor(items[-1].id) if more else None)
 
     async def decide(
         self, actor: Principal, event_id: str, application_id: int, approve: bool
-    ) -> Result:
+    ) -> ApplicationDecided:
         """Approve: the volunteer, its account and its PIN login, all or nothing (409
         `phone_taken` if the number was registered since it applied). Decline: nothing is
         made. Once only (409 `already_decided`)."""
         inputs = {"application_id": application_id, "approve": approve}
 
-        async def action() -> Result:
+        async def action() -> ApplicationDecided:
             row = await store.held_application(application_id)
             if row is None:
                 raise NotFound("volunteer application", application_id)
@@ -141,22 +182,18 @@ class Volunteers:
                     application_id=application_id,
                     status=row.status,
                 )
-            made = await self._enrol(row) if approve else {"volunteer_id": None, "user_id": None}
+            volunteer_id, user_id = await self._enrol(row) if approve else (None, None)
             status = "approved" if approve else "declined"
             await store.decided(
-                application_id,
-                status,
-                actor.user_id or None,
-                self.clock.now(),
-                made["volunteer_id"],
+                application_id, status, actor.user_id or None, self.clock.now(), volunteer_id
             )
-            return {"id": application_id, "status": status, **made}
+            return ApplicationDecided(application_id, status, volunteer_id, user_id)
 
         return await self.runner.once(
-            "volunteer_application_decision", event_id, actor, inputs, action, dict
+            "volunteer_application_decision", event_id, actor, inputs, action, ApplicationDecided
         )
 
-    async def _enrol(self, application: ApplicationRow) -> dict[str, int | None]:
+    async def _enrol(self, application: ApplicationRow) -> tuple[int, int]:
         """In the decision's transaction: the record, its account, the login."""
         if await phone_taken(application.phone):
             raise PhoneTaken("this mobile number is already registered", field="phone")
@@ -172,7 +209,7 @@ class Volunteers:
             volunteer_id=volunteer_id,
             display_name=application.name,
         )
-        return {"volunteer_id": volunteer_id, "user_id": user_id}
+        return volunteer_id, user_id
 
 
 async def hours_by_party(community_id: int, first: date, last: date, by: str) -> Result:
@@ -217,16 +254,16 @@ async def _reach(viewer: Principal) -> frozenset[int] | None:
     return await store.communities_of(viewer.compound_ids)
 
 
-def _item(row: ApplicationRow, viewer: Principal) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "community_id": row.community_id,
-        "name": row.name,
-        "phone": row.phone if viewer.role is Role.ADMIN else mask_phone(row.phone),
-        "affiliation": row.affiliation,
-        "party_branch": row.party_branch,
-        "status": row.status,
-        "created_at": row.created_at.isoformat(),
-        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
-        "volunteer_id": row.volunteer_id,
-    }
+def _item(row: ApplicationRow, viewer: Principal) -> ApplicationItem:
+    return ApplicationItem(
+        id=row.id,
+        community_id=row.community_id,
+        name=row.name,
+        phone=row.phone if viewer.role is Role.ADMIN else mask_phone(row.phone),
+        affiliation=row.affiliation,
+        party_branch=row.party_branch,
+        status=row.status,
+        created_at=row.created_at.isoformat(),
+        decided_at=row.decided_at.isoformat() if row.decided_at else None,
+        volunteer_id=row.volunteer_id,
+    )
