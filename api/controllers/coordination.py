@@ -181,7 +181,7 @@ class CoordinationController(Controller):
     ) -> AppealReply:
         """A household member contests a grade, once, within 7 days (rule)."""
         result = await services.appeals.open(principal, data.event_id, inspection_id, data.reason)
-        return msgspec.convert(result, AppealReply)
+        return msgspec.convert(result, AppealReply, from_attributes=True)
 
     @post(
         "/appeals/{appeal_id:int}/decide",

@@ -33,6 +33,12 @@ from ledger.store.appeals import AppealClosing, InspectionRow, NewAppeal
 REASON_LENGTH_MAX = 500
 
 
+@dataclass(frozen=True, slots=True)
+class AppealOpened:
+    appeal_id: int
+    status: str
+
+
 @dataclass(frozen=True)
 class Appeals:
     clock: Clock
@@ -40,7 +46,7 @@ class Appeals:
 
     async def open(
         self, actor: Principal, event_id: str, inspection_id: int, reason: str
-    ) -> Result:
+    ) -> AppealOpened:
         """Once per grade, by a member of the graded household, within the rule's days."""
         text = reason.strip()
         if not 1 <= len(text) <= REASON_LENGTH_MAX:
@@ -51,7 +57,7 @@ class Appeals:
             if graded is not None and (by := helper_label(actor, graded)):
                 inputs["by"] = by
 
-        async def action() -> Result:
+        async def action() -> AppealOpened:
             inspection = await _inspection(inspection_id)
             if inspection.household_id not in actor.households():
                 raise Forbidden("only a member of the graded household may appeal")
@@ -71,9 +77,9 @@ class Appeals:
                     created_at=now,
                 )
             )
-            return {"appeal_id": appeal_id, "status": "open"}
+            return AppealOpened(appeal_id, "open")
 
-        return await self.runner.once("appeal", event_id, actor, inputs, action, dict)
+        return await self.runner.once("appeal", event_id, actor, inputs, action, AppealOpened)
 
     async def page(self, viewer: Principal, status: str, cursor: str | None, limit: int) -> Result:
         return await scoped_page(appeals_store.LISTED, viewer, {"status": status}, cursor, limit)

@@ -274,7 +274,7 @@ async def _appeal(services: Services, site: BoardSite, rng: random.Random) -> No
     await services.appeals.decide(
         site.coordinator,
         event_id("decide"),
-        opened["appeal_id"],
+        opened.appeal_id,
         upheld,
         rng.choice(list(Grade)) if upheld else None,
     )

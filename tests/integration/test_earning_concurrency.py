@@ -227,7 +227,7 @@ async def test_one_appeal_upheld_twice_at_once_is_credited_once(
     ]
     outcomes: list[Any] = await asyncio.gather(
         *(
-            services.appeals.decide(c, event_id(), opened["appeal_id"], True, Grade.GOOD)
+            services.appeals.decide(c, event_id(), opened.appeal_id, True, Grade.GOOD)
             for c in coordinators
         ),
         return_exceptions=True,
@@ -236,7 +236,7 @@ async def test_one_appeal_upheld_twice_at_once_is_credited_once(
     assert len(decided) == 1, outcomes
     assert all(isinstance(o, AlreadyDecided) for o in outcomes if not isinstance(o, dict))
     assert await balance(services, site.world.account_id) == 10
-    appeal = await Appeal.select().where(Appeal.id == opened["appeal_id"]).first()
+    appeal = await Appeal.select().where(Appeal.id == opened.appeal_id).first()
     assert appeal is not None
     assert appeal["decided_by"] == next(
         c.user_id for c in coordinators if c.username == decided[0]["decided_by"]

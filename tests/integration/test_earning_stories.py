@@ -363,13 +363,13 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
     opened = await services.appeals.open(
         site.resident, event_id(), fair["inspection_id"], "分得很好"
     )
-    assert opened["status"] == "open"
+    assert opened.status == "open"
     with pytest.raises(AppealClosed):
         await services.appeals.open(site.resident, event_id(), fair["inspection_id"], "再申诉一次")
 
     clock.advance(hours=3)
     decided = await services.appeals.decide(
-        site.coordinator, event_id(), opened["appeal_id"], True, GOOD
+        site.coordinator, event_id(), opened.appeal_id, True, GOOD
     )
     assert decided["status"] == "upheld"
     assert decided["decided_by"] == site.coordinator.username
@@ -393,7 +393,7 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
     assert str(fair["inspection_id"]) in credit["memo"]
     assert str(fair["inspection_id"]) in reversal["memo"]
 
-    appeal = await Appeal.select().where(Appeal.id == opened["appeal_id"]).first()
+    appeal = await Appeal.select().where(Appeal.id == opened.appeal_id).first()
     assert appeal is not None
     assert appeal["decided_by"] == site.coordinator.user_id
     assert appeal["opened_by"] == site.resident.user_id
@@ -406,14 +406,12 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
     assert (row["grade"], row["final_grade"], row["points_awarded"]) == ("fair", "good", 10)
 
     with pytest.raises(AlreadyDecided):
-        await services.appeals.decide(
-            site.coordinator, event_id(), opened["appeal_id"], False, None
-        )
+        await services.appeals.decide(site.coordinator, event_id(), opened.appeal_id, False, None)
 
     # poor -> good: there was no credit to reverse; the new grade is credited.
     second = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "错判")
     regraded = await services.appeals.decide(
-        site.coordinator, event_id(), second["appeal_id"], True, GOOD
+        site.coordinator, event_id(), second.appeal_id, True, GOOD
     )
     assert (regraded["points_awarded"], regraded["reversal_entry_id"]) == (10, None)
     assert regraded["credit_entry_id"] is not None
@@ -435,7 +433,7 @@ async def test_appeals_are_refused_after_seven_days_twice_or_from_another_househ
 
     clock.advance(days=7)  # exactly seven days: still in time
     opened = await services.appeals.open(site.resident, event_id(), graded["inspection_id"], "ok")
-    assert opened["status"] == "open"
+    assert opened.status == "open"
     clock.advance(seconds=1)
     with pytest.raises(AppealClosed) as refused:
         await services.appeals.open(site.resident, event_id(), late["inspection_id"], "太迟")
@@ -443,7 +441,7 @@ async def test_appeals_are_refused_after_seven_days_twice_or_from_another_househ
     with pytest.raises(AppealClosed):
         await services.appeals.open(site.resident, event_id(), graded["inspection_id"], "again")
     listed = await services.appeals.page(site.coordinator, "open", None, 50)
-    assert [item["id"] for item in listed["items"]] == [opened["appeal_id"]]
+    assert [item["id"] for item in listed["items"]] == [opened.appeal_id]
 
 
 async def test_a_rejected_appeal_moves_nothing_and_records_who_decided(
@@ -457,17 +455,17 @@ async def test_a_rejected_appeal_moves_nothing_and_records_who_decided(
     before = await entries(services, site.world.account_id)
     clock.advance(hours=1)
     decided = await services.appeals.decide(
-        site.coordinator, event_id(), opened["appeal_id"], False, None
+        site.coordinator, event_id(), opened.appeal_id, False, None
     )
     assert decided == {
-        "appeal_id": opened["appeal_id"],
+        "appeal_id": opened.appeal_id,
         "status": "rejected",
         "decided_by": site.coordinator.username,
         "decided_at": clock.now().isoformat(),
     }
     assert await entries(services, site.world.account_id) == before
     assert await balance(services, site.world.account_id) == 5
-    appeal = await Appeal.select().where(Appeal.id == opened["appeal_id"]).first()
+    appeal = await Appeal.select().where(Appeal.id == opened.appeal_id).first()
     assert appeal is not None
     assert (appeal["status"], appeal["decided_by"]) == ("rejected", site.coordinator.user_id)
     assert appeal["decided_at"] == clock.now()
@@ -488,7 +486,7 @@ async def test_an_upheld_appeal_stays_within_that_days_cap(
     await grade(services, site, KITCHEN, GOOD)
     opened = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "分对了")
     decided = await services.appeals.decide(
-        site.coordinator, event_id(), opened["appeal_id"], True, GOOD
+        site.coordinator, event_id(), opened.appeal_id, True, GOOD
     )
     assert (decided["points_awarded"], decided["credit_entry_id"]) == (0, None)
     assert await balance(services, site.world.account_id) == 40
@@ -527,7 +525,7 @@ async def test_a_rule_change_alters_future_points_only(
     # An appeal of yesterday's grade is scored by yesterday's rules.
     opened = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "好的")
     upheld = await services.appeals.decide(
-        site.coordinator, event_id(), opened["appeal_id"], True, GOOD
+        site.coordinator, event_id(), opened.appeal_id, True, GOOD
     )
     assert upheld["points_awarded"] == 20
 

@@ -60,7 +60,7 @@ async def appeal_decided(services: Services, site: Site, upheld: bool) -> dict[s
     decided: dict[str, Any] = await services.appeals.decide(
         site.coordinator,
         event_id("decide"),
-        opened["appeal_id"],
+        opened.appeal_id,
         upheld,
         Grade.GOOD if upheld else None,
     )
@@ -114,10 +114,10 @@ async def test_a_replayed_or_refused_decision_makes_no_second_notice(
     opened = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "错判")
     key = event_id("decide")
     for _ in range(2):  # the same event id: the stored outcome is replayed
-        await services.appeals.decide(site.coordinator, key, opened["appeal_id"], False, None)
+        await services.appeals.decide(site.coordinator, key, opened.appeal_id, False, None)
     with pytest.raises(Exception, match="already"):  # refused: already decided
         await services.appeals.decide(
-            site.coordinator, event_id(), opened["appeal_id"], True, Grade.GOOD
+            site.coordinator, event_id(), opened.appeal_id, True, Grade.GOOD
         )
     await project(services)
     assert await kinds(services, site.resident) == ["appeal_decided"]
