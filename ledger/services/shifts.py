@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from ledger.domain.access import Principal, Role
 from ledger.domain.capture import captured_input, check_captured_at, scan_moment
@@ -48,6 +47,57 @@ BULK_SHIFTS_MAX = 500
 STALE_BATCH = 200
 
 
+@dataclass(frozen=True, slots=True)
+class ShiftStarted:
+    shift_id: int
+    started_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftClosed:
+    """A check-out; `flagged` (with its `note`) when the shift had been left open too long
+    and was closed automatically, with no minutes counted."""
+
+    shift_id: int
+    minutes: int
+    status: str
+    flagged: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftDecided:
+    shift_id: int
+    status: str
+    entry_id: int | None
+    points_awarded: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftsDecided:
+    results: list[ShiftDecided]
+
+
+@dataclass(frozen=True, slots=True)
+class HoursBackfilled:
+    shift_id: int
+    minutes: int
+    points_awarded: int
+    entry_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class VolunteerHours:
+    volunteer_id: int
+    name: str
+    approved_minutes: int
+    backfilled_minutes: int
+    pending_minutes: int
+    total_hours: int
+    star_level: int
+    next_star_hours: int | None
+
+
 @dataclass(frozen=True)
 class Shifts:
     db: Database
@@ -61,13 +111,13 @@ class Shifts:
         event_id: str,
         post_token: str,
         captured_at: datetime | None = None,
-    ) -> Result:
+    ) -> ShiftStarted:
         """At the scan's capture time (within the rules' bounds) or the server's; one open
         shift at a time (409 `shift_open`)."""
         volunteer_id = _volunteer_of(actor)
         captured_at = check_captured_at(captured_at)
 
-        async def action() -> Result:
+        async def action() -> ShiftStarted:
             _, post = await self.codes.resolve(post_token, CodeKind.POST, actor)
             volunteer = await _volunteer(volunteer_id)
             if post["community_id"] != volunteer.community_id:
@@ -91,10 +141,10 @@ class Shifts:
                     created_at=self.clock.now(),
                 )
             )
-            return {"shift_id": shift_id, "started_at": now.isoformat()}
+            return ShiftStarted(shift_id, now.isoformat())
 
         inputs = {"post_token": post_token} | captured_input(captured_at)
-        return await self.runner.once("check_in", event_id, actor, inputs, action, dict)
+        return await self.runner.once("check_in", event_id, actor, inputs, action, ShiftStarted)
 
     async def check_out(
         self,
@@ -102,13 +152,13 @@ class Shifts:
         event_id: str,
         post_token: str,
         captured_at: datetime | None = None,
-    ) -> Result:
+    ) -> ShiftClosed:
         """Close the open shift at the same post: minutes rounded down to 15, capped per day.
         It ends at the scan's capture time (within the rules' bounds) or the server's."""
         volunteer_id = _volunteer_of(actor)
         captured_at = check_captured_at(captured_at)
 
-        async def action() -> Result:
+        async def action() -> ShiftClosed:
             _, post = await self.codes.resolve(post_token, CodeKind.POST, actor)
             community_id = (await _volunteer(volunteer_id)).community_id
             now = await _scan_moment(community_id, actor, self.clock.now(), captured_at)
@@ -120,13 +170,8 @@ class Shifts:
                 raise NoOpenShift("there is no open shift to check out of")
             if await _close_if_stale(shift, now):
                 # Say so, and keep the automatic close: a refusal would roll it back.
-                return {
-                    "shift_id": shift.id,
-                    "minutes": 0,
-                    "status": "pending",
-                    "flagged": True,
-                    "note": "left open too long; closed automatically for a coordinator to review",
-                }
+                note = "left open too long; closed automatically for a coordinator to review"
+                return ShiftClosed(shift.id, 0, "pending", flagged=True, note=note)
             if shift.post_id != post["id"]:
                 raise NoOpenShift(
                     "your open shift is at another post; check out there", post_id=shift.post_id
@@ -134,22 +179,25 @@ class Shifts:
             return await _close(shift, now)
 
         inputs = {"post_token": post_token} | captured_input(captured_at)
-        return await self.runner.once("check_out", event_id, actor, inputs, action, dict)
+        return await self.runner.once("check_out", event_id, actor, inputs, action, ShiftClosed)
 
     async def decide(
         self, actor: Principal, event_id: str, shift_ids: list[int], approve: bool
-    ) -> Result:
+    ) -> ShiftsDecided:
         """Approve (credit points per rule) or decline pending shifts, one or many, all or none."""
         if not 1 <= len(shift_ids) <= BULK_SHIFTS_MAX or len(set(shift_ids)) != len(shift_ids):
             raise InvalidInput("shift_ids", f"1-{BULK_SHIFTS_MAX} distinct shift ids")
         inputs = {"shift_ids": shift_ids, "approve": approve}
 
-        async def action() -> Result:
+        async def action() -> ShiftsDecided:
             now = self.clock.now()
-            results = [await _decide(actor, event_id, i, approve, now) for i in shift_ids]
-            return {"results": results}
+            return ShiftsDecided(
+                [await _decide(actor, event_id, i, approve, now) for i in shift_ids]
+            )
 
-        return await self.runner.once("shift_decision", event_id, actor, inputs, action, dict)
+        return await self.runner.once(
+            "shift_decision", event_id, actor, inputs, action, ShiftsDecided
+        )
 
     async def backfill(
         self,
@@ -160,7 +208,7 @@ class Shifts:
         day: date,
         minutes: int,
         note: str,
-    ) -> Result:
+    ) -> HoursBackfilled:
         """Hours entered by a coordinator: their own class, points only if the rule says so.
         Never one's own (403 `own_record`); the day's approved and back-filled minutes stay
         within the rules' daily maximum (422 `too_many_minutes`)."""
@@ -176,7 +224,7 @@ class Shifts:
             "note": note.strip(),
         }
 
-        async def action() -> Result:
+        async def action() -> HoursBackfilled:
             _not_own(actor, volunteer_id)
             if not actor.covers_compound(compound_id):
                 raise OutOfScope("this compound is not one you coordinate")
@@ -214,14 +262,9 @@ class Shifts:
             entry_id = await _credit_shift(
                 shift_id, volunteer, points, event_id, actor, now, rule.version
             )
-            return {
-                "shift_id": shift_id,
-                "minutes": minutes,
-                "points_awarded": points,
-                "entry_id": entry_id,
-            }
+            return HoursBackfilled(shift_id, minutes, points, entry_id)
 
-        return await self.runner.once("backfill", event_id, actor, inputs, action, dict)
+        return await self.runner.once("backfill", event_id, actor, inputs, action, HoursBackfilled)
 
     async def close_stale(self) -> int:
         """Close shifts left open past their community's limit (default 12 h), flagged, earning
@@ -242,7 +285,7 @@ class Shifts:
     async def page(self, viewer: Principal, status: str, cursor: str | None, limit: int) -> Result:
         return await scoped_page(shifts_store.LISTED, viewer, {"status": status}, cursor, limit)
 
-    async def hours(self, viewer: Principal, volunteer_id: int) -> Result:
+    async def hours(self, viewer: Principal, volunteer_id: int) -> VolunteerHours:
         """Hours kept forever, by class and status, with the star level."""
         volunteer = await _volunteer(volunteer_id)
         if viewer.role is Role.VOLUNTEER and viewer.volunteer_id != volunteer_id:
@@ -256,16 +299,16 @@ class Shifts:
             elif row.status == "pending":
                 totals["pending"] += row.minutes
         served = totals["approved"] + totals["backfilled"]
-        return {
-            "volunteer_id": volunteer_id,
-            "name": volunteer.name,
-            "approved_minutes": totals["approved"],
-            "backfilled_minutes": totals["backfilled"],
-            "pending_minutes": totals["pending"],
-            "total_hours": served // 60,
-            "star_level": star_level(served),
-            "next_star_hours": next_star_hours(served),
-        }
+        return VolunteerHours(
+            volunteer_id=volunteer_id,
+            name=volunteer.name,
+            approved_minutes=totals["approved"],
+            backfilled_minutes=totals["backfilled"],
+            pending_minutes=totals["pending"],
+            total_hours=served // 60,
+            star_level=star_level(served),
+            next_star_hours=next_star_hours(served),
+        )
 
 
 async def _scan_moment(
@@ -277,7 +320,7 @@ async def _scan_moment(
     return scan_moment(captured_at, now, actor.role, rule.rules)
 
 
-async def _close(shift: ShiftRow, now: datetime) -> Result:
+async def _close(shift: ShiftRow, now: datetime) -> ShiftClosed:
     rule = await rules_at(shift.community_id, shift.started_at)
     elapsed = int((now - shift.started_at).total_seconds())
     counted = await store.shift_minutes_on(shift.volunteer_id, shift.local_day, shift.id)
@@ -285,7 +328,7 @@ async def _close(shift: ShiftRow, now: datetime) -> Result:
     status = "pending" if minutes > 0 else "declined"
     note = "" if minutes > 0 else "shorter than the minimum unit, or the day's maximum was reached"
     await shifts_store.close(shift.id, ShiftClosing(status, now, minutes, rule.version, note))
-    return {"shift_id": shift.id, "minutes": minutes, "status": status}
+    return ShiftClosed(shift.id, minutes, status)
 
 
 async def _close_if_stale(shift: ShiftRow, now: datetime) -> bool:
@@ -304,7 +347,7 @@ async def _close_if_stale(shift: ShiftRow, now: datetime) -> bool:
 
 async def _decide(
     actor: Principal, event_id: str, shift_id: int, approve: bool, now: datetime
-) -> dict[str, Any]:
+) -> ShiftDecided:
     shift = await shifts_store.held(shift_id)
     if shift is None:
         raise NotFound("shift", shift_id)
@@ -328,7 +371,7 @@ async def _decide(
             shift.community_id, shift.volunteer_id, shift.minutes, shift.local_day, now
         )
     await shifts_store.decided(shift_id, status, actor.user_id, now, points, entry_id)
-    return {"shift_id": shift_id, "status": status, "entry_id": entry_id, "points_awarded": points}
+    return ShiftDecided(shift_id, status, entry_id, points)
 
 
 def _not_own(actor: Principal, volunteer_id: int) -> None:

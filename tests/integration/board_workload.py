@@ -289,9 +289,9 @@ async def _shift(
     closed = await services.shifts.check_out(
         volunteer.member, event_id("out"), volunteer.post_token
     )
-    if closed["status"] == "pending":
+    if closed.status == "pending":
         await services.shifts.decide(
-            site.coordinator, event_id("approve"), [closed["shift_id"]], rng.random() < 0.8
+            site.coordinator, event_id("approve"), [closed.shift_id], rng.random() < 0.8
         )
 
 

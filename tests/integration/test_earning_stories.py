@@ -5,6 +5,7 @@ The clock is frozen and moved by hand; every time below is Hangzhou wall-clock t
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from ledger.domain.errors import (
 )
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.services.container import Services
+from ledger.services.shifts import ShiftClosed
 from ledger.store.tables import Appeal, Inspection
 from tests.factories import FrozenClock, event_id, make_household, make_user
 from tests.integration.earning_helpers import (
@@ -197,35 +199,35 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
     )
     me = volunteer.member
 
-    async def shift(start: datetime, end: datetime, post: str) -> dict[str, Any]:
+    async def shift(start: datetime, end: datetime, post: str) -> ShiftClosed:
         clock.moment = start
         opened = await services.shifts.check_in(me, event_id(), post)
-        assert opened["started_at"] == start.isoformat()
+        assert opened.started_at == start.isoformat()
         clock.moment = end
         closed = await services.shifts.check_out(me, event_id(), post)
-        assert closed["shift_id"] == opened["shift_id"]
+        assert closed.shift_id == opened.shift_id
         return closed
 
     # 2 November: 14 minutes 59 seconds earn nothing; 1 h 44 min counts as 90 minutes.
     short = await shift(hangzhou(2, 9), hangzhou(2, 9, 14, 59), east)
-    assert (short["minutes"], short["status"]) == (0, "declined")
+    assert (short.minutes, short.status) == (0, "declined")
     first = await shift(hangzhou(2, 10), hangzhou(2, 11, 44), east)
-    assert (first["minutes"], first["status"]) == (90, "pending")
+    assert (first.minutes, first.status) == (90, "pending")
 
     # 3 November: 5 h, then 4 h 30 min of which only 3 h fit under the 8 hours of a day.
     long = await shift(hangzhou(3, 8), hangzhou(3, 13), west)
     rest = await shift(hangzhou(3, 14), hangzhou(3, 18, 30), west)
-    assert (long["minutes"], rest["minutes"]) == (300, 180)
+    assert (long.minutes, rest.minutes) == (300, 180)
 
     # 4 November: one shift of 9 h 30 min counts 8 h.
     marathon = await shift(hangzhou(4, 7), hangzhou(4, 16, 30), east)
-    assert marathon["minutes"] == 480
+    assert marathon.minutes == 480
 
     # 5 November: a shift left open; checking in 13 hours later closes and flags it.
     clock.moment = hangzhou(5, 8)
     forgotten = await services.shifts.check_in(me, event_id(), east)
     evening = await shift(hangzhou(5, 21), hangzhou(5, 21, 30), west)
-    assert evening["minutes"] == 30
+    assert evening.minutes == 30
 
     # 6 November: left open again; the sweeper closes it once 12 hours have passed.
     clock.moment = hangzhou(6, 8)
@@ -237,23 +239,21 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
     assert await services.shifts.close_stale() == 0
 
     rows = {row["id"]: row for row in await shifts(volunteer.id)}
-    for flagged in (forgotten["shift_id"], swept["shift_id"]):
+    for flagged in (forgotten.shift_id, swept.shift_id):
         row = rows[flagged]
         assert (row["status"], row["minutes"], row["flagged"]) == ("pending", 0, True)
         assert row["ended_at"] - row["started_at"] == timedelta(hours=12)
     assert not any(
-        row["flagged"]
-        for i, row in rows.items()
-        if i not in (forgotten["shift_id"], swept["shift_id"])
+        row["flagged"] for i, row in rows.items() if i not in (forgotten.shift_id, swept.shift_id)
     )
 
     # The coordinator approves the real shifts in bulk. Slipping in the declined short shift
     # refuses the whole batch; nothing is approved.
     coordinator = site.coordinator
-    real = [first["shift_id"], long["shift_id"], rest["shift_id"], marathon["shift_id"]]
-    real.append(evening["shift_id"])
+    real = [first.shift_id, long.shift_id, rest.shift_id, marathon.shift_id]
+    real.append(evening.shift_id)
     with pytest.raises(AlreadyDecided):
-        await services.shifts.decide(coordinator, event_id(), [*real, short["shift_id"]], True)
+        await services.shifts.decide(coordinator, event_id(), [*real, short.shift_id], True)
     assert await balance(services, volunteer.account_id) == 0
     assert all(
         row["status"] == "pending" for row in await shifts(volunteer.id) if row["id"] in real
@@ -261,15 +261,15 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
 
     clock.moment = hangzhou(7, 9)
     approved = await services.shifts.decide(coordinator, event_id(), real, True)
-    assert [r["points_awarded"] for r in approved["results"]] == [15, 50, 30, 80, 5]
-    assert all(r["status"] == "approved" and r["entry_id"] for r in approved["results"])
+    assert [r.points_awarded for r in approved.results] == [15, 50, 30, 80, 5]
+    assert all(r.status == "approved" and r.entry_id for r in approved.results)
     assert await balance(services, volunteer.account_id) == 180
     declined = await services.shifts.decide(
-        coordinator, event_id(), [forgotten["shift_id"], swept["shift_id"]], False
+        coordinator, event_id(), [forgotten.shift_id, swept.shift_id], False
     )
-    assert [r["status"] for r in declined["results"]] == ["declined", "declined"]
+    assert [r.status for r in declined.results] == ["declined", "declined"]
     with pytest.raises(AlreadyDecided):
-        await services.shifts.decide(coordinator, event_id(), [first["shift_id"]], True)
+        await services.shifts.decide(coordinator, event_id(), [first.shift_id], True)
 
     # The coordinator back-fills the 6th's real hours: their own class, and no points by
     # default. Then a rule pays back-filled hours, and the next back-fill earns.
@@ -282,7 +282,7 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
         240,
         "paper sign-in sheet, 08:00-12:00",
     )
-    assert (filled["minutes"], filled["points_awarded"], filled["entry_id"]) == (240, 0, None)
+    assert (filled.minutes, filled.points_awarded, filled.entry_id) == (240, 0, None)
     clock.moment = hangzhou(20, 10)
     rule = await services.rules.set(
         SYSTEM, event_id(), site.world.community_id, clock.now(), {"backfill_points_per_hour": 6}
@@ -296,7 +296,7 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
         90,
         "street clean-up",
     )
-    assert (paid["points_awarded"], paid["entry_id"] is not None) == (9, True)
+    assert (paid.points_awarded, paid.entry_id is not None) == (9, True)
     history = await entries(services, volunteer.account_id)
     assert [e["amount_points"] for e in history] == [15, 50, 30, 80, 5, 9]
     assert [e["rule_version"] for e in history] == [1, 1, 1, 1, 1, rule["version"]]
@@ -304,7 +304,7 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
     assert {e["kind"] for e in history} == {"shift"}
 
     hours = await services.shifts.hours(me, volunteer.id)
-    assert hours == {
+    assert dataclasses.asdict(hours) == {
         "volunteer_id": volunteer.id,
         "name": "朱秀娟",
         "approved_minutes": 90 + 300 + 180 + 480 + 30,
@@ -330,7 +330,7 @@ async def test_star_levels_count_back_filled_hours_at_the_boundaries(
             site.coordinator, event_id(), volunteer.id, site.world.compound_id, day, minutes, "册"
         )
     hours = await services.shifts.hours(volunteer.member, volunteer.id)
-    assert (hours["total_hours"], hours["star_level"], hours["next_star_hours"]) == (99, 0, 100)
+    assert (hours.total_hours, hours.star_level, hours.next_star_hours) == (99, 0, 100)
     await services.shifts.backfill(
         site.coordinator,
         event_id(),
@@ -341,7 +341,7 @@ async def test_star_levels_count_back_filled_hours_at_the_boundaries(
         "册",
     )
     hours = await services.shifts.hours(volunteer.member, volunteer.id)
-    assert (hours["total_hours"], hours["star_level"], hours["next_star_hours"]) == (100, 1, 300)
+    assert (hours.total_hours, hours.star_level, hours.next_star_hours) == (100, 1, 300)
     other = await make_volunteer(services, site, "王建国")
     with pytest.raises(Forbidden):
         await services.shifts.hours(other.member, volunteer.id)

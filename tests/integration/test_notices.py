@@ -133,7 +133,7 @@ async def test_shift_decisions_reach_the_volunteer(services: Services, clock: Fr
         opened = await services.shifts.check_in(volunteer.member, event_id(), post)
         clock.advance(hours=2)
         await services.shifts.check_out(volunteer.member, event_id(), post)
-        shift_ids.append(opened["shift_id"])
+        shift_ids.append(opened.shift_id)
         clock.advance(hours=1)
     await services.shifts.decide(site.coordinator, event_id(), [shift_ids[0]], True)
     await services.shifts.decide(site.coordinator, event_id(), [shift_ids[1]], False)
