@@ -204,7 +204,7 @@ class CoordinationController(Controller):
         result = await services.appeals.decide(
             principal, data.event_id, appeal_id, data.outcome == "upheld", grade
         )
-        return msgspec.convert(result, AppealDecisionReply)
+        return msgspec.convert(result, AppealDecisionReply, from_attributes=True)
 
     @get("/appeals", operation_id="ListAppeals", guards=COORDINATORS)
     async def appeals(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from ledger.domain.access import Principal, helper_label
 from ledger.domain.earning import award_for_grade
@@ -37,6 +36,27 @@ REASON_LENGTH_MAX = 500
 class AppealOpened:
     appeal_id: int
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppealDecided:
+    """A decision; the new grade, its points and the entries only when upheld."""
+
+    appeal_id: int
+    status: str
+    decided_by: str
+    decided_at: str
+    new_grade: str | None = None
+    points_awarded: int | None = None
+    credit_entry_id: int | None = None
+    reversal_entry_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Regraded:
+    credit_entry_id: int | None
+    reversal_entry_id: int | None
+    points_awarded: int
 
 
 @dataclass(frozen=True)
@@ -86,7 +106,7 @@ class Appeals:
 
     async def decide(
         self, actor: Principal, event_id: str, appeal_id: int, upheld: bool, new_grade: Grade | None
-    ) -> Result:
+    ) -> AppealDecided:
         """Upheld: the old credit is reversed and the new grade credited, both linked."""
         if upheld and new_grade is None:
             raise InvalidInput("new_grade", "an upheld appeal needs the corrected grade")
@@ -96,7 +116,7 @@ class Appeals:
             "new_grade": new_grade and new_grade.value,
         }
 
-        async def action() -> Result:
+        async def action() -> AppealDecided:
             appeal = await appeals_store.held(appeal_id)
             if appeal is None:
                 raise NotFound("appeal", appeal_id)
@@ -106,20 +126,20 @@ class Appeals:
                 raise AlreadyDecided(f"appeal {appeal_id} is already {appeal.status}")
             now = self.clock.now()
             if not upheld:
-                return await _close(actor, appeal_id, "rejected", now, {})
+                return await _close(actor, appeal_id, now, None, None)
             assert new_grade is not None
             inspection = await _inspection(appeal.inspection_id)
-            entries = await _regrade(actor, event_id, inspection, new_grade, now)
-            return await _close(
-                actor, appeal_id, "upheld", now, entries | {"new_grade": new_grade.value}
-            )
+            regraded = await _regrade(actor, event_id, inspection, new_grade, now)
+            return await _close(actor, appeal_id, now, new_grade, regraded)
 
-        return await self.runner.once("appeal_decision", event_id, actor, inputs, action, dict)
+        return await self.runner.once(
+            "appeal_decision", event_id, actor, inputs, action, AppealDecided
+        )
 
 
 async def _regrade(
     actor: Principal, event_id: str, inspection: InspectionRow, new_grade: Grade, now: datetime
-) -> dict[str, Any]:
+) -> Regraded:
     """Credit the new grade (within that day's cap), then reverse the old credit."""
     household = await registry_store.household(inspection.household_id)
     assert household is not None, "foreign key"
@@ -156,11 +176,7 @@ async def _regrade(
     if good_change:
         payload = {"compound": inspection.compound_id, "graded": 0, "good": good_change}
         await facts.record(inspection.community_id, "grade", payload, inspection.local_day, now)
-    return {
-        "credit_entry_id": credit_entry,
-        "reversal_entry_id": reversal_entry,
-        "points_awarded": award.points,
-    }
+    return Regraded(credit_entry, reversal_entry, award.points)
 
 
 async def _reverse_original(
@@ -180,24 +196,32 @@ async def _reverse_original(
 
 
 async def _close(
-    actor: Principal, appeal_id: int, status: str, now: datetime, extra: dict[str, Any]
-) -> Result:
-    closing = AppealClosing(
-        status,
-        actor.user_id,
-        now,
-        new_grade=extra.get("new_grade"),
-        reversal_entry_id=extra.get("reversal_entry_id"),
-        credit_entry_id=extra.get("credit_entry_id"),
-    )
+    actor: Principal,
+    appeal_id: int,
+    now: datetime,
+    new_grade: Grade | None,
+    regraded: Regraded | None,
+) -> AppealDecided:
+    """Upheld with its new grade and what the regrade posted; else rejected."""
+    status = "rejected" if regraded is None else "upheld"
+    closing = AppealClosing(status, actor.user_id, now)
+    decided = AppealDecided(appeal_id, status, actor.username, now.isoformat())
+    if regraded is not None and new_grade is not None:
+        closing = replace(
+            closing,
+            new_grade=new_grade.value,
+            reversal_entry_id=regraded.reversal_entry_id,
+            credit_entry_id=regraded.credit_entry_id,
+        )
+        decided = replace(
+            decided,
+            new_grade=new_grade.value,
+            points_awarded=regraded.points_awarded,
+            credit_entry_id=regraded.credit_entry_id,
+            reversal_entry_id=regraded.reversal_entry_id,
+        )
     await appeals_store.close(appeal_id, closing)
-    return {
-        "appeal_id": appeal_id,
-        "status": status,
-        "decided_by": actor.username,
-        "decided_at": now.isoformat(),
-        **extra,
-    }
+    return decided
 
 
 async def _inspection(inspection_id: int) -> InspectionRow:

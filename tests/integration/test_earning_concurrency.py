@@ -232,12 +232,12 @@ async def test_one_appeal_upheld_twice_at_once_is_credited_once(
         ),
         return_exceptions=True,
     )
-    decided = [o for o in outcomes if isinstance(o, dict)]
+    decided = [o for o in outcomes if not isinstance(o, BaseException)]
     assert len(decided) == 1, outcomes
-    assert all(isinstance(o, AlreadyDecided) for o in outcomes if not isinstance(o, dict))
+    assert all(isinstance(o, AlreadyDecided) for o in outcomes if isinstance(o, BaseException))
     assert await balance(services, site.world.account_id) == 10
     appeal = await Appeal.select().where(Appeal.id == opened.appeal_id).first()
     assert appeal is not None
     assert appeal["decided_by"] == next(
-        c.user_id for c in coordinators if c.username == decided[0]["decided_by"]
+        c.user_id for c in coordinators if c.username == decided[0].decided_by
     )

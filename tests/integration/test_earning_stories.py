@@ -19,6 +19,7 @@ from ledger.domain.errors import (
     RuleNotAllowed,
 )
 from ledger.domain.rules import Grade, Material, Stream
+from ledger.services.appeals import AppealDecided
 from ledger.services.container import Services
 from ledger.services.shifts import ShiftClosed
 from ledger.store.tables import Appeal, Inspection
@@ -371,14 +372,14 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
     decided = await services.appeals.decide(
         site.coordinator, event_id(), opened.appeal_id, True, GOOD
     )
-    assert decided["status"] == "upheld"
-    assert decided["decided_by"] == site.coordinator.username
-    assert decided["decided_at"] == clock.now().isoformat()
-    assert decided["points_awarded"] == 10
+    assert decided.status == "upheld"
+    assert decided.decided_by == site.coordinator.username
+    assert decided.decided_at == clock.now().isoformat()
+    assert decided.points_awarded == 10
     assert await balance(services, household.account_id) == 10
 
     history = {entry["id"]: entry for entry in await entries(services, household.account_id)}
-    credit, reversal = history[decided["credit_entry_id"]], history[decided["reversal_entry_id"]]
+    credit, reversal = history[decided.credit_entry_id], history[decided.reversal_entry_id]
     assert (credit["amount_points"], credit["direction"], credit["kind"]) == (
         10,
         "credit",
@@ -398,8 +399,8 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
     assert appeal["decided_by"] == site.coordinator.user_id
     assert appeal["opened_by"] == site.resident.user_id
     assert (appeal["credit_entry_id"], appeal["reversal_entry_id"]) == (
-        decided["credit_entry_id"],
-        decided["reversal_entry_id"],
+        decided.credit_entry_id,
+        decided.reversal_entry_id,
     )
     row = await Inspection.select().where(Inspection.id == fair["inspection_id"]).first()
     assert row is not None
@@ -413,8 +414,8 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
     regraded = await services.appeals.decide(
         site.coordinator, event_id(), second.appeal_id, True, GOOD
     )
-    assert (regraded["points_awarded"], regraded["reversal_entry_id"]) == (10, None)
-    assert regraded["credit_entry_id"] is not None
+    assert (regraded.points_awarded, regraded.reversal_entry_id) == (10, None)
+    assert regraded.credit_entry_id is not None
     assert await balance(services, household.account_id) == 20
     assert (await services.verifier.verify())["ok"]
 
@@ -457,12 +458,9 @@ async def test_a_rejected_appeal_moves_nothing_and_records_who_decided(
     decided = await services.appeals.decide(
         site.coordinator, event_id(), opened.appeal_id, False, None
     )
-    assert decided == {
-        "appeal_id": opened.appeal_id,
-        "status": "rejected",
-        "decided_by": site.coordinator.username,
-        "decided_at": clock.now().isoformat(),
-    }
+    assert decided == AppealDecided(
+        opened.appeal_id, "rejected", site.coordinator.username, clock.now().isoformat()
+    )
     assert await entries(services, site.world.account_id) == before
     assert await balance(services, site.world.account_id) == 5
     appeal = await Appeal.select().where(Appeal.id == opened.appeal_id).first()
@@ -488,7 +486,7 @@ async def test_an_upheld_appeal_stays_within_that_days_cap(
     decided = await services.appeals.decide(
         site.coordinator, event_id(), opened.appeal_id, True, GOOD
     )
-    assert (decided["points_awarded"], decided["credit_entry_id"]) == (0, None)
+    assert (decided.points_awarded, decided.credit_entry_id) == (0, None)
     assert await balance(services, site.world.account_id) == 40
 
 
@@ -527,7 +525,7 @@ async def test_a_rule_change_alters_future_points_only(
     upheld = await services.appeals.decide(
         site.coordinator, event_id(), opened.appeal_id, True, GOOD
     )
-    assert upheld["points_awarded"] == 20
+    assert upheld.points_awarded == 20
 
     history = await entries(services, site.world.account_id)
     assert [(e["amount_points"], e["rule_version"]) for e in history] == [

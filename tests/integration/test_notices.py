@@ -15,6 +15,7 @@ from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.errors import InvalidInput
 from ledger.domain.notices import MEMBER_JOINED_EVENT
 from ledger.domain.rules import Grade, Stream
+from ledger.services.appeals import AppealDecided
 from ledger.services.container import Services
 from ledger.store import members
 from ledger.store.engine import current_engine, is_sqlite
@@ -52,12 +53,12 @@ async def kinds(services: Services, reader: Principal) -> list[str]:
     return [item["kind"] for item in await inbox(services, reader)]
 
 
-async def appeal_decided(services: Services, site: Site, upheld: bool) -> dict[str, Any]:
+async def appeal_decided(services: Services, site: Site, upheld: bool) -> AppealDecided:
     poor = await grade(services, site, Stream.KITCHEN, Grade.POOR)
     opened = await services.appeals.open(
         site.resident, event_id(), poor["inspection_id"], "分得很好"
     )
-    decided: dict[str, Any] = await services.appeals.decide(
+    decided = await services.appeals.decide(
         site.coordinator,
         event_id("decide"),
         opened.appeal_id,
@@ -82,7 +83,7 @@ async def test_an_appeal_decision_reaches_every_member_of_the_household_once(
         assert notice["kind"] == "appeal_decided"
         assert notice["outcome"] == "upheld"
         assert notice["new_grade"] == "good"
-        assert notice["appeal_id"] == decided["appeal_id"]
+        assert notice["appeal_id"] == decided.appeal_id
         assert notice["household_id"] == site.world.household_id
         assert notice["read"] is False
     assert await inbox(services, neighbour) == []
