@@ -27,7 +27,7 @@ from ledger.domain.volunteering import Affiliation, check_application, check_sta
 from ledger.ports import Clock
 from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
 from ledger.services.reports import check_period
-from ledger.services.runner import Result, Runner
+from ledger.services.runner import Runner
 from ledger.services.users import Users, phone_taken
 from ledger.store import ledger as accounts_store
 from ledger.store import registry as registry_store
@@ -85,6 +85,26 @@ class ApplicationItem:
 class ApplicationPage:
     items: list[ApplicationItem]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PartyHours:
+    group: str
+    volunteers: int
+    minutes: int
+    hours: str
+
+
+@dataclass(frozen=True, slots=True)
+class HoursByParty:
+    """Approved hours of a community's local days `from_`..`to` (ISO dates), by `by`."""
+
+    community_id: int
+    community: str
+    from_: str
+    to: str
+    by: str
+    rows: list[PartyHours]
 
 
 @dataclass(frozen=True)
@@ -212,7 +232,7 @@ class Volunteers:
         return volunteer_id, user_id
 
 
-async def hours_by_party(community_id: int, first: date, last: date, by: str) -> Result:
+async def hours_by_party(community_id: int, first: date, last: date, by: str) -> HoursByParty:
     """Approved hours (scanned and back-filled) of local days first..last, per affiliation
     (every one, zeros too) or per party branch (party members only), most hours first. A
     volunteer counts under the party they name today."""
@@ -231,17 +251,8 @@ async def hours_by_party(community_id: int, first: date, last: date, by: str) ->
         total[0] += row.volunteers
         total[1] += row.minutes
     ordered = sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[0]))
-    return {
-        "community_id": community_id,
-        "community": name,
-        "from": first.isoformat(),
-        "to": last.isoformat(),
-        "by": by,
-        "rows": [
-            {"group": key, "volunteers": v, "minutes": m, "hours": hours_text(m)}
-            for key, (v, m) in ordered
-        ],
-    }
+    grouped = [PartyHours(key, v, m, hours_text(m)) for key, (v, m) in ordered]
+    return HoursByParty(community_id, name, first.isoformat(), last.isoformat(), by, grouped)
 
 
 async def _reach(viewer: Principal) -> frozenset[int] | None:
