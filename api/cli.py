@@ -218,10 +218,9 @@ async def _seed_demo(services: Any, households: int) -> int:
 def _user_add(settings: Settings, args: argparse.Namespace) -> int:
     async def add(services: Any) -> int:
         from ledger.domain.access import SYSTEM
+        from ledger.services.users import LoginRequest
 
-        result = await services.users.create(
-            SYSTEM,
-            f"cli-user-add:{uuid.uuid4()}",
+        request = LoginRequest(
             args.name,
             args.password,
             Role(args.role),
@@ -229,7 +228,8 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
             volunteer_id=args.volunteer,
             compound_ids=tuple(args.compound),
         )
-        print(f"user {result['username']} ({result['role']}) has id {result['id']}")
+        result = await services.users.create(SYSTEM, f"cli-user-add:{uuid.uuid4()}", request)
+        print(f"user {result.username} ({result.role}) has id {result.id}")
         return 0
 
     return _run_refusals(settings, add)

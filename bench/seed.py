@@ -136,8 +136,8 @@ async def seed(households: int, compounds: int) -> dict[str, Any]:
                 str(row["compound"]): [row["id"], codes.token(CodeKind.POINT, row["id"], 1)]
                 for row in points
             },
-            "inspector": {"id": inspector["id"], "username": INSPECTOR},
-            "clerk": {"id": clerk["id"], "username": CLERK},
+            "inspector": {"id": inspector.id, "username": INSPECTOR},
+            "clerk": {"id": clerk.id, "username": CLERK},
         }
     finally:
         await services.db.close()
@@ -180,7 +180,7 @@ async def seed_spending(households: int, fixture: dict[str, Any]) -> dict[str, A
                     None,
                     frozenset({compound_id}),
                 )
-                clerks.append({"id": added["id"], "username": spending_clerk(number)})
+                clerks.append({"id": added.id, "username": spending_clerk(number)})
         rows = (
             await Household.select(Household.id, Household.account, Household.compound)
             .where(Household.compound == compound_id)

@@ -104,7 +104,7 @@ async def make_user(
             volunteer_id,
             compound_ids,
         )
-    return await services.users.principal(created["id"])
+    return await services.users.principal(created.id)
 
 
 def principal(role: Role = Role.ADMIN, **fields: Any) -> Principal:

@@ -24,6 +24,7 @@ from api.schemas import (
     UserState,
 )
 from api.security import ADMIN_ONLY, ANY_ROLE, client_address, issue_token
+from ledger.services.users import LoginRequest
 
 UserPath = Annotated[
     str, PathParameter(max_length=40, description="a user id, then `:deactivate` or `:unlock`")
@@ -63,8 +64,8 @@ class AuthController(Controller):
             if account["kind"] != "household":
                 volunteer_account = account_id
         for household in households:
-            if household["household_id"] == principal.household_id:
-                household_account = household["account_id"]
+            if household.household_id == principal.household_id:
+                household_account = household.account_id
         return Me(
             user_id=principal.user_id,
             username=principal.username,
@@ -74,7 +75,7 @@ class AuthController(Controller):
             household_account_id=household_account,
             volunteer_account_id=volunteer_account,
             compound_ids=sorted(principal.compound_ids),
-            households=[msgspec.convert(h, MyHousehold) for h in households],
+            households=[msgspec.convert(h, MyHousehold, from_attributes=True) for h in households],
         )
 
     @post("/users", operation_id="CreateUser", guards=ADMIN_ONLY)
@@ -82,9 +83,7 @@ class AuthController(Controller):
         self, data: JSONBody[NewUser], principal: PrincipalDep, services: ServicesDep
     ) -> UserReply:
         """A user with a role and, for staff, the compounds they serve (409 `username_taken`)."""
-        result = await services.users.create(
-            principal,
-            data.event_id,
+        request = LoginRequest(
             data.username,
             data.password,
             data.role,
@@ -92,7 +91,8 @@ class AuthController(Controller):
             volunteer_id=data.volunteer_id,
             compound_ids=tuple(data.compound_ids),
         )
-        return msgspec.convert(result, UserReply)
+        result = await services.users.create(principal, data.event_id, request)
+        return msgspec.convert(result, UserReply, from_attributes=True)
 
     @patch("/users/{user:str}", operation_id="ChangeUser", guards=ADMIN_ONLY)
     async def change_user(
@@ -108,7 +108,7 @@ class AuthController(Controller):
         result = await services.users.change(
             principal, data.event_id, _user_id(user), data.role, compounds
         )
-        return msgspec.convert(result, UserState)
+        return msgspec.convert(result, UserState, from_attributes=True)
 
     @post(
         "/users/{user:str}", operation_id="UserAction", guards=ADMIN_ONLY, status_code=HTTP_200_OK
@@ -129,7 +129,7 @@ class AuthController(Controller):
             result = await services.users.unlock(_user_id(user_id))
         else:
             raise NotFoundException(f"no such action on a user: {action or '(none)'}")
-        return msgspec.convert(result, UserState)
+        return msgspec.convert(result, UserState, from_attributes=True)
 
 
 def _user_id(text: str) -> int:

@@ -34,6 +34,7 @@ from ledger.domain.access import Role
 from ledger.domain.certificates import certificate_number
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade
+from ledger.services.shifts import VolunteerHours
 
 PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
@@ -78,7 +79,7 @@ class CoordinationController(Controller):
     ) -> ShiftDecision:
         """Approve a pending shift: points per approved hour go to the volunteer's account."""
         result = await services.shifts.decide(principal, data.event_id, [shift_id], approve=True)
-        return msgspec.convert(result["results"][0], ShiftDecision)
+        return msgspec.convert(result.results[0], ShiftDecision, from_attributes=True)
 
     @post(
         "/shifts/{shift_id:int}/decline",
@@ -94,7 +95,7 @@ class CoordinationController(Controller):
         services: ServicesDep,
     ) -> ShiftDecision:
         result = await services.shifts.decide(principal, data.event_id, [shift_id], approve=False)
-        return msgspec.convert(result["results"][0], ShiftDecision)
+        return msgspec.convert(result.results[0], ShiftDecision, from_attributes=True)
 
     @post(
         "/shifts:decide", operation_id="DecideShifts", guards=COORDINATORS, status_code=HTTP_200_OK
@@ -108,7 +109,7 @@ class CoordinationController(Controller):
         result = await services.shifts.decide(
             principal, data.event_id, list(data.shift_ids), approve
         )
-        return msgspec.convert(result, BulkDecisionReply)
+        return msgspec.convert(result, BulkDecisionReply, from_attributes=True)
 
     @post("/shifts:backfill", operation_id="BackfillHours", guards=COORDINATORS)
     async def backfill(
@@ -125,7 +126,7 @@ class CoordinationController(Controller):
             data.minutes,
             data.note,
         )
-        return msgspec.convert(result, BackfillReply)
+        return msgspec.convert(result, BackfillReply, from_attributes=True)
 
     @get("/shifts", operation_id="ListShifts", guards=COORDINATORS)
     async def shifts(
@@ -151,7 +152,9 @@ class CoordinationController(Controller):
         self, volunteer_id: PathId, principal: PrincipalDep, services: ServicesDep
     ) -> HoursReply:
         """Hours kept forever (scanned and back-filled), pending hours, star level."""
-        return msgspec.convert(await services.shifts.hours(principal, volunteer_id), HoursReply)
+        return msgspec.convert(
+            await services.shifts.hours(principal, volunteer_id), HoursReply, from_attributes=True
+        )
 
     @get(
         "/volunteers/{volunteer_id:int}/certificate",
@@ -182,7 +185,7 @@ class CoordinationController(Controller):
     ) -> AppealReply:
         """A household member contests a grade, once, within 7 days (rule)."""
         result = await services.appeals.open(principal, data.event_id, inspection_id, data.reason)
-        return msgspec.convert(result, AppealReply)
+        return msgspec.convert(result, AppealReply, from_attributes=True)
 
     @post(
         "/appeals/{appeal_id:int}/decide",
@@ -202,7 +205,7 @@ class CoordinationController(Controller):
         result = await services.appeals.decide(
             principal, data.event_id, appeal_id, data.outcome == "upheld", grade
         )
-        return msgspec.convert(result, AppealDecisionReply)
+        return msgspec.convert(result, AppealDecisionReply, from_attributes=True)
 
     @get("/appeals", operation_id="ListAppeals", guards=COORDINATORS)
     async def appeals(
@@ -217,18 +220,18 @@ class CoordinationController(Controller):
         return Page(items=result["items"], next_cursor=result["next_cursor"])
 
 
-async def _certificate(services: ServicesDep, hours: dict[str, Any]) -> dict[str, Any]:
+async def _certificate(services: ServicesDep, hours: VolunteerHours) -> dict[str, Any]:
     today = local_day(services.clock.now())
-    served = hours["approved_minutes"] + hours["backfilled_minutes"]
+    served = hours.approved_minutes + hours.backfilled_minutes
     key = services.codes.keyring.keys[services.codes.keyring.current_key_id]
     return {
-        "name": hours["name"],
+        "name": hours.name,
         "community": "湖墅街道",
         "hours": served // 60,
         "minutes": served % 60,
-        "approved_hours": hours["approved_minutes"] // 60,
-        "backfilled_hours": hours["backfilled_minutes"] // 60,
-        "star_level": hours["star_level"],
-        "number": certificate_number(hours["volunteer_id"], served, today, key),
+        "approved_hours": hours.approved_minutes // 60,
+        "backfilled_hours": hours.backfilled_minutes // 60,
+        "star_level": hours.star_level,
+        "number": certificate_number(hours.volunteer_id, served, today, key),
         "issued_on": today.isoformat(),
     }

@@ -83,14 +83,14 @@ async def _check_in(services: Services, principal: Principal, data: ShiftScanIn)
     result = await services.shifts.check_in(
         principal, data.event_id, data.post_token, parse_captured_at(data.captured_at)
     )
-    return msgspec.convert(result, CheckInReply)
+    return msgspec.convert(result, CheckInReply, from_attributes=True)
 
 
 async def _check_out(services: Services, principal: Principal, data: ShiftScanIn) -> CheckOutReply:
     result = await services.shifts.check_out(
         principal, data.event_id, data.post_token, parse_captured_at(data.captured_at)
     )
-    return msgspec.convert(result, CheckOutReply)
+    return msgspec.convert(result, CheckOutReply, from_attributes=True)
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ class MembersController(Controller):
         """Admins, clerks of its compound and its members; mobile numbers masked
         (138****5678) except to admins and each person's own."""
         result = await services.members.members(principal, household_id)
-        return msgspec.convert(result, MemberList)
+        return msgspec.convert(result, MemberList, from_attributes=True)
 
     @delete(
         "/{household_id:int}/members/{user_id:int}",
@@ -111,4 +111,4 @@ class MembersController(Controller):
     ) -> JoinCodeReply:
         """A new join code (admins, clerks of its compound); the old one stops working."""
         result = await services.members.reset_join_code(principal, data.event_id, household_id)
-        return msgspec.convert(result, JoinCodeReply)
+        return msgspec.convert(result, JoinCodeReply, from_attributes=True)

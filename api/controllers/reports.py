@@ -78,17 +78,17 @@ class ReportController(Controller):
             community_id, parse_day(from_, "from"), parse_day(to, "to"), by
         )
         if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
-            stem = f"{by}_{report['from']}_{report['to']}.csv"
+            stem = f"{by}_{report.from_}_{report.to}.csv"
             disposition = content_disposition(
                 f"volunteer-hours-community-{community_id}_{stem}",
-                f"{report['community']}_志愿服务时长_{stem}",
+                f"{report.community}_志愿服务时长_{stem}",
             )
             return Response(
-                _csv(report["rows"]),
+                _csv(msgspec.to_builtins(report.rows)),
                 media_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": disposition},
             )
-        return Response(msgspec.convert(report, VolunteerHoursReport))
+        return Response(msgspec.convert(report, VolunteerHoursReport, from_attributes=True))
 
     @get("/charts/{chart:str}", operation_id="ReportChart", media_type="image/svg+xml")
     async def chart(

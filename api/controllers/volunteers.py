@@ -21,6 +21,7 @@ from api.schemas import (
 )
 from api.security import requires
 from ledger.domain.access import Role
+from ledger.services.volunteers import ApplicationRequest
 
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
 ApplicationPath = Annotated[
@@ -42,8 +43,7 @@ class VolunteerApplicationController(Controller):
         the party they serve with, if any. 409 `phone_taken` (the number already signs in),
         409 `duplicate` (an application with this number already waits)."""
         party = data.party
-        result = await services.volunteers.apply(
-            data.event_id,
+        request = ApplicationRequest(
             data.community_id,
             data.name,
             data.phone,
@@ -51,7 +51,8 @@ class VolunteerApplicationController(Controller):
             party.kind if party else None,
             party.branch if party else None,
         )
-        return msgspec.convert(result, VolunteerApplicationReply)
+        result = await services.volunteers.apply(data.event_id, request)
+        return msgspec.convert(result, VolunteerApplicationReply, from_attributes=True)
 
     @get("/", operation_id="ListVolunteerApplications", guards=COORDINATORS)
     async def applications(
@@ -69,7 +70,7 @@ class VolunteerApplicationController(Controller):
         for an admin), oldest first; mobile numbers masked except for admins. 403
         `out_of_scope` for a `community_id` the caller does not coordinate."""
         result = await services.volunteers.page(principal, status, community_id, cursor, limit)
-        return Page(items=result["items"], next_cursor=result["next_cursor"])
+        return Page(items=msgspec.to_builtins(result.items), next_cursor=result.next_cursor)
 
     @post(
         "/{application:str}",
@@ -96,4 +97,4 @@ class VolunteerApplicationController(Controller):
         result = await services.volunteers.decide(
             principal, data.event_id, int(number), approve=action == "approve"
         )
-        return msgspec.convert(result, ApplicationDecisionReply)
+        return msgspec.convert(result, ApplicationDecisionReply, from_attributes=True)

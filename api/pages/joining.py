@@ -156,7 +156,7 @@ async def join_code_form(
         return {
             "household": await _household(household_id),
             "join_code": await services.members.join_code(principal, household_id),
-            "members": (await services.members.members(principal, household_id))["items"],
+            "members": (await services.members.members(principal, household_id)).items,
         }
 
     return await op_form(request, principal, services, "joincode", more)

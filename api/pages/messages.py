@@ -6,6 +6,7 @@ services' own `detail` texts are English and stay in the API.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from ledger.domain.scan_codes import CodeKind
 
 if TYPE_CHECKING:
     from ledger.services.codes import Label
+    from ledger.services.members import HouseholdOfMine
 
 # Reason chips on the grading page: short codes the API accepts (`^[a-z0-9_]+$`).
 REASON_CODES = ("mixed", "wrong_bin", "not_bagged", "liquid", "overfilled", "dirty")
@@ -113,10 +115,12 @@ def field_label(field: str) -> str | None:
     }.get(field)
 
 
-def household_choices(mine: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def household_choices(mine: list[HouseholdOfMine]) -> list[dict[str, Any]]:
     """A person's households (`Members.households_of`) for a page's switch or choice, each
     labelled in the page's language."""
-    return [h | {"label": f"{h['compound_name']} {address(*h['address'])}"} for h in mine]
+    return [
+        dataclasses.asdict(h) | {"label": f"{h.compound_name} {address(*h.address)}"} for h in mine
+    ]
 
 
 def refusal_texts(error: LedgerError) -> list[str]:

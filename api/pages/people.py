@@ -93,7 +93,7 @@ async def resident_home(
         card_svg=card_svg,
         mine=household_choices(await services.members.households_of(principal)),
         helping=household["id"] in principal.helping,
-        members=(await services.members.members(principal, household["id"]))["items"],
+        members=(await services.members.members(principal, household["id"])).items,
         remove_event_id=new_event_id(),
         notices=await inbox(request, services, principal),
     )

@@ -25,6 +25,7 @@ from ledger.domain.access import Role
 from ledger.domain.errors import LedgerError
 from ledger.domain.volunteering import Affiliation
 from ledger.services.container import Services
+from ledger.services.volunteers import ApplicationRequest
 
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
 PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
@@ -85,8 +86,7 @@ async def apply(request: Request[Any, Any, Any], services: ServicesDep) -> Respo
     form = await forms.read(request)
     event_id = forms.required(form, "event_id", 64)
     try:
-        result = await services.volunteers.apply(
-            event_id,
+        application = ApplicationRequest(
             forms.integer(form, "community_id"),
             forms.text(form, "name", 100),
             forms.text(form, "phone", 40),
@@ -94,6 +94,7 @@ async def apply(request: Request[Any, Any, Any], services: ServicesDep) -> Respo
             forms.text(form, "affiliation", 40) or None,
             forms.text(form, "party_branch", 200) or None,
         )
+        result = await services.volunteers.apply(event_id, application)
     except LedgerError as refusal:
         status = STATUS_BY_CODE.get(refusal.code, 400)
         values = _typed(form)
@@ -128,15 +129,14 @@ async def applications(
     return render(
         "coordinator_volunteers.html",
         me=principal,
-        applications=listed["items"],
-        more=listed["next_cursor"] is not None,
+        applications=listed.items,
+        more=listed.next_cursor is not None,
         communities=names,
         event_ids={
-            item["id"]: {
-                verb: for_purpose(event_id, f"{item['id']}-{verb}")
-                for verb in ("approve", "decline")
+            item.id: {
+                verb: for_purpose(event_id, f"{item.id}-{verb}") for verb in ("approve", "decline")
             }
-            for item in listed["items"]
+            for item in listed.items
         },
     )
 

@@ -29,6 +29,7 @@ from ledger.services.users import _HASHER, PASSWORD_LENGTH_MAX, PASSWORD_LENGTH_
 from ledger.services.users import principal_of as principal_of_user
 from ledger.store import bulk
 from ledger.store import ledger as ledger_store
+from ledger.store import users as users_store
 
 SEED = 2026
 SUBDISTRICT = "湖墅街道"
@@ -374,7 +375,9 @@ async def _login_lines(password: str) -> list[str]:
 
 async def _scope_text(row: dict[str, Any]) -> str:
     """Whose household, which volunteer, or which compounds a login acts for."""
-    principal = await principal_of_user(row)
+    user = await users_store.user_by_id(row["id"])
+    assert user is not None, "the row was just read"
+    principal = await principal_of_user(user)
     if principal.household_id is not None:
         home = await bulk.home_label(principal.household_id)
         assert home is not None, "a user's household exists (foreign key)"

@@ -48,7 +48,7 @@ from ledger.services.limits import (
     SignInLocked,
     SignInPolicy,
 )
-from ledger.services.runner import Result, Runner
+from ledger.services.runner import Runner
 from ledger.services.sessions import Sessions
 from ledger.services.users import (
     SignedIn,
@@ -60,8 +60,11 @@ from ledger.services.users import (
 from ledger.store import members as store
 from ledger.store import registry as registry_store
 from ledger.store import sessions as sessions_store
+from ledger.store import users as users_store
 from ledger.store import views as views_store
-from ledger.store.tables import AppUser, Household
+from ledger.store.members import MemberRow
+from ledger.store.registry import HouseholdRow
+from ledger.store.users import UserRow
 
 log = logging.getLogger(__name__)
 # Residents and helpers together: a flat's family and a couple of helpers. A seventh is
@@ -73,6 +76,59 @@ JOINED = "household.member_joined"
 REMOVED = "household.member_removed"
 CODE_RESET = "household.join_code_reset"
 OPERATIONS = (JOINED, REMOVED, CODE_RESET)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberJoined:
+    """What the audit log keeps of a join, and what the notices read (no number, no PIN)."""
+
+    user_id: int
+    household_id: int
+    helper: bool
+    display_name: str
+    rejoined: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRemoved:
+    household_id: int
+    user_id: int
+    removed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class JoinCodeReset:
+    household_id: int
+    join_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A member as the list shows them; the number masked except for admins and their own."""
+
+    user_id: int
+    display_name: str
+    phone: str | None
+    helper: bool
+    joined_at: str | None
+    pin_reset_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberList:
+    items: list[Member]
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdOfMine:
+    """A household a person acts for, labelled with its compound and address."""
+
+    household_id: int
+    helper: bool
+    label: str
+    account_id: int
+    compound_name: str
+    address: tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -115,25 +171,23 @@ class Members:
         _, household = await self.codes.resolve(card_token, CodeKind.HOUSEHOLD)
         await self._check_code(household, code, address)
         pin_hash = await self.users.hash_pin(pin)  # argon2 only past the code's check
-        existing = await AppUser.select().where(AppUser.phone == phone).first()
+        existing = await users_store.user_by_phone(phone)
         if existing is None and await users_module.phone_taken(phone):
             raise PhoneTaken("this mobile number is already registered")
-        if existing is not None and existing["credential"] != "pin":
+        if existing is not None and existing.credential != "pin":
             raise PhoneTaken("this mobile number is already registered")
-        if existing is not None and not existing["active"]:
+        if existing is not None and not existing.active:
             raise PhoneTaken("this mobile number's account is closed; ask staff")
         member = (
-            await store.membership(household["id"], existing["id"])
-            if existing is not None
-            else None
+            await store.membership(household["id"], existing.id) if existing is not None else None
         )
         if existing is not None and member is None:
             await self._prove_pin(existing, pin, address)
         elif existing is not None and await _pin_matches(existing, pin):
             # A retry (or a member back with the card who still knows the PIN): the same
             # account, nothing changed but the PIN lock, which a join with the card lifts.
-            await self.users.lift_lock(existing["id"])
-            return await self._joined(existing["id"], household["id"])
+            await self.users.lift_lock(existing.id)
+            return await self._joined(existing.id, household["id"])
         held = (household["id"], household["card_serial"], code)
         if existing is None:
             user_id = await self._new_account(held, phone, pin_hash, name, as_helper)
@@ -169,7 +223,7 @@ class Members:
             log.warning("join locks per worker while Redis fails: %s", error)
             return await self.users.local_limiter.sign_in_attempt(name, address, policy, now)
 
-    async def _prove_pin(self, row: dict[str, Any], pin: str, address: str) -> None:
+    async def _prove_pin(self, row: UserRow, pin: str, address: str) -> None:
         """A number with a PIN account joins another household only with that PIN, guessed
         under the same count as a sign-in (counted first, a locked number refused unchecked,
         a right PIN giving its guess back); a wrong one is `phone_taken`."""
@@ -196,7 +250,7 @@ class Members:
         inputs = {"household_id": household_id, "helper": as_helper, "display_name": name}
         username = new_pin_username()
 
-        async def action() -> Result:
+        async def action() -> MemberJoined:
             await self._hold(held)
             user_id = await self.users.add_pin_account(
                 phone,
@@ -208,57 +262,54 @@ class Members:
                 helper=as_helper,
                 username=username,
             )
-            return _joined_record(user_id, household_id, as_helper, name, rejoined=False)
+            return MemberJoined(user_id, household_id, as_helper, name, rejoined=False)
 
         actor = Principal(user_id=0, username=username, role=Role.RESIDENT)
-        result = await self.runner.once(JOINED, _event_id("join"), actor, inputs, action, dict)
-        return int(result["user_id"])
+        event_id = _event_id("join")
+        result = await self.runner.once(JOINED, event_id, actor, inputs, action, MemberJoined)
+        return result.user_id
 
     async def _another_household(
-        self, held: tuple[int, int, str], row: dict[str, Any], as_helper: bool
+        self, held: tuple[int, int, str], row: UserRow, as_helper: bool
     ) -> int:
         household_id = held[0]
-        if not as_helper and row["household"] is not None:
+        if not as_helper and row.household_id is not None:
             raise InvalidInput(
                 "as_helper", "you live in another household already: join this one as a helper"
             )
-        inputs = {"household_id": household_id, "user_id": row["id"], "helper": as_helper}
+        inputs = {"household_id": household_id, "user_id": row.id, "helper": as_helper}
 
-        async def action() -> Result:
+        async def action() -> MemberJoined:
             await self._hold(held)
             now = self.clock.now()
-            await store.add(household_id, row["id"], helper=as_helper, at=now)
+            await store.add(household_id, row.id, helper=as_helper, at=now)
             if not as_helper:
-                await AppUser.update({AppUser.household: household_id}).where(
-                    AppUser.id == row["id"]
-                )
-            await sessions_store.revoke_all(row["id"])  # old tokens lack the new household
-            return _joined_record(
-                row["id"], household_id, as_helper, row["display_name"], rejoined=False
-            )
+                await users_store.move_to(row.id, household_id)
+            await sessions_store.revoke_all(row.id)  # old tokens lack the new household
+            return MemberJoined(row.id, household_id, as_helper, row.display_name, rejoined=False)
 
-        await self.runner.once(JOINED, _event_id("join"), _actor(row), inputs, action, dict)
-        await self.sessions.published(row["id"])
-        return int(row["id"])
+        event_id = _event_id("join")
+        await self.runner.once(JOINED, event_id, _actor(row), inputs, action, MemberJoined)
+        await self.sessions.published(row.id)
+        return row.id
 
-    async def _fresh_join(
-        self, held: tuple[int, int, str], row: dict[str, Any], pin_hash: str
-    ) -> int:
+    async def _fresh_join(self, held: tuple[int, int, str], row: UserRow, pin_hash: str) -> int:
         household_id = held[0]
-        inputs = {"household_id": household_id, "user_id": row["id"], "pin_reset": True}
+        inputs = {"household_id": household_id, "user_id": row.id, "pin_reset": True}
 
-        async def action() -> Result:
+        async def action() -> MemberJoined:
             await self._hold(held, counting=False)
-            member = await store.membership(household_id, row["id"])
+            member = await store.membership(household_id, row.id)
             assert member is not None, "checked before; a removal since refuses the hold"
-            await self.users.reset_pin(row["id"], pin_hash)
-            await store.pin_reset(household_id, row["id"], self.clock.now())
-            return _joined_record(
-                row["id"], household_id, member.helper, row["display_name"], rejoined=True
+            await self.users.reset_pin(row.id, pin_hash)
+            await store.pin_reset(household_id, row.id, self.clock.now())
+            return MemberJoined(
+                row.id, household_id, member.helper, row.display_name, rejoined=True
             )
 
-        await self.runner.once(JOINED, _event_id("rejoin"), _actor(row), inputs, action, dict)
-        return int(row["id"])
+        event_id = _event_id("rejoin")
+        await self.runner.once(JOINED, event_id, _actor(row), inputs, action, MemberJoined)
+        return row.id
 
     async def _hold(self, held: tuple[int, int, str], counting: bool = True) -> None:
         household_id, card_serial, code = held
@@ -271,12 +322,12 @@ class Members:
             )
 
     async def _joined(self, user_id: int, household_id: int) -> Joined:
-        row = await AppUser.select().where(AppUser.id == user_id).first()
+        row = await users_store.user_by_id(user_id)
         assert row is not None, "the account just joined"
         principal = await users_module.principal_of(row)
-        return Joined(user_id, household_id, SignedIn(principal, row["token_version"]))
+        return Joined(user_id, household_id, SignedIn(principal, row.token_version))
 
-    async def households_of(self, principal: Principal) -> list[dict[str, Any]]:
+    async def households_of(self, principal: Principal) -> list[HouseholdOfMine]:
         """The households a person acts for, the one they live in first, each labelled with
         its compound and address (the home page's switcher, `/api/v1/me`)."""
         mine = []
@@ -288,30 +339,30 @@ class Members:
                 continue  # removed since the token was made: its next request is refused
             label = household_label(row["building"], row["unit"], row["room"])
             mine.append(
-                {
-                    "household_id": household_id,
-                    "helper": household_id in principal.helping,
-                    "label": f"{row['compound_name']} {label}",
-                    "account_id": row["account"],
-                    "compound_name": row["compound_name"],
-                    "address": (row["building"], row["unit"], row["room"]),
-                }
+                HouseholdOfMine(
+                    household_id=household_id,
+                    helper=household_id in principal.helping,
+                    label=f"{row['compound_name']} {label}",
+                    account_id=row["account"],
+                    compound_name=row["compound_name"],
+                    address=(row["building"], row["unit"], row["room"]),
+                )
             )
         return mine
 
     def new_event_id(self) -> str:
         return _event_id("remove")
 
-    async def members(self, actor: Principal, household_id: int) -> Result:
+    async def members(self, actor: Principal, household_id: int) -> MemberList:
         """Admins, clerks of its compound and its members; numbers masked except for admins
         and each person's own."""
         await self._may_see(actor, household_id)
         rows = await store.listed(household_id)
-        return {"items": [_member_view(actor, row) for row in rows]}
+        return MemberList([_member_view(actor, row) for row in rows])
 
     async def remove(
         self, actor: Principal, event_id: str, household_id: int, user_id: int
-    ) -> Result:
+    ) -> MemberRemoved:
         """The member leaves the household; every token they hold stops counting (they sign
         in again, with the households they still have). Residents, admins and clerks of its
         compound remove anyone; a helper removes only themselves."""
@@ -320,40 +371,42 @@ class Members:
         if not staff and household_id in actor.helping and actor.user_id != user_id:
             raise Forbidden("a helper may remove only themselves")
 
-        async def action() -> Result:
+        async def action() -> MemberRemoved:
             if not await store.remove(household_id, user_id):
                 raise NotFound("member", user_id)
             await sessions_store.revoke_all(user_id)
-            return {"household_id": household_id, "user_id": user_id, "removed": True}
+            return MemberRemoved(household_id, user_id, removed=True)
 
         inputs = {"household_id": household_id, "user_id": user_id}
-        result = await self.runner.once(REMOVED, event_id, actor, inputs, action, dict)
+        result = await self.runner.once(REMOVED, event_id, actor, inputs, action, MemberRemoved)
         await self.sessions.published(user_id)
         return result
 
-    async def reset_join_code(self, actor: Principal, event_id: str, household_id: int) -> Result:
+    async def reset_join_code(
+        self, actor: Principal, event_id: str, household_id: int
+    ) -> JoinCodeReset:
         """A new join code for the household (the old one stops working); admins and clerks
         of its compound."""
         household = await _household(household_id)
         if not _staff(actor, household):
             raise Forbidden("only admins and clerks of its compound reset a join code")
 
-        async def action() -> Result:
+        async def action() -> JoinCodeReset:
             join_code = draw_join_code()
             await store.set_join_code(household_id, join_code)
-            return {"household_id": household_id, "join_code": join_code}
+            return JoinCodeReset(household_id, join_code)
 
         inputs = {"household_id": household_id}
-        return await self.runner.once(CODE_RESET, event_id, actor, inputs, action, dict)
+        return await self.runner.once(CODE_RESET, event_id, actor, inputs, action, JoinCodeReset)
 
     async def join_code(self, actor: Principal, household_id: int) -> str:
         """The current code, for the staff who may reset it (printed on the sheet too)."""
         household = await _household(household_id)
         if not _staff(actor, household):
             raise Forbidden("only admins and clerks of its compound see a join code")
-        return str(household["join_code"])
+        return household.join_code
 
-    async def _may_see(self, actor: Principal, household_id: int) -> dict[str, Any]:
+    async def _may_see(self, actor: Principal, household_id: int) -> HouseholdRow:
         household = await _household(household_id)
         _staff(actor, household)
         if actor.role is Role.ADMIN or _clerk_of(actor, household):
@@ -363,34 +416,34 @@ class Members:
         raise Forbidden("only the household's members and its compound's staff see its members")
 
 
-def _staff(actor: Principal, household: dict[str, Any]) -> bool:
+def _staff(actor: Principal, household: HouseholdRow) -> bool:
     """An admin, or a clerk of the household's compound; a clerk of other compounds is
     refused as out of scope (403 `out_of_scope`)."""
-    if actor.role is Role.CLERK and not actor.covers_compound(household["compound"]):
+    if actor.role is Role.CLERK and not actor.covers_compound(household.compound_id):
         raise OutOfScope("this household is not in a compound you serve")
     return actor.role is Role.ADMIN or _clerk_of(actor, household)
 
 
-def _clerk_of(actor: Principal, household: dict[str, Any]) -> bool:
-    return actor.role is Role.CLERK and actor.covers_compound(household["compound"])
+def _clerk_of(actor: Principal, household: HouseholdRow) -> bool:
+    return actor.role is Role.CLERK and actor.covers_compound(household.compound_id)
 
 
-async def _household(household_id: int) -> dict[str, Any]:
-    household = await registry_store.get(Household, household_id)
+async def _household(household_id: int) -> HouseholdRow:
+    household = await registry_store.household(household_id)
     if household is None:
         raise NotFound("household", household_id)
     return household
 
 
-async def _pin_matches(row: dict[str, Any], pin: str) -> bool:
+async def _pin_matches(row: UserRow, pin: str) -> bool:
     try:
-        return bool(await asyncio.to_thread(users_module._HASHER.verify, row["password_hash"], pin))
+        return bool(await asyncio.to_thread(users_module._HASHER.verify, row.password_hash, pin))
     except (VerificationError, InvalidHashError):
         return False
 
 
-def _actor(row: dict[str, Any]) -> Principal:
-    return Principal(user_id=row["id"], username=row["username"], role=Role(row["role"]))
+def _actor(row: UserRow) -> Principal:
+    return Principal(user_id=row.id, username=row.username, role=Role(row.role))
 
 
 def _event_id(kind: str) -> str:
@@ -399,31 +452,18 @@ def _event_id(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex}"
 
 
-def _joined_record(
-    user_id: int, household_id: int, helper: bool, display_name: str, rejoined: bool
-) -> Result:
-    """What the audit log keeps of a join, and what the notices read (no number, no PIN)."""
-    return {
-        "user_id": user_id,
-        "household_id": household_id,
-        "helper": helper,
-        "display_name": display_name,
-        "rejoined": rejoined,
-    }
-
-
-def _member_view(actor: Principal, row: dict[str, Any]) -> dict[str, Any]:
-    phone = row["phone"]
-    if phone and not (actor.role is Role.ADMIN or actor.user_id == row["user_id"]):
+def _member_view(actor: Principal, row: MemberRow) -> Member:
+    phone = row.phone
+    if phone and not (actor.role is Role.ADMIN or actor.user_id == row.user_id):
         phone = mask_phone(phone)
-    return {
-        "user_id": row["user_id"],
-        "display_name": row["display_name"] or "",
-        "phone": phone,
-        "helper": bool(row["helper"]),
-        "joined_at": _iso(row["created_at"]),
-        "pin_reset_at": _iso(row["pin_reset_at"]),
-    }
+    return Member(
+        user_id=row.user_id,
+        display_name=row.display_name,
+        phone=phone,
+        helper=row.helper,
+        joined_at=_iso(row.created_at),
+        pin_reset_at=_iso(row.pin_reset_at),
+    )
 
 
 def _iso(value: Any) -> str | None:

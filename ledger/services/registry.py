@@ -169,7 +169,7 @@ class Registry:
         is the old card's join code (a finder of the lost card cannot join with it)."""
 
         async def action() -> Result:
-            serial = await store.bump_card_serial(store.Household, household_id)
+            serial = await store.bump_card_serial(household_id)
             if serial is None:
                 raise NotFound("household", household_id)
             join_code = draw_join_code()

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -31,12 +30,13 @@ from ledger.services.limits import (
     SignInLocked,
     SignInPolicy,
 )
-from ledger.services.runner import Result, Runner
+from ledger.services.runner import Runner
 from ledger.services.sessions import Sessions
 from ledger.store import members as members_store
 from ledger.store import registry as registry_store
 from ledger.store import sessions as sessions_store
-from ledger.store.tables import AppUser, Household, UserCompound, Volunteer
+from ledger.store import users as store
+from ledger.store.users import NewUser, UserRow
 
 log = logging.getLogger(__name__)
 USERNAME_LENGTH_MAX = 64
@@ -57,6 +57,37 @@ class SignedIn:
     token_version: int
 
 
+@dataclass(frozen=True, slots=True)
+class LoginRequest:
+    """A login staff make: a role, and for a resident its household, for a volunteer its
+    record, for inspectors, clerks and coordinators the compounds they serve."""
+
+    username: str
+    password: str
+    role: Role
+    household_id: int | None = None
+    volunteer_id: int | None = None
+    compound_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UserAdded:
+    id: int
+    username: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserDetails:
+    """A login as an admin sees it (after a change, a deactivation, an unlock)."""
+
+    id: int
+    username: str
+    role: str
+    active: bool
+    compound_ids: list[int]
+
+
 @dataclass(frozen=True)
 class Users:
     clock: Clock
@@ -67,22 +98,11 @@ class Users:
     # worker instead of not at all, and sign-in keeps working.
     local_limiter: MemoryLimiter = field(default_factory=MemoryLimiter)
 
-    async def create(
-        self,
-        actor: Principal,
-        event_id: str,
-        username: str,
-        password: str,
-        role: Role,
-        household_id: int | None = None,
-        volunteer_id: int | None = None,
-        compound_ids: tuple[int, ...] = (),
-    ) -> Result:
-        username, compounds = _check_user(
-            username, password, role, household_id, volunteer_id, compound_ids
-        )
+    async def create(self, actor: Principal, event_id: str, request: LoginRequest) -> UserAdded:
+        username, compounds = _check_user(request)
         # Hash outside the transaction: argon2 is deliberately slow and holds no lock.
-        password_hash = await asyncio.to_thread(_HASHER.hash, password)
+        password_hash = await asyncio.to_thread(_HASHER.hash, request.password)
+        role, household_id, volunteer_id = request.role, request.household_id, request.volunteer_id
         inputs = {
             "username": username,
             "role": role.value,
@@ -91,14 +111,14 @@ class Users:
             "compound_ids": sorted(compounds),
         }
 
-        async def action() -> Result:
+        async def action() -> UserAdded:
             return await self.add(
                 username, password_hash, role, household_id, volunteer_id, compounds
             )
 
         # The password is not part of the fingerprint: a retry with the same event_id is the
         # same request even though each hash differs.
-        return await self.runner.once("user", event_id, actor, inputs, action, dict)
+        return await self.runner.once("user", event_id, actor, inputs, action, UserAdded)
 
     async def add(
         self,
@@ -108,36 +128,22 @@ class Users:
         household_id: int | None,
         volunteer_id: int | None,
         compound_ids: frozenset[int],
-    ) -> Result:
+    ) -> UserAdded:
         """In the caller's transaction."""
-        if await AppUser.exists().where(
-            (AppUser.username == username) | (AppUser.phone == username)
-        ):
+        if await store.name_taken(username):
             raise UsernameTaken(f"username {username} is taken")
-        if household_id is not None and await registry_store.get(Household, household_id) is None:
-            raise NotFound("household", household_id)
-        if volunteer_id is not None and await registry_store.get(Volunteer, volunteer_id) is None:
-            raise NotFound("volunteer", volunteer_id)
+        await _check_exist(household_id, volunteer_id)
         for compound_id in compound_ids:
-            if await registry_store.get(registry_store.Compound, compound_id) is None:
+            if not await registry_store.compound_exists(compound_id):
                 raise NotFound("compound", compound_id)
-        user_id = await registry_store.insert(
-            AppUser,
-            username=username,
-            password_hash=password_hash,
-            role=role.value,
-            household=household_id,
-            volunteer=volunteer_id,
-            active=True,
-            created_at=self.clock.now(),
+        user = NewUser(
+            username, password_hash, role.value, household_id, volunteer_id, self.clock.now()
         )
+        user_id = await store.add(user)
         if household_id is not None:
             await members_store.add(household_id, user_id, helper=False, at=self.clock.now())
-        if compound_ids:
-            await UserCompound.insert(
-                *(UserCompound(user=user_id, compound=c) for c in sorted(compound_ids))
-            )
-        return {"id": user_id, "username": username, "role": role.value}
+        await store.add_compounds(user_id, compound_ids)
+        return UserAdded(user_id, username, role.value)
 
     async def sign_in(self, username: str, password: str, address: str) -> SignedIn:
         """The guess is counted (per username and client address, and per username) before
@@ -149,16 +155,16 @@ class Users:
         locked until an unlock or a fresh join with the card)."""
         name = username[:USERNAME_LENGTH_MAX]
         row = await _sign_in_row(name)
-        credential = row["credential"] if row is not None else "password"
+        credential = row.credential if row is not None else "password"
         lock_name = lock_name_of(row) if row is not None else name
         attempt = await self._attempt(lock_name, address, SIGN_IN_POLICIES[credential])
         if not attempt.allowed:
             metrics.sign_in_locked()
             raise SignInLocked(_locked_text(credential, attempt.retry_after))
-        stored_hash = row["password_hash"] if row and row["active"] else _DUMMY_HASH
+        stored_hash = row.password_hash if row and row.active else _DUMMY_HASH
         try:
             await asyncio.to_thread(_HASHER.verify, stored_hash, password)
-            if row is None or not row["active"]:
+            if row is None or not row.active:
                 raise VerificationError("no such user")
         except (VerificationError, InvalidHashError) as error:
             raise InvalidCredentials("wrong username or password") from error
@@ -168,7 +174,7 @@ class Users:
         except REDIS_FAILURES as error:
             metrics.redis_error("sign_in")
             log.warning("sign-in count not cleared while Redis fails: %s", error)
-        return SignedIn(await principal_of(row), row["token_version"])
+        return SignedIn(await principal_of(row), row.token_version)
 
     async def hash_pin(self, pin: str, field_name: str = "pin") -> str:
         """A PIN checked (6 digits, not trivial) and hashed: call it before the transaction
@@ -194,25 +200,21 @@ class Users:
         phone = parse_phone(phone)
         if await phone_taken(phone):
             raise PhoneTaken("this mobile number is already registered")
-        if household_id is not None and await registry_store.get(Household, household_id) is None:
-            raise NotFound("household", household_id)
-        if volunteer_id is not None and await registry_store.get(Volunteer, volunteer_id) is None:
-            raise NotFound("volunteer", volunteer_id)
+        await _check_exist(household_id, volunteer_id)
         now = self.clock.now()
-        user_id = await registry_store.insert(
-            AppUser,
+        user = NewUser(
             # Not the number: the username is shown as an entry's actor to the household.
             username=username or new_pin_username(),
             password_hash=pin_hash,
             role=role.value,
-            household=None if helper else household_id,
-            volunteer=volunteer_id,
-            active=True,
+            household_id=None if helper else household_id,
+            volunteer_id=volunteer_id,
             created_at=now,
             credential="pin",
             phone=phone,
             display_name=check_display_name(display_name),
         )
+        user_id = await store.add(user)
         if household_id is not None:
             await members_store.add(household_id, user_id, helper=helper, at=now)
         return user_id
@@ -220,7 +222,7 @@ class Users:
     async def reset_pin(self, user_id: int, pin_hash: str) -> None:
         """In the caller's transaction: a new PIN (a fresh join with the card); every token the
         account holds stops counting. Lift its lock after the commit (`unlock_after_reset`)."""
-        await AppUser.update({AppUser.password_hash: pin_hash}).where(AppUser.id == user_id)
+        await store.set_password_hash(user_id, pin_hash)
         await sessions_store.revoke_all(user_id)
 
     async def unlock_after_reset(self, user_id: int) -> None:
@@ -245,7 +247,7 @@ class Users:
     async def authenticate(self, username: str, password: str, address: str = "local") -> Principal:
         return (await self.sign_in(username, password, address)).principal
 
-    async def unlock(self, user_id: int) -> Result:
+    async def unlock(self, user_id: int) -> UserDetails:
         """Lift every sign-in lock on a user's name (an admin, after checking who is locked out)."""
         row = await _user_row(user_id)
         await self.limiter.sign_in_unlock(lock_name_of(row))
@@ -258,21 +260,23 @@ class Users:
         name = lock_name_of(row) if row is not None else username[:USERNAME_LENGTH_MAX]
         await self.limiter.sign_in_unlock(name)
 
-    async def deactivate(self, actor: Principal, event_id: str, user_id: int) -> Result:
+    async def deactivate(self, actor: Principal, event_id: str, user_id: int) -> UserDetails:
         """The user cannot sign in any more and every token they hold stops counting.
         Deactivating an inactive user changes nothing."""
         if actor.user_id == user_id:
             raise InvalidInput("id", "an admin cannot deactivate their own account")
 
-        async def action() -> Result:
+        async def action() -> UserDetails:
             row = await _user_row(user_id)
-            if row["active"]:
-                await AppUser.update({AppUser.active: False}).where(AppUser.id == user_id)
+            if row.active:
+                await store.deactivate(user_id)
                 await sessions_store.revoke_all(user_id)
             return await self.reply(user_id)
 
         inputs = {"user_id": user_id}
-        result = await self.runner.once("user-deactivate", event_id, actor, inputs, action, dict)
+        result = await self.runner.once(
+            "user-deactivate", event_id, actor, inputs, action, UserDetails
+        )
         await self.sessions.published(user_id)
         return result
 
@@ -283,19 +287,19 @@ class Users:
         user_id: int,
         role: Role | None,
         compound_ids: tuple[int, ...] | None,
-    ) -> Result:
+    ) -> UserDetails:
         """A new role or compound scope; the user's tokens (which carry the old ones) stop
         counting. The same role and compounds again change nothing and revoke nothing."""
         if compound_ids is not None and len(set(compound_ids)) != len(compound_ids):
             raise Duplicate("compound_ids lists a compound twice")
 
-        async def action() -> Result:
+        async def action() -> UserDetails:
             row = await _user_row(user_id)
-            old_compounds = await _compounds_of(user_id)
-            new_role = role or Role(row["role"])
+            old_compounds = await store.compounds_of(user_id)
+            new_role = role or Role(row.role)
             compounds = frozenset(compound_ids) if compound_ids is not None else old_compounds
-            _check_scope(new_role, row["household"], compounds, row["volunteer"])
-            if new_role.value != row["role"] or compounds != old_compounds:
+            _check_scope(new_role, row.household_id, compounds, row.volunteer_id)
+            if new_role.value != row.role or compounds != old_compounds:
                 await self._store_change(user_id, new_role, compounds)
                 await sessions_store.revoke_all(user_id)
             return await self.reply(user_id)
@@ -305,63 +309,51 @@ class Users:
             "role": role.value if role else None,
             "compound_ids": sorted(compound_ids) if compound_ids is not None else None,
         }
-        result = await self.runner.once("user-change", event_id, actor, inputs, action, dict)
+        result = await self.runner.once("user-change", event_id, actor, inputs, action, UserDetails)
         await self.sessions.published(user_id)
         return result
 
     async def _store_change(self, user_id: int, role: Role, compounds: frozenset[int]) -> None:
         for compound_id in compounds:
-            if await registry_store.get(registry_store.Compound, compound_id) is None:
+            if not await registry_store.compound_exists(compound_id):
                 raise NotFound("compound", compound_id)
-        await AppUser.update({AppUser.role: role.value}).where(AppUser.id == user_id)
-        await UserCompound.delete().where(UserCompound.user == user_id)
-        if compounds:
-            await UserCompound.insert(
-                *(UserCompound(user=user_id, compound=c) for c in sorted(compounds))
-            )
+        await store.set_role(user_id, role.value)
+        await store.set_compounds(user_id, compounds)
 
-    async def reply(self, user_id: int) -> Result:
+    async def reply(self, user_id: int) -> UserDetails:
         row = await _user_row(user_id)
-        return {
-            "id": row["id"],
-            "username": row["username"],
-            "role": row["role"],
-            "active": row["active"],
-            "compound_ids": sorted(await _compounds_of(user_id)),
-        }
+        compound_ids = sorted(await store.compounds_of(user_id))
+        return UserDetails(row.id, row.username, row.role, row.active, compound_ids)
 
     async def principal(self, user_id: int) -> Principal:
         return await principal_of(await _user_row(user_id))
 
 
-async def _user_row(user_id: int) -> dict[str, Any]:
-    row = await AppUser.select().where(AppUser.id == user_id).first()
+async def _user_row(user_id: int) -> UserRow:
+    row = await store.user_by_id(user_id)
     if row is None:
         raise NotFound("user", user_id)
     return row
 
 
-async def _compounds_of(user_id: int) -> frozenset[int]:
-    rows = await UserCompound.select(UserCompound.compound).where(UserCompound.user == user_id)
-    return frozenset(r["compound"] for r in rows)
+async def _check_exist(household_id: int | None, volunteer_id: int | None) -> None:
+    if household_id is not None and not await registry_store.household_exists(household_id):
+        raise NotFound("household", household_id)
+    if volunteer_id is not None and not await registry_store.volunteer_exists(volunteer_id):
+        raise NotFound("volunteer", volunteer_id)
 
 
-async def _sign_in_row(name: str) -> dict[str, Any] | None:
+async def _sign_in_row(name: str) -> UserRow | None:
     """The account a sign-in names: by username, else a PIN account by its mobile number
     (typed with spaces, dashes or +86 as people write it)."""
-    row: dict[str, Any] | None = await AppUser.select().where(AppUser.username == name).first()
+    row = await store.user_by_username(name)
     if row is not None:
         return row
     try:
         phone = parse_phone(name)
     except InvalidInput:
         return None
-    found: dict[str, Any] | None = (
-        await AppUser.select()
-        .where((AppUser.phone == phone) & (AppUser.credential == "pin"))
-        .first()
-    )
-    return found
+    return await store.pin_user_by_phone(phone)
 
 
 def new_pin_username() -> str:
@@ -369,17 +361,15 @@ def new_pin_username() -> str:
     return f"pin-{secrets.token_hex(6)}"
 
 
-def lock_name_of(row: dict[str, Any]) -> str:
+def lock_name_of(row: UserRow) -> str:
     """The name a user's sign-in locks are kept under: a PIN account's number, else the
     username."""
-    return str(row["phone"]) if row["credential"] == "pin" and row["phone"] else row["username"]
+    return row.phone if row.credential == "pin" and row.phone else row.username
 
 
 async def phone_taken(phone: str) -> bool:
     """Some account signs in with this number already (as its number or its username)."""
-    return bool(
-        await AppUser.exists().where((AppUser.phone == phone) | (AppUser.username == phone))
-    )
+    return await store.name_taken(phone)
 
 
 def check_display_name(text: str | None) -> str:
@@ -402,56 +392,50 @@ def _wait_text(seconds: int) -> str:
     return f"{seconds} seconds" if seconds < 120 else f"{seconds // 60} minutes"
 
 
-async def principal_of(row: dict[str, Any]) -> Principal:
+async def principal_of(row: UserRow) -> Principal:
     """Everything access checks need, so that a request never re-reads the user."""
-    scopes = await UserCompound.select(UserCompound.compound).where(UserCompound.user == row["id"])
-    memberships = await members_store.households_of(row["id"])
+    compound_ids = await store.compounds_of(row.id)
+    memberships = await members_store.households_of(row.id)
     household_ids = {m.household_id for m in memberships}
-    if row["household"] is not None:
-        household_ids.add(row["household"])
+    if row.household_id is not None:
+        household_ids.add(row.household_id)
     helping = frozenset(m.household_id for m in memberships if m.helper)
     account_ids: set[int] = set()
     for household_id in sorted(household_ids):
-        household = await registry_store.get(Household, household_id)
+        household = await registry_store.household(household_id)
         assert household is not None, "a user's household exists (foreign key)"
-        account_ids.add(household["account"])
-    if row["volunteer"] is not None:
-        volunteer = await registry_store.get(Volunteer, row["volunteer"])
+        account_ids.add(household.account_id)
+    if row.volunteer_id is not None:
+        volunteer = await registry_store.volunteer(row.volunteer_id)
         assert volunteer is not None, "a user's volunteer exists (foreign key)"
-        account_ids.add(volunteer["account"])
-    lived_in = row["household"]
+        account_ids.add(volunteer.account_id)
+    lived_in = row.household_id
     if lived_in is None and len(household_ids) == 1:
         lived_in = next(iter(household_ids))  # a helper of one household acts for it
     return Principal(
-        user_id=row["id"],
-        username=row["username"],
-        role=Role(row["role"]),
+        user_id=row.id,
+        username=row.username,
+        role=Role(row.role),
         household_id=lived_in,
-        volunteer_id=row["volunteer"],
-        compound_ids=frozenset(scope["compound"] for scope in scopes),
+        volunteer_id=row.volunteer_id,
+        compound_ids=compound_ids,
         account_ids=frozenset(account_ids),
         household_ids=frozenset(household_ids),
         helping=helping,
-        display_name=row["display_name"] or "",
+        display_name=row.display_name,
     )
 
 
-def _check_user(
-    username: str,
-    password: str,
-    role: Role,
-    household_id: int | None,
-    volunteer_id: int | None,
-    compound_ids: tuple[int, ...],
-) -> tuple[str, frozenset[int]]:
-    name = username.strip()
+def _check_user(request: LoginRequest) -> tuple[str, frozenset[int]]:
+    password, role, compound_ids = request.password, request.role, request.compound_ids
+    name = request.username.strip()
     if not name or len(name) > USERNAME_LENGTH_MAX or any(ch.isspace() for ch in name):
         raise InvalidInput("username", f"must be 1-{USERNAME_LENGTH_MAX} characters, no spaces")
     if not PASSWORD_LENGTH_MIN <= len(password) <= PASSWORD_LENGTH_MAX:
         raise InvalidInput(
             "password", f"must be {PASSWORD_LENGTH_MIN}-{PASSWORD_LENGTH_MAX} characters"
         )
-    _check_scope(role, household_id, frozenset(compound_ids), volunteer_id)
+    _check_scope(role, request.household_id, frozenset(compound_ids), request.volunteer_id)
     if len(set(compound_ids)) != len(compound_ids):
         raise Duplicate("compound_ids lists a compound twice")
     return name, frozenset(compound_ids)

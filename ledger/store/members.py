@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from ledger.store import sql
 from ledger.store.tables import AppUser, Household, HouseholdMember
@@ -57,15 +56,37 @@ async def count(household_id: int) -> int:
     return int(await HouseholdMember.count().where(HouseholdMember.household == household_id))
 
 
-async def listed(household_id: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    user_id: int
+    helper: bool
+    created_at: datetime | str
+    pin_reset_at: datetime | str | None
+    display_name: str
+    phone: str | None
+
+
+LISTED_MEMBERS = (
+    'SELECT m."user" AS user_id, m.helper, m.created_at, m.pin_reset_at, '
+    "u.display_name, u.phone FROM household_member m "
+    'JOIN app_user u ON u.id = m."user" WHERE m.household = $1 ORDER BY m.id'
+)
+
+
+async def listed(household_id: int) -> list[MemberRow]:
     """Each member with what the members list shows, in the order they joined."""
-    rows = await sql.fetch(
-        'SELECT m."user" AS user_id, m.helper, m.created_at, m.pin_reset_at, '
-        "u.display_name, u.phone, u.username FROM household_member m "
-        'JOIN app_user u ON u.id = m."user" WHERE m.household = $1 ORDER BY m.id',
-        household_id,
-    )
-    return [dict(row) for row in rows]
+    rows = await sql.fetch(LISTED_MEMBERS, household_id)
+    return [
+        MemberRow(
+            user_id=row["user_id"],
+            helper=bool(row["helper"]),
+            created_at=row["created_at"],
+            pin_reset_at=row["pin_reset_at"],
+            display_name=row["display_name"] or "",
+            phone=row["phone"],
+        )
+        for row in rows
+    ]
 
 
 async def remove(household_id: int, user_id: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from piccolo.table import Table
@@ -71,14 +72,81 @@ async def exists(table: type[Table], **values: Any) -> bool:
     return bool(await query)
 
 
-async def bump_card_serial(table: type[Table], row_id: int) -> int | None:
-    """Re-issue a card: the new serial makes every older code for it invalid."""
-    rows = await table.raw(
-        f"UPDATE {table._meta.tablename} SET card_serial = card_serial + 1 "  # noqa: S608
-        "WHERE id = {} RETURNING card_serial",
-        row_id,
+BUMP_HOUSEHOLD_CARD_SERIAL = (
+    "UPDATE household SET card_serial = card_serial + 1 WHERE id = $1 RETURNING card_serial"
+)
+
+
+async def bump_card_serial(household_id: int) -> int | None:
+    """Re-issue a household's card: the new serial makes every older code for it invalid."""
+    row = await sql.fetch_one(BUMP_HOUSEHOLD_CARD_SERIAL, household_id)
+    return None if row is None else int(row["card_serial"])
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdRow:
+    id: int
+    compound_id: int
+    account_id: int
+    card_serial: int
+    join_code: str
+    kind: str
+
+
+async def household(household_id: int) -> HouseholdRow | None:
+    row = await (
+        Household.select(
+            Household.id,
+            Household.compound,
+            Household.account,
+            Household.card_serial,
+            Household.join_code,
+            Household.kind,
+        )
+        .where(Household.id == household_id)
+        .first()
     )
-    return int(rows[0]["card_serial"]) if rows else None
+    if row is None:
+        return None
+    return HouseholdRow(
+        id=row["id"],
+        compound_id=row["compound"],
+        account_id=row["account"],
+        card_serial=row["card_serial"],
+        join_code=row["join_code"] or "",
+        kind=row["kind"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class VolunteerRow:
+    id: int
+    community_id: int
+    account_id: int
+    name: str
+
+
+async def volunteer(volunteer_id: int) -> VolunteerRow | None:
+    row = await (
+        Volunteer.select(Volunteer.id, Volunteer.community, Volunteer.account, Volunteer.name)
+        .where(Volunteer.id == volunteer_id)
+        .first()
+    )
+    if row is None:
+        return None
+    return VolunteerRow(row["id"], row["community"], row["account"], row["name"])
+
+
+async def household_exists(household_id: int) -> bool:
+    return bool(await Household.exists().where(Household.id == household_id))
+
+
+async def volunteer_exists(volunteer_id: int) -> bool:
+    return bool(await Volunteer.exists().where(Volunteer.id == volunteer_id))
+
+
+async def compound_exists(compound_id: int) -> bool:
+    return bool(await Compound.exists().where(Compound.id == compound_id))
 
 
 _SCANNED_SQL = {

@@ -25,6 +25,7 @@ from ledger.domain.access import SYSTEM, Role
 from ledger.ports import Clock
 from ledger.services import users
 from ledger.services.container import Services
+from ledger.services.users import LoginRequest
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-password-2026"
@@ -133,7 +134,8 @@ def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 async def admin_user(fresh_db: None, settings: Settings) -> None:
     services = Services.build(settings.keyring(), settings.base_url)
-    await services.users.create(SYSTEM, new_event_id(), ADMIN_USERNAME, ADMIN_PASSWORD, Role.ADMIN)
+    admin = LoginRequest(ADMIN_USERNAME, ADMIN_PASSWORD, Role.ADMIN)
+    await services.users.create(SYSTEM, new_event_id(), admin)
 
 
 _APPS: dict[Settings, tuple[Litestar, frozenset[str]]] = {}

@@ -13,6 +13,7 @@ from ledger.domain.access import SYSTEM, Role
 from ledger.ports import Clock
 from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
+from ledger.services.users import LoginRequest
 
 DEMO_PASSWORD = "demo-pass-2026"
 _CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -51,9 +52,7 @@ async def seed(settings: Settings, clock: Clock | None = None) -> Demo:
     await services.accounts.adjust(SYSTEM, "c-10", own["account_id"], 24, "纸质积分本结转")
     scoped = (compound["id"],)
     for role in Role:
-        await users.create(
-            SYSTEM,
-            f"user-{role.value}",
+        request = LoginRequest(
             role.value,
             DEMO_PASSWORD,
             role,
@@ -61,6 +60,7 @@ async def seed(settings: Settings, clock: Clock | None = None) -> Demo:
             volunteer_id=volunteer["id"] if role is Role.VOLUNTEER else None,
             compound_ids=scoped if role in (Role.INSPECTOR, Role.CLERK, Role.COORDINATOR) else (),
         )
+        await users.create(SYSTEM, f"user-{role.value}", request)
     return Demo(
         card_token=own["card_token"],
         point_token=point["token"],

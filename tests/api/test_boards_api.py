@@ -51,6 +51,7 @@ from ledger.services import boards as boards_service
 from ledger.services import users
 from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
+from ledger.services.users import LoginRequest
 from ledger.store.engine import current_engine
 from tests.api.conftest import (
     ADMIN_PASSWORD,
@@ -260,7 +261,7 @@ async def known(migrated: None) -> AsyncIterator[Known]:
         try:
             built = await _build(services, clock)
             await services.users.create(
-                SYSTEM, event_id(), ADMIN_USERNAME, ADMIN_PASSWORD, Role.ADMIN
+                SYSTEM, event_id(), LoginRequest(ADMIN_USERNAME, ADMIN_PASSWORD, Role.ADMIN)
             )
         finally:
             await services.db.close()

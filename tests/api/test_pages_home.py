@@ -80,7 +80,7 @@ async def story(demo: Demo, settings: Settings) -> dict[str, Any]:
     )  # fmt: skip
     opened = await services.appeals.open(resident, event_id(), graded["inspection_id"], "分好了")
     clock.moment = hangzhou(2026, 12, 5, 15)
-    await services.appeals.decide(coordinator, event_id(), opened["appeal_id"], True, Grade.GOOD)
+    await services.appeals.decide(coordinator, event_id(), opened.appeal_id, True, Grade.GOOD)
     clock.moment = hangzhou(2026, 12, 6, 9)
     await services.accounts.adjust(SYSTEM, event_id(), neighbour["account_id"], 500, "补录")
     return {"neighbour": neighbour["id"]}

@@ -275,7 +275,7 @@ async def _appeal(services: Services, site: BoardSite, rng: random.Random) -> No
     await services.appeals.decide(
         site.coordinator,
         event_id("decide"),
-        opened["appeal_id"],
+        opened.appeal_id,
         upheld,
         rng.choice(list(Grade)) if upheld else None,
     )
@@ -290,9 +290,9 @@ async def _shift(
     closed = await services.shifts.check_out(
         volunteer.member, event_id("out"), volunteer.post_token
     )
-    if closed["status"] == "pending":
+    if closed.status == "pending":
         await services.shifts.decide(
-            site.coordinator, event_id("approve"), [closed["shift_id"]], rng.random() < 0.8
+            site.coordinator, event_id("approve"), [closed.shift_id], rng.random() < 0.8
         )
 
 

@@ -134,7 +134,7 @@ async def test_concurrent_back_fills_never_pass_the_daily_maximum(
         ),
         return_exceptions=True,
     )
-    filled = [o for o in outcomes if isinstance(o, dict)]
+    filled = [o for o in outcomes if not isinstance(o, BaseException)]
     refused = [o for o in outcomes if isinstance(o, TooManyMinutes)]
     assert (len(filled), len(refused)) == (2, 4), outcomes
     assert sum(row["minutes"] for row in await shifts(volunteer.id)) == 360
@@ -163,7 +163,7 @@ async def test_concurrent_check_ins_open_exactly_one_shift(
         *(services.shifts.check_in(volunteer.member, event_id(), posts[n % 4]) for n in range(8)),
         return_exceptions=True,
     )
-    opened = [o for o in outcomes if isinstance(o, dict)]
+    opened = [o for o in outcomes if not isinstance(o, BaseException)]
     refused = [o for o in outcomes if isinstance(o, ShiftOpen)]
     assert (len(opened), len(refused)) == (1, 7), outcomes
     rows = await shifts(volunteer.id)
@@ -203,14 +203,14 @@ async def test_one_shift_approved_by_several_coordinators_at_once_pays_once(
     ]
     outcomes = await asyncio.gather(
         *(
-            services.shifts.decide(coordinator, event_id(), [opened["shift_id"]], True)
+            services.shifts.decide(coordinator, event_id(), [opened.shift_id], True)
             for coordinator in coordinators
         ),
         return_exceptions=True,
     )
-    approved = [o for o in outcomes if isinstance(o, dict)]
+    approved = [o for o in outcomes if not isinstance(o, BaseException)]
     assert len(approved) == 1, outcomes
-    assert all(isinstance(o, AlreadyDecided) for o in outcomes if not isinstance(o, dict))
+    assert all(isinstance(o, AlreadyDecided) for o in outcomes if isinstance(o, BaseException))
     assert await balance(services, volunteer.account_id) == 20
     assert len(await entries(services, volunteer.account_id)) == 1
 
@@ -227,17 +227,17 @@ async def test_one_appeal_upheld_twice_at_once_is_credited_once(
     ]
     outcomes: list[Any] = await asyncio.gather(
         *(
-            services.appeals.decide(c, event_id(), opened["appeal_id"], True, Grade.GOOD)
+            services.appeals.decide(c, event_id(), opened.appeal_id, True, Grade.GOOD)
             for c in coordinators
         ),
         return_exceptions=True,
     )
-    decided = [o for o in outcomes if isinstance(o, dict)]
+    decided = [o for o in outcomes if not isinstance(o, BaseException)]
     assert len(decided) == 1, outcomes
-    assert all(isinstance(o, AlreadyDecided) for o in outcomes if not isinstance(o, dict))
+    assert all(isinstance(o, AlreadyDecided) for o in outcomes if isinstance(o, BaseException))
     assert await balance(services, site.world.account_id) == 10
-    appeal = await Appeal.select().where(Appeal.id == opened["appeal_id"]).first()
+    appeal = await Appeal.select().where(Appeal.id == opened.appeal_id).first()
     assert appeal is not None
     assert appeal["decided_by"] == next(
-        c.user_id for c in coordinators if c.username == decided[0]["decided_by"]
+        c.user_id for c in coordinators if c.username == decided[0].decided_by
     )

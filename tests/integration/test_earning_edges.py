@@ -27,6 +27,7 @@ from ledger.domain.rules import Grade, Material, Stream
 from ledger.domain.scan_codes import CodeKind, Keyring, ScanCode, sign
 from ledger.services.container import Services
 from ledger.services.scans import DropoffRecorded, WeighinRecorded
+from ledger.services.shifts import HoursBackfilled, ShiftClosed
 from ledger.store.tables import Weighin
 from tests.factories import FrozenClock, event_id, make_household, make_user, make_world
 from tests.integration.earning_helpers import (
@@ -461,14 +462,14 @@ async def test_check_in_while_open_and_check_out_at_another_post_are_refused(
     clock.advance(minutes=20)
     with pytest.raises(ShiftOpen) as refused:
         await services.shifts.check_in(me, event_id(), west)
-    assert refused.value.extra["shift_id"] == opened["shift_id"]
+    assert refused.value.extra["shift_id"] == opened.shift_id
     with pytest.raises(NoOpenShift) as elsewhere:
         await services.shifts.check_out(me, event_id(), west)
     assert "another post" in elsewhere.value.detail
     assert [row["status"] for row in await shifts(volunteer.id)] == ["open"]
     clock.advance(minutes=25)
     closed = await services.shifts.check_out(me, event_id(), east)
-    assert closed == {"shift_id": opened["shift_id"], "minutes": 45, "status": "pending"}
+    assert closed == ShiftClosed(opened.shift_id, 45, "pending")
     with pytest.raises(Forbidden):
         await services.shifts.check_in(site.inspector, event_id(), east)
 
@@ -487,7 +488,7 @@ async def test_a_shift_across_midnight_counts_on_the_day_it_began(
     await services.shifts.check_in(volunteer.member, event_id(), post)
     clock.moment = hangzhou(26, 1, 40)
     next_day = await services.shifts.check_out(volunteer.member, event_id(), post)
-    assert next_day["minutes"] == 60  # a new local day: the 8 hours start again
+    assert next_day.minutes == 60  # a new local day: the 8 hours start again
     days = [(row["local_day"].isoformat(), row["minutes"]) for row in await shifts(volunteer.id)]
     assert days == [("2026-11-25", 450), ("2026-11-26", 60)]
 
@@ -500,11 +501,11 @@ async def test_the_daily_maximum_is_exact(services: Services, clock: FrozenClock
     clock.moment = hangzhou(25, 8)
     await services.shifts.check_in(me, event_id(), post)
     clock.moment = hangzhou(25, 16)
-    assert (await services.shifts.check_out(me, event_id(), post))["minutes"] == 480
+    assert (await services.shifts.check_out(me, event_id(), post)).minutes == 480
     await services.shifts.check_in(me, event_id(), post)
     clock.moment = hangzhou(25, 17)
     over = await services.shifts.check_out(me, event_id(), post)
-    assert (over["minutes"], over["status"]) == (0, "declined")
+    assert (over.minutes, over.status) == (0, "declined")
 
 
 async def test_a_shift_open_exactly_twelve_hours_is_closed_and_flagged(
@@ -518,14 +519,14 @@ async def test_a_shift_open_exactly_twelve_hours_is_closed_and_flagged(
     almost = await services.shifts.check_in(me, event_id(), post)
     clock.advance(hours=12, seconds=-1)
     closed = await services.shifts.check_out(me, event_id(), post)
-    assert closed == {"shift_id": almost["shift_id"], "minutes": 480, "status": "pending"}
+    assert closed == ShiftClosed(almost.shift_id, 480, "pending")
 
     clock.moment = hangzhou(26, 6)
     forgotten = await services.shifts.check_in(me, event_id(), post)
     clock.advance(hours=12)
     late = await services.shifts.check_out(me, event_id(), post)
-    assert late["shift_id"] == forgotten["shift_id"]
-    assert (late["minutes"], late["status"], late.get("flagged")) == (0, "pending", True)
+    assert late.shift_id == forgotten.shift_id
+    assert (late.minutes, late.status, late.flagged) == (0, "pending", True)
     row = (await shifts(volunteer.id))[-1]
     assert (row["status"], row["flagged"], row["minutes"]) == ("pending", True, 0)
     assert row["ended_at"] == hangzhou(26, 18)
@@ -552,7 +553,7 @@ async def test_the_automatic_close_follows_the_communitys_rule(
     clock.advance(minutes=1)
     assert await services.shifts.close_stale() == 1
     (row,) = await shifts(volunteer.id)
-    assert (row["id"], row["status"], row["flagged"]) == (opened["shift_id"], "pending", True)
+    assert (row["id"], row["status"], row["flagged"]) == (opened.shift_id, "pending", True)
     assert row["ended_at"] - row["started_at"] == timedelta(minutes=120)
 
 
@@ -600,7 +601,7 @@ async def test_back_filled_and_approved_minutes_stay_within_the_daily_maximum(
     volunteer = await make_volunteer(services, site)
     today = clock.now().date()
 
-    async def backfill(minutes: int, day: object = today) -> dict[str, object]:
+    async def backfill(minutes: int, day: object = today) -> HoursBackfilled:
         return await services.shifts.backfill(
             site.coordinator, event_id(), volunteer.id, site.world.compound_id, day, minutes, "册"
         )
@@ -608,29 +609,27 @@ async def test_back_filled_and_approved_minutes_stay_within_the_daily_maximum(
     with pytest.raises(TooManyMinutes) as refused:
         await backfill(1440)
     assert refused.value.extra["minutes_left"] == 480
-    assert (await backfill(300))["minutes"] == 300
+    assert (await backfill(300)).minutes == 300
     with pytest.raises(TooManyMinutes) as refused:
         await backfill(181)
     assert refused.value.extra["minutes_left"] == 180
-    assert (await backfill(180))["minutes"] == 180  # exactly 8 h
+    assert (await backfill(180)).minutes == 180  # exactly 8 h
     with pytest.raises(TooManyMinutes):
         await backfill(1)
-    assert (await backfill(480, today - timedelta(days=1)))["minutes"] == 480  # another day
+    assert (await backfill(480, today - timedelta(days=1))).minutes == 480  # another day
 
     # A scanned shift of the same day cannot be approved on top of the 8 h back-filled.
     await services.shifts.check_in(volunteer.member, event_id(), post)
     clock.advance(hours=1)
     closed = await services.shifts.check_out(volunteer.member, event_id(), post)
-    assert (closed["minutes"], closed["status"]) == (60, "pending")
+    assert (closed.minutes, closed.status) == (60, "pending")
     with pytest.raises(TooManyMinutes):
-        await services.shifts.decide(site.coordinator, event_id(), [closed["shift_id"]], True)
+        await services.shifts.decide(site.coordinator, event_id(), [closed.shift_id], True)
     assert (await shifts(volunteer.id))[-1]["status"] == "pending"
-    declined = await services.shifts.decide(
-        site.coordinator, event_id(), [closed["shift_id"]], False
-    )
-    assert declined["results"][0]["status"] == "declined"
+    declined = await services.shifts.decide(site.coordinator, event_id(), [closed.shift_id], False)
+    assert declined.results[0].status == "declined"
     hours = await services.shifts.hours(volunteer.member, volunteer.id)
-    assert (hours["approved_minutes"], hours["backfilled_minutes"]) == (0, 300 + 180 + 480)
+    assert (hours.approved_minutes, hours.backfilled_minutes) == (0, 300 + 180 + 480)
 
 
 async def test_approvals_in_one_request_count_each_other(
@@ -654,13 +653,13 @@ async def test_approvals_in_one_request_count_each_other(
         await services.shifts.check_in(volunteer.member, event_id(), post)
         clock.advance(hours=2)
         pending.append(await services.shifts.check_out(volunteer.member, event_id(), post))
-    ids = [closed["shift_id"] for closed in pending]
+    ids = [closed.shift_id for closed in pending]
     with pytest.raises(TooManyMinutes):
         await services.shifts.decide(site.coordinator, event_id(), ids, True)
     assert [row["status"] for row in await shifts(volunteer.id)][1:] == ["pending"] * 2
     assert await balance(services, volunteer.account_id) == 0  # all or none
     approved = await services.shifts.decide(site.coordinator, event_id(), ids[:1], True)
-    assert approved["results"][0]["points_awarded"] == 20
+    assert approved.results[0].points_awarded == 20
 
 
 async def test_staff_never_approve_or_back_fill_their_own_hours(
@@ -682,14 +681,12 @@ async def test_staff_never_approve_or_back_fill_their_own_hours(
     clock.advance(hours=2)
     closed = await services.shifts.check_out(volunteer.member, event_id(), post)
     with pytest.raises(OwnRecord):
-        await services.shifts.decide(himself, event_id(), [closed["shift_id"]], True)
+        await services.shifts.decide(himself, event_id(), [closed.shift_id], True)
     admin = await make_user(services, Role.ADMIN, volunteer_id=volunteer.id)
     with pytest.raises(OwnRecord):
-        await services.shifts.decide(admin, event_id(), [closed["shift_id"]], True)
+        await services.shifts.decide(admin, event_id(), [closed.shift_id], True)
     assert [row["status"] for row in await shifts(volunteer.id)] == ["pending"]
     assert await balance(services, volunteer.account_id) == 0
     # Another coordinator approves it.
-    approved = await services.shifts.decide(
-        site.coordinator, event_id(), [closed["shift_id"]], True
-    )
-    assert approved["results"][0]["status"] == "approved"
+    approved = await services.shifts.decide(site.coordinator, event_id(), [closed.shift_id], True)
+    assert approved.results[0].status == "approved"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.services.container import Services
+from ledger.services.shifts import ShiftClosed
 from tests.factories import FrozenClock, event_id, make_user, make_world
 
 
@@ -47,10 +48,10 @@ async def test_inspection_dropoff_weighin_and_shift(services: Services, clock: F
     shift = await services.shifts.check_in(member, event_id(), post["token"])
     clock.advance(minutes=100)
     closed = await services.shifts.check_out(member, event_id(), post["token"])
-    assert closed == {"shift_id": shift["shift_id"], "minutes": 90, "status": "pending"}
+    assert closed == ShiftClosed(shift.shift_id, 90, "pending")
     coordinator = await make_user(
         services, Role.COORDINATOR, compound_ids=frozenset({world.compound_id})
     )
-    decided = await services.shifts.decide(coordinator, event_id(), [shift["shift_id"]], True)
-    assert decided["results"][0]["points_awarded"] == 15
+    decided = await services.shifts.decide(coordinator, event_id(), [shift.shift_id], True)
+    assert decided.results[0].points_awarded == 15
     assert (await services.verifier.verify()).ok

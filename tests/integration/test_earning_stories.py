@@ -5,6 +5,7 @@ The clock is frozen and moved by hand; every time below is Hangzhou wall-clock t
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,8 +19,10 @@ from ledger.domain.errors import (
     RuleNotAllowed,
 )
 from ledger.domain.rules import Grade, Material, Stream
+from ledger.services.appeals import AppealDecided
 from ledger.services.container import Services
 from ledger.services.scans import DropoffRecorded
+from ledger.services.shifts import ShiftClosed
 from ledger.store.tables import Appeal, Inspection
 from tests.factories import FrozenClock, event_id, make_household, make_user
 from tests.integration.earning_helpers import (
@@ -193,35 +196,35 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
     )
     me = volunteer.member
 
-    async def shift(start: datetime, end: datetime, post: str) -> dict[str, Any]:
+    async def shift(start: datetime, end: datetime, post: str) -> ShiftClosed:
         clock.moment = start
         opened = await services.shifts.check_in(me, event_id(), post)
-        assert opened["started_at"] == start.isoformat()
+        assert opened.started_at == start.isoformat()
         clock.moment = end
         closed = await services.shifts.check_out(me, event_id(), post)
-        assert closed["shift_id"] == opened["shift_id"]
+        assert closed.shift_id == opened.shift_id
         return closed
 
     # 2 November: 14 minutes 59 seconds earn nothing; 1 h 44 min counts as 90 minutes.
     short = await shift(hangzhou(2, 9), hangzhou(2, 9, 14, 59), east)
-    assert (short["minutes"], short["status"]) == (0, "declined")
+    assert (short.minutes, short.status) == (0, "declined")
     first = await shift(hangzhou(2, 10), hangzhou(2, 11, 44), east)
-    assert (first["minutes"], first["status"]) == (90, "pending")
+    assert (first.minutes, first.status) == (90, "pending")
 
     # 3 November: 5 h, then 4 h 30 min of which only 3 h fit under the 8 hours of a day.
     long = await shift(hangzhou(3, 8), hangzhou(3, 13), west)
     rest = await shift(hangzhou(3, 14), hangzhou(3, 18, 30), west)
-    assert (long["minutes"], rest["minutes"]) == (300, 180)
+    assert (long.minutes, rest.minutes) == (300, 180)
 
     # 4 November: one shift of 9 h 30 min counts 8 h.
     marathon = await shift(hangzhou(4, 7), hangzhou(4, 16, 30), east)
-    assert marathon["minutes"] == 480
+    assert marathon.minutes == 480
 
     # 5 November: a shift left open; checking in 13 hours later closes and flags it.
     clock.moment = hangzhou(5, 8)
     forgotten = await services.shifts.check_in(me, event_id(), east)
     evening = await shift(hangzhou(5, 21), hangzhou(5, 21, 30), west)
-    assert evening["minutes"] == 30
+    assert evening.minutes == 30
 
     # 6 November: left open again; the sweeper closes it once 12 hours have passed.
     clock.moment = hangzhou(6, 8)
@@ -233,23 +236,21 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
     assert await services.shifts.close_stale() == 0
 
     rows = {row["id"]: row for row in await shifts(volunteer.id)}
-    for flagged in (forgotten["shift_id"], swept["shift_id"]):
+    for flagged in (forgotten.shift_id, swept.shift_id):
         row = rows[flagged]
         assert (row["status"], row["minutes"], row["flagged"]) == ("pending", 0, True)
         assert row["ended_at"] - row["started_at"] == timedelta(hours=12)
     assert not any(
-        row["flagged"]
-        for i, row in rows.items()
-        if i not in (forgotten["shift_id"], swept["shift_id"])
+        row["flagged"] for i, row in rows.items() if i not in (forgotten.shift_id, swept.shift_id)
     )
 
     # The coordinator approves the real shifts in bulk. Slipping in the declined short shift
     # refuses the whole batch; nothing is approved.
     coordinator = site.coordinator
-    real = [first["shift_id"], long["shift_id"], rest["shift_id"], marathon["shift_id"]]
-    real.append(evening["shift_id"])
+    real = [first.shift_id, long.shift_id, rest.shift_id, marathon.shift_id]
+    real.append(evening.shift_id)
     with pytest.raises(AlreadyDecided):
-        await services.shifts.decide(coordinator, event_id(), [*real, short["shift_id"]], True)
+        await services.shifts.decide(coordinator, event_id(), [*real, short.shift_id], True)
     assert await balance(services, volunteer.account_id) == 0
     assert all(
         row["status"] == "pending" for row in await shifts(volunteer.id) if row["id"] in real
@@ -257,15 +258,15 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
 
     clock.moment = hangzhou(7, 9)
     approved = await services.shifts.decide(coordinator, event_id(), real, True)
-    assert [r["points_awarded"] for r in approved["results"]] == [15, 50, 30, 80, 5]
-    assert all(r["status"] == "approved" and r["entry_id"] for r in approved["results"])
+    assert [r.points_awarded for r in approved.results] == [15, 50, 30, 80, 5]
+    assert all(r.status == "approved" and r.entry_id for r in approved.results)
     assert await balance(services, volunteer.account_id) == 180
     declined = await services.shifts.decide(
-        coordinator, event_id(), [forgotten["shift_id"], swept["shift_id"]], False
+        coordinator, event_id(), [forgotten.shift_id, swept.shift_id], False
     )
-    assert [r["status"] for r in declined["results"]] == ["declined", "declined"]
+    assert [r.status for r in declined.results] == ["declined", "declined"]
     with pytest.raises(AlreadyDecided):
-        await services.shifts.decide(coordinator, event_id(), [first["shift_id"]], True)
+        await services.shifts.decide(coordinator, event_id(), [first.shift_id], True)
 
     # The coordinator back-fills the 6th's real hours: their own class, and no points by
     # default. Then a rule pays back-filled hours, and the next back-fill earns.
@@ -278,7 +279,7 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
         240,
         "paper sign-in sheet, 08:00-12:00",
     )
-    assert (filled["minutes"], filled["points_awarded"], filled["entry_id"]) == (240, 0, None)
+    assert (filled.minutes, filled.points_awarded, filled.entry_id) == (240, 0, None)
     clock.moment = hangzhou(20, 10)
     rule = await services.rules.set(
         SYSTEM, event_id(), site.world.community_id, clock.now(), {"backfill_points_per_hour": 6}
@@ -292,7 +293,7 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
         90,
         "street clean-up",
     )
-    assert (paid["points_awarded"], paid["entry_id"] is not None) == (9, True)
+    assert (paid.points_awarded, paid.entry_id is not None) == (9, True)
     history = await entries(services, volunteer.account_id)
     assert [e["amount_points"] for e in history] == [15, 50, 30, 80, 5, 9]
     assert [e["rule_version"] for e in history] == [1, 1, 1, 1, 1, rule.version]
@@ -300,7 +301,7 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
     assert {e["kind"] for e in history} == {"shift"}
 
     hours = await services.shifts.hours(me, volunteer.id)
-    assert hours == {
+    assert dataclasses.asdict(hours) == {
         "volunteer_id": volunteer.id,
         "name": "朱秀娟",
         "approved_minutes": 90 + 300 + 180 + 480 + 30,
@@ -326,7 +327,7 @@ async def test_star_levels_count_back_filled_hours_at_the_boundaries(
             site.coordinator, event_id(), volunteer.id, site.world.compound_id, day, minutes, "册"
         )
     hours = await services.shifts.hours(volunteer.member, volunteer.id)
-    assert (hours["total_hours"], hours["star_level"], hours["next_star_hours"]) == (99, 0, 100)
+    assert (hours.total_hours, hours.star_level, hours.next_star_hours) == (99, 0, 100)
     await services.shifts.backfill(
         site.coordinator,
         event_id(),
@@ -337,7 +338,7 @@ async def test_star_levels_count_back_filled_hours_at_the_boundaries(
         "册",
     )
     hours = await services.shifts.hours(volunteer.member, volunteer.id)
-    assert (hours["total_hours"], hours["star_level"], hours["next_star_hours"]) == (100, 1, 300)
+    assert (hours.total_hours, hours.star_level, hours.next_star_hours) == (100, 1, 300)
     other = await make_volunteer(services, site, "王建国")
     with pytest.raises(Forbidden):
         await services.shifts.hours(other.member, volunteer.id)
@@ -359,22 +360,22 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
     opened = await services.appeals.open(
         site.resident, event_id(), fair["inspection_id"], "分得很好"
     )
-    assert opened["status"] == "open"
+    assert opened.status == "open"
     with pytest.raises(AppealClosed):
         await services.appeals.open(site.resident, event_id(), fair["inspection_id"], "再申诉一次")
 
     clock.advance(hours=3)
     decided = await services.appeals.decide(
-        site.coordinator, event_id(), opened["appeal_id"], True, GOOD
+        site.coordinator, event_id(), opened.appeal_id, True, GOOD
     )
-    assert decided["status"] == "upheld"
-    assert decided["decided_by"] == site.coordinator.username
-    assert decided["decided_at"] == clock.now().isoformat()
-    assert decided["points_awarded"] == 10
+    assert decided.status == "upheld"
+    assert decided.decided_by == site.coordinator.username
+    assert decided.decided_at == clock.now().isoformat()
+    assert decided.points_awarded == 10
     assert await balance(services, household.account_id) == 10
 
     history = {entry["id"]: entry for entry in await entries(services, household.account_id)}
-    credit, reversal = history[decided["credit_entry_id"]], history[decided["reversal_entry_id"]]
+    credit, reversal = history[decided.credit_entry_id], history[decided.reversal_entry_id]
     assert (credit["amount_points"], credit["direction"], credit["kind"]) == (
         10,
         "credit",
@@ -389,30 +390,28 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
     assert str(fair["inspection_id"]) in credit["memo"]
     assert str(fair["inspection_id"]) in reversal["memo"]
 
-    appeal = await Appeal.select().where(Appeal.id == opened["appeal_id"]).first()
+    appeal = await Appeal.select().where(Appeal.id == opened.appeal_id).first()
     assert appeal is not None
     assert appeal["decided_by"] == site.coordinator.user_id
     assert appeal["opened_by"] == site.resident.user_id
     assert (appeal["credit_entry_id"], appeal["reversal_entry_id"]) == (
-        decided["credit_entry_id"],
-        decided["reversal_entry_id"],
+        decided.credit_entry_id,
+        decided.reversal_entry_id,
     )
     row = await Inspection.select().where(Inspection.id == fair["inspection_id"]).first()
     assert row is not None
     assert (row["grade"], row["final_grade"], row["points_awarded"]) == ("fair", "good", 10)
 
     with pytest.raises(AlreadyDecided):
-        await services.appeals.decide(
-            site.coordinator, event_id(), opened["appeal_id"], False, None
-        )
+        await services.appeals.decide(site.coordinator, event_id(), opened.appeal_id, False, None)
 
     # poor -> good: there was no credit to reverse; the new grade is credited.
     second = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "错判")
     regraded = await services.appeals.decide(
-        site.coordinator, event_id(), second["appeal_id"], True, GOOD
+        site.coordinator, event_id(), second.appeal_id, True, GOOD
     )
-    assert (regraded["points_awarded"], regraded["reversal_entry_id"]) == (10, None)
-    assert regraded["credit_entry_id"] is not None
+    assert (regraded.points_awarded, regraded.reversal_entry_id) == (10, None)
+    assert regraded.credit_entry_id is not None
     assert await balance(services, household.account_id) == 20
     assert (await services.verifier.verify()).ok
 
@@ -431,7 +430,7 @@ async def test_appeals_are_refused_after_seven_days_twice_or_from_another_househ
 
     clock.advance(days=7)  # exactly seven days: still in time
     opened = await services.appeals.open(site.resident, event_id(), graded["inspection_id"], "ok")
-    assert opened["status"] == "open"
+    assert opened.status == "open"
     clock.advance(seconds=1)
     with pytest.raises(AppealClosed) as refused:
         await services.appeals.open(site.resident, event_id(), late["inspection_id"], "太迟")
@@ -439,7 +438,7 @@ async def test_appeals_are_refused_after_seven_days_twice_or_from_another_househ
     with pytest.raises(AppealClosed):
         await services.appeals.open(site.resident, event_id(), graded["inspection_id"], "again")
     listed = await services.appeals.page(site.coordinator, "open", None, 50)
-    assert [item["id"] for item in listed["items"]] == [opened["appeal_id"]]
+    assert [item["id"] for item in listed["items"]] == [opened.appeal_id]
 
 
 async def test_a_rejected_appeal_moves_nothing_and_records_who_decided(
@@ -453,17 +452,14 @@ async def test_a_rejected_appeal_moves_nothing_and_records_who_decided(
     before = await entries(services, site.world.account_id)
     clock.advance(hours=1)
     decided = await services.appeals.decide(
-        site.coordinator, event_id(), opened["appeal_id"], False, None
+        site.coordinator, event_id(), opened.appeal_id, False, None
     )
-    assert decided == {
-        "appeal_id": opened["appeal_id"],
-        "status": "rejected",
-        "decided_by": site.coordinator.username,
-        "decided_at": clock.now().isoformat(),
-    }
+    assert decided == AppealDecided(
+        opened.appeal_id, "rejected", site.coordinator.username, clock.now().isoformat()
+    )
     assert await entries(services, site.world.account_id) == before
     assert await balance(services, site.world.account_id) == 5
-    appeal = await Appeal.select().where(Appeal.id == opened["appeal_id"]).first()
+    appeal = await Appeal.select().where(Appeal.id == opened.appeal_id).first()
     assert appeal is not None
     assert (appeal["status"], appeal["decided_by"]) == ("rejected", site.coordinator.user_id)
     assert appeal["decided_at"] == clock.now()
@@ -484,9 +480,9 @@ async def test_an_upheld_appeal_stays_within_that_days_cap(
     await grade(services, site, KITCHEN, GOOD)
     opened = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "分对了")
     decided = await services.appeals.decide(
-        site.coordinator, event_id(), opened["appeal_id"], True, GOOD
+        site.coordinator, event_id(), opened.appeal_id, True, GOOD
     )
-    assert (decided["points_awarded"], decided["credit_entry_id"]) == (0, None)
+    assert (decided.points_awarded, decided.credit_entry_id) == (0, None)
     assert await balance(services, site.world.account_id) == 40
 
 
@@ -523,9 +519,9 @@ async def test_a_rule_change_alters_future_points_only(
     # An appeal of yesterday's grade is scored by yesterday's rules.
     opened = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "好的")
     upheld = await services.appeals.decide(
-        site.coordinator, event_id(), opened["appeal_id"], True, GOOD
+        site.coordinator, event_id(), opened.appeal_id, True, GOOD
     )
-    assert upheld["points_awarded"] == 20
+    assert upheld.points_awarded == 20
 
     history = await entries(services, site.world.account_id)
     assert [(e["amount_points"], e["rule_version"]) for e in history] == [

@@ -66,7 +66,7 @@ async def guarded(
 async def card_and_code(services: Services) -> tuple[int, str, str]:
     world = await make_world(services)
     reply = await services.members.reset_join_code(SYSTEM, "reset-1", world.household_id)
-    return world.household_id, world.card_token, reply["join_code"]
+    return world.household_id, world.card_token, reply.join_code
 
 
 async def sign_in(services: Services, pin: str, address: str = "203.0.113.5") -> str:
@@ -134,8 +134,8 @@ async def test_a_fresh_join_with_the_card_resets_the_pin_and_lifts_the_lock(
     assert again.user_id == first.user_id
     assert await sign_in(guarded, PIN) == "wrong"
     assert await sign_in(guarded, NEW_PIN) == "signed in"
-    [member] = (await guarded.members.members(SYSTEM, again.household_id))["items"]
-    assert member["pin_reset_at"] is not None
+    [member] = (await guarded.members.members(SYSTEM, again.household_id)).items
+    assert member.pin_reset_at is not None
 
 
 async def test_a_pin_account_is_exempt_from_the_password_length_but_not_from_trivial_pins(
@@ -200,15 +200,15 @@ async def test_a_locked_number_cannot_join_another_household_until_unlocked(
         await sign_in(guarded, NEW_PIN, f"198.51.100.{n}")
     with pytest.raises(SignInLocked):
         await guarded.members.join(
-            world.card_token, other["join_code"], PHONE, PIN, None, True, "192.0.2.9"
+            world.card_token, other.join_code, PHONE, PIN, None, True, "192.0.2.9"
         )
     await guarded.users.unlock(first.user_id)
     with pytest.raises(PhoneTaken):
         await guarded.members.join(
-            world.card_token, other["join_code"], PHONE, NEW_PIN, None, True, "192.0.2.9"
+            world.card_token, other.join_code, PHONE, NEW_PIN, None, True, "192.0.2.9"
         )
     helping = await guarded.members.join(
-        world.card_token, other["join_code"], PHONE, PIN, None, True, "192.0.2.9"
+        world.card_token, other.join_code, PHONE, PIN, None, True, "192.0.2.9"
     )
     assert helping.user_id == first.user_id
     assert helping.signed_in.principal.helping == {world.household_id}

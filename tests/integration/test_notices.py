@@ -15,6 +15,7 @@ from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.errors import InvalidInput
 from ledger.domain.notices import MEMBER_JOINED_EVENT
 from ledger.domain.rules import Grade, Stream
+from ledger.services.appeals import AppealDecided
 from ledger.services.container import Services
 from ledger.services.notices import Marked
 from ledger.store import members
@@ -53,15 +54,15 @@ async def kinds(services: Services, reader: Principal) -> list[str]:
     return [item["kind"] for item in await inbox(services, reader)]
 
 
-async def appeal_decided(services: Services, site: Site, upheld: bool) -> dict[str, Any]:
+async def appeal_decided(services: Services, site: Site, upheld: bool) -> AppealDecided:
     poor = await grade(services, site, Stream.KITCHEN, Grade.POOR)
     opened = await services.appeals.open(
         site.resident, event_id(), poor["inspection_id"], "分得很好"
     )
-    decided: dict[str, Any] = await services.appeals.decide(
+    decided = await services.appeals.decide(
         site.coordinator,
         event_id("decide"),
-        opened["appeal_id"],
+        opened.appeal_id,
         upheld,
         Grade.GOOD if upheld else None,
     )
@@ -83,7 +84,7 @@ async def test_an_appeal_decision_reaches_every_member_of_the_household_once(
         assert notice["kind"] == "appeal_decided"
         assert notice["outcome"] == "upheld"
         assert notice["new_grade"] == "good"
-        assert notice["appeal_id"] == decided["appeal_id"]
+        assert notice["appeal_id"] == decided.appeal_id
         assert notice["household_id"] == site.world.household_id
         assert notice["read"] is False
     assert await inbox(services, neighbour) == []
@@ -115,10 +116,10 @@ async def test_a_replayed_or_refused_decision_makes_no_second_notice(
     opened = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "错判")
     key = event_id("decide")
     for _ in range(2):  # the same event id: the stored outcome is replayed
-        await services.appeals.decide(site.coordinator, key, opened["appeal_id"], False, None)
+        await services.appeals.decide(site.coordinator, key, opened.appeal_id, False, None)
     with pytest.raises(Exception, match="already"):  # refused: already decided
         await services.appeals.decide(
-            site.coordinator, event_id(), opened["appeal_id"], True, Grade.GOOD
+            site.coordinator, event_id(), opened.appeal_id, True, Grade.GOOD
         )
     await project(services)
     assert await kinds(services, site.resident) == ["appeal_decided"]
@@ -134,7 +135,7 @@ async def test_shift_decisions_reach_the_volunteer(services: Services, clock: Fr
         opened = await services.shifts.check_in(volunteer.member, event_id(), post)
         clock.advance(hours=2)
         await services.shifts.check_out(volunteer.member, event_id(), post)
-        shift_ids.append(opened["shift_id"])
+        shift_ids.append(opened.shift_id)
         clock.advance(hours=1)
     await services.shifts.decide(site.coordinator, event_id(), [shift_ids[0]], True)
     await services.shifts.decide(site.coordinator, event_id(), [shift_ids[1]], False)

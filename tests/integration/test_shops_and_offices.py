@@ -154,7 +154,7 @@ async def test_an_upheld_appeal_regrades_a_shop_with_its_kind_s_values(
     coordinator = await make_user(
         services, Role.COORDINATOR, compound_ids=frozenset({town.street_id})
     )
-    await services.appeals.decide(coordinator, event_id(), appeal["appeal_id"], True, Grade.GOOD)
+    await services.appeals.decide(coordinator, event_id(), appeal.appeal_id, True, Grade.GOOD)
     account = await services.accounts.account(SYSTEM, town.noodles["account_id"])
     assert account["balance_points"] == 20  # 8 reversed, 20 credited
 

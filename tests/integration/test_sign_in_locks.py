@@ -20,6 +20,7 @@ from ledger.domain.errors import InvalidCredentials
 from ledger.services import limits, users
 from ledger.services.container import Services
 from ledger.services.limits import SignInLocked
+from ledger.services.users import LoginRequest
 from tests.conftest import REDIS_UP, REDIS_URL, REQUIRE_SERVICES
 from tests.factories import FrozenClock
 
@@ -71,7 +72,7 @@ async def guarded(
         settings.keyring(), settings.base_url, clock=clock, redis=redis, redis_prefix=prefix
     )
     await services.db.start()
-    await services.users.create(SYSTEM, "lock-user-1", "alice", PASSWORD, Role.ADMIN)
+    await services.users.create(SYSTEM, "lock-user-1", LoginRequest("alice", PASSWORD, Role.ADMIN))
     try:
         yield services
     finally:
@@ -163,7 +164,7 @@ async def test_with_redis_down_each_worker_still_locks(
         clock=clock,
         redis=Redis.from_url("redis://127.0.0.1:1/0"),  # nothing listens there
     )
-    await down.users.create(SYSTEM, "lock-user-2", "alice", PASSWORD, Role.ADMIN)
+    await down.users.create(SYSTEM, "lock-user-2", LoginRequest("alice", PASSWORD, Role.ADMIN))
     assert [await guess(down, HERE) for _ in range(5)] == ["wrong"] * 5
     assert await guess(down, HERE, PASSWORD) == "locked"
     assert await guess(down, THERE, PASSWORD) == "signed in"

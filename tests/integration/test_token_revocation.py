@@ -18,6 +18,7 @@ from ledger.domain.access import SYSTEM, Role
 from ledger.services import users
 from ledger.services.container import Services
 from ledger.services.sessions import LOCAL_SECONDS
+from ledger.services.users import LoginRequest
 from tests.conftest import REDIS_URL
 from tests.factories import FrozenClock
 
@@ -64,10 +65,10 @@ async def workers(
     await a.db.start()  # on PostgreSQL the engine has one pool; b queries without it
     ticks = Ticks()
     b.sessions.monotonic = ticks
-    created = await a.users.create(SYSTEM, "tok-1", "clerk", PASSWORD, Role.CLERK)
+    created = await a.users.create(SYSTEM, "tok-1", LoginRequest("clerk", PASSWORD, Role.CLERK))
     signed_in = await a.users.sign_in("clerk", PASSWORD, "203.0.113.5")
     try:
-        yield Workers(a, b, ticks, created["id"], signed_in.token_version)
+        yield Workers(a, b, ticks, created.id, signed_in.token_version)
     finally:
         await a.db.close()
         redis = Redis.from_url(REDIS_URL)
