@@ -23,6 +23,7 @@ from ledger.domain.rules import Grade, Material, Stream
 from ledger.projections.boards import RedisBoards
 from ledger.services.boards import Boards
 from ledger.services.container import Services
+from ledger.services.grading import Grading
 from ledger.store.tables import Inspection
 from tests.factories import FrozenClock, event_id, make_household, make_user
 
@@ -190,13 +191,15 @@ async def _step(
     if op == "inspect":
         result = await services.gradings.inspect(
             site.inspector,
-            event_id("insp"),
-            household.card_token,
-            site.points[household.compound_id],
-            rng.choice(list(Stream)),
-            rng.choice(list(Grade)),
-            [],
-            None,
+            Grading(
+                event_id("insp"),
+                household.card_token,
+                site.points[household.compound_id],
+                rng.choice(list(Stream)),
+                rng.choice(list(Grade)),
+                [],
+                None,
+            ),
         )
         site.inspections.append(result["inspection_id"])
         if result["entry_id"] is not None:

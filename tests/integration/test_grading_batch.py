@@ -240,15 +240,17 @@ async def _one_by_one(services: Services, world: World, steps: list[Step]) -> li
             outcomes.append(
                 await services.gradings.inspect(
                     world.inspector,
-                    g.event_id,
-                    g.household_token,
-                    g.point_token,
-                    g.stream,
-                    g.grade,
-                    g.reasons,
-                    g.photo_ref,
-                    g.captured_at,
-                    g.dropoff_id,
+                    Grading(
+                        g.event_id,
+                        g.household_token,
+                        g.point_token,
+                        g.stream,
+                        g.grade,
+                        g.reasons,
+                        g.photo_ref,
+                        g.captured_at,
+                        g.dropoff_id,
+                    ),
                 )
             )
         except LedgerError as refusal:

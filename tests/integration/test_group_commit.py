@@ -52,7 +52,8 @@ def _inspect(
     services: Services, inspector: Principal, token: str, point_token: str, key: str | None = None
 ) -> Any:
     return services.gradings.inspect(
-        inspector, key or event_id("g"), token, point_token, Stream.KITCHEN, Grade.GOOD, [], None
+        inspector,
+        Grading(key or event_id("g"), token, point_token, Stream.KITCHEN, Grade.GOOD, [], None),
     )
 
 

@@ -102,13 +102,15 @@ async def _grade(
     assert row is not None
     return await services.gradings.inspect(
         town.inspector,
-        event_id(),
-        unit["card_token"],
-        town.points[int(row["compound"])],
-        stream,
-        grade,
-        [],
-        None,
+        Grading(
+            event_id(),
+            unit["card_token"],
+            town.points[int(row["compound"])],
+            stream,
+            grade,
+            [],
+            None,
+        ),
     )
 
 
@@ -304,13 +306,15 @@ async def test_a_batch_grades_shops_and_offices_as_one_by_one(
             alone.append(
                 await services.gradings.inspect(
                     b.inspector,
-                    g.event_id,
-                    g.household_token,
-                    g.point_token,
-                    g.stream,
-                    g.grade,
-                    g.reasons,
-                    g.photo_ref,
+                    Grading(
+                        g.event_id,
+                        g.household_token,
+                        g.point_token,
+                        g.stream,
+                        g.grade,
+                        g.reasons,
+                        g.photo_ref,
+                    ),
                 )
             )
         except LedgerError as refusal:
