@@ -42,7 +42,7 @@ async def decide_an_appeal(settings: Settings, demo: Demo) -> None:
             None,
         ),
     )
-    opened = await services.appeals.open(resident, "n-appeal", graded["inspection_id"], "看错了")
+    opened = await services.appeals.open(resident, "n-appeal", graded.inspection_id, "看错了")
     await services.appeals.decide(coordinator, "n-decide", opened["appeal_id"], True, Grade.GOOD)
     for key in ("card-1", "card-2"):  # and two newer notices
         await services.registry.reissue_card(SYSTEM, key, demo.household_id)

@@ -76,7 +76,7 @@ async def story(demo: Demo, settings: Settings) -> dict[str, Any]:
     await services.gradings.inspect(
         inspector, Grading( event_id(), neighbour["card_token"], demo.point_token,
         Stream.KITCHEN, Grade.FAIR, ["mixed"], None))  # fmt: skip
-    opened = await services.appeals.open(resident, event_id(), graded["inspection_id"], "分好了")
+    opened = await services.appeals.open(resident, event_id(), graded.inspection_id, "分好了")
     clock.moment = hangzhou(2026, 12, 5, 15)
     await services.appeals.decide(coordinator, event_id(), opened["appeal_id"], True, Grade.GOOD)
     clock.moment = hangzhou(2026, 12, 6, 9)

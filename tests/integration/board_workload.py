@@ -189,7 +189,7 @@ async def _step(
 ) -> bool:
     household = rng.choice(site.households)
     if op == "inspect":
-        result = await services.gradings.inspect(
+        graded = await services.gradings.inspect(
             site.inspector,
             Grading(
                 event_id("insp"),
@@ -201,9 +201,9 @@ async def _step(
                 None,
             ),
         )
-        site.inspections.append(result["inspection_id"])
-        if result["entry_id"] is not None:
-            site.entries.append(result["entry_id"])
+        site.inspections.append(graded.inspection_id)
+        if graded.entry_id is not None:
+            site.entries.append(graded.entry_id)
     elif op == "dropoff":
         point = site.points[rng.choice(site.compound_ids)]
         await services.scans.dropoff(household.resident, event_id("drop"), point)

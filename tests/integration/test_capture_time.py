@@ -33,11 +33,11 @@ async def test_a_late_upload_counts_on_the_capture_day_and_seals_both_times(
             hangzhou(25, 23, 58),
         ),
     )
-    inspection = await Inspection.select().where(Inspection.id == reply["inspection_id"]).first()
+    inspection = await Inspection.select().where(Inspection.id == reply.inspection_id).first()
     assert inspection is not None
     assert inspection["local_day"] == CAPTURED_DAY
     assert inspection["created_at"] == hangzhou(26, 0, 20)
-    entry = await Entry.select().where(Entry.id == reply["entry_id"]).first()
+    entry = await Entry.select().where(Entry.id == reply.entry_id).first()
     assert entry is not None
     assert (entry["captured_at"], entry["created_at"]) == (
         hangzhou(25, 23, 58),

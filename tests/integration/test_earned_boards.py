@@ -93,7 +93,7 @@ async def test_an_adjustment_never_moves_a_rank_and_a_reversed_grading_does(
     assert await _ranks(services, world.compound_id, day) == before
 
     # Reversing the first household's grading takes its points off: it falls behind.
-    entry_id = graded[world.card_token]["entry_id"]
+    entry_id = graded[world.card_token].entry_id
     await services.accounts.reverse(SYSTEM, event_id(), entry_id, "评错了")
     after = await _ranks(services, world.compound_id, day)
     assert after["redis"] == after["sql"] == [(second_id, 1, 5), (first_id, 2, 0)]

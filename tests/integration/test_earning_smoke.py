@@ -24,7 +24,7 @@ async def test_inspection_dropoff_weighin_and_shift(services: Services, clock: F
         inspector,
         Grading(event_id(), world.card_token, point["token"], Stream.KITCHEN, Grade.GOOD, [], None),
     )
-    assert graded["points_awarded"] == 10
+    assert graded.points_awarded == 10
     resident = await make_user(services, Role.RESIDENT, household_id=world.household_id)
     drop = await services.scans.dropoff(resident, event_id(), point["token"])
     assert drop.points_awarded == 0

@@ -262,8 +262,9 @@ def _shape(outcome: Any) -> Any:
     """An outcome without what differs between worlds (ids)."""
     if isinstance(outcome, LedgerError):
         return ("refused", outcome.code, re.sub(r"\d+", "#", outcome.detail))
-    return {k: v for k, v in outcome.items() if k not in ("inspection_id", "entry_id")} | {
-        "has_entry": outcome["entry_id"] is not None
+    record = outcome.record()
+    return {k: v for k, v in record.items() if k not in ("inspection_id", "entry_id")} | {
+        "has_entry": outcome.entry_id is not None
     }
 
 

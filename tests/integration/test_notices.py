@@ -54,9 +54,7 @@ async def kinds(services: Services, reader: Principal) -> list[str]:
 
 async def appeal_decided(services: Services, site: Site, upheld: bool) -> dict[str, Any]:
     poor = await grade(services, site, Stream.KITCHEN, Grade.POOR)
-    opened = await services.appeals.open(
-        site.resident, event_id(), poor["inspection_id"], "分得很好"
-    )
+    opened = await services.appeals.open(site.resident, event_id(), poor.inspection_id, "分得很好")
     decided: dict[str, Any] = await services.appeals.decide(
         site.coordinator,
         event_id("decide"),
@@ -111,7 +109,7 @@ async def test_a_replayed_or_refused_decision_makes_no_second_notice(
 ) -> None:
     site = await make_site(services)
     poor = await grade(services, site, Stream.KITCHEN, Grade.POOR)
-    opened = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "错判")
+    opened = await services.appeals.open(site.resident, event_id(), poor.inspection_id, "错判")
     key = event_id("decide")
     for _ in range(2):  # the same event id: the stored outcome is replayed
         await services.appeals.decide(site.coordinator, key, opened["appeal_id"], False, None)
@@ -237,7 +235,7 @@ async def join(services: Services, household_id: int, display_name: str, key: st
         }
 
     inputs = {"household_id": household_id, "phone": "13812345678"}
-    await services.runner.once(MEMBER_JOINED_EVENT, key, joiner, inputs, action)
+    await services.runner.once(MEMBER_JOINED_EVENT, key, joiner, inputs, action, dict)
     return joiner
 
 
@@ -251,6 +249,7 @@ async def test_a_member_joining_is_heard_by_the_other_members_only(services: Ser
         joiner,
         {"household_id": site.world.household_id, "phone": "13812345678"},
         _unreachable,
+        dict,
     )
     await project(services)
 
