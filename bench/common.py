@@ -439,3 +439,15 @@ def read_result(name: str) -> dict[str, Any]:
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def check_credit_reply(body: Any, expected_balance: int) -> Outcome:
+    """A graded credit that must have scored (an HTTP reply or a `Graded.record()`): 10
+    points, an entry, the expected balance."""
+    if body.get("points_awarded") != GRADE_POINTS_GOOD or body.get("scored") is not True:
+        return 0, f"points: {str(body)[:200]}"
+    if not isinstance(body.get("entry_id"), int):
+        return 0, f"entry: {str(body)[:200]}"
+    if body.get("balance_points") != expected_balance:
+        return 0, f"balance: {body.get('balance_points')} != {expected_balance}"
+    return 1, None

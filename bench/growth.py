@@ -53,6 +53,7 @@ async def measure(
     from ledger.domain.localtime import local_day
     from ledger.domain.rules import Grade, Stream
     from ledger.services.boards import Boards
+    from ledger.services.grading import Grading
 
     compounds = frozenset(fixture["compounds"])
     inspector = Principal(
@@ -77,15 +78,17 @@ async def measure(
         household = on_board[index % len(on_board)]
         result = await services.gradings.inspect(
             inspector,
-            f"grow-{run}-{index}",
-            household[3],
-            point_token,
-            Stream(STREAMS[stage % len(STREAMS)]),
-            Grade.GOOD,
-            [],
-            None,
+            Grading(
+                f"grow-{run}-{index}",
+                household[3],
+                point_token,
+                Stream(STREAMS[stage % len(STREAMS)]),
+                Grade.GOOD,
+                [],
+                None,
+            ),
         )
-        if result["points_awarded"] != 10 or not isinstance(result["entry_id"], int):
+        if result.points_awarded != 10 or not isinstance(result.entry_id, int):
             return 0, f"credit: {result}"
         return 1, None
 

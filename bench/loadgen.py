@@ -32,13 +32,13 @@ import msgspec
 from bench.common import (
     CLERK,
     CONNECTIONS_HTTP,
-    GRADE_POINTS_GOOD,
     INSPECTOR,
     PASSWORD,
     REWARD_COST,
     STREAMS,
     CpuMeter,
     Outcome,
+    check_credit_reply,
     log,
     run_and_write,
     run_timed,
@@ -114,16 +114,6 @@ async def sign_in(host: str, port: int, username: str) -> str:
 async def sign_in_clerks(host: str, port: int, counter: dict[str, Any]) -> list[str]:
     """A token (a session) for each of the counter's clerks (bench.seed --spending)."""
     return [await sign_in(host, port, clerk["username"]) for clerk in counter["clerks"]]
-
-
-def check_credit_reply(body: Any, expected_balance: int) -> Outcome:
-    if body.get("points_awarded") != GRADE_POINTS_GOOD or body.get("scored") is not True:
-        return 0, f"points: {str(body)[:200]}"
-    if not isinstance(body.get("entry_id"), int):
-        return 0, f"entry: {str(body)[:200]}"
-    if body.get("balance_points") != expected_balance:
-        return 0, f"balance: {body.get('balance_points')} != {expected_balance}"
-    return 1, None
 
 
 class Workload:

@@ -20,11 +20,11 @@ from typing import Any
 
 from bench.common import (
     CONCURRENCY_SERVICE,
-    GRADE_POINTS_GOOD,
     STREAMS,
     CaptureStatements,
     Outcome,
     backend_cpu,
+    check_credit_reply,
     configure_in_process,
     cpu_per_operation,
     log,
@@ -45,6 +45,7 @@ async def main_async(args: argparse.Namespace, database_url: str) -> dict[str, A
     from ledger.domain.access import Principal, Role
     from ledger.domain.rules import Grade, Stream
     from ledger.services.container import Services
+    from ledger.services.grading import Grading
 
     fixture = json.loads(args.fixture.read_text())
     households = fixture["households"][parse_slice(args.slice)]
@@ -63,15 +64,17 @@ async def main_async(args: argparse.Namespace, database_url: str) -> dict[str, A
         (_, _, compound_id, token), round_, expected = slot(households, index)
         result = await services.gradings.inspect(
             inspector,
-            f"svc-{run}-{index}",
-            token,
-            points[str(compound_id)][1],
-            Stream(STREAMS[round_]),
-            Grade.GOOD,
-            [],
-            None,
+            Grading(
+                f"svc-{run}-{index}",
+                token,
+                points[str(compound_id)][1],
+                Stream(STREAMS[round_]),
+                Grade.GOOD,
+                [],
+                None,
+            ),
         )
-        return check_credit(result, expected)
+        return check_credit_reply(result.record(), expected)
 
     await services.db.start()
     try:
@@ -108,17 +111,6 @@ async def main_async(args: argparse.Namespace, database_url: str) -> dict[str, A
         summary["verify"] = {"entries": verified.entries, "checks": checks}
         summary["all_ok"] = summary["all_ok"] and all(checks.values())
     return summary
-
-
-def check_credit(result: dict[str, Any], expected_balance: int) -> Outcome:
-    """A graded credit that must have scored: 10 points, an entry, the expected balance."""
-    if result.get("points_awarded") != GRADE_POINTS_GOOD or not result.get("scored"):
-        return 0, f"points: {result}"
-    if not isinstance(result.get("entry_id"), int):
-        return 0, f"entry: {result}"
-    if result.get("balance_points") != expected_balance:
-        return 0, f"balance: {result.get('balance_points')} != {expected_balance}"
-    return 1, None
 
 
 def main() -> None:

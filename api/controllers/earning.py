@@ -41,19 +41,23 @@ Handler = Callable[[Services, Principal, Any], Awaitable[Any]]
 
 
 async def _inspect(services: Services, principal: Principal, data: InspectionIn) -> InspectionReply:
-    result = await services.gradings.inspect(
-        principal,
-        data.event_id,
-        data.household_token,
-        data.point_token,
-        Stream(data.stream),
-        Grade(data.grade),
-        list(data.reasons),
-        data.photo_ref,
-        parse_captured_at(data.captured_at),
-        data.dropoff_id,
+    graded = await services.gradings.inspect(principal, _grading(data))
+    return msgspec.convert(graded, InspectionReply, from_attributes=True)
+
+
+def _grading(body: InspectionIn) -> Grading:
+    """The grading a request names (its `captured_at` checked: a 400 names it)."""
+    return Grading(
+        event_id=body.event_id,
+        household_token=body.household_token,
+        point_token=body.point_token,
+        stream=Stream(body.stream),
+        grade=Grade(body.grade),
+        reasons=list(body.reasons),
+        photo_ref=body.photo_ref,
+        captured_at=parse_captured_at(body.captured_at),
+        dropoff_id=body.dropoff_id,
     )
-    return msgspec.convert(result, InspectionReply)
 
 
 async def _dropoff(services: Services, principal: Principal, data: DropoffIn) -> DropoffReply:
@@ -228,20 +232,9 @@ def _parse(principal: Principal, event: object) -> Parsed:
         return _failure(event_id, 400, "validation_error", str(error), _field(str(error)))
     if isinstance(body, InspectionIn):
         try:
-            captured_at = parse_captured_at(body.captured_at)
+            return _grading(body)
         except LedgerError as refusal:
             return _refused(event_id, refusal)
-        return Grading(
-            event_id=body.event_id,
-            household_token=body.household_token,
-            point_token=body.point_token,
-            stream=Stream(body.stream),
-            grade=Grade(body.grade),
-            reasons=list(body.reasons),
-            photo_ref=body.photo_ref,
-            captured_at=captured_at,
-            dropoff_id=body.dropoff_id,
-        )
     return event_id, event_type, body
 
 
@@ -259,7 +252,7 @@ async def _grade_together(
         if isinstance(outcome, LedgerError):
             results[position] = _refused(grading.event_id, outcome)
         else:
-            reply = msgspec.convert(outcome, InspectionReply)
+            reply = msgspec.convert(outcome, InspectionReply, from_attributes=True)
             results[position] = BatchResult(
                 grading.event_id, HTTP_201_CREATED, msgspec.to_builtins(reply)
             )

@@ -43,6 +43,7 @@ from ledger.domain.scan_codes import CodeKind
 from ledger.domain.short_codes import looks_typed
 from ledger.services import views
 from ledger.services.container import Services
+from ledger.services.grading import Grading
 from ledger.services.shifts import Shifts
 
 CodeToken = Annotated[str, PathParameter(max_length=200)]
@@ -254,9 +255,8 @@ async def grade(
     if photo is not None:
         data, content_type = photo
         photo_ref = (await services.photos.store(principal, data, content_type)).ref
-    result = await services.gradings.inspect(
-        principal, event_id, token, point_token, stream, grade, reasons, photo_ref
-    )
+    grading = Grading(event_id, token, point_token, stream, grade, reasons, photo_ref)
+    result = await services.gradings.inspect(principal, grading)
     return render("done.html", me=principal, what="grade", result=result, back=f"/q/{token}")
 
 

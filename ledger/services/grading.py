@@ -34,12 +34,18 @@ from ledger.domain.capture import captured_input, check_captured_at
 from ledger.domain.errors import InvalidInput, LedgerError
 from ledger.domain.idempotency import check_event_id, fingerprint
 from ledger.domain.photos import check_ref, is_photo_ref
-from ledger.domain.rules import Grade, Stream
 from ledger.ports import Clock
 from ledger.services.codes import Codes
 from ledger.services.dropoff_queue import check_subject
-from ledger.services.grading_group import OPERATION, Checked, Grading, GradingGroup, Outcome, Race
-from ledger.services.runner import Result
+from ledger.services.grading_group import (
+    OPERATION,
+    Checked,
+    Graded,
+    Grading,
+    GradingGroup,
+    Outcome,
+    Race,
+)
 from ledger.store import photos as photo_store
 from ledger.store.connections import is_unavailable
 from ledger.store.engine import TRANSIENT_RETRIES, Database, is_transient, is_unique_violation
@@ -55,7 +61,7 @@ REASONS_MAX = 10
 REASON_CODE_LENGTH_MAX = 32
 PHOTO_REF_LENGTH_MAX = 200
 
-__all__ = ["Grading", "Gradings", "Outcome"]
+__all__ = ["Graded", "Grading", "Gradings", "Outcome"]
 
 
 @dataclass(eq=False)
@@ -75,34 +81,11 @@ class Gradings:
         self._waiting: list[list[_Waiting]] = []  # each request's gradings, in arrival order
         self._writing: set[asyncio.Task[None]] = set()
 
-    async def inspect(
-        self,
-        actor: Principal,
-        event_id: str,
-        household_token: str | None,
-        point_token: str,
-        stream: Stream,
-        grade: Grade,
-        reasons: list[str],
-        photo_ref: str | None,
-        captured_at: datetime | None = None,
-        dropoff_id: int | None = None,
-    ) -> Result:
+    async def inspect(self, actor: Principal, grading: Grading) -> Graded:
         """Grade a drop-off; the first grade per stream and day scores, up to the cap. The day
         is the one the grade was captured on (`captured_at`, within the rules' bounds). The
         household is named by its card (`household_token`) or by a resident's drop-off at this
         point in the last 30 minutes (`dropoff_id`: once per stream, 422 `dropoff_expired`)."""
-        grading = Grading(
-            event_id,
-            household_token,
-            point_token,
-            stream,
-            grade,
-            reasons,
-            photo_ref,
-            captured_at,
-            dropoff_id,
-        )
         (outcome,) = await self.inspect_many(actor, [grading])
         if isinstance(outcome, LedgerError):
             raise outcome

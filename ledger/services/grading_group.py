@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
+
+import msgspec
 
 from ledger.domain.access import Principal
 from ledger.domain.accounts import AccountKind, issuance_stripe
@@ -34,7 +36,7 @@ from ledger.domain.short_codes import looks_typed
 from ledger.services.codes import Codes, check_current
 from ledger.services.dropoff_queue import graded_dropoff
 from ledger.services.rules import RuleSet, rules_over
-from ledger.services.runner import Result, replay
+from ledger.services.runner import replay
 from ledger.services.scans import check_not_own_building
 from ledger.store import batch_writes as store
 from ledger.store import dropoffs as dropoff_store
@@ -48,7 +50,35 @@ from ledger.store.lots import open_many
 
 OPERATION = "inspection"
 R = TypeVar("R", ScannedHousehold, ScannedPoint)
-Outcome = Result | LedgerError
+
+
+@dataclass(frozen=True, slots=True)
+class Graded:
+    """What a grading did, as its reply and its stored outcome say (the stored record's keys:
+    outcomes stored before `capped` and `message` existed replay with their defaults)."""
+
+    inspection_id: int
+    entry_id: int | None
+    points_awarded: int
+    balance_points: int
+    scored: bool
+    capped: bool = False
+    message: str = ""
+
+    def record(self) -> dict[str, Any]:
+        """The stored outcome (idempotency record), built by hand: this is the hot path."""
+        return {
+            "inspection_id": self.inspection_id,
+            "entry_id": self.entry_id,
+            "points_awarded": self.points_awarded,
+            "balance_points": self.balance_points,
+            "scored": self.scored,
+            "capped": self.capped,
+            "message": self.message,
+        }
+
+
+Outcome = Graded | LedgerError
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,22 +388,23 @@ class GradingGroup:
             self.lots.append((account, entry_id, award.points, lot_expiry(self.now), self.now))
             earned = {"account": account, "delta": award.points}
             self._fact(community_id, "earned", earned, graded.day)
-        self.outcomes[index] = {
-            "inspection_id": None,  # filled by _inspection
-            "entry_id": entry_id,
-            "points_awarded": award.points,
-            "balance_points": books.balance,
-            "scored": award.scored,
-            "capped": award.capped,
-            "message": award.explanation(),
-        }
+        self.outcomes[index] = Graded(
+            inspection_id=0,  # its id comes with the group's (_inspection)
+            entry_id=entry_id,
+            points_awarded=award.points,
+            balance_points=books.balance,
+            scored=award.scored,
+            capped=award.capped,
+            message=award.explanation(),
+        )
 
     def _inspection(self, graded: _Graded, inspection_id: int) -> None:
         index, household, point = graded.index, graded.household, graded.point
         item = self._checked(index)
-        result = self.outcomes[index]
-        assert isinstance(result, dict), "decided by _credit"
-        result["inspection_id"] = inspection_id
+        credited = self.outcomes[index]
+        assert isinstance(credited, Graded), "decided by _credit"
+        result = replace(credited, inspection_id=inspection_id)
+        self.outcomes[index] = result
         community_id = household.community_id
         self.inspections.append(
             store.NewInspection(
@@ -388,9 +419,9 @@ class GradingGroup:
                 reasons=",".join(item.reasons),
                 photo_ref=item.photo,
                 local_day=graded.day,
-                scored=bool(result["scored"]),
-                points_awarded=int(result["points_awarded"]),
-                entry_id=result["entry_id"],
+                scored=result.scored,
+                points_awarded=result.points_awarded,
+                entry_id=result.entry_id,
                 rule_version=graded.rule.version,
                 created_at=self.now,
                 dropoff_id=None if graded.dropoff is None else graded.dropoff.id,
@@ -401,7 +432,7 @@ class GradingGroup:
         self._fact(community_id, "grade", grade_fact, graded.day)
         taking_part = facts.participation(household.compound, household.id)
         self._fact(community_id, "participation", taking_part, graded.day)
-        self._claim(index, idempotency.OUTCOME_OK, result)
+        self._claim(index, idempotency.OUTCOME_OK, result.record())
 
     def _fact(self, community_id: int, kind: str, payload: dict[str, int], day: date) -> None:
         self.facts.append((community_id, kind, json.dumps(payload, sort_keys=True), day, self.now))
@@ -477,6 +508,6 @@ class _Repeat:
 
 def _replayed(prior: idempotency.StoredOutcome, key: str) -> Outcome:
     try:
-        return replay(prior, key)
+        return msgspec.convert(replay(prior, key), Graded)
     except LedgerError as refusal:
         return refusal

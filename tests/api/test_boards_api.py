@@ -51,6 +51,7 @@ from ledger.services import boards as boards_service
 from ledger.services import users
 from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
+from ledger.services.grading import Grading
 from ledger.services.users import LoginRequest
 from ledger.store.engine import current_engine
 from tests.api.conftest import (
@@ -140,13 +141,15 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
     for key, compound, stream, grade in grades:
         await services.gradings.inspect(
             inspector,
-            event_id(),
-            households[key]["card_token"],
-            points[compound]["token"],
-            stream,
-            grade,
-            [] if grade is Grade.GOOD else ["wrong_bin"],
-            None,
+            Grading(
+                event_id(),
+                households[key]["card_token"],
+                points[compound]["token"],
+                stream,
+                grade,
+                [] if grade is Grade.GOOD else ["wrong_bin"],
+                None,
+            ),
         )
     await services.accounts.adjust(SYSTEM, event_id(), households["h2"]["account_id"], 5, "补录")
     await services.scans.weighin(
@@ -219,13 +222,15 @@ async def _redblack_world(services: Services) -> tuple[int, dict[str, int]]:
         for n in range(total):
             await services.gradings.inspect(
                 inspector,
-                event_id(),
-                household["card_token"],
-                point["token"],
-                list(Stream)[n % 4],
-                Grade.GOOD if n < good else Grade.POOR,
-                [] if n < good else ["wrong_bin"],
-                None,
+                Grading(
+                    event_id(),
+                    household["card_token"],
+                    point["token"],
+                    list(Stream)[n % 4],
+                    Grade.GOOD if n < good else Grade.POOR,
+                    [] if n < good else ["wrong_bin"],
+                    None,
+                ),
             )
     # A name a spreadsheet would run as a formula; never graded.
     formula = await registry.create_compound(SYSTEM, event_id(), community_id, FORMULA_NAME)

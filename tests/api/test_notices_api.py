@@ -14,6 +14,7 @@ from api.settings import Settings
 from ledger.domain.access import SYSTEM
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
+from ledger.services.grading import Grading
 from tests.api.conftest import assert_error, sign_in
 from tests.api.pages_helpers import DEMO_PASSWORD, Demo, csrf_from, seed, sign_in_page
 
@@ -31,15 +32,17 @@ async def decide_an_appeal(settings: Settings, demo: Demo) -> None:
     coordinator = await services.users.authenticate("coordinator", DEMO_PASSWORD)
     graded = await services.gradings.inspect(
         inspector,
-        "n-grade",
-        demo.card_token,
-        demo.point_token,
-        Stream.KITCHEN,
-        Grade.POOR,
-        ["mixed"],
-        None,
+        Grading(
+            "n-grade",
+            demo.card_token,
+            demo.point_token,
+            Stream.KITCHEN,
+            Grade.POOR,
+            ["mixed"],
+            None,
+        ),
     )
-    opened = await services.appeals.open(resident, "n-appeal", graded["inspection_id"], "看错了")
+    opened = await services.appeals.open(resident, "n-appeal", graded.inspection_id, "看错了")
     await services.appeals.decide(coordinator, "n-decide", opened.appeal_id, True, Grade.GOOD)
     for key in ("card-1", "card-2"):  # and two newer notices
         await services.registry.reissue_card(SYSTEM, key, demo.household_id)

@@ -21,6 +21,7 @@ from ledger.domain.rules import Grade, Stream
 from ledger.services import views
 from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
+from ledger.services.grading import Grading
 from tests.api.pages_helpers import Demo, seed, sign_in_page
 from tests.factories import FrozenClock, event_id, make_user
 
@@ -71,14 +72,12 @@ async def story(demo: Demo, settings: Settings) -> dict[str, Any]:
     coordinator = await make_user(services, Role.COORDINATOR, compound_ids=scope)
     resident = await make_user(services, Role.RESIDENT, household_id=demo.household_id)
     graded = await services.gradings.inspect(
-        inspector, event_id(), demo.card_token, demo.point_token,
-        Stream.KITCHEN, Grade.POOR, ["mixed", "wrong_bin"], None,
-    )  # fmt: skip
+        inspector, Grading( event_id(), demo.card_token, demo.point_token,
+        Stream.KITCHEN, Grade.POOR, ["mixed", "wrong_bin"], None))  # fmt: skip
     await services.gradings.inspect(
-        inspector, event_id(), neighbour["card_token"], demo.point_token,
-        Stream.KITCHEN, Grade.FAIR, ["mixed"], None,
-    )  # fmt: skip
-    opened = await services.appeals.open(resident, event_id(), graded["inspection_id"], "分好了")
+        inspector, Grading( event_id(), neighbour["card_token"], demo.point_token,
+        Stream.KITCHEN, Grade.FAIR, ["mixed"], None))  # fmt: skip
+    opened = await services.appeals.open(resident, event_id(), graded.inspection_id, "分好了")
     clock.moment = hangzhou(2026, 12, 5, 15)
     await services.appeals.decide(coordinator, event_id(), opened.appeal_id, True, Grade.GOOD)
     clock.moment = hangzhou(2026, 12, 6, 9)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Any
 
 from api.app import point_store_at
 from api.settings import Settings
@@ -53,10 +52,8 @@ async def serve(households: int) -> None:
             credits = 0
             for card in cards:
                 for stream in STREAMS:
-                    outcome: dict[str, Any] = await grade(
-                        services, site, stream, Grade.GOOD, card=card
-                    )
-                    credits += bool(outcome["points_awarded"])
+                    outcome = await grade(services, site, stream, Grade.GOOD, card=card)
+                    credits += bool(outcome.points_awarded)
             await services.sealer.seal_all()
             report = await services.verifier.verify()
             answer = {"credits": credits, "entries": report.entries, "ok": report.ok}

@@ -24,6 +24,7 @@ from ledger.projections.boards import RedisBoards
 from ledger.services.boards import Boards
 from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
+from ledger.services.grading import Grading
 from ledger.store.tables import Inspection
 from tests.factories import FrozenClock, event_id, make_household, make_user
 
@@ -189,19 +190,21 @@ async def _step(
 ) -> bool:
     household = rng.choice(site.households)
     if op == "inspect":
-        result = await services.gradings.inspect(
+        graded = await services.gradings.inspect(
             site.inspector,
-            event_id("insp"),
-            household.card_token,
-            site.points[household.compound_id],
-            rng.choice(list(Stream)),
-            rng.choice(list(Grade)),
-            [],
-            None,
+            Grading(
+                event_id("insp"),
+                household.card_token,
+                site.points[household.compound_id],
+                rng.choice(list(Stream)),
+                rng.choice(list(Grade)),
+                [],
+                None,
+            ),
         )
-        site.inspections.append(result["inspection_id"])
-        if result["entry_id"] is not None:
-            site.entries.append(result["entry_id"])
+        site.inspections.append(graded.inspection_id)
+        if graded.entry_id is not None:
+            site.entries.append(graded.entry_id)
     elif op == "dropoff":
         point = site.points[rng.choice(site.compound_ids)]
         await services.scans.dropoff(household.resident, event_id("drop"), point)

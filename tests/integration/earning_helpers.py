@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
+from ledger.services.grading import Graded, Grading
 from ledger.store.tables import Dropoff, Inspection, Shift
 from tests.factories import World, event_id, make_user, make_world
 
@@ -63,16 +64,18 @@ async def grade(
     point_token: str | None = None,
     inspector: Principal | None = None,
     key: str | None = None,
-) -> dict[str, Any]:
+) -> Graded:
     return await services.gradings.inspect(
         inspector or site.inspector,
-        key or event_id("grade"),
-        site.world.card_token if card is None else card,
-        site.point["token"] if point_token is None else point_token,
-        stream,
-        value,
-        [] if value is Grade.GOOD else ["wrong_bin"],
-        None,
+        Grading(
+            key or event_id("grade"),
+            site.world.card_token if card is None else card,
+            site.point["token"] if point_token is None else point_token,
+            stream,
+            value,
+            [] if value is Grade.GOOD else ["wrong_bin"],
+            None,
+        ),
     )
 
 

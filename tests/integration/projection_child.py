@@ -22,6 +22,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from ledger.services.grading import Grading
+
 
 async def main(spec: dict[str, Any]) -> None:
     from redis.asyncio import Redis
@@ -57,13 +59,15 @@ async def main(spec: dict[str, Any]) -> None:
     async def scan(n: int) -> None:
         await services.gradings.inspect(
             inspector,
-            event_id(f"child-{spec['prefix']}-{n}"),
-            spec["cards"][n % len(spec["cards"])],
-            spec["point"],
-            streams[n % len(streams)],
-            grades[n % len(grades)],
-            [],
-            None,
+            Grading(
+                event_id(f"child-{spec['prefix']}-{n}"),
+                spec["cards"][n % len(spec["cards"])],
+                spec["point"],
+                streams[n % len(streams)],
+                grades[n % len(grades)],
+                [],
+                None,
+            ),
         )
         clock.advance(minutes=7)
 

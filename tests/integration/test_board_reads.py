@@ -25,6 +25,7 @@ from ledger.domain.rules import Grade, Stream
 from ledger.projections.boards import RedisBoards
 from ledger.services.boards import Boards
 from ledger.services.container import Services
+from ledger.services.grading import Grading
 from ledger.store.tables import Household
 from tests.conftest import REDIS_URL
 from tests.factories import FrozenClock, event_id, make_household, make_user, make_world
@@ -109,13 +110,7 @@ async def test_an_edited_address_shows_on_the_next_page_and_a_new_compound_is_fo
     )
     await services.gradings.inspect(
         inspector,
-        event_id(),
-        world.card_token,
-        point["token"],
-        Stream.KITCHEN,
-        Grade.GOOD,
-        [],
-        None,
+        Grading(event_id(), world.card_token, point["token"], Stream.KITCHEN, Grade.GOOD, [], None),
     )
     await services.sealer.seal_all()
     assert services.projector is not None

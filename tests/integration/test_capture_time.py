@@ -7,6 +7,7 @@ from datetime import date
 
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
+from ledger.services.grading import Grading
 from ledger.store.tables import BoardFact, Dropoff, Entry, Inspection
 from tests.factories import FrozenClock, event_id
 from tests.integration.earning_helpers import hangzhou, make_site
@@ -21,20 +22,22 @@ async def test_a_late_upload_counts_on_the_capture_day_and_seals_both_times(
     clock.moment = hangzhou(26, 0, 20)
     reply = await services.gradings.inspect(
         site.inspector,
-        event_id("late"),
-        site.world.card_token,
-        site.point["token"],
-        Stream.KITCHEN,
-        Grade.GOOD,
-        [],
-        None,
-        hangzhou(25, 23, 58),
+        Grading(
+            event_id("late"),
+            site.world.card_token,
+            site.point["token"],
+            Stream.KITCHEN,
+            Grade.GOOD,
+            [],
+            None,
+            hangzhou(25, 23, 58),
+        ),
     )
-    inspection = await Inspection.select().where(Inspection.id == reply["inspection_id"]).first()
+    inspection = await Inspection.select().where(Inspection.id == reply.inspection_id).first()
     assert inspection is not None
     assert inspection["local_day"] == CAPTURED_DAY
     assert inspection["created_at"] == hangzhou(26, 0, 20)
-    entry = await Entry.select().where(Entry.id == reply["entry_id"]).first()
+    entry = await Entry.select().where(Entry.id == reply.entry_id).first()
     assert entry is not None
     assert (entry["captured_at"], entry["created_at"]) == (
         hangzhou(25, 23, 58),

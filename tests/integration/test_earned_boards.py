@@ -17,6 +17,7 @@ from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
 from ledger.services.boards import Boards, differences
 from ledger.services.container import Services
+from ledger.services.grading import Grading
 from tests.conftest import REDIS_URL
 from tests.factories import FrozenClock, event_id, make_household, make_user, make_world
 
@@ -76,7 +77,7 @@ async def test_an_adjustment_never_moves_a_rank_and_a_reversed_grading_does(
     graded = {}
     for token, grade in ((world.card_token, Grade.GOOD), (second["card_token"], Grade.FAIR)):
         graded[token] = await services.gradings.inspect(
-            inspector, event_id(), token, point["token"], Stream.KITCHEN, grade, [], None
+            inspector, Grading(event_id(), token, point["token"], Stream.KITCHEN, grade, [], None)
         )
     first_id, second_id = world.household_id, second["id"]
     before = await _ranks(services, world.compound_id, day)
@@ -92,7 +93,7 @@ async def test_an_adjustment_never_moves_a_rank_and_a_reversed_grading_does(
     assert await _ranks(services, world.compound_id, day) == before
 
     # Reversing the first household's grading takes its points off: it falls behind.
-    entry_id = graded[world.card_token]["entry_id"]
+    entry_id = graded[world.card_token].entry_id
     await services.accounts.reverse(SYSTEM, event_id(), entry_id, "评错了")
     after = await _ranks(services, world.compound_id, day)
     assert after["redis"] == after["sql"] == [(second_id, 1, 5), (first_id, 2, 0)]

@@ -64,7 +64,7 @@ async def test_grading_at_several_points_at_once_never_beats_the_daily_cap(
             for index, stream in enumerate([*Stream, *Stream])
         ]
         results = await asyncio.gather(*jobs)
-        awarded = [result["points_awarded"] for result in results]
+        awarded = [result.points_awarded for result in results]
         assert sum(awarded) == 30, awarded
         assert sorted(awarded) == [0] * 5 + [10] * 3
         scored = Counter(
@@ -220,7 +220,7 @@ async def test_one_appeal_upheld_twice_at_once_is_credited_once(
 ) -> None:
     site = await make_site(services)
     poor = await grade(services, site, Stream.KITCHEN, Grade.POOR)
-    opened = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "错判")
+    opened = await services.appeals.open(site.resident, event_id(), poor.inspection_id, "错判")
     compounds = frozenset({site.world.compound_id})
     coordinators = [
         await make_user(services, Role.COORDINATOR, compound_ids=compounds) for _ in range(6)

@@ -60,15 +60,15 @@ async def test_grades_at_2359_and_0000_count_against_different_days(
         await grade(services, site, stream, GOOD)
     clock.moment = hangzhou(25, 23, 59, 59)
     capped = await grade(services, site, OTHER, GOOD)
-    assert (capped["points_awarded"], capped["capped"]) == (0, True)
+    assert (capped.points_awarded, capped.capped) == (0, True)
     again = await grade(services, site, KITCHEN, GOOD)
-    assert (again["points_awarded"], again["scored"]) == (0, False)
+    assert (again.points_awarded, again.scored) == (0, False)
 
     clock.moment = hangzhou(26, 0, 0, 0)
     kitchen = await grade(services, site, KITCHEN, GOOD)
     other = await grade(services, site, OTHER, GOOD)
-    assert (kitchen["points_awarded"], other["points_awarded"]) == (10, 10)
-    assert (kitchen["scored"], kitchen["capped"]) == (True, False)
+    assert (kitchen.points_awarded, other.points_awarded) == (10, 10)
+    assert (kitchen.scored, kitchen.capped) == (True, False)
     assert await balance(services, site.world.account_id) == 50
     days = [row["local_day"].isoformat() for row in await inspections(site.world.household_id)]
     assert days == ["2026-11-25"] * 5 + ["2026-11-26"] * 2
@@ -80,7 +80,7 @@ async def test_the_cap_is_per_household(services: Services, clock: FrozenClock) 
         await grade(services, site, stream, GOOD)
     neighbour = await make_household(services, site.world.compound_id, room="502")
     fresh = await grade(services, site, KITCHEN, GOOD, card=neighbour["card_token"])
-    assert (fresh["points_awarded"], fresh["balance_points"]) == (10, 10)
+    assert (fresh.points_awarded, fresh.balance_points) == (10, 10)
 
 
 async def test_a_cap_of_zero_records_grades_and_earns_nothing(
@@ -91,7 +91,7 @@ async def test_a_cap_of_zero_records_grades_and_earns_nothing(
         SYSTEM, event_id(), site.world.community_id, clock.now(), {"grading_daily_cap_points": 0}
     )
     graded = await grade(services, site, KITCHEN, GOOD)
-    assert (graded["points_awarded"], graded["capped"], graded["entry_id"]) == (0, True, None)
+    assert (graded.points_awarded, graded.capped, graded.entry_id) == (0, True, None)
     assert len(await inspections(site.world.household_id)) == 1
 
 
@@ -240,7 +240,7 @@ async def test_an_inspector_never_grades_their_own_building(
     across = await make_household(services, site.world.compound_id, building="5", room="101")
     assert (
         await grade(services, site, KITCHEN, GOOD, inspector=neighbour, card=across["card_token"])
-    )["points_awarded"] == 10
+    ).points_awarded == 10
     other = await services.registry.create_compound(
         SYSTEM, event_id(), site.world.community_id, "德胜新村"
     )
@@ -248,7 +248,7 @@ async def test_an_inspector_never_grades_their_own_building(
     visitor = await make_user(
         services, Role.INSPECTOR, household_id=elsewhere_home["id"], compound_ids=compounds
     )
-    assert (await grade(services, site, KITCHEN, GOOD, inspector=visitor))["points_awarded"] == 10
+    assert (await grade(services, site, KITCHEN, GOOD, inspector=visitor)).points_awarded == 10
 
 
 async def test_a_clerk_weighs_only_in_their_compounds(
@@ -319,7 +319,7 @@ async def test_a_genuine_code_of_another_kind_is_refused(
 async def test_a_card_reissued_revokes_the_old_one(services: Services, clock: FrozenClock) -> None:
     site = await make_site(services)
     old = site.world.card_token
-    assert (await grade(services, site, KITCHEN, GOOD, card=old))["points_awarded"] == 10
+    assert (await grade(services, site, KITCHEN, GOOD, card=old)).points_awarded == 10
     new = (await services.registry.reissue_card(SYSTEM, event_id(), site.world.household_id))[
         "card_token"
     ]
@@ -328,7 +328,7 @@ async def test_a_card_reissued_revokes_the_old_one(services: Services, clock: Fr
         await grade(services, site, RECYCLABLE, GOOD, card=old)
     with pytest.raises(CodeRevoked):
         await services.scans.weighin(site.clerk, event_id(), old, Material.PAPER, 1000)
-    assert (await grade(services, site, RECYCLABLE, GOOD, card=new))["balance_points"] == 20
+    assert (await grade(services, site, RECYCLABLE, GOOD, card=new)).balance_points == 20
 
 
 async def test_a_signed_code_for_nothing_is_not_found(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.services.container import Services
+from ledger.services.grading import Grading
 from ledger.services.shifts import ShiftClosed
 from tests.factories import FrozenClock, event_id, make_user, make_world
 
@@ -22,15 +23,9 @@ async def test_inspection_dropoff_weighin_and_shift(services: Services, clock: F
     )
     graded = await services.gradings.inspect(
         inspector,
-        event_id(),
-        world.card_token,
-        point["token"],
-        Stream.KITCHEN,
-        Grade.GOOD,
-        [],
-        None,
+        Grading(event_id(), world.card_token, point["token"], Stream.KITCHEN, Grade.GOOD, [], None),
     )
-    assert graded["points_awarded"] == 10
+    assert graded.points_awarded == 10
     resident = await make_user(services, Role.RESIDENT, household_id=world.household_id)
     drop = await services.scans.dropoff(resident, event_id(), point["token"])
     assert drop.points_awarded == 0

@@ -84,12 +84,12 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     assert (monday.points_awarded, monday.balance_points, monday.repeat) == (0, 0, False)
     clock.moment = hangzhou(23, 7, 20)
     kitchen = await grade(services, site, KITCHEN, GOOD)
-    assert (kitchen["points_awarded"], kitchen["balance_points"]) == (10, 10)
-    assert kitchen["entry_id"] is not None
-    assert (kitchen["scored"], kitchen["capped"]) == (True, False)
+    assert (kitchen.points_awarded, kitchen.balance_points) == (10, 10)
+    assert kitchen.entry_id is not None
+    assert (kitchen.scored, kitchen.capped) == (True, False)
     clock.moment = hangzhou(23, 7, 25)
     other = await grade(services, site, OTHER, FAIR, point_token=site.point2["token"])
-    assert (other["points_awarded"], other["balance_points"]) == (5, 15)
+    assert (other.points_awarded, other.balance_points) == (5, 15)
     clock.moment = hangzhou(23, 18, 30)
     evening = await drop(services, site)
     assert evening.repeat is False
@@ -113,13 +113,13 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     ):
         clock.moment = hangzhou(24, 7, minute)
         results.append(await grade(services, site, stream, GOOD, point_token=point["token"]))
-    assert [r["points_awarded"] for r in results] == [10, 10, 10, 0, 0]
-    assert [r["balance_points"] for r in results] == [25, 35, 45, 45, 45]
-    assert [r["scored"] for r in results] == [True, True, True, True, False]
-    assert [r["capped"] for r in results] == [False, False, False, True, False]
-    assert "cap" in results[3]["message"]
-    assert "earns 0" in results[4]["message"]
-    assert [r["entry_id"] is None for r in results] == [False, False, False, True, True]
+    assert [r.points_awarded for r in results] == [10, 10, 10, 0, 0]
+    assert [r.balance_points for r in results] == [25, 35, 45, 45, 45]
+    assert [r.scored for r in results] == [True, True, True, True, False]
+    assert [r.capped for r in results] == [False, False, False, True, False]
+    assert "cap" in results[3].message
+    assert "earns 0" in results[4].message
+    assert [r.entry_id is None for r in results] == [False, False, False, True, True]
     await diary.day_ends(45, [10, 10, 10])
 
     # Wednesday: a weigh-in (not part of the grading cap) and a poor grade, which earns nothing
@@ -133,9 +133,9 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     assert (paper.points_awarded, paper.balance_points) == (230, 275)
     clock.moment = hangzhou(25, 8, 20)
     poor = await grade(services, site, KITCHEN, POOR)
-    assert (poor["points_awarded"], poor["entry_id"], poor["scored"]) == (0, None, True)
+    assert (poor.points_awarded, poor.entry_id, poor.scored) == (0, None, True)
     regrade = await grade(services, site, KITCHEN, GOOD, point_token=site.point2["token"])
-    assert (regrade["points_awarded"], regrade["scored"]) == (0, False)
+    assert (regrade.points_awarded, regrade.scored) == (0, False)
     await diary.day_ends(275, [230])
 
     # Thursday: the morning window opens at 07:00 and a second scan before 09:00 is a repeat;
@@ -153,14 +153,14 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     )
     assert (glass.points_awarded, textile.points_awarded) == (9, 9)
     fair = await grade(services, site, KITCHEN, FAIR)
-    assert fair["balance_points"] == 298
+    assert fair.balance_points == 298
     await diary.day_ends(298, [9, 9, 5])
 
     # Friday and Saturday nothing happens; Sunday evening, one last drop-off and grade at 19:59.
     clock.moment = hangzhou(29, 19, 59)
     await drop(services, site)
     sunday = await grade(services, site, KITCHEN, GOOD)
-    assert sunday["points_awarded"] == 10
+    assert sunday.points_awarded == 10
     await diary.day_ends(308, [10])
 
     graded = await inspections(household.household_id)
@@ -356,12 +356,10 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
     assert await balance(services, household.account_id) == 5
 
     clock.advance(days=2)
-    opened = await services.appeals.open(
-        site.resident, event_id(), fair["inspection_id"], "分得很好"
-    )
+    opened = await services.appeals.open(site.resident, event_id(), fair.inspection_id, "分得很好")
     assert opened.status == "open"
     with pytest.raises(AppealClosed):
-        await services.appeals.open(site.resident, event_id(), fair["inspection_id"], "再申诉一次")
+        await services.appeals.open(site.resident, event_id(), fair.inspection_id, "再申诉一次")
 
     clock.advance(hours=3)
     decided = await services.appeals.decide(
@@ -385,9 +383,9 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
         "debit",
         "reversal",
     )
-    assert reversal["reverses_entry_id"] == fair["entry_id"]
-    assert str(fair["inspection_id"]) in credit["memo"]
-    assert str(fair["inspection_id"]) in reversal["memo"]
+    assert reversal["reverses_entry_id"] == fair.entry_id
+    assert str(fair.inspection_id) in credit["memo"]
+    assert str(fair.inspection_id) in reversal["memo"]
 
     appeal = await Appeal.select().where(Appeal.id == opened.appeal_id).first()
     assert appeal is not None
@@ -397,7 +395,7 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
         decided.credit_entry_id,
         decided.reversal_entry_id,
     )
-    row = await Inspection.select().where(Inspection.id == fair["inspection_id"]).first()
+    row = await Inspection.select().where(Inspection.id == fair.inspection_id).first()
     assert row is not None
     assert (row["grade"], row["final_grade"], row["points_awarded"]) == ("fair", "good", 10)
 
@@ -405,7 +403,7 @@ async def test_an_upheld_appeal_reverses_the_old_credit_and_credits_the_new_grad
         await services.appeals.decide(site.coordinator, event_id(), opened.appeal_id, False, None)
 
     # poor -> good: there was no credit to reverse; the new grade is credited.
-    second = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "错判")
+    second = await services.appeals.open(site.resident, event_id(), poor.inspection_id, "错判")
     regraded = await services.appeals.decide(
         site.coordinator, event_id(), second.appeal_id, True, GOOD
     )
@@ -425,17 +423,17 @@ async def test_appeals_are_refused_after_seven_days_twice_or_from_another_househ
     neighbour_home = await make_household(services, site.world.compound_id, room="999")
     neighbour = await make_user(services, Role.RESIDENT, household_id=neighbour_home["id"])
     with pytest.raises(Forbidden):
-        await services.appeals.open(neighbour, event_id(), graded["inspection_id"], "不是我家")
+        await services.appeals.open(neighbour, event_id(), graded.inspection_id, "不是我家")
 
     clock.advance(days=7)  # exactly seven days: still in time
-    opened = await services.appeals.open(site.resident, event_id(), graded["inspection_id"], "ok")
+    opened = await services.appeals.open(site.resident, event_id(), graded.inspection_id, "ok")
     assert opened.status == "open"
     clock.advance(seconds=1)
     with pytest.raises(AppealClosed) as refused:
-        await services.appeals.open(site.resident, event_id(), late["inspection_id"], "太迟")
+        await services.appeals.open(site.resident, event_id(), late.inspection_id, "太迟")
     assert "7 days" in refused.value.detail
     with pytest.raises(AppealClosed):
-        await services.appeals.open(site.resident, event_id(), graded["inspection_id"], "again")
+        await services.appeals.open(site.resident, event_id(), graded.inspection_id, "again")
     listed = await services.appeals.page(site.coordinator, "open", None, 50)
     assert [item["id"] for item in listed["items"]] == [opened.appeal_id]
 
@@ -445,9 +443,7 @@ async def test_a_rejected_appeal_moves_nothing_and_records_who_decided(
 ) -> None:
     site = await make_site(services)
     graded = await grade(services, site, HAZARDOUS, FAIR)
-    opened = await services.appeals.open(
-        site.resident, event_id(), graded["inspection_id"], "有异议"
-    )
+    opened = await services.appeals.open(site.resident, event_id(), graded.inspection_id, "有异议")
     before = await entries(services, site.world.account_id)
     clock.advance(hours=1)
     decided = await services.appeals.decide(
@@ -462,7 +458,7 @@ async def test_a_rejected_appeal_moves_nothing_and_records_who_decided(
     assert appeal is not None
     assert (appeal["status"], appeal["decided_by"]) == ("rejected", site.coordinator.user_id)
     assert appeal["decided_at"] == clock.now()
-    row = await Inspection.select().where(Inspection.id == graded["inspection_id"]).first()
+    row = await Inspection.select().where(Inspection.id == graded.inspection_id).first()
     assert row is not None
     assert row["final_grade"] == "fair"
 
@@ -477,7 +473,7 @@ async def test_an_upheld_appeal_stays_within_that_days_cap(
     assert await balance(services, site.world.account_id) == 30
     clock.advance(days=1)  # the next day's grades do not make room in the old day
     await grade(services, site, KITCHEN, GOOD)
-    opened = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "分对了")
+    opened = await services.appeals.open(site.resident, event_id(), poor.inspection_id, "分对了")
     decided = await services.appeals.decide(
         site.coordinator, event_id(), opened.appeal_id, True, GOOD
     )
@@ -494,13 +490,13 @@ async def test_a_rule_change_alters_future_points_only(
     site = await make_site(services)
     community = site.world.community_id
     before = await grade(services, site, KITCHEN, GOOD)
-    assert before["points_awarded"] == 10
+    assert before.points_awarded == 10
 
     richer = {"grade_points": {"good": 20, "fair": 8, "poor": 0}, "grading_daily_cap_points": 60}
     set_now = await services.rules.set(SYSTEM, event_id(), community, clock.now(), richer)
     assert set_now.version == 2  # version 1: the defaults the community began with
     after = await grade(services, site, RECYCLABLE, GOOD)
-    assert (after["points_awarded"], after["balance_points"]) == (20, 30)
+    assert (after.points_awarded, after.balance_points) == (20, 30)
     poor = await grade(services, site, HAZARDOUS, POOR)
 
     # Tomorrow's rule, set today, waits for tomorrow.
@@ -509,14 +505,14 @@ async def test_a_rule_change_alters_future_points_only(
     later = await services.rules.set(SYSTEM, event_id(), community, tomorrow, leaner)
     assert later.version == 3
     same_day = await grade(services, site, OTHER, FAIR)
-    assert same_day["points_awarded"] == 8
+    assert same_day.points_awarded == 8
 
     clock.moment = hangzhou(26, 8)
     next_day = await grade(services, site, KITCHEN, GOOD)
-    assert next_day["points_awarded"] == 1
+    assert next_day.points_awarded == 1
 
     # An appeal of yesterday's grade is scored by yesterday's rules.
-    opened = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "好的")
+    opened = await services.appeals.open(site.resident, event_id(), poor.inspection_id, "好的")
     upheld = await services.appeals.decide(
         site.coordinator, event_id(), opened.appeal_id, True, GOOD
     )

@@ -240,15 +240,17 @@ async def _one_by_one(services: Services, world: World, steps: list[Step]) -> li
             outcomes.append(
                 await services.gradings.inspect(
                     world.inspector,
-                    g.event_id,
-                    g.household_token,
-                    g.point_token,
-                    g.stream,
-                    g.grade,
-                    g.reasons,
-                    g.photo_ref,
-                    g.captured_at,
-                    g.dropoff_id,
+                    Grading(
+                        g.event_id,
+                        g.household_token,
+                        g.point_token,
+                        g.stream,
+                        g.grade,
+                        g.reasons,
+                        g.photo_ref,
+                        g.captured_at,
+                        g.dropoff_id,
+                    ),
                 )
             )
         except LedgerError as refusal:
@@ -260,8 +262,9 @@ def _shape(outcome: Any) -> Any:
     """An outcome without what differs between worlds (ids)."""
     if isinstance(outcome, LedgerError):
         return ("refused", outcome.code, re.sub(r"\d+", "#", outcome.detail))
-    return {k: v for k, v in outcome.items() if k not in ("inspection_id", "entry_id")} | {
-        "has_entry": outcome["entry_id"] is not None
+    record = outcome.record()
+    return {k: v for k, v in record.items() if k not in ("inspection_id", "entry_id")} | {
+        "has_entry": outcome.entry_id is not None
     }
 
 

@@ -52,7 +52,8 @@ def _inspect(
     services: Services, inspector: Principal, token: str, point_token: str, key: str | None = None
 ) -> Any:
     return services.gradings.inspect(
-        inspector, key or event_id("g"), token, point_token, Stream.KITCHEN, Grade.GOOD, [], None
+        inspector,
+        Grading(key or event_id("g"), token, point_token, Stream.KITCHEN, Grade.GOOD, [], None),
     )
 
 
@@ -72,11 +73,11 @@ async def test_concurrent_gradings_go_in_one_group_and_each_gets_its_own_outcome
     assert sizes - sizes_before == 12
     assert groups - groups_before < 12  # some were written together
     for household, reply in zip(households, replies, strict=True):
-        assert reply["points_awarded"] == GOOD_POINTS
-        assert reply["balance_points"] == GOOD_POINTS
+        assert reply.points_awarded == GOOD_POINTS
+        assert reply.balance_points == GOOD_POINTS
         assert await balance(services, household["account_id"]) == GOOD_POINTS
-    assert len({reply["entry_id"] for reply in replies}) == 12
-    assert len({reply["inspection_id"] for reply in replies}) == 12
+    assert len({reply.entry_id for reply in replies}) == 12
+    assert len({reply.inspection_id for reply in replies}) == 12
     waited, _ = _histogram("greenledger_grading_wait_seconds")
     assert waited >= 12
     await services.sealer.seal_pending()
@@ -92,8 +93,8 @@ async def test_one_household_graded_twice_at_once_scores_once(services: Services
         _inspect(services, site.inspector, token, site.point["token"]),
         _inspect(services, site.inspector, token, site.point["token"]),
     )
-    assert (first["scored"], first["points_awarded"], first["balance_points"]) == (True, 10, 10)
-    assert (second["scored"], second["points_awarded"], second["balance_points"]) == (False, 0, 10)
+    assert (first.scored, first.points_awarded, first.balance_points) == (True, 10, 10)
+    assert (second.scored, second.points_awarded, second.balance_points) == (False, 0, 10)
 
 
 async def test_several_inspectors_share_a_group_each_with_their_own_scope(
@@ -113,9 +114,9 @@ async def test_several_inspectors_share_a_group_each_with_their_own_scope(
         _inspect(services, outsider, site.world.card_token, site.point["token"], same_id),
         return_exceptions=True,
     )
-    assert [o["points_awarded"] for o in outcomes[:3]] == [10, 10, 10]
+    assert [o.points_awarded for o in outcomes[:3]] == [10, 10, 10]
     assert isinstance(outcomes[3], OutOfScope)
-    assert outcomes[4]["points_awarded"] == 10
+    assert outcomes[4].points_awarded == 10
     # Another user's event id: a different request under the same id, as it would be alone.
     assert isinstance(outcomes[5], IdempotencyConflict)
     row = await IdempotencyRecord.select().where(IdempotencyRecord.event_id == same_id).first()
@@ -161,7 +162,7 @@ async def test_a_transient_failure_of_the_group_fails_no_grading(
 
     outcomes, sizes = await _group_fails(services, monkeypatch, transient)
     assert sizes == [12, 12]  # the whole group once more
-    assert all(o["points_awarded"] == GOOD_POINTS for o in outcomes)
+    assert all(o.points_awarded == GOOD_POINTS for o in outcomes)
     await services.sealer.seal_pending()
     assert (await services.verifier.verify()).ok
 
@@ -191,7 +192,7 @@ async def test_an_unexpected_error_fails_only_the_grading_that_meets_it(
     assert isinstance(outcomes[2], RuntimeError)
     for index, household in enumerate(households):
         if index != 2:
-            assert outcomes[index]["points_awarded"] == GOOD_POINTS
+            assert outcomes[index].points_awarded == GOOD_POINTS
             assert await balance(services, household["account_id"]) == GOOD_POINTS
     assert await balance(services, households[2]["account_id"]) == 0
     assert not await Inspection.exists().where(Inspection.household == unlucky)
@@ -215,14 +216,14 @@ async def test_a_request_that_went_away_leaves_its_grading_written_once(
     tasks[1].cancel()
     done = await asyncio.gather(*tasks, return_exceptions=True)
     assert isinstance(done[1], asyncio.CancelledError)
-    assert all(done[i]["points_awarded"] == GOOD_POINTS for i in (0, 2, 3))
+    assert all(done[i].points_awarded == GOOD_POINTS for i in (0, 2, 3))
     # Written with its group, though nobody heard the answer:
     assert await idempotency.find(keys[1]) is not None
     assert await Entry.count().where(Entry.event_id == keys[1]) == 1
     again = await _inspect(
         services, site.inspector, households[1]["card_token"], site.point["token"], keys[1]
     )
-    assert again["points_awarded"] == GOOD_POINTS
+    assert again.points_awarded == GOOD_POINTS
     assert await balance(services, households[1]["account_id"]) == GOOD_POINTS
     assert await Entry.count().where(Entry.event_id == keys[1]) == 1
 
@@ -245,8 +246,8 @@ async def test_a_batch_s_gradings_stay_in_order_among_other_requests(services: S
     first, second = together[2]
     assert not isinstance(first, LedgerError)
     assert not isinstance(second, LedgerError)
-    assert (first["scored"], first["points_awarded"]) == (True, GOOD_POINTS)
-    assert (second["scored"], second["points_awarded"]) == (False, 0)
+    assert (first.scored, first.points_awarded) == (True, GOOD_POINTS)
+    assert (second.scored, second.points_awarded) == (False, 0)
     stored = await idempotency.find_many([g.event_id for g in batch])
     assert len(stored) == 2
 
@@ -274,7 +275,7 @@ async def test_a_group_that_fails_twice_goes_one_by_one(
 
     outcomes, sizes = await _group_fails(services, monkeypatch, transient, times=2)
     assert sizes == [12, 12] + [1] * 12
-    assert all(o["points_awarded"] == GOOD_POINTS for o in outcomes)
+    assert all(o.points_awarded == GOOD_POINTS for o in outcomes)
 
 
 @pytest.mark.postgres
@@ -299,9 +300,9 @@ async def test_a_group_waiting_for_a_held_row_does_not_hold_up_the_next(
             other = await asyncio.wait_for(
                 _inspect(services, site.inspector, free["card_token"], point), timeout=30
             )
-            assert other["points_awarded"] == GOOD_POINTS
+            assert other.points_awarded == GOOD_POINTS
             assert not waiting.done()
-        assert (await asyncio.wait_for(waiting, timeout=30))["points_awarded"] == GOOD_POINTS
+        assert (await asyncio.wait_for(waiting, timeout=30)).points_awarded == GOOD_POINTS
     finally:
         await holder.close()
 
@@ -340,7 +341,7 @@ async def test_a_group_and_a_weigh_in_of_one_household_take_its_rows_in_one_orde
         grading(),
     )
     assert weighed.points_awarded > 0
-    assert graded["points_awarded"] == GOOD_POINTS
+    assert graded.points_awarded == GOOD_POINTS
     retried = [r.getMessage() for r in caplog.records if "after" in r.getMessage()]
     assert retried == []
 

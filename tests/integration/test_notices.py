@@ -56,9 +56,7 @@ async def kinds(services: Services, reader: Principal) -> list[str]:
 
 async def appeal_decided(services: Services, site: Site, upheld: bool) -> AppealDecided:
     poor = await grade(services, site, Stream.KITCHEN, Grade.POOR)
-    opened = await services.appeals.open(
-        site.resident, event_id(), poor["inspection_id"], "分得很好"
-    )
+    opened = await services.appeals.open(site.resident, event_id(), poor.inspection_id, "分得很好")
     decided = await services.appeals.decide(
         site.coordinator,
         event_id("decide"),
@@ -113,7 +111,7 @@ async def test_a_replayed_or_refused_decision_makes_no_second_notice(
 ) -> None:
     site = await make_site(services)
     poor = await grade(services, site, Stream.KITCHEN, Grade.POOR)
-    opened = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "错判")
+    opened = await services.appeals.open(site.resident, event_id(), poor.inspection_id, "错判")
     key = event_id("decide")
     for _ in range(2):  # the same event id: the stored outcome is replayed
         await services.appeals.decide(site.coordinator, key, opened.appeal_id, False, None)

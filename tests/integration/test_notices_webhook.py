@@ -104,7 +104,7 @@ async def deliver_until_quiet(deliverer: Deliverer, clock: FrozenClock, passes: 
 async def two_notices(services: Services) -> None:
     site = await make_site(services)
     poor = await grade(services, site, Stream.KITCHEN, Grade.POOR)
-    opened = await services.appeals.open(site.resident, event_id(), poor["inspection_id"], "错判")
+    opened = await services.appeals.open(site.resident, event_id(), poor.inspection_id, "错判")
     await services.appeals.decide(site.coordinator, event_id(), opened.appeal_id, True, Grade.GOOD)
     await services.registry.reissue_card(SYSTEM, event_id(), site.world.household_id)
     await services.sealer.seal_all()

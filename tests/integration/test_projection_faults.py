@@ -37,6 +37,7 @@ from ledger.services import boards as boards_service
 from ledger.services import projection, sealer
 from ledger.services.boards import Boards, differences
 from ledger.services.container import Services
+from ledger.services.grading import Grading
 from ledger.store import facts
 from ledger.store.engine import current_engine, is_sqlite
 from tests.conftest import DATABASE_URL, REQUIRE_SERVICES
@@ -103,13 +104,15 @@ async def scan(services: Services, site: BoardSite, n: int) -> None:
     else:
         await services.gradings.inspect(
             site.inspector,
-            event_id("burst"),
-            household.card_token,
-            site.points[household.compound_id],
-            list(Stream)[n % 4],
-            list(Grade)[n % 3],
-            [],
-            None,
+            Grading(
+                event_id("burst"),
+                household.card_token,
+                site.points[household.compound_id],
+                list(Stream)[n % 4],
+                list(Grade)[n % 3],
+                [],
+                None,
+            ),
         )
     assert isinstance(services.clock, FrozenClock)
     services.clock.advance(minutes=3)

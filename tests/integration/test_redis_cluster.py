@@ -22,6 +22,7 @@ from ledger.projections.client import connect_redis
 from ledger.projections.limits import RedisLimiter
 from ledger.services.boards import differences
 from ledger.services.container import Services
+from ledger.services.grading import Grading
 from tests.factories import FrozenClock, event_id, make_household, make_user, make_world
 from tests.past_one_box import RedisClusterProcesses
 
@@ -56,7 +57,8 @@ async def _two_communities_graded(services: Services) -> list[Any]:
         other = await make_household(services, world.compound_id, building="5")
         for token, grade in ((world.card_token, Grade.GOOD), (other["card_token"], Grade.FAIR)):
             await services.gradings.inspect(
-                inspector, event_id(), token, point["token"], Stream.KITCHEN, grade, [], None
+                inspector,
+                Grading(event_id(), token, point["token"], Stream.KITCHEN, grade, [], None),
             )
         worlds.append(world)
     await services.sealer.seal_all()

@@ -52,7 +52,7 @@ async def test_a_refusal_of_the_content_alone_stores_nothing_and_frees_the_event
     with pytest.raises(CodeMalformed):
         await grade(services, site, KITCHEN, GOOD, card="hello", key=key)
     graded = await grade(services, site, KITCHEN, GOOD, key=key)  # the id was never used
-    assert graded["points_awarded"] == 10
+    assert graded.points_awarded == 10
 
 
 async def test_a_business_refusal_is_stored_and_a_resend_stays_refused(

@@ -25,7 +25,7 @@ from ledger.services import grading, reports
 from ledger.services.boards import Boards, differences
 from ledger.services.bulk_load import BulkLoadRejected, load_csv
 from ledger.services.container import Services
-from ledger.services.grading import Grading
+from ledger.services.grading import Graded, Grading
 from ledger.store.tables import Household
 from tests.conftest import REDIS_URL
 from tests.factories import FrozenClock, event_id, make_household, make_user
@@ -98,18 +98,20 @@ async def _town(services: Services, community_name: str = "卖鱼桥社区") -> 
 
 async def _grade(
     services: Services, town: Town, unit: dict[str, Any], stream: Stream, grade: Grade
-) -> dict[str, Any]:
+) -> Graded:
     row = await Household.select(Household.compound).where(Household.id == unit["id"]).first()
     assert row is not None
     return await services.gradings.inspect(
         town.inspector,
-        event_id(),
-        unit["card_token"],
-        town.points[int(row["compound"])],
-        stream,
-        grade,
-        [],
-        None,
+        Grading(
+            event_id(),
+            unit["card_token"],
+            town.points[int(row["compound"])],
+            stream,
+            grade,
+            [],
+            None,
+        ),
     )
 
 
@@ -121,23 +123,23 @@ async def test_a_shop_is_graded_with_its_kind_s_values_others_with_the_plain_one
     household = await _grade(services, town, town.household, Stream.KITCHEN, Grade.GOOD)
     office = await _grade(services, town, town.lawyers, Stream.KITCHEN, Grade.GOOD)
     fair = await _grade(services, town, town.tea, Stream.KITCHEN, Grade.FAIR)
-    assert [shop["points_awarded"], household["points_awarded"], office["points_awarded"]] == [
+    assert [shop.points_awarded, household.points_awarded, office.points_awarded] == [
         20,
         10,
         10,
     ]
-    assert fair["points_awarded"] == 8
-    assert shop["balance_points"] == 20
+    assert fair.points_awarded == 8
+    assert shop.balance_points == 20
 
 
 async def test_a_shop_s_daily_cap_is_its_kind_s(services: Services) -> None:
     town = await _town(services)
     shop = [
-        (await _grade(services, town, town.noodles, stream, Grade.GOOD))["points_awarded"]
+        (await _grade(services, town, town.noodles, stream, Grade.GOOD)).points_awarded
         for stream in Stream
     ]
     household = [
-        (await _grade(services, town, town.household, stream, Grade.GOOD))["points_awarded"]
+        (await _grade(services, town, town.household, stream, Grade.GOOD)).points_awarded
         for stream in Stream
     ]
     assert shop == [20, 20, 10, 0]  # cap 50
@@ -150,7 +152,7 @@ async def test_an_upheld_appeal_regrades_a_shop_with_its_kind_s_values(
     town = await _town(services)
     graded = await _grade(services, town, town.noodles, Stream.KITCHEN, Grade.FAIR)
     member = await make_user(services, Role.RESIDENT, household_id=town.noodles["id"])
-    appeal = await services.appeals.open(member, event_id(), graded["inspection_id"], "分得很好")
+    appeal = await services.appeals.open(member, event_id(), graded.inspection_id, "分得很好")
     coordinator = await make_user(
         services, Role.COORDINATOR, compound_ids=frozenset({town.street_id})
     )
@@ -285,7 +287,7 @@ def _gradings(town: Town, prefix: str) -> list[Grading]:
 def _shape(outcome: Any) -> Any:
     if isinstance(outcome, LedgerError):
         return ("refused", outcome.code)
-    return {k: v for k, v in outcome.items() if k not in ("inspection_id", "entry_id")}
+    return {k: v for k, v in outcome.record().items() if k not in ("inspection_id", "entry_id")}
 
 
 async def test_a_batch_grades_shops_and_offices_as_one_by_one(
@@ -305,19 +307,21 @@ async def test_a_batch_grades_shops_and_offices_as_one_by_one(
             alone.append(
                 await services.gradings.inspect(
                     b.inspector,
-                    g.event_id,
-                    g.household_token,
-                    g.point_token,
-                    g.stream,
-                    g.grade,
-                    g.reasons,
-                    g.photo_ref,
+                    Grading(
+                        g.event_id,
+                        g.household_token,
+                        g.point_token,
+                        g.stream,
+                        g.grade,
+                        g.reasons,
+                        g.photo_ref,
+                    ),
                 )
             )
         except LedgerError as refusal:
             alone.append(refusal)
     assert [_shape(o) for o in together] == [_shape(o) for o in alone]
-    points = [o["points_awarded"] for o in together]
+    points = [o.points_awarded for o in together]
     assert points == [20, 10, 20, 8, 0, 10, 10, 5, 0, 0]
     for town in (a, b):
         balances = [
