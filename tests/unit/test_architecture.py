@@ -41,31 +41,9 @@ ADMIN_WIRING = API / "pages" / "admin_wiring.py"
 # Known offenders against "only ledger/store imports piccolo". Strict xfail: when one is fixed,
 # its entry must go.
 PICCOLO_OUTSIDE_STORE: dict[str, str] = {}
-# Known offenders against "only ledger/store imports the tables" (issue 18, item 1: their
-# queries are moving into ledger/store). Strict xfail: when one is fixed, its entry must go.
-_QUERIES_MOVING = "issue 18: queries itself; its queries move into ledger/store"
-TABLES_OUTSIDE_STORE: dict[str, str] = {
-    f"ledger/services/{name}.py": _QUERIES_MOVING
-    for name in (
-        "appeals",
-        "boards",
-        "bulk_load",
-        "catalog",
-        "demo",
-        "dropoff_queue",
-        "expiry",
-        "grading_group",
-        "members",
-        "notice_events",
-        "reports",
-        "rules",
-        "scans",
-        "shifts",
-        "spending",
-        "users",
-        "volunteers",
-    )
-}
+# Known offenders against "only ledger/store imports the tables" (strict xfail: an entry goes
+# when its module is fixed). None since issue 18 moved every query into ledger/store.
+TABLES_OUTSIDE_STORE: dict[str, str] = {}
 # SQL is text that starts with a statement's keywords, in capitals as the store writes them.
 SQL_TEXT = re.compile(
     r"\s*(SELECT\b"
@@ -75,10 +53,7 @@ SQL_TEXT = re.compile(
     r"|WITH\s+(RECURSIVE\s+)?\w+\s*(\([^)]*\)\s*)?AS\s+(NOT\s+)?(MATERIALIZED\s+)?\()"
 )
 # Known offenders against "only ledger/store holds SQL text". Strict xfail, as above.
-SQL_OUTSIDE_STORE: dict[str, str] = {
-    "ledger/services/catalog.py": "issue 18: restocks with Reward.raw; moves into the store",
-    "ledger/services/expiry.py": "issue 18: concatenates its SQL; moves into the store",
-}
+SQL_OUTSIDE_STORE: dict[str, str] = {}
 
 
 def python_files(folder: Path) -> list[Path]:
