@@ -49,8 +49,8 @@ async def test_a_graded_credit_is_ten_round_trips(services: Services) -> None:
     await grade(services, site, Stream.KITCHEN, Grade.GOOD, key=first)
     with CaptureStatements() as capture:
         reply = await grade(services, site, Stream.RECYCLABLE, Grade.GOOD, key=second)
-    assert reply["scored"]
-    assert reply["entry_id"] is not None
+    assert reply.scored
+    assert reply.entry_id is not None
     assert capture.shapes() == GRADED_CREDIT
     # The floor (bench/floor.py) sends the same carried INSERT, text for text.
     assert FLOOR_SQL["claim"] in capture.statements
@@ -104,7 +104,7 @@ async def test_a_group_of_gradings_is_the_same_ten_round_trips(services: Service
                 for h in households
             )
         )
-    assert all(reply["points_awarded"] == 10 for reply in replies)
+    assert all(reply.points_awarded == 10 for reply in replies)
     assert capture.shapes() == GRADED_CREDIT
 
 
