@@ -212,6 +212,8 @@ async def confirm_payment(
     merchant_id: RewardId,
     amount: Amount,
 ) -> Response[Any]:
+    """Nothing is paid yet: the clerk and the resident check the shop and the amount."""
+
     async def chosen(subject: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         merchant = await _merchant(services, subject["community_id"], merchant_id)
         return amount, {"merchant": merchant, "amount": amount}
@@ -226,6 +228,7 @@ async def pay(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response[Any]:
+    """The receipt of `Spending.pay`."""
     subject, form = await _posted(services, token, request)
     merchant_id = forms.integer(form, "merchant_id")
     amount = forms.integer(form, "amount", 1, AMOUNT_MAX)
