@@ -4,11 +4,11 @@ and prints or shows the receipt. Same `Spending.redeem` / `Spending.pay` as the 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get
-from litestar.datastructures import FormMultiDict
 from litestar.params import QueryParameter
 from litestar.response import Template
 
@@ -28,7 +28,7 @@ from ledger.domain.rewards import QUANTITY_MAX
 from ledger.domain.scan_codes import CodeKind
 from ledger.services.catalog import RewardView
 from ledger.services.container import Services
-from ledger.services.spending import MerchantRow, Paid, Redeemed
+from ledger.services.spending import MerchantRow, Spending
 
 CLERKS = [requires(Role.CLERK)]
 AMOUNT_MAX = 1_000_000
@@ -73,8 +73,6 @@ async def _balance(services: Services, principal: Principal, row: dict[str, Any]
 
 Chosen = Callable[[dict[str, Any]], Awaitable[tuple[int, dict[str, Any]]]]
 """What the clerk chose, for the household's subject: its total in points and its context."""
-Shown = Callable[[Any], Awaitable[dict[str, Any]]]
-"""The receipt's context for what the service answered."""
 
 
 async def _confirm(
@@ -142,37 +140,69 @@ def _counter_refused(request: Request[Any, Any, Any], exc: LedgerError) -> Templ
 COUNTER_ERRORS: dict[Any, Any] = {LedgerError: _counter_refused}
 
 
-async def _posted(
-    services: Services, token: str, request: Request[Any, Any, Any]
-) -> tuple[dict[str, Any], FormMultiDict]:
-    """The scanned household's subject and the posted form."""
-    _, subject = await scanned_household(services, token)
-    return subject, await forms.read(request)
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """What a counter POST spends the household's points on: `redeem` a quantity of a reward,
+    or `pay` a shop an amount. The form names the choice `<chosen>_id` and the count `<count>`;
+    the receipt shows both under those names."""
+
+    what: str
+    chosen: str
+    count: str
+    count_max: int
+    act: Callable[[Spending], Callable[..., Awaitable[Any]]]
+    find: Callable[[Services, int, int], Awaitable[Any]]
+    at: Callable[[Any], str]
 
 
 async def _receipt(
+    request: Request[Any, Any, Any],
     principal: Principal,
     services: Services,
-    event_id: str,
-    act: Callable[[], Awaitable[Any]],
-    what: str,
-    subject: dict[str, Any],
-    shown: Shown,
+    token: str,
+    spend: Spend,
 ) -> Response[Any]:
-    """Does `act` once and shows `receipt.html`; sending the form again replays it (same
+    """Spends once and shows `receipt.html`; sending the form again replays it (same
     event_id) instead of paying twice."""
+    _, subject = await scanned_household(services, token)
+    form = await forms.read(request)
+    chosen_id = forms.integer(form, f"{spend.chosen}_id")
+    count = forms.integer(form, spend.count, 1, spend.count_max)
+    event_id = forms.required(form, "event_id", 64)
     again = await already(services, principal, event_id)
-    result = await act()
-    context = await shown(result)
+    act = spend.act(services.spending)
+    result = await act(principal, event_id, token, chosen_id, count)
+    chosen = await spend.find(services, subject["community_id"], chosen_id)
     return render(
         "receipt.html",
         me=principal,
         subject=subject,
-        what=what,
+        what=spend.what,
         result=result,
+        at=spend.at(result),
         again=again,
-        **context,
+        **{spend.chosen: chosen, spend.count: count},
     )
+
+
+REDEEMING = Spend(
+    what="redeem",
+    chosen="reward",
+    count="quantity",
+    count_max=QUANTITY_MAX,
+    act=lambda spending: spending.redeem,
+    find=_reward,
+    at=lambda redeemed: redeemed.redeemed_at,
+)
+PAYING = Spend(
+    what="pay",
+    chosen="merchant",
+    count="amount",
+    count_max=AMOUNT_MAX,
+    act=lambda spending: spending.pay,
+    find=_merchant,
+    at=lambda paid: paid.paid_at,
+)
 
 
 @operation_post("/scan/{token:str}/redeem", CLERKS, COUNTER_ERRORS)
@@ -183,24 +213,7 @@ async def redeem(
     services: ServicesDep,
 ) -> Response[Any]:
     """The receipt of `Spending.redeem`."""
-    subject, form = await _posted(services, token, request)
-    reward_id = forms.integer(form, "reward_id")
-    quantity = forms.integer(form, "quantity", 1, QUANTITY_MAX)
-    event_id = forms.required(form, "event_id", 64)
-
-    async def shown(result: Redeemed) -> dict[str, Any]:
-        reward = await _reward(services, subject["community_id"], reward_id)
-        return {"reward": reward, "quantity": quantity, "at": result.redeemed_at}
-
-    return await _receipt(
-        principal,
-        services,
-        event_id,
-        lambda: services.spending.redeem(principal, event_id, token, reward_id, quantity),
-        "redeem",
-        subject,
-        shown,
-    )
+    return await _receipt(request, principal, services, token, REDEEMING)
 
 
 @get("/scan/{token:str}/pay", guards=CLERKS, include_in_schema=False)
@@ -229,24 +242,7 @@ async def pay(
     services: ServicesDep,
 ) -> Response[Any]:
     """The receipt of `Spending.pay`."""
-    subject, form = await _posted(services, token, request)
-    merchant_id = forms.integer(form, "merchant_id")
-    amount = forms.integer(form, "amount", 1, AMOUNT_MAX)
-    event_id = forms.required(form, "event_id", 64)
-
-    async def shown(result: Paid) -> dict[str, Any]:
-        merchant = await _merchant(services, subject["community_id"], merchant_id)
-        return {"merchant": merchant, "amount": amount, "at": result.paid_at}
-
-    return await _receipt(
-        principal,
-        services,
-        event_id,
-        lambda: services.spending.pay(principal, event_id, token, merchant_id, amount),
-        "pay",
-        subject,
-        shown,
-    )
+    return await _receipt(request, principal, services, token, PAYING)
 
 
 COUNTER_HANDLERS = [
