@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, post, put
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK
@@ -40,6 +41,33 @@ PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
 
 
+def _shift_decision(step: str, operation_id: str, doc: str | None = None) -> HTTPRouteHandler:
+    """`POST /shifts/<id>/<step>`: a coordinator approves or declines one pending shift, the
+    same `Shifts.decide` as `/shifts:decide`; the handler is named `step` (its OpenAPI
+    summary) and documented by `doc`."""
+
+    async def decide(
+        self: Controller,
+        shift_id: PathId,
+        data: JSONBody[EventOnly],
+        principal: PrincipalDep,
+        services: ServicesDep,
+    ) -> ShiftDecision:
+        approve = step == "approve"
+        result = await services.shifts.decide(principal, data.event_id, [shift_id], approve=approve)
+        return msgspec.convert(result.results[0], ShiftDecision, from_attributes=True)
+
+    decide.__name__ = decide.__qualname__ = step
+    decide.__doc__ = doc
+    handler = post(
+        f"/shifts/{{shift_id:int}}/{step}",
+        operation_id=operation_id,
+        guards=COORDINATORS,
+        status_code=HTTP_200_OK,
+    )
+    return handler(decide)
+
+
 class CoordinationController(Controller):
     path = "/api/v1"
     tags = ["coordination"]
@@ -64,38 +92,12 @@ class CoordinationController(Controller):
         current = await services.rules.current(community_id)
         return msgspec.convert(current, RulesReply, from_attributes=True)
 
-    @post(
-        "/shifts/{shift_id:int}/approve",
-        operation_id="ApproveShift",
-        guards=COORDINATORS,
-        status_code=HTTP_200_OK,
+    approve = _shift_decision(
+        "approve",
+        "ApproveShift",
+        "Approve a pending shift: points per approved hour go to the volunteer's account.",
     )
-    async def approve(
-        self,
-        shift_id: PathId,
-        data: JSONBody[EventOnly],
-        principal: PrincipalDep,
-        services: ServicesDep,
-    ) -> ShiftDecision:
-        """Approve a pending shift: points per approved hour go to the volunteer's account."""
-        result = await services.shifts.decide(principal, data.event_id, [shift_id], approve=True)
-        return msgspec.convert(result.results[0], ShiftDecision, from_attributes=True)
-
-    @post(
-        "/shifts/{shift_id:int}/decline",
-        operation_id="DeclineShift",
-        guards=COORDINATORS,
-        status_code=HTTP_200_OK,
-    )
-    async def decline(
-        self,
-        shift_id: PathId,
-        data: JSONBody[EventOnly],
-        principal: PrincipalDep,
-        services: ServicesDep,
-    ) -> ShiftDecision:
-        result = await services.shifts.decide(principal, data.event_id, [shift_id], approve=False)
-        return msgspec.convert(result.results[0], ShiftDecision, from_attributes=True)
+    decline = _shift_decision("decline", "DeclineShift")
 
     @post(
         "/shifts:decide", operation_id="DecideShifts", guards=COORDINATORS, status_code=HTTP_200_OK

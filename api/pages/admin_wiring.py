@@ -31,32 +31,21 @@ from ledger.domain.errors import InvalidInput
 from ledger.domain.registry import HouseholdKind, check_name, check_unit, parse_windows
 from ledger.store import registry as store
 from ledger.store.tables import (
+    REGISTRY_TABLES,
     TABLES,
     AppUser,
     CollectionPoint,
-    Community,
     Compound,
     DutyPost,
     Household,
-    Merchant,
     Photo,
     Reward,
     ShortCode,
-    Volunteer,
     VolunteerApplication,
 )
 
 SITE_NAME = "绿账 · 基础数据"
-EDITABLE: tuple[type[Table], ...] = (
-    Community,
-    Compound,
-    Household,
-    CollectionPoint,
-    DutyPost,
-    Merchant,
-    Volunteer,
-    Reward,
-)
+EDITABLE = REGISTRY_TABLES
 # Shown in the form, never changed here: what ties a row to its account, card or parent, and
 # what changes only through its own operation, which keeps history (stock: restock; active:
 # retire). The form sends them back with every save; unchanged, they are accepted and ignored.

@@ -3,6 +3,8 @@ and prints or shows the receipt. Same `Spending.redeem` / `Spending.pay` as the 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -26,7 +28,7 @@ from ledger.domain.rewards import QUANTITY_MAX
 from ledger.domain.scan_codes import CodeKind
 from ledger.services.catalog import RewardView
 from ledger.services.container import Services
-from ledger.services.spending import MerchantRow
+from ledger.services.spending import MerchantRow, Spending
 
 CLERKS = [requires(Role.CLERK)]
 AMOUNT_MAX = 1_000_000
@@ -40,9 +42,12 @@ async def counter_home(principal: PrincipalDep) -> Response[Any]:
     return render("counter_home.html", me=principal)
 
 
-async def _household(services: Services, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+async def scanned_household(
+    services: Services, token: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     check_length(token)
     code, row = await services.codes.resolve(token, CodeKind.HOUSEHOLD)
+    """The scanned household card's row and the subject its pages show."""
     return row, await subject_of(code.kind, row)
 
 
@@ -66,6 +71,41 @@ async def _balance(services: Services, principal: Principal, row: dict[str, Any]
     return int(account["balance_points"])
 
 
+Chosen = Callable[[dict[str, Any]], Awaitable[tuple[int, dict[str, Any]]]]
+"""What the clerk chose, for the household's subject: its total in points and its context."""
+
+
+async def _confirm(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    services: Services,
+    token: str,
+    what: str,
+    chosen: Chosen,
+) -> Response[Any]:
+    """`confirm.html`: the choice, its total and the balance after; the first visit mints the
+    choice's event id, once, in this page's URL (api/pages/once.py)."""
+    event_id = page_event_id(request)
+    if event_id is None:
+        return with_new_event_id(request)
+    row, subject = await scanned_household(services, token)
+    total, context = await chosen(subject)
+    balance = await _balance(services, principal, row)
+    return render(
+        "confirm.html",
+        me=principal,
+        token=token,
+        subject=subject,
+        what=what,
+        total=total,
+        balance=balance,
+        balance_after=balance - total,
+        event_id=event_id,
+        outcome=await services.runner.outcome_of(event_id, principal),
+        **context,
+    )
+
+
 @get("/scan/{token:str}/redeem", guards=CLERKS, include_in_schema=False)
 async def confirm_redemption(
     token: CodeToken,
@@ -75,29 +115,13 @@ async def confirm_redemption(
     reward_id: RewardId,
     quantity: Quantity = 1,
 ) -> Response[Any]:
-    """Nothing happens yet: the clerk and the resident check the reward and the points. The
-    choice gets its event id here, once, in this page's URL (api/pages/once.py)."""
-    event_id = page_event_id(request)
-    if event_id is None:
-        return with_new_event_id(request)
-    row, subject = await _household(services, token)
-    reward = await _reward(services, subject["community_id"], reward_id)
-    balance = await _balance(services, principal, row)
-    total = reward.cost_points * quantity
-    return render(
-        "confirm.html",
-        me=principal,
-        token=token,
-        subject=subject,
-        what="redeem",
-        reward=reward,
-        quantity=quantity,
-        total=total,
-        balance=balance,
-        balance_after=balance - total,
-        event_id=event_id,
-        outcome=await services.runner.outcome_of(event_id, principal),
-    )
+    """Nothing happens yet: the clerk and the resident check the reward and the points."""
+
+    async def chosen(subject: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        reward = await _reward(services, subject["community_id"], reward_id)
+        return reward.cost_points * quantity, {"reward": reward, "quantity": quantity}
+
+    return await _confirm(request, principal, services, token, "redeem", chosen)
 
 
 def _counter_refused(request: Request[Any, Any, Any], exc: LedgerError) -> Template:
@@ -116,6 +140,71 @@ def _counter_refused(request: Request[Any, Any, Any], exc: LedgerError) -> Templ
 COUNTER_ERRORS: dict[Any, Any] = {LedgerError: _counter_refused}
 
 
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """What a counter POST spends the household's points on: `redeem` a quantity of a reward,
+    or `pay` a shop an amount. The form names the choice `<chosen>_id` and the count `<count>`;
+    the receipt shows both under those names."""
+
+    what: str
+    chosen: str
+    count: str
+    count_max: int
+    act: Callable[[Spending], Callable[..., Awaitable[Any]]]
+    find: Callable[[Services, int, int], Awaitable[Any]]
+    at: Callable[[Any], str]
+
+
+async def _receipt(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    services: Services,
+    token: str,
+    spend: Spend,
+) -> Response[Any]:
+    """Spends once and shows `receipt.html`; sending the form again replays it (same
+    event_id) instead of paying twice."""
+    _, subject = await scanned_household(services, token)
+    form = await forms.read(request)
+    chosen_id = forms.integer(form, f"{spend.chosen}_id")
+    count = forms.integer(form, spend.count, 1, spend.count_max)
+    event_id = forms.required(form, "event_id", 64)
+    again = await already(services, principal, event_id)
+    act = spend.act(services.spending)
+    result = await act(principal, event_id, token, chosen_id, count)
+    chosen = await spend.find(services, subject["community_id"], chosen_id)
+    return render(
+        "receipt.html",
+        me=principal,
+        subject=subject,
+        what=spend.what,
+        result=result,
+        at=spend.at(result),
+        again=again,
+        **{spend.chosen: chosen, spend.count: count},
+    )
+
+
+REDEEMING = Spend(
+    what="redeem",
+    chosen="reward",
+    count="quantity",
+    count_max=QUANTITY_MAX,
+    act=lambda spending: spending.redeem,
+    find=_reward,
+    at=lambda redeemed: redeemed.redeemed_at,
+)
+PAYING = Spend(
+    what="pay",
+    chosen="merchant",
+    count="amount",
+    count_max=AMOUNT_MAX,
+    act=lambda spending: spending.pay,
+    find=_merchant,
+    at=lambda paid: paid.paid_at,
+)
+
+
 @operation_post("/scan/{token:str}/redeem", CLERKS, COUNTER_ERRORS)
 async def redeem(
     token: CodeToken,
@@ -123,26 +212,8 @@ async def redeem(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response[Any]:
-    """The receipt; sending the form again replays it (same event_id) instead of paying twice."""
-    _, subject = await _household(services, token)
-    form = await forms.read(request)
-    reward_id = forms.integer(form, "reward_id")
-    quantity = forms.integer(form, "quantity", 1, QUANTITY_MAX)
-    event_id = forms.required(form, "event_id", 64)
-    again = await already(services, principal, event_id)
-    result = await services.spending.redeem(principal, event_id, token, reward_id, quantity)
-    reward = await _reward(services, subject["community_id"], reward_id)
-    return render(
-        "receipt.html",
-        me=principal,
-        subject=subject,
-        what="redeem",
-        reward=reward,
-        quantity=quantity,
-        result=result,
-        at=result.redeemed_at,
-        again=again,
-    )
+    """The receipt of `Spending.redeem`."""
+    return await _receipt(request, principal, services, token, REDEEMING)
 
 
 @get("/scan/{token:str}/pay", guards=CLERKS, include_in_schema=False)
@@ -154,26 +225,13 @@ async def confirm_payment(
     merchant_id: RewardId,
     amount: Amount,
 ) -> Response[Any]:
-    event_id = page_event_id(request)
-    if event_id is None:
-        return with_new_event_id(request)
-    row, subject = await _household(services, token)
-    merchant = await _merchant(services, subject["community_id"], merchant_id)
-    balance = await _balance(services, principal, row)
-    return render(
-        "confirm.html",
-        me=principal,
-        token=token,
-        subject=subject,
-        what="pay",
-        merchant=merchant,
-        amount=amount,
-        total=amount,
-        balance=balance,
-        balance_after=balance - amount,
-        event_id=event_id,
-        outcome=await services.runner.outcome_of(event_id, principal),
-    )
+    """Nothing is paid yet: the clerk and the resident check the shop and the amount."""
+
+    async def chosen(subject: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        merchant = await _merchant(services, subject["community_id"], merchant_id)
+        return amount, {"merchant": merchant, "amount": amount}
+
+    return await _confirm(request, principal, services, token, "pay", chosen)
 
 
 @operation_post("/scan/{token:str}/pay", CLERKS, COUNTER_ERRORS)
@@ -183,25 +241,8 @@ async def pay(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response[Any]:
-    _, subject = await _household(services, token)
-    form = await forms.read(request)
-    merchant_id = forms.integer(form, "merchant_id")
-    amount = forms.integer(form, "amount", 1, AMOUNT_MAX)
-    event_id = forms.required(form, "event_id", 64)
-    again = await already(services, principal, event_id)
-    result = await services.spending.pay(principal, event_id, token, merchant_id, amount)
-    merchant = await _merchant(services, subject["community_id"], merchant_id)
-    return render(
-        "receipt.html",
-        me=principal,
-        subject=subject,
-        what="pay",
-        merchant=merchant,
-        amount=amount,
-        result=result,
-        at=result.paid_at,
-        again=again,
-    )
+    """The receipt of `Spending.pay`."""
+    return await _receipt(request, principal, services, token, PAYING)
 
 
 COUNTER_HANDLERS = [

@@ -17,7 +17,7 @@ from api.deps import PrincipalDep, ServicesDep
 from api.errors import STATUS_BY_CODE
 from api.pages import forms
 from api.pages.messages import address, code_refusal_text, refusal_text
-from api.pages.op_pages import op_done, op_form, operation_post, posted
+from api.pages.op_pages import Context, op_done, op_form, operation_post, posted
 from api.pages.scan import CodeToken, check_length, subject_of
 from api.pages.web import auth_cookie, render, viewer
 from api.schemas import ID_MAX
@@ -139,6 +139,13 @@ async def _household(household_id: int) -> dict[str, Any]:
     return row | {"name": address(row["building"], row["unit"], row["room"])}
 
 
+def _household_shown(household_id: int) -> Context:
+    async def more() -> dict[str, Any]:
+        return {"household": await _household(household_id)}
+
+    return more
+
+
 @get(
     "/staff/households/{household_id:int}/join-code",
     guards=JOIN_CODE_STAFF,
@@ -171,10 +178,6 @@ async def reset_join_code(
 ) -> Response[Any]:
     """The same `Members.reset_join_code` as `POST /api/v1/households/{id}/join-code:reset`."""
     _, event_id = await posted(request)
-
-    async def more() -> dict[str, Any]:
-        return {"household": await _household(household_id)}
-
     return await op_done(
         principal,
         services,
@@ -182,7 +185,7 @@ async def reset_join_code(
         event_id,
         lambda: services.members.reset_join_code(principal, event_id, household_id),
         f"/staff/households/{household_id}/join-code",
-        more,
+        _household_shown(household_id),
     )
 
 

@@ -18,16 +18,15 @@ from litestar import Request, Response, get
 
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
-from api.pages.counter import CLERKS
+from api.pages.counter import CLERKS, scanned_household
 from api.pages.op_pages import op_done, op_form, operation_post, posted
-from api.pages.scan import LIST_MAX, CodeToken, check_length, subject_of
+from api.pages.scan import LIST_MAX, CodeToken
 from api.pages.staff import COORDINATORS
 from api.security import requires
 from ledger.domain.access import Principal, Role
 from ledger.domain.errors import InvalidInput
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Material
-from ledger.domain.scan_codes import CodeKind
 from ledger.services.container import Services
 
 AT_THE_COUNTER = [requires(Role.CLERK, Role.ADMIN)]
@@ -51,12 +50,6 @@ def hours_to_minutes(text: str) -> int:
     return int(Decimal(value.replace(",", ".")) * 60)
 
 
-async def _household(services: Services, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    check_length(token)
-    code, row = await services.codes.resolve(token, CodeKind.HOUSEHOLD)
-    return row, await subject_of(code.kind, row)
-
-
 @get("/scan/{token:str}/weigh", guards=CLERKS, include_in_schema=False)
 async def weigh_form(
     token: CodeToken,
@@ -67,7 +60,7 @@ async def weigh_form(
     """The scanned household's weigh-in: a material and the scale's kilograms."""
 
     async def more() -> dict[str, Any]:
-        row, subject = await _household(services, token)
+        row, subject = await scanned_household(services, token)
         account = await services.accounts.account(principal, row["account"])
         return {"subject": subject, "balance": account["balance_points"]}
 
@@ -90,7 +83,7 @@ async def weigh(
     services: ServicesDep,
 ) -> Response[Any]:
     """The same `Scans.weighin` as `POST /api/v1/weighins`: the points, or why none."""
-    _, subject = await _household(services, token)
+    _, subject = await scanned_household(services, token)
     form, event_id = await posted(request)
     material = Material(forms.choice(form, "material", [m.value for m in Material]))
     grams = kilograms_to_grams(forms.required(form, "kilograms", 12))

@@ -14,7 +14,7 @@ from litestar.params import PathParameter, QueryParameter
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
 from api.pages.messages import unit_name
-from api.pages.op_pages import op_done, op_form, operation_post, posted
+from api.pages.op_pages import Context, op_done, op_form, operation_post, posted
 from api.pages.scan import LIST_MAX
 from api.pages.web import render
 from api.schemas import ID_MAX
@@ -208,9 +208,14 @@ async def settle(
     )
 
 
-async def _household(household_id: int) -> dict[str, Any]:
-    row = await views.household(household_id)
-    return row | {"name": unit_name(row)}
+def _household_shown(household_id: int) -> Context:
+    """The household a card page shows, named as pages name it."""
+
+    async def more() -> dict[str, Any]:
+        row = await views.household(household_id)
+        return {"household": row | {"name": unit_name(row)}}
+
+    return more
 
 
 @get("/staff/households/{household_id:int}/card", guards=ADMIN_ONLY, include_in_schema=False)
@@ -220,11 +225,7 @@ async def reissue_form(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response[Any]:
-
-    async def more() -> dict[str, Any]:
-        return {"household": await _household(household_id)}
-
-    return await op_form(request, principal, services, "card", more)
+    return await op_form(request, principal, services, "card", _household_shown(household_id))
 
 
 @operation_post("/staff/households/{household_id:int}/card", ADMIN_ONLY)
@@ -237,10 +238,6 @@ async def reissue(
     """The same `Registry.reissue_card` as `POST /api/v1/households/{id}/card:reissue`; the
     answer is the new card, ready to print (its QR image is the API's, always the newest)."""
     _, event_id = await posted(request)
-
-    async def more() -> dict[str, Any]:
-        return {"household": await _household(household_id)}
-
     return await op_done(
         principal,
         services,
@@ -248,7 +245,7 @@ async def reissue(
         event_id,
         lambda: services.registry.reissue_card(principal, event_id, household_id),
         "/staff/households",
-        more,
+        _household_shown(household_id),
     )
 
 

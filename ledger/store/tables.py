@@ -524,9 +524,10 @@ class NoticeDelivery(Table, tablename="notice_delivery"):
     last_error = Text(default="")
 
 
-TABLES: list[type[Table]] = [
+# The registry's tables, in the order piccolo-admin lists them; its admins edit these
+# (api/pages/admin_wiring.py `EDITABLE`).
+REGISTRY_TABLES: tuple[type[Table], ...] = (
     Community,
-    Account,
     Compound,
     Household,
     CollectionPoint,
@@ -534,6 +535,12 @@ TABLES: list[type[Table]] = [
     Merchant,
     Volunteer,
     Reward,
+)
+# Every table, in the order piccolo-admin lists them (each community's accounts second).
+TABLES: list[type[Table]] = [
+    Community,
+    Account,
+    *REGISTRY_TABLES[1:],
     AppUser,
     SignedOutSession,
     UserCompound,
