@@ -63,7 +63,7 @@ async def _merchant(services: Services, community_id: int, merchant_id: int) -> 
 
 async def _balance(services: Services, principal: Principal, row: dict[str, Any]) -> int:
     account = await services.accounts.account(principal, row["account"])
-    return int(account["balance_points"])
+    return account.balance_points
 
 
 @get("/scan/{token:str}/redeem", guards=CLERKS, include_in_schema=False)

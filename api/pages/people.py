@@ -25,6 +25,7 @@ from ledger.domain.leaderboard import Board, Period
 from ledger.domain.localtime import local_day
 from ledger.domain.scan_codes import CodeKind
 from ledger.services import views
+from ledger.services.accounts import Expiring
 from ledger.services.container import Services
 
 InspectionId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
@@ -75,18 +76,18 @@ async def resident_home(
     rewards = await services.registry.page(
         "rewards", None, REWARDS_LISTED_MAX, {"community": household["community_id"]}
     )
-    affordable, next_reward = within_reach(account["balance_points"], rewards["items"])
+    affordable, next_reward = within_reach(account.balance_points, rewards["items"])
     return render(
         "home.html",
         me=principal,
         household=household,
         address=unit_name(household),
-        balance=account["balance_points"],
-        expiring=account["expiring"][:EXPIRY_GROUPS_SHOWN],
-        expiring_soon=expiring_soon(account["expiring"], today),
+        balance=account.balance_points,
+        expiring=account.expiring[:EXPIRY_GROUPS_SHOWN],
+        expiring_soon=expiring_soon(account.expiring, today),
         affordable=affordable,
         next_reward=next_reward,
-        entries=entries["items"],
+        entries=entries.items,
         grades=grades,
         photos=await services.photos.refs_of_inspections([int(g["id"]) for g in grades]),
         rank=await _rank(services, household),
@@ -116,16 +117,16 @@ def within_reach(
     return affordable, beyond | {"short_points": beyond["cost_points"] - balance_points}
 
 
-def expiring_soon(groups: list[dict[str, Any]], today: date) -> dict[str, Any] | None:
+def expiring_soon(groups: list[Expiring], today: date) -> dict[str, Any] | None:
     """Points whose lots expire within EXPIRING_SOON_DAYS, and the day by which all of them do."""
     soon = [
         g
         for g in groups
-        if date.fromisoformat(g["expires_on"]) - today <= timedelta(days=EXPIRING_SOON_DAYS)
+        if date.fromisoformat(g.expires_on) - today <= timedelta(days=EXPIRING_SOON_DAYS)
     ]
     if not soon:
         return None
-    return {"points": sum(g["points"] for g in soon), "last": max(g["expires_on"] for g in soon)}
+    return {"points": sum(g.points for g in soon), "last": max(g.expires_on for g in soon)}
 
 
 async def _rank(services: Services, household: dict[str, Any]) -> dict[str, Any] | None:
@@ -199,7 +200,7 @@ async def volunteer_home(
         "volunteer.html",
         me=principal,
         hours=hours,
-        points=sum(b["balance_points"] for b in balances if b["kind"] == "volunteer"),
+        points=sum(b.balance_points for b in balances if b.kind == "volunteer"),
         shifts=await views.recent_shifts(principal.volunteer_id, ENTRIES_SHOWN),
         open_shift=await views.open_shift(principal.volunteer_id),
         certificate=f"/api/v1/volunteers/{principal.volunteer_id}/certificate",

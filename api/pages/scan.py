@@ -188,7 +188,7 @@ async def _counter(
     return render(
         "counter.html",
         **common,
-        balance=account["balance_points"],
+        balance=account.balance_points,
         rewards=[r for r in rewards["items"] if r["active"]],
         merchants=merchants["items"],
     )

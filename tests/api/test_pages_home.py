@@ -19,6 +19,7 @@ from api.settings import Settings
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.rules import Grade, Stream
 from ledger.services import views
+from ledger.services.accounts import Expiring
 from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
 from tests.api.pages_helpers import Demo, seed, sign_in_page
@@ -156,8 +157,8 @@ def test_within_reach_is_cheapest_first_and_skips_what_cannot_be_had() -> None:
 def test_expiring_soon_counts_the_lots_within_sixty_days() -> None:
     today = date(2026, 11, 1)
     groups = [
-        {"points": 7, "expires_on": "2026-12-31"},  # in 60 days
-        {"points": 3, "expires_on": "2027-01-01"},  # in 61 days: not yet
+        Expiring(points=7, expires_on="2026-12-31"),  # in 60 days
+        Expiring(points=3, expires_on="2027-01-01"),  # in 61 days: not yet
     ]
     assert expiring_soon(groups, today) == {"points": 7, "last": "2026-12-31"}
     assert expiring_soon(groups[1:], today) is None
