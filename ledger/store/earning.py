@@ -180,7 +180,16 @@ async def record_weighin(weighin: NewWeighin) -> int:
     return int(rows[0]["id"])
 
 
-async def rule_at(community_id: int, moment: datetime) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    """A rules version as grading reads it: its number and its document as JSON text."""
+
+    version: int
+    rules: str
+    effective_from: datetime | None = None  # read only where moments are matched to versions
+
+
+async def rule_at(community_id: int, moment: datetime) -> RuleRow | None:
     """The version in force at `moment`: the latest start not after it (a later version wins
     a tie). A version scheduled ahead takes over on its date, whatever was set meanwhile."""
     row = await sql.fetch_one(
@@ -189,7 +198,7 @@ async def rule_at(community_id: int, moment: datetime) -> dict[str, Any] | None:
         community_id,
         moment,
     )
-    return None if row is None else dict(row)
+    return None if row is None else RuleRow(int(row["version"]), row["rules"])
 
 
 RULES_BETWEEN = (
@@ -201,9 +210,7 @@ RULES_BETWEEN = (
 )
 
 
-async def rules_between(
-    community_id: int, earliest: datetime, latest: datetime
-) -> list[dict[str, Any]]:
+async def rules_between(community_id: int, earliest: datetime, latest: datetime) -> list[RuleRow]:
     """The versions in force at any moment from `earliest` to `latest`: the one in force at
     `earliest` and every one starting after it up to `latest`, latest start first (a later
     version first on a tie), as `rule_at` orders them."""
@@ -213,16 +220,16 @@ async def rules_between(
         earliest,
         latest,
     )
-    return [dict(row) for row in rows]
+    return [RuleRow(int(row["version"]), row["rules"], row["effective_from"]) for row in rows]
 
 
-async def rule_version(community_id: int, version: int) -> dict[str, Any] | None:
-    row: dict[str, Any] | None = await (
+async def rule_version(community_id: int, version: int) -> RuleRow | None:
+    row = await (
         EarningRule.select(EarningRule.version, EarningRule.rules)
         .where(EarningRule.community == community_id, EarningRule.version == version)
         .first()
     )
-    return row
+    return None if row is None else RuleRow(int(row["version"]), row["rules"])
 
 
 async def latest_rule(community_id: int) -> dict[str, Any] | None:
