@@ -11,7 +11,15 @@ from ledger.domain.earning import day_so_far
 from ledger.domain.localtime import day_bounds
 from ledger.store import facts, sql
 from ledger.store.registry import scanned
-from ledger.store.tables import Dropoff, EarningRule, Household, Shift, Weighin
+from ledger.store.tables import (
+    CollectionPoint,
+    Dropoff,
+    DutyPost,
+    EarningRule,
+    Household,
+    Shift,
+    Weighin,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,28 @@ class ScannedPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class ScannedPost:
+    """A volunteer duty post as a scan names it, with its compound's community."""
+
+    id: int
+    compound: int
+    community_id: int
+    name: str
+
+    card_serial: int
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> ScannedPost:
+        return cls(
+            id=row["id"],
+            compound=row["compound"],
+            community_id=row["community_id"],
+            name=row["name"],
+            card_serial=row["card_serial"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Home:
     """Where a staff member lives: nobody grades or weighs for their own building."""
 
@@ -125,6 +155,16 @@ async def compound_of_point(point_id: int) -> int | None:
 async def scanned_household(household_id: int) -> ScannedHousehold | None:
     row = await scanned(Household, household_id)
     return None if row is None else ScannedHousehold.of(row)
+
+
+async def scanned_point(point_id: int) -> ScannedPoint | None:
+    row = await scanned(CollectionPoint, point_id)
+    return None if row is None else ScannedPoint.of(row)
+
+
+async def scanned_post(post_id: int) -> ScannedPost | None:
+    row = await scanned(DutyPost, post_id)
+    return None if row is None else ScannedPost.of(row)
 
 
 async def home(household_id: int) -> Home | None:
