@@ -27,6 +27,7 @@ from ledger.domain.scan_codes import CodeKind
 from ledger.services import views
 from ledger.services.accounts import Expiring
 from ledger.services.container import Services
+from ledger.store.views import HouseholdView
 
 InspectionId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 ChosenHousehold = Annotated[
@@ -67,14 +68,14 @@ async def resident_home(
     the inspector's reasons and the appeal's decision), rank, and the card to show; the
     household's members (remove buttons) and, for someone of several households, a switch."""
     household = await views.household(_household_id(principal, household_choice))
-    account = await services.accounts.account(principal, household["account"])
-    entries = await services.accounts.entries(principal, household["account"], None, ENTRIES_SHOWN)
-    token, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, household["id"])
+    account = await services.accounts.account(principal, household.account)
+    entries = await services.accounts.entries(principal, household.account, None, ENTRIES_SHOWN)
+    token, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, household.id)
     card_svg = await asyncio.to_thread(qr_images.svg_inline, services.codes.url(token))
-    grades = await views.recent_grades(household["id"], GRADES_SHOWN)
+    grades = await views.recent_grades(household.id, GRADES_SHOWN)
     today = local_day(services.clock.now())
     rewards = await services.registry.page(
-        "rewards", None, REWARDS_LISTED_MAX, {"community": household["community_id"]}
+        "rewards", None, REWARDS_LISTED_MAX, {"community": household.community_id}
     )
     affordable, next_reward = within_reach(account.balance_points, rewards["items"])
     return render(
@@ -93,8 +94,8 @@ async def resident_home(
         rank=await _rank(services, household),
         card_svg=card_svg,
         mine=household_choices(await services.members.households_of(principal)),
-        helping=household["id"] in principal.helping,
-        members=(await services.members.members(principal, household["id"]))["items"],
+        helping=household.id in principal.helping,
+        members=(await services.members.members(principal, household.id))["items"],
         remove_event_id=new_event_id(),
         notices=await inbox(request, services, principal),
     )
@@ -129,17 +130,17 @@ def expiring_soon(groups: list[Expiring], today: date) -> dict[str, Any] | None:
     return {"points": sum(g.points for g in soon), "last": max(g.expires_on for g in soon)}
 
 
-async def _rank(services: Services, household: dict[str, Any]) -> dict[str, Any] | None:
+async def _rank(services: Services, household: HouseholdView) -> dict[str, Any] | None:
     """This month's place among the compound's households (the public board's answer)."""
     board = await services.boards.leaderboard(
         Board.HOUSEHOLDS,
         Period.MONTH,
-        household["compound"],
+        household.compound,
         RANKED_MAX,
         local_day(services.clock.now()),
     )
     for item in board.items:
-        if item.id == str(household["id"]):
+        if item.id == str(household.id):
             return {"rank": item.rank, "points": item.value, "of": len(board.items)}
     return None
 

@@ -6,6 +6,7 @@ at once), deactivating a user. Same services as the API; event ids in the URL as
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from litestar import Request, Response, get
@@ -23,6 +24,7 @@ from ledger.domain.errors import NotFound
 from ledger.domain.localtime import local_day
 from ledger.services import views
 from ledger.services.container import Services
+from ledger.store.views import HouseholdView
 
 PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 OptionalId = Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)]
@@ -204,9 +206,9 @@ async def settle(
     )
 
 
-async def _household(household_id: int) -> dict[str, Any]:
+async def _household(household_id: int) -> HouseholdView:
     row = await views.household(household_id)
-    return row | {"name": unit_name(row)}
+    return replace(row, name=unit_name(row))
 
 
 @get("/staff/households/{household_id:int}/card", guards=ADMIN_ONLY, include_in_schema=False)

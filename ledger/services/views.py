@@ -14,8 +14,8 @@ from ledger.store import views as store
 RECENT_MAX = 50
 
 
-async def household(household_id: int) -> dict[str, Any]:
-    row = await store.household(household_id)
+async def household(household_id: int) -> store.HouseholdView:
+    row = await store.household_view(household_id)
     if row is None:
         raise NotFound("household", household_id)
     return row

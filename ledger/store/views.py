@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ledger.store.tables import (
@@ -17,8 +19,28 @@ from ledger.store.tables import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class HouseholdView:
+    """A household (or shop, office) with its compound's name and community."""
+
+    id: int
+    compound: int
+    compound_name: str
+    community_id: int
+    account: int
+    building: str
+    unit: str
+    room: str
+    kind: str
+    name: str
+    card_serial: int
+    join_code: str
+    created_at: datetime
+
+
 async def household(household_id: int) -> dict[str, Any] | None:
-    """The household with its compound's name and community."""
+    """The household with its compound's name and community (as a row: services/members.py
+    reads it so; `household_view` is the typed read)."""
     row: dict[str, Any] | None = await (
         Household.select(
             *Household.all_columns(),
@@ -29,6 +51,12 @@ async def household(household_id: int) -> dict[str, Any] | None:
         .first()
     )
     return row
+
+
+async def household_view(household_id: int) -> HouseholdView | None:
+    """The household with its compound's name and community."""
+    row = await household(household_id)
+    return None if row is None else HouseholdView(**row)
 
 
 async def inspections_of(household_id: int, limit: int) -> list[dict[str, Any]]:

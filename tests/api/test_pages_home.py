@@ -49,18 +49,18 @@ async def story(demo: Demo, settings: Settings) -> dict[str, Any]:
     clock = FrozenClock(hangzhou(2025, 6, 1, 9))
     services = Services.build(settings.keyring(), settings.base_url, clock=clock)
     household = await views.household(demo.household_id)
-    compound_id = household["compound"]
+    compound_id = household.compound
     await services.accounts.adjust(SYSTEM, event_id(), demo.account_id, 10, "旧积分")
     await services.catalog.create(
         SYSTEM,
         event_id(),
-        household["community_id"],
+        household.community_id,
         RewardFields(name="大米五斤", cost_points=80, stock=9),
     )
     await services.catalog.create(
         SYSTEM,
         event_id(),
-        household["community_id"],
+        household.community_id,
         RewardFields(name="已兑完", cost_points=1, stock=0),
     )
     clock.moment = hangzhou(2026, 12, 5, 9)
