@@ -50,11 +50,11 @@ async def shift_details(shifts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-async def recent_shifts(volunteer_id: int, limit: int = 10) -> list[dict[str, Any]]:
+async def recent_shifts(volunteer_id: int, limit: int = 10) -> list[store.ShiftLine]:
     return await store.shifts_of(volunteer_id, min(limit, RECENT_MAX))
 
 
-async def open_shift(volunteer_id: int) -> dict[str, Any] | None:
+async def open_shift(volunteer_id: int) -> store.OpenShift | None:
     return await store.open_shift(volunteer_id)
 
 
@@ -62,6 +62,6 @@ async def compound_names(compound_ids: list[int]) -> dict[int, str]:
     return await store.names("compound", compound_ids)
 
 
-async def users(limit: int = RECENT_MAX * 10) -> list[dict[str, Any]]:
+async def users(limit: int = RECENT_MAX * 10) -> list[store.UserLine]:
     """Every login with its role and whether it may still sign in (the admin's users list)."""
     return await store.users(limit)

@@ -111,7 +111,41 @@ async def inspections_by_id(inspection_ids: list[int]) -> dict[int, dict[str, An
     return {int(row["id"]): row for row in rows}
 
 
-async def shifts_of(volunteer_id: int, limit: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class ShiftLine:
+    """A shift as a volunteer's page lists it, with its post's name."""
+
+    id: int
+    kind: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    minutes: int | None
+    flagged: bool
+    post_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenShift:
+    id: int
+    post: int | None
+    started_at: datetime
+    post_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserLine:
+    """A login as the admin's users list shows it."""
+
+    id: int
+    username: str
+    role: str
+    active: bool
+    phone: str | None
+    display_name: str | None
+
+
+async def shifts_of(volunteer_id: int, limit: int) -> list[ShiftLine]:
     """A volunteer's latest shifts, newest first, with the post's name."""
     rows: list[dict[str, Any]] = await (
         Shift.select(
@@ -128,16 +162,16 @@ async def shifts_of(volunteer_id: int, limit: int) -> list[dict[str, Any]]:
         .order_by(Shift.id, ascending=False)
         .limit(limit)
     )
-    return rows
+    return [ShiftLine(**row) for row in rows]
 
 
-async def open_shift(volunteer_id: int) -> dict[str, Any] | None:
+async def open_shift(volunteer_id: int) -> OpenShift | None:
     row: dict[str, Any] | None = await (
         Shift.select(Shift.id, Shift.post, Shift.started_at, Shift.post.name.as_alias("post_name"))
         .where(Shift.volunteer == volunteer_id, Shift.status == "open")
         .first()
     )
-    return row
+    return None if row is None else OpenShift(**row)
 
 
 async def names(table_name: str, ids: list[int]) -> dict[int, str]:
@@ -154,7 +188,7 @@ async def names(table_name: str, ids: list[int]) -> dict[int, str]:
     return {int(row["id"]): str(row["name"]) for row in rows}
 
 
-async def users(limit: int) -> list[dict[str, Any]]:
+async def users(limit: int) -> list[UserLine]:
     """Logins in id order: name, role, active (and the number and name of a PIN account)."""
     rows: list[dict[str, Any]] = await (
         AppUser.select(
@@ -168,4 +202,4 @@ async def users(limit: int) -> list[dict[str, Any]]:
         .order_by(AppUser.id)
         .limit(limit)
     )
-    return rows
+    return [UserLine(**row) for row in rows]

@@ -58,7 +58,7 @@ async def world(fresh_db: None, settings: Settings) -> World:
         merchants["items"][0]["id"],
         volunteers["items"][0]["id"],
         household.compound,
-        {row["username"]: row["id"] for row in await views.users()},
+        {row.username: row.id for row in await views.users()},
     )
 
 
