@@ -90,7 +90,7 @@ async def resident_home(
         next_reward=next_reward,
         entries=entries.items,
         grades=grades,
-        photos=await services.photos.refs_of_inspections([int(g["id"]) for g in grades]),
+        photos=await services.photos.refs_of_inspections([g.id for g in grades]),
         rank=await _rank(services, household),
         card_svg=card_svg,
         mine=household_choices(await services.members.households_of(principal)),
@@ -155,7 +155,7 @@ async def appeal_form(
     graded = None
     for household_id in sorted(principal.households()):
         grades = await views.recent_grades(household_id, 50)
-        graded = graded or next((g for g in grades if g["id"] == inspection_id), None)
+        graded = graded or next((g for g in grades if g.id == inspection_id), None)
     return render(
         "appeal.html",
         me=principal,

@@ -6,6 +6,7 @@ Access is the caller's business (pages pass the signed-in person's own ids, or c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ledger.domain.errors import NotFound
@@ -21,11 +22,11 @@ async def household(household_id: int) -> store.HouseholdView:
     return row
 
 
-async def recent_grades(household_id: int, limit: int = 10) -> list[dict[str, Any]]:
+async def recent_grades(household_id: int, limit: int = 10) -> list[store.GradeLine]:
     """Latest grades, each with its appeal (if any)."""
     rows = await store.inspections_of(household_id, min(limit, RECENT_MAX))
-    appeals = await store.appeals_of_inspections([int(row["id"]) for row in rows])
-    return [row | {"appeal": appeals.get(int(row["id"]))} for row in rows]
+    appeals = await store.appeals_of_inspections([row.id for row in rows])
+    return [replace(row, appeal=appeals.get(row.id)) for row in rows]
 
 
 async def appeal_details(appeals: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from ledger.store.tables import (
@@ -59,8 +59,36 @@ async def household_view(household_id: int) -> HouseholdView | None:
     return None if row is None else HouseholdView(**row)
 
 
-async def inspections_of(household_id: int, limit: int) -> list[dict[str, Any]]:
-    """A household's latest grades, newest first, with the point's name."""
+@dataclass(frozen=True, slots=True)
+class AppealMark:
+    """The appeal of a grade, as the grade's line shows it."""
+
+    id: int
+    inspection: int
+    status: str
+    new_grade: str | None
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class GradeLine:
+    """A household's grade as its pages list it, with the point's name and its appeal."""
+
+    id: int
+    stream: str
+    grade: str
+    final_grade: str
+    reasons: str
+    points_awarded: int
+    scored: bool
+    local_day: date
+    created_at: datetime
+    point_name: str | None
+    appeal: AppealMark | None = None
+
+
+async def inspections_of(household_id: int, limit: int) -> list[GradeLine]:
+    """A household's latest grades, newest first, with the point's name (no appeal yet)."""
     rows: list[dict[str, Any]] = await (
         Inspection.select(
             Inspection.id,
@@ -78,16 +106,16 @@ async def inspections_of(household_id: int, limit: int) -> list[dict[str, Any]]:
         .order_by(Inspection.id, ascending=False)
         .limit(limit)
     )
-    return rows
+    return [GradeLine(**row) for row in rows]
 
 
-async def appeals_of_inspections(inspection_ids: list[int]) -> dict[int, dict[str, Any]]:
+async def appeals_of_inspections(inspection_ids: list[int]) -> dict[int, AppealMark]:
     if not inspection_ids:
         return {}
     rows = await Appeal.select(
         Appeal.id, Appeal.inspection, Appeal.status, Appeal.new_grade, Appeal.decided_at
     ).where(Appeal.inspection.is_in(inspection_ids))
-    return {int(row["inspection"]): row for row in rows}
+    return {int(row["inspection"]): AppealMark(**row) for row in rows}
 
 
 async def inspections_by_id(inspection_ids: list[int]) -> dict[int, dict[str, Any]]:
