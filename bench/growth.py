@@ -105,9 +105,9 @@ async def measure(
     async def balance(index: int) -> Outcome:
         account_id = rng.choice(history)[1]
         result = await services.accounts.account(clerk, account_id)
-        lots = sum(int(item["points"]) for item in result["expiring"])
-        if result["balance_points"] != lots:
-            return 0, f"balance: {result['balance_points']} but lots hold {lots}"
+        lots = sum(item.points for item in result.expiring)
+        if result.balance_points != lots:
+            return 0, f"balance: {result.balance_points} but lots hold {lots}"
         return 1, None
 
     blocks = await _blocks(args.db)

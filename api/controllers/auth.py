@@ -61,7 +61,7 @@ class AuthController(Controller):
         household_account = volunteer_account = None
         for account_id in principal.account_ids:
             account = await services.accounts.account(principal, account_id)
-            if account["kind"] != "household":
+            if account.kind != "household":
                 volunteer_account = account_id
         for household in households:
             if household.household_id == principal.household_id:

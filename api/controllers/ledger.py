@@ -37,7 +37,7 @@ class LedgerController(Controller):
     ) -> AccountReply:
         """Balance and what expires when: the owner's members, an admin, or a clerk."""
         result = await services.accounts.account(principal, account_id)
-        return msgspec.convert(result, AccountReply)
+        return msgspec.convert(result, AccountReply, from_attributes=True)
 
     @get("/accounts/{account_id:int}/entries", operation_id="ListAccountEntries", guards=ANY_ROLE)
     async def entries(
@@ -50,7 +50,7 @@ class LedgerController(Controller):
     ) -> EntryPage:
         """Entries newest first, with the balance after each; the owner's members or an admin."""
         result = await services.accounts.entries(principal, account_id, cursor, limit)
-        return msgspec.convert(result, EntryPage)
+        return msgspec.convert(result, EntryPage, from_attributes=True)
 
     @post("/adjustments", operation_id="Adjust", guards=ADMIN_ONLY)
     async def adjust(

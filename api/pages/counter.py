@@ -68,7 +68,7 @@ async def _merchant(services: Services, community_id: int, merchant_id: int) -> 
 
 async def _balance(services: Services, principal: Principal, row: dict[str, Any]) -> int:
     account = await services.accounts.account(principal, row["account"])
-    return int(account["balance_points"])
+    return account.balance_points
 
 
 Chosen = Callable[[dict[str, Any]], Awaitable[tuple[int, dict[str, Any]]]]

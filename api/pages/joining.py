@@ -6,6 +6,7 @@ household's join code from its staff page."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -26,6 +27,7 @@ from ledger.domain.access import Role
 from ledger.domain.errors import InvalidInput, LedgerError
 from ledger.domain.scan_codes import CodeKind
 from ledger.services import views
+from ledger.store.views import HouseholdView
 
 PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 FIELD_LENGTH_MAX = 50
@@ -134,9 +136,9 @@ async def remove_member(
     return Redirect(target, status_code=HTTP_303_SEE_OTHER)
 
 
-async def _household(household_id: int) -> dict[str, Any]:
+async def _household(household_id: int) -> HouseholdView:
     row = await views.household(household_id)
-    return row | {"name": address(row["building"], row["unit"], row["room"])}
+    return replace(row, name=address(row.building, row.unit, row.room))
 
 
 def _household_shown(household_id: int) -> Context:

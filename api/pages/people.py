@@ -25,7 +25,9 @@ from ledger.domain.leaderboard import Board, Period
 from ledger.domain.localtime import local_day
 from ledger.domain.scan_codes import CodeKind
 from ledger.services import views
+from ledger.services.accounts import Expiring
 from ledger.services.container import Services
+from ledger.store.views import HouseholdView
 
 InspectionId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 ChosenHousehold = Annotated[
@@ -66,34 +68,34 @@ async def resident_home(
     the inspector's reasons and the appeal's decision), rank, and the card to show; the
     household's members (remove buttons) and, for someone of several households, a switch."""
     household = await views.household(_household_id(principal, household_choice))
-    account = await services.accounts.account(principal, household["account"])
-    entries = await services.accounts.entries(principal, household["account"], None, ENTRIES_SHOWN)
-    token, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, household["id"])
+    account = await services.accounts.account(principal, household.account)
+    entries = await services.accounts.entries(principal, household.account, None, ENTRIES_SHOWN)
+    token, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, household.id)
     card_svg = await asyncio.to_thread(qr_images.svg_inline, services.codes.url(token))
-    grades = await views.recent_grades(household["id"], GRADES_SHOWN)
+    grades = await views.recent_grades(household.id, GRADES_SHOWN)
     today = local_day(services.clock.now())
     rewards = await services.registry.page(
-        "rewards", None, REWARDS_LISTED_MAX, {"community": household["community_id"]}
+        "rewards", None, REWARDS_LISTED_MAX, {"community": household.community_id}
     )
-    affordable, next_reward = within_reach(account["balance_points"], rewards["items"])
+    affordable, next_reward = within_reach(account.balance_points, rewards["items"])
     return render(
         "home.html",
         me=principal,
         household=household,
         address=unit_name(household),
-        balance=account["balance_points"],
-        expiring=account["expiring"][:EXPIRY_GROUPS_SHOWN],
-        expiring_soon=expiring_soon(account["expiring"], today),
+        balance=account.balance_points,
+        expiring=account.expiring[:EXPIRY_GROUPS_SHOWN],
+        expiring_soon=expiring_soon(account.expiring, today),
         affordable=affordable,
         next_reward=next_reward,
-        entries=entries["items"],
+        entries=entries.items,
         grades=grades,
-        photos=await services.photos.refs_of_inspections([int(g["id"]) for g in grades]),
+        photos=await services.photos.refs_of_inspections([g.id for g in grades]),
         rank=await _rank(services, household),
         card_svg=card_svg,
         mine=household_choices(await services.members.households_of(principal)),
-        helping=household["id"] in principal.helping,
-        members=(await services.members.members(principal, household["id"])).items,
+        helping=household.id in principal.helping,
+        members=(await services.members.members(principal, household.id)).items,
         remove_event_id=new_event_id(),
         notices=await inbox(request, services, principal),
     )
@@ -116,29 +118,29 @@ def within_reach(
     return affordable, beyond | {"short_points": beyond["cost_points"] - balance_points}
 
 
-def expiring_soon(groups: list[dict[str, Any]], today: date) -> dict[str, Any] | None:
+def expiring_soon(groups: list[Expiring], today: date) -> dict[str, Any] | None:
     """Points whose lots expire within EXPIRING_SOON_DAYS, and the day by which all of them do."""
     soon = [
         g
         for g in groups
-        if date.fromisoformat(g["expires_on"]) - today <= timedelta(days=EXPIRING_SOON_DAYS)
+        if date.fromisoformat(g.expires_on) - today <= timedelta(days=EXPIRING_SOON_DAYS)
     ]
     if not soon:
         return None
-    return {"points": sum(g["points"] for g in soon), "last": max(g["expires_on"] for g in soon)}
+    return {"points": sum(g.points for g in soon), "last": max(g.expires_on for g in soon)}
 
 
-async def _rank(services: Services, household: dict[str, Any]) -> dict[str, Any] | None:
+async def _rank(services: Services, household: HouseholdView) -> dict[str, Any] | None:
     """This month's place among the compound's households (the public board's answer)."""
     board = await services.boards.leaderboard(
         Board.HOUSEHOLDS,
         Period.MONTH,
-        household["compound"],
+        household.compound,
         RANKED_MAX,
         local_day(services.clock.now()),
     )
     for item in board.items:
-        if item.id == str(household["id"]):
+        if item.id == str(household.id):
             return {"rank": item.rank, "points": item.value, "of": len(board.items)}
     return None
 
@@ -153,7 +155,7 @@ async def appeal_form(
     graded = None
     for household_id in sorted(principal.households()):
         grades = await views.recent_grades(household_id, 50)
-        graded = graded or next((g for g in grades if g["id"] == inspection_id), None)
+        graded = graded or next((g for g in grades if g.id == inspection_id), None)
     return render(
         "appeal.html",
         me=principal,
@@ -199,7 +201,7 @@ async def volunteer_home(
         "volunteer.html",
         me=principal,
         hours=hours,
-        points=sum(b["balance_points"] for b in balances if b["kind"] == "volunteer"),
+        points=sum(b.balance_points for b in balances if b.kind == "volunteer"),
         shifts=await views.recent_shifts(principal.volunteer_id, ENTRIES_SHOWN),
         open_shift=await views.open_shift(principal.volunteer_id),
         certificate=f"/api/v1/volunteers/{principal.volunteer_id}/certificate",

@@ -144,10 +144,10 @@ async def subject_of(kind: CodeKind, row: dict[str, Any]) -> dict[str, Any]:
     if kind is CodeKind.HOUSEHOLD:
         household = await views.household(row["id"])
         return {
-            "compound": household["compound_name"],
+            "compound": household.compound_name,
             "name": unit_name(row),
             "compound_id": row["compound"],
-            "community_id": household["community_id"],
+            "community_id": household.community_id,
         }
     names = await views.compound_names([row["compound"]])
     return {
@@ -189,7 +189,7 @@ async def _counter(
     return render(
         "counter.html",
         **common,
-        balance=account["balance_points"],
+        balance=account.balance_points,
         rewards=[r for r in rewards["items"] if r["active"]],
         merchants=merchants["items"],
     )
@@ -230,7 +230,7 @@ async def dropoff(
     # The page follows the balance while the point's inspector may grade the drop-off.
     household = await views.household(acting_household(principal, household_id))
     return render(
-        "done.html", me=principal, what="dropoff", result=result, account_id=household["account"]
+        "done.html", me=principal, what="dropoff", result=result, account_id=household.account
     )
 
 

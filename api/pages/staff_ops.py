@@ -6,6 +6,7 @@ at once), deactivating a user. Same services as the API; event ids in the URL as
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from litestar import Request, Response, get
@@ -83,13 +84,13 @@ async def account_history(
     """The account's latest entries, each one that can be undone with a "Reverse" link."""
     account = await services.accounts.account(principal, account_id)
     entries = await services.accounts.entries(principal, account_id, None, HISTORY_MAX)
-    reversed_ids = {e["reverses_entry_id"] for e in entries["items"] if e["reverses_entry_id"]}
+    reversed_ids = {e.reverses_entry_id for e in entries.items if e.reverses_entry_id}
     return render(
         "staff_account.html",
         me=principal,
         account=account,
         account_id=account_id,
-        entries=entries["items"],
+        entries=entries.items,
         reversed_ids=reversed_ids,
     )
 
@@ -149,11 +150,7 @@ async def merchants(
     )
     shops = [
         m
-        | {
-            "balance": (await services.accounts.account(principal, m["account_id"]))[
-                "balance_points"
-            ]
-        }
+        | {"balance": (await services.accounts.account(principal, m["account_id"])).balance_points}
         for m in listed["items"]
     ]
     today = local_day(services.clock.now())
@@ -179,7 +176,7 @@ async def settle_form(
     async def more() -> dict[str, Any]:
         merchant = await _merchant(services, merchant_id)
         account = await services.accounts.account(principal, merchant["account_id"])
-        return {"merchant": merchant, "balance": account["balance_points"]}
+        return {"merchant": merchant, "balance": account.balance_points}
 
     return await op_form(request, principal, services, "settlement", more)
 
@@ -213,7 +210,7 @@ def _household_shown(household_id: int) -> Context:
 
     async def more() -> dict[str, Any]:
         row = await views.household(household_id)
-        return {"household": row | {"name": unit_name(row)}}
+        return {"household": replace(row, name=unit_name(row))}
 
     return more
 

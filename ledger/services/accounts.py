@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ledger.domain.access import Principal, Role
@@ -33,6 +34,48 @@ class Adjusted:
 class Reversed:
     entry_id: int
     reverses_entry_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Expiring:
+    points: int
+    expires_on: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """An account's balance and what expires when."""
+
+    id: int
+    kind: str
+    community_id: int
+    balance_points: int
+    expiring: list[Expiring]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    """An entry as seen from one of its two accounts."""
+
+    id: int
+    kind: str
+    amount_points: int
+    direction: str
+    balance_after_points: int
+    counter_account_id: int
+    created_at: str
+    captured_at: str | None
+    actor: str
+    event_id: str | None
+    reverses_entry_id: int | None
+    rule_version: int | None
+    memo: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    items: list[EntryView]
+    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -94,37 +137,32 @@ class Accounts:
         inputs = {"entry_id": entry_id, "reason": reason}
         return await self.runner.once("reversal", event_id, actor, inputs, action, Reversed)
 
-    async def account(self, viewer: Principal, account_id: int) -> Result:
+    async def account(self, viewer: Principal, account_id: int) -> AccountView:
         """Balance of an account its viewer may see (a clerk: households they serve, no history).
 
         One statement reads the account, its household's compound (the clerk's scope) and its
         open lots by expiry; the checks and their order are those of three separate reads: a
         clerk outside the household's compound is refused before a missing account is named."""
         _check_access(viewer, account_id, history=False)
-        rows = await reads.account_with_expiring(account_id)
+        found = await reads.account_with_expiring(account_id)
         if viewer.role is Role.CLERK and account_id not in viewer.account_ids:
-            compound_id = rows[0]["compound_id"] if rows else None
-            if compound_id is None or not viewer.covers_compound(int(compound_id)):
+            compound_id = found.compound_id if found else None
+            if compound_id is None or not viewer.covers_compound(compound_id):
                 raise OutOfScope("this household is not in a compound you serve")
-        if not rows:
+        if found is None:
             raise NotFound("account", account_id)
-        first = rows[0]
-        return {
-            "id": first["id"],
-            "kind": AccountKind(first["kind"]).value,
-            "community_id": first["community"],
-            "balance_points": first["balance_points"],
-            "expiring": [
-                {"points": int(row["points"]), "expires_on": str(row["expires_on"])}
-                for row in rows
-                if row["points"] is not None
-            ],
-        }
+        return AccountView(
+            id=found.id,
+            kind=AccountKind(found.kind).value,
+            community_id=found.community_id,
+            balance_points=found.balance_points,
+            expiring=[Expiring(lot.points, str(lot.expires_on)) for lot in found.expiring],
+        )
 
     @on_replica
     async def entries(
         self, viewer: Principal, account_id: int, cursor: str | None, limit: int
-    ) -> Result:
+    ) -> EntryPage:
         """An account's entries, newest first, from its members or an admin."""
         _check_access(viewer, account_id, history=True)
         if not 1 <= limit <= PAGE_LIMIT_MAX:
@@ -134,7 +172,7 @@ class Accounts:
         rows = await store.account_entries(account_id, decode_cursor(cursor), limit + 1)
         items = [_entry_view(row, account_id) for row in rows[:limit]]
         more = len(rows) > limit
-        return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
+        return EntryPage(items, encode_cursor(items[-1].id) if more else None)
 
 
 async def scoped_page(
@@ -205,24 +243,24 @@ async def _owned_account(account_id: int) -> store.AccountRow:
     return account
 
 
-def _isoformat(moment: Any) -> str | None:
-    return None if moment is None else str(moment.isoformat())
+def _isoformat(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
-def _entry_view(row: dict[str, Any], account_id: int) -> dict[str, Any]:
-    credit = row["credit_account_id"] == account_id
-    return {
-        "id": row["id"],
-        "kind": row["kind"],
-        "amount_points": row["amount_points"],
-        "direction": "credit" if credit else "debit",
-        "balance_after_points": row["credit_balance_after" if credit else "debit_balance_after"],
-        "counter_account_id": row["debit_account_id" if credit else "credit_account_id"],
-        "created_at": row["created_at"].isoformat(),
-        "captured_at": _isoformat(row.get("captured_at")),
-        "actor": row["actor"],
-        "event_id": row["event_id"],
-        "reverses_entry_id": row["reverses_entry_id"],
-        "rule_version": row["rule_version"],
-        "memo": row["memo"],
-    }
+def _entry_view(row: store.EntryRow, account_id: int) -> EntryView:
+    credit = row.credit_account_id == account_id
+    return EntryView(
+        id=row.id,
+        kind=row.kind,
+        amount_points=row.amount_points,
+        direction="credit" if credit else "debit",
+        balance_after_points=row.credit_balance_after if credit else row.debit_balance_after,
+        counter_account_id=row.debit_account_id if credit else row.credit_account_id,
+        created_at=row.created_at.isoformat(),
+        captured_at=_isoformat(row.captured_at),
+        actor=row.actor,
+        event_id=row.event_id,
+        reverses_entry_id=row.reverses_entry_id,
+        rule_version=row.rule_version,
+        memo=row.memo,
+    )

@@ -57,21 +57,21 @@ async def audit_log(
     return AuditPage(items, _encode(last) if last else None)
 
 
-def _item(row: dict[str, Any]) -> AuditEntry:
+def _item(row: store.AuditRow) -> AuditEntry:
     return AuditEntry(
-        event_id=row["event_id"],
-        at=row["created_at"].isoformat(),
-        actor=row["actor"],
-        role=row["role"],
-        operation=row["operation"],
-        inputs=json.loads(row["inputs"]),
-        outcome=row["outcome"],
-        result=json.loads(row["result"]),
+        event_id=row.event_id,
+        at=row.created_at.isoformat(),
+        actor=row.actor,
+        role=row.role,
+        operation=row.operation,
+        inputs=json.loads(row.inputs),
+        outcome=row.outcome,
+        result=json.loads(row.result),
     )
 
 
-def _encode(row: dict[str, Any]) -> str:
-    text = f"{row['created_at'].isoformat()}|{row['event_id']}"
+def _encode(row: store.AuditRow) -> str:
+    text = f"{row.created_at.isoformat()}|{row.event_id}"
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 

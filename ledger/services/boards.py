@@ -275,7 +275,7 @@ def _accuracy(counts: dict[str, tuple[int, int]]) -> Scores:
 
 async def _participation(community_id: int, taking_part: dict[str, int]) -> Scores:
     registered = await store.compounds_of(community_id)
-    counts = {c: (n, registered[int(c)]["households"]) for c, n in taking_part.items()}
+    counts = {c: (n, registered[int(c)].households) for c, n in taking_part.items()}
     return Scores({c: ratio(n, total) for c, (n, total) in counts.items()}, counts)
 
 
@@ -290,7 +290,7 @@ async def _labels(board: Board, subject_ids: list[str], community_id: int) -> di
         names = await store.volunteer_names([int(s) for s in subject_ids])
         return {str(i): mask_name(name) for i, name in names.items()}
     compounds = await store.compounds_of(community_id)
-    return {str(c): row["name"] for c, row in compounds.items()}
+    return {str(c): row.name for c, row in compounds.items()}
 
 
 def _public_label(row: Any) -> str:

@@ -11,8 +11,10 @@ from ledger.domain.errors import CodeRevoked, CodeWrongKind, NotFound, OutOfScop
 from ledger.domain.registry import HouseholdKind, unit_label
 from ledger.domain.scan_codes import CodeKind, Keyring, ScanCode, read, sign
 from ledger.domain.short_codes import RANDOM_SPACE, code_from, grouped, looks_typed, normalize
+from ledger.store import earning as earning_store
 from ledger.store import registry as store
 from ledger.store import short_codes
+from ledger.store.earning import ScannedHousehold, ScannedPoint, ScannedPost
 
 TABLE_BY_KIND: dict[CodeKind, store.TableClass] = {
     CodeKind.HOUSEHOLD: store.Household,
@@ -47,11 +49,35 @@ class Codes:
         typed from under the QR code, which only staff (`actor`) may type, in their compounds."""
         code = await self.read(token, expected, actor)
         row = current_row(code, await store.scanned(TABLE_BY_KIND[code.kind], code.subject_id))
-        if looks_typed(token):
-            assert actor is not None, "read() refuses a typed code without an actor"
-            if not actor.covers_compound(row["compound"]):
-                raise OutOfScope("this code is not in a compound you serve")
+        _check_typed_scope(token, actor, row["compound"])
         return code, row
+
+    async def household(self, token: str, actor: Principal | None = None) -> ScannedHousehold:
+        """`resolve` for a household's card, typed."""
+        code = await self.read(token, CodeKind.HOUSEHOLD, actor)
+        household = await earning_store.scanned_household(code.subject_id)
+        check_current(code, None if household is None else household.card_serial)
+        assert household is not None, "checked"
+        _check_typed_scope(token, actor, household.compound)
+        return household
+
+    async def point(self, token: str, actor: Principal | None = None) -> ScannedPoint:
+        """`resolve` for a collection point's code, typed."""
+        code = await self.read(token, CodeKind.POINT, actor)
+        point = await earning_store.scanned_point(code.subject_id)
+        check_current(code, None if point is None else point.card_serial)
+        assert point is not None, "checked"
+        _check_typed_scope(token, actor, point.compound)
+        return point
+
+    async def post(self, token: str, actor: Principal | None = None) -> ScannedPost:
+        """`resolve` for a duty post's code, typed."""
+        code = await self.read(token, CodeKind.POST, actor)
+        post = await earning_store.scanned_post(code.subject_id)
+        check_current(code, None if post is None else post.card_serial)
+        assert post is not None, "checked"
+        _check_typed_scope(token, actor, post.compound)
+        return post
 
     async def read(
         self, token: str, expected: CodeKind | None = None, actor: Principal | None = None
@@ -99,6 +125,14 @@ def current_row(code: ScanCode, row: dict[str, Any] | None) -> dict[str, Any]:
     check_current(code, None if row is None else row["card_serial"])
     assert row is not None, "checked"
     return row
+
+
+def _check_typed_scope(token: str, actor: Principal | None, compound_id: int) -> None:
+    """A typed short code names only what is in the typing staff member's compounds."""
+    if looks_typed(token):
+        assert actor is not None, "read() refuses a typed code without an actor"
+        if not actor.covers_compound(compound_id):
+            raise OutOfScope("this code is not in a compound you serve")
 
 
 def check_current(code: ScanCode, card_serial: int | None) -> None:

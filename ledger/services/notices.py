@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,21 +86,22 @@ class Notices:
         return Marked(marked=marked, unread=await self.unread(reader))
 
 
-def notice_item(row: Mapping[str, Any]) -> dict[str, Any]:
+def notice_item(row: store.NoticeRow) -> dict[str, Any]:
     """A notice as the API and the pages show it (its text is added by the edge, in the
-    reader's language): id, kind, created_at, read and its kind's fields."""
-    fields = json.loads(row["payload"])
-    created_at = row["created_at"]
+    reader's language): id, kind, created_at, read and its kind's fields. A JSON record whose
+    keys depend on its kind, so a dict."""
+    fields = json.loads(row.payload)
+    created_at = row.created_at
     if isinstance(created_at, str):
         created_at = datetime.fromisoformat(created_at)
     return {
         **fields,
-        "id": int(row["id"]),
-        "kind": row["kind"],
+        "id": row.id,
+        "kind": row.kind,
         "created_at": created_at.isoformat(),
-        "read": row.get("read_at") is not None,
-        "household_id": row["household_id"],
-        "volunteer_id": row["volunteer_id"],
+        "read": row.read_at is not None,
+        "household_id": row.household_id,
+        "volunteer_id": row.volunteer_id,
     }
 
 
@@ -137,7 +137,7 @@ class NoticeProjector:
             while batch := await store.facts_after(through, FACT_BATCH):
                 await store.apply(batch, self.clock.now())
                 applied += len(batch)
-                through = int(batch[-1]["seq"])
+                through = batch[-1].seq
         return applied
 
     async def run(self, stop: asyncio.Event) -> None:

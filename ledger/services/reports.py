@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from ledger.domain.errors import InvalidInput, NotFound
 from ledger.domain.leaderboard import percent_text, ratio
@@ -91,9 +90,7 @@ async def trends(community_id: int, first: date, last: date) -> Trends:
     """Accuracy and participation per local day across the community."""
     await _check(community_id, first, last)
     end = last + timedelta(days=1)
-    households = sum(
-        c["households"] for c in (await board_store.compounds_of(community_id)).values()
-    )
+    households = sum(c.households for c in (await board_store.compounds_of(community_id)).values())
     grades = await store.daily_grades(community_id, first, end)
     taking_part = await store.daily_participants(community_id, first, end)
     days = [(first + timedelta(days=n)).isoformat() for n in range((end - first).days)]
@@ -121,7 +118,7 @@ async def _check(community_id: int, first: date, last: date) -> str:
 
 def _row(
     compound_id: int,
-    info: dict[str, Any],
+    info: board_store.CompoundSize,
     graded: tuple[int, int],
     participants: int,
     issued: int,
@@ -132,11 +129,11 @@ def _row(
     grades, good = graded
     return CompoundRow(
         compound_id=compound_id,
-        compound=info["name"],
-        kind=info["kind"],
-        households=info["households"],
+        compound=info.name,
+        kind=info.kind,
+        households=info.households,
         participating_households=participants,
-        participation_rate=percent_text(ratio(participants, info["households"])),
+        participation_rate=percent_text(ratio(participants, info.households)),
         grades=grades,
         good_grades=good,
         accuracy_rate=percent_text(ratio(good, grades)),

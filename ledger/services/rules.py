@@ -116,7 +116,9 @@ async def rules_over(community_id: int, moments: list[datetime]) -> dict[datetim
     rows = await store.rules_between(community_id, min(moments), max(moments))
     found = {}
     for moment in moments:
-        row = next((r for r in rows if r["effective_from"] <= moment), None)
+        row = next(
+            (r for r in rows if r.effective_from is not None and r.effective_from <= moment), None
+        )
         found[moment] = RuleSet(0, DEFAULT_RULES) if row is None else _rule_set(row)
     return found
 
@@ -126,8 +128,8 @@ async def rules_version(community_id: int, version: int) -> RuleSet:
     return RuleSet(0, DEFAULT_RULES) if row is None else _rule_set(row)
 
 
-def _rule_set(row: dict[str, Any]) -> RuleSet:
-    return _parsed(int(row["version"]), row["rules"])
+def _rule_set(row: store.RuleRow) -> RuleSet:
+    return _parsed(row.version, row.rules)
 
 
 @functools.lru_cache(maxsize=256)

@@ -13,7 +13,6 @@ from ledger.domain.errors import Forbidden, NotFound, OutOfScope, OutsideWindow
 from ledger.domain.localtime import local_day, minute_of_day
 from ledger.domain.registry import Window, parse_windows
 from ledger.domain.rules import Material
-from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.codes import Codes
 from ledger.services.credits import credit_from_issuance
@@ -70,8 +69,7 @@ class Scans:
         captured_at = check_captured_at(captured_at)
 
         async def action() -> DropoffRecorded:
-            _, row = await self.codes.resolve(point_token, CodeKind.POINT, actor)
-            point = ScannedPoint.of(row)
+            point = await self.codes.point(point_token, actor)
             household = await store.scanned_household(household_id)
             if household is None:
                 raise NotFound("household", household_id)
@@ -104,8 +102,7 @@ class Scans:
         } | captured_input(captured_at)
 
         async def action() -> WeighinRecorded:
-            _, row = await self.codes.resolve(household_token, CodeKind.HOUSEHOLD, actor)
-            household = ScannedHousehold.of(row)
+            household = await self.codes.household(household_token, actor)
             if not actor.covers_compound(household.compound):
                 raise OutOfScope("this compound is not one you serve")
             await _not_own_building(actor, household)

@@ -11,7 +11,6 @@ from ledger.domain.entries import EntryKind, Transfer, check_amount, reversal_of
 from ledger.domain.errors import AlreadyReversed, Forbidden, InvalidInput, NotFound, OutOfScope
 from ledger.domain.localtime import day_bounds, local_day
 from ledger.domain.rewards import NothingToSettle, OutOfStock, redemption_points
-from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.catalog import terms_of
 from ledger.services.codes import Codes
@@ -21,7 +20,7 @@ from ledger.store import locks
 from ledger.store import registry as registry_store
 from ledger.store import spending as store
 from ledger.store.spending import MerchantRow as MerchantRow  # the merchant pages show
-from ledger.store.spending import NewPayment, NewRedemption, Spender, StatementEntry, spender_of
+from ledger.store.spending import NewPayment, NewRedemption, Spender, StatementEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,8 +330,8 @@ class Spending:
             if household is None:
                 raise NotFound("household", reference)
             return household
-        _, row = await self.codes.resolve(reference, CodeKind.HOUSEHOLD, actor)
-        household = spender_of(row)
+        scanned = await self.codes.household(reference, actor)
+        household = Spender(scanned.id, scanned.compound, scanned.account)
         if not actor.covers_compound(household.compound):
             raise OutOfScope("this household is not in a compound you serve")
         return household

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from ledger import metrics
 from ledger.domain.chain import GENESIS_HASH, seal_hash
 from ledger.store import audit
 from ledger.store.engine import Database
-from ledger.store.seals import sealable
 
 CHAIN_BATCH = 5_000
 
@@ -40,14 +38,14 @@ class Verifier:
         async with self.db.read():
             counts = await audit.counts()
             checks = [await check() for check in self._checks()]
-        sealed_through = counts["sealed"]
+        sealed_through = counts.sealed
         ok = all(check.ok for check in checks)
         metrics.verified(ok)
         return VerifyReport(
             ok=ok,
-            entries=counts["entries"],
+            entries=counts.entries,
             sealed_through=sealed_through,
-            pending_seal=counts["pending"],
+            pending_seal=counts.pending,
             checks=checks,
         )
 
@@ -69,7 +67,7 @@ async def _conservation() -> Check:
         return Check("conservation", False, f"balances sum to {total}, not 0")
     orphan = await audit.first_orphan_leg()
     if orphan is not None:
-        return Check("conservation", False, f"entry {orphan['id']} names a missing account")
+        return Check("conservation", False, f"entry {orphan} names a missing account")
     return Check("conservation", True, "all balances sum to 0")
 
 
@@ -80,8 +78,8 @@ async def _balances_match_entries() -> Check:
     return Check(
         "balances_match_entries",
         False,
-        f"account {drifted['id']} stores {drifted['balance_points']} "
-        f"but its entries sum to {drifted['folded']}",
+        f"account {drifted.id} stores {drifted.balance_points} "
+        f"but its entries sum to {drifted.other}",
     )
 
 
@@ -92,7 +90,7 @@ async def _no_forbidden_negative() -> Check:
     return Check(
         "no_forbidden_negative",
         False,
-        f"{negative['kind']} account {negative['id']} is at {negative['balance_points']}",
+        f"{negative.kind} account {negative.id} is at {negative.balance_points}",
     )
 
 
@@ -103,8 +101,8 @@ async def _lots_match_balances() -> Check:
     return Check(
         "lots_match_balances",
         False,
-        f"account {mismatch['id']} has {mismatch['balance_points']} points "
-        f"but its lots hold {mismatch['remaining']}",
+        f"account {mismatch.id} has {mismatch.balance_points} points "
+        f"but its lots hold {mismatch.other}",
     )
 
 
@@ -112,14 +110,11 @@ async def _lot_totals_match_lots() -> Check:
     mismatch = await audit.first_lot_total_mismatch()
     if mismatch is None:
         return Check("lot_totals_match_lots", True, "every lot total equals the lots it sums")
-    where = f"account {mismatch['account_id']}, expiring {mismatch['expires_on']}"
-    if not int(mismatch["has_total"]):
-        detail = f"{where}: its lots hold {int(mismatch['remaining'])} points but it has no total"
+    where = f"account {mismatch.account_id}, expiring {mismatch.expires_on}"
+    if not mismatch.has_total:
+        detail = f"{where}: its lots hold {mismatch.remaining} points but it has no total"
     else:
-        detail = (
-            f"{where}: the total says {int(mismatch['total'])} "
-            f"but its lots hold {int(mismatch['remaining'])}"
-        )
+        detail = f"{where}: the total says {mismatch.total} but its lots hold {mismatch.remaining}"
     return Check("lot_totals_match_lots", False, detail)
 
 
@@ -130,7 +125,7 @@ async def _reversal_links() -> Check:
     return Check(
         "reversal_links",
         False,
-        f"entry {bad['id']} does not correctly reverse entry {bad['reverses_entry_id']}",
+        f"entry {bad.id} does not correctly reverse entry {bad.reverses_entry_id}",
     )
 
 
@@ -141,20 +136,18 @@ async def _hash_chain() -> Check:
             problem = _chain_problem(row, seal_no + 1, previous)
             if problem is not None:
                 return Check("hash_chain", False, problem)
-            seal_no, previous = row["seal_no"], row["seal_hash"]
+            seal_no, previous = row.seal_no, row.seal_hash
     unaccounted = await audit.first_unaccounted_entry()
     if unaccounted is not None:
-        return Check(
-            "hash_chain", False, f"entry {unaccounted['id']} is neither sealed nor pending"
-        )
+        return Check("hash_chain", False, f"entry {unaccounted} is neither sealed nor pending")
     return Check("hash_chain", True, f"{seal_no} seals intact")
 
 
-def _chain_problem(row: dict[str, Any], expected_seal_no: int, previous: str) -> str | None:
-    if row["seal_no"] != expected_seal_no:
-        return f"seal {expected_seal_no} is missing (next is {row['seal_no']})"
-    if row["id"] is None:
-        return f"entry {row['sealed_entry_id']} (seal {row['seal_no']}) is missing"
-    if seal_hash(previous, row["seal_no"], sealable(row)) != row["seal_hash"]:
-        return f"entry {row['id']} (seal {row['seal_no']}) was changed after it was sealed"
+def _chain_problem(row: audit.SealedRow, expected_seal_no: int, previous: str) -> str | None:
+    if row.seal_no != expected_seal_no:
+        return f"seal {expected_seal_no} is missing (next is {row.seal_no})"
+    if row.entry is None:
+        return f"entry {row.sealed_entry_id} (seal {row.seal_no}) is missing"
+    if seal_hash(previous, row.seal_no, row.entry) != row.seal_hash:
+        return f"entry {row.entry.entry_id} (seal {row.seal_no}) was changed after it was sealed"
     return None

@@ -6,6 +6,7 @@ Access is the caller's business (pages pass the signed-in person's own ids, or c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ledger.domain.errors import NotFound
@@ -14,18 +15,18 @@ from ledger.store import views as store
 RECENT_MAX = 50
 
 
-async def household(household_id: int) -> dict[str, Any]:
-    row = await store.household(household_id)
+async def household(household_id: int) -> store.HouseholdView:
+    row = await store.household_view(household_id)
     if row is None:
         raise NotFound("household", household_id)
     return row
 
 
-async def recent_grades(household_id: int, limit: int = 10) -> list[dict[str, Any]]:
+async def recent_grades(household_id: int, limit: int = 10) -> list[store.GradeLine]:
     """Latest grades, each with its appeal (if any)."""
     rows = await store.inspections_of(household_id, min(limit, RECENT_MAX))
-    appeals = await store.appeals_of_inspections([int(row["id"]) for row in rows])
-    return [row | {"appeal": appeals.get(int(row["id"]))} for row in rows]
+    appeals = await store.appeals_of_inspections([row.id for row in rows])
+    return [replace(row, appeal=appeals.get(row.id)) for row in rows]
 
 
 async def appeal_details(appeals: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -50,11 +51,11 @@ async def shift_details(shifts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-async def recent_shifts(volunteer_id: int, limit: int = 10) -> list[dict[str, Any]]:
+async def recent_shifts(volunteer_id: int, limit: int = 10) -> list[store.ShiftLine]:
     return await store.shifts_of(volunteer_id, min(limit, RECENT_MAX))
 
 
-async def open_shift(volunteer_id: int) -> dict[str, Any] | None:
+async def open_shift(volunteer_id: int) -> store.OpenShift | None:
     return await store.open_shift(volunteer_id)
 
 
@@ -62,6 +63,6 @@ async def compound_names(compound_ids: list[int]) -> dict[int, str]:
     return await store.names("compound", compound_ids)
 
 
-async def users(limit: int = RECENT_MAX * 10) -> list[dict[str, Any]]:
+async def users(limit: int = RECENT_MAX * 10) -> list[store.UserLine]:
     """Every login with its role and whether it may still sign in (the admin's users list)."""
     return await store.users(limit)

@@ -67,30 +67,29 @@ class Deliverer:
         """One pass: try every delivery that is due; returns how many were tried."""
         due = await store.due_deliveries(self.clock.now(), DELIVERY_BATCH)
         tried = 0
-        for row in due:
+        for delivery in due:
+            notice = delivery.notice
             async with self.db.write():
                 lease_until = self.clock.now() + LEASE
-                claimed = await store.claim_delivery(row["notice_id"], row["attempts"], lease_until)
+                claimed = await store.claim_delivery(notice.id, delivery.attempts, lease_until)
             if not claimed:
                 continue  # another deliverer took this attempt
             tried += 1
-            attempts = row["attempts"] + 1
-            error = await self._post(await self._payload(row))  # outside any transaction
+            attempts = delivery.attempts + 1
+            error = await self._post(await self._payload(notice))  # outside any transaction
             async with self.db.write():
                 if error is None:
-                    await store.delivered(row["notice_id"], self.clock.now())
+                    await store.delivered(notice.id, self.clock.now())
                 else:
                     retry_at = self.clock.now() + backoff(attempts)
-                    await store.failed(row["notice_id"], retry_at, error)
+                    await store.failed(notice.id, retry_at, error)
             if error is not None:
-                log.warning(
-                    "notice %s not delivered (attempt %d): %s", row["notice_id"], attempts, error
-                )
+                log.warning("notice %s not delivered (attempt %d): %s", notice.id, attempts, error)
         return tried
 
-    async def _payload(self, row: dict[str, Any]) -> bytes:
-        item = notice_item(row | {"id": row["notice_id"]})
-        body = item | {"recipient_user_ids": await _recipients(row)}
+    async def _payload(self, notice: store.NoticeRow) -> bytes:
+        item = notice_item(notice)
+        body = item | {"recipient_user_ids": await _recipients(notice)}
         body.pop("read")
         if self.texts_of is not None:
             body["texts"] = self.texts_of(body)
@@ -144,13 +143,15 @@ class Deliverer:
             await self.close()
 
 
-async def _recipients(row: dict[str, Any]) -> list[int]:
+async def _recipients(notice: store.NoticeRow) -> list[int]:
     """Who gets it now: the household's members (not the one a `member_joined` is about), or
     the volunteer's logins."""
-    if row["household_id"] is not None:
+    if notice.household_id is not None:
         return [
             m.user_id
-            for m in await members.members_of(row["household_id"])
-            if m.user_id != row["subject_user_id"]
+            for m in await members.members_of(notice.household_id)
+            if m.user_id != notice.subject_user_id
         ]
-    return await members.users_of_volunteer(row["volunteer_id"])
+    if notice.volunteer_id is None:
+        return []
+    return await members.users_of_volunteer(notice.volunteer_id)

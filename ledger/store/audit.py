@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import date
 
+from ledger.domain.chain import SealableEntry
 from ledger.store import sql
+from ledger.store.seals import sealable
 from ledger.store.tables import Entry, EntrySeal, UnsealedEntry
 
 BALANCE_SUM = "SELECT COALESCE(SUM(balance_points), 0) AS total FROM account"
@@ -65,11 +68,60 @@ SEALED_ENTRIES_AFTER = (
 )
 
 
-async def counts() -> dict[str, int]:
+@dataclass(frozen=True, slots=True)
+class Counts:
+    entries: int
+    sealed: int
+    pending: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSums:
+    """An account whose balance disagrees with a sum (`other`: its entries' fold, or its lots'
+    remainders)."""
+
+    id: int
+    balance_points: int
+    other: int
+
+
+@dataclass(frozen=True, slots=True)
+class LotTotalMismatch:
+    account_id: int
+    expires_on: date | str
+    total: int
+    remaining: int
+    has_total: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NegativeAccount:
+    id: int
+    kind: str
+    balance_points: int
+
+
+@dataclass(frozen=True, slots=True)
+class BadReversal:
+    id: int
+    reverses_entry_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SealedRow:
+    """A seal in order with its entry (None when the entry is missing)."""
+
+    seal_no: int
+    sealed_entry_id: int
+    seal_hash: str
+    entry: SealableEntry | None
+
+
+async def counts() -> Counts:
     entries = await Entry.count()
     sealed = await EntrySeal.count()
     pending = await UnsealedEntry.count()
-    return {"entries": int(entries), "sealed": int(sealed), "pending": int(pending)}
+    return Counts(entries=int(entries), sealed=int(sealed), pending=int(pending))
 
 
 async def balance_sum() -> int:
@@ -78,46 +130,73 @@ async def balance_sum() -> int:
     return int(row["total"])
 
 
-async def first_drifted_account() -> dict[str, Any] | None:
+async def first_drifted_account() -> AccountSums | None:
     """The lowest account id whose stored balance differs from the fold of its entries."""
-    return await _first(FIRST_DRIFTED_ACCOUNT)
+    row = await sql.fetch_one(FIRST_DRIFTED_ACCOUNT)
+    if row is None:
+        return None
+    return AccountSums(int(row["id"]), int(row["balance_points"]), int(row["folded"]))
 
 
-async def first_orphan_leg() -> dict[str, Any] | None:
+async def first_orphan_leg() -> int | None:
     """An entry naming an account that does not exist."""
-    return await _first(FIRST_ORPHAN_LEG)
+    return await _first_id(FIRST_ORPHAN_LEG)
 
 
-async def first_lot_mismatch() -> dict[str, Any] | None:
+async def first_lot_mismatch() -> AccountSums | None:
     """A household or volunteer account whose lots' remainders do not sum to its balance."""
-    return await _first(FIRST_LOT_MISMATCH)
+    row = await sql.fetch_one(FIRST_LOT_MISMATCH)
+    if row is None:
+        return None
+    return AccountSums(int(row["id"]), int(row["balance_points"]), int(row["remaining"]))
 
 
-async def first_lot_total_mismatch() -> dict[str, Any] | None:
+async def first_lot_total_mismatch() -> LotTotalMismatch | None:
     """The first (account, expiry date) whose `lot_total` differs from the sum of its lots'
     remainders, or that has points left in lots but no `lot_total` row (`has_total` 0)."""
-    return await _first(FIRST_LOT_TOTAL_MISMATCH)
+    row = await sql.fetch_one(FIRST_LOT_TOTAL_MISMATCH)
+    if row is None:
+        return None
+    return LotTotalMismatch(
+        account_id=int(row["account_id"]),
+        expires_on=row["expires_on"],
+        total=int(row["total"]),
+        remaining=int(row["remaining"]),
+        has_total=bool(int(row["has_total"])),
+    )
 
 
-async def first_negative_account() -> dict[str, Any] | None:
-    return await _first(FIRST_NEGATIVE_ACCOUNT)
+async def first_negative_account() -> NegativeAccount | None:
+    row = await sql.fetch_one(FIRST_NEGATIVE_ACCOUNT)
+    if row is None:
+        return None
+    return NegativeAccount(int(row["id"]), row["kind"], int(row["balance_points"]))
 
 
-async def first_bad_reversal() -> dict[str, Any] | None:
+async def first_bad_reversal() -> BadReversal | None:
     """A reversal must undo exactly one real, non-reversal entry: same amount, sides swapped."""
-    return await _first(FIRST_BAD_REVERSAL)
+    row = await sql.fetch_one(FIRST_BAD_REVERSAL)
+    return None if row is None else BadReversal(int(row["id"]), row["reverses_entry_id"])
 
 
-async def first_unaccounted_entry() -> dict[str, Any] | None:
+async def first_unaccounted_entry() -> int | None:
     """An entry that is neither sealed nor waiting for the sealer (its seal was removed)."""
-    return await _first(FIRST_UNACCOUNTED_ENTRY)
+    return await _first_id(FIRST_UNACCOUNTED_ENTRY)
 
 
-async def sealed_entries_after(seal_no: int, limit: int) -> list[dict[str, Any]]:
+async def sealed_entries_after(seal_no: int, limit: int) -> list[SealedRow]:
     """Seals in order with their entries (entry columns null when the entry is missing)."""
-    return [dict(row) for row in await sql.fetch(SEALED_ENTRIES_AFTER, seal_no, limit)]
+    return [
+        SealedRow(
+            seal_no=row["seal_no"],
+            sealed_entry_id=row["sealed_entry_id"],
+            seal_hash=row["seal_hash"],
+            entry=None if row["id"] is None else sealable(dict(row)),
+        )
+        for row in await sql.fetch(SEALED_ENTRIES_AFTER, seal_no, limit)
+    ]
 
 
-async def _first(query: str) -> dict[str, Any] | None:
+async def _first_id(query: str) -> int | None:
     row = await sql.fetch_one(query)
-    return None if row is None else dict(row)
+    return None if row is None else int(row["id"])

@@ -111,15 +111,20 @@ async def volunteer_minutes(
     return {str(row["volunteer"]): int(row["minutes"]) for row in rows}
 
 
-async def compounds_of(community_id: int) -> dict[int, dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class CompoundSize:
+    """A compound's name, kind and registered households (or shops, offices)."""
+
+    name: str
+    kind: str
+    households: int
+
+
+async def compounds_of(community_id: int) -> dict[int, CompoundSize]:
     """compound → name, kind and registered households (or shops, offices)."""
     rows = await sql.fetch(COMPOUNDS_OF, community_id)
     return {
-        int(row["id"]): {
-            "name": row["name"],
-            "kind": row["kind"],
-            "households": int(row["households"]),
-        }
+        int(row["id"]): CompoundSize(row["name"], row["kind"], int(row["households"]))
         for row in rows
     }
 

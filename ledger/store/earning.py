@@ -11,7 +11,15 @@ from ledger.domain.earning import day_so_far
 from ledger.domain.localtime import day_bounds
 from ledger.store import facts, sql
 from ledger.store.registry import scanned
-from ledger.store.tables import Dropoff, EarningRule, Household, Shift, Weighin
+from ledger.store.tables import (
+    CollectionPoint,
+    Dropoff,
+    DutyPost,
+    EarningRule,
+    Household,
+    Shift,
+    Weighin,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +74,28 @@ class ScannedPoint:
             compound=row["compound"],
             community_id=row["community_id"],
             windows=row["windows"],
+            card_serial=row["card_serial"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedPost:
+    """A volunteer duty post as a scan names it, with its compound's community."""
+
+    id: int
+    compound: int
+    community_id: int
+    name: str
+
+    card_serial: int
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> ScannedPost:
+        return cls(
+            id=row["id"],
+            compound=row["compound"],
+            community_id=row["community_id"],
+            name=row["name"],
             card_serial=row["card_serial"],
         )
 
@@ -127,6 +157,16 @@ async def scanned_household(household_id: int) -> ScannedHousehold | None:
     return None if row is None else ScannedHousehold.of(row)
 
 
+async def scanned_point(point_id: int) -> ScannedPoint | None:
+    row = await scanned(CollectionPoint, point_id)
+    return None if row is None else ScannedPoint.of(row)
+
+
+async def scanned_post(post_id: int) -> ScannedPost | None:
+    row = await scanned(DutyPost, post_id)
+    return None if row is None else ScannedPost.of(row)
+
+
 async def home(household_id: int) -> Home | None:
     row = await sql.fetch_one(HOME, household_id)
     return None if row is None else Home(int(row["compound"]), str(row["building"]))
@@ -180,7 +220,16 @@ async def record_weighin(weighin: NewWeighin) -> int:
     return int(rows[0]["id"])
 
 
-async def rule_at(community_id: int, moment: datetime) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    """A rules version as grading reads it: its number and its document as JSON text."""
+
+    version: int
+    rules: str
+    effective_from: datetime | None = None  # read only where moments are matched to versions
+
+
+async def rule_at(community_id: int, moment: datetime) -> RuleRow | None:
     """The version in force at `moment`: the latest start not after it (a later version wins
     a tie). A version scheduled ahead takes over on its date, whatever was set meanwhile."""
     row = await sql.fetch_one(
@@ -189,7 +238,7 @@ async def rule_at(community_id: int, moment: datetime) -> dict[str, Any] | None:
         community_id,
         moment,
     )
-    return None if row is None else dict(row)
+    return None if row is None else RuleRow(int(row["version"]), row["rules"])
 
 
 RULES_BETWEEN = (
@@ -201,9 +250,7 @@ RULES_BETWEEN = (
 )
 
 
-async def rules_between(
-    community_id: int, earliest: datetime, latest: datetime
-) -> list[dict[str, Any]]:
+async def rules_between(community_id: int, earliest: datetime, latest: datetime) -> list[RuleRow]:
     """The versions in force at any moment from `earliest` to `latest`: the one in force at
     `earliest` and every one starting after it up to `latest`, latest start first (a later
     version first on a tie), as `rule_at` orders them."""
@@ -213,16 +260,16 @@ async def rules_between(
         earliest,
         latest,
     )
-    return [dict(row) for row in rows]
+    return [RuleRow(int(row["version"]), row["rules"], row["effective_from"]) for row in rows]
 
 
-async def rule_version(community_id: int, version: int) -> dict[str, Any] | None:
-    row: dict[str, Any] | None = await (
+async def rule_version(community_id: int, version: int) -> RuleRow | None:
+    row = await (
         EarningRule.select(EarningRule.version, EarningRule.rules)
         .where(EarningRule.community == community_id, EarningRule.version == version)
         .first()
     )
-    return row
+    return None if row is None else RuleRow(int(row["version"]), row["rules"])
 
 
 async def latest_rule(community_id: int) -> dict[str, Any] | None:

@@ -166,13 +166,27 @@ async def claim(
     return bool(rows)
 
 
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """A stored outcome as the audit log lists it (`inputs`, `result`: JSON text)."""
+
+    event_id: str
+    created_at: datetime
+    actor: str
+    role: str
+    operation: str
+    inputs: str
+    outcome: str
+    result: str
+
+
 async def audit_page(
     roles: list[str],
     actor: str | None,
     before: tuple[datetime, str] | None,
     limit: int,
     operations: Sequence[str] = (),
-) -> list[dict[str, Any]]:
+) -> list[AuditRow]:
     """Newest first: who did what, when, with which inputs, and how it ended; the writes of
     these roles, and of `operations` whoever made them."""
     chosen: Any = IdempotencyRecord.role.is_in(roles)
@@ -192,4 +206,16 @@ async def audit_page(
         .order_by(IdempotencyRecord.event_id, ascending=False)
         .limit(limit)
     )
-    return rows
+    return [
+        AuditRow(
+            event_id=row["event_id"],
+            created_at=row["created_at"],
+            actor=row["actor"],
+            role=row["role"],
+            operation=row["operation"],
+            inputs=row["inputs"],
+            outcome=row["outcome"],
+            result=row["result"],
+        )
+        for row in rows
+    ]

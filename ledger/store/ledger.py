@@ -34,6 +34,26 @@ class AccountRow:
     balance_points: int
 
 
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """An entry as an account's history lists it."""
+
+    id: int
+    kind: str
+    amount_points: int
+    debit_account_id: int
+    credit_account_id: int
+    debit_balance_after: int
+    credit_balance_after: int
+    created_at: datetime
+    captured_at: datetime | None
+    actor: str
+    event_id: str | None
+    reverses_entry_id: int | None
+    rule_version: int | None
+    memo: str
+
+
 async def open_account(community_id: int, kind: AccountKind, now: datetime) -> int:
     rows = await Account.insert(
         Account(community=community_id, kind=kind.value, stripe=0, created_at=now)
@@ -335,9 +355,7 @@ async def reversal_of_entry(entry_id: int) -> int | None:
     return None if row is None else int(row["id"])
 
 
-async def account_entries(
-    account_id: int, before_id: int | None, limit: int
-) -> list[dict[str, Any]]:
+async def account_entries(account_id: int, before_id: int | None, limit: int) -> list[EntryRow]:
     """Newest first; two index range scans, one per side of the entry."""
     clauses = []
     for column in (Entry.debit_account_id, Entry.credit_account_id):
@@ -346,4 +364,23 @@ async def account_entries(
             query = query.where(Entry.id < before_id)
         clauses.append(await query.order_by(Entry.id, ascending=False).limit(limit))
     merged = sorted(clauses[0] + clauses[1], key=lambda row: row["id"], reverse=True)
-    return list(merged[:limit])
+    return [_entry_row(row) for row in merged[:limit]]
+
+
+def _entry_row(row: Mapping[str, Any]) -> EntryRow:
+    return EntryRow(
+        id=row["id"],
+        kind=row["kind"],
+        amount_points=row["amount_points"],
+        debit_account_id=row["debit_account_id"],
+        credit_account_id=row["credit_account_id"],
+        debit_balance_after=row["debit_balance_after"],
+        credit_balance_after=row["credit_balance_after"],
+        created_at=row["created_at"],
+        captured_at=row.get("captured_at"),
+        actor=row["actor"],
+        event_id=row["event_id"],
+        reverses_entry_id=row["reverses_entry_id"],
+        rule_version=row["rule_version"],
+        memo=row["memo"],
+    )

@@ -26,6 +26,56 @@ LAST_WARNED = (
 )
 NOTICES_HEAD = "SELECT COALESCE(MAX(id), 0) AS head FROM notice"
 
+
+@dataclass(frozen=True, slots=True)
+class NoticeFactRow:
+    """A numbered notice fact, as the projection applies it."""
+
+    seq: int
+    source: str
+    kind: str
+    household_id: int | None
+    volunteer_id: int | None
+    subject_user_id: int | None
+    payload: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRow:
+    """A projected notice; `read_at` is the reader's mark (None unread, or not asked)."""
+
+    id: int
+    kind: str
+    household_id: int | None
+    volunteer_id: int | None
+    subject_user_id: int | None
+    payload: str
+    created_at: datetime | str
+    read_at: datetime | str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    """A notice whose webhook delivery is due, with the attempts made so far."""
+
+    notice: NoticeRow
+    attempts: int
+
+
+def _notice_row(row: Any, notice_id: int, read_at: Any = None) -> NoticeRow:
+    return NoticeRow(
+        id=notice_id,
+        kind=row["kind"],
+        household_id=row["household_id"],
+        volunteer_id=row["volunteer_id"],
+        subject_user_id=row["subject_user_id"],
+        payload=row["payload"],
+        created_at=row["created_at"],
+        read_at=read_at,
+    )
+
+
 # --- what a notice says of its event's records ------------------------------------------------
 
 
@@ -99,7 +149,7 @@ async def sequence_pending(limit: int) -> int:
     return len(rows)
 
 
-async def facts_after(seq: int, limit: int) -> list[dict[str, Any]]:
+async def facts_after(seq: int, limit: int) -> list[NoticeFactRow]:
     rows: list[dict[str, Any]] = await (
         NoticeFact.select(
             NoticeFact.seq,
@@ -115,7 +165,7 @@ async def facts_after(seq: int, limit: int) -> list[dict[str, Any]]:
         .order_by(NoticeFact.seq)
         .limit(limit)
     )
-    return rows
+    return [NoticeFactRow(**row) for row in rows]
 
 
 async def last_warned(household_id: int, kind: str) -> datetime | None:
@@ -135,7 +185,7 @@ async def applied_through() -> int:
     return int(row["head"])
 
 
-async def apply(facts: list[dict[str, Any]], now: datetime) -> None:
+async def apply(facts: list[NoticeFactRow], now: datetime) -> None:
     """The notices of these facts and their pending deliveries; a notice or a delivery that
     exists already is left as it is (re-applying, or a rebuild, changes nothing)."""
     for fact in facts:
@@ -143,19 +193,19 @@ async def apply(facts: list[dict[str, Any]], now: datetime) -> None:
             "INSERT INTO notice (id, kind, household_id, volunteer_id, subject_user_id, source, "
             "payload, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
             "ON CONFLICT (id) DO NOTHING",
-            fact["seq"],
-            fact["kind"],
-            fact["household_id"],
-            fact["volunteer_id"],
-            fact["subject_user_id"],
-            fact["source"],
-            fact["payload"],
-            fact["created_at"],
+            fact.seq,
+            fact.kind,
+            fact.household_id,
+            fact.volunteer_id,
+            fact.subject_user_id,
+            fact.source,
+            fact.payload,
+            fact.created_at,
         )
         await sql.fetch(
             "INSERT INTO notice_delivery (notice_id, attempts, next_attempt_at, last_error) "
             "VALUES ($1, 0, $2, '') ON CONFLICT (notice_id) DO NOTHING",
-            fact["seq"],
+            fact.seq,
             now,
         )
 
@@ -179,7 +229,7 @@ _VISIBLE = (
 
 async def inbox(
     user_id: int, volunteer_id: int | None, before_id: int | None, limit: int
-) -> list[dict[str, Any]]:
+) -> list[NoticeRow]:
     """Newest first, with whether this reader has read each."""
     rows = await sql.fetch(
         "SELECT v.id, v.kind, v.household_id, v.volunteer_id, v.subject_user_id, v.payload, "  # noqa: S608 (constant text)
@@ -192,7 +242,7 @@ async def inbox(
         before_id if before_id is not None else 2**62,
         limit,
     )
-    return [dict(row) for row in rows]
+    return [_notice_row(row, int(row["id"]), row["read_at"]) for row in rows]
 
 
 async def unread_count(user_id: int, volunteer_id: int | None) -> int:
@@ -244,7 +294,7 @@ async def mark_read(
 # --- the webhook's deliveries ---------------------------------------------------------------------
 
 
-async def due_deliveries(now: datetime, limit: int) -> list[dict[str, Any]]:
+async def due_deliveries(now: datetime, limit: int) -> list[DueDelivery]:
     """Undelivered notices whose next attempt is due, oldest first, with their notice."""
     rows = await sql.fetch(
         "SELECT d.notice_id, d.attempts, d.next_attempt_at, n.kind, n.household_id, "
@@ -255,7 +305,9 @@ async def due_deliveries(now: datetime, limit: int) -> list[dict[str, Any]]:
         now,
         limit,
     )
-    return [dict(row) for row in rows]
+    return [
+        DueDelivery(_notice_row(row, int(row["notice_id"])), int(row["attempts"])) for row in rows
+    ]
 
 
 async def claim_delivery(notice_id: int, attempts: int, lease_until: datetime) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 
 from ledger.store import sql
 from ledger.store.engine import is_sqlite
@@ -49,9 +51,43 @@ _VOLUNTEERS_SQLITE = (
 _COMPOUND = "SELECT community FROM compound WHERE id = $1"
 
 
-async def account_with_expiring(account_id: int) -> Sequence[Row]:
+@dataclass(frozen=True, slots=True)
+class ExpiringLot:
+    points: int
+    expires_on: date | str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountWithExpiring:
+    """An account, its household's compound (None for any other account) and its open lots."""
+
+    id: int
+    kind: str
+    community_id: int
+    balance_points: int
+    compound_id: int | None
+    expiring: list[ExpiringLot]
+
+
+async def account_with_expiring(account_id: int) -> AccountWithExpiring | None:
     """The account, its household's compound and its open lots by expiry date, in one go."""
-    return await sql.fetch(_ACCOUNT, account_id)
+    rows = await sql.fetch(_ACCOUNT, account_id)
+    if not rows:
+        return None
+    first = rows[0]
+    compound_id = first["compound_id"]
+    return AccountWithExpiring(
+        id=first["id"],
+        kind=first["kind"],
+        community_id=first["community"],
+        balance_points=first["balance_points"],
+        compound_id=None if compound_id is None else int(compound_id),
+        expiring=[
+            ExpiringLot(int(row["points"]), row["expires_on"])
+            for row in rows
+            if row["points"] is not None
+        ],
+    )
 
 
 async def head_and_households(ids: list[int]) -> tuple[int, dict[int, Row]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from ledger.store.tables import (
@@ -17,8 +19,28 @@ from ledger.store.tables import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class HouseholdView:
+    """A household (or shop, office) with its compound's name and community."""
+
+    id: int
+    compound: int
+    compound_name: str
+    community_id: int
+    account: int
+    building: str
+    unit: str
+    room: str
+    kind: str
+    name: str
+    card_serial: int
+    join_code: str
+    created_at: datetime
+
+
 async def household(household_id: int) -> dict[str, Any] | None:
-    """The household with its compound's name and community."""
+    """The household with its compound's name and community (as a row: services/members.py
+    reads it so; `household_view` is the typed read)."""
     row: dict[str, Any] | None = await (
         Household.select(
             *Household.all_columns(),
@@ -31,8 +53,42 @@ async def household(household_id: int) -> dict[str, Any] | None:
     return row
 
 
-async def inspections_of(household_id: int, limit: int) -> list[dict[str, Any]]:
-    """A household's latest grades, newest first, with the point's name."""
+async def household_view(household_id: int) -> HouseholdView | None:
+    """The household with its compound's name and community."""
+    row = await household(household_id)
+    return None if row is None else HouseholdView(**row)
+
+
+@dataclass(frozen=True, slots=True)
+class AppealMark:
+    """The appeal of a grade, as the grade's line shows it."""
+
+    id: int
+    inspection: int
+    status: str
+    new_grade: str | None
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class GradeLine:
+    """A household's grade as its pages list it, with the point's name and its appeal."""
+
+    id: int
+    stream: str
+    grade: str
+    final_grade: str
+    reasons: str
+    points_awarded: int
+    scored: bool
+    local_day: date
+    created_at: datetime
+    point_name: str | None
+    appeal: AppealMark | None = None
+
+
+async def inspections_of(household_id: int, limit: int) -> list[GradeLine]:
+    """A household's latest grades, newest first, with the point's name (no appeal yet)."""
     rows: list[dict[str, Any]] = await (
         Inspection.select(
             Inspection.id,
@@ -50,16 +106,16 @@ async def inspections_of(household_id: int, limit: int) -> list[dict[str, Any]]:
         .order_by(Inspection.id, ascending=False)
         .limit(limit)
     )
-    return rows
+    return [GradeLine(**row) for row in rows]
 
 
-async def appeals_of_inspections(inspection_ids: list[int]) -> dict[int, dict[str, Any]]:
+async def appeals_of_inspections(inspection_ids: list[int]) -> dict[int, AppealMark]:
     if not inspection_ids:
         return {}
     rows = await Appeal.select(
         Appeal.id, Appeal.inspection, Appeal.status, Appeal.new_grade, Appeal.decided_at
     ).where(Appeal.inspection.is_in(inspection_ids))
-    return {int(row["inspection"]): row for row in rows}
+    return {int(row["inspection"]): AppealMark(**row) for row in rows}
 
 
 async def inspections_by_id(inspection_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -83,7 +139,41 @@ async def inspections_by_id(inspection_ids: list[int]) -> dict[int, dict[str, An
     return {int(row["id"]): row for row in rows}
 
 
-async def shifts_of(volunteer_id: int, limit: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class ShiftLine:
+    """A shift as a volunteer's page lists it, with its post's name."""
+
+    id: int
+    kind: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    minutes: int | None
+    flagged: bool
+    post_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenShift:
+    id: int
+    post: int | None
+    started_at: datetime
+    post_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserLine:
+    """A login as the admin's users list shows it."""
+
+    id: int
+    username: str
+    role: str
+    active: bool
+    phone: str | None
+    display_name: str | None
+
+
+async def shifts_of(volunteer_id: int, limit: int) -> list[ShiftLine]:
     """A volunteer's latest shifts, newest first, with the post's name."""
     rows: list[dict[str, Any]] = await (
         Shift.select(
@@ -100,16 +190,16 @@ async def shifts_of(volunteer_id: int, limit: int) -> list[dict[str, Any]]:
         .order_by(Shift.id, ascending=False)
         .limit(limit)
     )
-    return rows
+    return [ShiftLine(**row) for row in rows]
 
 
-async def open_shift(volunteer_id: int) -> dict[str, Any] | None:
+async def open_shift(volunteer_id: int) -> OpenShift | None:
     row: dict[str, Any] | None = await (
         Shift.select(Shift.id, Shift.post, Shift.started_at, Shift.post.name.as_alias("post_name"))
         .where(Shift.volunteer == volunteer_id, Shift.status == "open")
         .first()
     )
-    return row
+    return None if row is None else OpenShift(**row)
 
 
 async def names(table_name: str, ids: list[int]) -> dict[int, str]:
@@ -126,7 +216,7 @@ async def names(table_name: str, ids: list[int]) -> dict[int, str]:
     return {int(row["id"]): str(row["name"]) for row in rows}
 
 
-async def users(limit: int) -> list[dict[str, Any]]:
+async def users(limit: int) -> list[UserLine]:
     """Logins in id order: name, role, active (and the number and name of a PIN account)."""
     rows: list[dict[str, Any]] = await (
         AppUser.select(
@@ -140,4 +230,4 @@ async def users(limit: int) -> list[dict[str, Any]]:
         .order_by(AppUser.id)
         .limit(limit)
     )
-    return rows
+    return [UserLine(**row) for row in rows]

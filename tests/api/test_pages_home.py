@@ -19,6 +19,7 @@ from api.settings import Settings
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.rules import Grade, Stream
 from ledger.services import views
+from ledger.services.accounts import Expiring
 from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
 from ledger.services.grading import Grading
@@ -49,18 +50,18 @@ async def story(demo: Demo, settings: Settings) -> dict[str, Any]:
     clock = FrozenClock(hangzhou(2025, 6, 1, 9))
     services = Services.build(settings.keyring(), settings.base_url, clock=clock)
     household = await views.household(demo.household_id)
-    compound_id = household["compound"]
+    compound_id = household.compound
     await services.accounts.adjust(SYSTEM, event_id(), demo.account_id, 10, "旧积分")
     await services.catalog.create(
         SYSTEM,
         event_id(),
-        household["community_id"],
+        household.community_id,
         RewardFields(name="大米五斤", cost_points=80, stock=9),
     )
     await services.catalog.create(
         SYSTEM,
         event_id(),
-        household["community_id"],
+        household.community_id,
         RewardFields(name="已兑完", cost_points=1, stock=0),
     )
     clock.moment = hangzhou(2026, 12, 5, 9)
@@ -155,8 +156,8 @@ def test_within_reach_is_cheapest_first_and_skips_what_cannot_be_had() -> None:
 def test_expiring_soon_counts_the_lots_within_sixty_days() -> None:
     today = date(2026, 11, 1)
     groups = [
-        {"points": 7, "expires_on": "2026-12-31"},  # in 60 days
-        {"points": 3, "expires_on": "2027-01-01"},  # in 61 days: not yet
+        Expiring(points=7, expires_on="2026-12-31"),  # in 60 days
+        Expiring(points=3, expires_on="2027-01-01"),  # in 61 days: not yet
     ]
     assert expiring_soon(groups, today) == {"points": 7, "last": "2026-12-31"}
     assert expiring_soon(groups[1:], today) is None

@@ -42,7 +42,7 @@ async def world(fresh_db: None, settings: Settings) -> World:
     demo = await seed(settings, clock)
     services = Services.build(settings.keyring(), settings.base_url, clock=clock)
     household = await views.household(demo.household_id)
-    community_id = household["community_id"]
+    community_id = household.community_id
     limited = await services.catalog.create(
         SYSTEM,
         "r-limited",
@@ -51,7 +51,7 @@ async def world(fresh_db: None, settings: Settings) -> World:
     )
     rewards = await services.registry.page("rewards", None, 10, {"community": community_id})
     point = await services.registry.create_point(
-        SYSTEM, "p-closed", household["compound"], "早晚投放点", ["07:00-09:00", "17:30-19:00"]
+        SYSTEM, "p-closed", household.compound, "早晚投放点", ["07:00-09:00", "17:30-19:00"]
     )
     return World(
         demo,

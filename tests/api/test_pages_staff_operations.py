@@ -47,7 +47,7 @@ async def world(fresh_db: None, settings: Settings) -> World:
     demo = await seed(settings, clock)
     services = Services.build(settings.keyring(), settings.base_url, clock=clock)
     household = await views.household(demo.household_id)
-    community = {"community": household["community_id"]}
+    community = {"community": household.community_id}
     rewards = await services.registry.page("rewards", None, 10, community)
     merchants = await services.registry.page("merchants", None, 10, community)
     volunteers = await services.registry.page("volunteers", None, 10, community)
@@ -57,8 +57,8 @@ async def world(fresh_db: None, settings: Settings) -> World:
         rewards["items"][0]["id"],
         merchants["items"][0]["id"],
         volunteers["items"][0]["id"],
-        household["compound"],
-        {row["username"]: row["id"] for row in await views.users()},
+        household.compound,
+        {row.username: row.id for row in await views.users()},
     )
 
 

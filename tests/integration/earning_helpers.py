@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
@@ -101,14 +103,14 @@ async def make_post(services: Services, site: Site, name: str) -> str:
 
 
 async def balance(services: Services, account_id: int) -> int:
-    points: int = (await services.accounts.account(SYSTEM, account_id))["balance_points"]
+    points: int = (await services.accounts.account(SYSTEM, account_id)).balance_points
     return points
 
 
 async def entries(services: Services, account_id: int) -> list[dict[str, Any]]:
     """An account's entries, oldest first."""
     page = await services.accounts.entries(SYSTEM, account_id, None, 500)
-    return list(reversed(page["items"]))
+    return list(reversed(msgspec.to_builtins(page.items)))
 
 
 async def inspections(household_id: int) -> list[dict[str, Any]]:

@@ -54,7 +54,7 @@ async def _exercise(
     print("entries per partition:", {row["part"]: row["n"] for row in partitions})
     assert len(partitions) >= 2
     account = await services.accounts.account(SYSTEM, account_id)
-    assert account["balance_points"] == 5, account
+    assert account.balance_points == 5, account
     await services.sealer.seal_all()
     report = await services.verifier.verify()
     assert report.ok, report

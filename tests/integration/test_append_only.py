@@ -126,7 +126,7 @@ async def test_sql_update_making_a_household_negative_is_refused(services: Servi
                 "UPDATE account SET balance_points = -1 WHERE id = {}", world.account_id
             )
     account = await services.accounts.account(SYSTEM, world.account_id)
-    assert account["balance_points"] == 30
+    assert account.balance_points == 30
 
 
 async def test_balance_edited_behind_the_app_is_named_by_verify(services: Services) -> None:

@@ -41,7 +41,7 @@ async def _race(requests: Sequence[Awaitable[Adjusted | Reversed]]) -> tuple[lis
 
 
 async def _balance(services: Services, account_id: int) -> int:
-    return int((await services.accounts.account(SYSTEM, account_id))["balance_points"])
+    return int((await services.accounts.account(SYSTEM, account_id)).balance_points)
 
 
 async def _assert_verified(services: Services) -> None:

@@ -113,7 +113,7 @@ async def test_each_demo_login_authenticates_with_its_role_and_links(
     resident = await services.users.authenticate("resident", PASSWORD)
     assert resident.household_id is not None
     account = await services.accounts.account(resident, next(iter(resident.account_ids)))
-    assert account["balance_points"] > 0, "the demo resident has points to spend"
+    assert account.balance_points > 0, "the demo resident has points to spend"
     volunteer = await services.users.authenticate("volunteer", PASSWORD)
     assert volunteer.volunteer_id is not None
     assert len(volunteer.account_ids) == 1

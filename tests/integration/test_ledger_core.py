@@ -29,7 +29,7 @@ async def test_replayed_adjustment_credits_once(services: Services) -> None:
     again = await credit(services, world.account_id, 10, key="same")
     assert again == first
     account = await services.accounts.account(SYSTEM, world.account_id)
-    assert account["balance_points"] == 10
+    assert account.balance_points == 10
 
 
 async def test_reused_event_id_with_new_content_is_rejected(services: Services) -> None:
@@ -47,7 +47,7 @@ async def test_refused_debit_stays_refused_after_the_balance_grows(services: Ser
     with pytest.raises(InsufficientPoints):
         await services.accounts.adjust(SYSTEM, "debit-1", world.account_id, -5, "spend")
     account = await services.accounts.account(SYSTEM, world.account_id)
-    assert account["balance_points"] == 100
+    assert account.balance_points == 100
 
 
 async def test_reversal_happens_once_and_links_the_original(services: Services) -> None:
@@ -71,7 +71,7 @@ async def test_reversal_that_would_overdraw_is_refused(services: Services) -> No
     with pytest.raises(InsufficientPoints):
         await services.accounts.reverse(SYSTEM, event_id(), original["entry_id"], "too late")
     account = await services.accounts.account(SYSTEM, world.account_id)
-    assert account["balance_points"] == 5
+    assert account.balance_points == 5
 
 
 async def test_sealer_chains_entries_and_verify_checks_the_chain(services: Services) -> None:
@@ -90,8 +90,8 @@ async def test_entries_page_newest_first_with_cursor(services: Services) -> None
     for amount in (1, 2, 3):
         await credit(services, world.account_id, amount)
     first = await services.accounts.entries(SYSTEM, world.account_id, None, 2)
-    assert [item["amount_points"] for item in first["items"]] == [3, 2]
-    assert [item["balance_after_points"] for item in first["items"]] == [6, 3]
-    rest = await services.accounts.entries(SYSTEM, world.account_id, first["next_cursor"], 2)
-    assert [item["amount_points"] for item in rest["items"]] == [1]
-    assert rest["next_cursor"] is None
+    assert [item.amount_points for item in first.items] == [3, 2]
+    assert [item.balance_after_points for item in first.items] == [6, 3]
+    rest = await services.accounts.entries(SYSTEM, world.account_id, first.next_cursor, 2)
+    assert [item.amount_points for item in rest.items] == [1]
+    assert rest.next_cursor is None

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
+
 from ledger.domain.access import SYSTEM
 from ledger.services.container import Services
 from ledger.services.verify import Check
@@ -96,7 +98,7 @@ async def _agree(services: Services, *account_ids: int) -> None:
     for account_id in account_ids:
         expected = await _old_expiring(account_id)
         view = await services.accounts.account(SYSTEM, account_id)
-        assert view["expiring"] == expected
+        assert msgspec.to_builtins(view.expiring) == expected
     report = await verified(services)
     checks = {check.name: check for check in report.checks}
     assert checks["lot_totals_match_lots"] == Check(
@@ -124,7 +126,9 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 25)
     await _agree(services, world.account_id)
-    assert (await services.accounts.account(SYSTEM, world.account_id))["expiring"] == [
+    assert msgspec.to_builtins(
+        (await services.accounts.account(SYSTEM, world.account_id)).expiring
+    ) == [
         {"points": 55, "expires_on": "2026-12-31"},
         {"points": 57, "expires_on": "2027-12-31"},
     ]
@@ -135,7 +139,9 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     # Reversing a credit takes back that credit's own lot.
     await services.accounts.reverse(SYSTEM, event_id(), wrong["entry_id"], "wrong household")
     await _agree(services, world.account_id)
-    assert (await services.accounts.account(SYSTEM, world.account_id))["expiring"] == [
+    assert msgspec.to_builtins(
+        (await services.accounts.account(SYSTEM, world.account_id)).expiring
+    ) == [
         {"points": 115, "expires_on": "2026-12-31"},
         {"points": 50, "expires_on": "2027-12-31"},
     ]
@@ -146,11 +152,18 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     expired = await services.expiry.run(date(2027, 1, 1))
     assert expired.expired_points == 115 + 15
     await _agree(services, world.account_id, neighbour["account_id"])
-    assert (await services.accounts.account(SYSTEM, world.account_id))["expiring"] == [
+    assert msgspec.to_builtins(
+        (await services.accounts.account(SYSTEM, world.account_id)).expiring
+    ) == [
         {"points": 50, "expires_on": "2027-12-31"},
         {"points": 20, "expires_on": "2028-12-31"},
     ]
-    assert (await services.accounts.account(SYSTEM, neighbour["account_id"]))["expiring"] == []
+    assert (
+        msgspec.to_builtins(
+            (await services.accounts.account(SYSTEM, neighbour["account_id"])).expiring
+        )
+        == []
+    )
     emptied = await LotTotal.select(LotTotal.points).where(
         LotTotal.account_id == world.account_id, LotTotal.expires_on == date(2026, 12, 31)
     )
@@ -160,7 +173,7 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
 async def test_an_account_without_lots_reads_as_before(services: Services) -> None:
     world = await make_world(services)
     view = await services.accounts.account(SYSTEM, world.account_id)
-    assert view["expiring"] == [] == await _old_expiring(world.account_id)
+    assert msgspec.to_builtins(view.expiring) == [] == await _old_expiring(world.account_id)
 
 
 # -- proved by verify --------------------------------------------------------------------------

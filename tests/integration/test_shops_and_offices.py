@@ -158,7 +158,7 @@ async def test_an_upheld_appeal_regrades_a_shop_with_its_kind_s_values(
     )
     await services.appeals.decide(coordinator, event_id(), appeal.appeal_id, True, Grade.GOOD)
     account = await services.accounts.account(SYSTEM, town.noodles["account_id"])
-    assert account["balance_points"] == 20  # 8 reversed, 20 credited
+    assert account.balance_points == 20  # 8 reversed, 20 credited
 
 
 async def test_a_shop_redeems_and_pays_as_a_household_does(services: Services) -> None:
@@ -325,7 +325,7 @@ async def test_a_batch_grades_shops_and_offices_as_one_by_one(
     assert points == [20, 10, 20, 8, 0, 10, 10, 5, 0, 0]
     for town in (a, b):
         balances = [
-            (await services.accounts.account(SYSTEM, unit["account_id"]))["balance_points"]
+            (await services.accounts.account(SYSTEM, unit["account_id"])).balance_points
             for unit in (town.noodles, town.tea, town.lawyers, town.household)
         ]
         assert balances == [50, 8, 10, 15]

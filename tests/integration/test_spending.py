@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
 import pytest
 from piccolo.engine.sqlite import SQLiteEngine
 
@@ -47,7 +48,7 @@ from tests.factories import (
 
 
 async def balance(services: Services, account_id: int) -> int:
-    return int((await services.accounts.account(SYSTEM, account_id))["balance_points"])
+    return int((await services.accounts.account(SYSTEM, account_id)).balance_points)
 
 
 async def stock(reward_id: int) -> int:
@@ -430,15 +431,15 @@ async def test_refunded_points_keep_their_lots_expiry(
     await credit(services, world.account_id, 50)  # expires 2028-12-31
     done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     view = await services.accounts.account(SYSTEM, world.account_id)
-    assert view["expiring"] == [
+    assert msgspec.to_builtins(view.expiring) == [
         {"points": 20, "expires_on": "2027-12-31"},
         {"points": 50, "expires_on": "2028-12-31"},
     ]
     clock.moment = datetime(2027, 9, 1, 2, 0, tzinfo=UTC)
     await services.spending.refund(SYSTEM, event_id(), done.redemption_id, "缺货")
     view = await services.accounts.account(SYSTEM, world.account_id)
-    assert view["balance_points"] == 150
-    assert view["expiring"] == [
+    assert view.balance_points == 150
+    assert msgspec.to_builtins(view.expiring) == [
         {"points": 100, "expires_on": "2027-12-31"},
         {"points": 50, "expires_on": "2028-12-31"},
     ]
@@ -558,7 +559,7 @@ async def test_expiry_takes_only_lots_past_their_date_and_spending_took_the_olde
     await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
     await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 20)
     view = await services.accounts.account(SYSTEM, world.account_id)
-    assert view["expiring"] == [
+    assert msgspec.to_builtins(view.expiring) == [
         {"points": 50, "expires_on": "2026-12-31"},
         {"points": 50, "expires_on": "2027-12-31"},
     ]
@@ -572,7 +573,7 @@ async def test_expiry_takes_only_lots_past_their_date_and_spending_took_the_olde
     assert await balance(services, world.account_id) == 70
     assert await sink(services, world, AccountKind.EXPIRED) == 50
     view = await services.accounts.account(SYSTEM, world.account_id)
-    assert view["expiring"] == [
+    assert msgspec.to_builtins(view.expiring) == [
         {"points": 50, "expires_on": "2027-12-31"},
         {"points": 20, "expires_on": "2028-12-31"},
     ]
@@ -605,7 +606,7 @@ async def test_a_credit_after_local_midnight_on_new_years_eve_belongs_to_the_new
     clock.moment = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)  # 00:00 local, 2027
     await credit(services, world.account_id, 2)
     view = await services.accounts.account(SYSTEM, world.account_id)
-    assert view["expiring"] == [
+    assert msgspec.to_builtins(view.expiring) == [
         {"points": 1, "expires_on": "2027-12-31"},
         {"points": 2, "expires_on": "2028-12-31"},
     ]

@@ -54,7 +54,7 @@ def _tally(outcomes: list[Any]) -> Counter[str]:
 
 
 async def _balance(services: Services, account_id: int) -> int:
-    return int((await services.accounts.account(SYSTEM, account_id))["balance_points"])
+    return int((await services.accounts.account(SYSTEM, account_id)).balance_points)
 
 
 async def _stock(reward_id: int) -> int:

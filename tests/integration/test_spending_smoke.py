@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import msgspec
 import pytest
 
 from ledger.domain.access import SYSTEM, Role
@@ -42,7 +43,7 @@ async def test_redeem_pay_refund_settle_and_expire(services: Services, clock: Fr
     settled = await services.spending.settle(SYSTEM, event_id(), merchant["id"])
     assert settled.settled_points == 40
     account = await services.accounts.account(SYSTEM, world.account_id)
-    assert account["expiring"] == [{"points": 60, "expires_on": "2027-12-31"}]
+    assert msgspec.to_builtins(account.expiring) == [{"points": 60, "expires_on": "2027-12-31"}]
     clock.moment = datetime(2027, 12, 20, 2, 0, tzinfo=UTC)
     soon = await services.expiry.expiring(None, 30, 0, 10)
     assert [row.points for row in soon] == [60]
@@ -50,7 +51,7 @@ async def test_redeem_pay_refund_settle_and_expire(services: Services, clock: Fr
     again = await services.expiry.run(date(2028, 1, 1))
     assert first.expired_points == 60
     assert again.expired_points == 0
-    assert (await services.accounts.account(SYSTEM, world.account_id))["balance_points"] == 0
+    assert (await services.accounts.account(SYSTEM, world.account_id)).balance_points == 0
     await services.sealer.seal_all()
     report = await services.verifier.verify()
     assert report.ok, report

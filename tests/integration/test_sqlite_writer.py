@@ -51,7 +51,7 @@ async def test_a_write_waits_for_another_process_without_blocking_the_loop(
     ticker.cancel()
     assert receipt["balance_points"] == 12
     account = await services.accounts.account(SYSTEM, world.account_id)
-    assert account["balance_points"] == 12
+    assert account.balance_points == 12
 
 
 async def test_past_the_busy_timeout_the_write_fails_and_the_next_one_works(
