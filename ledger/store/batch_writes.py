@@ -21,6 +21,7 @@ from ledger.domain.chain import SealableEntry
 from ledger.store import sql
 from ledger.store.earning import ScannedHousehold, ScannedPoint
 from ledger.store.engine import is_sqlite
+from ledger.store.records import picked
 
 _ANY = {"pg": "= ANY($1::bigint[])", "sqlite": "IN (SELECT value FROM json_each($1))"}
 
@@ -50,13 +51,13 @@ SCANNED = {
 async def scanned_households(ids: Sequence[int]) -> dict[int, ScannedHousehold]:
     """The households codes name, each with its compound's community, by id."""
     rows = await sql.fetch(SCANNED[("household", _engine())], _ids(ids))
-    return {row["id"]: ScannedHousehold.of(row) for row in rows}
+    return {row["id"]: picked(ScannedHousehold, row) for row in rows}
 
 
 async def scanned_points(ids: Sequence[int]) -> dict[int, ScannedPoint]:
     """The collection points codes name, each with its compound's community, by id."""
     rows = await sql.fetch(SCANNED[("collection_point", _engine())], _ids(ids))
-    return {row["id"]: ScannedPoint.of(row) for row in rows}
+    return {row["id"]: picked(ScannedPoint, row) for row in rows}
 
 
 LOCK = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from ledger.domain.earning import day_so_far
 from ledger.domain.localtime import day_bounds
 from ledger.store import facts, sql
+from ledger.store.records import picked
 from ledger.store.registry import scanned
 from ledger.store.tables import (
     CollectionPoint,
@@ -38,23 +38,6 @@ class ScannedHousehold:
 
     card_serial: int
 
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> ScannedHousehold:
-        """From the row a code resolves to (`Codes.resolve`, `registry.scanned`): the columns
-        come typed from the database, so nothing is converted."""
-        return cls(
-            id=row["id"],
-            compound=row["compound"],
-            community_id=row["community_id"],
-            account=row["account"],
-            building=row["building"],
-            unit=row["unit"],
-            room=row["room"],
-            kind=row["kind"],
-            name=row["name"],
-            card_serial=row["card_serial"],
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class ScannedPoint:
@@ -67,16 +50,6 @@ class ScannedPoint:
 
     card_serial: int
 
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> ScannedPoint:
-        return cls(
-            id=row["id"],
-            compound=row["compound"],
-            community_id=row["community_id"],
-            windows=row["windows"],
-            card_serial=row["card_serial"],
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class ScannedPost:
@@ -88,16 +61,6 @@ class ScannedPost:
     name: str
 
     card_serial: int
-
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> ScannedPost:
-        return cls(
-            id=row["id"],
-            compound=row["compound"],
-            community_id=row["community_id"],
-            name=row["name"],
-            card_serial=row["card_serial"],
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,17 +117,17 @@ async def compound_of_point(point_id: int) -> int | None:
 
 async def scanned_household(household_id: int) -> ScannedHousehold | None:
     row = await scanned(Household, household_id)
-    return None if row is None else ScannedHousehold.of(row)
+    return None if row is None else picked(ScannedHousehold, row)
 
 
 async def scanned_point(point_id: int) -> ScannedPoint | None:
     row = await scanned(CollectionPoint, point_id)
-    return None if row is None else ScannedPoint.of(row)
+    return None if row is None else picked(ScannedPoint, row)
 
 
 async def scanned_post(post_id: int) -> ScannedPost | None:
     row = await scanned(DutyPost, post_id)
-    return None if row is None else ScannedPost.of(row)
+    return None if row is None else picked(ScannedPost, row)
 
 
 async def home(household_id: int) -> Home | None:
