@@ -213,4 +213,4 @@ async def _page(
 ) -> Page:
     given = {column: value for column, value in filters.items() if value is not None}
     result = await services.registry.page(resource, cursor, limit, given)
-    return Page(items=result["items"], next_cursor=result["next_cursor"])
+    return Page(items=result.items, next_cursor=result.next_cursor)

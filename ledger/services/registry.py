@@ -34,6 +34,16 @@ from ledger.store import short_codes
 CARD_KINDS = {"households": CodeKind.HOUSEHOLD, "points": CodeKind.POINT, "posts": CodeKind.POST}
 
 
+@dataclass(frozen=True, slots=True)
+class RegistryPage:
+    """One page of a registry list. Its items stay the public views (plain dicts): each
+    table lists its own columns (a point its windows, a card holder its token and short code),
+    and they go out as JSON as they are."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
 @dataclass(frozen=True)
 class Registry:
     clock: Clock
@@ -309,7 +319,7 @@ class Registry:
 
     async def page(
         self, resource: str, cursor: str | None, limit: int, filters: dict[str, int]
-    ) -> Result:
+    ) -> RegistryPage:
         """One page of a registry list, in id order."""
         if not 1 <= limit <= PAGE_LIMIT_MAX:
             raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
@@ -318,7 +328,7 @@ class Registry:
         typed = await short_codes.current(kind.value, rows[:limit]) if kind else {}
         items = [self._view(resource, row, typed.get(row["id"])) for row in rows[:limit]]
         more = len(rows) > limit
-        return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
+        return RegistryPage(items, encode_cursor(items[-1]["id"]) if more else None)
 
     async def _short_code(self, kind: CodeKind, subject_id: int, card_serial: int) -> str:
         """A new card's typed code, in the same transaction as the card."""
