@@ -35,6 +35,39 @@ CARD_KINDS = {"households": CodeKind.HOUSEHOLD, "points": CodeKind.POINT, "posts
 
 
 @dataclass(frozen=True, slots=True)
+class CommunityCreated:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompoundCreated:
+    id: int
+    community_id: int
+    name: str
+    kind: CompoundKind
+
+
+@dataclass(frozen=True, slots=True)
+class CardReissued:
+    """A household's new card: its token, its typed short code and a new join code."""
+
+    card_token: str
+    short_code: str
+    join_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountHolderCreated:
+    """A merchant or a volunteer, with its own account."""
+
+    id: int
+    community_id: int
+    name: str
+    account_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class RegistryPage:
     """One page of a registry list. Its items stay the public views (plain dicts): each
     table lists its own columns (a point its windows, a card holder its token and short code),
@@ -50,19 +83,24 @@ class Registry:
     runner: Runner
     codes: Codes
 
-    async def create_community(self, actor: Principal, event_id: str, name: str) -> Result:
+    async def create_community(
+        self, actor: Principal, event_id: str, name: str
+    ) -> CommunityCreated:
         name = check_name(name)
 
-        async def action() -> Result:
+        async def action() -> CommunityCreated:
             if await store.exists(store.Community, name=name):
                 raise Duplicate(f"a community named {name} exists")
             now = self.clock.now()
             community_id = await store.insert(store.Community, name=name, created_at=now)
             await accounts_store.open_community_accounts(community_id, now)
             await add_version(community_id, DEFAULT_RULES, now, actor.username, now)
-            return {"id": community_id, "name": name}
+            return CommunityCreated(community_id, name)
 
-        return await self.runner.once("community", event_id, actor, {"name": name}, action, dict)
+        inputs = {"name": name}
+        return await self.runner.once(
+            "community", event_id, actor, inputs, action, CommunityCreated
+        )
 
     async def create_compound(
         self,
@@ -71,12 +109,12 @@ class Registry:
         community_id: int,
         name: str,
         kind: CompoundKind | str = CompoundKind.RESIDENTIAL,
-    ) -> Result:
+    ) -> CompoundCreated:
         """A residential compound, a shop street or an office building (`kind`)."""
         name = check_name(name)
         kind = check_kind(CompoundKind, kind)
 
-        async def action() -> Result:
+        async def action() -> CompoundCreated:
             await _require(store.Community, community_id, "community")
             if await store.exists(store.Compound, community=community_id, name=name):
                 raise Duplicate(f"community {community_id} already has a compound named {name}")
@@ -87,13 +125,13 @@ class Registry:
                 kind=kind.value,
                 created_at=self.clock.now(),
             )
-            return {"id": compound_id, "community_id": community_id, "name": name, "kind": kind}
+            return CompoundCreated(compound_id, community_id, name, kind)
 
         # Residential compounds keep the fingerprint they had before kinds existed.
         inputs = {"community_id": community_id, "name": name}
         if kind is not CompoundKind.RESIDENTIAL:
             inputs["kind"] = kind.value
-        return await self.runner.once("compound", event_id, actor, inputs, action, dict)
+        return await self.runner.once("compound", event_id, actor, inputs, action, CompoundCreated)
 
     async def create_household(
         self,
@@ -174,24 +212,26 @@ class Registry:
             "join_code": join_code,
         }
 
-    async def reissue_card(self, actor: Principal, event_id: str, household_id: int) -> Result:
+    async def reissue_card(
+        self, actor: Principal, event_id: str, household_id: int
+    ) -> CardReissued:
         """A lost card: the household keeps its account; every older card is refused, and so
         is the old card's join code (a finder of the lost card cannot join with it)."""
 
-        async def action() -> Result:
+        async def action() -> CardReissued:
             serial = await store.bump_card_serial(household_id)
             if serial is None:
                 raise NotFound("household", household_id)
             join_code = draw_join_code()
             await members_store.set_join_code(household_id, join_code)
-            return {
-                "card_token": self.codes.token(CodeKind.HOUSEHOLD, household_id, serial),
-                "short_code": await self._short_code(CodeKind.HOUSEHOLD, household_id, serial),
-                "join_code": join_code,
-            }
+            return CardReissued(
+                card_token=self.codes.token(CodeKind.HOUSEHOLD, household_id, serial),
+                short_code=await self._short_code(CodeKind.HOUSEHOLD, household_id, serial),
+                join_code=join_code,
+            )
 
         inputs = {"household_id": household_id}
-        return await self.runner.once("card_reissue", event_id, actor, inputs, action, dict)
+        return await self.runner.once("card_reissue", event_id, actor, inputs, action, CardReissued)
 
     async def create_point(
         self, actor: Principal, event_id: str, compound_id: int, name: str, windows: list[str]
@@ -253,14 +293,14 @@ class Registry:
 
     async def create_merchant(
         self, actor: Principal, event_id: str, community_id: int, name: str
-    ) -> Result:
+    ) -> AccountHolderCreated:
         return await self._create_account_holder(
             actor, event_id, "merchant", store.Merchant, AccountKind.MERCHANT, community_id, name
         )
 
     async def create_volunteer(
         self, actor: Principal, event_id: str, community_id: int, name: str
-    ) -> Result:
+    ) -> AccountHolderCreated:
         return await self._create_account_holder(
             actor, event_id, "volunteer", store.Volunteer, AccountKind.VOLUNTEER, community_id, name
         )
@@ -274,25 +314,21 @@ class Registry:
         kind: AccountKind,
         community_id: int,
         name: str,
-    ) -> Result:
+    ) -> AccountHolderCreated:
         name = check_name(name)
 
-        async def action() -> Result:
+        async def action() -> AccountHolderCreated:
             await _require(store.Community, community_id, "community")
             now = self.clock.now()
             account_id = await accounts_store.open_account(community_id, kind, now)
             row_id = await store.insert(
                 table, community=community_id, name=name, account=account_id, created_at=now
             )
-            return {
-                "id": row_id,
-                "community_id": community_id,
-                "name": name,
-                "account_id": account_id,
-            }
+            return AccountHolderCreated(row_id, community_id, name, account_id)
 
         inputs = {"community_id": community_id, "name": name}
-        return await self.runner.once(operation, event_id, actor, inputs, action, dict)
+        created = AccountHolderCreated
+        return await self.runner.once(operation, event_id, actor, inputs, action, created)
 
     async def create_reward(
         self,

@@ -92,8 +92,8 @@ async def make_volunteer(services: Services, site: Site, name: str = "朱秀娟"
     volunteer = await services.registry.create_volunteer(
         SYSTEM, event_id(), site.world.community_id, name
     )
-    member = await make_user(services, Role.VOLUNTEER, volunteer_id=volunteer["id"])
-    return Volunteer(volunteer["id"], volunteer["account_id"], member)
+    member = await make_user(services, Role.VOLUNTEER, volunteer_id=volunteer.id)
+    return Volunteer(volunteer.id, volunteer.account_id, member)
 
 
 async def make_post(services: Services, site: Site, name: str) -> str:

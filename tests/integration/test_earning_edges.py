@@ -207,9 +207,9 @@ async def test_an_inspector_grades_only_in_assigned_compounds(
         SYSTEM, event_id(), site.world.community_id, "德胜新村"
     )
     other_point = await services.registry.create_point(
-        SYSTEM, event_id(), other["id"], "德胜1号点", []
+        SYSTEM, event_id(), other.id, "德胜1号点", []
     )
-    outsider = await make_user(services, Role.INSPECTOR, compound_ids=frozenset({other["id"]}))
+    outsider = await make_user(services, Role.INSPECTOR, compound_ids=frozenset({other.id}))
     with pytest.raises(OutOfScope):
         await grade(services, site, KITCHEN, GOOD, inspector=outsider)
     with pytest.raises(OutOfScope):
@@ -244,7 +244,7 @@ async def test_an_inspector_never_grades_their_own_building(
     other = await services.registry.create_compound(
         SYSTEM, event_id(), site.world.community_id, "德胜新村"
     )
-    elsewhere_home = await make_household(services, other["id"], building="3", room="601")
+    elsewhere_home = await make_household(services, other.id, building="3", room="601")
     visitor = await make_user(
         services, Role.INSPECTOR, household_id=elsewhere_home["id"], compound_ids=compounds
     )
@@ -320,9 +320,9 @@ async def test_a_card_reissued_revokes_the_old_one(services: Services, clock: Fr
     site = await make_site(services)
     old = site.world.card_token
     assert (await grade(services, site, KITCHEN, GOOD, card=old)).points_awarded == 10
-    new = (await services.registry.reissue_card(SYSTEM, event_id(), site.world.household_id))[
-        "card_token"
-    ]
+    new = (
+        await services.registry.reissue_card(SYSTEM, event_id(), site.world.household_id)
+    ).card_token
     assert new != old
     with pytest.raises(CodeRevoked):
         await grade(services, site, RECYCLABLE, GOOD, card=old)

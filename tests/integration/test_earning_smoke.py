@@ -39,7 +39,7 @@ async def test_inspection_dropoff_weighin_and_shift(services: Services, clock: F
         SYSTEM, event_id(), world.community_id, "朱秀娟"
     )
     post = await services.registry.create_post(SYSTEM, event_id(), world.compound_id, "东门岗")
-    member = await make_user(services, Role.VOLUNTEER, volunteer_id=volunteer["id"])
+    member = await make_user(services, Role.VOLUNTEER, volunteer_id=volunteer.id)
     shift = await services.shifts.check_in(member, event_id(), post["token"])
     clock.advance(minutes=100)
     closed = await services.shifts.check_out(member, event_id(), post["token"])

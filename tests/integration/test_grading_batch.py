@@ -61,18 +61,16 @@ class World:
 async def _world(services: Services, name: str) -> World:
     """`name` prefixes the world's event ids (ASCII, as event ids are)."""
     community_name = {"a": "甲社区", "b": "乙社区"}[name]
-    community = (await services.registry.create_community(SYSTEM, event_id(), community_name))["id"]
-    compound = (await services.registry.create_compound(SYSTEM, event_id(), community, "信义坊"))[
-        "id"
-    ]
-    other = (await services.registry.create_compound(SYSTEM, event_id(), community, "外面"))["id"]
+    community = (await services.registry.create_community(SYSTEM, event_id(), community_name)).id
+    compound = (await services.registry.create_compound(SYSTEM, event_id(), community, "信义坊")).id
+    other = (await services.registry.create_compound(SYSTEM, event_id(), community, "外面")).id
     households = [
         await make_household(services, compound, building=building)
         for building in ("1", "1", "2", "2", "3")
     ]
     revoked = households[4]["card_token"]
     reissued = await services.registry.reissue_card(SYSTEM, event_id(), households[4]["id"])
-    households[4] = households[4] | {"card_token": reissued["card_token"]}
+    households[4] = households[4] | {"card_token": reissued.card_token}
     # A cap that binds: a second good grade in a day is cut (8 + 8 > 12).
     rules = {"grade_points": {"good": 8, "fair": 3, "poor": 0}, "grading_daily_cap_points": 12}
     await services.rules.set(SYSTEM, event_id(), community, services.clock.now(), rules)

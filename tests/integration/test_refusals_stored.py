@@ -63,7 +63,7 @@ async def test_a_business_refusal_is_stored_and_a_resend_stays_refused(
     other = await services.registry.create_compound(
         SYSTEM, event_id(), site.world.community_id, "外面"
     )
-    elsewhere = await make_user(services, Role.INSPECTOR, compound_ids=frozenset({other["id"]}))
+    elsewhere = await make_user(services, Role.INSPECTOR, compound_ids=frozenset({other.id}))
     key = event_id("scope")
     with pytest.raises(OutOfScope):
         await grade(services, site, KITCHEN, GOOD, inspector=elsewhere, key=key)

@@ -36,11 +36,11 @@ async def test_redeem_pay_refund_settle_and_expire(services: Services, clock: Fr
     merchant = await services.registry.create_merchant(
         SYSTEM, event_id(), world.community_id, "菜场"
     )
-    paid = await services.spending.pay(clerk, event_id(), world.card_token, merchant["id"], 40)
+    paid = await services.spending.pay(clerk, event_id(), world.card_token, merchant.id, 40)
     assert paid.balance_points == 60
     with pytest.raises(InsufficientPoints):
-        await services.spending.pay(clerk, event_id(), world.card_token, merchant["id"], 61)
-    settled = await services.spending.settle(SYSTEM, event_id(), merchant["id"])
+        await services.spending.pay(clerk, event_id(), world.card_token, merchant.id, 61)
+    settled = await services.spending.settle(SYSTEM, event_id(), merchant.id)
     assert settled.settled_points == 40
     account = await services.accounts.account(SYSTEM, world.account_id)
     assert msgspec.to_builtins(account.expiring) == [{"points": 60, "expires_on": "2027-12-31"}]
