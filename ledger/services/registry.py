@@ -58,6 +58,24 @@ class CardReissued:
 
 
 @dataclass(frozen=True, slots=True)
+class PointCreated:
+    """A collection point and its first card."""
+
+    id: int
+    token: str
+    short_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostCreated:
+    """A duty post and its first card."""
+
+    id: int
+    token: str
+    short_code: str
+
+
+@dataclass(frozen=True, slots=True)
 class AccountHolderCreated:
     """A merchant or a volunteer, with its own account."""
 
@@ -235,17 +253,17 @@ class Registry:
 
     async def create_point(
         self, actor: Principal, event_id: str, compound_id: int, name: str, windows: list[str]
-    ) -> Result:
+    ) -> PointCreated:
         name = check_name(name)
         window_text = ",".join(str(window) for window in parse_windows(windows))
 
-        async def action() -> Result:
+        async def action() -> PointCreated:
             return await self.add_point(compound_id, name, window_text)
 
         inputs = {"compound_id": compound_id, "name": name, "windows": window_text}
-        return await self.runner.once("point", event_id, actor, inputs, action, dict)
+        return await self.runner.once("point", event_id, actor, inputs, action, PointCreated)
 
-    async def add_point(self, compound_id: int, name: str, window_text: str) -> Result:
+    async def add_point(self, compound_id: int, name: str, window_text: str) -> PointCreated:
         await _require(store.Compound, compound_id, "compound")
         if await store.exists(store.CollectionPoint, compound=compound_id, name=name):
             raise Duplicate(f"compound {compound_id} already has a point named {name}")
@@ -257,24 +275,24 @@ class Registry:
             card_serial=1,
             created_at=self.clock.now(),
         )
-        return {
-            "id": point_id,
-            "token": self.codes.token(CodeKind.POINT, point_id, 1),
-            "short_code": await self._short_code(CodeKind.POINT, point_id, 1),
-        }
+        return PointCreated(
+            id=point_id,
+            token=self.codes.token(CodeKind.POINT, point_id, 1),
+            short_code=await self._short_code(CodeKind.POINT, point_id, 1),
+        )
 
     async def create_post(
         self, actor: Principal, event_id: str, compound_id: int, name: str
-    ) -> Result:
+    ) -> PostCreated:
         name = check_name(name)
 
-        async def action() -> Result:
+        async def action() -> PostCreated:
             return await self.add_post(compound_id, name)
 
         inputs = {"compound_id": compound_id, "name": name}
-        return await self.runner.once("post", event_id, actor, inputs, action, dict)
+        return await self.runner.once("post", event_id, actor, inputs, action, PostCreated)
 
-    async def add_post(self, compound_id: int, name: str) -> Result:
+    async def add_post(self, compound_id: int, name: str) -> PostCreated:
         await _require(store.Compound, compound_id, "compound")
         if await store.exists(store.DutyPost, compound=compound_id, name=name):
             raise Duplicate(f"compound {compound_id} already has a post named {name}")
@@ -285,11 +303,11 @@ class Registry:
             card_serial=1,
             created_at=self.clock.now(),
         )
-        return {
-            "id": post_id,
-            "token": self.codes.token(CodeKind.POST, post_id, 1),
-            "short_code": await self._short_code(CodeKind.POST, post_id, 1),
-        }
+        return PostCreated(
+            id=post_id,
+            token=self.codes.token(CodeKind.POST, post_id, 1),
+            short_code=await self._short_code(CodeKind.POST, post_id, 1),
+        )
 
     async def create_merchant(
         self, actor: Principal, event_id: str, community_id: int, name: str

@@ -63,8 +63,8 @@ async def seed(settings: Settings, clock: Clock | None = None) -> Demo:
         await users.create(SYSTEM, f"user-{role.value}", request)
     return Demo(
         card_token=own["card_token"],
-        point_token=point["token"],
-        post_token=post["token"],
+        point_token=point.token,
+        post_token=post.token,
         household_id=own["id"],
         account_id=own["account_id"],
     )

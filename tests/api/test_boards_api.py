@@ -144,7 +144,7 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
             Grading(
                 event_id(),
                 households[key]["card_token"],
-                points[compound]["token"],
+                points[compound].token,
                 stream,
                 grade,
                 [] if grade is Grade.GOOD else ["wrong_bin"],
@@ -225,7 +225,7 @@ async def _redblack_world(services: Services) -> tuple[int, dict[str, int]]:
                 Grading(
                     event_id(),
                     household["card_token"],
-                    point["token"],
+                    point.token,
                     list(Stream)[n % 4],
                     Grade.GOOD if n < good else Grade.POOR,
                     [] if n < good else ["wrong_bin"],

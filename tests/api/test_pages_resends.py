@@ -58,7 +58,7 @@ async def world(fresh_db: None, settings: Settings) -> World:
         clock,
         limited.id,
         next(r["id"] for r in rewards.items if r["id"] != limited.id),
-        point["token"],
+        point.token,
         community_id,
     )
 

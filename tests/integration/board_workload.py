@@ -126,7 +126,7 @@ async def make_board_site(
     points = {}
     for compound_id in compound_ids:
         point = await services.registry.create_point(SYSTEM, event_id(), compound_id, "全天点", [])
-        points[compound_id] = point["token"]
+        points[compound_id] = point.token
     refs: list[HouseholdRef] = []
     for _ in range(households or rng.randint(2, 6)):
         compound_id = rng.choice(compound_ids)
@@ -153,7 +153,7 @@ async def make_board_site(
         post = await services.registry.create_post(
             SYSTEM, event_id(), rng.choice(compound_ids), f"岗{v}"
         )
-        vols.append(VolunteerRef(volunteer.id, member, post["token"]))
+        vols.append(VolunteerRef(volunteer.id, member, post.token))
     reward = await services.catalog.create(
         SYSTEM, event_id(), community_id, RewardFields(name="环保袋", cost_points=3, stock=1000)
     )

@@ -33,7 +33,7 @@ KITCHEN, GOOD = Stream.KITCHEN, Grade.GOOD
 def _bad_cards(site: Site) -> dict[str, type[LedgerError]]:
     head, id_text, serial, key_id, tag = site.world.card_token.split(".")
     forged = ".".join((head, id_text, serial, key_id, ("A" if tag[0] != "A" else "B") + tag[1:]))
-    return {"hello": CodeMalformed, forged: CodeForged, site.point["token"]: CodeWrongKind}
+    return {"hello": CodeMalformed, forged: CodeForged, site.point.token: CodeWrongKind}
 
 
 async def test_a_refusal_of_the_content_alone_stores_nothing_and_frees_the_event_id(
@@ -103,7 +103,7 @@ def _grading(site: Site, key: str, card: str | None = None) -> Grading:
     return Grading(
         event_id=key,
         household_token=site.world.card_token if card is None else card,
-        point_token=site.point["token"],
+        point_token=site.point.token,
         stream=KITCHEN,
         grade=GOOD,
         reasons=[],

@@ -75,9 +75,9 @@ async def _town(services: Services, community_name: str = "卖鱼桥社区") -> 
     tea = await unit(street_id, HouseholdKind.SHOP, "运河茶馆")
     lawyers = await unit(tower_id, HouseholdKind.OFFICE, "湖墅律师事务所")
     points = {
-        place: (await registry.create_point(SYSTEM, event_id(), place, f"{place}号点", ALL_DAY))[
-            "token"
-        ]
+        place: (
+            await registry.create_point(SYSTEM, event_id(), place, f"{place}号点", ALL_DAY)
+        ).token
         for place in (compound_id, street_id, tower_id)
     }
     scope = frozenset({compound_id, street_id, tower_id})
