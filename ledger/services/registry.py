@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from ledger.domain.access import Principal
@@ -22,7 +22,7 @@ from ledger.domain.rules import DEFAULT_RULES
 from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
-from ledger.services.catalog import Catalog, RewardFields
+from ledger.services.catalog import Catalog, RewardFields, RewardView
 from ledger.services.codes import Codes
 from ledger.services.rules import add_version
 from ledger.services.runner import Result, Runner
@@ -358,7 +358,7 @@ class Registry:
         stock: int,
         monthly_limit_per_household: int | None,
         **terms: Any,
-    ) -> Result:
+    ) -> RewardView:
         """Kept for callers of the registry; the catalogue owns rewards."""
         fields = RewardFields(
             name=name,
@@ -367,9 +367,7 @@ class Registry:
             monthly_limit_per_household=monthly_limit_per_household,
             **terms,
         )
-        return asdict(
-            await Catalog(self.clock, self.runner).create(actor, event_id, community_id, fields)
-        )
+        return await Catalog(self.clock, self.runner).create(actor, event_id, community_id, fields)
 
     async def page(
         self, resource: str, cursor: str | None, limit: int, filters: dict[str, int]

@@ -176,7 +176,7 @@ async def test_a_shop_redeems_and_pays_as_a_household_does(services: Services) -
         SYSTEM, event_id(), town.community_id, "环保袋", 10, 5, None
     )
     redeemed = await services.spending.redeem(
-        clerk, event_id(), town.noodles["card_token"], reward["id"], 1
+        clerk, event_id(), town.noodles["card_token"], reward.id, 1
     )
     assert redeemed.balance_points == 5
 
