@@ -46,10 +46,10 @@ async def make_world(
     services: Services, *, community: str = "卖鱼桥社区", compound: str = "信义坊"
 ) -> World:
     """One community, one compound, one household."""
-    community_id = (await services.registry.create_community(SYSTEM, event_id(), community))["id"]
+    community_id = (await services.registry.create_community(SYSTEM, event_id(), community)).id
     compound_id = (
         await services.registry.create_compound(SYSTEM, event_id(), community_id, compound)
-    )["id"]
+    ).id
     household = await make_household(services, compound_id)
     return World(
         community_id, compound_id, household["id"], household["account_id"], household["card_token"]

@@ -94,7 +94,7 @@ class RegistryController(Controller):
         self, data: JSONBody[NewCommunity], principal: PrincipalDep, services: ServicesDep
     ) -> CommunityReply:
         result = await services.registry.create_community(principal, data.event_id, data.name)
-        return msgspec.convert(result, CommunityReply)
+        return msgspec.convert(result, CommunityReply, from_attributes=True)
 
     @post("/compounds", operation_id="CreateCompound")
     async def create_compound(
@@ -103,7 +103,7 @@ class RegistryController(Controller):
         result = await services.registry.create_compound(
             principal, data.event_id, data.community_id, data.name, data.kind
         )
-        return msgspec.convert(result, CompoundReply)
+        return msgspec.convert(result, CompoundReply, from_attributes=True)
 
     @post("/households", operation_id="CreateHousehold")
     async def create_household(
@@ -121,7 +121,7 @@ class RegistryController(Controller):
             kind=data.kind,
             name=data.name,
         )
-        return msgspec.convert(result, HouseholdReply)
+        return msgspec.convert(result, HouseholdReply, from_attributes=True)
 
     @post(
         "/households/{household_id:int}/card:reissue",
@@ -137,7 +137,7 @@ class RegistryController(Controller):
     ) -> CardReply:
         """A new card for a lost one: the account stays, every older card is refused."""
         result = await services.registry.reissue_card(principal, data.event_id, household_id)
-        return msgspec.convert(result, CardReply)
+        return msgspec.convert(result, CardReply, from_attributes=True)
 
     @post("/points", operation_id="CreateCollectionPoint")
     async def create_point(
@@ -147,7 +147,7 @@ class RegistryController(Controller):
         result = await services.registry.create_point(
             principal, data.event_id, data.compound_id, data.name, data.windows
         )
-        return msgspec.convert(result, CodeReply)
+        return msgspec.convert(result, CodeReply, from_attributes=True)
 
     @post("/posts", operation_id="CreateDutyPost")
     async def create_post(
@@ -156,7 +156,7 @@ class RegistryController(Controller):
         result = await services.registry.create_post(
             principal, data.event_id, data.compound_id, data.name
         )
-        return msgspec.convert(result, CodeReply)
+        return msgspec.convert(result, CodeReply, from_attributes=True)
 
     @post("/merchants", operation_id="CreateMerchant")
     async def create_merchant(
@@ -165,7 +165,7 @@ class RegistryController(Controller):
         result = await services.registry.create_merchant(
             principal, data.event_id, data.community_id, data.name
         )
-        return msgspec.convert(result, AccountHolderReply)
+        return msgspec.convert(result, AccountHolderReply, from_attributes=True)
 
     @post("/volunteers", operation_id="CreateVolunteer")
     async def create_volunteer(
@@ -174,7 +174,7 @@ class RegistryController(Controller):
         result = await services.registry.create_volunteer(
             principal, data.event_id, data.community_id, data.name
         )
-        return msgspec.convert(result, AccountHolderReply)
+        return msgspec.convert(result, AccountHolderReply, from_attributes=True)
 
     @post("/rewards", operation_id="CreateReward")
     async def create_reward(
@@ -192,7 +192,7 @@ class RegistryController(Controller):
             active_until=parse_optional_day(data.active_until, "active_until"),
             exchange_weekdays=data.exchange_weekdays,
         )
-        return msgspec.convert(result, RewardReply)
+        return msgspec.convert(result, RewardReply, from_attributes=True)
 
     communities = _listing("communities", "ListCommunities", ListQuery)
     compounds = _listing("compounds", "ListCompounds", InCommunity)
@@ -213,4 +213,4 @@ async def _page(
 ) -> Page:
     given = {column: value for column, value in filters.items() if value is not None}
     result = await services.registry.page(resource, cursor, limit, given)
-    return Page(items=result["items"], next_cursor=result["next_cursor"])
+    return Page(items=result.items, next_cursor=result.next_cursor)

@@ -67,7 +67,7 @@ async def grading_shell(principal: PrincipalDep, services: ServicesDep) -> Respo
         page = await services.registry.page(
             "points", None, POINTS_PER_COMPOUND_MAX, {"compound": compound_id}
         )
-        points += [point | {"compound_name": names.get(compound_id, "")} for point in page["items"]]
+        points += [point | {"compound_name": names.get(compound_id, "")} for point in page.items]
     return render(
         "grade.html",
         me=principal,

@@ -130,10 +130,10 @@ async def _backfill_choices(
     services: Services, principal: Principal
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The compounds the coordinator serves, and the volunteers of their communities."""
-    compounds = (await services.registry.page("compounds", None, LIST_MAX, {}))["items"]
+    compounds = (await services.registry.page("compounds", None, LIST_MAX, {})).items
     mine = [c for c in compounds if principal.covers_compound(int(c["id"]))]
     communities = {int(c["community_id"]) for c in mine}
-    volunteers = (await services.registry.page("volunteers", None, LIST_MAX, {}))["items"]
+    volunteers = (await services.registry.page("volunteers", None, LIST_MAX, {})).items
     theirs = [v for v in volunteers if int(v["community_id"]) in communities]
     return mine, [v for v in theirs if v["id"] != principal.volunteer_id]
 

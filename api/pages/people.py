@@ -77,7 +77,7 @@ async def resident_home(
     rewards = await services.registry.page(
         "rewards", None, REWARDS_LISTED_MAX, {"community": household.community_id}
     )
-    affordable, next_reward = within_reach(account.balance_points, rewards["items"])
+    affordable, next_reward = within_reach(account.balance_points, rewards.items)
     return render(
         "home.html",
         me=principal,

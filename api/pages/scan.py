@@ -168,7 +168,7 @@ async def _grading(
     return render(
         "grade.html",
         **common,
-        points=points["items"],
+        points=points.items,
         streams=[s.value for s in Stream],
         grades=[g.value for g in Grade],
         reasons=REASON_CODES,
@@ -190,8 +190,8 @@ async def _counter(
         "counter.html",
         **common,
         balance=account.balance_points,
-        rewards=[r for r in rewards["items"] if r["active"]],
-        merchants=merchants["items"],
+        rewards=[r for r in rewards.items if r["active"]],
+        merchants=merchants.items,
     )
 
 

@@ -116,7 +116,7 @@ async def staff_home(
 ) -> Response[Any]:
     """The report for a community and period, with its charts, the red/black list and the
     compounds' QR sheets."""
-    communities = (await services.registry.page("communities", None, LIST_MAX, {}))["items"]
+    communities = (await services.registry.page("communities", None, LIST_MAX, {})).items
     chosen = community_id or (communities[0]["id"] if communities else None)
     today = local_day(services.clock.now())
     first, last = _period(from_, to, today)

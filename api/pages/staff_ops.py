@@ -32,7 +32,7 @@ HISTORY_MAX = 50
 
 
 async def _communities(services: Services) -> list[dict[str, Any]]:
-    return list((await services.registry.page("communities", None, LIST_MAX, {}))["items"])
+    return list((await services.registry.page("communities", None, LIST_MAX, {})).items)
 
 
 async def _households_matching(
@@ -44,11 +44,11 @@ async def _households_matching(
     )
     words = search.split()
     found = []
-    for compound in compounds["items"]:
+    for compound in compounds.items:
         rows = await services.registry.page(
             "households", None, LIST_MAX, {"compound": compound["id"]}
         )
-        for row in rows["items"]:
+        for row in rows.items:
             name = unit_name(row)
             text = f"{compound['name']} {name} {row['building']}-{row['unit']}-{row['room']}"
             if all(word in text for word in words):
@@ -130,7 +130,7 @@ async def _merchant(services: Services, merchant_id: int) -> dict[str, Any]:
         listed = await services.registry.page(
             "merchants", None, LIST_MAX, {"community": community["id"]}
         )
-        for merchant in listed["items"]:
+        for merchant in listed.items:
             if merchant["id"] == merchant_id:
                 return dict(merchant)
     raise NotFound("merchant", merchant_id)
@@ -144,14 +144,14 @@ async def merchants(
     communities = await _communities(services)
     chosen = community_id or (communities[0]["id"] if communities else None)
     listed = (
-        await services.registry.page("merchants", None, LIST_MAX, {"community": chosen})
+        (await services.registry.page("merchants", None, LIST_MAX, {"community": chosen})).items
         if chosen
-        else {"items": []}
+        else []
     )
     shops = [
         m
         | {"balance": (await services.accounts.account(principal, m["account_id"])).balance_points}
-        for m in listed["items"]
+        for m in listed
     ]
     today = local_day(services.clock.now())
     return render(

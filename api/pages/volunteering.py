@@ -43,7 +43,7 @@ def apply_url(community_id: int) -> str:
 
 
 async def _communities(services: Services) -> list[dict[str, Any]]:
-    return list((await services.registry.page("communities", None, COMMUNITIES_MAX, {}))["items"])
+    return list((await services.registry.page("communities", None, COMMUNITIES_MAX, {})).items)
 
 
 @get("/volunteer/apply", opt={"public": True}, include_in_schema=False)

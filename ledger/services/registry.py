@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from ledger.domain.access import Principal
@@ -22,7 +22,7 @@ from ledger.domain.rules import DEFAULT_RULES
 from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
 from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
-from ledger.services.catalog import Catalog, RewardFields
+from ledger.services.catalog import Catalog, RewardFields, RewardView
 from ledger.services.codes import Codes
 from ledger.services.rules import add_version
 from ledger.services.runner import Result, Runner
@@ -34,25 +34,91 @@ from ledger.store import short_codes
 CARD_KINDS = {"households": CodeKind.HOUSEHOLD, "points": CodeKind.POINT, "posts": CodeKind.POST}
 
 
+@dataclass(frozen=True, slots=True)
+class CommunityCreated:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompoundCreated:
+    id: int
+    community_id: int
+    name: str
+    kind: CompoundKind
+
+
+@dataclass(frozen=True, slots=True)
+class CardReissued:
+    """A household's new card: its token, its typed short code and a new join code."""
+
+    card_token: str
+    short_code: str
+    join_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class PointCreated:
+    """A collection point and its first card."""
+
+    id: int
+    token: str
+    short_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostCreated:
+    """A duty post and its first card."""
+
+    id: int
+    token: str
+    short_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountHolderCreated:
+    """A merchant or a volunteer, with its own account."""
+
+    id: int
+    community_id: int
+    name: str
+    account_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryPage:
+    """One page of a registry list. Its items stay the public views (plain dicts): each
+    table lists its own columns (a point its windows, a card holder its token and short code),
+    and they go out as JSON as they are."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
 @dataclass(frozen=True)
 class Registry:
     clock: Clock
     runner: Runner
     codes: Codes
 
-    async def create_community(self, actor: Principal, event_id: str, name: str) -> Result:
+    async def create_community(
+        self, actor: Principal, event_id: str, name: str
+    ) -> CommunityCreated:
         name = check_name(name)
 
-        async def action() -> Result:
+        async def action() -> CommunityCreated:
             if await store.exists(store.Community, name=name):
                 raise Duplicate(f"a community named {name} exists")
             now = self.clock.now()
             community_id = await store.insert(store.Community, name=name, created_at=now)
             await accounts_store.open_community_accounts(community_id, now)
             await add_version(community_id, DEFAULT_RULES, now, actor.username, now)
-            return {"id": community_id, "name": name}
+            return CommunityCreated(community_id, name)
 
-        return await self.runner.once("community", event_id, actor, {"name": name}, action, dict)
+        inputs = {"name": name}
+        return await self.runner.once(
+            "community", event_id, actor, inputs, action, CommunityCreated
+        )
 
     async def create_compound(
         self,
@@ -61,12 +127,12 @@ class Registry:
         community_id: int,
         name: str,
         kind: CompoundKind | str = CompoundKind.RESIDENTIAL,
-    ) -> Result:
+    ) -> CompoundCreated:
         """A residential compound, a shop street or an office building (`kind`)."""
         name = check_name(name)
         kind = check_kind(CompoundKind, kind)
 
-        async def action() -> Result:
+        async def action() -> CompoundCreated:
             await _require(store.Community, community_id, "community")
             if await store.exists(store.Compound, community=community_id, name=name):
                 raise Duplicate(f"community {community_id} already has a compound named {name}")
@@ -77,13 +143,13 @@ class Registry:
                 kind=kind.value,
                 created_at=self.clock.now(),
             )
-            return {"id": compound_id, "community_id": community_id, "name": name, "kind": kind}
+            return CompoundCreated(compound_id, community_id, name, kind)
 
         # Residential compounds keep the fingerprint they had before kinds existed.
         inputs = {"community_id": community_id, "name": name}
         if kind is not CompoundKind.RESIDENTIAL:
             inputs["kind"] = kind.value
-        return await self.runner.once("compound", event_id, actor, inputs, action, dict)
+        return await self.runner.once("compound", event_id, actor, inputs, action, CompoundCreated)
 
     async def create_household(
         self,
@@ -164,38 +230,40 @@ class Registry:
             "join_code": join_code,
         }
 
-    async def reissue_card(self, actor: Principal, event_id: str, household_id: int) -> Result:
+    async def reissue_card(
+        self, actor: Principal, event_id: str, household_id: int
+    ) -> CardReissued:
         """A lost card: the household keeps its account; every older card is refused, and so
         is the old card's join code (a finder of the lost card cannot join with it)."""
 
-        async def action() -> Result:
+        async def action() -> CardReissued:
             serial = await store.bump_card_serial(household_id)
             if serial is None:
                 raise NotFound("household", household_id)
             join_code = draw_join_code()
             await members_store.set_join_code(household_id, join_code)
-            return {
-                "card_token": self.codes.token(CodeKind.HOUSEHOLD, household_id, serial),
-                "short_code": await self._short_code(CodeKind.HOUSEHOLD, household_id, serial),
-                "join_code": join_code,
-            }
+            return CardReissued(
+                card_token=self.codes.token(CodeKind.HOUSEHOLD, household_id, serial),
+                short_code=await self._short_code(CodeKind.HOUSEHOLD, household_id, serial),
+                join_code=join_code,
+            )
 
         inputs = {"household_id": household_id}
-        return await self.runner.once("card_reissue", event_id, actor, inputs, action, dict)
+        return await self.runner.once("card_reissue", event_id, actor, inputs, action, CardReissued)
 
     async def create_point(
         self, actor: Principal, event_id: str, compound_id: int, name: str, windows: list[str]
-    ) -> Result:
+    ) -> PointCreated:
         name = check_name(name)
         window_text = ",".join(str(window) for window in parse_windows(windows))
 
-        async def action() -> Result:
+        async def action() -> PointCreated:
             return await self.add_point(compound_id, name, window_text)
 
         inputs = {"compound_id": compound_id, "name": name, "windows": window_text}
-        return await self.runner.once("point", event_id, actor, inputs, action, dict)
+        return await self.runner.once("point", event_id, actor, inputs, action, PointCreated)
 
-    async def add_point(self, compound_id: int, name: str, window_text: str) -> Result:
+    async def add_point(self, compound_id: int, name: str, window_text: str) -> PointCreated:
         await _require(store.Compound, compound_id, "compound")
         if await store.exists(store.CollectionPoint, compound=compound_id, name=name):
             raise Duplicate(f"compound {compound_id} already has a point named {name}")
@@ -207,24 +275,24 @@ class Registry:
             card_serial=1,
             created_at=self.clock.now(),
         )
-        return {
-            "id": point_id,
-            "token": self.codes.token(CodeKind.POINT, point_id, 1),
-            "short_code": await self._short_code(CodeKind.POINT, point_id, 1),
-        }
+        return PointCreated(
+            id=point_id,
+            token=self.codes.token(CodeKind.POINT, point_id, 1),
+            short_code=await self._short_code(CodeKind.POINT, point_id, 1),
+        )
 
     async def create_post(
         self, actor: Principal, event_id: str, compound_id: int, name: str
-    ) -> Result:
+    ) -> PostCreated:
         name = check_name(name)
 
-        async def action() -> Result:
+        async def action() -> PostCreated:
             return await self.add_post(compound_id, name)
 
         inputs = {"compound_id": compound_id, "name": name}
-        return await self.runner.once("post", event_id, actor, inputs, action, dict)
+        return await self.runner.once("post", event_id, actor, inputs, action, PostCreated)
 
-    async def add_post(self, compound_id: int, name: str) -> Result:
+    async def add_post(self, compound_id: int, name: str) -> PostCreated:
         await _require(store.Compound, compound_id, "compound")
         if await store.exists(store.DutyPost, compound=compound_id, name=name):
             raise Duplicate(f"compound {compound_id} already has a post named {name}")
@@ -235,22 +303,22 @@ class Registry:
             card_serial=1,
             created_at=self.clock.now(),
         )
-        return {
-            "id": post_id,
-            "token": self.codes.token(CodeKind.POST, post_id, 1),
-            "short_code": await self._short_code(CodeKind.POST, post_id, 1),
-        }
+        return PostCreated(
+            id=post_id,
+            token=self.codes.token(CodeKind.POST, post_id, 1),
+            short_code=await self._short_code(CodeKind.POST, post_id, 1),
+        )
 
     async def create_merchant(
         self, actor: Principal, event_id: str, community_id: int, name: str
-    ) -> Result:
+    ) -> AccountHolderCreated:
         return await self._create_account_holder(
             actor, event_id, "merchant", store.Merchant, AccountKind.MERCHANT, community_id, name
         )
 
     async def create_volunteer(
         self, actor: Principal, event_id: str, community_id: int, name: str
-    ) -> Result:
+    ) -> AccountHolderCreated:
         return await self._create_account_holder(
             actor, event_id, "volunteer", store.Volunteer, AccountKind.VOLUNTEER, community_id, name
         )
@@ -264,25 +332,21 @@ class Registry:
         kind: AccountKind,
         community_id: int,
         name: str,
-    ) -> Result:
+    ) -> AccountHolderCreated:
         name = check_name(name)
 
-        async def action() -> Result:
+        async def action() -> AccountHolderCreated:
             await _require(store.Community, community_id, "community")
             now = self.clock.now()
             account_id = await accounts_store.open_account(community_id, kind, now)
             row_id = await store.insert(
                 table, community=community_id, name=name, account=account_id, created_at=now
             )
-            return {
-                "id": row_id,
-                "community_id": community_id,
-                "name": name,
-                "account_id": account_id,
-            }
+            return AccountHolderCreated(row_id, community_id, name, account_id)
 
         inputs = {"community_id": community_id, "name": name}
-        return await self.runner.once(operation, event_id, actor, inputs, action, dict)
+        created = AccountHolderCreated
+        return await self.runner.once(operation, event_id, actor, inputs, action, created)
 
     async def create_reward(
         self,
@@ -294,7 +358,7 @@ class Registry:
         stock: int,
         monthly_limit_per_household: int | None,
         **terms: Any,
-    ) -> Result:
+    ) -> RewardView:
         """Kept for callers of the registry; the catalogue owns rewards."""
         fields = RewardFields(
             name=name,
@@ -303,13 +367,11 @@ class Registry:
             monthly_limit_per_household=monthly_limit_per_household,
             **terms,
         )
-        return asdict(
-            await Catalog(self.clock, self.runner).create(actor, event_id, community_id, fields)
-        )
+        return await Catalog(self.clock, self.runner).create(actor, event_id, community_id, fields)
 
     async def page(
         self, resource: str, cursor: str | None, limit: int, filters: dict[str, int]
-    ) -> Result:
+    ) -> RegistryPage:
         """One page of a registry list, in id order."""
         if not 1 <= limit <= PAGE_LIMIT_MAX:
             raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
@@ -318,7 +380,7 @@ class Registry:
         typed = await short_codes.current(kind.value, rows[:limit]) if kind else {}
         items = [self._view(resource, row, typed.get(row["id"])) for row in rows[:limit]]
         more = len(rows) > limit
-        return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
+        return RegistryPage(items, encode_cursor(items[-1]["id"]) if more else None)
 
     async def _short_code(self, kind: CodeKind, subject_id: int, card_serial: int) -> str:
         """A new card's typed code, in the same transaction as the card."""

@@ -301,16 +301,3 @@ async def open_shift(volunteer_id: int) -> dict[str, Any] | None:
         Shift.select().where(Shift.volunteer == volunteer_id, Shift.status == "open").first()
     )
     return row
-
-
-async def stale_open_shifts(
-    started_before: datetime, limit: int, after_id: int = 0
-) -> list[dict[str, Any]]:
-    """Open shifts started before a moment, by id, from after `after_id` (for paging)."""
-    rows: list[dict[str, Any]] = await (
-        Shift.select()
-        .where(Shift.status == "open", Shift.started_at < started_before, Shift.id > after_id)
-        .order_by(Shift.id)
-        .limit(limit)
-    )
-    return rows

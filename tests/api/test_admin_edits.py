@@ -151,7 +151,7 @@ async def shop_admin(
     registry = Services.build(settings.keyring(), settings.base_url).registry
     street = await registry.create_compound(SYSTEM, "e-2", 1, "胜利河美食街", "shop_street")
     shops = [
-        await registry.create_household(SYSTEM, f"e-s{n}", street["id"], kind="shop", name=name)
+        await registry.create_household(SYSTEM, f"e-s{n}", street.id, kind="shop", name=name)
         for n, name in enumerate(("胜利河面馆", "运河茶馆"))
     ]
     async with AsyncTestClient(app=create_app(settings)) as client:
@@ -177,8 +177,8 @@ async def test_a_shop_s_name_is_edited_and_its_kind_and_empty_address_stay(
         reply = await save(admin, "household", {**saved, column: value}, shops[0]["id"])
         assert refused_field(reply) == column
     assert await row(admin, "household", shops[0]["id"]) == saved
-    compound = await row(admin, "compound", street["id"])
-    reply = await save(admin, "compound", {**compound, "kind": "residential"}, street["id"])
+    compound = await row(admin, "compound", street.id)
+    reply = await save(admin, "compound", {**compound, "kind": "residential"}, street.id)
     assert refused_field(reply) == "kind"
     household = await row(admin, "household")  # a flat keeps an empty name
     assert refused_field(await save(admin, "household", {**household, "name": "王家"})) == "name"

@@ -97,9 +97,9 @@ class Known:
 async def _build(services: Services, clock: FrozenClock) -> Known:
     registry = services.registry
     clock.moment = hangzhou(2024, 6, 1, 9)
-    community_id = (await registry.create_community(SYSTEM, event_id(), "卖鱼桥社区"))["id"]
+    community_id = (await registry.create_community(SYSTEM, event_id(), "卖鱼桥社区")).id
     compounds = {
-        name: (await registry.create_compound(SYSTEM, event_id(), community_id, name))["id"]
+        name: (await registry.create_compound(SYSTEM, event_id(), community_id, name)).id
         for name in ("信义坊", "和平里", "大关苑")
     }
     addresses = {
@@ -144,7 +144,7 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
             Grading(
                 event_id(),
                 households[key]["card_token"],
-                points[compound]["token"],
+                points[compound].token,
                 stream,
                 grade,
                 [] if grade is Grade.GOOD else ["wrong_bin"],
@@ -166,7 +166,7 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
     expired = await services.expiry.run(date(2026, 1, 1))
     assert expired.expired_points == 7
     volunteers = {
-        name: (await registry.create_volunteer(SYSTEM, event_id(), community_id, name))["id"]
+        name: (await registry.create_volunteer(SYSTEM, event_id(), community_id, name)).id
         for name in VOLUNTEER_NAMES
     }
     for name, compound, minutes in (("朱秀娟", "信义坊", 120), ("李明", "和平里", 60)):
@@ -209,10 +209,10 @@ FORMULA_NAME = '=HYPERLINK("http://evil.example/","点我")'
 
 async def _redblack_world(services: Services) -> tuple[int, dict[str, int]]:
     registry = services.registry
-    community_id = (await registry.create_community(SYSTEM, event_id(), "红黑榜社区"))["id"]
+    community_id = (await registry.create_community(SYSTEM, event_id(), "红黑榜社区")).id
     compounds: dict[str, int] = {}
     for name, (good, total) in REDBLACK.items():
-        compound_id = (await registry.create_compound(SYSTEM, event_id(), community_id, name))["id"]
+        compound_id = (await registry.create_compound(SYSTEM, event_id(), community_id, name)).id
         compounds[name] = compound_id
         household = await registry.create_household(SYSTEM, event_id(), compound_id, "1", "1", "1")
         point = await registry.create_point(SYSTEM, event_id(), compound_id, "点", [])
@@ -225,7 +225,7 @@ async def _redblack_world(services: Services) -> tuple[int, dict[str, int]]:
                 Grading(
                     event_id(),
                     household["card_token"],
-                    point["token"],
+                    point.token,
                     list(Stream)[n % 4],
                     Grade.GOOD if n < good else Grade.POOR,
                     [] if n < good else ["wrong_bin"],
@@ -234,7 +234,7 @@ async def _redblack_world(services: Services) -> tuple[int, dict[str, int]]:
             )
     # A name a spreadsheet would run as a formula; never graded.
     formula = await registry.create_compound(SYSTEM, event_id(), community_id, FORMULA_NAME)
-    compounds[FORMULA_NAME] = formula["id"]
+    compounds[FORMULA_NAME] = formula.id
     return community_id, compounds
 
 

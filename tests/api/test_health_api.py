@@ -53,7 +53,7 @@ async def test_health_says_redis_is_down_and_boards_answer_from_sql_at_once(
         started = time.perf_counter()
         response = await client.get(
             "/api/v1/leaderboards",
-            params={"board": "compounds_accuracy", "scope_id": community["id"]},
+            params={"board": "compounds_accuracy", "scope_id": community.id},
         )
         assert response.status_code == 200, response.text
         assert response.json()["source"] == "sql"

@@ -231,7 +231,7 @@ async def a_shift_to_approve(settings: Settings, demo: Demo) -> None:
     resident = await services.users.authenticate("resident", DEMO_PASSWORD)
     rewards = await services.registry.page("rewards", None, 1, {})
     await services.spending.redeem(
-        resident, "tour-redeem", demo.household_id, rewards["items"][0]["id"], 1
+        resident, "tour-redeem", demo.household_id, rewards.items[0]["id"], 1
     )
     await services.sealer.seal_all()
     await services.notice_projector.catch_up()

@@ -57,8 +57,8 @@ async def world(fresh_db: None, settings: Settings) -> World:
         demo,
         clock,
         limited.id,
-        next(r["id"] for r in rewards["items"] if r["id"] != limited.id),
-        point["token"],
+        next(r["id"] for r in rewards.items if r["id"] != limited.id),
+        point.token,
         community_id,
     )
 

@@ -54,9 +54,9 @@ async def world(fresh_db: None, settings: Settings) -> World:
     return World(
         demo,
         services,
-        rewards["items"][0]["id"],
-        merchants["items"][0]["id"],
-        volunteers["items"][0]["id"],
+        rewards.items[0]["id"],
+        merchants.items[0]["id"],
+        volunteers.items[0]["id"],
         household.compound,
         {row.username: row.id for row in await views.users()},
     )

@@ -113,7 +113,7 @@ async def make_board_site(
     n = next(_names)
     community_id = (
         await services.registry.create_community(SYSTEM, event_id(), f"测试社区{n}-{rng.random()}")
-    )["id"]
+    ).id
     compound_ids: list[int] = []
     for c in range(compounds or rng.randint(1, 3)):
         compound_ids.append(
@@ -121,12 +121,12 @@ async def make_board_site(
                 await services.registry.create_compound(
                     SYSTEM, event_id(), community_id, f"小区{n}-{c}"
                 )
-            )["id"]
+            ).id
         )
     points = {}
     for compound_id in compound_ids:
         point = await services.registry.create_point(SYSTEM, event_id(), compound_id, "全天点", [])
-        points[compound_id] = point["token"]
+        points[compound_id] = point.token
     refs: list[HouseholdRef] = []
     for _ in range(households or rng.randint(2, 6)):
         compound_id = rng.choice(compound_ids)
@@ -149,11 +149,11 @@ async def make_board_site(
         volunteer = await services.registry.create_volunteer(
             SYSTEM, event_id(), community_id, f"志愿者{n}{v}号"
         )
-        member = await make_user(services, Role.VOLUNTEER, volunteer_id=volunteer["id"])
+        member = await make_user(services, Role.VOLUNTEER, volunteer_id=volunteer.id)
         post = await services.registry.create_post(
             SYSTEM, event_id(), rng.choice(compound_ids), f"岗{v}"
         )
-        vols.append(VolunteerRef(volunteer["id"], member, post["token"]))
+        vols.append(VolunteerRef(volunteer.id, member, post.token))
     reward = await services.catalog.create(
         SYSTEM, event_id(), community_id, RewardFields(name="环保袋", cost_points=3, stock=1000)
     )

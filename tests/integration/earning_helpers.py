@@ -13,6 +13,7 @@ from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
 from ledger.services.grading import Graded, Grading
+from ledger.services.registry import PointCreated
 from ledger.store.tables import Dropoff, Inspection, Shift
 from tests.factories import World, event_id, make_user, make_world
 
@@ -28,8 +29,8 @@ def hangzhou(day: int, hour: int, minute: int = 0, second: int = 0, *, month: in
 @dataclass(frozen=True)
 class Site:
     world: World
-    point: dict[str, Any]  # 1号点, open 07:00-09:00 and 18:00-20:00
-    point2: dict[str, Any]  # 2号点, the same windows
+    point: PointCreated  # 1号点, open 07:00-09:00 and 18:00-20:00
+    point2: PointCreated  # 2号点, the same windows
     inspector: Principal
     resident: Principal
     clerk: Principal
@@ -72,7 +73,7 @@ async def grade(
         Grading(
             key or event_id("grade"),
             site.world.card_token if card is None else card,
-            site.point["token"] if point_token is None else point_token,
+            site.point.token if point_token is None else point_token,
             stream,
             value,
             [] if value is Grade.GOOD else ["wrong_bin"],
@@ -92,13 +93,13 @@ async def make_volunteer(services: Services, site: Site, name: str = "朱秀娟"
     volunteer = await services.registry.create_volunteer(
         SYSTEM, event_id(), site.world.community_id, name
     )
-    member = await make_user(services, Role.VOLUNTEER, volunteer_id=volunteer["id"])
-    return Volunteer(volunteer["id"], volunteer["account_id"], member)
+    member = await make_user(services, Role.VOLUNTEER, volunteer_id=volunteer.id)
+    return Volunteer(volunteer.id, volunteer.account_id, member)
 
 
 async def make_post(services: Services, site: Site, name: str) -> str:
     post = await services.registry.create_post(SYSTEM, event_id(), site.world.compound_id, name)
-    token: str = post["token"]
+    token: str = post.token
     return token
 
 

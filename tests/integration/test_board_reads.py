@@ -110,7 +110,7 @@ async def test_an_edited_address_shows_on_the_next_page_and_a_new_compound_is_fo
     )
     await services.gradings.inspect(
         inspector,
-        Grading(event_id(), world.card_token, point["token"], Stream.KITCHEN, Grade.GOOD, [], None),
+        Grading(event_id(), world.card_token, point.token, Stream.KITCHEN, Grade.GOOD, [], None),
     )
     await services.sealer.seal_all()
     assert services.projector is not None
@@ -135,7 +135,7 @@ async def test_an_edited_address_shows_on_the_next_page_and_a_new_compound_is_fo
     created = await services.registry.create_compound(
         SYSTEM, event_id(), world.community_id, "新苑"
     )
-    assert created["id"] == missing
+    assert created.id == missing
     await make_household(services, missing)
     board = await services.boards.leaderboard(Board.HOUSEHOLDS, Period.MONTH, missing, 10, day)
     assert board.items == []

@@ -46,7 +46,7 @@ async def test_boards_from_redis_equal_sql(with_redis: Services, clock: FrozenCl
     other = await make_household(services, world.compound_id, building="5")
     for token, grade in ((world.card_token, Grade.GOOD), (other["card_token"], Grade.FAIR)):
         await services.gradings.inspect(
-            inspector, Grading(event_id(), token, point["token"], Stream.KITCHEN, grade, [], None)
+            inspector, Grading(event_id(), token, point.token, Stream.KITCHEN, grade, [], None)
         )
     await services.sealer.seal_all()
     assert services.projector is not None

@@ -198,7 +198,7 @@ async def test_the_example_files_load(services: Services) -> None:
     street = await services.registry.create_compound(
         SYSTEM, event_id(), world.community_id, "胜利河美食街", "shop_street"
     )
-    assert street["id"] == 3
+    assert street.id == 3
     assert await load_csv(services, "shops", EXAMPLES / "shops.csv") == 3
 
 

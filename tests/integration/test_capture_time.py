@@ -25,7 +25,7 @@ async def test_a_late_upload_counts_on_the_capture_day_and_seals_both_times(
         Grading(
             event_id("late"),
             site.world.card_token,
-            site.point["token"],
+            site.point.token,
             Stream.KITCHEN,
             Grade.GOOD,
             [],
@@ -61,7 +61,7 @@ async def test_a_drop_off_counts_in_the_window_it_was_captured_in(
     site = await make_site(services)
     clock.moment = hangzhou(26, 9, 5)  # the 07:00-09:00 window has closed
     reply = await services.scans.dropoff(
-        site.resident, event_id("drop"), site.point["token"], hangzhou(26, 8, 58)
+        site.resident, event_id("drop"), site.point.token, hangzhou(26, 8, 58)
     )
     row = await Dropoff.select().where(Dropoff.id == reply.dropoff_id).first()
     assert row is not None

@@ -77,7 +77,7 @@ async def test_an_adjustment_never_moves_a_rank_and_a_reversed_grading_does(
     graded = {}
     for token, grade in ((world.card_token, Grade.GOOD), (second["card_token"], Grade.FAIR)):
         graded[token] = await services.gradings.inspect(
-            inspector, Grading(event_id(), token, point["token"], Stream.KITCHEN, grade, [], None)
+            inspector, Grading(event_id(), token, point.token, Stream.KITCHEN, grade, [], None)
         )
     first_id, second_id = world.household_id, second["id"]
     before = await _ranks(services, world.compound_id, day)

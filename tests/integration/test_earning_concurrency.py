@@ -59,7 +59,7 @@ async def test_grading_at_several_points_at_once_never_beats_the_daily_cap(
                 stream,
                 Grade.GOOD,
                 inspector=inspectors[index],
-                point_token=points[index % len(points)]["token"],
+                point_token=points[index % len(points)].token,
             )
             for index, stream in enumerate([*Stream, *Stream])
         ]
@@ -180,7 +180,7 @@ async def test_concurrent_dropoffs_in_one_window_make_one_record(
     )
     clock.moment = hangzhou(25, 18, 15)
     results = await asyncio.gather(
-        *(services.scans.dropoff(site.resident, event_id(), site.point["token"]) for _ in range(8))
+        *(services.scans.dropoff(site.resident, event_id(), site.point.token) for _ in range(8))
     )
     assert sorted(result.repeat for result in results) == [False] + [True] * 7
     assert len({result.dropoff_id for result in results}) == 1

@@ -121,12 +121,12 @@ async def test_dropoff_window_edges(
     site = await make_site(services)
     clock.moment = hangzhou(25, hour, minute, second)
     if allowed:
-        dropped = await services.scans.dropoff(site.resident, event_id(), site.point["token"])
+        dropped = await services.scans.dropoff(site.resident, event_id(), site.point.token)
         assert dropped.repeat is False
         assert len(await dropoffs(site.world.household_id)) == 1
     else:
         with pytest.raises(OutsideWindow) as refused:
-            await services.scans.dropoff(site.resident, event_id(), site.point["token"])
+            await services.scans.dropoff(site.resident, event_id(), site.point.token)
         assert refused.value.extra["windows"] == "07:00-09:00, 18:00-20:00"
         assert await dropoffs(site.world.household_id) == []
 
@@ -143,13 +143,13 @@ async def test_a_point_without_windows_is_open_all_day_and_a_window_may_end_at_m
         SYSTEM, event_id(), site.world.compound_id, "夜间点", ["22:00-24:00"]
     )
     clock.moment = hangzhou(25, 0, 0)
-    assert not (await services.scans.dropoff(site.resident, event_id(), always["token"])).repeat
+    assert not (await services.scans.dropoff(site.resident, event_id(), always.token)).repeat
     clock.moment = hangzhou(25, 23, 59, 59)
-    assert not (await services.scans.dropoff(site.resident, event_id(), late["token"])).repeat
+    assert not (await services.scans.dropoff(site.resident, event_id(), late.token)).repeat
     clock.moment = hangzhou(26, 0, 0)
     with pytest.raises(OutsideWindow):
-        await services.scans.dropoff(site.resident, event_id(), late["token"])
-    fresh = await services.scans.dropoff(site.resident, event_id(), always["token"])
+        await services.scans.dropoff(site.resident, event_id(), late.token)
+    fresh = await services.scans.dropoff(site.resident, event_id(), always.token)
     assert fresh.repeat is False
     assert len(await dropoffs(site.world.household_id)) == 3
 
@@ -164,15 +164,15 @@ async def test_repeated_dropoffs_in_a_window_do_not_multiply(
     )
     clock.moment = hangzhou(25, 7, 30)
     key = event_id()
-    first = await services.scans.dropoff(site.resident, key, site.point["token"])
+    first = await services.scans.dropoff(site.resident, key, site.point.token)
     assert first == DropoffRecorded(first.dropoff_id, 2, 2, repeat=False)
     clock.moment = hangzhou(25, 8, 45)
-    assert await services.scans.dropoff(site.resident, key, site.point["token"]) == first
-    repeat = await services.scans.dropoff(site.resident, event_id(), site.point2["token"])
+    assert await services.scans.dropoff(site.resident, key, site.point.token) == first
+    repeat = await services.scans.dropoff(site.resident, event_id(), site.point2.token)
     assert repeat == DropoffRecorded(first.dropoff_id, 0, 2, repeat=True)
     assert len(await dropoffs(site.world.household_id)) == 1
     clock.moment = hangzhou(25, 18, 5)
-    evening = await services.scans.dropoff(site.resident, event_id(), site.point["token"])
+    evening = await services.scans.dropoff(site.resident, event_id(), site.point.token)
     assert (evening.repeat, evening.points_awarded, evening.balance_points) == (
         False,
         2,
@@ -187,13 +187,13 @@ async def test_only_household_members_drop_off_and_only_in_their_community(
     clock.moment = hangzhou(25, 7, 30)
     site = await make_site(services)
     with pytest.raises(Forbidden):
-        await services.scans.dropoff(site.inspector, event_id(), site.point["token"])
+        await services.scans.dropoff(site.inspector, event_id(), site.point.token)
     elsewhere = await make_world(services, community="大关社区", compound="西一苑")
     far_point = await services.registry.create_point(
         SYSTEM, event_id(), elsewhere.compound_id, "远处点", []
     )
     with pytest.raises(OutOfScope):
-        await services.scans.dropoff(site.resident, event_id(), far_point["token"])
+        await services.scans.dropoff(site.resident, event_id(), far_point.token)
 
 
 # --- scope -----------------------------------------------------------------------------------
@@ -207,13 +207,13 @@ async def test_an_inspector_grades_only_in_assigned_compounds(
         SYSTEM, event_id(), site.world.community_id, "德胜新村"
     )
     other_point = await services.registry.create_point(
-        SYSTEM, event_id(), other["id"], "德胜1号点", []
+        SYSTEM, event_id(), other.id, "德胜1号点", []
     )
-    outsider = await make_user(services, Role.INSPECTOR, compound_ids=frozenset({other["id"]}))
+    outsider = await make_user(services, Role.INSPECTOR, compound_ids=frozenset({other.id}))
     with pytest.raises(OutOfScope):
         await grade(services, site, KITCHEN, GOOD, inspector=outsider)
     with pytest.raises(OutOfScope):
-        await grade(services, site, KITCHEN, GOOD, point_token=other_point["token"])
+        await grade(services, site, KITCHEN, GOOD, point_token=other_point.token)
     nobody = await make_user(services, Role.INSPECTOR)
     with pytest.raises(OutOfScope):
         await grade(services, site, KITCHEN, GOOD, inspector=nobody)
@@ -244,7 +244,7 @@ async def test_an_inspector_never_grades_their_own_building(
     other = await services.registry.create_compound(
         SYSTEM, event_id(), site.world.community_id, "德胜新村"
     )
-    elsewhere_home = await make_household(services, other["id"], building="3", room="601")
+    elsewhere_home = await make_household(services, other.id, building="3", room="601")
     visitor = await make_user(
         services, Role.INSPECTOR, household_id=elsewhere_home["id"], compound_ids=compounds
     )
@@ -288,7 +288,7 @@ async def test_forged_altered_and_malformed_codes_are_refused(
         with pytest.raises(CodeForged):
             await grade(services, site, KITCHEN, GOOD, card=token)
     with pytest.raises(CodeForged):
-        await services.scans.dropoff(site.resident, event_id(), site.point["token"][:-2] + "xx")
+        await services.scans.dropoff(site.resident, event_id(), site.point.token[:-2] + "xx")
     for token in ("hello", "", "2h.1.1.a.tag", site.world.card_token + ".extra"):
         with pytest.raises(CodeMalformed):
             await grade(services, site, KITCHEN, GOOD, card=token)
@@ -308,11 +308,11 @@ async def test_a_genuine_code_of_another_kind_is_refused(
     with pytest.raises(CodeWrongKind):  # a household card where the point's code belongs
         await grade(services, site, KITCHEN, GOOD, point_token=site.world.card_token)
     with pytest.raises(CodeWrongKind):
-        await services.scans.weighin(site.clerk, event_id(), site.point["token"], Material.PAPER, 1)
+        await services.scans.weighin(site.clerk, event_id(), site.point.token, Material.PAPER, 1)
     with pytest.raises(CodeWrongKind):
         await services.scans.dropoff(site.resident, event_id(), site.world.card_token)
     with pytest.raises(CodeWrongKind):
-        await services.shifts.check_in(volunteer.member, event_id(), site.point["token"])
+        await services.shifts.check_in(volunteer.member, event_id(), site.point.token)
     assert await shifts(volunteer.id) == []
 
 
@@ -320,9 +320,9 @@ async def test_a_card_reissued_revokes_the_old_one(services: Services, clock: Fr
     site = await make_site(services)
     old = site.world.card_token
     assert (await grade(services, site, KITCHEN, GOOD, card=old)).points_awarded == 10
-    new = (await services.registry.reissue_card(SYSTEM, event_id(), site.world.household_id))[
-        "card_token"
-    ]
+    new = (
+        await services.registry.reissue_card(SYSTEM, event_id(), site.world.household_id)
+    ).card_token
     assert new != old
     with pytest.raises(CodeRevoked):
         await grade(services, site, RECYCLABLE, GOOD, card=old)

@@ -23,11 +23,11 @@ async def test_inspection_dropoff_weighin_and_shift(services: Services, clock: F
     )
     graded = await services.gradings.inspect(
         inspector,
-        Grading(event_id(), world.card_token, point["token"], Stream.KITCHEN, Grade.GOOD, [], None),
+        Grading(event_id(), world.card_token, point.token, Stream.KITCHEN, Grade.GOOD, [], None),
     )
     assert graded.points_awarded == 10
     resident = await make_user(services, Role.RESIDENT, household_id=world.household_id)
-    drop = await services.scans.dropoff(resident, event_id(), point["token"])
+    drop = await services.scans.dropoff(resident, event_id(), point.token)
     assert drop.points_awarded == 0
     clerk = await make_user(services, Role.CLERK, compound_ids=frozenset({world.compound_id}))
     weighed = await services.scans.weighin(
@@ -39,10 +39,10 @@ async def test_inspection_dropoff_weighin_and_shift(services: Services, clock: F
         SYSTEM, event_id(), world.community_id, "朱秀娟"
     )
     post = await services.registry.create_post(SYSTEM, event_id(), world.compound_id, "东门岗")
-    member = await make_user(services, Role.VOLUNTEER, volunteer_id=volunteer["id"])
-    shift = await services.shifts.check_in(member, event_id(), post["token"])
+    member = await make_user(services, Role.VOLUNTEER, volunteer_id=volunteer.id)
+    shift = await services.shifts.check_in(member, event_id(), post.token)
     clock.advance(minutes=100)
-    closed = await services.shifts.check_out(member, event_id(), post["token"])
+    closed = await services.shifts.check_out(member, event_id(), post.token)
     assert closed == ShiftClosed(shift.shift_id, 90, "pending")
     coordinator = await make_user(
         services, Role.COORDINATOR, compound_ids=frozenset({world.compound_id})

@@ -64,9 +64,7 @@ class Diary:
 
 
 async def drop(services: Services, site: Site, point: str | None = None) -> DropoffRecorded:
-    return await services.scans.dropoff(
-        site.resident, event_id("drop"), point or site.point["token"]
-    )
+    return await services.scans.dropoff(site.resident, event_id("drop"), point or site.point.token)
 
 
 # --- a household's week ----------------------------------------------------------------------
@@ -88,7 +86,7 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     assert kitchen.entry_id is not None
     assert (kitchen.scored, kitchen.capped) == (True, False)
     clock.moment = hangzhou(23, 7, 25)
-    other = await grade(services, site, OTHER, FAIR, point_token=site.point2["token"])
+    other = await grade(services, site, OTHER, FAIR, point_token=site.point2.token)
     assert (other.points_awarded, other.balance_points) == (5, 15)
     clock.moment = hangzhou(23, 18, 30)
     evening = await drop(services, site)
@@ -112,7 +110,7 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
         start=15,
     ):
         clock.moment = hangzhou(24, 7, minute)
-        results.append(await grade(services, site, stream, GOOD, point_token=point["token"]))
+        results.append(await grade(services, site, stream, GOOD, point_token=point.token))
     assert [r.points_awarded for r in results] == [10, 10, 10, 0, 0]
     assert [r.balance_points for r in results] == [25, 35, 45, 45, 45]
     assert [r.scored for r in results] == [True, True, True, True, False]
@@ -134,7 +132,7 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     clock.moment = hangzhou(25, 8, 20)
     poor = await grade(services, site, KITCHEN, POOR)
     assert (poor.points_awarded, poor.entry_id, poor.scored) == (0, None, True)
-    regrade = await grade(services, site, KITCHEN, GOOD, point_token=site.point2["token"])
+    regrade = await grade(services, site, KITCHEN, GOOD, point_token=site.point2.token)
     assert (regrade.points_awarded, regrade.scored) == (0, False)
     await diary.day_ends(275, [230])
 
@@ -143,7 +141,7 @@ async def test_a_households_week(services: Services, clock: FrozenClock) -> None
     clock.moment = hangzhou(26, 7, 0)
     first = await drop(services, site)
     clock.moment = hangzhou(26, 8, 59)
-    again = await drop(services, site, site.point2["token"])
+    again = await drop(services, site, site.point2.token)
     assert again == DropoffRecorded(first.dropoff_id, 0, 275, repeat=True)
     glass = await services.scans.weighin(
         site.clerk, event_id(), household.card_token, Material.GLASS, 1999

@@ -30,6 +30,7 @@ from ledger.domain.rules import Grade, Stream
 from ledger.services import grading
 from ledger.services.container import Services
 from ledger.services.grading import Grading
+from ledger.services.registry import PointCreated
 from ledger.store import idempotency
 from ledger.store.tables import Account, BoardFact, Entry, Inspection, Lot
 from tests.factories import FrozenClock, event_id, make_household, make_user
@@ -48,8 +49,8 @@ class World:
     households: list[dict[str, Any]]  # buildings 1, 1, 2, 2, 3; the inspector lives in 1
     stranger: dict[str, Any]  # in a compound the inspector does not cover
     revoked_token: str  # households[4]'s card before it was re-issued
-    point: dict[str, Any]
-    far_point: dict[str, Any]
+    point: PointCreated
+    far_point: PointCreated
     inspector: Principal
     photo_refs: dict[str, str]  # "own" (the inspector's upload), "foreign", "unknown"
     now: datetime  # the frozen clock's time, which capture times are relative to
@@ -61,18 +62,16 @@ class World:
 async def _world(services: Services, name: str) -> World:
     """`name` prefixes the world's event ids (ASCII, as event ids are)."""
     community_name = {"a": "甲社区", "b": "乙社区"}[name]
-    community = (await services.registry.create_community(SYSTEM, event_id(), community_name))["id"]
-    compound = (await services.registry.create_compound(SYSTEM, event_id(), community, "信义坊"))[
-        "id"
-    ]
-    other = (await services.registry.create_compound(SYSTEM, event_id(), community, "外面"))["id"]
+    community = (await services.registry.create_community(SYSTEM, event_id(), community_name)).id
+    compound = (await services.registry.create_compound(SYSTEM, event_id(), community, "信义坊")).id
+    other = (await services.registry.create_compound(SYSTEM, event_id(), community, "外面")).id
     households = [
         await make_household(services, compound, building=building)
         for building in ("1", "1", "2", "2", "3")
     ]
     revoked = households[4]["card_token"]
     reissued = await services.registry.reissue_card(SYSTEM, event_id(), households[4]["id"])
-    households[4] = households[4] | {"card_token": reissued["card_token"]}
+    households[4] = households[4] | {"card_token": reissued.card_token}
     # A cap that binds: a second good grade in a day is cut (8 + 8 > 12).
     rules = {"grade_points": {"good": 8, "fair": 3, "poor": 0}, "grading_daily_cap_points": 12}
     await services.rules.set(SYSTEM, event_id(), community, services.clock.now(), rules)
@@ -112,8 +111,8 @@ async def _dropoffs(
     services: Services,
     households: list[dict[str, Any]],
     stranger: dict[str, Any],
-    point: dict[str, Any],
-    far: dict[str, Any],
+    point: PointCreated,
+    far: PointCreated,
 ) -> dict[str, int]:
     """Each household's resident scans a point's code; household 4's 40 minutes ago."""
     clock = services.clock
@@ -126,7 +125,7 @@ async def _dropoffs(
         resident = await make_user(services, Role.RESIDENT, household_id=household["id"])
         back = timedelta(minutes=40 if target == "d4" else 0)
         clock.moment -= back
-        dropped = await services.scans.dropoff(resident, event_id(), at["token"])
+        dropped = await services.scans.dropoff(resident, event_id(), at.token)
         clock.moment += back
         dropoffs[target] = dropped.dropoff_id
     return dropoffs
@@ -199,7 +198,7 @@ def _scenario(seed: int, length: int) -> list[Step]:
 
 
 def _grading(world: World, step: Step) -> Grading:
-    points = {"point": world.point["token"], "far": world.far_point["token"]}
+    points = {"point": world.point.token, "far": world.far_point.token}
     if step.target.startswith("d"):
         return Grading(
             event_id=f"{world.name}-{step.key}",

@@ -64,10 +64,7 @@ async def test_concurrent_gradings_go_in_one_group_and_each_gets_its_own_outcome
     households = await _households(services, site.world.compound_id, 12)
     groups_before, sizes_before = _histogram("greenledger_grading_group_size")
     replies = await asyncio.gather(
-        *(
-            _inspect(services, site.inspector, h["card_token"], site.point["token"])
-            for h in households
-        )
+        *(_inspect(services, site.inspector, h["card_token"], site.point.token) for h in households)
     )
     groups, sizes = _histogram("greenledger_grading_group_size")
     assert sizes - sizes_before == 12
@@ -90,8 +87,8 @@ async def test_one_household_graded_twice_at_once_scores_once(services: Services
     site = await make_site(services)
     token = site.world.card_token
     first, second = await asyncio.gather(
-        _inspect(services, site.inspector, token, site.point["token"]),
-        _inspect(services, site.inspector, token, site.point["token"]),
+        _inspect(services, site.inspector, token, site.point.token),
+        _inspect(services, site.inspector, token, site.point.token),
     )
     assert (first.scored, first.points_awarded, first.balance_points) == (True, 10, 10)
     assert (second.scored, second.points_awarded, second.balance_points) == (False, 0, 10)
@@ -108,10 +105,10 @@ async def test_several_inspectors_share_a_group_each_with_their_own_scope(
     ours = await _households(services, site.world.compound_id, 3)
     same_id = event_id("shared")
     outcomes = await asyncio.gather(
-        *(_inspect(services, site.inspector, h["card_token"], site.point["token"]) for h in ours),
-        _inspect(services, outsider, ours[0]["card_token"], site.point["token"]),  # not theirs
-        _inspect(services, site.inspector, site.world.card_token, site.point["token"], same_id),
-        _inspect(services, outsider, site.world.card_token, site.point["token"], same_id),
+        *(_inspect(services, site.inspector, h["card_token"], site.point.token) for h in ours),
+        _inspect(services, outsider, ours[0]["card_token"], site.point.token),  # not theirs
+        _inspect(services, site.inspector, site.world.card_token, site.point.token, same_id),
+        _inspect(services, outsider, site.world.card_token, site.point.token, same_id),
         return_exceptions=True,
     )
     assert [o.points_awarded for o in outcomes[:3]] == [10, 10, 10]
@@ -144,7 +141,7 @@ async def _group_fails(
     monkeypatch.setattr(batch_writes, "append_inspections", failing_once)
     outcomes = await asyncio.gather(
         *(
-            _inspect(services, site.inspector, h["card_token"], site.point["token"])
+            _inspect(services, site.inspector, h["card_token"], site.point.token)
             for h in households
         ),
         return_exceptions=True,
@@ -184,7 +181,7 @@ async def test_an_unexpected_error_fails_only_the_grading_that_meets_it(
     monkeypatch.setattr(batch_writes, "append_inspections", fails_for_one)
     outcomes = await asyncio.gather(
         *(
-            _inspect(services, site.inspector, h["card_token"], site.point["token"])
+            _inspect(services, site.inspector, h["card_token"], site.point.token)
             for h in households
         ),
         return_exceptions=True,
@@ -208,7 +205,7 @@ async def test_a_request_that_went_away_leaves_its_grading_written_once(
     keys = [event_id("g") for _ in households]
     tasks = [
         asyncio.create_task(
-            _inspect(services, site.inspector, h["card_token"], site.point["token"], k)
+            _inspect(services, site.inspector, h["card_token"], site.point.token, k)
         )
         for h, k in zip(households, keys, strict=True)
     ]
@@ -221,7 +218,7 @@ async def test_a_request_that_went_away_leaves_its_grading_written_once(
     assert await idempotency.find(keys[1]) is not None
     assert await Entry.count().where(Entry.event_id == keys[1]) == 1
     again = await _inspect(
-        services, site.inspector, households[1]["card_token"], site.point["token"], keys[1]
+        services, site.inspector, households[1]["card_token"], site.point.token, keys[1]
     )
     assert again.points_awarded == GOOD_POINTS
     assert await balance(services, households[1]["account_id"]) == GOOD_POINTS
@@ -233,7 +230,7 @@ async def test_a_batch_s_gradings_stay_in_order_among_other_requests(services: S
     stream twice gets the first grade scored, whatever arrives beside it."""
     site = await make_site(services)
     others = await _households(services, site.world.compound_id, 5)
-    token, point = site.world.card_token, site.point["token"]
+    token, point = site.world.card_token, site.point.token
     batch = [
         Grading(event_id("b"), token, point, Stream.KITCHEN, grade, [], None)
         for grade in (Grade.GOOD, Grade.POOR)
@@ -286,7 +283,7 @@ async def test_a_group_waiting_for_a_held_row_does_not_hold_up_the_next(
     holds up its own grading, not another household's."""
     site = await make_site(services)
     held, free = await _households(services, site.world.compound_id, 2)
-    point = site.point["token"]
+    point = site.point.token
     holder = await asyncpg.connect(services.db.engine.config["dsn"])
     try:
         async with holder.transaction():
@@ -333,7 +330,7 @@ async def test_a_group_and_a_weigh_in_of_one_household_take_its_rows_in_one_orde
     async def grading() -> Any:
         await household_locked.wait()
         return await _inspect(
-            services, site.inspector, site.world.card_token, site.point["token"], grade_id
+            services, site.inspector, site.world.card_token, site.point.token, grade_id
         )
 
     weighed, graded = await asyncio.gather(

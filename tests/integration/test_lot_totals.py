@@ -124,7 +124,7 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     soap = await reward(services, world, cost_points=60)
     shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
     done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
-    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 25)
+    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop.id, 25)
     await _agree(services, world.account_id)
     assert msgspec.to_builtins(
         (await services.accounts.account(SYSTEM, world.account_id)).expiring

@@ -161,8 +161,8 @@ async def test_redemptions_payments_and_a_new_card_reach_the_household(
     merchant = await services.registry.create_merchant(
         SYSTEM, event_id(), world.community_id, "菜场 13812345678"
     )
-    await services.spending.redeem(site.clerk, event_id(), world.card_token, reward["id"], 1)
-    await services.spending.pay(site.clerk, event_id(), world.card_token, merchant["id"], 20)
+    await services.spending.redeem(site.clerk, event_id(), world.card_token, reward.id, 1)
+    await services.spending.pay(site.clerk, event_id(), world.card_token, merchant.id, 20)
     await services.registry.reissue_card(SYSTEM, event_id(), world.household_id)
     await project(services)
 

@@ -47,9 +47,9 @@ async def test_a_redemption_is_twenty_round_trips(services: Services) -> None:
     )
     clerk = await make_user(services, Role.CLERK, compound_ids=frozenset({world.compound_id}))
     # The first redemption of a process reads the community's redeemed account's id once.
-    await services.spending.redeem(clerk, event_id(), world.card_token, reward["id"], 1)
+    await services.spending.redeem(clerk, event_id(), world.card_token, reward.id, 1)
     with CaptureStatements() as capture:
-        reply = await services.spending.redeem(clerk, event_id(), world.card_token, reward["id"], 1)
+        reply = await services.spending.redeem(clerk, event_id(), world.card_token, reward.id, 1)
     assert reply.balance_points == 80
     assert reply.points == 10
     assert capture.shapes() == REDEMPTION

@@ -58,7 +58,7 @@ async def _two_communities_graded(services: Services) -> list[Any]:
         for token, grade in ((world.card_token, Grade.GOOD), (other["card_token"], Grade.FAIR)):
             await services.gradings.inspect(
                 inspector,
-                Grading(event_id(), token, point["token"], Stream.KITCHEN, grade, [], None),
+                Grading(event_id(), token, point.token, Stream.KITCHEN, grade, [], None),
             )
         worlds.append(world)
     await services.sealer.seal_all()

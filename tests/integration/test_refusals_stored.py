@@ -33,7 +33,7 @@ KITCHEN, GOOD = Stream.KITCHEN, Grade.GOOD
 def _bad_cards(site: Site) -> dict[str, type[LedgerError]]:
     head, id_text, serial, key_id, tag = site.world.card_token.split(".")
     forged = ".".join((head, id_text, serial, key_id, ("A" if tag[0] != "A" else "B") + tag[1:]))
-    return {"hello": CodeMalformed, forged: CodeForged, site.point["token"]: CodeWrongKind}
+    return {"hello": CodeMalformed, forged: CodeForged, site.point.token: CodeWrongKind}
 
 
 async def test_a_refusal_of_the_content_alone_stores_nothing_and_frees_the_event_id(
@@ -63,7 +63,7 @@ async def test_a_business_refusal_is_stored_and_a_resend_stays_refused(
     other = await services.registry.create_compound(
         SYSTEM, event_id(), site.world.community_id, "外面"
     )
-    elsewhere = await make_user(services, Role.INSPECTOR, compound_ids=frozenset({other["id"]}))
+    elsewhere = await make_user(services, Role.INSPECTOR, compound_ids=frozenset({other.id}))
     key = event_id("scope")
     with pytest.raises(OutOfScope):
         await grade(services, site, KITCHEN, GOOD, inspector=elsewhere, key=key)
@@ -103,7 +103,7 @@ def _grading(site: Site, key: str, card: str | None = None) -> Grading:
     return Grading(
         event_id=key,
         household_token=site.world.card_token if card is None else card,
-        point_token=site.point["token"],
+        point_token=site.point.token,
         stream=KITCHEN,
         grade=GOOD,
         reasons=[],

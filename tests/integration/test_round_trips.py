@@ -67,7 +67,7 @@ async def test_the_floor_sends_what_a_grading_sends_text_for_text(services: Serv
     fresh = await make_household(services, site.world.compound_id, building="9")
     compound = site.world.compound_id
     fixture = {
-        "points": {str(compound): [site.point["id"]]},
+        "points": {str(compound): [site.point.id]},
         "inspector": {"id": site.inspector.user_id, "username": site.inspector.username},
     }
     dsn = services.db.engine.config["dsn"]

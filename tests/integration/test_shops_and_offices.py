@@ -54,13 +54,13 @@ class Town:
 
 async def _town(services: Services, community_name: str = "卖鱼桥社区") -> Town:
     registry = services.registry
-    community = (await registry.create_community(SYSTEM, event_id(), community_name))["id"]
+    community = (await registry.create_community(SYSTEM, event_id(), community_name)).id
     await services.rules.set(SYSTEM, event_id(), community, services.clock.now(), RULES)
 
     async def compound(name: str, kind: CompoundKind) -> int:
         created = await registry.create_compound(SYSTEM, event_id(), community, name, kind)
-        assert created["kind"] == kind
-        return int(created["id"])
+        assert created.kind == kind
+        return int(created.id)
 
     async def unit(compound_id: int, kind: HouseholdKind, name: str) -> dict[str, Any]:
         return await registry.create_household(
@@ -75,9 +75,9 @@ async def _town(services: Services, community_name: str = "卖鱼桥社区") -> 
     tea = await unit(street_id, HouseholdKind.SHOP, "运河茶馆")
     lawyers = await unit(tower_id, HouseholdKind.OFFICE, "湖墅律师事务所")
     points = {
-        place: (await registry.create_point(SYSTEM, event_id(), place, f"{place}号点", ALL_DAY))[
-            "token"
-        ]
+        place: (
+            await registry.create_point(SYSTEM, event_id(), place, f"{place}号点", ALL_DAY)
+        ).token
         for place in (compound_id, street_id, tower_id)
     }
     scope = frozenset({compound_id, street_id, tower_id})
@@ -169,14 +169,14 @@ async def test_a_shop_redeems_and_pays_as_a_household_does(services: Services) -
         SYSTEM, event_id(), town.community_id, "便民超市"
     )
     paid = await services.spending.pay(
-        clerk, event_id(), town.noodles["card_token"], merchant["id"], 5
+        clerk, event_id(), town.noodles["card_token"], merchant.id, 5
     )
     assert paid.balance_points == 15
     reward = await services.registry.create_reward(
         SYSTEM, event_id(), town.community_id, "环保袋", 10, 5, None
     )
     redeemed = await services.spending.redeem(
-        clerk, event_id(), town.noodles["card_token"], reward["id"], 1
+        clerk, event_id(), town.noodles["card_token"], reward.id, 1
     )
     assert redeemed.balance_points == 5
 

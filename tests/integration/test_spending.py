@@ -455,13 +455,13 @@ async def test_a_household_pays_a_merchant_up_to_its_balance(services: Services)
     await credit(services, world.account_id, 100)
     clerk = await clerk_of(services, world)
     shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
-    paid = await services.spending.pay(clerk, event_id(), world.card_token, shop["id"], 100)
+    paid = await services.spending.pay(clerk, event_id(), world.card_token, shop.id, 100)
     assert paid.balance_points == 0
-    assert await balance(services, shop["account_id"]) == 100
+    assert await balance(services, shop.account_id) == 100
     with pytest.raises(InsufficientPoints):
-        await services.spending.pay(clerk, event_id(), world.card_token, shop["id"], 1)
+        await services.spending.pay(clerk, event_id(), world.card_token, shop.id, 1)
     with pytest.raises(InvalidInput):
-        await services.spending.pay(clerk, event_id(), world.card_token, shop["id"], 0)
+        await services.spending.pay(clerk, event_id(), world.card_token, shop.id, 0)
     with pytest.raises(NotFound):
         await services.spending.pay(clerk, event_id(), world.card_token, 999_999, 1)
     await verified(services)
@@ -473,24 +473,24 @@ async def test_paying_a_merchant_of_another_community_is_refused(services: Servi
     await credit(services, world.account_id, 100)
     far = await services.registry.create_merchant(SYSTEM, event_id(), other.community_id, "远店")
     with pytest.raises(NotFound) as refused:
-        await services.spending.pay(SYSTEM, event_id(), world.card_token, far["id"], 10)
+        await services.spending.pay(SYSTEM, event_id(), world.card_token, far.id, 10)
     assert refused.value.extra == {"what": "merchant"}
     assert await balance(services, world.account_id) == 100
-    assert await balance(services, far["account_id"]) == 0
+    assert await balance(services, far.account_id) == 0
 
 
 async def test_settlement_moves_everything_to_the_settled_sink_once(services: Services) -> None:
     world = await make_world(services)
     await credit(services, world.account_id, 100)
     shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
-    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 40)
-    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 25)
-    settled = await services.spending.settle(SYSTEM, event_id(), shop["id"])
+    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop.id, 40)
+    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop.id, 25)
+    settled = await services.spending.settle(SYSTEM, event_id(), shop.id)
     assert settled.settled_points == 65
-    assert await balance(services, shop["account_id"]) == 0
+    assert await balance(services, shop.account_id) == 0
     assert await sink(services, world, AccountKind.SETTLED) == 65
     with pytest.raises(NothingToSettle) as refused:
-        await services.spending.settle(SYSTEM, event_id(), shop["id"])
+        await services.spending.settle(SYSTEM, event_id(), shop.id)
     assert refused.value.code == "nothing_to_settle"
     with pytest.raises(NotFound):
         await services.spending.settle(SYSTEM, event_id(), 999_999)
@@ -502,17 +502,17 @@ async def test_a_statement_totals_a_period(services: Services, clock: FrozenCloc
     await credit(services, world.account_id, 500)
     shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
     clock.moment = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
-    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 40)
-    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 25)
+    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop.id, 40)
+    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop.id, 25)
     clock.moment = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
-    await services.spending.settle(SYSTEM, event_id(), shop["id"])
-    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 10)
+    await services.spending.settle(SYSTEM, event_id(), shop.id)
+    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop.id, 10)
     # 23:30 on 4 November in Hangzhou (15:30 UTC) still belongs to the 4th.
     clock.moment = datetime(2026, 11, 4, 15, 30, tzinfo=UTC)
-    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 7)
+    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop.id, 7)
     # 00:30 on 5 November in Hangzhou, although still the 4th in UTC.
     clock.moment = datetime(2026, 11, 4, 16, 30, tzinfo=UTC)
-    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 3)
+    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop.id, 3)
 
     def totals(statement: MerchantStatement) -> tuple[int, int, int, int]:
         return (
@@ -522,22 +522,22 @@ async def test_a_statement_totals_a_period(services: Services, clock: FrozenCloc
             statement.closing_balance_points,
         )
 
-    day_2 = await services.spending.statement(shop["id"], date(2026, 11, 2), date(2026, 11, 2))
+    day_2 = await services.spending.statement(shop.id, date(2026, 11, 2), date(2026, 11, 2))
     assert totals(day_2) == (0, 65, 0, 65)
     assert [line.points for line in day_2.lines] == [40, 25]
-    days_3_4 = await services.spending.statement(shop["id"], date(2026, 11, 3), date(2026, 11, 4))
+    days_3_4 = await services.spending.statement(shop.id, date(2026, 11, 3), date(2026, 11, 4))
     assert totals(days_3_4) == (65, 17, 65, 17)
     assert [(line.kind, line.points) for line in days_3_4.lines] == [
         ("settlement", -65),
         ("payment", 10),
         ("payment", 7),
     ]
-    whole = await services.spending.statement(shop["id"], date(2026, 11, 1), date(2026, 11, 30))
+    whole = await services.spending.statement(shop.id, date(2026, 11, 1), date(2026, 11, 30))
     assert totals(whole) == (0, 85, 65, 20)
     assert whole.merchant == "菜场"
     assert (whole.first_day, whole.last_day) == (date(2026, 11, 1), date(2026, 11, 30))
     with pytest.raises(InvalidInput) as refused:
-        await services.spending.statement(shop["id"], date(2026, 11, 2), date(2026, 11, 1))
+        await services.spending.statement(shop.id, date(2026, 11, 2), date(2026, 11, 1))
     assert refused.value.extra["field"] == "to"
     with pytest.raises(NotFound):
         await services.spending.statement(999_999, date(2026, 11, 1), date(2026, 11, 2))
@@ -557,7 +557,7 @@ async def test_expiry_takes_only_lots_past_their_date_and_spending_took_the_olde
     soap = await reward(services, world, cost_points=30)
     shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
     await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
-    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 20)
+    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop.id, 20)
     view = await services.accounts.account(SYSTEM, world.account_id)
     assert msgspec.to_builtins(view.expiring) == [
         {"points": 50, "expires_on": "2026-12-31"},
@@ -720,9 +720,9 @@ async def test_a_statement_adds_up_when_a_payment_was_reversed(services: Service
     world = await make_world(services)
     await credit(services, world.account_id, 100)
     shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
-    paid = await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 40)
+    paid = await services.spending.pay(SYSTEM, event_id(), world.card_token, shop.id, 40)
     await services.accounts.reverse(SYSTEM, event_id(), paid.entry_id, "收错了")
-    statement = await services.spending.statement(shop["id"], date(2026, 11, 1), date(2026, 11, 30))
+    statement = await services.spending.statement(shop.id, date(2026, 11, 1), date(2026, 11, 30))
     assert statement.closing_balance_points == 0
     assert (
         statement.opening_balance_points + statement.received_points - statement.settled_points

@@ -154,7 +154,7 @@ async def test_redemptions_and_payments_against_one_balance_never_overdraw(
             (
                 "payment",
                 17,
-                services.spending.pay(SYSTEM, f"pay-{n}", world.card_token, shop["id"], 17),
+                services.spending.pay(SYSTEM, f"pay-{n}", world.card_token, shop.id, 17),
             )
         )
     random.Random(4).shuffle(requests)
@@ -182,7 +182,7 @@ async def test_redemptions_and_payments_against_one_balance_never_overdraw(
     assert final < 17, "a payment of 17 was refused, so less than 17 was left"
     redeemed = tally["redemption ok"]
     assert await _stock(reward_id) == 1_000 - redeemed
-    assert await _balance(services, shop["account_id"]) == 17 * tally["payment ok"]
+    assert await _balance(services, shop.account_id) == 17 * tally["payment ok"]
     await _assert_verified(services)
 
 
@@ -207,7 +207,7 @@ async def test_expiry_running_beside_spending_never_takes_a_lot_twice(
     requests: list[Awaitable[dict[str, Any]]] = []
     for _, card in households:
         for _ in range(3):
-            requests.append(services.spending.pay(SYSTEM, event_id("p"), card, shop["id"], 10))
+            requests.append(services.spending.pay(SYSTEM, event_id("p"), card, shop.id, 10))
             requests.append(services.spending.redeem(SYSTEM, event_id("r"), card, reward_id, 1))
     # Spending is spread over 0.4 s and the four runs start across it, so some accounts are
     # expired between two of their own payments.
@@ -321,13 +321,11 @@ async def test_settlements_beside_payments_settle_each_point_once(services: Serv
     world = await make_world(services)
     await credit(services, world.account_id, 1_000)
     shop = await services.registry.create_merchant(SYSTEM, event_id(), world.community_id, "菜场")
-    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop["id"], 100)
+    await services.spending.pay(SYSTEM, event_id(), world.card_token, shop.id, 100)
     requests: list[Awaitable[dict[str, Any]]] = []
     for _ in range(10):
-        requests.append(services.spending.settle(SYSTEM, event_id("settle"), shop["id"]))
-        requests.append(
-            services.spending.pay(SYSTEM, event_id("p"), world.card_token, shop["id"], 7)
-        )
+        requests.append(services.spending.settle(SYSTEM, event_id("settle"), shop.id))
+        requests.append(services.spending.pay(SYSTEM, event_id("p"), world.card_token, shop.id, 7))
 
     outcomes, seconds = await _race(requests)
     settled = [o for o in outcomes if isinstance(o, Settled)]
@@ -338,7 +336,7 @@ async def test_settlements_beside_payments_settle_each_point_once(services: Serv
     print(f"\n10 settlements beside 10 payments: {dict(sorted(tally.items()))} in {seconds:.2f} s")
     assert set(tally) <= {"settle ok", "settle nothing_to_settle", "pay ok"}
     assert tally["pay ok"] == 10
-    left = await _balance(services, shop["account_id"])
+    left = await _balance(services, shop.account_id)
     assert sum(s.settled_points for s in settled) + left == 100 + 70
     settled_sink = await ledger_store.community_account(world.community_id, AccountKind.SETTLED)
     assert await _balance(services, settled_sink) == 170 - left

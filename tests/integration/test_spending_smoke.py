@@ -22,25 +22,25 @@ async def test_redeem_pay_refund_settle_and_expire(services: Services, clock: Fr
         SYSTEM, event_id(), world.community_id, "洗洁精", 30, 2, 1
     )
     clerk = await make_user(services, Role.CLERK, compound_ids=frozenset({world.compound_id}))
-    redeemed = await services.spending.redeem(clerk, event_id(), world.card_token, reward["id"], 1)
+    redeemed = await services.spending.redeem(clerk, event_id(), world.card_token, reward.id, 1)
     assert redeemed.balance_points == 70
     with pytest.raises(LimitReached):
-        await services.spending.redeem(clerk, event_id(), world.card_token, reward["id"], 1)
+        await services.spending.redeem(clerk, event_id(), world.card_token, reward.id, 1)
     refund = await services.spending.refund(SYSTEM, event_id(), redeemed.redemption_id, "broken")
     assert refund.balance_points == 100
     umbrella = await services.registry.create_reward(
         SYSTEM, event_id(), world.community_id, "雨伞", 10, 2, None
     )
     with pytest.raises(OutOfStock):
-        await services.spending.redeem(clerk, event_id(), world.card_token, umbrella["id"], 3)
+        await services.spending.redeem(clerk, event_id(), world.card_token, umbrella.id, 3)
     merchant = await services.registry.create_merchant(
         SYSTEM, event_id(), world.community_id, "菜场"
     )
-    paid = await services.spending.pay(clerk, event_id(), world.card_token, merchant["id"], 40)
+    paid = await services.spending.pay(clerk, event_id(), world.card_token, merchant.id, 40)
     assert paid.balance_points == 60
     with pytest.raises(InsufficientPoints):
-        await services.spending.pay(clerk, event_id(), world.card_token, merchant["id"], 61)
-    settled = await services.spending.settle(SYSTEM, event_id(), merchant["id"])
+        await services.spending.pay(clerk, event_id(), world.card_token, merchant.id, 61)
+    settled = await services.spending.settle(SYSTEM, event_id(), merchant.id)
     assert settled.settled_points == 40
     account = await services.accounts.account(SYSTEM, world.account_id)
     assert msgspec.to_builtins(account.expiring) == [{"points": 60, "expires_on": "2027-12-31"}]

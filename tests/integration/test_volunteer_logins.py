@@ -47,7 +47,7 @@ async def test_user_add_refuses_a_volunteer_without_a_record(
                 "--role",
                 "volunteer",
                 "--volunteer",
-                str(volunteer["id"]),
+                str(volunteer.id),
                 *password,
             ],
         )
