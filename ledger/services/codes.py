@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.domain.access import SCOPED_ROLES, Principal, Role
 from ledger.domain.errors import CodeRevoked, CodeWrongKind, NotFound, OutOfScope, ScanRequired
@@ -15,6 +16,8 @@ from ledger.store import earning as earning_store
 from ledger.store import registry as store
 from ledger.store import short_codes
 from ledger.store.earning import ScannedHousehold, ScannedPoint, ScannedPost
+
+Scanned = TypeVar("Scanned", ScannedHousehold, ScannedPoint, ScannedPost)
 
 TABLE_BY_KIND: dict[CodeKind, store.TableClass] = {
     CodeKind.HOUSEHOLD: store.Household,
@@ -54,30 +57,29 @@ class Codes:
 
     async def household(self, token: str, actor: Principal | None = None) -> ScannedHousehold:
         """`resolve` for a household's card, typed."""
-        code = await self.read(token, CodeKind.HOUSEHOLD, actor)
-        household = await earning_store.scanned_household(code.subject_id)
-        check_current(code, None if household is None else household.card_serial)
-        assert household is not None, "checked"
-        _check_typed_scope(token, actor, household.compound)
-        return household
+        return await self._typed(token, CodeKind.HOUSEHOLD, actor, earning_store.scanned_household)
 
     async def point(self, token: str, actor: Principal | None = None) -> ScannedPoint:
         """`resolve` for a collection point's code, typed."""
-        code = await self.read(token, CodeKind.POINT, actor)
-        point = await earning_store.scanned_point(code.subject_id)
-        check_current(code, None if point is None else point.card_serial)
-        assert point is not None, "checked"
-        _check_typed_scope(token, actor, point.compound)
-        return point
+        return await self._typed(token, CodeKind.POINT, actor, earning_store.scanned_point)
 
     async def post(self, token: str, actor: Principal | None = None) -> ScannedPost:
         """`resolve` for a duty post's code, typed."""
-        code = await self.read(token, CodeKind.POST, actor)
-        post = await earning_store.scanned_post(code.subject_id)
-        check_current(code, None if post is None else post.card_serial)
-        assert post is not None, "checked"
-        _check_typed_scope(token, actor, post.compound)
-        return post
+        return await self._typed(token, CodeKind.POST, actor, earning_store.scanned_post)
+
+    async def _typed(
+        self,
+        token: str,
+        kind: CodeKind,
+        actor: Principal | None,
+        find: Callable[[int], Awaitable[Scanned | None]],
+    ) -> Scanned:
+        code = await self.read(token, kind, actor)
+        row = await find(code.subject_id)
+        check_current(code, None if row is None else row.card_serial)
+        assert row is not None, "checked"
+        _check_typed_scope(token, actor, row.compound)
+        return row
 
     async def read(
         self, token: str, expected: CodeKind | None = None, actor: Principal | None = None
