@@ -17,11 +17,14 @@ from typing import Any
 
 import pytest
 from piccolo.engine.sqlite import SQLiteEngine
+from redis.asyncio import Redis
 
 from api.settings import Settings
 from ledger.domain.errors import InvalidInput
+from ledger.domain.leaderboard import Board, Period
 from ledger.domain.localtime import local_day
 from ledger.ports import SystemClock
+from ledger.services.boards import differences
 from ledger.services.container import Services
 from ledger.services.demo import REWARDS, seed_demo
 from ledger.store.engine import current_engine
@@ -35,7 +38,7 @@ from ledger.store.tables import (
     Reward,
     Shift,
 )
-from tests.conftest import DATABASE_URL, EMPTY_TABLES
+from tests.conftest import DATABASE_URL, EMPTY_TABLES, REDIS_URL
 from tests.factories import FrozenClock
 
 PASSWORD = "demo-pass-for-tests"
@@ -158,3 +161,30 @@ async def test_a_history_needs_a_clock_the_seed_can_move(
             await seed_demo(services, households=10, password=PASSWORD, days=2)
     finally:
         await services.db.close()
+
+
+@pytest.mark.redis
+async def test_the_boards_are_projected_after_the_seed(
+    services: Services, redis: Redis, clock: FrozenClock
+) -> None:
+    """Redis held boards of something else: the seed's rebuild makes them the ledger's."""
+    with_redis = Services.build(
+        services.codes.keyring,
+        "http://testserver",
+        clock=clock,
+        redis=Redis.from_url(REDIS_URL),
+        redis_prefix="gltest",
+    )
+    assert with_redis.projector is not None
+    await with_redis.projector.boards.set_cursor(10**6)  # a stale cursor from another database
+    try:
+        await seed_demo(with_redis, households=HOUSEHOLDS, password=PASSWORD, days=2)
+        yesterday = local_day(clock.now()) - timedelta(days=1)
+        board = await with_redis.boards.leaderboard(
+            Board.HOUSEHOLDS, Period.MONTH, 1, 10, yesterday
+        )
+        assert board.source == "redis"
+        assert board.items
+        assert await differences(with_redis.projector.boards, yesterday) == []
+    finally:
+        await with_redis.projector.boards.redis.aclose()
