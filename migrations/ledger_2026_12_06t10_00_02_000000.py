@@ -1,13 +1,17 @@
 """The books (issue 19 part 1): rewards' unit costs with their history, reorder thresholds.
 
-Hand-written like the guards migration: the two tables as they stand today (frozen here, so a
-later change to ledger/store/tables.py does not rewrite this step), made by Piccolo for the
-engine in use, then the guards Piccolo cannot express, in a PostgreSQL and an SQLite form:
-reward_cost is append-only and never negative; one reorder threshold per reward, never negative.
+The two tables as Piccolo would write them (`piccolo migrations new ledger --auto`), then the
+guards Piccolo cannot express, in a PostgreSQL and an SQLite form: reward_cost is append-only
+and never negative; one reorder threshold per reward, never negative. Piccolo runs a
+migration's raw SQL before its tables, so the guards run from `_run_add_columns` instead, after
+the columns and inside the migration's transaction.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns import BigInt, BigSerial, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import BigInt, BigSerial, ForeignKey, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.indexes import IndexMethod
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
@@ -17,25 +21,8 @@ VERSION = "1.38.0"
 DESCRIPTION = "the books: reward_cost (append-only) and reward_reorder"
 
 
-class Reward(Table, tablename="reward"):
-    id = BigSerial(primary_key=True)
-
-
-class RewardCost(Table, tablename="reward_cost"):
-    id = BigSerial(primary_key=True)
-    reward = ForeignKey(Reward, on_delete=OnDelete.restrict, index=True)
-    cost_fen = BigInt()
-    effective_from = Timestamptz()
-    set_by = Varchar(length=64)
-    set_at = Timestamptz()
-
-
-class RewardReorder(Table, tablename="reward_reorder"):
-    id = BigSerial(primary_key=True)
-    reward = ForeignKey(Reward, on_delete=OnDelete.restrict)
-    threshold = BigInt()
-    set_by = Varchar(length=64)
-    set_at = Timestamptz()
+class Reward(Table, tablename="reward", schema=None):
+    id = BigSerial(null=False, primary_key=True, unique=False, index=False)
 
 
 COMMON = [
@@ -80,16 +67,73 @@ class RawTable(Table):
     """Piccolo's recipe for raw SQL in a migration: a table used only for `.raw()`."""
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="ledger", description=DESCRIPTION)
+class BooksMigration(MigrationManager):
+    """Adds the guards once the tables and their columns exist."""
 
-    async def apply() -> None:
+    async def _run_add_columns(self, backwards: bool = False) -> None:
+        await super()._run_add_columns(backwards=backwards)
+        if backwards or self.preview:
+            return
         engine = engine_finder()
-        await RewardCost.create_table().run()
-        await RewardReorder.create_table().run()
         statements = POSTGRES if isinstance(engine, PostgresEngine) else SQLITE
         for statement in COMMON + statements:
             await RawTable.raw(statement)
 
-    manager.add_raw(apply)
+
+def _column(table: str, name: str, column_class: type, **params: object) -> dict[str, object]:
+    """One column as Piccolo's auto migration names it."""
+    return {
+        "table_class_name": table,
+        "tablename": "reward_cost" if table == "RewardCost" else "reward_reorder",
+        "column_name": name,
+        "db_column_name": name,
+        "column_class_name": column_class.__name__,
+        "column_class": column_class,
+        "params": {
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+            **params,
+        },
+        "schema": None,
+    }
+
+
+def _columns(table: str, amount: str, moments: list[str], *, reward_index: bool) -> list:
+    """A table's columns in order: id, reward, the amount, its moments and who set it."""
+    reward = {
+        "references": Reward,
+        "on_delete": OnDelete.restrict,
+        "on_update": OnUpdate.cascade,
+        "target_column": None,
+        "null": True,
+        "index": reward_index,
+    }
+    at = [_column(table, name, Timestamptz, default=TimestamptzNow()) for name in moments]
+    return [
+        _column(table, "id", BigSerial, primary_key=True),
+        _column(table, "reward", ForeignKey, **reward),
+        _column(table, amount, BigInt, default=0),
+        *at[:-1],
+        _column(table, "set_by", Varchar, length=64, default=""),
+        at[-1],
+    ]
+
+
+async def forwards() -> MigrationManager:
+    manager = BooksMigration(migration_id=ID, app_name="ledger", description=DESCRIPTION)
+    manager.add_table(class_name="RewardCost", tablename="reward_cost", schema=None, columns=None)
+    manager.add_table(
+        class_name="RewardReorder", tablename="reward_reorder", schema=None, columns=None
+    )
+    for column in [
+        *_columns("RewardCost", "cost_fen", ["effective_from", "set_at"], reward_index=True),
+        *_columns("RewardReorder", "threshold", ["set_at"], reward_index=False),
+    ]:
+        manager.add_column(**column)
     return manager

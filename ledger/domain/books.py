@@ -128,6 +128,16 @@ def yuan_text(fen: int | None) -> str | None:
     return f"{sign}{whole}.{cents:02d}"
 
 
+def fen_of_yuan(text: str, field: str = "cost_yuan") -> int:
+    """ "12", "12.5" or "12.50" yuan → fen; anything else (a sign, a third decimal, letters) is
+    refused by name."""
+    whole, _, cents = text.strip().partition(".")
+    digits = whole + cents
+    if not whole or len(cents) > 2 or not (digits.isascii() and digits.isdigit()):
+        raise InvalidInput(field, "yuan like 12 or 12.50")
+    return check_cost_fen(int(whole) * 100 + int(cents.ljust(2, "0")))
+
+
 def fen_per_point(value_fen: int, priced_points: int) -> Fraction | None:
     """What a redeemed point cost the scheme, on average, over the redemptions with a cost."""
     return Fraction(value_fen, priced_points) if priced_points > 0 else None
