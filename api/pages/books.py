@@ -95,13 +95,27 @@ async def set_reward_terms(
     return Redirect(f"/staff/books?{urlencode(query)}#stock", status_code=HTTP_303_SEE_OTHER)
 
 
-@get("/staff/books/charts/{chart:str}", guards=ADMIN_ONLY, include_in_schema=False)
-async def books_chart(
-    chart: Annotated[str, PathParameter(pattern=r"^(flows|owed)\.svg$")],
-    services: ServicesDep,
-    community_id: Annotated[int, QueryParameter(ge=1, le=ID_MAX)],
-    from_: Annotated[str, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
-    to: Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+ChartCommunity = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
+ChartFrom = Annotated[str, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")]
+ChartTo = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+@get("/staff/books/charts/flows.svg", guards=ADMIN_ONLY, include_in_schema=False)
+async def flows_chart(
+    services: ServicesDep, community_id: ChartCommunity, from_: ChartFrom, to: ChartTo
+) -> Response[str]:
+    return await _chart("flows.svg", services, community_id, from_, to)
+
+
+@get("/staff/books/charts/owed.svg", guards=ADMIN_ONLY, include_in_schema=False)
+async def owed_chart(
+    services: ServicesDep, community_id: ChartCommunity, from_: ChartFrom, to: ChartTo
+) -> Response[str]:
+    return await _chart("owed.svg", services, community_id, from_, to)
+
+
+async def _chart(
+    chart: str, services: Any, community_id: int, from_: str, to: str
 ) -> Response[str]:
     first, last = _books_period(from_, to, local_day(services.clock.now()))
     svg = await books_chart_svg(chart, community_id, first, last, services.clock.now())
@@ -142,4 +156,4 @@ def _books_period(first_text: str | None, last_text: str | None, today: date) ->
     return start.replace(day=1), last
 
 
-BOOKS_HANDLERS = [books_page, set_reward_terms, books_chart]
+BOOKS_HANDLERS = [books_page, set_reward_terms, flows_chart, owed_chart]
