@@ -176,6 +176,7 @@ def build_services(
         redis_prefix=settings.redis_prefix,
         webhook=webhook,
         notice_texts=texts_in_every_language,
+        chain_keys=settings.chain_keys(),
     )
 
 
