@@ -38,6 +38,8 @@ PUBLIC_PATHS = [
     r"^/schema(/.*)?$",
     r"^/q/",
     r"^/api/v1/leaderboards",
+    r"^/api/v1/chain/key$",
+    r"^/api/v1/chain/heads$",
     r"^/static/",
     r"^/swagger-ui/",
     r"^/$",

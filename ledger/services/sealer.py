@@ -7,18 +7,15 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ledger import metrics
 from ledger.domain.chain import seal_hash
 from ledger.ports import Clock
+from ledger.services.transparency import Transparency
 from ledger.store import facts, notices
 from ledger.store import seals as store
 from ledger.store.connections import is_unavailable
 from ledger.store.engine import Database
-
-if TYPE_CHECKING:
-    from ledger.services.transparency import Transparency
 
 log = logging.getLogger(__name__)
 
