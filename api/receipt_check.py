@@ -70,16 +70,20 @@ def check_signature(head: DayHead, keys_document: Any) -> str:
     except (KeyError, TypeError) as error:
         raise ReceiptRefused(f"the published keys are malformed: {error}") from None
     if head.key_id not in listed:
-        raise ReceiptRefused(f"the head of {head.day} names key {head.key_id}, not published")
+        raise ReceiptRefused(
+            f"the head of {head.day} names key {head.key_id}, not published", "key"
+        )
     try:
         public = parse_public(listed[head.key_id])
     except KeyProblem as problem:
-        raise ReceiptRefused(f"key {head.key_id}: {problem}") from None
+        raise ReceiptRefused(f"key {head.key_id}: {problem}", "key") from None
     if key_id_of(public) != head.key_id:
-        raise ReceiptRefused(f"key {head.key_id} is not the key its id is made from")
+        raise ReceiptRefused(f"key {head.key_id} is not the key its id is made from", "key")
     payload = head_payload(head.day, head.tree_size, head.root)
     if not verify_signature(public, payload, head.signature):
-        raise ReceiptRefused(f"the signature of the head of {head.day} does not verify")
+        raise ReceiptRefused(
+            f"the signature of the head of {head.day} does not verify", "signature"
+        )
     return head.key_id
 
 

@@ -40,6 +40,8 @@ PUBLIC_PATHS = [
     r"^/api/v1/leaderboards",
     r"^/api/v1/chain/key$",
     r"^/api/v1/chain/heads$",
+    r"^/log$",
+    r"^/log/check$",
     r"^/static/",
     r"^/swagger-ui/",
     r"^/$",

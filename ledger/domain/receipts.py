@@ -33,7 +33,13 @@ class DayHead:
 
 
 class ReceiptRefused(Exception):
-    """A receipt that does not check; the message says which step failed."""
+    """A receipt that does not check; the message says which step failed, and `step` names it
+    for a page to say in the reader's language: malformed, entry_hash, audit_path, no_head,
+    root, key or signature."""
+
+    def __init__(self, detail: str, step: str = "malformed") -> None:
+        super().__init__(detail)
+        self.step = step
 
 
 def head_payload(day: date, tree_size: int, root: str) -> bytes:
@@ -114,17 +120,21 @@ def check_receipt(receipt: Mapping[str, Any], heads: Sequence[DayHead]) -> DayHe
     if recomputed != claimed:
         raise ReceiptRefused(
             f"the entry hash does not recompute from the entry's fields: got {recomputed}, "
-            f"the receipt says {claimed}"
+            f"the receipt says {claimed}",
+            "entry_hash",
         )
     if not merkle.verify_inclusion(bytes.fromhex(claimed), index, size, path, bytes.fromhex(root)):
-        raise ReceiptRefused("the audit path does not lead from the entry hash to the root")
+        raise ReceiptRefused(
+            "the audit path does not lead from the entry hash to the root", "audit_path"
+        )
     head = next((h for h in heads if h.day == day), None)
     if head is None:
-        raise ReceiptRefused(f"no published head for {day.isoformat()}")
+        raise ReceiptRefused(f"no published head for {day.isoformat()}", "no_head")
     if head.root != root or head.tree_size != size:
         raise ReceiptRefused(
             f"the receipt's root ({root}, {size} entries) is not the published head of "
-            f"{day.isoformat()} ({head.root}, {head.tree_size} entries)"
+            f"{day.isoformat()} ({head.root}, {head.tree_size} entries)",
+            "root",
         )
     return head
 
