@@ -4,9 +4,10 @@ tree of their seals; a head cannot be changed, deleted or re-published; receipts
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from ledger.domain import merkle
 from ledger.domain.access import SYSTEM
 from ledger.domain.errors import DayNotPublished, NotYetSealed
-from ledger.domain.receipts import ReceiptRefused, check_receipt, head_payload
+from ledger.domain.receipts import DayHead, ReceiptRefused, check_receipt, head_payload
 from ledger.services.container import Services
 from ledger.store import chain_heads
 from ledger.store.engine import is_sqlite
@@ -140,3 +141,27 @@ async def test_verify_names_a_head_that_no_longer_matches(
     if not is_sqlite():
         async with services.db.write():
             await ChainHead.raw("ALTER TABLE chain_head ENABLE TRIGGER chain_head_append_only")
+
+
+async def test_the_sealer_loop_publishes_once_midnight_has_passed(
+    services: Services, clock: FrozenClock
+) -> None:
+    """The server's sealer loop seals, then publishes the day just closed (the loop stops
+    when the publisher has run once)."""
+    world = await make_world(services)
+    await credit(services, world.account_id, 5)
+    await services.sealer.seal_all()
+    await credit(services, world.account_id, 6)  # sealed by the loop, on day two
+    clock.advance(hours=15)  # 01:00 local, day two
+    stop = asyncio.Event()
+    published: list[DayHead] = []
+    publish = services.transparency.publish_closed_days
+
+    async def publish_then_stop(now: datetime) -> list[DayHead]:
+        published.extend(await publish(now))
+        stop.set()
+        return published
+
+    services.transparency.publish_closed_days = publish_then_stop  # type: ignore[method-assign]
+    await asyncio.wait_for(services.sealer.run(stop), timeout=30)
+    assert [(h.day, h.tree_size) for h in published] == [(DAY_ONE, 1)]
