@@ -21,6 +21,7 @@ from litestar.template import TemplateConfig
 
 from api.controllers.audit import audit
 from api.controllers.auth import AuthController
+from api.controllers.chain import ChainController, ReceiptController
 from api.controllers.codes import CodeController
 from api.controllers.coordination import CoordinationController
 from api.controllers.earning import EarningController
@@ -100,6 +101,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             CoordinationController,
             SpendingController,
             LeaderboardController,
+            ChainController,
+            ReceiptController,
             ReportController,
             VolunteerApplicationController,
             audit,
@@ -176,6 +179,7 @@ def build_services(
         redis_prefix=settings.redis_prefix,
         webhook=webhook,
         notice_texts=texts_in_every_language,
+        chain_keys=settings.chain_keys(),
     )
 
 

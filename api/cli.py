@@ -29,6 +29,9 @@ DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (printed by `make run`; demo data
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "standalone", False):  # no settings, no database (check-receipt)
+        standalone: int = args.run(args)
+        return standalone
     try:
         settings = Settings.from_env()
         result: int = args.run(settings, args)
@@ -174,6 +177,23 @@ def _parser() -> argparse.ArgumentParser:
         help="also write the outcome here for node_exporter's textfile collector (a .prom file)",
     )
     verify.set_defaults(run=lambda s, a: _run(s, _verify, a.seal, a.metrics_file))
+
+    publish = commands.add_parser(
+        "publish-heads",
+        help="seal what is pending, then sign and publish every closed day's head",
+    )
+    publish.set_defaults(run=lambda s, a: _run(s, _publish_heads))
+
+    receipt = commands.add_parser(
+        "check-receipt",
+        help="check a receipt against the published, signed day head (no database); "
+        "exit 1 if it does not verify",
+    )
+    receipt.add_argument("source", metavar="FILE|URL", help="a receipt JSON file, or its URL")
+    receipt.add_argument("--server", help="where the heads and keys are (default: the URL's)")
+    receipt.add_argument("--heads", type=Path, help="the /api/v1/chain/heads JSON, offline")
+    receipt.add_argument("--key", type=Path, help="the /api/v1/chain/key JSON, offline")
+    receipt.set_defaults(run=_check_receipt, standalone=True)
     return parser
 
 
@@ -181,6 +201,21 @@ def _run(
     settings: Settings, command: Callable[..., Awaitable[int]], *args: Any, clock: Any = None
 ) -> int:
     return asyncio.run(_with_services(settings, command, *args, clock=clock))
+
+
+def _check_receipt(args: argparse.Namespace) -> int:
+    from api.receipt_check import run
+
+    return run(args.source, args.server, args.heads, args.key)
+
+
+async def _publish_heads(services: Any) -> int:
+    await services.sealer.seal_all()
+    heads = await services.transparency.publish_closed_days(services.clock.now())
+    for head in heads:
+        print(f"published {head.day}: {head.tree_size} entries, root {head.root}")
+    print(f"{len(heads)} day heads published")
+    return 0
 
 
 async def _with_services(

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 STATUS_BY_CODE: dict[str, int] = {
     "validation_error": 400,
     "not_found": 404,
+    # Receipts (issue 19): not yet sealed, or the entry's day not yet published.
+    "not_yet_sealed": 409,
+    "day_not_published": 409,
     "idempotency_conflict": 409,
     "insufficient_points": 409,
     "already_reversed": 409,

@@ -1044,3 +1044,63 @@ class LiabilityReport(msgspec.Struct):
     months: list[LiabilityMonth] = msgspec.field(default_factory=list)
     merchants: list[MerchantBalance] = msgspec.field(default_factory=list)
     reward_stock: list[LiabilityStock] = msgspec.field(default_factory=list)
+
+
+# --- Transparency log (issue 19 part 3) ---------------------------------------------------
+
+
+class ChainKey(msgspec.Struct):
+    key_id: str  # first 16 hex digits of SHA-256 of the raw public key
+    public_key: str  # the raw 32-byte Ed25519 public key, hex
+    algorithm: str  # "Ed25519"
+    signing: bool  # whether it signs new heads (the others are retired: they verify old ones)
+
+
+class ChainKeysReply(msgspec.Struct):
+    keys: list[ChainKey]
+    head_format: str  # what is signed: "greenledger-day-head/v1\n{day}\n{tree_size}\n{root}"
+
+
+class ChainHeadItem(msgspec.Struct):
+    day: str
+    tree_size: int
+    root: str
+    key_id: str
+    signature: str
+
+
+class ChainHeadsReply(msgspec.Struct):
+    items: list[ChainHeadItem]
+
+
+class ReceiptEntry(msgspec.Struct):
+    """Every field the hash chain commits to (ledger/domain/chain.py), times in UTC."""
+
+    entry_id: int
+    community_id: int
+    debit_account_id: int
+    credit_account_id: int
+    amount_points: int
+    kind: str
+    debit_balance_after: int
+    credit_balance_after: int
+    event_id: str | None
+    reverses_entry_id: int | None
+    rule_version: int | None
+    actor: str
+    memo: str
+    created_at: str
+    captured_at: str | None
+
+
+class ReceiptReply(msgspec.Struct):
+    entry_id: int
+    day: str
+    seal_no: int
+    previous_hash: str
+    entry: ReceiptEntry
+    entry_hash: str
+    leaf_index: int
+    tree_size: int
+    audit_path: list[str]
+    root: str

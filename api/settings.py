@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ledger.domain.scan_codes import Keyring
+from ledger.services.chain_keys import ChainKeys, KeyProblem
 from ledger.store.engine import DEFAULT_DATABASE_URL, sqlite_path
 
 PREFIX = "GREENLEDGER_"
@@ -52,6 +53,10 @@ class Settings:
     # signed with; no URL, no webhook.
     webhook_url: str | None = None
     webhook_secret: str = ""
+    # The transparency log's Ed25519 key (PEM or 64 hex digits of the private seed); empty:
+    # one derived from the QR signing secret. Retired public keys still verify old heads.
+    chain_signing_key: str = ""
+    chain_retired_keys: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,7 +84,9 @@ class Settings:
             pgbouncer=_flag(env, "PGBOUNCER"),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
-        )
+            chain_signing_key=env.get(PREFIX + "CHAIN_SIGNING_KEY", "").strip(),
+            chain_retired_keys=_chain_retired(env.get(PREFIX + "CHAIN_RETIRED_KEYS") or ""),
+        )._checked_chain_keys()
 
     @property
     def is_postgres(self) -> bool:
@@ -91,6 +98,23 @@ class Settings:
             keys = {kid: secret.encode() for kid, secret in self.qr_keys}
             return Keyring(current_key_id=self.qr_keys[0][0], keys=keys)
         return Keyring(current_key_id="a", keys={"a": self.derived_key("qr:a")})
+
+    def chain_keys(self) -> ChainKeys:
+        """The day heads' keys: GREENLEDGER_CHAIN_SIGNING_KEY if set, else (demo, development)
+        one derived from the current QR secret, as Services.build derives it by default."""
+        if self.chain_signing_key:
+            return ChainKeys.from_config(self.chain_signing_key, self.chain_retired_keys)
+        keyring = self.keyring()
+        return ChainKeys.derived(keyring.keys[keyring.current_key_id], self.chain_retired_keys)
+
+    def _checked_chain_keys(self) -> Settings:
+        try:
+            self.chain_keys()
+        except KeyProblem as problem:
+            raise ConfigError(
+                f"{PREFIX}CHAIN_SIGNING_KEY / {PREFIX}CHAIN_RETIRED_KEYS: {problem}"
+            ) from None
+        return self
 
     def derived_key(self, purpose: str) -> bytes:
         """Independent keys for JWTs and QR codes from the one secret."""
@@ -219,6 +243,11 @@ def _qr_keys(text: str) -> tuple[tuple[str, str], ...]:
             )
         keys.append((kid, secret))
     return tuple(keys)
+
+
+def _chain_retired(text: str) -> tuple[str, ...]:
+    """Comma-separated public keys (64 hex digits each) of retired signing keys."""
+    return tuple(filter(None, (part.strip() for part in text.split(","))))
 
 
 def _trusted_proxies(text: str) -> tuple[str, ...]:

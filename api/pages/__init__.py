@@ -29,6 +29,7 @@ from api.pages.people import PEOPLE_HANDLERS
 from api.pages.scan import SCAN_HANDLERS
 from api.pages.staff import STAFF_HANDLERS
 from api.pages.staff_ops import STAFF_OPERATION_HANDLERS
+from api.pages.transparency_pages import TRANSPARENCY_HANDLERS
 from api.pages.volunteering import VOLUNTEERING_HANDLERS
 from api.pages.web import CSRFGate, SecurityHeadersMiddleware, csrf_config
 from api.settings import Settings
@@ -62,6 +63,7 @@ def _page_router() -> Router:
             *VOLUNTEERING_HANDLERS,
             *FIELD_APP_HANDLERS,
             *INBOX_HANDLERS,
+            *TRANSPARENCY_HANDLERS,
         ],
         before_request=count_unread,
         exception_handlers=PAGE_EXCEPTION_HANDLERS,

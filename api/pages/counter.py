@@ -3,6 +3,7 @@ and prints or shows the receipt. Same `Spending.redeem` / `Spending.pay` as the 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from litestar import Request, Response, get
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from api import qr_images
 from api.deps import PrincipalDep, ServicesDep
 from api.errors import STATUS_BY_CODE
 from api.pages import forms
@@ -173,8 +175,15 @@ async def _receipt(
     act = spend.act(services.spending)
     result = await act(principal, event_id, token, chosen_id, count)
     chosen = await spend.find(services, subject["community_id"], chosen_id)
+    # The printed receipt's QR: the entry's receipt page (the proof exists once its day's head
+    # is published, after local midnight).
+    base = str(request.app.state.settings.base_url).rstrip("/")
+    check_qr = await asyncio.to_thread(
+        qr_images.svg_inline, f"{base}/home/receipt/{result.entry_id}"
+    )
     return render(
         "receipt.html",
+        check_qr=check_qr,
         me=principal,
         subject=subject,
         what=spend.what,

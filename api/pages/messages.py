@@ -238,6 +238,7 @@ def check_name(name: str) -> str:
         "reversal_links": _("Each correction undoes one entry"),
         "hash_chain": _("The hash chain of sealed entries is intact"),
         "books_match_ledger": _("The books match the ledger"),
+        "day_heads": _("Published day heads match their entries"),
     }.get(name, name)
 
 
@@ -255,6 +256,7 @@ def check_passed(name: str) -> str:
             "In every community, points issued less redeemed, paid and expired equal what "
             "households and volunteers hold."
         ),
+        "day_heads": _("Every published day's signed root is the tree of that day's entries."),
     }.get(name, "")
 
 

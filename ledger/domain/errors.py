@@ -266,3 +266,16 @@ def _error_classes() -> dict[str, type[LedgerError]]:
         found[cls.code] = cls
         pending.extend(cls.__subclasses__())
     return found
+
+
+class NotYetSealed(LedgerError):
+    """A receipt is asked for an entry the sealer has not chained yet (seconds, normally)."""
+
+    code = "not_yet_sealed"
+
+
+class DayNotPublished(LedgerError):
+    """A receipt is asked for an entry whose local day's head is not published yet (after the
+    sealer passes local midnight)."""
+
+    code = "day_not_published"

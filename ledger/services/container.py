@@ -14,6 +14,7 @@ from ledger.services.appeals import Appeals
 from ledger.services.boards import Boards
 from ledger.services.books import Books
 from ledger.services.catalog import Catalog
+from ledger.services.chain_keys import ChainKeys
 from ledger.services.codes import Codes
 from ledger.services.dropoff_queue import DropoffQueue
 from ledger.services.expiry import Expiry
@@ -31,6 +32,7 @@ from ledger.services.sealer import Sealer
 from ledger.services.sessions import Sessions
 from ledger.services.shifts import Shifts
 from ledger.services.spending import Spending
+from ledger.services.transparency import Transparency
 from ledger.services.users import Users
 from ledger.services.verify import Verifier
 from ledger.services.volunteers import Volunteers
@@ -50,6 +52,7 @@ class Services:
     members: Members
     sessions: Sessions
     sealer: Sealer
+    transparency: Transparency
     verifier: Verifier
     rules: Rules
     scans: Scans
@@ -80,6 +83,7 @@ class Services:
         redis_prefix: str = "gl",
         webhook: WebhookTarget | None = None,
         notice_texts: TextsOf | None = None,
+        chain_keys: ChainKeys | None = None,
     ) -> Services:
         clock = clock or SystemClock()
         redis_boards = RedisBoards(redis, redis_prefix) if redis is not None else None
@@ -90,6 +94,9 @@ class Services:
         scans = Scans(clock, runner, codes)
         sessions = Sessions(db, clock, redis, redis_prefix)
         users = Users(clock, runner, limiter, sessions)
+        # Without a configured key, the demo key derived from the QR secret (as settings do).
+        keys = chain_keys or ChainKeys.derived(keyring.keys[keyring.current_key_id])
+        transparency = Transparency(db, keys)
         return cls(
             db=db,
             clock=clock,
@@ -100,8 +107,9 @@ class Services:
             users=users,
             members=Members(clock, runner, codes, users, limiter, sessions),
             sessions=sessions,
-            sealer=Sealer(db, clock),
-            verifier=Verifier(db),
+            sealer=Sealer(db, clock, transparency),
+            transparency=transparency,
+            verifier=Verifier(db, keys),
             rules=Rules(clock, runner),
             scans=scans,
             gradings=Gradings(db, clock, codes),

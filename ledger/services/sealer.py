@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ledger import metrics
 from ledger.domain.chain import seal_hash
 from ledger.ports import Clock
+from ledger.services.transparency import Transparency
 from ledger.store import facts, notices
 from ledger.store import seals as store
 from ledger.store.connections import is_unavailable
@@ -26,6 +27,8 @@ IDLE_SECONDS = 0.5
 class Sealer:
     db: Database
     clock: Clock
+    # Publishes each closed day's signed head once the clock passes local midnight.
+    transparency: Transparency | None = None
 
     async def seal_pending(self, wait: bool = False) -> tuple[int, int]:
         """Seal up to SEAL_BATCH committed entries and number as many board facts and as many
@@ -83,6 +86,11 @@ class Sealer:
                 started = time.perf_counter()
                 sealed, numbered = await asyncio.create_task(self.seal_pending())
                 busy = bool(sealed or numbered)
+                if self.transparency is not None:
+                    # One read a day: the service remembers the last day it found closed.
+                    await asyncio.create_task(
+                        self.transparency.publish_closed_days(self.clock.now())
+                    )
                 if busy:
                     metrics.step_done(
                         "seal", started, entries_sealed=sealed, facts_numbered=numbered

@@ -6,9 +6,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ledger import metrics
+from ledger.domain import merkle
 from ledger.domain.chain import GENESIS_HASH, seal_hash
+from ledger.domain.localtime import day_bounds
+from ledger.domain.receipts import head_payload
 from ledger.services.books import first_books_mismatch
-from ledger.store import audit
+from ledger.services.chain_keys import ChainKeys
+from ledger.store import audit, chain_heads
 from ledger.store.engine import Database
 
 CHAIN_BATCH = 5_000
@@ -33,6 +37,7 @@ class VerifyReport:
 @dataclass(frozen=True)
 class Verifier:
     db: Database
+    chain_keys: ChainKeys | None = None
 
     async def verify(self) -> VerifyReport:
         """All checks run; each failure names the first broken account or entry."""
@@ -60,7 +65,18 @@ class Verifier:
             _reversal_links,
             _hash_chain,
             _books_match_ledger,
+            self._day_heads,
         ]
+
+    async def _day_heads(self) -> Check:
+        """The transparency log (issue 19): every published day head is the Merkle root of
+        the seals of its local day, as stored now, and carries a valid signature."""
+        heads = await chain_heads.all_heads()
+        for head in heads:
+            problem = await _day_head_problem(head, self.chain_keys)
+            if problem is not None:
+                return Check("day_heads", False, problem)
+        return Check("day_heads", True, f"{len(heads)} published day heads match their entries")
 
 
 async def _conservation() -> Check:
@@ -168,3 +184,17 @@ async def _books_match_ledger() -> Check:
     return Check(
         "books_match_ledger", False, f"community {mismatch.community_id}: {mismatch.detail}"
     )
+
+
+async def _day_head_problem(head: chain_heads.DayHead, keys: ChainKeys | None) -> str | None:
+    rows = await chain_heads.seals_between(*day_bounds(head.day))
+    day = head.day.isoformat()
+    if len(rows) != head.tree_size:
+        return f"the head of {day} covers {head.tree_size} entries, but {len(rows)} are sealed"
+    root = merkle.root([bytes.fromhex(row.hash) for row in rows]).hex()
+    if root != head.root:
+        return f"the head of {day} says root {head.root}, its entries give {root}"
+    payload = head_payload(head.day, head.tree_size, head.root)
+    if keys is not None and not keys.verify(head.key_id, payload, head.signature):
+        return f"the head of {day} does not carry a valid signature of key {head.key_id}"
+    return None

@@ -633,3 +633,19 @@ class RewardReorder(Table, tablename="reward_reorder"):
 
 
 TABLES.extend([RewardCost, RewardReorder])
+# --- Transparency log (issue 19 part 3): published day heads -------------------------------
+
+
+class ChainHead(Table, tablename="chain_head"):
+    """A local day's Merkle root over the entries sealed that day, signed (Ed25519) and
+    published; append-only and one per day (migration 2026-12-06T10:00:04)."""
+
+    day = Date(primary_key=True)
+    tree_size = BigInt()
+    root = Varchar(length=64)  # hex
+    key_id = Varchar(length=32)
+    signature = Varchar(length=128)  # hex of the 64-byte Ed25519 signature
+    published_at = Timestamptz()
+
+
+TABLES.append(ChainHead)

@@ -109,6 +109,11 @@ TABLE: dict[str, dict[str, str]] = {
     "Adjust": {A: "201"},
     "ReverseEntry": {A: "201"},
     "VerifyLedger": {A: "200"},
+    # transparency log: keys and heads for anyone; a receipt for whoever sees the entry (its
+    # entry is not sealed here: the app's sealer does not run in these tests)
+    "ChainKeys": {EVERYONE: "200", ANONYMOUS: "200"},
+    "ChainHeads": {EVERYONE: "200", ANONYMOUS: "200"},
+    "EntryReceipt": {A: "409", R: OWN_ONLY.format(409)},
     # earning
     "GradeDropoff": {I: IN_COMPOUND.format(201, 201)},
     "RecordWeighin": {K: IN_COMPOUND.format(201, 201)},
@@ -194,6 +199,9 @@ NOT_API: dict[str, str] = {
     "POST /counter/refund": "clerk, admin",
     "GET /home": "resident",
     "GET /home/appeal/{inspection_id:int}": "resident",
+    "GET /home/receipt/{entry_id:int}": "resident: an entry's receipt (its account's members)",
+    "GET /log": "anyone: the published day heads (tests/api/test_transparency_pages.py)",
+    "GET /log/check": "anyone: a receipt checked against its day head",
     "POST /home/appeal/{inspection_id:int}": "resident",
     "GET /volunteer": "volunteer",
     "POST /notices/read": "anyone signed in: marks their own notices read",
@@ -688,6 +696,16 @@ async def _reissue(ask: Ask) -> Call:
 async def _reverse(ask: Ask) -> Call:
     entry_id = await ask.thing("entry", ask.estate.entry)
     return write(f"/api/v1/entries/{entry_id}/reverse", reason="录错了")
+
+
+@builds("EntryReceipt")
+async def _receipt(ask: Ask) -> Call:
+    entry_id = await ask.thing("receipt-entry", ask.estate.entry)
+    return Call("GET", f"/api/v1/entries/{entry_id}/receipt")
+
+
+simple("ChainKeys", lambda a: Call("GET", "/api/v1/chain/key"))
+simple("ChainHeads", lambda a: Call("GET", "/api/v1/chain/heads"))
 
 
 @builds("AppealGrade")

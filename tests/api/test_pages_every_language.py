@@ -52,6 +52,7 @@ ENGLISH_ALLOWED = {
     "MiB",
     "QR",
     "CSV",
+    "JSON",
     "HS",  # a certificate number begins HS-
 }
 # What an English page may show in Chinese: the demo's data, and the switch to Chinese.
@@ -73,6 +74,8 @@ CHINESE_DATA = (
 )
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
+# The transparency log's hashes, key ids and signing algorithm read the same in any language.
+SAME_IN_BOTH = re.compile(r"\b[0-9a-f]{12,}\b|Ed25519")
 # Addresses the tour does not open as pages of their own.
 NOT_PAGES = ("/", "/open", "/sw.js", "/manifest.webmanifest")
 
@@ -149,6 +152,7 @@ class Page(HTMLParser):
 def untranslated(text: str, locale: str) -> list[str]:
     """Words of the other language on a page."""
     if locale == "zh_CN":
+        text = SAME_IN_BOTH.sub(" ", text)
         return sorted({w for w in LATIN_WORD.findall(text) if w not in ENGLISH_ALLOWED})
     for data in CHINESE_DATA:
         text = text.replace(data, " ")
@@ -275,6 +279,9 @@ async def visit_as_a_stranger(tour: Tour) -> None:
     await tour.both("code, invalid", "/q/hello", status=404)
     await tour.both("no such page", "/no/such/page", status=404)
     await tour.both("form-only address", "/coordinator/shifts", status=405)
+    await tour.both("published day heads", "/log")
+    check = await tour.both("receipt check", "/log/check")
+    await tour.send("receipt refused", check, "/log/check", receipt="{}")
 
 
 async def visit_as_an_applicant(tour: Tour) -> None:
@@ -321,6 +328,9 @@ async def visit_as_a_resident(tour: Tour) -> None:
     assert "本户账户兑换了垃圾袋一卷" in home.text  # the inbox
     link = re.search(r'href="(/home/appeal/\d+)"', home.html)
     assert link, "a grade to appeal"
+    receipt = re.search(r'href="(/home/receipt/\d+)"', home.html)
+    assert receipt, "an entry with a receipt link"
+    await tour.both("entry receipt, day not published yet", receipt.group(1))
     appeal = await tour.both("appeal form", link.group(1))
     await tour.send("appeal sent", appeal, link.group(1), reason=APPEAL_REASON)
     home = await tour.both("resident home, appeal open", "/home")

@@ -193,3 +193,42 @@ def test_the_webhook_is_off_unless_its_url_is_set(tmp_path: Path) -> None:
         "https://gw.example.cn/hook",
         GOOD_SECRET,
     )
+
+
+def test_the_chain_signing_key_is_configured_derived_or_refused(tmp_path: Path) -> None:
+    """Day heads: a configured Ed25519 key (hex seed or PEM) signs; without one, a key derived
+    from the QR secret (stable: the same settings give the same key); a retired public key
+    still verifies; an unreadable key stops start-up naming the variable."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ledger.services.chain_keys import key_id_of
+
+    base = {
+        PREFIX + "DATABASE_URL": str(tmp_path / "gl.sqlite"),
+        PREFIX + "SECRET_KEY": GOOD_SECRET,
+    }
+    derived = Settings.from_env(base).chain_keys()
+    assert derived.key_id == Settings.from_env(base).chain_keys().key_id
+    old = Ed25519PrivateKey.generate()
+    old_public = old.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    new = Ed25519PrivateKey.generate()
+    pem = new.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    env = {
+        **base,
+        PREFIX + "CHAIN_SIGNING_KEY": pem,
+        PREFIX + "CHAIN_RETIRED_KEYS": old_public.hex(),
+    }
+    keys = Settings.from_env(env).chain_keys()
+    assert keys.key_id == key_id_of(new.public_key()) != derived.key_id
+    assert keys.verify(key_id_of(old.public_key()), b"payload", old.sign(b"payload").hex())
+    assert not keys.verify(key_id_of(old.public_key()), b"payload", new.sign(b"payload").hex())
+    assert [signing for _, _, signing in keys.published()] == [True, False]
+    with pytest.raises(ConfigError, match="CHAIN_SIGNING_KEY"):
+        Settings.from_env({**base, PREFIX + "CHAIN_SIGNING_KEY": "ab" * 31})
+    with pytest.raises(ConfigError, match="CHAIN_RETIRED_KEYS"):
+        Settings.from_env({**base, PREFIX + "CHAIN_RETIRED_KEYS": "nothex"})
