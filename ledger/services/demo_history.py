@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
-from ledger.domain.access import Principal, Role
+from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.errors import LedgerError
 from ledger.domain.localtime import LOCAL_ZONE
 from ledger.domain.rules import Grade, Material, Stream
@@ -49,6 +49,14 @@ HISTORY_DAYS_MAX = 92
 BUILT_AT = time(6, 0)
 # Sealed late each day, after its activity and before midnight (`_close_day`).
 CLOSED_AT = time(23, 50)
+PUBLISHED_AT = time(0, 5)
+# The books: a reward's unit cost, and one price rise half-way through the history.
+FEN_PER_POINT = 10
+PRICE_RISE_REWARD, PRICE_RISE_PERCENT, PRICE_RISE_AFTER_DAYS = (
+    "食用油一瓶",
+    115,
+    14,
+)  # the next day's: the day's head is signed once it has closed
 # An inspector's rounds: the points' windows; the phone syncs a few minutes after each.
 ROUNDS = ((time(7, 0), 120, 60), (time(18, 0), 120, 40))  # (start, minutes, share in %)
 SYNC_MINUTES = 12
@@ -143,6 +151,7 @@ async def seed_history(
     rng = random.Random(seed)  # noqa: S311 (demo data, deliberately reproducible)
     history = _History(services, clock, rng, await _read_world(services))
     await history.add_staff(password_hash)
+    await history.price_rewards(first_day(today, days))
     for index in range(days):
         day = first_day(today, days) + timedelta(days=index)
         await history.live(day, last=index == days - 1)
@@ -153,10 +162,13 @@ async def seed_history(
 
 async def _close_day(services: Services, day: date, clock: MovableClock) -> None:
     """The day's end: seal (and number the facts, then make the notices) at 23:50 local, so
-    the day's entries are sealed on that day. Publishing the day's head goes here."""
+    the day's entries are sealed on that day; then, just past midnight, publish the day's
+    signed head as the sealer would (nothing is written between then and the next morning)."""
     clock.moment = _at(day, CLOSED_AT)
     await services.sealer.seal_all()
     await services.notice_projector.catch_up()
+    clock.moment = _at(day + timedelta(days=1), PUBLISHED_AT)
+    await services.transparency.publish_closed_days(clock.moment)
 
 
 @dataclass
@@ -262,6 +274,28 @@ class _History:
         worse = self.names[household.compound] in WORSE_COMPOUNDS
         care = self.rng.choices((0, 1, 2), weights=WORSE_CARE_SHARES if worse else CARE_SHARES)
         return _Profile(chance, care[0])
+
+    # --- the books ---------------------------------------------------------------------------
+
+    async def price_rewards(self, first: date) -> None:
+        """What each reward costs the subdistrict (a point is worth about 0.1 yuan to buy in),
+        from the first day, and the stock that calls for a reorder; half-way through, cooking
+        oil's price goes up, so the books show a cost history at work."""
+        books = self.services.books
+        for reward in self.world.rewards:
+            cost_fen = reward.cost_points * FEN_PER_POINT
+            await books.set_cost(
+                SYSTEM, f"demo-cost-{reward.id}", reward.community, reward.id, cost_fen, first
+            )
+            await books.set_threshold(
+                SYSTEM, f"demo-reorder-{reward.id}", reward.community, reward.id, reward.stock // 5
+            )
+            if reward.name == PRICE_RISE_REWARD:
+                risen = cost_fen * PRICE_RISE_PERCENT // 100
+                later = first + timedelta(days=PRICE_RISE_AFTER_DAYS)
+                await books.set_cost(
+                    SYSTEM, f"demo-cost-{reward.id}-2", reward.community, reward.id, risen, later
+                )
 
     # --- the staff -------------------------------------------------------------------------
 

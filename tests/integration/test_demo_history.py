@@ -30,12 +30,14 @@ from ledger.services.demo import REWARDS, seed_demo
 from ledger.store.engine import current_engine
 from ledger.store.tables import (
     Account,
+    ChainHead,
     Entry,
     EntrySeal,
     Inspection,
     Payment,
     Redemption,
     Reward,
+    RewardCost,
     Shift,
 )
 from tests.conftest import DATABASE_URL, EMPTY_TABLES, REDIS_URL
@@ -76,6 +78,25 @@ async def test_each_past_day_has_entries_sealed_on_that_day(
     report = await services.verifier.verify()
     assert report.ok, report
     assert report.pending_seal == 0
+
+
+async def test_each_past_day_is_published_and_every_reward_has_a_cost(
+    services: Services, clock: FrozenClock
+) -> None:
+    """The books and the receipts can be tried at once: every past day's head is signed and
+    published as of the night after it (verify's day_heads check recomputes each root), and
+    every reward has a unit cost from the first day, one of them a price rise later."""
+    await seeded(services)
+    heads = await ChainHead.select(ChainHead.day, ChainHead.tree_size).order_by(ChainHead.day)
+    assert [head["day"] for head in heads] == past_days(clock)
+    assert sum(head["tree_size"] for head in heads) == await EntrySeal.count()
+    costs = Counter(row["reward"] for row in await RewardCost.select(RewardCost.reward))
+    rewards = await Reward.select(Reward.id, Reward.name)
+    assert set(costs) == {reward["id"] for reward in rewards}
+    risen = {reward["id"] for reward in rewards if reward["name"] == "食用油一瓶"}
+    assert {reward for reward, count in costs.items() if count == 2} == risen
+    report = await services.verifier.verify()
+    assert report.ok, report
 
 
 async def test_balances_equal_the_entries_and_redemptions_took_stock(
