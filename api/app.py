@@ -33,6 +33,7 @@ from api.controllers.photos import PhotoController
 from api.controllers.queue import QueueController
 from api.controllers.registry import RegistryController
 from api.controllers.reports import ReportController
+from api.controllers.rotation import RotationController
 from api.controllers.spending import SpendingController
 from api.controllers.volunteers import VolunteerApplicationController
 from api.deps import provide_principal, services_in
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             LeaderboardController,
             ReportController,
             VolunteerApplicationController,
+            RotationController,
             audit,
             CodeController,
             health,
@@ -176,6 +178,7 @@ def build_services(
         redis_prefix=settings.redis_prefix,
         webhook=webhook,
         notice_texts=texts_in_every_language,
+        rotation_weeks_max=settings.rotation_weeks_max,
     )
 
 
