@@ -200,6 +200,8 @@ NOT_API: dict[str, str] = {
     "GET /volunteer": "volunteer",
     "POST /notices/read": "anyone signed in: marks their own notices read",
     "GET /inspector": "inspector",
+    "GET /coordinator/rotation": "coordinator, admin: the rotation plan (test_rotation_pages.py)",
+    "POST /coordinator/rotation": "coordinator, admin: assign or remove a week",
     "GET /app/scan": "inspector: the in-app scanner",
     "GET /app/grade": "inspector: the grading form the service worker serves offline",
     "GET /sw.js": "anyone: the inspector app's service worker",
