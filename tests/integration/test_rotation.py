@@ -6,6 +6,7 @@ is 23 November. The guards are migrations/ledger_2026_12_06t10_00_03_000000.py's
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import date, datetime, timedelta
 
@@ -14,7 +15,7 @@ import pytest
 
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.errors import Forbidden, InvalidInput, OutOfScope
-from ledger.domain.rotation import NotAssigned, RotationExceeded
+from ledger.domain.rotation import WEEK, NotAssigned, RotationExceeded
 from ledger.domain.rules import Grade, Stream
 from ledger.services.container import Services
 from ledger.services.grading import Grading
@@ -135,3 +136,29 @@ async def test_the_run_limit_counts_weeks_on_both_sides_and_a_setting_changes_it
     clerk = await make_user(services, Role.CLERK, compound_ids=frozenset({compound}))
     with pytest.raises(Forbidden, match="only coordinators"):
         await services.rotation.assign(clerk, inspector, compound, weeks[2])
+
+
+async def test_two_coordinators_extending_a_run_at_once_cannot_both_pass(
+    services: Services,
+) -> None:
+    """Three weeks planned (W49–W51, limit 4): adding W48 or W52 alone is allowed, both would
+    make five running. Sent at once, exactly one is accepted (the inspector's row lock). Five
+    inspectors, one race each: without the lock PostgreSQL let both through in every round."""
+    site = await make_site(services)
+    compound = site.world.compound_id
+    for _ in range(5):
+        inspector = await make_user(services, Role.INSPECTOR, compound_ids=frozenset({compound}))
+        for n in (1, 2, 3):
+            await services.rotation.assign(
+                site.coordinator, inspector.user_id, compound, MONDAY + n * WEEK
+            )
+        results = await asyncio.gather(
+            services.rotation.assign(site.coordinator, inspector.user_id, compound, MONDAY),
+            services.rotation.assign(
+                site.coordinator, inspector.user_id, compound, MONDAY + 4 * WEEK
+            ),
+            return_exceptions=True,
+        )
+        refused = [r for r in results if isinstance(r, RotationExceeded)]
+        assert len(refused) == 1, results
+    assert await InspectorAssignment.count() == 5 * 4
