@@ -13,6 +13,8 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
+from ledger.domain.access import SYSTEM
+from ledger.services.container import Services
 from tests.api.pages_helpers import Demo, seed, sign_in_page, submit
 from tests.factories import FrozenClock
 
@@ -21,12 +23,36 @@ ENGLISH = {"Accept-Language": "en-GB,en;q=0.8"}
 
 
 @pytest.fixture
-async def client(fresh_db: None, settings: Settings) -> AsyncIterator[Client]:
+async def demo(fresh_db: None, settings: Settings) -> Demo:
+    """The pages' demo world, and a second compound (南苑) in its community."""
     clock = FrozenClock()
-    demo: Demo = await seed(settings, clock)
-    assert demo.card_token
-    async with AsyncTestClient(app=create_app(settings, clock=clock)) as test_client:
+    made = await seed(settings, clock)
+    services = Services.build(settings.keyring(), settings.base_url, clock=clock)
+    community = (await services.registry.page("communities", None, 1, {})).items[0]
+    await services.registry.create_compound(SYSTEM, "r-1", int(community["id"]), "南苑")
+    return made
+
+
+@pytest.fixture
+async def client(demo: Demo, settings: Settings) -> AsyncIterator[Client]:
+    async with AsyncTestClient(app=create_app(settings, clock=FrozenClock())) as test_client:
         yield test_client
+
+
+async def _assign(client: Client, compound: str) -> Any:
+    page = await client.get("/coordinator/rotation")
+    community = re.search(r'name="community_id" value="(\d+)"', page.text)
+    assert community
+    return await submit(
+        client,
+        page.text,
+        "/coordinator/rotation",
+        community_id=community[1],
+        inspector_id=_option(page.text, "inspector_id", "inspector"),
+        compound_id=_option(page.text, "compound_id", compound),
+        week="2026-W48",
+        outcome="assign",
+    )
 
 
 def _option(html: str, select: str, label: str) -> str:
@@ -48,16 +74,7 @@ async def test_a_coordinator_plans_a_week_and_the_inspector_sees_it(client: Clie
     assert "4 weeks running" in english.text
     assert "Inspector rotation" in (await client.get("/coordinator", headers=ENGLISH)).text
 
-    saved = await submit(
-        client,
-        page.text,
-        "/coordinator/rotation",
-        community_id=re.search(r'name="community_id" value="(\d+)"', page.text)[1],  # type: ignore[index]
-        inspector_id=_option(page.text, "inspector_id", "inspector"),
-        compound_id=_option(page.text, "compound_id", "信义坊"),
-        week="2026-W48",
-        outcome="assign",
-    )
+    saved = await _assign(client, "信义坊")
     assert saved.status_code == 200, saved.text
     assert "轮岗安排已保存" in saved.text
     row = saved.text[saved.text.index('id="inspector-') :].split("</tr>")[0]
@@ -79,3 +96,20 @@ async def test_the_inspector_without_a_plan_sees_their_compounds(client: Client)
     assert home.status_code == 200, home.text
     assert "Your compounds:" in home.text
     assert "Assigned this week" not in home.text
+
+
+async def test_a_card_of_a_compound_not_assigned_this_week_says_so(
+    client: Client, demo: Demo
+) -> None:
+    await sign_in_page(client, "coordinator")
+    assert (await _assign(client, "南苑")).status_code == 200
+    client.cookies.clear()
+    await sign_in_page(client, "inspector")
+    card = await client.get(f"/q/{demo.card_token}")  # a household of 信义坊
+    assert card.status_code == 200, card.text
+    assert "本周您被安排检查其他小区" in card.text
+    assert 'name="grade"' not in card.text
+    english = await client.get(f"/q/{demo.card_token}", headers=ENGLISH)
+    assert "This week you are assigned to other compounds" in english.text
+    home = await client.get("/inspector")
+    assert "南苑" in home.text
