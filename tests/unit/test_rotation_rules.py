@@ -4,11 +4,13 @@ by week (ledger/domain/access.py), including properties checked by Hypothesis.""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api.settings import PREFIX, ConfigError, Settings
 from ledger.domain.access import Principal, Role
 from ledger.domain.errors import InvalidInput
 from ledger.domain.rotation import (
@@ -150,3 +152,12 @@ def test_without_a_plan_scope_is_as_before() -> None:
     assert clerk.grades_compound(10, MONDAY)
     admin = Principal(3, "a", Role.ADMIN)
     assert admin.grades_compound(99, MONDAY)
+
+
+def test_the_limit_is_a_setting_from_1_to_52(tmp_path: Path) -> None:
+    base = {PREFIX + "DATABASE_URL": str(tmp_path / "x.sqlite"), PREFIX + "SECRET_KEY": "s" * 32}
+    assert Settings.from_env(base).rotation_weeks_max == 4
+    assert Settings.from_env(base | {PREFIX + "ROTATION_WEEKS_MAX": "6"}).rotation_weeks_max == 6
+    for bad in ("0", "53", "four"):
+        with pytest.raises(ConfigError, match="ROTATION_WEEKS_MAX"):
+            Settings.from_env(base | {PREFIX + "ROTATION_WEEKS_MAX": bad})
