@@ -57,6 +57,7 @@ def table_label(table: str) -> str | None:
         "notice": lambda: pgettext("admin table", "Notices"),
         "notice_read": lambda: pgettext("admin table", "Notices read"),
         "notice_delivery": lambda: pgettext("admin table", "Notice deliveries (webhook)"),
+        "inspector_assignment": lambda: pgettext("admin table", "Inspector rotation"),
     }
     label = labels.get(table)
     return label() if label else None
@@ -148,6 +149,9 @@ _COLUMNS: dict[str, Callable[[], str]] = {
     "local_day": lambda: _("Day"),
     "local_month": lambda: _("Month"),
     "expires_on": lambda: _("Expires on"),
+    "week": lambda: _("Week"),
+    "assigned_by": lambda: _("Assigned by"),
+    "assigned_at": lambda: _("Assigned at"),
     "stream": lambda: _("Waste stream"),
     "grade": lambda: _("Grade"),
     "final_grade": lambda: _("Final grade"),
