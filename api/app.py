@@ -34,6 +34,7 @@ from api.controllers.photos import PhotoController
 from api.controllers.queue import QueueController
 from api.controllers.registry import RegistryController
 from api.controllers.reports import ReportController
+from api.controllers.rotation import RotationController
 from api.controllers.spending import SpendingController
 from api.controllers.volunteers import VolunteerApplicationController
 from api.deps import provide_principal, services_in
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             ReceiptController,
             ReportController,
             VolunteerApplicationController,
+            RotationController,
             audit,
             CodeController,
             health,
@@ -180,6 +182,7 @@ def build_services(
         webhook=webhook,
         notice_texts=texts_in_every_language,
         chain_keys=settings.chain_keys(),
+        rotation_weeks_max=settings.rotation_weeks_max,
     )
 
 

@@ -17,6 +17,7 @@ from litestar.types import Empty
 
 from ledger.domain.errors import LedgerError
 from ledger.domain.photos import PhotoTooLarge, UnsupportedPhoto
+from ledger.domain.rotation import NotAssigned, RotationExceeded
 from ledger.store.connections import is_unavailable
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "join_refused": 403,
     "phone_taken": 409,
     "household_full": 409,
+    RotationExceeded.code: 409,
+    NotAssigned.code: 403,
     PhotoTooLarge.code: 413,
     UnsupportedPhoto.code: 415,
 }

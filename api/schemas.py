@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 import msgspec
@@ -1104,3 +1105,55 @@ class ReceiptReply(msgspec.Struct):
     tree_size: int
     audit_path: list[str]
     root: str
+
+
+# --- Inspector rotation (issue 19, 2(a)) -------------------------------------------------
+
+
+class AssignmentReply(msgspec.Struct):
+    """What a PUT or DELETE of an assignment left: `assigned` now, `changed` by this request."""
+
+    inspector_id: int
+    compound_id: int
+    week: str
+    assigned: bool
+    changed: bool
+
+
+class PlannedAssignment(msgspec.Struct):
+    inspector_id: int
+    inspector: str
+    compound_id: int
+    compound: str
+    week: str
+    week_start: date
+
+
+class PlanInspector(msgspec.Struct):
+    id: int
+    username: str
+    display_name: str
+
+
+class PlanCompound(msgspec.Struct):
+    id: int
+    name: str
+
+
+class RotationPlanReply(msgspec.Struct):
+    community_id: int
+    weeks: list[str]
+    weeks_max: int
+    inspectors: list[PlanInspector]
+    compounds: list[PlanCompound]
+    items: list[PlannedAssignment]
+
+
+class TodaysAssignmentReply(msgspec.Struct):
+    """`planned`: the compounds are the rotation plan's for this week; otherwise the compounds
+    the inspector serves (no assignment this week)."""
+
+    day: date
+    week: str
+    planned: bool
+    compounds: list[PlanCompound]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -59,7 +59,31 @@ def principal_claims(principal: Principal) -> dict[str, Any]:
         "household_ids": sorted(principal.household_ids),
         "helping": sorted(principal.helping),
         "name": principal.display_name,
+    } | rotation_claims(principal)
+
+
+def rotation_claims(principal: Principal) -> dict[str, Any]:
+    """An inspector's rotation plan for the weeks the token can grade in (issue 19); none for
+    other roles, whose tokens stay as they were."""
+    if principal.rotation_span is None:
+        return {}
+    first, last = principal.rotation_span
+    return {
+        "rotation_span": [first.isoformat(), last.isoformat()],
+        "rotation": {week.isoformat(): sorted(c) for week, c in principal.rotation},
     }
+
+
+def _rotation_of(claims: dict[str, Any]) -> dict[str, Any]:
+    span = claims.get("rotation_span")
+    if span is None:
+        return {}
+    first, last = (date.fromisoformat(str(day)) for day in span)
+    rotation = tuple(
+        (date.fromisoformat(str(week)), frozenset(int(c) for c in compounds))
+        for week, compounds in sorted(dict(claims.get("rotation", {})).items())
+    )
+    return {"rotation": rotation, "rotation_span": (first, last)}
 
 
 def session_claims(token_version: int) -> dict[str, Any]:
@@ -110,6 +134,7 @@ def principal_of(token: Token) -> Principal:
             household_ids=frozenset(int(h) for h in claims.get("household_ids", [])),
             helping=frozenset(int(h) for h in claims.get("helping", [])),
             display_name=str(claims.get("name", "")),
+            **_rotation_of(claims),
         )
     except (KeyError, ValueError, TypeError) as error:
         raise NotAuthorizedException("the token's claims are not valid") from error

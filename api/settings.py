@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ledger.domain.rotation import ROTATION_WEEKS_MAX_DEFAULT, check_weeks_max
 from ledger.domain.scan_codes import Keyring
 from ledger.services.chain_keys import ChainKeys, KeyProblem
 from ledger.store.engine import DEFAULT_DATABASE_URL, sqlite_path
@@ -57,6 +58,8 @@ class Settings:
     # one derived from the QR signing secret. Retired public keys still verify old heads.
     chain_signing_key: str = ""
     chain_retired_keys: tuple[str, ...] = ()
+    # Inspector rotation (issue 19): at most this many weeks running on one compound.
+    rotation_weeks_max: int = ROTATION_WEEKS_MAX_DEFAULT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +85,7 @@ class Settings:
             redis_cluster=redis_cluster,
             replica_url=_replica_url(env.get(PREFIX + "REPLICA_URL") or None, database_url),
             pgbouncer=_flag(env, "PGBOUNCER"),
+            rotation_weeks_max=_rotation_weeks_max(env),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             chain_signing_key=env.get(PREFIX + "CHAIN_SIGNING_KEY", "").strip(),
@@ -308,3 +312,11 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise ConfigError(f"{PREFIX}{name} must be a positive whole number, got {text!r}")
     return int(text)
+
+
+def _rotation_weeks_max(env: Mapping[str, str]) -> int:
+    weeks = _positive_int(env, "ROTATION_WEEKS_MAX", ROTATION_WEEKS_MAX_DEFAULT)
+    try:
+        return check_weeks_max(weeks)
+    except ValueError as error:
+        raise ConfigError(f"{PREFIX}ROTATION_WEEKS_MAX: {error}") from error

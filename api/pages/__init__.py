@@ -26,6 +26,7 @@ from api.pages.joining import JOINING_HANDLERS
 from api.pages.messages import JINJA_FILTERS
 from api.pages.operations import OPERATION_HANDLERS
 from api.pages.people import PEOPLE_HANDLERS
+from api.pages.rotation import ROTATION_HANDLERS
 from api.pages.scan import SCAN_HANDLERS
 from api.pages.staff import STAFF_HANDLERS
 from api.pages.staff_ops import STAFF_OPERATION_HANDLERS
@@ -64,6 +65,7 @@ def _page_router() -> Router:
             *FIELD_APP_HANDLERS,
             *INBOX_HANDLERS,
             *TRANSPARENCY_HANDLERS,
+            *ROTATION_HANDLERS,
         ],
         before_request=count_unread,
         exception_handlers=PAGE_EXCEPTION_HANDLERS,

@@ -59,6 +59,7 @@ def table_label(table: str) -> str | None:
         "notice_delivery": lambda: pgettext("admin table", "Notice deliveries (webhook)"),
         "reward_cost": lambda: pgettext("admin table", "Reward unit costs"),
         "reward_reorder": lambda: pgettext("admin table", "Reorder thresholds"),
+        "inspector_assignment": lambda: pgettext("admin table", "Inspector rotation"),
     }
     label = labels.get(table)
     return label() if label else None
@@ -154,6 +155,9 @@ _COLUMNS: dict[str, Callable[[], str]] = {
     "local_day": lambda: _("Day"),
     "local_month": lambda: _("Month"),
     "expires_on": lambda: _("Expires on"),
+    "week": lambda: _("Week"),
+    "assigned_by": lambda: _("Assigned by"),
+    "assigned_at": lambda: _("Assigned at"),
     "stream": lambda: _("Waste stream"),
     "grade": lambda: _("Grade"),
     "final_grade": lambda: _("Final grade"),

@@ -73,6 +73,13 @@ def refusal_text(error: LedgerError) -> str:
         "household_ambiguous": _("You belong to several households: choose the one you act for."),
         "body_too_large": _("The photo is too large: at most 2 MiB. Choose a smaller one."),
         "unsupported_media_type": _("The photo must be a JPEG, PNG or WebP image."),
+        "not_assigned": _(
+            "This week you are assigned to other compounds: your page lists this week's."
+        ),
+        "rotation_exceeded": _(
+            "This inspector would grade the same compound too many weeks running. "
+            "Assign someone else, or leave a week's break."
+        ),
     }
     field = error.extra.get("field")
     if error.code == "validation_error" and field:
@@ -91,6 +98,8 @@ def field_label(field: str) -> str | None:
         "entry_id": _("Entry number"),
         "volunteer_id": _("Volunteer"),
         "compound_id": _("Compound"),
+        "week": _("Week"),
+        "inspector_id": _("Inspector"),
         "day": _("Day"),
         "hours": _("Hours"),
         "minutes": _("Hours"),

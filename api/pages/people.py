@@ -210,10 +210,18 @@ async def volunteer_home(
 
 
 @get("/inspector", guards=[requires(Role.INSPECTOR)], include_in_schema=False)
-async def inspector_home(principal: PrincipalDep, request: Request[Any, Any, Any]) -> Response[Any]:
-    """Scan a card with the phone's camera, or type its code; queued grades sync from here."""
-    names = await views.compound_names(sorted(principal.compound_ids))
-    return render("inspector.html", me=principal, compounds=list(names.values()))
+async def inspector_home(
+    principal: PrincipalDep, request: Request[Any, Any, Any], services: ServicesDep
+) -> Response[Any]:
+    """Scan a card with the phone's camera, or type its code; queued grades sync from here.
+    Today's compounds: the rotation plan's this week, or else those the inspector serves."""
+    today = await services.rotation.today(principal)
+    return render(
+        "inspector.html",
+        me=principal,
+        today=today,
+        compounds=[c.name for c in today.compounds],
+    )
 
 
 PEOPLE_HANDLERS = [resident_home, appeal_form, appeal, volunteer_home, inspector_home]

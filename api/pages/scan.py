@@ -35,9 +35,10 @@ from api.pages.web import login_url, render, viewer
 from api.security import requires
 from ledger.domain.access import Principal, Role, acting_household
 from ledger.domain.errors import LedgerError, OutOfScope
-from ledger.domain.localtime import minute_of_day
+from ledger.domain.localtime import local_day, minute_of_day
 from ledger.domain.photos import PHOTO_BYTES_MAX
 from ledger.domain.registry import next_opening, parse_windows
+from ledger.domain.rotation import NotAssigned
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind
 from ledger.domain.short_codes import looks_typed
@@ -161,7 +162,11 @@ async def subject_of(kind: CodeKind, row: dict[str, Any]) -> dict[str, Any]:
 async def _grading(
     services: Services, me: Principal, row: dict[str, Any], common: dict[str, Any]
 ) -> Response[Any]:
-    if not me.covers_compound(row["compound"]):
+    today = local_day(services.clock.now())
+    if me.assigned_on(today) is not None and not me.grades_compound(row["compound"], today):
+        error = refusal_text(NotAssigned("not among this week's compounds"))
+        return render("code.html", **common, error=error)
+    if not me.grades_compound(row["compound"], today):
         error = refusal_text(OutOfScope("outside the inspector's compounds"))
         return render("code.html", **common, error=error)
     points = await services.registry.page("points", None, LIST_MAX, {"compound": row["compound"]})

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from ledger.domain.errors import Forbidden, HouseholdAmbiguous
+from ledger.domain.rotation import week_of
 
 
 class Role(StrEnum):
@@ -34,6 +36,11 @@ class Principal:
     household_ids: frozenset[int] = field(default_factory=frozenset)
     helping: frozenset[int] = field(default_factory=frozenset)
     display_name: str = ""  # what a household's history calls a helper
+    # An inspector's rotation plan as the token knows it (issue 19): the weeks (their Mondays)
+    # with assignments and the compounds assigned, for the weeks from `rotation_span[0]` to
+    # `rotation_span[1]` (None: a token made before the plan existed, or another role).
+    rotation: tuple[tuple[date, frozenset[int]], ...] = ()
+    rotation_span: tuple[date, date] | None = None
 
     def households(self) -> frozenset[int]:
         """Every household this person may act for (tokens made before issue 15 carry only
@@ -47,7 +54,31 @@ class Principal:
         no other role serves a compound, whatever scopes it was given by mistake."""
         if self.role is Role.ADMIN:
             return True
-        return self.role in SCOPED_ROLES and compound_id in self.compound_ids
+        if self.role not in SCOPED_ROLES:
+            return False
+        return compound_id in self.compound_ids or any(compound_id in c for _, c in self.rotation)
+
+    def assigned_on(self, day: date) -> frozenset[int] | None:
+        """The compounds an inspector is assigned to in the week of a local day, or None when
+        the plan gives that week no assignment (or the token does not know that week): then
+        the standing scope, `compound_ids`, applies as before the plan existed."""
+        if self.role is not Role.INSPECTOR or self.rotation_span is None:
+            return None
+        monday = week_of(day)
+        for week, compounds in self.rotation:
+            if week == monday:
+                return compounds
+        return None
+
+    def grades_compound(self, compound_id: int, day: date) -> bool:
+        """Whether a grading counted on this local day may be of this compound: in a week
+        with assignments only the assigned compounds, otherwise the standing scope."""
+        assigned = self.assigned_on(day)
+        if assigned is None:
+            return self.covers_compound(compound_id) and (
+                self.role is not Role.INSPECTOR or compound_id in self.compound_ids
+            )
+        return compound_id in assigned
 
 
 def acting_household(principal: Principal, requested: int | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ledger.domain.rotation import ROTATION_WEEKS_MAX_DEFAULT
 from ledger.domain.scan_codes import Keyring
 from ledger.ports import Clock, Limiter, SystemClock
 from ledger.projections.boards import RedisBoards
@@ -25,6 +26,7 @@ from ledger.services.notices import NoticeProjector, Notices
 from ledger.services.photos import Photos
 from ledger.services.projection import Projector
 from ledger.services.registry import Registry
+from ledger.services.rotation import Rotation
 from ledger.services.rules import Rules
 from ledger.services.runner import Runner
 from ledger.services.scans import Scans
@@ -72,6 +74,7 @@ class Services:
     notice_projector: NoticeProjector
     deliverer: Deliverer | None
     books: Books
+    rotation: Rotation
 
     @classmethod
     def build(
@@ -84,6 +87,7 @@ class Services:
         webhook: WebhookTarget | None = None,
         notice_texts: TextsOf | None = None,
         chain_keys: ChainKeys | None = None,
+        rotation_weeks_max: int = ROTATION_WEEKS_MAX_DEFAULT,
     ) -> Services:
         clock = clock or SystemClock()
         redis_boards = RedisBoards(redis, redis_prefix) if redis is not None else None
@@ -128,4 +132,5 @@ class Services:
             notice_projector=NoticeProjector(db, clock),
             deliverer=Deliverer(db, clock, webhook, notice_texts) if webhook else None,
             books=Books(clock, runner),
+            rotation=Rotation(db, clock, sessions, rotation_weeks_max),
         )

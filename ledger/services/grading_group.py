@@ -30,6 +30,7 @@ from ledger.domain.earning import award_for_grade, day_so_far
 from ledger.domain.entries import EntryKind
 from ledger.domain.errors import IdempotencyConflict, LedgerError, NotFound, OutOfScope
 from ledger.domain.localtime import local_day
+from ledger.domain.rotation import NotAssigned, week_label, week_of
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind, ScanCode
 from ledger.domain.short_codes import looks_typed
@@ -115,9 +116,22 @@ class Race(Exception):
     cannot be kept in one transaction: the gradings go again, one by one."""
 
 
-def check_compounds(actor: Principal, household: ScannedHousehold, point: ScannedPoint) -> None:
+def check_compounds(
+    actor: Principal, household: ScannedHousehold, point: ScannedPoint, day: date
+) -> None:
+    """Both compounds in the actor's scope on the local day the grading counts at: in a week
+    the rotation plan gives an inspector assignments, only the compounds assigned."""
+    assigned = actor.assigned_on(day)
     for compound_id in (household.compound, point.compound):
-        if not actor.covers_compound(compound_id):
+        if assigned is not None and compound_id not in assigned:
+            raise NotAssigned(
+                f"in the week of {day.isoformat()} ({week_label(week_of(day))}) you are "
+                f"assigned to other compounds than compound {compound_id}",
+                compound_id=compound_id,
+                week=week_label(week_of(day)),
+                assigned=sorted(assigned),
+            )
+        if assigned is None and not actor.grades_compound(compound_id, day):
             raise OutOfScope("this compound is not one you are assigned to")
 
 
@@ -244,7 +258,8 @@ class GradingGroup:
                     assert dropoff_id is not None, "check_subject: one of the two"
                     dropoff, household = await graded_dropoff(dropoff_id, point)
                 actor = self.checked[index].actor
-                check_compounds(actor, household, point)
+                day = local_day(self._checked(index).captured_at or self.now)
+                check_compounds(actor, household, point, day)
                 own = await self._own_home(actor)
                 check_not_own_building(own, household.compound, household.building)
             except LedgerError as refusal:

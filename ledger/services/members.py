@@ -324,7 +324,7 @@ class Members:
     async def _joined(self, user_id: int, household_id: int) -> Joined:
         row = await users_store.user_by_id(user_id)
         assert row is not None, "the account just joined"
-        principal = await users_module.principal_of(row)
+        principal = await users_module.principal_of(row, self.clock.now())
         return Joined(user_id, household_id, SignedIn(principal, row.token_version))
 
     async def households_of(self, principal: Principal) -> list[HouseholdOfMine]:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,6 +31,7 @@ from ledger.services.limits import (
     SignInLocked,
     SignInPolicy,
 )
+from ledger.services.rotation import plan_for_token
 from ledger.services.runner import Runner
 from ledger.services.sessions import Sessions
 from ledger.store import members as members_store
@@ -174,7 +176,7 @@ class Users:
         except REDIS_FAILURES as error:
             metrics.redis_error("sign_in")
             log.warning("sign-in count not cleared while Redis fails: %s", error)
-        return SignedIn(await principal_of(row), row.token_version)
+        return SignedIn(await principal_of(row, self.clock.now()), row.token_version)
 
     async def hash_pin(self, pin: str, field_name: str = "pin") -> str:
         """A PIN checked (6 digits, not trivial) and hashed: call it before the transaction
@@ -326,7 +328,7 @@ class Users:
         return UserDetails(row.id, row.username, row.role, row.active, compound_ids)
 
     async def principal(self, user_id: int) -> Principal:
-        return await principal_of(await _user_row(user_id))
+        return await principal_of(await _user_row(user_id), self.clock.now())
 
 
 async def _user_row(user_id: int) -> UserRow:
@@ -392,9 +394,15 @@ def _wait_text(seconds: int) -> str:
     return f"{seconds} seconds" if seconds < 120 else f"{seconds // 60} minutes"
 
 
-async def principal_of(row: UserRow) -> Principal:
-    """Everything access checks need, so that a request never re-reads the user."""
+async def principal_of(row: UserRow, now: datetime | None = None) -> Principal:
+    """Everything access checks need, so that a request never re-reads the user; for an
+    inspector, the rotation plan of the weeks a token made `now` can grade in. Every token is
+    made with `now`; without it (a description of the account, as seed-demo prints) the
+    Principal has no plan."""
     compound_ids = await store.compounds_of(row.id)
+    rotation = None
+    if row.role == Role.INSPECTOR.value and now is not None:
+        rotation = await plan_for_token(row.id, now)
     memberships = await members_store.households_of(row.id)
     household_ids = {m.household_id for m in memberships}
     if row.household_id is not None:
@@ -423,6 +431,8 @@ async def principal_of(row: UserRow) -> Principal:
         household_ids=frozenset(household_ids),
         helping=helping,
         display_name=row.display_name,
+        rotation=rotation.weeks if rotation else (),
+        rotation_span=rotation.span if rotation else None,
     )
 
 

@@ -649,3 +649,20 @@ class ChainHead(Table, tablename="chain_head"):
 
 
 TABLES.append(ChainHead)
+# --- Inspector rotation (issue 19, 2(a)): who grades which compound in which week ---------
+
+
+class InspectorAssignment(Table, tablename="inspector_assignment"):
+    """A coordinator's plan: an inspector grades this compound in this ISO week (its Monday,
+    local time). One row per (inspector, week, compound); a week with rows is the inspector's
+    whole grading scope that week (ledger/domain/rotation.py; the migration's guards)."""
+
+    id = BigSerial(primary_key=True)
+    inspector = ForeignKey(AppUser, on_delete=OnDelete.restrict, index=True)
+    compound = ForeignKey(Compound, on_delete=OnDelete.restrict)
+    week = Date()
+    assigned_by = Varchar(length=64)
+    assigned_at = Timestamptz()
+
+
+TABLES.append(InspectorAssignment)

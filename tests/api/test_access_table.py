@@ -168,6 +168,12 @@ TABLE: dict[str, dict[str, str]] = {
     "Health": {EVERYONE: "200", ANONYMOUS: "200"},
     "HealthLive": {EVERYONE: "200", ANONYMOUS: "200"},
     "HealthReady": {EVERYONE: "200", ANONYMOUS: "200"},
+    # rotation (issue 19): coordinators plan any compound of their community; inspectors read
+    # their own day
+    "RotationPlan": {C: "200 200 200 403s", A: "200"},
+    "AssignInspector": {C: "200 200 200 403s", A: "200"},
+    "UnassignInspector": {C: "200 200 200 403s", A: "200"},
+    "MyAssignment": {I: "200"},
 }
 
 # Cells where the app does not do what the table says, left out of the table test until fixed
@@ -206,6 +212,8 @@ NOT_API: dict[str, str] = {
     "GET /volunteer": "volunteer",
     "POST /notices/read": "anyone signed in: marks their own notices read",
     "GET /inspector": "inspector",
+    "GET /coordinator/rotation": "coordinator, admin: the rotation plan (test_rotation_pages.py)",
+    "POST /coordinator/rotation": "coordinator, admin: assign or remove a week",
     "GET /app/scan": "inspector: the in-app scanner",
     "GET /app/grade": "inspector: the grading form the service worker serves offline",
     "GET /sw.js": "anyone: the inspector app's service worker",
@@ -1302,3 +1310,33 @@ async def test_a_resident_never_spends_another_households_points(estate: Estate)
         "/api/v1/redemptions", json={"event_id": new_event_id(), **body}, headers=resident
     )
     assert response.status_code in (400, 403), response.text
+
+
+# --- rotation (issue 19) ------------------------------------------------------------------
+
+
+async def _plannable_inspector(ask: Ask) -> int:
+    """An inspector serving no compound yet, so any community may plan them; a fresh one for
+    each request past the guard (an assignment revokes its inspector's tokens)."""
+
+    async def make(_: Site) -> int:
+        body = {"username": unique("rota-"), "password": "rota-password-2026", "role": "inspector"}
+        reply = await created(ask.estate.client, ask.estate.admin, "/api/v1/users", body)
+        return int(reply["id"])
+
+    return await ask.thing("rotation_inspector", make)
+
+
+def _assignment(method: str) -> Builder:
+    async def builder(ask: Ask) -> Call:
+        inspector = await _plannable_inspector(ask)
+        path = f"/api/v1/rotation/2026-W50/inspectors/{inspector}/compounds/{ask.site.compound_id}"
+        return Call(method, path)
+
+    return builder
+
+
+BUILDERS["AssignInspector"] = _assignment("PUT")
+BUILDERS["UnassignInspector"] = _assignment("DELETE")
+simple("RotationPlan", lambda a: Call("GET", f"/api/v1/communities/{a.site.community_id}/rotation"))
+simple("MyAssignment", lambda a: Call("GET", "/api/v1/inspectors/me/assignment"))

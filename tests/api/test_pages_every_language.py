@@ -363,6 +363,8 @@ async def visit_as_a_coordinator(tour: Tour) -> None:
     await tour.send("volunteer approved", applications, r"/coordinator/volunteers/\d+", button=0)
     backfill = await tour.both("back-fill hours", "/coordinator/backfill")
     await tour.send("hours back-filled", backfill, "/coordinator/backfill", note=STAFF_REASON)
+    rotation = await tour.both("rotation plan", "/coordinator/rotation")
+    await tour.send("rotation assigned", rotation, "/coordinator/rotation", button=0)
 
 
 async def visit_as_a_clerk(tour: Tour) -> None:

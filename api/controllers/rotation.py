@@ -1,0 +1,116 @@
+"""The inspectors' rotation plan (issue 19, 2(a)): coordinators set, list and remove weekly
+assignments; an inspector reads today's."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, delete, get, put
+from litestar.params import PathParameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from api.dates import parse_day
+from api.deps import PrincipalDep, ServicesDep
+from api.schemas import (
+    ID_MAX,
+    AssignmentReply,
+    PlanCompound,
+    PlanInspector,
+    PlannedAssignment,
+    RotationPlanReply,
+    TodaysAssignmentReply,
+)
+from api.security import requires
+from ledger.domain.access import Role
+from ledger.domain.localtime import local_day
+from ledger.domain.rotation import PLAN_WEEKS_AHEAD_MAX, parse_week
+
+PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+WeekPath = Annotated[str, PathParameter(max_length=8, description="ISO week, e.g. 2026-W50")]
+COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
+ASSIGNMENT = "/rotation/{week:str}/inspectors/{inspector_id:int}/compounds/{compound_id:int}"
+
+
+class RotationController(Controller):
+    path = "/api/v1"
+    tags = ["rotation"]
+
+    @get(
+        "/communities/{community_id:int}/rotation",
+        operation_id="RotationPlan",
+        guards=COORDINATORS,
+    )
+    async def plan(
+        self,
+        community_id: PathId,
+        principal: PrincipalDep,
+        services: ServicesDep,
+        from_: Annotated[str | None, QueryParameter(name="from", max_length=10)] = None,
+        weeks: Annotated[int, QueryParameter(ge=1, le=PLAN_WEEKS_AHEAD_MAX)] = 6,
+    ) -> RotationPlanReply:
+        """A community's plan: its inspectors, compounds and assignments for `weeks` ISO weeks
+        from the week of `from` (a date; default today, local time)."""
+        first = parse_day(from_, "from") if from_ else local_day(services.clock.now())
+        plan = await services.rotation.plan(principal, community_id, first, weeks)
+        return RotationPlanReply(
+            community_id=plan.community_id,
+            weeks=plan.weeks,
+            weeks_max=plan.weeks_max,
+            inspectors=[
+                msgspec.convert(i, PlanInspector, from_attributes=True) for i in plan.inspectors
+            ],
+            compounds=[
+                msgspec.convert(c, PlanCompound, from_attributes=True) for c in plan.compounds
+            ],
+            items=[
+                msgspec.convert(a, PlannedAssignment, from_attributes=True)
+                for a in plan.assignments
+            ],
+        )
+
+    @put(ASSIGNMENT, operation_id="AssignInspector", guards=COORDINATORS, status_code=HTTP_200_OK)
+    async def assign(
+        self,
+        week: WeekPath,
+        inspector_id: PathId,
+        compound_id: PathId,
+        principal: PrincipalDep,
+        services: ServicesDep,
+    ) -> AssignmentReply:
+        """The inspector grades this compound in this week (idempotent). 409
+        `rotation_exceeded` if that makes more weeks running than the rotation allows; every
+        change revokes the inspector's tokens, so their next request carries the new plan."""
+        result = await services.rotation.assign(
+            principal, inspector_id, compound_id, parse_week(week)
+        )
+        return msgspec.convert(result, AssignmentReply, from_attributes=True)
+
+    @delete(
+        ASSIGNMENT, operation_id="UnassignInspector", guards=COORDINATORS, status_code=HTTP_200_OK
+    )
+    async def unassign(
+        self,
+        week: WeekPath,
+        inspector_id: PathId,
+        compound_id: PathId,
+        principal: PrincipalDep,
+        services: ServicesDep,
+    ) -> AssignmentReply:
+        """Remove one assignment (idempotent); a week left without assignments gives the
+        inspector their standing compounds again."""
+        result = await services.rotation.unassign(
+            principal, inspector_id, compound_id, parse_week(week)
+        )
+        return msgspec.convert(result, AssignmentReply, from_attributes=True)
+
+    @get(
+        "/inspectors/me/assignment",
+        operation_id="MyAssignment",
+        guards=[requires(Role.INSPECTOR)],
+    )
+    async def mine(self, principal: PrincipalDep, services: ServicesDep) -> TodaysAssignmentReply:
+        """Today's compounds for the signed-in inspector: the plan's, or (no assignment this
+        week) the compounds they serve."""
+        today = await services.rotation.today(principal)
+        return msgspec.convert(today, TodaysAssignmentReply, from_attributes=True)
