@@ -23,6 +23,7 @@ from ledger.services.notices import NoticeProjector, Notices
 from ledger.services.photos import Photos
 from ledger.services.projection import Projector
 from ledger.services.registry import Registry
+from ledger.services.reinspections import Reinspections, sampling_secret
 from ledger.services.rules import Rules
 from ledger.services.runner import Runner
 from ledger.services.scans import Scans
@@ -67,6 +68,7 @@ class Services:
     notices: Notices
     notice_projector: NoticeProjector
     deliverer: Deliverer | None
+    reinspections: Reinspections
 
     @classmethod
     def build(
@@ -117,4 +119,7 @@ class Services:
             notices=Notices(db, clock),
             notice_projector=NoticeProjector(db, clock),
             deliverer=Deliverer(db, clock, webhook, notice_texts) if webhook else None,
+            reinspections=Reinspections(
+                db, clock, runner, sampling_secret(keyring.keys[keyring.current_key_id])
+            ),
         )
