@@ -25,6 +25,7 @@ from api.controllers.codes import CodeController
 from api.controllers.coordination import CoordinationController
 from api.controllers.earning import EarningController
 from api.controllers.health import health, live, ready
+from api.controllers.inspections import InspectionReportController, ReinspectionController
 from api.controllers.leaderboards import LeaderboardController
 from api.controllers.ledger import LedgerController
 from api.controllers.members import MembersController
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             SpendingController,
             LeaderboardController,
             ReportController,
+            ReinspectionController,
+            InspectionReportController,
             VolunteerApplicationController,
             audit,
             CodeController,

@@ -18,6 +18,7 @@ from api.pages.admin import admin_mount
 from api.pages.auth import login, login_form, logout, start
 from api.pages.counter import COUNTER_HANDLERS
 from api.pages.errors import PAGE_EXCEPTION_HANDLERS, negotiated_handlers
+from api.pages.fair_inspections import FAIR_INSPECTION_HANDLERS
 from api.pages.field_app import FIELD_APP_HANDLERS
 from api.pages.i18n import PreferencesMiddleware, configure_jinja
 from api.pages.inbox import INBOX_HANDLERS, count_unread
@@ -60,6 +61,7 @@ def _page_router() -> Router:
             *VOLUNTEERING_HANDLERS,
             *FIELD_APP_HANDLERS,
             *INBOX_HANDLERS,
+            *FAIR_INSPECTION_HANDLERS,
         ],
         before_request=count_unread,
         exception_handlers=PAGE_EXCEPTION_HANDLERS,
