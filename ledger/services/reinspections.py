@@ -29,6 +29,7 @@ from ledger.store.reinspections import SampleRow
 from ledger.store.replica import on_replica
 
 CAUSE = "re-inspection"  # the memo of a correction's entries
+DRAW_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +110,17 @@ class Reinspections:
             rows = await store.drawn(actor.user_id, graded_day)
         if rows:
             return _sample(actor, graded_day, rows)
-        try:
-            async with self.db.write():
-                rows = await self._draw(actor, graded_day)
-        except Exception as error:
-            # The same coordinator's other request drew it first: its draw is the one kept.
-            if not is_unique_violation(error):
-                raise
-            async with self.db.read():
-                rows = await store.drawn(actor.user_id, graded_day)
+        for attempt in range(1, DRAW_ATTEMPTS + 1):
+            try:
+                async with self.db.write():
+                    rows = await self._draw(actor, graded_day)
+                break
+            except Exception as error:
+                # Another draw took one of these gradings first (this coordinator's other
+                # request, or another coordinator of the compound): draw again from what is left,
+                # or read this coordinator's draw if it was theirs.
+                if not is_unique_violation(error) or attempt == DRAW_ATTEMPTS:
+                    raise
         return _sample(actor, graded_day, rows)
 
     async def regrade(
@@ -172,6 +175,7 @@ class Reinspections:
         return graded_day
 
     async def _draw(self, actor: Principal, day: date) -> list[SampleRow]:
+        await store.hold_draws(actor.user_id)
         rows = await store.drawn(actor.user_id, day)
         if rows:
             return rows

@@ -10,7 +10,7 @@ from typing import Any
 
 from ledger.store import locks, sql
 from ledger.store.engine import is_sqlite
-from ledger.store.tables import Reinspection
+from ledger.store.tables import AppUser, Reinspection
 
 _COMPOUNDS = {"pg": "= ANY($1::bigint[])", "sqlite": "IN (SELECT value FROM json_each($1))"}
 
@@ -148,6 +148,13 @@ async def candidates(compound_ids: Sequence[int], day: date) -> list[Candidate]:
         )
         for r in rows
     ]
+
+
+async def hold_draws(coordinator_id: int) -> None:
+    """In the caller's transaction: this coordinator's draws wait for each other (their user
+    row locked until commit), so a second first draw reads the first instead of drawing again
+    from what the first left (PostgreSQL; SQLite's writes are one at a time already)."""
+    await locks.lock_row(AppUser, coordinator_id)
 
 
 async def drawn(coordinator_id: int, day: date) -> list[SampleRow]:

@@ -4,6 +4,7 @@ path (the ledger balanced, `verify` clean), and the disagreement rate per inspec
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 from dataclasses import dataclass
@@ -224,3 +225,22 @@ async def test_a_decided_sample_cannot_be_changed_in_the_database(services: Serv
         await Reinspection.update({Reinspection.regraded_grade: "poor"}).where(
             Reinspection.id == item.reinspection_id
         )
+
+
+async def test_concurrent_first_draws_keep_one_draw(services: Services) -> None:
+    """Five requests for the same coordinator's first draw at once (and another coordinator's
+    of the same compound): one draw each, no grading in two."""
+    world = await graded_day(services)
+    other = await make_user(
+        services, Role.COORDINATOR, compound_ids=frozenset({world.site.world.compound_id})
+    )
+    asking = [world.site.coordinator] * 5 + [other] * 2
+    samples = await asyncio.gather(*(services.reinspections.sample(c, DAY) for c in asking))
+
+    mine = {tuple(i.inspection_id for i in s.items) for s in samples[:5]}
+    theirs = {tuple(i.inspection_id for i in s.items) for s in samples[5:]}
+    assert len(mine) == 1
+    assert len(theirs) == 1
+    assert len(next(iter(mine))) == 2
+    assert await Reinspection.count() == 4
+    assert set(next(iter(mine))).isdisjoint(next(iter(theirs)))
