@@ -217,7 +217,20 @@ async def test_the_disagreement_rate_per_inspector(services: Services) -> None:
 async def test_a_decided_sample_cannot_be_changed_in_the_database(services: Services) -> None:
     world = await graded_day(services)
     sample = await services.reinspections.sample(world.site.coordinator)
-    item = sample.items[0]
+    item, other = sample.items
+    moment = services.clock.now()
+    with pytest.raises(Exception, match=r"(?i)check"):  # a grade that is not one of the three
+        await Reinspection.update(
+            {
+                Reinspection.regraded_grade: "great",
+                Reinspection.decided_at: moment,
+                Reinspection.decided_by: world.site.coordinator.user_id,
+            }
+        ).where(Reinspection.id == other.reinspection_id)
+    with pytest.raises(Exception, match=r"(?i)check"):  # a grade without when and by whom
+        await Reinspection.update({Reinspection.regraded_grade: "good"}).where(
+            Reinspection.id == other.reinspection_id
+        )
     await services.reinspections.regrade(
         world.site.coordinator, event_id(), item.reinspection_id, Grade.GOOD
     )
@@ -244,3 +257,21 @@ async def test_concurrent_first_draws_keep_one_draw(services: Services) -> None:
     assert len(next(iter(mine))) == 2
     assert await Reinspection.count() == 4
     assert set(next(iter(mine))).isdisjoint(next(iter(theirs)))
+
+
+async def test_a_grade_the_household_appealed_after_the_draw_is_left_to_the_appeal(
+    services: Services,
+) -> None:
+    world = await graded_day(services)
+    sample = await services.reinspections.sample(world.site.coordinator)
+    item = sample.items[0]
+    member = await make_user(services, Role.RESIDENT, household_id=item.household_id)
+    await services.appeals.open(member, event_id(), item.inspection_id, "评错了")
+    entries = await Entry.count()
+
+    with pytest.raises(AlreadyDecided, match="appeal"):
+        await services.reinspections.regrade(
+            world.site.coordinator, event_id(), item.reinspection_id, Grade.POOR
+        )
+
+    assert await Entry.count() == entries
