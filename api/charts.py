@@ -47,6 +47,28 @@ def compounds_svg(title: str, legend: tuple[str, str], rows: list[dict[str, Any]
     return str(chart.render(is_unicode=True))
 
 
+def months_bar_svg(title: str, months: list[str], series: dict[str, list[int]]) -> str:
+    """Points per month side by side, one bar a series (the books' issued and used points)."""
+    import pygal
+
+    chart = pygal.Bar(title=title, style=_style(), **_COMMON)
+    chart.x_labels = months
+    for name, values in series.items():
+        chart.add(name, values)
+    return str(chart.render(is_unicode=True))
+
+
+def months_line_svg(title: str, months: list[str], series: dict[str, list[int]]) -> str:
+    """Points at each month's end, one line a series (what is owed)."""
+    import pygal
+
+    chart = pygal.Line(title=title, style=_style(), **_COMMON)
+    chart.x_labels = months
+    for name, values in series.items():
+        chart.add(name, values)
+    return str(chart.render(is_unicode=True))
+
+
 def _percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 

@@ -89,7 +89,13 @@ def _parser() -> argparse.ArgumentParser:
         "seed-demo", help="build a demo subdistrict (only into an empty database)"
     )
     seed.add_argument("--households", type=int, default=10_000)
-    seed.set_defaults(run=lambda s, a: _run(s, _seed_demo, a.households))
+    seed.add_argument(
+        "--days",
+        type=int,
+        default=28,
+        help="days of past gradings, hours and redemptions, each sealed on its day (0: none)",
+    )
+    seed.set_defaults(run=_seed_demo_command)
 
     user = commands.add_parser("user", help="manage users").add_subparsers(
         required=True, metavar="ACTION"
@@ -171,12 +177,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(settings: Settings, command: Callable[..., Awaitable[int]], *args: Any) -> int:
-    return asyncio.run(_with_services(settings, command, *args))
+def _run(
+    settings: Settings, command: Callable[..., Awaitable[int]], *args: Any, clock: Any = None
+) -> int:
+    return asyncio.run(_with_services(settings, command, *args, clock=clock))
 
 
 async def _with_services(
-    settings: Settings, command: Callable[..., Awaitable[int]], *args: Any
+    settings: Settings, command: Callable[..., Awaitable[int]], *args: Any, clock: Any = None
 ) -> int:
     from api.app import build_services, point_store_at
 
@@ -186,7 +194,7 @@ async def _with_services(
     from ledger.projections.client import connect_redis
 
     redis = connect_redis(settings.redis_url, settings.redis_cluster)
-    services = build_services(settings, redis)
+    services = build_services(settings, redis, clock)
     await services.db.start()
     try:
         return await command(services, *args)
@@ -207,10 +215,17 @@ async def _migrate() -> int:
     return 0
 
 
-async def _seed_demo(services: Any, households: int) -> int:
+def _seed_demo_command(settings: Settings, args: argparse.Namespace) -> int:
+    """The services on a clock the seed moves: its history is written as of past moments."""
+    from ledger.services.demo_history import DemoClock
+
+    return _run(settings, _seed_demo, args.households, args.days, clock=DemoClock())
+
+
+async def _seed_demo(services: Any, households: int, days: int) -> int:
     from ledger.services.demo import seed_demo
 
-    summary = await seed_demo(services, households=households, password=DEMO_PASSWORD)
+    summary = await seed_demo(services, households=households, password=DEMO_PASSWORD, days=days)
     print(summary)
     return 0
 

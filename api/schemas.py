@@ -955,6 +955,97 @@ class NoticesReadReply(msgspec.Struct):
     unread: int
 
 
+# --- The books (issue 19 part 1) ----------------------------------------------------------
+
+
+class RewardCostIn(Body):
+    """A reward's unit cost in fen (1 yuan = 100 fen) from `effective_from` (a local day;
+    default: now). `community_id` names the reward's community: a reward of another one is a
+    404, as at the counter."""
+
+    event_id: EventId
+    community_id: Id
+    cost_fen: Annotated[int, Meta(ge=0, le=100_000_000, examples=[1250])]
+    effective_from: Day | None = None
+
+
+class RewardCostReply(msgspec.Struct):
+    id: int
+    reward_id: int
+    cost_fen: int
+    cost_yuan: str
+    effective_from: str
+    set_by: str
+    set_at: str
+
+
+class ReorderThresholdIn(Body):
+    """Stock at or below `threshold` raises a reorder alert on the books."""
+
+    event_id: EventId
+    community_id: Id
+    threshold: Annotated[int, Meta(ge=0, le=10_000_000, examples=[5])]
+
+
+class ReorderThresholdReply(msgspec.Struct):
+    reward_id: int
+    threshold: int
+    stock: int
+    reorder: bool
+
+
+class LiabilityMonth(msgspec.Struct):
+    month: str
+    first_day: str
+    last_day: str
+    issued_gradings: int
+    issued_weighins: int
+    issued_dropoffs: int
+    issued_hours: int
+    issued_adjustments: int
+    issued_total: int
+    redeemed: int
+    paid_to_merchants: int
+    expired: int
+    settled: int
+    outstanding: int
+    merchants_unsettled: int
+    redeemed_units: int
+    redeemed_value_fen: int
+    redeemed_value_yuan: str
+    unpriced_units: int
+    yuan_per_point: str | None
+    outstanding_estimate_fen: int | None
+    outstanding_estimate_yuan: str | None
+
+
+class MerchantBalance(msgspec.Struct):
+    merchant_id: int
+    merchant: str
+    unsettled_points: int
+
+
+class LiabilityStock(msgspec.Struct):
+    reward_id: int
+    reward: str
+    stock: int
+    cost_points: int
+    cost_fen: int | None
+    cost_yuan: str | None
+    reorder_threshold: int | None
+    reorder: bool
+
+
+class LiabilityReport(msgspec.Struct):
+    community_id: int
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    estimate_method: str = ""
+    months: list[LiabilityMonth] = msgspec.field(default_factory=list)
+    merchants: list[MerchantBalance] = msgspec.field(default_factory=list)
+    reward_stock: list[LiabilityStock] = msgspec.field(default_factory=list)
+
+
 # --- Fair inspections (issue 19, 2(b), 2(c)): re-inspection samples and inspection flags ----
 
 

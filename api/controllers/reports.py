@@ -12,11 +12,12 @@ from api.dates import parse_day
 from api.deps import ServicesDep
 from api.downloads import content_disposition
 from api.openapi_docs import also_answers
+from api.pages.books import books_chart_svg
 from api.pages.staff import report_chart_svg
-from api.schemas import ID_MAX, CompoundReport, VolunteerHoursReport
+from api.schemas import ID_MAX, CompoundReport, LiabilityReport, VolunteerHoursReport
 from api.security import ADMIN_ONLY
 from api.spreadsheets import csv_text
-from ledger.services import reports
+from ledger.services import books, reports
 from ledger.services.volunteers import hours_by_party
 
 CommunityId = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
@@ -90,21 +91,62 @@ class ReportController(Controller):
             )
         return Response(msgspec.convert(report, VolunteerHoursReport, from_attributes=True))
 
+    @get("/liability", operation_id="LiabilityReport", operation_class=also_answers("text/csv"))
+    async def liability(
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        community_id: CommunityId,
+        from_: From,
+        to: To,
+        format: Format = None,
+    ) -> Response[Any]:
+        """The books: per local month of from..to, points issued by source, redeemed, paid to
+        merchants, expired and outstanding; the yuan value of what was redeemed (at each
+        reward's unit cost then) and an estimate of what is outstanding (`estimate_method`);
+        merchants' unsettled points; reward stock with reorder alerts. `?format=csv` or
+        `Accept: text/csv` for the months as a spreadsheet."""
+        first, last = parse_day(from_, "from"), parse_day(to, "to")
+        report = await books.liability_report(community_id, first, last, services.clock.now())
+        if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
+            stem = f"{first.isoformat()}_{last.isoformat()}.csv"
+            disposition = content_disposition(
+                f"liability-community-{community_id}_{stem}", f"{report.community}_积分负债_{stem}"
+            )
+            return Response(
+                _csv(msgspec.to_builtins(report.months)),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": disposition},
+            )
+        return Response(_liability_report(report))
+
     @get("/charts/{chart:str}", operation_id="ReportChart", media_type="image/svg+xml")
     async def chart(
         self,
         services: ServicesDep,
-        chart: Annotated[str, PathParameter(pattern=r"^(trends|compounds)\.svg$")],
+        chart: Annotated[str, PathParameter(pattern=r"^(trends|compounds|flows|owed)\.svg$")],
         community_id: CommunityId,
         from_: From,
         to: To,
     ) -> Response[str]:
-        """`trends`: accuracy and participation per day; `compounds`: compounds side by side.
+        """`trends`: accuracy and participation per day; `compounds`: compounds side by side;
+        `flows`: the books' points per month by use; `owed`: what is owed at each month's end.
         Titles and legend in the request's language (`Accept-Language`, `?lang=`; Chinese by
         default)."""
         first, last = parse_day(from_, "from"), parse_day(to, "to")
-        svg = await report_chart_svg(chart, community_id, first, last)
+        if chart in ("flows.svg", "owed.svg"):
+            svg = await books_chart_svg(chart, community_id, first, last, services.clock.now())
+        else:
+            svg = await report_chart_svg(chart, community_id, first, last)
         return Response(svg, media_type="image/svg+xml")
+
+
+def _liability_report(report: books.LiabilityReport) -> LiabilityReport:
+    fields = msgspec.to_builtins(report)
+    fields.pop("community")
+    fields["from"] = fields.pop("first_day")
+    fields["to"] = fields.pop("last_day")
+    return msgspec.convert(fields, LiabilityReport)
 
 
 def _compound_report(report: reports.CompoundReport) -> CompoundReport:

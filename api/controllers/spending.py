@@ -23,8 +23,12 @@ from api.schemas import (
     RedemptionIn,
     RedemptionReply,
     RefundIn,
+    ReorderThresholdIn,
+    ReorderThresholdReply,
     RestockIn,
     RewardChangeIn,
+    RewardCostIn,
+    RewardCostReply,
     RewardHistoryItem,
     RewardReply,
     SettlementReply,
@@ -105,6 +109,51 @@ class SpendingController(Controller):
     ) -> list[RewardHistoryItem]:
         history = await services.catalog.history(reward_id)
         return msgspec.convert(history, list[RewardHistoryItem], from_attributes=True)
+
+    @post("/rewards/{reward_id:int}/costs", operation_id="SetRewardCost", guards=ADMIN_ONLY)
+    async def set_reward_cost(
+        self,
+        reward_id: PathId,
+        data: JSONBody[RewardCostIn],
+        principal: PrincipalDep,
+        services: ServicesDep,
+    ) -> RewardCostReply:
+        """A new unit cost in fen, added to the reward's cost history (never replacing a row):
+        a redemption is valued at the cost in force when it was made (the books)."""
+        result = await services.books.set_cost(
+            principal,
+            data.event_id,
+            data.community_id,
+            reward_id,
+            data.cost_fen,
+            parse_optional_day(data.effective_from, "effective_from"),
+        )
+        return msgspec.convert(result, RewardCostReply, from_attributes=True)
+
+    @get("/rewards/{reward_id:int}/costs", operation_id="RewardCosts", guards=ADMIN_ONLY)
+    async def reward_costs(self, reward_id: PathId, services: ServicesDep) -> list[RewardCostReply]:
+        """The reward's unit costs as they were set, oldest first."""
+        history = await services.books.costs(reward_id)
+        return msgspec.convert(history, list[RewardCostReply], from_attributes=True)
+
+    @post(
+        "/rewards/{reward_id:int}/reorder-threshold",
+        operation_id="SetReorderThreshold",
+        guards=ADMIN_ONLY,
+        status_code=HTTP_200_OK,
+    )
+    async def set_reorder_threshold(
+        self,
+        reward_id: PathId,
+        data: JSONBody[ReorderThresholdIn],
+        principal: PrincipalDep,
+        services: ServicesDep,
+    ) -> ReorderThresholdReply:
+        """Stock at or below the threshold raises a reorder alert on the books."""
+        result = await services.books.set_threshold(
+            principal, data.event_id, data.community_id, reward_id, data.threshold
+        )
+        return msgspec.convert(result, ReorderThresholdReply, from_attributes=True)
 
     @post("/redemptions", operation_id="Redeem", guards=[requires(Role.CLERK, Role.RESIDENT)])
     async def redeem(

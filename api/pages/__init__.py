@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 
 from api.pages.admin import admin_mount
 from api.pages.auth import login, login_form, logout, start
+from api.pages.books import BOOKS_HANDLERS
 from api.pages.counter import COUNTER_HANDLERS
 from api.pages.errors import PAGE_EXCEPTION_HANDLERS, negotiated_handlers
 from api.pages.fair_inspections import FAIR_INSPECTION_HANDLERS
@@ -56,6 +57,7 @@ def _page_router() -> Router:
             *PEOPLE_HANDLERS,
             *JOINING_HANDLERS,
             *STAFF_HANDLERS,
+            *BOOKS_HANDLERS,
             *OPERATION_HANDLERS,
             *STAFF_OPERATION_HANDLERS,
             *VOLUNTEERING_HANDLERS,

@@ -57,6 +57,8 @@ def table_label(table: str) -> str | None:
         "notice": lambda: pgettext("admin table", "Notices"),
         "notice_read": lambda: pgettext("admin table", "Notices read"),
         "notice_delivery": lambda: pgettext("admin table", "Notice deliveries (webhook)"),
+        "reward_cost": lambda: pgettext("admin table", "Reward unit costs"),
+        "reward_reorder": lambda: pgettext("admin table", "Reorder thresholds"),
     }
     label = labels.get(table)
     return label() if label else None
@@ -92,6 +94,10 @@ _COLUMNS: dict[str, Callable[[], str]] = {
     "stripe": lambda: _("Stripe"),
     "balance_points": lambda: _("Balance (points)"),
     "cost_points": lambda: _("Cost (points)"),
+    "cost_fen": lambda: _("Unit cost (fen)"),
+    "threshold": lambda: _("Reorder threshold"),
+    "set_by": lambda: _("Set by"),
+    "set_at": lambda: _("Set at"),
     "stock": lambda: _("Stock"),
     "monthly_limit_per_household": lambda: _("Monthly limit per household"),
     "active": lambda: _("Active"),

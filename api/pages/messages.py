@@ -237,6 +237,7 @@ def check_name(name: str) -> str:
         "lot_totals_match_lots": _("Lot totals match the lots"),
         "reversal_links": _("Each correction undoes one entry"),
         "hash_chain": _("The hash chain of sealed entries is intact"),
+        "books_match_ledger": _("The books match the ledger"),
     }.get(name, name)
 
 
@@ -250,6 +251,10 @@ def check_passed(name: str) -> str:
         "lot_totals_match_lots": _("Every lot total equals the lots it sums."),
         "reversal_links": _("Every correction undoes exactly one entry."),
         "hash_chain": _("Every seal checks against the one before it."),
+        "books_match_ledger": _(
+            "In every community, points issued less redeemed, paid and expired equal what "
+            "households and volunteers hold."
+        ),
     }.get(name, "")
 
 

@@ -12,6 +12,7 @@ from ledger.projections.limits import RedisLimiter
 from ledger.services.accounts import Accounts
 from ledger.services.appeals import Appeals
 from ledger.services.boards import Boards
+from ledger.services.books import Books
 from ledger.services.catalog import Catalog
 from ledger.services.codes import Codes
 from ledger.services.dropoff_queue import DropoffQueue
@@ -68,6 +69,7 @@ class Services:
     notices: Notices
     notice_projector: NoticeProjector
     deliverer: Deliverer | None
+    books: Books
     reinspections: Reinspections
 
     @classmethod
@@ -119,6 +121,7 @@ class Services:
             notices=Notices(db, clock),
             notice_projector=NoticeProjector(db, clock),
             deliverer=Deliverer(db, clock, webhook, notice_texts) if webhook else None,
+            books=Books(clock, runner),
             reinspections=Reinspections(
                 db, clock, runner, sampling_secret(keyring.keys[keyring.current_key_id])
             ),

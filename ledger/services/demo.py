@@ -1,8 +1,12 @@
 """A demo subdistrict like Hushu (湖墅街道), for `make run`: seeded once, into an empty database.
 
-The whole seed is one write transaction, so a failure part-way leaves the database empty and
-the next run starts again, rather than finding "some data" and refusing to finish the job.
-Everything is deterministic (random.Random(SEED)), so two seeds of the same size are alike.
+The subdistrict itself is one write transaction, so a failure part-way leaves the database
+empty and the next run starts again, rather than finding "some data" and refusing to finish the
+job. With `days`, it is built that many days ago and then lives through them
+(services/demo_history.py: gradings, hours, redemptions, each day sealed), each write through
+its service in a transaction of its own; a failure there leaves the days before it, and a
+second run, finding a community, adds nothing. Everything is deterministic
+(random.Random(SEED)), so two seeds of the same size are alike.
 """
 
 from __future__ import annotations
@@ -13,16 +17,24 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.accounts import AccountKind, issuance_stripe
 from ledger.domain.entries import EntryKind, Transfer
 from ledger.domain.errors import InvalidInput
+from ledger.domain.localtime import local_day
 from ledger.domain.registry import CompoundKind, HouseholdKind, parse_windows, unit_label
 from ledger.domain.rules import DEFAULT_RULES
 from ledger.domain.scan_codes import CodeKind
 from ledger.services.container import Services
+from ledger.services.demo_history import (
+    HISTORY_DAYS_MAX,
+    HistoryMade,
+    MovableClock,
+    built_at,
+    seed_history,
+)
 from ledger.services.registry import Registry
 from ledger.services.rules import add_version
 from ledger.services.users import _HASHER, PASSWORD_LENGTH_MAX, PASSWORD_LENGTH_MIN, Users
@@ -127,22 +139,46 @@ class _Compound:
     account_ids: list[int] = field(default_factory=list)
 
 
-async def seed_demo(services: Services, *, households: int, password: str) -> str:
-    """Seed the demo subdistrict unless the database has a community; say what it holds."""
+async def seed_demo(services: Services, *, households: int, password: str, days: int = 0) -> str:
+    """Seed the demo subdistrict unless the database has a community; say what it holds.
+
+    With `days` (`greenledger seed-demo` gives HISTORY_DAYS), the subdistrict is built early on
+    the first of the `days` days before today and lives through them to yesterday's close; the
+    services' clock must then be one the seed can move (`MovableClock`)."""
     if households < 1:
         raise InvalidInput("households", "must be at least 1")
+    if not 0 <= days <= HISTORY_DAYS_MAX:
+        raise InvalidInput("days", f"must be 0-{HISTORY_DAYS_MAX}")
     if not PASSWORD_LENGTH_MIN <= len(password) <= PASSWORD_LENGTH_MAX:
         raise InvalidInput(
             "password", f"must be {PASSWORD_LENGTH_MIN}-{PASSWORD_LENGTH_MAX} characters"
         )
-    # One slow argon2 hash for all six logins, computed before the write lock is taken.
+    clock = services.clock
+    if days and not isinstance(getattr(clock, "moment", None), datetime):
+        raise InvalidInput("days", "a history needs services built with a clock the seed moves")
+    # One slow argon2 hash for every login, computed before the write lock is taken.
     password_hash = await asyncio.to_thread(_HASHER.hash, password)
     carried: tuple[int, int] | None = None
-    async with services.db.write():
-        if not await bulk.any_community():
-            carried = await _seed(services, households, password_hash)
+    history: HistoryMade | None = None
+    now = clock.now()
+    try:
+        if days:
+            cast(MovableClock, clock).moment = built_at(local_day(now), days)
+        async with services.db.write():
+            if not await bulk.any_community():
+                carried = await _seed(services, households, password_hash)
+        if carried is not None and days:
+            history = await seed_history(
+                services, cast(MovableClock, clock), local_day(now), days, password_hash, SEED
+            )
+    finally:
+        if days:
+            cast(MovableClock, clock).moment = now
+    if history is not None and services.projector is not None:
+        await services.projector.rebuild()  # the boards from every fact, whatever Redis held
     async with services.db.read():
-        return await _summary(carried, password) + await _join_lines(services)
+        summary = await _summary(carried, password, history)
+        return summary + await _join_lines(services)
 
 
 async def _seed(services: Services, households: int, password_hash: str) -> tuple[int, int]:
@@ -328,7 +364,9 @@ def _spread(total: int, weights: Sequence[int]) -> list[int]:
     return counts
 
 
-async def _summary(carried: tuple[int, int] | None, password: str) -> str:
+async def _summary(
+    carried: tuple[int, int] | None, password: str, history: HistoryMade | None = None
+) -> str:
     if carried is None:
         lines = ["The database already has data, so nothing was seeded. It holds:"]
     else:
@@ -341,7 +379,27 @@ async def _summary(carried: tuple[int, int] | None, password: str) -> str:
             f"  {households:>7,} households carried over {points:,} points from the paper"
             f" points book ({OPENING_REASON})"
         )
+    if history is not None:
+        lines += _history_lines(history)
     return "\n".join(lines + await _login_lines(password))
+
+
+def _history_lines(made: HistoryMade) -> list[str]:
+    """What the last `days` days hold, each sealed on its day."""
+    lines = [
+        f"The last {made.days} days, written through the services and sealed day by day:",
+        f"  {made.gradings:>7,} gradings ({made.photos:,} with a photo, {made.dropoffs:,} from"
+        " the resident's drop-offs)",
+        f"  {made.shifts:>7,} volunteer shifts ({made.shifts_pending:,} of yesterday evening's"
+        " left for a coordinator to approve)",
+        f"  {made.redemptions:>7,} redemptions at the counter, {made.payments:,} payments to"
+        f" merchants, {made.settlements:,} settlements, {made.weighins:,} weigh-ins",
+        "  Staff logins (same password): inspector-<community>-<n>, coordinator-<community>,"
+        " clerk-<community>, volunteer-<volunteer id>",
+    ]
+    if made.refused:
+        lines.append(f"  {made.refused:>7,} of the history's writes were refused")
+    return lines
 
 
 async def _join_lines(services: Services) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ledger import metrics
 from ledger.domain.chain import GENESIS_HASH, seal_hash
+from ledger.services.books import first_books_mismatch
 from ledger.store import audit
 from ledger.store.engine import Database
 
@@ -58,6 +59,7 @@ class Verifier:
             _lot_totals_match_lots,
             _reversal_links,
             _hash_chain,
+            _books_match_ledger,
         ]
 
 
@@ -151,3 +153,18 @@ def _chain_problem(row: audit.SealedRow, expected_seal_no: int, previous: str) -
     if seal_hash(previous, row.seal_no, row.entry) != row.seal_hash:
         return f"entry {row.entry.entry_id} (seal {row.seal_no}) was changed after it was sealed"
     return None
+
+
+async def _books_match_ledger() -> Check:
+    """The liability report's sorting of the entries, summed over all time, against the
+    stored balances and the redemption rows (ledger/services/books.py)."""
+    mismatch = await first_books_mismatch()
+    if mismatch is None:
+        return Check(
+            "books_match_ledger",
+            True,
+            "per community, issued − redeemed − paid − expired equals what holders hold",
+        )
+    return Check(
+        "books_match_ledger", False, f"community {mismatch.community_id}: {mismatch.detail}"
+    )

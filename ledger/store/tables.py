@@ -606,6 +606,35 @@ class ShortCode(Table, tablename="short_code"):
 TABLES.append(ShortCode)
 
 
+# --- The books (issue 19 part 1): rewards' unit costs and reorder thresholds ---------------
+
+
+class RewardCost(Table, tablename="reward_cost"):
+    """What one unit of a reward costs the scheme, in fen, from `effective_from` on. Append-only
+    (a database guard): a new cost is a new row, so a past month's yuan figures never move."""
+
+    id = BigSerial(primary_key=True)
+    reward = ForeignKey(Reward, on_delete=OnDelete.restrict, index=True)
+    cost_fen = BigInt()
+    effective_from = Timestamptz()
+    set_by = Varchar(length=64)
+    set_at = Timestamptz()
+
+
+class RewardReorder(Table, tablename="reward_reorder"):
+    """A reward's reorder threshold: stock at or below it raises a reorder alert. One row per
+    reward (a unique index), overwritten by the next setting; the change is in reward_change."""
+
+    id = BigSerial(primary_key=True)
+    reward = ForeignKey(Reward, on_delete=OnDelete.restrict)
+    threshold = BigInt()
+    set_by = Varchar(length=64)
+    set_at = Timestamptz()
+
+
+TABLES.extend([RewardCost, RewardReorder])
+
+
 # --- Fair inspections: re-inspection sampling (issue 19, 2(b)) ------------------------------
 
 

@@ -148,6 +148,9 @@ TABLE: dict[str, dict[str, str]] = {
     "RestockReward": {A: "200"},
     "RetireReward": {A: "200"},
     "RewardHistory": {A: "200"},
+    "SetRewardCost": {A: "201"},
+    "RewardCosts": {A: "200"},
+    "SetReorderThreshold": {A: "200"},
     "SettleMerchant": {A: "201"},
     "MerchantStatement": {A: "200"},
     "ListExpiringAccounts": {A: "200"},
@@ -155,6 +158,7 @@ TABLE: dict[str, dict[str, str]] = {
     "Leaderboard": {EVERYONE: "200", ANONYMOUS: "200"},
     "RedBlackList": {EVERYONE: "200", ANONYMOUS: "200"},
     "CompoundReport": {A: "200"},
+    "LiabilityReport": {A: "200"},
     "VolunteerHoursReport": {A: "200"},
     "DisagreementReport": {A: "200"},
     "InspectionFlags": {A: "200"},
@@ -218,6 +222,10 @@ NOT_API: dict[str, str] = {
     "GET /staff": "admin",
     "GET /staff/charts/{chart:str}": "admin",
     "GET /staff/verify": "admin",
+    "GET /staff/books": "admin",
+    "POST /staff/books/rewards/{reward_id:int}": "admin",
+    "GET /staff/books/charts/flows.svg": "admin",
+    "GET /staff/books/charts/owed.svg": "admin",
     "GET /staff/households": "admin",
     "GET /staff/accounts/{account_id:int}": "admin",
     "GET /staff/entries/{entry_id:int}/reverse": "admin",
@@ -505,6 +513,21 @@ simple(
 simple("RestockReward", lambda a: write(f"/api/v1/rewards/{a.site.reward_id}/restock", quantity=1))
 simple("RewardHistory", lambda a: Call("GET", f"/api/v1/rewards/{a.site.reward_id}/history"))
 simple(
+    "SetRewardCost",
+    lambda a: write(
+        f"/api/v1/rewards/{a.site.reward_id}/costs", community_id=a.site.community_id, cost_fen=250
+    ),
+)
+simple("RewardCosts", lambda a: Call("GET", f"/api/v1/rewards/{a.site.reward_id}/costs"))
+simple(
+    "SetReorderThreshold",
+    lambda a: write(
+        f"/api/v1/rewards/{a.site.reward_id}/reorder-threshold",
+        community_id=a.site.community_id,
+        threshold=2,
+    ),
+)
+simple(
     "MerchantStatement",
     lambda a: Call(
         "GET",
@@ -533,6 +556,14 @@ simple(
     lambda a: Call(
         "GET",
         "/api/v1/reports/compounds",
+        params={"community_id": a.site.community_id, **_report},
+    ),
+)
+simple(
+    "LiabilityReport",
+    lambda a: Call(
+        "GET",
+        "/api/v1/reports/liability",
         params={"community_id": a.site.community_id, **_report},
     ),
 )

@@ -219,6 +219,17 @@ PAGE_FORMS: dict[str, tuple[str, str, dict[str, str]]] = {
     "/coordinator/volunteers/{application_id:int}": ("coordinator", "", {"outcome": "approve"}),
     "/coordinator/reinspections/{reinspection_id:int}": ("coordinator", "", {"grade": "good"}),
     "/notices/read": ("resident", "", {"up_to_id": "1"}),
+    "/staff/books/rewards/{reward_id:int}": (
+        "admin",
+        "",
+        {
+            "community_id": "1",
+            "cost_yuan": "2.5",
+            "threshold": "1",
+            "from": "2026-11-01",
+            "to": "2026-11-30",
+        },
+    ),
 }
 _FIELD_READ = re.compile(r'form(?:s\.\w+\(form,|\.get\()\s*"(\w+)"')
 

@@ -395,6 +395,9 @@ async def visit_as_staff(tour: Tour) -> None:
     for sheet in re.findall(r'href="(/api/v1/qr/sheet\?[^"]+)"', staff):
         await tour.both("QR sheet " + sheet[-10:], sheet.replace("&amp;", "&"))
     await tour.both("verify", "/staff/verify")
+    books = await tour.both("the books", "/staff/books")
+    for chart in re.findall(r'src="(/staff/books/charts/[^"]+)"', books.html):
+        await tour.both(chart.split("?")[0], chart.replace("&amp;", "&"))
     await visit_staff_operations(tour)
 
 

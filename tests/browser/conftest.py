@@ -132,7 +132,7 @@ def server() -> Iterator[Server]:
         "GREENLEDGER_BASE_URL": f"http://127.0.0.1:{port}",
     }
     _run(["migrate"], env)
-    _run(["seed-demo", "--households", "50"], env)
+    _run(["seed-demo", "--households", "50", "--days", "0"], env)
     log = (work / "server.log").open("wb")
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -120,7 +120,7 @@ class FaultWorld:
 def world(postgres: PrivatePostgres, redis_server: PrivateRedis) -> Iterator[FaultWorld]:
     url = postgres.create_database("chaos_faults")
     env = server_env(url, redis_server.url(0))
-    for args in (["migrate"], ["seed-demo", "--households", str(HOUSEHOLDS)]):
+    for args in (["migrate"], ["seed-demo", "--households", str(HOUSEHOLDS), "--days", "0"]):
         done = cli(env, *args)
         assert done.returncode == 0, done.stdout + done.stderr
     compounds = postgres.psql("chaos_faults", "SELECT id FROM compound ORDER BY id").split()

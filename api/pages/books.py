@@ -1,0 +1,159 @@
+"""The books for subdistrict staff: what the scheme owes per month, with charts, the CSV, and
+each reward's unit cost and reorder threshold set in place (the same `Books` service as
+`POST /api/v1/rewards/{id}/costs` and `/reorder-threshold`)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+from litestar.params import PathParameter, QueryParameter
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from api import charts
+from api.dates import parse_day
+from api.deps import PrincipalDep, ServicesDep
+from api.pages import forms
+from api.pages.i18n import _
+from api.pages.staff import LIST_MAX, OptionalId
+from api.pages.web import new_event_id, render
+from api.schemas import ID_MAX
+from api.security import ADMIN_ONLY
+from ledger.domain.books import THRESHOLD_MAX, fen_of_yuan
+from ledger.domain.errors import InvalidInput
+from ledger.domain.localtime import local_day
+from ledger.services import books
+
+PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
+DayText = Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+BOOKS_DAYS_DEFAULT = 180
+
+
+@get("/staff/books", guards=ADMIN_ONLY, include_in_schema=False)
+async def books_page(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    community_id: OptionalId = None,
+    from_: Annotated[
+        str | None, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    ] = None,
+    to: DayText = None,
+) -> Response[Any]:
+    """The liability report for a community and period (default: about six months, from the
+    first day of a month), with its charts and a form per reward for cost and threshold."""
+    communities = (await services.registry.page("communities", None, LIST_MAX, {})).items
+    chosen = community_id or (communities[0]["id"] if communities else None)
+    first, last = _books_period(from_, to, local_day(services.clock.now()))
+    context: dict[str, Any] = {
+        "me": principal,
+        "communities": communities,
+        "community_id": chosen,
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+    }
+    if chosen is not None:
+        report = await books.liability_report(chosen, first, last, services.clock.now())
+        context["report"] = report
+        context["event_ids"] = {row.reward_id: new_event_id() for row in report.reward_stock}
+    return render("staff_books.html", **context)
+
+
+@post("/staff/books/rewards/{reward_id:int}", guards=ADMIN_ONLY, include_in_schema=False)
+async def set_reward_terms(
+    reward_id: PathId,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Redirect:
+    """A new unit cost (in yuan, from now) and/or reorder threshold, then back to the books.
+    The form's one event id names both writes (`…:cost`, `…:threshold`), so a resend replays
+    them."""
+    form = await forms.read(request)
+    event_id = forms.required(form, "event_id", 64)
+    community_id = forms.integer(form, "community_id")
+    cost = forms.text(form, "cost_yuan", 20)
+    threshold = forms.text(form, "threshold", 20)
+    if not cost and not threshold:
+        raise InvalidInput("cost_yuan", "give a cost, a threshold or both")
+    if cost:
+        fen = fen_of_yuan(cost)
+        await services.books.set_cost(principal, f"{event_id}:cost", community_id, reward_id, fen)
+    if threshold:
+        number = forms.whole_number(threshold, "threshold", 0, THRESHOLD_MAX)
+        await services.books.set_threshold(
+            principal, f"{event_id}:threshold", community_id, reward_id, number
+        )
+    query = {"community_id": community_id}
+    for name in ("from", "to"):
+        value = forms.text(form, name, 10)
+        if value:
+            query[name] = parse_day(value, name).isoformat()  # type: ignore[assignment]
+    return Redirect(f"/staff/books?{urlencode(query)}#stock", status_code=HTTP_303_SEE_OTHER)
+
+
+ChartCommunity = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
+ChartFrom = Annotated[str, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")]
+ChartTo = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+@get("/staff/books/charts/flows.svg", guards=ADMIN_ONLY, include_in_schema=False)
+async def flows_chart(
+    services: ServicesDep, community_id: ChartCommunity, from_: ChartFrom, to: ChartTo
+) -> Response[str]:
+    return await _chart("flows.svg", services, community_id, from_, to)
+
+
+@get("/staff/books/charts/owed.svg", guards=ADMIN_ONLY, include_in_schema=False)
+async def owed_chart(
+    services: ServicesDep, community_id: ChartCommunity, from_: ChartFrom, to: ChartTo
+) -> Response[str]:
+    return await _chart("owed.svg", services, community_id, from_, to)
+
+
+async def _chart(
+    chart: str, services: Any, community_id: int, from_: str, to: str
+) -> Response[str]:
+    first, last = _books_period(from_, to, local_day(services.clock.now()))
+    svg = await books_chart_svg(chart, community_id, first, last, services.clock.now())
+    return Response(svg, media_type="image/svg+xml")
+
+
+async def books_chart_svg(
+    chart: str, community_id: int, first: date, last: date, now: datetime
+) -> str:
+    """`flows.svg`: points issued, redeemed, paid and expired per month; `owed.svg`: what
+    households and volunteers, and merchants, are owed at each month's end. Titles in the
+    request's language (also for `GET /api/v1/reports/charts/…`)."""
+    report = await books.liability_report(community_id, first, last, now)
+    labels = [month.month for month in report.months]
+    if chart == "flows.svg":
+        flows = {
+            _("Issued"): [m.issued_total for m in report.months],
+            _("Redeemed"): [m.redeemed for m in report.months],
+            _("Paid to shops"): [m.paid_to_merchants for m in report.months],
+            _("Expired"): [m.expired for m in report.months],
+        }
+        title = _("Points by month: issued and used")
+        return await asyncio.to_thread(charts.months_bar_svg, title, labels, flows)
+    owed = {
+        _("Outstanding"): [m.outstanding for m in report.months],
+        _("Shops unsettled"): [m.merchants_unsettled for m in report.months],
+    }
+    title = _("Points owed at each month's end")
+    return await asyncio.to_thread(charts.months_line_svg, title, labels, owed)
+
+
+def _books_period(first_text: str | None, last_text: str | None, today: date) -> tuple[date, date]:
+    """The period asked for, or the months from about six months back to today."""
+    last = parse_day(last_text, "to") if last_text else today
+    if first_text:
+        return parse_day(first_text, "from"), last
+    start = date.fromordinal(last.toordinal() - BOOKS_DAYS_DEFAULT)
+    return start.replace(day=1), last
+
+
+BOOKS_HANDLERS = [books_page, set_reward_terms, flows_chart, owed_chart]
