@@ -26,6 +26,7 @@ from api.controllers.codes import CodeController
 from api.controllers.coordination import CoordinationController
 from api.controllers.earning import EarningController
 from api.controllers.health import health, live, ready
+from api.controllers.inspections import InspectionReportController, ReinspectionController
 from api.controllers.leaderboards import LeaderboardController
 from api.controllers.ledger import LedgerController
 from api.controllers.members import MembersController
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             ChainController,
             ReceiptController,
             ReportController,
+            ReinspectionController,
+            InspectionReportController,
             VolunteerApplicationController,
             RotationController,
             audit,

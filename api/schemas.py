@@ -1157,3 +1157,79 @@ class TodaysAssignmentReply(msgspec.Struct):
     week: str
     planned: bool
     compounds: list[PlanCompound]
+
+
+# --- Fair inspections (issue 19, 2(b), 2(c)): re-inspection samples and inspection flags ----
+
+
+class ReinspectionItem(msgspec.Struct):
+    reinspection_id: int
+    inspection_id: int
+    inspector_id: int
+    inspector: str
+    compound_id: int
+    household_id: int
+    stream: str
+    original_grade: str
+    photo_ref: str  # GET /api/v1/photos/{photo_ref}
+    offered_at: str
+    regraded_grade: str | None
+    decided_at: str | None
+
+
+class ReinspectionSample(msgspec.Struct):
+    day: str  # the local day the drawn gradings were made
+    coordinator_id: int
+    items: list[ReinspectionItem]
+
+
+class ReinspectionGradeIn(Body):
+    event_id: EventId
+    grade: Literal["good", "fair", "poor"]
+
+
+class ReinspectionDecisionReply(msgspec.Struct):
+    reinspection_id: int
+    inspection_id: int
+    original_grade: str
+    regraded_grade: str
+    corrected: bool  # the grades differed: corrected as an upheld appeal corrects a grade
+    decided_by: str
+    decided_at: str
+    points_awarded: int | None = None
+    credit_entry_id: int | None = None
+    reversal_entry_id: int | None = None
+
+
+class DisagreementRow(msgspec.Struct):
+    inspector_id: int
+    inspector: str
+    regraded: int
+    disagreed: int
+    disagreement_rate: float | None  # disagreed / regraded; null before any re-grade
+
+
+class DisagreementReport(msgspec.Struct):
+    community_id: int
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    rows: list[DisagreementRow] = msgspec.field(default_factory=list)
+
+
+class InspectionFlagItem(msgspec.Struct):
+    kind: Literal["good_share", "volume", "pace", "sole_inspector"]
+    inspector_id: int
+    inspector: str
+    statistic: str  # what `value` is: "two-proportion z", "z-score vs peers", …
+    value: float
+    threshold: float
+    detail: str
+    household_id: int | None = None
+    month: str | None = None
+
+
+class InspectionFlagsReport(msgspec.Struct):
+    community_id: int
+    from_: str = msgspec.field(name="from")
+    to: str = ""
+    flags: list[InspectionFlagItem] = msgspec.field(default_factory=list)

@@ -19,6 +19,7 @@ from api.pages.auth import login, login_form, logout, start
 from api.pages.books import BOOKS_HANDLERS
 from api.pages.counter import COUNTER_HANDLERS
 from api.pages.errors import PAGE_EXCEPTION_HANDLERS, negotiated_handlers
+from api.pages.fair_inspections import FAIR_INSPECTION_HANDLERS
 from api.pages.field_app import FIELD_APP_HANDLERS
 from api.pages.i18n import PreferencesMiddleware, configure_jinja
 from api.pages.inbox import INBOX_HANDLERS, count_unread
@@ -66,6 +67,7 @@ def _page_router() -> Router:
             *INBOX_HANDLERS,
             *TRANSPARENCY_HANDLERS,
             *ROTATION_HANDLERS,
+            *FAIR_INSPECTION_HANDLERS,
         ],
         before_request=count_unread,
         exception_handlers=PAGE_EXCEPTION_HANDLERS,

@@ -54,9 +54,9 @@ async def change_rotation(
     compound_id = forms.integer(form, "compound_id")
     week = parse_week(forms.required(form, "week", 8))
     action = forms.choice(form, "outcome", ["assign", "remove"])
+    community_id = forms.integer(form, "community_id")  # read before anything changes
     change = services.rotation.assign if action == "assign" else services.rotation.unassign
     await change(principal, inspector_id, compound_id, week)
-    community_id = forms.integer(form, "community_id")
     plan = await services.rotation.plan(
         principal, community_id, local_day(services.clock.now()), WEEKS_SHOWN
     )

@@ -25,6 +25,8 @@ from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade
 from ledger.domain.scan_codes import CodeKind
 from ledger.services import reports, views
+from ledger.services.inspection_flags import inspection_flags
+from ledger.services.reinspections import disagreement_report
 from ledger.services.volunteers import REPORT_GROUPINGS, hours_by_party
 
 PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
@@ -134,6 +136,8 @@ async def staff_home(
         context["volunteer_hours"] = {
             by: await hours_by_party(chosen, first, last, by) for by in REPORT_GROUPINGS
         }
+        context["inspection_flags"] = await inspection_flags(chosen, first, last)
+        context["disagreements"] = await disagreement_report(chosen, first, last)
     return render("staff.html", **context)
 
 

@@ -27,6 +27,7 @@ from ledger.store import earning as store
 from ledger.store import facts, locks
 from ledger.store import ledger as ledger_store
 from ledger.store import registry as registry_store
+from ledger.store import reinspections as reinspections_store
 from ledger.store.appeals import AppealClosing, InspectionRow, NewAppeal
 
 REASON_LENGTH_MAX = 500
@@ -87,6 +88,8 @@ class Appeals:
                 raise AppealClosed(f"grades can be appealed within {rule.rules.appeal_days} days")
             if await appeals_store.appealed(inspection_id):
                 raise AppealClosed("this grade has already been appealed")
+            if await reinspections_store.corrected(inspection_id):
+                raise AppealClosed("this grade was already corrected on re-inspection")
             appeal_id = await appeals_store.add(
                 NewAppeal(
                     inspection_id=inspection_id,
@@ -137,8 +140,21 @@ class Appeals:
         )
 
 
+async def correct_grade(
+    actor: Principal, event_id: str, inspection_id: int, new_grade: Grade, now: datetime, cause: str
+) -> Regraded:
+    """The one correction of a grade, in the caller's transaction: an upheld appeal's, and a
+    re-inspection's that disagrees (services/reinspections.py), so points move the same way."""
+    return await _regrade(actor, event_id, await _inspection(inspection_id), new_grade, now, cause)
+
+
 async def _regrade(
-    actor: Principal, event_id: str, inspection: InspectionRow, new_grade: Grade, now: datetime
+    actor: Principal,
+    event_id: str,
+    inspection: InspectionRow,
+    new_grade: Grade,
+    now: datetime,
+    cause: str = "appeal",
 ) -> Regraded:
     """Credit the new grade (within that day's cap), then reverse the old credit."""
     household = await registry_store.household(inspection.household_id)
@@ -166,11 +182,11 @@ async def _regrade(
             event_id=event_id,
             actor=actor.username,
             now=now,
-            memo=f"appeal of inspection {inspection.id}: {new_grade.value}",
+            memo=f"{cause} of inspection {inspection.id}: {new_grade.value}",
             rule_version=rule.version,
         )
         credit_entry = posted.entry_id
-    reversal_entry = await _reverse_original(inspection, actor, event_id, now)
+    reversal_entry = await _reverse_original(inspection, actor, event_id, now, cause)
     await appeals_store.regraded(inspection.id, new_grade.value, award.points)
     good_change = int(new_grade is Grade.GOOD) - int(inspection.final_grade == Grade.GOOD.value)
     if good_change:
@@ -180,7 +196,7 @@ async def _regrade(
 
 
 async def _reverse_original(
-    inspection: InspectionRow, actor: Principal, event_id: str, now: datetime
+    inspection: InspectionRow, actor: Principal, event_id: str, now: datetime, cause: str
 ) -> int | None:
     if inspection.entry_id is None:
         return None
@@ -188,7 +204,11 @@ async def _reverse_original(
     assert original is not None, "an inspection's entry exists"
     if await ledger_store.reversal_of_entry(original.entry_id) is not None:
         return None
-    memo = f"appeal upheld for inspection {inspection.id}"
+    memo = (
+        f"appeal upheld for inspection {inspection.id}"
+        if cause == "appeal"
+        else f"{cause} corrected inspection {inspection.id}"
+    )
     posted = await ledger_store.post(
         reversal_of(original, memo), event_id=event_id, actor=actor.username, now=now
     )

@@ -26,6 +26,7 @@ from ledger.services.notices import NoticeProjector, Notices
 from ledger.services.photos import Photos
 from ledger.services.projection import Projector
 from ledger.services.registry import Registry
+from ledger.services.reinspections import Reinspections, sampling_secret
 from ledger.services.rotation import Rotation
 from ledger.services.rules import Rules
 from ledger.services.runner import Runner
@@ -75,6 +76,7 @@ class Services:
     deliverer: Deliverer | None
     books: Books
     rotation: Rotation
+    reinspections: Reinspections
 
     @classmethod
     def build(
@@ -133,4 +135,7 @@ class Services:
             deliverer=Deliverer(db, clock, webhook, notice_texts) if webhook else None,
             books=Books(clock, runner),
             rotation=Rotation(db, clock, sessions, rotation_weeks_max),
+            reinspections=Reinspections(
+                db, clock, runner, sampling_secret(keyring.keys[keyring.current_key_id])
+            ),
         )

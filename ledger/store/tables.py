@@ -666,3 +666,30 @@ class InspectorAssignment(Table, tablename="inspector_assignment"):
 
 
 TABLES.append(InspectorAssignment)
+
+
+# --- Fair inspections: re-inspection sampling (issue 19, 2(b)) ------------------------------
+
+
+class Reinspection(Table, tablename="reinspection"):
+    """A grading drawn for a coordinator to re-grade from its photo (one draw per coordinator
+    and graded day; an inspection is drawn at most once: a unique index). Decided once: the
+    migration refuses any change to a decided row. `original_grade` is the inspector's grade
+    when drawn; `regraded_grade` the coordinator's (docs/decisions/2026-12-06-fair-inspections.md).
+    """
+
+    id = BigSerial(primary_key=True)
+    community_id = BigInt()
+    inspection_id = BigInt()
+    inspector_id = BigInt()
+    coordinator_id = BigInt()
+    day = Date()  # the local day the drawn gradings were made
+    original_grade = Varchar(length=8)
+    photo_ref = Varchar(length=200)
+    offered_at = Timestamptz()
+    regraded_grade = Varchar(length=8, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = BigInt(null=True, default=None)
+
+
+TABLES.append(Reinspection)

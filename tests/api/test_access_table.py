@@ -141,6 +141,10 @@ TABLE: dict[str, dict[str, str]] = {
     "VolunteerCertificate": {V: OWN_ONLY.format(200), C: "200 200 200 403s", A: "200"},
     "ListAppeals": {C: "200", A: "200"},
     "DecideAppeal": {C: IN_COMPOUND.format(200, 200), A: "200"},
+    # re-inspection: a coordinator's own sample; a grade of an id never offered to the caller
+    # is a 404 (offered to another coordinator: 403, tests/api/test_reinspections_api.py)
+    "ReinspectionSample": {C: "200"},
+    "Regrade": {C: "404"},
     # spending
     "Redeem": {K: IN_COMPOUND.format(201, 201), R: OWN_ONLY.format(201)},
     "RefundRedemption": {K: IN_COMPOUND.format(201, 201), A: "201"},
@@ -161,6 +165,8 @@ TABLE: dict[str, dict[str, str]] = {
     "CompoundReport": {A: "200"},
     "LiabilityReport": {A: "200"},
     "VolunteerHoursReport": {A: "200"},
+    "DisagreementReport": {A: "200"},
+    "InspectionFlags": {A: "200"},
     "ReportChart": {A: "200"},
     "AuditLog": {A: "200"},
     "GetQrImage": {A: "200"},
@@ -227,6 +233,8 @@ NOT_API: dict[str, str] = {
     "GET /volunteer/apply": "anyone: a volunteer's application form",
     "POST /volunteer/apply": "anyone",
     "POST /coordinator/backfill": "coordinator, admin",
+    "GET /coordinator/reinspections": "coordinator: their re-inspection sample",
+    "POST /coordinator/reinspections/{reinspection_id:int}": "coordinator: a re-grade",
     "GET /staff": "admin",
     "GET /staff/charts/{chart:str}": "admin",
     "GET /staff/verify": "admin",
@@ -584,6 +592,18 @@ simple(
     ),
 )
 simple("AuditLog", lambda a: Call("GET", "/api/v1/audit"))
+simple("ReinspectionSample", lambda a: Call("GET", "/api/v1/reinspections"))
+simple("Regrade", lambda a: write("/api/v1/reinspections/999999/grade", grade="good"))
+for _operation, _path in (
+    ("DisagreementReport", "/api/v1/reports/reinspections"),
+    ("InspectionFlags", "/api/v1/reports/inspection-flags"),
+):
+    simple(
+        _operation,
+        lambda a, path=_path: Call(
+            "GET", path, params={"community_id": a.site.community_id, **_report}
+        ),
+    )
 simple(
     "JoinHousehold",
     lambda a: Call(

@@ -361,6 +361,7 @@ async def visit_as_a_coordinator(tour: Tour) -> None:
     applications = await tour.both("volunteer applications", "/coordinator/volunteers")
     assert PARTY_BRANCH in applications.text
     await tour.send("volunteer approved", applications, r"/coordinator/volunteers/\d+", button=0)
+    await tour.both("re-inspection sample", "/coordinator/reinspections")
     backfill = await tour.both("back-fill hours", "/coordinator/backfill")
     await tour.send("hours back-filled", backfill, "/coordinator/backfill", note=STAFF_REASON)
     rotation = await tour.both("rotation plan", "/coordinator/rotation")
