@@ -175,3 +175,18 @@ async def test_a_bearer_token_is_counted_after_the_address_in_the_same_round_tri
     tokens = [key async for key in redis.scan_iter(match=f"{town.prefix}:{{limit}}:token:*")]
     assert len(tokens) == 1
     assert int(await redis.get(tokens[0])) == 2
+
+
+async def test_a_redis_that_forgot_the_scripts_counts_each_read_once(
+    town: Town, redis: Redis
+) -> None:
+    """NOSCRIPT: the limiter's script did not run in the pipeline, so the counters are sent
+    again on their own (the script loaded anew), once; the page is read again as well."""
+    assert (await _read(town)).status_code == 200
+    await redis.script_flush()
+    response = await _read(town)
+    assert response.status_code == 200
+    assert response.json()["source"] == "redis"
+    assert int(await redis.get(limit_key(town.prefix, "addr:testclient"))) == 2
+    assert (await _read(town)).status_code == 200
+    assert int(await redis.get(limit_key(town.prefix, "addr:testclient"))) == 3
