@@ -151,7 +151,7 @@ class Riding:
         raise _too_many(retry_after)
 
 
-def hits_to_send(scope: Scope) -> PendingHits | None:
+def hits_for_read(scope: Scope) -> PendingHits | None:
     """The request's counters for its handler's Redis read to send, if still unsent."""
     riding: Riding | None = cast(dict[str, Any], scope).get(RIDING)
     return riding.hits if riding is not None and not riding.hits.sent else None

@@ -12,7 +12,7 @@ from litestar.types import Scope
 
 from api.dates import parse_optional_day, within_range
 from api.deps import ServicesDep
-from api.limits import RIDES_WITH_READ, hits_to_send
+from api.limits import RIDES_WITH_READ, hits_for_read
 from api.schemas import ID_MAX, BoardReply, RedBlackReply
 from ledger.domain.errors import InvalidInput
 from ledger.domain.leaderboard import Board, Period, half_month_day
@@ -53,7 +53,7 @@ class LeaderboardController(Controller):
         when = parse_optional_day(day, "day") or local_day(services.clock.now())
         # The request's rate-limit counters go in the round trip of the board's Redis read.
         result = await services.boards.leaderboard(
-            board, period, scope_id, limit, when, hits_to_send(scope)
+            board, period, scope_id, limit, when, hits_for_read(scope)
         )
         return msgspec.convert(result, BoardReply, from_attributes=True)
 
