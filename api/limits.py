@@ -11,11 +11,13 @@ from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+from redis.asyncio.cluster import RedisCluster
 
 from ledger import metrics
 from ledger.domain.access import Principal
 from ledger.ports import Limiter
 from ledger.projections.client import REDIS_FAILURES
+from ledger.projections.limits import PendingHits, RedisLimiter
 from ledger.services.limits import MemoryLimiter
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,11 @@ SIGN_IN_PATHS = frozenset({"/api/v1/auth/token", "/api/v1/households/join"})
 DEFERRED = "greenledger.address_checks"
 # A token must stay valid this much longer for its address checks to be deferred.
 DEFER_MARGIN_SECONDS = 5.0
+# A route handler's opt key: its request's counters ride in the pipeline of the handler's
+# Redis read (a board page), one round trip for both (see Riding).
+RIDES_WITH_READ = "limits_ride_with_read"
+# Where the request's Riding waits for the caller stage and the handler.
+RIDING = "greenledger.riding_limits"
 
 
 class RateLimitMiddleware(ASGIMiddleware):
@@ -53,6 +60,10 @@ class RateLimitMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path = scope["path"]
         if self.per_minute > 0 and not path.startswith(EXEMPT):
+            if self.stage == "address" and _rides_with_read(scope):
+                riding = Riding(scope, self._address_checks(scope, path))
+                await riding.run(scope, receive, send, next_app)
+                return
             await self._check(scope, path)
         await next_app(scope, receive, send)
 
@@ -69,6 +80,10 @@ class RateLimitMiddleware(ASGIMiddleware):
             checks.append((caller_key(principal), self.per_minute))
         elif self.stage == "caller" and (token := _bearer(scope)):
             checks.append((f"token:{hashlib.sha256(token).hexdigest()[:24]}", self.per_minute))
+        riding: Riding | None = cast(dict[str, Any], scope).get(RIDING)
+        if riding is not None and not riding.hits.sent:
+            riding.join(checks)
+            return
         try:
             await _count(limiter, checks, self.stage)
         except REDIS_FAILURES as error:
@@ -84,6 +99,72 @@ class RateLimitMiddleware(ASGIMiddleware):
         if path.rstrip("/") in PUBLIC_WRITES and scope.get("method") == "POST":
             checks.append((f"public-write-addr:{address}", PUBLIC_WRITES_PER_ADDRESS_PER_MINUTE))
         return checks
+
+
+class Riding:
+    """A board read's counters, sent with its Redis read (ledger/projections/limits.py,
+    PendingHits): the address stage's, then the caller stage's, in one call, as the deferred
+    checks above are. They are counted exactly as if counted up front, and no answer leaves
+    without them: if the handler's read did not send them (an error before it, an answer from
+    SQL, a Redis failure), they are counted before the first byte of the response (or of the
+    error), and past the limit a 429 goes out instead."""
+
+    def __init__(self, scope: Scope, checks: list[tuple[str, int]]) -> None:
+        self.app = scope["app"]
+        limiter = cast(RedisLimiter, self.app.state.services.limiter)
+        self.stage = "address"
+        self.hits = limiter.hits_to_send(checks, WINDOW_SECONDS, self._refuse)
+        cast(dict[str, Any], scope)[RIDING] = self
+
+    def join(self, checks: list[tuple[str, int]]) -> None:
+        """The caller stage's counters, after the address's."""
+        if checks:
+            self.stage = "caller"
+            self.hits.add(checks)
+
+    async def run(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        async def send_counted(message: Any) -> None:
+            if message["type"] == "http.response.start" and not self.hits.sent:
+                await self.count()
+            await send(message)
+
+        try:
+            await next_app(scope, receive, send_counted)
+        except Exception:
+            if not self.hits.sent:
+                await self.count()  # past the limit, the 429 replaces the error
+            raise
+
+    async def count(self) -> None:
+        """Count the hits on their own (one round trip), as a stage does."""
+        self.hits.sent = True
+        checks = self.hits.checks
+        try:
+            await _count(self.app.state.services.limiter, checks, self.stage)
+        except REDIS_FAILURES as error:
+            metrics.redis_error("limiter")
+            log.warning("rate limits counted per worker while Redis fails: %s", error)
+            await _count(local_limits(self.app), checks, self.stage)
+
+    def _refuse(self, retry_after: int) -> None:
+        metrics.rate_limited(self.stage)
+        raise _too_many(retry_after)
+
+
+def hits_for_read(scope: Scope) -> PendingHits | None:
+    """The request's counters for its handler's Redis read to send, if still unsent."""
+    riding: Riding | None = cast(dict[str, Any], scope).get(RIDING)
+    return riding.hits if riding is not None and not riding.hits.sent else None
+
+
+def _rides_with_read(scope: Scope) -> bool:
+    """Whether this request's counters may ride with its handler's Redis read: the route says
+    so, and the limiter is one Redis server's (a cluster cannot pipeline the scripts)."""
+    handler = scope.get("route_handler")
+    if handler is None or not handler.opt.get(RIDES_WITH_READ):
+        return False
+    limiter = scope["app"].state.services.limiter
+    return isinstance(limiter, RedisLimiter) and not isinstance(limiter.redis, RedisCluster)
 
 
 def address_limits_first(per_minute: int) -> Any:

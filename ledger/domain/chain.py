@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 GENESIS_HASH = "0" * 64
+# An entry's canonical text (SealableEntry.canonical), from one encoder made once: json.dumps
+# with options builds one per call, for every entry sealed. The same text, so the same hashes.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ class SealableEntry:
         ]
         if self.captured_at is not None:
             fields.append(_utc_micros(self.captured_at))
-        return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        return _CANONICAL.encode(fields)
 
 
 def seal_hash(previous_hash: str, seal_no: int, entry: SealableEntry) -> str:

@@ -11,6 +11,11 @@ from ledger.domain.errors import InvalidInput
 
 EVENT_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 _EVENT_ID = re.compile(EVENT_ID_PATTERN)
+# The fingerprint's canonical text; made once (json.dumps with options builds an encoder on
+# every call, on every write).
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
 
 
 def check_event_id(event_id: str) -> None:
@@ -25,11 +30,5 @@ def fingerprint(operation: str, actor: str, inputs: Mapping[str, object]) -> str
     The actor is part of the content: another user replaying someone's event_id must not
     read their receipt.
     """
-    canonical = json.dumps(
-        {"operation": operation, "actor": actor, "inputs": inputs},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
-    )
+    canonical = _CANONICAL.encode({"operation": operation, "actor": actor, "inputs": inputs})
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -66,12 +66,14 @@ def bucket(period: Period, day: date) -> str:
     if period is Period.WEEK:
         year, week, _ = day.isocalendar()
         return f"{year}-W{week:02d}"
+    # Formatted from the numbers: strftime ("%Y-%m") costs several µs a call, on every board
+    # read; the text is the same (glibc's %Y does not pad a year either).
     if period is Period.HALF_MONTH:
-        return f"{day:%Y-%m}-{1 if day.day <= 15 else 2}"
+        return f"{day.year}-{day.month:02d}-{1 if day.day <= 15 else 2}"
     if period is Period.MONTH:
-        return f"{day:%Y-%m}"
+        return f"{day.year}-{day.month:02d}"
     if period is Period.YEAR:
-        return f"{day:%Y}"
+        return str(day.year)
     return "all"
 
 

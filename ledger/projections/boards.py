@@ -14,7 +14,7 @@ facts Redis no longer has; the projector looks and replays from the watermark in
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
@@ -93,6 +93,17 @@ return {top, chosen}
 """
 
 
+class Rider(Protocol):
+    """Commands of the same request that ride in a read's pipeline, ahead of it (the rate-limit
+    hits, ledger/projections/limits.py PendingHits): one round trip for both."""
+
+    def queue(self, pipe: Any) -> None: ...
+
+    def answered(self, answer: Any) -> None:
+        """Their answer, before the read's is used; may raise (a refusal)."""
+        ...
+
+
 class RedisBoards:
     def __init__(self, redis: AnyRedis, prefix: str) -> None:
         self.redis = redis
@@ -145,11 +156,12 @@ class RedisBoards:
         return int(value) if value is not None else 0
 
     async def cursor_and_top(
-        self, key: str, limit: int, positive_only: bool = False
+        self, key: str, limit: int, positive_only: bool = False, rider: Rider | None = None
     ) -> tuple[int, dict[str, int]]:
         """The projector's cursor and, in one round trip (two on a cluster), every member of
         the sorted set that can be among its top `limit` (see _TOP): ranking() of these equals
-        ranking() of all."""
+        ranking() of all. A `rider` goes first in the same round trip (not on a cluster,
+        where it is left unsent for its owner to send)."""
         minimum = "(0" if positive_only else "-inf"
         if isinstance(self.redis, RedisCluster):
             # redis-py refuses EVALSHA in a cluster pipeline, and the cursor and the set are on
@@ -159,9 +171,15 @@ class RedisBoards:
             return (int(cursor) if cursor is not None else 0), _scores(answer)
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
+            if rider is not None:
+                rider.queue(pipe)
             pipe.get(f"{self.prefix}:{CURSOR_SUFFIX}")
             pipe.evalsha(self._top.sha, 1, key, limit, minimum)
-            cursor, answer = await pipe.execute(raise_on_error=False)
+            answers = await pipe.execute(raise_on_error=False)
+            if rider is not None:
+                rider.answered(answers[0])  # counted once: never sent again on a retry
+                rider = None
+            cursor, answer = answers[-2:]
             if isinstance(answer, NoScriptError) and attempt == 1:
                 await self.redis.script_load(_TOP)  # Redis restarted or its scripts were flushed
                 continue

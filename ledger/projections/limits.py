@@ -9,7 +9,10 @@ community (docs/decisions/2026-12-06-past-one-box.md)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from redis.exceptions import ResponseError
 
 from ledger.projections.client import AnyRedis
 from ledger.services.limits import SignInAttempt, SignInPolicy
@@ -142,6 +145,13 @@ class RedisLimiter:
     async def sign_in_unlock(self, username: str) -> None:
         await self.redis.delete(self._sign_in_key(username))
 
+    def hits_to_send(
+        self, checks: Sequence[tuple[str, int]], window_seconds: int, refused: Refusal
+    ) -> PendingHits:
+        """`checks` (as for hit_many) to be counted by the request's first Redis read, in its
+        round trip (see PendingHits)."""
+        return PendingHits(self, list(checks), window_seconds, refused)
+
     def _sign_in_key(self, username: str) -> str:
         return f"{self.prefix}:signin:{username}"
 
@@ -154,3 +164,54 @@ class RedisLimiter:
 def limit_key(prefix: str, key: str) -> str:
     """The Redis key of the counter `key` (like `addr:10.0.0.7` or `user:12`)."""
     return f"{prefix}:{{limit}}:{key}"
+
+
+# Called with the seconds left in the window when a counter is past its limit; it raises.
+Refusal = Callable[[int], None]
+
+
+class PendingHits:
+    """A request's rate-limit hits, not counted yet, that ride in the pipeline of its first
+    Redis read (a board page, ledger/projections/boards.py): one round trip, not two.
+
+    The hits go first in the pipeline and are counted by the same script as hit_many, so the
+    counts, their order and the refusal are those of a hit_many call of their own; a refusal
+    raises (through `refused`) as soon as the answer arrives, before the read's answer is used.
+    Whoever made it counts it on its own if nothing sent it (`sent` stays False): a request
+    that never reaches the read, a pipeline that failed, or a Redis that forgot the script
+    (then the script was not run, so nothing was counted twice)."""
+
+    def __init__(
+        self,
+        limiter: RedisLimiter,
+        checks: list[tuple[str, int]],
+        window_seconds: int,
+        refused: Refusal,
+    ) -> None:
+        self.limiter = limiter
+        self.checks = checks
+        self.window_seconds = window_seconds
+        self.refused = refused
+        self.sent = False
+
+    def add(self, checks: Sequence[tuple[str, int]]) -> None:
+        """Later checks of the same request (the caller stage's), counted after these."""
+        self.checks.extend(checks)
+
+    def queue(self, pipe: Any) -> None:
+        """Put the hits in a pipeline (a plain one, on one Redis server)."""
+        keys = [self.limiter.key(key) for key, _ in self.checks]
+        args = [self.window_seconds, *(limit for _, limit in self.checks)]
+        pipe.evalsha(self.limiter._hit.sha, len(keys), *keys, *args)
+
+    def answered(self, answer: Any) -> None:
+        """The pipeline's answer to queue()'s call: counted (a refusal raises), or left for
+        the request to count if Redis did not run the script."""
+        if isinstance(answer, ResponseError):
+            return  # NOSCRIPT or another refusal to run it: nothing was counted
+        if isinstance(answer, Exception):
+            raise answer
+        self.sent = True
+        refused, _, ttl = answer
+        if int(refused):
+            self.refused(int(ttl))

@@ -25,7 +25,7 @@ from ledger.domain.leaderboard import (
     ratio,
 )
 from ledger.domain.registry import public_unit_label
-from ledger.projections.boards import RedisBoards
+from ledger.projections.boards import RedisBoards, Rider
 from ledger.projections.client import REDIS_FAILURES
 from ledger.store import boards as store
 from ledger.store import facts, reads
@@ -92,17 +92,26 @@ class Boards:
     )
 
     async def leaderboard(
-        self, board: Board, period: Period, scope_id: int, limit: int, day: date
+        self,
+        board: Board,
+        period: Period,
+        scope_id: int,
+        limit: int,
+        day: date,
+        rider: Rider | None = None,
     ) -> Leaderboard:
-        """Top `limit` of a board for the period containing `day`; ties share a rank."""
+        """Top `limit` of a board for the period containing `day`; ties share a rank. A
+        `rider` (the request's rate-limit hits) goes in the round trip of the Redis read, if
+        there is one; else its owner sends it."""
         if not 1 <= limit <= LIMIT_MAX:
             raise InvalidInput("limit", f"must be between 1 and {LIMIT_MAX}")
         community_id = await self._scope(board, scope_id)
+        name = bucket(period, day)
         top: tuple[list[Ranked], dict[str, str]] | None = None
         if self.redis is not None and board in SORTED_SET_BOARDS:
             try:
                 top = await _top_from_redis(
-                    self.redis, board, period, scope_id, community_id, day, limit
+                    self.redis, board, period, scope_id, community_id, name, limit, rider
                 )
             except REDIS_FAILURES as error:
                 metrics.redis_error("boards")
@@ -118,7 +127,7 @@ class Boards:
             ranked, counts = ranking(scores.values, limit), scores.counts
             labels = await _labels(board, [r.subject_id for r in ranked], community_id)
         items = [_item(board, r.rank, r.subject_id, r.value, labels, counts) for r in ranked]
-        return Leaderboard(board.value, period.value, bucket(period, day), scope_id, source, items)
+        return Leaderboard(board.value, period.value, name, scope_id, source, items)
 
     async def scores(
         self, board: Board, period: Period, scope_id: int, community_id: int, day: date
@@ -234,13 +243,14 @@ async def _top_from_redis(
     period: Period,
     scope_id: int,
     community_id: int,
-    day: date,
+    name: str,
     limit: int,
+    rider: Rider | None = None,
 ) -> tuple[list[Ranked], dict[str, str]] | None:
     """A points or hours board's page from its sorted set, with its labels: one Redis round
-    trip (the cursor and the top members) and one SQL statement (the facts' head and the
+    trip (the rider, the cursor and the top members) and one SQL statement (the facts' head and the
     labels). None when Redis is too far behind the facts to answer (SQL answers instead)."""
-    keys, name = Keys(redis.prefix, community_id), bucket(period, day)
+    keys = Keys(redis.prefix, community_id)
     if board is Board.VOLUNTEERS_HOURS:
         key = keys.volunteers(period, name)
     else:
@@ -248,7 +258,7 @@ async def _top_from_redis(
             scope_id, period, name
         )
     cursor, candidates = await redis.cursor_and_top(
-        key, limit, positive_only=board is Board.VOLUNTEERS_HOURS
+        key, limit, positive_only=board is Board.VOLUNTEERS_HOURS, rider=rider
     )
     ranked = ranking(candidates, limit)
     ids = [r.subject_id for r in ranked]

@@ -100,10 +100,11 @@ class Spending:
 
         async def action() -> Redeemed:
             household = await self._household(actor, household_ref)
-            reward = await store.reward(reward_id)
-            community_id = await _community(household.compound)
-            if reward is None or reward.community != community_id:
+            # The reward and its community's match with the household's, in one statement.
+            reward = await store.reward_for_compound(reward_id, household.compound)
+            if reward is None:
                 raise NotFound("reward", reward_id)
+            community_id = reward.community
             now = self.clock.now()
             today = local_day(now)
             await locks.lock_account(household.account)

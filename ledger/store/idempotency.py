@@ -13,6 +13,10 @@ from ledger.store.engine import is_sqlite
 from ledger.store.tables import IdempotencyRecord
 
 OUTCOME_OK = "ok"
+# Made once: json.dumps with options builds a new encoder on every call (several µs, on every
+# audited write); these give the same text.
+_RESULT_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+_INPUTS_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +114,11 @@ async def claim_many(claims: list[Claim], *, now: datetime) -> set[str]:
         [c.operation for c in claims],
         [c.fingerprint for c in claims],
         [c.outcome for c in claims],
-        [json.dumps(c.result, ensure_ascii=False, sort_keys=True) for c in claims],
+        [_RESULT_JSON.encode(c.result) for c in claims],
         now,
         [c.actor for c in claims],
         [c.role for c in claims],
-        [json.dumps(c.inputs, ensure_ascii=False, sort_keys=True, default=str) for c in claims],
+        [_INPUTS_JSON.encode(c.inputs) for c in claims],
     )
     return {row["event_id"] for row in rows}
 
@@ -157,11 +161,11 @@ async def claim(
         operation,
         fingerprint,
         outcome,
-        json.dumps(result, ensure_ascii=False, sort_keys=True),
+        _RESULT_JSON.encode(result),
         now,
         actor,
         role,
-        json.dumps(inputs or {}, ensure_ascii=False, sort_keys=True, default=str),
+        _INPUTS_JSON.encode(inputs or {}),
     )
     return bool(rows)
 

@@ -26,6 +26,13 @@ BALANCE_BEFORE = (
     "WHERE (credit_account_id = $1 OR debit_account_id = $1) AND created_at < $2 "
     "ORDER BY id DESC LIMIT 1"
 )
+# A reward as a household's clerk may redeem it: only if it belongs to the community of the
+# household's compound, read in the same statement as the reward (one round trip, not two).
+REWARD_FOR_COMPOUND = (
+    "SELECT id, community, name, cost_points, stock, monthly_limit_per_household, active, "
+    "active_from, active_until, exchange_weekdays, created_at FROM reward "
+    "WHERE id = $1 AND community = (SELECT community FROM compound WHERE id = $2)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +142,12 @@ async def household(household_id: int) -> Spender | None:
 async def reward(reward_id: int) -> RewardRow | None:
     row = await registry.get(Reward, reward_id)
     return None if row is None else RewardRow(**row)
+
+
+async def reward_for_compound(reward_id: int, compound_id: int) -> RewardRow | None:
+    """The reward, if it is offered in the community of `compound_id` (None otherwise)."""
+    row = await sql.fetch_one(REWARD_FOR_COMPOUND, reward_id, compound_id)
+    return None if row is None else RewardRow(**dict(row))
 
 
 async def merchant(merchant_id: int) -> MerchantRow | None:

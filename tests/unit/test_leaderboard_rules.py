@@ -77,6 +77,22 @@ def test_each_period_names_its_bucket_and_bounds(
     assert bounds(period, day) == (first, end)
 
 
+def test_bucket_names_are_the_strftime_names() -> None:
+    """bucket() formats from the numbers; the names stay those strftime gave (Redis keys)."""
+    first = date(1, 1, 1).toordinal()
+    for ordinal in [
+        *range(first, first + 800, 7),
+        *range(date(2024, 1, 1).toordinal(), date(2027, 1, 1).toordinal()),
+    ]:
+        day = date.fromordinal(ordinal)
+        assert bucket(Period.MONTH, day) == day.strftime("%Y-%m")
+        assert bucket(Period.YEAR, day) == day.strftime("%Y")
+        half = 1 if day.day <= 15 else 2
+        assert bucket(Period.HALF_MONTH, day) == f"{day.strftime('%Y-%m')}-{half}"
+    for year in (5, 999, 1000, 9999):
+        assert bucket(Period.MONTH, date(year, 3, 1)) == date(year, 3, 1).strftime("%Y-%m")
+
+
 def test_all_time_has_one_bucket_and_no_bounds() -> None:
     assert bucket(Period.ALL, date(2026, 11, 25)) == "all"
     assert bucket(Period.ALL, date(1999, 1, 1)) == "all"
