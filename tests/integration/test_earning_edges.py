@@ -79,7 +79,7 @@ async def test_the_cap_is_per_household(services: Services, clock: FrozenClock) 
     for stream in Stream:
         await grade(services, site, stream, GOOD)
     neighbour = await make_household(services, site.world.compound_id, room="502")
-    fresh = await grade(services, site, KITCHEN, GOOD, card=neighbour["card_token"])
+    fresh = await grade(services, site, KITCHEN, GOOD, card=neighbour.card_token)
     assert (fresh.points_awarded, fresh.balance_points) == (10, 10)
 
 
@@ -228,25 +228,25 @@ async def test_an_inspector_never_grades_their_own_building(
     compounds = frozenset({site.world.compound_id})
     home = await make_household(services, site.world.compound_id, building="3", room="601")
     neighbour = await make_user(
-        services, Role.INSPECTOR, household_id=home["id"], compound_ids=compounds
+        services, Role.INSPECTOR, household_id=home.id, compound_ids=compounds
     )
     with pytest.raises(OutOfScope) as refused:
         await grade(services, site, KITCHEN, GOOD, inspector=neighbour)
     assert "own building" in refused.value.detail
     with pytest.raises(OutOfScope):
-        await grade(services, site, KITCHEN, GOOD, inspector=neighbour, card=home["card_token"])
+        await grade(services, site, KITCHEN, GOOD, inspector=neighbour, card=home.card_token)
 
     # Another building of the same compound is fine, and so is building 3 of another compound.
     across = await make_household(services, site.world.compound_id, building="5", room="101")
     assert (
-        await grade(services, site, KITCHEN, GOOD, inspector=neighbour, card=across["card_token"])
+        await grade(services, site, KITCHEN, GOOD, inspector=neighbour, card=across.card_token)
     ).points_awarded == 10
     other = await services.registry.create_compound(
         SYSTEM, event_id(), site.world.community_id, "德胜新村"
     )
     elsewhere_home = await make_household(services, other.id, building="3", room="601")
     visitor = await make_user(
-        services, Role.INSPECTOR, household_id=elsewhere_home["id"], compound_ids=compounds
+        services, Role.INSPECTOR, household_id=elsewhere_home.id, compound_ids=compounds
     )
     assert (await grade(services, site, KITCHEN, GOOD, inspector=visitor)).points_awarded == 10
 
@@ -381,7 +381,7 @@ async def test_weighin_points_stop_at_the_households_daily_cap(
     clock.moment = hangzhou(25, 23, 59, 59)
     over = await weigh(30_000)
     assert (over.points_awarded, over.capped, over.entry_id) == (0, True, None)
-    assert (await weigh(1_000, other["card_token"])).points_awarded == 100  # per household
+    assert (await weigh(1_000, other.card_token)).points_awarded == 100  # per household
     clock.moment = hangzhou(26, 0, 0)  # a new local day
     fresh = await weigh(1_000)
     assert (fresh.points_awarded, fresh.capped, fresh.balance_points) == (100, False, 400)
@@ -411,16 +411,16 @@ async def test_a_clerk_never_weighs_for_their_own_building(
     site = await make_site(services)  # the household lives in building 3
     compounds = frozenset({site.world.compound_id})
     home = await make_household(services, site.world.compound_id, building="3", room="601")
-    clerk = await make_user(services, Role.CLERK, household_id=home["id"], compound_ids=compounds)
-    for card in (home["card_token"], site.world.card_token):  # their home, their neighbour
+    clerk = await make_user(services, Role.CLERK, household_id=home.id, compound_ids=compounds)
+    for card in (home.card_token, site.world.card_token):  # their home, their neighbour
         with pytest.raises(OutOfScope) as refused:
             await services.scans.weighin(clerk, event_id(), card, Material.METAL, 1_000)
         assert "own building" in refused.value.detail
-    assert await weighins(home["id"]) == []
-    assert await balance(services, home["account_id"]) == 0
+    assert await weighins(home.id) == []
+    assert await balance(services, home.account_id) == 0
     across = await make_household(services, site.world.compound_id, building="5", room="101")
     weighed = await services.scans.weighin(
-        clerk, event_id(), across["card_token"], Material.METAL, 1_000
+        clerk, event_id(), across.card_token, Material.METAL, 1_000
     )
     assert weighed.points_awarded == 100
 

@@ -419,7 +419,7 @@ async def test_appeals_are_refused_after_seven_days_twice_or_from_another_househ
     late = await grade(services, site, OTHER, FAIR)
 
     neighbour_home = await make_household(services, site.world.compound_id, room="999")
-    neighbour = await make_user(services, Role.RESIDENT, household_id=neighbour_home["id"])
+    neighbour = await make_user(services, Role.RESIDENT, household_id=neighbour_home.id)
     with pytest.raises(Forbidden):
         await services.appeals.open(neighbour, event_id(), graded.inspection_id, "不是我家")
 
