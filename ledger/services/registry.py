@@ -280,22 +280,10 @@ class Registry:
         return await self.runner.once("point", event_id, actor, inputs, action, PointCreated)
 
     async def add_point(self, compound_id: int, name: str, window_text: str) -> PointCreated:
-        await _require(store.Compound, compound_id, "compound")
-        if await store.exists(store.CollectionPoint, compound=compound_id, name=name):
-            raise Duplicate(f"compound {compound_id} already has a point named {name}")
-        point_id = await store.insert(
-            store.CollectionPoint,
-            compound=compound_id,
-            name=name,
-            windows=window_text,
-            card_serial=1,
-            created_at=self.clock.now(),
+        point_id, token, short_code = await self._add_carded(
+            store.CollectionPoint, CodeKind.POINT, compound_id, name, windows=window_text
         )
-        return PointCreated(
-            id=point_id,
-            token=self.codes.token(CodeKind.POINT, point_id, 1),
-            short_code=await self._short_code(CodeKind.POINT, point_id, 1),
-        )
+        return PointCreated(id=point_id, token=token, short_code=short_code)
 
     async def create_post(
         self, actor: Principal, event_id: str, compound_id: int, name: str
@@ -309,21 +297,33 @@ class Registry:
         return await self.runner.once("post", event_id, actor, inputs, action, PostCreated)
 
     async def add_post(self, compound_id: int, name: str) -> PostCreated:
+        post_id, token, short_code = await self._add_carded(
+            store.DutyPost, CodeKind.POST, compound_id, name
+        )
+        return PostCreated(id=post_id, token=token, short_code=short_code)
+
+    async def _add_carded(
+        self,
+        table: store.TableClass,
+        kind: CodeKind,
+        compound_id: int,
+        name: str,
+        **columns: object,
+    ) -> tuple[int, str, str]:
+        """A named point or post of a compound with its first card: (id, token, short code)."""
         await _require(store.Compound, compound_id, "compound")
-        if await store.exists(store.DutyPost, compound=compound_id, name=name):
-            raise Duplicate(f"compound {compound_id} already has a post named {name}")
-        post_id = await store.insert(
-            store.DutyPost,
+        if await store.exists(table, compound=compound_id, name=name):
+            raise Duplicate(f"compound {compound_id} already has a {kind.value} named {name}")
+        row_id = await store.insert(
+            table,
             compound=compound_id,
             name=name,
+            **columns,
             card_serial=1,
             created_at=self.clock.now(),
         )
-        return PostCreated(
-            id=post_id,
-            token=self.codes.token(CodeKind.POST, post_id, 1),
-            short_code=await self._short_code(CodeKind.POST, post_id, 1),
-        )
+        token = self.codes.token(kind, row_id, 1)
+        return row_id, token, await self._short_code(kind, row_id, 1)
 
     async def create_merchant(
         self, actor: Principal, event_id: str, community_id: int, name: str
