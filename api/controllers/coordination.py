@@ -122,11 +122,11 @@ class CoordinationController(Controller):
         result = await services.shifts.backfill(
             principal,
             data.event_id,
-            data.volunteer_id,
-            data.compound_id,
-            day,
-            data.minutes,
-            data.note,
+            volunteer_id=data.volunteer_id,
+            compound_id=data.compound_id,
+            day=day,
+            minutes=data.minutes,
+            note=data.note,
         )
         return msgspec.convert(result, BackfillReply, from_attributes=True)
 

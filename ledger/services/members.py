@@ -256,9 +256,9 @@ class Members:
                 phone,
                 pin_hash,
                 Role.RESIDENT,
-                household_id,
-                None,
-                name,
+                household_id=household_id,
+                volunteer_id=None,
+                display_name=name,
                 helper=as_helper,
                 username=username,
             )

@@ -203,6 +203,7 @@ class Shifts:
         self,
         actor: Principal,
         event_id: str,
+        *,
         volunteer_id: int,
         compound_id: int,
         day: date,

@@ -168,10 +168,22 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
     }
     for name, compound, minutes in (("朱秀娟", "信义坊", 120), ("李明", "和平里", 60)):
         await services.shifts.backfill(
-            coordinator, event_id(), volunteers[name], compounds[compound], DAY, minutes, "签到表"
+            coordinator,
+            event_id(),
+            volunteer_id=volunteers[name],
+            compound_id=compounds[compound],
+            day=DAY,
+            minutes=minutes,
+            note="签到表",
         )
     await services.shifts.backfill(
-        coordinator, event_id(), volunteers["王芳"], compounds["信义坊"], DAY, 120, "签到表"
+        coordinator,
+        event_id(),
+        volunteer_id=volunteers["王芳"],
+        compound_id=compounds["信义坊"],
+        day=DAY,
+        minutes=120,
+        note="签到表",
     )
     redblack_community, redblack_compounds = await _redblack_world(services)
     return Known(

@@ -239,11 +239,11 @@ async def _step(
         await services.shifts.backfill(
             site.coordinator,
             event_id("fill"),
-            volunteer.id,
-            rng.choice(site.compound_ids),
-            day,
-            rng.randint(1, 300),
-            "纸质签到表",
+            volunteer_id=volunteer.id,
+            compound_id=rng.choice(site.compound_ids),
+            day=day,
+            minutes=rng.randint(1, 300),
+            note="纸质签到表",
         )
     elif op == "redeem":
         result = await services.spending.redeem(

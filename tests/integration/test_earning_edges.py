@@ -565,27 +565,33 @@ async def test_back_filled_hours_are_checked(services: Services, clock: FrozenCl
         await services.shifts.backfill(
             site.coordinator,
             event_id(),
-            volunteer.id,
-            site.world.compound_id,
-            today + timedelta(days=1),
-            60,
-            "future",
+            volunteer_id=volunteer.id,
+            compound_id=site.world.compound_id,
+            day=today + timedelta(days=1),
+            minutes=60,
+            note="future",
         )
     stranger = await make_user(services, Role.COORDINATOR)
     with pytest.raises(OutOfScope):
         await services.shifts.backfill(
-            stranger, event_id(), volunteer.id, site.world.compound_id, today, 60, "册"
+            stranger,
+            event_id(),
+            volunteer_id=volunteer.id,
+            compound_id=site.world.compound_id,
+            day=today,
+            minutes=60,
+            note="册",
         )
     for minutes, note in ((0, "册"), (1441, "册"), (60, "  ")):
         with pytest.raises(InvalidInput):
             await services.shifts.backfill(
                 site.coordinator,
                 event_id(),
-                volunteer.id,
-                site.world.compound_id,
-                today,
-                minutes,
-                note,
+                volunteer_id=volunteer.id,
+                compound_id=site.world.compound_id,
+                day=today,
+                minutes=minutes,
+                note=note,
             )
     assert await shifts(volunteer.id) == []
 
@@ -603,7 +609,13 @@ async def test_back_filled_and_approved_minutes_stay_within_the_daily_maximum(
 
     async def backfill(minutes: int, day: object = today) -> HoursBackfilled:
         return await services.shifts.backfill(
-            site.coordinator, event_id(), volunteer.id, site.world.compound_id, day, minutes, "册"
+            site.coordinator,
+            event_id(),
+            volunteer_id=volunteer.id,
+            compound_id=site.world.compound_id,
+            day=day,
+            minutes=minutes,
+            note="册",
         )
 
     with pytest.raises(TooManyMinutes) as refused:
@@ -642,11 +654,11 @@ async def test_approvals_in_one_request_count_each_other(
     await services.shifts.backfill(
         site.coordinator,
         event_id(),
-        volunteer.id,
-        site.world.compound_id,
-        clock.now().date(),
-        300,
-        "册",
+        volunteer_id=volunteer.id,
+        compound_id=site.world.compound_id,
+        day=clock.now().date(),
+        minutes=300,
+        note="册",
     )
     pending = []
     for _ in range(2):  # two scanned shifts of 2 h: 300 + 120 fits, 300 + 240 does not
@@ -675,7 +687,13 @@ async def test_staff_never_approve_or_back_fill_their_own_hours(
     )
     with pytest.raises(OwnRecord):
         await services.shifts.backfill(
-            himself, event_id(), volunteer.id, site.world.compound_id, clock.now().date(), 60, "册"
+            himself,
+            event_id(),
+            volunteer_id=volunteer.id,
+            compound_id=site.world.compound_id,
+            day=clock.now().date(),
+            minutes=60,
+            note="册",
         )
     await services.shifts.check_in(volunteer.member, event_id(), post)
     clock.advance(hours=2)
