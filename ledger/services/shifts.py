@@ -30,11 +30,11 @@ from ledger.domain.localtime import day_start, local_day
 from ledger.domain.rules import SHIFT_AUTO_CLOSE_MINUTES_MIN, EarningRules
 from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
-from ledger.services.accounts import scoped_page
+from ledger.services.accounts import ScopedPage, scoped_page
 from ledger.services.codes import Codes
 from ledger.services.credits import credit_from_issuance
 from ledger.services.rules import rules_at, rules_version
-from ledger.services.runner import Result, Runner
+from ledger.services.runner import Runner
 from ledger.store import earning as store
 from ledger.store import facts, locks
 from ledger.store import registry as registry_store
@@ -283,7 +283,9 @@ class Shifts:
                 return closed
             after_id = batch[-1].id
 
-    async def page(self, viewer: Principal, status: str, cursor: str | None, limit: int) -> Result:
+    async def page(
+        self, viewer: Principal, status: str, cursor: str | None, limit: int
+    ) -> ScopedPage:
         return await scoped_page(shifts_store.LISTED, viewer, {"status": status}, cursor, limit)
 
     async def hours(self, viewer: Principal, volunteer_id: int) -> VolunteerHours:

@@ -439,7 +439,7 @@ async def test_appeals_are_refused_after_seven_days_twice_or_from_another_househ
     with pytest.raises(AppealClosed):
         await services.appeals.open(site.resident, event_id(), graded.inspection_id, "again")
     listed = await services.appeals.page(site.coordinator, "open", None, 50)
-    assert [item["id"] for item in listed["items"]] == [opened.appeal_id]
+    assert [item["id"] for item in listed.items] == [opened.appeal_id]
 
 
 async def test_a_rejected_appeal_moves_nothing_and_records_who_decided(
