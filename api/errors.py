@@ -11,6 +11,7 @@ import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from litestar.types import Empty
@@ -131,7 +132,9 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 def body_too_large_detail(request: Request[Any, Any, Any]) -> str:
     """Names the limit of the endpoint that refused the body (photos have their own)."""
     handler = request.scope.get("route_handler")
-    limit = handler.resolve_request_max_body_size() if handler is not None else None
+    # Only an HTTP route handler takes a body (and has a limit to name).
+    http = handler if isinstance(handler, HTTPRouteHandler) else None
+    limit = http.resolve_request_max_body_size() if http is not None else None
     if not limit:
         return "the request body is too large"
     return f"the request body is larger than this endpoint's limit of {limit:,} bytes"

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -287,7 +287,7 @@ def requires(*roles: Role) -> Any:
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         # async: Litestar runs a plain-function guard in its thread pool, a thread hop per request
-        if connection.scope["method"] == "OPTIONS":
+        if cast("dict[str, Any]", connection.scope)["method"] == "OPTIONS":
             return  # Litestar's own 204 + Allow, which it never authenticates (see below)
         principal = connection.user
         if not isinstance(principal, Principal):

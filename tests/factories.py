@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 
 from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.services.container import Services
+from ledger.services.registry import HouseholdCreated, HouseholdRequest
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 _events = itertools.count(1)
@@ -52,7 +53,7 @@ async def make_world(
     ).id
     household = await make_household(services, compound_id)
     return World(
-        community_id, compound_id, household["id"], household["account_id"], household["card_token"]
+        community_id, compound_id, household.id, household.account_id, household.card_token
     )
 
 
@@ -63,11 +64,10 @@ async def make_household(
     building: str = "3",
     unit: str = "2",
     room: str | None = None,
-) -> dict[str, Any]:
+) -> HouseholdCreated:
     room = room or str(100 + next(_events))
-    return await services.registry.create_household(
-        SYSTEM, event_id(), compound_id, building, unit, room
-    )
+    request = HouseholdRequest(compound_id, building, unit, room)
+    return await services.registry.create_household(SYSTEM, event_id(), request)
 
 
 async def credit(

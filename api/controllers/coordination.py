@@ -122,11 +122,11 @@ class CoordinationController(Controller):
         result = await services.shifts.backfill(
             principal,
             data.event_id,
-            data.volunteer_id,
-            data.compound_id,
-            day,
-            data.minutes,
-            data.note,
+            volunteer_id=data.volunteer_id,
+            compound_id=data.compound_id,
+            day=day,
+            minutes=data.minutes,
+            note=data.note,
         )
         return msgspec.convert(result, BackfillReply, from_attributes=True)
 
@@ -143,7 +143,7 @@ class CoordinationController(Controller):
     ) -> Page:
         """Shifts in the caller's compounds, oldest first; flagged ones were left open."""
         result = await services.shifts.page(principal, status, cursor, limit)
-        return Page(items=result["items"], next_cursor=result["next_cursor"])
+        return Page(items=result.items, next_cursor=result.next_cursor)
 
     @get(
         "/volunteers/{volunteer_id:int}/hours",
@@ -219,7 +219,7 @@ class CoordinationController(Controller):
         cursor: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> Page:
         result = await services.appeals.page(principal, status, cursor, limit)
-        return Page(items=result["items"], next_cursor=result["next_cursor"])
+        return Page(items=result.items, next_cursor=result.next_cursor)
 
 
 async def _certificate(services: ServicesDep, hours: VolunteerHours) -> dict[str, Any]:

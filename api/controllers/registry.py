@@ -35,6 +35,7 @@ from api.schemas import (
     RewardReply,
 )
 from api.security import ADMIN_ONLY
+from ledger.services.registry import HouseholdRequest
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
 Cursor = Annotated[str | None, QueryParameter(max_length=100, description="From next_cursor.")]
@@ -111,16 +112,10 @@ class RegistryController(Controller):
     ) -> HouseholdReply:
         """A household (or a shop, an office), its green account and its first card (409
         `duplicate`: known address or name; 400 naming `kind` outside a compound of its kind)."""
-        result = await services.registry.create_household(
-            principal,
-            data.event_id,
-            data.compound_id,
-            data.building,
-            data.unit,
-            data.room,
-            kind=data.kind,
-            name=data.name,
+        request = HouseholdRequest(
+            data.compound_id, data.building, data.unit, data.room, data.kind, data.name
         )
+        result = await services.registry.create_household(principal, data.event_id, request)
         return msgspec.convert(result, HouseholdReply, from_attributes=True)
 
     @post(

@@ -13,6 +13,7 @@ from litestar.handlers.asgi_handlers import ASGIRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.types import Middleware
 
 from api.pages.admin import admin_mount
 from api.pages.auth import login, login_form, logout, start
@@ -85,7 +86,7 @@ def _static_router() -> Router:
     )
 
 
-def page_middleware(settings: Settings) -> list[DefineMiddleware | PreferencesMiddleware]:
+def page_middleware(settings: Settings) -> list[Middleware]:
     """Language and text size, then security headers, then CSRF (after authentication)."""
     return [
         PreferencesMiddleware(),

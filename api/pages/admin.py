@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from litestar import asgi
 from litestar.handlers.asgi_handlers import ASGIRouteHandler
-from litestar.types import Receive, Scope, Send
+from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 
 from api.pages.admin_labels import relabelling, table_labels
 from api.pages.errors import PAGE_EXCEPTION_HANDLERS
@@ -46,17 +46,22 @@ def admin_mount(settings: Settings) -> ASGIRouteHandler:
     )
     async def admin(scope: Scope, receive: Receive, send: Send) -> None:
         # The SPA loads "./assets/…" relative to its URL, so "/admin" must become "/admin/".
-        if scope["type"] == "http" and scope.get("raw_path", b"").rstrip(b"?") == b"/admin":
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 308,
-                    "headers": [(b"location", b"/admin/")],
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
+        fields = cast("dict[str, Any]", scope)
+        if fields["type"] == "http" and fields.get("raw_path", b"").rstrip(b"?") == b"/admin":
+            moved: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": 308,
+                "headers": [(b"location", b"/admin/")],
+            }
+            empty: HTTPResponseBodyEvent = {
+                "type": "http.response.body",
+                "body": b"",
+                "more_body": False,
+            }
+            await send(moved)
+            await send(empty)
             return
-        if scope["type"] == "http" and scope.get("path") == TABLE_LABELS_PATH:
+        if fields["type"] == "http" and fields.get("path") == TABLE_LABELS_PATH:
             await _send_table_labels(send)
             return
         app = admin_app()
@@ -75,8 +80,18 @@ async def _send_table_labels(send: Send) -> None:
     labels = table_labels(table_names())
     body = json.dumps(labels, ensure_ascii=False).encode()
     headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": headers,
+    }
+    await send(start)
+    labelled: HTTPResponseBodyEvent = {
+        "type": "http.response.body",
+        "body": body,
+        "more_body": False,
+    }
+    await send(labelled)
 
 
 def _let_edits_through_the_catalogue(scope: Scope) -> None:

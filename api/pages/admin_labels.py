@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from litestar.types import Message, Scope, Send
 
@@ -218,18 +218,20 @@ def relabel(body: bytes, table: str) -> bytes:
 
 def relabelling(scope: Scope, send: Send) -> Send:
     """`send` for the admin app, relabelling a schema reply; any other reply passes as it is."""
-    path = scope.get("path", "") if scope["type"] == "http" and scope["method"] == "GET" else ""
+    fields = cast("dict[str, Any]", scope)
+    path = fields.get("path", "") if fields["type"] == "http" and fields["method"] == "GET" else ""
     if (match := SCHEMA_PATH.match(path)) is None:
         return send
     table = match.group(1)
-    held: list[Message] = []
+    held: list[dict[str, Any]] = []  # the reply's start and body messages, as sent
 
-    async def send_relabelled(message: Message) -> None:
+    async def send_relabelled(sent: Message) -> None:
+        message = cast("dict[str, Any]", sent)
         if message["type"] == "http.response.start":
             held.append(message)
             return
         if message["type"] != "http.response.body":
-            await send(message)
+            await send(sent)
             return
         held.append(message)
         if message.get("more_body"):
@@ -242,7 +244,7 @@ def relabelling(scope: Scope, send: Send) -> Send:
             (key, value) for key, value in start["headers"] if key.lower() != b"content-length"
         ]
         headers.append((b"content-length", str(len(body)).encode()))
-        await send({**start, "headers": headers})
+        await send(cast("Message", {**start, "headers": headers}))
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     return send_relabelled

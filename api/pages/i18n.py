@@ -68,11 +68,11 @@ def _lookup_plural(singular: str, plural: str, n: int) -> str:
 
 
 def _lookup_context(context: str, message: str) -> str:
-    return CATALOGS[current_locale.get()].pgettext(context, message)
+    return str(CATALOGS[current_locale.get()].pgettext(context, message))
 
 
 def _lookup_context_plural(context: str, singular: str, plural: str, n: int) -> str:
-    return CATALOGS[current_locale.get()].npgettext(context, singular, plural, n)
+    return str(CATALOGS[current_locale.get()].npgettext(context, singular, plural, n))
 
 
 def gettext(message: str, **variables: Any) -> str:

@@ -6,7 +6,6 @@ household's join code from its staff page."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -17,8 +16,8 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND
 from api.deps import PrincipalDep, ServicesDep
 from api.errors import STATUS_BY_CODE
 from api.pages import forms
-from api.pages.messages import address, code_refusal_text, refusal_text
-from api.pages.op_pages import Context, op_done, op_form, operation_post, posted
+from api.pages.messages import code_refusal_text, refusal_text
+from api.pages.op_pages import household_shown, op_form, op_posted, operation_post
 from api.pages.scan import CodeToken, check_length, subject_of
 from api.pages.web import auth_cookie, render, viewer
 from api.schemas import ID_MAX
@@ -26,8 +25,6 @@ from api.security import client_address, issue_token, requires
 from ledger.domain.access import Role
 from ledger.domain.errors import InvalidInput, LedgerError
 from ledger.domain.scan_codes import CodeKind
-from ledger.services import views
-from ledger.store.views import HouseholdView
 
 PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 FIELD_LENGTH_MAX = 50
@@ -136,18 +133,6 @@ async def remove_member(
     return Redirect(target, status_code=HTTP_303_SEE_OTHER)
 
 
-async def _household(household_id: int) -> HouseholdView:
-    row = await views.household(household_id)
-    return replace(row, name=address(row.building, row.unit, row.room))
-
-
-def _household_shown(household_id: int) -> Context:
-    async def more() -> dict[str, Any]:
-        return {"household": await _household(household_id)}
-
-    return more
-
-
 @get(
     "/staff/households/{household_id:int}/join-code",
     guards=JOIN_CODE_STAFF,
@@ -162,8 +147,7 @@ async def join_code_form(
     """The household's join code and members; staff reset the code on request."""
 
     async def more() -> dict[str, Any]:
-        return {
-            "household": await _household(household_id),
+        return await household_shown(household_id)() | {
             "join_code": await services.members.join_code(principal, household_id),
             "members": (await services.members.members(principal, household_id)).items,
         }
@@ -179,15 +163,14 @@ async def reset_join_code(
     services: ServicesDep,
 ) -> Response[Any]:
     """The same `Members.reset_join_code` as `POST /api/v1/households/{id}/join-code:reset`."""
-    _, event_id = await posted(request)
-    return await op_done(
+    return await op_posted(
+        request,
         principal,
         services,
         "joincode",
-        event_id,
-        lambda: services.members.reset_join_code(principal, event_id, household_id),
+        lambda event_id: services.members.reset_join_code(principal, event_id, household_id),
         f"/staff/households/{household_id}/join-code",
-        _household_shown(household_id),
+        household_shown(household_id),
     )
 
 

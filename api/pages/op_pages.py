@@ -7,6 +7,7 @@ and the refusal that offers the form again. Each page handler states only what d
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from litestar import Request, Response, post
@@ -16,11 +17,12 @@ from litestar.status_codes import HTTP_200_OK
 
 from api.errors import STATUS_BY_CODE
 from api.pages import forms
-from api.pages.messages import refusal_texts
+from api.pages.messages import refusal_texts, unit_name
 from api.pages.once import page_event_id, with_new_event_id
 from api.pages.web import render
 from ledger.domain.access import Principal
 from ledger.domain.errors import LedgerError
+from ledger.services import views
 from ledger.services.container import Services
 from ledger.services.runner import DONE
 
@@ -113,3 +115,29 @@ async def op_done(
         again=again,
         back=back,
     )
+
+
+async def op_posted(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    services: Services,
+    what: str,
+    act: Callable[[str], Awaitable[Any]],
+    back: str,
+    more: Context | None = None,
+) -> Response[Any]:
+    """An operation whose form carries nothing but its event id: `act(event_id)` once, then
+    `op_done.html`."""
+    _, event_id = await posted(request)
+    return await op_done(principal, services, what, event_id, lambda: act(event_id), back, more)
+
+
+def household_shown(household_id: int) -> Context:
+    """The household an operation's page shows, named as pages name it (an address, or a
+    shop's or an office's name)."""
+
+    async def more() -> dict[str, Any]:
+        row = await views.household(household_id)
+        return {"household": replace(row, name=unit_name(row))}
+
+    return more

@@ -183,7 +183,13 @@ async def backfill(
         "backfill",
         event_id,
         lambda: services.shifts.backfill(
-            principal, event_id, volunteer_id, compound_id, day, minutes, note
+            principal,
+            event_id,
+            volunteer_id=volunteer_id,
+            compound_id=compound_id,
+            day=day,
+            minutes=minutes,
+            note=note,
         ),
         "/coordinator",
     )

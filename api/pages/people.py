@@ -70,7 +70,7 @@ async def resident_home(
     household = await views.household(_household_id(principal, household_choice))
     account = await services.accounts.account(principal, household.account)
     entries = await services.accounts.entries(principal, household.account, None, ENTRIES_SHOWN)
-    token, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, household.id)
+    token = await services.codes.token_for(CodeKind.HOUSEHOLD, household.id)
     card_svg = await asyncio.to_thread(qr_images.svg_inline, services.codes.url(token))
     grades = await views.recent_grades(household.id, GRADES_SHOWN)
     today = local_day(services.clock.now())

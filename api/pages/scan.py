@@ -75,7 +75,7 @@ async def open_code(
         error = code_refusal_text(refusal)
         return render("code.html", HTTP_404_NOT_FOUND, me=me, token=token, error=error)
     subject = await subject_of(code.kind, row)
-    common = {
+    common: dict[str, Any] = {
         "me": me,
         "token": token,
         "kind": code.kind.value,

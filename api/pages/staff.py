@@ -45,15 +45,15 @@ async def coordinator_home(principal: PrincipalDep, services: ServicesDep) -> Re
     return render(
         "coordinator.html",
         me=principal,
-        shifts=await views.shift_details(shifts["items"]),
-        more_shifts=shifts["next_cursor"] is not None,
-        appeals=await views.appeal_details(appeals["items"]),
+        shifts=await views.shift_details(shifts.items),
+        more_shifts=shifts.next_cursor is not None,
+        appeals=await views.appeal_details(appeals.items),
         photos=await services.photos.refs_of_inspections(
-            [int(a["inspection"]) for a in appeals["items"]]
+            [int(a["inspection"]) for a in appeals.items]
         ),
         grades=[g.value for g in Grade],
         event_id=new_event_id(),
-        appeal_event_ids={a["id"]: new_event_id() for a in appeals["items"]},
+        appeal_event_ids={a["id"]: new_event_id() for a in appeals.items},
     )
 
 

@@ -6,7 +6,6 @@ at once), deactivating a user. Same services as the API; event ids in the URL as
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any
 
 from litestar import Request, Response, get
@@ -15,7 +14,7 @@ from litestar.params import PathParameter, QueryParameter
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
 from api.pages.messages import unit_name
-from api.pages.op_pages import Context, op_done, op_form, operation_post, posted
+from api.pages.op_pages import household_shown, op_done, op_form, op_posted, operation_post, posted
 from api.pages.scan import LIST_MAX
 from api.pages.web import render
 from api.schemas import ID_MAX
@@ -189,30 +188,19 @@ async def settle(
     services: ServicesDep,
 ) -> Response[Any]:
     """The same `Spending.settle` as `POST /api/v1/merchants/{id}/settlements`."""
-    _, event_id = await posted(request)
 
     async def more() -> dict[str, Any]:
         return {"merchant": await _merchant(services, merchant_id)}
 
-    return await op_done(
+    return await op_posted(
+        request,
         principal,
         services,
         "settlement",
-        event_id,
-        lambda: services.spending.settle(principal, event_id, merchant_id),
+        lambda event_id: services.spending.settle(principal, event_id, merchant_id),
         "/staff/merchants",
         more,
     )
-
-
-def _household_shown(household_id: int) -> Context:
-    """The household a card page shows, named as pages name it."""
-
-    async def more() -> dict[str, Any]:
-        row = await views.household(household_id)
-        return {"household": replace(row, name=unit_name(row))}
-
-    return more
 
 
 @get("/staff/households/{household_id:int}/card", guards=ADMIN_ONLY, include_in_schema=False)
@@ -222,7 +210,7 @@ async def reissue_form(
     principal: PrincipalDep,
     services: ServicesDep,
 ) -> Response[Any]:
-    return await op_form(request, principal, services, "card", _household_shown(household_id))
+    return await op_form(request, principal, services, "card", household_shown(household_id))
 
 
 @operation_post("/staff/households/{household_id:int}/card", ADMIN_ONLY)
@@ -234,15 +222,14 @@ async def reissue(
 ) -> Response[Any]:
     """The same `Registry.reissue_card` as `POST /api/v1/households/{id}/card:reissue`; the
     answer is the new card, ready to print (its QR image is the API's, always the newest)."""
-    _, event_id = await posted(request)
-    return await op_done(
+    return await op_posted(
+        request,
         principal,
         services,
         "card",
-        event_id,
-        lambda: services.registry.reissue_card(principal, event_id, household_id),
+        lambda event_id: services.registry.reissue_card(principal, event_id, household_id),
         "/staff/households",
-        _household_shown(household_id),
+        household_shown(household_id),
     )
 
 
@@ -274,13 +261,12 @@ async def deactivate(
     services: ServicesDep,
 ) -> Response[Any]:
     """The same `Users.deactivate` as `POST /api/v1/users/{id}:deactivate` (tokens revoked)."""
-    _, event_id = await posted(request)
-    return await op_done(
+    return await op_posted(
+        request,
         principal,
         services,
         "deactivate",
-        event_id,
-        lambda: services.users.deactivate(principal, event_id, user_id),
+        lambda event_id: services.users.deactivate(principal, event_id, user_id),
         "/staff/users",
     )
 

@@ -12,7 +12,7 @@ from ledger.domain.accounts import OWNED_KINDS, AccountKind, issuance_stripe
 from ledger.domain.entries import EntryKind, Transfer, check_amount, reversal_of
 from ledger.domain.errors import AlreadyReversed, Forbidden, InvalidInput, NotFound, OutOfScope
 from ledger.ports import Clock
-from ledger.services.runner import Result, Runner
+from ledger.services.runner import Runner
 from ledger.store import ledger as store
 from ledger.store import locks, reads
 from ledger.store import registry as registry_store
@@ -75,6 +75,15 @@ class EntryView:
 @dataclass(frozen=True, slots=True)
 class EntryPage:
     items: list[EntryView]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedPage:
+    """One page of a coordinator's list (appeals, shifts). Its items stay the records as the
+    JSON API has always listed them (every column, times as ISO text), as RegistryPage's do."""
+
+    items: list[dict[str, Any]]
     next_cursor: str | None
 
 
@@ -181,7 +190,7 @@ async def scoped_page(
     filters: dict[str, Any],
     cursor: str | None,
     limit: int,
-) -> Result:
+) -> ScopedPage:
     """A page of records in the viewer's compounds (all of them for an admin)."""
     if not 1 <= limit <= PAGE_LIMIT_MAX:
         raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
@@ -189,7 +198,7 @@ async def scoped_page(
     rows = await registry_store.page(table, decode_cursor(cursor), limit + 1, filters, scope)
     items = [_jsonable(row) for row in rows[:limit]]
     more = len(rows) > limit
-    return {"items": items, "next_cursor": encode_cursor(items[-1]["id"]) if more else None}
+    return ScopedPage(items, encode_cursor(items[-1]["id"]) if more else None)
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:

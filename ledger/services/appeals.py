@@ -18,10 +18,10 @@ from ledger.domain.errors import (
 )
 from ledger.domain.rules import Grade
 from ledger.ports import Clock
-from ledger.services.accounts import scoped_page
+from ledger.services.accounts import ScopedPage, scoped_page
 from ledger.services.credits import credit_from_issuance
 from ledger.services.rules import rules_version
-from ledger.services.runner import Result, Runner
+from ledger.services.runner import Runner
 from ledger.store import appeals as appeals_store
 from ledger.store import earning as store
 from ledger.store import facts, locks
@@ -104,7 +104,9 @@ class Appeals:
 
         return await self.runner.once("appeal", event_id, actor, inputs, action, AppealOpened)
 
-    async def page(self, viewer: Principal, status: str, cursor: str | None, limit: int) -> Result:
+    async def page(
+        self, viewer: Principal, status: str, cursor: str | None, limit: int
+    ) -> ScopedPage:
         return await scoped_page(appeals_store.LISTED, viewer, {"status": status}, cursor, limit)
 
     async def decide(

@@ -38,11 +38,9 @@ class Codes:
         """What the QR code encodes: a page any phone camera opens."""
         return f"{self.base_url.rstrip('/')}/q/{token}"
 
-    async def token_for(self, kind: CodeKind, subject_id: int) -> tuple[str, dict[str, Any]]:
-        row = await store.get(TABLE_BY_KIND[kind], subject_id)
-        if row is None:
-            raise NotFound(kind.value, subject_id)
-        return self.token(kind, subject_id, row["card_serial"]), row
+    async def token_for(self, kind: CodeKind, subject_id: int) -> str:
+        """The token of the current card of a household, point or post."""
+        return self.token(kind, subject_id, (await _carded(kind, subject_id))["card_serial"])
 
     async def resolve(
         self, token: str, expected: CodeKind | None = None, actor: Principal | None = None
@@ -180,10 +178,19 @@ async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> tuple[
 
 
 async def label_for(codes: Codes, kind: CodeKind, subject_id: int) -> Label:
-    token, row = await codes.token_for(kind, subject_id)
+    row = await _carded(kind, subject_id)
+    token = codes.token(kind, subject_id, row["card_serial"])
     compound = await store.get(store.Compound, row["compound"])
     assert compound is not None, "foreign key"
     return Label(url=codes.url(token), title=compound["name"], subtitle=_subtitle(kind, row))
+
+
+async def _carded(kind: CodeKind, subject_id: int) -> dict[str, Any]:
+    """The household's, point's or post's row (its card serial, compound, address or name)."""
+    row = await store.get(TABLE_BY_KIND[kind], subject_id)
+    if row is None:
+        raise NotFound(kind.value, subject_id)
+    return row
 
 
 def _parts(kind: CodeKind, row: dict[str, Any]) -> dict[str, Any]:

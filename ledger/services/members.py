@@ -256,9 +256,9 @@ class Members:
                 phone,
                 pin_hash,
                 Role.RESIDENT,
-                household_id,
-                None,
-                name,
+                household_id=household_id,
+                volunteer_id=None,
+                display_name=name,
                 helper=as_helper,
                 username=username,
             )
@@ -334,18 +334,18 @@ class Members:
         for household_id in sorted(
             principal.households(), key=lambda h: (h in principal.helping, h)
         ):
-            row = await views_store.household(household_id)
+            row = await views_store.household_view(household_id)
             if row is None:
                 continue  # removed since the token was made: its next request is refused
-            label = household_label(row["building"], row["unit"], row["room"])
+            label = household_label(row.building, row.unit, row.room)
             mine.append(
                 HouseholdOfMine(
                     household_id=household_id,
                     helper=household_id in principal.helping,
-                    label=f"{row['compound_name']} {label}",
-                    account_id=row["account"],
-                    compound_name=row["compound_name"],
-                    address=(row["building"], row["unit"], row["room"]),
+                    label=f"{row.compound_name} {label}",
+                    account_id=row.account,
+                    compound_name=row.compound_name,
+                    address=(row.building, row.unit, row.room),
                 )
             )
         return mine

@@ -30,14 +30,7 @@ async def _appeal_decided(event_id: str, inputs: Mapping[str, Any], result: Resu
         "new_grade": result.get("new_grade"),
         "points_awarded": result.get("points_awarded"),
     }
-    return [
-        Draft(
-            NoticeKind.APPEAL_DECIDED,
-            f"appeal_decided:{event_id}",
-            _present(fields),
-            household_id=appeal.household,
-        )
-    ]
+    return _one(NoticeKind.APPEAL_DECIDED, event_id, fields, household_id=appeal.household)
 
 
 async def _shifts_decided(event_id: str, inputs: Mapping[str, Any], result: Result) -> list[Draft]:
@@ -74,16 +67,8 @@ async def _redeemed(event_id: str, inputs: Mapping[str, Any], result: Result) ->
         "reward": mask_phones(reward.name),
         "quantity": redemption.quantity,
         "points": redemption.points,
-        "balance_points": result.get("balance_points"),
     }
-    return [
-        Draft(
-            NoticeKind.SPENT,
-            f"spent:{event_id}",
-            _present(fields),
-            household_id=redemption.household,
-        )
-    ]
+    return _spent(event_id, result, fields, redemption.household)
 
 
 async def _paid(event_id: str, inputs: Mapping[str, Any], result: Result) -> list[Draft]:
@@ -96,30 +81,21 @@ async def _paid(event_id: str, inputs: Mapping[str, Any], result: Result) -> lis
         "payment_id": payment.id,
         "merchant": mask_phones(merchant.name),
         "points": payment.points,
-        "balance_points": result.get("balance_points"),
     }
-    return [
-        Draft(
-            NoticeKind.SPENT,
-            f"spent:{event_id}",
-            _present(fields),
-            household_id=payment.household,
-        )
-    ]
+    return _spent(event_id, result, fields, payment.household)
+
+
+def _spent(event_id: str, result: Result, fields: dict[str, Any], household_id: int) -> list[Draft]:
+    """A redemption's or a payment's notice: what was spent on, and the balance after."""
+    fields["balance_points"] = result.get("balance_points")
+    return _one(NoticeKind.SPENT, event_id, fields, household_id=household_id)
 
 
 async def _card_reissued(event_id: str, inputs: Mapping[str, Any], result: Result) -> list[Draft]:
     # Never the new card's token or typed code: a notice may be forwarded by SMS.
     household_id = int(inputs["household_id"])
     fields = {"household_id": household_id}
-    return [
-        Draft(
-            NoticeKind.CARD_REISSUED,
-            f"card_reissued:{event_id}",
-            fields,
-            household_id=household_id,
-        )
-    ]
+    return _one(NoticeKind.CARD_REISSUED, event_id, fields, household_id=household_id)
 
 
 async def _member_joined(event_id: str, inputs: Mapping[str, Any], result: Result) -> list[Draft]:
@@ -137,15 +113,13 @@ async def _member_joined(event_id: str, inputs: Mapping[str, Any], result: Resul
         "display_name": mask_phones(str(event.get("display_name") or "")),
         "helper": bool(event.get("helper", False)),
     }
-    return [
-        Draft(
-            NoticeKind.MEMBER_JOINED,
-            f"member_joined:{event_id}",
-            fields,
-            household_id=household_id,
-            subject_user_id=user_id,
-        )
-    ]
+    return _one(
+        NoticeKind.MEMBER_JOINED,
+        event_id,
+        fields,
+        household_id=household_id,
+        subject_user_id=user_id,
+    )
 
 
 DraftMaker = Callable[[str, Mapping[str, Any], Result], Awaitable[list[Draft]]]
@@ -171,6 +145,12 @@ async def record_event(
         return
     drafts = await maker(event_id, inputs, result)
     await store.record(drafts, now)
+
+
+def _one(kind: NoticeKind, event_id: str, fields: dict[str, Any], **to: int) -> list[Draft]:
+    """The one notice of an event, keyed `<kind>:<event id>` (a replay makes no second one),
+    its absent fields left out."""
+    return [Draft(kind, f"{kind.value}:{event_id}", _present(fields), **to)]
 
 
 def _present(fields: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_curso
 from ledger.services.catalog import Catalog, RewardFields, RewardView
 from ledger.services.codes import Codes
 from ledger.services.rules import add_version
-from ledger.services.runner import Result, Runner
+from ledger.services.runner import Runner
 from ledger.store import ledger as accounts_store
 from ledger.store import members as members_store
 from ledger.store import registry as store
@@ -46,6 +46,30 @@ class CompoundCreated:
     community_id: int
     name: str
     kind: CompoundKind
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdRequest:
+    """A household to register: an address (building, unit, room) for a household, a name
+    for a shop or an office (`kind`); the domain checks which is given (check_unit)."""
+
+    compound_id: int
+    building: str | None = None
+    unit: str | None = None
+    room: str | None = None
+    kind: HouseholdKind | str = HouseholdKind.HOUSEHOLD
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdCreated:
+    """A household (or shop, office), its account, its first card and its join code."""
+
+    id: int
+    account_id: int
+    card_token: str
+    short_code: str
+    join_code: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,42 +176,36 @@ class Registry:
         return await self.runner.once("compound", event_id, actor, inputs, action, CompoundCreated)
 
     async def create_household(
-        self,
-        actor: Principal,
-        event_id: str,
-        compound_id: int,
-        building: str | None = None,
-        unit: str | None = None,
-        room: str | None = None,
-        *,
-        kind: HouseholdKind | str = HouseholdKind.HOUSEHOLD,
-        name: str | None = None,
-    ) -> Result:
+        self, actor: Principal, event_id: str, request: HouseholdRequest
+    ) -> HouseholdCreated:
         """A household at an address, or a shop or an office by its name (`kind`)."""
-        kind = check_kind(HouseholdKind, kind)
-        fields = check_unit(kind, building, unit, room, name)
+        kind = check_kind(HouseholdKind, request.kind)
+        fields = check_unit(kind, request.building, request.unit, request.room, request.name)
+        compound_id = request.compound_id
 
-        async def action() -> Result:
+        async def action() -> HouseholdCreated:
             return await self.add_household(compound_id, kind=kind, **fields)
 
         # Households keep the fingerprint they had before kinds existed.
-        inputs: dict[str, Any] = {"compound_id": compound_id}
+        inputs: dict[str, object] = {"compound_id": compound_id}
         if kind is HouseholdKind.HOUSEHOLD:
             inputs |= {part: fields[part] for part in ("building", "unit", "room")}
         else:
             inputs |= {"kind": kind.value, "name": fields["name"]}
-        return await self.runner.once("household", event_id, actor, inputs, action, dict)
+        return await self.runner.once(
+            "household", event_id, actor, inputs, action, HouseholdCreated
+        )
 
     async def add_household(
         self,
         compound_id: int,
+        *,
         building: str,
         unit: str,
         room: str,
-        *,
         kind: HouseholdKind = HouseholdKind.HOUSEHOLD,
         name: str = "",
-    ) -> Result:
+    ) -> HouseholdCreated:
         """In the caller's transaction: the household (or shop, office), its account, its
         first card."""
         compound = await store.get(store.Compound, compound_id)
@@ -220,15 +238,13 @@ class Registry:
             created_at=now,
             join_code=(join_code := draw_join_code()),
         )
-        token = self.codes.token(CodeKind.HOUSEHOLD, household_id, 1)
-        short_code = await self._short_code(CodeKind.HOUSEHOLD, household_id, 1)
-        return {
-            "id": household_id,
-            "account_id": account_id,
-            "card_token": token,
-            "short_code": short_code,
-            "join_code": join_code,
-        }
+        return HouseholdCreated(
+            id=household_id,
+            account_id=account_id,
+            card_token=self.codes.token(CodeKind.HOUSEHOLD, household_id, 1),
+            short_code=await self._short_code(CodeKind.HOUSEHOLD, household_id, 1),
+            join_code=join_code,
+        )
 
     async def reissue_card(
         self, actor: Principal, event_id: str, household_id: int
@@ -264,22 +280,10 @@ class Registry:
         return await self.runner.once("point", event_id, actor, inputs, action, PointCreated)
 
     async def add_point(self, compound_id: int, name: str, window_text: str) -> PointCreated:
-        await _require(store.Compound, compound_id, "compound")
-        if await store.exists(store.CollectionPoint, compound=compound_id, name=name):
-            raise Duplicate(f"compound {compound_id} already has a point named {name}")
-        point_id = await store.insert(
-            store.CollectionPoint,
-            compound=compound_id,
-            name=name,
-            windows=window_text,
-            card_serial=1,
-            created_at=self.clock.now(),
+        point_id, token, short_code = await self._add_carded(
+            store.CollectionPoint, CodeKind.POINT, compound_id, name, windows=window_text
         )
-        return PointCreated(
-            id=point_id,
-            token=self.codes.token(CodeKind.POINT, point_id, 1),
-            short_code=await self._short_code(CodeKind.POINT, point_id, 1),
-        )
+        return PointCreated(id=point_id, token=token, short_code=short_code)
 
     async def create_post(
         self, actor: Principal, event_id: str, compound_id: int, name: str
@@ -293,21 +297,33 @@ class Registry:
         return await self.runner.once("post", event_id, actor, inputs, action, PostCreated)
 
     async def add_post(self, compound_id: int, name: str) -> PostCreated:
+        post_id, token, short_code = await self._add_carded(
+            store.DutyPost, CodeKind.POST, compound_id, name
+        )
+        return PostCreated(id=post_id, token=token, short_code=short_code)
+
+    async def _add_carded(
+        self,
+        table: store.TableClass,
+        kind: CodeKind,
+        compound_id: int,
+        name: str,
+        **columns: object,
+    ) -> tuple[int, str, str]:
+        """A named point or post of a compound with its first card: (id, token, short code)."""
         await _require(store.Compound, compound_id, "compound")
-        if await store.exists(store.DutyPost, compound=compound_id, name=name):
-            raise Duplicate(f"compound {compound_id} already has a post named {name}")
-        post_id = await store.insert(
-            store.DutyPost,
+        if await store.exists(table, compound=compound_id, name=name):
+            raise Duplicate(f"compound {compound_id} already has a {kind.value} named {name}")
+        row_id = await store.insert(
+            table,
             compound=compound_id,
             name=name,
+            **columns,
             card_serial=1,
             created_at=self.clock.now(),
         )
-        return PostCreated(
-            id=post_id,
-            token=self.codes.token(CodeKind.POST, post_id, 1),
-            short_code=await self._short_code(CodeKind.POST, post_id, 1),
-        )
+        token = self.codes.token(kind, row_id, 1)
+        return row_id, token, await self._short_code(kind, row_id, 1)
 
     async def create_merchant(
         self, actor: Principal, event_id: str, community_id: int, name: str

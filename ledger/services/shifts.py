@@ -28,13 +28,12 @@ from ledger.domain.errors import (
 )
 from ledger.domain.localtime import day_start, local_day
 from ledger.domain.rules import SHIFT_AUTO_CLOSE_MINUTES_MIN, EarningRules
-from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock
-from ledger.services.accounts import scoped_page
+from ledger.services.accounts import ScopedPage, scoped_page
 from ledger.services.codes import Codes
 from ledger.services.credits import credit_from_issuance
 from ledger.services.rules import rules_at, rules_version
-from ledger.services.runner import Result, Runner
+from ledger.services.runner import Runner
 from ledger.store import earning as store
 from ledger.store import facts, locks
 from ledger.store import registry as registry_store
@@ -118,9 +117,9 @@ class Shifts:
         captured_at = check_captured_at(captured_at)
 
         async def action() -> ShiftStarted:
-            _, post = await self.codes.resolve(post_token, CodeKind.POST, actor)
+            post = await self.codes.post(post_token, actor)
             volunteer = await _volunteer(volunteer_id)
-            if post["community_id"] != volunteer.community_id:
+            if post.community_id != volunteer.community_id:
                 raise OutOfScope("this duty post belongs to another community")
             now = await _scan_moment(volunteer.community_id, actor, self.clock.now(), captured_at)
             current = await shifts_store.open_shift(volunteer_id)
@@ -131,8 +130,8 @@ class Shifts:
             shift_id = await shifts_store.add(
                 NewShift(
                     community_id=volunteer.community_id,
-                    compound_id=post["compound"],
-                    post_id=post["id"],
+                    compound_id=post.compound,
+                    post_id=post.id,
                     volunteer_id=volunteer_id,
                     kind="regular",
                     status="open",
@@ -159,7 +158,7 @@ class Shifts:
         captured_at = check_captured_at(captured_at)
 
         async def action() -> ShiftClosed:
-            _, post = await self.codes.resolve(post_token, CodeKind.POST, actor)
+            post = await self.codes.post(post_token, actor)
             community_id = (await _volunteer(volunteer_id)).community_id
             now = await _scan_moment(community_id, actor, self.clock.now(), captured_at)
             shift = await shifts_store.open_shift(volunteer_id)
@@ -172,7 +171,7 @@ class Shifts:
                 # Say so, and keep the automatic close: a refusal would roll it back.
                 note = "left open too long; closed automatically for a coordinator to review"
                 return ShiftClosed(shift.id, 0, "pending", flagged=True, note=note)
-            if shift.post_id != post["id"]:
+            if shift.post_id != post.id:
                 raise NoOpenShift(
                     "your open shift is at another post; check out there", post_id=shift.post_id
                 )
@@ -203,6 +202,7 @@ class Shifts:
         self,
         actor: Principal,
         event_id: str,
+        *,
         volunteer_id: int,
         compound_id: int,
         day: date,
@@ -282,7 +282,9 @@ class Shifts:
                 return closed
             after_id = batch[-1].id
 
-    async def page(self, viewer: Principal, status: str, cursor: str | None, limit: int) -> Result:
+    async def page(
+        self, viewer: Principal, status: str, cursor: str | None, limit: int
+    ) -> ScopedPage:
         return await scoped_page(shifts_store.LISTED, viewer, {"status": status}, cursor, limit)
 
     async def hours(self, viewer: Principal, volunteer_id: int) -> VolunteerHours:

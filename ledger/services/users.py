@@ -189,6 +189,7 @@ class Users:
         phone: str,
         pin_hash: str,
         role: Role,
+        *,
         household_id: int | None,
         volunteer_id: int | None,
         display_name: str,

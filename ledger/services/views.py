@@ -6,7 +6,7 @@ Access is the caller's business (pages pass the signed-in person's own ids, or c
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger.domain.errors import NotFound
@@ -29,24 +29,59 @@ async def recent_grades(household_id: int, limit: int = 10) -> list[store.GradeL
     return [replace(row, appeal=appeals.get(row.id)) for row in rows]
 
 
-async def appeal_details(appeals: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Appeals with the grade they contest and the household's address."""
+@dataclass(frozen=True, slots=True)
+class AppealToDecide:
+    """An open appeal as the coordinator's page shows it: the grade it contests (None if that
+    grade is gone) and the household's address, with the resident's reason."""
+
+    id: int
+    inspection: int
+    reason: str
+    graded: store.GradedUnit | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftToDecide:
+    """A pending shift as the coordinator's page shows it, with the names it refers to."""
+
+    id: int
+    volunteer_name: str
+    post_name: str
+    compound_name: str
+    started_at: str  # ISO text, as the list of shifts gives it
+    flagged: bool
+    minutes: int
+
+
+async def appeal_details(appeals: list[dict[str, Any]]) -> list[AppealToDecide]:
+    """Appeals (as a page of them lists them) with the grade they contest and the address."""
     inspections = await store.inspections_by_id([int(a["inspection"]) for a in appeals])
-    return [a | {"graded": inspections.get(int(a["inspection"]))} for a in appeals]
+    return [
+        AppealToDecide(
+            id=a["id"],
+            inspection=a["inspection"],
+            reason=a["reason"],
+            graded=inspections.get(int(a["inspection"])),
+        )
+        for a in appeals
+    ]
 
 
-async def shift_details(shifts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Shifts with the volunteer's and the post's names."""
+async def shift_details(shifts: list[dict[str, Any]]) -> list[ShiftToDecide]:
+    """Shifts (as a page of them lists them) with the volunteer's, post's and compound's names."""
     volunteers = await store.names("volunteer", [int(s["volunteer"]) for s in shifts])
     posts = await store.names("post", [int(s["post"]) for s in shifts if s.get("post")])
     compounds = await store.names("compound", [int(s["compound"]) for s in shifts])
     return [
-        s
-        | {
-            "volunteer_name": volunteers.get(int(s["volunteer"]), ""),
-            "post_name": posts.get(int(s["post"]), "") if s.get("post") else "",
-            "compound_name": compounds.get(int(s["compound"]), ""),
-        }
+        ShiftToDecide(
+            id=s["id"],
+            volunteer_name=volunteers.get(int(s["volunteer"]), ""),
+            post_name=posts.get(int(s["post"]), "") if s.get("post") else "",
+            compound_name=compounds.get(int(s["compound"]), ""),
+            started_at=s["started_at"],
+            flagged=s["flagged"],
+            minutes=s["minutes"],
+        )
         for s in shifts
     ]
 

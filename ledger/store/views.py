@@ -2,20 +2,54 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ledger.store import sql
+from ledger.store.engine import is_sqlite
+from ledger.store.records import picked
+from ledger.store.sql import Row
 from ledger.store.tables import (
     Appeal,
     AppUser,
     CollectionPoint,
     Compound,
     DutyPost,
-    Household,
-    Inspection,
-    Shift,
     Volunteer,
+)
+
+# Reads that join tables are `$1` SQL (docs/ARCHITECTURE.md: the query builder is for plain
+# one-table CRUD). A list of ids is an array on PostgreSQL and a JSON text on SQLite.
+_HOUSEHOLD = (
+    "SELECT h.*, c.name AS compound_name, c.community AS community_id "
+    "FROM household h JOIN compound c ON c.id = h.compound WHERE h.id = $1"
+)
+_INSPECTIONS_OF = (
+    "SELECT i.id, i.stream, i.grade, i.final_grade, i.reasons, i.points_awarded, i.scored, "
+    "i.local_day, i.created_at, p.name AS point_name "
+    "FROM inspection i LEFT JOIN collection_point p ON p.id = i.point "
+    "WHERE i.household = $1 ORDER BY i.id DESC LIMIT $2"
+)
+_GRADED = (
+    "SELECT i.id, i.stream, i.grade, i.final_grade, i.reasons, i.points_awarded, i.local_day, "
+    "i.created_at, h.building, h.unit, h.room, h.kind, h.name, c.name AS compound_name "
+    "FROM inspection i LEFT JOIN household h ON h.id = i.household "
+    "LEFT JOIN compound c ON c.id = i.compound "
+)
+_GRADED_PG = _GRADED + "WHERE i.id = ANY($1::bigint[])"
+_GRADED_SQLITE = _GRADED + "WHERE i.id IN (SELECT value FROM json_each($1))"  # noqa: S608 (constant)
+_SHIFT_LINE = (
+    "SELECT s.id, s.kind, s.status, s.started_at, s.ended_at, s.minutes, s.flagged, "
+    "d.name AS post_name FROM shift s LEFT JOIN duty_post d ON d.id = s.post "
+)
+_SHIFTS_OF = _SHIFT_LINE + "WHERE s.volunteer = $1 ORDER BY s.id DESC LIMIT $2"
+_OPEN_SHIFT = (
+    "SELECT s.id, s.post, s.started_at, d.name AS post_name "
+    "FROM shift s LEFT JOIN duty_post d ON d.id = s.post "
+    "WHERE s.volunteer = $1 AND s.status = 'open' LIMIT 1"
 )
 
 
@@ -38,25 +72,10 @@ class HouseholdView:
     created_at: datetime
 
 
-async def household(household_id: int) -> dict[str, Any] | None:
-    """The household with its compound's name and community (as a row: services/members.py
-    reads it so; `household_view` is the typed read)."""
-    row: dict[str, Any] | None = await (
-        Household.select(
-            *Household.all_columns(),
-            Household.compound.name.as_alias("compound_name"),
-            Household.compound.community.as_alias("community_id"),
-        )
-        .where(Household.id == household_id)
-        .first()
-    )
-    return row
-
-
 async def household_view(household_id: int) -> HouseholdView | None:
     """The household with its compound's name and community."""
-    row = await household(household_id)
-    return None if row is None else HouseholdView(**row)
+    row = await sql.fetch_one(_HOUSEHOLD, household_id)
+    return None if row is None else picked(HouseholdView, row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,24 +108,8 @@ class GradeLine:
 
 async def inspections_of(household_id: int, limit: int) -> list[GradeLine]:
     """A household's latest grades, newest first, with the point's name (no appeal yet)."""
-    rows: list[dict[str, Any]] = await (
-        Inspection.select(
-            Inspection.id,
-            Inspection.stream,
-            Inspection.grade,
-            Inspection.final_grade,
-            Inspection.reasons,
-            Inspection.points_awarded,
-            Inspection.scored,
-            Inspection.local_day,
-            Inspection.created_at,
-            Inspection.point.name.as_alias("point_name"),
-        )
-        .where(Inspection.household == household_id)
-        .order_by(Inspection.id, ascending=False)
-        .limit(limit)
-    )
-    return [GradeLine(**row) for row in rows]
+    rows = await sql.fetch(_INSPECTIONS_OF, household_id, limit)
+    return [GradeLine(**dict(row)) for row in rows]  # its appeal comes later
 
 
 async def appeals_of_inspections(inspection_ids: list[int]) -> dict[int, AppealMark]:
@@ -118,25 +121,37 @@ async def appeals_of_inspections(inspection_ids: list[int]) -> dict[int, AppealM
     return {int(row["inspection"]): AppealMark(**row) for row in rows}
 
 
-async def inspections_by_id(inspection_ids: list[int]) -> dict[int, dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class GradedUnit:
+    """A grade as an appeal's line shows it: the grade, the unit graded and its compound."""
+
+    id: int
+    stream: str
+    grade: str
+    final_grade: str
+    reasons: str
+    points_awarded: int
+    local_day: date
+    created_at: datetime
+    building: str
+    unit: str
+    room: str
+    kind: str
+    name: str
+    compound_name: str
+
+
+async def inspections_by_id(inspection_ids: list[int]) -> dict[int, GradedUnit]:
     if not inspection_ids:
         return {}
-    rows = await Inspection.select(
-        Inspection.id,
-        Inspection.stream,
-        Inspection.grade,
-        Inspection.final_grade,
-        Inspection.reasons,
-        Inspection.points_awarded,
-        Inspection.local_day,
-        Inspection.household.building.as_alias("building"),
-        Inspection.household.unit.as_alias("unit"),
-        Inspection.household.room.as_alias("room"),
-        Inspection.household.kind.as_alias("kind"),
-        Inspection.household.name.as_alias("name"),
-        Inspection.compound.name.as_alias("compound_name"),
-    ).where(Inspection.id.is_in(inspection_ids))
-    return {int(row["id"]): row for row in rows}
+    rows = await _by_ids(_GRADED_PG, _GRADED_SQLITE, inspection_ids)
+    return {int(row["id"]): picked(GradedUnit, row) for row in rows}
+
+
+async def _by_ids(postgres: str, sqlite: str, ids: list[int]) -> Sequence[Row]:
+    if is_sqlite():
+        return await sql.fetch(sqlite, json.dumps(ids))
+    return await sql.fetch(postgres, ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,31 +190,13 @@ class UserLine:
 
 async def shifts_of(volunteer_id: int, limit: int) -> list[ShiftLine]:
     """A volunteer's latest shifts, newest first, with the post's name."""
-    rows: list[dict[str, Any]] = await (
-        Shift.select(
-            Shift.id,
-            Shift.kind,
-            Shift.status,
-            Shift.started_at,
-            Shift.ended_at,
-            Shift.minutes,
-            Shift.flagged,
-            Shift.post.name.as_alias("post_name"),
-        )
-        .where(Shift.volunteer == volunteer_id)
-        .order_by(Shift.id, ascending=False)
-        .limit(limit)
-    )
-    return [ShiftLine(**row) for row in rows]
+    rows = await sql.fetch(_SHIFTS_OF, volunteer_id, limit)
+    return [picked(ShiftLine, row) for row in rows]
 
 
 async def open_shift(volunteer_id: int) -> OpenShift | None:
-    row: dict[str, Any] | None = await (
-        Shift.select(Shift.id, Shift.post, Shift.started_at, Shift.post.name.as_alias("post_name"))
-        .where(Shift.volunteer == volunteer_id, Shift.status == "open")
-        .first()
-    )
-    return None if row is None else OpenShift(**row)
+    row = await sql.fetch_one(_OPEN_SHIFT, volunteer_id)
+    return None if row is None else picked(OpenShift, row)
 
 
 async def names(table_name: str, ids: list[int]) -> dict[int, str]:

@@ -13,6 +13,7 @@ from ledger.domain.access import SYSTEM, Role
 from ledger.ports import Clock
 from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
+from ledger.services.registry import HouseholdRequest
 from ledger.services.users import LoginRequest
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -38,8 +39,10 @@ async def seed(settings: Settings, clock: Clock | None = None) -> Demo:
     registry, users = services.registry, services.users
     community = await registry.create_community(SYSTEM, "c-1", "卖鱼桥社区")
     compound = await registry.create_compound(SYSTEM, "c-2", community.id, "信义坊")
-    own = await registry.create_household(SYSTEM, "c-3", compound.id, "1", "1", "101")
-    await registry.create_household(SYSTEM, "c-4", compound.id, "2", "1", "102")
+    own = await registry.create_household(
+        SYSTEM, "c-3", HouseholdRequest(compound.id, "1", "1", "101")
+    )
+    await registry.create_household(SYSTEM, "c-4", HouseholdRequest(compound.id, "2", "1", "102"))
     point = await registry.create_point(
         SYSTEM, "c-5", compound.id, "1幢东侧投放点", ["00:00-24:00"]
     )
@@ -49,24 +52,24 @@ async def seed(settings: Settings, clock: Clock | None = None) -> Demo:
     await services.catalog.create(
         SYSTEM, "c-9", community.id, RewardFields(name="垃圾袋一卷", cost_points=30, stock=50)
     )
-    await services.accounts.adjust(SYSTEM, "c-10", own["account_id"], 24, "纸质积分本结转")
+    await services.accounts.adjust(SYSTEM, "c-10", own.account_id, 24, "纸质积分本结转")
     scoped = (compound.id,)
     for role in Role:
         request = LoginRequest(
             role.value,
             DEMO_PASSWORD,
             role,
-            household_id=own["id"] if role is Role.RESIDENT else None,
+            household_id=own.id if role is Role.RESIDENT else None,
             volunteer_id=volunteer.id if role is Role.VOLUNTEER else None,
             compound_ids=scoped if role in (Role.INSPECTOR, Role.CLERK, Role.COORDINATOR) else (),
         )
         await users.create(SYSTEM, f"user-{role.value}", request)
     return Demo(
-        card_token=own["card_token"],
+        card_token=own.card_token,
         point_token=point.token,
         post_token=post.token,
-        household_id=own["id"],
-        account_id=own["account_id"],
+        household_id=own.id,
+        account_id=own.account_id,
     )
 
 

@@ -16,6 +16,7 @@ from api.app import create_app
 from api.settings import Settings
 from ledger.domain.access import SYSTEM
 from ledger.services.container import Services
+from ledger.services.registry import CompoundCreated, HouseholdCreated, HouseholdRequest
 from tests.api.pages_helpers import seed, sign_in_page
 
 Client = AsyncTestClient[Any]
@@ -145,13 +146,15 @@ async def test_a_name_or_address_already_used_in_the_compound_is_refused(admin: 
 @pytest.fixture
 async def shop_admin(
     fresh_db: None, settings: Settings
-) -> AsyncIterator[tuple[Client, dict[str, Any], list[dict[str, Any]]]]:
+) -> AsyncIterator[tuple[Client, CompoundCreated, list[HouseholdCreated]]]:
     """The signed-in admin, a shop street and its two shops (made before the app starts)."""
     await seed(settings)
     registry = Services.build(settings.keyring(), settings.base_url).registry
     street = await registry.create_compound(SYSTEM, "e-2", 1, "胜利河美食街", "shop_street")
     shops = [
-        await registry.create_household(SYSTEM, f"e-s{n}", street.id, kind="shop", name=name)
+        await registry.create_household(
+            SYSTEM, f"e-s{n}", HouseholdRequest(street.id, kind="shop", name=name)
+        )
         for n, name in enumerate(("胜利河面馆", "运河茶馆"))
     ]
     async with AsyncTestClient(app=create_app(settings)) as client:
@@ -160,13 +163,13 @@ async def shop_admin(
 
 
 async def test_a_shop_s_name_is_edited_and_its_kind_and_empty_address_stay(
-    shop_admin: tuple[Client, dict[str, Any], list[dict[str, Any]]],
+    shop_admin: tuple[Client, CompoundCreated, list[HouseholdCreated]],
 ) -> None:
     admin, street, shops = shop_admin
-    form = await row(admin, "household", shops[0]["id"])
-    reply = await save(admin, "household", {**form, "name": " 老胜利河面馆 "}, shops[0]["id"])
+    form = await row(admin, "household", shops[0].id)
+    reply = await save(admin, "household", {**form, "name": " 老胜利河面馆 "}, shops[0].id)
     assert reply.status_code == 200, reply.text
-    saved = await row(admin, "household", shops[0]["id"])
+    saved = await row(admin, "household", shops[0].id)
     assert (saved["name"], saved["kind"], saved["building"]) == ("老胜利河面馆", "shop", "")
     for column, value in (
         ("name", "   "),
@@ -174,9 +177,9 @@ async def test_a_shop_s_name_is_edited_and_its_kind_and_empty_address_stay(
         ("building", "1"),
         ("kind", "household"),
     ):
-        reply = await save(admin, "household", {**saved, column: value}, shops[0]["id"])
+        reply = await save(admin, "household", {**saved, column: value}, shops[0].id)
         assert refused_field(reply) == column
-    assert await row(admin, "household", shops[0]["id"]) == saved
+    assert await row(admin, "household", shops[0].id) == saved
     compound = await row(admin, "compound", street.id)
     reply = await save(admin, "compound", {**compound, "kind": "residential"}, street.id)
     assert refused_field(reply) == "kind"

@@ -52,6 +52,7 @@ from ledger.services import users
 from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
 from ledger.services.grading import Grading
+from ledger.services.registry import HouseholdRequest
 from ledger.services.users import LoginRequest
 from ledger.store.engine import current_engine
 from tests.api.conftest import (
@@ -113,12 +114,12 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
     }
     households = {
         key: await registry.create_household(
-            SYSTEM, event_id(), compounds[compound], building, unit, room
+            SYSTEM, event_id(), HouseholdRequest(compounds[compound], building, unit, room)
         )
         for key, (compound, building, unit, room) in addresses.items()
     }
     # 2024: h5 earns 7 points that expire at the end of 2025.
-    await services.accounts.adjust(SYSTEM, event_id(), households["h5"]["account_id"], 7, "旧积分")
+    await services.accounts.adjust(SYSTEM, event_id(), households["h5"].account_id, 7, "旧积分")
 
     clock.moment = hangzhou(2026, 11, 25, 10)
     every = frozenset(compounds.values())
@@ -143,7 +144,7 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
             inspector,
             Grading(
                 event_id(),
-                households[key]["card_token"],
+                households[key].card_token,
                 points[compound].token,
                 stream,
                 grade,
@@ -151,18 +152,14 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
                 None,
             ),
         )
-    await services.accounts.adjust(SYSTEM, event_id(), households["h2"]["account_id"], 5, "补录")
-    await services.scans.weighin(
-        clerk, event_id(), households["h2"]["card_token"], Material.PAPER, 50
-    )
+    await services.accounts.adjust(SYSTEM, event_id(), households["h2"].account_id, 5, "补录")
+    await services.scans.weighin(clerk, event_id(), households["h2"].card_token, Material.PAPER, 50)
     # A weigh-in of 0 points (5 g of glass) changes nothing anywhere.
-    await services.scans.weighin(
-        clerk, event_id(), households["h7"]["card_token"], Material.GLASS, 5
-    )
+    await services.scans.weighin(clerk, event_id(), households["h7"].card_token, Material.GLASS, 5)
     reward = await services.catalog.create(
         SYSTEM, event_id(), community_id, RewardFields(name="环保袋", cost_points=3, stock=50)
     )
-    await services.spending.redeem(clerk, event_id(), households["h1"]["card_token"], reward.id, 2)
+    await services.spending.redeem(clerk, event_id(), households["h1"].card_token, reward.id, 2)
     expired = await services.expiry.run(date(2026, 1, 1))
     assert expired.expired_points == 7
     volunteers = {
@@ -171,16 +168,28 @@ async def _build(services: Services, clock: FrozenClock) -> Known:
     }
     for name, compound, minutes in (("朱秀娟", "信义坊", 120), ("李明", "和平里", 60)):
         await services.shifts.backfill(
-            coordinator, event_id(), volunteers[name], compounds[compound], DAY, minutes, "签到表"
+            coordinator,
+            event_id(),
+            volunteer_id=volunteers[name],
+            compound_id=compounds[compound],
+            day=DAY,
+            minutes=minutes,
+            note="签到表",
         )
     await services.shifts.backfill(
-        coordinator, event_id(), volunteers["王芳"], compounds["信义坊"], DAY, 120, "签到表"
+        coordinator,
+        event_id(),
+        volunteer_id=volunteers["王芳"],
+        compound_id=compounds["信义坊"],
+        day=DAY,
+        minutes=120,
+        note="签到表",
     )
     redblack_community, redblack_compounds = await _redblack_world(services)
     return Known(
         community_id,
         compounds,
-        {key: row["id"] for key, row in households.items()},
+        {key: row.id for key, row in households.items()},
         volunteers,
         redblack_community,
         redblack_compounds,
@@ -214,7 +223,9 @@ async def _redblack_world(services: Services) -> tuple[int, dict[str, int]]:
     for name, (good, total) in REDBLACK.items():
         compound_id = (await registry.create_compound(SYSTEM, event_id(), community_id, name)).id
         compounds[name] = compound_id
-        household = await registry.create_household(SYSTEM, event_id(), compound_id, "1", "1", "1")
+        household = await registry.create_household(
+            SYSTEM, event_id(), HouseholdRequest(compound_id, "1", "1", "1")
+        )
         point = await registry.create_point(SYSTEM, event_id(), compound_id, "点", [])
         inspector = await make_principal(
             services, Role.INSPECTOR, compound_ids=frozenset({compound_id})
@@ -224,7 +235,7 @@ async def _redblack_world(services: Services) -> tuple[int, dict[str, int]]:
                 inspector,
                 Grading(
                     event_id(),
-                    household["card_token"],
+                    household.card_token,
                     point.token,
                     list(Stream)[n % 4],
                     Grade.GOOD if n < good else Grade.POOR,

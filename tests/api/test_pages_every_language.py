@@ -247,7 +247,7 @@ async def tour(fresh_db: None, settings: Settings) -> AsyncIterator[Tour]:
     await a_shift_to_approve(settings, demo)
     codes = {row["id"]: row["join_code"] for row in await Household.select()}
     services = Services.build(settings.keyring(), settings.base_url)
-    neighbour_card, _ = await services.codes.token_for(CodeKind.HOUSEHOLD, demo.household_id + 1)
+    neighbour_card = await services.codes.token_for(CodeKind.HOUSEHOLD, demo.household_id + 1)
     async with AsyncTestClient(app=create_app(settings)) as client:
         client.headers.update(BROWSER)
         yield Tour(client, demo, codes, neighbour_card)

@@ -23,6 +23,7 @@ from ledger.services.accounts import Expiring
 from ledger.services.catalog import RewardFields
 from ledger.services.container import Services
 from ledger.services.grading import Grading
+from ledger.services.registry import HouseholdRequest
 from tests.api.pages_helpers import Demo, seed, sign_in_page
 from tests.factories import FrozenClock, event_id, make_user
 
@@ -66,7 +67,7 @@ async def story(demo: Demo, settings: Settings) -> dict[str, Any]:
     )
     clock.moment = hangzhou(2026, 12, 5, 9)
     neighbour = await services.registry.create_household(
-        SYSTEM, event_id(), compound_id, "3", "1", "301"
+        SYSTEM, event_id(), HouseholdRequest(compound_id, "3", "1", "301")
     )
     scope = frozenset({compound_id})
     inspector = await make_user(services, Role.INSPECTOR, compound_ids=scope)
@@ -76,14 +77,14 @@ async def story(demo: Demo, settings: Settings) -> dict[str, Any]:
         inspector, Grading( event_id(), demo.card_token, demo.point_token,
         Stream.KITCHEN, Grade.POOR, ["mixed", "wrong_bin"], None))  # fmt: skip
     await services.gradings.inspect(
-        inspector, Grading( event_id(), neighbour["card_token"], demo.point_token,
+        inspector, Grading( event_id(), neighbour.card_token, demo.point_token,
         Stream.KITCHEN, Grade.FAIR, ["mixed"], None))  # fmt: skip
     opened = await services.appeals.open(resident, event_id(), graded.inspection_id, "分好了")
     clock.moment = hangzhou(2026, 12, 5, 15)
     await services.appeals.decide(coordinator, event_id(), opened.appeal_id, True, Grade.GOOD)
     clock.moment = hangzhou(2026, 12, 6, 9)
-    await services.accounts.adjust(SYSTEM, event_id(), neighbour["account_id"], 500, "补录")
-    return {"neighbour": neighbour["id"]}
+    await services.accounts.adjust(SYSTEM, event_id(), neighbour.account_id, 500, "补录")
+    return {"neighbour": neighbour.id}
 
 
 @pytest.fixture

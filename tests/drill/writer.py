@@ -48,7 +48,7 @@ async def serve(households: int) -> None:
                 cards = [site.world.card_token]
                 for _ in range(households - 1):
                     made = await make_household(services, site.world.compound_id)
-                    cards.append(made["card_token"])
+                    cards.append(made.card_token)
             credits = 0
             for card in cards:
                 for stream in STREAMS:

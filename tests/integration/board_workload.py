@@ -132,12 +132,12 @@ async def make_board_site(
         compound_id = rng.choice(compound_ids)
         building = rng.choice(["1", "2", "10", "3"])
         household = await make_household(services, compound_id, building=building, unit="1")
-        resident = await make_user(services, Role.RESIDENT, household_id=household["id"])
+        resident = await make_user(services, Role.RESIDENT, household_id=household.id)
         refs.append(
             HouseholdRef(
-                household["id"],
-                household["account_id"],
-                household["card_token"],
+                household.id,
+                household.account_id,
+                household.card_token,
                 compound_id,
                 building,
                 resident,
@@ -239,11 +239,11 @@ async def _step(
         await services.shifts.backfill(
             site.coordinator,
             event_id("fill"),
-            volunteer.id,
-            rng.choice(site.compound_ids),
-            day,
-            rng.randint(1, 300),
-            "纸质签到表",
+            volunteer_id=volunteer.id,
+            compound_id=rng.choice(site.compound_ids),
+            day=day,
+            minutes=rng.randint(1, 300),
+            note="纸质签到表",
         )
     elif op == "redeem":
         result = await services.spending.redeem(

@@ -44,7 +44,7 @@ async def test_boards_from_redis_equal_sql(with_redis: Services, clock: FrozenCl
         services, Role.INSPECTOR, compound_ids=frozenset({world.compound_id})
     )
     other = await make_household(services, world.compound_id, building="5")
-    for token, grade in ((world.card_token, Grade.GOOD), (other["card_token"], Grade.FAIR)):
+    for token, grade in ((world.card_token, Grade.GOOD), (other.card_token, Grade.FAIR)):
         await services.gradings.inspect(
             inspector, Grading(event_id(), token, point.token, Stream.KITCHEN, grade, [], None)
         )

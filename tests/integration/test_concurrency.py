@@ -112,7 +112,7 @@ async def test_credits_across_households_spread_over_the_issuance_stripes(
 ) -> None:
     world = await make_world(services)
     households = [world.account_id] + [
-        (await make_household(services, world.compound_id))["account_id"] for _ in range(49)
+        (await make_household(services, world.compound_id)).account_id for _ in range(49)
     ]
     plan = [(f"stripe-{n}", households[n % 50], 1 + n % 7) for n in range(500)]
     outcomes, seconds = await _race(
@@ -178,7 +178,7 @@ async def test_losing_reversal_of_a_whole_balance_credit_is_already_reversed(
     """20 households whose whole balance is one credit; two clients reverse each credit."""
     world = await make_world(services)
     households = [world.account_id] + [
-        (await make_household(services, world.compound_id))["account_id"] for _ in range(19)
+        (await make_household(services, world.compound_id)).account_id for _ in range(19)
     ]
     originals = [await credit(services, account, 25) for account in households]
     outcomes, _seconds = await _race(

@@ -75,17 +75,17 @@ async def test_an_adjustment_never_moves_a_rank_and_a_reversed_grading_does(
     )
     second = await make_household(services, world.compound_id, building="5")
     graded = {}
-    for token, grade in ((world.card_token, Grade.GOOD), (second["card_token"], Grade.FAIR)):
+    for token, grade in ((world.card_token, Grade.GOOD), (second.card_token, Grade.FAIR)):
         graded[token] = await services.gradings.inspect(
             inspector, Grading(event_id(), token, point.token, Stream.KITCHEN, grade, [], None)
         )
-    first_id, second_id = world.household_id, second["id"]
+    first_id, second_id = world.household_id, second.id
     before = await _ranks(services, world.compound_id, day)
     assert before["redis"] == before["sql"] == [(first_id, 1, 10), (second_id, 2, 5)]
 
     # A carry-over of 300 points from the paper book and a debit adjustment: balances move,
     # the board does not.
-    await services.accounts.adjust(SYSTEM, event_id(), second["account_id"], 300, "纸质积分本结转")
+    await services.accounts.adjust(SYSTEM, event_id(), second.account_id, 300, "纸质积分本结转")
     adjusted = await services.accounts.adjust(SYSTEM, event_id(), world.account_id, -3, "多记了")
     assert await _ranks(services, world.compound_id, day) == before
     # Reversing an adjustment is a correction that earned nothing either.

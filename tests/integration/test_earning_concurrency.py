@@ -124,11 +124,11 @@ async def test_concurrent_back_fills_never_pass_the_daily_maximum(
             services.shifts.backfill(
                 coordinator,
                 event_id(),
-                volunteer.id,
-                site.world.compound_id,
-                clock.now().date(),
-                180,
-                "册",
+                volunteer_id=volunteer.id,
+                compound_id=site.world.compound_id,
+                day=clock.now().date(),
+                minutes=180,
+                note="册",
             )
             for coordinator in coordinators
         ),

@@ -79,7 +79,7 @@ async def test_the_cap_is_per_household(services: Services, clock: FrozenClock) 
     for stream in Stream:
         await grade(services, site, stream, GOOD)
     neighbour = await make_household(services, site.world.compound_id, room="502")
-    fresh = await grade(services, site, KITCHEN, GOOD, card=neighbour["card_token"])
+    fresh = await grade(services, site, KITCHEN, GOOD, card=neighbour.card_token)
     assert (fresh.points_awarded, fresh.balance_points) == (10, 10)
 
 
@@ -228,25 +228,25 @@ async def test_an_inspector_never_grades_their_own_building(
     compounds = frozenset({site.world.compound_id})
     home = await make_household(services, site.world.compound_id, building="3", room="601")
     neighbour = await make_user(
-        services, Role.INSPECTOR, household_id=home["id"], compound_ids=compounds
+        services, Role.INSPECTOR, household_id=home.id, compound_ids=compounds
     )
     with pytest.raises(OutOfScope) as refused:
         await grade(services, site, KITCHEN, GOOD, inspector=neighbour)
     assert "own building" in refused.value.detail
     with pytest.raises(OutOfScope):
-        await grade(services, site, KITCHEN, GOOD, inspector=neighbour, card=home["card_token"])
+        await grade(services, site, KITCHEN, GOOD, inspector=neighbour, card=home.card_token)
 
     # Another building of the same compound is fine, and so is building 3 of another compound.
     across = await make_household(services, site.world.compound_id, building="5", room="101")
     assert (
-        await grade(services, site, KITCHEN, GOOD, inspector=neighbour, card=across["card_token"])
+        await grade(services, site, KITCHEN, GOOD, inspector=neighbour, card=across.card_token)
     ).points_awarded == 10
     other = await services.registry.create_compound(
         SYSTEM, event_id(), site.world.community_id, "德胜新村"
     )
     elsewhere_home = await make_household(services, other.id, building="3", room="601")
     visitor = await make_user(
-        services, Role.INSPECTOR, household_id=elsewhere_home["id"], compound_ids=compounds
+        services, Role.INSPECTOR, household_id=elsewhere_home.id, compound_ids=compounds
     )
     assert (await grade(services, site, KITCHEN, GOOD, inspector=visitor)).points_awarded == 10
 
@@ -381,7 +381,7 @@ async def test_weighin_points_stop_at_the_households_daily_cap(
     clock.moment = hangzhou(25, 23, 59, 59)
     over = await weigh(30_000)
     assert (over.points_awarded, over.capped, over.entry_id) == (0, True, None)
-    assert (await weigh(1_000, other["card_token"])).points_awarded == 100  # per household
+    assert (await weigh(1_000, other.card_token)).points_awarded == 100  # per household
     clock.moment = hangzhou(26, 0, 0)  # a new local day
     fresh = await weigh(1_000)
     assert (fresh.points_awarded, fresh.capped, fresh.balance_points) == (100, False, 400)
@@ -411,16 +411,16 @@ async def test_a_clerk_never_weighs_for_their_own_building(
     site = await make_site(services)  # the household lives in building 3
     compounds = frozenset({site.world.compound_id})
     home = await make_household(services, site.world.compound_id, building="3", room="601")
-    clerk = await make_user(services, Role.CLERK, household_id=home["id"], compound_ids=compounds)
-    for card in (home["card_token"], site.world.card_token):  # their home, their neighbour
+    clerk = await make_user(services, Role.CLERK, household_id=home.id, compound_ids=compounds)
+    for card in (home.card_token, site.world.card_token):  # their home, their neighbour
         with pytest.raises(OutOfScope) as refused:
             await services.scans.weighin(clerk, event_id(), card, Material.METAL, 1_000)
         assert "own building" in refused.value.detail
-    assert await weighins(home["id"]) == []
-    assert await balance(services, home["account_id"]) == 0
+    assert await weighins(home.id) == []
+    assert await balance(services, home.account_id) == 0
     across = await make_household(services, site.world.compound_id, building="5", room="101")
     weighed = await services.scans.weighin(
-        clerk, event_id(), across["card_token"], Material.METAL, 1_000
+        clerk, event_id(), across.card_token, Material.METAL, 1_000
     )
     assert weighed.points_awarded == 100
 
@@ -565,27 +565,33 @@ async def test_back_filled_hours_are_checked(services: Services, clock: FrozenCl
         await services.shifts.backfill(
             site.coordinator,
             event_id(),
-            volunteer.id,
-            site.world.compound_id,
-            today + timedelta(days=1),
-            60,
-            "future",
+            volunteer_id=volunteer.id,
+            compound_id=site.world.compound_id,
+            day=today + timedelta(days=1),
+            minutes=60,
+            note="future",
         )
     stranger = await make_user(services, Role.COORDINATOR)
     with pytest.raises(OutOfScope):
         await services.shifts.backfill(
-            stranger, event_id(), volunteer.id, site.world.compound_id, today, 60, "册"
+            stranger,
+            event_id(),
+            volunteer_id=volunteer.id,
+            compound_id=site.world.compound_id,
+            day=today,
+            minutes=60,
+            note="册",
         )
     for minutes, note in ((0, "册"), (1441, "册"), (60, "  ")):
         with pytest.raises(InvalidInput):
             await services.shifts.backfill(
                 site.coordinator,
                 event_id(),
-                volunteer.id,
-                site.world.compound_id,
-                today,
-                minutes,
-                note,
+                volunteer_id=volunteer.id,
+                compound_id=site.world.compound_id,
+                day=today,
+                minutes=minutes,
+                note=note,
             )
     assert await shifts(volunteer.id) == []
 
@@ -603,7 +609,13 @@ async def test_back_filled_and_approved_minutes_stay_within_the_daily_maximum(
 
     async def backfill(minutes: int, day: object = today) -> HoursBackfilled:
         return await services.shifts.backfill(
-            site.coordinator, event_id(), volunteer.id, site.world.compound_id, day, minutes, "册"
+            site.coordinator,
+            event_id(),
+            volunteer_id=volunteer.id,
+            compound_id=site.world.compound_id,
+            day=day,
+            minutes=minutes,
+            note="册",
         )
 
     with pytest.raises(TooManyMinutes) as refused:
@@ -642,11 +654,11 @@ async def test_approvals_in_one_request_count_each_other(
     await services.shifts.backfill(
         site.coordinator,
         event_id(),
-        volunteer.id,
-        site.world.compound_id,
-        clock.now().date(),
-        300,
-        "册",
+        volunteer_id=volunteer.id,
+        compound_id=site.world.compound_id,
+        day=clock.now().date(),
+        minutes=300,
+        note="册",
     )
     pending = []
     for _ in range(2):  # two scanned shifts of 2 h: 300 + 120 fits, 300 + 240 does not
@@ -675,7 +687,13 @@ async def test_staff_never_approve_or_back_fill_their_own_hours(
     )
     with pytest.raises(OwnRecord):
         await services.shifts.backfill(
-            himself, event_id(), volunteer.id, site.world.compound_id, clock.now().date(), 60, "册"
+            himself,
+            event_id(),
+            volunteer_id=volunteer.id,
+            compound_id=site.world.compound_id,
+            day=clock.now().date(),
+            minutes=60,
+            note="册",
         )
     await services.shifts.check_in(volunteer.member, event_id(), post)
     clock.advance(hours=2)

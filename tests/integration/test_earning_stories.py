@@ -270,11 +270,11 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
     filled = await services.shifts.backfill(
         coordinator,
         event_id(),
-        volunteer.id,
-        site.world.compound_id,
-        hangzhou(6, 8).date(),
-        240,
-        "paper sign-in sheet, 08:00-12:00",
+        volunteer_id=volunteer.id,
+        compound_id=site.world.compound_id,
+        day=hangzhou(6, 8).date(),
+        minutes=240,
+        note="paper sign-in sheet, 08:00-12:00",
     )
     assert (filled.minutes, filled.points_awarded, filled.entry_id) == (240, 0, None)
     clock.moment = hangzhou(20, 10)
@@ -284,11 +284,11 @@ async def test_a_volunteers_month(services: Services, clock: FrozenClock) -> Non
     paid = await services.shifts.backfill(
         coordinator,
         event_id(),
-        volunteer.id,
-        site.world.compound_id,
-        hangzhou(19, 9).date(),
-        90,
-        "street clean-up",
+        volunteer_id=volunteer.id,
+        compound_id=site.world.compound_id,
+        day=hangzhou(19, 9).date(),
+        minutes=90,
+        note="street clean-up",
     )
     assert (paid.points_awarded, paid.entry_id is not None) == (9, True)
     history = await entries(services, volunteer.account_id)
@@ -321,18 +321,24 @@ async def test_star_levels_count_back_filled_hours_at_the_boundaries(
     for days_ago, minutes in [*((days_ago, 480) for days_ago in range(18, 6, -1)), (6, 239)]:
         day = (clock.now() - timedelta(days=days_ago)).date()
         await services.shifts.backfill(
-            site.coordinator, event_id(), volunteer.id, site.world.compound_id, day, minutes, "册"
+            site.coordinator,
+            event_id(),
+            volunteer_id=volunteer.id,
+            compound_id=site.world.compound_id,
+            day=day,
+            minutes=minutes,
+            note="册",
         )
     hours = await services.shifts.hours(volunteer.member, volunteer.id)
     assert (hours.total_hours, hours.star_level, hours.next_star_hours) == (99, 0, 100)
     await services.shifts.backfill(
         site.coordinator,
         event_id(),
-        volunteer.id,
-        site.world.compound_id,
-        (clock.now() - timedelta(days=5)).date(),
-        1,
-        "册",
+        volunteer_id=volunteer.id,
+        compound_id=site.world.compound_id,
+        day=(clock.now() - timedelta(days=5)).date(),
+        minutes=1,
+        note="册",
     )
     hours = await services.shifts.hours(volunteer.member, volunteer.id)
     assert (hours.total_hours, hours.star_level, hours.next_star_hours) == (100, 1, 300)
@@ -419,7 +425,7 @@ async def test_appeals_are_refused_after_seven_days_twice_or_from_another_househ
     late = await grade(services, site, OTHER, FAIR)
 
     neighbour_home = await make_household(services, site.world.compound_id, room="999")
-    neighbour = await make_user(services, Role.RESIDENT, household_id=neighbour_home["id"])
+    neighbour = await make_user(services, Role.RESIDENT, household_id=neighbour_home.id)
     with pytest.raises(Forbidden):
         await services.appeals.open(neighbour, event_id(), graded.inspection_id, "不是我家")
 
@@ -433,7 +439,7 @@ async def test_appeals_are_refused_after_seven_days_twice_or_from_another_househ
     with pytest.raises(AppealClosed):
         await services.appeals.open(site.resident, event_id(), graded.inspection_id, "again")
     listed = await services.appeals.page(site.coordinator, "open", None, 50)
-    assert [item["id"] for item in listed["items"]] == [opened.appeal_id]
+    assert [item["id"] for item in listed.items] == [opened.appeal_id]
 
 
 async def test_a_rejected_appeal_moves_nothing_and_records_who_decided(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ from ledger.domain.rules import Grade, Stream
 from ledger.services import grading
 from ledger.services.container import Services
 from ledger.services.grading import Grading
-from ledger.services.registry import PointCreated
+from ledger.services.registry import HouseholdCreated, PointCreated
 from ledger.store import idempotency
 from ledger.store.tables import Account, BoardFact, Entry, Inspection, Lot
 from tests.factories import FrozenClock, event_id, make_household, make_user
@@ -46,8 +46,8 @@ HOUSEHOLDS = 5
 class World:
     name: str
     community_id: int
-    households: list[dict[str, Any]]  # buildings 1, 1, 2, 2, 3; the inspector lives in 1
-    stranger: dict[str, Any]  # in a compound the inspector does not cover
+    households: list[HouseholdCreated]  # buildings 1, 1, 2, 2, 3; the inspector lives in 1
+    stranger: HouseholdCreated  # in a compound the inspector does not cover
     revoked_token: str  # households[4]'s card before it was re-issued
     point: PointCreated
     far_point: PointCreated
@@ -69,9 +69,9 @@ async def _world(services: Services, name: str) -> World:
         await make_household(services, compound, building=building)
         for building in ("1", "1", "2", "2", "3")
     ]
-    revoked = households[4]["card_token"]
-    reissued = await services.registry.reissue_card(SYSTEM, event_id(), households[4]["id"])
-    households[4] = households[4] | {"card_token": reissued.card_token}
+    revoked = households[4].card_token
+    reissued = await services.registry.reissue_card(SYSTEM, event_id(), households[4].id)
+    households[4] = replace(households[4], card_token=reissued.card_token)
     # A cap that binds: a second good grade in a day is cut (8 + 8 > 12).
     rules = {"grade_points": {"good": 8, "fair": 3, "poor": 0}, "grading_daily_cap_points": 12}
     await services.rules.set(SYSTEM, event_id(), community, services.clock.now(), rules)
@@ -81,7 +81,7 @@ async def _world(services: Services, name: str) -> World:
     inspector = await make_user(
         services,
         Role.INSPECTOR,
-        household_id=neighbour["id"],
+        household_id=neighbour.id,
         compound_ids=frozenset({compound}),
     )
     stranger = await make_household(services, other)
@@ -109,8 +109,8 @@ async def _world(services: Services, name: str) -> World:
 
 async def _dropoffs(
     services: Services,
-    households: list[dict[str, Any]],
-    stranger: dict[str, Any],
+    households: list[HouseholdCreated],
+    stranger: HouseholdCreated,
     point: PointCreated,
     far: PointCreated,
 ) -> dict[str, int]:
@@ -122,7 +122,7 @@ async def _dropoffs(
         *((f"d{n}", households[n], point) for n in range(HOUSEHOLDS)),
         ("dstranger", stranger, far),
     ]:
-        resident = await make_user(services, Role.RESIDENT, household_id=household["id"])
+        resident = await make_user(services, Role.RESIDENT, household_id=household.id)
         back = timedelta(minutes=40 if target == "d4" else 0)
         clock.moment -= back
         dropped = await services.scans.dropoff(resident, event_id(), at.token)
@@ -212,13 +212,13 @@ def _grading(world: World, step: Step) -> Grading:
             captured_at=world.now + CAPTURED[step.captured] if step.captured in CAPTURED else None,
         )
     if step.target == "stranger":
-        card = world.stranger["card_token"]
+        card = world.stranger.card_token
     elif step.target == "revoked":
         card = world.revoked_token
     elif step.target == "garbage":
         card = "1h.zz.1.a.not-a-signature"
     else:
-        card = world.households[int(step.target)]["card_token"]
+        card = world.households[int(step.target)].card_token
     return Grading(
         event_id=f"{world.name}-{step.key}",
         household_token=card,
@@ -271,7 +271,7 @@ async def _state(world: World) -> dict[str, Any]:
     households = []
     for household in world.households:
         account = await Account.select(Account.balance_points).where(
-            Account.id == household["account_id"]
+            Account.id == household.account_id
         )
         rows = (
             await Inspection.select(
@@ -283,13 +283,13 @@ async def _state(world: World) -> dict[str, Any]:
                 Inspection.rule_version,
                 Inspection.dropoff_id,
             )
-            .where(Inspection.household == household["id"])
+            .where(Inspection.household == household.id)
             .order_by(Inspection.id)
         )
         named = {dropoff_id: target for target, dropoff_id in world.dropoffs.items()}
         rows = [row | {"dropoff_id": named.get(row["dropoff_id"])} for row in rows]
         lots = await Lot.select(Lot.points, Lot.remaining_points).where(
-            Lot.account_id == household["account_id"]
+            Lot.account_id == household.account_id
         )
         entries = (
             await Entry.select(
@@ -300,7 +300,7 @@ async def _state(world: World) -> dict[str, Any]:
                 Entry.created_at,
                 Entry.captured_at,
             )
-            .where(Entry.credit_account_id == household["account_id"])
+            .where(Entry.credit_account_id == household.account_id)
             .order_by(Entry.id)
         )
         households.append((account[0]["balance_points"], rows, sorted(map(str, lots)), entries))

@@ -23,6 +23,7 @@ from ledger.domain.errors import IdempotencyConflict, LedgerError, OutOfScope
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.services.container import Services
 from ledger.services.grading import Grading
+from ledger.services.registry import HouseholdCreated
 from ledger.store import batch_writes, idempotency
 from ledger.store import earning as earning_store
 from ledger.store.tables import Entry, IdempotencyRecord, Inspection, ShortCode
@@ -44,7 +45,7 @@ def _histogram(name: str) -> tuple[float, float]:
     return count, total
 
 
-async def _households(services: Services, compound_id: int, n: int) -> list[dict[str, Any]]:
+async def _households(services: Services, compound_id: int, n: int) -> list[HouseholdCreated]:
     return [await make_household(services, compound_id, building=str(5 + i)) for i in range(n)]
 
 
@@ -64,7 +65,7 @@ async def test_concurrent_gradings_go_in_one_group_and_each_gets_its_own_outcome
     households = await _households(services, site.world.compound_id, 12)
     groups_before, sizes_before = _histogram("greenledger_grading_group_size")
     replies = await asyncio.gather(
-        *(_inspect(services, site.inspector, h["card_token"], site.point.token) for h in households)
+        *(_inspect(services, site.inspector, h.card_token, site.point.token) for h in households)
     )
     groups, sizes = _histogram("greenledger_grading_group_size")
     assert sizes - sizes_before == 12
@@ -72,7 +73,7 @@ async def test_concurrent_gradings_go_in_one_group_and_each_gets_its_own_outcome
     for household, reply in zip(households, replies, strict=True):
         assert reply.points_awarded == GOOD_POINTS
         assert reply.balance_points == GOOD_POINTS
-        assert await balance(services, household["account_id"]) == GOOD_POINTS
+        assert await balance(services, household.account_id) == GOOD_POINTS
     assert len({reply.entry_id for reply in replies}) == 12
     assert len({reply.inspection_id for reply in replies}) == 12
     waited, _ = _histogram("greenledger_grading_wait_seconds")
@@ -105,8 +106,8 @@ async def test_several_inspectors_share_a_group_each_with_their_own_scope(
     ours = await _households(services, site.world.compound_id, 3)
     same_id = event_id("shared")
     outcomes = await asyncio.gather(
-        *(_inspect(services, site.inspector, h["card_token"], site.point.token) for h in ours),
-        _inspect(services, outsider, ours[0]["card_token"], site.point.token),  # not theirs
+        *(_inspect(services, site.inspector, h.card_token, site.point.token) for h in ours),
+        _inspect(services, outsider, ours[0].card_token, site.point.token),  # not theirs
         _inspect(services, site.inspector, site.world.card_token, site.point.token, same_id),
         _inspect(services, outsider, site.world.card_token, site.point.token, same_id),
         return_exceptions=True,
@@ -140,14 +141,11 @@ async def _group_fails(
 
     monkeypatch.setattr(batch_writes, "append_inspections", failing_once)
     outcomes = await asyncio.gather(
-        *(
-            _inspect(services, site.inspector, h["card_token"], site.point.token)
-            for h in households
-        ),
+        *(_inspect(services, site.inspector, h.card_token, site.point.token) for h in households),
         return_exceptions=True,
     )
     for household in households:
-        assert await balance(services, household["account_id"]) in (0, GOOD_POINTS)
+        assert await balance(services, household.account_id) in (0, GOOD_POINTS)
     return outcomes, sizes
 
 
@@ -170,7 +168,7 @@ async def test_an_unexpected_error_fails_only_the_grading_that_meets_it(
     """A bug that one grading meets: the group goes one by one and only that one fails."""
     site = await make_site(services)
     households = await _households(services, site.world.compound_id, 6)
-    unlucky = households[2]["id"]
+    unlucky = households[2].id
     real = batch_writes.append_inspections
 
     async def fails_for_one(inspections: list[Any]) -> None:
@@ -180,18 +178,15 @@ async def test_an_unexpected_error_fails_only_the_grading_that_meets_it(
 
     monkeypatch.setattr(batch_writes, "append_inspections", fails_for_one)
     outcomes = await asyncio.gather(
-        *(
-            _inspect(services, site.inspector, h["card_token"], site.point.token)
-            for h in households
-        ),
+        *(_inspect(services, site.inspector, h.card_token, site.point.token) for h in households),
         return_exceptions=True,
     )
     assert isinstance(outcomes[2], RuntimeError)
     for index, household in enumerate(households):
         if index != 2:
             assert outcomes[index].points_awarded == GOOD_POINTS
-            assert await balance(services, household["account_id"]) == GOOD_POINTS
-    assert await balance(services, households[2]["account_id"]) == 0
+            assert await balance(services, household.account_id) == GOOD_POINTS
+    assert await balance(services, households[2].account_id) == 0
     assert not await Inspection.exists().where(Inspection.household == unlucky)
 
 
@@ -204,9 +199,7 @@ async def test_a_request_that_went_away_leaves_its_grading_written_once(
     households = await _households(services, site.world.compound_id, 4)
     keys = [event_id("g") for _ in households]
     tasks = [
-        asyncio.create_task(
-            _inspect(services, site.inspector, h["card_token"], site.point.token, k)
-        )
+        asyncio.create_task(_inspect(services, site.inspector, h.card_token, site.point.token, k))
         for h, k in zip(households, keys, strict=True)
     ]
     await asyncio.sleep(0)  # all four are waiting for their group now
@@ -218,10 +211,10 @@ async def test_a_request_that_went_away_leaves_its_grading_written_once(
     assert await idempotency.find(keys[1]) is not None
     assert await Entry.count().where(Entry.event_id == keys[1]) == 1
     again = await _inspect(
-        services, site.inspector, households[1]["card_token"], site.point.token, keys[1]
+        services, site.inspector, households[1].card_token, site.point.token, keys[1]
     )
     assert again.points_awarded == GOOD_POINTS
-    assert await balance(services, households[1]["account_id"]) == GOOD_POINTS
+    assert await balance(services, households[1].account_id) == GOOD_POINTS
     assert await Entry.count().where(Entry.event_id == keys[1]) == 1
 
 
@@ -236,9 +229,9 @@ async def test_a_batch_s_gradings_stay_in_order_among_other_requests(services: S
         for grade in (Grade.GOOD, Grade.POOR)
     ]
     together = await asyncio.gather(
-        *(_inspect(services, site.inspector, h["card_token"], point) for h in others[:2]),
+        *(_inspect(services, site.inspector, h.card_token, point) for h in others[:2]),
         services.gradings.inspect_many(site.inspector, batch),
-        *(_inspect(services, site.inspector, h["card_token"], point) for h in others[2:]),
+        *(_inspect(services, site.inspector, h.card_token, point) for h in others[2:]),
     )
     first, second = together[2]
     assert not isinstance(first, LedgerError)
@@ -287,15 +280,13 @@ async def test_a_group_waiting_for_a_held_row_does_not_hold_up_the_next(
     holder = await asyncpg.connect(services.db.engine.config["dsn"])
     try:
         async with holder.transaction():
-            await holder.execute(
-                "SELECT id FROM account WHERE id = $1 FOR UPDATE", held["account_id"]
-            )
+            await holder.execute("SELECT id FROM account WHERE id = $1 FOR UPDATE", held.account_id)
             waiting = asyncio.create_task(
-                _inspect(services, site.inspector, held["card_token"], point)
+                _inspect(services, site.inspector, held.card_token, point)
             )
             await asyncio.sleep(0.2)  # its group is waiting for the row now
             other = await asyncio.wait_for(
-                _inspect(services, site.inspector, free["card_token"], point), timeout=30
+                _inspect(services, site.inspector, free.card_token, point), timeout=30
             )
             assert other.points_awarded == GOOD_POINTS
             assert not waiting.done()

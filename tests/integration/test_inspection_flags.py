@@ -43,7 +43,7 @@ async def test_the_planted_outlier_and_the_sole_inspector_are_flagged_and_nobody
     )
     peers = [await make_user(services, Role.INSPECTOR, compound_ids=compounds) for _ in range(4)]
     outlier = await make_user(services, Role.INSPECTOR, compound_ids=compounds)
-    pool = [(await make_household(services, world.compound_id))["card_token"] for _ in range(10)]
+    pool = [(await make_household(services, world.compound_id)).card_token for _ in range(10)]
     sole = await make_household(services, world.compound_id, building="9")
     start = services.clock.moment  # type: ignore[attr-defined]
     for day in range(DAYS):
@@ -51,7 +51,7 @@ async def test_the_planted_outlier_and_the_sole_inspector_are_flagged_and_nobody
         for n, peer in enumerate(peers):  # two gradings 30 s apart, 60% good overall
             await grade(services, peer, pool[(day + n) % 10], point.token, (day + n) % 5 < 3)
             services.clock.advance(seconds=30)  # type: ignore[attr-defined]
-            card = sole["card_token"] if n == 0 else pool[(day + n + 5) % 10]
+            card = sole.card_token if n == 0 else pool[(day + n + 5) % 10]
             await grade(services, peer, card, point.token, (day + n + 1) % 5 < 3)
             services.clock.advance(seconds=30)  # type: ignore[attr-defined]
         for n in range(12 if day == 0 else 5):  # always "good", 2 s apart
@@ -66,7 +66,7 @@ async def test_the_planted_outlier_and_the_sole_inspector_are_flagged_and_nobody
         ("good_share", outlier.user_id, None),
         ("volume", outlier.user_id, None),
         ("pace", outlier.user_id, None),
-        ("sole_inspector", peers[0].user_id, sole["id"]),
+        ("sole_inspector", peers[0].user_id, sole.id),
     }
     by_kind = {f.kind: f for f in report.flags}
     assert by_kind["good_share"].statistic == "two-proportion z"

@@ -114,7 +114,7 @@ class LedgerMachine(RuleBasedStateMachine):
     async def _households(self) -> list[int]:
         world = await make_world(self.services)
         others = [
-            (await make_household(self.services, world.compound_id))["account_id"]
+            (await make_household(self.services, world.compound_id)).account_id
             for _ in range(HOUSEHOLDS - 1)
         ]
         return [world.account_id, *others]

@@ -114,11 +114,11 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     clock.moment = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
     await credit(services, world.account_id, 100)  # valid through 2026-12-31
     await credit(services, world.account_id, 40)
-    await credit(services, neighbour["account_id"], 15)
+    await credit(services, neighbour.account_id, 15)
     clock.moment = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
     await credit(services, world.account_id, 50)  # valid through 2027-12-31
     wrong = await credit(services, world.account_id, 7)
-    await _agree(services, world.account_id, neighbour["account_id"])
+    await _agree(services, world.account_id, neighbour.account_id)
 
     # Spending takes the soonest to expire first, across several lots.
     soap = await reward(services, world, cost_points=60)
@@ -151,7 +151,7 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     await credit(services, world.account_id, 20)  # valid through 2028-12-31
     expired = await services.expiry.run(date(2027, 1, 1))
     assert expired.expired_points == 115 + 15
-    await _agree(services, world.account_id, neighbour["account_id"])
+    await _agree(services, world.account_id, neighbour.account_id)
     assert msgspec.to_builtins(
         (await services.accounts.account(SYSTEM, world.account_id)).expiring
     ) == [
@@ -160,7 +160,7 @@ async def test_credits_spends_reversals_and_expiry_keep_the_totals(
     ]
     assert (
         msgspec.to_builtins(
-            (await services.accounts.account(SYSTEM, neighbour["account_id"])).expiring
+            (await services.accounts.account(SYSTEM, neighbour.account_id)).expiring
         )
         == []
     )

@@ -73,7 +73,7 @@ async def test_an_appeal_decision_reaches_every_member_of_the_household_once(
     site = await make_site(services)
     other_member = await make_user(services, Role.RESIDENT, household_id=site.world.household_id)
     neighbour_household = await make_household(services, site.world.compound_id)
-    neighbour = await make_user(services, Role.RESIDENT, household_id=neighbour_household["id"])
+    neighbour = await make_user(services, Role.RESIDENT, household_id=neighbour_household.id)
     decided = await appeal_decided(services, site, upheld=True)
     await project(services)
 
@@ -191,9 +191,9 @@ async def test_points_expiring_are_warned_at_most_once_a_week(
     clock.moment = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
     await credit(services, site.world.account_id, 60)  # earned in 2026: valid through 2027-12-31
     later = await make_household(services, site.world.compound_id)
-    later_member = await make_user(services, Role.RESIDENT, household_id=later["id"])
+    later_member = await make_user(services, Role.RESIDENT, household_id=later.id)
     clock.moment = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
-    await credit(services, later["account_id"], 10)  # valid through 2028-12-31: not warned
+    await credit(services, later.account_id, 10)  # valid through 2028-12-31: not warned
 
     clock.moment = datetime(2027, 11, 20, 2, 0, tzinfo=UTC)  # 41 days before: too early
     assert (await services.expiry.warn()).warned == 0

@@ -55,7 +55,7 @@ async def _two_communities_graded(services: Services) -> list[Any]:
             services, Role.INSPECTOR, compound_ids=frozenset({world.compound_id})
         )
         other = await make_household(services, world.compound_id, building="5")
-        for token, grade in ((world.card_token, Grade.GOOD), (other["card_token"], Grade.FAIR)):
+        for token, grade in ((world.card_token, Grade.GOOD), (other.card_token, Grade.FAIR)):
             await services.gradings.inspect(
                 inspector,
                 Grading(event_id(), token, point.token, Stream.KITCHEN, grade, [], None),

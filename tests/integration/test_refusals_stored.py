@@ -86,7 +86,13 @@ async def test_a_day_refused_by_the_clock_is_stored_as_a_business_refusal(
 
     async def backfill() -> object:
         return await services.shifts.backfill(
-            site.coordinator, key, volunteer.id, site.world.compound_id, tomorrow, 60, "纸质签到表"
+            site.coordinator,
+            key,
+            volunteer_id=volunteer.id,
+            compound_id=site.world.compound_id,
+            day=tomorrow,
+            minutes=60,
+            note="纸质签到表",
         )
 
     with pytest.raises(InvalidInput):

@@ -74,7 +74,7 @@ async def test_the_floor_sends_what_a_grading_sends_text_for_text(services: Serv
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1, reset=no_reset)
     assert pool is not None
     try:
-        floor = Floor(pool, fixture, [(fresh["id"], None, compound, None)])
+        floor = Floor(pool, fixture, [(fresh.id, None, compound, None)])
         async with pool.acquire() as db:
             stripes = await db.fetch(
                 "SELECT community, stripe, id FROM account WHERE kind = 'issuance'"
@@ -100,7 +100,7 @@ async def test_a_group_of_gradings_is_the_same_ten_round_trips(services: Service
     with CaptureStatements() as capture:
         replies = await asyncio.gather(
             *(
-                grade(services, site, Stream.KITCHEN, Grade.GOOD, card=h["card_token"])
+                grade(services, site, Stream.KITCHEN, Grade.GOOD, card=h.card_token)
                 for h in households
             )
         )

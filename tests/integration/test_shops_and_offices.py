@@ -26,6 +26,7 @@ from ledger.services.boards import Boards, differences
 from ledger.services.bulk_load import BulkLoadRejected, load_csv
 from ledger.services.container import Services
 from ledger.services.grading import Graded, Grading
+from ledger.services.registry import HouseholdCreated, HouseholdRequest
 from ledger.store.tables import Household
 from tests.conftest import REDIS_URL
 from tests.factories import FrozenClock, event_id, make_household, make_user
@@ -44,10 +45,10 @@ class Town:
     compound_id: int  # residential
     street_id: int  # a shop street
     tower_id: int  # an office building
-    household: dict[str, Any]
-    noodles: dict[str, Any]  # a shop
-    tea: dict[str, Any]  # a shop
-    lawyers: dict[str, Any]  # an office
+    household: HouseholdCreated
+    noodles: HouseholdCreated  # a shop
+    tea: HouseholdCreated  # a shop
+    lawyers: HouseholdCreated  # an office
     points: dict[int, str]  # compound id → its collection point's token
     inspector: Principal
 
@@ -62,10 +63,9 @@ async def _town(services: Services, community_name: str = "卖鱼桥社区") -> 
         assert created.kind == kind
         return int(created.id)
 
-    async def unit(compound_id: int, kind: HouseholdKind, name: str) -> dict[str, Any]:
-        return await registry.create_household(
-            SYSTEM, event_id(), compound_id, kind=kind, name=name
-        )
+    async def unit(compound_id: int, kind: HouseholdKind, name: str) -> HouseholdCreated:
+        request = HouseholdRequest(compound_id, kind=kind, name=name)
+        return await registry.create_household(SYSTEM, event_id(), request)
 
     compound_id = await compound("信义坊", CompoundKind.RESIDENTIAL)
     street_id = await compound("胜利河美食街", CompoundKind.SHOP_STREET)
@@ -97,15 +97,15 @@ async def _town(services: Services, community_name: str = "卖鱼桥社区") -> 
 
 
 async def _grade(
-    services: Services, town: Town, unit: dict[str, Any], stream: Stream, grade: Grade
+    services: Services, town: Town, unit: HouseholdCreated, stream: Stream, grade: Grade
 ) -> Graded:
-    row = await Household.select(Household.compound).where(Household.id == unit["id"]).first()
+    row = await Household.select(Household.compound).where(Household.id == unit.id).first()
     assert row is not None
     return await services.gradings.inspect(
         town.inspector,
         Grading(
             event_id(),
-            unit["card_token"],
+            unit.card_token,
             town.points[int(row["compound"])],
             stream,
             grade,
@@ -151,13 +151,13 @@ async def test_an_upheld_appeal_regrades_a_shop_with_its_kind_s_values(
 ) -> None:
     town = await _town(services)
     graded = await _grade(services, town, town.noodles, Stream.KITCHEN, Grade.FAIR)
-    member = await make_user(services, Role.RESIDENT, household_id=town.noodles["id"])
+    member = await make_user(services, Role.RESIDENT, household_id=town.noodles.id)
     appeal = await services.appeals.open(member, event_id(), graded.inspection_id, "分得很好")
     coordinator = await make_user(
         services, Role.COORDINATOR, compound_ids=frozenset({town.street_id})
     )
     await services.appeals.decide(coordinator, event_id(), appeal.appeal_id, True, Grade.GOOD)
-    account = await services.accounts.account(SYSTEM, town.noodles["account_id"])
+    account = await services.accounts.account(SYSTEM, town.noodles.account_id)
     assert account.balance_points == 20  # 8 reversed, 20 credited
 
 
@@ -168,15 +168,13 @@ async def test_a_shop_redeems_and_pays_as_a_household_does(services: Services) -
     merchant = await services.registry.create_merchant(
         SYSTEM, event_id(), town.community_id, "便民超市"
     )
-    paid = await services.spending.pay(
-        clerk, event_id(), town.noodles["card_token"], merchant.id, 5
-    )
+    paid = await services.spending.pay(clerk, event_id(), town.noodles.card_token, merchant.id, 5)
     assert paid.balance_points == 15
     reward = await services.registry.create_reward(
         SYSTEM, event_id(), town.community_id, "环保袋", 10, 5, None
     )
     redeemed = await services.spending.redeem(
-        clerk, event_id(), town.noodles["card_token"], reward.id, 1
+        clerk, event_id(), town.noodles.card_token, reward.id, 1
     )
     assert redeemed.balance_points == 5
 
@@ -265,16 +263,16 @@ def _gradings(town: Town, prefix: str) -> list[Grading]:
         (town.household, Stream.KITCHEN, Grade.POOR),  # already graded: earns 0
     ]
     compound_of = {
-        town.noodles["id"]: town.street_id,
-        town.tea["id"]: town.street_id,
-        town.lawyers["id"]: town.tower_id,
-        town.household["id"]: town.compound_id,
+        town.noodles.id: town.street_id,
+        town.tea.id: town.street_id,
+        town.lawyers.id: town.tower_id,
+        town.household.id: town.compound_id,
     }
     return [
         Grading(
             event_id=f"{prefix}-{n}",
-            household_token=unit["card_token"],
-            point_token=town.points[compound_of[unit["id"]]],
+            household_token=unit.card_token,
+            point_token=town.points[compound_of[unit.id]],
             stream=stream,
             grade=grade,
             reasons=[],
@@ -325,7 +323,7 @@ async def test_a_batch_grades_shops_and_offices_as_one_by_one(
     assert points == [20, 10, 20, 8, 0, 10, 10, 5, 0, 0]
     for town in (a, b):
         balances = [
-            (await services.accounts.account(SYSTEM, unit["account_id"])).balance_points
+            (await services.accounts.account(SYSTEM, unit.account_id)).balance_points
             for unit in (town.noodles, town.tea, town.lawyers, town.household)
         ]
         assert balances == [50, 8, 10, 15]

@@ -324,16 +324,16 @@ async def test_a_resident_redeems_for_their_own_household_by_id(services: Servic
     world = await make_world(services)
     neighbour = await make_household(services, world.compound_id)
     await credit(services, world.account_id, 100)
-    await credit(services, neighbour["account_id"], 100)
+    await credit(services, neighbour.account_id, 100)
     soap = await reward(services, world)
     resident = await make_user(services, Role.RESIDENT, household_id=world.household_id)
     done = await services.spending.redeem(resident, event_id(), world.household_id, soap.id, 1)
     assert done.balance_points == 70
     with pytest.raises(Forbidden):
-        await services.spending.redeem(resident, event_id(), neighbour["id"], soap.id, 1)
+        await services.spending.redeem(resident, event_id(), neighbour.id, soap.id, 1)
     with pytest.raises(OutOfScope):  # a resident does not scan cards
-        await services.spending.redeem(resident, event_id(), neighbour["card_token"], soap.id, 1)
-    assert await balance(services, neighbour["account_id"]) == 100
+        await services.spending.redeem(resident, event_id(), neighbour.card_token, soap.id, 1)
+    assert await balance(services, neighbour.account_id) == 100
     assert await stock(soap.id) == 9
 
 
@@ -361,11 +361,11 @@ async def test_the_monthly_limit_starts_again_in_the_next_local_month(
 async def test_the_limit_counts_per_household(services: Services) -> None:
     world = await make_world(services)
     neighbour = await make_household(services, world.compound_id)
-    for account_id in (world.account_id, neighbour["account_id"]):
+    for account_id in (world.account_id, neighbour.account_id):
         await credit(services, account_id, 100)
     soap = await reward(services, world, limit=1)
     await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
-    await services.spending.redeem(SYSTEM, event_id(), neighbour["card_token"], soap.id, 1)
+    await services.spending.redeem(SYSTEM, event_id(), neighbour.card_token, soap.id, 1)
     with pytest.raises(LimitReached):
         await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 1)
 
@@ -623,7 +623,7 @@ async def test_expiring_within_30_days_lists_accounts_for_reminders(
     await credit(services, other.account_id, 5)
     clock.moment = datetime(2027, 6, 1, 2, 0, tzinfo=UTC)
     await credit(services, world.account_id, 15)  # expires 2028: not within 30 days
-    await credit(services, late["account_id"], 40)
+    await credit(services, late.account_id, 40)
     clock.moment = datetime(2027, 12, 5, 2, 0, tzinfo=UTC)
     soon = await services.expiry.expiring(None, 30, 0, 50)
     assert [(row.account_id, row.points, row.first_expires_on) for row in soon] == [
@@ -646,7 +646,7 @@ async def test_expiring_within_30_days_lists_accounts_for_reminders(
     rows = await services.expiry.expiring(None, 30, 0, 50)
     assert [(row.account_id, row.points) for row in rows] == [
         (world.account_id, 15),
-        (late["account_id"], 40),
+        (late.account_id, 40),
     ]
 
 
@@ -654,7 +654,7 @@ async def test_verify_checks_that_lots_match_balances(services: Services) -> Non
     world = await make_world(services)
     neighbour = await make_household(services, world.compound_id)
     await credit(services, world.account_id, 100)
-    await credit(services, neighbour["account_id"], 30)
+    await credit(services, neighbour.account_id, 30)
     soap = await reward(services, world)
     done = await services.spending.redeem(SYSTEM, event_id(), world.card_token, soap.id, 2)
     await services.spending.refund(SYSTEM, event_id(), done.redemption_id, "退货")
@@ -665,14 +665,14 @@ async def test_verify_checks_that_lots_match_balances(services: Services) -> Non
 
     await Lot.raw(
         "UPDATE lot SET remaining_points = remaining_points - 1 WHERE account_id = {}",
-        neighbour["account_id"],
+        neighbour.account_id,
     )
     report = await services.verifier.verify()
     assert not report.ok
     failed = [check for check in report.checks if not check.ok]
     # The lot changed behind the ledger's back, so its lot_total no longer matches it either.
     assert [check.name for check in failed] == ["lots_match_balances", "lot_totals_match_lots"]
-    assert f"account {neighbour['account_id']} " in failed[0].detail
+    assert f"account {neighbour.account_id} " in failed[0].detail
     assert "30 points" in failed[0].detail
     assert "lots hold 29" in failed[0].detail
 
@@ -692,7 +692,7 @@ async def test_the_expire_command_writes_expiry_entries_once(
     neighbour = await make_household(services, world.compound_id)
     clock.moment = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
     await credit(services, world.account_id, 40)
-    await credit(services, neighbour["account_id"], 2)
+    await credit(services, neighbour.account_id, 2)
     clock.moment = datetime(2027, 6, 1, 2, 0, tzinfo=UTC)
     await credit(services, world.account_id, 5)
     engine = current_engine()
@@ -711,7 +711,7 @@ async def test_the_expire_command_writes_expiry_entries_once(
     assert "expired 42 points in 2 accounts" in first_out
     assert "expired 0 points in 0 accounts" in again_out
     assert await balance(services, world.account_id) == 5
-    assert await balance(services, neighbour["account_id"]) == 0
+    assert await balance(services, neighbour.account_id) == 0
     assert await sink(services, world, AccountKind.EXPIRED) == 42
     await verified(services)
 

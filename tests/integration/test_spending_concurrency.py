@@ -91,8 +91,8 @@ async def test_50_redemptions_of_the_last_10_units_by_50_households(services: Se
     accounts = [world.account_id]
     for n in range(49):
         household = await make_household(services, world.compound_id, room=f"{1000 + n}")
-        cards.append(household["card_token"])
-        accounts.append(household["account_id"])
+        cards.append(household.card_token)
+        accounts.append(household.account_id)
     for account_id in accounts:
         await credit(services, account_id, 100)
     reward_id = await _reward(services, world.community_id, 30, 10, 1)
@@ -193,7 +193,7 @@ async def test_expiry_running_beside_spending_never_takes_a_lot_twice(
     households = [(world.account_id, world.card_token)]
     for n in range(19):
         household = await make_household(services, world.compound_id, room=f"{2000 + n}")
-        households.append((household["account_id"], household["card_token"]))
+        households.append((household.account_id, household.card_token))
     clock.moment = datetime(2025, 5, 1, 2, 0, tzinfo=UTC)
     for account_id, _ in households:
         await credit(services, account_id, 100)  # due: valid through 2026-12-31

@@ -109,7 +109,7 @@ async def test_work_seals_and_projects_then_stops_on_sigterm(
     site = await make_site(services)
     cards = [site.world.card_token]
     for _ in range(3):
-        cards.append((await make_household(services, site.world.compound_id))["card_token"])
+        cards.append((await make_household(services, site.world.compound_id)).card_token)
     for card in cards:
         await grade(services, site, Stream.KITCHEN, Grade.GOOD, card=card)
     assert (await services.verifier.verify()).pending_seal >= len(cards)  # nobody sealed yet
