@@ -60,6 +60,8 @@ def table_label(table: str) -> str | None:
         "reward_cost": lambda: pgettext("admin table", "Reward unit costs"),
         "reward_reorder": lambda: pgettext("admin table", "Reorder thresholds"),
         "inspector_assignment": lambda: pgettext("admin table", "Inspector rotation"),
+        "reinspection": lambda: pgettext("admin table", "Re-inspections"),
+        "chain_head": lambda: pgettext("admin table", "Published day heads"),
     }
     label = labels.get(table)
     return label() if label else None
@@ -96,6 +98,18 @@ _COLUMNS: dict[str, Callable[[], str]] = {
     "balance_points": lambda: _("Balance (points)"),
     "cost_points": lambda: _("Cost (points)"),
     "cost_fen": lambda: _("Unit cost (fen)"),
+    "day": lambda: _("Day"),
+    "tree_size": lambda: _("Entries in the tree"),
+    "root": lambda: _("Merkle root"),
+    "key_id": lambda: _("Signing key"),
+    "signature": lambda: _("Signature"),
+    "published_at": lambda: _("Published at"),
+    "inspection_id": lambda: _("Grading"),
+    "inspector_id": lambda: _("Inspector"),
+    "coordinator_id": lambda: _("Coordinator"),
+    "original_grade": lambda: _("Inspector's grade"),
+    "regraded_grade": lambda: _("Coordinator's grade"),
+    "offered_at": lambda: _("Offered at"),
     "threshold": lambda: _("Reorder threshold"),
     "set_by": lambda: _("Set by"),
     "set_at": lambda: _("Set at"),
