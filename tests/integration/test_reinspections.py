@@ -68,7 +68,7 @@ async def graded_day(services: Services) -> Graders:
     compounds = frozenset({site.world.compound_id})
     second = await make_user(services, Role.INSPECTOR, compound_ids=compounds)
     households = [await make_household(services, site.world.compound_id) for _ in range(6)]
-    cards = [h["card_token"] for h in households]
+    cards = [h.card_token for h in households]
     first_ref, second_ref = (
         await photo(services, site.inspector, 1),
         await photo(services, second, 2),
@@ -85,7 +85,7 @@ async def graded_day(services: Services) -> Graders:
     for card in cards[3:5]:
         await grade(services, site, second, card, Stream.RECYCLABLE, Grade.GOOD, None)
     services.clock.advance(days=1)  # type: ignore[attr-defined]
-    accounts = {h["id"]: h["account_id"] for h in households}
+    accounts = {h.id: h.account_id for h in households}
     return Graders(site, second, cards, accounts, with_photo)
 
 

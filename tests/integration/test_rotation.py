@@ -65,7 +65,7 @@ async def _compound_b(services: Services, site: Site) -> _B:
     )
     household = await make_household(services, created.id)
     point = await services.registry.create_point(SYSTEM, event_id(), created.id, "南门点", [])
-    return _B(created.id, household["card_token"], point.token)
+    return _B(created.id, household.card_token, point.token)
 
 
 def _grading(card: str, point: str, captured_at: datetime | None = None) -> Grading:
