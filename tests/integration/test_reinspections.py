@@ -17,9 +17,10 @@ from ledger.domain.access import Principal, Role
 from ledger.domain.errors import AlreadyDecided, AppealClosed, Forbidden, InvalidInput, NotFound
 from ledger.domain.inspection_checks import sampling_seed
 from ledger.domain.rules import Grade, Stream
+from ledger.services.appeals import correct_grade
 from ledger.services.container import Services
 from ledger.services.grading import Graded, Grading
-from ledger.services.reinspections import disagreement_report
+from ledger.services.reinspections import CAUSE, disagreement_report
 from ledger.store import appeals as appeals_store
 from ledger.store.appeals import NewAppeal
 from ledger.store.tables import Entry, Reinspection
@@ -319,3 +320,25 @@ async def test_an_appeal_opened_while_the_regrade_committed_cannot_correct_it_ag
     await services.sealer.seal_all()
     report = await services.verifier.verify()
     assert report.ok, report
+
+
+async def test_a_regrade_racing_an_appeal_does_not_correct_it_twice(services: Services) -> None:
+    """review19, the other order: regrade() checks "not appealed" before it takes the account
+    lock, so an appeal opened and upheld meanwhile has corrected the grade by the time the
+    re-inspection's correction runs; the correction itself refuses, under the lock."""
+    world = await graded_day(services)
+    coordinator = world.site.coordinator
+    sample = await services.reinspections.sample(coordinator)
+    fair = next(i for i in sample.items if i.original_grade == "fair")
+    member = await make_user(services, Role.RESIDENT, household_id=fair.household_id)
+    opened = await services.appeals.open(member, event_id(), fair.inspection_id, "评错了")
+    await services.appeals.decide(coordinator, event_id(), opened.appeal_id, True, Grade.GOOD)
+    entries = await Entry.count()
+
+    with pytest.raises(AlreadyDecided, match="appeal"):
+        async with services.db.write():
+            await correct_grade(
+                coordinator, event_id(), fair.inspection_id, Grade.POOR, services.clock.now(), CAUSE
+            )
+
+    assert await Entry.count() == entries
