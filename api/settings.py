@@ -105,11 +105,18 @@ class Settings:
 
     def chain_keys(self) -> ChainKeys:
         """The day heads' keys: GREENLEDGER_CHAIN_SIGNING_KEY if set, else (demo, development)
-        one derived from the current QR secret, as Services.build derives it by default."""
+        one derived from the current QR secret, as Services.build derives it by default; the
+        keys derived from the other listed QR secrets still verify (a QR rotation keeps old
+        heads)."""
         if self.chain_signing_key:
             return ChainKeys.from_config(self.chain_signing_key, self.chain_retired_keys)
         keyring = self.keyring()
-        return ChainKeys.derived(keyring.keys[keyring.current_key_id], self.chain_retired_keys)
+        return ChainKeys.derived(
+            keyring.keys[keyring.current_key_id],
+            self.chain_retired_keys,
+            # The QR secret used before GREENLEDGER_QR_KEYS was first set counts as listed.
+            older=[*keyring.keys.values(), self.derived_key("qr:a")],
+        )
 
     def _checked_chain_keys(self) -> Settings:
         try:

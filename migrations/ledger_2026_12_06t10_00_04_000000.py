@@ -64,8 +64,10 @@ class _TableThenGuards(MigrationManager):
     they run after the manager's own steps. The table is added as Piccolo's own step (not in
     raw SQL), so that Piccolo's snapshot knows it and `migrations new --auto` writes nothing."""
 
-    async def run(self, backwards: bool = False) -> None:
-        await super().run(backwards=backwards)
+    async def _run_drop_constraints(self, backwards: bool = False) -> None:
+        # Piccolo's last step inside the migration's transaction: the guards are made with the
+        # table or not at all, so a failed run leaves nothing and can run again (review19).
+        await super()._run_drop_constraints(backwards=backwards)
         if not backwards and not self.preview:
             engine = engine_finder()
             statements = POSTGRES if isinstance(engine, PostgresEngine) else SQLITE

@@ -8,7 +8,7 @@ row names a real inspection and coordinator (foreign keys; triggers on SQLite, w
 a constraint to a table).
 
 Piccolo runs a migration's raw SQL before it makes its tables, so the guards run after the
-manager's own work, in a transaction of their own (`TableThenGuards.run`).
+manager's own work, in its transaction (`TableThenGuards._run_drop_constraints`).
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -91,19 +91,20 @@ class RawTable(Table):
 
 
 async def guards() -> None:
+    """Within the migration's transaction."""
     engine = engine_finder()
     statements = POSTGRES if isinstance(engine, PostgresEngine) else SQLITE
-    assert engine is not None
-    async with engine.transaction():
-        for statement in COMMON + statements:
-            await RawTable.raw(statement)
+    for statement in COMMON + statements:
+        await RawTable.raw(statement)
 
 
 class TableThenGuards(MigrationManager):
-    """The manager's table first, then the guards that need it."""
+    """The manager's table first, then the guards that need it, as Piccolo's last step inside
+    the migration's transaction: made with the table or not at all, so a failed run leaves
+    nothing behind and can run again (review19)."""
 
-    async def run(self, backwards: bool = False) -> None:
-        await super().run(backwards=backwards)
+    async def _run_drop_constraints(self, backwards: bool = False) -> None:
+        await super()._run_drop_constraints(backwards=backwards)
         if not backwards and not self.preview:
             await guards()
 

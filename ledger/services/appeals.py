@@ -162,6 +162,13 @@ async def _regrade(
     household = await registry_store.household(inspection.household_id)
     assert household is not None, "foreign key"
     await locks.lock_account(household.account_id)
+    if cause == "appeal" and await reinspections_store.corrected(inspection.id):
+        # Checked again under the account's lock, which a re-grade's correction holds until it
+        # commits: an appeal opened while that correction was in flight passed open()'s check,
+        # and a second correction would add a credit without reversing the first (review19).
+        raise AppealClosed("this grade was already corrected on re-inspection; reject the appeal")
+    if cause != "appeal" and await appeals_store.appealed(inspection.id):
+        raise AlreadyDecided("the household appealed this grade; the appeal decides it")
     rule = await rules_version(inspection.community_id, inspection.rule_version)
     _, points_that_day = await store.grading_today(
         inspection.household_id, inspection.local_day, inspection.stream

@@ -81,13 +81,19 @@ class ChainKeys:
         return cls(parse_private(private), tuple(parse_public(text) for text in retired))
 
     @classmethod
-    def derived(cls, secret: bytes, retired: Sequence[str] = ()) -> ChainKeys:
+    def derived(
+        cls, secret: bytes, retired: Sequence[str] = (), older: Sequence[bytes] = ()
+    ) -> ChainKeys:
         """A demo or development key from the deployment's secret (like the QR keys): stable
-        across restarts, never shared with another deployment."""
-        seed = hmac.new(secret, b"chain-head:ed25519", hashlib.sha256).digest()
+        across restarts, never shared with another deployment.
+
+        `older` are the other QR secrets still listed (GREENLEDGER_QR_KEYS after a rotation):
+        the keys derived from them keep verifying the heads they signed, so rotating the QR
+        keys does not make every published head fail `verify` and check-receipt."""
         return cls(
-            Ed25519PrivateKey.from_private_bytes(seed),
-            tuple(parse_public(text) for text in retired),
+            _derived_private(secret),
+            tuple(parse_public(text) for text in retired)
+            + tuple(_derived_private(old).public_key() for old in older if old != secret),
         )
 
     @property
@@ -104,6 +110,11 @@ class ChainKeys:
     def published(self) -> list[tuple[str, str, bool]]:
         """(key id, raw public key in hex, whether it signs new heads), the signing key first."""
         return [(kid, raw_public(k).hex(), kid == self.key_id) for kid, k in self.by_id.items()]
+
+
+def _derived_private(secret: bytes) -> Ed25519PrivateKey:
+    seed = hmac.new(secret, b"chain-head:ed25519", hashlib.sha256).digest()
+    return Ed25519PrivateKey.from_private_bytes(seed)
 
 
 def _raw32(text: str) -> bytes:

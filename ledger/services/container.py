@@ -101,7 +101,9 @@ class Services:
         sessions = Sessions(db, clock, redis, redis_prefix)
         users = Users(clock, runner, limiter, sessions)
         # Without a configured key, the demo key derived from the QR secret (as settings do).
-        keys = chain_keys or ChainKeys.derived(keyring.keys[keyring.current_key_id])
+        keys = chain_keys or ChainKeys.derived(
+            keyring.keys[keyring.current_key_id], older=list(keyring.keys.values())
+        )
         transparency = Transparency(db, keys)
         return cls(
             db=db,

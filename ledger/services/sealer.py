@@ -7,12 +7,14 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from ledger import metrics
 from ledger.domain.chain import seal_hash
+from ledger.domain.localtime import day_start, local_day
 from ledger.ports import Clock
 from ledger.services.transparency import Transparency
-from ledger.store import facts, notices
+from ledger.store import chain_heads, facts, notices
 from ledger.store import seals as store
 from ledger.store.connections import is_unavailable
 from ledger.store.engine import Database
@@ -53,8 +55,19 @@ class Sealer:
                 seal_no += 1
                 previous = seal_hash(previous, seal_no, entry)
                 seals.append((seal_no, entry.entry_id, previous))
-            await store.append(seals, self.clock.now())
+            await store.append(seals, await self._sealed_at())
         return len(seals), sequenced
+
+    async def _sealed_at(self) -> datetime:
+        """Now, but never on a day whose head is published: another process, whose clock is a
+        little ahead, may have published the day this one still thinks is today, and a seal
+        stamped on it would leave its head short of an entry for ever (review19). Under the
+        sealer's lock, which publishing takes too."""
+        now = self.clock.now()
+        published = await chain_heads.last_published_day()
+        if published is not None and local_day(now) <= published:
+            return day_start(published + timedelta(days=1))
+        return now
 
     async def number_facts(self) -> int:
         """Give up to SEAL_BATCH committed board facts, then as many notice facts, the next

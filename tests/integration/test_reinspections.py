@@ -17,9 +17,12 @@ from ledger.domain.access import Principal, Role
 from ledger.domain.errors import AlreadyDecided, AppealClosed, Forbidden, InvalidInput, NotFound
 from ledger.domain.inspection_checks import sampling_seed
 from ledger.domain.rules import Grade, Stream
+from ledger.services.appeals import correct_grade
 from ledger.services.container import Services
 from ledger.services.grading import Graded, Grading
-from ledger.services.reinspections import disagreement_report
+from ledger.services.reinspections import CAUSE, disagreement_report
+from ledger.store import appeals as appeals_store
+from ledger.store.appeals import NewAppeal
 from ledger.store.tables import Entry, Reinspection
 from tests.factories import event_id, make_household, make_user
 from tests.integration.earning_helpers import Site, balance, make_site
@@ -273,5 +276,69 @@ async def test_a_grade_the_household_appealed_after_the_draw_is_left_to_the_appe
         await services.reinspections.regrade(
             world.site.coordinator, event_id(), item.reinspection_id, Grade.POOR
         )
+
+    assert await Entry.count() == entries
+
+
+async def test_an_appeal_opened_while_the_regrade_committed_cannot_correct_it_again(
+    services: Services,
+) -> None:
+    """review19: opening an appeal checks "not corrected on re-inspection" without waiting for
+    a re-grade in flight (PostgreSQL, read committed), so an appeal can be open on a grade the
+    re-inspection has since corrected. Upholding it must not correct it a second time: the
+    re-inspection's credit would stay and a second one be added (only the first, original
+    entry is ever reversed). The race's outcome is made here directly: the appeal row added
+    after the correction, as the racing open would have added it."""
+    world = await graded_day(services)
+    coordinator = world.site.coordinator
+    sample = await services.reinspections.sample(coordinator)
+    fair = next(i for i in sample.items if i.original_grade == "fair")
+    account = world.accounts[fair.household_id]
+    await services.reinspections.regrade(coordinator, event_id(), fair.reinspection_id, Grade.GOOD)
+    corrected = await balance(services, account)
+    member = await make_user(services, Role.RESIDENT, household_id=fair.household_id)
+    async with services.db.write():
+        appeal_id = await appeals_store.add(
+            NewAppeal(
+                fair.inspection_id,
+                fair.household_id,
+                fair.compound_id,
+                "评错了",
+                member.user_id,
+                services.clock.now(),
+            )
+        )
+    entries = await Entry.count()
+
+    with pytest.raises(AppealClosed, match="re-inspection"):
+        await services.appeals.decide(coordinator, event_id(), appeal_id, True, Grade.GOOD)
+
+    assert await Entry.count() == entries
+    assert await balance(services, account) == corrected
+    rejected = await services.appeals.decide(coordinator, event_id(), appeal_id, False, None)
+    assert rejected.status == "rejected"
+    await services.sealer.seal_all()
+    report = await services.verifier.verify()
+    assert report.ok, report
+
+
+async def test_a_regrade_racing_an_appeal_does_not_correct_it_twice(services: Services) -> None:
+    """review19, the other order: regrade() checks "not appealed" before it takes the account
+    lock, so an appeal opened and upheld meanwhile has corrected the grade by the time the
+    re-inspection's correction runs; the correction itself refuses, under the lock."""
+    world = await graded_day(services)
+    coordinator = world.site.coordinator
+    sample = await services.reinspections.sample(coordinator)
+    fair = next(i for i in sample.items if i.original_grade == "fair")
+    member = await make_user(services, Role.RESIDENT, household_id=fair.household_id)
+    opened = await services.appeals.open(member, event_id(), fair.inspection_id, "评错了")
+    await services.appeals.decide(coordinator, event_id(), opened.appeal_id, True, Grade.GOOD)
+    entries = await Entry.count()
+
+    with pytest.raises(AlreadyDecided, match="appeal"):
+        async with services.db.write():
+            await correct_grade(
+                coordinator, event_id(), fair.inspection_id, Grade.POOR, services.clock.now(), CAUSE
+            )
 
     assert await Entry.count() == entries

@@ -15,6 +15,7 @@ import pytest
 from ledger.domain import merkle
 from ledger.domain.access import SYSTEM
 from ledger.domain.errors import DayNotPublished, NotYetSealed
+from ledger.domain.localtime import day_start, local_day
 from ledger.domain.receipts import DayHead, ReceiptRefused, check_receipt, head_payload
 from ledger.services.container import Services
 from ledger.store import chain_heads
@@ -165,3 +166,33 @@ async def test_the_sealer_loop_publishes_once_midnight_has_passed(
     services.transparency.publish_closed_days = publish_then_stop  # type: ignore[method-assign]
     await asyncio.wait_for(services.sealer.run(stop), timeout=30)
     assert [(h.day, h.tree_size) for h in published] == [(DAY_ONE, 1)]
+
+
+async def test_a_seal_never_lands_on_a_published_day(
+    services: Services, clock: FrozenClock
+) -> None:
+    """review19: two server processes, the publisher's clock a little ahead of the sealer's.
+    The publisher closes day one at its 00:00:01; the other process then seals an entry at its
+    23:59:59 of day one. Stamped on day one, the entry would be outside day one's head for ever
+    (its receipt unprovable, `verify` failing); it is sealed on day two instead."""
+    world = await make_world(services)
+    await credit(services, world.account_id, 5)
+    await services.sealer.seal_all()
+    midnight = day_start(DAY_ONE + timedelta(1))  # local midnight ending day one
+    clock.moment = midnight - timedelta(seconds=1)  # the sealing process's clock
+    published = await services.transparency.publish_closed_days(midnight + timedelta(seconds=1))
+    assert [(h.day, h.tree_size) for h in published] == [(DAY_ONE, 1)]
+    late = (await credit(services, world.account_id, 6))["entry_id"]
+
+    await services.sealer.seal_all()
+
+    async with services.db.read():
+        seal = await chain_heads.seal_of_entry(late)
+    assert seal is not None
+    assert local_day(seal.sealed_at) == DAY_ONE + timedelta(1)
+    await services.transparency.publish_closed_days(midnight + timedelta(days=1, seconds=1))
+    receipt = asdict(await services.transparency.receipt(SYSTEM, late))
+    heads = await services.transparency.heads(DAY_ONE, DAY_ONE + timedelta(1))
+    assert check_receipt(receipt, heads).day == DAY_ONE + timedelta(1)
+    report = await services.verifier.verify()
+    assert report.ok, report

@@ -232,3 +232,26 @@ def test_the_chain_signing_key_is_configured_derived_or_refused(tmp_path: Path) 
         Settings.from_env({**base, PREFIX + "CHAIN_SIGNING_KEY": "ab" * 31})
     with pytest.raises(ConfigError, match="CHAIN_RETIRED_KEYS"):
         Settings.from_env({**base, PREFIX + "CHAIN_RETIRED_KEYS": "nothex"})
+
+
+def test_rotating_the_qr_keys_keeps_old_day_heads_verifiable(tmp_path: Path) -> None:
+    """review19: without a configured chain key, the heads' key is derived from the current QR
+    secret, so setting or rotating GREENLEDGER_QR_KEYS changes it; the heads signed before must
+    still verify (verify's day_heads check, and /chain/key for check-receipt), with the new
+    key signing new heads."""
+    base = {
+        PREFIX + "DATABASE_URL": str(tmp_path / "gl.sqlite"),
+        PREFIX + "SECRET_KEY": GOOD_SECRET,
+    }
+    payload = b"2026-12-05:12:root"
+    unset = Settings.from_env(base).chain_keys()
+    first = Settings.from_env(base | {PREFIX + "QR_KEYS": f"a:{'o' * 32}"}).chain_keys()
+    rotated = Settings.from_env(
+        base | {PREFIX + "QR_KEYS": f"b:{'n' * 32}, a:{'o' * 32}"}
+    ).chain_keys()
+    assert len({unset.key_id, first.key_id, rotated.key_id}) == 3
+    for old in (unset, first):
+        assert rotated.verify(old.key_id, payload, old.sign(payload))
+        assert first.verify(unset.key_id, payload, unset.sign(payload))
+    assert [kid for kid, _, signing in rotated.published() if signing] == [rotated.key_id]
+    assert {unset.key_id, first.key_id} <= {kid for kid, _, _ in rotated.published()}
