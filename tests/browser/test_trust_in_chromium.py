@@ -111,6 +111,8 @@ def test_a_resident_receipt_checks_out_signed_out_and_a_changed_one_does_not(
     link = ""
     for locale in LANGUAGES:
         resident.goto(f"/home?lang={lang(locale)}")
+        fits_the_phone(resident)
+        shot(resident, f"trust-home-{locale}")
         resident.locator(f'a[href="/home/receipt/{entry_id}"]').click()
         resident.wait_for_load_state()
         assert resident.url.endswith(f"/home/receipt/{entry_id}")
@@ -221,14 +223,14 @@ def test_staff_read_the_books_download_them_and_price_a_reward(phone: Any, histo
     assert any(int(m["issued_total"]) > 0 for m in months), "the history issued points"
 
     # A reward's unit cost, set through its form, shows in the table.
-    first = page.locator("#reward-stock tbody tr").first
-    reward = first.locator("td").first.inner_text()
-    first.locator('input[name="cost_yuan"]').fill("3.25")
-    first.locator('input[name="threshold"]').fill("7")
-    first.locator('button[type="submit"]').click()
+    reward = page.locator("#reward-stock tr.reward td").first.inner_text()
+    terms = page.locator("#reward-stock tr.reward-terms form").first  # the row under it
+    terms.locator('input[name="cost_yuan"]').fill("3.25")
+    terms.locator('input[name="threshold"]').fill("7")
+    terms.locator('button[type="submit"]').click()
     page.wait_for_load_state()
     assert "/staff/books" in page.url
-    row = page.locator("#reward-stock tbody tr", has_text=reward).first
+    row = page.locator("#reward-stock tr.reward", has_text=reward).first
     cells = [cell.inner_text() for cell in row.locator("td").all()]
     assert cells[2:4] == ["¥3.25", "7"], cells
     fits_the_phone(page)
