@@ -18,6 +18,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,8 +120,10 @@ def _run(args: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="package")
-def server() -> Iterator[Server]:
+@contextmanager
+def serving(days: int = 0) -> Iterator[Server]:
+    """A migrated, seeded server process; `days` of history (sealed and published day by
+    day, as `seed-demo --days` writes it) for the pages that read the past."""
     if _missing() is not None:
         pytest.skip(_missing() or "")
     work = Path(tempfile.mkdtemp(prefix="greenledger-browser-"))
@@ -132,7 +135,7 @@ def server() -> Iterator[Server]:
         "GREENLEDGER_BASE_URL": f"http://127.0.0.1:{port}",
     }
     _run(["migrate"], env)
-    _run(["seed-demo", "--households", "50", "--days", "0"], env)
+    _run(["seed-demo", "--households", "50", "--days", str(days)], env)
     log = (work / "server.log").open("wb")
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -160,6 +163,12 @@ def server() -> Iterator[Server]:
         process.wait(timeout=10)
         log.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="package")
+def server() -> Iterator[Server]:
+    with serving() as running:
+        yield running
 
 
 @pytest.fixture(scope="package")
