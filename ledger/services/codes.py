@@ -15,15 +15,29 @@ from ledger.domain.short_codes import RANDOM_SPACE, code_from, grouped, looks_ty
 from ledger.store import earning as earning_store
 from ledger.store import registry as store
 from ledger.store import short_codes
-from ledger.store.earning import ScannedHousehold, ScannedPoint, ScannedPost
+from ledger.store.earning import ScannedHousehold, ScannedPoint, ScannedPost, ScannedSubject
 
-Scanned = TypeVar("Scanned", ScannedHousehold, ScannedPoint, ScannedPost)
+Scanned = TypeVar("Scanned", bound=ScannedSubject)
+
+FIND_BY_KIND: dict[CodeKind, Callable[[int], Awaitable[ScannedSubject | None]]] = {
+    CodeKind.HOUSEHOLD: earning_store.scanned_household,
+    CodeKind.POINT: earning_store.scanned_point,
+    CodeKind.POST: earning_store.scanned_post,
+}
 
 TABLE_BY_KIND: dict[CodeKind, store.TableClass] = {
     CodeKind.HOUSEHOLD: store.Household,
     CodeKind.POINT: store.CollectionPoint,
     CodeKind.POST: store.DutyPost,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A current code (scanned or typed) and the household, point or post it names."""
+
+    code: ScanCode
+    subject: ScannedSubject
 
 
 @dataclass(frozen=True)
@@ -44,14 +58,13 @@ class Codes:
 
     async def resolve(
         self, token: str, expected: CodeKind | None = None, actor: Principal | None = None
-    ) -> tuple[ScanCode, dict[str, Any]]:
-        """A genuine code of the expected kind, for a card that has not been re-issued; the row
-        comes with its compound's `community_id`. `token` is the scanned token or the short code
-        typed from under the QR code, which only staff (`actor`) may type, in their compounds."""
+    ) -> Resolved:
+        """A genuine code of the expected kind, for a card that has not been re-issued, and what
+        it names with its compound's `community_id`. `token` is the scanned token or the short
+        code typed from under the QR code, which only staff (`actor`) may type, in their
+        compounds."""
         code = await self.read(token, expected, actor)
-        row = current_row(code, await store.scanned(TABLE_BY_KIND[code.kind], code.subject_id))
-        _check_typed_scope(token, actor, row["compound"])
-        return code, row
+        return Resolved(code, await self._current(token, code, actor, FIND_BY_KIND[code.kind]))
 
     async def household(self, token: str, actor: Principal | None = None) -> ScannedHousehold:
         """`resolve` for a household's card, typed."""
@@ -72,7 +85,17 @@ class Codes:
         actor: Principal | None,
         find: Callable[[int], Awaitable[Scanned | None]],
     ) -> Scanned:
-        code = await self.read(token, kind, actor)
+        return await self._current(token, await self.read(token, kind, actor), actor, find)
+
+    @staticmethod
+    async def _current(
+        token: str,
+        code: ScanCode,
+        actor: Principal | None,
+        find: Callable[[int], Awaitable[Scanned | None]],
+    ) -> Scanned:
+        """What a genuine code names, if it exists and its card was not re-issued, and (a typed
+        short code) is in the typing staff member's compounds: refused in that order."""
         row = await find(code.subject_id)
         check_current(code, None if row is None else row.card_serial)
         assert row is not None, "checked"
@@ -118,13 +141,6 @@ def may_type_codes(actor: Principal) -> bool:
 def draw_short_code() -> str:
     """Nine digits from the OS's random source: not a sequence anyone can walk."""
     return code_from(secrets.randbelow(RANDOM_SPACE))
-
-
-def current_row(code: ScanCode, row: dict[str, Any] | None) -> dict[str, Any]:
-    """The row a genuine code names, if it exists and its card was not re-issued."""
-    check_current(code, None if row is None else row["card_serial"])
-    assert row is not None, "checked"
-    return row
 
 
 def _check_typed_scope(token: str, actor: Principal | None, compound_id: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -37,6 +37,8 @@ class ScannedHousehold:
     name: str
 
     card_serial: int
+    # Compared by `Members.join` only; kept out of reprs (a log line, a failed assertion).
+    join_code: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class ScannedPoint:
     id: int
     compound: int
     community_id: int
+    name: str
     windows: str
 
     card_serial: int
@@ -61,6 +64,10 @@ class ScannedPost:
     name: str
 
     card_serial: int
+
+
+ScannedSubject = ScannedHousehold | ScannedPoint | ScannedPost
+"""What a code names: a household's card, a collection point's code or a duty post's."""
 
 
 @dataclass(frozen=True, slots=True)
