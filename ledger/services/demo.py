@@ -316,9 +316,9 @@ async def _add_users(users: Users, compounds: list[_Compound], password_hash: st
             role.value,
             password_hash,
             role,
-            household.id if role is Role.RESIDENT else None,
-            volunteer_id if role is Role.VOLUNTEER else None,
-            scope if role in SCOPED_ROLES else frozenset(),
+            household_id=household.id if role is Role.RESIDENT else None,
+            volunteer_id=volunteer_id if role is Role.VOLUNTEER else None,
+            compound_ids=scope if role in SCOPED_ROLES else frozenset(),
         )
     return household.account
 
