@@ -25,10 +25,10 @@ FIND_BY_KIND: dict[CodeKind, Callable[[int], Awaitable[ScannedSubject | None]]] 
     CodeKind.POST: earning_store.scanned_post,
 }
 
-TABLE_BY_KIND: dict[CodeKind, store.TableClass] = {
-    CodeKind.HOUSEHOLD: store.Household,
-    CodeKind.POINT: store.CollectionPoint,
-    CodeKind.POST: store.DutyPost,
+CLASS_BY_KIND: dict[CodeKind, type[ScannedSubject]] = {
+    CodeKind.HOUSEHOLD: ScannedHousehold,
+    CodeKind.POINT: ScannedPoint,
+    CodeKind.POST: ScannedPost,
 }
 
 
@@ -54,7 +54,7 @@ class Codes:
 
     async def token_for(self, kind: CodeKind, subject_id: int) -> str:
         """The token of the current card of a household, point or post."""
-        return self.token(kind, subject_id, (await _carded(kind, subject_id))["card_serial"])
+        return self.token(kind, subject_id, (await _carded(kind, subject_id)).card_serial)
 
     async def resolve(
         self, token: str, expected: CodeKind | None = None, actor: Principal | None = None
@@ -178,46 +178,47 @@ async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> tuple[
     compound = await store.get(store.Compound, compound_id)
     if compound is None:
         raise NotFound("compound", compound_id)
-    rows = await store.all_in_compound(TABLE_BY_KIND[kind], compound_id)
-    typed = await short_codes.current(kind.value, rows)
+    subjects = await earning_store.scanned_in_compound(CLASS_BY_KIND[kind], compound_id)
+    typed = await short_codes.current(kind.value, [(s.id, s.card_serial) for s in subjects])
     return compound["name"], [
         Label(
-            url=codes.url(codes.token(kind, row["id"], row["card_serial"])),
+            url=codes.url(codes.token(kind, subject.id, subject.card_serial)),
             title=compound["name"],
-            subtitle=_subtitle(kind, row),
-            short_code=grouped(typed.get(row["id"], "")),
-            join_code=row.get("join_code", "") if kind is CodeKind.HOUSEHOLD else "",
-            **_parts(kind, row),
+            subtitle=_subtitle(subject),
+            short_code=grouped(typed.get(subject.id, "")),
+            join_code=subject.join_code if isinstance(subject, ScannedHousehold) else "",
+            **_parts(subject),
         )
-        for row in rows
+        for subject in subjects
     ]
 
 
 async def label_for(codes: Codes, kind: CodeKind, subject_id: int) -> Label:
-    row = await _carded(kind, subject_id)
-    token = codes.token(kind, subject_id, row["card_serial"])
-    compound = await store.get(store.Compound, row["compound"])
+    subject = await _carded(kind, subject_id)
+    token = codes.token(kind, subject_id, subject.card_serial)
+    compound = await store.get(store.Compound, subject.compound)
     assert compound is not None, "foreign key"
-    return Label(url=codes.url(token), title=compound["name"], subtitle=_subtitle(kind, row))
+    return Label(url=codes.url(token), title=compound["name"], subtitle=_subtitle(subject))
 
 
-async def _carded(kind: CodeKind, subject_id: int) -> dict[str, Any]:
-    """The household's, point's or post's row (its card serial, compound, address or name)."""
-    row = await store.get(TABLE_BY_KIND[kind], subject_id)
-    if row is None:
+async def _carded(kind: CodeKind, subject_id: int) -> ScannedSubject:
+    """The household, point or post (its card serial, compound, address or name)."""
+    subject = await FIND_BY_KIND[kind](subject_id)
+    if subject is None:
         raise NotFound(kind.value, subject_id)
-    return row
+    return subject
 
 
-def _parts(kind: CodeKind, row: dict[str, Any]) -> dict[str, Any]:
+def _parts(subject: ScannedSubject) -> dict[str, Any]:
     """What the subtitle is made of, for a sheet printed in another language."""
-    if kind is CodeKind.HOUSEHOLD and row["kind"] == HouseholdKind.HOUSEHOLD:
-        return {"address": (row["building"], row["unit"], row["room"])}
-    return {"name": row["name"]}  # a shop's or office's name, or a point's or post's
+    if isinstance(subject, ScannedHousehold) and subject.kind == HouseholdKind.HOUSEHOLD:
+        return {"address": (subject.building, subject.unit, subject.room)}
+    return {"name": subject.name}  # a shop's or office's name, or a point's or post's
 
 
-def _subtitle(kind: CodeKind, row: dict[str, Any]) -> str:
-    if kind is CodeKind.HOUSEHOLD:
-        return unit_label(row["kind"], row["building"], row["unit"], row["room"], row["name"])
-    suffix = "投放点" if kind is CodeKind.POINT else "志愿岗"
-    return f"{row['name']} · {suffix}"
+def _subtitle(subject: ScannedSubject) -> str:
+    if isinstance(subject, ScannedHousehold):
+        home = subject
+        return unit_label(home.kind, home.building, home.unit, home.room, home.name)
+    suffix = "投放点" if isinstance(subject, ScannedPoint) else "志愿岗"
+    return f"{subject.name} · {suffix}"
