@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ledger.domain.access import SCOPED_ROLES, Principal, Role
 from ledger.domain.errors import CodeRevoked, CodeWrongKind, NotFound, OutOfScope, ScanRequired
@@ -187,7 +187,8 @@ async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> tuple[
             subtitle=_subtitle(subject),
             short_code=grouped(typed.get(subject.id, "")),
             join_code=subject.join_code if isinstance(subject, ScannedHousehold) else "",
-            **_parts(subject),
+            address=_address(subject),
+            name="" if _address(subject) else subject.name,
         )
         for subject in subjects
     ]
@@ -209,11 +210,12 @@ async def _carded(kind: CodeKind, subject_id: int) -> ScannedSubject:
     return subject
 
 
-def _parts(subject: ScannedSubject) -> dict[str, Any]:
-    """What the subtitle is made of, for a sheet printed in another language."""
+def _address(subject: ScannedSubject) -> tuple[str, str, str] | None:
+    """What a household's subtitle is made of, for a sheet printed in another language (a
+    shop's or office's, a point's or post's, is its name)."""
     if isinstance(subject, ScannedHousehold) and subject.kind == HouseholdKind.HOUSEHOLD:
-        return {"address": (subject.building, subject.unit, subject.room)}
-    return {"name": subject.name}  # a shop's or office's name, or a point's or post's
+        return (subject.building, subject.unit, subject.room)
+    return None
 
 
 def _subtitle(subject: ScannedSubject) -> str:
