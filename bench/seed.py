@@ -110,9 +110,9 @@ async def seed(households: int, compounds: int) -> dict[str, Any]:
                 )
             scope = frozenset(compound_ids)
             inspector = await services.users.add(
-                INSPECTOR, password_hash, Role.INSPECTOR, None, None, scope
+                INSPECTOR, password_hash, Role.INSPECTOR, compound_ids=scope
             )
-            clerk = await services.users.add(CLERK, password_hash, Role.CLERK, None, None, scope)
+            clerk = await services.users.add(CLERK, password_hash, Role.CLERK, compound_ids=scope)
         rows = await Household.select(Household.id, Household.account, Household.compound).order_by(
             Household.id
         )
@@ -176,9 +176,7 @@ async def seed_spending(households: int, fixture: dict[str, Any]) -> dict[str, A
                     spending_clerk(number),
                     password_hash,
                     Role.CLERK,
-                    None,
-                    None,
-                    frozenset({compound_id}),
+                    compound_ids=frozenset({compound_id}),
                 )
                 clerks.append({"id": added.id, "username": spending_clerk(number)})
         rows = (

@@ -100,9 +100,9 @@ async def make_user(
             f"{role.value}-{next(_events)}",
             _PASSWORD_HASH,
             role,
-            household_id,
-            volunteer_id,
-            compound_ids,
+            household_id=household_id,
+            volunteer_id=volunteer_id,
+            compound_ids=compound_ids,
         )
     return await services.users.principal(created.id)
 

@@ -27,10 +27,10 @@ from api.security import requires
 from ledger.domain.access import Principal, Role
 from ledger.domain.errors import LedgerError, NotFound
 from ledger.domain.rewards import QUANTITY_MAX
-from ledger.domain.scan_codes import CodeKind
 from ledger.services.catalog import RewardView
 from ledger.services.container import Services
 from ledger.services.spending import MerchantRow, Spending
+from ledger.store.earning import ScannedHousehold
 
 CLERKS = [requires(Role.CLERK)]
 AMOUNT_MAX = 1_000_000
@@ -46,11 +46,11 @@ async def counter_home(principal: PrincipalDep) -> Response[Any]:
 
 async def scanned_household(
     services: Services, token: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[ScannedHousehold, dict[str, Any]]:
+    """The scanned household card's household and the subject its pages show."""
     check_length(token)
-    code, row = await services.codes.resolve(token, CodeKind.HOUSEHOLD)
-    """The scanned household card's row and the subject its pages show."""
-    return row, await subject_of(code.kind, row)
+    household = await services.codes.household(token)
+    return household, await subject_of(household)
 
 
 async def _reward(services: Services, community_id: int, reward_id: int) -> RewardView:
@@ -68,8 +68,8 @@ async def _merchant(services: Services, community_id: int, merchant_id: int) -> 
     return merchant
 
 
-async def _balance(services: Services, principal: Principal, row: dict[str, Any]) -> int:
-    account = await services.accounts.account(principal, row["account"])
+async def _balance(services: Services, principal: Principal, row: ScannedHousehold) -> int:
+    account = await services.accounts.account(principal, row.account)
     return account.balance_points
 
 

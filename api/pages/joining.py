@@ -24,7 +24,6 @@ from api.schemas import ID_MAX
 from api.security import client_address, issue_token, requires
 from ledger.domain.access import Role
 from ledger.domain.errors import InvalidInput, LedgerError
-from ledger.domain.scan_codes import CodeKind
 
 PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 FIELD_LENGTH_MAX = 50
@@ -40,11 +39,11 @@ async def join_form(
     check_length(token)
     me = await viewer(request)
     try:
-        _, row = await services.codes.resolve(token, CodeKind.HOUSEHOLD)
+        household = await services.codes.household(token)
     except LedgerError as refusal:
         error = code_refusal_text(refusal)
         return render("code.html", HTTP_404_NOT_FOUND, me=me, token=token, error=error)
-    subject = await subject_of(CodeKind.HOUSEHOLD, row)
+    subject = await subject_of(household)
     return render("join.html", me=me, token=token, subject=subject, form={})
 
 
@@ -95,11 +94,11 @@ async def _refused(
 ) -> Response[Any]:
     me = await viewer(request)
     try:
-        _, row = await services.codes.resolve(token, CodeKind.HOUSEHOLD)
+        household = await services.codes.household(token)
     except LedgerError as bad_card:
         error = code_refusal_text(bad_card)
         return render("code.html", HTTP_404_NOT_FOUND, me=me, token=token, error=error)
-    subject = await subject_of(CodeKind.HOUSEHOLD, row)
+    subject = await subject_of(household)
     status = STATUS_BY_CODE.get(refusal.code, 400)
     return render(
         "join.html",

@@ -15,6 +15,7 @@ from ledger.domain.errors import LedgerError, refusal_from_record
 from ledger.domain.registry import HouseholdKind
 from ledger.domain.rules import Grade, Stream
 from ledger.domain.scan_codes import CodeKind
+from ledger.store.earning import ScannedHousehold
 from ledger.store.views import GradedUnit, HouseholdView
 
 if TYPE_CHECKING:
@@ -285,9 +286,9 @@ def address(building: str, unit: str, room: str) -> str:
              building=building, unit=unit, room=room)  # fmt: skip
 
 
-def unit_name(row: Mapping[str, Any] | HouseholdView | GradedUnit) -> str:
+def unit_name(row: Mapping[str, Any] | HouseholdView | GradedUnit | ScannedHousehold) -> str:
     """What a page calls a household: its address; a shop or an office: its name."""
-    if isinstance(row, HouseholdView | GradedUnit):
+    if isinstance(row, HouseholdView | GradedUnit | ScannedHousehold):
         if row.kind != HouseholdKind.HOUSEHOLD:
             return row.name
         return address(row.building, row.unit, row.room)

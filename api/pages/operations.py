@@ -61,7 +61,7 @@ async def weigh_form(
 
     async def more() -> dict[str, Any]:
         row, subject = await scanned_household(services, token)
-        account = await services.accounts.account(principal, row["account"])
+        account = await services.accounts.account(principal, row.account)
         return {"subject": subject, "balance": account.balance_points}
 
     return await op_form(

@@ -46,6 +46,7 @@ from ledger.services import views
 from ledger.services.container import Services
 from ledger.services.grading import Grading
 from ledger.services.shifts import Shifts
+from ledger.store.earning import ScannedHousehold, ScannedPoint, ScannedSubject
 
 CodeToken = Annotated[str, PathParameter(max_length=200)]
 TOKEN_LENGTH_MAX = 100
@@ -70,31 +71,32 @@ async def open_code(
     check_length(token)
     me = await viewer(request)
     try:
-        code, row = await services.codes.resolve(token)
+        resolved = await services.codes.resolve(token)
     except LedgerError as refusal:
         error = code_refusal_text(refusal)
         return render("code.html", HTTP_404_NOT_FOUND, me=me, token=token, error=error)
-    subject = await subject_of(code.kind, row)
+    kind, row = resolved.code.kind, resolved.subject
+    subject = await subject_of(row)
     common: dict[str, Any] = {
         "me": me,
         "token": token,
-        "kind": code.kind.value,
+        "kind": kind.value,
         "subject": subject,
         "chosen_point": request.cookies.get(POINT_COOKIE),
     }
     if me is None:
         # A duty post's code also invites passers-by to volunteer in its community.
-        apply = apply_url(row["community_id"]) if code.kind is CodeKind.POST else None
+        apply = apply_url(row.community_id) if kind is CodeKind.POST else None
         return render("code.html", **common, sign_in=login_url(f"/q/{token}"), apply=apply)
-    if _has_form(me, code.kind, row):
+    if _has_form(me, kind):
         event_id = page_event_id(request)
         if event_id is None:  # this scan's actions get their event ids once (api/pages/once.py)
             return with_new_event_id(request)
         common["event_id"] = event_id
-    return await _for_role(services, me, code.kind, row, common)
+    return await _for_role(services, me, kind, row, common)
 
 
-def _has_form(me: Principal, kind: CodeKind, row: dict[str, Any]) -> bool:
+def _has_form(me: Principal, kind: CodeKind) -> bool:
     """The code opens a form that writes: grading, a drop-off, a check-in or -out."""
     return (
         (kind is CodeKind.HOUSEHOLD and me.role is Role.INSPECTOR)
@@ -104,14 +106,19 @@ def _has_form(me: Principal, kind: CodeKind, row: dict[str, Any]) -> bool:
 
 
 async def _for_role(
-    services: Services, me: Principal, kind: CodeKind, row: dict[str, Any], common: dict[str, Any]
+    services: Services,
+    me: Principal,
+    kind: CodeKind,
+    row: ScannedSubject,
+    common: dict[str, Any],
 ) -> Response[Any]:
-    if kind is CodeKind.HOUSEHOLD and me.role is Role.RESIDENT and me.household_id == row["id"]:
+    household = row if isinstance(row, ScannedHousehold) else None
+    if household is not None and me.role is Role.RESIDENT and me.household_id == household.id:
         return Redirect("/home", status_code=HTTP_303_SEE_OTHER)
-    if kind is CodeKind.HOUSEHOLD and me.role is Role.INSPECTOR:
-        return await _grading(services, me, row, common)
-    if kind is CodeKind.HOUSEHOLD and me.role is Role.CLERK:
-        return await _counter(services, me, row, common)
+    if household is not None and me.role is Role.INSPECTOR:
+        return await _grading(services, me, household, common)
+    if household is not None and me.role is Role.CLERK:
+        return await _counter(services, me, household, common)
     if kind is CodeKind.POINT and me.role is Role.RESIDENT:
         windows = parse_windows(common["subject"]["windows"])
         opening = next_opening(windows, minute_of_day(services.clock.now()))
@@ -121,7 +128,7 @@ async def _for_role(
         page = render(
             "point_inspector.html",
             **common,
-            point_id=row["id"],
+            point_id=row.id,
             streams=[s.value for s in Stream],
             grades=[g.value for g in Grade],
             address_pattern=address("{building}", "{unit}", "{room}"),
@@ -140,36 +147,37 @@ async def _for_role(
     return render("code.html", **common)
 
 
-async def subject_of(kind: CodeKind, row: dict[str, Any]) -> dict[str, Any]:
+async def subject_of(row: ScannedSubject) -> dict[str, Any]:
     """What the page calls the scanned thing: an address, or a point's or post's name."""
-    if kind is CodeKind.HOUSEHOLD:
-        household = await views.household(row["id"])
+    if isinstance(row, ScannedHousehold):
+        household = await views.household(row.id)
         return {
             "compound": household.compound_name,
             "name": unit_name(row),
-            "compound_id": row["compound"],
+            "compound_id": row.compound,
             "community_id": household.community_id,
         }
-    names = await views.compound_names([row["compound"]])
+    names = await views.compound_names([row.compound])
+    windows = row.windows if isinstance(row, ScannedPoint) else ""
     return {
-        "compound": names.get(row["compound"], ""),
-        "name": row["name"],
-        "compound_id": row["compound"],
-        "windows": [w for w in row.get("windows", "").split(",") if w],
+        "compound": names.get(row.compound, ""),
+        "name": row.name,
+        "compound_id": row.compound,
+        "windows": [w for w in windows.split(",") if w],
     }
 
 
 async def _grading(
-    services: Services, me: Principal, row: dict[str, Any], common: dict[str, Any]
+    services: Services, me: Principal, row: ScannedHousehold, common: dict[str, Any]
 ) -> Response[Any]:
     today = local_day(services.clock.now())
-    if me.assigned_on(today) is not None and not me.grades_compound(row["compound"], today):
+    if me.assigned_on(today) is not None and not me.grades_compound(row.compound, today):
         error = refusal_text(NotAssigned("not among this week's compounds"))
         return render("code.html", **common, error=error)
-    if not me.grades_compound(row["compound"], today):
+    if not me.grades_compound(row.compound, today):
         error = refusal_text(OutOfScope("outside the inspector's compounds"))
         return render("code.html", **common, error=error)
-    points = await services.registry.page("points", None, LIST_MAX, {"compound": row["compound"]})
+    points = await services.registry.page("points", None, LIST_MAX, {"compound": row.compound})
     return render(
         "grade.html",
         **common,
@@ -177,17 +185,17 @@ async def _grading(
         streams=[s.value for s in Stream],
         grades=[g.value for g in Grade],
         reasons=REASON_CODES,
-        previous=await views.recent_grades(row["id"], 3),
+        previous=await views.recent_grades(row.id, 3),
     )
 
 
 async def _counter(
-    services: Services, me: Principal, row: dict[str, Any], common: dict[str, Any]
+    services: Services, me: Principal, row: ScannedHousehold, common: dict[str, Any]
 ) -> Response[Any]:
-    if not me.covers_compound(row["compound"]):
+    if not me.covers_compound(row.compound):
         error = refusal_text(OutOfScope("outside the clerk's compounds"))
         return render("code.html", **common, error=error)
-    account = await services.accounts.account(me, row["account"])
+    account = await services.accounts.account(me, row.account)
     community = {"community": common["subject"]["community_id"]}
     rewards = await services.registry.page("rewards", None, LIST_MAX, community)
     merchants = await services.registry.page("merchants", None, LIST_MAX, community)
@@ -299,7 +307,7 @@ async def open_typed_code(
     for anyone else, 422 `invalid_code` when its check digit fails)."""
     token = code.strip().rsplit("/q/", 1)[-1].strip("/")
     if looks_typed(token):
-        scanned, _ = await services.codes.resolve(token, actor=await viewer(request))
+        scanned = (await services.codes.resolve(token, actor=await viewer(request))).code
         token = services.codes.token(scanned.kind, scanned.subject_id, scanned.card_serial)
     return Redirect(f"/q/{quote(token, safe='')}", status_code=HTTP_303_SEE_OTHER)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ledger.domain.access import SCOPED_ROLES, Principal, Role
 from ledger.domain.errors import CodeRevoked, CodeWrongKind, NotFound, OutOfScope, ScanRequired
@@ -15,15 +15,29 @@ from ledger.domain.short_codes import RANDOM_SPACE, code_from, grouped, looks_ty
 from ledger.store import earning as earning_store
 from ledger.store import registry as store
 from ledger.store import short_codes
-from ledger.store.earning import ScannedHousehold, ScannedPoint, ScannedPost
+from ledger.store.earning import ScannedHousehold, ScannedPoint, ScannedPost, ScannedSubject
 
-Scanned = TypeVar("Scanned", ScannedHousehold, ScannedPoint, ScannedPost)
+Scanned = TypeVar("Scanned", bound=ScannedSubject)
 
-TABLE_BY_KIND: dict[CodeKind, store.TableClass] = {
-    CodeKind.HOUSEHOLD: store.Household,
-    CodeKind.POINT: store.CollectionPoint,
-    CodeKind.POST: store.DutyPost,
+FIND_BY_KIND: dict[CodeKind, Callable[[int], Awaitable[ScannedSubject | None]]] = {
+    CodeKind.HOUSEHOLD: earning_store.scanned_household,
+    CodeKind.POINT: earning_store.scanned_point,
+    CodeKind.POST: earning_store.scanned_post,
 }
+
+CLASS_BY_KIND: dict[CodeKind, type[ScannedSubject]] = {
+    CodeKind.HOUSEHOLD: ScannedHousehold,
+    CodeKind.POINT: ScannedPoint,
+    CodeKind.POST: ScannedPost,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A current code (scanned or typed) and the household, point or post it names."""
+
+    code: ScanCode
+    subject: ScannedSubject
 
 
 @dataclass(frozen=True)
@@ -40,18 +54,17 @@ class Codes:
 
     async def token_for(self, kind: CodeKind, subject_id: int) -> str:
         """The token of the current card of a household, point or post."""
-        return self.token(kind, subject_id, (await _carded(kind, subject_id))["card_serial"])
+        return self.token(kind, subject_id, (await _carded(kind, subject_id)).card_serial)
 
     async def resolve(
         self, token: str, expected: CodeKind | None = None, actor: Principal | None = None
-    ) -> tuple[ScanCode, dict[str, Any]]:
-        """A genuine code of the expected kind, for a card that has not been re-issued; the row
-        comes with its compound's `community_id`. `token` is the scanned token or the short code
-        typed from under the QR code, which only staff (`actor`) may type, in their compounds."""
+    ) -> Resolved:
+        """A genuine code of the expected kind, for a card that has not been re-issued, and what
+        it names with its compound's `community_id`. `token` is the scanned token or the short
+        code typed from under the QR code, which only staff (`actor`) may type, in their
+        compounds."""
         code = await self.read(token, expected, actor)
-        row = current_row(code, await store.scanned(TABLE_BY_KIND[code.kind], code.subject_id))
-        _check_typed_scope(token, actor, row["compound"])
-        return code, row
+        return Resolved(code, await self._current(token, code, actor, FIND_BY_KIND[code.kind]))
 
     async def household(self, token: str, actor: Principal | None = None) -> ScannedHousehold:
         """`resolve` for a household's card, typed."""
@@ -72,7 +85,17 @@ class Codes:
         actor: Principal | None,
         find: Callable[[int], Awaitable[Scanned | None]],
     ) -> Scanned:
-        code = await self.read(token, kind, actor)
+        return await self._current(token, await self.read(token, kind, actor), actor, find)
+
+    @staticmethod
+    async def _current(
+        token: str,
+        code: ScanCode,
+        actor: Principal | None,
+        find: Callable[[int], Awaitable[Scanned | None]],
+    ) -> Scanned:
+        """What a genuine code names, if it exists and its card was not re-issued, and (a typed
+        short code) is in the typing staff member's compounds: refused in that order."""
         row = await find(code.subject_id)
         check_current(code, None if row is None else row.card_serial)
         assert row is not None, "checked"
@@ -120,13 +143,6 @@ def draw_short_code() -> str:
     return code_from(secrets.randbelow(RANDOM_SPACE))
 
 
-def current_row(code: ScanCode, row: dict[str, Any] | None) -> dict[str, Any]:
-    """The row a genuine code names, if it exists and its card was not re-issued."""
-    check_current(code, None if row is None else row["card_serial"])
-    assert row is not None, "checked"
-    return row
-
-
 def _check_typed_scope(token: str, actor: Principal | None, compound_id: int) -> None:
     """A typed short code names only what is in the typing staff member's compounds."""
     if looks_typed(token):
@@ -162,46 +178,49 @@ async def sheet_labels(codes: Codes, kind: CodeKind, compound_id: int) -> tuple[
     compound = await store.get(store.Compound, compound_id)
     if compound is None:
         raise NotFound("compound", compound_id)
-    rows = await store.all_in_compound(TABLE_BY_KIND[kind], compound_id)
-    typed = await short_codes.current(kind.value, rows)
+    subjects = await earning_store.scanned_in_compound(CLASS_BY_KIND[kind], compound_id)
+    typed = await short_codes.current(kind.value, [(s.id, s.card_serial) for s in subjects])
     return compound["name"], [
         Label(
-            url=codes.url(codes.token(kind, row["id"], row["card_serial"])),
+            url=codes.url(codes.token(kind, subject.id, subject.card_serial)),
             title=compound["name"],
-            subtitle=_subtitle(kind, row),
-            short_code=grouped(typed.get(row["id"], "")),
-            join_code=row.get("join_code", "") if kind is CodeKind.HOUSEHOLD else "",
-            **_parts(kind, row),
+            subtitle=_subtitle(subject),
+            short_code=grouped(typed.get(subject.id, "")),
+            join_code=subject.join_code if isinstance(subject, ScannedHousehold) else "",
+            address=_address(subject),
+            name="" if _address(subject) else subject.name,
         )
-        for row in rows
+        for subject in subjects
     ]
 
 
 async def label_for(codes: Codes, kind: CodeKind, subject_id: int) -> Label:
-    row = await _carded(kind, subject_id)
-    token = codes.token(kind, subject_id, row["card_serial"])
-    compound = await store.get(store.Compound, row["compound"])
+    subject = await _carded(kind, subject_id)
+    token = codes.token(kind, subject_id, subject.card_serial)
+    compound = await store.get(store.Compound, subject.compound)
     assert compound is not None, "foreign key"
-    return Label(url=codes.url(token), title=compound["name"], subtitle=_subtitle(kind, row))
+    return Label(url=codes.url(token), title=compound["name"], subtitle=_subtitle(subject))
 
 
-async def _carded(kind: CodeKind, subject_id: int) -> dict[str, Any]:
-    """The household's, point's or post's row (its card serial, compound, address or name)."""
-    row = await store.get(TABLE_BY_KIND[kind], subject_id)
-    if row is None:
+async def _carded(kind: CodeKind, subject_id: int) -> ScannedSubject:
+    """The household, point or post (its card serial, compound, address or name)."""
+    subject = await FIND_BY_KIND[kind](subject_id)
+    if subject is None:
         raise NotFound(kind.value, subject_id)
-    return row
+    return subject
 
 
-def _parts(kind: CodeKind, row: dict[str, Any]) -> dict[str, Any]:
-    """What the subtitle is made of, for a sheet printed in another language."""
-    if kind is CodeKind.HOUSEHOLD and row["kind"] == HouseholdKind.HOUSEHOLD:
-        return {"address": (row["building"], row["unit"], row["room"])}
-    return {"name": row["name"]}  # a shop's or office's name, or a point's or post's
+def _address(subject: ScannedSubject) -> tuple[str, str, str] | None:
+    """What a household's subtitle is made of, for a sheet printed in another language (a
+    shop's or office's, a point's or post's, is its name)."""
+    if isinstance(subject, ScannedHousehold) and subject.kind == HouseholdKind.HOUSEHOLD:
+        return (subject.building, subject.unit, subject.room)
+    return None
 
 
-def _subtitle(kind: CodeKind, row: dict[str, Any]) -> str:
-    if kind is CodeKind.HOUSEHOLD:
-        return unit_label(row["kind"], row["building"], row["unit"], row["room"], row["name"])
-    suffix = "投放点" if kind is CodeKind.POINT else "志愿岗"
-    return f"{row['name']} · {suffix}"
+def _subtitle(subject: ScannedSubject) -> str:
+    if isinstance(subject, ScannedHousehold):
+        home = subject
+        return unit_label(home.kind, home.building, home.unit, home.room, home.name)
+    suffix = "投放点" if isinstance(subject, ScannedPoint) else "志愿岗"
+    return f"{subject.name} · {suffix}"

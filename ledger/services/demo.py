@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
-from typing import Any, cast
+from typing import cast
 
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.accounts import AccountKind, issuance_stripe
@@ -316,9 +316,9 @@ async def _add_users(users: Users, compounds: list[_Compound], password_hash: st
             role.value,
             password_hash,
             role,
-            household.id if role is Role.RESIDENT else None,
-            volunteer_id if role is Role.VOLUNTEER else None,
-            scope if role in SCOPED_ROLES else frozenset(),
+            household_id=household.id if role is Role.RESIDENT else None,
+            volunteer_id=volunteer_id if role is Role.VOLUNTEER else None,
+            compound_ids=scope if role in SCOPED_ROLES else frozenset(),
         )
     return household.account
 
@@ -424,16 +424,16 @@ async def _login_lines(password: str) -> list[str]:
     lines = ["Demo logins (username / password / role — what it can do):"]
     for row in rows:
         role = Role(row["role"])
-        where = await _scope_text(row)
+        where = await _scope_text(int(row["id"]))
         lines.append(f"  {row['username']:<11} / {password} / {role.value:<11} {DUTIES[role]}")
         if where:
             lines.append(f"  {'':<11}   {where}")
     return lines
 
 
-async def _scope_text(row: dict[str, Any]) -> str:
+async def _scope_text(user_id: int) -> str:
     """Whose household, which volunteer, or which compounds a login acts for."""
-    user = await users_store.user_by_id(row["id"])
+    user = await users_store.user_by_id(user_id)
     assert user is not None, "the row was just read"
     principal = await principal_of_user(user)
     if principal.household_id is not None:

@@ -340,7 +340,9 @@ class _History:
         async with self.services.db.write():
             added = {}
             for name, role, volunteer_id, scope in made:
-                added[name] = await users.add(name, password_hash, role, None, volunteer_id, scope)
+                added[name] = await users.add(
+                    name, password_hash, role, volunteer_id=volunteer_id, compound_ids=scope
+                )
         async with self.services.db.read():
             principals = {}
             for name, result in added.items():

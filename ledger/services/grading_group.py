@@ -233,8 +233,7 @@ class GradingGroup:
 
     async def _code(self, actor: Principal, token: str, kind: CodeKind) -> ScanCode:
         if looks_typed(token):
-            code, _ = await self.codes.resolve(token, kind, actor)
-            return code
+            return (await self.codes.resolve(token, kind, actor)).code
         return await self.codes.read(token, kind, actor)
 
     async def _scanned(

@@ -36,7 +36,6 @@ from ledger.domain.phones import (
     parse_phone,
 )
 from ledger.domain.registry import household_label
-from ledger.domain.scan_codes import CodeKind
 from ledger.ports import Clock, Limiter
 from ledger.services import users as users_module
 from ledger.services.codes import Codes
@@ -62,6 +61,7 @@ from ledger.store import registry as registry_store
 from ledger.store import sessions as sessions_store
 from ledger.store import users as users_store
 from ledger.store import views as views_store
+from ledger.store.earning import ScannedHousehold
 from ledger.store.members import MemberRow
 from ledger.store.registry import HouseholdRow
 from ledger.store.users import UserRow
@@ -168,7 +168,7 @@ class Members:
         name = check_display_name(display_name) or mask_phone(phone)
         code = check_join_code(join_code)
         check_pin(pin)
-        _, household = await self.codes.resolve(card_token, CodeKind.HOUSEHOLD)
+        household = await self.codes.household(card_token)
         await self._check_code(household, code, address)
         pin_hash = await self.users.hash_pin(pin)  # argon2 only past the code's check
         existing = await users_store.user_by_phone(phone)
@@ -178,17 +178,15 @@ class Members:
             raise PhoneTaken("this mobile number is already registered")
         if existing is not None and not existing.active:
             raise PhoneTaken("this mobile number's account is closed; ask staff")
-        member = (
-            await store.membership(household["id"], existing.id) if existing is not None else None
-        )
+        member = await store.membership(household.id, existing.id) if existing is not None else None
         if existing is not None and member is None:
             await self._prove_pin(existing, pin, address)
         elif existing is not None and await _pin_matches(existing, pin):
             # A retry (or a member back with the card who still knows the PIN): the same
             # account, nothing changed but the PIN lock, which a join with the card lifts.
             await self.users.lift_lock(existing.id)
-            return await self._joined(existing.id, household["id"])
-        held = (household["id"], household["card_serial"], code)
+            return await self._joined(existing.id, household.id)
+        held = (household.id, household.card_serial, code)
         if existing is None:
             user_id = await self._new_account(held, phone, pin_hash, name, as_helper)
         elif member is None:
@@ -196,19 +194,19 @@ class Members:
         else:
             user_id = await self._fresh_join(held, existing, pin_hash)
             await self.users.unlock_after_reset(user_id)
-        return await self._joined(user_id, household["id"])
+        return await self._joined(user_id, household.id)
 
-    async def _check_code(self, household: dict[str, Any], code: str, address: str) -> None:
+    async def _check_code(self, household: ScannedHousehold, code: str, address: str) -> None:
         """Counted before it is compared (per card and address, and per card a day), as a
         sign-in counts a password; a right code gives its guess back."""
-        name = f"card {household['id']}"  # a space: no username has one
+        name = f"card {household.id}"  # a space: no username has one
         attempt = await self._attempt(name, address, JOIN_CODE_POLICY)
         if not attempt.allowed:
             raise RateLimited(
                 "too many wrong join codes for this card; try again later or ask staff",
                 retry_after_seconds=attempt.retry_after,
             )
-        if not household["join_code"] or not hmac.compare_digest(code, household["join_code"]):
+        if not household.join_code or not hmac.compare_digest(code, household.join_code):
             raise JoinRefused("this join code does not go with this card")
         try:
             await self.limiter.sign_in_succeeded(name, address)

@@ -393,7 +393,8 @@ class Registry:
             raise InvalidInput("limit", f"must be between 1 and {PAGE_LIMIT_MAX}")
         rows = await store.page(store.LISTABLE[resource], decode_cursor(cursor), limit + 1, filters)
         kind = CARD_KINDS.get(resource)
-        typed = await short_codes.current(kind.value, rows[:limit]) if kind else {}
+        carded = [(row["id"], row["card_serial"]) for row in rows[:limit]] if kind else []
+        typed = await short_codes.current(kind.value, carded) if kind else {}
         items = [self._view(resource, row, typed.get(row["id"])) for row in rows[:limit]]
         more = len(rows) > limit
         return RegistryPage(items, encode_cursor(items[-1]["id"]) if more else None)

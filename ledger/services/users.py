@@ -115,7 +115,12 @@ class Users:
 
         async def action() -> UserAdded:
             return await self.add(
-                username, password_hash, role, household_id, volunteer_id, compounds
+                username,
+                password_hash,
+                role,
+                household_id=household_id,
+                volunteer_id=volunteer_id,
+                compound_ids=compounds,
             )
 
         # The password is not part of the fingerprint: a retry with the same event_id is the
@@ -127,11 +132,14 @@ class Users:
         username: str,
         password_hash: str,
         role: Role,
-        household_id: int | None,
-        volunteer_id: int | None,
-        compound_ids: frozenset[int],
+        *,
+        household_id: int | None = None,
+        volunteer_id: int | None = None,
+        compound_ids: frozenset[int] = frozenset(),
     ) -> UserAdded:
-        """In the caller's transaction."""
+        """In the caller's transaction: a password account, living in `household_id` (a
+        resident), serving as `volunteer_id`, scoped to `compound_ids` (staff). By keyword:
+        two ids of the same type side by side are easy to swap."""
         if await store.name_taken(username):
             raise UsernameTaken(f"username {username} is taken")
         await _check_exist(household_id, volunteer_id)

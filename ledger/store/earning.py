@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from piccolo.table import Table
 
 from ledger.domain.earning import day_so_far
 from ledger.domain.localtime import day_bounds
 from ledger.store import facts, sql
 from ledger.store.records import picked
-from ledger.store.registry import scanned
+from ledger.store.registry import carded_in_compound, scanned
 from ledger.store.tables import (
     CollectionPoint,
     Dropoff,
@@ -37,6 +39,8 @@ class ScannedHousehold:
     name: str
 
     card_serial: int
+    # Compared by `Members.join` only; kept out of reprs (a log line, a failed assertion).
+    join_code: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,7 @@ class ScannedPoint:
     id: int
     compound: int
     community_id: int
+    name: str
     windows: str
 
     card_serial: int
@@ -61,6 +66,11 @@ class ScannedPost:
     name: str
 
     card_serial: int
+
+
+ScannedSubject = ScannedHousehold | ScannedPoint | ScannedPost
+"""What a code names: a household's card, a collection point's code or a duty post's."""
+Carded = TypeVar("Carded", bound=ScannedSubject)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +138,19 @@ async def scanned_point(point_id: int) -> ScannedPoint | None:
 async def scanned_post(post_id: int) -> ScannedPost | None:
     row = await scanned(DutyPost, post_id)
     return None if row is None else picked(ScannedPost, row)
+
+
+_TABLE_OF: dict[type, type[Table]] = {
+    ScannedHousehold: Household,
+    ScannedPoint: CollectionPoint,
+    ScannedPost: DutyPost,
+}
+
+
+async def scanned_in_compound(cls: type[Carded], compound_id: int) -> list[Carded]:
+    """Every household, point or post of a compound (a sheet of stickers), in id order."""
+    rows = await carded_in_compound(_TABLE_OF[cls], compound_id)
+    return [picked(cls, row) for row in rows]
 
 
 async def home(household_id: int) -> Home | None:

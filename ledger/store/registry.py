@@ -164,6 +164,21 @@ async def scanned(table: type[Table], row_id: int) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
+_CARDED_IN_COMPOUND_SQL = {
+    table: (
+        f"SELECT t.*, c.community AS community_id FROM {table} t "  # noqa: S608 (constant names)
+        "JOIN compound c ON c.id = t.compound WHERE t.compound = $1 ORDER BY t.id"
+    )
+    for table in ("household", "collection_point", "duty_post")
+}
+
+
+async def carded_in_compound(table: type[Table], compound_id: int) -> list[dict[str, Any]]:
+    """Every household, point or post of a compound, in id order, as `scanned` reads one."""
+    rows = await sql.fetch(_CARDED_IN_COMPOUND_SQL[table._meta.tablename], compound_id)
+    return [dict(row) for row in rows]
+
+
 async def community_exists(community_id: int) -> bool:
     return await community_name(community_id) is not None
 

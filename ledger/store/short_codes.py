@@ -70,9 +70,9 @@ async def missing(kind: str) -> list[Subject]:
     return [(int(row["id"]), int(row["card_serial"])) for row in rows]
 
 
-async def current(kind: str, rows: Iterable[dict[str, Any]]) -> dict[int, str]:
-    """The code printed on each row's current card, by row id."""
-    serials = {int(row["id"]): int(row["card_serial"]) for row in rows}
+async def current(kind: str, subjects: Iterable[Subject]) -> dict[int, str]:
+    """The code printed on each row's current card (`subjects`: (id, card serial)), by id."""
+    serials = dict(subjects)
     if not serials:
         return {}
     found = await ShortCode.select(

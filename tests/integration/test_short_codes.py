@@ -23,7 +23,7 @@ async def current_codes() -> dict[tuple[str, int], str]:
     found: dict[tuple[str, int], str] = {}
     for kind, table in TABLES.items():
         rows = await table.select(table.id, table.card_serial)
-        codes = await short_codes.current(kind, rows)
+        codes = await short_codes.current(kind, [(row["id"], row["card_serial"]) for row in rows])
         assert set(codes) == {row["id"] for row in rows}, kind
         found |= {(kind, subject_id): code for subject_id, code in codes.items()}
     return found
