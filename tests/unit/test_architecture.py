@@ -38,12 +38,6 @@ TABLES = "ledger.store.tables"
 # FastAPI, and reads the request's scope), so it lives in api/ beside the /admin mount. Its
 # queries are still the store's (ledger/store/registry.py, ledger/store/sessions.py).
 ADMIN_WIRING = API / "pages" / "admin_wiring.py"
-# Known offenders against "only ledger/store imports piccolo". Strict xfail: when one is fixed,
-# its entry must go.
-PICCOLO_OUTSIDE_STORE: dict[str, str] = {}
-# Known offenders against "only ledger/store imports the tables" (strict xfail: an entry goes
-# when its module is fixed). None since issue 18 moved every query into ledger/store.
-TABLES_OUTSIDE_STORE: dict[str, str] = {}
 # SQL is text that starts with a statement's keywords, in capitals as the store writes them.
 SQL_TEXT = re.compile(
     r"\s*(SELECT\b"
@@ -52,8 +46,6 @@ SQL_TEXT = re.compile(
     r"|DELETE\s+FROM\s"
     r"|WITH\s+(RECURSIVE\s+)?\w+\s*(\([^)]*\)\s*)?AS\s+(NOT\s+)?(MATERIALIZED\s+)?\()"
 )
-# Known offenders against "only ledger/store holds SQL text". Strict xfail, as above.
-SQL_OUTSIDE_STORE: dict[str, str] = {}
 
 
 def python_files(folder: Path) -> list[Path]:
@@ -128,17 +120,11 @@ def test_nothing_in_ledger_imports_the_web_layer(path: Path) -> None:
         assert not is_under(module, "api"), f"{relative(path)} imports {module}"
 
 
-def outside_the_store(known: dict[str, str]) -> list[object]:
-    """Every file of ledger/ and api/ but the store and the admin wiring, a known offender
-    marked strict xfail with its reason."""
-    cases: list[object] = []
-    for path in python_files(LEDGER) + python_files(API):
-        if path.is_relative_to(STORE) or path == ADMIN_WIRING:
-            continue
-        reason = known.get(relative(path))
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        cases.append(pytest.param(path, id=relative(path), marks=marks))
-    return cases
+def outside_the_store() -> list[Path]:
+    """Every file of ledger/ and api/ but the store and the admin wiring (no exceptions left
+    since issue 18 moved every query into ledger/store)."""
+    files = python_files(LEDGER) + python_files(API)
+    return [path for path in files if not path.is_relative_to(STORE) and path != ADMIN_WIRING]
 
 
 def piccolo_imports(path: Path, module: str | None = None) -> list[str]:
@@ -161,19 +147,19 @@ def sql_texts(path: Path) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("path", outside_the_store(PICCOLO_OUTSIDE_STORE))
+@pytest.mark.parametrize("path", outside_the_store(), ids=relative)
 def test_only_the_store_imports_piccolo(path: Path) -> None:
     offending = piccolo_imports(path)
     assert offending == [], f"{relative(path)} imports {offending}"
 
 
-@pytest.mark.parametrize("path", outside_the_store(TABLES_OUTSIDE_STORE))
+@pytest.mark.parametrize("path", outside_the_store(), ids=relative)
 def test_only_the_store_imports_the_tables(path: Path) -> None:
     offending = tables_imports(path)
     assert offending == [], f"{relative(path)} imports {offending}"
 
 
-@pytest.mark.parametrize("path", outside_the_store(SQL_OUTSIDE_STORE))
+@pytest.mark.parametrize("path", outside_the_store(), ids=relative)
 def test_only_the_store_holds_sql(path: Path) -> None:
     assert sql_texts(path) == []
 
@@ -183,11 +169,6 @@ def test_the_admin_wiring_is_the_one_exception_and_still_needs_it() -> None:
     assert piccolo_imports(ADMIN_WIRING)
     assert tables_imports(ADMIN_WIRING)
     assert sql_texts(ADMIN_WIRING) == []
-
-
-def test_every_known_offender_exists() -> None:
-    known = {**PICCOLO_OUTSIDE_STORE, **TABLES_OUTSIDE_STORE, **SQL_OUTSIDE_STORE}
-    assert [name for name in known if not (ROOT / name).is_file()] == []
 
 
 def _entry_mutations(path: Path) -> list[str]:
