@@ -50,17 +50,30 @@ class RedisProcess:
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if self._answering_pid() == self.process.pid:
+                return
             time.sleep(0.02)
         self.stop()
+        # Exited early: the port was taken (by another server, or as a client's source port:
+        # free_port() hands out ephemeral ports). A restart must not talk to someone else's.
         raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def _answering_pid(self) -> int | None:
+        """The process id of the redis-server answering on the port, if one answers."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                s.sendall(b"INFO server\r\n")
+                reply = b""
+                while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        return None
+                    reply += chunk
+        except OSError:
+            return None
+        line = reply.split(b"process_id:", 1)[1].split(b"\r\n", 1)[0]
+        return int(line)
 
     def stop(self) -> None:
         """Kill it (SIGKILL: no goodbye to the clients) and wait until the port is free."""
