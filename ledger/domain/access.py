@@ -7,7 +7,7 @@ from datetime import date
 from enum import StrEnum
 
 from ledger.domain.errors import Forbidden, HouseholdAmbiguous
-from ledger.domain.rotation import week_of
+from ledger.domain.rotation import WEEK, week_of
 
 
 class Role(StrEnum):
@@ -49,14 +49,30 @@ class Principal:
             return self.household_ids
         return self.household_ids | {self.household_id}
 
-    def covers_compound(self, compound_id: int) -> bool:
+    def covers_compound(self, compound_id: int, on: date | None = None) -> bool:
         """Admins reach everything; inspectors, clerks and coordinators only their compounds;
-        no other role serves a compound, whatever scopes it was given by mistake."""
+        no other role serves a compound, whatever scopes it was given by mistake. On a local
+        day `on`, an inspector's rotation adds the compounds of `rotation_reach(on)`."""
         if self.role is Role.ADMIN:
             return True
         if self.role not in SCOPED_ROLES:
             return False
-        return compound_id in self.compound_ids or any(compound_id in c for _, c in self.rotation)
+        if compound_id in self.compound_ids:
+            return True
+        return on is not None and compound_id in self.rotation_reach(on)
+
+    def rotation_reach(self, on: date) -> frozenset[int]:
+        """The compounds assigned in the week of `on` and in the week before (an app that was
+        offline syncs Sunday's gradings on Monday), never a later week's: the token carries
+        next week's plan too, but a compound is not the inspector's to read before its week."""
+        if self.role is not Role.INSPECTOR:
+            return frozenset()
+        monday = week_of(on)
+        reach: set[int] = set()
+        for week, compounds in self.rotation:
+            if monday - WEEK <= week <= monday:
+                reach |= compounds
+        return frozenset(reach)
 
     def assigned_on(self, day: date) -> frozenset[int] | None:
         """The compounds an inspector is assigned to in the week of a local day, or None when

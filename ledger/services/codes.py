@@ -5,13 +5,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import TypeVar
 
 from ledger.domain.access import SCOPED_ROLES, Principal, Role
 from ledger.domain.errors import CodeRevoked, CodeWrongKind, NotFound, OutOfScope, ScanRequired
+from ledger.domain.localtime import local_day
 from ledger.domain.registry import HouseholdKind, unit_label
 from ledger.domain.scan_codes import CodeKind, Keyring, ScanCode, read, sign
 from ledger.domain.short_codes import RANDOM_SPACE, code_from, grouped, looks_typed, normalize
+from ledger.ports import Clock
 from ledger.store import earning as earning_store
 from ledger.store import registry as store
 from ledger.store import short_codes
@@ -44,6 +47,7 @@ class Resolved:
 class Codes:
     keyring: Keyring
     base_url: str
+    clock: Clock  # a typed code's scope depends on the day (an inspector's rotation)
 
     def token(self, kind: CodeKind, subject_id: int, card_serial: int) -> str:
         return sign(ScanCode(kind, subject_id, card_serial), self.keyring)
@@ -87,8 +91,8 @@ class Codes:
     ) -> Scanned:
         return await self._current(token, await self.read(token, kind, actor), actor, find)
 
-    @staticmethod
     async def _current(
+        self,
         token: str,
         code: ScanCode,
         actor: Principal | None,
@@ -99,7 +103,7 @@ class Codes:
         row = await find(code.subject_id)
         check_current(code, None if row is None else row.card_serial)
         assert row is not None, "checked"
-        _check_typed_scope(token, actor, row.compound)
+        _check_typed_scope(token, actor, row.compound, local_day(self.clock.now()))
         return row
 
     async def read(
@@ -143,11 +147,12 @@ def draw_short_code() -> str:
     return code_from(secrets.randbelow(RANDOM_SPACE))
 
 
-def _check_typed_scope(token: str, actor: Principal | None, compound_id: int) -> None:
-    """A typed short code names only what is in the typing staff member's compounds."""
+def _check_typed_scope(token: str, actor: Principal | None, compound_id: int, on: date) -> None:
+    """A typed short code names only what is in the typing staff member's compounds on the
+    local day `on` (an inspector's rotation reaches this week's and last week's compounds)."""
     if looks_typed(token):
         assert actor is not None, "read() refuses a typed code without an actor"
-        if not actor.covers_compound(compound_id):
+        if not actor.covers_compound(compound_id, on):
             raise OutOfScope("this code is not in a compound you serve")
 
 

@@ -96,7 +96,7 @@ class Services:
         limiter: Limiter = RedisLimiter(redis, redis_prefix) if redis else MemoryLimiter()
         db = Database()
         runner = Runner(db, clock)
-        codes = Codes(keyring, base_url)
+        codes = Codes(keyring, base_url, clock)
         scans = Scans(clock, runner, codes)
         sessions = Sessions(db, clock, redis, redis_prefix)
         users = Users(clock, runner, limiter, sessions)

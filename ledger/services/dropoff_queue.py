@@ -15,6 +15,7 @@ from datetime import datetime
 from ledger.domain.access import Principal
 from ledger.domain.dropoffs import queue_since
 from ledger.domain.errors import DropoffElsewhere, InvalidInput, NotFound, OutOfScope
+from ledger.domain.localtime import local_day
 from ledger.domain.registry import household_label
 from ledger.ports import Clock
 from ledger.services.accounts import decode_cursor, encode_cursor
@@ -93,9 +94,9 @@ class DropoffQueue:
         compound_id = await earning_store.compound_of_point(point_id)
         if compound_id is None:
             raise NotFound("collection point", point_id)
-        if not viewer.covers_compound(compound_id):
-            raise OutOfScope("this collection point is not in a compound you serve")
         now = self.clock.now()
+        if not viewer.covers_compound(compound_id, local_day(now)):
+            raise OutOfScope("this collection point is not in a compound you serve")
         since, after = queue_since(now), decode_cursor(cursor)
         rows = await store.at_point(point_id, compound_id, since, after, limit + 1)
         more, rows = len(rows) > limit, rows[:limit]

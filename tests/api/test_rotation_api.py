@@ -44,6 +44,7 @@ class Compound:
     id: int
     card: str
     point: str
+    point_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ async def _compound(client: Client, admin: Headers, compound_id: int) -> Compoun
     point = await created(
         client, admin, "/api/v1/points", {"compound_id": compound_id, "name": "P"}
     )
-    return Compound(compound_id, household["card_token"], point["token"])
+    return Compound(compound_id, household["card_token"], point["token"], point["id"])
 
 
 async def _user(
@@ -171,6 +172,21 @@ async def test_reassignment_revokes_the_token_and_moves_the_scope(plan: Plan) ->
     mine = await plan.client.get("/api/v1/inspectors/me/assignment", headers=standing)
     assert mine.json()["planned"] is False
     assert [c["id"] for c in mine.json()["compounds"]] == [plan.a.id]
+
+
+async def test_a_compound_is_reached_in_its_week_not_before(plan: Plan) -> None:
+    """The token carries next week's plan too (a token made on Sunday night lives into
+    Monday), but an inspector may not read a compound's drop-off queue before its week."""
+    queue = f"/api/v1/points/{plan.b.point_id}/queue"
+    assert (await plan.assign(week_label(THIS_MONDAY + timedelta(days=7)), plan.b)).is_success
+    early = await plan.inspector()
+    assert_error(await plan.client.get(queue, headers=early), 403, "out_of_scope")
+
+    assert (await plan.assign(W48, plan.b)).is_success
+    this_week = await plan.inspector()
+    reply = await plan.client.get(queue, headers=this_week)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["items"] == []
 
 
 async def test_more_than_four_weeks_running_is_refused_naming_who_where_and_when(

@@ -140,7 +140,28 @@ def test_an_inspector_grades_only_the_assigned_compounds_in_an_assigned_week() -
     assert inspector.assigned_on(last_week) is None  # no plan that week: standing scope
     assert inspector.grades_compound(10, last_week)
     assert not inspector.grades_compound(20, last_week)
-    assert inspector.covers_compound(20)  # reach: a typed code of B resolves
+    assert inspector.covers_compound(20, wednesday)  # reach: a typed code of B resolves
+    assert not inspector.covers_compound(20)  # without a day, only the standing scope
+
+
+def test_rotation_reaches_this_week_and_last_never_a_later_one() -> None:
+    inspector = Principal(
+        1,
+        "i",
+        Role.INSPECTOR,
+        compound_ids=frozenset({10}),
+        rotation=((MONDAY, frozenset({20})), (MONDAY + WEEK, frozenset({30}))),
+        rotation_span=(MONDAY - WEEK, MONDAY + WEEK),
+    )
+    sunday = MONDAY + timedelta(days=6)
+    assert inspector.rotation_reach(sunday) == frozenset({20})  # not next week's 30
+    assert not inspector.covers_compound(30, sunday)
+    assert inspector.rotation_reach(sunday + timedelta(days=1)) == frozenset({20, 30})
+    assert inspector.rotation_reach(MONDAY + 2 * WEEK) == frozenset({30})  # a week late: 20 gone
+    assert inspector.rotation_reach(MONDAY - timedelta(days=1)) == frozenset()
+    assert inspector.covers_compound(10, MONDAY - WEEK)  # the standing scope, any day
+    clerk = Principal(2, "c", Role.CLERK, rotation=((MONDAY, frozenset({20})),))
+    assert not clerk.covers_compound(20, MONDAY)  # a rotation is an inspector's only
 
 
 def test_without_a_plan_scope_is_as_before() -> None:
