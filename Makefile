@@ -18,9 +18,11 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
 	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
 
+# The join link the demo prints names the address `serve` will use (`make run PORT=8123`).
+SERVED_HOST := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 run: $(VENV)/.runtime
 	$(BIN)/greenledger migrate
-	$(BIN)/greenledger seed-demo
+	GREENLEDGER_BASE_URL=$${GREENLEDGER_BASE_URL:-http://$(SERVED_HOST):$(PORT)} $(BIN)/greenledger seed-demo
 	GREENLEDGER_LOG_FORMAT=$${GREENLEDGER_LOG_FORMAT:-text} $(BIN)/greenledger serve --host $(HOST) --port $(PORT)
 
 test: lint typecheck test-sqlite test-postgres
