@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ledger import metrics
 from ledger.domain import merkle
 from ledger.domain.chain import GENESIS_HASH, seal_hash
 from ledger.domain.localtime import day_bounds
 from ledger.domain.receipts import head_payload
-from ledger.services.books import first_books_mismatch
+from ledger.services.books import BooksMismatch, first_books_mismatch
 from ledger.services.chain_keys import ChainKeys
 from ledger.store import audit, chain_heads
 from ledger.store.engine import Database
 
 CHAIN_BATCH = 5_000
+
+Found = TypeVar("Found")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +60,40 @@ class Verifier:
 
     def _checks(self) -> list[Callable[[], Awaitable[Check]]]:
         return [
-            _conservation,
-            _balances_match_entries,
-            _no_forbidden_negative,
-            _lots_match_balances,
-            _lot_totals_match_lots,
-            _reversal_links,
+            _check("conservation", _conservation, "all balances sum to 0"),
+            _check(
+                "balances_match_entries",
+                _first(audit.first_drifted_account, _drifted),
+                "every balance equals the fold of its entries",
+            ),
+            _check(
+                "no_forbidden_negative",
+                _first(audit.first_negative_account, _negative),
+                "no household, volunteer or merchant below 0",
+            ),
+            _check(
+                "lots_match_balances",
+                _first(audit.first_lot_mismatch, _lots_differ),
+                "every account's lots sum to its balance",
+            ),
+            _check(
+                "lot_totals_match_lots",
+                _first(audit.first_lot_total_mismatch, _lot_total_differs),
+                "every lot total equals the lots it sums",
+            ),
+            _check(
+                "reversal_links",
+                _first(audit.first_bad_reversal, _bad_reversal),
+                "every reversal undoes exactly one entry",
+            ),
             _hash_chain,
-            _books_match_ledger,
+            # The liability report's sorting of the entries, summed over all time, against the
+            # stored balances and the redemption rows (ledger/services/books.py).
+            _check(
+                "books_match_ledger",
+                _first(first_books_mismatch, _books_differ),
+                "per community, issued − redeemed − paid − expired equals what holders hold",
+            ),
             self._day_heads,
         ]
 
@@ -79,72 +108,70 @@ class Verifier:
         return Check("day_heads", True, f"{len(heads)} published day heads match their entries")
 
 
-async def _conservation() -> Check:
+FirstProblem = Callable[[], Awaitable[str | None]]
+
+
+def _check(name: str, first_problem: FirstProblem, holds: str) -> Callable[[], Awaitable[Check]]:
+    """A check fails with the first problem its read finds, or passes saying what holds."""
+
+    async def run() -> Check:
+        problem = await first_problem()
+        return Check(name, True, holds) if problem is None else Check(name, False, problem)
+
+    return run
+
+
+def _first(
+    find: Callable[[], Awaitable[Found | None]], describe: Callable[[Found], str]
+) -> FirstProblem:
+    """The first offender an audit read finds, in words."""
+
+    async def first_problem() -> str | None:
+        found = await find()
+        return None if found is None else describe(found)
+
+    return first_problem
+
+
+async def _conservation() -> str | None:
     total = await audit.balance_sum()
     if total != 0:
-        return Check("conservation", False, f"balances sum to {total}, not 0")
+        return f"balances sum to {total}, not 0"
     orphan = await audit.first_orphan_leg()
-    if orphan is not None:
-        return Check("conservation", False, f"entry {orphan} names a missing account")
-    return Check("conservation", True, "all balances sum to 0")
+    return None if orphan is None else f"entry {orphan} names a missing account"
 
 
-async def _balances_match_entries() -> Check:
-    drifted = await audit.first_drifted_account()
-    if drifted is None:
-        return Check("balances_match_entries", True, "every balance equals the fold of its entries")
-    return Check(
-        "balances_match_entries",
-        False,
+def _drifted(drifted: audit.AccountSums) -> str:
+    return (
         f"account {drifted.id} stores {drifted.balance_points} "
-        f"but its entries sum to {drifted.other}",
+        f"but its entries sum to {drifted.other}"
     )
 
 
-async def _no_forbidden_negative() -> Check:
-    negative = await audit.first_negative_account()
-    if negative is None:
-        return Check("no_forbidden_negative", True, "no household, volunteer or merchant below 0")
-    return Check(
-        "no_forbidden_negative",
-        False,
-        f"{negative.kind} account {negative.id} is at {negative.balance_points}",
-    )
+def _negative(negative: audit.NegativeAccount) -> str:
+    return f"{negative.kind} account {negative.id} is at {negative.balance_points}"
 
 
-async def _lots_match_balances() -> Check:
-    mismatch = await audit.first_lot_mismatch()
-    if mismatch is None:
-        return Check("lots_match_balances", True, "every account's lots sum to its balance")
-    return Check(
-        "lots_match_balances",
-        False,
+def _lots_differ(mismatch: audit.AccountSums) -> str:
+    return (
         f"account {mismatch.id} has {mismatch.balance_points} points "
-        f"but its lots hold {mismatch.other}",
+        f"but its lots hold {mismatch.other}"
     )
 
 
-async def _lot_totals_match_lots() -> Check:
-    mismatch = await audit.first_lot_total_mismatch()
-    if mismatch is None:
-        return Check("lot_totals_match_lots", True, "every lot total equals the lots it sums")
+def _lot_total_differs(mismatch: audit.LotTotalMismatch) -> str:
     where = f"account {mismatch.account_id}, expiring {mismatch.expires_on}"
     if not mismatch.has_total:
-        detail = f"{where}: its lots hold {mismatch.remaining} points but it has no total"
-    else:
-        detail = f"{where}: the total says {mismatch.total} but its lots hold {mismatch.remaining}"
-    return Check("lot_totals_match_lots", False, detail)
+        return f"{where}: its lots hold {mismatch.remaining} points but it has no total"
+    return f"{where}: the total says {mismatch.total} but its lots hold {mismatch.remaining}"
 
 
-async def _reversal_links() -> Check:
-    bad = await audit.first_bad_reversal()
-    if bad is None:
-        return Check("reversal_links", True, "every reversal undoes exactly one entry")
-    return Check(
-        "reversal_links",
-        False,
-        f"entry {bad.id} does not correctly reverse entry {bad.reverses_entry_id}",
-    )
+def _bad_reversal(bad: audit.BadReversal) -> str:
+    return f"entry {bad.id} does not correctly reverse entry {bad.reverses_entry_id}"
+
+
+def _books_differ(mismatch: BooksMismatch) -> str:
+    return f"community {mismatch.community_id}: {mismatch.detail}"
 
 
 async def _hash_chain() -> Check:
@@ -169,21 +196,6 @@ def _chain_problem(row: audit.SealedRow, expected_seal_no: int, previous: str) -
     if seal_hash(previous, row.seal_no, row.entry) != row.seal_hash:
         return f"entry {row.entry.entry_id} (seal {row.seal_no}) was changed after it was sealed"
     return None
-
-
-async def _books_match_ledger() -> Check:
-    """The liability report's sorting of the entries, summed over all time, against the
-    stored balances and the redemption rows (ledger/services/books.py)."""
-    mismatch = await first_books_mismatch()
-    if mismatch is None:
-        return Check(
-            "books_match_ledger",
-            True,
-            "per community, issued − redeemed − paid − expired equals what holders hold",
-        )
-    return Check(
-        "books_match_ledger", False, f"community {mismatch.community_id}: {mismatch.detail}"
-    )
 
 
 async def _day_head_problem(head: chain_heads.DayHead, keys: ChainKeys | None) -> str | None:
