@@ -60,40 +60,14 @@ class Verifier:
 
     def _checks(self) -> list[Callable[[], Awaitable[Check]]]:
         return [
-            _check("conservation", _conservation, "all balances sum to 0"),
-            _check(
-                "balances_match_entries",
-                _first(audit.first_drifted_account, _drifted),
-                "every balance equals the fold of its entries",
-            ),
-            _check(
-                "no_forbidden_negative",
-                _first(audit.first_negative_account, _negative),
-                "no household, volunteer or merchant below 0",
-            ),
-            _check(
-                "lots_match_balances",
-                _first(audit.first_lot_mismatch, _lots_differ),
-                "every account's lots sum to its balance",
-            ),
-            _check(
-                "lot_totals_match_lots",
-                _first(audit.first_lot_total_mismatch, _lot_total_differs),
-                "every lot total equals the lots it sums",
-            ),
-            _check(
-                "reversal_links",
-                _first(audit.first_bad_reversal, _bad_reversal),
-                "every reversal undoes exactly one entry",
-            ),
+            _check("conservation", _conservation),
+            _check("balances_match_entries", _drifted),
+            _check("no_forbidden_negative", _negative),
+            _check("lots_match_balances", _lots_differ),
+            _check("lot_totals_match_lots", _lot_total_differs),
+            _check("reversal_links", _bad_reversal),
             _hash_chain,
-            # The liability report's sorting of the entries, summed over all time, against the
-            # stored balances and the redemption rows (ledger/services/books.py).
-            _check(
-                "books_match_ledger",
-                _first(first_books_mismatch, _books_differ),
-                "per community, issued − redeemed − paid − expired equals what holders hold",
-            ),
+            _check("books_match_ledger", _books_differ),
             self._day_heads,
         ]
 
@@ -110,27 +84,45 @@ class Verifier:
 
 FirstProblem = Callable[[], Awaitable[str | None]]
 
+# What a check that passes says, by its name.
+_HOLDS = {
+    "conservation": "all balances sum to 0",
+    "balances_match_entries": "every balance equals the fold of its entries",
+    "no_forbidden_negative": "no household, volunteer or merchant below 0",
+    "lots_match_balances": "every account's lots sum to its balance",
+    "lot_totals_match_lots": "every lot total equals the lots it sums",
+    "reversal_links": "every reversal undoes exactly one entry",
+    # The liability report's sorting of the entries, summed over all time, against the
+    # stored balances and the redemption rows (ledger/services/books.py).
+    "books_match_ledger": (
+        "per community, issued − redeemed − paid − expired equals what holders hold"
+    ),
+}
 
-def _check(name: str, first_problem: FirstProblem, holds: str) -> Callable[[], Awaitable[Check]]:
+
+def _check(name: str, first_problem: FirstProblem) -> Callable[[], Awaitable[Check]]:
     """A check fails with the first problem its read finds, or passes saying what holds."""
 
     async def run() -> Check:
         problem = await first_problem()
-        return Check(name, True, holds) if problem is None else Check(name, False, problem)
+        return Check(name, True, _HOLDS[name]) if problem is None else Check(name, False, problem)
 
     return run
 
 
-def _first(
-    find: Callable[[], Awaitable[Found | None]], describe: Callable[[Found], str]
-) -> FirstProblem:
-    """The first offender an audit read finds, in words."""
+def _told(
+    find: Callable[[], Awaitable[Found | None]],
+) -> Callable[[Callable[[Found], str]], FirstProblem]:
+    """The first offender an audit read finds, in the words of the function it decorates."""
 
-    async def first_problem() -> str | None:
-        found = await find()
-        return None if found is None else describe(found)
+    def decorate(describe: Callable[[Found], str]) -> FirstProblem:
+        async def first_problem() -> str | None:
+            found = await find()
+            return None if found is None else describe(found)
 
-    return first_problem
+        return first_problem
+
+    return decorate
 
 
 async def _conservation() -> str | None:
@@ -141,6 +133,7 @@ async def _conservation() -> str | None:
     return None if orphan is None else f"entry {orphan} names a missing account"
 
 
+@_told(audit.first_drifted_account)
 def _drifted(drifted: audit.AccountSums) -> str:
     return (
         f"account {drifted.id} stores {drifted.balance_points} "
@@ -148,10 +141,12 @@ def _drifted(drifted: audit.AccountSums) -> str:
     )
 
 
+@_told(audit.first_negative_account)
 def _negative(negative: audit.NegativeAccount) -> str:
     return f"{negative.kind} account {negative.id} is at {negative.balance_points}"
 
 
+@_told(audit.first_lot_mismatch)
 def _lots_differ(mismatch: audit.AccountSums) -> str:
     return (
         f"account {mismatch.id} has {mismatch.balance_points} points "
@@ -159,6 +154,7 @@ def _lots_differ(mismatch: audit.AccountSums) -> str:
     )
 
 
+@_told(audit.first_lot_total_mismatch)
 def _lot_total_differs(mismatch: audit.LotTotalMismatch) -> str:
     where = f"account {mismatch.account_id}, expiring {mismatch.expires_on}"
     if not mismatch.has_total:
@@ -166,10 +162,12 @@ def _lot_total_differs(mismatch: audit.LotTotalMismatch) -> str:
     return f"{where}: the total says {mismatch.total} but its lots hold {mismatch.remaining}"
 
 
+@_told(audit.first_bad_reversal)
 def _bad_reversal(bad: audit.BadReversal) -> str:
     return f"entry {bad.id} does not correctly reverse entry {bad.reverses_entry_id}"
 
 
+@_told(first_books_mismatch)
 def _books_differ(mismatch: BooksMismatch) -> str:
     return f"community {mismatch.community_id}: {mismatch.detail}"
 
