@@ -134,11 +134,8 @@ async def _conservation() -> str | None:
 
 
 @_told(audit.first_drifted_account)
-def _drifted(drifted: audit.AccountSums) -> str:
-    return (
-        f"account {drifted.id} stores {drifted.balance_points} "
-        f"but its entries sum to {drifted.other}"
-    )
+def _drifted(sums: audit.AccountSums) -> str:
+    return f"account {sums.id} stores {sums.balance_points} but its entries sum to {sums.other}"
 
 
 @_told(audit.first_negative_account)
@@ -147,11 +144,8 @@ def _negative(negative: audit.NegativeAccount) -> str:
 
 
 @_told(audit.first_lot_mismatch)
-def _lots_differ(mismatch: audit.AccountSums) -> str:
-    return (
-        f"account {mismatch.id} has {mismatch.balance_points} points "
-        f"but its lots hold {mismatch.other}"
-    )
+def _lots_differ(sums: audit.AccountSums) -> str:
+    return f"account {sums.id} has {sums.balance_points} points but its lots hold {sums.other}"
 
 
 @_told(audit.first_lot_total_mismatch)
