@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -31,29 +32,46 @@ def key_id_of(key: Ed25519PublicKey) -> str:
 
 
 def parse_private(text: str) -> Ed25519PrivateKey:
-    text = text.strip()
-    try:
-        if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(text.encode(), password=None)
-            if not isinstance(key, Ed25519PrivateKey):
-                raise KeyProblem("the PEM private key is not an Ed25519 key")
-            return key
-        return Ed25519PrivateKey.from_private_bytes(_raw32(text))
-    except (ValueError, TypeError) as error:
-        raise KeyProblem(f"not an Ed25519 private key (PEM or 64 hex digits): {error}") from None
+    return _parse(
+        text,
+        "private",
+        lambda pem: serialization.load_pem_private_key(pem, password=None),
+        Ed25519PrivateKey,  # type: ignore[type-abstract]  # isinstance only, never built
+        Ed25519PrivateKey.from_private_bytes,
+    )
 
 
 def parse_public(text: str) -> Ed25519PublicKey:
+    return _parse(
+        text,
+        "public",
+        serialization.load_pem_public_key,
+        Ed25519PublicKey,  # type: ignore[type-abstract]  # isinstance only, never built
+        Ed25519PublicKey.from_public_bytes,
+    )
+
+
+Key = TypeVar("Key", Ed25519PrivateKey, Ed25519PublicKey)
+
+
+def _parse(
+    text: str,
+    which: str,
+    load_pem: Callable[[bytes], object],
+    kind: type[Key],
+    from_raw: Callable[[bytes], Key],
+) -> Key:
+    """A key as PEM or as 64 hex digits (its raw 32 bytes); anything else is a KeyProblem."""
     text = text.strip()
     try:
         if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_public_key(text.encode())
-            if not isinstance(key, Ed25519PublicKey):
-                raise KeyProblem("the PEM public key is not an Ed25519 key")
+            key = load_pem(text.encode())
+            if not isinstance(key, kind):
+                raise KeyProblem(f"the PEM {which} key is not an Ed25519 key")
             return key
-        return Ed25519PublicKey.from_public_bytes(_raw32(text))
+        return from_raw(_raw32(text))
     except (ValueError, TypeError) as error:
-        raise KeyProblem(f"not an Ed25519 public key (PEM or 64 hex digits): {error}") from None
+        raise KeyProblem(f"not an Ed25519 {which} key (PEM or 64 hex digits): {error}") from None
 
 
 def verify_signature(public: Ed25519PublicKey, payload: bytes, signature_hex: str) -> bool:

@@ -13,7 +13,6 @@ each fact, in number order, into the notice with that number.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -23,9 +22,9 @@ from typing import Any
 from ledger.domain.access import Principal
 from ledger.domain.errors import InvalidInput
 from ledger.ports import Clock
+from ledger.services import background
 from ledger.services.accounts import PAGE_LIMIT_MAX, decode_cursor, encode_cursor
 from ledger.store import notices as store
-from ledger.store.connections import is_unavailable
 from ledger.store.engine import Database
 
 log = logging.getLogger(__name__)
@@ -142,15 +141,11 @@ class NoticeProjector:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Background loop beside the sealer's (the server's lifespan, or `greenledger work`)."""
-        while not stop.is_set():
-            try:
-                applied = await asyncio.create_task(self.catch_up())
-            except Exception as error:
-                if is_unavailable(error):
-                    log.warning("notices paused, database unavailable: %s", error)
-                else:
-                    log.exception("notice projection failed; retrying")
-                applied = 0
-            if applied == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
+        await background.poll(
+            stop,
+            self.catch_up,
+            log=log,
+            name="notices",
+            doing="notice projection",
+            idle_seconds=IDLE_SECONDS,
+        )

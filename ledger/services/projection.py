@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -20,10 +19,10 @@ from ledger.domain.leaderboard import (
 )
 from ledger.projections.boards import LEASED, RedisBoards, group_by_community
 from ledger.projections.client import REDIS_FAILURES
+from ledger.services import background
 from ledger.store import boards as board_store
 from ledger.store import facts
 from ledger.store.boards import HouseholdPlace
-from ledger.store.connections import is_unavailable
 from ledger.store.facts import Fact
 
 log = logging.getLogger(__name__)
@@ -114,19 +113,10 @@ class Projector:
             except Exception as error:
                 # The database can fail too (a restart, a lock timeout): retry, as the sealer
                 # does, rather than end the task and leave the boards behind until a restart.
-                metrics.step_failed("project")
-                if is_unavailable(error):
-                    log.warning(
-                        "projection failed; retrying: database unavailable: %s: %s",
-                        type(error).__name__,
-                        error,
-                    )
-                else:
-                    log.exception("projection failed; retrying")
+                background.step_failed(log, "project", "projection", error)
                 applied = 0
             if applied == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
+                await background.idle(stop, IDLE_SECONDS)
 
     def _ops(self, fact: Fact) -> list[Op]:
         keys = Keys(self.boards.prefix, fact.community_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -13,10 +12,10 @@ from ledger import metrics
 from ledger.domain.chain import seal_hash
 from ledger.domain.localtime import day_start, local_day
 from ledger.ports import Clock
+from ledger.services import background
 from ledger.services.transparency import Transparency
 from ledger.store import chain_heads, facts, notices
 from ledger.store import seals as store
-from ledger.store.connections import is_unavailable
 from ledger.store.engine import Database
 
 log = logging.getLogger(__name__)
@@ -109,16 +108,7 @@ class Sealer:
                         "seal", started, entries_sealed=sealed, facts_numbered=numbered
                     )
             except Exception as error:
-                metrics.step_failed("seal")
-                if is_unavailable(error):
-                    log.warning(
-                        "sealing failed; retrying: database unavailable: %s: %s",
-                        type(error).__name__,
-                        error,
-                    )
-                else:
-                    log.exception("sealing failed; retrying")
+                background.step_failed(log, "seal", "sealing", error)
                 busy = False
             if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
+                await background.idle(stop, IDLE_SECONDS)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ledger import metrics
 from ledger.domain import merkle
 from ledger.domain.chain import GENESIS_HASH, seal_hash
 from ledger.domain.localtime import day_bounds
 from ledger.domain.receipts import head_payload
-from ledger.services.books import first_books_mismatch
+from ledger.services.books import BooksMismatch, first_books_mismatch
 from ledger.services.chain_keys import ChainKeys
 from ledger.store import audit, chain_heads
 from ledger.store.engine import Database
 
 CHAIN_BATCH = 5_000
+
+Found = TypeVar("Found")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +60,14 @@ class Verifier:
 
     def _checks(self) -> list[Callable[[], Awaitable[Check]]]:
         return [
-            _conservation,
-            _balances_match_entries,
-            _no_forbidden_negative,
-            _lots_match_balances,
-            _lot_totals_match_lots,
-            _reversal_links,
+            _check("conservation", _conservation),
+            _check("balances_match_entries", _drifted),
+            _check("no_forbidden_negative", _negative),
+            _check("lots_match_balances", _lots_differ),
+            _check("lot_totals_match_lots", _lot_total_differs),
+            _check("reversal_links", _bad_reversal),
             _hash_chain,
-            _books_match_ledger,
+            _check("books_match_ledger", _books_differ),
             self._day_heads,
         ]
 
@@ -79,72 +82,88 @@ class Verifier:
         return Check("day_heads", True, f"{len(heads)} published day heads match their entries")
 
 
-async def _conservation() -> Check:
+FirstProblem = Callable[[], Awaitable[str | None]]
+
+# What a check that passes says, by its name.
+_HOLDS = {
+    "conservation": "all balances sum to 0",
+    "balances_match_entries": "every balance equals the fold of its entries",
+    "no_forbidden_negative": "no household, volunteer or merchant below 0",
+    "lots_match_balances": "every account's lots sum to its balance",
+    "lot_totals_match_lots": "every lot total equals the lots it sums",
+    "reversal_links": "every reversal undoes exactly one entry",
+    # The liability report's sorting of the entries, summed over all time, against the
+    # stored balances and the redemption rows (ledger/services/books.py).
+    "books_match_ledger": (
+        "per community, issued − redeemed − paid − expired equals what holders hold"
+    ),
+}
+
+
+def _check(name: str, first_problem: FirstProblem) -> Callable[[], Awaitable[Check]]:
+    """A check fails with the first problem its read finds, or passes saying what holds."""
+
+    async def run() -> Check:
+        problem = await first_problem()
+        return Check(name, True, _HOLDS[name]) if problem is None else Check(name, False, problem)
+
+    return run
+
+
+def _told(
+    find: Callable[[], Awaitable[Found | None]],
+) -> Callable[[Callable[[Found], str]], FirstProblem]:
+    """The first offender an audit read finds, in the words of the function it decorates."""
+
+    def decorate(describe: Callable[[Found], str]) -> FirstProblem:
+        async def first_problem() -> str | None:
+            found = await find()
+            return None if found is None else describe(found)
+
+        return first_problem
+
+    return decorate
+
+
+async def _conservation() -> str | None:
     total = await audit.balance_sum()
     if total != 0:
-        return Check("conservation", False, f"balances sum to {total}, not 0")
+        return f"balances sum to {total}, not 0"
     orphan = await audit.first_orphan_leg()
-    if orphan is not None:
-        return Check("conservation", False, f"entry {orphan} names a missing account")
-    return Check("conservation", True, "all balances sum to 0")
+    return None if orphan is None else f"entry {orphan} names a missing account"
 
 
-async def _balances_match_entries() -> Check:
-    drifted = await audit.first_drifted_account()
-    if drifted is None:
-        return Check("balances_match_entries", True, "every balance equals the fold of its entries")
-    return Check(
-        "balances_match_entries",
-        False,
-        f"account {drifted.id} stores {drifted.balance_points} "
-        f"but its entries sum to {drifted.other}",
-    )
+@_told(audit.first_drifted_account)
+def _drifted(sums: audit.AccountSums) -> str:
+    return f"account {sums.id} stores {sums.balance_points} but its entries sum to {sums.other}"
 
 
-async def _no_forbidden_negative() -> Check:
-    negative = await audit.first_negative_account()
-    if negative is None:
-        return Check("no_forbidden_negative", True, "no household, volunteer or merchant below 0")
-    return Check(
-        "no_forbidden_negative",
-        False,
-        f"{negative.kind} account {negative.id} is at {negative.balance_points}",
-    )
+@_told(audit.first_negative_account)
+def _negative(negative: audit.NegativeAccount) -> str:
+    return f"{negative.kind} account {negative.id} is at {negative.balance_points}"
 
 
-async def _lots_match_balances() -> Check:
-    mismatch = await audit.first_lot_mismatch()
-    if mismatch is None:
-        return Check("lots_match_balances", True, "every account's lots sum to its balance")
-    return Check(
-        "lots_match_balances",
-        False,
-        f"account {mismatch.id} has {mismatch.balance_points} points "
-        f"but its lots hold {mismatch.other}",
-    )
+@_told(audit.first_lot_mismatch)
+def _lots_differ(sums: audit.AccountSums) -> str:
+    return f"account {sums.id} has {sums.balance_points} points but its lots hold {sums.other}"
 
 
-async def _lot_totals_match_lots() -> Check:
-    mismatch = await audit.first_lot_total_mismatch()
-    if mismatch is None:
-        return Check("lot_totals_match_lots", True, "every lot total equals the lots it sums")
+@_told(audit.first_lot_total_mismatch)
+def _lot_total_differs(mismatch: audit.LotTotalMismatch) -> str:
     where = f"account {mismatch.account_id}, expiring {mismatch.expires_on}"
     if not mismatch.has_total:
-        detail = f"{where}: its lots hold {mismatch.remaining} points but it has no total"
-    else:
-        detail = f"{where}: the total says {mismatch.total} but its lots hold {mismatch.remaining}"
-    return Check("lot_totals_match_lots", False, detail)
+        return f"{where}: its lots hold {mismatch.remaining} points but it has no total"
+    return f"{where}: the total says {mismatch.total} but its lots hold {mismatch.remaining}"
 
 
-async def _reversal_links() -> Check:
-    bad = await audit.first_bad_reversal()
-    if bad is None:
-        return Check("reversal_links", True, "every reversal undoes exactly one entry")
-    return Check(
-        "reversal_links",
-        False,
-        f"entry {bad.id} does not correctly reverse entry {bad.reverses_entry_id}",
-    )
+@_told(audit.first_bad_reversal)
+def _bad_reversal(bad: audit.BadReversal) -> str:
+    return f"entry {bad.id} does not correctly reverse entry {bad.reverses_entry_id}"
+
+
+@_told(first_books_mismatch)
+def _books_differ(mismatch: BooksMismatch) -> str:
+    return f"community {mismatch.community_id}: {mismatch.detail}"
 
 
 async def _hash_chain() -> Check:
@@ -169,21 +188,6 @@ def _chain_problem(row: audit.SealedRow, expected_seal_no: int, previous: str) -
     if seal_hash(previous, row.seal_no, row.entry) != row.seal_hash:
         return f"entry {row.entry.entry_id} (seal {row.seal_no}) was changed after it was sealed"
     return None
-
-
-async def _books_match_ledger() -> Check:
-    """The liability report's sorting of the entries, summed over all time, against the
-    stored balances and the redemption rows (ledger/services/books.py)."""
-    mismatch = await first_books_mismatch()
-    if mismatch is None:
-        return Check(
-            "books_match_ledger",
-            True,
-            "per community, issued − redeemed − paid − expired equals what holders hold",
-        )
-    return Check(
-        "books_match_ledger", False, f"community {mismatch.community_id}: {mismatch.detail}"
-    )
 
 
 async def _day_head_problem(head: chain_heads.DayHead, keys: ChainKeys | None) -> str | None:

@@ -13,7 +13,6 @@ Receiving: docs/decisions/2026-12-06-notices.md (the verification recipe).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -31,10 +30,10 @@ from ledger.domain.notices import (
     signature,
 )
 from ledger.ports import Clock
+from ledger.services import background
 from ledger.services.notices import notice_item
 from ledger.store import members
 from ledger.store import notices as store
-from ledger.store.connections import is_unavailable
 from ledger.store.engine import Database
 
 log = logging.getLogger(__name__)
@@ -127,18 +126,14 @@ class Deliverer:
         """Background loop, a sibling of the sealer's and the projectors' (the server's
         lifespan, or `greenledger work`)."""
         try:
-            while not stop.is_set():
-                try:
-                    tried = await asyncio.create_task(self.deliver_due())
-                except Exception as error:
-                    if is_unavailable(error):
-                        log.warning("webhook paused, database unavailable: %s", error)
-                    else:
-                        log.exception("webhook delivery failed; retrying")
-                    tried = 0
-                if tried == 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
+            await background.poll(
+                stop,
+                self.deliver_due,
+                log=log,
+                name="webhook",
+                doing="webhook delivery",
+                idle_seconds=IDLE_SECONDS,
+            )
         finally:
             await self.close()
 

@@ -132,10 +132,7 @@ async def balance_sum() -> int:
 
 async def first_drifted_account() -> AccountSums | None:
     """The lowest account id whose stored balance differs from the fold of its entries."""
-    row = await sql.fetch_one(FIRST_DRIFTED_ACCOUNT)
-    if row is None:
-        return None
-    return AccountSums(int(row["id"]), int(row["balance_points"]), int(row["folded"]))
+    return await _first_account_sums(FIRST_DRIFTED_ACCOUNT, "folded")
 
 
 async def first_orphan_leg() -> int | None:
@@ -145,10 +142,14 @@ async def first_orphan_leg() -> int | None:
 
 async def first_lot_mismatch() -> AccountSums | None:
     """A household or volunteer account whose lots' remainders do not sum to its balance."""
-    row = await sql.fetch_one(FIRST_LOT_MISMATCH)
+    return await _first_account_sums(FIRST_LOT_MISMATCH, "remaining")
+
+
+async def _first_account_sums(query: str, other: str) -> AccountSums | None:
+    row = await sql.fetch_one(query)
     if row is None:
         return None
-    return AccountSums(int(row["id"]), int(row["balance_points"]), int(row["remaining"]))
+    return AccountSums(int(row["id"]), int(row["balance_points"]), int(row[other]))
 
 
 async def first_lot_total_mismatch() -> LotTotalMismatch | None:

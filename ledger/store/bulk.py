@@ -138,20 +138,23 @@ async def add_account_holders(
 
 async def communities_of(compound_ids: Iterable[int]) -> dict[int, int]:
     """The community of each compound that exists; missing compounds are simply absent."""
-    wanted = sorted(set(compound_ids))
-    if not wanted:
-        return {}
-    rows = await Compound.select(Compound.id, Compound.community).where(Compound.id.is_in(wanted))
-    return {int(row["id"]): int(row["community"]) for row in rows}
+    return {id_: int(value) for id_, value in (await _of_compounds(compound_ids, "community"))}
 
 
 async def compound_kinds(compound_ids: Iterable[int]) -> dict[int, str]:
     """The kind of each compound that exists (residential, shop_street, office_building)."""
+    return {id_: str(value) for id_, value in (await _of_compounds(compound_ids, "kind"))}
+
+
+async def _of_compounds(compound_ids: Iterable[int], column: str) -> list[tuple[int, Any]]:
+    """(id, column) of each of these compounds that exists."""
     wanted = sorted(set(compound_ids))
     if not wanted:
-        return {}
-    rows = await Compound.select(Compound.id, Compound.kind).where(Compound.id.is_in(wanted))
-    return {int(row["id"]): str(row["kind"]) for row in rows}
+        return []
+    rows = await Compound.select(Compound.id, Compound._meta.get_column_by_name(column)).where(
+        Compound.id.is_in(wanted)
+    )
+    return [(int(row["id"]), row[column]) for row in rows]
 
 
 async def existing_keys(

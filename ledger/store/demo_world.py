@@ -6,17 +6,10 @@ Plain reads of whole tables, in id order, so the history draws the same choices 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from ledger.store.tables import (
-    Account,
-    CollectionPoint,
-    Compound,
-    DutyPost,
-    Household,
-    Merchant,
-    Reward,
-    Volunteer,
-)
+from ledger.store.registry import LISTABLE
+from ledger.store.tables import Account
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,27 +61,12 @@ class DemoReward:
 
 
 async def compounds() -> list[DemoCompound]:
-    rows = await Compound.select(
-        Compound.id, Compound.community, Compound.name, Compound.kind
-    ).order_by(Compound.id)
-    return [DemoCompound(r["id"], r["community"], r["name"], r["kind"]) for r in rows]
+    return [DemoCompound(*r) for r in await _in_id_order("compounds", "community", "name", "kind")]
 
 
 async def households() -> list[DemoHousehold]:
-    rows = await Household.select(
-        Household.id,
-        Household.compound,
-        Household.account,
-        Household.kind,
-        Household.building,
-        Household.card_serial,
-    ).order_by(Household.id)
-    return [
-        DemoHousehold(
-            r["id"], r["compound"], r["account"], r["kind"], r["building"], r["card_serial"]
-        )
-        for r in rows
-    ]
+    columns = ("compound", "account", "kind", "building", "card_serial")
+    return [DemoHousehold(*r) for r in await _in_id_order("households", *columns)]
 
 
 async def household_balances() -> dict[int, int]:
@@ -100,53 +78,36 @@ async def household_balances() -> dict[int, int]:
 
 
 async def points() -> list[DemoPlace]:
-    rows = await CollectionPoint.select(
-        CollectionPoint.id,
-        CollectionPoint.compound,
-        CollectionPoint.name,
-        CollectionPoint.card_serial,
-    ).order_by(CollectionPoint.id)
-    return [DemoPlace(r["id"], r["compound"], r["name"], r["card_serial"]) for r in rows]
+    return [DemoPlace(*r) for r in await _in_id_order("points", *_PLACE)]
 
 
 async def posts() -> list[DemoPlace]:
-    rows = await DutyPost.select(
-        DutyPost.id, DutyPost.compound, DutyPost.name, DutyPost.card_serial
-    ).order_by(DutyPost.id)
-    return [DemoPlace(r["id"], r["compound"], r["name"], r["card_serial"]) for r in rows]
+    return [DemoPlace(*r) for r in await _in_id_order("posts", *_PLACE)]
 
 
 async def volunteers() -> list[DemoHolder]:
-    rows = await Volunteer.select(
-        Volunteer.id, Volunteer.community, Volunteer.account, Volunteer.name
-    ).order_by(Volunteer.id)
-    return [DemoHolder(r["id"], r["community"], r["account"], r["name"]) for r in rows]
+    return [DemoHolder(*r) for r in await _in_id_order("volunteers", *_HOLDER)]
 
 
 async def merchants() -> list[DemoHolder]:
-    rows = await Merchant.select(
-        Merchant.id, Merchant.community, Merchant.account, Merchant.name
-    ).order_by(Merchant.id)
-    return [DemoHolder(r["id"], r["community"], r["account"], r["name"]) for r in rows]
+    return [DemoHolder(*r) for r in await _in_id_order("merchants", *_HOLDER)]
 
 
 async def rewards() -> list[DemoReward]:
-    rows = await Reward.select(
-        Reward.id,
-        Reward.community,
-        Reward.name,
-        Reward.cost_points,
-        Reward.stock,
-        Reward.monthly_limit_per_household,
-    ).order_by(Reward.id)
-    return [
-        DemoReward(
-            r["id"],
-            r["community"],
-            r["name"],
-            r["cost_points"],
-            r["stock"],
-            r["monthly_limit_per_household"],
-        )
-        for r in rows
-    ]
+    columns = ("community", "name", "cost_points", "stock", "monthly_limit_per_household")
+    return [DemoReward(*r) for r in await _in_id_order("rewards", *columns)]
+
+
+# The columns after the id, in the order of the dataclass's fields.
+_PLACE = ("compound", "name", "card_serial")
+_HOLDER = ("community", "account", "name")
+
+
+async def _in_id_order(listed: str, *columns: str) -> list[tuple[Any, ...]]:
+    """The id and these columns of every row of a listable table (registry.LISTABLE)."""
+    table = LISTABLE[listed]
+    names = ("id", *columns)
+    rows = await table.select(*(table._meta.get_column_by_name(name) for name in names)).order_by(
+        table._meta.primary_key
+    )
+    return [tuple(row[name] for name in names) for row in rows]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -293,6 +294,20 @@ def current_engine() -> Engine[Any]:
 
 def is_sqlite() -> bool:
     return isinstance(current_engine(), SQLiteEngine)
+
+
+def dialect() -> str:
+    """`sqlite` or `pg`: the key of an SQL text written once per engine."""
+    return "sqlite" if is_sqlite() else "pg"
+
+
+# "Is in the list of ids given as `$1`", by dialect: `id_list` makes the parameter.
+IN_ID_LIST = {"pg": "= ANY($1::bigint[])", "sqlite": "IN (SELECT value FROM json_each($1))"}
+
+
+def id_list(ids: Sequence[int]) -> Any:
+    """A list of ids as one parameter: an array on PostgreSQL, a JSON text on SQLite."""
+    return json.dumps(ids) if is_sqlite() else ids
 
 
 class Database:

@@ -7,13 +7,11 @@ an open transaction on its connection). Only a list of ids differs between the e
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from ledger.store import sql
-from ledger.store.engine import is_sqlite
+from ledger.store.engine import IN_ID_LIST, dialect, id_list
 from ledger.store.sql import Row
 
 # One row per expiry date with points left (one row of NULLs when none is left), each with the
@@ -32,22 +30,16 @@ _ACCOUNT = (
 
 # The board facts' head (what the projection is compared with) and the listed rows' labels.
 _HEAD = "(SELECT COALESCE(MAX(seq), 0) AS head FROM board_fact) f"
-_HOUSEHOLDS_PG = (
-    f"SELECT f.head, h.id, h.building, h.unit, h.room, h.kind, h.name FROM {_HEAD} "  # noqa: S608 (constant)
-    "LEFT JOIN household h ON h.id = ANY($1::bigint[])"
-)
-_HOUSEHOLDS_SQLITE = (
-    f"SELECT f.head, h.id, h.building, h.unit, h.room, h.kind, h.name FROM {_HEAD} "  # noqa: S608 (constant)
-    "LEFT JOIN household h ON h.id IN (SELECT value FROM json_each($1))"
-)
-_VOLUNTEERS_PG = (
-    f"SELECT f.head, v.id, v.name FROM {_HEAD} "  # noqa: S608 (constant)
-    "LEFT JOIN volunteer v ON v.id = ANY($1::bigint[])"
-)
-_VOLUNTEERS_SQLITE = (
-    f"SELECT f.head, v.id, v.name FROM {_HEAD} "  # noqa: S608 (constant)
-    "LEFT JOIN volunteer v ON v.id IN (SELECT value FROM json_each($1))"
-)
+_HOUSEHOLDS = {
+    engine: f"SELECT f.head, h.id, h.building, h.unit, h.room, h.kind, h.name FROM {_HEAD} "  # noqa: S608 (constant)
+    f"LEFT JOIN household h ON h.id {in_ids}"
+    for engine, in_ids in IN_ID_LIST.items()
+}
+_VOLUNTEERS = {
+    engine: f"SELECT f.head, v.id, v.name FROM {_HEAD} "  # noqa: S608 (constant)
+    f"LEFT JOIN volunteer v ON v.id {in_ids}"
+    for engine, in_ids in IN_ID_LIST.items()
+}
 _COMPOUND = "SELECT community FROM compound WHERE id = $1"
 
 
@@ -92,23 +84,16 @@ async def account_with_expiring(account_id: int) -> AccountWithExpiring | None:
 
 async def head_and_households(ids: list[int]) -> tuple[int, dict[int, Row]]:
     """The board facts' head, and building/unit/room, kind and name of these households."""
-    rows = await _by_ids(_HOUSEHOLDS_PG, _HOUSEHOLDS_SQLITE, ids)
+    rows = await sql.fetch(_HOUSEHOLDS[dialect()], id_list(ids))
     return int(rows[0]["head"]), {int(r["id"]): r for r in rows if r["id"] is not None}
 
 
 async def head_and_volunteers(ids: list[int]) -> tuple[int, dict[int, str]]:
     """The board facts' head, and the names of these volunteers."""
-    rows = await _by_ids(_VOLUNTEERS_PG, _VOLUNTEERS_SQLITE, ids)
+    rows = await sql.fetch(_VOLUNTEERS[dialect()], id_list(ids))
     return int(rows[0]["head"]), {int(r["id"]): str(r["name"]) for r in rows if r["id"] is not None}
 
 
 async def community_of_compound(compound_id: int) -> int | None:
     rows = await sql.fetch(_COMPOUND, compound_id)
     return int(rows[0]["community"]) if rows else None
-
-
-async def _by_ids(postgres: str, sqlite: str, ids: list[int]) -> Sequence[Row]:
-    """A list of ids is an array on PostgreSQL and a JSON text on SQLite."""
-    if is_sqlite():
-        return await sql.fetch(sqlite, json.dumps(ids))
-    return await sql.fetch(postgres, ids)

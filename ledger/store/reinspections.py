@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from ledger.store import locks, sql
-from ledger.store.engine import is_sqlite
+from ledger.store.engine import IN_ID_LIST, dialect, id_list
 from ledger.store.tables import AppUser, Reinspection
-
-_COMPOUNDS = {"pg": "= ANY($1::bigint[])", "sqlite": "IN (SELECT value FROM json_each($1))"}
 
 # A day's gradings in these compounds whose photo is stored here (so the coordinator can see
 # it), never drawn before and never appealed (the household's appeal decides those grades).
@@ -25,7 +22,7 @@ CANDIDATES = {
         "AND NOT EXISTS (SELECT 1 FROM appeal a WHERE a.inspection = i.id) "
         "ORDER BY i.id"
     )
-    for engine, any_of in _COMPOUNDS.items()
+    for engine, any_of in IN_ID_LIST.items()
 }
 SAMPLE_COLUMNS = (
     "r.id, r.community_id, r.inspection_id, r.inspector_id, u.username AS inspector, "
@@ -69,8 +66,8 @@ WHO_GRADED = (
     "WHERE community_id = $1 AND local_day >= $2 AND local_day < $3"
 )
 USERNAMES = {
-    "pg": "SELECT id, username FROM app_user WHERE id = ANY($1::bigint[])",
-    "sqlite": "SELECT id, username FROM app_user WHERE id IN (SELECT value FROM json_each($1))",
+    engine: f"SELECT id, username FROM app_user WHERE id {any_of}"  # noqa: S608 (constant)
+    for engine, any_of in IN_ID_LIST.items()
 }
 
 
@@ -112,12 +109,7 @@ class Disagreement:
 
 
 def _list(values: Sequence[int]) -> Any:
-    ordered = sorted(set(values))
-    return json.dumps(ordered) if is_sqlite() else ordered
-
-
-def _engine() -> str:
-    return "sqlite" if is_sqlite() else "pg"
+    return id_list(sorted(set(values)))
 
 
 def _day(value: date | str) -> date:
@@ -141,7 +133,7 @@ def _sample(row: Any) -> SampleRow:
 
 
 async def candidates(compound_ids: Sequence[int], day: date) -> list[Candidate]:
-    rows = await sql.fetch(CANDIDATES[_engine()], _list(compound_ids), day)
+    rows = await sql.fetch(CANDIDATES[dialect()], _list(compound_ids), day)
     return [
         Candidate(
             int(r["id"]), int(r["community_id"]), int(r["inspector"]), r["grade"], r["photo_ref"]
@@ -239,5 +231,5 @@ async def who_graded(community_id: int, first: date, end: date) -> list[tuple[in
 
 
 async def usernames(user_ids: Sequence[int]) -> dict[int, str]:
-    rows = await sql.fetch(USERNAMES[_engine()], _list(user_ids))
+    rows = await sql.fetch(USERNAMES[dialect()], _list(user_ids))
     return {int(r["id"]): r["username"] for r in rows}

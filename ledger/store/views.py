@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from ledger.store import sql
-from ledger.store.engine import is_sqlite
+from ledger.store.engine import IN_ID_LIST, dialect, id_list
 from ledger.store.records import picked
-from ledger.store.sql import Row
 from ledger.store.tables import (
     Appeal,
     AppUser,
@@ -39,8 +36,7 @@ _GRADED = (
     "FROM inspection i LEFT JOIN household h ON h.id = i.household "
     "LEFT JOIN compound c ON c.id = i.compound "
 )
-_GRADED_PG = _GRADED + "WHERE i.id = ANY($1::bigint[])"
-_GRADED_SQLITE = _GRADED + "WHERE i.id IN (SELECT value FROM json_each($1))"  # noqa: S608 (constant)
+_GRADED_BY_ID = {engine: f"{_GRADED}WHERE i.id {in_ids}" for engine, in_ids in IN_ID_LIST.items()}
 _SHIFT_LINE = (
     "SELECT s.id, s.kind, s.status, s.started_at, s.ended_at, s.minutes, s.flagged, "
     "d.name AS post_name FROM shift s LEFT JOIN duty_post d ON d.id = s.post "
@@ -144,14 +140,8 @@ class GradedUnit:
 async def inspections_by_id(inspection_ids: list[int]) -> dict[int, GradedUnit]:
     if not inspection_ids:
         return {}
-    rows = await _by_ids(_GRADED_PG, _GRADED_SQLITE, inspection_ids)
+    rows = await sql.fetch(_GRADED_BY_ID[dialect()], id_list(inspection_ids))
     return {int(row["id"]): picked(GradedUnit, row) for row in rows}
-
-
-async def _by_ids(postgres: str, sqlite: str, ids: list[int]) -> Sequence[Row]:
-    if is_sqlite():
-        return await sql.fetch(sqlite, json.dumps(ids))
-    return await sql.fetch(postgres, ids)
 
 
 @dataclass(frozen=True, slots=True)
