@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import msgspec
@@ -43,11 +44,8 @@ class ReportController(Controller):
         report = await reports.compound_report(community_id, *parse_period(from_, to))
         if wants_csv(request, format):
             stem = f"{report.first_day.isoformat()}_{report.last_day.isoformat()}.csv"
-            return csv_download(
-                _csv(msgspec.to_builtins(report.rows)),
-                f"compound-report-community-{community_id}_{stem}",
-                f"{report.community}_小区报表_{stem}",
-            )
+            names = ("compound-report", "小区报表")
+            return _spreadsheet(report.rows, names, community_id, report.community, stem)
         return Response(msgspec.convert(report_fields(report, "community"), CompoundReport))
 
     @get(
@@ -68,11 +66,8 @@ class ReportController(Controller):
         report = await hours_by_party(community_id, *parse_period(from_, to), by)
         if wants_csv(request, format):
             stem = f"{by}_{report.from_}_{report.to}.csv"
-            return csv_download(
-                _csv(msgspec.to_builtins(report.rows)),
-                f"volunteer-hours-community-{community_id}_{stem}",
-                f"{report.community}_志愿服务时长_{stem}",
-            )
+            names = ("volunteer-hours", "志愿服务时长")
+            return _spreadsheet(report.rows, names, community_id, report.community, stem)
         return Response(msgspec.convert(report, VolunteerHoursReport, from_attributes=True))
 
     @get("/liability", operation_id="LiabilityReport", operation_class=also_answers("text/csv"))
@@ -94,11 +89,8 @@ class ReportController(Controller):
         report = await books.liability_report(community_id, first, last, services.clock.now())
         if wants_csv(request, format):
             stem = f"{first.isoformat()}_{last.isoformat()}.csv"
-            return csv_download(
-                _csv(msgspec.to_builtins(report.months)),
-                f"liability-community-{community_id}_{stem}",
-                f"{report.community}_积分负债_{stem}",
-            )
+            names = ("liability", "积分负债")
+            return _spreadsheet(report.months, names, community_id, report.community, stem)
         return Response(msgspec.convert(report_fields(report, "community"), LiabilityReport))
 
     @get("/charts/{chart:str}", operation_id="ReportChart", media_type="image/svg+xml")
@@ -130,6 +122,19 @@ def report_fields(report: object, *left_out: str) -> dict[str, Any]:
     fields["from"] = fields.pop("first_day")
     fields["to"] = fields.pop("last_day")
     return fields
+
+
+def _spreadsheet(
+    rows: Sequence[Any], names: tuple[str, str], community_id: int, community: str, stem: str
+) -> Response[str]:
+    """A report's rows as a CSV file named by its `names` (ASCII, Chinese), for the community,
+    ending in `stem`."""
+    ascii_name, name = names
+    return csv_download(
+        _csv(msgspec.to_builtins(rows)),
+        f"{ascii_name}-community-{community_id}_{stem}",
+        f"{community}_{name}_{stem}",
+    )
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
