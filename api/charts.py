@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 # pygal is imported on first use: it installs an old-style import hook that makes every later
 # importlib.util.find_spec call warn, so the app only pays for it when a chart is drawn.
@@ -47,22 +47,14 @@ def compounds_svg(title: str, legend: tuple[str, str], rows: list[dict[str, Any]
     return str(chart.render(is_unicode=True))
 
 
-def months_bar_svg(title: str, months: list[str], series: dict[str, list[int]]) -> str:
-    """Points per month side by side, one bar a series (the books' issued and used points)."""
+def months_svg(
+    kind: Literal["bar", "line"], title: str, months: list[str], series: dict[str, list[int]]
+) -> str:
+    """Points by month, one series a bar side by side (`kind` "bar": the books' issued and used
+    points) or a line (`kind` "line": what is owed at each month's end)."""
     import pygal
 
-    chart = pygal.Bar(title=title, style=_style(), **_COMMON)
-    chart.x_labels = months
-    for name, values in series.items():
-        chart.add(name, values)
-    return str(chart.render(is_unicode=True))
-
-
-def months_line_svg(title: str, months: list[str], series: dict[str, list[int]]) -> str:
-    """Points at each month's end, one line a series (what is owed)."""
-    import pygal
-
-    chart = pygal.Line(title=title, style=_style(), **_COMMON)
+    chart = {"bar": pygal.Bar, "line": pygal.Line}[kind](title=title, style=_style(), **_COMMON)
     chart.x_labels = months
     for name, values in series.items():
         chart.add(name, values)

@@ -26,6 +26,11 @@ def within_range(day: date, field: str) -> date:
     return day
 
 
+def parse_period(first_text: str, last_text: str) -> tuple[date, date]:
+    """A report's days, `from`..`to` as its query names them."""
+    return parse_day(first_text, "from"), parse_day(last_text, "to")
+
+
 def parse_optional_day(text: str | None, field: str) -> date | None:
     return None if text is None else parse_day(text, field)
 

@@ -6,14 +6,14 @@ import asyncio
 from typing import Annotated
 
 from litestar import Controller, Response, get
-from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, PathParameter
 from litestar.response import Template
 
 from api import qr_images
 from api.deps import ServicesDep
 from api.openapi_docs import also_answers
 from api.pages.messages import sticker_subtitle
-from api.schemas import ID_MAX
+from api.params import QueryId
 from api.security import ADMIN_ONLY
 from ledger.domain.scan_codes import CodeKind
 from ledger.services.codes import label_for, sheet_labels
@@ -21,7 +21,6 @@ from ledger.services.codes import label_for, sheet_labels
 ImageName = Annotated[
     str, PathParameter(pattern=r"^\d{1,16}\.(svg|png)$", description="`{id}.svg` or `{id}.png`")
 ]
-CompoundId = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
 
 
 class CodeController(Controller):
@@ -51,7 +50,7 @@ class CodeController(Controller):
 
     @get("/sheet", operation_id="GetQrSheet", media_type="text/html")
     async def sheet(
-        self, compound_id: CompoundId, kind: FromQuery[CodeKind], services: ServicesDep
+        self, compound_id: QueryId, kind: FromQuery[CodeKind], services: ServicesDep
     ) -> Template:
         """A printable A4 page of labelled codes for one compound, in the request's language
         (`Accept-Language`, `?lang=`; Chinese by default)."""

@@ -7,14 +7,14 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, get, post, put
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK
 
 from api.dates import parse_day, parse_moment
 from api.deps import PrincipalDep, ServicesDep
+from api.params import PathId
 from api.schemas import (
-    ID_MAX,
     AppealDecisionIn,
     AppealDecisionReply,
     AppealIn,
@@ -37,7 +37,6 @@ from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade
 from ledger.services.shifts import VolunteerHours
 
-PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
 
 

@@ -3,17 +3,16 @@ disagreement rate per inspector and of the anomaly flags (issue 19, 2(b) and 2(c
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from api.dates import parse_day
+from api.controllers.reports import report_fields
+from api.dates import parse_day, parse_period
 from api.deps import PrincipalDep, ServicesDep
+from api.params import FromDay, OptionalDay, PathId, QueryId, ToDay
 from api.schemas import (
-    ID_MAX,
     DisagreementReport,
     InspectionFlagsReport,
     ReinspectionDecisionReply,
@@ -26,12 +25,6 @@ from ledger.domain.rules import Grade
 from ledger.services.inspection_flags import inspection_flags
 from ledger.services.reinspections import disagreement_report
 
-PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
-CommunityId = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
-From = Annotated[str, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")]
-To = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-Day = Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-
 
 class ReinspectionController(Controller):
     path = "/api/v1/reinspections"
@@ -40,7 +33,7 @@ class ReinspectionController(Controller):
 
     @get("/", operation_id="ReinspectionSample")
     async def sample(
-        self, principal: PrincipalDep, services: ServicesDep, day: Day = None
+        self, principal: PrincipalDep, services: ServicesDep, day: OptionalDay = None
     ) -> ReinspectionSample:
         """The caller's sample of the gradings with a photo made on `day` (a closed local day;
         yesterday by default): 1% of each inspector's, at least one, at most 20 in all. Drawn
@@ -73,29 +66,21 @@ class InspectionReportController(Controller):
 
     @get("/reinspections", operation_id="DisagreementReport")
     async def disagreements(
-        self, community_id: CommunityId, from_: From, to: To
+        self, community_id: QueryId, from_: FromDay, to: ToDay
     ) -> DisagreementReport:
         """Per inspector, for re-inspected gradings made on local days from..to: how many were
         re-graded, how many the coordinator graded differently, and that share."""
-        report = await disagreement_report(
-            community_id, parse_day(from_, "from"), parse_day(to, "to")
-        )
-        return msgspec.convert(_dated(report), DisagreementReport)
+        report = await disagreement_report(community_id, *parse_period(from_, to))
+        return msgspec.convert(report_fields(report), DisagreementReport)
 
     @get("/inspection-flags", operation_id="InspectionFlags")
-    async def flags(self, community_id: CommunityId, from_: From, to: To) -> InspectionFlagsReport:
+    async def flags(
+        self, community_id: QueryId, from_: FromDay, to: ToDay
+    ) -> InspectionFlagsReport:
         """Inspectors to look at more closely, for gradings of local days from..to: a share of
         "good" far from their peers' (two-proportion z, |z| ≥ 3), a volume far from theirs
         (z-score against the other inspectors, |z| ≥ 3), more than 10 gradings within 60 s, a
         household graded on 20 or more days of a month all by one inspector. Read-only: flags
         never change points."""
-        report = await inspection_flags(community_id, parse_day(from_, "from"), parse_day(to, "to"))
-        return msgspec.convert(_dated(report), InspectionFlagsReport)
-
-
-def _dated(report: object) -> dict[str, Any]:
-    """A report's fields, its days as from/to."""
-    fields: dict[str, Any] = msgspec.to_builtins(report)
-    fields["from"] = fields.pop("first_day")
-    fields["to"] = fields.pop("last_day")
-    return fields
+        report = await inspection_flags(community_id, *parse_period(from_, to))
+        return msgspec.convert(report_fields(report), InspectionFlagsReport)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody
 
 from api.deps import PrincipalDep, ServicesDep
+from api.params import Cursor, Limit, PathId
 from api.schemas import (
-    ID_MAX,
     AccountReply,
     Adjustment,
     EntryPage,
@@ -21,11 +19,6 @@ from api.schemas import (
 )
 from api.security import ADMIN_ONLY, ANY_ROLE
 
-AccountId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
-EntryId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
-Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
-Cursor = Annotated[str | None, QueryParameter(max_length=100, description="From next_cursor.")]
-
 
 class LedgerController(Controller):
     path = "/api/v1"
@@ -33,7 +26,7 @@ class LedgerController(Controller):
 
     @get("/accounts/{account_id:int}", operation_id="GetAccount", guards=ANY_ROLE)
     async def account(
-        self, account_id: AccountId, principal: PrincipalDep, services: ServicesDep
+        self, account_id: PathId, principal: PrincipalDep, services: ServicesDep
     ) -> AccountReply:
         """Balance and what expires when: the owner's members, an admin, or a clerk."""
         result = await services.accounts.account(principal, account_id)
@@ -42,7 +35,7 @@ class LedgerController(Controller):
     @get("/accounts/{account_id:int}/entries", operation_id="ListAccountEntries", guards=ANY_ROLE)
     async def entries(
         self,
-        account_id: AccountId,
+        account_id: PathId,
         principal: PrincipalDep,
         services: ServicesDep,
         limit: Limit = 50,
@@ -65,7 +58,7 @@ class LedgerController(Controller):
     @post("/entries/{entry_id:int}/reverse", operation_id="ReverseEntry", guards=ADMIN_ONLY)
     async def reverse(
         self,
-        entry_id: EntryId,
+        entry_id: PathId,
         data: JSONBody[Reversal],
         principal: PrincipalDep,
         services: ServicesDep,

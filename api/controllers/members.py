@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from api.deps import PrincipalDep, ServicesDep
+from api.params import PathId
 from api.schemas import (
-    ID_MAX,
     EventOnly,
     JoinCodeReply,
     JoinReply,
@@ -21,8 +21,6 @@ from api.schemas import (
 from api.security import ANY_ROLE, client_address, issue_token
 from ledger.domain.idempotency import EVENT_ID_PATTERN
 
-HouseholdId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
-UserId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 OptionalEventId = Annotated[
     str | None,
     QueryParameter(
@@ -68,7 +66,7 @@ class MembersController(Controller):
 
     @get("/{household_id:int}/members", operation_id="ListMembers", guards=ANY_ROLE)
     async def members(
-        self, household_id: HouseholdId, principal: PrincipalDep, services: ServicesDep
+        self, household_id: PathId, principal: PrincipalDep, services: ServicesDep
     ) -> MemberList:
         """Admins, clerks of its compound and its members; mobile numbers masked
         (138****5678) except to admins and each person's own."""
@@ -83,8 +81,8 @@ class MembersController(Controller):
     )
     async def remove(
         self,
-        household_id: HouseholdId,
-        user_id: UserId,
+        household_id: PathId,
+        user_id: PathId,
         principal: PrincipalDep,
         services: ServicesDep,
         event_id: OptionalEventId = None,
@@ -104,7 +102,7 @@ class MembersController(Controller):
     )
     async def reset_join_code(
         self,
-        household_id: HouseholdId,
+        household_id: PathId,
         data: JSONBody[EventOnly],
         principal: PrincipalDep,
         services: ServicesDep,

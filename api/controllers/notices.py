@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from api.deps import PrincipalDep, ServicesDep
 from api.pages.notice_texts import with_text
+from api.params import Cursor, Limit
 from api.schemas import NoticeItem as NoticeItemType
 from api.schemas import NoticePage, NoticesRead, NoticesReadReply
 from api.security import ANY_ROLE
-
-Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
-Cursor = Annotated[str | None, QueryParameter(max_length=100, description="From next_cursor.")]
 
 
 class NoticeController(Controller):

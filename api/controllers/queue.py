@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, Response, get
-from litestar.params import PathParameter, QueryParameter
 
 from api.deps import PrincipalDep, ServicesDep
-from api.schemas import ID_MAX, QueueItem, QueueReply
+from api.params import Cursor, Limit, PathId
+from api.schemas import QueueItem, QueueReply
 from api.security import requires
 from ledger.domain.access import Role
 from ledger.services.dropoff_queue import PointQueue
-
-PointId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
-Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
-Cursor = Annotated[str | None, QueryParameter(max_length=100, description="From next_cursor.")]
 
 
 class QueueController(Controller):
@@ -29,7 +23,7 @@ class QueueController(Controller):
     )
     async def queue(
         self,
-        point_id: PointId,
+        point_id: PathId,
         principal: PrincipalDep,
         services: ServicesDep,
         limit: Limit = 50,

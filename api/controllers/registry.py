@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import JSONBody, PathParameter, QueryParameter, SkipValidation
+from litestar.params import JSONBody, SkipValidation
 from litestar.status_codes import HTTP_200_OK
 
 from api.dates import parse_optional_day
 from api.deps import PrincipalDep, ServicesDep
+from api.params import Cursor, Limit, OptionalId, PathId
 from api.schemas import (
-    ID_MAX,
     AccountHolderReply,
     CardReply,
     CodeReply,
@@ -36,11 +35,6 @@ from api.schemas import (
 )
 from api.security import ADMIN_ONLY
 from ledger.services.registry import HouseholdRequest
-
-Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
-Cursor = Annotated[str | None, QueryParameter(max_length=100, description="From next_cursor.")]
-ParentId = Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)]
-HouseholdId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +58,12 @@ class ListQuery:
 
 @dataclass(frozen=True, slots=True)
 class InCommunity(ListQuery):
-    community_id: ParentId = None
+    community_id: OptionalId = None
 
 
 @dataclass(frozen=True, slots=True)
 class InCompound(ListQuery):
-    compound_id: ParentId = None
+    compound_id: OptionalId = None
 
 
 def _listing(resource: str, operation_id: str, query: type[ListQuery]) -> HTTPRouteHandler:
@@ -125,7 +119,7 @@ class RegistryController(Controller):
     )
     async def reissue_card(
         self,
-        household_id: HouseholdId,
+        household_id: PathId,
         data: JSONBody[EventOnly],
         principal: PrincipalDep,
         services: ServicesDep,

@@ -3,6 +3,8 @@ assignments; an inspector reads today's."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Annotated
 
 import msgspec
@@ -12,8 +14,8 @@ from litestar.status_codes import HTTP_200_OK
 
 from api.dates import parse_day
 from api.deps import PrincipalDep, ServicesDep
+from api.params import PathId
 from api.schemas import (
-    ID_MAX,
     AssignmentReply,
     PlanCompound,
     PlanInspector,
@@ -22,11 +24,11 @@ from api.schemas import (
     TodaysAssignmentReply,
 )
 from api.security import requires
-from ledger.domain.access import Role
+from ledger.domain.access import Principal, Role
 from ledger.domain.localtime import local_day
 from ledger.domain.rotation import PLAN_WEEKS_AHEAD_MAX, parse_week
+from ledger.services.rotation import AssignmentChanged
 
-PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 WeekPath = Annotated[str, PathParameter(max_length=8, description="ISO week, e.g. 2026-W50")]
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
 ASSIGNMENT = "/rotation/{week:str}/inspectors/{inspector_id:int}/compounds/{compound_id:int}"
@@ -81,10 +83,8 @@ class RotationController(Controller):
         """The inspector grades this compound in this week (idempotent). 409
         `rotation_exceeded` if that makes more weeks running than the rotation allows; every
         change revokes the inspector's tokens, so their next request carries the new plan."""
-        result = await services.rotation.assign(
-            principal, inspector_id, compound_id, parse_week(week)
-        )
-        return msgspec.convert(result, AssignmentReply, from_attributes=True)
+        change = services.rotation.assign
+        return await _changed(change, principal, inspector_id, compound_id, week)
 
     @delete(
         ASSIGNMENT, operation_id="UnassignInspector", guards=COORDINATORS, status_code=HTTP_200_OK
@@ -99,10 +99,8 @@ class RotationController(Controller):
     ) -> AssignmentReply:
         """Remove one assignment (idempotent); a week left without assignments gives the
         inspector their standing compounds again."""
-        result = await services.rotation.unassign(
-            principal, inspector_id, compound_id, parse_week(week)
-        )
-        return msgspec.convert(result, AssignmentReply, from_attributes=True)
+        change = services.rotation.unassign
+        return await _changed(change, principal, inspector_id, compound_id, week)
 
     @get(
         "/inspectors/me/assignment",
@@ -114,3 +112,15 @@ class RotationController(Controller):
         week) the compounds they serve."""
         today = await services.rotation.today(principal)
         return msgspec.convert(today, TodaysAssignmentReply, from_attributes=True)
+
+
+Change = Callable[[Principal, int, int, date], Awaitable[AssignmentChanged]]
+
+
+async def _changed(
+    change: Change, principal: Principal, inspector_id: int, compound_id: int, week: str
+) -> AssignmentReply:
+    """`Rotation.assign` or `Rotation.unassign` for the week the path names, and the reply
+    both give."""
+    result = await change(principal, inspector_id, compound_id, parse_week(week))
+    return msgspec.convert(result, AssignmentReply, from_attributes=True)

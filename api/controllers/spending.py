@@ -6,15 +6,15 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from api.dates import parse_day, parse_optional_day
+from api.dates import parse_optional_day, parse_period
 from api.deps import PrincipalDep, ServicesDep
-from api.downloads import content_disposition
+from api.downloads import csv_download, wants_csv
 from api.openapi_docs import also_answers
+from api.params import Format, FromDay, OptionalId, PathId, ToDay
 from api.schemas import (
-    ID_MAX,
     EventOnly,
     ExpiringAccount,
     ExpiringPage,
@@ -43,9 +43,6 @@ from ledger.services.accounts import decode_cursor, encode_cursor
 from ledger.services.catalog import RewardFields
 from ledger.services.spending import MerchantStatement
 
-PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
-DayQuery = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-FormatQuery = Annotated[str | None, QueryParameter(pattern=r"^(json|csv)$")]
 STAFF_AT_COUNTER = [requires(Role.CLERK, Role.ADMIN)]
 
 
@@ -223,23 +220,20 @@ class SpendingController(Controller):
         merchant_id: PathId,
         request: Request[Any, Any, Any],
         services: ServicesDep,
-        from_: Annotated[str, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
-        to: DayQuery,
-        format: FormatQuery = None,
+        from_: FromDay,
+        to: ToDay,
+        format: Format = None,
     ) -> Response[Any]:
         """Payments received and settlements for local days `from`..`to`; `?format=csv` or
         `Accept: text/csv` for a spreadsheet."""
-        first, last = parse_day(from_, "from"), parse_day(to, "to")
+        first, last = parse_period(from_, to)
         result = await services.spending.statement(merchant_id, first, last)
-        if _wants_csv(request, format):
+        if wants_csv(request, format):
             stem = f"{first.isoformat()}_{last.isoformat()}.csv"
-            disposition = content_disposition(
-                f"merchant-{merchant_id}-statement_{stem}", f"{result.merchant}_对账单_{stem}"
-            )
-            return Response(
+            return csv_download(
                 _statement_csv(result),
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": disposition},
+                f"merchant-{merchant_id}-statement_{stem}",
+                f"{result.merchant}_对账单_{stem}",
             )
         return Response(_statement(result))
 
@@ -248,7 +242,7 @@ class SpendingController(Controller):
         self,
         services: ServicesDep,
         within_days: Annotated[int, QueryParameter(ge=1, le=366)] = 30,
-        community_id: Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)] = None,
+        community_id: OptionalId = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=100)] = None,
     ) -> ExpiringPage:
@@ -261,10 +255,6 @@ class SpendingController(Controller):
         return ExpiringPage(
             items=items, next_cursor=encode_cursor(items[-1].account_id) if more else None
         )
-
-
-def _wants_csv(request: Request[Any, Any, Any], format: str | None) -> bool:
-    return format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
 
 
 STATEMENT_TOTALS = (

@@ -6,30 +6,26 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
-from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from api import charts
 from api.dates import parse_day
 from api.deps import PrincipalDep, ServicesDep
-from api.pages import forms
+from api.pages import filters, forms
 from api.pages.i18n import _
-from api.pages.staff import LIST_MAX, OptionalId
 from api.pages.web import new_event_id, render
-from api.schemas import ID_MAX
+from api.params import FromDay, OptionalDay, OptionalFromDay, OptionalId, PathId, QueryId, ToDay
 from api.security import ADMIN_ONLY
 from ledger.domain.books import THRESHOLD_MAX, fen_of_yuan
 from ledger.domain.errors import InvalidInput
 from ledger.domain.localtime import local_day
 from ledger.services import books
 
-PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
-DayText = Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 BOOKS_DAYS_DEFAULT = 180
 
 
@@ -38,16 +34,13 @@ async def books_page(
     principal: PrincipalDep,
     services: ServicesDep,
     community_id: OptionalId = None,
-    from_: Annotated[
-        str | None, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")
-    ] = None,
-    to: DayText = None,
+    from_: OptionalFromDay = None,
+    to: OptionalDay = None,
 ) -> Response[Any]:
     """The liability report for a community and period (default: about six months, from the
     first day of a month), with its charts and a form per reward for cost and threshold."""
-    communities = (await services.registry.page("communities", None, LIST_MAX, {})).items
-    chosen = community_id or (communities[0]["id"] if communities else None)
-    first, last = _books_period(from_, to, local_day(services.clock.now()))
+    communities, chosen = await filters.community_choice(services, community_id)
+    first, last = filters.period(from_, to, local_day(services.clock.now()), _half_year_to)
     context: dict[str, Any] = {
         "me": principal,
         "communities": communities,
@@ -95,21 +88,16 @@ async def set_reward_terms(
     return Redirect(f"/staff/books?{urlencode(query)}#stock", status_code=HTTP_303_SEE_OTHER)
 
 
-ChartCommunity = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
-ChartFrom = Annotated[str, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")]
-ChartTo = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-
-
 @get("/staff/books/charts/flows.svg", guards=ADMIN_ONLY, include_in_schema=False)
 async def flows_chart(
-    services: ServicesDep, community_id: ChartCommunity, from_: ChartFrom, to: ChartTo
+    services: ServicesDep, community_id: QueryId, from_: FromDay, to: ToDay
 ) -> Response[str]:
     return await _chart("flows.svg", services, community_id, from_, to)
 
 
 @get("/staff/books/charts/owed.svg", guards=ADMIN_ONLY, include_in_schema=False)
 async def owed_chart(
-    services: ServicesDep, community_id: ChartCommunity, from_: ChartFrom, to: ChartTo
+    services: ServicesDep, community_id: QueryId, from_: FromDay, to: ToDay
 ) -> Response[str]:
     return await _chart("owed.svg", services, community_id, from_, to)
 
@@ -117,7 +105,7 @@ async def owed_chart(
 async def _chart(
     chart: str, services: Any, community_id: int, from_: str, to: str
 ) -> Response[str]:
-    first, last = _books_period(from_, to, local_day(services.clock.now()))
+    first, last = filters.period(from_, to, local_day(services.clock.now()), _half_year_to)
     svg = await books_chart_svg(chart, community_id, first, last, services.clock.now())
     return Response(svg, media_type="image/svg+xml")
 
@@ -138,22 +126,19 @@ async def books_chart_svg(
             _("Expired"): [m.expired for m in report.months],
         }
         title = _("Points by month: issued and used")
-        return await asyncio.to_thread(charts.months_bar_svg, title, labels, flows)
+        return await asyncio.to_thread(charts.months_svg, "bar", title, labels, flows)
     owed = {
         _("Outstanding"): [m.outstanding for m in report.months],
         _("Shops unsettled"): [m.merchants_unsettled for m in report.months],
     }
     title = _("Points owed at each month's end")
-    return await asyncio.to_thread(charts.months_line_svg, title, labels, owed)
+    return await asyncio.to_thread(charts.months_svg, "line", title, labels, owed)
 
 
-def _books_period(first_text: str | None, last_text: str | None, today: date) -> tuple[date, date]:
-    """The period asked for, or the months from about six months back to today."""
-    last = parse_day(last_text, "to") if last_text else today
-    if first_text:
-        return parse_day(first_text, "from"), last
-    start = date.fromordinal(last.toordinal() - BOOKS_DAYS_DEFAULT)
-    return start.replace(day=1), last
+def _half_year_to(last: date) -> date:
+    """The books' first day by default: the first of the month about six months before
+    `last`."""
+    return date.fromordinal(last.toordinal() - BOOKS_DAYS_DEFAULT).replace(day=1)
 
 
 BOOKS_HANDLERS = [books_page, set_reward_terms, flows_chart, owed_chart]

@@ -22,7 +22,7 @@ from api.pages.once import page_event_id, with_new_event_id
 from api.pages.op_pages import already, operation_post
 from api.pages.scan import CodeToken, check_length, subject_of
 from api.pages.web import render
-from api.schemas import ID_MAX
+from api.params import QueryId
 from api.security import requires
 from ledger.domain.access import Principal, Role
 from ledger.domain.errors import LedgerError, NotFound
@@ -34,7 +34,6 @@ from ledger.store.earning import ScannedHousehold
 
 CLERKS = [requires(Role.CLERK)]
 AMOUNT_MAX = 1_000_000
-RewardId = Annotated[int, QueryParameter(ge=1, le=ID_MAX)]
 Quantity = Annotated[int, QueryParameter(ge=1, le=QUANTITY_MAX)]
 Amount = Annotated[int, QueryParameter(ge=1, le=AMOUNT_MAX)]
 
@@ -114,7 +113,7 @@ async def confirm_redemption(
     request: Request[Any, Any, Any],
     principal: PrincipalDep,
     services: ServicesDep,
-    reward_id: RewardId,
+    reward_id: QueryId,
     quantity: Quantity = 1,
 ) -> Response[Any]:
     """Nothing happens yet: the clerk and the resident check the reward and the points."""
@@ -231,7 +230,7 @@ async def confirm_payment(
     request: Request[Any, Any, Any],
     principal: PrincipalDep,
     services: ServicesDep,
-    merchant_id: RewardId,
+    merchant_id: QueryId,
     amount: Amount,
 ) -> Response[Any]:
     """Nothing is paid yet: the clerk and the resident check the shop and the amount."""

@@ -3,30 +3,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from api.dates import parse_day
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
 from api.pages.web import new_event_id, render
-from api.schemas import ID_MAX
+from api.params import OptionalDay, PathId
 from api.security import requires
 from ledger.domain.access import Role
 from ledger.domain.rules import Grade
 
-PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
-DayText = Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 REINSPECTORS = [requires(Role.COORDINATOR)]
 BACK = "/coordinator/reinspections"
 
 
 @get(BACK, guards=REINSPECTORS, include_in_schema=False)
 async def reinspection_sample(
-    principal: PrincipalDep, services: ServicesDep, day: DayText = None
+    principal: PrincipalDep, services: ServicesDep, day: OptionalDay = None
 ) -> Response[Any]:
     """The sample of yesterday's gradings (or `?day=`), each with its photo and a grade form.
     The inspector's grade is shown only once the coordinator has graded (a blind re-grade)."""

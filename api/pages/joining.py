@@ -6,26 +6,25 @@ household's join code from its staff page."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.params import PathParameter
 from litestar.response import Redirect
-from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND
+from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 
 from api.deps import PrincipalDep, ServicesDep
 from api.errors import STATUS_BY_CODE
 from api.pages import forms
-from api.pages.messages import code_refusal_text, refusal_text
+from api.pages.messages import refusal_text
 from api.pages.op_pages import household_shown, op_form, op_posted, operation_post
-from api.pages.scan import CodeToken, check_length, subject_of
+from api.pages.scan import CodeToken, check_length, code_refused, subject_of
 from api.pages.web import auth_cookie, render, viewer
-from api.schemas import ID_MAX
+from api.params import PathId
 from api.security import client_address, issue_token, requires
 from ledger.domain.access import Role
 from ledger.domain.errors import InvalidInput, LedgerError
+from ledger.services.container import Services
 
-PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
 FIELD_LENGTH_MAX = 50
 MEMBERS_PAGE = [requires(Role.RESIDENT)]
 JOIN_CODE_STAFF = [requires(Role.ADMIN, Role.CLERK)]
@@ -37,14 +36,7 @@ async def join_form(
 ) -> Response[Any]:
     """A phone-size form under the card's address: join code, number, PIN (twice), name."""
     check_length(token)
-    me = await viewer(request)
-    try:
-        household = await services.codes.household(token)
-    except LedgerError as refusal:
-        error = code_refusal_text(refusal)
-        return render("code.html", HTTP_404_NOT_FOUND, me=me, token=token, error=error)
-    subject = await subject_of(household)
-    return render("join.html", me=me, token=token, subject=subject, form={})
+    return await _join_page(request, services, token, HTTP_200_OK, form={})
 
 
 @post(
@@ -77,7 +69,9 @@ async def join(
             client_address(request),
         )
     except LedgerError as refusal:
-        return await _refused(request, services, token, refusal, kept)
+        status = STATUS_BY_CODE.get(refusal.code, 400)
+        error = refusal_text(refusal)
+        return await _join_page(request, services, token, status, form=kept, error=error)
     redirect = Redirect(f"/home?household={joined.household_id}", status_code=HTTP_303_SEE_OTHER)
     redirect.set_cookie(
         auth_cookie(issue_token(request, joined.signed_in), request.app.state.settings)
@@ -85,30 +79,17 @@ async def join(
     return redirect
 
 
-async def _refused(
-    request: Request[Any, Any, Any],
-    services: Any,
-    token: str,
-    refusal: LedgerError,
-    kept: dict[str, Any],
+async def _join_page(
+    request: Request[Any, Any, Any], services: Services, token: str, status: int, **context: Any
 ) -> Response[Any]:
+    """`join.html` under the card's household, or the code's page when the card opens none."""
     me = await viewer(request)
     try:
         household = await services.codes.household(token)
     except LedgerError as bad_card:
-        error = code_refusal_text(bad_card)
-        return render("code.html", HTTP_404_NOT_FOUND, me=me, token=token, error=error)
+        return code_refused(me, token, bad_card)
     subject = await subject_of(household)
-    status = STATUS_BY_CODE.get(refusal.code, 400)
-    return render(
-        "join.html",
-        status,
-        me=me,
-        token=token,
-        subject=subject,
-        form=kept,
-        error=refusal_text(refusal),
-    )
+    return render("join.html", status, me=me, token=token, subject=subject, **context)
 
 
 @post(

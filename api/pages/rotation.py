@@ -4,16 +4,15 @@ service as the JSON API; assigning twice is harmless (the write is idempotent by
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
 from api.pages.web import render
-from api.schemas import ID_MAX
+from api.params import OptionalId
 from api.security import requires
 from ledger.domain.access import Principal, Role
 from ledger.domain.errors import InvalidInput
@@ -24,7 +23,6 @@ from ledger.store import volunteers as volunteers_store
 
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
 WEEKS_SHOWN = 6
-OptionalId = Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)]
 
 
 @get("/coordinator/rotation", guards=COORDINATORS, include_in_schema=False)

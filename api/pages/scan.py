@@ -16,7 +16,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import PathParameter, QueryParameter
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND
 
 from api.deps import PrincipalDep, ServicesDep
@@ -73,8 +73,7 @@ async def open_code(
     try:
         resolved = await services.codes.resolve(token)
     except LedgerError as refusal:
-        error = code_refusal_text(refusal)
-        return render("code.html", HTTP_404_NOT_FOUND, me=me, token=token, error=error)
+        return code_refused(me, token, refusal)
     kind, row = resolved.code.kind, resolved.subject
     subject = await subject_of(row)
     common: dict[str, Any] = {
@@ -94,6 +93,12 @@ async def open_code(
             return with_new_event_id(request)
         common["event_id"] = event_id
     return await _for_role(services, me, kind, row, common)
+
+
+def code_refused(me: Principal | None, token: str, refusal: LedgerError) -> Template:
+    """The code's page saying why it opens nothing (404: unknown, revoked, an old card)."""
+    error = code_refusal_text(refusal)
+    return render("code.html", HTTP_404_NOT_FOUND, me=me, token=token, error=error)
 
 
 def _has_form(me: Principal, kind: CodeKind) -> bool:

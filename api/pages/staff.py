@@ -8,16 +8,15 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import PathParameter
 from litestar.status_codes import HTTP_200_OK
 
 from api import charts
-from api.dates import parse_day
 from api.deps import PrincipalDep, ServicesDep
-from api.pages import forms
+from api.pages import filters, forms
 from api.pages.i18n import _
 from api.pages.web import new_event_id, render
-from api.schemas import ID_MAX
+from api.params import FromDay, OptionalDay, OptionalFromDay, OptionalId, PathId, QueryId, ToDay
 from api.security import ADMIN_ONLY, requires
 from ledger.domain.access import Role
 from ledger.domain.errors import InvalidInput
@@ -29,9 +28,6 @@ from ledger.services.inspection_flags import inspection_flags
 from ledger.services.reinspections import disagreement_report
 from ledger.services.volunteers import REPORT_GROUPINGS, hours_by_party
 
-PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
-OptionalId = Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)]
-DayText = Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
 LIST_MAX = 100
 REPORT_DAYS_DEFAULT = 30
@@ -99,11 +95,9 @@ async def decide_appeal(
     )
 
 
-def _period(first_text: str | None, last_text: str | None, today: date) -> tuple[date, date]:
-    last = parse_day(last_text, "to") if last_text else today
-    if first_text:
-        return parse_day(first_text, "from"), last
-    return last - timedelta(days=REPORT_DAYS_DEFAULT - 1), last
+def _month_to(last: date) -> date:
+    """The report's first day by default: 30 days to `last`."""
+    return last - timedelta(days=REPORT_DAYS_DEFAULT - 1)
 
 
 @get("/staff", guards=ADMIN_ONLY, include_in_schema=False)
@@ -111,17 +105,14 @@ async def staff_home(
     principal: PrincipalDep,
     services: ServicesDep,
     community_id: OptionalId = None,
-    from_: Annotated[
-        str | None, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")
-    ] = None,
-    to: DayText = None,
+    from_: OptionalFromDay = None,
+    to: OptionalDay = None,
 ) -> Response[Any]:
     """The report for a community and period, with its charts, the red/black list and the
     compounds' QR sheets."""
-    communities = (await services.registry.page("communities", None, LIST_MAX, {})).items
-    chosen = community_id or (communities[0]["id"] if communities else None)
+    communities, chosen = await filters.community_choice(services, community_id)
     today = local_day(services.clock.now())
-    first, last = _period(from_, to, today)
+    first, last = filters.period(from_, to, today, _month_to)
     context: dict[str, Any] = {
         "me": principal,
         "communities": communities,
@@ -145,12 +136,12 @@ async def staff_home(
 async def staff_chart(
     chart: Annotated[str, PathParameter(pattern=r"^(trends|compounds)\.svg$")],
     services: ServicesDep,
-    community_id: Annotated[int, QueryParameter(ge=1, le=ID_MAX)],
-    from_: Annotated[str, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
-    to: Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+    community_id: QueryId,
+    from_: FromDay,
+    to: ToDay,
 ) -> Response[str]:
     """The report's charts with titles in the page's language (api/charts.py draws them)."""
-    first, last = _period(from_, to, local_day(services.clock.now()))
+    first, last = filters.period(from_, to, local_day(services.clock.now()), _month_to)
     svg = await report_chart_svg(chart, community_id, first, last)
     return Response(svg, media_type="image/svg+xml")
 

@@ -9,29 +9,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, get
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import QueryParameter
 
 from api.deps import PrincipalDep, ServicesDep
-from api.pages import forms
+from api.pages import filters, forms
 from api.pages.messages import unit_name
 from api.pages.op_pages import household_shown, op_done, op_form, op_posted, operation_post, posted
 from api.pages.scan import LIST_MAX
 from api.pages.web import render
-from api.schemas import ID_MAX
+from api.params import OptionalId, PathId
 from api.security import ADMIN_ONLY
 from ledger.domain.errors import NotFound
 from ledger.domain.localtime import local_day
 from ledger.services import views
 from ledger.services.container import Services
 
-PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
-OptionalId = Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)]
 Search = Annotated[str, QueryParameter(max_length=40)]
 HISTORY_MAX = 50
-
-
-async def _communities(services: Services) -> list[dict[str, Any]]:
-    return list((await services.registry.page("communities", None, LIST_MAX, {})).items)
 
 
 async def _households_matching(
@@ -63,8 +57,7 @@ async def households(
     q: Search = "",
 ) -> Response[Any]:
     """Find a household by its compound or address: its history, a new card."""
-    communities = await _communities(services)
-    chosen = community_id or (communities[0]["id"] if communities else None)
+    communities, chosen = await filters.community_choice(services, community_id)
     found = await _households_matching(services, chosen, q) if chosen and q.strip() else []
     return render(
         "staff_households.html",
@@ -125,7 +118,7 @@ async def reverse(
 
 
 async def _merchant(services: Services, merchant_id: int) -> dict[str, Any]:
-    for community in await _communities(services):
+    for community in await filters.communities(services):
         listed = await services.registry.page(
             "merchants", None, LIST_MAX, {"community": community["id"]}
         )
@@ -140,8 +133,7 @@ async def merchants(
     principal: PrincipalDep, services: ServicesDep, community_id: OptionalId = None
 ) -> Response[Any]:
     """Each shop's points to settle, a settle button and its statement as CSV."""
-    communities = await _communities(services)
-    chosen = community_id or (communities[0]["id"] if communities else None)
+    communities, chosen = await filters.community_choice(services, community_id)
     listed = (
         (await services.registry.page("merchants", None, LIST_MAX, {"community": chosen})).items
         if chosen

@@ -6,20 +6,19 @@ community's coordinators approve or decline them. Same `Volunteers` service as t
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from api.deps import PrincipalDep, ServicesDep
 from api.errors import STATUS_BY_CODE
-from api.pages import forms
+from api.pages import filters, forms
 from api.pages.messages import refusal_text
 from api.pages.once import for_purpose, page_event_id, with_new_event_id
 from api.pages.web import new_event_id, render, viewer
-from api.schemas import ID_MAX
+from api.params import OptionalId, PathId
 from api.security import requires
 from ledger.domain.access import Role
 from ledger.domain.errors import LedgerError
@@ -28,9 +27,6 @@ from ledger.services.container import Services
 from ledger.services.volunteers import ApplicationRequest
 
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
-PathId = Annotated[int, PathParameter(ge=1, le=ID_MAX)]
-CommunityChoice = Annotated[int | None, QueryParameter(ge=1, le=ID_MAX)]
-COMMUNITIES_MAX = 100
 APPLICATIONS_SHOWN = 100
 # What the form keeps when it comes back with a refusal: everything but the PIN.
 KEPT_FIELDS = ("name", "phone", "community_id", "affiliation", "party_branch")
@@ -42,13 +38,9 @@ def apply_url(community_id: int) -> str:
     return f"/volunteer/apply?community={community_id}"
 
 
-async def _communities(services: Services) -> list[dict[str, Any]]:
-    return list((await services.registry.page("communities", None, COMMUNITIES_MAX, {})).items)
-
-
 @get("/volunteer/apply", opt={"public": True}, include_in_schema=False)
 async def apply_form(
-    request: Request[Any, Any, Any], services: ServicesDep, community: CommunityChoice = None
+    request: Request[Any, Any, Any], services: ServicesDep, community: OptionalId = None
 ) -> Response[Any]:
     """Name, mobile number, PIN, community (chosen already when the link names it) and the
     party the volunteer serves with."""
@@ -72,7 +64,7 @@ async def _form(
         me=await viewer(request),
         event_id=event_id,
         action=f"/volunteer/apply?event={event_id}",
-        communities=await _communities(services),
+        communities=await filters.communities(services),
         affiliations=[a.value for a in Affiliation],
         values=values,
         error=error,
@@ -125,7 +117,7 @@ async def applications(
     if event_id is None:
         return with_new_event_id(request)
     listed = await services.volunteers.page(principal, "pending", None, None, APPLICATIONS_SHOWN)
-    names = {c["id"]: c["name"] for c in await _communities(services)}
+    names = {c["id"]: c["name"] for c in await filters.communities(services)}
     return render(
         "coordinator_volunteers.html",
         me=principal,

@@ -255,6 +255,37 @@ async def test_the_books_page_in_both_languages(
     assert chart_word in svg.text
 
 
+@pytest.mark.parametrize(
+    ("path", "first_by_default"), [("/staff", "2026-11-01"), ("/staff/books", "2026-06-01")]
+)
+async def test_a_report_page_s_period_defaults_to_a_month_or_about_half_a_year(
+    shop: Shop, path: str, first_by_default: str
+) -> None:
+    """Without `from`, the dashboard shows the 30 days to `to` and the books the months from
+    about six months (180 days) before it; without `to`, `to` is today."""
+    client = shop.client
+    await _sign_in(client)
+    community = {"community_id": shop.world.community_id}
+
+    def period(html: str) -> tuple[str, str]:
+        first = re.search(r'name="from" value="([^"]*)"', html)
+        last = re.search(r'name="to" value="([^"]*)"', html)
+        assert first, html
+        assert last, html
+        return first.group(1), last.group(1)
+
+    given_to = await client.get(path, params=community | {"to": "2026-11-30"})
+    assert period(given_to.text) == (first_by_default, "2026-11-30")
+    given_both = await client.get(
+        path, params=community | {"from": "2026-10-02", "to": "2026-11-30"}
+    )
+    assert period(given_both.text) == ("2026-10-02", "2026-11-30")
+    neither = period((await client.get(path, params=community)).text)
+    today = local_day(datetime.now(UTC)).isoformat()
+    assert neither == (period((await client.get(path, params=community | {"to": today})).text))
+    assert neither[1] == today
+
+
 async def test_the_books_page_sets_a_cost_and_a_threshold(shop: Shop) -> None:
     client = shop.client
     await _sign_in(client)

@@ -3,6 +3,7 @@ list and removal, through the HTTP interface."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -19,6 +20,7 @@ from tests.api.conftest import (
     make_world,
     new_event_id,
 )
+from tests.api.pages_helpers import submit
 
 Api = tuple[AsyncTestClient[Any], Headers]
 PIN = "284913"
@@ -295,6 +297,33 @@ async def test_reset_and_reissue_void_the_old_code(api: Api) -> None:
     if card["join_code"] != new_code:
         assert_error(await join(client, card["card_token"], new_code), 403, "join_refused")
     await joined(client, card["card_token"], card["join_code"])
+
+
+async def test_the_join_page_of_a_replaced_card_is_the_code_s_refusal(api: Api) -> None:
+    """The join form of a card that opens no household, and a form sent to it, answer what a
+    scan of the card answers: 404 and why, never the join form."""
+    client, admin = api
+    world, code = await household(client, admin)
+    form = await client.get(f"/join/{world.card_token}")
+    assert form.status_code == 200, form.text
+    reissued = await client.post(
+        f"/api/v1/households/{world.household_id}/card:reissue",
+        json={"event_id": new_event_id()},
+        headers=admin,
+    )
+    assert reissued.status_code == 200, reissued.text
+    scanned = await client.get(f"/q/{world.card_token}")
+    reopened = await client.get(f"/join/{world.card_token}")
+    person = {"join_code": code, "phone": PHONE, "pin": PIN, "pin_again": PIN}
+    sent = await submit(client, form.text, f"/join/{world.card_token}", **person)
+    why = re.compile(r'<p class="error" id="code-error">([^<]+)</p>')
+    refusal = why.findall(scanned.text)
+    assert scanned.status_code == 404, scanned.text
+    assert refusal, scanned.text
+    for page in (reopened, sent):
+        assert page.status_code == 404, page.text
+        assert why.findall(page.text) == refusal
+        assert 'name="join_code"' not in page.text
 
 
 async def test_only_admins_and_clerks_of_its_compound_reset_the_code(api: Api) -> None:

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from httpx import Response
@@ -449,6 +450,11 @@ async def test_hours_are_reported_by_party_branch_and_affiliation(town: Town) ->
         "group,volunteers,minutes,hours",
         "第二党支部,1,90,1.5",
     ]
+    # The file's name: what, the community, `by` and the dates (ASCII, and the Chinese).
+    disposition = csv.headers["content-disposition"]
+    stem = "branch_2026-11-24_2026-11-24.csv"
+    assert f'filename="volunteer-hours-community-{town.community_id}_{stem}"' in disposition
+    assert disposition.endswith(quote(f"_志愿服务时长_{stem}", safe=""))
     coordinator = await town.client.get(
         "/api/v1/reports/volunteers", params=period, headers=town.coordinator
     )
