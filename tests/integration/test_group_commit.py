@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from ledger import metrics
-from ledger.domain.access import Principal, Role
+from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.accounts import issuance_stripe
 from ledger.domain.errors import IdempotencyConflict, LedgerError, OutOfScope
 from ledger.domain.rules import Grade, Material, Stream
@@ -350,3 +350,22 @@ async def test_a_typed_code_of_another_compound_is_refused_before_the_point_is_r
     stored = await idempotency.find(key)
     assert stored is not None
     assert stored.outcome == "out_of_scope"
+
+
+async def test_a_grading_by_typed_codes_alone_earns_under_its_community_s_rules(
+    services: Services,
+) -> None:
+    """Only scanned codes name rows before the group's first statement, so the rows and the
+    rules of a grading typed in full are read after it: still the community's rules in force,
+    not the built-in defaults."""
+    site = await make_site(services)
+    community = site.world.community_id
+    rules = {"grade_points": {"good": 7, "fair": 3, "poor": 0}}
+    set_rules = await services.rules.set(SYSTEM, event_id(), community, services.clock.now(), rules)
+    household = await make_household(services, site.world.compound_id, building="8")
+    graded = await _inspect(services, site.inspector, household.short_code, site.point.short_code)
+    assert (graded.scored, graded.points_awarded) == (True, 7)
+    (row,) = await Inspection.select(Inspection.rule_version).where(
+        Inspection.id == graded.inspection_id
+    )
+    assert row["rule_version"] == set_rules.version
