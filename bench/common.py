@@ -270,11 +270,14 @@ def statement_shape(sql: str) -> str:
     """`SELECT household`, `INSERT INTO entry`, `UPDATE account`, `SELECT account FOR UPDATE`:
     enough to compare the floor's statement list with what the ledger sends today. A statement
     with writes in its WITH list shows them after its own: `INSERT INTO inspection + INSERT INTO
-    lot, INSERT INTO board_fact`."""
+    lot, INSERT INTO board_fact`; one of several SELECTs shows each: `SELECT household UNION ALL
+    SELECT collection_point`."""
     text = " ".join(sql.split())
     if text.upper().startswith("WITH "):
         parts, main = _with_parts(text)
         return f"{statement_shape(main)} + {', '.join(statement_shape(p) for p in parts)}"
+    if len(united := _union_parts(text)) > 1:
+        return " UNION ALL ".join(statement_shape(part) for part in united)
     if text.upper().startswith("SELECT PG_ADVISORY_UNLOCK_ALL"):
         return "RESET (pool release)"
     match = _SHAPE.match(text)
@@ -288,6 +291,17 @@ def statement_shape(sql: str) -> str:
         return shape + (" FOR UPDATE" if text.upper().endswith("FOR UPDATE") else "")
     table = text[len(match["verb"]) :].split()[0].strip('"')
     return f"{verb} {table}"
+
+
+def _union_parts(text: str) -> list[str]:
+    """The SELECTs of `SELECT … UNION ALL SELECT …` (outside parentheses)."""
+    parts, depth, start = [], 0, 0
+    for position, character in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if depth == 0 and text.startswith(" UNION ALL ", position):
+            parts.append(text[start:position])
+            start = position + len(" UNION ALL ")
+    return [*parts, text[start:]]
 
 
 def _with_parts(text: str) -> tuple[list[str], str]:

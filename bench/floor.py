@@ -4,15 +4,16 @@
 
 Statement for statement and text for text what one `Gradings.inspect` sends on PostgreSQL when
 it is a group of one (captured from the asyncpg connection; docs/BENCHMARKS.md lists them): one
-pooled connection per credit, BEGIN, the group's reads (the idempotency records, the household,
-the collection point, the rules in force, the accounts locked in id order with their balances,
-the household's grades of the day, the new entry's and inspection's ids), then one INSERT of
-the idempotency claim carrying every write (the move of the points, the entry, its sealer mark,
-the lot, its total, the three facts, the inspection), COMMIT - 10 round trips; the issuance
-stripe's id is read once per stripe and remembered, as the ledger does (an 11th statement on a
-stripe's first credit). Every text is the ledger's own (`ledger/store/batch_writes.py`,
-`idempotency.py`, `lots.py`, `earning.py`, composed by `sql.carrying` in the ledger's order), so
-it cannot drift; the pool, like the ledger's, does not reset connections on release.
+pooled connection per credit, BEGIN, the group's reads before the lock in one statement (the
+idempotency records, the household, the collection point, the rules in force), the accounts
+locked in id order with their balances, the household's grades of the day with the new entry's
+and inspection's ids in one statement, then one INSERT of the idempotency claim carrying every
+write (the move of the points, the entry, its sealer mark, the lot, its total, the three facts,
+the inspection), COMMIT - 6 round trips; the issuance stripe's id is read once per stripe and
+remembered, as the ledger does (a 7th statement on a stripe's first credit). Every text is the
+ledger's own (`ledger/store/group_reads.py`, `batch_writes.py`, `idempotency.py`, `lots.py`,
+composed by `sql.carrying` in the ledger's order), so it cannot drift; the pool, like the
+ledger's, does not reset connections on release.
 Values come from the previous statements' results exactly as in the ledger, so the same rows
 are locked in the same order. Only the decisions are taken for granted: the token's HMAC, the
 scope check and `award_for_grade` (the fixture's pairs always earn 10 points). Every credit is
@@ -50,20 +51,15 @@ from bench.common import (
 )
 from ledger.domain.accounts import issuance_stripe
 from ledger.domain.localtime import local_day
-from ledger.store import batch_writes, idempotency, lots
-from ledger.store.earning import RULES_BETWEEN
+from ledger.store import batch_writes, group_reads, idempotency, lots
 from ledger.store.ledger import COMMUNITY_ACCOUNT, lot_expiry
 from ledger.store.sql import carrying
 
 SQL = {
-    "find": idempotency.FIND_MANY[False],
-    "household": batch_writes.SCANNED[("household", "pg")],
-    "point": batch_writes.SCANNED[("collection_point", "pg")],
-    "rules": RULES_BETWEEN,
+    "reads": group_reads.FIRST_READS_PG,
     "stripe": COMMUNITY_ACCOUNT,
     "lock": batch_writes.LOCK["pg"],
-    "grading_on": batch_writes.GRADING_ON["pg"],
-    "next_ids": batch_writes.NEXT_IDS,
+    "grades_and_ids": group_reads.GRADES_AND_IDS_PG,
     # The writes in the order `GradingGroup._write` queues them, riding on the claim.
     "claim": carrying(
         (
@@ -168,9 +164,10 @@ BEGIN
 END $$
 """
 
-# 8 statements per credit (7 reads, the claim carrying every write) + BEGIN + COMMIT; no reset
-# on release. A stripe's first credit adds the read of the stripe's account id.
-STATEMENTS_PER_CREDIT = 8
+# 4 statements per credit (the reads, the lock, the grades with the ids, the claim carrying every
+# write) + BEGIN + COMMIT; no reset on release. A stripe's first credit adds the read of the
+# stripe's account id.
+STATEMENTS_PER_CREDIT = 4
 ROUND_TRIPS = STATEMENTS_PER_CREDIT + 2
 
 
@@ -191,18 +188,25 @@ class Floor:
         now = datetime.now(UTC)
         day = local_day(now)
         async with self.pool.acquire() as db, db.transaction():
-            if await db.fetch(SQL["find"], [event_id]):
+            read = await db.fetch(SQL["reads"], [event_id], [household_id], [point_id], now, now)
+            parts: dict[str, list[Any]] = {}
+            for row in read:
+                parts.setdefault(row["part"], []).append(row)
+            if parts.get("record"):
                 return 0, "replayed: a fresh event id was found"
-            households = await db.fetch(SQL["household"], [household_id])
-            points = await db.fetch(SQL["point"], [point_id])
+            households, points = parts.get("household", []), parts.get("point", [])
             if len(households) != 1 or len(points) != 1:
                 return 0, "rows: the household or the point was not found"
             household, point = households[0], points[0]
             if household["card_serial"] != 1 or point["card_serial"] != 1:
                 return 0, "card: serial changed"
             community = household["community_id"]
-            rules = await db.fetch(SQL["rules"], community, now, now)
-            version = next((r["version"] for r in rules if r["effective_from"] <= now), 0)
+            in_force = [
+                (r["effective_from"], r["version"])
+                for r in parts.get("rule", [])
+                if r["community_id"] == community and r["effective_from"] <= now
+            ]
+            version = max(in_force, default=(now, 0))[1]
             stripe_no = issuance_stripe(event_id)
             stripe = self.stripes.get((community, stripe_no))
             if stripe is None:
@@ -213,11 +217,11 @@ class Floor:
             balances = {row["id"]: row["balance_points"] for row in locked}
             if set(balances) != {account, stripe}:
                 return 0, "lock: an account was not found"
-            today = await db.fetch(SQL["grading_on"], [household_id], [day])
-            if any(row["scored"] and row["stream"] == stream for row in today):
+            (today,) = await db.fetch(SQL["grades_and_ids"], [household_id], [day], 1, 1)
+            graded = zip(today["streams"] or [], today["scored"] or [], strict=True)
+            if any(scored and graded_stream == stream for graded_stream, scored in graded):
                 return 0, "cap: this pair already scored today"
-            ids = await db.fetch(SQL["next_ids"], 1, 1)
-            (entry_id,), (inspection_id,) = ids[0]["entries"], ids[0]["inspections"]
+            (entry_id,), (inspection_id,) = today["entries"], today["inspections"]
             award = GRADE_POINTS_GOOD
             balance, stripe_after = balances[account] + award, balances[stripe] - award
             if balance != expected:

@@ -4,8 +4,10 @@ Every grading gets exactly the outcome it would get if the gradings of the group
 after the other in the group's order: the same checks and refusals in the same order, the same
 replays of stored outcomes, the same points, rows and facts. A group may hold the gradings of
 several requests and several inspectors (`services/grading.py` collects them); each keeps its
-own actor. On PostgreSQL the group costs one statement per table (`store/batch_writes.py`)
-whatever its size; a group of one is the single credit. Should the transaction fail for a
+own actor. On PostgreSQL a group of scanned cards costs six round trips whatever its size: its
+reads in one statement before the lock and one after it (`store/group_reads.py`), the lock,
+and its writes, one statement per table (`store/batch_writes.py`) riding on one INSERT, inside
+BEGIN and COMMIT; a group of one is the single credit. Should the transaction fail for a
 reason that is not an event's own (another transaction stored one of its event ids first, a
 deadlock, a lost connection), `Race` or the error goes to the caller, which writes the gradings
 again one by one.
@@ -36,16 +38,16 @@ from ledger.domain.scan_codes import CodeKind, ScanCode
 from ledger.domain.short_codes import looks_typed
 from ledger.services.codes import Codes, check_current
 from ledger.services.dropoff_queue import graded_dropoff
-from ledger.services.rules import RuleSet, rules_over
+from ledger.services.rules import RuleSet, rules_in_force, rules_over
 from ledger.services.runner import replay
 from ledger.services.scans import check_not_own_building
 from ledger.store import batch_writes as store
 from ledger.store import dropoffs as dropoff_store
 from ledger.store import earning as earning_store
-from ledger.store import facts, idempotency
+from ledger.store import facts, group_reads, idempotency
 from ledger.store import ledger as ledger_store
 from ledger.store.dropoffs import DropoffRow
-from ledger.store.earning import Home, ScannedHousehold, ScannedPoint
+from ledger.store.earning import Home, RuleRow, ScannedHousehold, ScannedPoint
 from ledger.store.ledger import lot_expiry
 from ledger.store.lots import open_many
 
@@ -189,20 +191,52 @@ class GradingGroup:
 
     async def run(self) -> list[Outcome]:
         """Inside the caller's write transaction."""
-        codes = await self._first_sights()
-        graded = await self._scanned(list(codes), codes)
-        await self._grade(graded)
+        decoded = [await self._decoded(item) for item in self.checked]
+        reads = await self._first_reads(decoded)
+        codes = await self._first_sights(reads.stored, decoded)
+        graded = await self._scanned(list(codes), codes, reads)
+        await self._grade(graded, reads.rules)
         await self._write()
         decided = [o for o in self.outcomes if o is not None and not isinstance(o, _Repeat)]
         assert len(decided) == len(self.outcomes), "every grading has its outcome"
         return decided
 
-    async def _first_sights(self) -> dict[int, tuple[ScanCode | None, ScanCode]]:
+    async def _decoded(self, item: Checked) -> _Decoded:
+        """The scanned codes (not the typed ones) read in memory, before any statement: the
+        rows they name are read with the stored outcomes. A code that cannot be read is kept
+        as its refusal, which its event meets in its turn (`_first_sights`), if it has one."""
+        found: list[ScanCode | LedgerError | None] = []
+        tokens = (item.grading.household_token, item.grading.point_token)
+        for token, kind in zip(tokens, (CodeKind.HOUSEHOLD, CodeKind.POINT), strict=True):
+            if token is None or looks_typed(token):
+                found.append(None)
+                continue
+            try:
+                found.append(await self.codes.read(token, kind, item.actor))
+            except LedgerError as refusal:
+                found.append(refusal)
+        return found[0], found[1]
+
+    async def _first_reads(self, decoded: list[_Decoded]) -> group_reads.FirstReads:
+        """One statement on PostgreSQL: the stored outcomes, the rows the scanned codes name,
+        and the rules of their communities over the group's moments."""
+        codes = [code for pair in decoded for code in pair if isinstance(code, ScanCode)]
+        moments = [item.captured_at or self.now for item in self.checked]
+        asked = group_reads.Asked(
+            [item.grading.event_id for item in self.checked],
+            [code.subject_id for code in codes if code.kind is CodeKind.HOUSEHOLD],
+            [code.subject_id for code in codes if code.kind is CodeKind.POINT],
+            min(moments),
+            max(moments),
+        )
+        return await group_reads.first_reads(asked)
+
+    async def _first_sights(
+        self, prior: Mapping[str, idempotency.StoredOutcome], decoded: list[_Decoded]
+    ) -> dict[int, tuple[ScanCode | None, ScanCode]]:
         """Stored and repeated event ids replay; the codes of the rest (first sight) are read.
         A code that cannot be read refuses its event and stores nothing, so a later event
         with the same id is a first sight too, as it would be sent alone after it."""
-        event_ids = [item.grading.event_id for item in self.checked]
-        prior = await idempotency.find_many(event_ids)
         first_seen: dict[str, int] = {}
         codes = {}
         for index, item in enumerate(self.checked):
@@ -214,7 +248,7 @@ class GradingGroup:
                 self.outcomes[index] = _Repeat(first_seen[event_id])
                 continue
             try:
-                codes[index] = await self._codes(item.actor, item.grading)
+                codes[index] = await self._codes(item.actor, item.grading, decoded[index])
             except LedgerError as refusal:
                 self._refuse(index, refusal)
                 if not refusal.stored:
@@ -222,28 +256,45 @@ class GradingGroup:
             first_seen[event_id] = index
         return codes
 
-    async def _codes(self, actor: Principal, grading: Grading) -> tuple[ScanCode | None, ScanCode]:
-        """Tokens are checked in memory; a typed short code (staff only) is looked up, with its
-        row, and refused there if its compound is not the actor's, as a scan alone refuses it
-        (household first, then the point). A grading of a drop-off has the point's code only."""
+    async def _codes(
+        self, actor: Principal, grading: Grading, decoded: _Decoded
+    ) -> tuple[ScanCode | None, ScanCode]:
+        """Tokens are checked in memory (`_decoded`); a typed short code (staff only) is looked
+        up, with its row, and refused there if its compound is not the actor's, as a scan alone
+        refuses it (household first, then the point). A grading of a drop-off has the point's
+        code only."""
         household = None
         if grading.household_token is not None:
-            household = await self._code(actor, grading.household_token, CodeKind.HOUSEHOLD)
-        return household, await self._code(actor, grading.point_token, CodeKind.POINT)
+            household = await self._code(
+                actor, grading.household_token, CodeKind.HOUSEHOLD, decoded[0]
+            )
+        return household, await self._code(actor, grading.point_token, CodeKind.POINT, decoded[1])
 
-    async def _code(self, actor: Principal, token: str, kind: CodeKind) -> ScanCode:
+    async def _code(
+        self, actor: Principal, token: str, kind: CodeKind, decoded: ScanCode | LedgerError | None
+    ) -> ScanCode:
         if looks_typed(token):
             return (await self.codes.resolve(token, kind, actor)).code
-        return await self.codes.read(token, kind, actor)
+        if isinstance(decoded, LedgerError):
+            raise decoded
+        assert decoded is not None, "a scanned code is read in `_decoded`"
+        return decoded
 
     async def _scanned(
-        self, fresh: list[int], codes: dict[int, tuple[ScanCode | None, ScanCode]]
+        self,
+        fresh: list[int],
+        codes: dict[int, tuple[ScanCode | None, ScanCode]],
+        reads: group_reads.FirstReads,
     ) -> list[_Scanned]:
         """The rows the codes (or drop-offs) name, checked as `Scans._scanned` checks them, in
-        its order."""
-        cards = [c[0].subject_id for c in codes.values() if c[0] is not None]
-        households = await store.scanned_households(cards)
-        points = await store.scanned_points([c[1].subject_id for c in codes.values()])
+        its order. Those of typed codes were not among the first reads: read here."""
+        households: Mapping[int, ScannedHousehold | None] = reads.households
+        points: Mapping[int, ScannedPoint | None] = reads.points
+        cards = {c[0].subject_id for c in codes.values() if c[0] is not None}
+        if unread := cards - households.keys():
+            households = {**households, **await store.scanned_households(list(unread))}
+        if unread := {c[1].subject_id for c in codes.values()} - points.keys():
+            points = {**points, **await store.scanned_points(list(unread))}
         graded = []
         for index in fresh:
             if index not in codes:
@@ -278,23 +329,26 @@ class GradingGroup:
             self.own[actor.household_id] = await earning_store.home(actor.household_id)
         return self.own[actor.household_id]
 
-    async def _grade(self, scanned: list[_Scanned]) -> None:
-        """Lock, read the days' grades, then decide and credit each grading in order."""
-        graded = await self._timed(scanned)
+    async def _grade(self, scanned: list[_Scanned], rules: dict[int, list[RuleRow]]) -> None:
+        """Lock, read the days' grades and take the new ids (one statement), then decide and
+        credit each grading in order."""
+        graded = await self._timed(scanned, rules)
         if not graded:
             return
         stripes = {g.index: await self._stripe(g.index, g.household) for g in graded}
         accounts = [g.household.account for g in graded]
         balances = await store.lock_balances(accounts + [s for s in stripes.values() if s])
         state = {g.household.id: _Household(balances[g.household.account]) for g in graded}
-        for row in await store.grading_on(list(state), sorted({g.day for g in graded})):
-            books = state[int(row["household"])]
-            books.days.setdefault(row["local_day"], []).append(
-                (row["stream"], bool(row["scored"]), int(row["points_awarded"]))
-            )
+        grades, ids = await group_reads.grades_and_ids(
+            list(state),
+            sorted({g.day for g in graded}),
+            entries=len(graded),
+            inspections=len(graded),
+        )
+        for household_id, day, stream, scored, points in grades:
+            state[household_id].days.setdefault(day, []).append((stream, scored, points))
         dropoff_ids = [g.dropoff.id for g in graded if g.dropoff is not None]
         self.dropoff_streams = await dropoff_store.graded_streams_of(dropoff_ids)
-        ids = await store.next_ids(entries=len(graded), inspections=len(graded))
         entry_ids, inspection_ids = iter(ids.entries), iter(ids.inspections)
         for item in graded:
             try:
@@ -304,16 +358,21 @@ class GradingGroup:
                 continue
             self._inspection(item, next(inspection_ids))
 
-    async def _timed(self, scanned: list[_Scanned]) -> list[_Graded]:
-        """The rules in force when each grading was captured, and the moment it counts at; a
-        capture time beyond those rules' bounds, or a drop-off out of its 30 minutes, is
-        refused, as `inspect` refuses it."""
+    async def _timed(
+        self, scanned: list[_Scanned], read: dict[int, list[RuleRow]]
+    ) -> list[_Graded]:
+        """The rules in force when each grading was captured (read with the first reads, or
+        here for a community they did not cover), and the moment it counts at; a capture time
+        beyond those rules' bounds, or a drop-off out of its 30 minutes, is refused, as
+        `inspect` refuses it."""
         moments: dict[int, list[datetime]] = {}
         for item in scanned:
             moment = self._checked(item.index).captured_at or self.now
             moments.setdefault(item.household.community_id, []).append(moment)
         rules = {
-            community: await rules_over(community, sorted(set(times)))
+            community: rules_in_force(read[community], sorted(set(times)))
+            if community in read
+            else await rules_over(community, sorted(set(times)))
             for community, times in moments.items()
         }
         graded = []
@@ -510,12 +569,16 @@ class GradingGroup:
         return self.checked[index]
 
 
-def _current(code: ScanCode, rows: Mapping[int, R]) -> R:
+def _current(code: ScanCode, rows: Mapping[int, R | None]) -> R:
     """The row a genuine code names, if it exists and its card was not re-issued."""
     row = rows.get(code.subject_id)
     check_current(code, None if row is None else row.card_serial)
     assert row is not None, "checked"
     return row
+
+
+_Decoded = tuple[ScanCode | LedgerError | None, ScanCode | LedgerError | None]
+"""A grading's household and point codes as read in memory (None: none, or a typed code)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,12 @@ async def rules_at(community_id: int, moment: datetime) -> RuleSet:
 async def rules_over(community_id: int, moments: list[datetime]) -> dict[datetime, RuleSet]:
     """`rules_at` for many moments of one community, in one read."""
     rows = await store.rules_between(community_id, min(moments), max(moments))
+    return rules_in_force(rows, moments)
+
+
+def rules_in_force(rows: list[store.RuleRow], moments: list[datetime]) -> dict[datetime, RuleSet]:
+    """`rules_at` for each moment, from one community's versions in `rules_between`'s order
+    (latest start first) covering every moment: from the one in force at the earliest on."""
     found = {}
     for moment in moments:
         row = next(

@@ -26,7 +26,7 @@ from ledger.store.records import picked
 _ANY = {"pg": "= ANY($1::bigint[])", "sqlite": "IN (SELECT value FROM json_each($1))"}
 
 
-def _ids(values: Sequence[Any]) -> Any:
+def id_list(values: Sequence[Any]) -> Any:
     """A list of ids (or days) as a parameter: an array, or JSON text on SQLite."""
     ordered = sorted(set(values))
     if is_sqlite():
@@ -50,13 +50,13 @@ SCANNED = {
 
 async def scanned_households(ids: Sequence[int]) -> dict[int, ScannedHousehold]:
     """The households codes name, each with its compound's community, by id."""
-    rows = await sql.fetch(SCANNED[("household", _engine())], _ids(ids))
+    rows = await sql.fetch(SCANNED[("household", _engine())], id_list(ids))
     return {row["id"]: picked(ScannedHousehold, row) for row in rows}
 
 
 async def scanned_points(ids: Sequence[int]) -> dict[int, ScannedPoint]:
     """The collection points codes name, each with its compound's community, by id."""
-    rows = await sql.fetch(SCANNED[("collection_point", _engine())], _ids(ids))
+    rows = await sql.fetch(SCANNED[("collection_point", _engine())], id_list(ids))
     return {row["id"]: picked(ScannedPoint, row) for row in rows}
 
 
@@ -75,63 +75,8 @@ LOCK = {
 async def lock_balances(account_ids: Sequence[int]) -> dict[int, int]:
     """Lock the accounts (households', then stripes', each in id order) and read their
     balances."""
-    rows = await sql.fetch(LOCK[_engine()], _ids(account_ids))
+    rows = await sql.fetch(LOCK[_engine()], id_list(account_ids))
     return {int(row["id"]): int(row["balance_points"]) for row in rows}
-
-
-GRADING_ON = {
-    "pg": "SELECT household, local_day, stream, scored, points_awarded FROM inspection "
-    "WHERE household = ANY($1::bigint[]) AND local_day = ANY($2::date[])",
-    "sqlite": "SELECT household, local_day, stream, scored, points_awarded FROM inspection "
-    "WHERE household IN (SELECT value FROM json_each($1)) "
-    "AND local_day IN (SELECT value FROM json_each($2))",
-}
-
-
-async def grading_on(household_ids: Sequence[int], days: Sequence[date]) -> list[dict[str, Any]]:
-    """These households' grades of these local days (read after their accounts are locked)."""
-    rows = await sql.fetch(GRADING_ON[_engine()], _ids(household_ids), _ids(days))
-    return [dict(row) | {"local_day": _day(row["local_day"])} for row in rows]
-
-
-def _day(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-@dataclass(frozen=True, slots=True)
-class NewIds:
-    entries: list[int]
-    inspections: list[int]
-
-
-NEXT_IDS = (
-    "SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('entry', 'id')) "
-    "FROM generate_series(1, $1)) AS entries, "
-    "ARRAY(SELECT nextval(pg_get_serial_sequence('inspection', 'id')) "
-    "FROM generate_series(1, $2)) AS inspections"
-)
-_HIGHEST_IDS = (
-    "SELECT (SELECT COALESCE(MAX(id), 0) FROM entry) AS entries, "
-    "(SELECT COALESCE(MAX(id), 0) FROM inspection) AS inspections"
-)
-
-
-async def next_ids(*, entries: int, inspections: int) -> NewIds:
-    """Ids for the group's new entries and inspections, in order, in one statement: from the
-    tables' sequences, or on SQLite after the highest (the write lock is held)."""
-    if entries == inspections == 0:
-        return NewIds([], [])
-    if is_sqlite():
-        row = await sql.fetch_one(_HIGHEST_IDS)
-        assert row is not None, "a SELECT of two aggregates returns one row"
-        first_entry, first_inspection = int(row["entries"]) + 1, int(row["inspections"]) + 1
-        return NewIds(
-            list(range(first_entry, first_entry + entries)),
-            list(range(first_inspection, first_inspection + inspections)),
-        )
-    row = await sql.fetch_one(NEXT_IDS, entries, inspections)
-    assert row is not None, "a SELECT of two arrays returns one row"
-    return NewIds(sorted(row["entries"]), sorted(row["inspections"]))
 
 
 @dataclass(frozen=True, slots=True)

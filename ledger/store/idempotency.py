@@ -33,14 +33,7 @@ async def find(event_id: str) -> StoredOutcome | None:
         "WHERE event_id = $1",
         event_id,
     )
-    if row is None:
-        return None
-    return StoredOutcome(
-        operation=row["operation"],
-        fingerprint=row["fingerprint"],
-        outcome=row["outcome"],
-        result=json.loads(row["result"]),
-    )
+    return None if row is None else stored_outcome(row)
 
 
 async def outcome_of(event_id: str, actor: str) -> str | None:
@@ -66,15 +59,17 @@ async def find_many(event_ids: list[str]) -> dict[str, StoredOutcome]:
     wanted = sorted(set(event_ids))
     sqlite = is_sqlite()
     rows = await sql.fetch(FIND_MANY[sqlite], json.dumps(wanted) if sqlite else wanted)
-    return {
-        row["event_id"]: StoredOutcome(
-            operation=row["operation"],
-            fingerprint=row["fingerprint"],
-            outcome=row["outcome"],
-            result=json.loads(row["result"]),
-        )
-        for row in rows
-    }
+    return {row["event_id"]: stored_outcome(row) for row in rows}
+
+
+def stored_outcome(row: sql.Row) -> StoredOutcome:
+    """A stored outcome from a row with its columns (`result` as stored: JSON text)."""
+    return StoredOutcome(
+        operation=row["operation"],
+        fingerprint=row["fingerprint"],
+        outcome=row["outcome"],
+        result=json.loads(row["result"]),
+    )
 
 
 CLAIM_MANY_PG = (

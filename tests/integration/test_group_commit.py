@@ -17,9 +17,10 @@ import asyncpg
 import pytest
 
 from ledger import metrics
-from ledger.domain.access import Principal, Role
+from ledger.domain.access import SYSTEM, Principal, Role
 from ledger.domain.accounts import issuance_stripe
 from ledger.domain.errors import IdempotencyConflict, LedgerError, OutOfScope
+from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.services.container import Services
 from ledger.services.grading import Grading
@@ -296,6 +297,45 @@ async def test_a_group_waiting_for_a_held_row_does_not_hold_up_the_next(
 
 
 @pytest.mark.postgres
+async def test_a_grading_that_waited_for_the_lock_sees_the_grade_committed_meanwhile(
+    services: Services,
+) -> None:
+    """The day's grades are read after the household's account is locked, in a statement of
+    their own: one read before the lock, or with it (a statement reads with the snapshot it
+    started with), would miss the grade of the transaction it waited for, and the stream would
+    score twice that day."""
+    site = await make_site(services)
+    world = site.world
+    holder = await asyncpg.connect(services.db.engine.config["dsn"])
+    try:
+        async with holder.transaction():
+            await holder.execute(
+                "SELECT id FROM account WHERE id = $1 FOR UPDATE", world.account_id
+            )
+            waiting = asyncio.create_task(
+                _inspect(services, site.inspector, world.card_token, site.point.token)
+            )
+            await asyncio.sleep(0.3)  # its group has read what it reads first, and waits
+            assert not waiting.done()
+            await holder.execute(
+                "INSERT INTO inspection (community_id, compound, household, point, inspector, "
+                "stream, grade, final_grade, reasons, photo_ref, local_day, scored, "
+                "points_awarded, entry_id, rule_version, created_at) VALUES ($1, $2, $3, $4, $5, "
+                "'kitchen', 'good', 'good', '', '', $6, true, 0, NULL, 0, now())",
+                world.community_id,
+                world.compound_id,
+                world.household_id,
+                site.point.id,
+                site.inspector.user_id,
+                local_day(services.clock.now()),
+            )
+        graded = await asyncio.wait_for(waiting, timeout=30)
+    finally:
+        await holder.close()
+    assert (graded.scored, graded.points_awarded) == (False, 0)
+
+
+@pytest.mark.postgres
 async def test_a_group_and_a_weigh_in_of_one_household_take_its_rows_in_one_order(
     services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -350,3 +390,22 @@ async def test_a_typed_code_of_another_compound_is_refused_before_the_point_is_r
     stored = await idempotency.find(key)
     assert stored is not None
     assert stored.outcome == "out_of_scope"
+
+
+async def test_a_grading_by_typed_codes_alone_earns_under_its_community_s_rules(
+    services: Services,
+) -> None:
+    """Only scanned codes name rows before the group's first statement, so the rows and the
+    rules of a grading typed in full are read after it: still the community's rules in force,
+    not the built-in defaults."""
+    site = await make_site(services)
+    community = site.world.community_id
+    rules = {"grade_points": {"good": 7, "fair": 3, "poor": 0}}
+    set_rules = await services.rules.set(SYSTEM, event_id(), community, services.clock.now(), rules)
+    household = await make_household(services, site.world.compound_id, building="8")
+    graded = await _inspect(services, site.inspector, household.short_code, site.point.short_code)
+    assert (graded.scored, graded.points_awarded) == (True, 7)
+    (row,) = await Inspection.select(Inspection.rule_version).where(
+        Inspection.id == graded.inspection_id
+    )
+    assert row["rule_version"] == set_rules.version
