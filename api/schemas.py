@@ -12,6 +12,7 @@ from ledger.domain.access import Role
 from ledger.domain.entries import AMOUNT_POINTS_MAX
 from ledger.domain.idempotency import EVENT_ID_PATTERN
 from ledger.domain.registry import CompoundKind, HouseholdKind
+from ledger.services import accounts, books, reports, spending, volunteers
 
 ID_MAX = 2**53
 EventId = Annotated[
@@ -290,9 +291,9 @@ class ReversalReply(msgspec.Struct):
     reverses_entry_id: int
 
 
-class Expiring(msgspec.Struct):
-    points: int
-    expires_on: str
+# A reply part that is the service's own dataclass, field for field, is that dataclass
+# (docs/decisions/2026-12-06-wire-types.md).
+Expiring = accounts.Expiring
 
 
 class AccountReply(msgspec.Struct):
@@ -698,13 +699,7 @@ class SettlementReply(msgspec.Struct):
     settled_at: str
 
 
-class StatementLine(msgspec.Struct):
-    entry_id: int
-    at: str
-    kind: str
-    points: int
-    memo: str
-    actor: str
+StatementLine = spending.StatementLine  # the service's own, as Expiring
 
 
 class Statement(msgspec.Struct):
@@ -766,23 +761,9 @@ class RedBlackReply(msgspec.Struct):
 # --- reports -------------------------------------------------------------------------------
 
 
-class CompoundReportRow(msgspec.Struct):
-    compound_id: int
-    compound: str
-    kind: str  # residential | shop_street | office_building; `households` counts its units
-    households: int
-    participating_households: int
-    participation_rate: str
-    grades: int
-    good_grades: int
-    accuracy_rate: str
-    points_issued: int
-    points_redeemed: int
-    points_reversed: int
-    points_paid_to_merchants: int
-    points_expired: int
-    points_outstanding: int
-    volunteer_minutes: int
+# The service's own, as Expiring. Under another name, which only an OpenAPI component would
+# show: the report's reply is a Response that the document does not describe.
+CompoundReportRow = reports.CompoundRow
 
 
 class RewardStock(msgspec.Struct):
@@ -880,11 +861,7 @@ class ApplicationDecisionReply(msgspec.Struct):
     user_id: int | None = None
 
 
-class VolunteerHoursRow(msgspec.Struct):
-    group: str
-    volunteers: int
-    minutes: int
-    hours: str
+VolunteerHoursRow = volunteers.PartyHours  # as CompoundReportRow
 
 
 class VolunteerHoursReport(msgspec.Struct):
@@ -995,46 +972,10 @@ class ReorderThresholdReply(msgspec.Struct):
     reorder: bool
 
 
-class LiabilityMonth(msgspec.Struct):
-    month: str
-    first_day: str
-    last_day: str
-    issued_gradings: int
-    issued_weighins: int
-    issued_dropoffs: int
-    issued_hours: int
-    issued_adjustments: int
-    issued_total: int
-    redeemed: int
-    paid_to_merchants: int
-    expired: int
-    settled: int
-    outstanding: int
-    merchants_unsettled: int
-    redeemed_units: int
-    redeemed_value_fen: int
-    redeemed_value_yuan: str
-    unpriced_units: int
-    yuan_per_point: str | None
-    outstanding_estimate_fen: int | None
-    outstanding_estimate_yuan: str | None
-
-
-class MerchantBalance(msgspec.Struct):
-    merchant_id: int
-    merchant: str
-    unsettled_points: int
-
-
-class LiabilityStock(msgspec.Struct):
-    reward_id: int
-    reward: str
-    stock: int
-    cost_points: int
-    cost_fen: int | None
-    cost_yuan: str | None
-    reorder_threshold: int | None
-    reorder: bool
+# The service's own, as Expiring; LiabilityStock as CompoundReportRow.
+LiabilityMonth = books.LiabilityMonth
+MerchantBalance = books.MerchantBalance
+LiabilityStock = books.StockLine
 
 
 class LiabilityReport(msgspec.Struct):

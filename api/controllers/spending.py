@@ -33,7 +33,6 @@ from api.schemas import (
     RewardReply,
     SettlementReply,
     Statement,
-    StatementLine,
 )
 from api.security import ADMIN_ONLY, requires
 from api.spreadsheets import csv_text
@@ -279,7 +278,7 @@ def _statement(statement: MerchantStatement) -> Statement:
         received_points=statement.received_points,
         settled_points=statement.settled_points,
         closing_balance_points=statement.closing_balance_points,
-        lines=msgspec.convert(statement.lines, list[StatementLine], from_attributes=True),
+        lines=statement.lines,
     )
 
 

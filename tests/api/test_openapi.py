@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
 
@@ -9,11 +10,38 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
+from api import schemas
 from api.app import create_app
 from api.settings import Settings
 from tests.api.conftest import Headers
 
 Api = tuple[AsyncTestClient[Any], Headers]
+# The reply parts that are a service's own dataclass (docs/decisions/2026-12-06-wire-types.md),
+# by their name in api/schemas.py, with their fields in reply order: a field the service adds,
+# renames or drops changes the API, so it must change here too.
+SERVICE_REPLY_PARTS = {
+    "Expiring": ("points", "expires_on"),
+    "StatementLine": ("entry_id", "at", "kind", "points", "memo", "actor"),
+    "CompoundReportRow": (
+        *("compound_id", "compound", "kind", "households", "participating_households"),
+        *("participation_rate", "grades", "good_grades", "accuracy_rate", "points_issued"),
+        *("points_redeemed", "points_reversed", "points_paid_to_merchants", "points_expired"),
+        *("points_outstanding", "volunteer_minutes"),
+    ),
+    "VolunteerHoursRow": ("group", "volunteers", "minutes", "hours"),
+    "LiabilityMonth": (
+        *("month", "first_day", "last_day", "issued_gradings", "issued_weighins"),
+        *("issued_dropoffs", "issued_hours", "issued_adjustments", "issued_total", "redeemed"),
+        *("paid_to_merchants", "expired", "settled", "outstanding", "merchants_unsettled"),
+        *("redeemed_units", "redeemed_value_fen", "redeemed_value_yuan", "unpriced_units"),
+        *("yuan_per_point", "outstanding_estimate_fen", "outstanding_estimate_yuan"),
+    ),
+    "MerchantBalance": ("merchant_id", "merchant", "unsettled_points"),
+    "LiabilityStock": (
+        *("reward_id", "reward", "stock", "cost_points", "cost_fen", "cost_yuan"),
+        *("reorder_threshold", "reorder"),
+    ),
+}
 NOT_DOCUMENTED = {"OPTIONS", "HEAD"}
 
 
@@ -156,3 +184,21 @@ def test_building_the_app_raises_no_deprecation_warnings(settings: Settings) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
         create_app(settings)
+
+
+async def test_reply_parts_taken_from_the_services_keep_their_fields_and_names(api: Api) -> None:
+    """A documented one keeps its component's name (the dataclass's own name); the others
+    (rows of replies the document does not describe) may be named otherwise in the service."""
+    client, _ = api
+    components = (await openapi(client))["components"]["schemas"]
+    taken = {
+        name: tuple(field.name for field in dataclasses.fields(value))
+        for name, value in vars(schemas).items()
+        if isinstance(value, type) and dataclasses.is_dataclass(value)
+    }
+    assert taken == SERVICE_REPLY_PARTS
+    for name, fields in taken.items():
+        own_name = getattr(schemas, name).__name__
+        if own_name in components or name in components:
+            assert own_name == name
+            assert tuple(components[name]["properties"]) == fields
