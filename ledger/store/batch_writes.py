@@ -11,7 +11,6 @@ bench/floor.py sends these same texts (tests/integration/test_round_trips.py com
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,23 +19,8 @@ from typing import Any
 from ledger.domain.chain import SealableEntry
 from ledger.store import sql
 from ledger.store.earning import ScannedHousehold, ScannedPoint
-from ledger.store.engine import is_sqlite
+from ledger.store.engine import IN_ID_LIST, dialect, id_list, is_sqlite
 from ledger.store.records import picked
-
-_ANY = {"pg": "= ANY($1::bigint[])", "sqlite": "IN (SELECT value FROM json_each($1))"}
-
-
-def id_list(values: Sequence[Any]) -> Any:
-    """A list of ids (or days) as a parameter: an array, or JSON text on SQLite."""
-    ordered = sorted(set(values))
-    if is_sqlite():
-        return json.dumps([v.isoformat() if isinstance(v, date) else v for v in ordered])
-    return ordered
-
-
-def _engine() -> str:
-    return "sqlite" if is_sqlite() else "pg"
-
 
 SCANNED = {
     (table, engine): (
@@ -44,19 +28,19 @@ SCANNED = {
         f"JOIN compound c ON c.id = t.compound WHERE t.id {any_of}"
     )
     for table in ("household", "collection_point")
-    for engine, any_of in _ANY.items()
+    for engine, any_of in IN_ID_LIST.items()
 }
 
 
 async def scanned_households(ids: Sequence[int]) -> dict[int, ScannedHousehold]:
     """The households codes name, each with its compound's community, by id."""
-    rows = await sql.fetch(SCANNED[("household", _engine())], id_list(ids))
+    rows = await sql.fetch(SCANNED[("household", dialect())], id_list(ids))
     return {row["id"]: picked(ScannedHousehold, row) for row in rows}
 
 
 async def scanned_points(ids: Sequence[int]) -> dict[int, ScannedPoint]:
     """The collection points codes name, each with its compound's community, by id."""
-    rows = await sql.fetch(SCANNED[("collection_point", _engine())], id_list(ids))
+    rows = await sql.fetch(SCANNED[("collection_point", dialect())], id_list(ids))
     return {row["id"]: picked(ScannedPoint, row) for row in rows}
 
 
@@ -75,7 +59,7 @@ LOCK = {
 async def lock_balances(account_ids: Sequence[int]) -> dict[int, int]:
     """Lock the accounts (households', then stripes', each in id order) and read their
     balances."""
-    rows = await sql.fetch(LOCK[_engine()], id_list(account_ids))
+    rows = await sql.fetch(LOCK[dialect()], id_list(account_ids))
     return {int(row["id"]): int(row["balance_points"]) for row in rows}
 
 

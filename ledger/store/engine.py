@@ -10,6 +10,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -305,9 +306,13 @@ def dialect() -> str:
 IN_ID_LIST = {"pg": "= ANY($1::bigint[])", "sqlite": "IN (SELECT value FROM json_each($1))"}
 
 
-def id_list(ids: Sequence[int]) -> Any:
-    """A list of ids as one parameter: an array on PostgreSQL, a JSON text on SQLite."""
-    return json.dumps(ids) if is_sqlite() else ids
+def id_list(values: Sequence[Any]) -> Any:
+    """A list of ids (or days) as one parameter, each once, in order: an array on PostgreSQL,
+    a JSON text on SQLite (days as ISO text)."""
+    ordered = sorted(set(values))
+    if is_sqlite():
+        return json.dumps([v.isoformat() if isinstance(v, date) else v for v in ordered])
+    return ordered
 
 
 class Database:

@@ -30,7 +30,7 @@ from datetime import date, datetime
 
 from ledger.store import batch_writes, idempotency, sql
 from ledger.store.earning import RuleRow, ScannedHousehold, ScannedPoint, rules_between
-from ledger.store.engine import is_sqlite
+from ledger.store.engine import id_list, is_sqlite
 from ledger.store.idempotency import StoredOutcome
 from ledger.store.records import picked
 
@@ -247,9 +247,7 @@ async def grades_and_ids(
 
 
 async def _grades_sqlite(household_ids: Sequence[int], days: Sequence[date]) -> list[DayGrade]:
-    rows = await sql.fetch(
-        _GRADING_ON_SQLITE, batch_writes.id_list(household_ids), batch_writes.id_list(days)
-    )
+    rows = await sql.fetch(_GRADING_ON_SQLITE, id_list(household_ids), id_list(days))
     return [
         (
             int(row["household"]),
