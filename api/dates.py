@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
+
+import msgspec
 
 from ledger.domain.errors import InvalidInput
 
@@ -29,6 +32,16 @@ def within_range(day: date, field: str) -> date:
 def parse_period(first_text: str, last_text: str) -> tuple[date, date]:
     """A report's days, `from`..`to` as its query names them."""
     return parse_day(first_text, "from"), parse_day(last_text, "to")
+
+
+def report_fields(report: object, *left_out: str) -> dict[str, Any]:
+    """A report's fields as its reply names them: its days as from/to, without `left_out`."""
+    fields: dict[str, Any] = msgspec.to_builtins(report)
+    for name in left_out:
+        fields.pop(name)
+    fields["from"] = fields.pop("first_day")
+    fields["to"] = fields.pop("last_day")
+    return fields
 
 
 def parse_optional_day(text: str | None, field: str) -> date | None:

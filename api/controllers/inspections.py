@@ -8,8 +8,7 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from api.controllers.reports import report_fields
-from api.dates import parse_day, parse_period
+from api.dates import parse_day, parse_period, report_fields
 from api.deps import PrincipalDep, ServicesDep
 from api.params import FromDay, OptionalDay, PathId, QueryId, ToDay
 from api.schemas import (

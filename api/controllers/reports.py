@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.params import PathParameter, QueryParameter
 
-from api.dates import parse_period
+from api.dates import parse_period, report_fields
 from api.deps import ServicesDep
 from api.downloads import csv_download, wants_csv
 from api.openapi_docs import also_answers
@@ -112,16 +112,6 @@ class ReportController(Controller):
         else:
             svg = await report_chart_svg(chart, community_id, first, last)
         return Response(svg, media_type="image/svg+xml")
-
-
-def report_fields(report: object, *left_out: str) -> dict[str, Any]:
-    """A report's fields as its reply names them: its days as from/to, without `left_out`."""
-    fields: dict[str, Any] = msgspec.to_builtins(report)
-    for name in left_out:
-        fields.pop(name)
-    fields["from"] = fields.pop("first_day")
-    fields["to"] = fields.pop("last_day")
-    return fields
 
 
 def _spreadsheet(
