@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,19 +195,21 @@ def browser(playwright_driver: Any) -> Iterator[Any]:
     chromium.close()
 
 
-@pytest.fixture
-def new_phone(browser: Any, server: Server) -> Iterator[Any]:
-    """Open a phone-sized browser context (Chinese locale, fresh storage) per call."""
+def phones(browser: Any, base_url: str, **options: Any) -> Iterator[Callable[..., Any]]:
+    """Yield a function that opens a phone-sized page (Chinese locale unless told, fresh
+    storage: signed out) on `base_url`, each collecting its console and page errors in
+    `page.problems`; every context it opened is closed afterwards."""
     contexts: list[Any] = []
 
     def open_phone(locale: str = "zh-CN") -> Any:
         context = browser.new_context(
-            base_url=server.url,
+            base_url=base_url,
             viewport=PHONE,
             device_scale_factor=2,
             locale=locale,
             is_mobile=True,
             has_touch=True,
+            **options,
         )
         context.set_default_timeout(WAIT_MS)
         contexts.append(context)
@@ -220,6 +222,12 @@ def new_phone(browser: Any, server: Server) -> Iterator[Any]:
     yield open_phone
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def new_phone(browser: Any, server: Server) -> Iterator[Callable[..., Any]]:
+    """Open a phone-sized browser context (Chinese locale, fresh storage) per call."""
+    yield from phones(browser, server.url)
 
 
 def sign_in(page: Any, username: str, next_path: str = "") -> None:

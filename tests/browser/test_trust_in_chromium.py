@@ -13,7 +13,7 @@ import io
 import json
 import re
 import urllib.error
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import pytest
 
 from api.receipt_check import decode_receipt, encode_receipt
 from ledger.domain.receipts import short_form
-from tests.browser.conftest import PHONE, WAIT_MS, Server, serving, shot, sign_in
+from tests.browser.conftest import PHONE, Server, phones, serving, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -36,31 +36,9 @@ def history() -> Iterator[Server]:
 
 
 @pytest.fixture
-def phone(browser: Any, history: Server) -> Iterator[Any]:
+def phone(browser: Any, history: Server) -> Iterator[Callable[..., Any]]:
     """A phone-sized context on the history server (fresh storage: signed out) per call."""
-    contexts: list[Any] = []
-
-    def open_phone(locale: str = "zh-CN") -> Any:
-        context = browser.new_context(
-            base_url=history.url,
-            viewport=PHONE,
-            device_scale_factor=2,
-            locale=locale,
-            is_mobile=True,
-            has_touch=True,
-            accept_downloads=True,
-        )
-        context.set_default_timeout(WAIT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        page.problems = []
-        page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
-        page.on("pageerror", lambda e: page.problems.append(str(e)))
-        return page
-
-    yield open_phone
-    for context in contexts:
-        context.close()
+    yield from phones(browser, history.url, accept_downloads=True)
 
 
 def lang(locale: str) -> str:
