@@ -91,9 +91,7 @@ class Principal:
         with assignments only the assigned compounds, otherwise the standing scope."""
         assigned = self.assigned_on(day)
         if assigned is None:
-            return self.covers_compound(compound_id) and (
-                self.role is not Role.INSPECTOR or compound_id in self.compound_ids
-            )
+            return self.covers_compound(compound_id)  # without a day: the standing scope
         return compound_id in assigned
 
 
