@@ -6,9 +6,12 @@ A fact is something a board counts, recorded in the same transaction as the chan
   grade         {"compound": id, "good": 0|1, "graded": ±1} an inspection (or an appeal's regrade)
   participation {"compound": id, "household": id}         a household took part that day
   hours         {"volunteer": id, "minutes": ±n}           approved volunteer time
-Each carries the local `day` it counts on. Facts of the retired kind `points` (net points
-issued, adjustments and carry-overs included; written before 2026-12-06) are kept but count on
-no board (docs/decisions/2026-12-06-earned-boards.md).
+  label         {"household": id} | {"volunteer": id}      a board label may have changed
+                                                         (written by a database trigger when
+                                                         an address, a name or a kind is edited)
+Each carries the local `day` it counts on (a label fact counts on no board). Facts of the
+retired kind `points` (net points issued, adjustments and carry-overs included; written before
+2026-12-06) are kept but count on no board (docs/decisions/2026-12-06-earned-boards.md).
 """
 
 from __future__ import annotations
@@ -142,6 +145,14 @@ class Keys:
     def volunteers(self, period: Period, name: str) -> str:
         return f"{self.tag}:vol:{period.value}:{name}"
 
+    def household_labels(self) -> str:
+        """household id → its public label, as the households board shows it."""
+        return f"{self.tag}:labels:hh"
+
+    def volunteer_labels(self) -> str:
+        """volunteer id → the masked name the volunteers board shows."""
+        return f"{self.tag}:labels:vol"
+
     def pattern(self) -> str:
         return f"{self.tag}:*"
 
@@ -186,12 +197,13 @@ def _id_key(subject_id: str) -> tuple[int, str]:
 
 @dataclass(frozen=True, slots=True)
 class Op:
-    """One Redis change a fact makes: z (ZINCRBY), h (HINCRBY) or s (SADD)."""
+    """One Redis change a fact makes: z (ZINCRBY), h (HINCRBY), s (SADD) or l (HSET of a
+    label: `amount` is then the label's text)."""
 
     command: str
     key: str
     member: str
-    amount: int
+    amount: int | str
     seq: int
 
 
@@ -242,3 +254,8 @@ def hours_ops(keys: Keys, seq: int, day: date, volunteer_id: int, minutes: int) 
         Op("z", keys.volunteers(period, bucket(period, day)), str(volunteer_id), minutes, seq)
         for period in Period
     ]
+
+
+def label_op(key: str, seq: int, subject_id: int, label: str) -> Op:
+    """A board subject's label as of fact `seq`, read from the database when it was projected."""
+    return Op("l", key, str(subject_id), label, seq)

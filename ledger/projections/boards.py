@@ -14,6 +14,7 @@ facts Redis no longer has; the projector looks and replays from the watermark in
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis.asyncio.cluster import RedisCluster
@@ -43,6 +44,8 @@ for i = 4, #ARGV, 5 do
       redis.call('ZINCRBY', key, ARGV[i + 3], ARGV[i + 2])
     elseif ARGV[i] == 'h' then
       redis.call('HINCRBY', key, ARGV[i + 2], ARGV[i + 3])
+    elseif ARGV[i] == 'l' then
+      redis.call('HSET', key, ARGV[i + 2], ARGV[i + 3])
     else
       redis.call('SADD', key, ARGV[i + 2])
     end
@@ -60,20 +63,30 @@ CURSOR_SUFFIX = "projector:cursor"
 # not by Redis's text order. Of a large tie, only the `need` smallest plain decimal ids are
 # sent (numeric order of decimal ids without leading zeros is length, then text; Redis gives
 # the tie in text order); any other member name and the whole tie is sent, for Python to order.
+# With a second key (the board's labels hash), the labels of the members sent come too, in
+# their order (false where a member has none yet).
 _TOP = """
+local function labelled(top, tied)
+  if #KEYS < 2 then return {top, tied, {}} end
+  local members = {}
+  for i = 1, #top, 2 do members[#members + 1] = top[i] end
+  for _, member in ipairs(tied) do members[#members + 1] = member end
+  if #members == 0 then return {top, tied, {}} end
+  return {top, tied, redis.call('HMGET', KEYS[2], unpack(members))}
+end
 local limit = tonumber(ARGV[1])
 local top = redis.call(
   'ZREVRANGEBYSCORE', KEYS[1], '+inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, limit)
-if #top < 2 * limit then return {top, {}} end
+if #top < 2 * limit then return labelled(top, {}) end
 local cut = top[#top]
 local above = 0
 for i = 2, #top, 2 do if top[i] ~= cut then above = above + 1 end end
 local tied = redis.call('ZRANGEBYSCORE', KEYS[1], cut, cut)
 local need = limit - above
-if #tied <= need then return {top, tied} end
+if #tied <= need then return labelled(top, tied) end
 local by_length, lengths = {}, {}
 for _, member in ipairs(tied) do
-  if not (member == '0' or string.find(member, '^[1-9]%d*$')) then return {top, tied} end
+  if not (member == '0' or string.find(member, '^[1-9]%d*$')) then return labelled(top, tied) end
   local n = #member
   if by_length[n] == nil then
     by_length[n] = {}
@@ -85,11 +98,11 @@ table.sort(lengths)
 local chosen = {}
 for _, n in ipairs(lengths) do
   for _, member in ipairs(by_length[n]) do
-    if #chosen == need then return {top, chosen} end
+    if #chosen == need then return labelled(top, chosen) end
     chosen[#chosen + 1] = member
   end
 end
-return {top, chosen}
+return labelled(top, chosen)
 """
 
 
@@ -156,25 +169,32 @@ class RedisBoards:
         return int(value) if value is not None else 0
 
     async def cursor_and_top(
-        self, key: str, limit: int, positive_only: bool = False, rider: Rider | None = None
-    ) -> tuple[int, dict[str, int]]:
+        self,
+        key: str,
+        limit: int,
+        positive_only: bool = False,
+        labels_key: str | None = None,
+        rider: Rider | None = None,
+    ) -> Top:
         """The projector's cursor and, in one round trip (two on a cluster), every member of
         the sorted set that can be among its top `limit` (see _TOP): ranking() of these equals
-        ranking() of all. A `rider` goes first in the same round trip (not on a cluster,
-        where it is left unsent for its owner to send)."""
+        ranking() of all; with `labels_key`, the labels stored there for them. A `rider` goes
+        first in the same round trip (not on a cluster, where it is left unsent for its owner
+        to send)."""
         minimum = "(0" if positive_only else "-inf"
+        keys = [key] if labels_key is None else [key, labels_key]
         if isinstance(self.redis, RedisCluster):
             # redis-py refuses EVALSHA in a cluster pipeline, and the cursor and the set are on
             # different nodes anyway: two calls (the script object loads itself if missing).
             cursor = await self.redis.get(f"{self.prefix}:{CURSOR_SUFFIX}")
-            answer = await self._top(keys=[key], args=[limit, minimum])
-            return (int(cursor) if cursor is not None else 0), _scores(answer)
+            answer = await self._top(keys=keys, args=[limit, minimum])
+            return _top(cursor, answer)
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
             if rider is not None:
                 rider.queue(pipe)
             pipe.get(f"{self.prefix}:{CURSOR_SUFFIX}")
-            pipe.evalsha(self._top.sha, 1, key, limit, minimum)
+            pipe.evalsha(self._top.sha, len(keys), *keys, limit, minimum)
             answers = await pipe.execute(raise_on_error=False)
             if rider is not None:
                 rider.answered(answers[0])  # counted once: never sent again on a retry
@@ -187,7 +207,7 @@ class RedisBoards:
                 if isinstance(result, Exception):
                     raise result
             break
-        return (int(cursor) if cursor is not None else 0), _scores(answer)
+        return _top(cursor, answer)
 
     async def sorted_set(self, key: str) -> dict[str, int]:
         rows: list[Any] = await self.redis.zrange(key, 0, -1, withscores=True)
@@ -196,6 +216,10 @@ class RedisBoards:
     async def hash(self, key: str) -> dict[str, int]:
         rows: dict[Any, Any] = await self.redis.hgetall(key)
         return {_text(field): int(value) for field, value in rows.items()}
+
+    async def labels(self, key: str) -> dict[str, str]:
+        rows: dict[Any, Any] = await self.redis.hgetall(key)
+        return {_text(field): _text(value) for field, value in rows.items()}
 
     async def set_size(self, key: str) -> int:
         return int(await self.redis.scard(key))
@@ -212,15 +236,27 @@ class RedisBoards:
         return bool(await self.redis.ping())
 
 
-def _scores(answer: Any) -> dict[str, int]:
-    """_TOP's answer as member → score."""
-    top, tied = answer
-    scores = {_text(top[i]): int(float(top[i + 1])) for i in range(0, len(top), 2)}
+@dataclass(frozen=True, slots=True)
+class Top:
+    """A board page's candidates (member → score), their stored labels (members without one
+    are missing), and the projector's cursor read in the same round trip."""
+
+    cursor: int
+    scores: dict[str, int]
+    labels: dict[str, str]
+
+
+def _top(cursor: Any, answer: Any) -> Top:
+    """_TOP's answer as member → score and member → label."""
+    top, tied, labels = answer
+    members = [_text(top[i]) for i in range(0, len(top), 2)] + [_text(m) for m in tied]
+    scores = {members[i // 2]: int(float(top[i + 1])) for i in range(0, len(top), 2)}
     if tied:
         cut = int(float(top[-1]))
         scores = {m: v for m, v in scores.items() if v != cut}
         scores |= {_text(member): cut for member in tied}
-    return scores
+    stored = {m: _text(label) for m, label in zip(members, labels, strict=False) if label}
+    return Top(int(cursor) if cursor is not None else 0, scores, stored)
 
 
 def group_by_community(items: list[tuple[int, list[Op]]]) -> dict[int, list[Op]]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
@@ -34,8 +36,10 @@ from ledger.store.replica import on_replica
 log = logging.getLogger(__name__)
 LIMIT_MAX = 100
 # Redis answers only while its projection is at most this many facts behind (one batch of the
-# projector); further behind, SQL answers.
+# projector); further behind, SQL answers. The head it is compared with is read at most this
+# often per process (FactsHead).
 LAG_FACTS_MAX = 1_000
+HEAD_MAX_AGE_SECONDS = 1.0
 # Boards kept as sorted sets: their pages come from Redis without reading the whole set.
 SORTED_SET_BOARDS = frozenset({Board.HOUSEHOLDS, Board.BUILDINGS, Board.VOLUNTEERS_HOURS})
 SCOPES_KEPT_MAX = 100_000
@@ -90,6 +94,9 @@ class Boards:
     _communities: dict[tuple[bool, int], int] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _head: FactsHead = field(
+        default_factory=lambda: FactsHead(), init=False, repr=False, compare=False
+    )
 
     async def leaderboard(
         self,
@@ -111,7 +118,15 @@ class Boards:
         if self.redis is not None and board in SORTED_SET_BOARDS:
             try:
                 top = await _top_from_redis(
-                    self.redis, board, period, scope_id, community_id, name, limit, rider
+                    self.redis,
+                    self._head,
+                    board,
+                    period,
+                    scope_id,
+                    community_id,
+                    name,
+                    limit,
+                    rider,
                 )
             except REDIS_FAILURES as error:
                 metrics.redis_error("boards")
@@ -146,7 +161,7 @@ class Boards:
     async def _caught_up(self, redis: RedisBoards) -> bool:
         """Whether Redis is close enough behind the facts to answer: not, for example, while
         it replays everything after coming back empty (a restart without persistence)."""
-        return await facts.head() - await redis.cursor() <= LAG_FACTS_MAX
+        return await self._head.value() - await redis.cursor() <= LAG_FACTS_MAX
 
     async def redblack(self, community_id: int, half_month: date) -> RedBlack:
         """Top and bottom compounds by accuracy in a half-month, among those graded enough."""
@@ -239,6 +254,7 @@ async def _from_redis(
 
 async def _top_from_redis(
     redis: RedisBoards,
+    head: FactsHead,
     board: Board,
     period: Period,
     scope_id: int,
@@ -248,33 +264,46 @@ async def _top_from_redis(
     rider: Rider | None = None,
 ) -> tuple[list[Ranked], dict[str, str]] | None:
     """A points or hours board's page from its sorted set, with its labels: one Redis round
-    trip (the rider, the cursor and the top members) and one SQL statement (the facts' head and the
-    labels). None when Redis is too far behind the facts to answer (SQL answers instead)."""
+    trip (the rider, the cursor, the top members and their labels) and, but for a label the
+    projection does not hold yet, no SQL. None when Redis is too far behind the facts to
+    answer (SQL answers instead)."""
     keys = Keys(redis.prefix, community_id)
+    labels_key: str | None = None
     if board is Board.VOLUNTEERS_HOURS:
-        key = keys.volunteers(period, name)
+        key, labels_key = keys.volunteers(period, name), keys.volunteer_labels()
+    elif board is Board.HOUSEHOLDS:
+        key, labels_key = keys.households(scope_id, period, name), keys.household_labels()
     else:
-        key = (keys.households if board is Board.HOUSEHOLDS else keys.buildings)(
-            scope_id, period, name
-        )
-    cursor, candidates = await redis.cursor_and_top(
-        key, limit, positive_only=board is Board.VOLUNTEERS_HOURS, rider=rider
-    )
-    ranked = ranking(candidates, limit)
-    ids = [r.subject_id for r in ranked]
-    labels: dict[str, str]
-    if board is Board.HOUSEHOLDS:
-        head, rows = await reads.head_and_households([int(s) for s in ids])
-        labels = {str(i): _public_label(r) for i, r in rows.items()}
-    elif board is Board.VOLUNTEERS_HOURS:
-        head, names = await reads.head_and_volunteers([int(s) for s in ids])
-        labels = {str(i): mask_name(n) for i, n in names.items()}
-    else:
-        head, _ = await reads.head_and_households([])
-        labels = {s: f"{s}幢" for s in ids}
-    if head - cursor > LAG_FACTS_MAX:
+        key = keys.buildings(scope_id, period, name)
+    top = await redis.cursor_and_top(key, limit, board is Board.VOLUNTEERS_HOURS, labels_key, rider)
+    if await head.value() - top.cursor > LAG_FACTS_MAX:
         return None
-    return ranked, labels
+    ranked = ranking(top.scores, limit)
+    ids = [r.subject_id for r in ranked]
+    if board is Board.BUILDINGS:
+        return ranked, {s: f"{s}幢" for s in ids}
+    missing = [s for s in ids if s not in top.labels]
+    return ranked, top.labels | await _labels(board, missing, community_id)
+
+
+@dataclass
+class FactsHead:
+    """The board facts' head, read at most every HEAD_MAX_AGE_SECONDS by one caller at a time:
+    what Redis's cursor is compared with before Redis answers. Read older, it can only make
+    the lag look smaller by what was written meanwhile (a second's facts)."""
+
+    _value: int = 0
+    _read_at: float = float("-inf")
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def value(self) -> int:
+        if time.monotonic() - self._read_at <= HEAD_MAX_AGE_SECONDS:
+            return self._value
+        async with self._lock:
+            if time.monotonic() - self._read_at > HEAD_MAX_AGE_SECONDS:
+                self._value = await facts.head()
+                self._read_at = time.monotonic()
+            return self._value
 
 
 def _accuracy(counts: dict[str, tuple[int, int]]) -> Scores:
@@ -335,6 +364,28 @@ async def differences(redis: RedisBoards, day: date) -> list[str]:
                 truth = await _from_sql(board, period, scope_id, community_id, day)
                 if cached != truth:
                     problems.append(_difference(board, period, scope_id, day, cached, truth))
+        problems += await _label_differences(redis, community_id)
+    return problems
+
+
+async def _label_differences(redis: RedisBoards, community_id: int) -> list[str]:
+    """Each label the projection holds against the one SQL gives now: the first that differs
+    per board (a label the projection does not hold yet is read from SQL; not a difference)."""
+    keys = redis.keys(community_id)
+    problems = []
+    for board, key in (
+        (Board.HOUSEHOLDS, keys.household_labels()),
+        (Board.VOLUNTEERS_HOURS, keys.volunteer_labels()),
+    ):
+        held = await redis.labels(key)
+        truth = await _labels(board, list(held), community_id)
+        wrong = sorted((s for s in held if truth.get(s) != held[s]), key=lambda s: (len(s), s))
+        if wrong:
+            first = wrong[0]
+            problems.append(
+                f"{board.value} label of {first} is {held[first]!r} in Redis, "
+                f"{truth.get(first)!r} in SQL"
+            )
     return problems
 
 

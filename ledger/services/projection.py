@@ -14,9 +14,12 @@ from ledger.domain.leaderboard import (
     Op,
     grade_ops,
     hours_ops,
+    label_op,
+    mask_name,
     participation_ops,
     points_ops,
 )
+from ledger.domain.registry import public_unit_label
 from ledger.projections.boards import LEASED, RedisBoards, group_by_community
 from ledger.projections.client import REDIS_FAILURES
 from ledger.services import background
@@ -52,8 +55,11 @@ class Projector:
         total = 0
         while batch := await facts.after(cursor, FACT_BATCH):
             through = batch[-1].seq
+            self._forget_relabelled(batch)
             await self._learn_households(batch)
-            grouped = group_by_community([(f.community_id, self._ops(f)) for f in batch])
+            grouped = group_by_community(
+                [(f.community_id, self._ops(f)) for f in batch] + await self._label_ops(batch)
+            )
             replay_from = through
             for community_id in sorted({f.community_id for f in batch}):
                 ops = grouped.get(community_id, [])
@@ -142,7 +148,55 @@ class Projector:
             return participation_ops(keys, seq, day, payload["compound"], payload["household"])
         if fact.kind == "hours":
             return hours_ops(keys, seq, day, payload["volunteer"], payload["minutes"])
+        if fact.kind == "label":
+            return []  # its ops are the batch's label ops (_label_ops)
         raise AssertionError(f"unknown fact kind {fact.kind}")
+
+    async def _label_ops(self, batch: list[Fact]) -> list[tuple[int, list[Op]]]:
+        """The public label of every household and volunteer the batch names, read now, so the
+        boards' labels come from Redis with their scores. An edit after this read writes a
+        label fact (a database trigger), which a later batch reads again: the label a board
+        shows is never older than the projection it comes with."""
+        households: dict[int, tuple[int, int]] = {}  # id → (community, latest seq)
+        volunteers: dict[int, tuple[int, int]] = {}
+        for fact in batch:
+            if fact.kind == "earned":
+                named = households, self._household(fact.payload["account"]).id
+            elif fact.kind == "hours":
+                named = volunteers, fact.payload["volunteer"]
+            elif fact.kind == "label" and "household" in fact.payload:
+                named = households, fact.payload["household"]
+            elif fact.kind == "label":
+                named = volunteers, fact.payload["volunteer"]
+            else:
+                continue
+            named[0][named[1]] = (fact.community_id, fact.seq)
+        rows = await board_store.households_by_id(sorted(households))
+        names = await board_store.volunteer_names(sorted(volunteers))
+        ops: list[tuple[int, list[Op]]] = []
+        for household_id, (community_id, seq) in households.items():
+            if (row := rows.get(household_id)) is not None:
+                label = public_unit_label(
+                    row["kind"], row["building"], row["unit"], row["room"], row["name"]
+                )
+                key = Keys(self.boards.prefix, community_id).household_labels()
+                ops.append((community_id, [label_op(key, seq, household_id, label)]))
+        for volunteer_id, (community_id, seq) in volunteers.items():
+            if (name := names.get(volunteer_id)) is not None:
+                key = Keys(self.boards.prefix, community_id).volunteer_labels()
+                ops.append((community_id, [label_op(key, seq, volunteer_id, mask_name(name))]))
+        return ops
+
+    def _forget_relabelled(self, batch: list[Fact]) -> None:
+        """A household whose label fact is in the batch may have moved building: where it
+        sits is read again for its next earned fact."""
+        edited = {f.payload.get("household") for f in batch if f.kind == "label"} - {None}
+        if edited:
+            self._households = {
+                account: place
+                for account, place in self._households.items()
+                if place.id not in edited
+            }
 
     async def _learn_households(self, batch: list[Fact]) -> None:
         """Where a household account sits never changes, so it is cached for the process; the

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from ledger.store import sql
-from ledger.store.engine import IN_ID_LIST, dialect, id_list
-from ledger.store.sql import Row
 
 # One row per expiry date with points left (one row of NULLs when none is left), each with the
 # account's columns and its household's compound (NULL for any other account); no row when
@@ -28,18 +26,6 @@ _ACCOUNT = (
     ") l ON 1 = 1 WHERE a.id = $1 ORDER BY l.expires_on"
 )
 
-# The board facts' head (what the projection is compared with) and the listed rows' labels.
-_HEAD = "(SELECT COALESCE(MAX(seq), 0) AS head FROM board_fact) f"
-_HOUSEHOLDS = {
-    engine: f"SELECT f.head, h.id, h.building, h.unit, h.room, h.kind, h.name FROM {_HEAD} "  # noqa: S608 (constant)
-    f"LEFT JOIN household h ON h.id {in_ids}"
-    for engine, in_ids in IN_ID_LIST.items()
-}
-_VOLUNTEERS = {
-    engine: f"SELECT f.head, v.id, v.name FROM {_HEAD} "  # noqa: S608 (constant)
-    f"LEFT JOIN volunteer v ON v.id {in_ids}"
-    for engine, in_ids in IN_ID_LIST.items()
-}
 _COMPOUND = "SELECT community FROM compound WHERE id = $1"
 
 
@@ -80,18 +66,6 @@ async def account_with_expiring(account_id: int) -> AccountWithExpiring | None:
             if row["points"] is not None
         ],
     )
-
-
-async def head_and_households(ids: list[int]) -> tuple[int, dict[int, Row]]:
-    """The board facts' head, and building/unit/room, kind and name of these households."""
-    rows = await sql.fetch(_HOUSEHOLDS[dialect()], id_list(ids))
-    return int(rows[0]["head"]), {int(r["id"]): r for r in rows if r["id"] is not None}
-
-
-async def head_and_volunteers(ids: list[int]) -> tuple[int, dict[int, str]]:
-    """The board facts' head, and the names of these volunteers."""
-    rows = await sql.fetch(_VOLUNTEERS[dialect()], id_list(ids))
-    return int(rows[0]["head"]), {int(r["id"]): str(r["name"]) for r in rows if r["id"] is not None}
 
 
 async def community_of_compound(compound_id: int) -> int | None:

@@ -18,9 +18,11 @@ from redis.asyncio.connection import AbstractConnection
 
 from api.app import create_app
 from api.settings import Settings
+from bench.common import CaptureStatements
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.rules import Grade, Stream
 from ledger.projections.limits import limit_key
+from ledger.services import boards as boards_service
 from ledger.services.container import Services
 from ledger.services.grading import Grading
 from tests.api.conftest import assert_error
@@ -122,6 +124,21 @@ async def test_a_board_read_is_one_redis_round_trip_with_its_rate_limit(town: To
     ]
     # One round trip: the limiter's script, then the projector's cursor and the top.
     assert town.sends == [["EVALSHA", "GET", "EVALSHA"]]
+
+
+@pytest.mark.postgres
+async def test_a_board_read_sends_no_sql_once_the_facts_head_is_known(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The labels come from the projection with the scores; the facts' head (what the cursor
+    is compared with) is read at most once a second per process, here once for the test."""
+    monkeypatch.setattr(boards_service, "HEAD_MAX_AGE_SECONDS", 3600)
+    await _read(town)
+    with CaptureStatements() as capture:
+        response = await _read(town)
+    assert response.status_code == 200, response.text
+    assert response.json()["items"][0]["label"].endswith("***室")
+    assert capture.statements == []
 
 
 async def test_the_limit_holds_exactly_and_refuses_with_retry_after(

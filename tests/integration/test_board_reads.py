@@ -1,10 +1,13 @@
 """The board page read from Redis without the whole set, and what the read path keeps.
 
 A page comes from the top of the sorted set plus the tie at its cut (ledger/projections/
-boards.py, _TOP): it must rank exactly as ranking() over every member. Labels are read with
-each page (piccolo-admin may edit a household's building, unit and room), so an edit shows at
-once; only compound → community is kept, and a compound that did not exist yet is looked up
-again.
+boards.py, _TOP): it must rank exactly as ranking() over every member. Its labels come from the
+projection in the same round trip: the projector writes them for every household and volunteer
+a batch of facts names, and an edit (piccolo-admin may edit a household's building, unit and
+room, or a volunteer's name) writes a label fact through a database trigger, so the edit shows
+once the projector has reached it, as a score does. A label the projection does not hold yet is
+read from SQL. Only compound → community is kept in the process, and a compound that did not
+exist yet is looked up again.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from ledger.domain.errors import NotFound
 from ledger.domain.leaderboard import Board, Period, ranking
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
-from ledger.projections.boards import RedisBoards
-from ledger.services.boards import Boards
+from ledger.projections.boards import RedisBoards, Top
+from ledger.services.boards import Boards, differences
 from ledger.services.container import Services
 from ledger.services.grading import Grading
-from ledger.store.tables import Household
+from ledger.store.tables import Household, Volunteer
 from tests.conftest import REDIS_URL
 from tests.factories import FrozenClock, event_id, make_household, make_user, make_world
+from tests.integration.board_workload import make_board_site
 
 pytestmark = pytest.mark.redis
 KEY = "gltest:{c1}:hh:1:month:2026-11"
@@ -59,7 +63,7 @@ async def test_the_top_of_a_sorted_set_ranks_as_the_whole_set(redis: Redis, name
         for limit in range(1, len(members) + 3):
             for positive_only in (False, True):
                 whole = {m: v for m, v in members.items() if v > 0 or not positive_only}
-                _, top = await boards.cursor_and_top(KEY, limit, positive_only)
+                top = (await boards.cursor_and_top(KEY, limit, positive_only)).scores
                 assert set(top) <= set(whole)
                 assert all(whole[m] == v for m, v in top.items())
                 assert ranking(top, limit) == ranking(whole, limit), (members, limit)
@@ -69,17 +73,17 @@ async def test_a_large_tie_sends_only_what_the_page_needs(redis: Redis) -> None:
     boards = RedisBoards(redis, "gltest")
     await redis.zadd(KEY, {str(n): 10 for n in range(1, 501)} | {"7000": 20})
     await redis.set("gltest:projector:cursor", 42)
-    cursor, top = await boards.cursor_and_top(KEY, 10)
-    assert cursor == 42
-    assert top == {"7000": 20} | {str(n): 10 for n in range(1, 10)}
+    top = await boards.cursor_and_top(KEY, 10)
+    assert top.cursor == 42
+    assert top.scores == {"7000": 20} | {str(n): 10 for n in range(1, 10)}
 
 
 async def test_the_script_is_loaded_again_after_redis_forgets_it(redis: Redis) -> None:
     boards = RedisBoards(redis, "gltest")
     await redis.zadd(KEY, {"1": 5, "2": 7})
-    assert (await boards.cursor_and_top(KEY, 1))[1] == {"2": 7}
+    assert (await boards.cursor_and_top(KEY, 1)).scores == {"2": 7}
     await redis.script_flush()
-    assert (await boards.cursor_and_top(KEY, 5)) == (0, {"1": 5, "2": 7})
+    assert (await boards.cursor_and_top(KEY, 5)) == Top(0, {"1": 5, "2": 7}, {})
 
 
 @pytest.fixture
@@ -123,6 +127,9 @@ async def test_an_edited_address_shows_on_the_next_page_and_a_new_compound_is_fo
     await Household.update({Household.building: "9", Household.room: "2208"}).where(
         Household.id == world.household_id
     )
+    assert await services.boards.leaderboard(*args) == before  # the projection is not there yet
+    await services.sealer.seal_all()
+    await services.projector.catch_up()
     after = await services.boards.leaderboard(*args)
     assert after.items[0].label != before.items[0].label
     assert after.items[0].label.startswith("9幢")
@@ -139,3 +146,92 @@ async def test_an_edited_address_shows_on_the_next_page_and_a_new_compound_is_fo
     await make_household(services, missing)
     board = await services.boards.leaderboard(Board.HOUSEHOLDS, Period.MONTH, missing, 10, day)
     assert board.items == []
+
+
+async def test_a_label_the_projection_does_not_hold_yet_is_read_from_sql(
+    with_redis: Services, clock: FrozenClock, redis: Redis
+) -> None:
+    """Boards projected before labels were (or a label key lost): the page is the same."""
+    services = with_redis
+    clock.moment = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
+    world = await make_world(services)
+    args = (Board.HOUSEHOLDS, Period.MONTH, world.compound_id, 10, local_day(clock.now()))
+    point = await services.registry.create_point(SYSTEM, event_id(), world.compound_id, "1号点", [])
+    inspector = await make_user(
+        services, Role.INSPECTOR, compound_ids=frozenset({world.compound_id})
+    )
+    await services.gradings.inspect(
+        inspector,
+        Grading(event_id(), world.card_token, point.token, Stream.KITCHEN, Grade.GOOD, [], None),
+    )
+    await services.sealer.seal_all()
+    assert services.projector is not None
+    await services.projector.catch_up()
+    labels = services.projector.boards.keys(world.community_id).household_labels()
+    assert await redis.hget(labels, str(world.household_id))  # written with the score
+    truth = replace(await Boards(None).leaderboard(*args), source="redis")
+    assert await services.boards.leaderboard(*args) == truth
+    await redis.delete(labels)
+    assert await services.boards.leaderboard(*args) == truth
+
+
+async def test_a_label_left_stale_in_redis_is_a_difference(
+    with_redis: Services, clock: FrozenClock, redis: Redis
+) -> None:
+    services = with_redis
+    clock.moment = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
+    world = await make_world(services)
+    point = await services.registry.create_point(SYSTEM, event_id(), world.compound_id, "1号点", [])
+    inspector = await make_user(
+        services, Role.INSPECTOR, compound_ids=frozenset({world.compound_id})
+    )
+    await services.gradings.inspect(
+        inspector,
+        Grading(event_id(), world.card_token, point.token, Stream.KITCHEN, Grade.GOOD, [], None),
+    )
+    await services.sealer.seal_all()
+    assert services.projector is not None
+    await services.projector.catch_up()
+    boards = services.projector.boards
+    day = local_day(clock.now())
+    assert await differences(boards, day) == []
+    labels = boards.keys(world.community_id).household_labels()
+    page = await Boards(None).leaderboard(Board.HOUSEHOLDS, Period.DAY, world.compound_id, 1, day)
+    await redis.hset(labels, str(world.household_id), "0幢0单元***室")
+    assert await differences(boards, day) == [
+        f"households label of {world.household_id} is '0幢0单元***室' in Redis, "
+        f"{page.items[0].label!r} in SQL"
+    ]
+
+
+async def test_an_edited_volunteer_name_shows_once_projected(
+    with_redis: Services, clock: FrozenClock
+) -> None:
+    services = with_redis
+    clock.moment = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
+    site = await make_board_site(services, random.Random(3), compounds=1, households=1)
+    volunteer = site.volunteers[0]
+    await services.shifts.backfill(
+        site.coordinator,
+        event_id("fill"),
+        volunteer_id=volunteer.id,
+        compound_id=site.compound_ids[0],
+        day=local_day(clock.now()),
+        minutes=90,
+        note="纸质签到表",
+    )
+    await services.sealer.seal_all()
+    assert services.projector is not None
+    await services.projector.catch_up()
+    args = (Board.VOLUNTEERS_HOURS, Period.MONTH, site.community_id, 10, local_day(clock.now()))
+    before = await services.boards.leaderboard(*args)
+    assert before.source == "redis"
+    mine = next(i for i in before.items if i.id == str(volunteer.id))
+
+    await Volunteer.update({Volunteer.name: "郑小明"}).where(Volunteer.id == volunteer.id)
+    await services.sealer.seal_all()
+    await services.projector.catch_up()
+    after = await services.boards.leaderboard(*args)
+    assert next(i for i in after.items if i.id == str(volunteer.id)).label == "郑**" != mine.label
+    assert after == replace(await Boards(None).leaderboard(*args), source="redis")
+    assert await differences(services.projector.boards, local_day(clock.now())) == []

@@ -138,7 +138,7 @@ async def dump(boards: RedisBoards) -> dict[str, Any]:
         if kind == "zset":
             found[key] = await boards.sorted_set(key)
         elif kind == "hash":
-            found[key] = await boards.hash(key)
+            found[key] = await redis.hgetall(key)  # counts, or labels
         elif kind == "set":
             found[key] = sorted(await redis.smembers(key))
         else:
