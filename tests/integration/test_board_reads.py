@@ -31,7 +31,7 @@ from ledger.services.container import Services
 from ledger.services.grading import Grading
 from ledger.store.tables import Household, Volunteer
 from tests.conftest import REDIS_URL
-from tests.factories import FrozenClock, event_id, make_household, make_user, make_world
+from tests.factories import FrozenClock, World, event_id, make_household, make_user, make_world
 from tests.integration.board_workload import make_board_site
 
 pytestmark = pytest.mark.redis
@@ -100,14 +100,8 @@ async def with_redis(services: Services, redis: Redis) -> AsyncIterator[Services
     await built.projector.boards.redis.aclose()
 
 
-async def test_an_edited_address_shows_on_the_next_page_and_a_new_compound_is_found(
-    with_redis: Services, clock: FrozenClock
-) -> None:
-    services = with_redis
-    clock.moment = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
-    world = await make_world(services)
-    day = local_day(clock.now())
-    args = (Board.HOUSEHOLDS, Period.MONTH, world.compound_id, 10, day)
+async def _graded_and_projected(services: Services, world: World) -> None:
+    """The world's household graded good once, sealed and projected."""
     point = await services.registry.create_point(SYSTEM, event_id(), world.compound_id, "1号点", [])
     inspector = await make_user(
         services, Role.INSPECTOR, compound_ids=frozenset({world.compound_id})
@@ -119,6 +113,18 @@ async def test_an_edited_address_shows_on_the_next_page_and_a_new_compound_is_fo
     await services.sealer.seal_all()
     assert services.projector is not None
     await services.projector.catch_up()
+
+
+async def test_an_edited_address_shows_on_the_next_page_and_a_new_compound_is_found(
+    with_redis: Services, clock: FrozenClock
+) -> None:
+    services = with_redis
+    clock.moment = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
+    world = await make_world(services)
+    day = local_day(clock.now())
+    args = (Board.HOUSEHOLDS, Period.MONTH, world.compound_id, 10, day)
+    await _graded_and_projected(services, world)
+    assert services.projector is not None
     before = await services.boards.leaderboard(*args)
     assert before.source == "redis"
     assert before == replace(await Boards(None).leaderboard(*args), source="redis")
@@ -156,17 +162,8 @@ async def test_a_label_the_projection_does_not_hold_yet_is_read_from_sql(
     clock.moment = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
     world = await make_world(services)
     args = (Board.HOUSEHOLDS, Period.MONTH, world.compound_id, 10, local_day(clock.now()))
-    point = await services.registry.create_point(SYSTEM, event_id(), world.compound_id, "1号点", [])
-    inspector = await make_user(
-        services, Role.INSPECTOR, compound_ids=frozenset({world.compound_id})
-    )
-    await services.gradings.inspect(
-        inspector,
-        Grading(event_id(), world.card_token, point.token, Stream.KITCHEN, Grade.GOOD, [], None),
-    )
-    await services.sealer.seal_all()
+    await _graded_and_projected(services, world)
     assert services.projector is not None
-    await services.projector.catch_up()
     labels = services.projector.boards.keys(world.community_id).household_labels()
     assert await redis.hget(labels, str(world.household_id))  # written with the score
     truth = replace(await Boards(None).leaderboard(*args), source="redis")
@@ -181,17 +178,8 @@ async def test_a_label_left_stale_in_redis_is_a_difference(
     services = with_redis
     clock.moment = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
     world = await make_world(services)
-    point = await services.registry.create_point(SYSTEM, event_id(), world.compound_id, "1号点", [])
-    inspector = await make_user(
-        services, Role.INSPECTOR, compound_ids=frozenset({world.compound_id})
-    )
-    await services.gradings.inspect(
-        inspector,
-        Grading(event_id(), world.card_token, point.token, Stream.KITCHEN, Grade.GOOD, [], None),
-    )
-    await services.sealer.seal_all()
+    await _graded_and_projected(services, world)
     assert services.projector is not None
-    await services.projector.catch_up()
     boards = services.projector.boards
     day = local_day(clock.now())
     assert await differences(boards, day) == []
