@@ -25,7 +25,13 @@ run: $(VENV)/.runtime
 	GREENLEDGER_BASE_URL=$${GREENLEDGER_BASE_URL:-http://$(SERVED_HOST):$(PORT)} $(BIN)/greenledger seed-demo
 	GREENLEDGER_LOG_FORMAT=$${GREENLEDGER_LOG_FORMAT:-text} $(BIN)/greenledger serve --host $(HOST) --port $(PORT)
 
-test: lint typecheck test-sqlite test-postgres
+# The two engines' passes run side by side (two processes for the machine's two cores; each
+# waits on its database much of the time), each on its own Redis database: the SQLite pass on
+# GREENLEDGER_TEST_REDIS_URL (db 15 unless set), the PostgreSQL pass on PG_REDIS_URL. Their
+# output is shown pass by pass, each when it ends.
+PG_REDIS_URL ?= redis://127.0.0.1:6379/13
+test: lint typecheck
+	$(MAKE) --no-print-directory -j2 --output-sync=recurse test-sqlite test-postgres
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
@@ -47,8 +53,10 @@ test-postgres: $(VENV)/.dev
 ifeq ($(PG_UP)$(GREENLEDGER_REQUIRE_SERVICES),)
 	@echo "SKIPPED the PostgreSQL pass: nothing listens on 127.0.0.1:5432 (CI requires it)"
 else
-	GREENLEDGER_TEST_DB=postgres $(BIN)/pytest tests/integration tests/api
-	GREENLEDGER_TEST_DB=postgres GREENLEDGER_TEST_PGBOUNCER=1 $(BIN)/pytest -m pgbouncer tests/api
+	GREENLEDGER_TEST_REDIS_URL=$(PG_REDIS_URL) GREENLEDGER_TEST_DB=postgres \
+		$(BIN)/pytest tests/integration tests/api
+	GREENLEDGER_TEST_REDIS_URL=$(PG_REDIS_URL) GREENLEDGER_TEST_DB=postgres \
+		GREENLEDGER_TEST_PGBOUNCER=1 $(BIN)/pytest -m pgbouncer tests/api
 endif
 
 # The pages in headless Chromium (apt-get install chromium fonts-noto-cjk); screenshots/.

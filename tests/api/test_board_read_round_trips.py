@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -28,6 +28,7 @@ from ledger.services.grading import Grading
 from tests.api.conftest import assert_error
 from tests.conftest import REDIS_URL
 from tests.factories import FrozenClock, event_id, make_user, make_world
+from tests.integration.redis_process import RedisProcess
 
 pytestmark = pytest.mark.redis
 PER_MINUTE = 5
@@ -46,7 +47,7 @@ class Town:
 
 async def _graded_and_projected(settings: Settings, prefix: str) -> tuple[int, int, int]:
     """One household graded once (10 points on its compound's board), projected to Redis."""
-    redis = Redis.from_url(REDIS_URL)
+    redis = Redis.from_url(settings.redis_url)
     services = Services.build(
         settings.keyring(), settings.base_url, clock=FrozenClock(), redis=redis, redis_prefix=prefix
     )
@@ -78,11 +79,39 @@ async def _graded_and_projected(settings: Settings, prefix: str) -> tuple[int, i
 async def town(
     admin_user: None, settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Town]:
+    async for town in _town(settings, REDIS_URL, monkeypatch):
+        yield town
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisProcess]:
+    """A redis-server of the test's own: what it does to the server (SCRIPT FLUSH) reaches no
+    other test, not even one of another pass running at the same time."""
+    server = RedisProcess()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def private_town(
+    admin_user: None,
+    settings: Settings,
+    private_redis: RedisProcess,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Town]:
+    async for town in _town(settings, private_redis.url, monkeypatch):
+        yield town
+
+
+async def _town(
+    settings: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Town]:
     prefix = f"glrt{uuid.uuid4().hex[:8]}"
     limited = dataclasses.replace(
         settings,
         rate_limit_per_minute=PER_MINUTE,
-        redis_url=REDIS_URL,
+        redis_url=redis_url,
         redis_prefix=prefix,
         run_sealer=False,  # nothing but the requests talks to Redis
     )
@@ -195,15 +224,19 @@ async def test_a_bearer_token_is_counted_after_the_address_in_the_same_round_tri
 
 
 async def test_a_redis_that_forgot_the_scripts_counts_each_read_once(
-    town: Town, redis: Redis
+    private_town: Town, private_redis: RedisProcess
 ) -> None:
     """NOSCRIPT: the limiter's script did not run in the pipeline, so the counters are sent
     again on their own (the script loaded anew), once; the page is read again as well."""
-    assert (await _read(town)).status_code == 200
-    await redis.script_flush()
-    response = await _read(town)
-    assert response.status_code == 200
-    assert response.json()["source"] == "redis"
-    assert int(await redis.get(limit_key(town.prefix, "addr:testclient"))) == 2
-    assert (await _read(town)).status_code == 200
-    assert int(await redis.get(limit_key(town.prefix, "addr:testclient"))) == 3
+    town, redis = private_town, Redis.from_url(private_redis.url)
+    try:
+        assert (await _read(town)).status_code == 200
+        await redis.script_flush()
+        response = await _read(town)
+        assert response.status_code == 200
+        assert response.json()["source"] == "redis"
+        assert int(await redis.get(limit_key(town.prefix, "addr:testclient"))) == 2
+        assert (await _read(town)).status_code == 200
+        assert int(await redis.get(limit_key(town.prefix, "addr:testclient"))) == 3
+    finally:
+        await redis.aclose()

@@ -33,6 +33,7 @@ from ledger.store.tables import Household, Volunteer
 from tests.conftest import REDIS_URL
 from tests.factories import FrozenClock, World, event_id, make_household, make_user, make_world
 from tests.integration.board_workload import make_board_site
+from tests.integration.redis_process import RedisProcess
 
 pytestmark = pytest.mark.redis
 KEY = "gltest:{c1}:hh:1:month:2026-11"
@@ -78,12 +79,20 @@ async def test_a_large_tie_sends_only_what_the_page_needs(redis: Redis) -> None:
     assert top.scores == {"7000": 20} | {str(n): 10 for n in range(1, 10)}
 
 
-async def test_the_script_is_loaded_again_after_redis_forgets_it(redis: Redis) -> None:
-    boards = RedisBoards(redis, "gltest")
-    await redis.zadd(KEY, {"1": 5, "2": 7})
-    assert (await boards.cursor_and_top(KEY, 1)).scores == {"2": 7}
-    await redis.script_flush()
-    assert (await boards.cursor_and_top(KEY, 5)) == Top(0, {"1": 5, "2": 7}, {})
+async def test_the_script_is_loaded_again_after_redis_forgets_it() -> None:
+    """On a redis-server of its own: SCRIPT FLUSH reaches every client of a server."""
+    server = RedisProcess()
+    server.start()
+    redis = Redis.from_url(server.url)
+    try:
+        boards = RedisBoards(redis, "gltest")
+        await redis.zadd(KEY, {"1": 5, "2": 7})
+        assert (await boards.cursor_and_top(KEY, 1)).scores == {"2": 7}
+        await redis.script_flush()
+        assert (await boards.cursor_and_top(KEY, 5)) == Top(0, {"1": 5, "2": 7}, {})
+    finally:
+        await redis.aclose()
+        server.stop()
 
 
 @pytest.fixture
