@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
-from typing import Any
 
 from ledger import metrics
 from ledger.domain.errors import InvalidInput, NotFound
@@ -321,20 +320,30 @@ async def _participation(community_id: int, taking_part: dict[str, int]) -> Scor
 async def _labels(board: Board, subject_ids: list[str], community_id: int) -> dict[str, str]:
     """Public labels: never a person's name or a full address."""
     if board is Board.HOUSEHOLDS:
-        rows = await store.households_by_id([int(s) for s in subject_ids])
-        return {str(i): _public_label(r) for i, r in rows.items()}
+        households = await household_labels([int(s) for s in subject_ids])
+        return {str(i): label for i, label in households.items()}
     if board is Board.BUILDINGS:
         return {s: f"{s}幢" for s in subject_ids}
     if board is Board.VOLUNTEERS_HOURS:
-        names = await store.volunteer_names([int(s) for s in subject_ids])
-        return {str(i): mask_name(name) for i, name in names.items()}
+        volunteers = await volunteer_labels([int(s) for s in subject_ids])
+        return {str(i): label for i, label in volunteers.items()}
     compounds = await store.compounds_of(community_id)
     return {str(c): row.name for c, row in compounds.items()}
 
 
-def _public_label(row: Any) -> str:
-    """A household's masked address, or a shop's or office's name."""
-    return public_unit_label(row["kind"], row["building"], row["unit"], row["room"], row["name"])
+async def household_labels(ids: list[int]) -> dict[int, str]:
+    """What the boards show of these households: a masked address, or a shop's or office's
+    name (the projector stores the same in Redis)."""
+    rows = await store.households_by_id(ids)
+    return {
+        i: public_unit_label(r["kind"], r["building"], r["unit"], r["room"], r["name"])
+        for i, r in rows.items()
+    }
+
+
+async def volunteer_labels(ids: list[int]) -> dict[int, str]:
+    """What the boards show of these volunteers: a masked name."""
+    return {i: mask_name(name) for i, name in (await store.volunteer_names(ids)).items()}
 
 
 def _item(

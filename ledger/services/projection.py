@@ -15,14 +15,13 @@ from ledger.domain.leaderboard import (
     grade_ops,
     hours_ops,
     label_op,
-    mask_name,
     participation_ops,
     points_ops,
 )
-from ledger.domain.registry import public_unit_label
 from ledger.projections.boards import LEASED, RedisBoards, group_by_community
 from ledger.projections.client import REDIS_FAILURES
 from ledger.services import background
+from ledger.services.boards import household_labels, volunteer_labels
 from ledger.store import boards as board_store
 from ledger.store import facts
 from ledger.store.boards import HouseholdPlace
@@ -157,35 +156,36 @@ class Projector:
         boards' labels come from Redis with their scores. An edit after this read writes a
         label fact (a database trigger), which a later batch reads again: the label a board
         shows is never older than the projection it comes with."""
-        households: dict[int, tuple[int, int]] = {}  # id → (community, latest seq)
-        volunteers: dict[int, tuple[int, int]] = {}
+        named: dict[str, dict[int, tuple[int, int]]] = {"household": {}, "volunteer": {}}
         for fact in batch:
-            if fact.kind == "earned":
-                named = households, self._household(fact.payload["account"]).id
-            elif fact.kind == "hours":
-                named = volunteers, fact.payload["volunteer"]
-            elif fact.kind == "label" and "household" in fact.payload:
-                named = households, fact.payload["household"]
-            elif fact.kind == "label":
-                named = volunteers, fact.payload["volunteer"]
-            else:
-                continue
-            named[0][named[1]] = (fact.community_id, fact.seq)
-        rows = await board_store.households_by_id(sorted(households))
-        names = await board_store.volunteer_names(sorted(volunteers))
+            if (subject := self._labelled(fact)) is not None:
+                kind, subject_id = subject
+                named[kind][subject_id] = (fact.community_id, fact.seq)  # the latest seq
+        labels = {
+            "household": await household_labels(sorted(named["household"])),
+            "volunteer": await volunteer_labels(sorted(named["volunteer"])),
+        }
         ops: list[tuple[int, list[Op]]] = []
-        for household_id, (community_id, seq) in households.items():
-            if (row := rows.get(household_id)) is not None:
-                label = public_unit_label(
-                    row["kind"], row["building"], row["unit"], row["room"], row["name"]
-                )
-                key = Keys(self.boards.prefix, community_id).household_labels()
-                ops.append((community_id, [label_op(key, seq, household_id, label)]))
-        for volunteer_id, (community_id, seq) in volunteers.items():
-            if (name := names.get(volunteer_id)) is not None:
-                key = Keys(self.boards.prefix, community_id).volunteer_labels()
-                ops.append((community_id, [label_op(key, seq, volunteer_id, mask_name(name))]))
+        for kind, subjects in named.items():
+            for subject_id, (community_id, seq) in subjects.items():
+                if (label := labels[kind].get(subject_id)) is not None:
+                    keys = Keys(self.boards.prefix, community_id)
+                    key = (
+                        keys.household_labels() if kind == "household" else keys.volunteer_labels()
+                    )
+                    ops.append((community_id, [label_op(key, seq, subject_id, label)]))
         return ops
+
+    def _labelled(self, fact: Fact) -> tuple[str, int] | None:
+        """The household or volunteer whose board label a fact shows or may have changed."""
+        if fact.kind == "earned":
+            return "household", self._household(fact.payload["account"]).id
+        if fact.kind == "hours":
+            return "volunteer", fact.payload["volunteer"]
+        if fact.kind == "label":
+            kind = "household" if "household" in fact.payload else "volunteer"
+            return kind, fact.payload[kind]
+        return None
 
     def _forget_relabelled(self, batch: list[Fact]) -> None:
         """A household whose label fact is in the batch may have moved building: where it
