@@ -6,7 +6,7 @@ of facts names (ledger/services/projection.py). An edit of what a label is made 
 household's building, unit, room, name or kind; a volunteer's name) must reach Redis too,
 whoever makes it (piccolo-admin, a script, psql): a trigger writes a `label` fact in the
 edit's own transaction, and the projector reads the label again when it reaches that fact
-(docs/decisions/2026-12-07-board-labels-in-the-projection.md). No table changes.
+(docs/decisions/2026-12-06-board-labels-in-the-projection.md). No table changes.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
