@@ -8,8 +8,11 @@ community (docs/decisions/2026-12-06-past-one-box.md)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import ResponseError
@@ -17,21 +20,34 @@ from redis.exceptions import ResponseError
 from ledger.projections.client import AnyRedis
 from ledger.services.limits import SignInAttempt, SignInPolicy
 
-# Counters in one call, in order (one request's address and caller counters, or one key for
-# a single hit): each counted in its window (ARGV[1]), stopping at the first past its limit
-# (ARGV[i + 1]), so later counters are not counted, as when each was its own round trip and a
-# refusal ended the request. Returns {index of that counter or 0, its or the last one's hits,
-# their window's seconds left}.
+# Requests' counters in one call: each request's (its address and caller counters, or one key
+# for a single hit) is a group, counted in its own window and in arrival order, stopping at the
+# first of its counters past its limit, so its later counters are not counted, as when each
+# was its own round trip and a refusal ended the request. ARGV: per group, its window's seconds,
+# its number of counters n, their n limits; KEYS: every group's counters, in order. Returns, per
+# group, {index of the refused counter or 0, its or the last one's hits, their window's seconds
+# left}.
 _HIT = """
-local hits, ttl = 0, 0
-for i = 1, #KEYS do
-  hits = redis.call('INCR', KEYS[i])
-  if hits == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
-  ttl = redis.call('TTL', KEYS[i])
-  if ttl < 0 then redis.call('EXPIRE', KEYS[i], ARGV[1]); ttl = tonumber(ARGV[1]) end
-  if hits > tonumber(ARGV[i + 1]) then return {i, hits, ttl} end
+local answers, k, a = {}, 0, 1
+while a <= #ARGV do
+  local window, n = ARGV[a], tonumber(ARGV[a + 1])
+  local refused, hits, ttl = 0, 0, 0
+  for i = 1, n do
+    if refused == 0 then
+      local key = KEYS[k + i]
+      hits = redis.call('INCR', key)
+      if hits == 1 then redis.call('EXPIRE', key, window) end
+      ttl = redis.call('TTL', key)
+      if ttl < 0 then redis.call('EXPIRE', key, window); ttl = tonumber(window) end
+      if hits > tonumber(ARGV[a + 1 + i]) then refused = i end
+    end
+  end
+  answers[#answers + 1] = refused
+  answers[#answers + 1] = hits
+  answers[#answers + 1] = ttl
+  k, a = k + n, a + n + 2
 end
-return {0, hits, ttl}
+return answers
 """
 # A single hit has no limit of its own here (its caller compares the hits): none is reached.
 _NO_LIMIT = 2**53
@@ -92,20 +108,20 @@ class RedisLimiter:
         self.redis = redis
         self.prefix = prefix
         self._hit = redis.register_script(_HIT)
+        self._groups = HitGroups(self._hit)
         self._sign_in_attempt = redis.register_script(_SIGN_IN_ATTEMPT)
         self._sign_in_succeeded = redis.register_script(_SIGN_IN_SUCCEEDED)
         self._take = redis.register_script(_TAKE)
 
     async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
-        _, hits, ttl = await self._hit(keys=[self._key(key)], args=[window_seconds, _NO_LIMIT])
-        return int(hits), int(ttl)
+        _, hits, ttl = await self._groups.count([self._key(key)], [window_seconds, 1, _NO_LIMIT])
+        return hits, ttl
 
     async def hit_many(self, checks: Sequence[tuple[str, int]], window_seconds: int) -> int | None:
         # One slot on a Redis Cluster: every counter's key carries the tag `{limit}`.
         keys = [self._key(key) for key, _ in checks]
-        args = [window_seconds, *(limit for _, limit in checks)]
-        refused, _, ttl = await self._hit(keys=keys, args=args)
-        return int(ttl) if int(refused) else None
+        refused, _, ttl = await self._groups.count(keys, _group_args(checks, window_seconds))
+        return ttl if refused else None
 
     async def take(self, key: str, window_seconds: int, wanted: int, limit: int) -> tuple[int, int]:
         granted, ttl = await self._take(keys=[self._key(key)], args=[window_seconds, wanted, limit])
@@ -161,6 +177,82 @@ class RedisLimiter:
     _key = key
 
 
+# Requests one call counts at the most (a busy worker's waiting ones; the rest go in the next).
+GROUP_MAX = 256
+Answer = tuple[int, int, int]  # a group's refused counter (or 0), hits, seconds left
+
+
+@dataclass(eq=False, slots=True)
+class _Counting:
+    """One request's counters waiting for their call, and where its answer goes."""
+
+    keys: list[str]
+    args: list[int]
+    done: asyncio.Future[Answer]
+
+
+class HitGroups:
+    """A process's requests' counters, counted in Redis together, as the grading committer
+    writes gradings (ledger/services/grading.py): a request's counters go at once when no call
+    is in flight, else with those of every request that arrives meanwhile, in one call when it
+    answers. No timer: an idle worker sends a lone request's counters at once; a busy one pays
+    one round trip, and redis-py's work for one command, for many requests
+    (docs/decisions/2026-12-07-rate-limit-groups.md). Each request's counts and refusal are
+    those of a call of its own, in arrival order. A failed call fails each of its requests with
+    the same error (they then count in memory, api/limits.py)."""
+
+    def __init__(self, script: Any) -> None:
+        self._script = script
+        self._waiting: list[_Counting] = []
+        self._sending: asyncio.Task[None] | None = None
+
+    async def count(self, keys: list[str], args: list[int]) -> Answer:
+        loop = asyncio.get_running_loop()
+        counting = _Counting(keys, args, loop.create_future())
+        self._waiting.append(counting)
+        sending = self._sending
+        if sending is None or sending.done() or sending.get_loop() is not loop:
+            # In a task of its own with an empty context: a call is no one request's.
+            self._sending = loop.create_task(self._send(), context=contextvars.Context())
+        return await counting.done
+
+    async def _send(self) -> None:
+        """Sends what waits, in calls of up to GROUP_MAX requests, until nothing does."""
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            group = [c for c in self._waiting[:GROUP_MAX] if c.done.get_loop() is loop]
+            del self._waiting[:GROUP_MAX]
+            try:
+                answers = await self._script(
+                    keys=[key for c in group for key in c.keys],
+                    args=[arg for c in group for arg in c.args],
+                )
+            except BaseException as error:
+                _fail(group, error)
+                if isinstance(error, asyncio.CancelledError):
+                    raise
+                continue
+            for index, counting in enumerate(group):
+                if not counting.done.done():  # its request may have gone
+                    answer = answers[3 * index : 3 * index + 3]
+                    counting.done.set_result((int(answer[0]), int(answer[1]), int(answer[2])))
+
+
+def _fail(group: list[_Counting], error: BaseException) -> None:
+    for counting in group:
+        if counting.done.done():
+            continue
+        if isinstance(error, asyncio.CancelledError):
+            counting.done.cancel()
+        else:
+            counting.done.set_exception(error)
+
+
+def _group_args(checks: Sequence[tuple[str, int]], window_seconds: int) -> list[int]:
+    """A request's counters' ARGV in _HIT: its window, how many, their limits."""
+    return [window_seconds, len(checks), *(limit for _, limit in checks)]
+
+
 def limit_key(prefix: str, key: str) -> str:
     """The Redis key of the counter `key` (like `addr:10.0.0.7` or `user:12`)."""
     return f"{prefix}:{{limit}}:{key}"
@@ -201,7 +293,7 @@ class PendingHits:
     def queue(self, pipe: Any) -> None:
         """Put the hits in a pipeline (a plain one, on one Redis server)."""
         keys = [self.limiter.key(key) for key, _ in self.checks]
-        args = [self.window_seconds, *(limit for _, limit in self.checks)]
+        args = _group_args(self.checks, self.window_seconds)
         pipe.evalsha(self.limiter._hit.sha, len(keys), *keys, *args)
 
     def answered(self, answer: Any) -> None:
