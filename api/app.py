@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -149,6 +150,22 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     document_errors(app)
     observe_requests(app)
     return app
+
+
+def served_app(settings: Settings | None = None) -> Litestar:
+    """The app `greenledger serve` runs, in each worker: `create_app()`'s, whose heap as it
+    stands once started (the modules, the routes, the services) the garbage collector then
+    leaves out of its passes (gc.freeze): it would otherwise walk those objects again and again
+    for cycles they are not in. Not in `create_app`: a frozen heap is never collected, and a
+    process that makes app after app (the tests) would keep every one."""
+    app = create_app(settings)
+    app.on_startup.append(_freeze_heap)
+    return app
+
+
+def _freeze_heap() -> None:
+    gc.collect()
+    gc.freeze()
 
 
 def background_tasks(services: Any, stop: asyncio.Event) -> list[asyncio.Task[None]]:

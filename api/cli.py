@@ -484,7 +484,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"QR codes point at {base_url}; set {PREFIX}BASE_URL to an address phones reach")
     try:
         uvicorn.run(
-            "api.app:create_app",
+            "api.app:served_app",
             factory=True,
             host=args.host,
             port=args.port,
