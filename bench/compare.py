@@ -18,19 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# The throughput rows, by their key in `results`, in the table's order.
-ROWS = (
-    "floor",
-    "service",
-    "http_health",
-    "http_inspections",
-    "http_batch",
-    "http_account",
-    "http_board",
-    "http_redemptions",
-    "peer_hordak",
-    "sqlite_inspections",
-)
 GROWTH_OPS = ("credit", "balance", "board", "board_sql")
 MACHINE = ("nproc", "memory_gib", "cpu_model", "kernel", "python", "postgresql", "redis")
 
@@ -65,9 +52,9 @@ def figures(previous: dict[str, Any], this: dict[str, Any]) -> Iterator[Figure]:
 
 
 def _rows(previous: dict[str, Any], this: dict[str, Any]) -> Iterator[Figure]:
-    for row in ROWS:
-        old, new = previous["results"].get(row), this["results"].get(row)
-        if not old or not new:
+    for row, old in previous["results"].items():  # the rows with a rate, in the report's order
+        new = this["results"].get(row)
+        if not isinstance(old, dict) or not isinstance(new, dict) or "per_s" not in old:
             continue
         yield Figure(f"{row} rate (/s)", old["per_s"], new["per_s"], True)
         for quantile in ("p50_ms", "p99_ms"):
