@@ -14,6 +14,8 @@ change writes it. See docs/decisions/2026-12-06-token-revocation.md.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 import secrets
 import time
@@ -76,6 +78,8 @@ class Sessions:
     prefix: str = "gl"
     monotonic: Callable[[], float] = time.monotonic
     _local: dict[int, tuple[float, TokenState]] = field(default_factory=dict)
+    # The read in flight per user: requests that miss the local copy together share it.
+    _reading: dict[int, asyncio.Task[TokenState]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._merge = self.redis.register_script(_MERGE) if self.redis is not None else None
@@ -88,15 +92,33 @@ class Sessions:
         return entry[1]
 
     async def state(self, user_id: int) -> TokenState:
-        """The local copy, else the mirror, else the database (which then refills the mirror)."""
+        """The local copy, else the mirror, else the database (which then refills the mirror).
+        The requests that miss the local copy while a read of it is in flight wait for that
+        read rather than each sending its own (every LOCAL_SECONDS, a busy user's requests in
+        flight would otherwise all read at once). The read is a task of its own with an empty
+        context, so a request that goes away does not cancel it for the others."""
         known = self.known(user_id)
         if known is not None:
             return known
-        state = await self._shared(user_id)
-        while len(self._local) >= LOCAL_USERS_MAX:
-            self._local.pop(next(iter(self._local)))
-        self._local.pop(user_id, None)
-        self._local[user_id] = (self.monotonic() + LOCAL_SECONDS, state)
+        loop = asyncio.get_running_loop()
+        reading = self._reading.get(user_id)
+        if reading is None or reading.get_loop() is not loop:
+            reading = loop.create_task(self._read(user_id), context=contextvars.Context())
+            self._reading[user_id] = reading
+        return await asyncio.shield(reading)
+
+    async def _read(self, user_id: int) -> TokenState:
+        try:
+            state = await self._shared(user_id)
+        finally:
+            current = self._reading.get(user_id) is asyncio.current_task()
+            if current:
+                del self._reading[user_id]
+        if current:  # not if a change was published meanwhile: its state would be older
+            while len(self._local) >= LOCAL_USERS_MAX:
+                self._local.pop(next(iter(self._local)))
+            self._local.pop(user_id, None)
+            self._local[user_id] = (self.monotonic() + LOCAL_SECONDS, state)
         return state
 
     async def admits(self, user_id: int, version: Any, sid: Any) -> bool:
@@ -111,8 +133,10 @@ class Sessions:
         await self.published(user_id)
 
     async def published(self, user_id: int) -> None:
-        """After a change committed: drop this process's copy and write the mirror."""
+        """After a change committed: drop this process's copy, and the read in flight for
+        later requests to share (it may have read before the change), and write the mirror."""
         self._local.pop(user_id, None)
+        self._reading.pop(user_id, None)
         if self._merge is None:
             return
         try:

@@ -4,6 +4,7 @@ has its own local cache and Redis connection, and they share the database and Re
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from api.settings import Settings
 from ledger.domain.access import SYSTEM, Role
 from ledger.services import users
 from ledger.services.container import Services
-from ledger.services.sessions import LOCAL_SECONDS
+from ledger.services.sessions import LOCAL_SECONDS, TokenState
 from ledger.services.users import LoginRequest
 from tests.conftest import REDIS_URL
 from tests.factories import FrozenClock
@@ -135,3 +136,53 @@ async def test_with_redis_down_the_database_answers_and_revocation_holds(
     assert not await down.sessions.admits(w.user_id, w.version, "session-1")
     assert down.sessions.redis is not None
     await down.sessions.redis.aclose()
+
+
+async def test_requests_that_miss_the_local_copy_together_share_one_read(
+    workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every LOCAL_SECONDS a busy user's requests in flight all miss the local copy: they wait
+    for one read of the mirror, not one each."""
+    w = workers
+    reads: list[int] = []
+    original = w.b.sessions._shared
+
+    async def counted(user_id: int) -> TokenState:
+        reads.append(user_id)
+        return await original(user_id)
+
+    monkeypatch.setattr(w.b.sessions, "_shared", counted)
+    answers = await asyncio.gather(
+        *(w.b.sessions.admits(w.user_id, w.version, "session-1") for _ in range(20))
+    )
+    assert answers == [True] * 20
+    assert reads == [w.user_id]
+    w.b_ticks.now += LOCAL_SECONDS
+    assert await w.b.sessions.admits(w.user_id, w.version, "session-1")
+    assert reads == [w.user_id, w.user_id]  # the copy expired: read again
+
+
+async def test_a_read_in_flight_when_a_change_is_published_is_not_shared_after_it(
+    workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request that arrives after this worker published a revocation never waits for a
+    read that began before it, and that read's (older) state is not kept."""
+    w = workers
+    original = w.b.sessions._shared
+    release = asyncio.Event()
+
+    async def slow(user_id: int) -> TokenState:
+        state = await original(user_id)
+        await release.wait()
+        return state
+
+    monkeypatch.setattr(w.b.sessions, "_shared", slow)
+    before = asyncio.ensure_future(w.b.sessions.admits(w.user_id, w.version, "session-1"))
+    await asyncio.sleep(0.05)  # the read has its (old) state and waits
+    await w.b.users.deactivate(SYSTEM, "tok-3", w.user_id)  # published on worker b
+    monkeypatch.setattr(w.b.sessions, "_shared", original)
+    assert not await w.b.sessions.admits(w.user_id, w.version, "session-1")
+    release.set()
+    assert await before  # it arrived before the change, and answers as it would have
+    assert w.b.sessions.known(w.user_id) is not None
+    assert not w.b.sessions.known(w.user_id).admits(w.version, "session-1")
