@@ -19,6 +19,7 @@ from redis.exceptions import ResponseError
 
 from ledger.projections.client import AnyRedis
 from ledger.services.limits import SignInAttempt, SignInPolicy
+from ledger.services.waiting import fail_all
 
 # Requests' counters in one call: each request's (its address and caller counters, or one key
 # for a single hit) is a group, counted in its own window and in arrival order, stopping at the
@@ -228,7 +229,7 @@ class HitGroups:
                     args=[arg for c in group for arg in c.args],
                 )
             except BaseException as error:
-                _fail(group, error)
+                fail_all((c.done for c in group), error)
                 if isinstance(error, asyncio.CancelledError):
                     raise
                 continue
@@ -236,16 +237,6 @@ class HitGroups:
                 if not counting.done.done():  # its request may have gone
                     answer = answers[3 * index : 3 * index + 3]
                     counting.done.set_result((int(answer[0]), int(answer[1]), int(answer[2])))
-
-
-def _fail(group: list[_Counting], error: BaseException) -> None:
-    for counting in group:
-        if counting.done.done():
-            continue
-        if isinstance(error, asyncio.CancelledError):
-            counting.done.cancel()
-        else:
-            counting.done.set_exception(error)
 
 
 def _group_args(checks: Sequence[tuple[str, int]], window_seconds: int) -> list[int]:

@@ -46,6 +46,7 @@ from ledger.services.grading_group import (
     Outcome,
     Race,
 )
+from ledger.services.waiting import fail_all
 from ledger.store import photos as photo_store
 from ledger.store.connections import is_unavailable
 from ledger.store.engine import TRANSIENT_RETRIES, Database, is_transient, is_unique_violation
@@ -208,13 +209,7 @@ def _retried(error: Exception) -> bool:
 
 
 def _fail(group: list[_Waiting], error: BaseException) -> None:
-    for item in group:
-        if item.done.done():
-            continue
-        if isinstance(error, asyncio.CancelledError):
-            item.done.cancel()
-        else:
-            item.done.set_exception(error)
+    fail_all((item.done for item in group), error)
 
 
 def _settle(group: list[_Waiting], outcomes: list[Outcome]) -> None:
