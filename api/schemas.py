@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Literal
+import dataclasses
+import typing
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
+from ledger.domain import chain
 from ledger.domain.access import Role
 from ledger.domain.entries import AMOUNT_POINTS_MAX
 from ledger.domain.idempotency import EVENT_ID_PATTERN
 from ledger.domain.registry import CompoundKind, HouseholdKind
-from ledger.services import accounts, books, reports, spending, volunteers
+from ledger.services import (
+    accounts,
+    appeals,
+    books,
+    catalog,
+    grading,
+    lag,
+    members,
+    notices,
+    registry,
+    reinspections,
+    reports,
+    rotation,
+    scans,
+    shifts,
+    spending,
+    users,
+    volunteers,
+)
 
 ID_MAX = 2**53
 EventId = Annotated[
@@ -84,10 +105,7 @@ class NewUser(Body):
     compound_ids: Annotated[list[Id], Meta(max_length=100)] = msgspec.field(default_factory=list)
 
 
-class UserReply(msgspec.Struct):
-    id: int
-    username: str
-    role: str
+UserAdded = users.UserAdded  # the service's own
 
 
 class UserChange(Body):
@@ -98,12 +116,7 @@ class UserChange(Body):
     compound_ids: Annotated[list[Id], Meta(max_length=100)] | None = None
 
 
-class UserState(msgspec.Struct):
-    id: int
-    username: str
-    role: str
-    active: bool
-    compound_ids: list[int]
+UserDetails = users.UserDetails  # the service's own
 
 
 class NewCommunity(Body):
@@ -111,9 +124,7 @@ class NewCommunity(Body):
     name: Name
 
 
-class CommunityReply(msgspec.Struct):
-    id: int
-    name: str
+CommunityCreated = registry.CommunityCreated  # the service's own
 
 
 class NewCompound(Body):
@@ -192,9 +203,7 @@ class MemberList(msgspec.Struct):
     items: list[Member]
 
 
-class JoinCodeReply(msgspec.Struct):
-    household_id: int
-    join_code: str
+JoinCodeReset = members.JoinCodeReset  # the service's own
 
 
 class NewPoint(Body):
@@ -228,11 +237,7 @@ class NewVolunteer(Body):
     name: Name
 
 
-class AccountHolderReply(msgspec.Struct):
-    id: int
-    community_id: int
-    name: str
-    account_id: int
+AccountHolderCreated = registry.AccountHolderCreated  # the service's own
 
 
 Weekday = Annotated[int, Meta(ge=1, le=7)]
@@ -251,17 +256,7 @@ class NewReward(Body):
     exchange_weekdays: Annotated[list[Weekday], Meta(max_length=7)] | None = None
 
 
-class RewardReply(msgspec.Struct):
-    id: int
-    community_id: int
-    name: str
-    cost_points: int
-    stock: int
-    monthly_limit_per_household: int | None
-    active: bool
-    active_from: str | None = None
-    active_until: str | None = None
-    exchange_weekdays: list[int] = msgspec.field(default_factory=list)
+RewardView = catalog.RewardView  # the service's own
 
 
 class Page(msgspec.Struct):
@@ -276,9 +271,7 @@ class Adjustment(Body):
     reason: Reason
 
 
-class EntryReply(msgspec.Struct):
-    entry_id: int
-    balance_points: int
+Adjusted = accounts.Adjusted  # the service's own
 
 
 class Reversal(Body):
@@ -286,9 +279,7 @@ class Reversal(Body):
     reason: Reason
 
 
-class ReversalReply(msgspec.Struct):
-    entry_id: int
-    reverses_entry_id: int
+Reversed = accounts.Reversed  # the service's own
 
 
 # A reply part that is the service's own dataclass, field for field, is that dataclass
@@ -296,12 +287,7 @@ class ReversalReply(msgspec.Struct):
 Expiring = accounts.Expiring
 
 
-class AccountReply(msgspec.Struct):
-    id: int
-    kind: str
-    community_id: int
-    balance_points: int
-    expiring: list[Expiring]
+AccountView = accounts.AccountView  # the service's own
 
 
 class AccountEntry(msgspec.Struct):
@@ -349,9 +335,7 @@ class Liveness(msgspec.Struct):
     status: Literal["live"]
 
 
-class Lagging(msgspec.Struct):
-    pending: int  # entries not sealed yet (sealer) or board facts not applied yet (projector)
-    seconds: float  # how long the oldest of them has waited; 0 when none
+Lag = lag.Lag  # the service's own
 
 
 class Readiness(msgspec.Struct):
@@ -361,8 +345,8 @@ class Readiness(msgspec.Struct):
     migrations: Literal["current", "pending", "unknown"]
     pending_migrations: list[str]
     redis: Literal["ok", "absent", "down"]
-    sealer: Lagging | None  # None when the database did not answer
-    projector: Lagging | None  # None without Redis (or when it did not answer)
+    sealer: Lag | None  # None when the database did not answer
+    projector: Lag | None  # None without Redis (or when it did not answer)
 
 
 # --- earning -------------------------------------------------------------------------------
@@ -442,14 +426,7 @@ class InspectionIn(Body, kw_only=True):
     captured_at: CapturedAt | None = None
 
 
-class InspectionReply(msgspec.Struct):
-    inspection_id: int
-    entry_id: int | None
-    points_awarded: int
-    balance_points: int
-    scored: bool
-    capped: bool
-    message: str
+Graded = grading.Graded  # the service's own
 
 
 class QueueItem(msgspec.Struct):
@@ -479,11 +456,7 @@ class DropoffIn(Body):
     household_id: Id | None = None
 
 
-class DropoffReply(msgspec.Struct):
-    dropoff_id: int
-    points_awarded: int
-    balance_points: int
-    repeat: bool
+DropoffRecorded = scans.DropoffRecorded  # the service's own
 
 
 class WeighinIn(Body):
@@ -494,14 +467,7 @@ class WeighinIn(Body):
     captured_at: CapturedAt | None = None
 
 
-class WeighinReply(msgspec.Struct):
-    weighin_id: int
-    entry_id: int | None
-    points_awarded: int
-    balance_points: int
-    # Defaults: a stored outcome of a weigh-in recorded before the daily cap replays as it was.
-    capped: bool = False  # the household's daily weigh-in cap cut the points
-    message: str = "credited"
+WeighinRecorded = scans.WeighinRecorded  # the service's own
 
 
 class ShiftScanIn(Body):
@@ -510,9 +476,7 @@ class ShiftScanIn(Body):
     captured_at: CapturedAt | None = None
 
 
-class CheckInReply(msgspec.Struct):
-    shift_id: int
-    started_at: str
+ShiftStarted = shifts.ShiftStarted  # the service's own
 
 
 class CheckOutReply(msgspec.Struct):
@@ -522,11 +486,7 @@ class CheckOutReply(msgspec.Struct):
     flagged: bool = False  # left open too long: closed automatically, no minutes counted
 
 
-class ShiftDecision(msgspec.Struct):
-    shift_id: int
-    status: str
-    entry_id: int | None
-    points_awarded: int
+ShiftDecided = shifts.ShiftDecided  # the service's own
 
 
 class BulkDecisionIn(Body):
@@ -536,7 +496,7 @@ class BulkDecisionIn(Body):
 
 
 class BulkDecisionReply(msgspec.Struct):
-    results: list[ShiftDecision]
+    results: list[ShiftDecided]
 
 
 class BackfillIn(Body):
@@ -548,22 +508,10 @@ class BackfillIn(Body):
     note: Annotated[str, Meta(min_length=1, max_length=500, pattern=PRINTABLE)]
 
 
-class BackfillReply(msgspec.Struct):
-    shift_id: int
-    minutes: int
-    points_awarded: int
-    entry_id: int | None
+HoursBackfilled = shifts.HoursBackfilled  # the service's own
 
 
-class HoursReply(msgspec.Struct):
-    volunteer_id: int
-    name: str
-    approved_minutes: int
-    backfilled_minutes: int
-    pending_minutes: int
-    total_hours: int
-    star_level: int
-    next_star_hours: int | None
+VolunteerHours = shifts.VolunteerHours  # the service's own
 
 
 class AppealIn(Body):
@@ -571,9 +519,7 @@ class AppealIn(Body):
     reason: Reason
 
 
-class AppealReply(msgspec.Struct):
-    appeal_id: int
-    status: str
+AppealOpened = appeals.AppealOpened  # the service's own
 
 
 class AppealDecisionIn(Body):
@@ -582,15 +528,7 @@ class AppealDecisionIn(Body):
     new_grade: Literal["good", "fair", "poor"] | None = None
 
 
-class AppealDecisionReply(msgspec.Struct):
-    appeal_id: int
-    status: str
-    decided_by: str
-    decided_at: str
-    new_grade: str | None = None
-    points_awarded: int | None = None
-    credit_entry_id: int | None = None
-    reversal_entry_id: int | None = None
+AppealDecided = appeals.AppealDecided  # the service's own
 
 
 class BatchIn(Body):
@@ -692,11 +630,7 @@ class PaymentReply(msgspec.Struct):
     balance_points: int
 
 
-class SettlementReply(msgspec.Struct):
-    merchant_id: int
-    entry_id: int
-    settled_points: int
-    settled_at: str
+Settled = spending.Settled  # the service's own
 
 
 StatementLine = spending.StatementLine  # the service's own, as Expiring
@@ -849,16 +783,10 @@ class VolunteerApplicationIn(Body):
     party: PartyIn | None = None
 
 
-class VolunteerApplicationReply(msgspec.Struct):
-    id: int
-    status: str
+ApplicationReceived = volunteers.ApplicationReceived  # the service's own
 
 
-class ApplicationDecisionReply(msgspec.Struct):
-    id: int
-    status: str
-    volunteer_id: int | None = None
-    user_id: int | None = None
+ApplicationDecided = volunteers.ApplicationDecided  # the service's own
 
 
 VolunteerHoursRow = volunteers.PartyHours  # as CompoundReportRow
@@ -928,9 +856,7 @@ class NoticesRead(Body):
     up_to_id: Annotated[int, Meta(ge=1, le=ID_MAX, examples=[18])] | None = None
 
 
-class NoticesReadReply(msgspec.Struct):
-    marked: int
-    unread: int
+Marked = notices.Marked  # the service's own
 
 
 # --- The books (issue 19 part 1) ----------------------------------------------------------
@@ -947,14 +873,7 @@ class RewardCostIn(Body):
     effective_from: Day | None = None
 
 
-class RewardCostReply(msgspec.Struct):
-    id: int
-    reward_id: int
-    cost_fen: int
-    cost_yuan: str
-    effective_from: str
-    set_by: str
-    set_at: str
+RewardCostView = books.RewardCostView  # the service's own
 
 
 class ReorderThresholdIn(Body):
@@ -965,11 +884,7 @@ class ReorderThresholdIn(Body):
     threshold: Annotated[int, Meta(ge=0, le=10_000_000, examples=[5])]
 
 
-class ReorderThresholdReply(msgspec.Struct):
-    reward_id: int
-    threshold: int
-    stock: int
-    reorder: bool
+ReorderThreshold = books.ReorderThreshold  # the service's own
 
 
 # The service's own, as Expiring; LiabilityStock as CompoundReportRow.
@@ -1015,24 +930,25 @@ class ChainHeadsReply(msgspec.Struct):
     items: list[ChainHeadItem]
 
 
-class ReceiptEntry(msgspec.Struct):
-    """Every field the hash chain commits to (ledger/domain/chain.py), times in UTC."""
+def _receipt_field(field: dataclasses.Field[Any], hint: Any) -> tuple[Any, ...]:
+    """One of the chain's fields as a receipt sends it: a time as ISO 8601 text
+    (ledger/domain/receipts.py `entry_fields`), every other field as the chain has it."""
+    wire = {datetime: str, datetime | None: str | None}.get(hint, hint)
+    if field.default is dataclasses.MISSING:
+        return (field.name, wire)
+    return (field.name, wire, field.default)
 
-    entry_id: int
-    community_id: int
-    debit_account_id: int
-    credit_account_id: int
-    amount_points: int
-    kind: str
-    debit_balance_after: int
-    credit_balance_after: int
-    event_id: str | None
-    reverses_entry_id: int | None
-    rule_version: int | None
-    actor: str
-    memo: str
-    created_at: str
-    captured_at: str | None
+
+# Made from the chain's own fields, in their order, so a field the chain adds is sent too.
+ReceiptEntry = msgspec.defstruct(
+    "ReceiptEntry",
+    [
+        _receipt_field(field, typing.get_type_hints(chain.SealableEntry)[field.name])
+        for field in dataclasses.fields(chain.SealableEntry)
+    ],
+    namespace={"__doc__": "Every field the hash chain commits to (SealableEntry), times in UTC."},
+    module=__name__,
+)
 
 
 class ReceiptReply(msgspec.Struct):
@@ -1051,23 +967,10 @@ class ReceiptReply(msgspec.Struct):
 # --- Inspector rotation (issue 19, 2(a)) -------------------------------------------------
 
 
-class AssignmentReply(msgspec.Struct):
-    """What a PUT or DELETE of an assignment left: `assigned` now, `changed` by this request."""
-
-    inspector_id: int
-    compound_id: int
-    week: str
-    assigned: bool
-    changed: bool
+AssignmentChanged = rotation.AssignmentChanged  # the service's own
 
 
-class PlannedAssignment(msgspec.Struct):
-    inspector_id: int
-    inspector: str
-    compound_id: int
-    compound: str
-    week: str
-    week_start: date
+AssignmentView = rotation.AssignmentView  # the service's own
 
 
 class PlanInspector(msgspec.Struct):
@@ -1087,7 +990,7 @@ class RotationPlanReply(msgspec.Struct):
     weeks_max: int
     inspectors: list[PlanInspector]
     compounds: list[PlanCompound]
-    items: list[PlannedAssignment]
+    items: list[AssignmentView]
 
 
 class TodaysAssignmentReply(msgspec.Struct):
@@ -1103,25 +1006,8 @@ class TodaysAssignmentReply(msgspec.Struct):
 # --- Fair inspections (issue 19, 2(b), 2(c)): re-inspection samples and inspection flags ----
 
 
-class ReinspectionItem(msgspec.Struct):
-    reinspection_id: int
-    inspection_id: int
-    inspector_id: int
-    inspector: str
-    compound_id: int
-    household_id: int
-    stream: str
-    original_grade: str
-    photo_ref: str  # GET /api/v1/photos/{photo_ref}
-    offered_at: str
-    regraded_grade: str | None
-    decided_at: str | None
-
-
-class ReinspectionSample(msgspec.Struct):
-    day: str  # the local day the drawn gradings were made
-    coordinator_id: int
-    items: list[ReinspectionItem]
+ReinspectionItem = reinspections.ReinspectionItem
+ReinspectionSample = reinspections.ReinspectionSample
 
 
 class ReinspectionGradeIn(Body):
@@ -1129,17 +1015,7 @@ class ReinspectionGradeIn(Body):
     grade: Literal["good", "fair", "poor"]
 
 
-class ReinspectionDecisionReply(msgspec.Struct):
-    reinspection_id: int
-    inspection_id: int
-    original_grade: str
-    regraded_grade: str
-    corrected: bool  # the grades differed: corrected as an upheld appeal corrects a grade
-    decided_by: str
-    decided_at: str
-    points_awarded: int | None = None
-    credit_entry_id: int | None = None
-    reversal_entry_id: int | None = None
+ReinspectionDecided = reinspections.ReinspectionDecided  # the service's own
 
 
 class DisagreementRow(msgspec.Struct):

@@ -19,9 +19,9 @@ from api.schemas import (
     NewUser,
     TokenReply,
     TokenRequest,
+    UserAdded,
     UserChange,
-    UserReply,
-    UserState,
+    UserDetails,
 )
 from api.security import ADMIN_ONLY, ANY_ROLE, client_address, issue_token
 from ledger.services.users import LoginRequest
@@ -81,7 +81,7 @@ class AuthController(Controller):
     @post("/users", operation_id="CreateUser", guards=ADMIN_ONLY)
     async def create_user(
         self, data: JSONBody[NewUser], principal: PrincipalDep, services: ServicesDep
-    ) -> UserReply:
+    ) -> UserAdded:
         """A user with a role and, for staff, the compounds they serve (409 `username_taken`)."""
         request = LoginRequest(
             data.username,
@@ -91,8 +91,7 @@ class AuthController(Controller):
             volunteer_id=data.volunteer_id,
             compound_ids=tuple(data.compound_ids),
         )
-        result = await services.users.create(principal, data.event_id, request)
-        return msgspec.convert(result, UserReply, from_attributes=True)
+        return await services.users.create(principal, data.event_id, request)
 
     @patch("/users/{user:str}", operation_id="ChangeUser", guards=ADMIN_ONLY)
     async def change_user(
@@ -101,14 +100,13 @@ class AuthController(Controller):
         data: JSONBody[UserChange],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> UserState:
+    ) -> UserDetails:
         """A new role and/or compound scope; the user's tokens stop working (sign in again).
         The same role and compounds again change nothing."""
         compounds = tuple(data.compound_ids) if data.compound_ids is not None else None
-        result = await services.users.change(
+        return await services.users.change(
             principal, data.event_id, _user_id(user), data.role, compounds
         )
-        return msgspec.convert(result, UserState, from_attributes=True)
 
     @post(
         "/users/{user:str}", operation_id="UserAction", guards=ADMIN_ONLY, status_code=HTTP_200_OK
@@ -119,7 +117,7 @@ class AuthController(Controller):
         data: JSONBody[EventOnly],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> UserState:
+    ) -> UserDetails:
         """`{id}:deactivate`: the user cannot sign in any more and every token they hold stops
         working. `{id}:unlock`: lift the sign-in locks wrong passwords put on their name."""
         user_id, _, action = user.partition(":")
@@ -129,7 +127,7 @@ class AuthController(Controller):
             result = await services.users.unlock(_user_id(user_id))
         else:
             raise NotFoundException(f"no such action on a user: {action or '(none)'}")
-        return msgspec.convert(result, UserState, from_attributes=True)
+        return result
 
 
 def _user_id(text: str) -> int:

@@ -15,27 +15,26 @@ from api.dates import parse_day, parse_moment
 from api.deps import PrincipalDep, ServicesDep
 from api.params import PathId
 from api.schemas import (
+    AppealDecided,
     AppealDecisionIn,
-    AppealDecisionReply,
     AppealIn,
-    AppealReply,
+    AppealOpened,
     BackfillIn,
-    BackfillReply,
     BulkDecisionIn,
     BulkDecisionReply,
     EventOnly,
-    HoursReply,
+    HoursBackfilled,
     Page,
     RulesIn,
     RulesReply,
-    ShiftDecision,
+    ShiftDecided,
+    VolunteerHours,
 )
 from api.security import ADMIN_ONLY, requires
 from ledger.domain.access import Role
 from ledger.domain.certificates import certificate_number
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade
-from ledger.services.shifts import VolunteerHours
 
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
 
@@ -51,10 +50,10 @@ def _shift_decision(step: str, operation_id: str, doc: str | None = None) -> HTT
         data: JSONBody[EventOnly],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> ShiftDecision:
+    ) -> ShiftDecided:
         approve = step == "approve"
         result = await services.shifts.decide(principal, data.event_id, [shift_id], approve=approve)
-        return msgspec.convert(result.results[0], ShiftDecision, from_attributes=True)
+        return result.results[0]
 
     decide.__name__ = decide.__qualname__ = step
     decide.__doc__ = doc
@@ -115,10 +114,10 @@ class CoordinationController(Controller):
     @post("/shifts:backfill", operation_id="BackfillHours", guards=COORDINATORS)
     async def backfill(
         self, data: JSONBody[BackfillIn], principal: PrincipalDep, services: ServicesDep
-    ) -> BackfillReply:
+    ) -> HoursBackfilled:
         """Hours entered by hand, kept as their own class; points only if the rule says so."""
         day = parse_day(data.day, "day")
-        result = await services.shifts.backfill(
+        return await services.shifts.backfill(
             principal,
             data.event_id,
             volunteer_id=data.volunteer_id,
@@ -127,7 +126,6 @@ class CoordinationController(Controller):
             minutes=data.minutes,
             note=data.note,
         )
-        return msgspec.convert(result, BackfillReply, from_attributes=True)
 
     @get("/shifts", operation_id="ListShifts", guards=COORDINATORS)
     async def shifts(
@@ -151,11 +149,9 @@ class CoordinationController(Controller):
     )
     async def hours(
         self, volunteer_id: PathId, principal: PrincipalDep, services: ServicesDep
-    ) -> HoursReply:
+    ) -> VolunteerHours:
         """Hours kept forever (scanned and back-filled), pending hours, star level."""
-        return msgspec.convert(
-            await services.shifts.hours(principal, volunteer_id), HoursReply, from_attributes=True
-        )
+        return await services.shifts.hours(principal, volunteer_id)
 
     @get(
         "/volunteers/{volunteer_id:int}/certificate",
@@ -183,10 +179,9 @@ class CoordinationController(Controller):
         data: JSONBody[AppealIn],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> AppealReply:
+    ) -> AppealOpened:
         """A household member contests a grade, once, within 7 days (rule)."""
-        result = await services.appeals.open(principal, data.event_id, inspection_id, data.reason)
-        return msgspec.convert(result, AppealReply, from_attributes=True)
+        return await services.appeals.open(principal, data.event_id, inspection_id, data.reason)
 
     @post(
         "/appeals/{appeal_id:int}/decide",
@@ -200,13 +195,12 @@ class CoordinationController(Controller):
         data: JSONBody[AppealDecisionIn],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> AppealDecisionReply:
+    ) -> AppealDecided:
         """Upheld: the old credit is reversed, the new grade credited; rejected: nothing moves."""
         grade = Grade(data.new_grade) if data.new_grade else None
-        result = await services.appeals.decide(
+        return await services.appeals.decide(
             principal, data.event_id, appeal_id, data.outcome == "upheld", grade
         )
-        return msgspec.convert(result, AppealDecisionReply, from_attributes=True)
 
     @get("/appeals", operation_id="ListAppeals", guards=COORDINATORS)
     async def appeals(

@@ -19,15 +19,15 @@ from api.schemas import (
     BatchIn,
     BatchReply,
     BatchResult,
-    CheckInReply,
     CheckOutReply,
     DropoffIn,
-    DropoffReply,
+    DropoffRecorded,
+    Graded,
     InspectionIn,
-    InspectionReply,
     ShiftScanIn,
+    ShiftStarted,
     WeighinIn,
-    WeighinReply,
+    WeighinRecorded,
 )
 from api.security import requires
 from ledger import metrics
@@ -40,9 +40,8 @@ from ledger.services.grading import Grading
 Handler = Callable[[Services, Principal, Any], Awaitable[Any]]
 
 
-async def _inspect(services: Services, principal: Principal, data: InspectionIn) -> InspectionReply:
-    graded = await services.gradings.inspect(principal, _grading(data))
-    return msgspec.convert(graded, InspectionReply, from_attributes=True)
+async def _inspect(services: Services, principal: Principal, data: InspectionIn) -> Graded:
+    return await services.gradings.inspect(principal, _grading(data))
 
 
 def _grading(body: InspectionIn) -> Grading:
@@ -60,19 +59,18 @@ def _grading(body: InspectionIn) -> Grading:
     )
 
 
-async def _dropoff(services: Services, principal: Principal, data: DropoffIn) -> DropoffReply:
-    result = await services.scans.dropoff(
+async def _dropoff(services: Services, principal: Principal, data: DropoffIn) -> DropoffRecorded:
+    return await services.scans.dropoff(
         principal,
         data.event_id,
         data.point_token,
         parse_captured_at(data.captured_at),
         household_id=data.household_id,
     )
-    return msgspec.convert(result, DropoffReply, from_attributes=True)
 
 
-async def _weighin(services: Services, principal: Principal, data: WeighinIn) -> WeighinReply:
-    result = await services.scans.weighin(
+async def _weighin(services: Services, principal: Principal, data: WeighinIn) -> WeighinRecorded:
+    return await services.scans.weighin(
         principal,
         data.event_id,
         data.household_token,
@@ -80,14 +78,12 @@ async def _weighin(services: Services, principal: Principal, data: WeighinIn) ->
         data.grams,
         parse_captured_at(data.captured_at),
     )
-    return msgspec.convert(result, WeighinReply, from_attributes=True)
 
 
-async def _check_in(services: Services, principal: Principal, data: ShiftScanIn) -> CheckInReply:
-    result = await services.shifts.check_in(
+async def _check_in(services: Services, principal: Principal, data: ShiftScanIn) -> ShiftStarted:
+    return await services.shifts.check_in(
         principal, data.event_id, data.post_token, parse_captured_at(data.captured_at)
     )
-    return msgspec.convert(result, CheckInReply, from_attributes=True)
 
 
 async def _check_out(services: Services, principal: Principal, data: ShiftScanIn) -> CheckOutReply:
@@ -122,41 +118,41 @@ class EarningController(Controller):
     @post("/inspections", operation_id="GradeDropoff", guards=[requires(Role.INSPECTOR)])
     async def inspections(
         self, data: JSONBody[InspectionIn], principal: PrincipalDep, services: ServicesDep
-    ) -> InspectionReply:
+    ) -> Graded:
         """An inspector grades a household's sorting (403 `out_of_scope` outside their compounds
         or in their own building). Beyond the daily cap the grade is recorded and earns 0.
         The household is named by its card (`household_token`) or by a resident's drop-off
         from the point's queue (`dropoff_id`: exactly one of the two, 400 naming the field
         otherwise; 404 unknown, 422 `wrong_point` at another point, 422 `dropoff_expired`
         after 30 minutes, 409 `already_graded` for a stream graded from it before)."""
-        reply: InspectionReply = await _inspect(services, principal, data)
+        reply: Graded = await _inspect(services, principal, data)
         return reply
 
     @post("/dropoffs", operation_id="RecordDropoff", guards=[requires(Role.RESIDENT)])
     async def dropoffs(
         self, data: JSONBody[DropoffIn], principal: PrincipalDep, services: ServicesDep
-    ) -> DropoffReply:
+    ) -> DropoffRecorded:
         """A resident scans a point inside its windows (422 `outside_window`); once per window."""
-        reply: DropoffReply = await _dropoff(services, principal, data)
+        reply: DropoffRecorded = await _dropoff(services, principal, data)
         return reply
 
     @post("/weighins", operation_id="RecordWeighin", guards=[requires(Role.CLERK)])
     async def weighins(
         self, data: JSONBody[WeighinIn], principal: PrincipalDep, services: ServicesDep
-    ) -> WeighinReply:
+    ) -> WeighinRecorded:
         """A clerk weighs recyclables: points per kg by material, rounded down (403
         `out_of_scope` outside their compounds or in their own building). Beyond the household's
         daily weigh-in cap the weigh-in is recorded and earns 0."""
-        reply: WeighinReply = await _weighin(services, principal, data)
+        reply: WeighinRecorded = await _weighin(services, principal, data)
         return reply
 
     @post("/shifts/check-in", operation_id="CheckIn", guards=[requires(Role.VOLUNTEER)])
     async def check_in(
         self, data: JSONBody[ShiftScanIn], principal: PrincipalDep, services: ServicesDep
-    ) -> CheckInReply:
+    ) -> ShiftStarted:
         """Start a shift at a duty post, at the scan's capture time within the rules' bounds or
         at server time (409 `shift_open`)."""
-        reply: CheckInReply = await _check_in(services, principal, data)
+        reply: ShiftStarted = await _check_in(services, principal, data)
         return reply
 
     @post(
@@ -252,10 +248,7 @@ async def _grade_together(
         if isinstance(outcome, LedgerError):
             results[position] = _refused(grading.event_id, outcome)
         else:
-            reply = msgspec.convert(outcome, InspectionReply, from_attributes=True)
-            results[position] = BatchResult(
-                grading.event_id, HTTP_201_CREATED, msgspec.to_builtins(reply)
-            )
+            results[position] = BatchResult(grading.event_id, HTTP_201_CREATED, outcome.record())
     gradings.clear()
 
 

@@ -8,9 +8,9 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
-from api.schemas import Health, Lagging, Liveness, Readiness
+from api.schemas import Health, Liveness, Readiness
 from ledger.projections.client import REDIS_FAILURES
-from ledger.services.lag import Lag, projector_lag, sealer_lag
+from ledger.services.lag import projector_lag, sealer_lag
 from ledger.store.engine import ping
 from ledger.store.migrate import pending_migrations
 
@@ -84,8 +84,8 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
         migrations=migrations,  # type: ignore[arg-type]
         pending_migrations=pending,
         redis=redis,  # type: ignore[arg-type]
-        sealer=_lagging(sealer),
-        projector=_lagging(projector),
+        sealer=sealer,
+        projector=projector,
     )
     return Response(body, status_code=503 if reasons else 200)
 
@@ -97,7 +97,3 @@ async def _pending_migrations(state: Any) -> list[str]:
     pending = await pending_migrations()
     state.schema_current = not pending
     return pending
-
-
-def _lagging(lag: Lag | None) -> Lagging | None:
-    return None if lag is None else Lagging(pending=lag.pending, seconds=lag.seconds)

@@ -14,7 +14,7 @@ from api.params import FromDay, OptionalDay, PathId, QueryId, ToDay
 from api.schemas import (
     DisagreementReport,
     InspectionFlagsReport,
-    ReinspectionDecisionReply,
+    ReinspectionDecided,
     ReinspectionGradeIn,
     ReinspectionSample,
 )
@@ -39,8 +39,7 @@ class ReinspectionController(Controller):
         the first time it is asked for, by a keyed lottery, and stored: every later call gives
         the same sample."""
         chosen = parse_day(day, "day") if day else None
-        sample = await services.reinspections.sample(principal, chosen)
-        return msgspec.convert(sample, ReinspectionSample, from_attributes=True)
+        return await services.reinspections.sample(principal, chosen)
 
     @post("/{reinspection_id:int}/grade", operation_id="Regrade", status_code=HTTP_200_OK)
     async def regrade(
@@ -49,13 +48,12 @@ class ReinspectionController(Controller):
         data: JSONBody[ReinspectionGradeIn],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> ReinspectionDecisionReply:
+    ) -> ReinspectionDecided:
         """The coordinator's grade from the photo, once. A different grade is corrected as an
         upheld appeal corrects one: the old credit reversed, the new grade credited."""
-        decided = await services.reinspections.regrade(
+        return await services.reinspections.regrade(
             principal, data.event_id, reinspection_id, Grade(data.grade)
         )
-        return msgspec.convert(decided, ReinspectionDecisionReply, from_attributes=True)
 
 
 class InspectionReportController(Controller):

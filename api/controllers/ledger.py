@@ -9,12 +9,12 @@ from litestar.params import JSONBody
 from api.deps import PrincipalDep, ServicesDep
 from api.params import Cursor, Limit, PathId
 from api.schemas import (
-    AccountReply,
+    AccountView,
+    Adjusted,
     Adjustment,
     EntryPage,
-    EntryReply,
     Reversal,
-    ReversalReply,
+    Reversed,
     VerifyReply,
 )
 from api.security import ADMIN_ONLY, ANY_ROLE
@@ -27,10 +27,9 @@ class LedgerController(Controller):
     @get("/accounts/{account_id:int}", operation_id="GetAccount", guards=ANY_ROLE)
     async def account(
         self, account_id: PathId, principal: PrincipalDep, services: ServicesDep
-    ) -> AccountReply:
+    ) -> AccountView:
         """Balance and what expires when: the owner's members, an admin, or a clerk."""
-        result = await services.accounts.account(principal, account_id)
-        return msgspec.convert(result, AccountReply, from_attributes=True)
+        return await services.accounts.account(principal, account_id)
 
     @get("/accounts/{account_id:int}/entries", operation_id="ListAccountEntries", guards=ANY_ROLE)
     async def entries(
@@ -48,12 +47,11 @@ class LedgerController(Controller):
     @post("/adjustments", operation_id="Adjust", guards=ADMIN_ONLY)
     async def adjust(
         self, data: JSONBody[Adjustment], principal: PrincipalDep, services: ServicesDep
-    ) -> EntryReply:
+    ) -> Adjusted:
         """Credit (+) from issuance or debit (−) to it by hand, with a reason."""
-        result = await services.accounts.adjust(
+        return await services.accounts.adjust(
             principal, data.event_id, data.account_id, data.amount_points, data.reason
         )
-        return msgspec.convert(result, EntryReply, from_attributes=True)
 
     @post("/entries/{entry_id:int}/reverse", operation_id="ReverseEntry", guards=ADMIN_ONLY)
     async def reverse(
@@ -62,10 +60,9 @@ class LedgerController(Controller):
         data: JSONBody[Reversal],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> ReversalReply:
+    ) -> Reversed:
         """Undo an entry once (409 `already_reversed`, `insufficient_points`)."""
-        result = await services.accounts.reverse(principal, data.event_id, entry_id, data.reason)
-        return msgspec.convert(result, ReversalReply, from_attributes=True)
+        return await services.accounts.reverse(principal, data.event_id, entry_id, data.reason)
 
     @get("/ledger/verify", operation_id="VerifyLedger", guards=ADMIN_ONLY)
     async def verify(self, services: ServicesDep) -> VerifyReply:

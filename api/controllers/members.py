@@ -13,7 +13,7 @@ from api.deps import PrincipalDep, ServicesDep
 from api.params import PathId
 from api.schemas import (
     EventOnly,
-    JoinCodeReply,
+    JoinCodeReset,
     JoinReply,
     JoinRequest,
     MemberList,
@@ -106,7 +106,6 @@ class MembersController(Controller):
         data: JSONBody[EventOnly],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> JoinCodeReply:
+    ) -> JoinCodeReset:
         """A new join code (admins, clerks of its compound); the old one stops working."""
-        result = await services.members.reset_join_code(principal, data.event_id, household_id)
-        return msgspec.convert(result, JoinCodeReply, from_attributes=True)
+        return await services.members.reset_join_code(principal, data.event_id, household_id)

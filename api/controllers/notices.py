@@ -10,8 +10,8 @@ from litestar.status_codes import HTTP_200_OK
 from api.deps import PrincipalDep, ServicesDep
 from api.pages.notice_texts import with_text
 from api.params import Cursor, Limit
+from api.schemas import Marked, NoticePage, NoticesRead
 from api.schemas import NoticeItem as NoticeItemType
-from api.schemas import NoticePage, NoticesRead, NoticesReadReply
 from api.security import ANY_ROLE
 
 
@@ -40,9 +40,9 @@ class NoticeController(Controller):
     @post("/notices:read", operation_id="MarkNoticesRead", guards=ANY_ROLE, status_code=HTTP_200_OK)
     async def mark_read(
         self, data: JSONBody[NoticesRead], principal: PrincipalDep, services: ServicesDep
-    ) -> NoticesReadReply:
+    ) -> Marked:
         """Mark `ids`, or every notice up to `up_to_id`, read (for the caller only). Marking a
         read notice again changes nothing, so no event_id is needed; ids of notices the caller
         does not get are ignored."""
         marked = await services.notices.mark_read(principal, data.ids, data.up_to_id)
-        return NoticesReadReply(marked=marked.marked, unread=marked.unread)
+        return Marked(marked=marked.marked, unread=marked.unread)

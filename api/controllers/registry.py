@@ -15,10 +15,10 @@ from api.dates import parse_optional_day
 from api.deps import PrincipalDep, ServicesDep
 from api.params import Cursor, Limit, OptionalId, PathId
 from api.schemas import (
-    AccountHolderReply,
+    AccountHolderCreated,
     CardReply,
     CodeReply,
-    CommunityReply,
+    CommunityCreated,
     CompoundReply,
     EventOnly,
     HouseholdReply,
@@ -31,7 +31,7 @@ from api.schemas import (
     NewReward,
     NewVolunteer,
     Page,
-    RewardReply,
+    RewardView,
 )
 from api.security import ADMIN_ONLY
 from ledger.services.registry import HouseholdRequest
@@ -87,9 +87,8 @@ class RegistryController(Controller):
     @post("/communities", operation_id="CreateCommunity")
     async def create_community(
         self, data: JSONBody[NewCommunity], principal: PrincipalDep, services: ServicesDep
-    ) -> CommunityReply:
-        result = await services.registry.create_community(principal, data.event_id, data.name)
-        return msgspec.convert(result, CommunityReply, from_attributes=True)
+    ) -> CommunityCreated:
+        return await services.registry.create_community(principal, data.event_id, data.name)
 
     @post("/compounds", operation_id="CreateCompound")
     async def create_compound(
@@ -150,26 +149,24 @@ class RegistryController(Controller):
     @post("/merchants", operation_id="CreateMerchant")
     async def create_merchant(
         self, data: JSONBody[NewMerchant], principal: PrincipalDep, services: ServicesDep
-    ) -> AccountHolderReply:
-        result = await services.registry.create_merchant(
+    ) -> AccountHolderCreated:
+        return await services.registry.create_merchant(
             principal, data.event_id, data.community_id, data.name
         )
-        return msgspec.convert(result, AccountHolderReply, from_attributes=True)
 
     @post("/volunteers", operation_id="CreateVolunteer")
     async def create_volunteer(
         self, data: JSONBody[NewVolunteer], principal: PrincipalDep, services: ServicesDep
-    ) -> AccountHolderReply:
-        result = await services.registry.create_volunteer(
+    ) -> AccountHolderCreated:
+        return await services.registry.create_volunteer(
             principal, data.event_id, data.community_id, data.name
         )
-        return msgspec.convert(result, AccountHolderReply, from_attributes=True)
 
     @post("/rewards", operation_id="CreateReward")
     async def create_reward(
         self, data: JSONBody[NewReward], principal: PrincipalDep, services: ServicesDep
-    ) -> RewardReply:
-        result = await services.registry.create_reward(
+    ) -> RewardView:
+        return await services.registry.create_reward(
             principal,
             data.event_id,
             data.community_id,
@@ -181,7 +178,6 @@ class RegistryController(Controller):
             active_until=parse_optional_day(data.active_until, "active_until"),
             exchange_weekdays=data.exchange_weekdays,
         )
-        return msgspec.convert(result, RewardReply, from_attributes=True)
 
     communities = _listing("communities", "ListCommunities", ListQuery)
     compounds = _listing("compounds", "ListCompounds", InCommunity)

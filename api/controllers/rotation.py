@@ -16,10 +16,9 @@ from api.dates import parse_day
 from api.deps import PrincipalDep, ServicesDep
 from api.params import PathId
 from api.schemas import (
-    AssignmentReply,
+    AssignmentChanged,
     PlanCompound,
     PlanInspector,
-    PlannedAssignment,
     RotationPlanReply,
     TodaysAssignmentReply,
 )
@@ -27,7 +26,6 @@ from api.security import requires
 from ledger.domain.access import Principal, Role
 from ledger.domain.localtime import local_day
 from ledger.domain.rotation import PLAN_WEEKS_AHEAD_MAX, parse_week
-from ledger.services.rotation import AssignmentChanged
 
 WeekPath = Annotated[str, PathParameter(max_length=8, description="ISO week, e.g. 2026-W50")]
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
@@ -65,10 +63,7 @@ class RotationController(Controller):
             compounds=[
                 msgspec.convert(c, PlanCompound, from_attributes=True) for c in plan.compounds
             ],
-            items=[
-                msgspec.convert(a, PlannedAssignment, from_attributes=True)
-                for a in plan.assignments
-            ],
+            items=[a for a in plan.assignments],
         )
 
     @put(ASSIGNMENT, operation_id="AssignInspector", guards=COORDINATORS, status_code=HTTP_200_OK)
@@ -79,7 +74,7 @@ class RotationController(Controller):
         compound_id: PathId,
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> AssignmentReply:
+    ) -> AssignmentChanged:
         """The inspector grades this compound in this week (idempotent). 409
         `rotation_exceeded` if that makes more weeks running than the rotation allows; every
         change revokes the inspector's tokens, so their next request carries the new plan."""
@@ -96,7 +91,7 @@ class RotationController(Controller):
         compound_id: PathId,
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> AssignmentReply:
+    ) -> AssignmentChanged:
         """Remove one assignment (idempotent); a week left without assignments gives the
         inspector their standing compounds again."""
         change = services.rotation.unassign
@@ -119,8 +114,7 @@ Change = Callable[[Principal, int, int, date], Awaitable[AssignmentChanged]]
 
 async def _changed(
     change: Change, principal: Principal, inspector_id: int, compound_id: int, week: str
-) -> AssignmentReply:
+) -> AssignmentChanged:
     """`Rotation.assign` or `Rotation.unassign` for the week the path names, and the reply
     both give."""
-    result = await change(principal, inspector_id, compound_id, parse_week(week))
-    return msgspec.convert(result, AssignmentReply, from_attributes=True)
+    return await change(principal, inspector_id, compound_id, parse_week(week))

@@ -23,15 +23,15 @@ from api.schemas import (
     RedemptionIn,
     RedemptionReply,
     RefundIn,
+    ReorderThreshold,
     ReorderThresholdIn,
-    ReorderThresholdReply,
     RestockIn,
     RewardChangeIn,
     RewardCostIn,
-    RewardCostReply,
+    RewardCostView,
     RewardHistoryItem,
-    RewardReply,
-    SettlementReply,
+    RewardView,
+    Settled,
     Statement,
 )
 from api.security import ADMIN_ONLY, requires
@@ -56,15 +56,14 @@ class SpendingController(Controller):
         data: JSONBody[RewardChangeIn],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> RewardReply:
+    ) -> RewardView:
         """Change a reward's terms going forward; the change is kept in its history."""
         fields = msgspec.to_builtins(data)
         fields.pop("event_id")
         for key in ("active_from", "active_until"):
             fields[key] = parse_optional_day(fields.get(key), key)
         changes = RewardFields(**fields)
-        result = await services.catalog.change(principal, data.event_id, reward_id, changes)
-        return msgspec.convert(result, RewardReply, from_attributes=True)
+        return await services.catalog.change(principal, data.event_id, reward_id, changes)
 
     @post(
         "/rewards/{reward_id:int}/restock",
@@ -78,9 +77,8 @@ class SpendingController(Controller):
         data: JSONBody[RestockIn],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> RewardReply:
-        result = await services.catalog.restock(principal, data.event_id, reward_id, data.quantity)
-        return msgspec.convert(result, RewardReply, from_attributes=True)
+    ) -> RewardView:
+        return await services.catalog.restock(principal, data.event_id, reward_id, data.quantity)
 
     @post(
         "/rewards/{reward_id:int}/retire",
@@ -94,10 +92,9 @@ class SpendingController(Controller):
         data: JSONBody[EventOnly],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> RewardReply:
+    ) -> RewardView:
         """No longer redeemable; the reward and its history stay."""
-        result = await services.catalog.retire(principal, data.event_id, reward_id)
-        return msgspec.convert(result, RewardReply, from_attributes=True)
+        return await services.catalog.retire(principal, data.event_id, reward_id)
 
     @get("/rewards/{reward_id:int}/history", operation_id="RewardHistory", guards=ADMIN_ONLY)
     async def reward_history(
@@ -113,10 +110,10 @@ class SpendingController(Controller):
         data: JSONBody[RewardCostIn],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> RewardCostReply:
+    ) -> RewardCostView:
         """A new unit cost in fen, added to the reward's cost history (never replacing a row):
         a redemption is valued at the cost in force when it was made (the books)."""
-        result = await services.books.set_cost(
+        return await services.books.set_cost(
             principal,
             data.event_id,
             data.community_id,
@@ -124,13 +121,11 @@ class SpendingController(Controller):
             data.cost_fen,
             parse_optional_day(data.effective_from, "effective_from"),
         )
-        return msgspec.convert(result, RewardCostReply, from_attributes=True)
 
     @get("/rewards/{reward_id:int}/costs", operation_id="RewardCosts", guards=ADMIN_ONLY)
-    async def reward_costs(self, reward_id: PathId, services: ServicesDep) -> list[RewardCostReply]:
+    async def reward_costs(self, reward_id: PathId, services: ServicesDep) -> list[RewardCostView]:
         """The reward's unit costs as they were set, oldest first."""
-        history = await services.books.costs(reward_id)
-        return msgspec.convert(history, list[RewardCostReply], from_attributes=True)
+        return await services.books.costs(reward_id)
 
     @post(
         "/rewards/{reward_id:int}/reorder-threshold",
@@ -144,12 +139,11 @@ class SpendingController(Controller):
         data: JSONBody[ReorderThresholdIn],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> ReorderThresholdReply:
+    ) -> ReorderThreshold:
         """Stock at or below the threshold raises a reorder alert on the books."""
-        result = await services.books.set_threshold(
+        return await services.books.set_threshold(
             principal, data.event_id, data.community_id, reward_id, data.threshold
         )
-        return msgspec.convert(result, ReorderThresholdReply, from_attributes=True)
 
     @post("/redemptions", operation_id="Redeem", guards=[requires(Role.CLERK, Role.RESIDENT)])
     async def redeem(
@@ -203,10 +197,9 @@ class SpendingController(Controller):
         data: JSONBody[EventOnly],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> SettlementReply:
+    ) -> Settled:
         """Move all the merchant's points to the settled sink (409 `nothing_to_settle`)."""
-        result = await services.spending.settle(principal, data.event_id, merchant_id)
-        return msgspec.convert(result, SettlementReply, from_attributes=True)
+        return await services.spending.settle(principal, data.event_id, merchant_id)
 
     @get(
         "/merchants/{merchant_id:int}/statement",

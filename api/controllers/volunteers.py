@@ -13,11 +13,11 @@ from litestar.status_codes import HTTP_200_OK
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import (
     ID_MAX,
-    ApplicationDecisionReply,
+    ApplicationDecided,
+    ApplicationReceived,
     EventOnly,
     Page,
     VolunteerApplicationIn,
-    VolunteerApplicationReply,
 )
 from api.security import requires
 from ledger.domain.access import Role
@@ -37,7 +37,7 @@ class VolunteerApplicationController(Controller):
     @post("/", operation_id="ApplyVolunteer", opt={"public": True})
     async def apply(
         self, data: JSONBody[VolunteerApplicationIn], services: ServicesDep
-    ) -> VolunteerApplicationReply:
+    ) -> ApplicationReceived:
         """Anyone, signed out: asks to volunteer in a community with their name, mobile number
         and a 6-digit PIN (hashed at once; they sign in with number and PIN once approved), and
         the party they serve with, if any. 409 `phone_taken` (the number already signs in),
@@ -51,8 +51,7 @@ class VolunteerApplicationController(Controller):
             party.kind if party else None,
             party.branch if party else None,
         )
-        result = await services.volunteers.apply(data.event_id, request)
-        return msgspec.convert(result, VolunteerApplicationReply, from_attributes=True)
+        return await services.volunteers.apply(data.event_id, request)
 
     @get("/", operation_id="ListVolunteerApplications", guards=COORDINATORS)
     async def applications(
@@ -84,7 +83,7 @@ class VolunteerApplicationController(Controller):
         data: JSONBody[EventOnly],
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> ApplicationDecisionReply:
+    ) -> ApplicationDecided:
         """`{id}:approve`: the volunteer record, its account and the applicant's PIN login, in
         one transaction (the reply names `volunteer_id` and `user_id`); 409 `phone_taken` if
         the number was registered since. `{id}:decline`: nothing is made. Once only: 409
@@ -94,7 +93,6 @@ class VolunteerApplicationController(Controller):
             raise NotFoundException(f"no such action on an application: {action or '(none)'}")
         if not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= ID_MAX:
             raise NotFoundException(f"no application {number!r}")
-        result = await services.volunteers.decide(
+        return await services.volunteers.decide(
             principal, data.event_id, int(number), approve=action == "approve"
         )
-        return msgspec.convert(result, ApplicationDecisionReply, from_attributes=True)

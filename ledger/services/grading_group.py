@@ -60,16 +60,15 @@ R = TypeVar("R", ScannedHousehold, ScannedPoint)
 
 @dataclass(frozen=True, slots=True)
 class Graded:
-    """What a grading did, as its reply and its stored outcome say (the stored record's keys:
-    outcomes stored before `capped` and `message` existed replay with their defaults)."""
+    """What a grading did, as its reply and its stored outcome say (the stored record's keys)."""
 
     inspection_id: int
     entry_id: int | None
     points_awarded: int
     balance_points: int
     scored: bool
-    capped: bool = False
-    message: str = ""
+    capped: bool
+    message: str
 
     def record(self) -> dict[str, Any]:
         """The stored outcome (idempotency record), built by hand: this is the hot path."""
@@ -586,8 +585,12 @@ class _Repeat:
     first: int
 
 
+# What an outcome stored before `capped` and `message` existed replays with.
+_BEFORE_CAP = {"capped": False, "message": ""}
+
+
 def _replayed(prior: idempotency.StoredOutcome, key: str) -> Outcome:
     try:
-        return msgspec.convert(replay(prior, key), Graded)
+        return msgspec.convert(_BEFORE_CAP | replay(prior, key), Graded)
     except LedgerError as refusal:
         return refusal

@@ -33,7 +33,7 @@ DRAW_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
-class SampleItem:
+class ReinspectionItem:
     reinspection_id: int
     inspection_id: int
     inspector_id: int
@@ -42,19 +42,19 @@ class SampleItem:
     household_id: int
     stream: str
     original_grade: str
-    photo_ref: str
+    photo_ref: str  # GET /api/v1/photos/{photo_ref}
     offered_at: str
     regraded_grade: str | None
     decided_at: str | None
 
 
 @dataclass(frozen=True, slots=True)
-class Sample:
+class ReinspectionSample:
     """A coordinator's draw of one graded day."""
 
     day: str
     coordinator_id: int
-    items: list[SampleItem]
+    items: list[ReinspectionItem]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +102,7 @@ class Reinspections:
     runner: Runner
     secret: bytes
 
-    async def sample(self, actor: Principal, day: date | None = None) -> Sample:
+    async def sample(self, actor: Principal, day: date | None = None) -> ReinspectionSample:
         """The coordinator's sample of a closed graded day (yesterday by default), drawn the
         first time it is asked for and stored; later calls read the stored draw."""
         graded_day = self._closed_day(actor, day)
@@ -217,12 +217,12 @@ def _coordinator(actor: Principal) -> None:
         raise Forbidden("only coordinators re-grade sampled gradings")
 
 
-def _sample(actor: Principal, day: date, rows: list[SampleRow]) -> Sample:
-    return Sample(
+def _sample(actor: Principal, day: date, rows: list[SampleRow]) -> ReinspectionSample:
+    return ReinspectionSample(
         day.isoformat(),
         actor.user_id,
         [
-            SampleItem(
+            ReinspectionItem(
                 reinspection_id=r.id,
                 inspection_id=r.inspection_id,
                 inspector_id=r.inspector_id,

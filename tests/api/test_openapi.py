@@ -20,7 +20,46 @@ Api = tuple[AsyncTestClient[Any], Headers]
 # by their name in api/schemas.py, with their fields in reply order: a field the service adds,
 # renames or drops changes the API, so it must change here too.
 SERVICE_REPLY_PARTS = {
+    "UserAdded": ("id", "username", "role"),
+    "UserDetails": ("id", "username", "role", "active", "compound_ids"),
+    "CommunityCreated": ("id", "name"),
+    "JoinCodeReset": ("household_id", "join_code"),
+    "AccountHolderCreated": ("id", "community_id", "name", "account_id"),
+    "RewardView": (
+        *("id", "community_id", "name", "cost_points", "stock", "monthly_limit_per_household"),
+        *("active", "active_from", "active_until", "exchange_weekdays"),
+    ),
+    "Adjusted": ("entry_id", "balance_points"),
+    "Reversed": ("entry_id", "reverses_entry_id"),
     "Expiring": ("points", "expires_on"),
+    "AccountView": ("id", "kind", "community_id", "balance_points", "expiring"),
+    "Lag": ("pending", "seconds"),
+    "Graded": (
+        *("inspection_id", "entry_id", "points_awarded", "balance_points", "scored", "capped"),
+        "message",
+    ),
+    "DropoffRecorded": ("dropoff_id", "points_awarded", "balance_points", "repeat"),
+    "WeighinRecorded": (
+        "weighin_id",
+        "entry_id",
+        "points_awarded",
+        "balance_points",
+        "capped",
+        "message",
+    ),
+    "ShiftStarted": ("shift_id", "started_at"),
+    "ShiftDecided": ("shift_id", "status", "entry_id", "points_awarded"),
+    "HoursBackfilled": ("shift_id", "minutes", "points_awarded", "entry_id"),
+    "VolunteerHours": (
+        *("volunteer_id", "name", "approved_minutes", "backfilled_minutes", "pending_minutes"),
+        *("total_hours", "star_level", "next_star_hours"),
+    ),
+    "AppealOpened": ("appeal_id", "status"),
+    "AppealDecided": (
+        *("appeal_id", "status", "decided_by", "decided_at", "new_grade", "points_awarded"),
+        *("credit_entry_id", "reversal_entry_id"),
+    ),
+    "Settled": ("merchant_id", "entry_id", "settled_points", "settled_at"),
     "StatementLine": ("entry_id", "at", "kind", "points", "memo", "actor"),
     "CompoundReportRow": (
         *("compound_id", "compound", "kind", "households", "participating_households"),
@@ -28,7 +67,20 @@ SERVICE_REPLY_PARTS = {
         *("points_redeemed", "points_reversed", "points_paid_to_merchants", "points_expired"),
         *("points_outstanding", "volunteer_minutes"),
     ),
+    "ApplicationReceived": ("id", "status"),
+    "ApplicationDecided": ("id", "status", "volunteer_id", "user_id"),
     "VolunteerHoursRow": ("group", "volunteers", "minutes", "hours"),
+    "Marked": ("marked", "unread"),
+    "RewardCostView": (
+        "id",
+        "reward_id",
+        "cost_fen",
+        "cost_yuan",
+        "effective_from",
+        "set_by",
+        "set_at",
+    ),
+    "ReorderThreshold": ("reward_id", "threshold", "stock", "reorder"),
     "LiabilityMonth": (
         *("month", "first_day", "last_day", "issued_gradings", "issued_weighins"),
         *("issued_dropoffs", "issued_hours", "issued_adjustments", "issued_total", "redeemed"),
@@ -40,6 +92,25 @@ SERVICE_REPLY_PARTS = {
     "LiabilityStock": (
         *("reward_id", "reward", "stock", "cost_points", "cost_fen", "cost_yuan"),
         *("reorder_threshold", "reorder"),
+    ),
+    "AssignmentChanged": ("inspector_id", "compound_id", "week", "assigned", "changed"),
+    "AssignmentView": (
+        "inspector_id",
+        "inspector",
+        "compound_id",
+        "compound",
+        "week",
+        "week_start",
+    ),
+    "ReinspectionItem": (
+        *("reinspection_id", "inspection_id", "inspector_id", "inspector", "compound_id"),
+        *("household_id", "stream", "original_grade", "photo_ref", "offered_at", "regraded_grade"),
+        "decided_at",
+    ),
+    "ReinspectionSample": ("day", "coordinator_id", "items"),
+    "ReinspectionDecided": (
+        *("reinspection_id", "inspection_id", "original_grade", "regraded_grade", "corrected"),
+        *("decided_by", "decided_at", "points_awarded", "credit_entry_id", "reversal_entry_id"),
     ),
 }
 NOT_DOCUMENTED = {"OPTIONS", "HEAD"}
