@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.store import sql
+from ledger.store.earning import ScannedHousehold
 from ledger.store.engine import IN_ID_LIST, dialect, id_list
 from ledger.store.records import picked
 from ledger.store.tables import (
@@ -50,21 +51,10 @@ _OPEN_SHIFT = (
 
 
 @dataclass(frozen=True, slots=True)
-class HouseholdView:
+class HouseholdView(ScannedHousehold):
     """A household (or shop, office) with its compound's name and community."""
 
-    id: int
-    compound: int
     compound_name: str
-    community_id: int
-    account: int
-    building: str
-    unit: str
-    room: str
-    kind: str
-    name: str
-    card_serial: int
-    join_code: str
     created_at: datetime
 
 
@@ -86,8 +76,9 @@ class AppealMark:
 
 
 @dataclass(frozen=True, slots=True)
-class GradeLine:
-    """A household's grade as its pages list it, with the point's name and its appeal."""
+class GradeRow:
+    """A grade as stored: what was given, what it is now (after an appeal or a re-inspection),
+    why, its points and when."""
 
     id: int
     stream: str
@@ -95,9 +86,15 @@ class GradeLine:
     final_grade: str
     reasons: str
     points_awarded: int
-    scored: bool
     local_day: date
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GradeLine(GradeRow):
+    """A household's grade as its pages list it, with the point's name and its appeal."""
+
+    scored: bool
     point_name: str | None
     appeal: AppealMark | None = None
 
@@ -118,17 +115,9 @@ async def appeals_of_inspections(inspection_ids: list[int]) -> dict[int, AppealM
 
 
 @dataclass(frozen=True, slots=True)
-class GradedUnit:
+class GradedUnit(GradeRow):
     """A grade as an appeal's line shows it: the grade, the unit graded and its compound."""
 
-    id: int
-    stream: str
-    grade: str
-    final_grade: str
-    reasons: str
-    points_awarded: int
-    local_day: date
-    created_at: datetime
     building: str
     unit: str
     room: str
