@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -18,6 +19,7 @@ from ledger.domain.registry import CompoundKind, HouseholdKind
 from ledger.services import (
     accounts,
     appeals,
+    boards,
     books,
     catalog,
     grading,
@@ -36,6 +38,25 @@ from ledger.services import (
 )
 
 ID_MAX = 2**53
+
+
+def struct_of(
+    source: type, name: str, wire: Callable[[Any], Any] = lambda hint: hint, **config: Any
+) -> type[msgspec.Struct]:
+    """A reply Struct with the fields of the service's or the domain's dataclass `source`, in
+    its order and with its defaults, each type as `wire` sends it: for a reply that differs from
+    that value only in how it is sent (decisions/2026-12-06-wire-types.md)."""
+    hints = typing.get_type_hints(source)
+    fields = [
+        (field.name, wire(hints[field.name]))
+        if field.default is dataclasses.MISSING
+        else (field.name, wire(hints[field.name]), field.default)
+        for field in dataclasses.fields(source)
+    ]
+    namespace = {"__doc__": source.__doc__}
+    return msgspec.defstruct(name, fields, namespace=namespace, module=__name__, **config)
+
+
 EventId = Annotated[
     str,
     Meta(
@@ -665,13 +686,8 @@ class ExpiringPage(msgspec.Struct):
 # --- boards --------------------------------------------------------------------------------
 
 
-class BoardItem(msgspec.Struct, omit_defaults=True):
-    rank: int
-    id: str
-    label: str
-    value: int | str
-    numerator: int | None = None
-    denominator: int | None = None
+# The service's line, without the counts a plain number does not have.
+BoardItem = struct_of(boards.BoardItem, "BoardItem", omit_defaults=True)
 
 
 class BoardReply(msgspec.Struct):
@@ -680,7 +696,7 @@ class BoardReply(msgspec.Struct):
     bucket: str
     scope_id: int
     source: str
-    items: list[BoardItem]
+    items: list[BoardItem]  # type: ignore[valid-type]  # made by struct_of
 
 
 class RedBlackReply(msgspec.Struct):
@@ -688,8 +704,8 @@ class RedBlackReply(msgspec.Struct):
     half_month: str
     min_graded: int
     source: str
-    red: list[BoardItem]
-    black: list[BoardItem]
+    red: list[BoardItem]  # type: ignore[valid-type]  # made by struct_of
+    black: list[BoardItem]  # type: ignore[valid-type]  # made by struct_of
 
 
 # --- reports -------------------------------------------------------------------------------
@@ -930,25 +946,13 @@ class ChainHeadsReply(msgspec.Struct):
     items: list[ChainHeadItem]
 
 
-def _receipt_field(field: dataclasses.Field[Any], hint: Any) -> tuple[Any, ...]:
-    """One of the chain's fields as a receipt sends it: a time as ISO 8601 text
-    (ledger/domain/receipts.py `entry_fields`), every other field as the chain has it."""
-    wire = {datetime: str, datetime | None: str | None}.get(hint, hint)
-    if field.default is dataclasses.MISSING:
-        return (field.name, wire)
-    return (field.name, wire, field.default)
+def _time_as_text(hint: Any) -> Any:
+    """A time as a receipt sends it: ISO 8601 text (ledger/domain/receipts.py `entry_fields`)."""
+    return {datetime: str, datetime | None: str | None}.get(hint, hint)
 
 
 # Made from the chain's own fields, in their order, so a field the chain adds is sent too.
-ReceiptEntry = msgspec.defstruct(
-    "ReceiptEntry",
-    [
-        _receipt_field(field, typing.get_type_hints(chain.SealableEntry)[field.name])
-        for field in dataclasses.fields(chain.SealableEntry)
-    ],
-    namespace={"__doc__": "Every field the hash chain commits to (SealableEntry), times in UTC."},
-    module=__name__,
-)
+ReceiptEntry = struct_of(chain.SealableEntry, "ReceiptEntry", _time_as_text)
 
 
 class ReceiptReply(msgspec.Struct):
@@ -956,7 +960,7 @@ class ReceiptReply(msgspec.Struct):
     day: str
     seal_no: int
     previous_hash: str
-    entry: ReceiptEntry
+    entry: ReceiptEntry  # type: ignore[valid-type]  # made by struct_of
     entry_hash: str
     leaf_index: int
     tree_size: int

@@ -395,6 +395,8 @@ async def test_every_period_of_every_board_answers(town: Town, period: str, buck
     assert households["bucket"] == bucket
     buildings = await board(town, board="buildings", period=period, scope_id=compound, day=DAY)
     assert ranked(buildings) == [(1, "1幢", 10), (1, "2幢", 10)]  # a tie, by building number
+    # A plain number has no counts behind it: its line leaves them out.
+    assert all(set(i) == {"rank", "id", "label", "value"} for i in buildings["items"])
     accuracy = await board(
         town, board="compounds_accuracy", period=period, scope_id=known.community_id, day=DAY
     )
