@@ -46,6 +46,7 @@ from api.observability import metrics_endpoint, observe_requests, recording_code
 from api.openapi_docs import OfflineSwagger, swagger_assets
 from api.pages import configure_templates, negotiated_handlers, page_handlers, page_middleware
 from api.pages.notice_texts import texts_in_every_language
+from api.pages.op_pages import provide_operation
 from api.security import make_jwt_auth
 from api.settings import Settings
 from api.strict_json import strict_json_body
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         dependencies={
             "services": Provide(services_in(state), sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
+            "op": Provide(provide_operation, sync_to_thread=False),
         },
         exception_handlers=recording_codes(negotiated_handlers(EXCEPTION_HANDLERS)),
         before_request=strict_json_body,

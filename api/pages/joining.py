@@ -12,11 +12,11 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 
-from api.deps import PrincipalDep, ServicesDep
+from api.deps import ServicesDep
 from api.errors import STATUS_BY_CODE
 from api.pages import forms
 from api.pages.messages import refusal_text
-from api.pages.op_pages import household_shown, op_form, op_posted, operation_post
+from api.pages.op_pages import OperationDep, household_shown, operation_post
 from api.pages.scan import CodeToken, check_length, code_refused, subject_of
 from api.pages.web import auth_cookie, render, viewer
 from api.params import PathId
@@ -98,18 +98,12 @@ async def _join_page(
     include_in_schema=False,
     status_code=HTTP_303_SEE_OTHER,
 )
-async def remove_member(
-    user_id: PathId,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def remove_member(user_id: PathId, op: OperationDep) -> Response[Any]:
     """The same `Members.remove` as `DELETE /api/v1/households/{id}/members/{user_id}`."""
-    form = await forms.read(request)
+    form, event_id = await op.posted()
     household_id = forms.integer(form, "household_id")
-    event_id = forms.required(form, "event_id", 64)
-    await services.members.remove(principal, event_id, household_id, user_id)
-    target = "/login" if user_id == principal.user_id else f"/home?household={household_id}"
+    await op.services.members.remove(op.principal, event_id, household_id, user_id)
+    target = "/login" if user_id == op.principal.user_id else f"/home?household={household_id}"
     return Redirect(target, status_code=HTTP_303_SEE_OTHER)
 
 
@@ -118,37 +112,24 @@ async def remove_member(
     guards=JOIN_CODE_STAFF,
     include_in_schema=False,
 )
-async def join_code_form(
-    household_id: PathId,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def join_code_form(household_id: PathId, op: OperationDep) -> Response[Any]:
     """The household's join code and members; staff reset the code on request."""
 
     async def more() -> dict[str, Any]:
         return await household_shown(household_id)() | {
-            "join_code": await services.members.join_code(principal, household_id),
-            "members": (await services.members.members(principal, household_id)).items,
+            "join_code": await op.services.members.join_code(op.principal, household_id),
+            "members": (await op.services.members.members(op.principal, household_id)).items,
         }
 
-    return await op_form(request, principal, services, "joincode", more)
+    return await op.form("joincode", more)
 
 
 @operation_post("/staff/households/{household_id:int}/join-code", JOIN_CODE_STAFF)
-async def reset_join_code(
-    household_id: PathId,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def reset_join_code(household_id: PathId, op: OperationDep) -> Response[Any]:
     """The same `Members.reset_join_code` as `POST /api/v1/households/{id}/join-code:reset`."""
-    return await op_posted(
-        request,
-        principal,
-        services,
+    return await op.once(
         "joincode",
-        lambda event_id: services.members.reset_join_code(principal, event_id, household_id),
+        lambda event_id: op.services.members.reset_join_code(op.principal, event_id, household_id),
         f"/staff/households/{household_id}/join-code",
         household_shown(household_id),
     )
@@ -161,17 +142,11 @@ async def reset_join_code(
     status_code=HTTP_303_SEE_OTHER,
 )
 async def staff_remove_member(
-    household_id: PathId,
-    user_id: PathId,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
+    household_id: PathId, user_id: PathId, op: OperationDep
 ) -> Response[Any]:
     """Staff remove a member from the household's staff page (the same `Members.remove`)."""
-    form = await forms.read(request)
-    await services.members.remove(
-        principal, forms.required(form, "event_id", 64), household_id, user_id
-    )
+    _, event_id = await op.posted()
+    await op.services.members.remove(op.principal, event_id, household_id, user_id)
     return Redirect(f"/staff/households/{household_id}/join-code", status_code=HTTP_303_SEE_OTHER)
 
 

@@ -7,14 +7,16 @@ and the refusal that offers the form again. Each page handler states only what d
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from litestar import Request, Response, post
 from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK
 
+from api.deps import PrincipalDep, ServicesDep
 from api.errors import STATUS_BY_CODE
 from api.pages import forms
 from api.pages.messages import refusal_texts, unit_name
@@ -60,76 +62,83 @@ async def already(services: Services, principal: Principal, event_id: str) -> bo
     return await services.runner.outcome_of(event_id, principal) == DONE
 
 
-async def op_form(
-    request: Request[Any, Any, Any],
-    principal: Principal,
-    services: Services,
-    what: str,
-    more: Context | None = None,
-    **context: Any,
-) -> Response[Any]:
-    """`op_form.html` for `what`, posting to its own URL; the first visit mints the event id."""
-    event_id = page_event_id(request)
-    if event_id is None:
-        return with_new_event_id(request)
-    extra = await more() if more is not None else {}
-    return render(
-        "op_form.html",
-        me=principal,
-        what=what,
-        action=request.url.path,
-        event_id=event_id,
-        outcome=await services.runner.outcome_of(event_id, principal),
-        **context,
-        **extra,
-    )
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One request to a staff operation's pages: the request, who makes it and the services.
+    Handlers take it as `op: OperationDep` and state only what differs between operations."""
+
+    request: Request[Any, Any, Any]
+    principal: Principal
+    services: Services
+
+    async def form(self, what: str, more: Context | None = None, **context: Any) -> Response[Any]:
+        """`op_form.html` for `what`, posting to its own URL; the first visit mints the event
+        id."""
+        event_id = page_event_id(self.request)
+        if event_id is None:
+            return with_new_event_id(self.request)
+        extra = await more() if more is not None else {}
+        return render(
+            "op_form.html",
+            me=self.principal,
+            what=what,
+            action=self.request.url.path,
+            event_id=event_id,
+            outcome=await self.services.runner.outcome_of(event_id, self.principal),
+            **context,
+            **extra,
+        )
+
+    async def posted(self) -> tuple[FormMultiDict, str]:
+        """The posted form and the event id it carries."""
+        form = await forms.read(self.request)
+        return form, forms.required(form, "event_id", 64)
+
+    async def done(
+        self,
+        what: str,
+        event_id: str,
+        act: Callable[[], Awaitable[Any]],
+        back: str,
+        more: Context | None = None,
+        **context: Any,
+    ) -> Response[Any]:
+        """Does `act` once (a replay when the event was done before) and shows
+        `op_done.html`."""
+        again = await already(self.services, self.principal, event_id)
+        result = await act()
+        extra = await more() if more is not None else {}
+        return render(
+            "op_done.html",
+            me=self.principal,
+            what=what,
+            result=result,
+            **context,
+            **extra,
+            again=again,
+            back=back,
+        )
+
+    async def once(
+        self,
+        what: str,
+        act: Callable[[str], Awaitable[Any]],
+        back: str,
+        more: Context | None = None,
+    ) -> Response[Any]:
+        """An operation whose form carries nothing but its event id: `act(event_id)` once,
+        then `op_done.html`."""
+        _, event_id = await self.posted()
+        return await self.done(what, event_id, lambda: act(event_id), back, more)
 
 
-async def posted(request: Request[Any, Any, Any]) -> tuple[FormMultiDict, str]:
-    """The posted form and the event id it carries."""
-    form = await forms.read(request)
-    return form, forms.required(form, "event_id", 64)
+def provide_operation(
+    request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
+) -> Operation:
+    return Operation(request, principal, services)
 
 
-async def op_done(
-    principal: Principal,
-    services: Services,
-    what: str,
-    event_id: str,
-    act: Callable[[], Awaitable[Any]],
-    back: str,
-    more: Context | None = None,
-    **context: Any,
-) -> Response[Any]:
-    """Does `act` once (a replay when the event was done before) and shows `op_done.html`."""
-    again = await already(services, principal, event_id)
-    result = await act()
-    extra = await more() if more is not None else {}
-    return render(
-        "op_done.html",
-        me=principal,
-        what=what,
-        result=result,
-        **context,
-        **extra,
-        again=again,
-        back=back,
-    )
-
-
-async def op_posted(
-    request: Request[Any, Any, Any],
-    principal: Principal,
-    services: Services,
-    what: str,
-    act: Callable[[str], Awaitable[Any]],
-    back: str,
-    more: Context | None = None,
-) -> Response[Any]:
-    """An operation whose form carries nothing but its event id: `act(event_id)` once, then
-    `op_done.html`."""
-    _, event_id = await posted(request)
-    return await op_done(principal, services, what, event_id, lambda: act(event_id), back, more)
+OperationDep = NamedDependency[Operation]
 
 
 def household_shown(household_id: int) -> Context:

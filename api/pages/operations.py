@@ -14,12 +14,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 
-from api.deps import PrincipalDep, ServicesDep
 from api.pages import forms
 from api.pages.counter import CLERKS, scanned_household
-from api.pages.op_pages import op_done, op_form, operation_post, posted
+from api.pages.op_pages import OperationDep, operation_post
 from api.pages.scan import LIST_MAX, CodeToken
 from api.pages.staff import COORDINATORS
 from api.security import requires
@@ -51,23 +50,15 @@ def hours_to_minutes(text: str) -> int:
 
 
 @get("/scan/{token:str}/weigh", guards=CLERKS, include_in_schema=False)
-async def weigh_form(
-    token: CodeToken,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def weigh_form(token: CodeToken, op: OperationDep) -> Response[Any]:
     """The scanned household's weigh-in: a material and the scale's kilograms."""
 
     async def more() -> dict[str, Any]:
-        row, subject = await scanned_household(services, token)
-        account = await services.accounts.account(principal, row.account)
+        row, subject = await scanned_household(op.services, token)
+        account = await op.services.accounts.account(op.principal, row.account)
         return {"subject": subject, "balance": account.balance_points}
 
-    return await op_form(
-        request,
-        principal,
-        services,
+    return await op.form(
         "weighin",
         more,
         token=token,
@@ -76,23 +67,16 @@ async def weigh_form(
 
 
 @operation_post("/scan/{token:str}/weigh", CLERKS)
-async def weigh(
-    token: CodeToken,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def weigh(token: CodeToken, op: OperationDep) -> Response[Any]:
     """The same `Scans.weighin` as `POST /api/v1/weighins`: the points, or why none."""
-    _, subject = await scanned_household(services, token)
-    form, event_id = await posted(request)
+    _, subject = await scanned_household(op.services, token)
+    form, event_id = await op.posted()
     material = Material(forms.choice(form, "material", [m.value for m in Material]))
     grams = kilograms_to_grams(forms.required(form, "kilograms", 12))
-    return await op_done(
-        principal,
-        services,
+    return await op.done(
         "weighin",
         event_id,
-        lambda: services.scans.weighin(principal, event_id, token, material, grams),
+        lambda: op.services.scans.weighin(op.principal, event_id, token, material, grams),
         f"/q/{token}",
         subject=subject,
         material=material.value,
@@ -101,28 +85,22 @@ async def weigh(
 
 
 @get("/counter/refund", guards=AT_THE_COUNTER, include_in_schema=False)
-async def refund_form(
-    request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
-) -> Response[Any]:
+async def refund_form(op: OperationDep) -> Response[Any]:
     """A redemption's number (on its receipt) and why it is refunded."""
-    return await op_form(request, principal, services, "refund")
+    return await op.form("refund")
 
 
 @operation_post("/counter/refund", AT_THE_COUNTER)
-async def refund(
-    request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
-) -> Response[Any]:
+async def refund(op: OperationDep) -> Response[Any]:
     """The same `Spending.refund` as `POST /api/v1/redemptions/{id}/refund`."""
-    form, event_id = await posted(request)
+    form, event_id = await op.posted()
     redemption_id = forms.integer(form, "redemption_id")
     reason = forms.required(form, "reason")
-    return await op_done(
-        principal,
-        services,
+    return await op.done(
         "refund",
         event_id,
-        lambda: services.spending.refund(principal, event_id, redemption_id, reason),
-        "/counter" if principal.role is Role.CLERK else "/staff",
+        lambda: op.services.spending.refund(op.principal, event_id, redemption_id, reason),
+        "/counter" if op.principal.role is Role.CLERK else "/staff",
     )
 
 
@@ -139,22 +117,17 @@ async def _backfill_choices(
 
 
 @get("/coordinator/backfill", guards=COORDINATORS, include_in_schema=False)
-async def backfill_form(
-    request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
-) -> Response[Any]:
+async def backfill_form(op: OperationDep) -> Response[Any]:
     """Hours served without a scan (a paper sign-in sheet), for a volunteer and a day."""
 
     async def more() -> dict[str, Any]:
-        compounds, volunteers = await _backfill_choices(services, principal)
+        compounds, volunteers = await _backfill_choices(op.services, op.principal)
         return {"compounds": compounds, "volunteers": volunteers}
 
-    return await op_form(
-        request,
-        principal,
-        services,
+    return await op.form(
         "backfill",
         more,
-        today=local_day(services.clock.now()).isoformat(),
+        today=local_day(op.services.clock.now()).isoformat(),
     )
 
 
@@ -166,24 +139,20 @@ def _day(text: str) -> date:
 
 
 @operation_post("/coordinator/backfill", COORDINATORS)
-async def backfill(
-    request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
-) -> Response[Any]:
+async def backfill(op: OperationDep) -> Response[Any]:
     """The same `Shifts.backfill` as `POST /api/v1/shifts:backfill` (no own record, the
     day's maximum)."""
-    form, event_id = await posted(request)
+    form, event_id = await op.posted()
     volunteer_id = forms.integer(form, "volunteer_id")
     compound_id = forms.integer(form, "compound_id")
     day = _day(forms.required(form, "day", 10))
     minutes = hours_to_minutes(forms.required(form, "hours", 8))
     note = forms.required(form, "note")
-    return await op_done(
-        principal,
-        services,
+    return await op.done(
         "backfill",
         event_id,
-        lambda: services.shifts.backfill(
-            principal,
+        lambda: op.services.shifts.backfill(
+            op.principal,
             event_id,
             volunteer_id=volunteer_id,
             compound_id=compound_id,

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.params import QueryParameter
 
 from api.deps import PrincipalDep, ServicesDep
 from api.pages import filters, forms
 from api.pages.messages import unit_name
-from api.pages.op_pages import household_shown, op_done, op_form, op_posted, operation_post, posted
+from api.pages.op_pages import OperationDep, household_shown, operation_post
 from api.pages.scan import LIST_MAX
 from api.pages.web import render
 from api.params import OptionalId, PathId
@@ -88,31 +88,19 @@ async def account_history(
 
 
 @get("/staff/entries/{entry_id:int}/reverse", guards=ADMIN_ONLY, include_in_schema=False)
-async def reverse_form(
-    entry_id: PathId,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
-    return await op_form(request, principal, services, "reversal", entry_id=entry_id)
+async def reverse_form(entry_id: PathId, op: OperationDep) -> Response[Any]:
+    return await op.form("reversal", entry_id=entry_id)
 
 
 @operation_post("/staff/entries/{entry_id:int}/reverse", ADMIN_ONLY)
-async def reverse(
-    entry_id: PathId,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def reverse(entry_id: PathId, op: OperationDep) -> Response[Any]:
     """The same `Accounts.reverse` as `POST /api/v1/entries/{id}/reverse`."""
-    form, event_id = await posted(request)
+    form, event_id = await op.posted()
     reason = forms.required(form, "reason")
-    return await op_done(
-        principal,
-        services,
+    return await op.done(
         "reversal",
         event_id,
-        lambda: services.accounts.reverse(principal, event_id, entry_id, reason),
+        lambda: op.services.accounts.reverse(op.principal, event_id, entry_id, reason),
         "/staff",
     )
 
@@ -157,69 +145,43 @@ async def merchants(
 
 
 @get("/staff/merchants/{merchant_id:int}/settle", guards=ADMIN_ONLY, include_in_schema=False)
-async def settle_form(
-    merchant_id: PathId,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def settle_form(merchant_id: PathId, op: OperationDep) -> Response[Any]:
 
     async def more() -> dict[str, Any]:
-        merchant = await _merchant(services, merchant_id)
-        account = await services.accounts.account(principal, merchant["account_id"])
+        merchant = await _merchant(op.services, merchant_id)
+        account = await op.services.accounts.account(op.principal, merchant["account_id"])
         return {"merchant": merchant, "balance": account.balance_points}
 
-    return await op_form(request, principal, services, "settlement", more)
+    return await op.form("settlement", more)
 
 
 @operation_post("/staff/merchants/{merchant_id:int}/settle", ADMIN_ONLY)
-async def settle(
-    merchant_id: PathId,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def settle(merchant_id: PathId, op: OperationDep) -> Response[Any]:
     """The same `Spending.settle` as `POST /api/v1/merchants/{id}/settlements`."""
 
     async def more() -> dict[str, Any]:
-        return {"merchant": await _merchant(services, merchant_id)}
+        return {"merchant": await _merchant(op.services, merchant_id)}
 
-    return await op_posted(
-        request,
-        principal,
-        services,
+    return await op.once(
         "settlement",
-        lambda event_id: services.spending.settle(principal, event_id, merchant_id),
+        lambda event_id: op.services.spending.settle(op.principal, event_id, merchant_id),
         "/staff/merchants",
         more,
     )
 
 
 @get("/staff/households/{household_id:int}/card", guards=ADMIN_ONLY, include_in_schema=False)
-async def reissue_form(
-    household_id: PathId,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
-    return await op_form(request, principal, services, "card", household_shown(household_id))
+async def reissue_form(household_id: PathId, op: OperationDep) -> Response[Any]:
+    return await op.form("card", household_shown(household_id))
 
 
 @operation_post("/staff/households/{household_id:int}/card", ADMIN_ONLY)
-async def reissue(
-    household_id: PathId,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def reissue(household_id: PathId, op: OperationDep) -> Response[Any]:
     """The same `Registry.reissue_card` as `POST /api/v1/households/{id}/card:reissue`; the
     answer is the new card, ready to print (its QR image is the API's, always the newest)."""
-    return await op_posted(
-        request,
-        principal,
-        services,
+    return await op.once(
         "card",
-        lambda event_id: services.registry.reissue_card(principal, event_id, household_id),
+        lambda event_id: op.services.registry.reissue_card(op.principal, event_id, household_id),
         "/staff/households",
         household_shown(household_id),
     )
@@ -232,33 +194,20 @@ async def users(principal: PrincipalDep) -> Response[Any]:
 
 
 @get("/staff/users/{user_id:int}/deactivate", guards=ADMIN_ONLY, include_in_schema=False)
-async def deactivate_form(
-    user_id: PathId,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def deactivate_form(user_id: PathId, op: OperationDep) -> Response[Any]:
 
     async def more() -> dict[str, Any]:
-        return {"user": await services.users.reply(user_id)}
+        return {"user": await op.services.users.reply(user_id)}
 
-    return await op_form(request, principal, services, "deactivate", more)
+    return await op.form("deactivate", more)
 
 
 @operation_post("/staff/users/{user_id:int}/deactivate", ADMIN_ONLY)
-async def deactivate(
-    user_id: PathId,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def deactivate(user_id: PathId, op: OperationDep) -> Response[Any]:
     """The same `Users.deactivate` as `POST /api/v1/users/{id}:deactivate` (tokens revoked)."""
-    return await op_posted(
-        request,
-        principal,
-        services,
+    return await op.once(
         "deactivate",
-        lambda event_id: services.users.deactivate(principal, event_id, user_id),
+        lambda event_id: op.services.users.deactivate(op.principal, event_id, user_id),
         "/staff/users",
     )
 
