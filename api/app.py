@@ -39,7 +39,7 @@ from api.controllers.reports import ReportController
 from api.controllers.rotation import RotationController
 from api.controllers.spending import SpendingController
 from api.controllers.volunteers import VolunteerApplicationController
-from api.deps import provide_principal, services_in
+from api.deps import provide_asked_period, provide_period, provide_principal, services_in
 from api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from api.limits import RateLimitMiddleware, address_limits_first
 from api.observability import metrics_endpoint, observe_requests, recording_codes, worker_stopped
@@ -125,6 +125,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "services": Provide(services_in(state), sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
             "op": Provide(provide_operation, sync_to_thread=False),
+            "report_period": Provide(provide_period, sync_to_thread=False),
+            "asked_period": Provide(provide_asked_period, sync_to_thread=False),
         },
         exception_handlers=recording_codes(negotiated_handlers(EXCEPTION_HANDLERS)),
         before_request=strict_json_body,

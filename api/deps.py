@@ -3,18 +3,55 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, NamedTuple
 
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
+from api.dates import parse_period
+from api.params import FromDay, OptionalDay, OptionalFromDay, OptionalId, QueryId, ToDay
 from ledger.domain.access import Principal
 from ledger.services.container import Services
 
 # Explicit markers: Litestar 2.23+ deprecates inferring dependencies from parameter names.
 ServicesDep = NamedDependency[Services]
 PrincipalDep = NamedDependency[Principal]
+
+
+class Period(NamedTuple):
+    """A report's community and local days: `?community_id=…&from=…&to=…`, all three asked.
+    A tuple, so that `report(*period)` reads as the services take it."""
+
+    community_id: int
+    first: date
+    last: date
+
+
+@dataclass(frozen=True, slots=True)
+class AskedPeriod:
+    """What a staff page was asked for, each part optional (api/pages/filters.py fills in a
+    community and days)."""
+
+    community_id: int | None
+    from_: str | None
+    to: str | None
+
+
+def provide_period(community_id: QueryId, from_: FromDay, to: ToDay) -> Period:
+    return Period(community_id, *parse_period(from_, to))
+
+
+def provide_asked_period(
+    community_id: OptionalId = None, from_: OptionalFromDay = None, to: OptionalDay = None
+) -> AskedPeriod:
+    return AskedPeriod(community_id, from_, to)
+
+
+PeriodDep = NamedDependency[Period]
+AskedPeriodDep = NamedDependency[AskedPeriod]
 
 
 def provide_services(state: State) -> Services:

@@ -8,9 +8,9 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from api.dates import parse_day, parse_period, report_fields
-from api.deps import PrincipalDep, ServicesDep
-from api.params import FromDay, OptionalDay, PathId, QueryId, ToDay
+from api.dates import parse_day, report_fields
+from api.deps import PeriodDep, PrincipalDep, ServicesDep
+from api.params import OptionalDay, PathId
 from api.schemas import (
     DisagreementReport,
     InspectionFlagsReport,
@@ -62,22 +62,18 @@ class InspectionReportController(Controller):
     guards = ADMIN_ONLY
 
     @get("/reinspections", operation_id="DisagreementReport")
-    async def disagreements(
-        self, community_id: QueryId, from_: FromDay, to: ToDay
-    ) -> DisagreementReport:
+    async def disagreements(self, report_period: PeriodDep) -> DisagreementReport:
         """Per inspector, for re-inspected gradings made on local days from..to: how many were
         re-graded, how many the coordinator graded differently, and that share."""
-        report = await disagreement_report(community_id, *parse_period(from_, to))
+        report = await disagreement_report(*report_period)
         return msgspec.convert(report_fields(report), DisagreementReport)
 
     @get("/inspection-flags", operation_id="InspectionFlags")
-    async def flags(
-        self, community_id: QueryId, from_: FromDay, to: ToDay
-    ) -> InspectionFlagsReport:
+    async def flags(self, report_period: PeriodDep) -> InspectionFlagsReport:
         """Inspectors to look at more closely, for gradings of local days from..to: a share of
         "good" far from their peers' (two-proportion z, |z| ≥ 3), a volume far from theirs
         (z-score against the other inspectors, |z| ≥ 3), more than 10 gradings within 60 s, a
         household graded on 20 or more days of a month all by one inspector. Read-only: flags
         never change points."""
-        report = await inspection_flags(community_id, *parse_period(from_, to))
+        report = await inspection_flags(*report_period)
         return msgspec.convert(report_fields(report), InspectionFlagsReport)

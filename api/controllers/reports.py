@@ -9,13 +9,13 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.params import PathParameter, QueryParameter
 
-from api.dates import parse_period, report_fields
-from api.deps import ServicesDep
+from api.dates import report_fields
+from api.deps import PeriodDep, ServicesDep
 from api.downloads import csv_download, wants_csv
 from api.openapi_docs import also_answers
 from api.pages.books import books_chart_svg
 from api.pages.staff import report_chart_svg
-from api.params import Format, FromDay, QueryId, ToDay
+from api.params import Format
 from api.schemas import CompoundReport, LiabilityReport, VolunteerHoursReport
 from api.security import ADMIN_ONLY
 from api.spreadsheets import csv_text
@@ -32,20 +32,19 @@ class ReportController(Controller):
     async def compounds(
         self,
         request: Request[Any, Any, Any],
-        services: ServicesDep,
-        community_id: QueryId,
-        from_: FromDay,
-        to: ToDay,
+        report_period: PeriodDep,
         format: Format = None,
     ) -> Response[Any]:
         """Per compound for local days from..to: households, participation, grades, accuracy,
         points issued / redeemed / expired / outstanding, volunteer minutes; reward stock.
         `?format=csv` or `Accept: text/csv` for a spreadsheet."""
-        report = await reports.compound_report(community_id, *parse_period(from_, to))
+        report = await reports.compound_report(*report_period)
         if wants_csv(request, format):
             stem = f"{report.first_day.isoformat()}_{report.last_day.isoformat()}.csv"
             names = ("compound-report", "小区报表")
-            return _spreadsheet(report.rows, names, community_id, report.community, stem)
+            return _spreadsheet(
+                report.rows, names, report_period.community_id, report.community, stem
+            )
         return Response(msgspec.convert(report_fields(report, "community"), CompoundReport))
 
     @get(
@@ -54,20 +53,20 @@ class ReportController(Controller):
     async def volunteers(
         self,
         request: Request[Any, Any, Any],
-        community_id: QueryId,
-        from_: FromDay,
-        to: ToDay,
+        report_period: PeriodDep,
         by: Annotated[str, QueryParameter(pattern=r"^(affiliation|branch)$")] = "affiliation",
         format: Format = None,
     ) -> Response[Any]:
         """Approved volunteer hours (scanned and back-filled) for local days from..to, `by`
         affiliation (party members, owners' committee, property company, none) or by party
         branch (party members only), most hours first. `?format=csv` or `Accept: text/csv`."""
-        report = await hours_by_party(community_id, *parse_period(from_, to), by)
+        report = await hours_by_party(*report_period, by)
         if wants_csv(request, format):
             stem = f"{by}_{report.from_}_{report.to}.csv"
             names = ("volunteer-hours", "志愿服务时长")
-            return _spreadsheet(report.rows, names, community_id, report.community, stem)
+            return _spreadsheet(
+                report.rows, names, report_period.community_id, report.community, stem
+            )
         return Response(msgspec.convert(report, VolunteerHoursReport, from_attributes=True))
 
     @get("/liability", operation_id="LiabilityReport", operation_class=also_answers("text/csv"))
@@ -75,9 +74,7 @@ class ReportController(Controller):
         self,
         request: Request[Any, Any, Any],
         services: ServicesDep,
-        community_id: QueryId,
-        from_: FromDay,
-        to: ToDay,
+        report_period: PeriodDep,
         format: Format = None,
     ) -> Response[Any]:
         """The books: per local month of from..to, points issued by source, redeemed, paid to
@@ -85,12 +82,13 @@ class ReportController(Controller):
         reward's unit cost then) and an estimate of what is outstanding (`estimate_method`);
         merchants' unsettled points; reward stock with reorder alerts. `?format=csv` or
         `Accept: text/csv` for the months as a spreadsheet."""
-        first, last = parse_period(from_, to)
-        report = await books.liability_report(community_id, first, last, services.clock.now())
+        report = await books.liability_report(*report_period, services.clock.now())
         if wants_csv(request, format):
-            stem = f"{first.isoformat()}_{last.isoformat()}.csv"
+            stem = f"{report_period.first.isoformat()}_{report_period.last.isoformat()}.csv"
             names = ("liability", "积分负债")
-            return _spreadsheet(report.months, names, community_id, report.community, stem)
+            return _spreadsheet(
+                report.months, names, report_period.community_id, report.community, stem
+            )
         return Response(msgspec.convert(report_fields(report, "community"), LiabilityReport))
 
     @get("/charts/{chart:str}", operation_id="ReportChart", media_type="image/svg+xml")
@@ -98,19 +96,16 @@ class ReportController(Controller):
         self,
         services: ServicesDep,
         chart: Annotated[str, PathParameter(pattern=r"^(trends|compounds|flows|owed)\.svg$")],
-        community_id: QueryId,
-        from_: FromDay,
-        to: ToDay,
+        report_period: PeriodDep,
     ) -> Response[str]:
         """`trends`: accuracy and participation per day; `compounds`: compounds side by side;
         `flows`: the books' points per month by use; `owed`: what is owed at each month's end.
         Titles and legend in the request's language (`Accept-Language`, `?lang=`; Chinese by
         default)."""
-        first, last = parse_period(from_, to)
         if chart in ("flows.svg", "owed.svg"):
-            svg = await books_chart_svg(chart, community_id, first, last, services.clock.now())
+            svg = await books_chart_svg(chart, report_period, services.clock.now())
         else:
-            svg = await report_chart_svg(chart, community_id, first, last)
+            svg = await report_chart_svg(chart, report_period)
         return Response(svg, media_type="image/svg+xml")
 
 

@@ -15,11 +15,11 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from api import charts
 from api.dates import parse_day
-from api.deps import PrincipalDep, ServicesDep
+from api.deps import AskedPeriodDep, Period, PeriodDep, PrincipalDep, ServicesDep
 from api.pages import filters, forms
 from api.pages.i18n import _
 from api.pages.web import new_event_id, render
-from api.params import FromDay, OptionalDay, OptionalFromDay, OptionalId, PathId, QueryId, ToDay
+from api.params import PathId
 from api.security import ADMIN_ONLY
 from ledger.domain.books import THRESHOLD_MAX, fen_of_yuan
 from ledger.domain.errors import InvalidInput
@@ -31,25 +31,15 @@ BOOKS_DAYS_DEFAULT = 180
 
 @get("/staff/books", guards=ADMIN_ONLY, include_in_schema=False)
 async def books_page(
-    principal: PrincipalDep,
-    services: ServicesDep,
-    community_id: OptionalId = None,
-    from_: OptionalFromDay = None,
-    to: OptionalDay = None,
+    principal: PrincipalDep, services: ServicesDep, asked_period: AskedPeriodDep
 ) -> Response[Any]:
     """The liability report for a community and period (default: about six months, from the
     first day of a month), with its charts and a form per reward for cost and threshold."""
-    communities, chosen = await filters.community_choice(services, community_id)
-    first, last = filters.period(from_, to, local_day(services.clock.now()), _half_year_to)
-    context: dict[str, Any] = {
-        "me": principal,
-        "communities": communities,
-        "community_id": chosen,
-        "first": first.isoformat(),
-        "last": last.isoformat(),
-    }
-    if chosen is not None:
-        report = await books.liability_report(chosen, first, last, services.clock.now())
+    now = services.clock.now()
+    choice = await filters.choice(services, asked_period, local_day(now), _half_year_to)
+    context = choice.context() | {"me": principal}
+    if choice.community_id is not None:
+        report = await books.liability_report(choice.community_id, choice.first, choice.last, now)
         context["report"] = report
         context["event_ids"] = {row.reward_id: new_event_id() for row in report.reward_stock}
     return render("staff_books.html", **context)
@@ -89,34 +79,22 @@ async def set_reward_terms(
 
 
 @get("/staff/books/charts/flows.svg", guards=ADMIN_ONLY, include_in_schema=False)
-async def flows_chart(
-    services: ServicesDep, community_id: QueryId, from_: FromDay, to: ToDay
-) -> Response[str]:
-    return await _chart("flows.svg", services, community_id, from_, to)
-
-
-@get("/staff/books/charts/owed.svg", guards=ADMIN_ONLY, include_in_schema=False)
-async def owed_chart(
-    services: ServicesDep, community_id: QueryId, from_: FromDay, to: ToDay
-) -> Response[str]:
-    return await _chart("owed.svg", services, community_id, from_, to)
-
-
-async def _chart(
-    chart: str, services: Any, community_id: int, from_: str, to: str
-) -> Response[str]:
-    first, last = filters.period(from_, to, local_day(services.clock.now()), _half_year_to)
-    svg = await books_chart_svg(chart, community_id, first, last, services.clock.now())
+async def flows_chart(services: ServicesDep, report_period: PeriodDep) -> Response[str]:
+    svg = await books_chart_svg("flows.svg", report_period, services.clock.now())
     return Response(svg, media_type="image/svg+xml")
 
 
-async def books_chart_svg(
-    chart: str, community_id: int, first: date, last: date, now: datetime
-) -> str:
+@get("/staff/books/charts/owed.svg", guards=ADMIN_ONLY, include_in_schema=False)
+async def owed_chart(services: ServicesDep, report_period: PeriodDep) -> Response[str]:
+    svg = await books_chart_svg("owed.svg", report_period, services.clock.now())
+    return Response(svg, media_type="image/svg+xml")
+
+
+async def books_chart_svg(chart: str, period: Period, now: datetime) -> str:
     """`flows.svg`: points issued, redeemed, paid and expired per month; `owed.svg`: what
     households and volunteers, and merchants, are owed at each month's end. Titles in the
     request's language (also for `GET /api/v1/reports/charts/…`)."""
-    report = await books.liability_report(community_id, first, last, now)
+    report = await books.liability_report(*period, now)
     labels = [month.month for month in report.months]
     if chart == "flows.svg":
         flows = {

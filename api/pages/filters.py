@@ -4,10 +4,12 @@ of local days (`to` today by default)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from api.dates import parse_day
+from api.deps import AskedPeriod
 from ledger.services.container import Services
 
 COMMUNITIES_MAX = 100
@@ -26,12 +28,31 @@ async def community_choice(
     return listed, community_id or (listed[0]["id"] if listed else None)
 
 
-def period(
-    first_text: str | None,
-    last_text: str | None,
-    today: date,
-    first_by_default: Callable[[date], date],
-) -> tuple[date, date]:
-    """The days asked for: `to` is today unless given, `from` is `first_by_default(to)`."""
-    last = parse_day(last_text, "to") if last_text else today
-    return (parse_day(first_text, "from") if first_text else first_by_default(last)), last
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A staff page's community and days, and the communities it offers."""
+
+    communities: list[dict[str, Any]]
+    community_id: int | None
+    first: date
+    last: date
+
+    def context(self) -> dict[str, Any]:
+        """What every such page's template shows of it."""
+        return {
+            "communities": self.communities,
+            "community_id": self.community_id,
+            "first": self.first.isoformat(),
+            "last": self.last.isoformat(),
+        }
+
+
+async def choice(
+    services: Services, asked: AskedPeriod, today: date, first_by_default: Callable[[date], date]
+) -> Choice:
+    """The community asked for (the first by default) and the days: `to` is today unless
+    given, `from` is `first_by_default(to)`."""
+    communities, chosen = await community_choice(services, asked.community_id)
+    last = parse_day(asked.to, "to") if asked.to else today
+    first = parse_day(asked.from_, "from") if asked.from_ else first_by_default(last)
+    return Choice(communities, chosen, first, last)

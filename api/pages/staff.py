@@ -12,11 +12,11 @@ from litestar.params import PathParameter
 from litestar.status_codes import HTTP_200_OK
 
 from api import charts
-from api.deps import PrincipalDep, ServicesDep
+from api.deps import AskedPeriodDep, Period, PeriodDep, PrincipalDep, ServicesDep
 from api.pages import filters, forms
 from api.pages.i18n import _
 from api.pages.web import new_event_id, render
-from api.params import FromDay, OptionalDay, OptionalFromDay, OptionalId, PathId, QueryId, ToDay
+from api.params import PathId
 from api.security import ADMIN_ONLY, requires
 from ledger.domain.access import Role
 from ledger.domain.errors import InvalidInput
@@ -102,25 +102,14 @@ def _month_to(last: date) -> date:
 
 @get("/staff", guards=ADMIN_ONLY, include_in_schema=False)
 async def staff_home(
-    principal: PrincipalDep,
-    services: ServicesDep,
-    community_id: OptionalId = None,
-    from_: OptionalFromDay = None,
-    to: OptionalDay = None,
+    principal: PrincipalDep, services: ServicesDep, asked_period: AskedPeriodDep
 ) -> Response[Any]:
     """The report for a community and period, with its charts, the red/black list and the
     compounds' QR sheets."""
-    communities, chosen = await filters.community_choice(services, community_id)
     today = local_day(services.clock.now())
-    first, last = filters.period(from_, to, today, _month_to)
-    context: dict[str, Any] = {
-        "me": principal,
-        "communities": communities,
-        "community_id": chosen,
-        "first": first.isoformat(),
-        "last": last.isoformat(),
-        "kinds": [k.value for k in CodeKind],
-    }
+    choice = await filters.choice(services, asked_period, today, _month_to)
+    chosen, first, last = choice.community_id, choice.first, choice.last
+    context = choice.context() | {"me": principal, "kinds": [k.value for k in CodeKind]}
     if chosen is not None:
         context["report"] = await reports.compound_report(chosen, first, last)
         context["redblack"] = await services.boards.redblack(chosen, today)
@@ -135,27 +124,23 @@ async def staff_home(
 @get("/staff/charts/{chart:str}", guards=ADMIN_ONLY, include_in_schema=False)
 async def staff_chart(
     chart: Annotated[str, PathParameter(pattern=r"^(trends|compounds)\.svg$")],
-    services: ServicesDep,
-    community_id: QueryId,
-    from_: FromDay,
-    to: ToDay,
+    report_period: PeriodDep,
 ) -> Response[str]:
     """The report's charts with titles in the page's language (api/charts.py draws them)."""
-    first, last = filters.period(from_, to, local_day(services.clock.now()), _month_to)
-    svg = await report_chart_svg(chart, community_id, first, last)
+    svg = await report_chart_svg(chart, report_period)
     return Response(svg, media_type="image/svg+xml")
 
 
-async def report_chart_svg(chart: str, community_id: int, first: date, last: date) -> str:
+async def report_chart_svg(chart: str, period: Period) -> str:
     """`trends.svg` or `compounds.svg`, titles and legend in the request's language (also for
     `GET /api/v1/reports/charts/…`)."""
     legend = (_("Accuracy"), _("Participation"))
     if chart == "trends.svg":
-        trend = await reports.trends(community_id, first, last)
+        trend = await reports.trends(*period)
         series = dict(zip(legend, (trend.accuracy, trend.participation), strict=True))
         title = _("Accuracy and participation by day, in percent")
         return await asyncio.to_thread(charts.trend_svg, title, trend.days, series)
-    report = await reports.compound_report(community_id, first, last)
+    report = await reports.compound_report(*period)
     title = _("Compounds: accuracy and participation, in percent")
     rows = msgspec.to_builtins(report.rows)
     return await asyncio.to_thread(charts.compounds_svg, title, legend, rows)

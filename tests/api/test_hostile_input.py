@@ -15,6 +15,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import ParameterKwarg
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
+from litestar.typing import FieldDefinition
 
 from api.app import create_app
 from api.pages.i18n import speaking
@@ -338,7 +339,7 @@ def day_parameters(app: Litestar) -> list[DayParameter]:
             if "GET" not in handler.http_methods:
                 continue
             days, valid = {}, {}
-            for field in handler.parsed_fn_signature.parameters.values():
+            for field in _query_fields(handler):
                 kwarg = field.kwarg_definition
                 name = getattr(kwarg, "name", None) or field.name
                 pattern = kwarg.pattern if isinstance(kwarg, ParameterKwarg) else None
@@ -358,6 +359,20 @@ def day_parameters(app: Litestar) -> list[DayParameter]:
             )
             found += [DayParameter(path, day, valid, far) for day, far in days.items()]
     return found
+
+
+def _query_fields(handler: HTTPRouteHandler) -> list[FieldDefinition]:
+    """The handler's parameters and, for each dependency it takes, that provider's (a report's
+    `?community_id=&from=&to=` come from one)."""
+    providers = handler.resolve_dependencies()
+    fields, signatures = [], [handler.parsed_fn_signature]
+    while signatures:
+        for name, field in signatures.pop().parameters.items():
+            if name in providers:
+                signatures.append(providers[name].parsed_fn_signature)
+            else:
+                fields.append(field)
+    return fields
 
 
 # Routes with a day parameter that only a coordinator calls (their own re-inspection sample).
