@@ -35,20 +35,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.common import (
-    CONCURRENCY_SERVICE,
-    GRADE_POINTS_GOOD,
-    STREAMS,
-    CaptureStatements,
-    Outcome,
-    backend_cpu,
-    cpu_per_operation,
-    log,
-    pg_url,
-    run_and_write,
-    run_timed,
-    slot,
-)
+from bench import common
 from ledger.domain.accounts import issuance_stripe
 from ledger.domain.localtime import local_day
 from ledger.store import batch_writes, group_reads, idempotency, lots
@@ -180,10 +167,10 @@ class Floor:
         self.run = uuid.uuid4().hex[:8]
         self.stripes: dict[tuple[int, int], int] = {}
 
-    async def credit(self, index: int) -> Outcome:
-        (household_id, _, compound_id, _), round_, expected = slot(self.households, index)
+    async def credit(self, index: int) -> common.Outcome:
+        (household_id, _, compound_id, _), round_, expected = common.slot(self.households, index)
         point_id = self.points[str(compound_id)][0]
-        stream = STREAMS[round_]
+        stream = common.STREAMS[round_]
         event_id = f"floor-{self.run}-{index}"
         now = datetime.now(UTC)
         day = local_day(now)
@@ -222,7 +209,7 @@ class Floor:
             if any(scored and graded_stream == stream for graded_stream, scored in graded):
                 return 0, "cap: this pair already scored today"
             (entry_id,), (inspection_id,) = today["entries"], today["inspections"]
-            award = GRADE_POINTS_GOOD
+            award = common.GRADE_POINTS_GOOD
             balance, stripe_after = balances[account] + award, balances[stripe] - award
             if balance != expected:
                 return 0, f"balance: {balance} after the credit, expected {expected}"
@@ -282,8 +269,8 @@ class Floor:
                 return 0, "claim: the event id was taken"
         return 1, None
 
-    async def credit_one_trip(self, index: int) -> Outcome:
-        (household_id, _, compound_id, _), round_, expected = slot(self.households, index)
+    async def credit_one_trip(self, index: int) -> common.Outcome:
+        (household_id, _, compound_id, _), round_, expected = common.slot(self.households, index)
         event_id = f"floor1-{self.run}-{index}"
         now = datetime.now(UTC)
         async with self.pool.acquire() as db:
@@ -293,14 +280,14 @@ class Floor:
                 event_id,
                 household_id,
                 self.points[str(compound_id)][0],
-                STREAMS[round_],
+                common.STREAMS[round_],
                 self.inspector["id"],
                 self.inspector["username"],
                 now,
                 local_day(now),
                 lot_expiry(now),
                 issuance_stripe(event_id),
-                GRADE_POINTS_GOOD,
+                common.GRADE_POINTS_GOOD,
             )
         if rows[0]["balance"] != expected:
             return 0, f"balance: {rows[0]['balance']} after the credit, expected {expected}"
@@ -340,13 +327,15 @@ async def consistency(db: asyncpg.Connection, credited: int) -> dict[str, Any]:
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     fixture = json.loads(args.fixture.read_text())
-    pool = await asyncpg.create_pool(pg_url(args.db), min_size=1, max_size=10, reset=no_reset)
+    pool = await asyncpg.create_pool(
+        common.pg_url(args.db), min_size=1, max_size=10, reset=no_reset
+    )
     assert pool is not None
     households = fixture["households"]
     half = len(households) // 2
     try:
         floor = Floor(pool, fixture, households[:half])
-        with CaptureStatements() as captured:
+        with common.CaptureStatements() as captured:
             captured_outcome = await floor.credit(-1)
         assert captured_outcome == (1, None), captured_outcome
         summary = await timed(pool, args, floor.credit)
@@ -373,12 +362,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def timed(pool: asyncpg.Pool, args: argparse.Namespace, operation: Any) -> dict[str, Any]:
-    pg_before, own_before = await backend_cpu(args.db), time.process_time()
-    tally, wall = await run_timed(
+    pg_before, own_before = await common.backend_cpu(args.db), time.process_time()
+    tally, wall = await common.run_timed(
         operation, concurrency=args.concurrency, warmup_s=args.warmup, duration_s=args.duration
     )
-    cpu = cpu_per_operation(
-        tally.issued, time.process_time() - own_before, await backend_cpu(args.db), pg_before
+    cpu = common.cpu_per_operation(
+        tally.issued, time.process_time() - own_before, await common.backend_cpu(args.db), pg_before
     )
     return tally.summary(wall) | {"concurrency": args.concurrency, "cpu_ms_per_credit": cpu}
 
@@ -387,14 +376,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
     parser.add_argument("--fixture", type=Path, required=True)
-    parser.add_argument("--concurrency", type=int, default=CONCURRENCY_SERVICE)
+    parser.add_argument("--concurrency", type=int, default=common.CONCURRENCY_SERVICE)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--out", default="floor")
     args = parser.parse_args()
-    result = run_and_write(args.out, main_async(args))
+    result = common.run_and_write(args.out, main_async(args))
     one = result["one_round_trip"]
-    log(
+    common.log(
         f"floor: {result['per_s']}/s p50 {result['p50_ms']} ms p99 {result['p99_ms']} ms; "
         f"in one round trip {one['per_s']}/s p50 {one['p50_ms']} ms; ok={result['all_ok']}"
     )

@@ -3,12 +3,12 @@ assignments; an inspector reads today's."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import msgspec
 from litestar import Controller, delete, get, put
+from litestar.di import NamedDependency, Provide
 from litestar.params import PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
@@ -23,13 +23,29 @@ from api.schemas import (
     TodaysAssignmentReply,
 )
 from api.security import requires
-from ledger.domain.access import Principal, Role
+from ledger.domain.access import Role
 from ledger.domain.localtime import local_day
 from ledger.domain.rotation import PLAN_WEEKS_AHEAD_MAX, parse_week
 
 WeekPath = Annotated[str, PathParameter(max_length=8, description="ISO week, e.g. 2026-W50")]
 COORDINATORS = [requires(Role.COORDINATOR, Role.ADMIN)]
 ASSIGNMENT = "/rotation/{week:str}/inspectors/{inspector_id:int}/compounds/{compound_id:int}"
+
+
+class Assignment(NamedTuple):
+    """The assignment a path names: an inspector, a compound, the Monday of a week."""
+
+    inspector_id: int
+    compound_id: int
+    week: date
+
+
+def provide_assignment(week: WeekPath, inspector_id: PathId, compound_id: PathId) -> Assignment:
+    return Assignment(inspector_id, compound_id, parse_week(week))
+
+
+AssignmentDep = NamedDependency[Assignment]
+ASSIGNMENT_DEPENDENCIES = {"assignment": Provide(provide_assignment, sync_to_thread=False)}
 
 
 class RotationController(Controller):
@@ -66,36 +82,34 @@ class RotationController(Controller):
             items=[a for a in plan.assignments],
         )
 
-    @put(ASSIGNMENT, operation_id="AssignInspector", guards=COORDINATORS, status_code=HTTP_200_OK)
+    @put(
+        ASSIGNMENT,
+        operation_id="AssignInspector",
+        guards=COORDINATORS,
+        status_code=HTTP_200_OK,
+        dependencies=ASSIGNMENT_DEPENDENCIES,
+    )
     async def assign(
-        self,
-        week: WeekPath,
-        inspector_id: PathId,
-        compound_id: PathId,
-        principal: PrincipalDep,
-        services: ServicesDep,
+        self, assignment: AssignmentDep, principal: PrincipalDep, services: ServicesDep
     ) -> AssignmentChanged:
         """The inspector grades this compound in this week (idempotent). 409
         `rotation_exceeded` if that makes more weeks running than the rotation allows; every
         change revokes the inspector's tokens, so their next request carries the new plan."""
-        change = services.rotation.assign
-        return await _changed(change, principal, inspector_id, compound_id, week)
+        return await services.rotation.assign(principal, *assignment)
 
     @delete(
-        ASSIGNMENT, operation_id="UnassignInspector", guards=COORDINATORS, status_code=HTTP_200_OK
+        ASSIGNMENT,
+        operation_id="UnassignInspector",
+        guards=COORDINATORS,
+        status_code=HTTP_200_OK,
+        dependencies=ASSIGNMENT_DEPENDENCIES,
     )
     async def unassign(
-        self,
-        week: WeekPath,
-        inspector_id: PathId,
-        compound_id: PathId,
-        principal: PrincipalDep,
-        services: ServicesDep,
+        self, assignment: AssignmentDep, principal: PrincipalDep, services: ServicesDep
     ) -> AssignmentChanged:
         """Remove one assignment (idempotent); a week left without assignments gives the
         inspector their standing compounds again."""
-        change = services.rotation.unassign
-        return await _changed(change, principal, inspector_id, compound_id, week)
+        return await services.rotation.unassign(principal, *assignment)
 
     @get(
         "/inspectors/me/assignment",
@@ -107,14 +121,3 @@ class RotationController(Controller):
         week) the compounds they serve."""
         today = await services.rotation.today(principal)
         return msgspec.convert(today, TodaysAssignmentReply, from_attributes=True)
-
-
-Change = Callable[[Principal, int, int, date], Awaitable[AssignmentChanged]]
-
-
-async def _changed(
-    change: Change, principal: Principal, inspector_id: int, compound_id: int, week: str
-) -> AssignmentChanged:
-    """`Rotation.assign` or `Rotation.unassign` for the week the path names, and the reply
-    both give."""
-    return await change(principal, inspector_id, compound_id, parse_week(week))

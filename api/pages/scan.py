@@ -19,7 +19,7 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_404_NOT_FOUND
 
-from api.deps import PrincipalDep, ServicesDep
+from api.deps import ServicesDep
 from api.pages import forms
 from api.pages.messages import (
     REASON_CODES,
@@ -30,6 +30,7 @@ from api.pages.messages import (
     unit_name,
 )
 from api.pages.once import for_purpose, page_event_id, with_new_event_id
+from api.pages.op_pages import OperationDep
 from api.pages.volunteering import apply_url
 from api.pages.web import login_url, render, viewer
 from api.security import requires
@@ -232,36 +233,26 @@ async def _action_form(token: str, request: Request[Any, Any, Any]) -> FormMulti
 
 
 @_scan_action("dropoff", Role.RESIDENT)
-async def dropoff(
-    token: CodeToken,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def dropoff(token: CodeToken, op: OperationDep) -> Response[Any]:
     """One tap at a collection point: the same `Scans.dropoff` as `POST /api/v1/dropoffs`."""
-    form = await _action_form(token, request)
+    form = await _action_form(token, op.request)
     chosen = forms.text(form, "household_id", 20)
     household_id = forms.whole_number(chosen, "household_id") if chosen else None
-    result = await services.scans.dropoff(
-        principal, forms.required(form, "event_id", 64), token, household_id=household_id
+    result = await op.services.scans.dropoff(
+        op.principal, forms.required(form, "event_id", 64), token, household_id=household_id
     )
     # The page follows the balance while the point's inspector may grade the drop-off.
-    household = await views.household(acting_household(principal, household_id))
+    household = await views.household(acting_household(op.principal, household_id))
     return render(
-        "done.html", me=principal, what="dropoff", result=result, account_id=household.account
+        "done.html", me=op.principal, what="dropoff", result=result, account_id=household.account
     )
 
 
 @_scan_action("grade", Role.INSPECTOR, request_max_body_size=GRADE_FORM_BYTES_MAX)
-async def grade(
-    token: CodeToken,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def grade(token: CodeToken, op: OperationDep) -> Response[Any]:
     """The grading form without JavaScript (multipart, with an optional photo file); with
     it, grades and their photos go through the offline queue."""
-    form = await _action_form(token, request)
+    form = await _action_form(token, op.request)
     point_token = forms.required(form, "point_token", TOKEN_LENGTH_MAX)
     stream = Stream(forms.choice(form, "stream", [s.value for s in Stream]))
     # One grade per stream per opening of the form: a double tap or a resend replays it.
@@ -272,10 +263,10 @@ async def grade(
     photo_ref = None
     if photo is not None:
         data, content_type = photo
-        photo_ref = (await services.photos.store(principal, data, content_type)).ref
+        photo_ref = (await op.services.photos.store(op.principal, data, content_type)).ref
     grading = Grading(event_id, token, point_token, stream, grade, reasons, photo_ref)
-    result = await services.gradings.inspect(principal, grading)
-    return render("done.html", me=principal, what="grade", result=result, back=f"/q/{token}")
+    result = await op.services.gradings.inspect(op.principal, grading)
+    return render("done.html", me=op.principal, what="grade", result=result, back=f"/q/{token}")
 
 
 def _shift_scan(step: str, act: ShiftStep) -> HTTPRouteHandler:
@@ -283,15 +274,12 @@ def _shift_scan(step: str, act: ShiftStep) -> HTTPRouteHandler:
     `Shifts` method as the API's; `act` picks it."""
 
     @_scan_action(step, Role.VOLUNTEER)
-    async def shift_scan(
-        token: CodeToken,
-        request: Request[Any, Any, Any],
-        principal: PrincipalDep,
-        services: ServicesDep,
-    ) -> Response[Any]:
-        form = await _action_form(token, request)
-        result = await act(services.shifts)(principal, forms.required(form, "event_id", 64), token)
-        return render("done.html", me=principal, what=step.replace("-", "_"), result=result)
+    async def shift_scan(token: CodeToken, op: OperationDep) -> Response[Any]:
+        form = await _action_form(token, op.request)
+        result = await act(op.services.shifts)(
+            op.principal, forms.required(form, "event_id", 64), token
+        )
+        return render("done.html", me=op.principal, what=step.replace("-", "_"), result=result)
 
     return shift_scan
 

@@ -66,16 +66,9 @@ class ApplicationDecided:
 
 
 @dataclass(frozen=True, slots=True)
-class ApplicationItem:
+class ApplicationItem(store.ApplicationFields):
     """An application as a list shows it; the number masked except for admins."""
 
-    id: int
-    community_id: int
-    name: str
-    phone: str
-    affiliation: str
-    party_branch: str
-    status: str
     created_at: str
     decided_at: str | None
     volunteer_id: int | None

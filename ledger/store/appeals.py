@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from ledger.store import locks
+from ledger.store.batch_writes import InspectionScore
 from ledger.store.registry import TableClass
 from ledger.store.tables import Appeal, Inspection
 
@@ -15,19 +16,13 @@ LISTED: TableClass = Appeal
 
 
 @dataclass(frozen=True, slots=True)
-class InspectionRow:
+class InspectionRow(InspectionScore):
     id: int
     community_id: int
     compound_id: int
     household_id: int
     stream: str
     final_grade: str
-    local_day: date
-    scored: bool
-    points_awarded: int
-    entry_id: int | None
-    rule_version: int
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

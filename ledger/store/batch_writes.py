@@ -64,7 +64,20 @@ async def lock_balances(account_ids: Sequence[int]) -> dict[int, int]:
 
 
 @dataclass(frozen=True, slots=True)
-class NewInspection:
+class InspectionScore:
+    """What a grading decided, as its inspection row keeps it: the day it counts for, whether
+    it scored, its points and their entry, under which rules, when."""
+
+    local_day: date
+    scored: bool
+    points_awarded: int
+    entry_id: int | None
+    rule_version: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewInspection(InspectionScore):
     inspection_id: int
     community_id: int
     compound: int
@@ -75,12 +88,6 @@ class NewInspection:
     grade: str
     reasons: str
     photo_ref: str
-    local_day: date
-    scored: bool
-    points_awarded: int
-    entry_id: int | None
-    rule_version: int
-    created_at: datetime
     dropoff_id: int | None = None
 
 

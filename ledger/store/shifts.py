@@ -18,8 +18,9 @@ LISTED: TableClass = Shift
 
 
 @dataclass(frozen=True, slots=True)
-class ShiftRow:
-    id: int
+class ShiftFields:
+    """Where, who, what kind and when: what every shift has from the start."""
+
     community_id: int
     compound_id: int
     post_id: int | None
@@ -28,22 +29,19 @@ class ShiftRow:
     status: str
     started_at: datetime
     local_day: date
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftRow(ShiftFields):
+    id: int
     minutes: int
     rule_version: int | None
 
 
 @dataclass(frozen=True, slots=True)
-class NewShift:
+class NewShift(ShiftFields):
     """A shift checked in (`open`), or hours back-filled (approved at once)."""
 
-    community_id: int
-    compound_id: int
-    post_id: int | None
-    volunteer_id: int
-    kind: str
-    status: str
-    started_at: datetime
-    local_day: date
     created_at: datetime
     ended_at: datetime | None = None
     minutes: int = 0

@@ -25,7 +25,9 @@ _LISTED = (
 
 
 @dataclass(frozen=True, slots=True)
-class ApplicationRow:
+class ApplicationFields:
+    """Who applied, where, and how it stands: the same in the store and in a list."""
+
     id: int
     community_id: int
     name: str
@@ -33,6 +35,10 @@ class ApplicationRow:
     affiliation: str
     party_branch: str
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationRow(ApplicationFields):
     created_at: datetime
     decided_at: datetime | None
     volunteer_id: int | None
