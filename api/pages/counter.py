@@ -14,12 +14,12 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from api import qr_images
-from api.deps import PrincipalDep, ServicesDep
+from api.deps import PrincipalDep
 from api.errors import STATUS_BY_CODE
 from api.pages import forms
 from api.pages.messages import refusal_texts
 from api.pages.once import page_event_id, with_new_event_id
-from api.pages.op_pages import already, operation_post
+from api.pages.op_pages import Operation, OperationDep, already, operation_post
 from api.pages.scan import CodeToken, check_length, subject_of
 from api.pages.web import render
 from api.params import QueryId
@@ -76,16 +76,10 @@ Chosen = Callable[[dict[str, Any]], Awaitable[tuple[int, dict[str, Any]]]]
 """What the clerk chose, for the household's subject: its total in points and its context."""
 
 
-async def _confirm(
-    request: Request[Any, Any, Any],
-    principal: Principal,
-    services: Services,
-    token: str,
-    what: str,
-    chosen: Chosen,
-) -> Response[Any]:
+async def _confirm(op: Operation, token: str, what: str, chosen: Chosen) -> Response[Any]:
     """`confirm.html`: the choice, its total and the balance after; the first visit mints the
     choice's event id, once, in this page's URL (api/pages/once.py)."""
+    request, principal, services = op.request, op.principal, op.services
     event_id = page_event_id(request)
     if event_id is None:
         return with_new_event_id(request)
@@ -109,20 +103,15 @@ async def _confirm(
 
 @get("/scan/{token:str}/redeem", guards=CLERKS, include_in_schema=False)
 async def confirm_redemption(
-    token: CodeToken,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-    reward_id: QueryId,
-    quantity: Quantity = 1,
+    token: CodeToken, op: OperationDep, reward_id: QueryId, quantity: Quantity = 1
 ) -> Response[Any]:
     """Nothing happens yet: the clerk and the resident check the reward and the points."""
 
     async def chosen(subject: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        reward = await _reward(services, subject["community_id"], reward_id)
+        reward = await _reward(op.services, subject["community_id"], reward_id)
         return reward.cost_points * quantity, {"reward": reward, "quantity": quantity}
 
-    return await _confirm(request, principal, services, token, "redeem", chosen)
+    return await _confirm(op, token, "redeem", chosen)
 
 
 def _counter_refused(request: Request[Any, Any, Any], exc: LedgerError) -> Template:
@@ -156,15 +145,10 @@ class Spend:
     at: Callable[[Any], str]
 
 
-async def _receipt(
-    request: Request[Any, Any, Any],
-    principal: Principal,
-    services: Services,
-    token: str,
-    spend: Spend,
-) -> Response[Any]:
+async def _receipt(op: Operation, token: str, spend: Spend) -> Response[Any]:
     """Spends once and shows `receipt.html`; sending the form again replays it (same
     event_id) instead of paying twice."""
+    request, principal, services = op.request, op.principal, op.services
     _, subject = await scanned_household(services, token)
     form = await forms.read(request)
     chosen_id = forms.integer(form, f"{spend.chosen}_id")
@@ -214,43 +198,28 @@ PAYING = Spend(
 
 
 @operation_post("/scan/{token:str}/redeem", CLERKS, COUNTER_ERRORS)
-async def redeem(
-    token: CodeToken,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def redeem(token: CodeToken, op: OperationDep) -> Response[Any]:
     """The receipt of `Spending.redeem`."""
-    return await _receipt(request, principal, services, token, REDEEMING)
+    return await _receipt(op, token, REDEEMING)
 
 
 @get("/scan/{token:str}/pay", guards=CLERKS, include_in_schema=False)
 async def confirm_payment(
-    token: CodeToken,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-    merchant_id: QueryId,
-    amount: Amount,
+    token: CodeToken, op: OperationDep, merchant_id: QueryId, amount: Amount
 ) -> Response[Any]:
     """Nothing is paid yet: the clerk and the resident check the shop and the amount."""
 
     async def chosen(subject: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        merchant = await _merchant(services, subject["community_id"], merchant_id)
+        merchant = await _merchant(op.services, subject["community_id"], merchant_id)
         return amount, {"merchant": merchant, "amount": amount}
 
-    return await _confirm(request, principal, services, token, "pay", chosen)
+    return await _confirm(op, token, "pay", chosen)
 
 
 @operation_post("/scan/{token:str}/pay", CLERKS, COUNTER_ERRORS)
-async def pay(
-    token: CodeToken,
-    request: Request[Any, Any, Any],
-    principal: PrincipalDep,
-    services: ServicesDep,
-) -> Response[Any]:
+async def pay(token: CodeToken, op: OperationDep) -> Response[Any]:
     """The receipt of `Spending.pay`."""
-    return await _receipt(request, principal, services, token, PAYING)
+    return await _receipt(op, token, PAYING)
 
 
 COUNTER_HANDLERS = [
