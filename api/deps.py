@@ -40,13 +40,22 @@ class AskedPeriod:
     to: str | None
 
 
-def provide_period(community_id: QueryId, from_: FromDay, to: ToDay) -> Period:
+def provide_period(
+    principal: PrincipalDep, community_id: QueryId, from_: FromDay, to: ToDay
+) -> Period:
+    """`principal` only orders this after it, as in `provide_principal`: on guarded routes."""
+    del principal
     return Period(community_id, *parse_period(from_, to))
 
 
 def provide_asked_period(
-    community_id: OptionalId = None, from_: OptionalFromDay = None, to: OptionalDay = None
+    principal: PrincipalDep,
+    community_id: OptionalId = None,
+    from_: OptionalFromDay = None,
+    to: OptionalDay = None,
 ) -> AskedPeriod:
+    """`principal` only orders this after it, as in `provide_principal`: on guarded routes."""
+    del principal
     return AskedPeriod(community_id, from_, to)
 
 

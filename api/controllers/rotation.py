@@ -40,7 +40,11 @@ class Assignment(NamedTuple):
     week: date
 
 
-def provide_assignment(week: WeekPath, inspector_id: PathId, compound_id: PathId) -> Assignment:
+def provide_assignment(
+    principal: PrincipalDep, week: WeekPath, inspector_id: PathId, compound_id: PathId
+) -> Assignment:
+    """`principal` only orders this after it (api/deps.py `provide_principal`)."""
+    del principal
     return Assignment(inspector_id, compound_id, parse_week(week))
 
 
