@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get
 from litestar.params import PathParameter, QueryParameter
 
 from api.dates import report_fields
-from api.deps import PeriodDep, ServicesDep
+from api.deps import Period, PeriodDep, ServicesDep
 from api.downloads import csv_download, wants_csv
 from api.openapi_docs import also_answers
 from api.pages.books import books_chart_svg
@@ -40,11 +40,8 @@ class ReportController(Controller):
         `?format=csv` or `Accept: text/csv` for a spreadsheet."""
         report = await reports.compound_report(*report_period)
         if wants_csv(request, format):
-            stem = f"{report.first_day.isoformat()}_{report.last_day.isoformat()}.csv"
             names = ("compound-report", "小区报表")
-            return _spreadsheet(
-                report.rows, names, report_period.community_id, report.community, stem
-            )
+            return _spreadsheet(report.rows, names, report_period, report.community)
         return Response(msgspec.convert(report_fields(report, "community"), CompoundReport))
 
     @get(
@@ -62,11 +59,8 @@ class ReportController(Controller):
         branch (party members only), most hours first. `?format=csv` or `Accept: text/csv`."""
         report = await hours_by_party(*report_period, by)
         if wants_csv(request, format):
-            stem = f"{by}_{report.from_}_{report.to}.csv"
             names = ("volunteer-hours", "志愿服务时长")
-            return _spreadsheet(
-                report.rows, names, report_period.community_id, report.community, stem
-            )
+            return _spreadsheet(report.rows, names, report_period, report.community, by)
         return Response(msgspec.convert(report, VolunteerHoursReport, from_attributes=True))
 
     @get("/liability", operation_id="LiabilityReport", operation_class=also_answers("text/csv"))
@@ -84,11 +78,8 @@ class ReportController(Controller):
         `Accept: text/csv` for the months as a spreadsheet."""
         report = await books.liability_report(*report_period, services.clock.now())
         if wants_csv(request, format):
-            stem = f"{report_period.first.isoformat()}_{report_period.last.isoformat()}.csv"
             names = ("liability", "积分负债")
-            return _spreadsheet(
-                report.months, names, report_period.community_id, report.community, stem
-            )
+            return _spreadsheet(report.months, names, report_period, report.community)
         return Response(msgspec.convert(report_fields(report, "community"), LiabilityReport))
 
     @get("/charts/{chart:str}", operation_id="ReportChart", media_type="image/svg+xml")
@@ -110,14 +101,15 @@ class ReportController(Controller):
 
 
 def _spreadsheet(
-    rows: Sequence[Any], names: tuple[str, str], community_id: int, community: str, stem: str
+    rows: Sequence[Any], names: tuple[str, str], period: Period, community: str, by: str = ""
 ) -> Response[str]:
     """A report's rows as a CSV file named by its `names` (ASCII, Chinese), for the community,
-    ending in `stem`."""
+    ending in `[<by>_]<from>_<to>.csv`."""
     ascii_name, name = names
+    stem = f"{f'{by}_' if by else ''}{period.first.isoformat()}_{period.last.isoformat()}.csv"
     return csv_download(
         _csv(msgspec.to_builtins(rows)),
-        f"{ascii_name}-community-{community_id}_{stem}",
+        f"{ascii_name}-community-{period.community_id}_{stem}",
         f"{community}_{name}_{stem}",
     )
 
