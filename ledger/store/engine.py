@@ -323,7 +323,7 @@ class Database:
         self.engine = current_engine()
         self.sqlite = isinstance(self.engine, SQLiteEngine)
         # SQLite has one writer at a time anyway; queueing writers in-process is ~10x faster
-        # than letting them fight over the file lock (notes/STACK.md §5.6).
+        # than letting them fight over the file lock (each loser of it sleeps and retries).
         self._write_lock = asyncio.Lock()
         # Kept between SQLite writes once started; closed by close() (its thread is not a daemon).
         self._writer: SQLiteWriter | None = None

@@ -141,7 +141,8 @@ async def test_whoever_may_see_the_entry_gets_its_receipt(
     ],
 )
 def test_only_the_exact_public_paths_skip_sign_in(path: str, public: bool) -> None:
-    """Litestar matches auth excludes anywhere in the path (notes/STACK.md P6): anchored."""
+    """Litestar matches auth excludes as unanchored regexes, anywhere in the path (so
+    `/health` would also skip sign-in for `/api/v1/x/health`): ours are anchored."""
     assert any(re.search(pattern, path) for pattern in PUBLIC_PATHS) is public
 
 
