@@ -240,3 +240,13 @@ def sign_in(page: Any, username: str, next_path: str = "") -> None:
 
 def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def image_width(image: Any) -> int:
+    """The natural width of an image once it has loaded (0: it loaded, but drew nothing).
+    Brought into view first: a `loading="lazy"` image starts loading only then, so reading
+    `complete` at once races its download on a busy machine."""
+    image.scroll_into_view_if_needed()
+    image.page.wait_for_function("img => img.complete", arg=image.element_handle())
+    width: int = image.evaluate("img => img.naturalWidth")
+    return width

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Server, shot, sign_in
+from tests.browser.conftest import Server, image_width, shot, sign_in
 
 pytestmark = pytest.mark.browser
 QUEUE = "greenledger.outbox.v1"
@@ -112,8 +112,6 @@ def test_a_photo_taken_offline_is_uploaded_before_its_grade_and_the_grade_names_
     sign_in(resident, "resident")
     thumbnail = resident.locator(f'#grades img[src="/api/v1/photos/{ref}"]')
     expect(thumbnail).to_be_visible()
-    assert resident.evaluate(
-        "img => img.complete && img.naturalWidth > 0", thumbnail.element_handle()
-    ), "the photo loads on the resident's page (the CSP allows it)"
+    assert image_width(thumbnail) > 0, "the photo loads on the resident's page (the CSP allows it)"
     shot(resident, "resident-home-photo")
     assert resident.problems == []

@@ -22,7 +22,7 @@ import pytest
 
 from api.receipt_check import decode_receipt, encode_receipt
 from ledger.domain.receipts import short_form
-from tests.browser.conftest import PHONE, Server, phones, serving, shot, sign_in
+from tests.browser.conftest import PHONE, Server, image_width, phones, serving, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -170,9 +170,7 @@ def test_staff_read_the_books_download_them_and_price_a_reward(phone: Any, histo
         rows = page.locator("#books tbody tr")
         assert rows.count() >= 1
         for chart in ("#chart-flows", "#chart-owed"):  # the SVG loaded and drew something
-            page.locator(chart).scroll_into_view_if_needed()
-            width = page.locator(chart).evaluate("img => img.complete && img.naturalWidth")
-            assert width, chart
+            assert image_width(page.locator(chart)) > 0, chart
         fits_the_phone(page)
         shot(page, f"trust-books-{locale}")
 
@@ -261,9 +259,7 @@ def test_a_coordinator_plans_the_rotation_the_inspector_sees_it_and_a_regrade_is
     coordinator.goto("/coordinator/reinspections")
     item = coordinator.locator("article.reinspection").first
     item_id = item.get_attribute("id")
-    photo = item.locator("img.photo-thumb")
-    photo.scroll_into_view_if_needed()
-    assert photo.evaluate("img => img.complete && img.naturalWidth") > 0, "the photo shows"
+    assert image_width(item.locator("img.photo-thumb")) > 0, "the photo shows"
     fits_the_phone(coordinator)
     shot(coordinator, "trust-reinspections-zh-CN")
     item.locator('select[name="grade"]').select_option("poor")
