@@ -9,6 +9,8 @@ its neighbours'; they are still guessable, which is why only staff may type them
 
 from __future__ import annotations
 
+import re
+
 from ledger.domain.errors import InvalidShortCode
 
 RANDOM_DIGITS = 9
@@ -16,6 +18,8 @@ LENGTH = RANDOM_DIGITS + 1
 RANDOM_SPACE = 10**RANDOM_DIGITS
 GROUPS = (4, 4, 2)
 _IGNORED = " -"
+# At least one ASCII digit; nothing but ASCII digits, spaces and dashes.
+_TYPED = re.compile(r"[0-9 \-]*[0-9][0-9 \-]*")
 
 # Damm's totally anti-symmetric quasigroup of order 10 (H. M. Damm, 2004).
 _DAMM = (
@@ -53,10 +57,9 @@ def code_from(number: int) -> str:
 
 
 def looks_typed(text: str) -> bool:
-    """Digits with spaces or dashes: a typed short code. A signed token always has dots."""
-    return any(ch.isdigit() for ch in text) and all(
-        ch in _IGNORED or (ch.isascii() and ch.isdigit()) for ch in text
-    )
+    """Digits with spaces or dashes: a typed short code. A signed token always has dots.
+    (Every scanned token of a grading asks: one regex, not a loop over its characters.)"""
+    return _TYPED.fullmatch(text) is not None
 
 
 def normalize(text: str) -> str:

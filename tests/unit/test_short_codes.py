@@ -122,3 +122,13 @@ def test_a_code_that_does_not_check_out_is_refused(text: str) -> None:
 )
 def test_typed_codes_are_told_from_tokens(text: str, typed: bool) -> None:
     assert looks_typed(text) is typed
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789 -.a_\n٣２"), max_size=14) | st.text(max_size=8))
+def test_typed_means_ascii_digits_spaces_and_dashes_with_a_digit(text: str) -> None:
+    """The regex says what the definition says, character by character."""
+    ascii_digit = [ch.isascii() and ch.isdigit() for ch in text]
+    expected = any(ascii_digit) and all(
+        d or ch in " -" for d, ch in zip(ascii_digit, text, strict=True)
+    )
+    assert looks_typed(text) is expected
