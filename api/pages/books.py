@@ -38,8 +38,8 @@ async def books_page(
     now = services.clock.now()
     choice = await filters.choice(services, asked_period, local_day(now), _half_year_to)
     context = choice.context() | {"me": principal}
-    if choice.community_id is not None:
-        report = await books.liability_report(choice.community_id, choice.first, choice.last, now)
+    if (period := choice.period) is not None:
+        report = await books.liability_report(*period, now)
         context["report"] = report
         context["event_ids"] = {row.reward_id: new_event_id() for row in report.reward_stock}
     return render("staff_books.html", **context)

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from api.dates import parse_day
-from api.deps import AskedPeriod
+from api.deps import AskedPeriod, Period
 from ledger.services.container import Services
 
 COMMUNITIES_MAX = 100
@@ -36,6 +36,13 @@ class Choice:
     community_id: int | None
     first: date
     last: date
+
+    @property
+    def period(self) -> Period | None:
+        """The report's community and days, once there is a community to report on."""
+        return (
+            None if self.community_id is None else Period(self.community_id, self.first, self.last)
+        )
 
     def context(self) -> dict[str, Any]:
         """What every such page's template shows of it."""

@@ -108,16 +108,15 @@ async def staff_home(
     compounds' QR sheets."""
     today = local_day(services.clock.now())
     choice = await filters.choice(services, asked_period, today, _month_to)
-    chosen, first, last = choice.community_id, choice.first, choice.last
     context = choice.context() | {"me": principal, "kinds": [k.value for k in CodeKind]}
-    if chosen is not None:
-        context["report"] = await reports.compound_report(chosen, first, last)
-        context["redblack"] = await services.boards.redblack(chosen, today)
+    if (period := choice.period) is not None:
+        context["report"] = await reports.compound_report(*period)
+        context["redblack"] = await services.boards.redblack(period.community_id, today)
         context["volunteer_hours"] = {
-            by: await hours_by_party(chosen, first, last, by) for by in REPORT_GROUPINGS
+            by: await hours_by_party(*period, by) for by in REPORT_GROUPINGS
         }
-        context["inspection_flags"] = await inspection_flags(chosen, first, last)
-        context["disagreements"] = await disagreement_report(chosen, first, last)
+        context["inspection_flags"] = await inspection_flags(*period)
+        context["disagreements"] = await disagreement_report(*period)
     return render("staff.html", **context)
 
 
