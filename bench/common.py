@@ -29,6 +29,8 @@ PASSWORD = "bench-pass-2026"  # noqa: S105 (bench users only)
 INSPECTOR, CLERK = "bench-inspector", "bench-clerk"
 HTTP_PORT, SQLITE_PORT = 8791, 8792
 STREAMS = ("kitchen", "recyclable", "hazardous", "other")
+# The event ids of the past gradings bench/past.py adds (the floor counts only its own claims).
+PAST_PREFIX = "past-"
 # A rules version whose daily cap never binds: four streams of "good" (10) each score.
 GRADE_POINTS_GOOD = 10
 BENCH_DAILY_CAP = 1_000
