@@ -78,6 +78,12 @@ async def add_past(url: str, fixture: dict[str, object], per_household: int) -> 
             )
             await db.execute(CLAIMS, last, PAST_PREFIX, inspector["username"])
             added = await db.fetchval("SELECT COUNT(*) FROM inspection WHERE id > $1", last)
+            claims = await db.fetchval(
+                "SELECT COUNT(*) FROM idempotency_record WHERE event_id LIKE $1", f"{PAST_PREFIX}%"
+            )
+            households = await db.fetchval("SELECT COUNT(*) FROM household")
+            if not added == claims == households * per_household:
+                raise SystemExit(f"past: {added} inspections, {claims} claims, {households} homes")
         await db.execute("ANALYZE")
     finally:
         await db.close()
