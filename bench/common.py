@@ -286,6 +286,8 @@ def statement_shape(sql: str) -> str:
     if match is None:
         return text[:40]
     verb = match["verb"].upper()
+    if verb == "BEGIN" and "SET LOCAL PLAN_CACHE_MODE" in text.upper():
+        return "BEGIN; SET LOCAL plan_cache_mode"
     if verb in ("BEGIN", "COMMIT", "ROLLBACK"):
         return verb
     if verb == "SELECT":

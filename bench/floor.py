@@ -25,10 +25,12 @@ event id.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from bench import common
 from ledger.domain.accounts import issuance_stripe
 from ledger.domain.localtime import local_day
 from ledger.store import batch_writes, group_reads, idempotency, lots
+from ledger.store.engine import GENERIC_PLANS_BEGIN
 from ledger.store.ledger import COMMUNITY_ACCOUNT, lot_expiry
 from ledger.store.sql import carrying
 
@@ -158,6 +161,19 @@ STATEMENTS_PER_CREDIT = 4
 ROUND_TRIPS = STATEMENTS_PER_CREDIT + 2
 
 
+@contextlib.asynccontextmanager
+async def _transaction(db: asyncpg.Connection) -> AsyncIterator[None]:
+    """BEGIN as the grading committer sends it (with generic plans, one round trip), then
+    COMMIT, or ROLLBACK on an error."""
+    await db.execute(GENERIC_PLANS_BEGIN)
+    try:
+        yield
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+
+
 class Floor:
     def __init__(self, pool: asyncpg.Pool, fixture: dict[str, Any], households: list[Any]) -> None:
         self.pool = pool
@@ -174,7 +190,7 @@ class Floor:
         event_id = f"floor-{self.run}-{index}"
         now = datetime.now(UTC)
         day = local_day(now)
-        async with self.pool.acquire() as db, db.transaction():
+        async with self.pool.acquire() as db, _transaction(db):
             read = await db.fetch(SQL["reads"], [event_id], [household_id], [point_id], now, now)
             parts: dict[str, list[Any]] = {}
             for row in read:

@@ -205,9 +205,40 @@ class SafePostgresTransaction(PostgresTransaction):
         return exception is None
 
 
+# A grading group's statements are constant texts whose array parameters grow with the group.
+# PostgreSQL 15 plans such a statement anew at each execution while a custom plan (for the few
+# elements of a small group) looks cheaper than the generic one (costed for 10), and planning
+# the first reads' UNION costs more than running it. So the grading committer's transactions
+# use the generic plans each connection keeps, set in the BEGIN's own round trip
+# (docs/decisions/2026-12-07-generic-plans-for-gradings.md).
+GENERIC_PLANS_BEGIN = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan"
+
+
+class GenericPlansTransaction(SafePostgresTransaction):
+    """A write transaction whose statements run on generic plans (`GENERIC_PLANS_BEGIN`).
+
+    asyncpg's transaction object sends `BEGIN` alone, so BEGIN, COMMIT and ROLLBACK are sent
+    here as statements (asyncpg allows a transaction begun by hand); everything else is
+    SafePostgresTransaction's."""
+
+    async def begin(self) -> None:
+        await self.connection.execute(GENERIC_PLANS_BEGIN)
+
+    async def commit(self) -> None:
+        await self.connection.execute("COMMIT")
+        piccolo_transactions.mark_finished(self, committed=True)
+
+    async def rollback(self) -> None:
+        await self.connection.execute("ROLLBACK")
+        piccolo_transactions.mark_finished(self, committed=False)
+
+
 class HardenedPostgresEngine(PostgresEngine):
     def transaction(self, allow_nested: bool = True) -> SafePostgresTransaction:
         return SafePostgresTransaction(engine=self, allow_nested=allow_nested)
+
+    def generic_plans_transaction(self) -> GenericPlansTransaction:
+        return GenericPlansTransaction(engine=self, allow_nested=False)
 
     # A Piccolo query sees every write the transaction made before it: the queued ones
     # (`sql.later`) are sent first, as their own statement (`sql.flush`).
@@ -361,8 +392,10 @@ class Database:
         return size - pool.get_idle_size(), size
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[None]:
-        """One write transaction; nesting is a bug, so it is refused."""
+    async def write(self, *, generic_plans: bool = False) -> AsyncIterator[None]:
+        """One write transaction; nesting is a bug, so it is refused. `generic_plans`: its
+        statements run on the plans each connection keeps (PostgreSQL; the grading committer's,
+        see GENERIC_PLANS_BEGIN)."""
         if self.sqlite:
             async with self._write_lock:
                 if self._writer is None:
@@ -372,7 +405,13 @@ class Database:
                     async with KeptConnectionTransaction(self.engine, self._writer):  # type: ignore[arg-type]
                         yield
         else:
-            async with self.engine.transaction(allow_nested=False):
+            engine = self.engine
+            transaction = (
+                engine.generic_plans_transaction()
+                if generic_plans and isinstance(engine, HardenedPostgresEngine)
+                else engine.transaction(allow_nested=False)
+            )
+            async with transaction:
                 with sql.writes_wait():  # the transaction's queue of writes (sql.later)
                     yield
                     await sql.flush(before="COMMIT")  # what is left goes before COMMIT

@@ -34,6 +34,14 @@ def rolled_back(transaction: Any) -> bool:
     return bool(transaction._rolled_back)
 
 
+def mark_finished(transaction: Any, committed: bool) -> None:
+    """What Piccolo's commit() and rollback() record, for a transaction that sends its own."""
+    if committed:
+        transaction._committed = True
+    else:
+        transaction._rolled_back = True
+
+
 def open_on(transaction: Any, connection: Any, postgres: bool) -> None:
     """The transaction runs on `connection` (before BEGIN); asyncpg's own transaction too."""
     transaction.connection = connection

@@ -28,7 +28,7 @@ DAY = date(2026, 12, 4)
 
 # The reads before the lock in one statement; after it, the day's grades with the new ids.
 GRADED_CREDIT = [
-    "BEGIN",
+    "BEGIN; SET LOCAL plan_cache_mode",
     "SELECT idempotency_record UNION ALL SELECT household UNION ALL SELECT collection_point "
     "UNION ALL SELECT earning_rule",
     "SELECT account FOR UPDATE",
