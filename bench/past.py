@@ -2,7 +2,8 @@
 
     python -m bench.past --db bench_gl --fixture var/bench/fixture.json --per-household 2
 
-Each household gets `--per-household` inspections at pseudo-random hours of the year before
+Each household of a compound with a collection point (the counter's compound has none) gets
+`--per-household` inspections at pseudo-random hours of the year before
 the current month (Asia/Shanghai), each graded `bad` (no points) with its claim (an
 idempotency record, as the inspector's app would have sent it), then `ANALYZE`.
 
@@ -81,7 +82,10 @@ async def add_past(url: str, fixture: dict[str, object], per_household: int) -> 
             claims = await db.fetchval(
                 "SELECT COUNT(*) FROM idempotency_record WHERE event_id LIKE $1", f"{PAST_PREFIX}%"
             )
-            households = await db.fetchval("SELECT COUNT(*) FROM household")
+            households = await db.fetchval(
+                "SELECT COUNT(*) FROM household h WHERE EXISTS "
+                "(SELECT 1 FROM collection_point p WHERE p.compound = h.compound)"
+            )
             if not added == claims == households * per_household:
                 raise SystemExit(f"past: {added} inspections, {claims} claims, {households} homes")
         await db.execute("ANALYZE")
