@@ -6,11 +6,12 @@ Statement for statement and text for text what one `Gradings.inspect` sends on P
 it is a group of one (captured from the asyncpg connection; docs/BENCHMARKS.md lists them): one
 pooled connection per credit, BEGIN, the group's reads before the lock in one statement (the
 idempotency records, the household, the collection point, the rules in force), the accounts
-locked in id order with their balances, the household's grades of the day with the new entry's
-and inspection's ids in one statement, then one INSERT of the idempotency claim carrying every
-write (the move of the points, the entry, its sealer mark, the lot, its total, the three facts,
-the inspection), COMMIT - 6 round trips; the issuance stripe's id is read once per stripe and
-remembered, as the ledger does (a 7th statement on a stripe's first credit). Every text is the
+locked in id order with their balances and then the household's grades of the day with the new
+entry's and inspection's ids (`grading_lock`, one round trip), then one INSERT of the
+idempotency claim carrying every write (the move of the points, the entry, its sealer mark, the
+lot, its total, the three facts, the inspection), COMMIT - 5 round trips; the issuance
+stripe's id is read once per stripe and remembered, as the ledger does (a 6th statement on a
+stripe's first credit). Every text is the
 ledger's own (`ledger/store/group_reads.py`, `batch_writes.py`, `idempotency.py`, `lots.py`,
 composed by `sql.carrying` in the ledger's order), so it cannot drift; the pool, like the
 ledger's, does not reset connections on release.
@@ -48,8 +49,7 @@ from ledger.store.sql import carrying
 SQL = {
     "reads": group_reads.FIRST_READS_PG,
     "stripe": COMMUNITY_ACCOUNT,
-    "lock": batch_writes.LOCK["pg"],
-    "grades_and_ids": group_reads.GRADES_AND_IDS_PG,
+    "lock_and_grades": group_reads.LOCK_AND_GRADES_PG,
     # The writes in the order `GradingGroup._write` queues them, riding on the claim.
     "claim": carrying(
         (
@@ -154,10 +154,10 @@ BEGIN
 END $$
 """
 
-# 4 statements per credit (the reads, the lock, the grades with the ids, the claim carrying every
-# write) + BEGIN + COMMIT; no reset on release. A stripe's first credit adds the read of the
-# stripe's account id.
-STATEMENTS_PER_CREDIT = 4
+# 3 statements per credit (the reads, the lock then the grades with the ids, the claim carrying
+# every write) + BEGIN + COMMIT; no reset on release. A stripe's first credit adds the read of
+# the stripe's account id.
+STATEMENTS_PER_CREDIT = 3
 ROUND_TRIPS = STATEMENTS_PER_CREDIT + 2
 
 
@@ -216,15 +216,16 @@ class Floor:
                 rows = await db.fetch(SQL["stripe"], community, "issuance", stripe_no)
                 stripe = self.stripes[(community, stripe_no)] = rows[0]["id"]
             account = household["account"]
-            locked = await db.fetch(SQL["lock"], sorted({account, stripe}))
-            balances = {row["id"]: row["balance_points"] for row in locked}
+            (today,) = await db.fetch(
+                SQL["lock_and_grades"], sorted({account, stripe}), [household_id], [day], 1, 1
+            )
+            balances = dict(zip(today["locked_ids"], today["locked_balances"], strict=True))
             if set(balances) != {account, stripe}:
                 return 0, "lock: an account was not found"
-            (today,) = await db.fetch(SQL["grades_and_ids"], [household_id], [day], 1, 1)
-            graded = zip(today["streams"] or [], today["scored"] or [], strict=True)
+            graded = zip(today["day_streams"] or [], today["day_scored"] or [], strict=True)
             if any(scored and graded_stream == stream for graded_stream, scored in graded):
                 return 0, "cap: this pair already scored today"
-            (entry_id,), (inspection_id,) = today["entries"], today["inspections"]
+            (entry_id,), (inspection_id,) = today["entry_ids"], today["inspection_ids"]
             award = common.GRADE_POINTS_GOOD
             balance, stripe_after = balances[account] + award, balances[stripe] - award
             if balance != expected:

@@ -329,21 +329,21 @@ class GradingGroup:
         return self.own[actor.household_id]
 
     async def _grade(self, scanned: list[_Scanned], rules: dict[int, list[RuleRow]]) -> None:
-        """Lock, read the days' grades and take the new ids (one statement), then decide and
-        credit each grading in order."""
+        """Lock, then read the days' grades and take the new ids (one round trip), then decide
+        and credit each grading in order."""
         graded = await self._timed(scanned, rules)
         if not graded:
             return
         stripes = {g.index: await self._stripe(g.index, g.household) for g in graded}
         accounts = [g.household.account for g in graded]
-        balances = await store.lock_balances(accounts + [s for s in stripes.values() if s])
-        state = {g.household.id: _Household(balances[g.household.account]) for g in graded}
-        grades, ids = await group_reads.grades_and_ids(
-            list(state),
+        balances, grades, ids = await group_reads.lock_and_grades(
+            accounts + [s for s in stripes.values() if s],
+            [g.household.id for g in graded],
             sorted({g.day for g in graded}),
             entries=len(graded),
             inspections=len(graded),
         )
+        state = {g.household.id: _Household(balances[g.household.account]) for g in graded}
         for household_id, day, stream, scored, points in grades:
             state[household_id].days.setdefault(day, []).append((stream, scored, points))
         dropoff_ids = [g.dropoff.id for g in graded if g.dropoff is not None]

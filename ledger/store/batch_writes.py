@@ -44,22 +44,18 @@ async def scanned_points(ids: Sequence[int]) -> dict[int, ScannedPoint]:
     return {row["id"]: picked(ScannedPoint, row) for row in rows}
 
 
-LOCK = {
-    # Households' accounts first, then the issuance stripes, each in id order (rows are locked
-    # in the order sorted): the order a weigh-in, an appeal or a redemption takes them (the
-    # household, then `post`'s move), so a group and those cannot deadlock.
-    "pg": "SELECT id, balance_points FROM account WHERE id = ANY($1::bigint[]) "
-    "ORDER BY kind = 'issuance', id FOR UPDATE",
-    # SQLite: the write transaction already holds the database's one write lock.
-    "sqlite": "SELECT id, balance_points FROM account "
-    "WHERE id IN (SELECT value FROM json_each($1))",
-}
+# SQLite: the write transaction already holds the database's one write lock. On PostgreSQL
+# the accounts are locked by `grading_lock` (group_reads.lock_and_grades): households' first,
+# then the issuance stripes, each in id order, the order a weigh-in, an appeal or a redemption
+# takes them (the household, then `post`'s move), so a group and those cannot deadlock.
+BALANCES_SQLITE = (
+    "SELECT id, balance_points FROM account WHERE id IN (SELECT value FROM json_each($1))"
+)
 
 
 async def lock_balances(account_ids: Sequence[int]) -> dict[int, int]:
-    """Lock the accounts (households', then stripes', each in id order) and read their
-    balances."""
-    rows = await sql.fetch(LOCK[dialect()], id_list(account_ids))
+    """SQLite: the accounts' balances (the write lock is the database's)."""
+    rows = await sql.fetch(BALANCES_SQLITE, id_list(account_ids))
     return {int(row["id"]): int(row["balance_points"]) for row in rows}
 
 

@@ -10,10 +10,14 @@ guarantees allow (docs/decisions/2026-12-06-folded-credit-reads.md):
   the group's earliest to its latest. No part needs another's answer, and none needs a lock:
   an event id stored meanwhile by another transaction still fails the claim (`Race`). The
   parts are rows of one UNION ALL, told apart by `part`, each filling its own columns.
-* After the lock, one statement (`GRADES_AND_IDS_PG`): the households' grades of the days and
-  the ids of the group's new entries and inspections. The grades cannot ride with the lock: a
-  statement reads with the snapshot it started with, so a grade committed by the transaction
-  the lock waited for would be missed, and a stream could score twice in a day.
+* The lock and what is read after it, one round trip (`LOCK_AND_GRADES_PG`, the function
+  `grading_lock`): the accounts locked with their balances, then the households' grades of the
+  days and the ids of the group's new entries and inspections. The grades cannot ride in the
+  lock's statement: a statement reads with the snapshot it started with, so a grade committed
+  by the transaction the lock waited for would be missed, and a stream could score twice in a
+  day. In a VOLATILE function each statement takes a fresh snapshot, so the function reads
+  them in a second statement, after the lock is granted
+  (docs/decisions/2026-12-07-lock-and-grades-in-one-round-trip.md).
 
 Households and points named by typed short codes, and the rules of a community none of these
 rows is in (a drop-off's household elsewhere), are read afterwards by the group, as before.
@@ -205,18 +209,11 @@ class NewIds:
     inspections: list[int]
 
 
-# $1 the households, $2 the days, $3 and $4 how many entry and inspection ids. One row: the
-# grades as arrays (one aggregate keeps them in step; NULL when there are none) and the ids.
-GRADES_AND_IDS_PG = (
-    "SELECT g.households, g.days, g.streams, g.scored, g.points, i.entries, i.inspections "
-    "FROM (SELECT array_agg(household) AS households, array_agg(local_day) AS days, "
-    "array_agg(stream) AS streams, array_agg(scored) AS scored, "
-    "array_agg(points_awarded) AS points FROM inspection "
-    "WHERE household = ANY($1::bigint[]) AND local_day = ANY($2::date[])) g, "
-    "(SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('entry', 'id')) "
-    "FROM generate_series(1, $3)) AS entries, "
-    "ARRAY(SELECT nextval(pg_get_serial_sequence('inspection', 'id')) "
-    "FROM generate_series(1, $4)) AS inspections) i"
+# $1 the accounts to lock, $2 the households, $3 the days, $4 and $5 how many entry and
+# inspection ids. One row: the locked accounts and their balances, the grades as arrays (one
+# aggregate keeps them in step; NULL when there are none) and the ids.
+LOCK_AND_GRADES_PG = (
+    "SELECT * FROM grading_lock($1::bigint[], $2::bigint[], $3::date[], $4::int, $5::int)"
 )
 _GRADING_ON_SQLITE = (
     "SELECT household, local_day, stream, scored, points_awarded FROM inspection "
@@ -229,21 +226,35 @@ _HIGHEST_IDS_SQLITE = (
 )
 
 
-async def grades_and_ids(
-    household_ids: Sequence[int], days: Sequence[date], *, entries: int, inspections: int
-) -> tuple[list[DayGrade], NewIds]:
-    """These households' grades of these local days (read after their accounts are locked),
-    and ids for the group's new entries and inspections, in order: from the tables' sequences,
-    or on SQLite after the highest (the write lock is held)."""
+async def lock_and_grades(
+    account_ids: Sequence[int],
+    household_ids: Sequence[int],
+    days: Sequence[date],
+    *,
+    entries: int,
+    inspections: int,
+) -> tuple[dict[int, int], list[DayGrade], NewIds]:
+    """Lock the accounts (households', then stripes', each in id order) and read their
+    balances; then, read after the lock was granted, these households' grades of these local
+    days and ids for the group's new entries and inspections, in order: from the tables'
+    sequences, or on SQLite after the highest (the write lock is held)."""
     if is_sqlite():
-        return await _grades_sqlite(household_ids, days), await _ids_sqlite(entries, inspections)
+        balances = await batch_writes.lock_balances(account_ids)
+        grades = await _grades_sqlite(household_ids, days)
+        return balances, grades, await _ids_sqlite(entries, inspections)
     row = await sql.fetch_one(
-        GRADES_AND_IDS_PG, sorted(set(household_ids)), sorted(set(days)), entries, inspections
+        LOCK_AND_GRADES_PG,
+        sorted(set(account_ids)),
+        sorted(set(household_ids)),
+        sorted(set(days)),
+        entries,
+        inspections,
     )
-    assert row is not None, "a SELECT from two one-row subqueries returns one row"
-    columns = ("households", "days", "streams", "scored", "points")
+    assert row is not None, "grading_lock returns one row"
+    balances = dict(zip(row["locked_ids"] or [], row["locked_balances"] or [], strict=True))
+    columns = ("day_households", "day_dates", "day_streams", "day_scored", "day_points")
     grades = list(zip(*(row[column] or [] for column in columns), strict=True))
-    return grades, NewIds(sorted(row["entries"]), sorted(row["inspections"]))
+    return balances, grades, NewIds(sorted(row["entry_ids"]), sorted(row["inspection_ids"]))
 
 
 async def _grades_sqlite(household_ids: Sequence[int], days: Sequence[date]) -> list[DayGrade]:

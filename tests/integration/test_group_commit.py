@@ -301,9 +301,9 @@ async def test_a_grading_that_waited_for_the_lock_sees_the_grade_committed_meanw
     services: Services,
 ) -> None:
     """The day's grades are read after the household's account is locked, in a statement of
-    their own: one read before the lock, or with it (a statement reads with the snapshot it
-    started with), would miss the grade of the transaction it waited for, and the stream would
-    score twice that day."""
+    their own (the second of `grading_lock` on PostgreSQL): one read before the lock, or with
+    it (a statement reads with the snapshot it started with), would miss the grade of the
+    transaction it waited for, and the stream would score twice that day."""
     site = await make_site(services)
     world = site.world
     holder = await asyncpg.connect(services.db.engine.config["dsn"])

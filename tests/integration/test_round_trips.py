@@ -26,13 +26,13 @@ pytestmark = pytest.mark.postgres
 NOW = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
 DAY = date(2026, 12, 4)
 
-# The reads before the lock in one statement; after it, the day's grades with the new ids.
+# The reads before the lock in one statement; then the lock and, after it, the day's grades with
+# the new ids, in one round trip (`grading_lock`).
 GRADED_CREDIT = [
     "BEGIN; SET LOCAL plan_cache_mode",
     "SELECT idempotency_record UNION ALL SELECT household UNION ALL SELECT collection_point "
     "UNION ALL SELECT earning_rule",
-    "SELECT account FOR UPDATE",
-    "SELECT inspection",
+    "SELECT grading_lock",
     "INSERT INTO idempotency_record + UPDATE account, INSERT INTO entry, INSERT INTO "
     "entry_unsealed, INSERT INTO lot, INSERT INTO lot_total, INSERT INTO board_fact, "
     "INSERT INTO inspection",
@@ -40,7 +40,7 @@ GRADED_CREDIT = [
 ]
 
 
-async def test_a_graded_credit_is_six_round_trips(services: Services) -> None:
+async def test_a_graded_credit_is_five_round_trips(services: Services) -> None:
     site = await make_site(services)
     # The first credit on a stripe reads the stripe's account id once per process.
     first, second = _two_events_on_one_stripe()
