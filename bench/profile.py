@@ -3,8 +3,8 @@
     python -m bench.profile --py-spy .venv-tools/bin/py-spy [--seconds 20]
     python -m bench.profile --summarise var/bench/profile.txt
 
-A fresh copy of the seeded database takes the same 8-task credit loop as `make bench`
-(bench/service.py); once its timed loop runs (imports and start-up are not profiled), py-spy
+A fresh copy of the seeded database, with the past the run's copies get (bench/past.py), takes
+the same 8-task credit loop as `make bench` (bench/service.py); once its timed loop runs (imports and start-up are not profiled), py-spy
 attaches to it with native frames, so the driver's C code, the socket syscalls and the garbage
 collector show up. On-CPU samples only: waiting for PostgreSQL is not in the profile, it is in
 the round trips. The collapsed stacks go to var/bench/profile.txt; the summary charges every
@@ -113,8 +113,18 @@ def _short(frame: str) -> str:
     return f"{name} ({where})"
 
 
-def record(py_spy: str, seconds: float) -> Path:
+def _profile_database() -> None:
+    """A copy of the seeded database with the past the run's copies get (bench/past.py)."""
+    from bench.common import pg_url
+    from bench.past import add_past
+
     asyncio.run(recreate_database(PROFILE_DB, SEED_DB))
+    fixture = json.loads((OUT / "fixture.json").read_text())
+    asyncio.run(add_past(pg_url(PROFILE_DB), fixture, 2))
+
+
+def record(py_spy: str, seconds: float) -> Path:
+    _profile_database()
     raw = OUT / "profile.txt"
     service = [sys.executable, "-m", "bench.service", "--db", PROFILE_DB, "--fixture"]
     service += [str(OUT / "fixture.json"), "--slice", "0:20000", "--warmup", "2"]
@@ -141,7 +151,7 @@ def record_http(py_spy: str, seconds: float, mode: str) -> Path:
     from bench.common import HTTP_PORT, pg_url
     from bench.server import Server
 
-    asyncio.run(recreate_database(PROFILE_DB, SEED_DB))
+    _profile_database()
     raw = OUT / f"profile-http-{mode}.txt"
     with Server(pg_url(PROFILE_DB), HTTP_PORT, workers=1) as server:
         load = [sys.executable, "-m", "bench.loadgen", "--port", str(HTTP_PORT), "--mode", mode]

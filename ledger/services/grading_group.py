@@ -4,13 +4,13 @@ Every grading gets exactly the outcome it would get if the gradings of the group
 after the other in the group's order: the same checks and refusals in the same order, the same
 replays of stored outcomes, the same points, rows and facts. A group may hold the gradings of
 several requests and several inspectors (`services/grading.py` collects them); each keeps its
-own actor. On PostgreSQL a group of scanned cards costs six round trips whatever its size: its
-reads in one statement before the lock and one after it (`store/group_reads.py`), the lock,
-and its writes, one statement per table (`store/batch_writes.py`) riding on one INSERT, inside
-BEGIN and COMMIT; a group of one is the single credit. Should the transaction fail for a
-reason that is not an event's own (another transaction stored one of its event ids first, a
-deadlock, a lost connection), `Race` or the error goes to the caller, which writes the gradings
-again one by one.
+own actor. On PostgreSQL a group of scanned cards costs five round trips whatever its size:
+its reads in one statement before the lock, then the lock and the reads after it in one
+(`store/group_reads.py`), and its writes, one statement per table (`store/batch_writes.py`)
+riding on one INSERT, inside BEGIN and COMMIT; a group of one is the single credit. Should
+the transaction fail for a reason that is not an event's own (another transaction stored one
+of its event ids first, a deadlock, a lost connection), `Race` or the error goes to the
+caller, which writes the gradings again one by one.
 """
 
 from __future__ import annotations

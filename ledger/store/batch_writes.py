@@ -53,7 +53,7 @@ BALANCES_SQLITE = (
 )
 
 
-async def lock_balances(account_ids: Sequence[int]) -> dict[int, int]:
+async def balances_sqlite(account_ids: Sequence[int]) -> dict[int, int]:
     """SQLite: the accounts' balances (the write lock is the database's)."""
     rows = await sql.fetch(BALANCES_SQLITE, id_list(account_ids))
     return {int(row["id"]): int(row["balance_points"]) for row in rows}
@@ -95,7 +95,7 @@ MOVE_MANY_PG = (
 
 
 async def move_points(deltas: dict[int, int]) -> None:
-    """Add each account's net change (the rows are locked by `lock_balances`)."""
+    """Add each account's net change (the rows are locked by `group_reads.lock_and_grades`)."""
     if deltas and is_sqlite():
         for account_id, delta in sorted(deltas.items()):
             await sql.fetch(_MOVE_ONE, account_id, delta)

@@ -239,7 +239,7 @@ async def lock_and_grades(
     days and ids for the group's new entries and inspections, in order: from the tables'
     sequences, or on SQLite after the highest (the write lock is held)."""
     if is_sqlite():
-        balances = await batch_writes.lock_balances(account_ids)
+        balances = await batch_writes.balances_sqlite(account_ids)
         grades = await _grades_sqlite(household_ids, days)
         return balances, grades, await _ids_sqlite(entries, inspections)
     row = await sql.fetch_one(
