@@ -4,13 +4,14 @@
     python -m bench.profile --summarise var/bench/profile.txt
 
 A fresh copy of the seeded database, with the past the run's copies get (bench/past.py), takes
-the same 8-task credit loop as `make bench` (bench/service.py); once its timed loop runs (imports and start-up are not profiled), py-spy
-attaches to it with native frames, so the driver's C code, the socket syscalls and the garbage
-collector show up. On-CPU samples only: waiting for PostgreSQL is not in the profile, it is in
-the round trips. The collapsed stacks go to var/bench/profile.txt; the summary charges every
-sample to one layer (the garbage collector or a syscall if the sample is in one, else the first
-package found walking from the sampled frame towards the root, so `re` called by Piccolo counts
-as Piccolo) and lists the heaviest functions, self and inclusive.
+the same 8-task credit loop as `make bench` (bench/service.py); once its timed loop runs
+(imports and start-up are not profiled), py-spy attaches to it with native frames, so the
+driver's C code, the socket syscalls and the garbage collector show up. On-CPU samples only:
+waiting for PostgreSQL is not in the profile, it is in the round trips. The collapsed stacks go
+to var/bench/profile.txt; the summary charges every sample to one layer (the garbage collector
+or a syscall if the sample is in one, else the first package found walking from the sampled
+frame towards the root, so `re` called by Piccolo counts as Piccolo) and lists the heaviest
+functions, self and inclusive.
 """
 
 from __future__ import annotations
