@@ -33,6 +33,7 @@ import asyncpg
 from bench.common import PAST_PREFIX, STREAMS, log, pg_url, write_result
 
 HOURS_BACK = 365 * 24
+PER_HOUSEHOLD = 2
 
 INSPECTIONS = """
 INSERT INTO inspection (community_id, compound, household, point, inspector, stream, grade,
@@ -61,7 +62,9 @@ ORDER BY 1
 """
 
 
-async def add_past(url: str, fixture: dict[str, object], per_household: int) -> dict[str, float]:
+async def add_past(
+    url: str, fixture: dict[str, object], per_household: int = PER_HOUSEHOLD
+) -> dict[str, float]:
     inspector = fixture["inspector"]
     assert isinstance(inspector, dict)
     started = time.perf_counter()
@@ -98,7 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
     parser.add_argument("--fixture", type=Path, required=True)
-    parser.add_argument("--per-household", type=int, default=2)
+    parser.add_argument("--per-household", type=int, default=PER_HOUSEHOLD)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     fixture = json.loads(args.fixture.read_text())

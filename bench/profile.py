@@ -121,7 +121,7 @@ def _profile_database() -> None:
 
     asyncio.run(recreate_database(PROFILE_DB, SEED_DB))
     fixture = json.loads((OUT / "fixture.json").read_text())
-    asyncio.run(add_past(pg_url(PROFILE_DB), fixture, 2))
+    asyncio.run(add_past(pg_url(PROFILE_DB), fixture))
 
 
 def record(py_spy: str, seconds: float) -> Path:

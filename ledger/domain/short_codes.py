@@ -18,8 +18,9 @@ LENGTH = RANDOM_DIGITS + 1
 RANDOM_SPACE = 10**RANDOM_DIGITS
 GROUPS = (4, 4, 2)
 _IGNORED = " -"
-# At least one ASCII digit; nothing but ASCII digits, spaces and dashes.
-_TYPED = re.compile(r"[0-9 \-]*[0-9][0-9 \-]*")
+# At least one ASCII digit; nothing but ASCII digits and the characters `_IGNORED`.
+_KEPT = f"[0-9{re.escape(_IGNORED)}]*"
+_TYPED = re.compile(f"{_KEPT}[0-9]{_KEPT}")
 
 # Damm's totally anti-symmetric quasigroup of order 10 (H. M. Damm, 2004).
 _DAMM = (
