@@ -10,12 +10,13 @@ write the same lines to stderr, for journald or a container runtime to collect.
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 # The id of the request being answered, for every line logged while it is (api/observability.py).
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -69,8 +70,9 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str, Callable[[str], bool]], ...] = (
 )
 
 
-# json.dumps(ensure_ascii=False, default=str) builds an encoder like this on every call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+# One line per request: msgspec's encoder takes a tenth of json's time. UTF-8 as it is; what it
+# cannot encode is written as its str().
+_ENCODER = msgspec.json.Encoder(enc_hook=str)
 
 
 def redact(text: str) -> str:
@@ -114,7 +116,7 @@ class JsonFormatter(logging.Formatter):
         line |= _fields(record)
         if record.exc_info:
             line["error"] = redact(self.formatException(record.exc_info))
-        return _ENCODER.encode(line)
+        return _ENCODER.encode(line).decode()
 
 
 class TextFormatter(logging.Formatter):

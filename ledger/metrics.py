@@ -121,8 +121,16 @@ def request_answered(method: str, route: str, status: int, seconds: float) -> No
     series[1].observe(seconds)
 
 
+# Each (operation, outcome)'s series, kept as for requests: a grading counts one, the outcomes
+# are the ledger's own codes.
+_WRITE_SERIES: dict[tuple[str, str], Any] = {}
+
+
 def write_answered(operation: str, outcome: str) -> None:
-    WRITES.labels(operation, outcome).inc()
+    series = _WRITE_SERIES.get((operation, outcome))
+    if series is None:
+        series = _WRITE_SERIES[(operation, outcome)] = WRITES.labels(operation, outcome)
+    series.inc()
 
 
 def refused(code: str) -> None:

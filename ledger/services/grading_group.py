@@ -15,9 +15,8 @@ caller, which writes the gradings again one by one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -52,9 +51,6 @@ from ledger.store.ledger import lot_expiry
 from ledger.store.lots import open_many
 
 OPERATION = "inspection"
-# A board fact's payload as text (json.dumps(payload, sort_keys=True)), with one encoder made
-# once rather than one per fact: three facts a grading.
-_FACT_JSON = json.JSONEncoder(sort_keys=True)
 R = TypeVar("R", ScannedHousehold, ScannedPoint)
 
 
@@ -351,11 +347,11 @@ class GradingGroup:
         entry_ids, inspection_ids = iter(ids.entries), iter(ids.inspections)
         for item in graded:
             try:
-                self._credit(item, state, balances, stripes[item.index], entry_ids)
+                self._credit(item, state, balances, stripes[item.index], entry_ids, inspection_ids)
             except LedgerError as refusal:
                 self._refuse(item.index, refusal)
                 continue
-            self._inspection(item, next(inspection_ids))
+            self._inspection(item)
 
     async def _timed(
         self, scanned: list[_Scanned], read: dict[int, list[RuleRow]]
@@ -408,6 +404,7 @@ class GradingGroup:
         balances: dict[int, int],
         stripe: int | None,
         entry_ids: Iterator[int],
+        inspection_ids: Iterator[int],
     ) -> None:
         index, household, rule = graded.index, graded.household, graded.rule
         item = self._checked(index)
@@ -464,7 +461,7 @@ class GradingGroup:
             earned = {"account": account, "delta": award.points}
             self._fact(community_id, "earned", earned, graded.day)
         self.outcomes[index] = Graded(
-            inspection_id=0,  # its id comes with the group's (_inspection)
+            inspection_id=next(inspection_ids),
             entry_id=entry_id,
             points_awarded=award.points,
             balance_points=books.balance,
@@ -473,17 +470,15 @@ class GradingGroup:
             message=award.explanation(),
         )
 
-    def _inspection(self, graded: _Graded, inspection_id: int) -> None:
+    def _inspection(self, graded: _Graded) -> None:
         index, household, point = graded.index, graded.household, graded.point
         item = self._checked(index)
-        credited = self.outcomes[index]
-        assert isinstance(credited, Graded), "decided by _credit"
-        result = replace(credited, inspection_id=inspection_id)
-        self.outcomes[index] = result
+        result = self.outcomes[index]
+        assert isinstance(result, Graded), "decided by _credit"
         community_id = household.community_id
         self.inspections.append(
             store.NewInspection(
-                inspection_id=inspection_id,
+                inspection_id=result.inspection_id,
                 community_id=community_id,
                 compound=household.compound,
                 household=household.id,
@@ -510,7 +505,7 @@ class GradingGroup:
         self._claim(index, idempotency.OUTCOME_OK, result.record())
 
     def _fact(self, community_id: int, kind: str, payload: dict[str, int], day: date) -> None:
-        self.facts.append((community_id, kind, _FACT_JSON.encode(payload), day, self.now))
+        self.facts.append((community_id, kind, facts.payload_text(payload), day, self.now))
 
     def _refuse(self, index: int, refusal: LedgerError) -> None:
         """Recorded as `Runner.once` records a refusal, so a resend stays refused (unless the

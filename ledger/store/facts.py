@@ -6,7 +6,18 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import msgspec
+
 from ledger.store import sql
+
+# Keys sorted, compact; made once (msgspec's encoder takes a tenth of json's time, and a
+# grading writes three facts). Readers parse the text, so older rows' spacing does not matter.
+_PAYLOAD = msgspec.json.Encoder(order="sorted")
+
+
+def payload_text(payload: dict[str, int]) -> str:
+    """A fact's payload as it is stored."""
+    return _PAYLOAD.encode(payload).decode()
 
 
 async def record(
@@ -25,7 +36,7 @@ async def record_many(
     )
     values: list[object] = []
     for kind, payload in facts:
-        values += [community_id, kind, json.dumps(payload, sort_keys=True), day, now]
+        values += [community_id, kind, payload_text(payload), day, now]
     await sql.later(
         "INSERT INTO board_fact (community_id, kind, payload, local_day, created_at) "  # noqa: S608
         f"VALUES {rows}",

@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from ledger.store import sql
 from ledger.store.engine import is_sqlite
 from ledger.store.tables import IdempotencyRecord
 
 OUTCOME_OK = "ok"
 # Made once: json.dumps with options builds a new encoder on every call (several µs, on every
-# audited write); these give the same text.
-_RESULT_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+# audited write). A result is builtins (`msgspec.to_builtins`, `Graded.record`): msgspec's
+# encoder writes it, keys sorted and compact, in a tenth of json's time; readers parse it.
+_RESULT_JSON = msgspec.json.Encoder(order="sorted")
 _INPUTS_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 
 
@@ -109,7 +112,7 @@ async def claim_many(claims: list[Claim], *, now: datetime) -> set[str]:
         [c.operation for c in claims],
         [c.fingerprint for c in claims],
         [c.outcome for c in claims],
-        [_RESULT_JSON.encode(c.result) for c in claims],
+        [_RESULT_JSON.encode(c.result).decode() for c in claims],
         now,
         [c.actor for c in claims],
         [c.role for c in claims],
@@ -156,7 +159,7 @@ async def claim(
         operation,
         fingerprint,
         outcome,
-        _RESULT_JSON.encode(result),
+        _RESULT_JSON.encode(result).decode(),
         now,
         actor,
         role,

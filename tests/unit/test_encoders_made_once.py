@@ -1,5 +1,7 @@
-"""JSON encoders made once at import (json.dumps with options builds one per call) give the
-text json.dumps gave, byte for byte: hashes, fingerprints and stored JSON stay the same."""
+"""JSON encoders made once at import (json.dumps with options builds one per call). Those whose
+text is hashed (fingerprints, the chain) or shown (an event's inputs in the audit log) give the
+text json.dumps gave, byte for byte; those of stored outcomes and board facts, which are only
+ever parsed, are msgspec's: keys sorted, compact, and the same values when read back."""
 
 from __future__ import annotations
 
@@ -11,8 +13,7 @@ from decimal import Decimal
 
 from ledger.domain import chain
 from ledger.domain.idempotency import fingerprint
-from ledger.services import grading_group
-from ledger.store import idempotency
+from ledger.store import facts, idempotency
 
 
 def _values(rng: random.Random) -> list[object]:
@@ -32,10 +33,13 @@ def test_the_made_once_encoders_write_what_json_dumps_wrote() -> None:
         for value in _values(rng):
             plain = value if not _needs_default(value) else None
             if plain is not None:
-                assert idempotency._RESULT_JSON.encode(plain) == json.dumps(
-                    plain, ensure_ascii=False, sort_keys=True
+                compact = json.dumps(
+                    plain, ensure_ascii=False, sort_keys=True, separators=(",", ":")
                 )
-                assert grading_group._FACT_JSON.encode(plain) == json.dumps(plain, sort_keys=True)
+                assert idempotency._RESULT_JSON.encode(plain).decode() == compact
+                assert json.loads(compact) == plain
+                if isinstance(plain, dict):
+                    assert facts.payload_text(plain) == compact
                 assert chain._CANONICAL.encode(plain) == json.dumps(
                     plain, ensure_ascii=False, separators=(",", ":")
                 )
