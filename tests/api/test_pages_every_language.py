@@ -74,8 +74,9 @@ CHINESE_DATA = (
 )
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
-# The transparency log's hashes, key ids and signing algorithm read the same in any language.
-SAME_IN_BOTH = re.compile(r"\b[0-9a-f]{12,}\b|Ed25519")
+# The transparency log's hashes, key ids and signing algorithm read the same in any language, and
+# so does a certificate's number, whose tag is hex in capitals (a tag with "DD" in it is no word).
+SAME_IN_BOTH = re.compile(r"\b[0-9a-f]{12,}\b|Ed25519|\bHS-\d{4}-\d{6}-[0-9A-F]{8}\b")
 # Addresses the tour does not open as pages of their own.
 NOT_PAGES = ("/", "/open", "/sw.js", "/manifest.webmanifest")
 
