@@ -56,6 +56,14 @@ redis.call('SET', KEYS[1], top)
 return top
 """.replace("LEASED", str(LEASED))
 CURSOR_SUFFIX = "projector:cursor"
+LEADER_SUFFIX = "projector:leader"
+# Take the projectors' lead, or keep it: set to this owner unless another owner holds it.
+_LEAD = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
 
 # The top of one sorted set for a board page, without sending the whole set: the first `limit`
 # members by score (down to ARGV[2]: '-inf', or '(0' for positive scores only), and when the
@@ -123,6 +131,7 @@ class RedisBoards:
         self.prefix = prefix
         self._apply = redis.register_script(_APPLY)
         self._top = redis.register_script(_TOP)
+        self._lead = redis.register_script(_LEAD)
 
     def keys(self, community_id: int) -> Keys:
         return Keys(self.prefix, community_id)
@@ -155,6 +164,12 @@ class RedisBoards:
     async def release_leases(self, community_ids: list[int]) -> None:
         for community_id in community_ids:
             await self.redis.delete(self.keys(community_id).rebuild_lease())
+
+    async def lead(self, owner: str, seconds: float) -> bool:
+        """Whether `owner` leads the projectors for the next `seconds`: it took the lead, free
+        or lapsed, or renewed its own. Only an efficiency: two leaders change nothing."""
+        key = f"{self.prefix}:{LEADER_SUFFIX}"
+        return bool(await self._lead(keys=[key], args=[owner, int(seconds * 1000)]))
 
     async def cursor(self) -> int:
         """Where the projector resumes: a hint only; the watermarks make replays harmless."""

@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 FACT_BATCH = 1_000
 IDLE_SECONDS = 0.5
+# Every API worker runs a projector, and each would apply every fact: the second's applies
+# change nothing (the watermarks), but its Python and Redis work is all spent again. So one
+# leads at a time, renewing its lead before each batch; the others idle, and one takes over
+# within LEAD_SECONDS of a leader that died.
+LEAD_SECONDS = 5.0
 
 
 class _Leased(Exception):
@@ -42,6 +47,9 @@ class Projector:
     boards: RedisBoards
     lease: str = ""
     _households: dict[int, HouseholdPlace] = field(default_factory=dict)
+    # Set by `run`: the background loop projects only while it leads (a rebuild, a test or the
+    # CLI calling `catch_up` does not ask).
+    _leader: str | None = None
 
     async def catch_up(self, start: int | None = None) -> int:
         """Apply every sequenced fact past the cursor; returns how many facts were read."""
@@ -52,7 +60,7 @@ class Projector:
 
     async def _catch_up(self, cursor: int) -> int:
         total = 0
-        while batch := await facts.after(cursor, FACT_BATCH):
+        while await self._leads() and (batch := await facts.after(cursor, FACT_BATCH)):
             through = batch[-1].seq
             self._forget_relabelled(batch)
             await self._learn_households(batch)
@@ -70,6 +78,9 @@ class Projector:
             await self.boards.set_cursor(replay_from)
             cursor = replay_from
         return total
+
+    async def _leads(self) -> bool:
+        return self._leader is None or await self.boards.lead(self._leader, LEAD_SECONDS)
 
     async def _apply(self, community_id: int, ops: list[Op], cursor: int, through: int) -> int:
         """Apply a batch that follows `cursor`; returns `through`, or, if Redis no longer has
@@ -103,7 +114,9 @@ class Projector:
             await self.boards.release_leases(communities)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Background loop: when Redis is down it waits, then catches up by itself."""
+        """Background loop: when Redis is down it waits, then catches up by itself. It
+        projects while it leads the projectors (LEAD_SECONDS)."""
+        self._leader = uuid.uuid4().hex
         while not stop.is_set():
             try:
                 started = time.perf_counter()

@@ -618,3 +618,64 @@ async def test_two_projectors_at_once_apply_every_fact_once(
         )
     for site in sites:
         await assert_exact(app, site)
+
+
+async def test_of_two_projector_loops_one_leads_and_the_other_takes_over_when_it_stops(
+    services: Services,
+    clock: FrozenClock,
+    client: Redis,
+    quick_loops: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two workers' loops on one Redis: every batch is applied by the leader alone (the other
+    would spend the same work for nothing); once the leader stops, its lead lapses and the
+    other projects what comes next."""
+    monkeypatch.setattr(projection, "LEAD_SECONDS", 2.0)
+    app = projecting(services, clock, client)
+    other = Services.build(
+        services.codes.keyring,
+        "http://testserver",
+        clock=clock,
+        redis=client,
+        redis_prefix=app.projector.boards.prefix if app.projector else "",
+    )
+    assert app.projector is not None
+    assert other.projector is not None
+    applied: dict[str, int] = {"app": 0, "other": 0}
+    for name, projector in (("app", app.projector), ("other", other.projector)):
+        real = projector._apply
+
+        async def counted(*args: Any, _real: Any = real, _name: str = name) -> int:
+            applied[_name] += 1
+            result: int = await _real(*args)
+            return result
+
+        monkeypatch.setattr(projector, "_apply", counted)
+    site = await make_board_site(app, random.Random(23), compounds=1, households=3)
+    stops = {"app": asyncio.Event(), "other": asyncio.Event()}
+    loops = {
+        "app": asyncio.create_task(app.projector.run(stops["app"])),
+        "other": asyncio.create_task(other.projector.run(stops["other"])),
+    }
+    try:
+        for n in range(10):
+            await scan(app, site, n)
+        await app.sealer.seal_all()
+        await wait_until_caught_up(app, timeout_seconds=10)
+        first = "app" if applied["app"] else "other"
+        second = "other" if first == "app" else "app"
+        assert applied[first] > 0, applied
+        assert applied[second] == 0, applied
+        stops[first].set()
+        await loops[first]
+        for n in range(10, 20):
+            await scan(app, site, n)
+        await app.sealer.seal_all()
+        await wait_until_caught_up(app, timeout_seconds=10)
+        assert applied[second] > 0, applied
+    finally:
+        for stop in stops.values():
+            stop.set()
+        await asyncio.gather(*loops.values(), return_exceptions=True)
+    assert all(loop.exception() is None for loop in loops.values())
+    await assert_exact(app, site)
