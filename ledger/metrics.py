@@ -11,6 +11,7 @@ same for every worker.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -103,34 +104,21 @@ VERIFY_OK = Gauge(*_VERIFY_OK, multiprocess_mode="mostrecent")
 VERIFY_TIME = Gauge(*_VERIFY_TIME, multiprocess_mode="mostrecent")
 
 
-# Each (method, route template, status)'s two series, as `labels()` returns them (the same
-# objects every time; the lookup validates and locks on each call). As bounded as the metrics
-# themselves: the route is a template, never a raw path, and the method one of a fixed few.
-_REQUEST_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+@functools.cache
+def _series(metric: Any, *labels: str) -> Any:
+    """A metric's series for these labels, as `labels()` returns it (the same object every
+    time; the lookup validates and locks on each call), kept. As bounded as the metrics
+    themselves: routes are templates, never raw paths, and outcomes the ledger's own codes."""
+    return metric.labels(*labels)
 
 
 def request_answered(method: str, route: str, status: int, seconds: float) -> None:
-    series = _REQUEST_SERIES.get((method, route, status))
-    if series is None:
-        series = (
-            REQUESTS.labels(method, route, str(status)),
-            REQUEST_SECONDS.labels(method, route),
-        )
-        _REQUEST_SERIES[(method, route, status)] = series
-    series[0].inc()
-    series[1].observe(seconds)
-
-
-# Each (operation, outcome)'s series, kept as for requests: a grading counts one, the outcomes
-# are the ledger's own codes.
-_WRITE_SERIES: dict[tuple[str, str], Any] = {}
+    _series(REQUESTS, method, route, str(status)).inc()
+    _series(REQUEST_SECONDS, method, route).observe(seconds)
 
 
 def write_answered(operation: str, outcome: str) -> None:
-    series = _WRITE_SERIES.get((operation, outcome))
-    if series is None:
-        series = _WRITE_SERIES[(operation, outcome)] = WRITES.labels(operation, outcome)
-    series.inc()
+    _series(WRITES, operation, outcome).inc()
 
 
 def refused(code: str) -> None:

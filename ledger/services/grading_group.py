@@ -162,8 +162,11 @@ class _Graded:
     point: ScannedPoint
     rule: RuleSet
     moment: datetime
-    day: date  # the moment's local day, worked out once: a grading uses it six times
     dropoff: DropoffRow | None = None
+    day: date = field(init=False)  # the moment's local day, worked out once (used six times)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "day", local_day(self.moment))
 
 
 class GradingGroup:
@@ -380,9 +383,7 @@ class GradingGroup:
             except LedgerError as refusal:
                 self._refuse(index, refusal)
                 continue
-            graded.append(
-                _Graded(index, household, point, rule, moment, local_day(moment), dropoff)
-            )
+            graded.append(_Graded(index, household, point, rule, moment, dropoff))
         return graded
 
     async def _stripe(self, index: int, household: ScannedHousehold) -> int | None:

@@ -632,14 +632,14 @@ async def test_of_two_projector_loops_one_leads_and_the_other_takes_over_when_it
     other projects what comes next."""
     monkeypatch.setattr(projection, "LEAD_SECONDS", 2.0)
     app = projecting(services, clock, client)
+    assert app.projector is not None
     other = Services.build(
         services.codes.keyring,
         "http://testserver",
         clock=clock,
         redis=client,
-        redis_prefix=app.projector.boards.prefix if app.projector else "",
+        redis_prefix=app.projector.boards.prefix,
     )
-    assert app.projector is not None
     assert other.projector is not None
     applied: dict[str, int] = {"app": 0, "other": 0}
     for name, projector in (("app", app.projector), ("other", other.projector)):
