@@ -95,6 +95,13 @@ def projecting(services: Services, clock: FrozenClock, redis: Redis) -> Services
     )
 
 
+def another_worker(services: Services, clock: FrozenClock, redis: Redis, prefix: str) -> Services:
+    """A second worker's services on the same Redis boards (`prefix`), as `serve` starts two."""
+    return Services.build(
+        services.codes.keyring, "http://testserver", clock=clock, redis=redis, redis_prefix=prefix
+    )
+
+
 async def scan(services: Services, site: BoardSite, n: int) -> None:
     """One scan of a burst: mostly grades, some weigh-ins, at a moving clock."""
     household = site.households[n % len(site.households)]
@@ -594,13 +601,7 @@ async def test_two_projectors_at_once_apply_every_fact_once(
     monkeypatch.setattr(projection, "FACT_BATCH", 3)
     app = projecting(services, clock, client)
     assert app.projector is not None
-    other = Services.build(
-        services.codes.keyring,
-        "http://testserver",
-        clock=clock,
-        redis=client,
-        redis_prefix=app.projector.boards.prefix,
-    )
+    other = another_worker(services, clock, client, app.projector.boards.prefix)
     assert other.projector is not None
     rng = random.Random(19)
     sites = [
@@ -633,13 +634,7 @@ async def test_of_two_projector_loops_one_leads_and_the_other_takes_over_when_it
     monkeypatch.setattr(projection, "LEAD_SECONDS", 2.0)
     app = projecting(services, clock, client)
     assert app.projector is not None
-    other = Services.build(
-        services.codes.keyring,
-        "http://testserver",
-        clock=clock,
-        redis=client,
-        redis_prefix=app.projector.boards.prefix,
-    )
+    other = another_worker(services, clock, client, app.projector.boards.prefix)
     assert other.projector is not None
     applied: dict[str, int] = {"app": 0, "other": 0}
     for name, projector in (("app", app.projector), ("other", other.projector)):
