@@ -670,11 +670,15 @@ def stock_line(r: dict[str, Any]) -> list[str]:
     ]
 
 
-COMMITTER_ROWS = (("http_inspections", "3 HTTP inspections"), ("http_batch", "4 HTTP batch"))
+COMMITTER_ROWS = (
+    ("service", "2 ledger service"),
+    ("http_inspections", "3 HTTP inspections"),
+    ("http_batch", "4 HTTP batch"),
+)
 
 
 def committer_lines(phases: dict[str, Any]) -> list[str]:
-    """Group size and added wait of the grading committer over rows 3 and 4."""
+    """Group size and added wait of the grading committer over rows 2, 3 and 4."""
     stats = [
         (label, (phases.get(name) or {}).get("grading_committer")) for name, label in COMMITTER_ROWS
     ]
@@ -682,8 +686,9 @@ def committer_lines(phases: dict[str, Any]) -> list[str]:
         return []
     lines = [
         "",
-        "**Grading committer** (the server's `/metrics` before and after each phase, bucket by "
-        "bucket: *group size* = gradings per committed group, *wait* = from a grading's arrival "
+        "**Grading committer** (the server's `/metrics` before and after each phase, for row 2 "
+        "the bench process's own metrics, bucket by bucket: *group size* = gradings per "
+        "committed group, *wait* = from a grading's arrival "
         "at its worker's committer to the start of its group's transaction; p50 and p99 are "
         "bucket-interpolated, the mean is exact):",
         "",

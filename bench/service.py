@@ -18,6 +18,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import generate_latest
+
+from bench import committer
 from bench.common import (
     CONCURRENCY_SERVICE,
     STREAMS,
@@ -84,6 +87,7 @@ async def main_async(args: argparse.Namespace, database_url: str) -> dict[str, A
             captured_outcome = await credit(-1)
         log("service: timed loop starting")  # bench/profile.py attaches py-spy after this
         pg_before = await backend_cpu(args.db) if args.db else {}
+        metrics_before = generate_latest().decode()
         own_before = time.process_time()
         tally, wall = await run_timed(
             credit,
@@ -92,6 +96,7 @@ async def main_async(args: argparse.Namespace, database_url: str) -> dict[str, A
             duration_s=args.duration,
         )
         own = time.process_time() - own_before
+        committed = committer.phase_stats(metrics_before, generate_latest().decode())
         pg_after = await backend_cpu(args.db) if args.db else {}
         cpu = cpu_per_operation(tally.issued, own, pg_after, pg_before)
         verified = await services.verifier.verify() if args.verify else None
@@ -105,6 +110,7 @@ async def main_async(args: argparse.Namespace, database_url: str) -> dict[str, A
         "statement_texts": captured.statements,
         "captured_credit_ok": captured_outcome == (1, None),
         "cpu_ms_per_credit": cpu,
+        "grading_committer": committed,  # this process's own metrics, warm-up included
     }
     if verified is not None:
         checks = {c.name: c.ok for c in verified.checks}

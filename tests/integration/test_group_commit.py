@@ -23,7 +23,7 @@ from ledger.domain.errors import IdempotencyConflict, LedgerError, OutOfScope
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Material, Stream
 from ledger.services.container import Services
-from ledger.services.grading import Grading
+from ledger.services.grading import STALLED_SECONDS, Grading
 from ledger.services.registry import HouseholdCreated
 from ledger.store import batch_writes, idempotency
 from ledger.store import earning as earning_store
@@ -294,6 +294,39 @@ async def test_a_group_waiting_for_a_held_row_does_not_hold_up_the_next(
         assert (await asyncio.wait_for(waiting, timeout=30)).points_awarded == GOOD_POINTS
     finally:
         await holder.close()
+
+
+@pytest.mark.postgres
+async def test_gradings_arriving_while_a_group_is_written_wait_for_it_and_go_together(
+    services: Services,
+) -> None:
+    """A second group starts beside the first only once the first has stalled: gradings that
+    arrive one by one while it is written (not stalled) go together in the next group, not
+    each in a group of its own beside it."""
+    site = await make_site(services)
+    held, second, third = await _households(services, site.world.compound_id, 3)
+    point = site.point.token
+    groups_before, _ = _histogram("greenledger_grading_group_size")
+    holder = await asyncpg.connect(services.db.engine.config["dsn"])
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT id FROM account WHERE id = $1 FOR UPDATE", held.account_id)
+            first = asyncio.create_task(_inspect(services, site.inspector, held.card_token, point))
+            later = []
+            for household in (second, third):
+                # After the first's group took it, long before that group counts as stalled.
+                await asyncio.sleep(STALLED_SECONDS / 50)
+                later.append(
+                    asyncio.create_task(
+                        _inspect(services, site.inspector, household.card_token, point)
+                    )
+                )
+        replies = await asyncio.wait_for(asyncio.gather(first, *later), timeout=30)
+    finally:
+        await holder.close()
+    assert [reply.points_awarded for reply in replies] == [GOOD_POINTS] * 3
+    groups, _ = _histogram("greenledger_grading_group_size")
+    assert groups - groups_before == 2  # the held one's, then the two that arrived meanwhile
 
 
 @pytest.mark.postgres
