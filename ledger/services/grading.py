@@ -3,9 +3,9 @@
 Each process has one committer (`Gradings`). A grading is checked (what is refused before
 anything is recorded), then waits to be written with the gradings that arrive while the groups
 before it are being written; when one of those transactions ends, everything waiting goes in
-the next one. There is no timer: an idle server writes a lone grading at once, a busy one
-writes larger groups and pays one transaction, one set of statements and one fsync per group
-instead of per grading (docs/decisions/2026-12-06-group-commit.md). One group is written at a
+the next one. There is no batching timer: an idle server writes a lone grading at once, a busy
+one writes larger groups and pays one transaction, one set of statements and one fsync per
+group instead of per grading (docs/decisions/2026-12-06-group-commit.md). One group is written at a
 time; when it has been in flight for `STALLED_SECONDS` (it is waiting for a row another
 transaction holds, most likely), the next starts beside it, up to `IN_FLIGHT`, so such a group
 does not hold up every grading of the process
@@ -29,7 +29,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
 
 from ledger import metrics
 from ledger.domain.access import Principal
@@ -65,6 +64,7 @@ IN_FLIGHT = 2
 # that arrived meanwhile and paid a whole group's statements, COMMIT and bookkeeping for them
 # (the HTTP row's groups: 11 gradings then, 15 now; PostgreSQL CPU a credit 8-12 % less).
 STALLED_SECONDS = 0.05
+_CLOCK_GRAIN = 0.001
 GROUP_MAX = 1_000
 REASONS_MAX = 10
 REASON_CODE_LENGTH_MAX = 32
@@ -139,17 +139,27 @@ class Gradings:
             return
         if self._writing:
             stalls_at = max(self._writing.values()) + STALLED_SECONDS
-            if loop.time() < stalls_at:
+            # uvloop's clock and timers have a millisecond's grain: a watch may fire that much
+            # early, and must not set itself again for the rest of that millisecond.
+            if loop.time() < stalls_at - _CLOCK_GRAIN:
                 if self._watching is not loop:  # one watch at a time
                     self._watching = loop
                     loop.call_at(stalls_at, self._watched, loop)
                 return
         task = loop.create_task(self._write(), context=contextvars.Context())
         self._writing[task] = loop.time()
+        task.add_done_callback(self._ended)
 
     def _watched(self, loop: asyncio.AbstractEventLoop) -> None:
         self._watching = None
         self._start(loop)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """A group's task is done (written, failed, or cancelled, even before it began): what
+        waits goes in the next group."""
+        self._writing.pop(task, None)
+        if self._waiting:
+            self._start(task.get_loop())
 
     def _next_group(self) -> list[_Waiting]:
         """Whole requests, in arrival order, up to `GROUP_MAX` gradings (one request's more)."""
@@ -167,10 +177,6 @@ class Gradings:
         except BaseException as error:  # cancelled at shut-down: its gradings are not left waiting
             _fail(group, error)
             raise
-        finally:
-            self._writing.pop(cast(asyncio.Task[None], asyncio.current_task()), None)
-            if self._waiting:
-                self._start(asyncio.get_running_loop())
 
     async def _commit(self, group: list[_Waiting]) -> None:
         started = time.perf_counter()

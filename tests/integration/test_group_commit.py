@@ -22,8 +22,9 @@ from ledger.domain.accounts import issuance_stripe
 from ledger.domain.errors import IdempotencyConflict, LedgerError, OutOfScope
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Material, Stream
+from ledger.services import grading as committer
 from ledger.services.container import Services
-from ledger.services.grading import STALLED_SECONDS, Grading
+from ledger.services.grading import Grading
 from ledger.services.registry import HouseholdCreated
 from ledger.store import batch_writes, idempotency
 from ledger.store import earning as earning_store
@@ -298,11 +299,12 @@ async def test_a_group_waiting_for_a_held_row_does_not_hold_up_the_next(
 
 @pytest.mark.postgres
 async def test_gradings_arriving_while_a_group_is_written_wait_for_it_and_go_together(
-    services: Services,
+    services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A second group starts beside the first only once the first has stalled: gradings that
     arrive one by one while it is written (not stalled) go together in the next group, not
     each in a group of its own beside it."""
+    monkeypatch.setattr(committer, "STALLED_SECONDS", 2.0)  # far beyond this test's few ms
     site = await make_site(services)
     held, second, third = await _households(services, site.world.compound_id, 3)
     point = site.point.token
@@ -314,8 +316,7 @@ async def test_gradings_arriving_while_a_group_is_written_wait_for_it_and_go_tog
             first = asyncio.create_task(_inspect(services, site.inspector, held.card_token, point))
             later = []
             for household in (second, third):
-                # After the first's group took it, long before that group counts as stalled.
-                await asyncio.sleep(STALLED_SECONDS / 50)
+                await asyncio.sleep(0.001)  # after the first's group took it
                 later.append(
                     asyncio.create_task(
                         _inspect(services, site.inspector, household.card_token, point)
@@ -327,6 +328,35 @@ async def test_gradings_arriving_while_a_group_is_written_wait_for_it_and_go_tog
     assert [reply.points_awarded for reply in replies] == [GOOD_POINTS] * 3
     groups, _ = _histogram("greenledger_grading_group_size")
     assert groups - groups_before == 2  # the held one's, then the two that arrived meanwhile
+
+
+@pytest.mark.postgres
+async def test_a_grading_that_arrived_before_the_group_in_flight_stalled_goes_once_it_has(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watch: a grading that arrives while the group in flight is young waits; when that
+    group counts as stalled (it waits for a held row), the next group starts beside it then,
+    not when the row is let go."""
+    monkeypatch.setattr(committer, "STALLED_SECONDS", 0.5)
+    site = await make_site(services)
+    held, free = await _households(services, site.world.compound_id, 2)
+    point = site.point.token
+    holder = await asyncpg.connect(services.db.engine.config["dsn"])
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT id FROM account WHERE id = $1 FOR UPDATE", held.account_id)
+            waiting = asyncio.create_task(
+                _inspect(services, site.inspector, held.card_token, point)
+            )
+            await asyncio.sleep(0.05)  # its group is in flight, far from stalled
+            other = await asyncio.wait_for(
+                _inspect(services, site.inspector, free.card_token, point), timeout=30
+            )
+            assert other.points_awarded == GOOD_POINTS
+            assert not waiting.done()
+        assert (await asyncio.wait_for(waiting, timeout=30)).points_awarded == GOOD_POINTS
+    finally:
+        await holder.close()
 
 
 @pytest.mark.postgres
