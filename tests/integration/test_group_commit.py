@@ -271,11 +271,21 @@ async def test_a_group_that_fails_twice_goes_one_by_one(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("arrives_after", "stalled_after"),
+    [
+        pytest.param(0.2, 0.05, id="after-its-group-stalled"),
+        # Only the watch can start its group: the row waits for the test, which waits for it.
+        pytest.param(0.05, 0.5, id="before-its-group-stalled-the-watch"),
+    ],
+)
 async def test_a_group_waiting_for_a_held_row_does_not_hold_up_the_next(
-    services: Services,
+    services: Services, monkeypatch: pytest.MonkeyPatch, arrives_after: float, stalled_after: float
 ) -> None:
     """A household's account held by another transaction (a redemption at the counter, say)
-    holds up its own grading, not another household's."""
+    holds up its own grading, not another household's: the next group starts beside the
+    stalled one, at once if it has stalled already, else when it does (the watch)."""
+    monkeypatch.setattr(committer, "STALLED_SECONDS", stalled_after)
     site = await make_site(services)
     held, free = await _households(services, site.world.compound_id, 2)
     point = site.point.token
@@ -286,7 +296,7 @@ async def test_a_group_waiting_for_a_held_row_does_not_hold_up_the_next(
             waiting = asyncio.create_task(
                 _inspect(services, site.inspector, held.card_token, point)
             )
-            await asyncio.sleep(0.2)  # its group is waiting for the row now
+            await asyncio.sleep(arrives_after)  # its group is in flight, waiting for the row
             other = await asyncio.wait_for(
                 _inspect(services, site.inspector, free.card_token, point), timeout=30
             )
@@ -328,35 +338,6 @@ async def test_gradings_arriving_while_a_group_is_written_wait_for_it_and_go_tog
     assert [reply.points_awarded for reply in replies] == [GOOD_POINTS] * 3
     groups, _ = _histogram("greenledger_grading_group_size")
     assert groups - groups_before == 2  # the held one's, then the two that arrived meanwhile
-
-
-@pytest.mark.postgres
-async def test_a_grading_that_arrived_before_the_group_in_flight_stalled_goes_once_it_has(
-    services: Services, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The watch: a grading that arrives while the group in flight is young waits; when that
-    group counts as stalled (it waits for a held row), the next group starts beside it then,
-    not when the row is let go."""
-    monkeypatch.setattr(committer, "STALLED_SECONDS", 0.5)
-    site = await make_site(services)
-    held, free = await _households(services, site.world.compound_id, 2)
-    point = site.point.token
-    holder = await asyncpg.connect(services.db.engine.config["dsn"])
-    try:
-        async with holder.transaction():
-            await holder.execute("SELECT id FROM account WHERE id = $1 FOR UPDATE", held.account_id)
-            waiting = asyncio.create_task(
-                _inspect(services, site.inspector, held.card_token, point)
-            )
-            await asyncio.sleep(0.05)  # its group is in flight, far from stalled
-            other = await asyncio.wait_for(
-                _inspect(services, site.inspector, free.card_token, point), timeout=30
-            )
-            assert other.points_awarded == GOOD_POINTS
-            assert not waiting.done()
-        assert (await asyncio.wait_for(waiting, timeout=30)).points_awarded == GOOD_POINTS
-    finally:
-        await holder.close()
 
 
 @pytest.mark.postgres
