@@ -47,6 +47,7 @@ class Projector:
     boards: RedisBoards
     lease: str = ""
     _households: dict[int, HouseholdPlace] = field(default_factory=dict)
+    _keys: dict[int, Keys] = field(default_factory=dict)
     # Set by `run`: the background loop projects only while it leads (a rebuild, a test or the
     # CLI calling `catch_up` does not ask).
     _leader: str | None = None
@@ -137,7 +138,9 @@ class Projector:
                 await background.idle(stop, IDLE_SECONDS)
 
     def _ops(self, fact: Fact) -> list[Op]:
-        keys = Keys(self.boards.prefix, fact.community_id)
+        keys = self._keys.get(fact.community_id) or self._keys.setdefault(
+            fact.community_id, Keys(self.boards.prefix, fact.community_id)
+        )
         payload, seq, day = fact.payload, fact.seq, fact.day
         if fact.kind == "points":
             return []  # retired: net points issued, adjustments included; see leaderboard.py

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 
 from ledger.domain.access import SYSTEM, Role
 from ledger.domain.errors import NotFound
-from ledger.domain.leaderboard import Board, Period, ranking
+from ledger.domain.leaderboard import Board, Op, Period, ranking
 from ledger.domain.localtime import local_day
 from ledger.domain.rules import Grade, Stream
 from ledger.projections.boards import RedisBoards, Top
@@ -77,6 +77,33 @@ async def test_a_large_tie_sends_only_what_the_page_needs(redis: Redis) -> None:
     top = await boards.cursor_and_top(KEY, 10)
     assert top.cursor == 42
     assert top.scores == {"7000": 20} | {str(n): 10 for n in range(1, 10)}
+
+
+async def test_ops_reach_redis_as_made_whatever_their_text(redis: Redis) -> None:
+    """The ops travel as one JSON argument (boards.py, _APPLY): building names and labels are
+    free text, amounts are signed, sequence numbers large; each lands as it was made, and a
+    batch sent again changes nothing."""
+    boards = RedisBoards(redis, "gltest")
+    keys = boards.keys(1)
+    texts = ['3"幢', "a\\b", "line\nbreak", "🌱 东园", "{}[],:", "", "null", "1e3"]
+    seq = 2**40
+    ops = [Op("z", f"{keys.tag}:z", text, -7 + n, seq + n) for n, text in enumerate(texts)]
+    ops += [Op("h", f"{keys.tag}:h", text, 3, seq + 20) for text in texts]
+    ops += [Op("s", f"{keys.tag}:s", text, 1, seq + 21) for text in texts]
+    ops += [
+        Op("l", keys.household_labels(), str(n), text, seq + 22) for n, text in enumerate(texts)
+    ]
+    for _ in range(2):
+        assert await boards.apply(1, ops, seq + 30) == seq + 30
+        assert await boards.sorted_set(f"{keys.tag}:z") == {
+            text: -7 + n for n, text in enumerate(texts)
+        }
+        assert await boards.hash(f"{keys.tag}:h") == dict.fromkeys(texts, 3)
+        assert await redis.smembers(f"{keys.tag}:s") == {text.encode() for text in texts}
+        assert await boards.labels(keys.household_labels()) == dict(
+            (str(n), text) for n, text in enumerate(texts)
+        )
+    assert await boards.apply(1, [], seq + 40) == seq + 40
 
 
 async def test_the_script_is_loaded_again_after_redis_forgets_it() -> None:
