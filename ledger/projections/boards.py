@@ -6,9 +6,9 @@ fact sequence number is at or below the watermark: a batch replayed after a cras
 second projector, changes nothing.
 
 The ops travel as one argument, a JSON array (five items an op) that the script decodes with
-Redis's own cjson: as separate arguments, redis-py encoded each of the ~50 an earned credit's
-facts make in Python (`Encoder.encode`, `pack_command`), ~130 µs of the projector's ~180 µs a
-fact (docs/decisions/2026-12-07-board-ops-as-one-argument.md).
+Redis's own cjson: as separate arguments, redis-py encoded each of the ~155 an earned credit's
+three facts make in Python (`Encoder.encode`, `pack_command`), ~130 µs of the projector's
+~180 µs a fact (docs/decisions/2026-12-07-board-ops-as-one-argument.md).
 
 The script also refuses a batch when the watermark is below the `floor` the projector expects
 (the cursor the batch follows): Redis restarted empty, or came back from an older snapshot,
@@ -141,9 +141,14 @@ class RedisBoards:
         self._apply = redis.register_script(_APPLY)
         self._top = redis.register_script(_TOP)
         self._lead = redis.register_script(_LEAD)
+        self._keys: dict[int, Keys] = {}
 
     def keys(self, community_id: int) -> Keys:
-        return Keys(self.prefix, community_id)
+        """One per community, made once (the projector asks for every fact)."""
+        keys = self._keys.get(community_id)
+        if keys is None:
+            keys = self._keys[community_id] = Keys(self.prefix, community_id)
+        return keys
 
     async def apply(
         self, community_id: int, ops: list[Op], through_seq: int, floor: int = 0, lease: str = ""

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from ledger import metrics
 from ledger.domain.leaderboard import (
-    Keys,
     Op,
     grade_ops,
     hours_ops,
@@ -47,7 +46,6 @@ class Projector:
     boards: RedisBoards
     lease: str = ""
     _households: dict[int, HouseholdPlace] = field(default_factory=dict)
-    _keys: dict[int, Keys] = field(default_factory=dict)
     # Set by `run`: the background loop projects only while it leads (a rebuild, a test or the
     # CLI calling `catch_up` does not ask).
     _leader: str | None = None
@@ -138,9 +136,7 @@ class Projector:
                 await background.idle(stop, IDLE_SECONDS)
 
     def _ops(self, fact: Fact) -> list[Op]:
-        keys = self._keys.get(fact.community_id) or self._keys.setdefault(
-            fact.community_id, Keys(self.boards.prefix, fact.community_id)
-        )
+        keys = self.boards.keys(fact.community_id)
         payload, seq, day = fact.payload, fact.seq, fact.day
         if fact.kind == "points":
             return []  # retired: net points issued, adjustments included; see leaderboard.py
@@ -185,7 +181,7 @@ class Projector:
         for kind, subjects in named.items():
             for subject_id, (community_id, seq) in subjects.items():
                 if (label := labels[kind].get(subject_id)) is not None:
-                    keys = Keys(self.boards.prefix, community_id)
+                    keys = self.boards.keys(community_id)
                     key = (
                         keys.household_labels() if kind == "household" else keys.volunteer_labels()
                     )

@@ -104,6 +104,7 @@ async def test_ops_reach_redis_as_made_whatever_their_text(redis: Redis) -> None
             (str(n), text) for n, text in enumerate(texts)
         )
     assert await boards.apply(1, [], seq + 40) == seq + 40
+    assert await boards.watermark(1) == seq + 40  # stored as the integer, not as a float's text
 
 
 async def test_the_script_is_loaded_again_after_redis_forgets_it() -> None:
